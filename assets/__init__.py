@@ -1,0 +1,1 @@
+"""Assets, layer by layer: ingestion (raw → staging), indicators, scoring (scores, rankings), marts."""

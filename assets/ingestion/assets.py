@@ -1,0 +1,76 @@
+"""Ingestion assets: one per raw source, raw files → typed staging table (+ quarantine), per year."""
+
+
+import dagster as dg
+
+from assets.ingestion.contracts import SourceContract, load_contracts
+from assets.ingestion.load import IngestReport, ingest
+from pipelines.partitions import partition_years, single_run, yearly_partitions
+from pipelines.resources import Warehouse
+
+
+class IngestConfig(dg.Config):
+    full_refresh: bool = False
+    """Reload every file of the partition, not only new or changed ones."""
+
+
+def _metadata(reports: list[IngestReport]) -> dict[str, dg.MetadataValue]:
+    files = [f for r in reports for f in r.files]
+    rejected = [f for f in files if f.status == "rejected"]
+    by_rule: dict[str, int] = {}
+    for r in reports:
+        for rule, n in r.quarantined_by_rule.items():
+            by_rule[rule] = by_rule.get(rule, 0) + n
+    rows = ["| year | files loaded | unchanged | rows read | loaded | quarantined |", "|---|---|---|---|---|---|"]
+    rows += [f"| {r.year or '-'} | {len(r.files)} | {r.skipped_unchanged} | {r.rows_read:,} | {r.rows_loaded:,} "
+             f"| {r.rows_quarantined:,} |" for r in reports]
+    return {
+        "rows_read": dg.MetadataValue.int(sum(r.rows_read for r in reports)),
+        "rows_loaded": dg.MetadataValue.int(sum(r.rows_loaded for r in reports)),
+        "rows_quarantined": dg.MetadataValue.int(sum(r.rows_quarantined for r in reports)),
+        "files_read": dg.MetadataValue.int(len(files)),
+        "files_unchanged": dg.MetadataValue.int(sum(r.skipped_unchanged for r in reports)),
+        "files_rejected": dg.MetadataValue.int(len(rejected)),
+        "rejected": dg.MetadataValue.md("\n".join(f"- `{f.file}`: {f.message}" for f in rejected) or "none"),
+        "quarantined_by_rule (partition totals)": dg.MetadataValue.json(by_rule),
+        "by_year": dg.MetadataValue.md("\n".join(rows)),
+    }
+
+
+def build_ingestion_asset(contract: SourceContract, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=contract.table,
+        group_name="ingestion",
+        partitions_def=yearly_partitions if contract.partitioned else None,
+        backfill_policy=single_run if contract.partitioned else None,
+        deps=upstream,
+        kinds={"duckdb"},
+        description=f"{contract.label}: raw/{contract.folder}/ → typed staging table `{contract.table}`; "
+        "rows breaking the contract go to `quarantine` with file, line and reason.",
+    )
+    def _ingest(
+        context: dg.AssetExecutionContext, config: IngestConfig, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
+        years: list[int | None] = partition_years(context) if contract.partitioned else [None]
+        reports = []
+        with warehouse.connect() as con:
+            for year in years:
+                report = ingest(con, contract, warehouse.raw_dir, year, full_refresh=config.full_refresh,
+                                log=context.log.info)
+                for f in report.rejected_files:
+                    context.log.error(f"{contract.folder}/{year or ''} {f.file}: {f.message}")
+                reports.append(report)
+        return dg.MaterializeResult(metadata=_metadata(reports))
+
+    return _ingest
+
+
+def build_ingestion_assets() -> list[dg.AssetsDefinition]:
+    contracts = load_contracts()
+    registry = build_ingestion_asset(contracts["agencies"], [])
+    return [registry] + [
+        build_ingestion_asset(c, [registry.key]) for name, c in contracts.items() if name != "agencies"
+    ]
+
+
+ingestion_assets = build_ingestion_assets()

@@ -1,0 +1,359 @@
+"""Load one source's raw files for one year into its staging table, quarantining what breaks the contract.
+
+The contract (config/sources.yaml) becomes one SQL statement per file that types every column and names every
+violation; duplicates and the delete-then-insert happen in SQL over the whole partition. Nothing is dropped:
+for every file, rows read = rows loaded + rows quarantined, and a file that cannot be read at all is listed
+in `ingested_files` as rejected with the reason, and in `quarantine` at line 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from assets.ingestion.contracts import ColumnContract, SourceContract
+from assets.ingestion.readers import FileRejected, file_format, open_raw_file, read_structural_rejects
+
+TYPE_WORDS = {
+    "int": "whole number", "decimal": "number", "flag": "flag (0/1)", "date": "date (yyyy-mm-dd or dd/mm/yyyy)",
+    "timestamp": "date-time (yyyyMMddHHmmss)", "level": "service level (1-4, một phần, toàn trình)",
+}
+PARSERS = {"int": "egov_int", "decimal": "egov_decimal", "flag": "egov_flag", "date": "egov_date",
+           "timestamp": "egov_timestamp", "level": "egov_level"}
+SQL_TYPES = {"text": "VARCHAR", "int": "BIGINT", "decimal": "DOUBLE", "flag": "INTEGER", "date": "DATE",
+             "timestamp": "TIMESTAMP", "level": "INTEGER"}
+
+
+@dataclass
+class FileReport:
+    file: str
+    file_format: str | None
+    encoding: str | None
+    status: str
+    message: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+
+
+@dataclass
+class IngestReport:
+    source: str
+    year: int | None
+    files: list[FileReport] = field(default_factory=list)
+    skipped_unchanged: int = 0
+    quarantined_by_rule: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def rejected_files(self) -> list[FileReport]:
+        return [f for f in self.files if f.status == "rejected"]
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: object) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value)
+
+
+def list_raw_files(raw_dir: Path, contract: SourceContract, year: int | None) -> list[Path]:
+    """Every file of the partition, at any depth, in a stable order (the order that decides duplicates)."""
+    base = raw_dir / contract.folder / (str(year) if contract.partitioned else "")
+    if not base.is_dir():
+        return []
+    files = [p for p in base.rglob("*") if p.is_file() and not p.name.startswith((".", "~$"))
+             and p.name.lower() != "readme.md"]
+    if contract.partitioned is False:
+        files = [p for p in files if p.parent == base or not p.relative_to(base).parts[0].isdigit()]
+    return sorted(files, key=lambda p: p.relative_to(raw_dir).as_posix())
+
+
+def typed_expr(col: ColumnContract) -> str:
+    raw = q(col.name + "__raw")
+    if col.type == "text":
+        expr = f"lower({raw})" if col.allowed else raw
+    else:
+        expr = f"{PARSERS[col.type]}({raw})"
+    if col.default is not None:
+        expr = f"coalesce({expr}, CASE WHEN {raw} IS NULL THEN {lit(col.default)} END)"
+    return f"CAST({expr} AS {SQL_TYPES[col.type]})"
+
+
+def column_checks(col: ColumnContract) -> list[tuple[str, str, str]]:
+    """(condition, reason expression, rule) per violation a column can show."""
+    raw, val, name = q(col.name + "__raw"), q(col.name), col.name
+    checks = []
+    if col.required:
+        checks.append((f"{raw} IS NULL", lit(f"{name} is empty"), "empty"))
+    if col.type != "text":
+        bad = f"{val} = -1" if col.type == "level" else f"{val} IS NULL"
+        checks.append((f"{raw} IS NOT NULL AND {bad}",
+                       f"{lit(name + ': ')} || '''' || left({raw}, 60) || {lit(chr(39) + ' is not a valid ' + TYPE_WORDS[col.type])}",
+                       "invalid"))
+    if col.allowed:
+        allowed = ", ".join(lit(a) for a in col.allowed)
+        checks.append((f"{val} IS NOT NULL AND {val} NOT IN ({allowed})",
+                       f"{lit(name + ': ')} || '''' || {raw} || {lit(chr(39) + ' is not one of ' + ', '.join(map(str, col.allowed)))}",
+                       "not_allowed"))
+    if col.min is not None:
+        word = "negative" if col.min == 0 else f"below {col.min}"
+        checks.append((f"{val} < {col.min}", f"{lit(name + ' is ' + word + ' (')} || {raw} || ')'", "negative"))
+    return checks
+
+
+def parse_select(contract: SourceContract, relation_sql: str, year: int | None, file_id: int, delimiter: str) -> str:
+    """One SELECT that types every column and names each violation of the contract in `__reason`."""
+    raw_cols = ", ".join(f"{q(c.name)} AS {q(c.name + '__raw')}" for c in contract.columns)
+    typed_cols = ", ".join(f"{typed_expr(c)} AS {q(c.name)}" for c in contract.stored_columns)
+    checks: list[tuple[str, str, str]] = []
+    for col in contract.columns:
+        checks.extend(column_checks(col))
+    if year is not None and contract.year_column:
+        yc = q(contract.year_column)
+        checks.append((f"{yc} IS NOT NULL AND {yc} <> {year}",
+                       f"'{contract.year_column} ' || {yc} || ' is not the year of its folder ({year})'", "wrong_year"))
+    if year is not None and contract.year_from:
+        yc = q(contract.year_from)
+        checks.append((f"{yc} IS NOT NULL AND year({yc}) <> {year}",
+                       f"'{contract.year_from} ' || strftime({yc}, '%Y-%m-%d') || ' is not in the year of its folder ({year})'",
+                       "wrong_year"))
+    if contract.agency_column:
+        ac = q(contract.agency_column)
+        checks.append((f"{ac} IS NOT NULL AND {ac} NOT IN (SELECT agency_code FROM stg_agencies)",
+                       f"'unknown agency ' || {ac} || ' (not in the agency registry)'", "unknown_agency"))
+    for rule in contract.rules:
+        checks.append((f"coalesce({rule.when}, false)", lit(rule.reason), "rule"))
+    reason = "nullif(concat_ws('; ', " + ", ".join(f"CASE WHEN {c} THEN {r} END" for c, r, _ in checks) + "), '')"
+    rule = "coalesce(" + ", ".join(f"CASE WHEN {c} THEN {lit(k)} END" for c, _, k in checks) + ")"
+    raw_text = f"concat_ws({lit(delimiter)}, " + ", ".join(
+        "'***'" if c.personal else f"coalesce({q(c.name + '__raw')}, '')" for c in contract.columns) + ")"
+    stored = ", ".join(q(c.name) for c in contract.stored_columns)
+    labels = "".join(f", {q(c.name + '__raw')} AS {q(c.keep_label_as)}" for c in contract.stored_columns if c.keep_label_as)
+    return f"""
+WITH raw AS (SELECT {raw_cols}, __line FROM ({relation_sql})),
+typed AS (SELECT *, {typed_cols} FROM raw),
+checked AS (SELECT *, {reason} AS __reason, {rule} AS __rule FROM typed)
+SELECT {file_id}::INTEGER AS __file_id, CAST(__line AS BIGINT) AS __line, {stored}{labels},
+       __reason, __rule, CASE WHEN __reason IS NOT NULL THEN left({raw_text}, 2000) END AS __raw
+FROM checked"""
+
+
+def context_hash(con: duckdb.DuckDBPyConnection, contract: SourceContract) -> str:
+    """What a loaded file's result depends on besides its bytes: its contract and, if checked, the registry."""
+    parts = [repr(contract)]
+    if contract.agency_column:
+        parts.append(str(con.execute(
+            "SELECT coalesce(sum(hash(agency_code)), 0) || '-' || count(*) FROM stg_agencies").fetchone()[0]))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    contract: SourceContract,
+    raw_dir: Path,
+    year: int | None,
+    *,
+    full_refresh: bool = False,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> IngestReport:
+    """Bring staging in line with the raw files of one source and year.
+
+    Files whose size, modification time and context are unchanged since their last load are kept as loaded,
+    so a night with one new file reads that file only; `full_refresh` reloads the whole partition.
+    """
+    report = IngestReport(contract.name, year)
+    files = list_raw_files(raw_dir, contract, year)
+    rel = {p: p.relative_to(raw_dir).as_posix() for p in files}
+    ctx = context_hash(con, contract)
+    year_filter = "year IS NULL" if year is None else f"year = {year}"
+    stg_year_filter = "TRUE" if year is None else f"year = {year}"
+    previous = {
+        f: (size, mtime, h)
+        for f, size, mtime, h in con.execute(
+            f"SELECT file, file_size, file_mtime_ns, context_hash FROM ingested_files "
+            f"WHERE source = ? AND {year_filter}", [contract.name]).fetchall()
+    }
+    changed = []
+    for p in files:
+        st = p.stat()
+        if full_refresh or previous.get(rel[p]) != (st.st_size, st.st_mtime_ns, ctx):
+            changed.append(p)
+    gone = set(previous) - set(rel.values())
+    stale = [rel[p] for p in changed] + sorted(gone)
+    report.skipped_unchanged = len(files) - len(changed)
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if full_refresh:
+            con.execute(f"DELETE FROM {contract.table} WHERE {stg_year_filter}")
+            con.execute(f"DELETE FROM quarantine WHERE source = ? AND {year_filter}", [contract.name])
+            con.execute(f"DELETE FROM ingested_files WHERE source = ? AND {year_filter}", [contract.name])
+        elif stale:
+            con.execute("CREATE OR REPLACE TEMP TABLE egov_stale AS SELECT unnest(?::VARCHAR[]) AS file", [stale])
+            con.execute(f"DELETE FROM {contract.table} WHERE {stg_year_filter} "
+                        f"AND source_file IN (SELECT file FROM egov_stale)")
+            for table in ("quarantine", "ingested_files"):
+                con.execute(f"DELETE FROM {table} WHERE source = ? AND {year_filter} "
+                            f"AND file IN (SELECT file FROM egov_stale)", [contract.name])
+        if changed:
+            _load_files(con, contract, raw_dir, year, changed, rel, report, ctx, log)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS egov_parsed; DROP TABLE IF EXISTS egov_dups; "
+                    "DROP TABLE IF EXISTS egov_files; DROP TABLE IF EXISTS egov_stale")
+    report.quarantined_by_rule = dict(con.execute(
+        f"SELECT rule, count(*) FROM quarantine WHERE source = ? AND {year_filter} GROUP BY rule ORDER BY rule",
+        [contract.name]).fetchall())
+    return report
+
+
+def _load_files(
+    con: duckdb.DuckDBPyConnection,
+    contract: SourceContract,
+    raw_dir: Path,
+    year: int | None,
+    files: list[Path],
+    rel: dict[Path, str],
+    report: IngestReport,
+    ctx: str,
+    log: Callable[[str], None],
+) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE egov_files (file_id INTEGER, file VARCHAR)")
+    created = False
+    per_file: dict[int, FileReport] = {}
+    with tempfile.TemporaryDirectory(prefix="egov-ingest-") as tmp:
+        for file_id, path in enumerate(files):
+            con.execute("INSERT INTO egov_files VALUES (?, ?)", [file_id, rel[path]])
+            try:
+                opened = open_raw_file(con, path, contract, Path(tmp))
+            except FileRejected as exc:
+                message = f"file rejected: the file {exc}"
+                log(f"{rel[path]}: {message}")
+                per_file[file_id] = FileReport(rel[path], file_format(path), None, "rejected", message)
+                con.execute("INSERT INTO quarantine VALUES (?, ?, ?, 0, ?, 'file_rejected', NULL)",
+                            [contract.name, year, rel[path], message])
+                continue
+            if opened.file_format == "csv":
+                con.execute("DROP TABLE IF EXISTS egov_rej_errors; DROP TABLE IF EXISTS egov_rej_scans")
+            select = parse_select(contract, opened.relation_sql, year, file_id, opened.delimiter)
+            con.execute(("INSERT INTO egov_parsed " if created else "CREATE TEMP TABLE egov_parsed AS ") + select,
+                        opened.params)
+            created = True
+            rejects = read_structural_rejects(con, opened) if opened.file_format == "csv" else []
+            if rejects:
+                _place_records_between_rejects(con, file_id, [line for line, _, _ in rejects])
+                con.executemany(
+                    "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, 'unreadable_record', ?)",
+                    [[contract.name, year, rel[path], line, reason, raw]
+                     for line, reason, raw in rejects])
+            per_file[file_id] = FileReport(
+                rel[path], opened.file_format, opened.encoding, "loaded", "; ".join(opened.notes),
+                rows_read=len(rejects), rows_quarantined=len(rejects))
+            for extra in opened.cleanup:
+                extra.unlink(missing_ok=True)
+    if created:
+        _dedupe_and_insert(con, contract, year)
+        counts = con.execute(
+            "SELECT __file_id, count(*), count(*) FILTER (WHERE __reason IS NOT NULL OR d.__file_id IS NOT NULL) "
+            "FROM egov_parsed p LEFT JOIN egov_dups d USING (__file_id, __line) GROUP BY ALL").fetchall()
+        for file_id, read, quarantined in counts:
+            fr = per_file[file_id]
+            fr.rows_read += read
+            fr.rows_quarantined += quarantined
+    for file_id, fr in sorted(per_file.items()):
+        fr.rows_loaded = fr.rows_read - fr.rows_quarantined
+        st = files[file_id].stat()
+        con.execute(
+            "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [contract.name, year, fr.file, fr.file_format, fr.encoding, fr.status, fr.message or None,
+             fr.rows_read, fr.rows_loaded, fr.rows_quarantined, st.st_size, st.st_mtime_ns, ctx])
+        report.files.append(fr)
+        if fr.status == "loaded":
+            log(f"{fr.file}: {fr.rows_read:,} rows read, {fr.rows_loaded:,} loaded, "
+                f"{fr.rows_quarantined:,} quarantined" + (f" ({fr.message})" if fr.message else ""))
+
+
+def _place_records_between_rejects(con: duckdb.DuckDBPyConnection, file_id: int, reject_lines: list[int]) -> None:
+    """Good record k sits on line k + 1 + (rejected lines before it): shift lines past each rejected one."""
+    gaps = [line - 1 - j for j, line in enumerate(sorted(reject_lines), start=1)]  # good records before reject j
+    con.execute("CREATE OR REPLACE TEMP TABLE egov_gaps AS SELECT unnest(?::BIGINT[]) AS good_before", [gaps])
+    con.execute(
+        "UPDATE egov_parsed SET __line = __line + (SELECT count(*) FROM egov_gaps WHERE good_before < __line - 1) "
+        "WHERE __file_id = ?", [file_id])
+    con.execute("DROP TABLE egov_gaps")
+
+
+def _dedupe_and_insert(con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None) -> None:
+    """Keep the first row of each key (by file, line, and rows already staged from other files)."""
+    stg_year_filter = "TRUE" if year is None else f"s.year = {year}"
+    if contract.unique:
+        keys = ", ".join(q(k) for k in contract.unique)
+        key_text = " || '/' || ".join(f"CAST(p.{q(k)} AS VARCHAR)" for k in contract.unique)
+        key_name = "/".join(contract.unique)
+        join_staged = " AND ".join(f"s.{q(k)} = p.{q(k)}" for k in contract.unique)
+        con.execute(f"""
+CREATE OR REPLACE TEMP TABLE egov_dups AS
+WITH valid AS (SELECT * FROM egov_parsed WHERE __reason IS NULL),
+dup_keys AS (SELECT {keys} FROM valid GROUP BY ALL HAVING count(*) > 1),
+ranked AS (
+    SELECT v.*, row_number() OVER w AS n, first_value(__file_id) OVER w AS first_file,
+           first_value(__line) OVER w AS first_line
+    FROM valid AS v SEMI JOIN dup_keys USING ({keys})
+    WINDOW w AS (PARTITION BY {keys} ORDER BY __file_id, __line)
+)
+SELECT p.__file_id, p.__line, {key_text} AS key_value, f.file AS first_file, p.first_line
+FROM ranked AS p JOIN egov_files AS f ON f.file_id = p.first_file WHERE n > 1
+UNION ALL
+SELECT p.__file_id, p.__line, {key_text}, s.source_file, s.source_line
+FROM egov_parsed AS p JOIN {contract.table} AS s ON {join_staged} AND {stg_year_filter}
+WHERE p.__reason IS NULL""")
+        raw_dup = "concat_ws(',', " + ", ".join(
+            f"coalesce(CAST(p.{q(c.name)} AS VARCHAR), '')" for c in contract.stored_columns) + ")"
+        con.execute(f"""
+INSERT INTO quarantine
+SELECT {lit(contract.name)}, {year if year is not None else 'NULL'}, f.file, d.__line,
+       'duplicate {key_name} ' || d.key_value || ': the first one is kept (' || d.first_file || ':' || d.first_line || ')',
+       'duplicate', {raw_dup}
+FROM egov_dups AS d JOIN egov_parsed AS p USING (__file_id, __line) JOIN egov_files AS f ON f.file_id = d.__file_id""")
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE egov_dups (__file_id INTEGER, __line BIGINT)")
+    con.execute(f"""
+INSERT INTO quarantine
+SELECT {lit(contract.name)}, {year if year is not None else 'NULL'}, f.file, p.__line,
+       p.__reason, p.__rule, p.__raw
+FROM egov_parsed AS p JOIN egov_files AS f ON f.file_id = p.__file_id WHERE p.__reason IS NOT NULL""")
+    target_cols = [c.name for c in contract.stored_columns] + [c.keep_label_as for c in contract.stored_columns
+                                                                if c.keep_label_as]
+    year_col = [] if year is None or "year" in target_cols else ["year"]
+    year_val = [] if not year_col else [str(year)]
+    insert_cols = ", ".join(q(c) for c in year_col + target_cols + ["source_file", "source_line"])
+    select_cols = ", ".join(year_val + [f"p.{q(c)}" for c in target_cols] + ["f.file", "p.__line"])
+    con.execute(f"""
+INSERT INTO {contract.table} ({insert_cols})
+SELECT {select_cols}
+FROM egov_parsed AS p JOIN egov_files AS f ON f.file_id = p.__file_id
+ANTI JOIN egov_dups AS d ON d.__file_id = p.__file_id AND d.__line = p.__line
+WHERE p.__reason IS NULL""")

@@ -1,0 +1,149 @@
+-- Staging tables of the warehouse: one per raw source of DOMAIN.md §3, typed, personal data removed.
+-- Every table is loaded delete-then-insert per year partition, so reruns and backfills never duplicate.
+-- source_file / source_line trace each row back to its raw record.
+
+CREATE TABLE IF NOT EXISTS stg_agencies (
+    agency_code    VARCHAR NOT NULL,
+    agency_name    VARCHAR NOT NULL,
+    agency_group   VARCHAR NOT NULL,   -- department | district | commune | central
+    parent_code    VARCHAR,            -- a commune's district
+    valid_from     DATE,
+    valid_to       DATE,               -- NULL: still exists
+    successor_code VARCHAR,            -- where it merged into another agency
+    source_file    VARCHAR,
+    source_line    BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS stg_services (
+    year           INTEGER NOT NULL,
+    agency_code    VARCHAR NOT NULL,
+    procedure_code VARCHAR NOT NULL,
+    procedure_name VARCHAR,
+    level          INTEGER,            -- 1..4; "một phần" = 3, "toàn trình" = 4; NULL = not online
+    level_label    VARCHAR,            -- the level as written in the catalogue
+    has_fee        INTEGER,            -- 0/1
+    source_file    VARCHAR,
+    source_line    BIGINT
+);
+
+-- Column names are those of the national portal's dossier sync (DOMAIN.md §3), so exports map 1:1.
+-- ChuHoSo, SoGiayTo, SoDienThoai and Email never get here.
+CREATE TABLE IF NOT EXISTS stg_dossiers (
+    year                    INTEGER NOT NULL,  -- year of NgayTiepNhan (= the year folder it came from)
+    MaHoSo                  VARCHAR NOT NULL,
+    MaTTHC                  VARCHAR NOT NULL,
+    DonViXuLy               VARCHAR NOT NULL,
+    KenhThucHien            INTEGER NOT NULL,  -- 1 in person (also when empty), 2 online, 3 postal
+    MucDo                   INTEGER,           -- 2/3/4 at submission; NULL: use the catalogue's level
+    NgayTiepNhan            TIMESTAMP NOT NULL,-- local time, Asia/Ho_Chi_Minh
+    NgayHenTra              TIMESTAMP,
+    NgayKetThucXuLy         TIMESTAMP,
+    NgayTra                 TIMESTAMP,
+    TrangThaiHoSo           INTEGER NOT NULL,  -- 1..10
+    LePhi                   BIGINT,            -- VND, 0 = free
+    DuocThanhToanTrucTuyen  INTEGER,           -- 0 no, 1 national portal, 2 provincial portal
+    HoSoCoThanhPhanSoHoa    INTEGER,           -- 1 digitised
+    LoaiDoiTuong            INTEGER,           -- 1 citizen, 2 business
+    source_file             VARCHAR,
+    source_line             BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS stg_one_stop (
+    year                 INTEGER NOT NULL,
+    month                INTEGER NOT NULL,
+    agency_code          VARCHAR NOT NULL,
+    uses_software        INTEGER,
+    dossiers_in_software BIGINT,
+    dossiers_total       BIGINT,
+    source_file          VARCHAR,
+    source_line          BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS stg_infrastructure (
+    year                    INTEGER NOT NULL,
+    agency_code             VARCHAR NOT NULL,
+    staff_count             BIGINT,
+    computers               BIGINT,
+    computers_internet      BIGINT,
+    has_lan                 INTEGER,
+    bandwidth_mbps          DOUBLE,
+    has_firewall            INTEGER,
+    has_antivirus           INTEGER,
+    has_backup              INTEGER,
+    security_assessed       INTEGER,
+    offline_computer_secret INTEGER,
+    has_website             INTEGER,
+    source_file             VARCHAR,
+    source_line             BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS stg_capacity (
+    year                      INTEGER NOT NULL,
+    agency_code               VARCHAR NOT NULL,
+    docs_sent_total           BIGINT,
+    docs_sent_electronic      BIGINT,
+    docs_signed_digital       BIGINT,
+    staff_with_email          BIGINT,
+    it_staff                  BIGINT,
+    it_staff_security_trained BIGINT,
+    staff_it_trained          BIGINT,
+    has_it_plan               INTEGER,
+    has_it_regulation         INTEGER,
+    it_budget_vnd             BIGINT,
+    source_file               VARCHAR,
+    source_line               BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS stg_assessments (
+    year           INTEGER NOT NULL,
+    agency_code    VARCHAR NOT NULL,
+    indicator_code VARCHAR NOT NULL,
+    value          DOUBLE,
+    source_file    VARCHAR,
+    source_line    BIGINT
+);
+
+-- Rows that broke their contract: never dropped silently.
+CREATE TABLE IF NOT EXISTS quarantine (
+    source VARCHAR NOT NULL,
+    year   INTEGER,           -- partition year; NULL for the agency registry
+    file   VARCHAR NOT NULL,  -- path relative to the raw directory
+    line   BIGINT,            -- physical line in the file (header = 1); 0 when the whole file was rejected
+    reason VARCHAR NOT NULL,
+    rule   VARCHAR NOT NULL,  -- the kind of violation: empty, invalid, not_allowed, negative, wrong_year,
+                              -- unknown_agency, rule, duplicate, unreadable_record, file_rejected
+    raw    VARCHAR            -- the record as read, personal-data fields masked
+);
+
+-- One row per raw file and load: how it was read and how its rows reconcile.
+CREATE TABLE IF NOT EXISTS ingested_files (
+    source           VARCHAR NOT NULL,
+    year             INTEGER,
+    file             VARCHAR NOT NULL,
+    file_format      VARCHAR,
+    encoding         VARCHAR,
+    status           VARCHAR NOT NULL,  -- loaded | rejected
+    message          VARCHAR,
+    rows_read        BIGINT NOT NULL,
+    rows_loaded      BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL,
+    file_size        BIGINT,
+    file_mtime_ns    BIGINT,
+    context_hash     VARCHAR            -- contract + registry fingerprint: a change reloads the file
+);
+
+-- Which agencies exist in which year. An agency exists in a year when its validity overlaps it;
+-- it is evaluated (scored and ranked) in a year when it still exists on 31 December of that year.
+CREATE OR REPLACE VIEW agency_years AS
+SELECT
+    y.year,
+    a.agency_code,
+    a.agency_name,
+    a.agency_group,
+    a.parent_code,
+    a.successor_code,
+    (a.valid_to IS NULL OR a.valid_to >= make_date(y.year, 12, 31)) AS evaluated
+FROM stg_agencies AS a
+CROSS JOIN (SELECT DISTINCT year FROM range(2000, 2101) AS r(year)) AS y
+WHERE coalesce(a.valid_from, DATE '1900-01-01') <= make_date(y.year, 12, 31)
+  AND (a.valid_to IS NULL OR a.valid_to >= make_date(y.year, 1, 1));

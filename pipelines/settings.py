@@ -1,0 +1,29 @@
+"""Where things live. Everything hangs off one data directory so a test or a server can relocate it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = PROJECT_ROOT / "config"
+RUBRIC_DIR = CONFIG_DIR / "rubrics"
+FIRST_YEAR = 2016
+
+
+def data_dir() -> Path:
+    """`EGOV_DATA_DIR` when set, else `data/` in the project."""
+    return Path(os.environ.get("EGOV_DATA_DIR") or PROJECT_ROOT / "data").resolve()
+
+
+def raw_dir(base: Path | None = None) -> Path:
+    return (base or data_dir()) / "raw"
+
+
+def marts_dir(base: Path | None = None) -> Path:
+    return (base or data_dir()) / "marts"
+
+
+def warehouse_path(base: Path | None = None) -> Path:
+    """The pipeline's private working database (staging, indicators, scores). Analysts use the marts."""
+    return (base or data_dir()) / "warehouse" / "egov.duckdb"

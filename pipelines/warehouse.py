@@ -1,0 +1,27 @@
+"""The warehouse connection: one DuckDB file, its schema and parsing macros applied on every open."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pipelines.settings import PROJECT_ROOT
+
+SCHEMA_FILES = (
+    PROJECT_ROOT / "assets" / "ingestion" / "macros.sql",
+    PROJECT_ROOT / "assets" / "ingestion" / "schema.sql",
+)
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    for path in SCHEMA_FILES:
+        con.execute(path.read_text(encoding="utf-8"))
+    return con
+
+
+def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) a warehouse file outside Dagster, e.g. in tests and tools."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return prepare(duckdb.connect(str(path)))

@@ -1,0 +1,156 @@
+-- The analysts' marts, built into the attached database `m` (a new file, published atomically afterwards).
+-- Every table is a plain copy or a light join of warehouse tables; every column is described below.
+
+CREATE TABLE m.agencies AS
+SELECT a.agency_code, a.agency_name, a.agency_group,
+       CASE a.agency_group WHEN 'department' THEN 'Sở, ban, ngành' WHEN 'district' THEN 'UBND cấp huyện'
+            WHEN 'commune' THEN 'UBND cấp xã' WHEN 'central' THEN 'Cơ quan Trung ương tại tỉnh' END AS agency_group_label,
+       a.parent_code, p.agency_name AS parent_name, a.valid_from, a.valid_to, a.successor_code,
+       s.agency_name AS successor_name
+FROM stg_agencies AS a
+LEFT JOIN stg_agencies AS p ON p.agency_code = a.parent_code
+LEFT JOIN stg_agencies AS s ON s.agency_code = a.successor_code
+ORDER BY a.agency_group, a.agency_code;
+
+CREATE TABLE m.agency_years AS
+SELECT year, agency_code, agency_group, parent_code, evaluated
+FROM agency_years
+WHERE year IN (SELECT DISTINCT year FROM indicator_values)
+ORDER BY year, agency_code;
+
+CREATE TABLE m.indicators AS
+SELECT year, agency_code, indicator_code, numerator, denominator, value, source
+FROM indicator_values
+ORDER BY year, agency_code, indicator_code;
+
+CREATE TABLE m.dossier_indicators_ytd AS
+SELECT year, month, agency_code, indicator_code, numerator, denominator, value
+FROM dossier_indicators_ytd
+ORDER BY year, month, agency_code, indicator_code;
+
+CREATE TABLE m.indicator_scores AS
+SELECT year, agency_code, agency_group, criterion_code, indicator_code, value, target, points, max_points
+FROM indicator_scores
+ORDER BY year, agency_code, criterion_code, indicator_code;
+
+CREATE TABLE m.criterion_scores AS
+SELECT year, agency_code, agency_group, criterion_code, criterion_name, points, max_points, rank
+FROM criterion_scores
+ORDER BY year, agency_group, criterion_code, rank, agency_code;
+
+CREATE TABLE m.rankings AS
+SELECT year, agency_group, agency_code, agency_name, total_points, max_points, index_value, rank,
+       prev_rank, rank_change, rank_change_label, classification, rubric_year
+FROM rankings_history
+ORDER BY year, agency_group, rank, agency_code;
+
+CREATE TABLE m.quarantine AS
+SELECT source, year, file, line, reason, rule, raw
+FROM quarantine
+ORDER BY source, year, file, line;
+
+CREATE TABLE m.ingested_files AS
+SELECT source, year, file, file_format, encoding, status, message, rows_read, rows_loaded, rows_quarantined
+FROM ingested_files
+ORDER BY source, year, file;
+
+-- The nightly scorecard: each agency's dossier indicators, year to date, by month, with names attached.
+CREATE VIEW m.dossier_scorecard AS
+SELECT d.year, d.month, d.agency_code, coalesce(a.agency_name, 'Toàn tỉnh') AS agency_name, a.agency_group,
+       d.indicator_code, d.numerator, d.denominator, d.value
+FROM m.dossier_indicators_ytd AS d
+LEFT JOIN m.agencies AS a USING (agency_code);
+
+COMMENT ON TABLE m.agencies IS 'Agency registry (dimension): departments, district and commune people''s committees, central agencies';
+COMMENT ON COLUMN m.agencies.agency_code IS 'Agency code (key used by every other table)';
+COMMENT ON COLUMN m.agencies.agency_name IS 'Agency name (Vietnamese)';
+COMMENT ON COLUMN m.agencies.agency_group IS 'department | district | commune | central: rankings are per group';
+COMMENT ON COLUMN m.agencies.agency_group_label IS 'Agency group in Vietnamese, as in published rankings';
+COMMENT ON COLUMN m.agencies.parent_code IS 'For a commune: its district';
+COMMENT ON COLUMN m.agencies.parent_name IS 'Name of the parent (district) agency';
+COMMENT ON COLUMN m.agencies.valid_from IS 'First day the agency exists (NULL: before the registry starts)';
+COMMENT ON COLUMN m.agencies.valid_to IS 'Last day the agency exists (NULL: still exists)';
+COMMENT ON COLUMN m.agencies.successor_code IS 'Agency it merged into, if any';
+COMMENT ON COLUMN m.agencies.successor_name IS 'Name of the successor agency';
+
+COMMENT ON TABLE m.agency_years IS 'Which agencies exist in which year; evaluated = still exists on 31 December, so scored and ranked';
+COMMENT ON COLUMN m.agency_years.year IS 'Evaluation year';
+COMMENT ON COLUMN m.agency_years.agency_code IS 'Agency code';
+COMMENT ON COLUMN m.agency_years.agency_group IS 'Agency group';
+COMMENT ON COLUMN m.agency_years.parent_code IS 'For a commune: its district';
+COMMENT ON COLUMN m.agency_years.evaluated IS 'True when the agency is scored and ranked that year';
+
+COMMENT ON TABLE m.indicators IS 'Indicator values per agency and year (DOMAIN §4), with numerator and denominator for tracing';
+COMMENT ON COLUMN m.indicators.year IS 'Evaluation year (dossiers: year of NgayTiepNhan)';
+COMMENT ON COLUMN m.indicators.agency_code IS 'Agency code';
+COMMENT ON COLUMN m.indicators.indicator_code IS 'Indicator code (see indicator_catalogue)';
+COMMENT ON COLUMN m.indicators.numerator IS 'Numerator of the ratio (the flag or the count); NULL when the return is missing';
+COMMENT ON COLUMN m.indicators.denominator IS 'Denominator of the ratio (1 for flags); NULL when the return is missing';
+COMMENT ON COLUMN m.indicators.value IS 'numerator / denominator; NULL when the denominator is 0 or the return is missing';
+COMMENT ON COLUMN m.indicators.source IS 'computed (from records) or assessment (set by inspectors)';
+
+COMMENT ON TABLE m.dossier_indicators_ytd IS 'Dossier indicators year to date, by month (agency_code ''*'' = whole province): the nightly scorecard';
+COMMENT ON COLUMN m.dossier_indicators_ytd.year IS 'Year of reception';
+COMMENT ON COLUMN m.dossier_indicators_ytd.month IS 'Dossiers received from 1 January through the end of this month';
+COMMENT ON COLUMN m.dossier_indicators_ytd.agency_code IS 'Agency code, or ''*'' for the whole province';
+COMMENT ON COLUMN m.dossier_indicators_ytd.indicator_code IS 'Dossier indicator code';
+COMMENT ON COLUMN m.dossier_indicators_ytd.numerator IS 'Numerator, year to date';
+COMMENT ON COLUMN m.dossier_indicators_ytd.denominator IS 'Denominator, year to date';
+COMMENT ON COLUMN m.dossier_indicators_ytd.value IS 'numerator / denominator (NULL when 0)';
+
+COMMENT ON TABLE m.indicator_scores IS 'Points earned per agency, year and rubric item: why an agency gained or lost points';
+COMMENT ON COLUMN m.indicator_scores.year IS 'Evaluation year';
+COMMENT ON COLUMN m.indicator_scores.agency_code IS 'Agency code';
+COMMENT ON COLUMN m.indicator_scores.agency_group IS 'Agency group (selects the rubric variant)';
+COMMENT ON COLUMN m.indicator_scores.criterion_code IS 'Criterion the indicator belongs to';
+COMMENT ON COLUMN m.indicator_scores.indicator_code IS 'Indicator code';
+COMMENT ON COLUMN m.indicator_scores.value IS 'Indicator value (NULL earns 0)';
+COMMENT ON COLUMN m.indicator_scores.target IS 'Target of the rubric: the value that earns full points';
+COMMENT ON COLUMN m.indicator_scores.points IS 'Points earned = max_points × min(value / target, 1)';
+COMMENT ON COLUMN m.indicator_scores.max_points IS 'Points available for this indicator';
+
+COMMENT ON TABLE m.criterion_scores IS 'Points per criterion (Hạ tầng, Nội bộ, Dịch vụ công, Nhân lực, Chính sách, Cấp xã) and the rank on it';
+COMMENT ON COLUMN m.criterion_scores.year IS 'Evaluation year';
+COMMENT ON COLUMN m.criterion_scores.agency_code IS 'Agency code';
+COMMENT ON COLUMN m.criterion_scores.agency_group IS 'Agency group';
+COMMENT ON COLUMN m.criterion_scores.criterion_code IS 'Criterion code of the rubric';
+COMMENT ON COLUMN m.criterion_scores.criterion_name IS 'Criterion name in Vietnamese';
+COMMENT ON COLUMN m.criterion_scores.points IS 'Points earned on the criterion';
+COMMENT ON COLUMN m.criterion_scores.max_points IS 'Maximum points of the criterion for this group';
+COMMENT ON COLUMN m.criterion_scores.rank IS 'Rank on this criterion within year and group (competition style: 1, 2, 2, 4)';
+
+COMMENT ON TABLE m.rankings IS 'The annual ranking: total, index, classification, rank and change per agency group (like a decision''s appendix)';
+COMMENT ON COLUMN m.rankings.year IS 'Evaluation year';
+COMMENT ON COLUMN m.rankings.agency_group IS 'Agency group: ranks are within the group';
+COMMENT ON COLUMN m.rankings.agency_code IS 'Agency code';
+COMMENT ON COLUMN m.rankings.agency_name IS 'Agency name';
+COMMENT ON COLUMN m.rankings.total_points IS 'Total points (Tổng điểm), rounded to 2 decimals';
+COMMENT ON COLUMN m.rankings.max_points IS 'Maximum points of the rubric for the group (100)';
+COMMENT ON COLUMN m.rankings.index_value IS 'Index = total / maximum, 0..1 (like the ministry''s published indices)';
+COMMENT ON COLUMN m.rankings.rank IS 'Rank (Xếp hạng) within year and group by rounded total, competition style (1, 2, 2, 4)';
+COMMENT ON COLUMN m.rankings.prev_rank IS 'Rank the year before (a merged agency: its predecessor''s rank)';
+COMMENT ON COLUMN m.rankings.rank_change IS 'prev_rank − rank: positive = moved up';
+COMMENT ON COLUMN m.rankings.rank_change_label IS 'The change in words: tăng / giảm N bậc, giữ nguyên';
+COMMENT ON COLUMN m.rankings.classification IS 'Xếp loại: Tốt / Khá / Trung bình / Yếu by the rubric thresholds';
+COMMENT ON COLUMN m.rankings.rubric_year IS 'Year of the rubric file used (the year''s own, or the latest earlier one)';
+
+COMMENT ON TABLE m.quarantine IS 'Raw records that broke their contract: not loaded, kept with file, line and reason';
+COMMENT ON COLUMN m.quarantine.source IS 'Raw source (agencies, services, dossiers, one_stop, infrastructure, capacity, assessments)';
+COMMENT ON COLUMN m.quarantine.year IS 'Year folder of the file (NULL for the agency registry)';
+COMMENT ON COLUMN m.quarantine.file IS 'File path relative to the raw directory';
+COMMENT ON COLUMN m.quarantine.line IS 'Line in the file (header = 1; Parquet: row number); 0 = the whole file was rejected';
+COMMENT ON COLUMN m.quarantine.reason IS 'Why, in plain words, naming the column and the value';
+COMMENT ON COLUMN m.quarantine.rule IS 'Kind of violation: empty, invalid, not_allowed, negative, wrong_year, unknown_agency, rule, duplicate, unreadable_record, file_rejected';
+COMMENT ON COLUMN m.quarantine.raw IS 'The record as read, personal-data fields masked (***)';
+
+COMMENT ON TABLE m.ingested_files IS 'Every raw file loaded: format, encoding, and how its rows reconcile (read = loaded + quarantined)';
+COMMENT ON COLUMN m.ingested_files.source IS 'Raw source';
+COMMENT ON COLUMN m.ingested_files.year IS 'Year folder';
+COMMENT ON COLUMN m.ingested_files.file IS 'File path relative to the raw directory';
+COMMENT ON COLUMN m.ingested_files.file_format IS 'csv | xlsx | parquet';
+COMMENT ON COLUMN m.ingested_files.encoding IS 'Detected text encoding of a CSV (utf-8, utf-8-sig, windows-1258, windows-1252)';
+COMMENT ON COLUMN m.ingested_files.status IS 'loaded, or rejected (the whole file could not be read: see message)';
+COMMENT ON COLUMN m.ingested_files.message IS 'Why a file was rejected, or notes (extra columns ignored, decoded from ...)';
+COMMENT ON COLUMN m.ingested_files.rows_read IS 'Records read from the file';
+COMMENT ON COLUMN m.ingested_files.rows_loaded IS 'Records loaded into staging';
+COMMENT ON COLUMN m.ingested_files.rows_quarantined IS 'Records quarantined';

@@ -1,0 +1,252 @@
+"""`egov`: the pipeline for people who are not Dagster users.
+
+Every command drives the Dagster definitions of `pipelines.definitions` (the same job the schedule runs), in
+this process, recording runs in a persistent Dagster instance so they also show in the web UI.
+
+Exit codes: 0 success, 1 the pipeline failed (nothing was published), 2 wrong usage or missing input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from pipelines import settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def parse_years(text: str) -> list[int]:
+    """'2024', '2016-2020' or '2016...2020' → the list of years."""
+    text = text.replace("...", "-")
+    try:
+        if "-" in text:
+            first, last = (int(part) for part in text.split("-", 1))
+        else:
+            first = last = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a year or a range like 2016-2020") from None
+    if first > last:
+        raise argparse.ArgumentTypeError(f"the range {text} ends before it starts")
+    if first < settings.FIRST_YEAR or last > date.today().year:
+        raise argparse.ArgumentTypeError(
+            f"years must lie between {settings.FIRST_YEAR} and {date.today().year} (got {text})")
+    return list(range(first, last + 1))
+
+
+def ensure_dagster_home(data_dir: Path) -> Path:
+    """Runs are recorded in DAGSTER_HOME, by default `<data dir>/dagster_home`, so the UI can show them."""
+    home = Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def run_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: Path | None = None) -> bool:
+    """Materialize the whole pipeline for `years` in one Dagster run; True on success."""
+    import dagster as dg
+
+    from pipelines.definitions import PIPELINE_JOB, defs
+    from pipelines.resources import build_resources
+
+    base = data_dir or settings.data_dir()
+    ensure_dagster_home(base)
+    job = defs.resolve_job_def(PIPELINE_JOB)
+    ingest_ops = [n for n in job.graph.node_names() if n.startswith("stg_")]
+    run_config = {
+        "ops": {name: {"config": {"full_refresh": full_refresh}} for name in ingest_ops},
+        "loggers": {"console": {"config": {"log_level": "INFO"}}},
+    }
+    span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
+    _say(f"== Running the pipeline for {span} (data: {base}) ==")
+    started = time.monotonic()
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            resources=build_resources(base),
+            tags={"dagster/asset_partition_range_start": str(years[0]),
+                  "dagster/asset_partition_range_end": str(years[-1])},
+            raise_on_error=False,
+        )
+    elapsed = time.monotonic() - started
+    if not result.success:
+        failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        for event in failed:
+            error = event.event_specific_data.error if event.event_specific_data else None
+            _say(f"FAILED step {event.step_key}: {error.message.strip() if error else 'see the Dagster logs'}")
+        _say(f"== Pipeline FAILED after {elapsed:.1f} s; the published marts were left as they were ==")
+        return False
+    _say(f"== Pipeline finished in {elapsed:.1f} s (Dagster run {result.run_id}) ==")
+    return True
+
+
+def print_report(year: int | None = None, data_dir: Path | None = None) -> bool:
+    """This year's top and bottom agencies per group, and what the data quality report says."""
+    import duckdb
+
+    base = data_dir or settings.data_dir()
+    marts = settings.marts_dir(base) / "egov.duckdb"
+    if not marts.exists():
+        _say(f"No marts yet at {marts}: run `egov run` (or `egov demo`) first.")
+        return False
+    con = duckdb.connect(str(marts), read_only=True)
+    try:
+        year = year or con.execute("SELECT max(year) FROM rankings").fetchall()[0][0]
+        if year is None:
+            _say("The marts hold no ranking yet.")
+            return False
+        _say(f"\n== Xếp hạng mức độ ứng dụng CNTT năm {year} (ranking {year}) ==")
+        groups = con.execute(
+            "SELECT agency_group, any_value(a.agency_group_label), count(*) FROM rankings JOIN agencies a "
+            "USING (agency_code, agency_group) WHERE year = ? GROUP BY ALL ORDER BY agency_group", [year]).fetchall()
+        for group, label, n in groups:
+            _say(f"\n{label} ({group}, {n} agencies)")
+            rows = con.execute(
+                "SELECT rank, agency_name, total_points, classification, rank_change_label FROM rankings "
+                "WHERE year = ? AND agency_group = ? ORDER BY rank, agency_code", [year, group]).fetchall()
+            shown = rows if len(rows) <= 6 else rows[:3] + [None] + rows[-3:]
+            for row in shown:
+                if row is None:
+                    _say("     …")
+                    continue
+                rank, name, total, cls, change = row
+                _say(f"  {rank:>3}. {name:<48} {total:6.2f}  {cls:<10} {change or ''}")
+        classes = con.execute(
+            "SELECT classification, count(*) FROM rankings WHERE year = ? GROUP BY ALL ORDER BY 2 DESC",
+            [year]).fetchall()
+        _say("\nXếp loại: " + ", ".join(f"{c} {n}" for c, n in classes))
+        _print_quality(con, year)
+    finally:
+        con.close()
+    _say(f"\nMarts: {marts} (open read-only with DuckDB >= 2.0; see docs/analysts.md)")
+    return True
+
+
+def _print_quality(con, year: int) -> None:
+    totals = con.execute(
+        "SELECT count(*) FILTER (WHERE status = 'rejected'), sum(rows_read), sum(rows_quarantined) "
+        "FROM ingested_files").fetchall()[0]
+    _say(f"\nData quality: {totals[1] or 0:,} raw rows read, {totals[2] or 0:,} quarantined, "
+         f"{totals[0]} file(s) rejected (table quarantine)")
+    top = con.execute(
+        "SELECT source, rule, count(*) FROM quarantine GROUP BY ALL ORDER BY 3 DESC LIMIT 5").fetchall()
+    for source, rule, n in top:
+        _say(f"  {n:>6,} {source}: {rule}")
+    for source, label in (("infrastructure", "infrastructure"), ("capacity", "capacity")):
+        missing = con.execute(
+            "SELECT a.agency_name FROM agency_years y JOIN agencies a USING (agency_code) "
+            "WHERE y.year = ? AND y.evaluated AND NOT EXISTS (SELECT 1 FROM indicators i WHERE i.year = y.year "
+            "AND i.agency_code = y.agency_code AND i.indicator_code = ? AND i.denominator IS NOT NULL) "
+            "ORDER BY 1", [year, "computers_per_staff" if source == "infrastructure" else "edoc_ratio"]).fetchall()
+        if missing:
+            names = ", ".join(n for (n,) in missing[:5]) + (" …" if len(missing) > 5 else "")
+            _say(f"  {len(missing)} agencies sent no usable {label} return for {year}: {names}")
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pipelines.sample import generate_sample_province
+
+    base = settings.data_dir()
+    _say(f"== Generating the SYNTHETIC sample province 'Tỉnh Mẫu' into {settings.raw_dir(base)} ==")
+    started = time.monotonic()
+    summary = generate_sample_province(settings.raw_dir(base), seed=args.seed, scale=args.scale, progress=_say)
+    dossiers = sum(summary.get("dossiers_per_year", {}).values())
+    _say(f"== Sample written in {time.monotonic() - started:.1f} s: {dossiers:,} dossiers (synthetic data) ==")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    raw = settings.raw_dir()
+    if args.regenerate or not (raw / "agencies").exists():
+        cmd_generate(args)
+    else:
+        _say(f"== Using the raw files already in {raw} (--regenerate to rebuild the sample) ==")
+    years = list(range(settings.FIRST_YEAR, date.today().year + 1))
+    if not run_pipeline(years, full_refresh=args.regenerate):
+        return EXIT_FAILED
+    print_report()
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    years = args.years or [date.today().year]
+    if not settings.raw_dir().exists():
+        _say(f"No raw data at {settings.raw_dir()}: put files there (docs/operators.md) or run `egov demo`.")
+        return EXIT_USAGE
+    return EXIT_OK if run_pipeline(years, full_refresh=args.full_refresh) else EXIT_FAILED
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    return EXIT_OK if run_pipeline(args.years, full_refresh=True) else EXIT_FAILED
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    return EXIT_OK if print_report(args.year) else EXIT_USAGE
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    home = ensure_dagster_home(settings.data_dir())
+    _say(f"== Dagster UI on http://127.0.0.1:{args.port} (runs in {home}); Ctrl-C to stop ==")
+    os.execvp("dagster", ["dagster", "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(args.port)])
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="egov",
+        description="E-government KPI pipeline: computes the yearly ICT-application ranking of state agencies "
+        "from their records. Data directory: $EGOV_DATA_DIR, else data/ (raw files in raw/, results in marts/).",
+        epilog="Exit codes: 0 success, 1 the pipeline failed (the published marts are unchanged), 2 wrong usage.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="build the synthetic sample province and run everything on it")
+    p.add_argument("--regenerate", action="store_true", help="rebuild the sample even if raw files exist")
+    p.add_argument("--scale", type=float, default=1.0, help="dossier volume multiplier (1.0 ≈ 300k/year)")
+    p.add_argument("--seed", type=int, default=20161, help="random seed of the sample (same seed, same data)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("generate", help="only write the synthetic sample province's raw files")
+    p.add_argument("--scale", type=float, default=1.0, help="dossier volume multiplier (1.0 ≈ 300k/year)")
+    p.add_argument("--seed", type=int, default=20161, help="random seed")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("run", help="refresh a year (default: this year) from new or changed raw files")
+    p.add_argument("--year", "--years", dest="years", type=parse_years, metavar="YEARS",
+                   help="a year (2024) or a range (2016-2020)")
+    p.add_argument("--full-refresh", action="store_true", help="reload every raw file, not only changed ones")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("backfill", help="rebuild past years completely (after a rule or a record changed)")
+    p.add_argument("--years", type=parse_years, required=True, metavar="YEARS", help="e.g. 2016-2020")
+    p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("report", help="print a year's ranking summary and data quality from the marts")
+    p.add_argument("--year", type=int, help="year (default: the latest ranked)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("ui", help="start the Dagster web UI and daemon (schedules, sensors, backfills)")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Shared fixtures: small raw files written the way agencies export them, and a real warehouse file."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+DOSSIER_HEADER = [
+    "MaHoSo", "MaTTHC", "DonViXuLy", "KenhThucHien", "MucDo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy",
+    "NgayTra", "TrangThaiHoSo", "LePhi", "DuocThanhToanTrucTuyen", "HoSoCoThanhPhanSoHoa", "LoaiDoiTuong",
+    "ChuHoSo", "SoGiayTo", "SoDienThoai", "Email",
+]
+AGENCY_HEADER = ["agency_code", "agency_name", "agency_group", "parent_code", "valid_from", "valid_to",
+                 "successor_code"]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]], *, encoding: str = "utf-8",
+              delimiter: str = ",") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def dossier(code: str, agency: str = "SO-TP", *, procedure: str = "P1", channel: object = 2, level: object = 3,
+            received: str = "20240105080000", due: str | None = None, finished: str | None = None,
+            returned: str | None = None, status: object = 10, fee: object = 0, paid: object = 0,
+            digitised: object = 1, applicant: object = 1) -> list[object]:
+    """A dossier row; due, finished and returned default to 5, 4 and 5 days after reception."""
+    from datetime import datetime, timedelta
+
+    try:
+        start = datetime.strptime(received, "%Y%m%d%H%M%S")
+    except ValueError:  # an impossible date on purpose
+        start = None
+
+    def later(days: int) -> str:
+        return (start + timedelta(days=days)).strftime("%Y%m%d%H%M%S") if start else ""
+
+    due = later(5) if due is None else due
+    finished = later(4) if finished is None else finished
+    returned = later(5) if returned is None else returned
+    return [code, procedure, agency, channel, level, received, due, finished, returned, status, fee, paid, digitised,
+            applicant, "Nguyễn Văn An", "001099012345", "0912345678", "an.nguyen@example.vn"]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty data directory, selected through EGOV_DATA_DIR as a deployment would."""
+    base = tmp_path / "data"
+    (base / "raw").mkdir(parents=True)
+    monkeypatch.setenv("EGOV_DATA_DIR", str(base))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    (tmp_path / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return base
+
+
+@pytest.fixture
+def registry(data_dir: Path) -> Path:
+    """A small agency registry: two departments, a district with two communes, a merged department."""
+    return write_csv(data_dir / "raw" / "agencies" / "agencies.csv", AGENCY_HEADER, [
+        ["SO-TP", "Sở Tư pháp", "department", "", "2016-01-01", "", ""],
+        ["SO-YT", "Sở Y tế", "department", "", "2016-01-01", "", ""],
+        ["SO-KH", "Sở Kế hoạch và Đầu tư", "department", "", "2016-01-01", "28/02/2025", "SO-TC"],
+        ["SO-TC", "Sở Tài chính", "department", "", "", "", ""],
+        ["H01", "UBND huyện Sông Lam", "district", "", "2016-01-01", "2025-06-30", ""],
+        ["X001", "UBND xã Tân An", "commune", "H01", "2016-01-01", "", ""],
+        ["X002", "UBND xã Phú Hòa", "commune", "H01", "2016-01-01", "", ""],
+    ])
+
+
+TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+
+
+def to_cp1258(text: str) -> bytes:
+    """Encode like a Vietnamese Windows export: precomposed base letters, tone marks as combining characters."""
+    import unicodedata
+
+    out = bytearray()
+    for ch in unicodedata.normalize("NFC", text):
+        try:
+            out += ch.encode("cp1258")
+            continue
+        except UnicodeEncodeError:
+            pass
+        parts = unicodedata.normalize("NFD", ch)
+        tones = [m for m in parts if m in TONE_MARKS]
+        base = unicodedata.normalize("NFC", "".join(m for m in parts if m not in TONE_MARKS))
+        out += (base + "".join(tones)).encode("cp1258")
+    return bytes(out)

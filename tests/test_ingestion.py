@@ -1,0 +1,256 @@
+"""Ingestion: raw files of every format → typed staging, and every contract violation quarantined."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from conftest import AGENCY_HEADER, DOSSIER_HEADER, dossier, to_cp1258, write_csv
+
+from assets.ingestion.contracts import load_contracts
+from assets.ingestion.load import ingest
+from assets.ingestion.readers import FileRejected, detect_encoding
+from pipelines.warehouse import connect
+
+CONTRACTS = load_contracts()
+SERVICES_HEADER = ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"]
+INFRA_HEADER = ["year", "agency_code", "staff_count", "computers", "computers_internet", "has_lan", "bandwidth_mbps",
+                "has_firewall", "has_antivirus", "has_backup", "security_assessed", "offline_computer_secret",
+                "has_website"]
+CAPACITY_HEADER = ["year", "agency_code", "docs_sent_total", "docs_sent_electronic", "docs_signed_digital",
+                   "staff_with_email", "it_staff", "it_staff_security_trained", "staff_it_trained", "has_it_plan",
+                   "has_it_regulation", "it_budget_vnd"]
+
+
+@pytest.fixture
+def con(data_dir: Path, registry: Path) -> duckdb.DuckDBPyConnection:
+    con = connect(data_dir / "warehouse" / "egov.duckdb")
+    ingest(con, CONTRACTS["agencies"], data_dir / "raw", None)
+    yield con
+    con.close()
+
+
+def load(con: duckdb.DuckDBPyConnection, data_dir: Path, source: str, year: int | None = 2024, **kw):
+    return ingest(con, CONTRACTS[source], data_dir / "raw", year, **kw)
+
+
+def quarantined(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple]:
+    return con.execute("SELECT file, line, rule, reason FROM quarantine WHERE source = ? ORDER BY file, line",
+                       [source]).fetchall()
+
+
+def test_agency_registry_types_dates_in_both_formats(con):
+    rows = con.execute("SELECT agency_code, agency_group, parent_code, valid_from, valid_to, successor_code "
+                       "FROM stg_agencies ORDER BY agency_code").fetchall()
+    assert len(rows) == 7
+    by_code = {r[0]: r for r in rows}
+    assert by_code["SO-KH"][3:] == (date(2016, 1, 1), date(2025, 2, 28), "SO-TC")
+    assert by_code["SO-TC"][3] is None
+    assert by_code["X001"][2] == "H01"
+
+
+def test_dossiers_csv_and_parquet_load_typed_without_personal_data(con, data_dir):
+    raw = data_dir / "raw" / "dossiers" / "2024"
+    write_csv(raw / "01" / "hoso_01.csv", DOSSIER_HEADER, [
+        dossier("HS1", fee="50.000", paid=1),
+        dossier("HS2", channel="", level="", status=4, finished="", returned=""),
+    ])
+    frame = pl.DataFrame([dict(zip(DOSSIER_HEADER, map(str, dossier("HS3", "SO-YT", received="20240210093000",
+                                                                    due="20240215170000", finished="20240216100000",
+                                                                    returned=""))))])
+    (raw / "02").mkdir()
+    frame.write_parquet(raw / "02" / "hoso_02.parquet")
+    report = load(con, data_dir, "dossiers")
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (3, 3, 0)
+    rows = con.execute("SELECT MaHoSo, DonViXuLy, KenhThucHien, MucDo, NgayTiepNhan, NgayKetThucXuLy, TrangThaiHoSo, "
+                       "LePhi, DuocThanhToanTrucTuyen, source_file, source_line FROM stg_dossiers ORDER BY MaHoSo"
+                       ).fetchall()
+    assert rows[0] == ("HS1", "SO-TP", 2, 3, datetime(2024, 1, 5, 8), datetime(2024, 1, 9, 8), 10, 50000, 1,
+                       "dossiers/2024/01/hoso_01.csv", 2)
+    assert rows[1][2:4] == (1, None)  # empty channel means in person; empty level falls back to the catalogue
+    assert rows[1][5] is None
+    assert rows[2][:2] == ("HS3", "SO-YT") and rows[2][9:] == ("dossiers/2024/02/hoso_02.parquet", 1)
+    columns = {c for (c,) in con.execute("SELECT column_name FROM information_schema.columns").fetchall()}
+    assert not columns & {"ChuHoSo", "SoGiayTo", "SoDienThoai", "Email"}
+    assert con.execute("SELECT count(*) FROM quarantine WHERE raw LIKE '%Nguyễn%' OR raw LIKE '%0912345678%'"
+                       ).fetchall()[0][0] == 0
+
+
+def test_every_dossier_violation_is_quarantined_with_file_line_and_reason(con, data_dir):
+    raw = data_dir / "raw" / "dossiers" / "2024"
+    write_csv(raw / "01" / "a.csv", DOSSIER_HEADER, [
+        dossier("OK1"),
+        dossier("BAD-DATE", received="20240231080000"),           # 31/02 does not exist
+        dossier("BAD-DUE", due="20240101080000"),                  # due before received
+        dossier("BAD-AGENCY", "SO-XX"),
+        dossier("DUP"),
+        dossier("BAD-STATUS", status=11),
+        dossier("BAD-FEE", fee=-5),
+        dossier("BAD-NUM", fee="năm mươi"),
+        dossier("OLD", received="20231231235959", due="20240105080000"),
+        dossier("", ),
+    ])
+    write_csv(raw / "02" / "b.csv", DOSSIER_HEADER, [dossier("DUP", received="20240201080000")])
+    (raw / "02" / "b.csv").open("a").write("TRUNCATED,P1,SO-TP,2,3,2024020")  # a cut-off last line
+    report = load(con, data_dir, "dossiers")
+    got = quarantined(con, "dossiers")
+    assert [(f.split("/")[-1], line, rule) for f, line, rule, _ in got] == [
+        ("a.csv", 3, "invalid"), ("a.csv", 4, "rule"), ("a.csv", 5, "unknown_agency"), ("a.csv", 7, "not_allowed"),
+        ("a.csv", 8, "negative"), ("a.csv", 9, "invalid"), ("a.csv", 10, "wrong_year"), ("a.csv", 11, "empty"),
+        ("b.csv", 2, "duplicate"), ("b.csv", 3, "unreadable_record"),
+    ]
+    reasons = [r for *_, r in got]
+    assert reasons[0] == "NgayTiepNhan: '20240231080000' is not a valid date-time (yyyyMMddHHmmss)"
+    assert reasons[1] == "NgayHenTra (due) is before NgayTiepNhan (received)"
+    assert reasons[2] == "unknown agency SO-XX (not in the agency registry)"
+    assert reasons[5] == "LePhi: 'năm mươi' is not a valid whole number"
+    assert reasons[8] == "duplicate MaHoSo DUP: the first one is kept (dossiers/2024/01/a.csv:6)"
+    assert reasons[9].startswith("unreadable record (missing columns): 6 fields where the header has 18")
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (12, 2, 10)
+    assert sorted(r[0] for r in con.execute("SELECT MaHoSo FROM stg_dossiers").fetchall()) == ["DUP", "OK1"]
+
+
+def test_counts_reconcile_per_file_and_with_the_tables(con, data_dir):
+    raw = data_dir / "raw" / "dossiers" / "2024" / "03"
+    write_csv(raw / "c.csv", DOSSIER_HEADER, [dossier(f"R{i}") for i in range(50)] + [dossier("R1"), dossier("X", "?")])
+    load(con, data_dir, "dossiers")
+    files = con.execute("SELECT rows_read, rows_loaded, rows_quarantined FROM ingested_files WHERE source = "
+                        "'dossiers'").fetchall()
+    assert files == [(52, 50, 2)]
+    staged = con.execute("SELECT count(*) FROM stg_dossiers").fetchall()[0][0]
+    held = con.execute("SELECT count(*) FROM quarantine WHERE source = 'dossiers'").fetchall()[0][0]
+    assert (staged, held) == (50, 2)
+
+
+def test_services_levels_bom_decree42_labels_and_xlsx_with_title_rows(con, data_dir):
+    raw = data_dir / "raw" / "services" / "2024"
+    write_csv(raw / "catalogue.csv", SERVICES_HEADER, [
+        [2024, "SO-TP", "P1", "Đăng ký khai sinh", "một phần", 0],
+        [2024, "SO-TP", "P2", "Cấp phiếu lý lịch tư pháp", "Toàn trình", 1],
+        [2024, "SO-TP", "P3", "Chứng thực bản sao", "2", 1],
+        [2024, "SO-TP", "P4", "Thủ tục giấy", "", 0],
+        [2024, "SO-TP", "P5", "Mức lạ", "mức cao", 0],
+    ], encoding="utf-8-sig")
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(raw / "catalogue_yte.xlsx"))
+    sheet = book.add_worksheet()
+    sheet.merge_range(0, 0, 0, 5, "DANH MỤC THỦ TỤC HÀNH CHÍNH NĂM 2024")
+    sheet.write_row(1, 0, SERVICES_HEADER)
+    sheet.write_row(2, 0, [2024, "SO-YT", "Y1", "Cấp chứng chỉ hành nghề", 4, 1])
+    sheet.write_row(3, 0, [2024, "SO-YT", "Y2", "Cấp giấy phép", 3])
+    sheet.write_formula(3, 5, "=1*1", None, 1)
+    book.close()
+    report = load(con, data_dir, "services")
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (7, 6, 1)
+    levels = dict(con.execute("SELECT procedure_code, level FROM stg_services").fetchall())
+    assert levels == {"P1": 3, "P2": 4, "P3": 2, "P4": None, "Y1": 4, "Y2": 3}
+    assert con.execute("SELECT has_fee FROM stg_services WHERE procedure_code = 'Y2'").fetchall() == [(1,)]
+    assert quarantined(con, "services") == [
+        ("services/2024/catalogue.csv", 6, "invalid",
+         "level: 'mức cao' is not a valid service level (1-4, một phần, toàn trình)")]
+    label = con.execute("SELECT level_label FROM stg_services WHERE procedure_code = 'P2'").fetchall()[0][0]
+    assert label == "Toàn trình"
+
+
+def test_returns_decimal_comma_semicolon_and_year_mismatch(con, data_dir):
+    raw = data_dir / "raw"
+    write_csv(raw / "infrastructure" / "2024" / "ht.csv", INFRA_HEADER, [
+        [2024, "SO-TP", 40, 38, 38, 1, "89,5", 1, 1, 0, 1, 1, 1],
+        [2024, "SO-YT", "1.250", 900, 880, 1, "1.024,75", 1, 1, 1, 0, 1, 1],
+        [2023, "X001", 20, 9, 9, 0, 10, 0, 1, 0, 0, 0, 0],
+        [2024, "X002", 20, -1, 0, 0, 10, 0, 1, 0, 0, 0, 0],
+    ], delimiter=";")
+    report = load(con, data_dir, "infrastructure")
+    assert (report.rows_loaded, report.rows_quarantined) == (2, 2)
+    rows = con.execute("SELECT agency_code, staff_count, bandwidth_mbps FROM stg_infrastructure ORDER BY 1").fetchall()
+    assert rows == [("SO-TP", 40, 89.5), ("SO-YT", 1250, 1024.75)]
+    assert [r[2:] for r in quarantined(con, "infrastructure")] == [
+        ("wrong_year", "year 2023 is not the year of its folder (2024)"),
+        ("negative", "computers is negative (-1); computers_internet is greater than computers"),
+    ]
+
+
+def test_missing_column_and_empty_file_are_rejected_with_the_file_named(con, data_dir):
+    raw = data_dir / "raw" / "capacity" / "2024"
+    write_csv(raw / "thieu_cot.csv", CAPACITY_HEADER[:-1], [[2024, "SO-TP", 1, 1, 1, 1, 1, 1, 1, 1, 1]])
+    (raw / "rong.csv").write_bytes(b"")
+    report = load(con, data_dir, "capacity")
+    messages = {f.file: f.message for f in report.rejected_files}
+    assert messages["capacity/2024/thieu_cot.csv"].startswith(
+        "file rejected: the file misses the required column(s) it_budget_vnd")
+    assert messages["capacity/2024/rong.csv"] == "file rejected: the file is empty (0 bytes)"
+    assert [(f, line, rule) for f, line, rule, _ in quarantined(con, "capacity")] == [
+        ("capacity/2024/rong.csv", 0, "file_rejected"), ("capacity/2024/thieu_cot.csv", 0, "file_rejected")]
+
+
+def test_windows_1258_export_is_decoded_exactly(con, data_dir):
+    path = data_dir / "raw" / "services" / "2024" / "cp1258.csv"
+    path.parent.mkdir(parents=True)
+    names = ["Đăng ký kết hôn có yếu tố nước ngoài", "Cấp giấy chứng nhận quyền sử dụng đất",
+             "Thủ tục hòa giải ở cơ sở"]
+    lines = [",".join(SERVICES_HEADER)] + [f"2024,SO-TP,K{i},{n},3,0" for i, n in enumerate(names)]
+    path.write_bytes(to_cp1258("\r\n".join(lines) + "\r\n"))
+    assert detect_encoding(path) == "windows-1258"
+    load(con, data_dir, "services")
+    got = [n for (n,) in con.execute("SELECT procedure_name FROM stg_services ORDER BY procedure_code").fetchall()]
+    assert got == names
+    assert con.execute("SELECT encoding FROM ingested_files WHERE source = 'services'").fetchall() == [
+        ("windows-1258",)]
+
+
+def test_windows_1252_is_read_when_unambiguous_and_rejected_when_not(tmp_path):
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes("name\nCà phê Sài Gòn\n".encode("cp1252"))  # same text in 1252 and 1258
+    assert detect_encoding(plain) == "windows-1252"
+    western = tmp_path / "western.csv"
+    western.write_bytes("name\nStraße Zürich Ærø\n".encode("cp1252"))
+    with pytest.raises(FileRejected, match="neither UTF-8 nor a recognisable"):
+        detect_encoding(western)
+
+
+def test_rerun_of_a_partition_gives_identical_tables_and_skips_unchanged_files(con, data_dir):
+    raw = data_dir / "raw" / "dossiers" / "2024"
+    write_csv(raw / "01" / "a.csv", DOSSIER_HEADER, [dossier(f"A{i}") for i in range(20)] + [dossier("A1")])
+    write_csv(raw / "02" / "b.csv", DOSSIER_HEADER, [dossier(f"B{i}", received="20240203080000",
+                                                           due="20240210080000") for i in range(5)])
+
+    def snapshot():
+        return (con.execute("SELECT * FROM stg_dossiers ORDER BY MaHoSo").fetchall(),
+                con.execute("SELECT * FROM quarantine ORDER BY file, line").fetchall())
+
+    load(con, data_dir, "dossiers")
+    first = snapshot()
+    again = load(con, data_dir, "dossiers")
+    assert again.skipped_unchanged == 2 and again.files == []
+    assert snapshot() == first
+    load(con, data_dir, "dossiers", full_refresh=True)
+    assert snapshot() == first
+    # One new file: only it is read; the earlier duplicate key now also counts against staged rows.
+    write_csv(raw / "03" / "c.csv", DOSSIER_HEADER, [dossier("C1", received="20240303080000", due="20240310080000"),
+                                                   dossier("B1", received="20240303080000", due="20240310080000")])
+    night = load(con, data_dir, "dossiers")
+    assert [f.file for f in night.files] == ["dossiers/2024/03/c.csv"] and night.skipped_unchanged == 2
+    assert con.execute("SELECT count(*) FROM stg_dossiers").fetchall()[0][0] == 26
+    assert con.execute("SELECT reason FROM quarantine WHERE file LIKE '%c.csv'").fetchall() == [
+        ("duplicate MaHoSo B1: the first one is kept (dossiers/2024/02/b.csv:3)",)]
+
+
+def test_registry_xlsx_with_extra_columns(data_dir):
+    import xlsxwriter
+
+    path = data_dir / "raw" / "agencies" / "registry.xlsx"
+    path.parent.mkdir(parents=True)
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, AGENCY_HEADER + ["ghi_chu"])
+    sheet.write_row(1, 0, ["SO-TP", "Sở Tư pháp", "Department", "", "2016-01-01", "", "", "x"])
+    book.close()
+    con = connect(":memory:")
+    report = ingest(con, CONTRACTS["agencies"], data_dir / "raw", None)
+    assert report.rows_loaded == 1
+    assert report.files[0].message == "ignored extra column(s): ghi_chu"
+    assert con.execute("SELECT agency_group FROM stg_agencies").fetchall() == [("department",)]

@@ -148,13 +148,15 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
     raw_text = f"concat_ws({lit(delimiter)}, " + ", ".join(
         "'***'" if c.personal else f"coalesce({q(c.name + '__raw')}, '')" for c in contract.columns) + ")"
     stored = ", ".join(q(c.name) for c in contract.stored_columns)
+    agency = q((contract.agency_column or "agency_code") + "__raw")
     labels = "".join(f", {q(c.name + '__raw')} AS {q(c.keep_label_as)}" for c in contract.stored_columns if c.keep_label_as)
     return f"""
 WITH raw AS (SELECT {raw_cols}, __line FROM ({relation_sql})),
 typed AS (SELECT *, {typed_cols} FROM raw),
 checked AS (SELECT *, {reason} AS __reason, {rule} AS __rule FROM typed)
 SELECT {file_id}::INTEGER AS __file_id, CAST(__line AS BIGINT) AS __line, {stored}{labels},
-       __reason, __rule, CASE WHEN __reason IS NOT NULL THEN left({raw_text}, 2000) END AS __raw
+       __reason, __rule, CASE WHEN __reason IS NOT NULL THEN left({raw_text}, 2000) END AS __raw,
+       {agency} AS __agency
 FROM checked"""
 
 
@@ -253,7 +255,7 @@ def _load_files(
                 message = f"file rejected: the file {exc}"
                 log(f"{rel[path]}: {message}")
                 per_file[file_id] = FileReport(rel[path], file_format(path), None, "rejected", message)
-                con.execute("INSERT INTO quarantine VALUES (?, ?, ?, 0, ?, 'file_rejected', NULL)",
+                con.execute("INSERT INTO quarantine VALUES (?, ?, ?, 0, ?, NULL, 'file_rejected', NULL)",
                             [contract.name, year, rel[path], message])
                 continue
             if opened.file_format == "csv":
@@ -266,7 +268,7 @@ def _load_files(
             if rejects:
                 _place_records_between_rejects(con, file_id, [line for line, _, _ in rejects])
                 con.executemany(
-                    "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, 'unreadable_record', ?)",
+                    "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL, 'unreadable_record', ?)",
                     [[contract.name, year, rel[path], line, reason, raw]
                      for line, reason, raw in rejects])
             per_file[file_id] = FileReport(
@@ -336,14 +338,14 @@ WHERE p.__reason IS NULL""")
 INSERT INTO quarantine
 SELECT {lit(contract.name)}, {year if year is not None else 'NULL'}, f.file, d.__line,
        'duplicate {key_name} ' || d.key_value || ': the first one is kept (' || d.first_file || ':' || d.first_line || ')',
-       'duplicate', {raw_dup}
+       p.__agency, 'duplicate', {raw_dup}
 FROM egov_dups AS d JOIN egov_parsed AS p USING (__file_id, __line) JOIN egov_files AS f ON f.file_id = d.__file_id""")
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE egov_dups (__file_id INTEGER, __line BIGINT)")
     con.execute(f"""
 INSERT INTO quarantine
 SELECT {lit(contract.name)}, {year if year is not None else 'NULL'}, f.file, p.__line,
-       p.__reason, p.__rule, p.__raw
+       p.__reason, p.__agency, p.__rule, p.__raw
 FROM egov_parsed AS p JOIN egov_files AS f ON f.file_id = p.__file_id WHERE p.__reason IS NOT NULL""")
     target_cols = [c.name for c in contract.stored_columns] + [c.keep_label_as for c in contract.stored_columns
                                                                 if c.keep_label_as]

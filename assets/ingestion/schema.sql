@@ -110,6 +110,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
     file   VARCHAR NOT NULL,  -- path relative to the raw directory
     line   BIGINT,            -- physical line in the file (header = 1); 0 when the whole file was rejected
     reason VARCHAR NOT NULL,
+    agency_code VARCHAR,      -- the record's agency as written, when it could be read
     rule   VARCHAR NOT NULL,  -- the kind of violation: empty, invalid, not_allowed, negative, wrong_year,
                               -- unknown_agency, rule, duplicate, unreadable_record, file_rejected
     raw    VARCHAR            -- the record as read, personal-data fields masked

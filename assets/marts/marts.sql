@@ -45,7 +45,7 @@ FROM rankings_history
 ORDER BY year, agency_group, rank, agency_code;
 
 CREATE TABLE m.quarantine AS
-SELECT source, year, file, line, reason, rule, raw
+SELECT source, year, file, line, reason, rule, agency_code, raw
 FROM quarantine
 ORDER BY source, year, file, line;
 
@@ -141,6 +141,7 @@ COMMENT ON COLUMN m.quarantine.file IS 'File path relative to the raw directory'
 COMMENT ON COLUMN m.quarantine.line IS 'Line in the file (header = 1; Parquet: row number); 0 = the whole file was rejected';
 COMMENT ON COLUMN m.quarantine.reason IS 'Why, in plain words, naming the column and the value';
 COMMENT ON COLUMN m.quarantine.rule IS 'Kind of violation: empty, invalid, not_allowed, negative, wrong_year, unknown_agency, rule, duplicate, unreadable_record, file_rejected';
+COMMENT ON COLUMN m.quarantine.agency_code IS 'Agency code as written in the record, when it could be read';
 COMMENT ON COLUMN m.quarantine.raw IS 'The record as read, personal-data fields masked (***)';
 
 COMMENT ON TABLE m.ingested_files IS 'Every raw file loaded: format, encoding, and how its rows reconcile (read = loaded + quarantined)';

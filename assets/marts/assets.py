@@ -1,0 +1,29 @@
+"""The analysts' marts: one DuckDB file (plus Parquet exports), published atomically after each run."""
+
+import time
+
+import dagster as dg
+
+from assets.marts.publish import MARTS_FILE, publish_marts
+from pipelines.resources import Warehouse
+
+
+@dg.asset(
+    group_name="marts",
+    deps=["rankings", "criterion_scores", "indicator_scores", "indicator_values", "dossier_indicators_ytd",
+          "stg_agencies"],
+    kinds={"duckdb", "parquet"},
+    description="data/marts/egov.duckdb: every year's indicators, scores, rankings, quarantine and dimensions, "
+    "with column comments. Built in a new file and renamed over the old one: readers never block or see half.",
+)
+def marts(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    started = time.monotonic()
+    with warehouse.connect() as con:
+        counts = publish_marts(con, warehouse.marts_dir)
+    path = warehouse.marts_dir / MARTS_FILE
+    context.log.info(f"published {path} ({path.stat().st_size / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s")
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(path)),
+        "size_mb": dg.MetadataValue.float(round(path.stat().st_size / 1e6, 2)),
+        "tables": dg.MetadataValue.json(counts),
+    })

@@ -1,0 +1,19 @@
+"""Nightly refresh of the running year."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.jobs import pipeline_job
+
+
+@dg.schedule(
+    job=pipeline_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="Asia/Ho_Chi_Minh",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Every night at 02:00 (Vietnam time): refresh this year from new or changed raw files.",
+)
+def nightly_current_year(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    year = str(context.scheduled_execution_time.year)
+    return dg.RunRequest(run_key=f"nightly-{context.scheduled_execution_time:%Y-%m-%d}", partition_key=year)

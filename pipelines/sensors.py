@@ -1,0 +1,65 @@
+"""Notice new or changed raw files and refresh only the years they belong to."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from assets.ingestion.contracts import load_contracts
+from pipelines.jobs import pipeline_job
+from pipelines.partitions import yearly_partitions
+from pipelines.resources import Warehouse
+
+
+def raw_fingerprints(raw_dir: Path) -> dict[str, str]:
+    """A fingerprint per year folder of every partitioned source (and one for the registry): names, sizes, mtimes."""
+    groups: dict[str, list[str]] = {}
+    for contract in load_contracts().values():
+        base = raw_dir / contract.folder
+        if not base.is_dir():
+            continue
+        for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.name.startswith((".", "~$"))):
+            rel = path.relative_to(raw_dir)
+            parts = rel.parts
+            key = parts[1] if contract.partitioned and len(parts) > 2 and parts[1].isdigit() else "registry"
+            if contract.partitioned and key == "registry":
+                continue
+            stat = path.stat()
+            groups.setdefault(key, []).append(f"{rel.as_posix()}:{stat.st_size}:{stat.st_mtime_ns}")
+    return {key: hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16] for key, lines in groups.items()}
+
+
+def changed_years(previous: dict[str, str], current: dict[str, str], all_years: list[str]) -> list[str]:
+    """Years to refresh: those whose files changed; every year when the agency registry changed."""
+    if previous.get("registry") != current.get("registry") and ("registry" in previous or "registry" in current):
+        return list(all_years)
+    keys = {k for k in set(previous) | set(current) if k != "registry" and previous.get(k) != current.get(k)}
+    return sorted(k for k in keys if k in all_years)
+
+
+@dg.sensor(
+    job=pipeline_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Watches data/raw/: a new or changed file refreshes the year partitions it belongs to.",
+)
+def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> dg.SensorResult:
+    current = raw_fingerprints(warehouse.raw_dir)
+    previous = json.loads(context.cursor) if context.cursor else {}
+    all_years = yearly_partitions.get_partition_keys()
+    years = changed_years(previous, current, all_years)
+    if not years:
+        return dg.SensorResult(skip_reason="no raw file changed", cursor=json.dumps(current, sort_keys=True))
+    stamp = hashlib.sha256(json.dumps(current, sort_keys=True).encode()).hexdigest()[:12]
+    requests = [
+        dg.RunRequest(
+            run_key=f"raw-{stamp}-{years[0]}-{years[-1]}",
+            tags={"dagster/asset_partition_range_start": years[0], "dagster/asset_partition_range_end": years[-1]},
+        )
+    ] if years == [str(y) for y in range(int(years[0]), int(years[-1]) + 1)] else [
+        dg.RunRequest(run_key=f"raw-{stamp}-{year}", partition_key=year) for year in years
+    ]
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(current, sort_keys=True))

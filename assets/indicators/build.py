@@ -1,0 +1,87 @@
+"""Compute the indicators of DOMAIN.md §4 in DuckDB: one SQL file per indicator family (assets/indicators/sql).
+
+Each build replaces the given years (delete, then insert, in one transaction), so reruns and backfills are
+idempotent. The dossier log is scanned once per build, into a compact fact table both builds read.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import yaml
+
+HERE = Path(__file__).parent
+SQL_DIR = HERE / "sql"
+FAMILIES = ("services", "dossiers", "one_stop", "infrastructure", "capacity", "communes")
+
+
+@cache
+def load_indicator_catalogue() -> list[dict]:
+    return yaml.safe_load((HERE / "catalogue.yaml").read_text(encoding="utf-8"))["indicators"]
+
+
+def _sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, years: list[int]) -> None:
+    """Inputs every family reads: the years, the agencies existing in them, the catalogue, dossier facts."""
+    con.execute(_sql("schema"))
+    con.execute("CREATE OR REPLACE TEMP TABLE egov_years AS SELECT unnest(?::INTEGER[]) AS year", [years])
+    con.execute("CREATE OR REPLACE TEMP TABLE egov_agencies AS "
+                "SELECT * FROM agency_years WHERE year IN (SELECT year FROM egov_years)")
+    con.execute("CREATE OR REPLACE TEMP TABLE egov_catalogue (indicator_code VARCHAR, applies_to VARCHAR[])")
+    con.executemany("INSERT INTO egov_catalogue VALUES (?, ?)",
+                    [[i["code"], i.get("applies_to")] for i in load_indicator_catalogue()])
+    con.execute(_sql("dossier_facts"))
+
+
+def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
+    for table in ("egov_years", "egov_agencies", "egov_catalogue", "egov_dossier_facts", "egov_indicator_parts"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def build_indicators(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, int]:
+    """Replace `indicator_values` for `years`; returns the rows computed per family."""
+    _prepare(con, years)
+    counts: dict[str, int] = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE egov_indicator_parts (year INTEGER, agency_code VARCHAR, "
+                    "indicator_code VARCHAR, numerator DOUBLE, denominator DOUBLE)")
+        for family in FAMILIES:
+            before = con.execute("SELECT count(*) FROM egov_indicator_parts").fetchall()[0][0]
+            con.execute(_sql(family))
+            counts[family] = con.execute("SELECT count(*) FROM egov_indicator_parts").fetchall()[0][0] - before
+        con.execute("DELETE FROM indicator_values WHERE year IN (SELECT year FROM egov_years)")
+        con.execute(_sql("indicator_values"))
+        counts["assessments"] = con.execute(
+            "SELECT count(*) FROM indicator_values WHERE source = 'assessment' "
+            "AND year IN (SELECT year FROM egov_years)").fetchall()[0][0]
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        _cleanup(con)
+    return counts
+
+
+def build_dossier_ytd(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, int]:
+    """Replace `dossier_indicators_ytd` (the monthly year-to-date scorecard) for `years`."""
+    _prepare(con, years)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM dossier_indicators_ytd WHERE year IN (SELECT year FROM egov_years)")
+        con.execute(_sql("dossier_ytd"))
+        rows = con.execute("SELECT count(*) FROM dossier_indicators_ytd "
+                           "WHERE year IN (SELECT year FROM egov_years)").fetchall()[0][0]
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        _cleanup(con)
+    return {"dossier_indicators_ytd": rows}

@@ -20,3 +20,14 @@ single_run = dg.BackfillPolicy.single_run()
 def partition_years(context: dg.AssetExecutionContext) -> list[int]:
     """The years a run covers: one partition, or the whole range of a single-run backfill."""
     return [int(key) for key in context.partition_keys]
+
+
+def run_years(context: dg.AssetCheckExecutionContext | dg.AssetExecutionContext) -> list[int]:
+    """The years of the current run, read from its partition tags (asset checks have no partition keys)."""
+    tags = context.run.tags
+    if "dagster/partition" in tags:
+        return [int(tags["dagster/partition"])]
+    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    if start and end:
+        return list(range(int(start), int(end) + 1))
+    return [int(key) for key in yearly_partitions.get_partition_keys()]

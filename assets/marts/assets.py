@@ -11,7 +11,7 @@ from pipelines.resources import Warehouse
 @dg.asset(
     group_name="marts",
     deps=["rankings", "criterion_scores", "indicator_scores", "indicator_values", "dossier_indicators_ytd",
-          "stg_agencies"],
+          "stg_agencies", "data_quality"],
     kinds={"duckdb", "parquet"},
     description="data/marts/egov.duckdb: every year's indicators, scores, rankings, quarantine and dimensions, "
     "with column comments. Built in a new file and renamed over the old one: readers never block or see half.",

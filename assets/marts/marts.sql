@@ -155,3 +155,20 @@ COMMENT ON COLUMN m.ingested_files.message IS 'Why a file was rejected, or notes
 COMMENT ON COLUMN m.ingested_files.rows_read IS 'Records read from the file';
 COMMENT ON COLUMN m.ingested_files.rows_loaded IS 'Records loaded into staging';
 COMMENT ON COLUMN m.ingested_files.rows_quarantined IS 'Records quarantined';
+
+CREATE TABLE m.data_quality AS
+SELECT year, source, agency_code, rows_read, rows_loaded, rows_quarantined, quarantined_by_rule, missing_return,
+       failed_checks
+FROM data_quality
+ORDER BY year, source, agency_code NULLS FIRST;
+
+COMMENT ON TABLE m.data_quality IS 'Data quality per year, source and agency: what was read, loaded, quarantined, missing, and which checks failed';
+COMMENT ON COLUMN m.data_quality.year IS 'Year';
+COMMENT ON COLUMN m.data_quality.source IS 'Raw source, or marts for checks on indicators, scores and rankings';
+COMMENT ON COLUMN m.data_quality.agency_code IS 'Agency code; ''*'' = the whole source that year; NULL = records whose agency could not be read';
+COMMENT ON COLUMN m.data_quality.rows_read IS 'Raw records read';
+COMMENT ON COLUMN m.data_quality.rows_loaded IS 'Records loaded into staging';
+COMMENT ON COLUMN m.data_quality.rows_quarantined IS 'Records quarantined';
+COMMENT ON COLUMN m.data_quality.quarantined_by_rule IS 'Quarantined records by kind, e.g. "duplicate: 3; invalid: 1"';
+COMMENT ON COLUMN m.data_quality.missing_return IS 'True when an evaluated agency did not send this annual return (infrastructure, capacity, one_stop)';
+COMMENT ON COLUMN m.data_quality.failed_checks IS 'Failed SQL checks and Great Expectations expectations, with severity and count';

@@ -1,0 +1,362 @@
+"""DuckDB SQL checks (the dossier log row by row, cross-table rules), the `data_quality` table, and the
+plain-language summary printed at the end of a run.
+
+Each check is a query in sql/check_<name>.sql returning its failing rows; a row's `n` column is its weight in
+the failed count (1 per dossier, or a count per agency). Queries take `$years` (INTEGER[]) and may use the temp
+tables `egov_dq_thresholds` and `egov_dq_indicator_bounds` made here from thresholds.yaml. Checks run in
+DuckDB because GX has no DuckDB engine and the dossier log is too big for pandas (STACK_NOTES).
+Sentences for stewards are in Vietnamese.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from expectations import SQL_DIR, load_thresholds
+from expectations.suites import SUITE_SOURCE, suite_specs
+
+if TYPE_CHECKING:
+    import duckdb
+
+# Sources with a yearly return per agency: data_quality.missing_return is set for these.
+RETURN_SOURCES = ("infrastructure", "capacity", "one_stop")
+DQ_SOURCES = ("services", "dossiers", "one_stop", "infrastructure", "capacity", "assessments")
+
+SOURCE_LABELS = {  # as they read inside a Vietnamese sentence
+    "agencies": "danh mục cơ quan",
+    "services": "danh mục thủ tục hành chính",
+    "dossiers": "hồ sơ thủ tục hành chính",
+    "one_stop": "sử dụng phần mềm một cửa điện tử",
+    "infrastructure": "hạ tầng kỹ thuật",
+    "capacity": "ứng dụng CNTT nội bộ, nhân lực và chính sách",
+    "assessments": "chỉ số do đoàn đánh giá chấm",
+    "marts": "chỉ số, điểm và xếp hạng",
+}
+RULE_LABELS = {
+    "empty": "thiếu giá trị bắt buộc",
+    "invalid": "sai định dạng",
+    "not_allowed": "giá trị ngoài danh mục cho phép",
+    "negative": "số âm",
+    "wrong_year": "sai năm",
+    "unknown_agency": "mã cơ quan không có trong danh mục",
+    "rule": "vi phạm ràng buộc giữa các cột",
+    "duplicate": "trùng khóa",
+    "unreadable_record": "dòng không đọc được",
+    "file_rejected": "tệp bị từ chối",
+}
+DUPLICATE_KEYS = {"dossiers": "MaHoSo", "agencies": "mã cơ quan", "services": "thủ tục",
+                  "one_stop": "tháng", "infrastructure": "báo cáo", "capacity": "báo cáo",
+                  "assessments": "chỉ số"}
+
+
+@dataclass(frozen=True)
+class SqlCheck:
+    """A check: its query file is sql/check_<name>.sql; `requires` lists the tables it needs."""
+
+    name: str
+    severity: str  # ERROR | WARN
+    source: str  # the raw source it speaks for, "marts", or "*" when each row names its source
+    title: str  # what one unit of `failed` is, in Vietnamese, read after the count
+    description: str
+    requires: tuple[str, ...] = ()
+
+
+CHECKS: tuple[SqlCheck, ...] = (
+    SqlCheck("dossier_duplicate_mahoso", "ERROR", "dossiers", "bản sao thừa của mã hồ sơ (MaHoSo) trùng",
+             "MaHoSo là duy nhất: đếm số bản sao thừa (sau bản đầu tiên) còn trong dữ liệu đã nạp, mọi năm.",
+             ("stg_dossiers",)),
+    SqlCheck("dossier_codes_out_of_range", "ERROR", "dossiers", "hồ sơ có mã ngoài danh mục cho phép",
+             "KenhThucHien 1–3, TrangThaiHoSo 1–10, MucDo 1–4 hoặc trống, DuocThanhToanTrucTuyen 0–2, "
+             "HoSoCoThanhPhanSoHoa 0/1, LoaiDoiTuong 1/2, LePhi ≥ 0: đếm số hồ sơ vi phạm.", ("stg_dossiers",)),
+    SqlCheck("dossier_dates_out_of_order", "ERROR", "dossiers", "hồ sơ có ngày trước ngày tiếp nhận",
+             "NgayHenTra, NgayKetThucXuLy, NgayTra không trước NgayTiepNhan: đếm số hồ sơ vi phạm.",
+             ("stg_dossiers",)),
+    SqlCheck("dossier_year_mismatch", "ERROR", "dossiers", "hồ sơ xếp sai năm tiếp nhận",
+             "Năm của hồ sơ bằng năm của NgayTiepNhan: đếm số hồ sơ vi phạm.", ("stg_dossiers",)),
+    SqlCheck("dossier_unknown_procedure", "WARN", "dossiers", "hồ sơ có mã TTHC không thuộc danh mục của cơ quan",
+             "MaTTHC của hồ sơ có trong danh mục TTHC năm đó của cơ quan tiếp nhận: đếm số hồ sơ, theo cơ quan.",
+             ("stg_dossiers", "stg_services")),
+    SqlCheck("dossier_missing_months", "WARN", "dossiers", "tháng không có hồ sơ nào",
+             "Mọi tháng trước tháng cuối cùng có dữ liệu đều có hồ sơ: đếm số tháng trống (thiếu tệp tháng?).",
+             ("stg_dossiers",)),
+    SqlCheck("missing_returns", "WARN", "*", "báo cáo bắt buộc chưa gửi",
+             "Mọi cơ quan được đánh giá đã gửi các báo cáo bắt buộc (thresholds.yaml required_returns): "
+             "đếm số báo cáo thiếu (cơ quan × loại báo cáo).", ()),
+    SqlCheck("quarantined_share", "ERROR", "*", "nguồn dữ liệu có tỷ lệ dòng bị cách ly vượt ngưỡng",
+             "Tỷ lệ dòng bị cách ly của mỗi nguồn và năm không vượt ngưỡng (thresholds.yaml): "
+             "đếm số cặp nguồn–năm vượt ngưỡng.", ()),
+    SqlCheck("rejected_files", "WARN", "*", "tệp bị từ chối cả tệp",
+             "Không có tệp nào bị từ chối cả tệp (không đọc được, sai mã hóa, thiếu cột): đếm số tệp.", ()),
+    SqlCheck("ingest_reconciliation", "ERROR", "*", "nguồn–năm có số dòng không khớp",
+             "Số dòng đọc = nạp + cách ly, khớp với bảng staging và bảng quarantine: đếm số cặp nguồn–năm lệch.",
+             ()),
+    SqlCheck("indicator_ratio_out_of_range", "ERROR", "marts", "giá trị chỉ số tỷ lệ ngoài [0, 1]",
+             "Chỉ số tỷ lệ nằm trong [0, 1]: đếm số giá trị vi phạm.", ("indicator_values",)),
+    SqlCheck("indicator_out_of_bounds", "WARN", "marts", "giá trị chỉ số ngoài khoảng hợp lý",
+             "Chỉ số không phải tỷ lệ (vd. computers_per_staff) nằm trong khoảng của thresholds.yaml: "
+             "đếm số giá trị vi phạm.", ("indicator_values",)),
+    SqlCheck("rankings_rank_sequence", "ERROR", "marts", "thứ hạng không đúng thứ tự tổng điểm",
+             "Thứ hạng là xếp hạng kiểu thi đấu (1, 2, 2, 4) theo tổng điểm làm tròn 2 chữ số, trong năm và "
+             "nhóm: đếm số cơ quan có thứ hạng sai.", ("rankings",)),
+    SqlCheck("criterion_rank_sequence", "WARN", "marts", "thứ hạng tiêu chí không đúng thứ tự điểm",
+             "Thứ hạng theo tiêu chí là xếp hạng kiểu thi đấu theo điểm tiêu chí: đếm số dòng sai.",
+             ("criterion_scores",)),
+    SqlCheck("rankings_missing_agencies", "WARN", "marts", "cơ quan được đánh giá nhưng chưa được xếp hạng",
+             "Mọi cơ quan được đánh giá trong năm có trong bảng xếp hạng: đếm số cơ quan thiếu.", ("rankings",)),
+)
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check. `by_key` maps (year, source, agency_code or '*') to failed counts."""
+
+    name: str
+    severity: str
+    failed: int
+    description: str
+    sample: list[dict[str, Any]]
+    source: str = "*"
+    skipped: bool = False
+    by_key: dict[tuple[int | None, str, str | None], int] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.failed == 0
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+                            [name]).fetchall()[0][0]
+                or con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT temporary",
+                               [name]).fetchall()[0][0])
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any]) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_thresholds (source VARCHAR, max_share DOUBLE)")
+    overrides = thresholds.get("quarantined_share_by_source") or {}
+    if overrides:
+        con.executemany("INSERT INTO egov_dq_thresholds VALUES (?, ?)", [[k, float(v)] for k, v in overrides.items()])
+    con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_indicator_bounds "
+                "(indicator_code VARCHAR, min_value DOUBLE, max_value DOUBLE)")
+    bounds = thresholds.get("indicator_bounds") or {}
+    if bounds:
+        con.executemany("INSERT INTO egov_dq_indicator_bounds VALUES (?, ?, ?)",
+                        [[k, float(lo), float(hi)] for k, (lo, hi) in bounds.items()])
+
+
+def _params_for(sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The parameters a statement uses (DuckDB rejects unused ones); comments may mention others."""
+    code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", code)} or None
+
+
+def _run_one(con: duckdb.DuckDBPyConnection, check: SqlCheck, params: dict[str, Any], sample_rows: int) -> CheckResult:
+    sql = (SQL_DIR / f"check_{check.name}.sql").read_text(encoding="utf-8")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE egov_dq_rows AS {sql}", _params_for(sql, params))
+    columns = [r[0] for r in con.execute("DESCRIBE egov_dq_rows").fetchall()]
+    failed = int(con.execute("SELECT coalesce(sum(n), 0) FROM egov_dq_rows").fetchall()[0][0])
+    cursor = con.execute(f"SELECT * EXCLUDE (n) FROM egov_dq_rows LIMIT {int(sample_rows)}")
+    names = [d[0] for d in cursor.description]
+    sample = [{k: _json_safe(v) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+    by_key: dict[tuple[int | None, str, str | None], int] = {}
+    if failed and "year" in columns:
+        source = "source" if "source" in columns else f"'{check.source}'"
+        groups = [("'*'", "")]
+        if "agency_code" in columns:
+            groups.append(("agency_code", ", agency_code"))
+        for agency_expr, agency_group in groups:
+            for year, src, agency, n in con.execute(
+                    f"SELECT year, {source}, {agency_expr}, sum(n) FROM egov_dq_rows "
+                    f"GROUP BY year, {source}{agency_group}").fetchall():
+                by_key[(year, src, agency)] = int(n)
+    return CheckResult(check.name, check.severity, failed, check.description, sample, check.source, False, by_key)
+
+
+def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *,
+                   names: list[str] | None = None) -> list[CheckResult]:
+    """Run the SQL checks (all, or those in `names`) for `years`; a check whose tables are absent is skipped
+    (failed = 0, skipped = True), so the same call works before the marts are built."""
+    thresholds = load_thresholds()
+    params = {"years": [int(y) for y in years], "default_share": float(thresholds["max_quarantined_share"]),
+              "required": list(thresholds["required_returns"] or [])}
+    selected = [c for c in CHECKS if names is None or c.name in names]
+    unknown = set(names or []) - {c.name for c in CHECKS}
+    if unknown:
+        raise KeyError(f"unknown SQL checks: {', '.join(sorted(unknown))}")
+    _prepare(con, thresholds)
+    results = []
+    try:
+        for check in selected:
+            missing = [t for t in check.requires if not _table_exists(con, t)]
+            if missing:
+                results.append(CheckResult(check.name, check.severity, 0,
+                                           f"{check.description} (bỏ qua: chưa có bảng {', '.join(missing)})",
+                                           [], check.source, skipped=True))
+                continue
+            results.append(_run_one(con, check, params, int(thresholds["sample_rows"])))
+    finally:
+        con.execute("DROP TABLE IF EXISTS egov_dq_rows; DROP TABLE IF EXISTS egov_dq_thresholds; "
+                    "DROP TABLE IF EXISTS egov_dq_indicator_bounds")
+    return results
+
+
+# --- the data_quality table ---------------------------------------------------------------------------------
+
+def _failed_entries(years: list[int], checks: list[CheckResult],
+                    gx_results: dict[str, dict] | None) -> dict[tuple[int, str, str | None], list[str]]:
+    entries: dict[tuple[int, str, str | None], list[str]] = {}
+    for result in checks:
+        for (year, source, agency), n in result.by_key.items():
+            if year is None or year not in years:
+                continue
+            entries.setdefault((year, source, agency), []).append(f"{result.name} [{result.severity}]: {n}")
+    for table, res in (gx_results or {}).items():
+        source = SUITE_SOURCE.get(table)
+        if not source:
+            continue
+        for f in res.get("failed_expectations", []):
+            severity = "ERROR" if f.get("severity") == "critical" else "WARN"
+            count = f.get("unexpected_count")
+            text = f"gx {table}.{f.get('name')} [{severity}]: {count if count is not None else 'lỗi'}"
+            for year in years:
+                entries.setdefault((year, source, "*"), []).append(text)
+    return entries
+
+
+def build_data_quality(con: duckdb.DuckDBPyConnection, years: list[int], gx_results: dict[str, dict] | None = None,
+                       checks: list[CheckResult] | None = None) -> int:
+    """Rebuild the `data_quality` rows of `years` (runs the SQL checks unless `checks` are given); returns the
+    number of rows written. GX failures are attributed to the '*' row of the suite's source."""
+    years = [int(y) for y in years]
+    checks = run_sql_checks(con, years) if checks is None else checks
+    entries = _failed_entries(years, checks, gx_results)
+    con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_failed "
+                "(year INTEGER, source VARCHAR, agency_code VARCHAR, failed_checks VARCHAR)")
+    if entries:
+        con.executemany("INSERT INTO egov_dq_failed VALUES (?, ?, ?, ?)",
+                        [[y, s, a, "; ".join(texts)] for (y, s, a), texts in sorted(
+                            entries.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))])
+    statements = [s.strip() for s in (SQL_DIR / "data_quality.sql").read_text(encoding="utf-8").split(";\n")]
+    params = {"years": years, "return_sources": list(RETURN_SOURCES)}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for statement in statements:
+            if "\n".join(line.split("--", 1)[0] for line in statement.splitlines()).strip():
+                con.execute(statement, _params_for(statement, params))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS egov_dq_failed")
+    return int(con.execute("SELECT count(*) FROM data_quality WHERE list_contains(?, year)", [years]).fetchall()[0][0])
+
+
+# --- the summary --------------------------------------------------------------------------------------------
+
+def _vn_int(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def _vn_pct(share: float) -> str:
+    pct = share * 100
+    text = f"{pct:.2f}" if 0 < pct < 0.1 else f"{pct:.1f}"
+    return text.replace(".", ",") + "%"
+
+
+def _names(names: list[str], limit: int = 10) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" và {len(names) - limit} cơ quan khác" if len(names) > limit else "")
+
+
+def _rule_label(source: str, rule: str) -> str:
+    if rule == "duplicate" and source in DUPLICATE_KEYS:
+        return f"trùng {DUPLICATE_KEYS[source]}"
+    return RULE_LABELS.get(rule, rule)
+
+
+def _check_phrase(entry: str) -> str:
+    """'name [SEV]: n' (data_quality.failed_checks) → '12 hồ sơ có … (WARN)'."""
+    m = re.match(r"^(?:gx (\w+)\.)?(\S+) \[(\w+)\]: (.+)$", entry.strip())
+    if not m:
+        return entry
+    table, name, severity, count = m.groups()
+    if table:
+        specs = {s.name: s for s in suite_specs(table)} if table in SUITE_SOURCE else {}
+        what = specs[name].vi if name in specs else name
+        if count == "lỗi":
+            return f"lỗi khi kiểm tra «{what}» ({severity})"
+        return f"{_vn_int(int(count))} dòng vi phạm «{what}» ({severity})"
+    titles = {c.name: c.title for c in CHECKS}
+    return f"{_vn_int(int(count))} {titles.get(name, name)} ({severity})"
+
+
+def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
+    """Short Vietnamese lines for the end of a run: missing returns, quarantined rows, failed checks.
+
+    Reads `data_quality` (build it first), `quarantine`, `ingested_files` and the agency registry: works on the
+    warehouse, or on the marts file if `data_quality` is copied there."""
+    if not _table_exists(con, "data_quality"):
+        return [f"Chưa có bảng data_quality cho năm {year}."]
+    lines: list[str] = []
+    registry = "stg_agencies" if _table_exists(con, "stg_agencies") else "agencies"  # warehouse or marts
+    for source in RETURN_SOURCES:
+        names = [r[0] for r in con.execute(
+            f"SELECT coalesce(a.agency_name, d.agency_code) FROM data_quality AS d "
+            f"LEFT JOIN {registry} AS a ON a.agency_code = d.agency_code "
+            "WHERE d.year = ? AND d.source = ? AND d.missing_return "
+            "ORDER BY CASE a.agency_group WHEN 'department' THEN 1 WHEN 'district' THEN 2 WHEN 'commune' THEN 3 "
+            "ELSE 4 END, d.agency_code", [year, source]).fetchall()]
+        if names:
+            lines.append(f"{len(names)} cơ quan chưa gửi báo cáo {SOURCE_LABELS[source]} năm {year}: {_names(names)}")
+    rules = con.execute(
+        "SELECT source, rule, count(*) FROM quarantine WHERE year = ? OR (year IS NULL AND source = 'agencies') "
+        "GROUP BY ALL ORDER BY source, count(*) DESC, rule", [year]).fetchall()
+    by_source: dict[str, list[tuple[str, int]]] = {}
+    for source, rule, n in rules:
+        by_source.setdefault(source, []).append((rule, int(n)))
+    read = dict(con.execute(
+        "SELECT source, sum(rows_read) FROM ingested_files WHERE year = ? OR (year IS NULL AND source = 'agencies') "
+        "GROUP BY source", [year]).fetchall())
+    for source, items in by_source.items():
+        rows = sum(n for rule, n in items if rule != "file_rejected")
+        files = sum(n for rule, n in items if rule == "file_rejected")
+        label = SOURCE_LABELS.get(source, source)
+        parts = [f"{_vn_int(n)} {_rule_label(source, rule)}" for rule, n in items if rule != "file_rejected"]
+        if rows:
+            total = int(read.get(source) or 0)
+            share = f" ({_vn_pct(rows / total)})" if total else ""
+            lines.append(f"{_vn_int(rows)} dòng {label} bị cách ly{share}: {', '.join(parts)}")
+        if files:
+            names = [r[0] for r in con.execute(
+                "SELECT file FROM quarantine WHERE source = ? AND rule = 'file_rejected' AND year IS NOT DISTINCT FROM "
+                "CASE WHEN ? = 'agencies' THEN NULL ELSE ? END ORDER BY file", [source, source, year]).fetchall()]
+            shown = ", ".join(names[:5]) + (f" và {len(names) - 5} tệp khác" if len(names) > 5 else "")
+            lines.append(f"{_vn_int(files)} tệp {label} bị từ chối cả tệp: {shown}")
+    for source, failed in con.execute(
+            "SELECT source, failed_checks FROM data_quality WHERE year = ? AND agency_code = '*' "
+            "AND failed_checks IS NOT NULL ORDER BY source", [year]).fetchall():
+        phrases = [_check_phrase(e) for e in failed.split("; ")
+                   if not e.startswith(("missing_returns ", "rejected_files "))]
+        if phrases:
+            lines.append(f"Kiểm tra chưa đạt ({SOURCE_LABELS.get(source, source)}): {'; '.join(phrases)}")
+    if not lines:
+        lines.append(f"Dữ liệu năm {year}: không có dòng bị cách ly, đủ báo cáo, mọi kiểm tra đều đạt.")
+    return lines

@@ -1,0 +1,443 @@
+"""Data quality: SQL checks catch exactly the planted faults, GX suites and Data Docs, the data_quality table."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from expectations import sql_checks
+from expectations.sql_checks import CHECKS, build_data_quality, quality_summary, run_sql_checks
+from expectations.suites import MART_SUITES, STAGING_SUITES, SUITES, suite_specs
+from pipelines.warehouse import connect
+
+YEAR = 2024
+AGENCIES = [  # code, name, group, parent, valid_from, valid_to, successor
+    ("SO-A", "Sở Tư pháp", "department", None, "2016-01-01", None, None),
+    ("SO-B", "Sở Y tế", "department", None, "2016-01-01", None, None),
+    ("H1", "UBND huyện Sông Lam", "district", None, "2016-01-01", None, None),
+    ("X1", "UBND xã Tân An", "commune", "H1", "2016-01-01", None, None),
+    ("X2", "UBND xã Phú Hòa", "commune", "H1", "2016-01-01", "2024-06-30", "X1"),  # exists in 2024, not evaluated
+]
+EVALUATED = ["SO-A", "SO-B", "H1", "X1"]
+CATALOGUE = {"SO-A": "P1", "SO-B": "P3", "H1": "P4"}
+
+
+def put(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+    cols = list(rows[0])
+    con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    [[r[c] for c in cols] for r in rows])
+
+
+def stage(con: duckdb.DuckDBPyConnection, source: str, rows: list[dict[str, Any]]) -> None:
+    """Insert staging rows and account for them in ingested_files, as a load would (counts reconcile)."""
+    put(con, f"stg_{source}", rows)
+    for year in sorted({r["year"] for r in rows}):
+        n = sum(1 for r in rows if r["year"] == year)
+        put(con, "ingested_files", [files(source, n, n, 0, year=year, name=f"{source}/{year}/extra-{n}.csv")])
+
+
+def dossier(code: str, agency: str = "SO-A", *, month: int = 1, year: int = YEAR, procedure: str | None = None,
+            line: int = 2, **over: Any) -> dict[str, Any]:
+    received = datetime(year, month, 5, 8, 0)
+    row = {"year": year, "MaHoSo": code, "MaTTHC": procedure or CATALOGUE.get(agency, "P1"), "DonViXuLy": agency,
+           "KenhThucHien": 2, "MucDo": 3, "NgayTiepNhan": received, "NgayHenTra": received + timedelta(days=5),
+           "NgayKetThucXuLy": received + timedelta(days=4), "NgayTra": received + timedelta(days=5),
+           "TrangThaiHoSo": 10, "LePhi": 0, "DuocThanhToanTrucTuyen": 0, "HoSoCoThanhPhanSoHoa": 1,
+           "LoaiDoiTuong": 1, "source_file": f"dossiers/{year}/{month:02d}/d.csv", "source_line": line}
+    row.update(over)
+    return row
+
+
+def files(source: str, read: int, loaded: int, quarantined: int, *, year: int | None = YEAR,
+          status: str = "loaded", name: str | None = None) -> dict[str, Any]:
+    return {"source": source, "year": year, "file": name or f"{source}/{year}/f.csv", "file_format": "csv",
+            "encoding": "utf-8", "status": status, "message": None, "rows_read": read, "rows_loaded": loaded,
+            "rows_quarantined": quarantined, "file_size": 1, "file_mtime_ns": 1, "context_hash": "x"}
+
+
+def quarantine_row(source: str, agency: str | None, rule: str, line: int, *, year: int | None = YEAR) -> dict:
+    return {"source": source, "year": year, "file": f"{source}/{year}/f.csv", "line": line, "reason": rule,
+            "agency_code": agency, "rule": rule, "raw": "…"}
+
+
+def create_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """Clean indicator, criterion and ranking tables as the scoring assets would leave them."""
+    con.execute("CREATE TABLE indicator_values (year INTEGER, agency_code VARCHAR, indicator_code VARCHAR, "
+                "numerator DOUBLE, denominator DOUBLE, value DOUBLE, source VARCHAR)")
+    put(con, "indicator_values", [
+        {"year": YEAR, "agency_code": "SO-A", "indicator_code": "svc_online_ratio", "numerator": 1.0,
+         "denominator": 1.0, "value": 1.0, "source": "computed"},
+        {"year": YEAR, "agency_code": "SO-A", "indicator_code": "computers_per_staff", "numerator": 12.0,
+         "denominator": 10.0, "value": 1.2, "source": "computed"},
+        {"year": YEAR, "agency_code": "SO-A", "indicator_code": "edoc_ratio", "numerator": 0.0,
+         "denominator": 0.0, "value": None, "source": "computed"},
+        {"year": YEAR, "agency_code": "SO-B", "indicator_code": "svc_online_ratio", "numerator": 0.0,
+         "denominator": 1.0, "value": 0.0, "source": "computed"},
+        {"year": YEAR, "agency_code": "SO-B", "indicator_code": "security_assessed", "numerator": 1.0,
+         "denominator": 1.0, "value": 1.0, "source": "assessment"},
+    ])
+    con.execute("CREATE TABLE rankings (year INTEGER, agency_group VARCHAR, agency_code VARCHAR, agency_name VARCHAR, "
+                "total_points DOUBLE, max_points DOUBLE, index_value DOUBLE, rank BIGINT, classification VARCHAR, "
+                "rubric_year INTEGER)")
+    put(con, "rankings", [
+        {"year": YEAR, "agency_group": g, "agency_code": c, "agency_name": n, "total_points": t, "max_points": 100.0,
+         "index_value": t / 100, "rank": r, "classification": k, "rubric_year": YEAR}
+        for g, c, n, t, r, k in [("department", "SO-A", "Sở Tư pháp", 90.0, 1, "Tốt"),
+                                 ("department", "SO-B", "Sở Y tế", 85.5, 2, "Tốt"),
+                                 ("district", "H1", "UBND huyện Sông Lam", 74.0, 1, "Khá"),
+                                 ("commune", "X1", "UBND xã Tân An", 49.0, 1, "Yếu")]])
+    con.execute("CREATE TABLE criterion_scores (year INTEGER, agency_code VARCHAR, agency_group VARCHAR, "
+                "criterion_code VARCHAR, criterion_name VARCHAR, points DOUBLE, max_points DOUBLE, rank BIGINT)")
+    put(con, "criterion_scores", [
+        {"year": YEAR, "agency_code": c, "agency_group": g, "criterion_code": "infrastructure",
+         "criterion_name": "Hạ tầng kỹ thuật CNTT và ATTT", "points": p, "max_points": 20.0, "rank": r}
+        for c, g, p, r in [("SO-A", "department", 18.0, 1), ("SO-B", "department", 18.0, 1),
+                           ("H1", "district", 15.0, 1), ("X1", "commune", 9.5, 1)]])
+
+
+def build_clean(con: duckdb.DuckDBPyConnection, *, marts: bool = True) -> None:
+    """A tiny province whose data passes every check: 5 agencies, 9 dossiers over 3 months, all returns."""
+    put(con, "stg_agencies", [dict(zip(["agency_code", "agency_name", "agency_group", "parent_code", "valid_from",
+                                        "valid_to", "successor_code"], a, strict=True)) for a in AGENCIES])
+    put(con, "stg_services", [
+        {"year": YEAR, "agency_code": a, "procedure_code": p, "procedure_name": f"Thủ tục {p}", "level": lv,
+         "level_label": str(lv), "has_fee": 0}
+        for a, p, lv in [("SO-A", "P1", 3), ("SO-A", "P2", 4), ("SO-B", "P3", 2), ("H1", "P4", 3), ("X1", "P5", None)]])
+    put(con, "stg_dossiers", [dossier(f"{a}-{m}", a, month=m, line=m + 1) for a in CATALOGUE for m in (1, 2, 3)])
+    put(con, "stg_infrastructure", [
+        {"year": YEAR, "agency_code": a, "staff_count": 10, "computers": 12, "computers_internet": 11, "has_lan": 1,
+         "bandwidth_mbps": 100.0, "has_firewall": 1, "has_antivirus": 1, "has_backup": 0, "security_assessed": 1,
+         "offline_computer_secret": 0, "has_website": 1} for a in EVALUATED])
+    put(con, "stg_capacity", [
+        {"year": YEAR, "agency_code": a, "docs_sent_total": 100, "docs_sent_electronic": 90, "docs_signed_digital": 80,
+         "staff_with_email": 10, "it_staff": 1, "it_staff_security_trained": 1, "staff_it_trained": 5,
+         "has_it_plan": 1, "has_it_regulation": 0, "it_budget_vnd": 50_000_000} for a in EVALUATED])
+    put(con, "stg_one_stop", [
+        {"year": YEAR, "month": 1, "agency_code": a, "uses_software": 1, "dossiers_in_software": 5,
+         "dossiers_total": 6} for a in EVALUATED])
+    put(con, "stg_assessments", [{"year": YEAR, "agency_code": "SO-B", "indicator_code": "security_assessed",
+                                  "value": 1.0}])
+    put(con, "ingested_files", [
+        files("agencies", 5, 5, 0, year=None, name="agencies/agencies.csv"), files("services", 5, 5, 0),
+        files("dossiers", 9, 9, 0), files("infrastructure", 4, 4, 0), files("capacity", 4, 4, 0),
+        files("one_stop", 4, 4, 0), files("assessments", 1, 1, 0)])
+    if marts:
+        create_marts(con)
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    con = connect(tmp_path / "w.duckdb")
+    build_clean(con)
+    yield con
+    con.close()
+
+
+def results(con: duckdb.DuckDBPyConnection, years: list[int] | None = None) -> dict[str, sql_checks.CheckResult]:
+    return {r.name: r for r in run_sql_checks(con, years or [YEAR])}
+
+
+def failing(con: duckdb.DuckDBPyConnection, years: list[int] | None = None) -> dict[str, int]:
+    return {name: r.failed for name, r in results(con, years).items() if r.failed}
+
+
+# --- SQL checks ---------------------------------------------------------------------------------------------
+
+def test_clean_data_passes_every_sql_check(con: duckdb.DuckDBPyConnection) -> None:
+    res = results(con)
+    assert [r.name for r in res.values()] == [c.name for c in CHECKS]
+    assert {n: r.failed for n, r in res.items() if r.failed or r.skipped} == {}
+    assert all(r.severity in ("ERROR", "WARN") and r.sample == [] for r in res.values())
+
+
+def test_mart_checks_are_skipped_before_the_marts_exist(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    build_clean(con, marts=False)
+    res = results(con)
+    skipped = {n for n, r in res.items() if r.skipped}
+    assert skipped == {"indicator_ratio_out_of_range", "indicator_out_of_bounds", "rankings_rank_sequence",
+                       "criterion_rank_sequence", "rankings_missing_agencies"}
+    assert not any(r.failed for r in res.values())
+
+
+def test_duplicate_mahoso_counts_surplus_copies_across_years(con: duckdb.DuckDBPyConnection) -> None:
+    stage(con, "dossiers", [dossier("SO-A-1", line=20), dossier("SO-A-1", month=2, line=21),  # 2 surplus copies
+                              dossier("OLD", year=2023, month=12), dossier("OLD", month=4, line=30)])  # 1 in 2024
+    res = results(con)
+    assert failing(con) == {"dossier_duplicate_mahoso": 3}
+    dup = res["dossier_duplicate_mahoso"]
+    assert dup.by_key == {(YEAR, "dossiers", "*"): 3, (YEAR, "dossiers", "SO-A"): 3}
+    assert {(s["MaHoSo"], s["first_line"]) for s in dup.sample} == {("SO-A-1", 2), ("OLD", 2)}
+    assert results(con, [2023])["dossier_duplicate_mahoso"].failed == 0  # the 2023 row is the first copy
+
+
+def test_codes_out_of_range(con: duckdb.DuckDBPyConnection) -> None:
+    stage(con, "dossiers", [dossier("C1", KenhThucHien=4), dossier("C2", TrangThaiHoSo=11),
+                              dossier("C3", MucDo=0), dossier("C4", KenhThucHien=0, LoaiDoiTuong=3),
+                              dossier("C5", MucDo=None)])  # empty MucDo is allowed
+    res = results(con)
+    assert failing(con) == {"dossier_codes_out_of_range": 4}
+    problems = {s["MaHoSo"]: s["problem"] for s in res["dossier_codes_out_of_range"].sample}
+    assert problems == {"C1": "KenhThucHien=4", "C2": "TrangThaiHoSo=11", "C3": "MucDo=0",
+                        "C4": "KenhThucHien=0, LoaiDoiTuong=3"}
+
+
+def test_dates_out_of_order(con: duckdb.DuckDBPyConnection) -> None:
+    early = datetime(YEAR, 1, 1)
+    stage(con, "dossiers", [dossier("T1", NgayHenTra=early), dossier("T2", NgayKetThucXuLy=early),
+                              dossier("T3", NgayHenTra=None, NgayKetThucXuLy=None)])
+    res = results(con)
+    assert failing(con) == {"dossier_dates_out_of_order": 2}
+    assert [s["problem"] for s in res["dossier_dates_out_of_order"].sample] == [
+        "NgayHenTra < NgayTiepNhan", "NgayKetThucXuLy < NgayTiepNhan"]
+
+
+def test_unknown_procedures_are_counted_per_agency(con: duckdb.DuckDBPyConnection) -> None:
+    stage(con, "dossiers", [dossier("U1", procedure="PX"), dossier("U2", procedure="PY"),
+                              dossier("U3", "H1", procedure="P1")])  # P1 is SO-A's, not H1's
+    res = results(con)["dossier_unknown_procedure"]
+    assert res.severity == "WARN" and res.failed == 3
+    assert res.by_key == {(YEAR, "dossiers", "*"): 3, (YEAR, "dossiers", "SO-A"): 2, (YEAR, "dossiers", "H1"): 1}
+    assert res.sample[0] == {"year": YEAR, "agency_code": "SO-A", "agency_name": "Sở Tư pháp", "dossiers": 2,
+                             "procedures": 2, "example_procedures": ["PX", "PY"], "catalogue_size": 2}
+
+
+def test_months_without_dossiers_before_the_last_month(con: duckdb.DuckDBPyConnection) -> None:
+    stage(con, "dossiers", [dossier("M6", month=6), dossier("Y23", year=2023, month=1)])
+    res = results(con, [YEAR, 2023])["dossier_missing_months"]
+    assert res.failed == 2  # April and May 2024; 2023 has only January, nothing before it is missing
+    assert [(s["year"], s["month"]) for s in res.sample] == [(YEAR, 4), (YEAR, 5)]
+
+
+def test_missing_returns_of_evaluated_agencies(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM stg_infrastructure WHERE agency_code = 'SO-B'")
+    con.execute("DELETE FROM stg_capacity WHERE agency_code IN ('X1', 'SO-B')")
+    con.execute("UPDATE ingested_files SET rows_read = 3, rows_loaded = 3 WHERE source = 'infrastructure'")
+    con.execute("UPDATE ingested_files SET rows_read = 2, rows_loaded = 2 WHERE source = 'capacity'")
+    res = results(con)["missing_returns"]
+    assert failing(con) == {"missing_returns": 3}  # X2 is not evaluated in 2024: not asked
+    assert [(s["source"], s["agency_code"]) for s in res.sample] == [
+        ("capacity", "SO-B"), ("capacity", "X1"), ("infrastructure", "SO-B")]
+
+
+def test_quarantined_share_threshold_and_override(con: duckdb.DuckDBPyConnection,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    con.execute("DELETE FROM ingested_files WHERE source IN ('dossiers', 'services')")
+    put(con, "ingested_files", [files("dossiers", 100, 94, 6, name="d1.csv"), files("dossiers", 900, 900, 0, name="d2"),
+                                files("services", 100, 95, 5)])
+    res = results(con)["quarantined_share"]
+    assert res.failed == 0  # 6/1000 and 5/100 (= the threshold, not above)
+    con.execute("UPDATE ingested_files SET rows_loaded = 0, rows_quarantined = 100 WHERE file = 'd2'")
+    res = results(con)["quarantined_share"]
+    assert (res.failed, res.severity) == (1, "ERROR")
+    assert res.sample == [{"source": "dossiers", "year": YEAR, "rows_read": 1000, "rows_quarantined": 106,
+                           "share": 0.106, "max_share": 0.05}]
+    thresholds = {**sql_checks.load_thresholds(), "quarantined_share_by_source": {"dossiers": 0.2}}
+    monkeypatch.setattr(sql_checks, "load_thresholds", lambda: thresholds)
+    assert results(con)["quarantined_share"].failed == 0
+
+
+def test_rejected_files_and_reconciliation(con: duckdb.DuckDBPyConnection) -> None:
+    put(con, "ingested_files", [files("dossiers", 0, 0, 0, status="rejected", name="dossiers/2024/04/x.xlsx")])
+    put(con, "quarantine", [quarantine_row("dossiers", None, "file_rejected", 0)])
+    assert failing(con) == {"rejected_files": 1}  # a whole rejected file does not break the reconciliation
+    put(con, "stg_capacity", [{"year": YEAR, "agency_code": "X2", "docs_sent_total": 1}])  # not in ingested_files
+    put(con, "quarantine", [quarantine_row("services", "SO-A", "invalid", 7)])  # not counted in ingested_files
+    res = results(con)["ingest_reconciliation"]
+    assert res.failed == 2
+    assert [(s["source"], s["rows_loaded"], s["rows_in_staging"], s["rows_in_quarantine"]) for s in res.sample] == [
+        ("capacity", 4, 5, 0), ("services", 5, 5, 1)]
+
+
+def test_indicator_values_out_of_range(con: duckdb.DuckDBPyConnection) -> None:
+    put(con, "indicator_values", [
+        {"year": YEAR, "agency_code": "H1", "indicator_code": "edoc_ratio", "value": 1.3},
+        {"year": YEAR, "agency_code": "X1", "indicator_code": "edoc_ratio", "value": -0.1},
+        {"year": YEAR, "agency_code": "H1", "indicator_code": "computers_per_staff", "value": 2.5},  # not a ratio
+        {"year": YEAR, "agency_code": "X1", "indicator_code": "computers_per_staff", "value": 12.0},
+        {"year": 2023, "agency_code": "X1", "indicator_code": "edoc_ratio", "value": 7.0}])  # another year
+    assert failing(con) == {"indicator_ratio_out_of_range": 2, "indicator_out_of_bounds": 1}
+    res = results(con)
+    assert [(s["agency_code"], s["value"]) for s in res["indicator_ratio_out_of_range"].sample] == [
+        ("H1", 1.3), ("X1", -0.1)]
+    assert res["indicator_out_of_bounds"].sample[0]["agency_code"] == "X1"
+
+
+def test_rank_sequences(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("UPDATE rankings SET total_points = 90.004 WHERE agency_code = 'SO-B'")  # 90.00 ties SO-A: rank 1
+    res = results(con)
+    assert failing(con) == {"rankings_rank_sequence": 1}
+    assert res["rankings_rank_sequence"].sample == [{"year": YEAR, "agency_group": "department",
+                                                     "agency_code": "SO-B", "total_points": 90.004, "rank": 2,
+                                                     "expected_rank": 1}]
+    con.execute("UPDATE rankings SET rank = 1 WHERE agency_code = 'SO-B'")  # 1, 1: fine
+    con.execute("DELETE FROM rankings WHERE agency_code = 'X1'")
+    con.execute("UPDATE criterion_scores SET rank = 2 WHERE agency_code = 'SO-B'")  # tie with SO-A: rank 1
+    assert failing(con) == {"rankings_missing_agencies": 1, "criterion_rank_sequence": 1}
+    assert results(con)["rankings_missing_agencies"].sample[0]["agency_code"] == "X1"
+
+
+# --- the data_quality table and the summary -----------------------------------------------------------------
+
+def tiny_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    """SO-A sent 3 dossiers (plus 2 quarantined), an unknown agency 1, an unreadable line 1; SO-B no returns."""
+    con = connect(path)
+    put(con, "stg_agencies", [dict(zip(["agency_code", "agency_name", "agency_group", "valid_to"], a, strict=True))
+                              for a in [("SO-A", "Sở Tư pháp", "department", None),
+                                        ("SO-B", "Sở Y tế", "department", None),
+                                        ("X2", "UBND xã Phú Hòa", "commune", "2024-06-30")]])
+    put(con, "stg_services", [{"year": YEAR, "agency_code": "SO-A", "procedure_code": "P1", "level": 3}])
+    put(con, "stg_dossiers", [dossier(f"D{i}", month=i, line=i + 1) for i in (1, 2, 3)])
+    put(con, "stg_infrastructure", [{"year": YEAR, "agency_code": "SO-A", "staff_count": 10, "computers": 9}])
+    put(con, "quarantine", [quarantine_row("dossiers", "SO-A", "duplicate", 5),
+                            quarantine_row("dossiers", "SO-A", "invalid", 6),
+                            quarantine_row("dossiers", "ZZ", "unknown_agency", 7),
+                            quarantine_row("dossiers", None, "unreadable_record", 8)])
+    put(con, "ingested_files", [files("agencies", 3, 3, 0, year=None, name="agencies/a.csv"),
+                                files("services", 1, 1, 0), files("dossiers", 7, 3, 4),
+                                files("infrastructure", 1, 1, 0)])
+    return con
+
+
+def test_data_quality_rows(tmp_path: Path) -> None:
+    con = tiny_warehouse(tmp_path / "w.duckdb")
+    gx = {"stg_infrastructure": {"failed_expectations": [
+        {"name": "computers_internet_not_above_computers", "severity": "critical", "unexpected_count": 1}]}}
+    assert build_data_quality(con, [YEAR], gx) == 6 * 4 + 2 + 1  # 6 sources × (3 agencies + '*'), ZZ, NULL, marts
+    rows = con.execute("SELECT source, agency_code, rows_read, rows_loaded, rows_quarantined, quarantined_by_rule, "
+                       "missing_return, failed_checks FROM data_quality WHERE source IN ('dossiers', "
+                       "'infrastructure') ORDER BY ALL").fetchall()
+    assert rows == [
+        ("dossiers", "*", 7, 3, 4, "duplicate: 1; invalid: 1; unknown_agency: 1; unreadable_record: 1", None,
+         "quarantined_share [ERROR]: 1"),
+        ("dossiers", "SO-A", 5, 3, 2, "duplicate: 1; invalid: 1", None, None),
+        ("dossiers", "SO-B", 0, 0, 0, None, None, None),
+        ("dossiers", "X2", 0, 0, 0, None, None, None),
+        ("dossiers", "ZZ", 1, 0, 1, "unknown_agency: 1", None, None),
+        ("dossiers", None, 1, 0, 1, "unreadable_record: 1", None, None),
+        ("infrastructure", "*", 1, 1, 0, None, None,
+         "missing_returns [WARN]: 1; gx stg_infrastructure.computers_internet_not_above_computers [ERROR]: 1"),
+        ("infrastructure", "SO-A", 1, 1, 0, None, False, None),
+        ("infrastructure", "SO-B", 0, 0, 0, None, True, "missing_returns [WARN]: 1"),
+        ("infrastructure", "X2", 0, 0, 0, None, None, None),  # not evaluated in 2024: no return asked
+    ]
+    before = con.execute("SELECT * FROM data_quality ORDER BY ALL").fetchall()
+    assert build_data_quality(con, [YEAR], gx) == len(before)  # idempotent per year
+    assert con.execute("SELECT * FROM data_quality ORDER BY ALL").fetchall() == before
+    assert quality_summary(con, YEAR) == [
+        "1 cơ quan chưa gửi báo cáo hạ tầng kỹ thuật năm 2024: Sở Y tế",
+        "2 cơ quan chưa gửi báo cáo ứng dụng CNTT nội bộ, nhân lực và chính sách năm 2024: Sở Tư pháp, Sở Y tế",
+        "2 cơ quan chưa gửi báo cáo sử dụng phần mềm một cửa điện tử năm 2024: Sở Tư pháp, Sở Y tế",
+        "4 dòng hồ sơ thủ tục hành chính bị cách ly (57,1%): 1 trùng MaHoSo, 1 sai định dạng, "
+        "1 mã cơ quan không có trong danh mục, 1 dòng không đọc được",
+        "Kiểm tra chưa đạt (hồ sơ thủ tục hành chính): 1 nguồn dữ liệu có tỷ lệ dòng bị cách ly vượt ngưỡng (ERROR)",
+        "Kiểm tra chưa đạt (hạ tầng kỹ thuật): 1 dòng vi phạm «Số máy tính kết nối Internet không vượt tổng số "
+        "máy tính» (ERROR)",
+    ]
+
+
+def test_summary_of_clean_data(con: duckdb.DuckDBPyConnection) -> None:
+    build_data_quality(con, [YEAR])
+    assert quality_summary(con, YEAR) == [
+        "Dữ liệu năm 2024: không có dòng bị cách ly, đủ báo cáo, mọi kiểm tra đều đạt."]
+    assert con.execute("SELECT count(*) FROM data_quality WHERE failed_checks IS NOT NULL OR missing_return"
+                       ).fetchall() == [(0,)]
+
+
+# --- Great Expectations -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def gx_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One GX project per module (the context is cached per site directory)."""
+    return tmp_path_factory.mktemp("data") / "quality" / "data_docs"
+
+
+@pytest.fixture(scope="module")
+def clean_frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from expectations.gx_runner import load_frames
+
+    con = connect(tmp_path_factory.mktemp("wh") / "w.duckdb")
+    build_clean(con)
+    frames = load_frames(con, [YEAR])
+    con.close()
+    return frames
+
+
+def failed_names(result: dict[str, Any]) -> list[tuple[str, int | None]]:
+    return [(f["name"], f["unexpected_count"]) for f in result["failed_expectations"]]
+
+
+def test_suites_are_declared_for_every_table() -> None:
+    assert set(SUITES) == set(STAGING_SUITES) | set(MART_SUITES)
+    for name in SUITES:
+        specs = suite_specs(name)
+        assert len({s.name for s in specs}) == len(specs), f"{name}: expectation names must be unique"
+        assert all(s.vi and s.severity in ("critical", "warning") for s in specs)
+    with pytest.raises(KeyError, match="no expectation suite"):
+        suite_specs("stg_dossiers")
+
+
+def test_gx_clean_frames_pass_and_data_docs_are_published(clean_frames: dict[str, Any], gx_site: Path) -> None:
+    from expectations.gx_runner import data_docs_index, validate_frames
+
+    assert set(clean_frames) == set(SUITES)
+    assert all(len(f) for f in clean_frames.values())
+    res = validate_frames(clean_frames, gx_site, run_name=str(YEAR))
+    assert {n: failed_names(r) for n, r in res.items() if not r["success"]} == {}
+    assert all(r["evaluated"] >= 10 and r["failed"] == 0 for r in res.values())
+    index = data_docs_index(gx_site)
+    assert index == gx_site / "index.html" and index.exists()
+    html = index.read_text(encoding="utf-8")
+    assert all(name in html for name in SUITES)
+    assert not list((gx_site.parent / "gx").rglob("index.html"))  # no second, default site
+
+
+def test_gx_reports_exactly_the_planted_faults(clean_frames: dict[str, Any], gx_site: Path) -> None:
+    import pandas as pd
+
+    from expectations.gx_runner import validate_frames
+
+    indicators = clean_frames["indicators"].copy()
+    indicators.loc[indicators["indicator_code"] == "svc_online_ratio", "value"] = [1.3, 0.5]
+    rankings = clean_frames["rankings"].copy()
+    rankings.loc[rankings["agency_code"] == "X1", "agency_group"] = "province"
+    rankings = pd.concat([rankings, rankings.iloc[[0]]], ignore_index=True)  # a duplicate key
+    capacity = clean_frames["stg_capacity"].copy()
+    capacity.loc[capacity["agency_code"] == "H1", "it_budget_vnd"] = -5
+    infrastructure = clean_frames["stg_infrastructure"].copy()
+    infrastructure.loc[infrastructure["agency_code"] == "X1", ["staff_count", "computers", "computers_internet"]] = \
+        [1, 11, 11]
+    bad = {"indicators": indicators, "rankings": rankings, "stg_capacity": capacity,
+           "stg_infrastructure": infrastructure}
+    first = validate_frames(bad, gx_site)
+    assert {n: failed_names(r) for n, r in first.items()} == {
+        "indicators": [("ratio_value_in_0_1", 1)],
+        "rankings": [("year_agency_group_agency_code_unique", 2), ("agency_group_allowed", 1)],
+        "stg_capacity": [("it_budget_vnd_not_negative", 1)],
+        "stg_infrastructure": [("computers_at_most_10x_staff", 1)],
+    }
+    assert [(r["errors"], r["warnings"]) for r in first.values()] == [(1, 0), (2, 0), (1, 0), (0, 1)]
+    ratio = first["indicators"]["failed_expectations"][0]
+    assert ratio["expectation"] == "expect_column_values_to_be_between" and ratio["column"] == "value"
+    assert ratio["sample"] == [1.3] and ratio["description"].startswith("Giá trị chỉ số tỷ lệ")
+    second = validate_frames(bad, gx_site)  # rerun: definitions updated in place, same outcome
+    assert {n: failed_names(r) for n, r in second.items()} == {n: failed_names(r) for n, r in first.items()}
+    with pytest.raises(KeyError):
+        validate_frames({"stg_dossiers": indicators}, gx_site)
+
+
+def test_gx_keeps_a_bounded_history(clean_frames: dict[str, Any], tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from expectations import gx_runner
+
+    monkeypatch.setattr(gx_runner, "load_thresholds", lambda: {"data_docs_keep_runs": 1})
+    site = tmp_path / "quality" / "data_docs"
+    frames = {"stg_services": clean_frames["stg_services"]}
+    for _ in range(3):
+        assert gx_runner.validate_frames(frames, site)["stg_services"]["success"]
+    assert len(list((site / "validations" / "stg_services").rglob("*.html"))) == 1
+    assert len(list((tmp_path / "quality" / "gx" / "uncommitted" / "validations").rglob("*.json"))) == 1

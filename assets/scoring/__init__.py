@@ -1,0 +1,1 @@
+"""Scoring: indicator values × the year's rubric → item points, criterion scores, rankings."""

@@ -1,0 +1,95 @@
+-- Scoring tables of the warehouse (DOMAIN.md §5). Each is replaced per year (delete, then insert, in one
+-- transaction) by assets/scoring/score.py, so reruns and backfills of a year never duplicate or mix rubrics.
+
+-- The rubric in force for each scored year, expanded per agency group (district: 0.9 × points + communes).
+CREATE TABLE IF NOT EXISTS rubric_items (
+    year              INTEGER NOT NULL,  -- scored year
+    agency_group      VARCHAR NOT NULL,
+    criterion_code    VARCHAR NOT NULL,
+    criterion_name    VARCHAR NOT NULL,  -- Vietnamese
+    indicator_code    VARCHAR NOT NULL,
+    points            DOUBLE NOT NULL,   -- points available for the indicator in this group
+    target            DOUBLE NOT NULL,   -- value that earns full points
+    rubric_year       INTEGER NOT NULL,  -- year of the rubric file used (the year's own or the latest earlier)
+    criterion_name_en VARCHAR,
+    criterion_order   INTEGER,           -- position in the rubric, for presentation
+    item_order        INTEGER
+);
+
+-- Classification thresholds (xếp loại) per scored year and group, on the total rounded to 2 decimals.
+CREATE TABLE IF NOT EXISTS rubric_classes (
+    year         INTEGER NOT NULL,
+    agency_group VARCHAR NOT NULL,
+    label        VARCHAR NOT NULL,  -- Tốt | Khá | Trung bình | Yếu
+    min_total    DOUBLE NOT NULL,   -- the class applies from this total up to the next class's minimum
+    rubric_year  INTEGER NOT NULL
+);
+
+-- Points per agency and rubric item: why an agency gained or lost points.
+CREATE TABLE IF NOT EXISTS indicator_scores (
+    year           INTEGER NOT NULL,
+    agency_code    VARCHAR NOT NULL,
+    agency_group   VARCHAR NOT NULL,
+    criterion_code VARCHAR NOT NULL,
+    indicator_code VARCHAR NOT NULL,
+    value          DOUBLE,            -- the indicator value (NULL: unknown, earns 0)
+    target         DOUBLE NOT NULL,
+    points         DOUBLE NOT NULL,   -- earned: max_points × clamp(value / target, 0, 1)
+    max_points     DOUBLE NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS criterion_scores (
+    year           INTEGER NOT NULL,
+    agency_code    VARCHAR NOT NULL,
+    agency_group   VARCHAR NOT NULL,
+    criterion_code VARCHAR NOT NULL,
+    criterion_name VARCHAR NOT NULL,
+    points         DOUBLE NOT NULL,   -- sum of the criterion's item points (not rounded)
+    max_points     DOUBLE NOT NULL,
+    rank           INTEGER NOT NULL   -- within year, group and criterion, by points rounded to 2 decimals
+);
+
+CREATE TABLE IF NOT EXISTS rankings (
+    year           INTEGER NOT NULL,
+    agency_group   VARCHAR NOT NULL,
+    agency_code    VARCHAR NOT NULL,
+    agency_name    VARCHAR,
+    total_points   DOUBLE NOT NULL,   -- sum of item points, rounded to 2 decimals (half away from zero)
+    max_points     DOUBLE NOT NULL,   -- the group's maximum (100)
+    index_value    DOUBLE NOT NULL,   -- total_points / max_points, 0..1
+    rank           INTEGER NOT NULL,  -- within year and group, by total_points descending, competition style
+    classification VARCHAR NOT NULL,  -- by the rubric's thresholds on total_points
+    rubric_year    INTEGER NOT NULL
+);
+
+-- Rank change against the previous year, computed over every year present, so recomputing one year never
+-- leaves the next year's change stale. prev_rank: the agency's own rank in year - 1 in the same group; else,
+-- for an agency that others merged into (their successor_code), the best rank among those predecessors in
+-- year - 1 in the same group; else NULL.
+CREATE OR REPLACE VIEW rankings_history AS
+WITH predecessors AS (
+    SELECT DISTINCT agency_code, successor_code
+    FROM stg_agencies
+    WHERE successor_code IS NOT NULL AND successor_code <> agency_code
+),
+predecessor_ranks AS (
+    SELECT p.successor_code AS agency_code, r.year + 1 AS year, r.agency_group, min(r.rank) AS rank
+    FROM rankings AS r
+    JOIN predecessors AS p ON p.agency_code = r.agency_code
+    GROUP BY ALL
+),
+with_prev AS (
+    SELECT r.*, coalesce(own.rank, pred.rank) AS prev_rank
+    FROM rankings AS r
+    LEFT JOIN rankings AS own
+           ON own.agency_code = r.agency_code AND own.year = r.year - 1 AND own.agency_group = r.agency_group
+    LEFT JOIN predecessor_ranks AS pred
+           ON pred.agency_code = r.agency_code AND pred.year = r.year AND pred.agency_group = r.agency_group
+)
+SELECT *,
+       prev_rank - rank AS rank_change,
+       CASE WHEN prev_rank IS NULL THEN NULL
+            WHEN prev_rank > rank THEN 'tăng ' || (prev_rank - rank) || ' bậc'
+            WHEN prev_rank < rank THEN 'giảm ' || (rank - prev_rank) || ' bậc'
+            ELSE 'giữ nguyên' END AS rank_change_label
+FROM with_prev;

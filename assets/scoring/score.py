@@ -1,0 +1,90 @@
+"""Score and rank agencies in DuckDB: indicator values × the year's rubric (DOMAIN.md §5).
+
+Python only validates the rubric files and loads them into `rubric_items` / `rubric_classes`; the arithmetic
+is SQL (score.sql), so an analyst can reproduce any figure from the warehouse tables alone. Each call replaces
+the given years in one transaction, so reruns and backfills are idempotent and readers never see half a year.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from assets.scoring.rubric import AGENCY_GROUPS, CATALOGUE_PATH, Rubric, RubricError, rubrics_for_years
+
+HERE = Path(__file__).parent
+SCORED_TABLES = ("rubric_items", "rubric_classes", "indicator_scores", "criterion_scores", "rankings")
+
+
+def _sql(name: str) -> str:
+    return (HERE / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the scoring tables and the rankings_history view (needs the staging schema's stg_agencies)."""
+    con.execute(_sql("schema"))
+
+
+def rubric_rows(year: int, rubric: Rubric) -> tuple[list[tuple], list[tuple]]:
+    """The rubric of `year` as rows of rubric_items and rubric_classes, one set per agency group."""
+    items: list[tuple] = []
+    classes: list[tuple] = []
+    for group, variant in rubric.variants.items():
+        for ci, crit in enumerate(variant.criteria, start=1):
+            for ii, item in enumerate(crit.items, start=1):
+                items.append((year, group, crit.code, crit.name, item.code, item.points, item.target,
+                              rubric.year, crit.name_en or None, ci, ii))
+        classes.extend((year, group, label, minimum, rubric.year) for label, minimum in variant.classes)
+    return items, classes
+
+
+def score_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Path,
+                catalogue_path: Path = CATALOGUE_PATH) -> dict[str, int]:
+    """Replace scores, criterion scores and rankings of `years`; returns the rows written per table.
+
+    Every rubric needed is validated before any row changes, so a bad file leaves the warehouse as it was.
+    """
+    years = sorted({int(y) for y in years})
+    if not years:
+        return dict.fromkeys(SCORED_TABLES, 0)
+    rubrics = rubrics_for_years(years, Path(rubric_dir), catalogue_path)
+    ensure_schema(con)
+    con.execute("CREATE OR REPLACE TEMP TABLE scoring_years AS SELECT unnest(?::INTEGER[]) AS year", [years])
+    # One row per evaluated agency and year (a registry listing an agency twice must not score it twice).
+    con.execute("""CREATE OR REPLACE TEMP TABLE scoring_agencies AS
+        SELECT year, agency_code, agency_name, agency_group FROM agency_years
+        WHERE evaluated AND year IN (SELECT year FROM scoring_years)
+        QUALIFY row_number() OVER (PARTITION BY year, agency_code ORDER BY agency_group, agency_name) = 1""")
+    try:
+        unknown = con.execute("SELECT DISTINCT agency_group FROM scoring_agencies "
+                              "WHERE agency_group NOT IN (SELECT unnest(?::VARCHAR[]))", [list(AGENCY_GROUPS)]
+                              ).fetchall()
+        if unknown:
+            raise RubricError(f"agency group(s) {sorted(g for (g,) in unknown)} have no rubric variant; "
+                              f"rubrics define {list(AGENCY_GROUPS)}")
+        item_rows: list[tuple] = []
+        class_rows: list[tuple] = []
+        for year, rubric in rubrics.items():
+            items, classes = rubric_rows(year, rubric)
+            item_rows += items
+            class_rows += classes
+        counts: dict[str, int] = {}
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in SCORED_TABLES:
+                con.execute(f"DELETE FROM {table} WHERE year IN (SELECT year FROM scoring_years)")
+            con.executemany("INSERT INTO rubric_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", item_rows)
+            con.executemany("INSERT INTO rubric_classes VALUES (?, ?, ?, ?, ?)", class_rows)
+            con.execute(_sql("score"))
+            for table in SCORED_TABLES:
+                counts[table] = con.execute(f"SELECT count(*) FROM {table} "
+                                            "WHERE year IN (SELECT year FROM scoring_years)").fetchall()[0][0]
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS scoring_years")
+        con.execute("DROP TABLE IF EXISTS scoring_agencies")
+    return counts

@@ -1,0 +1,70 @@
+-- Score the years of `scoring_years` (temp table) with the rubric rows already in rubric_items/rubric_classes.
+-- Run by score.py inside one transaction, after the years' old rows were deleted.
+-- Arithmetic is DECIMAL(38, 9) from the item points on: sums are exact and 79.995 rounds to 80.00, whatever
+-- the binary noise of the doubles (0.45 / 0.9 × 8 and the like).
+
+-- Points per agency and rubric item. Every evaluated agency gets every item of its group's rubric; a missing,
+-- NULL, NaN or infinite value earns 0, a negative value earns 0 (clamped), a value above target earns the points.
+INSERT INTO indicator_scores
+WITH vals AS (
+    -- one value per agency and indicator: indicator_values.sql already lets an assessment replace the computed
+    -- row; should a duplicate still slip in, the larger value is kept rather than scoring the indicator twice
+    SELECT year, agency_code, indicator_code, value
+    FROM indicator_values
+    WHERE year IN (SELECT year FROM scoring_years)
+    QUALIFY row_number() OVER (PARTITION BY year, agency_code, indicator_code ORDER BY value DESC NULLS LAST) = 1
+)
+SELECT a.year, a.agency_code, a.agency_group, r.criterion_code, r.indicator_code, v.value, r.target,
+       CAST(CAST(CASE WHEN isfinite(v.value) THEN r.points * greatest(least(v.value / r.target, 1.0), 0.0)
+                      ELSE 0.0 END AS DECIMAL(38, 9)) AS DOUBLE) AS points,
+       r.points AS max_points
+FROM scoring_agencies AS a
+JOIN rubric_items AS r ON r.year = a.year AND r.agency_group = a.agency_group
+LEFT JOIN vals AS v ON v.year = a.year AND v.agency_code = a.agency_code AND v.indicator_code = r.indicator_code
+ORDER BY a.year, a.agency_code, r.criterion_order, r.item_order;
+
+INSERT INTO criterion_scores
+WITH sums AS (
+    SELECT year, agency_code, agency_group, criterion_code,
+           sum(CAST(points AS DECIMAL(38, 9))) AS points, sum(CAST(max_points AS DECIMAL(38, 9))) AS max_points
+    FROM indicator_scores
+    WHERE year IN (SELECT year FROM scoring_years)
+    GROUP BY ALL
+),
+names AS (
+    SELECT DISTINCT year, agency_group, criterion_code, criterion_name, criterion_order
+    FROM rubric_items
+    WHERE year IN (SELECT year FROM scoring_years)
+)
+SELECT s.year, s.agency_code, s.agency_group, s.criterion_code, n.criterion_name,
+       CAST(s.points AS DOUBLE), CAST(s.max_points AS DOUBLE),
+       rank() OVER (PARTITION BY s.year, s.agency_group, s.criterion_code ORDER BY round(s.points, 2) DESC)
+FROM sums AS s
+JOIN names AS n USING (year, agency_group, criterion_code)
+ORDER BY s.year, s.agency_group, n.criterion_order, 8, s.agency_code;
+
+INSERT INTO rankings
+WITH totals AS (
+    SELECT year, agency_group, agency_code,
+           round(sum(CAST(points AS DECIMAL(38, 9))), 2) AS total_points,
+           sum(CAST(max_points AS DECIMAL(38, 9))) AS max_points
+    FROM indicator_scores
+    WHERE year IN (SELECT year FROM scoring_years)
+    GROUP BY ALL
+),
+classified AS (
+    SELECT t.year, t.agency_group, t.agency_code, t.total_points, t.max_points,
+           arg_max(c.label, c.min_total) AS classification, any_value(c.rubric_year) AS rubric_year
+    FROM totals AS t
+    JOIN rubric_classes AS c
+      ON c.year = t.year AND c.agency_group = t.agency_group AND c.min_total <= t.total_points
+    GROUP BY ALL
+)
+SELECT c.year, c.agency_group, c.agency_code, a.agency_name,
+       CAST(c.total_points AS DOUBLE), CAST(c.max_points AS DOUBLE),
+       round(CAST(c.total_points AS DOUBLE) / CAST(c.max_points AS DOUBLE), 9),  -- 0.9265, not 0.92650000000001
+       rank() OVER (PARTITION BY c.year, c.agency_group ORDER BY c.total_points DESC),
+       c.classification, c.rubric_year
+FROM classified AS c
+JOIN scoring_agencies AS a USING (year, agency_code)
+ORDER BY c.year, c.agency_group, 8, c.agency_code;

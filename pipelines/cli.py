@@ -18,6 +18,15 @@ from pathlib import Path
 from pipelines import settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# The instance's settings: no telemetry; runs that write the warehouse (tag egov/warehouse) queue one at a time.
+DAGSTER_YAML = """telemetry:
+  enabled: false
+concurrency:
+  runs:
+    tag_concurrency_limits:
+      - key: egov/warehouse
+        limit: 1
+"""
 
 
 def _say(message: str) -> None:
@@ -48,7 +57,7 @@ def ensure_dagster_home(data_dir: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        config.write_text(DAGSTER_YAML, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

@@ -1,13 +1,26 @@
-"""The Dagster code location: `dagster dev -m pipelines.definitions`."""
-
-from __future__ import annotations
+"""The Dagster code location: `dagster dev -m pipelines.definitions` (one Definitions object, `defs`)."""
 
 import dagster as dg
 
+from assets.indicators.assets import dossier_indicators_ytd, indicator_values
 from assets.ingestion.assets import ingestion_assets
+from assets.marts.assets import marts
+from assets.quality.assets import data_quality, quality_checks
+from assets.scoring.assets import scores
+from pipelines.jobs import PIPELINE_JOB, pipeline_job
 from pipelines.resources import build_resources
+from pipelines.schedules import nightly_current_year
+from pipelines.sensors import raw_files_sensor
+
+__all__ = ["PIPELINE_JOB", "defs"]
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets],
+    assets=[*ingestion_assets, indicator_values, dossier_indicators_ytd, scores, data_quality, marts],
+    asset_checks=quality_checks,
+    jobs=[pipeline_job],
+    schedules=[nightly_current_year],
+    sensors=[raw_files_sensor],
     resources=build_resources(),
+    # One DuckDB writer: steps run one after another in the run's process (no subprocess per step either).
+    executor=dg.in_process_executor,
 )

@@ -1,0 +1,74 @@
+"""The code location loads, and the schedule and sensor request the right partitions (Dagster testing APIs)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from conftest import DOSSIER_HEADER, dossier, write_csv
+
+from assets.quality.assets import data_quality, quality_checks
+from pipelines import cli
+from pipelines.definitions import defs
+from pipelines.resources import build_resources
+from pipelines.schedules import nightly_current_year
+from pipelines.sensors import raw_files_sensor
+
+
+def test_definitions_load_with_every_layer_and_year_partitions():
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"stg_agencies", "stg_services", "stg_dossiers", "stg_one_stop", "stg_infrastructure", "stg_capacity",
+            "stg_assessments", "indicator_values", "dossier_indicators_ytd", "indicator_scores", "criterion_scores",
+            "rankings", "data_quality", "marts"} <= keys
+    years = graph.get(dg.AssetKey("stg_dossiers")).partitions_def.get_partition_keys()
+    assert years[0] == "2016" and years[-1] == str(datetime.now().year)
+    assert graph.get(dg.AssetKey("stg_agencies")).partitions_def is None
+    specs = [spec for d in [*quality_checks, data_quality] for spec in d.check_specs]
+    blocking = {spec.name for spec in specs if spec.blocking}
+    assert {"quarantine_within_threshold", "dossier_log_consistent", "ratios_within_0_1", "ranks_follow_totals",
+            "critical_expectations_pass"} <= blocking
+    assert defs.resolve_job_def("egov_pipeline") is not None
+
+
+def test_nightly_schedule_requests_the_running_year():
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 25, 2, 0))
+    request = nightly_current_year(context)
+    assert request.partition_key == "2026" and request.run_key == "nightly-2026-11-25"
+
+
+def test_sensor_requests_only_changed_years_and_nothing_when_unchanged(data_dir: Path, registry: Path):
+    resources = build_resources(data_dir)
+    raw = data_dir / "raw"
+    write_csv(raw / "dossiers" / "2023" / "12" / "a.csv", DOSSIER_HEADER, [dossier("A", received="20231201080000")])
+    write_csv(raw / "dossiers" / "2024" / "01" / "b.csv", DOSSIER_HEADER, [dossier("B")])
+
+    def evaluate(cursor: str | None) -> dg.SensorResult:
+        with dg.build_sensor_context(cursor=cursor, resources=resources) as context:
+            return raw_files_sensor(context)
+
+    first = evaluate(None)  # first look: the registry is new, so every year is requested in one range run
+    assert len(first.run_requests) == 1
+    assert first.run_requests[0].tags["dagster/asset_partition_range_start"] == "2016"
+    cursor = first.cursor
+    quiet = evaluate(cursor)
+    assert quiet.run_requests == [] and quiet.skip_reason is not None
+    write_csv(raw / "dossiers" / "2024" / "02" / "c.csv", DOSSIER_HEADER, [dossier("C", received="20240201080000")])
+    write_csv(raw / "services" / "2022" / "s.csv", ["year"], [[2022]])
+    changed = evaluate(cursor)
+    assert sorted(r.partition_key for r in changed.run_requests) == ["2022", "2024"]
+    assert set(json.loads(changed.cursor)) == {"registry", "2022", "2023", "2024"}
+
+
+def test_cli_help_and_usage_errors(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    assert exc.value.code == 0
+    assert "backfill" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["backfill", "--years", "2020-2016"])
+    assert exc.value.code == 2
+    assert cli.parse_years("2016...2018") == [2016, 2017, 2018]

@@ -119,7 +119,8 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> bool:
         _say(f"\n== Xếp hạng mức độ ứng dụng CNTT năm {year} (ranking {year}) ==")
         groups = con.execute(
             "SELECT agency_group, any_value(a.agency_group_label), count(*) FROM rankings JOIN agencies a "
-            "USING (agency_code, agency_group) WHERE year = ? GROUP BY ALL ORDER BY agency_group", [year]).fetchall()
+            "USING (agency_code, agency_group) WHERE year = ? GROUP BY ALL "
+            "ORDER BY list_position(['department', 'district', 'commune', 'central'], agency_group)", [year]).fetchall()
         for group, label, n in groups:
             _say(f"\n{label} ({group}, {n} agencies)")
             rows = con.execute(
@@ -144,24 +145,11 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> bool:
 
 
 def _print_quality(con, year: int) -> None:
-    totals = con.execute(
-        "SELECT count(*) FILTER (WHERE status = 'rejected'), sum(rows_read), sum(rows_quarantined) "
-        "FROM ingested_files").fetchall()[0]
-    _say(f"\nData quality: {totals[1] or 0:,} raw rows read, {totals[2] or 0:,} quarantined, "
-         f"{totals[0]} file(s) rejected (table quarantine)")
-    top = con.execute(
-        "SELECT source, rule, count(*) FROM quarantine GROUP BY ALL ORDER BY 3 DESC LIMIT 5").fetchall()
-    for source, rule, n in top:
-        _say(f"  {n:>6,} {source}: {rule}")
-    for source, label in (("infrastructure", "infrastructure"), ("capacity", "capacity")):
-        missing = con.execute(
-            "SELECT a.agency_name FROM agency_years y JOIN agencies a USING (agency_code) "
-            "WHERE y.year = ? AND y.evaluated AND NOT EXISTS (SELECT 1 FROM indicators i WHERE i.year = y.year "
-            "AND i.agency_code = y.agency_code AND i.indicator_code = ? AND i.denominator IS NOT NULL) "
-            "ORDER BY 1", [year, "computers_per_staff" if source == "infrastructure" else "edoc_ratio"]).fetchall()
-        if missing:
-            names = ", ".join(n for (n,) in missing[:5]) + (" …" if len(missing) > 5 else "")
-            _say(f"  {len(missing)} agencies sent no usable {label} return for {year}: {names}")
+    from expectations.sql_checks import quality_summary
+
+    _say(f"\n== Chất lượng dữ liệu năm {year} (data quality; report: data/quality/data_docs/index.html) ==")
+    for line in quality_summary(con, year):
+        _say(f"  - {line}")
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -120,7 +120,8 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> bool:
         groups = con.execute(
             "SELECT agency_group, any_value(a.agency_group_label), count(*) FROM rankings JOIN agencies a "
             "USING (agency_code, agency_group) WHERE year = ? GROUP BY ALL "
-            "ORDER BY list_position(['department', 'district', 'commune', 'central'], agency_group)", [year]).fetchall()
+            "ORDER BY list_position(['department', 'district', 'commune', 'central'], any_value(agency_group))",
+            [year]).fetchall()
         for group, label, n in groups:
             _say(f"\n{label} ({group}, {n} agencies)")
             rows = con.execute(

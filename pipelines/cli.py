@@ -154,7 +154,7 @@ def _print_quality(con, year: int) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pipelines.sample import generate_sample_province
+    from pipelines.synthetic import generate_sample_province
 
     base = settings.data_dir()
     _say(f"== Generating the SYNTHETIC sample province 'Tỉnh Mẫu' into {settings.raw_dir(base)} ==")

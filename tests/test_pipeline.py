@@ -1,0 +1,158 @@
+"""End to end on a small sample province: real Dagster runs, a real warehouse, real marts and Data Docs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.cli import run_pipeline
+from pipelines.settings import PROJECT_ROOT
+from pipelines.synthetic import generate_sample_province
+
+YEARS = [2023, 2024, 2025]
+PERSONAL = {"chuhoso", "sogiayto", "sodienthoai", "email"}
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    base = tmp_path_factory.mktemp("province") / "data"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EGOV_DATA_DIR", str(base))
+        mp.setenv("DAGSTER_HOME", str(base.parent / "dagster_home"))
+        generate_sample_province(base / "raw", scale=0.02, first_year=YEARS[0], last_year=YEARS[-1],
+                                 through=date(YEARS[-1], 12, 31))
+        assert run_pipeline(YEARS, data_dir=base)
+        yield base
+
+
+def marts(base: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(base / "marts" / "egov.duckdb"), read_only=True)
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_every_year_and_group_is_ranked_with_spread_scores(province: Path):
+    con = marts(province)
+    evaluated = dict(((y, g), n) for y, g, n in con.execute(
+        "SELECT year, agency_group, count(*) FROM agency_years WHERE evaluated GROUP BY ALL").fetchall())
+    ranked = dict(((y, g), n) for y, g, n in con.execute(
+        "SELECT year, agency_group, count(*) FROM rankings GROUP BY ALL").fetchall())
+    assert ranked == evaluated
+    assert {y for y, _ in ranked} == set(YEARS)
+    assert ("district", 2025) not in {(g, y) for y, g in ranked}  # districts were abolished on 1/7/2025
+    lo, hi = con.execute("SELECT min(total_points), max(total_points) FROM rankings "
+                         "WHERE year = 2024 AND agency_group = 'department'").fetchall()[0]
+    assert 0 <= lo < hi <= 100 and hi - lo > 15
+    assert {c for (c,) in con.execute("SELECT DISTINCT classification FROM rankings").fetchall()} <= {
+        "Tốt", "Khá", "Trung bình", "Yếu"}
+    first = con.execute("SELECT min(rank) FROM rankings GROUP BY year, agency_group").fetchall()
+    assert {r for (r,) in first} == {1}
+    moved = con.execute("SELECT count(*) FROM rankings WHERE year = 2024 AND prev_rank IS NOT NULL "
+                        "AND rank_change = prev_rank - rank").fetchall()[0][0]
+    assert moved > 0
+
+
+def test_marts_describe_every_column_and_hold_no_personal_data(province: Path):
+    con = marts(province)
+    columns = con.execute("SELECT table_name, column_name, comment FROM duckdb_columns() "
+                          "WHERE database_name = 'egov' AND NOT internal").fetchall()
+    tables = {t for t, _, _ in columns}
+    assert {"indicators", "criterion_scores", "rankings", "quarantine", "agencies", "dossier_indicators_ytd",
+            "data_quality", "ingested_files", "indicator_scores"} <= tables
+    undocumented = [(t, c) for t, c, comment in columns if not comment and t != "dossier_scorecard"]
+    assert undocumented == []
+    assert not {c.lower() for _, c, _ in columns} & PERSONAL
+    planted = con.execute("SELECT count(*) FROM quarantine WHERE raw ILIKE '%@%' OR raw ~ '09[0-9]{8}'"
+                          ).fetchall()[0][0]
+    assert planted == 0
+
+
+def test_counts_reconcile_and_injected_faults_are_quarantined(province: Path):
+    con = marts(province)
+    read, loaded, held = con.execute("SELECT sum(rows_read), sum(rows_loaded), sum(rows_quarantined) "
+                                     "FROM ingested_files").fetchall()[0]
+    assert read == loaded + held
+    assert held == con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0]
+    warehouse = duckdb.connect(str(province / "warehouse" / "egov.duckdb"), read_only=True)
+    staged = sum(warehouse.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in (
+        "stg_agencies", "stg_services", "stg_dossiers", "stg_one_stop", "stg_infrastructure", "stg_capacity",
+        "stg_assessments"))
+    warehouse.close()
+    assert staged == loaded
+    manifest = json.loads((province / "sample_manifest.json").read_text())
+    duplicates = sum(n for kind, n in manifest["injected_faults"].get("dossiers", {}).items() if "dup" in kind)
+    assert duplicates > 0
+    assert con.execute("SELECT count(*) FROM quarantine WHERE source = 'dossiers' AND rule = 'duplicate'"
+                       ).fetchall()[0][0] == duplicates
+
+
+def test_analyst_guide_queries_run_as_written(province: Path):
+    guide = (PROJECT_ROOT / "docs" / "analysts.md").read_text(encoding="utf-8")
+    queries = re.findall(r"```sql\n(.*?)```", guide, flags=re.S)
+    assert len(queries) >= 10
+    con = marts(province)
+    results = [con.execute(q).fetchall() for q in queries]
+    assert results[0] and results[3]  # this year's district ranking; online ratio by month
+    assert all(len(row) == 5 for row in results[0])
+
+
+def test_data_docs_are_built_at_a_stable_path(province: Path):
+    index = province / "quality" / "data_docs" / "index.html"
+    assert index.exists() and "rankings" in index.read_text(encoding="utf-8")
+
+
+def test_rerun_changes_nothing_and_a_reader_is_never_blocked(province: Path):
+    con = marts(province)
+    before = con.execute("SELECT * FROM rankings ORDER BY ALL").fetchall()
+    indicators = con.execute("SELECT * FROM indicators ORDER BY ALL").fetchall()
+    con.close()
+    reader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, time
+        con = duckdb.connect({str(province / 'marts' / 'egov.duckdb')!r}, read_only=True)
+        n = 0
+        end = time.time() + 8
+        while time.time() < end:
+            n += con.execute("SELECT count(*) FROM rankings").fetchall()[0][0] > 0
+            time.sleep(0.05)
+        print(n)
+    """)], stdout=subprocess.PIPE, text=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EGOV_DATA_DIR", str(province))
+        assert run_pipeline(YEARS, data_dir=province)
+    out, _ = reader.communicate(timeout=60)
+    assert reader.returncode == 0 and int(out) > 0
+    con = marts(province)
+    assert con.execute("SELECT * FROM rankings ORDER BY ALL").fetchall() == before
+    assert con.execute("SELECT * FROM indicators ORDER BY ALL").fetchall() == indicators
+
+
+def test_a_blocking_quality_failure_leaves_the_published_marts_unchanged(province: Path):
+    published = province / "marts" / "egov.duckdb"
+    digest = file_hash(published)
+    bad = province / "raw" / "dossiers" / "2025" / "12" / "broken_export.csv"
+    header = ("MaHoSo,MaTTHC,DonViXuLy,KenhThucHien,MucDo,NgayTiepNhan,NgayHenTra,NgayKetThucXuLy,NgayTra,"
+              "TrangThaiHoSo,LePhi,DuocThanhToanTrucTuyen,HoSoCoThanhPhanSoHoa,LoaiDoiTuong")
+    rows = [f"BAD{i},P,NO-SUCH-AGENCY,1,,20251215080000,,,,2,0,0,0,1" for i in range(5000)]
+    bad.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("EGOV_DATA_DIR", str(province))
+            assert not run_pipeline([2025], data_dir=province)
+        assert file_hash(published) == digest
+    finally:
+        bad.unlink()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EGOV_DATA_DIR", str(province))
+        assert run_pipeline([2025], data_dir=province)  # recovers with no manual cleanup

@@ -112,7 +112,10 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> bool:
         return False
     con = duckdb.connect(str(marts), read_only=True)
     try:
-        year = year or con.execute("SELECT max(year) FROM rankings").fetchall()[0][0]
+        # By default the latest year whose annual returns are in: the running year is still incomplete.
+        year = year or con.execute(
+            "SELECT coalesce(max(year) FILTER (WHERE indicator_code = 'computers_per_staff' AND denominator "
+            "IS NOT NULL), max(year)) FROM indicators").fetchall()[0][0]
         if year is None:
             _say("The marts hold no ranking yet.")
             return False
@@ -242,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    # Dagster marks backfill policies "beta"; the warning means nothing to the people this CLI is for.
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -156,3 +156,72 @@ def test_a_blocking_quality_failure_leaves_the_published_marts_unchanged(provinc
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EGOV_DATA_DIR", str(province))
         assert run_pipeline([2025], data_dir=province)  # recovers with no manual cleanup
+
+
+def snapshot(base: Path) -> dict[str, list]:
+    con = marts(base)
+    try:
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                for t in ("rankings", "criterion_scores", "indicators", "quarantine", "data_quality")}
+    finally:
+        con.close()
+
+
+def test_cli_backfill_twice_gives_identical_marts(province: Path):
+    env = {**__import__("os").environ, "EGOV_DATA_DIR": str(province),
+           "DAGSTER_HOME": str(province.parent / "dagster_home")}
+    command = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "pipelines.definitions",
+               "--select", "*", "--partition-range", "2024...2025"]
+    results = []
+    for _ in range(2):
+        done = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        results.append(snapshot(province))
+    assert results[0] == results[1]
+    assert {y for y, *_ in results[0]["rankings"]} == set(YEARS)  # other years kept in the marts
+
+
+def test_a_run_killed_halfway_leaves_the_marts_and_the_next_run_recovers(province: Path):
+    import os
+    import signal
+    import time
+
+    published = province / "marts" / "egov.duckdb"
+    digest = file_hash(published)
+    env = {**os.environ, "EGOV_DATA_DIR": str(province), "DAGSTER_HOME": str(province.parent / "dagster_home")}
+    egov = str(Path(sys.executable).parent / "egov")
+    victim = subprocess.Popen([egov, "backfill", "--years", "2023-2025"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    deadline = time.time() + 120
+    for line in victim.stdout:  # kill it in the middle of loading the dossier log
+        if "dossiers/2024" in line or time.time() > deadline:
+            break
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=30)
+    assert victim.returncode == -signal.SIGKILL
+    assert file_hash(published) == digest
+    done = subprocess.run([egov, "run", "--years", "2023-2025"], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert snapshot(province)["rankings"]
+
+
+def test_an_incremental_night_reads_only_the_new_file(province: Path):
+    import dagster as dg
+
+    new_day = province / "raw" / "dossiers" / "2025" / "12" / "hoso_2025_12_31.csv"
+    header = ("MaHoSo,MaTTHC,DonViXuLy,KenhThucHien,MucDo,NgayTiepNhan,NgayHenTra,NgayKetThucXuLy,NgayTra,"
+              "TrangThaiHoSo,LePhi,DuocThanhToanTrucTuyen,HoSoCoThanhPhanSoHoa,LoaiDoiTuong")
+    new_day.write_text(header + "\nNIGHT-1,1.010001,SO-TP,2,4,20251231090000,20260105170000,,,4,0,0,0,1\n",
+                       encoding="utf-8")
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("EGOV_DATA_DIR", str(province))
+            assert run_pipeline([2025], data_dir=province)
+            with dg.DagsterInstance.get() as instance:
+                event = instance.get_latest_materialization_event(dg.AssetKey("stg_dossiers"))
+        metadata = event.asset_materialization.metadata
+        assert metadata["files_read"].value == 1 and metadata["rows_read"].value == 1
+        assert metadata["files_unchanged"].value == 12
+    finally:
+        new_day.unlink()

@@ -42,7 +42,7 @@ def build_ingestion_asset(contract: SourceContract, upstream: list[dg.AssetKey])
         name=contract.table,
         group_name="ingestion",
         partitions_def=yearly_partitions if contract.partitioned else None,
-        backfill_policy=single_run if contract.partitioned else None,
+        backfill_policy=single_run,
         deps=upstream,
         kinds={"duckdb"},
         description=f"{contract.label}: raw/{contract.folder}/ → typed staging table `{contract.table}`; "

@@ -5,11 +5,13 @@ import time
 import dagster as dg
 
 from assets.marts.publish import MARTS_FILE, publish_marts
+from pipelines.partitions import single_run
 from pipelines.resources import Warehouse
 
 
 @dg.asset(
     group_name="marts",
+    backfill_policy=single_run,  # lets `dagster asset materialize --partition-range` include it
     deps=["rankings", "criterion_scores", "indicator_scores", "indicator_values", "dossier_indicators_ytd",
           "stg_agencies", "data_quality"],
     kinds={"duckdb", "parquet"},

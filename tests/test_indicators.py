@@ -65,7 +65,7 @@ def test_accepted_levels_on_time_fees_and_digitisation(con):
         (2024, 'D1', 'L2', 2), (2024, 'D1', 'L3', 3), (2024, 'D1', 'L4', 4), (2024, 'D1', 'L4b', 4)""")
     t0, t1, t2 = "TIMESTAMP '2024-01-10 08:00'", "TIMESTAMP '2024-01-15 08:00'", "TIMESTAMP '2024-01-20 08:00'"
     add_dossiers(con, f"""VALUES
-        (2024, 'a', 'L3', 'D1', 2, NULL, {t0}, {t1}, {t0}, {t1}, 10, 50000, 1, 1, 1),  -- online L3, on time, paid online
+        (2024, 'a', 'L3', 'D1', 2, NULL, {t0}, {t1}, {t0}, {t1}, 10, 50000, 1, 1, 1),  -- online L3, on time, paid
         (2024, 'b', 'L3', 'D1', 1, NULL, {t0}, {t1}, {t2}, {t2}, 9, 50000, 0, 0, 1),   -- in person L3, late
         (2024, 'c', 'L3', 'D1', 2, NULL, {t0}, {t1}, NULL, NULL, 3, 0, 0, 1, 1),        -- refused: not accepted
         (2024, 'd', 'L3', 'D1', 2, NULL, {t0}, {t1}, NULL, NULL, 1, 0, 0, 1, 1),        -- only registered

@@ -60,7 +60,7 @@ def test_dossiers_csv_and_parquet_load_typed_without_personal_data(con, data_dir
     ])
     frame = pl.DataFrame([dict(zip(DOSSIER_HEADER, map(str, dossier("HS3", "SO-YT", received="20240210093000",
                                                                     due="20240215170000", finished="20240216100000",
-                                                                    returned=""))))])
+                                                                    returned="")), strict=True))])
     (raw / "02").mkdir()
     frame.write_parquet(raw / "02" / "hoso_02.parquet")
     report = load(con, data_dir, "dossiers")

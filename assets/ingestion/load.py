@@ -90,10 +90,8 @@ def list_raw_files(raw_dir: Path, contract: SourceContract, year: int | None) ->
 
 def typed_expr(col: ColumnContract) -> str:
     raw = q(col.name + "__raw")
-    if col.type == "text":
-        expr = f"lower({raw})" if col.allowed else raw
-    else:
-        expr = f"{PARSERS[col.type]}({raw})"
+    text = f"lower({raw})" if col.allowed else raw
+    expr = text if col.type == "text" else f"{PARSERS[col.type]}({raw})"
     if col.default is not None:
         expr = f"coalesce({expr}, CASE WHEN {raw} IS NULL THEN {lit(col.default)} END)"
     return f"CAST({expr} AS {SQL_TYPES[col.type]})"
@@ -102,19 +100,18 @@ def typed_expr(col: ColumnContract) -> str:
 def column_checks(col: ColumnContract) -> list[tuple[str, str, str]]:
     """(condition, reason expression, rule) per violation a column can show."""
     raw, val, name = q(col.name + "__raw"), q(col.name), col.name
+    quoted_raw = f"{lit(name + ': ' + chr(39))} || left({raw}, 60) || "  # "col: 'text"
     checks = []
     if col.required:
         checks.append((f"{raw} IS NULL", lit(f"{name} is empty"), "empty"))
     if col.type != "text":
         bad = f"{val} = -1" if col.type == "level" else f"{val} IS NULL"
-        checks.append((f"{raw} IS NOT NULL AND {bad}",
-                       f"{lit(name + ': ')} || '''' || left({raw}, 60) || {lit(chr(39) + ' is not a valid ' + TYPE_WORDS[col.type])}",
-                       "invalid"))
+        reason = quoted_raw + lit(f"' is not a valid {TYPE_WORDS[col.type]}")
+        checks.append((f"{raw} IS NOT NULL AND {bad}", reason, "invalid"))
     if col.allowed:
         allowed = ", ".join(lit(a) for a in col.allowed)
-        checks.append((f"{val} IS NOT NULL AND {val} NOT IN ({allowed})",
-                       f"{lit(name + ': ')} || '''' || {raw} || {lit(chr(39) + ' is not one of ' + ', '.join(map(str, col.allowed)))}",
-                       "not_allowed"))
+        reason = quoted_raw + lit("' is not one of " + ", ".join(map(str, col.allowed)))
+        checks.append((f"{val} IS NOT NULL AND {val} NOT IN ({allowed})", reason, "not_allowed"))
     if col.min is not None:
         word = "negative" if col.min == 0 else f"below {col.min}"
         checks.append((f"{val} < {col.min}", f"{lit(name + ' is ' + word + ' (')} || {raw} || ')'", "negative"))
@@ -135,7 +132,8 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
     if year is not None and contract.year_from:
         yc = q(contract.year_from)
         checks.append((f"{yc} IS NOT NULL AND year({yc}) <> {year}",
-                       f"'{contract.year_from} ' || strftime({yc}, '%Y-%m-%d') || ' is not in the year of its folder ({year})'",
+                       f"'{contract.year_from} ' || strftime({yc}, '%Y-%m-%d') "
+                       f"|| ' is not in the year of its folder ({year})'",
                        "wrong_year"))
     if contract.agency_column:
         ac = q(contract.agency_column)
@@ -149,7 +147,8 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
         "'***'" if c.personal else f"coalesce({q(c.name + '__raw')}, '')" for c in contract.columns) + ")"
     stored = ", ".join(q(c.name) for c in contract.stored_columns)
     agency = q((contract.agency_column or "agency_code") + "__raw")
-    labels = "".join(f", {q(c.name + '__raw')} AS {q(c.keep_label_as)}" for c in contract.stored_columns if c.keep_label_as)
+    labels = "".join(
+        f", {q(c.name + '__raw')} AS {q(c.keep_label_as)}" for c in contract.stored_columns if c.keep_label_as)
     return f"""
 WITH raw AS (SELECT {raw_cols}, __line FROM ({relation_sql})),
 typed AS (SELECT *, {typed_cols} FROM raw),
@@ -337,7 +336,8 @@ WHERE p.__reason IS NULL""")
         con.execute(f"""
 INSERT INTO quarantine
 SELECT {lit(contract.name)}, {year if year is not None else 'NULL'}, f.file, d.__line,
-       'duplicate {key_name} ' || d.key_value || ': the first one is kept (' || d.first_file || ':' || d.first_line || ')',
+       'duplicate {key_name} ' || d.key_value
+           || ': the first one is kept (' || d.first_file || ':' || d.first_line || ')',
        p.__agency, 'duplicate', {raw_dup}
 FROM egov_dups AS d JOIN egov_parsed AS p USING (__file_id, __line) JOIN egov_files AS f ON f.file_id = d.__file_id""")
     else:

@@ -24,9 +24,8 @@ MAX_LINE_BYTES = 1024 * 1024  # a longer record is quarantined, not loaded
 
 # Letters of the Vietnamese alphabet outside ASCII (precomposed, NFC), used to judge a legacy decoding.
 _VI_VOWELS = "aăâeêioôơuưy"
-_VI_TONED = {
-    unicodedata.normalize("NFC", v + t) for v in _VI_VOWELS for t in ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
-}
+_TONES = ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
+_VI_TONED = {unicodedata.normalize("NFC", v + t) for v in _VI_VOWELS for t in _TONES}
 VIETNAMESE_LETTERS = frozenset(
     c for s in _VI_TONED | {"đ"} for c in {s, s.upper()} if not c.isascii()
 )

@@ -166,7 +166,6 @@ def validate_frames(frames: dict[str, pd.DataFrame], site_dir: Path, *,
     before anything runs. `run_name` (e.g. "2024") labels the run in the Data Docs.
     """
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.core.run_identifier import RunIdentifier
 
     for name in frames:
@@ -182,7 +181,7 @@ def validate_frames(frames: dict[str, pd.DataFrame], site_dir: Path, *,
         checkpoint = ctx.checkpoints.add_or_update(gx.Checkpoint(
             name=name,
             validation_definitions=[validation_definition],
-            actions=[UpdateDataDocsAction(name="update_data_docs", site_names=[SITE_NAME])],
+            actions=[],  # the Data Docs are rebuilt once, after every table (a rebuild per table costs ~0.4 s)
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_VALUES},
         ))
         outcome = checkpoint.run(batch_parameters={"dataframe": add_derived_columns(name, frame)},
@@ -190,6 +189,7 @@ def validate_frames(frames: dict[str, pd.DataFrame], site_dir: Path, *,
         validation = next(iter(outcome.run_results.values()))
         specs = {s.name: s for s in suite_specs(name)}
         results[name] = _summarise(validation, specs, len(frame), time.perf_counter() - start)
+    ctx.build_data_docs(site_names=[SITE_NAME])
     return results
 
 

@@ -23,6 +23,8 @@ from expectations.suites import SUITE_SOURCE, suite_specs
 if TYPE_CHECKING:
     import duckdb
 
+from pipelines.warehouse import transaction
+
 # Sources with a yearly return per agency: data_quality.missing_return is set for these.
 RETURN_SOURCES = ("infrastructure", "capacity", "one_stop")
 DQ_SOURCES = ("services", "dossiers", "one_stop", "infrastructure", "capacity", "assessments")
@@ -255,15 +257,11 @@ def build_data_quality(con: duckdb.DuckDBPyConnection, years: list[int], gx_resu
                             entries.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))])
     statements = [s.strip() for s in (SQL_DIR / "data_quality.sql").read_text(encoding="utf-8").split(";\n")]
     params = {"years": years, "return_sources": list(RETURN_SOURCES)}
-    con.execute("BEGIN TRANSACTION")
     try:
-        for statement in statements:
-            if "\n".join(line.split("--", 1)[0] for line in statement.splitlines()).strip():
-                con.execute(statement, _params_for(statement, params))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            for statement in statements:
+                if "\n".join(line.split("--", 1)[0] for line in statement.splitlines()).strip():
+                    con.execute(statement, _params_for(statement, params))
     finally:
         con.execute("DROP TABLE IF EXISTS egov_dq_failed")
     return int(con.execute("SELECT count(*) FROM data_quality WHERE list_contains(?, year)", [years]).fetchall()[0][0])

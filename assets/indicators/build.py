@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from pipelines.warehouse import transaction
+
 HERE = Path(__file__).parent
 SQL_DIR = HERE / "sql"
 FAMILIES = ("services", "dossiers", "one_stop", "infrastructure", "capacity", "communes")
@@ -47,23 +49,19 @@ def build_indicators(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[s
     """Replace `indicator_values` for `years`; returns the rows computed per family."""
     _prepare(con, years)
     counts: dict[str, int] = {}
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE egov_indicator_parts (year INTEGER, agency_code VARCHAR, "
-                    "indicator_code VARCHAR, numerator DOUBLE, denominator DOUBLE)")
-        for family in FAMILIES:
-            before = con.execute("SELECT count(*) FROM egov_indicator_parts").fetchall()[0][0]
-            con.execute(_sql(family))
-            counts[family] = con.execute("SELECT count(*) FROM egov_indicator_parts").fetchall()[0][0] - before
-        con.execute("DELETE FROM indicator_values WHERE year IN (SELECT year FROM egov_years)")
-        con.execute(_sql("indicator_values"))
-        counts["assessments"] = con.execute(
-            "SELECT count(*) FROM indicator_values WHERE source = 'assessment' "
-            "AND year IN (SELECT year FROM egov_years)").fetchall()[0][0]
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute("CREATE OR REPLACE TEMP TABLE egov_indicator_parts (year INTEGER, agency_code VARCHAR, "
+                        "indicator_code VARCHAR, numerator DOUBLE, denominator DOUBLE)")
+            for family in FAMILIES:
+                before = con.execute("SELECT count(*) FROM egov_indicator_parts").fetchall()[0][0]
+                con.execute(_sql(family))
+                counts[family] = con.execute("SELECT count(*) FROM egov_indicator_parts").fetchall()[0][0] - before
+            con.execute("DELETE FROM indicator_values WHERE year IN (SELECT year FROM egov_years)")
+            con.execute(_sql("indicator_values"))
+            counts["assessments"] = con.execute(
+                "SELECT count(*) FROM indicator_values WHERE source = 'assessment' "
+                "AND year IN (SELECT year FROM egov_years)").fetchall()[0][0]
     finally:
         _cleanup(con)
     return counts
@@ -72,16 +70,12 @@ def build_indicators(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[s
 def build_dossier_ytd(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, int]:
     """Replace `dossier_indicators_ytd` (the monthly year-to-date scorecard) for `years`."""
     _prepare(con, years)
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM dossier_indicators_ytd WHERE year IN (SELECT year FROM egov_years)")
-        con.execute(_sql("dossier_ytd"))
-        rows = con.execute("SELECT count(*) FROM dossier_indicators_ytd "
-                           "WHERE year IN (SELECT year FROM egov_years)").fetchall()[0][0]
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute("DELETE FROM dossier_indicators_ytd WHERE year IN (SELECT year FROM egov_years)")
+            con.execute(_sql("dossier_ytd"))
+            rows = con.execute("SELECT count(*) FROM dossier_indicators_ytd "
+                               "WHERE year IN (SELECT year FROM egov_years)").fetchall()[0][0]
     finally:
         _cleanup(con)
     return {"dossier_indicators_ytd": rows}

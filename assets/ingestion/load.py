@@ -18,6 +18,7 @@ import duckdb
 
 from assets.ingestion.contracts import ColumnContract, SourceContract
 from assets.ingestion.readers import FileRejected, file_format, open_raw_file, read_structural_rejects
+from pipelines.warehouse import transaction
 
 TYPE_WORDS = {
     "int": "whole number", "decimal": "number", "flag": "flag (0/1)", "date": "date (yyyy-mm-dd or dd/mm/yyyy)",
@@ -203,25 +204,21 @@ def ingest(
     stale = [rel[p] for p in changed] + sorted(gone)
     report.skipped_unchanged = len(files) - len(changed)
 
-    con.execute("BEGIN TRANSACTION")
     try:
-        if full_refresh:
-            con.execute(f"DELETE FROM {contract.table} WHERE {stg_year_filter}")
-            con.execute(f"DELETE FROM quarantine WHERE source = ? AND {year_filter}", [contract.name])
-            con.execute(f"DELETE FROM ingested_files WHERE source = ? AND {year_filter}", [contract.name])
-        elif stale:
-            con.execute("CREATE OR REPLACE TEMP TABLE egov_stale AS SELECT unnest(?::VARCHAR[]) AS file", [stale])
-            con.execute(f"DELETE FROM {contract.table} WHERE {stg_year_filter} "
-                        f"AND source_file IN (SELECT file FROM egov_stale)")
-            for table in ("quarantine", "ingested_files"):
-                con.execute(f"DELETE FROM {table} WHERE source = ? AND {year_filter} "
-                            f"AND file IN (SELECT file FROM egov_stale)", [contract.name])
-        if changed:
-            _load_files(con, contract, raw_dir, year, changed, rel, report, ctx, log)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            if full_refresh:
+                con.execute(f"DELETE FROM {contract.table} WHERE {stg_year_filter}")
+                con.execute(f"DELETE FROM quarantine WHERE source = ? AND {year_filter}", [contract.name])
+                con.execute(f"DELETE FROM ingested_files WHERE source = ? AND {year_filter}", [contract.name])
+            elif stale:
+                con.execute("CREATE OR REPLACE TEMP TABLE egov_stale AS SELECT unnest(?::VARCHAR[]) AS file", [stale])
+                con.execute(f"DELETE FROM {contract.table} WHERE {stg_year_filter} "
+                            f"AND source_file IN (SELECT file FROM egov_stale)")
+                for table in ("quarantine", "ingested_files"):
+                    con.execute(f"DELETE FROM {table} WHERE source = ? AND {year_filter} "
+                                f"AND file IN (SELECT file FROM egov_stale)", [contract.name])
+            if changed:
+                _load_files(con, contract, raw_dir, year, changed, rel, report, ctx, log)
     finally:
         con.execute("DROP TABLE IF EXISTS egov_parsed; DROP TABLE IF EXISTS egov_dups; "
                     "DROP TABLE IF EXISTS egov_files; DROP TABLE IF EXISTS egov_stale")

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from assets.scoring.rubric import AGENCY_GROUPS, CATALOGUE_PATH, Rubric, RubricError, rubrics_for_years
+from pipelines.warehouse import transaction
 
 HERE = Path(__file__).parent
 SCORED_TABLES = ("rubric_items", "rubric_classes", "indicator_scores", "criterion_scores", "rankings")
@@ -70,8 +71,7 @@ def score_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Pa
             item_rows += items
             class_rows += classes
         counts: dict[str, int] = {}
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             for table in SCORED_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE year IN (SELECT year FROM scoring_years)")
             con.executemany("INSERT INTO rubric_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", item_rows)
@@ -80,10 +80,6 @@ def score_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Pa
             for table in SCORED_TABLES:
                 counts[table] = con.execute(f"SELECT count(*) FROM {table} "
                                             "WHERE year IN (SELECT year FROM scoring_years)").fetchall()[0][0]
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     finally:
         con.execute("DROP TABLE IF EXISTS scoring_years")
         con.execute("DROP TABLE IF EXISTS scoring_agencies")

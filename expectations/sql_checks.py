@@ -197,6 +197,7 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *,
     (failed = 0, skipped = True), so the same call works before the marts are built."""
     thresholds = load_thresholds()
     params = {"years": [int(y) for y in years], "default_share": float(thresholds["max_quarantined_share"]),
+              "min_rows": int(thresholds.get("min_rows_for_share", 0)),
               "required": list(thresholds["required_returns"] or [])}
     selected = [c for c in CHECKS if names is None or c.name in names]
     unknown = set(names or []) - {c.name for c in CHECKS}

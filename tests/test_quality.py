@@ -303,7 +303,11 @@ def tiny_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def test_data_quality_rows(tmp_path: Path) -> None:
+def test_data_quality_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import expectations.sql_checks as sql_checks
+
+    thresholds = {**sql_checks.load_thresholds(), "min_rows_for_share": 0}  # judge the share of a tiny source
+    monkeypatch.setattr(sql_checks, "load_thresholds", lambda: thresholds)
     con = tiny_warehouse(tmp_path / "w.duckdb")
     gx = {"stg_infrastructure": {"failed_expectations": [
         {"name": "computers_internet_not_above_computers", "severity": "critical", "unexpected_count": 1}]}}
@@ -441,3 +445,12 @@ def test_gx_keeps_a_bounded_history(clean_frames: dict[str, Any], tmp_path: Path
         assert gx_runner.validate_frames(frames, site)["stg_services"]["success"]
     assert len(list((site / "validations" / "stg_services").rglob("*.html"))) == 1
     assert len(list((tmp_path / "quality" / "gx" / "uncommitted" / "validations").rglob("*.json"))) == 1
+
+
+def test_a_handful_of_rows_is_not_judged_on_its_quarantined_share(tmp_path: Path) -> None:
+    """4 of 7 dossier rows quarantined is 57%, but 7 rows are no sample: the blocking check passes."""
+    from expectations.sql_checks import run_sql_checks
+
+    con = tiny_warehouse(tmp_path / "w.duckdb")
+    [result] = run_sql_checks(con, [2024], names=["quarantined_share"])
+    assert result.passed and result.failed == 0

@@ -11,5 +11,5 @@ WITH shares AS (
 SELECT s.source, s.year, s.rows_read, s.rows_quarantined, round(s.share, 4) AS share,
        coalesce(t.max_share, $default_share) AS max_share, 1 AS n
 FROM shares AS s LEFT JOIN egov_dq_thresholds AS t USING (source)
-WHERE s.share > coalesce(t.max_share, $default_share)
+WHERE s.share > coalesce(t.max_share, $default_share) AND s.rows_read >= $min_rows
 ORDER BY s.source, s.year

@@ -142,7 +142,8 @@ def bounded_values(col: str) -> list[Spec]:
     specs = [between(col, 0, 1, "Giá trị chỉ số tỷ lệ phải nằm trong [0, 1]", name="ratio_value_in_0_1",
                      when=("indicator_code", "not_in", sorted(bounds)) if bounds else None)]
     specs += [between(col, lo, hi, f"{code} phải nằm trong [{lo}, {hi}]", name=f"{code}_in_range",
-                      when=("indicator_code", "==", code), severity="warning") for code, (lo, hi) in sorted(bounds.items())]
+                      when=("indicator_code", "==", code), severity="warning")
+              for code, (lo, hi) in sorted(bounds.items())]
     return specs
 
 

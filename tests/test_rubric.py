@@ -159,8 +159,8 @@ def _mutations() -> list[tuple[str, object, str]]:
         d["assessed_indicators"] = [{"code": "portal_quality", "name": "A"},
                                     {"code": "portal_quality", "name": "B"}]
 
-    def assessed_in_catalogue(d):
-        d["assessed_indicators"] = [{"code": "edoc_ratio", "name": "Văn bản điện tử"}]
+    def two_names(d):
+        criterion(d, "internal")["name"] = "Nội bộ"
 
     def typo_key(d):
         item = criterion(d, "internal")["indicators"][0]
@@ -169,8 +169,8 @@ def _mutations() -> list[tuple[str, object, str]]:
     def not_a_number(d):
         criterion(d, "internal")["indicators"][0]["points"] = "8,0"
 
-    def missing_group(d):
-        del d["groups"]["central"]
+    def group_not_a_mapping(d):
+        d["groups"] = ["department"]
 
     def unknown_group(d):
         d["groups"]["ward"] = {"same_as": "department"}
@@ -195,7 +195,10 @@ def _mutations() -> list[tuple[str, object, str]]:
         d["year"] = 2017
 
     def missing_key(d):
-        del d["classification"]
+        del d["criteria"]
+
+    def both_threshold_keys(d):
+        d["thresholds"] = d["classification"]
 
     def empty_criterion(d):
         criterion(d, "policy")["indicators"] = []
@@ -221,11 +224,10 @@ def _mutations() -> list[tuple[str, object, str]]:
          "groups.district: duplicate criterion code(s) ['policy']"),
         ("duplicate assessed", duplicate_assessed,
          "assessed_indicators: duplicate indicator code 'portal_quality'"),
-        ("assessed in catalogue", assessed_in_catalogue,
-         "'edoc_ratio' is already in the indicator catalogue"),
+        ("two names", two_names, "criterion 'internal': give only one of ['name_vi', 'name']"),
         ("typo key", typo_key, "unknown key(s) ['tagret']"),
         ("not a number", not_a_number, "points must be a number, got '8,0'"),
-        ("missing group", missing_group, "missing agency group(s) ['central']"),
+        ("groups not a mapping", group_not_a_mapping, "groups: expected a mapping of agency groups"),
         ("unknown group", unknown_group, "unknown agency group(s) ['ward']"),
         ("district maximum", district_maximum,
          "groups.district: criteria add up to 100 (scale 0.9 × 100 + extra criteria), but maximum is 95"),
@@ -235,7 +237,8 @@ def _mutations() -> list[tuple[str, object, str]]:
         ("same_as chain", same_as_chain, "which is itself same_as another group"),
         ("same_as extra", same_as_extra, "same_as cannot be combined with other keys"),
         ("wrong year", wrong_year, "the file is named for 2016 but says year: 2017"),
-        ("missing key", missing_key, "missing key(s) ['classification']"),
+        ("missing key", missing_key, "missing key(s) ['criteria']"),
+        ("both threshold keys", both_threshold_keys, "classification: give only one of"),
         ("empty criterion", empty_criterion, "criterion 'policy': indicators must be a non-empty list"),
     ]
 
@@ -271,6 +274,23 @@ def test_flag_target_defaults_to_one(tmp_path: Path):
     assert rubric.variants["department"].criteria[-1].items[0].target == 1.0
 
 
+def test_minimal_rubric_defaults_groups_thresholds_and_accepts_aliases(tmp_path: Path):
+    """Only year, maximum and criteria are required: unlisted groups use the standard criteria, the thresholds
+    default to DOMAIN §5's, `name` may stand for `name_vi`, `thresholds` for `classification`."""
+    data = standard()
+    minimal = {"year": 2016, "maximum": 100, "criteria": data["criteria"]}
+    rubric = load_rubric(write(tmp_path, minimal))
+    assert set(rubric.variants) == {"department", "district", "commune", "central"}
+    assert rubric.variants["district"].criteria == rubric.variants["department"].criteria
+    assert rubric.variants["central"].classes == (("Tốt", 80), ("Khá", 65), ("Trung bình", 50), ("Yếu", 0))
+    for c in minimal["criteria"]:
+        c["name"] = c.pop("name_vi")
+    minimal["thresholds"] = [{"label": "Đạt", "min": 50}, {"label": "Chưa đạt", "min": 0}]
+    rubric = load_rubric(write(tmp_path, minimal))
+    assert rubric.variants["department"].criteria[0].name == "Hạ tầng kỹ thuật CNTT và ATTT"
+    assert rubric.variants["commune"].classes == (("Đạt", 50), ("Chưa đạt", 0))
+
+
 def test_assessed_indicator_is_declared_in_yaml_only(tmp_path: Path):
     data = standard()
     services = criterion(data, "services")
@@ -285,6 +305,8 @@ def test_assessed_indicator_is_declared_in_yaml_only(tmp_path: Path):
     assert dept_items["portal_quality"] == 2.0
     district_items = {i.code: i.points for c in rubric.variants["district"].criteria for i in c.items}
     assert district_items["portal_quality"] == pytest.approx(1.8)
+    data["assessed_indicators"] = ["portal_quality"]  # a bare code is enough
+    assert "portal_quality" in load_rubric(write(tmp_path, data)).assessed
 
 
 def test_cli_validates_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

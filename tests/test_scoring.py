@@ -11,6 +11,7 @@ import yaml
 
 from assets.scoring.rubric import RubricError, load_rubric
 from assets.scoring.score import score_years
+from pipelines.warehouse import connect
 
 PROJECT = Path(__file__).resolve().parents[1]
 RUBRICS = PROJECT / "config" / "rubrics"
@@ -21,8 +22,7 @@ PEOPLE = ["it_staff_present", "staff_it_trained_ratio", "it_security_trained_rat
 
 @pytest.fixture
 def con() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(":memory:")
-    con.execute((PROJECT / "assets" / "ingestion" / "schema.sql").read_text(encoding="utf-8"))
+    con = connect(":memory:")  # the warehouse's staging schema (stg_agencies, agency_years) and macros
     con.execute("""CREATE TABLE IF NOT EXISTS indicator_values (year INTEGER, agency_code VARCHAR,
         indicator_code VARCHAR, numerator DOUBLE, denominator DOUBLE, value DOUBLE, source VARCHAR)""")
     return con
@@ -58,13 +58,13 @@ def ranking(con, year: int, code: str) -> dict:
 def item(con, year: int, code: str, indicator: str) -> tuple:
     return con.execute("SELECT value, target, points, max_points FROM indicator_scores "
                        "WHERE year = ? AND agency_code = ? AND indicator_code = ?",
-                       [year, code, indicator]).fetchone()
+                       [year, code, indicator]).fetchall()[0]
 
 
 def crit(con, year: int, code: str, criterion: str) -> tuple:
     return con.execute("SELECT points, max_points, rank, criterion_name FROM criterion_scores "
                        "WHERE year = ? AND agency_code = ? AND criterion_code = ?",
-                       [year, code, criterion]).fetchone()
+                       [year, code, criterion]).fetchall()[0]
 
 
 def test_all_indicators_at_target_score_100(con):
@@ -167,7 +167,7 @@ def test_district_rubric_scales_to_90_and_adds_communes(con):
     d1 = ranking(con, 2024, "D1")  # departments rank on their own
     assert (d1["total_points"], d1["rank"]) == (96.0, 1)
     assert con.execute("SELECT count(*) FROM indicator_scores WHERE agency_code = 'D1' "
-                       "AND criterion_code = 'communes'").fetchone() == (0,)
+                       "AND criterion_code = 'communes'").fetchall()[0] == (0,)
 
 
 def test_only_agencies_existing_on_31_december_are_ranked(con):

@@ -32,17 +32,32 @@ FALLBACK_INDICATOR_CODES = (
     "commune_one_stop_ratio", "commune_website_ratio",
 )
 AGENCY_GROUPS = ("department", "district", "commune", "central")
+# DOMAIN §5's classification (xếp loại), used when a rubric file gives no thresholds of its own.
+DEFAULT_CLASSES = [{"label": "Tốt", "min": 80}, {"label": "Khá", "min": 65}, {"label": "Trung bình", "min": 50},
+                   {"label": "Yếu", "min": 0}]
 TOLERANCE = 1e-6  # point sums are compared with this slack: 0.9 × 6 is not exactly 5.4 in binary
 FILE_NAME = re.compile(r"^(\d{4})\.ya?ml$")
 
-TOP_KEYS = {"version", "year", "title", "title_en", "maximum", "classification", "assessed_indicators",
-            "criteria", "groups", "notes"}
-TOP_REQUIRED = {"year", "title", "maximum", "classification", "criteria", "groups"}
-CRITERION_KEYS = {"code", "name", "name_en", "max_points", "indicators"}
+TOP_KEYS = {"version", "year", "title", "title_vi", "title_en", "maximum", "classification", "thresholds",
+            "assessed_indicators", "criteria", "groups", "notes", "description", "decision"}
+TOP_REQUIRED = {"year", "maximum", "criteria"}
+CRITERION_KEYS = {"code", "name_vi", "name", "name_en", "max_points", "indicators", "note"}
 ITEM_KEYS = {"code", "points", "target", "note"}
 CLASS_KEYS = {"label", "min"}
-ASSESSED_KEYS = {"code", "name", "name_en", "note"}
-GROUP_KEYS = {"same_as", "scale", "extra_criteria", "maximum", "classification"}
+ASSESSED_KEYS = {"code", "name_vi", "name", "name_en", "label_vi", "label_en", "note"}
+GROUP_KEYS = {"same_as", "scale", "extra_criteria", "maximum", "classification", "thresholds"}
+
+
+def _alias(chk: _Checker, mapping: dict, where: str, keys: tuple[str, ...], *, required: bool = True) -> Any:
+    """The value of the first of `keys` present (name_vi / name, classification / thresholds): one, not two."""
+    present = [k for k in keys if k in mapping]
+    if len(present) > 1:
+        chk.fail(where, f"give only one of {list(present)}")
+    if not present:
+        if required:
+            chk.fail(where, f"missing key {keys[0]!r}")
+        return None
+    return mapping[present[0]]
 
 
 class RubricError(ValueError):
@@ -162,7 +177,7 @@ class _Checker:
 def _criteria(chk: _Checker, raw: Any, where: str, known: set[str]) -> list[Criterion]:
     out: list[Criterion] = []
     for i, rc in enumerate(chk.items_list(raw, where, "criteria")):
-        c = chk.mapping(rc, f"{where}[{i + 1}]", CRITERION_KEYS, {"code", "name", "max_points", "indicators"})
+        c = chk.mapping(rc, f"{where}[{i + 1}]", CRITERION_KEYS, {"code", "max_points", "indicators"})
         code = chk.code(c["code"], f"{where}[{i + 1}]", "criterion code")
         cw = f"criterion {code!r}"
         max_points = chk.number(c["max_points"], cw, "max_points", positive=True)
@@ -179,7 +194,8 @@ def _criteria(chk: _Checker, raw: Any, where: str, known: set[str]) -> list[Crit
         total = sum(x.points for x in items)
         if abs(total - max_points) > TOLERANCE:
             chk.fail(cw, f"indicator points add up to {total:g}, but max_points is {max_points:g}")
-        out.append(Criterion(code, chk.text(c["name"], cw, "name"), str(c.get("name_en") or ""), max_points,
+        name = chk.text(_alias(chk, c, cw, ("name_vi", "name")), cw, "name_vi")
+        out.append(Criterion(code, name, str(c.get("name_en") or ""), max_points,
                              tuple(items)))
     return out
 
@@ -226,46 +242,47 @@ def load_rubric(path: Path, catalogue_path: Path = CATALOGUE_PATH) -> Rubric:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise RubricError(f"{path}: not valid UTF-8 YAML: {exc}") from None
     top = chk.mapping(data, "", TOP_KEYS, TOP_REQUIRED)
+    title_raw = _alias(chk, top, "title", ("title", "title_vi"), required=False)
     year = top["year"]
     if isinstance(year, bool) or not isinstance(year, int):
         chk.fail("year", f"must be a year like 2016, got {year!r}")
     name = FILE_NAME.match(path.name)
     if name and int(name.group(1)) != year:
         chk.fail("year", f"the file is named for {name.group(1)} but says year: {year}")
-    title = chk.text(top["title"], "title", "title")
+    title = chk.text(title_raw, "title", "title") if title_raw is not None else f"Rubric {year}"
     maximum = chk.number(top["maximum"], "maximum", "maximum", positive=True)
 
     catalogue = known_indicator_codes(catalogue_path)
     assessed: dict[str, dict[str, str]] = {}
-    for i, ra in enumerate(top.get("assessed_indicators") or []):
-        a = chk.mapping(ra, f"assessed_indicators[{i + 1}]", ASSESSED_KEYS, {"code", "name"})
-        code = chk.code(a["code"], f"assessed_indicators[{i + 1}]", "indicator code")
+    raw_assessed = top.get("assessed_indicators") or []
+    if not isinstance(raw_assessed, list):
+        chk.fail("assessed_indicators", "must be a list of indicator codes or {code, name_vi} mappings")
+    for i, ra in enumerate(raw_assessed):
+        aw = f"assessed_indicators[{i + 1}]"
+        a = {"code": ra} if isinstance(ra, str) else chk.mapping(ra, aw, ASSESSED_KEYS, {"code"})
+        code = chk.code(a["code"], aw, "indicator code")
         if code in assessed:
             chk.fail("assessed_indicators", f"duplicate indicator code {code!r}")
-        if code in catalogue:
-            chk.fail("assessed_indicators", f"{code!r} is already in the indicator catalogue; inspectors' "
-                     "assessments of it need no declaration")
-        assessed[code] = {"name": chk.text(a["name"], f"assessed indicator {code!r}", "name"),
-                          "name_en": str(a.get("name_en") or "")}
+        name = _alias(chk, a, f"assessed indicator {code!r}", ("name_vi", "name", "label_vi"), required=False)
+        assessed[code] = {"name": str(name or code), "name_en": str(a.get("name_en") or a.get("label_en") or "")}
     known = catalogue | set(assessed)
 
     standard = _criteria(chk, top["criteria"], "criteria", known)
     base_max = sum(c.max_points for c in standard)
     if abs(base_max - maximum) > TOLERANCE:
         chk.fail("criteria", f"criteria max_points add up to {base_max:g}, but maximum is {maximum:g}")
-    base_classes = _classes(chk, top["classification"], "classification", maximum)
+    raw_classes = _alias(chk, top, "classification", ("classification", "thresholds"), required=False)
+    base_classes = _classes(chk, DEFAULT_CLASSES if raw_classes is None else raw_classes, "classification", maximum)
 
-    groups = top["groups"]
+    # Groups not listed use the standard (department) criteria, as DOMAIN §5 prescribes for communes and central.
+    groups = top.get("groups") or {}
     if not isinstance(groups, dict):
         chk.fail("groups", f"expected a mapping of agency groups {list(AGENCY_GROUPS)}")
     unknown = set(groups) - set(AGENCY_GROUPS)
     if unknown:
         chk.fail("groups", f"unknown agency group(s) {sorted(map(str, unknown))}; "
                            f"known: {list(AGENCY_GROUPS)}")
-    missing = [g for g in AGENCY_GROUPS if g not in groups]
-    if missing:
-        chk.fail("groups", f"missing agency group(s) {missing} "
-                           f"(write e.g. `{missing[0]}: {{same_as: department}}`)")
+    groups = {g: groups.get(g) for g in AGENCY_GROUPS}
 
     variants: dict[str, Variant] = {}
     pending: dict[str, str] = {}
@@ -278,7 +295,7 @@ def load_rubric(path: Path, catalogue_path: Path = CATALOGUE_PATH) -> Rubric:
             target = g["same_as"]
             if target not in AGENCY_GROUPS or target == group:
                 chk.fail(gw, f"same_as must name another agency group, got {target!r}")
-            if "same_as" in (groups[target] or {}):
+            if isinstance(groups[target], dict) and "same_as" in groups[target]:
                 chk.fail(gw, f"same_as {target!r}, which is itself same_as another group: "
                              "name the group directly")
             pending[group] = target
@@ -299,8 +316,9 @@ def load_rubric(path: Path, catalogue_path: Path = CATALOGUE_PATH) -> Rubric:
             if abs(stated - group_max) > TOLERANCE:
                 chk.fail(gw, f"criteria add up to {group_max:g} (scale {scale:g} × {maximum:g} "
                              f"+ extra criteria), but maximum is {stated:g}")
-        if "classification" in g:
-            classes = _classes(chk, g["classification"], f"{gw}.classification", group_max)
+        own_classes = _alias(chk, g, gw, ("classification", "thresholds"), required=False)
+        if own_classes is not None:
+            classes = _classes(chk, own_classes, f"{gw}.classification", group_max)
         elif abs(group_max - maximum) > TOLERANCE:
             chk.fail(gw, f"criteria add up to {group_max:g}, not the rubric maximum {maximum:g}: "
                          "give this group its own classification thresholds")

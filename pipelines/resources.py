@@ -14,26 +14,43 @@ from pipelines.warehouse import prepare
 
 
 class Warehouse(DuckDBResource):
-    """The pipeline's working DuckDB file, plus where raw files and marts live (one data directory)."""
+    """The pipeline's working DuckDB file, plus where raw files and marts live (one data directory).
 
-    data_dir: str
+    Left empty, `data_dir` and `database` are resolved when used, from EGOV_DATA_DIR (else data/), so the
+    variable may be set after `pipelines.definitions` was imported.
+    """
+
+    data_dir: str = ""
+    database: str = ""
+
+    @property
+    def base(self) -> Path:
+        return Path(self.data_dir) if self.data_dir else settings.data_dir()
 
     @property
     def raw_dir(self) -> Path:
-        return settings.raw_dir(Path(self.data_dir))
+        return settings.raw_dir(self.base)
 
     @property
     def marts_dir(self) -> Path:
-        return settings.marts_dir(Path(self.data_dir))
+        return settings.marts_dir(self.base)
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.database) if self.database else settings.warehouse_path(self.base)
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection with the schema and the parsing macros in place."""
-        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        with self.get_connection() as con:
+        """A connection with the schema and the parsing macros in place (DuckDBResource's retrying open)."""
+        path = self.database_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with DuckDBResource(database=str(path), connection_config=self.connection_config).get_connection() as con:
             yield prepare(con)
 
 
 def build_resources(data_dir: Path | None = None) -> dict[str, object]:
-    base = (data_dir or settings.data_dir()).resolve()
+    """Resources pinned to `data_dir`, or following EGOV_DATA_DIR at run time when it is None."""
+    if data_dir is None:
+        return {"warehouse": Warehouse()}
+    base = data_dir.resolve()
     return {"warehouse": Warehouse(database=str(settings.warehouse_path(base)), data_dir=str(base))}

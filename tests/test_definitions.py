@@ -72,3 +72,10 @@ def test_cli_help_and_usage_errors(capsys: pytest.CaptureFixture[str]):
         cli.main(["backfill", "--years", "2020-2016"])
     assert exc.value.code == 2
     assert cli.parse_years("2016...2018") == [2016, 2017, 2018]
+
+
+def test_data_directory_is_read_when_used_not_when_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    warehouse = defs.resources["warehouse"]  # imported above, before the variable is set
+    monkeypatch.setenv("EGOV_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert warehouse.raw_dir == (tmp_path / "elsewhere" / "raw").resolve()
+    assert warehouse.database_path == (tmp_path / "elsewhere" / "warehouse" / "egov.duckdb").resolve()

@@ -18,7 +18,7 @@ GX_TABLES = ["stg_agencies", "stg_services", "stg_one_stop", "stg_infrastructure
 
 
 def data_docs_dir(warehouse: Warehouse) -> Path:
-    return Path(warehouse.data_dir) / "quality" / "data_docs"
+    return warehouse.base / "quality" / "data_docs"
 
 
 def _check_result(results: list[CheckResult], severity: dg.AssetCheckSeverity, source: str | None = None

@@ -254,3 +254,51 @@ def test_registry_xlsx_with_extra_columns(data_dir):
     assert report.rows_loaded == 1
     assert report.files[0].message == "ignored extra column(s): ghi_chu"
     assert con.execute("SELECT agency_group FROM stg_agencies").fetchall() == [("department",)]
+
+
+def test_huge_field_header_only_crlf_unknown_procedure_and_unsupported_files(con, data_dir):
+    raw = data_dir / "raw" / "dossiers" / "2024"
+    huge = dossier("HUGE")
+    huge[14] = "x" * 1_500_000  # a 1.5 MB applicant name: over the 1 MB line limit
+    write_csv(raw / "01" / "huge.csv", DOSSIER_HEADER, [dossier("H1"), huge, dossier("H2")])
+    write_csv(raw / "02" / "header_only.csv", DOSSIER_HEADER, [])
+    crlf = raw / "03" / "crlf.csv"
+    crlf.parent.mkdir(parents=True)
+    lines = [",".join(DOSSIER_HEADER), ",".join(map(str, dossier("C1", procedure="NOT-IN-CATALOGUE",
+                                                                  received="20240305080000")))]
+    crlf.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    (raw / "04").mkdir()
+    (raw / "04" / "old_export.xls").write_bytes(b"\xd0\xcf\x11\xe0 not a csv")
+    report = load(con, data_dir, "dossiers")
+    files = {f.file.split("/")[-1]: (f.status, f.rows_read, f.rows_loaded, f.rows_quarantined) for f in report.files}
+    assert files["huge.csv"] == ("loaded", 3, 2, 1)
+    assert files["header_only.csv"] == ("loaded", 0, 0, 0)
+    assert files["crlf.csv"] == ("loaded", 1, 1, 0)  # an unknown procedure is loaded (a quality warning later)
+    assert files["old_export.xls"][0] == "rejected"
+    assert "unsupported extension '.xls'" in report.rejected_files[0].message
+    huge_row = con.execute("SELECT line, rule, raw FROM quarantine WHERE file LIKE '%huge.csv'").fetchall()
+    assert [(line, rule) for line, rule, _ in huge_row] == [(3, "unreadable_record")]
+    assert "xxxx" not in (huge_row[0][2] or "")  # the oversized personal field is not kept
+    assert con.execute("SELECT MaTTHC FROM stg_dossiers WHERE MaHoSo = 'C1'").fetchall() == [("NOT-IN-CATALOGUE",)]
+
+
+def test_parquet_with_typed_columns_is_read_like_text(con, data_dir):
+    import datetime as dt
+
+    path = data_dir / "raw" / "dossiers" / "2024" / "05" / "typed.parquet"
+    path.parent.mkdir(parents=True)
+    pl.DataFrame({
+        "MaHoSo": ["P1", "P2"], "MaTTHC": ["X", "X"], "DonViXuLy": ["SO-TP", "SO-TP"],
+        "KenhThucHien": [2, None], "MucDo": [4, 3],
+        "NgayTiepNhan": [20240501080000, 20240502080000],                       # yyyyMMddHHmmss as integers
+        "NgayHenTra": [dt.datetime(2024, 5, 6, 17), dt.datetime(2024, 5, 7, 17)],  # real timestamps
+        "NgayKetThucXuLy": [None, None], "NgayTra": [None, None],
+        "TrangThaiHoSo": [4, 4], "LePhi": [50000, 0], "DuocThanhToanTrucTuyen": [1, 0],
+        "HoSoCoThanhPhanSoHoa": [1, 0], "LoaiDoiTuong": [1, 2],
+    }).write_parquet(path)
+    report = load(con, data_dir, "dossiers")
+    assert (report.rows_read, report.rows_loaded) == (2, 2)
+    rows = con.execute("SELECT MaHoSo, KenhThucHien, NgayTiepNhan, NgayHenTra, source_line FROM stg_dossiers "
+                       "ORDER BY MaHoSo").fetchall()
+    assert rows == [("P1", 2, datetime(2024, 5, 1, 8), datetime(2024, 5, 6, 17), 1),
+                    ("P2", 1, datetime(2024, 5, 2, 8), datetime(2024, 5, 7, 17), 2)]

@@ -5,7 +5,9 @@ import dagster as dg
 from assets.indicators.assets import dossier_indicators_ytd, indicator_values
 from assets.ingestion.assets import ingestion_assets
 from assets.marts.assets import marts
+from assets.profiles.assets import agency_profiles
 from assets.quality.assets import data_quality, quality_checks
+from assets.reports.assets import ranking_reports
 from assets.scoring.assets import scores
 from pipelines.jobs import PIPELINE_JOB, pipeline_job
 from pipelines.resources import build_resources
@@ -15,7 +17,8 @@ from pipelines.sensors import raw_files_sensor
 __all__ = ["PIPELINE_JOB", "defs"]
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, indicator_values, dossier_indicators_ytd, scores, data_quality, marts],
+    assets=[*ingestion_assets, indicator_values, dossier_indicators_ytd, scores, agency_profiles, data_quality,
+            marts, ranking_reports],
     asset_checks=quality_checks,
     jobs=[pipeline_job],
     schedules=[nightly_current_year],

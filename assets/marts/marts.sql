@@ -172,3 +172,114 @@ COMMENT ON COLUMN m.data_quality.rows_quarantined IS 'Records quarantined';
 COMMENT ON COLUMN m.data_quality.quarantined_by_rule IS 'Quarantined records by kind, e.g. "duplicate: 3; invalid: 1"';
 COMMENT ON COLUMN m.data_quality.missing_return IS 'True when an evaluated agency did not send this annual return (infrastructure, capacity, one_stop)';
 COMMENT ON COLUMN m.data_quality.failed_checks IS 'Failed SQL checks and Great Expectations expectations, with severity and count';
+
+-- Methodology and names: the rubric each year was scored with, and what each indicator code means.
+CREATE TABLE m.indicator_catalogue AS
+SELECT indicator_code, label_vi, label_en, family, is_flag
+FROM indicator_labels
+ORDER BY indicator_code;
+
+CREATE TABLE m.rubric_items AS
+SELECT year, agency_group, criterion_order, criterion_code, criterion_name, criterion_name_en, item_order,
+       indicator_code, points, target, rubric_year
+FROM rubric_items
+ORDER BY year, agency_group, criterion_order, item_order;
+
+CREATE TABLE m.rubric_classes AS
+SELECT year, agency_group, label, min_total, rubric_year
+FROM rubric_classes
+ORDER BY year, agency_group, min_total DESC;
+
+COMMENT ON TABLE m.indicator_catalogue IS 'Indicator codes and their names in Vietnamese and English';
+COMMENT ON COLUMN m.indicator_catalogue.indicator_code IS 'Indicator code (DOMAIN §4), or a rubric''s assessed indicator';
+COMMENT ON COLUMN m.indicator_catalogue.label_vi IS 'Name in Vietnamese, as printed in reports';
+COMMENT ON COLUMN m.indicator_catalogue.label_en IS 'Name in English';
+COMMENT ON COLUMN m.indicator_catalogue.family IS 'Source family: services, dossiers, one_stop, infrastructure, capacity, communes, assessment';
+COMMENT ON COLUMN m.indicator_catalogue.is_flag IS 'True for a 0/1 indicator (met whole or not at all)';
+
+COMMENT ON TABLE m.rubric_items IS 'The rubric (bộ chỉ số) each year was scored with, per agency group: criteria, indicators, points, targets';
+COMMENT ON COLUMN m.rubric_items.year IS 'Scored year';
+COMMENT ON COLUMN m.rubric_items.agency_group IS 'Agency group (districts: 0.9 × points plus the communes criterion)';
+COMMENT ON COLUMN m.rubric_items.criterion_order IS 'Position of the criterion in the rubric';
+COMMENT ON COLUMN m.rubric_items.criterion_code IS 'Criterion code';
+COMMENT ON COLUMN m.rubric_items.criterion_name IS 'Criterion name in Vietnamese';
+COMMENT ON COLUMN m.rubric_items.criterion_name_en IS 'Criterion name in English';
+COMMENT ON COLUMN m.rubric_items.item_order IS 'Position of the indicator within the criterion';
+COMMENT ON COLUMN m.rubric_items.indicator_code IS 'Indicator code';
+COMMENT ON COLUMN m.rubric_items.points IS 'Points available';
+COMMENT ON COLUMN m.rubric_items.target IS 'Value that earns the full points (flags: 1)';
+COMMENT ON COLUMN m.rubric_items.rubric_year IS 'Year of the rubric file (the year''s own or the latest earlier one)';
+
+COMMENT ON TABLE m.rubric_classes IS 'Classification thresholds (xếp loại) per year and agency group';
+COMMENT ON COLUMN m.rubric_classes.year IS 'Scored year';
+COMMENT ON COLUMN m.rubric_classes.agency_group IS 'Agency group';
+COMMENT ON COLUMN m.rubric_classes.label IS 'Tốt | Khá | Trung bình | Yếu';
+COMMENT ON COLUMN m.rubric_classes.min_total IS 'Lowest total (rounded to 2 decimals) of the class';
+COMMENT ON COLUMN m.rubric_classes.rubric_year IS 'Year of the rubric file';
+
+-- Agency profiles: why each agency ranks where it does, and the least it must improve to move up.
+CREATE TABLE m.agency_profiles AS
+SELECT * FROM agency_profiles ORDER BY year, agency_group, rank, agency_code;
+
+CREATE TABLE m.agency_profile_items AS
+SELECT * FROM agency_profile_items ORDER BY year, agency_code, weakness_order;
+
+CREATE TABLE m.what_if AS
+SELECT * FROM what_if ORDER BY year, agency_code, goal, step;
+
+COMMENT ON TABLE m.agency_profiles IS 'One row per ranked agency and year: standing, points lost, strongest and weakest indicators, rank history, distance to the next class and to the agency above';
+COMMENT ON COLUMN m.agency_profiles.year IS 'Evaluation year';
+COMMENT ON COLUMN m.agency_profiles.agency_code IS 'Agency code';
+COMMENT ON COLUMN m.agency_profiles.agency_name IS 'Agency name';
+COMMENT ON COLUMN m.agency_profiles.agency_group IS 'Agency group (ranks are within it)';
+COMMENT ON COLUMN m.agency_profiles.total_points IS 'Total points, as in rankings';
+COMMENT ON COLUMN m.agency_profiles.max_points IS 'Maximum of the rubric';
+COMMENT ON COLUMN m.agency_profiles.points_lost IS 'max_points − total_points';
+COMMENT ON COLUMN m.agency_profiles.rank IS 'Rank in the group';
+COMMENT ON COLUMN m.agency_profiles.group_size IS 'Agencies ranked in the group that year';
+COMMENT ON COLUMN m.agency_profiles.prev_rank IS 'Rank the year before';
+COMMENT ON COLUMN m.agency_profiles.rank_change IS 'prev_rank − rank: positive = moved up';
+COMMENT ON COLUMN m.agency_profiles.classification IS 'Xếp loại';
+COMMENT ON COLUMN m.agency_profiles.strongest_indicators IS 'Up to 3 indicator codes with the highest share of their points earned (ties: the heavier item)';
+COMMENT ON COLUMN m.agency_profiles.weakest_indicators IS 'Up to 3 indicator codes where the most points were lost';
+COMMENT ON COLUMN m.agency_profiles.next_class IS 'The next classification up (NULL: already in the top class)';
+COMMENT ON COLUMN m.agency_profiles.next_class_min IS 'Lowest total of the next class';
+COMMENT ON COLUMN m.agency_profiles.points_to_next_class IS 'Points missing to reach the next class';
+COMMENT ON COLUMN m.agency_profiles.agency_above_code IS 'The nearest agency of the group with a higher total (NULL for rank 1)';
+COMMENT ON COLUMN m.agency_profiles.agency_above_name IS 'Its name';
+COMMENT ON COLUMN m.agency_profiles.agency_above_total IS 'Its total points';
+COMMENT ON COLUMN m.agency_profiles.points_to_pass_above IS 'Points missing to rank above it (its total + 0.01 − own total)';
+COMMENT ON COLUMN m.agency_profiles.rank_history IS 'Every year up to this one: rank, total points and classification';
+
+COMMENT ON TABLE m.agency_profile_items IS 'Per agency, year and rubric item: points earned and lost against the rubric maximum, and the group average';
+COMMENT ON COLUMN m.agency_profile_items.year IS 'Evaluation year';
+COMMENT ON COLUMN m.agency_profile_items.agency_code IS 'Agency code';
+COMMENT ON COLUMN m.agency_profile_items.agency_group IS 'Agency group';
+COMMENT ON COLUMN m.agency_profile_items.criterion_code IS 'Criterion of the item';
+COMMENT ON COLUMN m.agency_profile_items.indicator_code IS 'Indicator code';
+COMMENT ON COLUMN m.agency_profile_items.value IS 'Indicator value (NULL: unknown, earns 0)';
+COMMENT ON COLUMN m.agency_profile_items.target IS 'Value that earns the full points';
+COMMENT ON COLUMN m.agency_profile_items.points IS 'Points earned';
+COMMENT ON COLUMN m.agency_profile_items.max_points IS 'Points available';
+COMMENT ON COLUMN m.agency_profile_items.points_lost IS 'max_points − points';
+COMMENT ON COLUMN m.agency_profile_items.earned_share IS 'points / max_points';
+COMMENT ON COLUMN m.agency_profile_items.group_avg_points IS 'Mean points of the agency''s group on this item that year';
+COMMENT ON COLUMN m.agency_profile_items.strength_order IS '1 = the agency''s strongest item';
+COMMENT ON COLUMN m.agency_profile_items.weakness_order IS '1 = the item where it lost the most points';
+
+COMMENT ON TABLE m.what_if IS 'The fewest indicator improvements that lift an agency to the next class (next_class) or past the agency above (pass_agency_above); exact rubric arithmetic';
+COMMENT ON COLUMN m.what_if.year IS 'Evaluation year';
+COMMENT ON COLUMN m.what_if.agency_code IS 'Agency code';
+COMMENT ON COLUMN m.what_if.goal IS 'next_class | pass_agency_above';
+COMMENT ON COLUMN m.what_if.goal_label IS 'The goal in Vietnamese (đạt loại Tốt, vượt <cơ quan>)';
+COMMENT ON COLUMN m.what_if.points_needed IS 'Points the agency must gain';
+COMMENT ON COLUMN m.what_if.reachable IS 'False when even every item at its target is not enough (the steps then list every gap)';
+COMMENT ON COLUMN m.what_if.step IS 'Order of the improvement: 1 = the item with the most points to gain';
+COMMENT ON COLUMN m.what_if.criterion_code IS 'Criterion of the item';
+COMMENT ON COLUMN m.what_if.indicator_code IS 'Indicator to improve';
+COMMENT ON COLUMN m.what_if.current_value IS 'Its value now (NULL: unknown, e.g. a return not sent)';
+COMMENT ON COLUMN m.what_if.required_value IS 'The value to reach: the target, or for the last step the least value that suffices (rounded up to 4 decimals)';
+COMMENT ON COLUMN m.what_if.target IS 'The rubric target';
+COMMENT ON COLUMN m.what_if.current_points IS 'Points earned now';
+COMMENT ON COLUMN m.what_if.new_points IS 'Points earned at the required value';
+COMMENT ON COLUMN m.what_if.points_gained IS 'new_points − current_points';

@@ -1,0 +1,54 @@
+"""Agency profiles and the what-if, in DuckDB: why an agency ranks where it does and the least it must improve.
+
+No anchor system explains a rank. The rubric makes it exact arithmetic: each item's points are
+max_points × min(value / target, 1), so the points an agency lost, and the value that would win them back, are
+known. profiles.sql does all of it; this module only prepares the indicator names and replaces the years.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from assets.indicators.build import load_indicator_catalogue
+from assets.scoring.rubric import load_rubric, rubric_files
+from pipelines.warehouse import transaction
+
+HERE = Path(__file__).parent
+PROFILE_TABLES = ("agency_profile_items", "agency_profiles", "what_if")
+
+
+def _sql(name: str) -> str:
+    return (HERE / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def indicator_label_rows(rubric_dir: Path) -> list[tuple]:
+    """(code, label_vi, label_en, family, is_flag, value_levels) for the catalogue and the rubrics' assessed
+    indicators; a flag takes 2 values (levels 1), `value_levels: N` in the catalogue means multiples of 1/N."""
+    rows = {i["code"]: (i["code"], i["label_vi"], i.get("label_en"), i["family"], bool(i.get("flag", False)),
+                        1 if i.get("flag") else i.get("value_levels"))
+            for i in load_indicator_catalogue()}
+    for path in rubric_files(rubric_dir).values():
+        for code, names in load_rubric(path).assessed.items():
+            rows.setdefault(code, (code, names["name"], names["name_en"] or None, "assessment", False, None))
+    return sorted(rows.values())
+
+
+def build_profiles(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Path) -> dict[str, int]:
+    """Replace the profiles and what-if rows of `years` (scores must be there); returns rows per table."""
+    years = sorted({int(y) for y in years})
+    con.execute(_sql("schema"))
+    labels = indicator_label_rows(rubric_dir)
+    con.execute("CREATE OR REPLACE TEMP TABLE profile_years AS SELECT unnest(?::INTEGER[]) AS year", [years])
+    try:
+        with transaction(con):
+            con.execute("DELETE FROM indicator_labels")
+            con.executemany("INSERT INTO indicator_labels VALUES (?, ?, ?, ?, ?, ?)", labels)
+            for table in PROFILE_TABLES:
+                con.execute(f"DELETE FROM {table} WHERE year IN (SELECT year FROM profile_years)")
+            con.execute(_sql("profiles"))
+        return {table: con.execute(f"SELECT count(*) FROM {table} WHERE year IN (SELECT year FROM profile_years)"
+                                   ).fetchall()[0][0] for table in PROFILE_TABLES}
+    finally:
+        con.execute("DROP TABLE IF EXISTS profile_years")

@@ -1,0 +1,28 @@
+"""Report assets: after the marts are published, the year's ranking as people read it (HTML, Excel)."""
+
+import dagster as dg
+
+from assets.marts.publish import MARTS_FILE
+from assets.reports.publish import REPORTS_DIR, write_reports
+from pipelines.partitions import partition_years, single_run, yearly_partitions
+from pipelines.resources import Warehouse
+
+
+@dg.asset(
+    group_name="reports",
+    partitions_def=yearly_partitions,
+    backfill_policy=single_run,
+    deps=["marts"],
+    kinds={"html", "excel"},
+    description="data/marts/reports/<year>/: the ranking report (HTML with charts, Excel workbook) and one "
+    "profile page per agency with its what-if. Read from the published marts only.",
+)
+def ranking_reports(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    out_dir = warehouse.marts_dir / REPORTS_DIR
+    written = write_reports(warehouse.marts_dir / MARTS_FILE, partition_years(context), out_dir,
+                            progress=context.log.info)
+    return dg.MaterializeResult(metadata={
+        "index": dg.MetadataValue.path(str(out_dir / "index.html")),
+        "years": dg.MetadataValue.json({str(y): {k: str(v) for k, v in w.items()} for y, w in written.items()}),
+        "seconds": dg.MetadataValue.float(round(sum(w["seconds"] for w in written.values()), 2)),
+    })

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ DOSSIER_HEADER = [
     "NgayTra", "TrangThaiHoSo", "LePhi", "DuocThanhToanTrucTuyen", "HoSoCoThanhPhanSoHoa", "LoaiDoiTuong",
     "ChuHoSo", "SoGiayTo", "SoDienThoai", "Email",
 ]
+YEARS = [2023, 2024, 2025]  # the years of the shared sample province
 AGENCY_HEADER = ["agency_code", "agency_name", "agency_group", "parent_code", "valid_from", "valid_to",
                  "successor_code"]
 
@@ -49,6 +52,22 @@ def dossier(code: str, agency: str = "SO-TP", *, procedure: str = "P1", channel:
     returned = later(5) if returned is None else returned
     return [code, procedure, agency, channel, level, received, due, finished, returned, status, fee, paid, digitised,
             applicant, "Nguyễn Văn An", "001099012345", "0912345678", "an.nguyen@example.vn"]
+
+
+@pytest.fixture(scope="session")
+def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A small sample province (3 years) run once through the whole pipeline, shared by the end-to-end tests."""
+    from pipelines.cli import run_pipeline  # imports Dagster: only for the tests that need it
+    from pipelines.synthetic import generate_sample_province
+
+    base = tmp_path_factory.mktemp("province") / "data"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EGOV_DATA_DIR", str(base))
+        mp.setenv("DAGSTER_HOME", str(base.parent / "dagster_home"))
+        generate_sample_province(base / "raw", scale=0.02, first_year=YEARS[0], last_year=YEARS[-1],
+                                 through=date(YEARS[-1], 12, 31))
+        assert run_pipeline(YEARS, data_dir=base)
+        yield base
 
 
 @pytest.fixture

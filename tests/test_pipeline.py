@@ -8,31 +8,16 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import YEARS
 
 from pipelines.cli import run_pipeline
 from pipelines.settings import PROJECT_ROOT
-from pipelines.synthetic import generate_sample_province
 
-YEARS = [2023, 2024, 2025]
 PERSONAL = {"chuhoso", "sogiayto", "sodienthoai", "email"}
-
-
-@pytest.fixture(scope="module")
-def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    base = tmp_path_factory.mktemp("province") / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("EGOV_DATA_DIR", str(base))
-        mp.setenv("DAGSTER_HOME", str(base.parent / "dagster_home"))
-        generate_sample_province(base / "raw", scale=0.02, first_year=YEARS[0], last_year=YEARS[-1],
-                                 through=date(YEARS[-1], 12, 31))
-        assert run_pipeline(YEARS, data_dir=base)
-        yield base
 
 
 def marts(base: Path) -> duckdb.DuckDBPyConnection:

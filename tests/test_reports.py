@@ -1,0 +1,192 @@
+"""The published reports: HTML pages that match the marts, profiles with the what-if, and a real headless
+Chromium that must load them without a script error and draw the charts."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import YEARS
+
+from assets.reports.html import write_html_report
+from pipelines.vietnamese import rank_change_text, vn_number
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--virtual-time-budget=20000"]
+
+
+class Tables(HTMLParser):
+    """Rows of every <table>: (table attributes, row attributes, cell texts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[dict, dict, list[str]]] = []
+        self._table: dict = {}
+        self._row: tuple[dict, list[str]] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "table":
+            self._table = dict(attrs)
+        elif tag == "tr":
+            self._row = (dict(attrs), [])
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row[1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.rows.append((self._table, *self._row))
+            self._row = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def tables(path: Path) -> list[tuple[dict, dict, list[str]]]:
+    parser = Tables()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser.rows
+
+
+def marts(base: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(base / "marts" / "egov.duckdb"), read_only=True)
+
+
+def chromium(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    exe = shutil.which("chromium")
+    assert exe, "Debian's chromium is needed for the browser test: `./egov test` installs it (apt-get)"
+    return subprocess.run([exe, *CHROMIUM_FLAGS, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_run_writes_a_report_for_every_year(province: Path):
+    reports = province / "marts" / "reports"
+    con = marts(province)
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    for year in YEARS:
+        assert (reports / str(year) / "index.html").is_file()
+        assert f'href="{year}/index.html"' in index
+        ranked = {c for (c,) in con.execute("SELECT agency_code FROM rankings WHERE year = ?", [year]).fetchall()}
+        pages = {p.stem for p in (reports / str(year) / "co-quan").glob("*.html")}
+        assert pages == ranked and len(pages) > 100
+    assert (reports / "_static" / "plotly.min.js").stat().st_size > 1_000_000  # offline: no CDN
+
+
+def test_ranking_tables_match_the_marts(province: Path):
+    con = marts(province)
+    page = province / "marts" / "reports" / "2024" / "index.html"
+    rows = [(t, r, cells) for t, r, cells in tables(page) if t.get("class") == "ranking" and "data-agency" in r]
+    for group in ("department", "district", "commune"):
+        expected = con.execute("""
+            SELECT agency_code, agency_name, total_points, index_value, classification, rank, rank_change,
+                   prev_rank FROM rankings WHERE year = 2024 AND agency_group = ?
+            ORDER BY rank, agency_name, agency_code""", [group]).fetchall()
+        criteria = [c for c, _ in con.execute(
+            "SELECT DISTINCT criterion_code, criterion_order FROM rubric_items WHERE year = 2024 AND "
+            "agency_group = ? ORDER BY criterion_order", [group]).fetchall()]
+        points = dict(((a, c), p) for a, c, p in con.execute(
+            "SELECT agency_code, criterion_code, points FROM criterion_scores WHERE year = 2024 AND "
+            "agency_group = ?", [group]).fetchall())
+        shown = [(r["data-agency"], cells) for t, r, cells in rows if t["data-group"] == group]
+        assert [code for code, _ in shown] == [e[0] for e in expected]
+        for (code, cells), (_, name, total, index, cls, rank, change, prev) in zip(shown, expected, strict=True):
+            n = len(criteria)
+            assert cells[1] == name
+            assert cells[2:2 + n] == [vn_number(points[(code, c)]) for c in criteria]
+            assert cells[2 + n:] == [vn_number(total), vn_number(index, 4), cls, str(rank),
+                                     rank_change_text(change, prev)]
+    heading = next(cells for t, r, cells in tables(page) if t.get("data-group") == "department" and not r)
+    assert heading[:2] == ["STT", "Tên cơ quan"] and heading[-5:] == [
+        "Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", "Thay đổi so với năm trước"]
+    assert heading[2] == "Hạ tầng kỹ thuật CNTT và ATTT (20)"
+
+
+def test_profile_pages_show_the_what_if_of_the_marts(province: Path):
+    con = marts(province)
+    code, goal_count = con.execute("""
+        SELECT agency_code, count(DISTINCT goal) FROM what_if WHERE year = 2024
+        GROUP BY ALL ORDER BY 2 DESC, agency_code LIMIT 1""").fetchall()[0]
+    assert goal_count == 2
+    page = province / "marts" / "reports" / "2024" / "co-quan" / f"{code}.html"
+    html = page.read_text(encoding="utf-8")
+    total, rank, size = con.execute("SELECT total_points, rank, group_size FROM agency_profiles "
+                                    "WHERE year = 2024 AND agency_code = ?", [code]).fetchall()[0]
+    assert f'data-field="total_points">{vn_number(total)}<' in html and f'data-field="rank">{rank}<' in html
+    assert f"/ {size}" in html
+    for goal in ("next_class", "pass_agency_above"):
+        expected = con.execute("""
+            SELECT w.step, c.label_vi, w.required_value, w.points_gained FROM what_if AS w
+            JOIN indicator_catalogue AS c USING (indicator_code)
+            WHERE w.year = 2024 AND w.agency_code = ? AND w.goal = ? ORDER BY w.step""", [code, goal]).fetchall()
+        shown = [cells for t, r, cells in tables(page) if t.get("data-goal") == goal and r]
+        assert [(int(s[0]), s[1], s[3], s[5]) for s in shown] == [
+            (step, label, vn_number(req, 4), "+" + vn_number(gain)) for step, label, req, gain in expected]
+    items = [r["data-indicator"] for t, r, _ in tables(page) if t.get("class") == "items" and r]
+    assert len(items) == con.execute("SELECT count(*) FROM agency_profile_items WHERE year = 2024 AND "
+                                     "agency_code = ?", [code]).fetchall()[0][0]
+
+
+@pytest.fixture(scope="module")
+def hostile_report(province: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 2024 report rebuilt from a copy of the marts in which agency names try to inject markup."""
+    work = tmp_path_factory.mktemp("hostile")
+    copy = work / "egov.duckdb"
+    shutil.copyfile(province / "marts" / "egov.duckdb", copy)
+    con = duckdb.connect(str(copy))
+    evil = {"SO-TP": '</script><img src=x onerror="document.title=1">',
+            "SO-TC": '=HYPERLINK("http://evil.example","x") <b>đậm</b>'}
+    for code, name in evil.items():
+        for table in ("rankings", "agencies", "agency_profiles"):
+            con.execute(f"UPDATE {table} SET agency_name = ? WHERE agency_code = ?", [name, code])
+    index = write_html_report(con, 2024, work / "reports")
+    con.close()
+    return index
+
+
+def test_names_from_inputs_cannot_inject_markup(hostile_report: Path):
+    html = hostile_report.read_text(encoding="utf-8")
+    assert "<img src=x" not in html and "<b>đậm</b>" not in html
+    assert "&lt;img src=x onerror=" in html  # shown as text in the table
+    assert "</script><img" not in html  # and escaped inside the chart data too
+    names = [cells[1] for t, r, cells in tables(hostile_report) if r.get("data-agency") == "SO-TP"]
+    assert names == ['</script><img src=x onerror="document.title=1">']
+
+
+def test_chromium_loads_the_pages_without_errors_and_draws_the_charts(province: Path, hostile_report: Path,
+                                                                       tmp_path: Path):
+    from PIL import Image
+
+    year_page = province / "marts" / "reports" / "2024" / "index.html"
+    code = marts(province).execute("SELECT arg_max(agency_code, points_lost) FROM agency_profiles "
+                                   "WHERE year = 2024").fetchall()[0][0]
+    profile = province / "marts" / "reports" / "2024" / "co-quan" / f"{code}.html"
+    for page in (year_page, profile, hostile_report):
+        done = chromium(f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri())
+        assert done.returncode == 0, done.stderr[-2000:]
+        root = done.stdout[:done.stdout.index(">", done.stdout.index("<html"))]
+        assert "data-errors" not in root, root  # no script or resource error (e.g. plotly.min.js missing)
+        charts = int(root.split('data-charts="')[1].split('"')[0])
+        assert charts >= (2 if page == profile else 6)
+        assert f'data-charts-rendered="{charts}"' in root  # every Plotly.newPlot resolved
+        assert done.stdout.count('class="main-svg"') >= charts
+        assert "<title>1</title>" not in done.stdout  # the hostile name's onerror never ran
+
+    shot = tmp_path / "profile.png"
+    done = chromium(f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2600",
+                    f"--screenshot={shot}", profile.as_uri())
+    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1280, 2600)
+    colours = image.getcolors(maxcolors=1 << 20)
+    counts = {rgb: n for n, rgb in colours}
+    lost_bars = counts.get((0xF4, 0xA5, 0x82), 0)  # the "points lost" bars: only the chart paints this colour
+    earned_bars = counts.get((0x21, 0x66, 0xAC), 0)
+    assert lost_bars > 2_000 and earned_bars > 2_000, (lost_bars, earned_bars)

@@ -101,15 +101,15 @@ def run_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: Path
     return True
 
 
-def print_report(year: int | None = None, data_dir: Path | None = None) -> bool:
-    """This year's top and bottom agencies per group, and what the data quality report says."""
+def print_report(year: int | None = None, data_dir: Path | None = None) -> int | None:
+    """This year's top and bottom agencies per group, and what the data quality report says; returns the year."""
     import duckdb
 
     base = data_dir or settings.data_dir()
     marts = settings.marts_dir(base) / "egov.duckdb"
     if not marts.exists():
         _say(f"No marts yet at {marts}: run `egov run` (or `egov demo`) first.")
-        return False
+        return None
     con = duckdb.connect(str(marts), read_only=True)
     try:
         # By default the latest year whose annual returns are in: the running year is still incomplete.
@@ -118,7 +118,7 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> bool:
             "IS NOT NULL), max(year)) FROM indicators").fetchall()[0][0]
         if year is None:
             _say("The marts hold no ranking yet.")
-            return False
+            return None
         _say(f"\n== Xếp hạng mức độ ứng dụng CNTT năm {year} (ranking {year}) ==")
         groups = con.execute(
             "SELECT agency_group, any_value(a.agency_group_label), count(*) FROM rankings JOIN agencies a "
@@ -145,7 +145,10 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> bool:
     finally:
         con.close()
     _say(f"\nMarts: {marts} (open read-only with DuckDB >= 2.0; see docs/analysts.md)")
-    return True
+    reports = settings.marts_dir(base) / "reports"
+    if (reports / str(year) / "index.html").exists():
+        _say(f"Báo cáo (reports): {reports / str(year) / 'index.html'} and {reports / 'index.html'} (all years)")
+    return year
 
 
 def _print_quality(con, year: int) -> None:
@@ -194,7 +197,18 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    return EXIT_OK if print_report(args.year) else EXIT_USAGE
+    from assets.marts.publish import MARTS_FILE
+    from assets.reports.publish import REPORTS_DIR, write_reports
+
+    marts = settings.marts_dir() / MARTS_FILE
+    if args.year and marts.exists() and not args.no_files:  # (re)write the files first, then point at them
+        write_reports(marts, [args.year], settings.marts_dir() / REPORTS_DIR, progress=_say)
+    year = print_report(args.year)
+    if year is None:
+        return EXIT_USAGE
+    if not args.year and not args.no_files:
+        write_reports(marts, [year], settings.marts_dir() / REPORTS_DIR, progress=_say)
+    return EXIT_OK
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -234,8 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--years", type=parse_years, required=True, metavar="YEARS", help="e.g. 2016-2020")
     p.set_defaults(func=cmd_backfill)
 
-    p = sub.add_parser("report", help="print a year's ranking summary and data quality from the marts")
-    p.add_argument("--year", type=int, help="year (default: the latest ranked)")
+    p = sub.add_parser("report", help="write a year's report files (HTML, Excel, agency profiles) from the marts "
+                       "and print its ranking summary and data quality")
+    p.add_argument("--year", type=int, help="year (default: the latest with annual returns)")
+    p.add_argument("--no-files", action="store_true", help="only print; do not (re)write data/marts/reports/<year>/")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("ui", help="start the Dagster web UI and daemon (schedules, sensors, backfills)")

@@ -190,3 +190,19 @@ def test_chromium_loads_the_pages_without_errors_and_draws_the_charts(province: 
     lost_bars = counts.get((0xF4, 0xA5, 0x82), 0)  # the "points lost" bars: only the chart paints this colour
     earned_bars = counts.get((0x21, 0x66, 0xAC), 0)
     assert lost_bars > 2_000 and earned_bars > 2_000, (lost_bars, earned_bars)
+
+
+def test_cli_report_rewrites_a_year_from_the_marts(province: Path, tmp_path: Path):
+    import os
+    import sys
+
+    year_dir = province / "marts" / "reports" / "2023"
+    shutil.rmtree(year_dir)
+    env = {**os.environ, "EGOV_DATA_DIR": str(province), "DAGSTER_HOME": str(province.parent / "dagster_home")}
+    done = subprocess.run([str(Path(sys.executable).parent / "egov"), "report", "--year", "2023"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (year_dir / "index.html").is_file()
+    assert len(list((year_dir / "co-quan").glob("*.html"))) == marts(province).execute(
+        "SELECT count(*) FROM rankings WHERE year = 2023").fetchall()[0][0]
+    assert str(year_dir / "index.html") in done.stdout and "Xếp hạng mức độ ứng dụng CNTT năm 2023" in done.stdout

@@ -172,3 +172,54 @@ COMMENT ON COLUMN m.data_quality.rows_quarantined IS 'Records quarantined';
 COMMENT ON COLUMN m.data_quality.quarantined_by_rule IS 'Quarantined records by kind, e.g. "duplicate: 3; invalid: 1"';
 COMMENT ON COLUMN m.data_quality.missing_return IS 'True when an evaluated agency did not send this annual return (infrastructure, capacity, one_stop)';
 COMMENT ON COLUMN m.data_quality.failed_checks IS 'Failed SQL checks and Great Expectations expectations, with severity and count';
+
+-- The methodology as applied: each scored year's rubric per agency group, its thresholds, and indicator names,
+-- so a published ranking can be explained (and its "Phương pháp" sheet written) from the marts alone.
+CREATE TABLE m.rubric_items AS
+SELECT year, agency_group, rubric_year, criterion_order, criterion_code, criterion_name, criterion_name_en,
+       sum(points) OVER (PARTITION BY year, agency_group, criterion_code) AS criterion_max_points,
+       item_order, indicator_code, points, target
+FROM rubric_items
+ORDER BY year, agency_group, criterion_order, item_order;
+
+CREATE TABLE m.rubric_classes AS
+SELECT year, agency_group, rubric_year, label, min_total
+FROM rubric_classes
+ORDER BY year, agency_group, min_total DESC;
+
+-- Rows are inserted by assets/marts/publish.py from assets/indicators/catalogue.yaml.
+CREATE TABLE m.indicator_catalogue (
+    indicator_code VARCHAR NOT NULL,
+    family         VARCHAR,
+    applies_to     VARCHAR[],
+    label_vi       VARCHAR,
+    label_en       VARCHAR
+);
+
+COMMENT ON TABLE m.rubric_items IS 'The rubric (bộ chỉ số) in force for each scored year, per agency group: criteria, indicators, points, targets';
+COMMENT ON COLUMN m.rubric_items.year IS 'Scored year';
+COMMENT ON COLUMN m.rubric_items.agency_group IS 'Agency group the variant applies to (district: 0.9 × points + the communes criterion)';
+COMMENT ON COLUMN m.rubric_items.rubric_year IS 'Year of the rubric file used (the year''s own, or the latest earlier one)';
+COMMENT ON COLUMN m.rubric_items.criterion_order IS 'Position of the criterion in the rubric (for presentation)';
+COMMENT ON COLUMN m.rubric_items.criterion_code IS 'Criterion code';
+COMMENT ON COLUMN m.rubric_items.criterion_name IS 'Criterion name in Vietnamese';
+COMMENT ON COLUMN m.rubric_items.criterion_name_en IS 'Criterion name in English (may be NULL)';
+COMMENT ON COLUMN m.rubric_items.criterion_max_points IS 'Maximum points of the criterion for this group (sum of its indicators'' points)';
+COMMENT ON COLUMN m.rubric_items.item_order IS 'Position of the indicator within its criterion';
+COMMENT ON COLUMN m.rubric_items.indicator_code IS 'Indicator code (see indicator_catalogue)';
+COMMENT ON COLUMN m.rubric_items.points IS 'Points available for the indicator in this group';
+COMMENT ON COLUMN m.rubric_items.target IS 'Value that earns full points (points × min(value / target, 1)); 1 for a flag';
+
+COMMENT ON TABLE m.rubric_classes IS 'Classification thresholds (xếp loại) per scored year and agency group, on the total rounded to 2 decimals';
+COMMENT ON COLUMN m.rubric_classes.year IS 'Scored year';
+COMMENT ON COLUMN m.rubric_classes.agency_group IS 'Agency group';
+COMMENT ON COLUMN m.rubric_classes.rubric_year IS 'Year of the rubric file used';
+COMMENT ON COLUMN m.rubric_classes.label IS 'Classification: Tốt | Khá | Trung bình | Yếu';
+COMMENT ON COLUMN m.rubric_classes.min_total IS 'The class applies from this total up to the next higher class''s minimum';
+
+COMMENT ON TABLE m.indicator_catalogue IS 'Indicator catalogue (DOMAIN §4): code, computing family, groups and names';
+COMMENT ON COLUMN m.indicator_catalogue.indicator_code IS 'Indicator code (a contract: used by indicators, indicator_scores, rubric_items)';
+COMMENT ON COLUMN m.indicator_catalogue.family IS 'Raw source family that computes it (services, dossiers, one_stop, infrastructure, capacity, communes)';
+COMMENT ON COLUMN m.indicator_catalogue.applies_to IS 'Agency groups that get the indicator (NULL: all groups)';
+COMMENT ON COLUMN m.indicator_catalogue.label_vi IS 'Indicator name in Vietnamese';
+COMMENT ON COLUMN m.indicator_catalogue.label_en IS 'Indicator name in English';

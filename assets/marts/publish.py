@@ -29,9 +29,13 @@ def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path, extra_sql: li
     con.execute(f"ATTACH '{tmp}' AS m")
     try:
         con.execute(MARTS_SQL.read_text(encoding="utf-8"))
-        con.executemany("INSERT INTO m.indicator_catalogue VALUES (?, ?, ?, ?, ?)",
-                        [[i["code"], i.get("family"), i.get("applies_to"), i.get("label_vi"), i.get("label_en")]
-                         for i in load_indicator_catalogue()])
+        con.executemany(
+            "INSERT INTO m.indicator_catalogue VALUES (?, ?, ?, ?, ?)",
+            [
+                [i["code"], i.get("family"), i.get("applies_to"), i.get("label_vi"), i.get("label_en")]
+                for i in load_indicator_catalogue()
+            ],
+        )
         for sql in extra_sql or []:
             con.execute(sql)
         counts = {

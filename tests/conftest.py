@@ -96,3 +96,34 @@ def to_cp1258(text: str) -> bytes:
         base = unicodedata.normalize("NFC", "".join(m for m in parts if m not in TONE_MARKS))
         out += (base + "".join(tones)).encode("cp1258")
     return bytes(out)
+
+
+# A name that a spreadsheet would run as a formula if written carelessly (reports must keep it text).
+EVIL_AGENCY_CODE = "SO-TP"
+EVIL_AGENCY_NAME = '=HYPERLINK("http://evil","x")'
+REPORT_YEARS = [2023, 2024]
+
+
+@pytest.fixture(scope="session")
+def report_marts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The published marts file of a real pipeline run on a small sample province (2023–2024, about 35 s, once per
+    session), for the report tests. The raw registry renames one department to a formula-looking name."""
+    from datetime import date
+
+    from pipelines.cli import run_pipeline
+    from pipelines.synthetic import generate_sample_province
+
+    base = tmp_path_factory.mktemp("report_province") / "data"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EGOV_DATA_DIR", str(base))
+        mp.setenv("DAGSTER_HOME", str(base.parent / "dagster_home"))
+        generate_sample_province(base / "raw", scale=0.01, first_year=REPORT_YEARS[0], last_year=REPORT_YEARS[-1],
+                                 through=date(REPORT_YEARS[-1], 12, 31))
+        registry_file = base / "raw" / "agencies" / "agencies.csv"
+        with registry_file.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+        renamed = [r[:1] + [EVIL_AGENCY_NAME] + r[2:] if r[0] == EVIL_AGENCY_CODE else r for r in rows]
+        assert renamed != rows, f"{EVIL_AGENCY_CODE} is no longer in the sample registry"
+        write_csv(registry_file, renamed[0], renamed[1:])
+        assert run_pipeline(REPORT_YEARS, data_dir=base)
+    return base / "marts" / "egov.duckdb"

@@ -63,6 +63,8 @@ GROUP_LABELS = {
     "commune": "UBND cấp xã",
     "central": "Cơ quan Trung ương tại tỉnh",
 }
+# Criterion order of the standard rubric (config/rubrics/2016.yaml), for marts files without rubric_items.
+USUAL_CRITERIA = ("infrastructure", "internal", "services", "people", "policy", "communes")
 METHOD_SHEET = "Phương pháp"
 QUALITY_SHEET = "Lưu ý chất lượng dữ liệu"
 
@@ -247,6 +249,8 @@ def _criteria(con: duckdb.DuckDBPyConnection, year: int, group: str) -> list[_Cr
         "WHERE year = ? AND agency_group = ? GROUP BY criterion_code ORDER BY criterion_code",
         [year, group],
     ).fetchall()
+    usual = {code: i for i, code in enumerate(USUAL_CRITERIA)}  # older marts files: the standard rubric's order
+    rows.sort(key=lambda r: (usual.get(r[0], len(usual)), r[0]))
     return [_Criterion(c, n, float(m)) for c, n, m in rows]
 
 
@@ -301,7 +305,7 @@ def _ranking_sheet(
         ),
         fmt.note,
     )
-    ws.set_row(HEADER_ROW, 48)
+    ws.set_row(HEADER_ROW, 64)
     for col, head in enumerate(heads):
         ws.write_string(HEADER_ROW, col, head, fmt.heading)
 
@@ -404,7 +408,7 @@ def _method_sheet(
     lines = [
         f"Bộ chỉ số áp dụng: bộ chỉ số năm {', '.join(map(str, rubric_years)) or '(không rõ)'}.",
         "Điểm đạt của mỗi chỉ số = điểm tối đa của chỉ số × min(giá trị / mục tiêu, 1); chỉ số không có số liệu "
-        "(cơ quan chưa gửi báo cáo) được 0 điểm. Chỉ số dạng có/không có mục tiêu là 1.",
+        "(cơ quan chưa gửi báo cáo) được 0 điểm. Chỉ số dạng có/không (0/1) có mục tiêu là 1.",
         "Tổng điểm = tổng điểm đạt của các chỉ số, làm tròn 2 chữ số; Chỉ số = tổng điểm / điểm tối đa (0 đến 1).",
         "Xếp hạng trong từng năm và nhóm cơ quan theo tổng điểm giảm dần; bằng điểm thì đồng hạng (1, 2, 2, 4).",
     ]
@@ -436,7 +440,7 @@ def _method_sheet(
     ws.write_string(row, 0, "1. Tiêu chí, chỉ số thành phần và điểm", fmt.section)
     row += 1
     heads = ["Tiêu chí", "Mã chỉ số", "Chỉ số thành phần", "Mục tiêu", *(f"Điểm – {label}" for label, _, _ in variants)]
-    ws.set_row(row, 48)
+    ws.set_row(row, 64)
     for col, head in enumerate(heads):
         ws.write_string(row, col, head, fmt.heading)
     row += 1
@@ -490,7 +494,7 @@ def _method_sheet(
     ).fetchall()
     class_variants = _variants(classes, groups, labels)
     heads = ["Xếp loại", *(f"Từ (điểm) – {label}" for label, _, _ in class_variants)]
-    ws.set_row(row, 32)
+    ws.set_row(row, 64)
     for col, head in enumerate(heads):
         ws.write_string(row, col, head, fmt.heading)
     row += 1

@@ -18,6 +18,8 @@ DOSSIER_HEADER = [
     "ChuHoSo", "SoGiayTo", "SoDienThoai", "Email",
 ]
 YEARS = [2023, 2024, 2025]  # the years of the shared sample province
+EVIL_AGENCY_CODE = "SO-TP"
+EVIL_AGENCY_NAME = '=HYPERLINK("http://evil","x")'
 AGENCY_HEADER = ["agency_code", "agency_name", "agency_group", "parent_code", "valid_from", "valid_to",
                  "successor_code"]
 
@@ -66,6 +68,13 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         mp.setenv("DAGSTER_HOME", str(base.parent / "dagster_home"))
         generate_sample_province(base / "raw", scale=0.02, first_year=YEARS[0], last_year=YEARS[-1],
                                  through=date(YEARS[-1], 12, 31))
+        # A name a spreadsheet would run as a formula if written carelessly: reports must keep it text.
+        registry_file = base / "raw" / "agencies" / "agencies.csv"
+        with registry_file.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+        renamed = [r[:1] + [EVIL_AGENCY_NAME] + r[2:] if r[0] == EVIL_AGENCY_CODE else r for r in rows]
+        assert renamed != rows, f"{EVIL_AGENCY_CODE} is no longer in the sample registry"
+        write_csv(registry_file, renamed[0], renamed[1:])
         assert run_pipeline(YEARS, data_dir=base)
         yield base
 
@@ -115,3 +124,9 @@ def to_cp1258(text: str) -> bytes:
         base = unicodedata.normalize("NFC", "".join(m for m in parts if m not in TONE_MARKS))
         out += (base + "".join(tones)).encode("cp1258")
     return bytes(out)
+
+
+@pytest.fixture(scope="session")
+def report_marts(province: Path) -> Path:
+    """The published marts of the shared sample province (whose registry holds a formula-looking name)."""
+    return province / "marts" / "egov.duckdb"

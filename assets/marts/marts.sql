@@ -180,8 +180,9 @@ FROM indicator_labels
 ORDER BY indicator_code;
 
 CREATE TABLE m.rubric_items AS
-SELECT year, agency_group, criterion_order, criterion_code, criterion_name, criterion_name_en, item_order,
-       indicator_code, points, target, rubric_year
+SELECT year, agency_group, criterion_order, criterion_code, criterion_name, criterion_name_en,
+       sum(points) OVER (PARTITION BY year, agency_group, criterion_code) AS criterion_max_points,
+       item_order, indicator_code, points, target, rubric_year
 FROM rubric_items
 ORDER BY year, agency_group, criterion_order, item_order;
 
@@ -204,6 +205,7 @@ COMMENT ON COLUMN m.rubric_items.criterion_order IS 'Position of the criterion i
 COMMENT ON COLUMN m.rubric_items.criterion_code IS 'Criterion code';
 COMMENT ON COLUMN m.rubric_items.criterion_name IS 'Criterion name in Vietnamese';
 COMMENT ON COLUMN m.rubric_items.criterion_name_en IS 'Criterion name in English';
+COMMENT ON COLUMN m.rubric_items.criterion_max_points IS 'Maximum points of the criterion for this group (sum of its indicators'' points)';
 COMMENT ON COLUMN m.rubric_items.item_order IS 'Position of the indicator within the criterion';
 COMMENT ON COLUMN m.rubric_items.indicator_code IS 'Indicator code';
 COMMENT ON COLUMN m.rubric_items.points IS 'Points available';

@@ -1,4 +1,4 @@
-"""Write the published reports of some years from the marts file: HTML pages (and the Excel workbook)."""
+"""Write the published reports of some years from the marts file: the Excel workbook and the HTML pages."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 from assets.reports.html import write_html_report, write_report_index
+from assets.reports.workbook import write_ranking_workbook
 
 REPORTS_DIR = "reports"
 
@@ -22,10 +23,13 @@ def write_reports(marts_file: Path, years: list[int], out_dir: Path,
         ranked = {y for (y,) in con.execute("SELECT DISTINCT year FROM rankings").fetchall()}
         for year in sorted(set(years) & ranked):
             started = time.monotonic()
+            xlsx = write_ranking_workbook(con, year, out_dir)
             html = write_html_report(con, year, out_dir)
             pages = len(list((html.parent / "co-quan").glob("*.html")))
-            written[year] = {"html": html, "profiles": pages, "seconds": round(time.monotonic() - started, 2)}
-            progress(f"report {year}: {html} and {pages} agency profiles ({written[year]['seconds']} s)")
+            written[year] = {"html": html, "xlsx": xlsx, "profiles": pages,
+                             "seconds": round(time.monotonic() - started, 2)}
+            progress(f"report {year}: {xlsx.name}, index.html and {pages} agency profiles in {html.parent} "
+                     f"({written[year]['seconds']} s)")
     finally:
         con.close()
     write_report_index(out_dir)

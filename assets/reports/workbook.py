@@ -1,0 +1,711 @@
+"""The annual ranking workbook (`<out_dir>/<year>/xep_hang_<year>.xlsx`), like a ranking decision's appendix.
+
+`write_ranking_workbook(marts, year, out_dir)` reads only the marts connection (the published analysts' DuckDB)
+and writes, with xlsxwriter:
+
+- one sheet per agency group ranked that year ("Sở ban ngành", "UBND cấp huyện", "UBND cấp xã",
+  "Cơ quan Trung ương"): a title row, a note row, then the table STT, Mã cơ quan, Tên cơ quan, one column per
+  criterion ("<tên tiêu chí> (<điểm tối đa>)"), Tổng điểm, Chỉ số, Xếp loại, Xếp hạng, Thay đổi so với năm
+  trước ("↑3", "↓2", "–", "mới"); ordered by rank, then name. Header frozen, autofilter, and each row
+  coloured by its classification (conditional formatting on the Xếp loại column, so it follows edits);
+- "Phương pháp": the year's rubric (criteria, indicators with their Vietnamese names, points per group
+  variant, targets, classification thresholds), from the marts tables rubric_items, rubric_classes and
+  indicator_catalogue;
+- "Lưu ý chất lượng dữ liệu": the year's data-quality caveats in plain Vietnamese (expectations.sql_checks'
+  quality_summary, then the missing returns, quarantined rows and rejected files in detail).
+
+Decimal comma. Cells hold numbers, never text, so totals can be summed, sorted and filtered. The number format
+is `[$-42A]#,##0.00` (points) and `[$-42A]0.0000` (index). In the file a format code is locale-neutral: "."
+is the decimal point and "," the grouping symbol *of the format code*, and the spreadsheet displays them with
+the reader's separators. A Vietnamese-locale Excel (decimal symbol ",", grouping ".") therefore shows 89,50 and
+1.234,50; the `[$-42A]` prefix additionally tags the format as Vietnamese (LCID 0x042A), which spreadsheets
+that format by the cell's language (LibreOffice Calc) follow whatever the user's locale. An English-locale
+Excel still shows 89.50: forcing a comma everywhere would mean writing text, which we refuse. Numbers inside
+sentences (titles, notes) are written with a comma by `vn_number`.
+
+No formula injection: every text from the inputs (codes, names, file names, messages) is written with
+`write_string`, never `write`, so `=HYPERLINK(...)` as an agency name stays a text cell; the workbook is also
+opened with `strings_to_formulas: False` (and `strings_to_urls` / `strings_to_numbers` off) as a second guard.
+The file is written under a temporary name and renamed, so a reader never opens half a workbook.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from expectations.sql_checks import DUPLICATE_KEYS, RULE_LABELS, SOURCE_LABELS, quality_summary
+
+__all__ = ["write_ranking_workbook"]
+
+GROUP_ORDER = ("department", "district", "commune", "central")
+# Sheet names as the brief and the published appendices name the groups (Excel: at most 31 characters).
+GROUP_SHEETS = {
+    "department": "Sở ban ngành",
+    "district": "UBND cấp huyện",
+    "commune": "UBND cấp xã",
+    "central": "Cơ quan Trung ương",
+}
+# Group names inside sentences, when the marts' agencies.agency_group_label does not give one.
+GROUP_LABELS = {
+    "department": "Sở, ban, ngành",
+    "district": "UBND cấp huyện",
+    "commune": "UBND cấp xã",
+    "central": "Cơ quan Trung ương tại tỉnh",
+}
+# Criterion order of the standard rubric (config/rubrics/2016.yaml), for marts files without rubric_items.
+USUAL_CRITERIA = ("infrastructure", "internal", "services", "people", "policy", "communes")
+METHOD_SHEET = "Phương pháp"
+QUALITY_SHEET = "Lưu ý chất lượng dữ liệu"
+
+POINTS_FORMAT = "[$-42A]#,##0.00"
+INDEX_FORMAT = "[$-42A]0.0000"
+INTEGER_FORMAT = "0"
+# Background colours of the classifications (Excel's good / neutral / bad palette, Khá in light blue).
+CLASS_COLOURS = {
+    "Tốt": ("#C6EFCE", "#006100"),
+    "Khá": ("#DDEBF7", "#1F4E78"),
+    "Trung bình": ("#FFEB9C", "#7F6000"),
+    "Yếu": ("#FFC7CE", "#9C0006"),
+}
+
+TITLE_ROW, NOTE_ROW, HEADER_ROW = 0, 1, 2
+FIRST_DATA_ROW = HEADER_ROW + 1
+FIXED_HEADINGS_LEFT = ("STT", "Mã cơ quan", "Tên cơ quan")
+FIXED_HEADINGS_RIGHT = ("Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", "Thay đổi so với năm trước")
+INVALID_SHEET_CHARS = str.maketrans({c: " " for c in "[]:*?/\\"})
+
+
+@dataclass(frozen=True)
+class _Criterion:
+    code: str
+    name: str
+    max_points: float
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    agency_code: str
+    agency_name: str | None
+    total_points: float
+    max_points: float
+    index_value: float
+    rank: int
+    prev_rank: int | None
+    rank_change: int | None
+    classification: str
+    rubric_year: int
+
+
+# --- small helpers --------------------------------------------------------------------------------------------
+
+
+def vn_number(value: float, decimals: int | None = None) -> str:
+    """A number as Vietnamese text: 89,5 / 1.234,56 (for sentences; cells keep numbers)."""
+    text = f"{value:,.{decimals}f}" if decimals is not None else f"{value:,.6f}".rstrip("0").rstrip(".")
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def rank_change_text(prev_rank: int | None, rank: int) -> str:
+    """'↑3' moved up 3 places, '↓2' down 2, '–' unchanged, 'mới' no rank the year before."""
+    if prev_rank is None:
+        return "mới"
+    change = prev_rank - rank
+    return f"↑{change}" if change > 0 else f"↓{-change}" if change < 0 else "–"
+
+
+def _vi_sort_key(text: str | None) -> tuple[str, str]:
+    """Vietnamese alphabetical order, roughly: tones ignored first, đ after d, then the exact text."""
+    text = text or ""
+    base = unicodedata.normalize("NFD", text.replace("Đ", "d\uffff").replace("đ", "d\uffff"))
+    return "".join(c for c in base if not unicodedata.combining(c)).casefold(), text
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+            "AND table_catalog = current_database()",
+            [name],
+        ).fetchall()[0][0]
+    )
+
+
+def _sheet_name(wanted: str, taken: set[str]) -> str:
+    name = (wanted.translate(INVALID_SHEET_CHARS).strip().strip("'") or "Nhóm")[:31]
+    candidate, n = name, 2
+    while candidate.casefold() in taken:
+        suffix = f" ({n})"
+        candidate, n = name[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(candidate.casefold())
+    return candidate
+
+
+def _text(ws: Worksheet, row: int, col: int, value: Any, fmt: Any = None) -> None:
+    """Every text cell goes through here: write_string, never write (no formulas, URLs or numbers inferred)."""
+    if value is None or value == "":
+        ws.write_blank(row, col, None, fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
+
+
+def _number(ws: Worksheet, row: int, col: int, value: float | int | None, fmt: Any = None) -> None:
+    if value is None:
+        ws.write_blank(row, col, None, fmt)
+    else:
+        ws.write_number(row, col, value, fmt)
+
+
+def _width(texts: Iterable[Any], minimum: float, maximum: float) -> float:
+    longest = max((len(str(t)) for t in texts if t is not None), default=0)
+    return max(minimum, min(maximum, longest + 2))
+
+
+class _Formats:
+    def __init__(self, wb: Workbook) -> None:
+        base = {"font_name": "Times New Roman", "font_size": 12, "valign": "vcenter"}
+        cell = {**base, "border": 1}
+        self.title = wb.add_format({**base, "bold": True, "font_size": 14})
+        self.note = wb.add_format({**base, "italic": True, "font_size": 11})
+        self.text = wb.add_format(base)
+        self.wrap = wb.add_format({**base, "text_wrap": True, "valign": "top"})
+        self.section = wb.add_format({**base, "bold": True, "font_size": 13})
+        self.heading = wb.add_format(
+            {**cell, "bold": True, "text_wrap": True, "align": "center", "bg_color": "#D9E1F2"}
+        )
+        self.cell_text = wb.add_format(cell)
+        self.cell_wrap = wb.add_format({**cell, "text_wrap": True})
+        self.cell_center = wb.add_format({**cell, "align": "center"})
+        self.cell_int = wb.add_format({**cell, "align": "center", "num_format": INTEGER_FORMAT})
+        self.cell_points = wb.add_format({**cell, "num_format": POINTS_FORMAT})
+        self.cell_index = wb.add_format({**cell, "num_format": INDEX_FORMAT})
+        self.bold_text = wb.add_format({**cell, "bold": True, "text_wrap": True})
+        self.bold_points = wb.add_format({**cell, "bold": True, "num_format": POINTS_FORMAT})
+        self.classes = {
+            label: wb.add_format({"bg_color": bg, "font_color": fg}) for label, (bg, fg) in CLASS_COLOURS.items()
+        }
+        self.class_cells = {
+            label: wb.add_format({**cell, "bold": True, "bg_color": bg, "font_color": fg})
+            for label, (bg, fg) in CLASS_COLOURS.items()
+        }
+
+
+# --- reading the marts ----------------------------------------------------------------------------------------
+
+
+def _group_labels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    labels = dict(GROUP_LABELS)
+    if _has_table(con, "agencies"):
+        labels.update(
+            {
+                g: lab
+                for g, lab in con.execute(
+                    "SELECT agency_group, any_value(agency_group_label) FROM agencies "
+                    "WHERE agency_group_label IS NOT NULL GROUP BY agency_group"
+                ).fetchall()
+            }
+        )
+    return labels
+
+
+def _rankings(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, list[_Ranked]]:
+    rows = con.execute(
+        "SELECT agency_group, agency_code, agency_name, total_points, max_points, index_value, rank, prev_rank, "
+        "rank_change, classification, rubric_year FROM rankings WHERE year = ?",
+        [year],
+    ).fetchall()
+    by_group: dict[str, list[_Ranked]] = {}
+    for group, *rest in rows:
+        by_group.setdefault(group, []).append(_Ranked(*rest))
+    for ranked in by_group.values():
+        ranked.sort(key=lambda r: (r.rank, _vi_sort_key(r.agency_name), r.agency_code))
+    order = {g: i for i, g in enumerate(GROUP_ORDER)}
+    return dict(sorted(by_group.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+
+
+def _criteria(con: duckdb.DuckDBPyConnection, year: int, group: str) -> list[_Criterion]:
+    """The group's criteria in rubric order (rubric_items), else as found in criterion_scores."""
+    if _has_table(con, "rubric_items"):
+        rows = con.execute(
+            "SELECT criterion_code, any_value(criterion_name), sum(points) FROM rubric_items "
+            "WHERE year = ? AND agency_group = ? GROUP BY criterion_code ORDER BY min(criterion_order), "
+            "criterion_code",
+            [year, group],
+        ).fetchall()
+        if rows:
+            return [_Criterion(c, n, round(float(m), 9)) for c, n, m in rows]
+    rows = con.execute(
+        "SELECT criterion_code, any_value(criterion_name), max(max_points) FROM criterion_scores "
+        "WHERE year = ? AND agency_group = ? GROUP BY criterion_code ORDER BY criterion_code",
+        [year, group],
+    ).fetchall()
+    usual = {code: i for i, code in enumerate(USUAL_CRITERIA)}  # older marts files: the standard rubric's order
+    rows.sort(key=lambda r: (usual.get(r[0], len(usual)), r[0]))
+    return [_Criterion(c, n, float(m)) for c, n, m in rows]
+
+
+def _criterion_points(con: duckdb.DuckDBPyConnection, year: int, group: str) -> dict[tuple[str, str], float]:
+    return {
+        (a, c): p
+        for a, c, p in con.execute(
+            "SELECT agency_code, criterion_code, points FROM criterion_scores WHERE year = ? AND agency_group = ?",
+            [year, group],
+        ).fetchall()
+    }
+
+
+# --- the ranking sheets ---------------------------------------------------------------------------------------
+
+
+def _criterion_heading(c: _Criterion) -> str:
+    return f"{c.name} ({vn_number(c.max_points)})"
+
+
+def headings(criteria: Sequence[_Criterion]) -> list[str]:
+    return [*FIXED_HEADINGS_LEFT, *(_criterion_heading(c) for c in criteria), *FIXED_HEADINGS_RIGHT]
+
+
+def _ranking_sheet(
+    wb: Workbook,
+    fmt: _Formats,
+    name: str,
+    year: int,
+    group_label: str,
+    criteria: list[_Criterion],
+    ranked: list[_Ranked],
+    points: dict[tuple[str, str], float],
+    class_labels: list[str],
+) -> None:
+    ws = wb.add_worksheet(name)
+    heads = headings(criteria)
+    last_col = len(heads) - 1
+    n_crit = len(criteria)
+    col_total, col_index, col_class, col_rank, col_change = range(3 + n_crit, 3 + n_crit + 5)
+
+    ws.write_string(TITLE_ROW, 0, f"Kết quả xếp hạng mức độ ứng dụng CNTT năm {year} – {group_label}", fmt.title)
+    rubric_years = sorted({r.rubric_year for r in ranked})
+    maximum = max((r.max_points for r in ranked), default=0)
+    ws.write_string(
+        NOTE_ROW,
+        0,
+        (
+            f"{len(ranked)} cơ quan; điểm tối đa {vn_number(maximum)}; bộ chỉ số năm "
+            f"{', '.join(map(str, rubric_years))} (xem sheet «{METHOD_SHEET}»). Xếp hạng theo tổng điểm làm tròn "
+            f"2 chữ số, bằng điểm thì đồng hạng."
+        ),
+        fmt.note,
+    )
+    ws.set_row(HEADER_ROW, 64)
+    for col, head in enumerate(heads):
+        ws.write_string(HEADER_ROW, col, head, fmt.heading)
+
+    for i, r in enumerate(ranked):
+        row = FIRST_DATA_ROW + i
+        ws.write_number(row, 0, i + 1, fmt.cell_int)
+        _text(ws, row, 1, r.agency_code, fmt.cell_text)
+        _text(ws, row, 2, r.agency_name, fmt.cell_text)
+        for j, c in enumerate(criteria):
+            _number(ws, row, 3 + j, points.get((r.agency_code, c.code)), fmt.cell_points)
+        ws.write_number(row, col_total, r.total_points, fmt.cell_points)
+        ws.write_number(row, col_index, r.index_value, fmt.cell_index)
+        _text(ws, row, col_class, r.classification, fmt.cell_center)
+        ws.write_number(row, col_rank, r.rank, fmt.cell_int)
+        ws.write_string(row, col_change, rank_change_text(r.prev_rank, r.rank), fmt.cell_center)
+
+    last_row = FIRST_DATA_ROW + len(ranked) - 1
+    if ranked:
+        class_col = xl_col_to_name(col_class)
+        for label in class_labels:
+            if label in fmt.classes:
+                quoted = label.replace('"', '""')
+                ws.conditional_format(
+                    FIRST_DATA_ROW,
+                    0,
+                    last_row,
+                    last_col,
+                    {
+                        "type": "formula",
+                        "criteria": f'=${class_col}{FIRST_DATA_ROW + 1}="{quoted}"',
+                        "format": fmt.classes[label],
+                    },
+                )
+    ws.autofilter(HEADER_ROW, 0, max(last_row, HEADER_ROW), last_col)
+    ws.freeze_panes(FIRST_DATA_ROW, 3)
+    ws.write_string(
+        last_row + 2,
+        0,
+        (
+            f"Thay đổi so với năm {year - 1}: ↑ tăng, ↓ giảm số bậc; – giữ nguyên; «mới»: không có thứ hạng năm "
+            f"trước. Chỉ số = tổng điểm / điểm tối đa."
+        ),
+        fmt.note,
+    )
+
+    ws.set_column(0, 0, 6)
+    ws.set_column(1, 1, _width((r.agency_code for r in ranked), 11, 16))
+    ws.set_column(2, 2, _width((r.agency_name for r in ranked), 24, 48))
+    if criteria:
+        ws.set_column(3, 2 + n_crit, 17)
+    ws.set_column(col_total, col_total, 11)
+    ws.set_column(col_index, col_index, 10)
+    ws.set_column(col_class, col_class, 13)
+    ws.set_column(col_rank, col_rank, 10)
+    ws.set_column(col_change, col_change, 14)
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(HEADER_ROW)
+
+
+# --- the methodology sheet ------------------------------------------------------------------------------------
+
+
+def _variants(rows: list[tuple], groups: list[str], labels: dict[str, str]) -> list[tuple[str, list[str], Any]]:
+    """Groups sharing the same rows are shown once: [(heading label, groups, rows), …] in group order."""
+    by_group: dict[str, list[tuple]] = {}
+    for group, *rest in rows:
+        by_group.setdefault(group, []).append(tuple(rest))
+    variants: list[tuple[list[str], tuple]] = []
+    for g in groups:
+        key = tuple(by_group.get(g, []))
+        if not key:
+            continue
+        for members, existing in variants:
+            if existing == key:
+                members.append(g)
+                break
+        else:
+            variants.append(([g], key))
+    return [(", ".join(labels.get(g, g) for g in members), members, key) for members, key in variants]
+
+
+def _method_sheet(
+    wb: Workbook,
+    fmt: _Formats,
+    con: duckdb.DuckDBPyConnection,
+    year: int,
+    groups: list[str],
+    labels: dict[str, str],
+    rubric_years: list[int],
+) -> None:
+    ws = wb.add_worksheet(METHOD_SHEET)
+    ws.set_column(0, 0, 44)
+    ws.set_column(1, 1, 28)
+    ws.set_column(2, 2, 52)
+    ws.set_column(3, 3, 11)
+    ws.set_column(4, 8, 20)
+    ws.write_string(0, 0, f"Phương pháp đánh giá, xếp hạng mức độ ứng dụng CNTT năm {year}", fmt.title)
+    lines = [
+        f"Bộ chỉ số áp dụng: bộ chỉ số năm {', '.join(map(str, rubric_years)) or '(không rõ)'}.",
+        "Điểm đạt của mỗi chỉ số = điểm tối đa của chỉ số × min(giá trị / mục tiêu, 1); chỉ số không có số liệu "
+        "(cơ quan chưa gửi báo cáo) được 0 điểm. Chỉ số dạng có/không (0/1) có mục tiêu là 1.",
+        "Tổng điểm = tổng điểm đạt của các chỉ số, làm tròn 2 chữ số; Chỉ số = tổng điểm / điểm tối đa (0 đến 1).",
+        "Xếp hạng trong từng năm và nhóm cơ quan theo tổng điểm giảm dần; bằng điểm thì đồng hạng (1, 2, 2, 4).",
+    ]
+    row = 1
+    for line in lines:
+        ws.write_string(row, 0, line, fmt.text)
+        row += 1
+    row += 1
+
+    has_items = _has_table(con, "rubric_items")
+    if not has_items:
+        ws.write_string(row, 0, "Tệp marts không có bảng rubric_items: không trình bày được bộ chỉ số.", fmt.text)
+        return
+    names: dict[str, str] = {}
+    if _has_table(con, "indicator_catalogue"):
+        names = {
+            c: n
+            for c, n in con.execute(
+                "SELECT indicator_code, label_vi FROM indicator_catalogue WHERE label_vi IS NOT NULL"
+            ).fetchall()
+        }
+    items = con.execute(
+        "SELECT agency_group, criterion_order, criterion_code, criterion_name, item_order, indicator_code, points, "
+        "target FROM rubric_items WHERE year = ? ORDER BY agency_group, criterion_order, item_order",
+        [year],
+    ).fetchall()
+    variants = _variants(items, groups, labels)
+
+    ws.write_string(row, 0, "1. Tiêu chí, chỉ số thành phần và điểm", fmt.section)
+    row += 1
+    heads = ["Tiêu chí", "Mã chỉ số", "Chỉ số thành phần", "Mục tiêu", *(f"Điểm – {label}" for label, _, _ in variants)]
+    ws.set_row(row, 64)
+    for col, head in enumerate(heads):
+        ws.write_string(row, col, head, fmt.heading)
+    row += 1
+    # The union of every variant's criteria and items, in rubric order (a district's extra criterion last).
+    criteria: dict[str, tuple[str, dict[str, float]]] = {}
+    points: list[dict[tuple[str, str], float]] = []
+    for _, _, key in variants:
+        got: dict[tuple[str, str], float] = {}
+        for _, ccode, cname, _, icode, pts, target in key:
+            criteria.setdefault(ccode, (cname, {}))[1].setdefault(icode, target)
+            got[(ccode, icode)] = pts
+        points.append(got)
+    for ccode, (cname, indicators) in criteria.items():
+        _text(ws, row, 0, cname, fmt.bold_text)
+        for col in (1, 2, 3):
+            ws.write_blank(row, col, None, fmt.bold_text)
+        for v, got in enumerate(points):
+            total = [p for (c, _), p in got.items() if c == ccode]
+            if total:
+                ws.write_number(row, 4 + v, round(sum(total), 9), fmt.bold_points)
+            else:
+                ws.write_string(row, 4 + v, "không áp dụng", fmt.bold_text)
+        row += 1
+        for icode, target in indicators.items():
+            ws.write_blank(row, 0, None, fmt.cell_text)
+            _text(ws, row, 1, icode, fmt.cell_text)
+            _text(ws, row, 2, names.get(icode, icode), fmt.cell_wrap)
+            ws.write_number(row, 3, target, fmt.cell_points)
+            for v, got in enumerate(points):
+                if (ccode, icode) in got:
+                    ws.write_number(row, 4 + v, got[(ccode, icode)], fmt.cell_points)
+                else:
+                    ws.write_string(row, 4 + v, "–", fmt.cell_center)
+            row += 1
+    ws.write_string(row, 0, "Tổng điểm tối đa", fmt.bold_text)
+    for col in (1, 2, 3):
+        ws.write_blank(row, col, None, fmt.bold_text)
+    for v, got in enumerate(points):
+        ws.write_number(row, 4 + v, round(sum(got.values()), 9), fmt.bold_points)
+    row += 2
+
+    ws.write_string(row, 0, "2. Xếp loại theo tổng điểm (làm tròn 2 chữ số)", fmt.section)
+    row += 1
+    if not _has_table(con, "rubric_classes"):
+        ws.write_string(row, 0, "Tệp marts không có bảng rubric_classes.", fmt.text)
+        return
+    classes = con.execute(
+        "SELECT agency_group, label, min_total FROM rubric_classes WHERE year = ? "
+        "ORDER BY agency_group, min_total DESC",
+        [year],
+    ).fetchall()
+    class_variants = _variants(classes, groups, labels)
+    heads = ["Xếp loại", *(f"Từ (điểm) – {label}" for label, _, _ in class_variants)]
+    ws.set_row(row, 64)
+    for col, head in enumerate(heads):
+        ws.write_string(row, col, head, fmt.heading)
+    row += 1
+    order: dict[str, float] = {}
+    for _, _, key in class_variants:
+        for label, minimum in key:
+            order[label] = max(order.get(label, minimum), minimum)
+    for label in sorted(order, key=lambda lab: -order[lab]):
+        _text(ws, row, 0, label, fmt.class_cells.get(label, fmt.bold_text))
+        for v, (_, _, key) in enumerate(class_variants):
+            mins = dict(key)
+            _number(ws, row, 1 + v, mins.get(label), fmt.cell_points)
+        row += 1
+    ws.write_string(
+        row, 0, "Mỗi loại áp dụng từ điểm tối thiểu của loại đến dưới điểm tối thiểu của loại cao hơn.", fmt.note
+    )
+
+
+# --- the data-quality sheet -----------------------------------------------------------------------------------
+
+
+def _rule_label(source: str, rule: str) -> str:
+    if rule == "duplicate" and source in DUPLICATE_KEYS:
+        return f"trùng {DUPLICATE_KEYS[source]}"
+    return RULE_LABELS.get(rule, rule)
+
+
+def _rules_text(source: str, by_rule: str | None) -> str:
+    """'duplicate: 2; invalid: 1' → 'trùng MaHoSo: 2; sai định dạng: 1'."""
+    parts = []
+    for part in (by_rule or "").split(";"):
+        rule, _, n = part.strip().partition(":")
+        if rule:
+            parts.append(f"{_rule_label(source, rule.strip())}: {n.strip()}" if n else _rule_label(source, rule))
+    return "; ".join(parts)
+
+
+def _table(ws: Worksheet, fmt: _Formats, row: int, heads: list[str], rows: list[list[Any]]) -> int:
+    for col, head in enumerate(heads):
+        ws.write_string(row, col, head, fmt.heading)
+    row += 1
+    for values in rows:
+        for col, value in enumerate(values):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                _text(ws, row, col, value, fmt.cell_wrap)
+            else:
+                ws.write_number(row, col, value, fmt.cell_int if isinstance(value, int) else fmt.cell_points)
+        row += 1
+    return row + 1
+
+
+def _quality_sheet(
+    wb: Workbook, fmt: _Formats, con: duckdb.DuckDBPyConnection, year: int, labels: dict[str, str]
+) -> None:
+    ws = wb.add_worksheet(QUALITY_SHEET)
+    ws.set_column(0, 0, 28)
+    ws.set_column(1, 1, 40)
+    ws.set_column(2, 2, 22)
+    ws.set_column(3, 3, 48)
+    ws.set_column(4, 5, 14)
+    ws.write_string(0, 0, f"Lưu ý về chất lượng dữ liệu năm {year}", fmt.title)
+    ws.write_string(
+        1,
+        0,
+        "Các lưu ý dưới đây giúp đọc đúng kết quả xếp hạng: chỉ số của báo cáo chưa gửi được 0 "
+        "điểm; dòng dữ liệu bị cách ly không được tính.",
+        fmt.note,
+    )
+    row = 3
+    ws.write_string(row, 0, "1. Tóm tắt", fmt.section)
+    row += 1
+    for line in quality_summary(con, year):
+        ws.merge_range(row, 0, row, 5, "", fmt.wrap)
+        ws.write_string(row, 0, f"• {line}", fmt.wrap)
+        ws.set_row(row, 16 * (1 + len(line) // 140))
+        row += 1
+    row += 1
+
+    registry = _has_table(con, "agencies")
+    name_join = "LEFT JOIN agencies AS a ON a.agency_code = d.agency_code" if registry else ""
+    name_cols = "a.agency_name, a.agency_group" if registry else "NULL, NULL"
+    if _has_table(con, "data_quality"):
+        missing = con.execute(
+            f"SELECT d.agency_code, {name_cols}, list(d.source ORDER BY d.source) FROM data_quality AS d "
+            f"{name_join} WHERE d.year = ? AND d.missing_return GROUP BY ALL",
+            [year],
+        ).fetchall()
+        order = {g: i for i, g in enumerate(GROUP_ORDER)}
+        missing.sort(key=lambda r: (order.get(r[2], 9), r[0]))
+        ws.write_string(row, 0, f"2. Cơ quan chưa gửi báo cáo năm {year} ({len(missing)} cơ quan)", fmt.section)
+        row += 1
+        if missing:
+            row = _table(
+                ws,
+                fmt,
+                row,
+                ["Mã cơ quan", "Tên cơ quan", "Nhóm cơ quan", "Báo cáo chưa gửi"],
+                [
+                    [code, name, labels.get(group, group), "; ".join(SOURCE_LABELS.get(s, s) for s in sources)]
+                    for code, name, group, sources in missing
+                ],
+            )
+        else:
+            ws.write_string(row, 0, "Mọi cơ quan được đánh giá đã gửi đủ báo cáo.", fmt.text)
+            row += 2
+
+        quarantined = con.execute(
+            f"SELECT d.agency_code, {name_cols}, d.source, d.rows_quarantined, d.quarantined_by_rule "
+            f"FROM data_quality AS d {name_join} WHERE d.year = ? AND d.agency_code IS DISTINCT FROM '*' "
+            "AND d.rows_quarantined > 0 ORDER BY d.agency_code NULLS LAST, d.source",
+            [year],
+        ).fetchall()
+        ws.write_string(row, 0, "3. Dòng dữ liệu bị cách ly (không được tính), theo cơ quan", fmt.section)
+        row += 1
+        if quarantined:
+            row = _table(
+                ws,
+                fmt,
+                row,
+                ["Mã cơ quan", "Tên cơ quan", "Nguồn dữ liệu", "Lý do", "Số dòng"],
+                [
+                    [
+                        code or "(không đọc được mã cơ quan)",
+                        name or ("mã không có trong danh mục cơ quan" if code else ""),
+                        SOURCE_LABELS.get(source, source),
+                        _rules_text(source, rules),
+                        int(n),
+                    ]
+                    for code, name, _, source, n, rules in quarantined
+                ],
+            )
+        else:
+            ws.write_string(row, 0, "Không có dòng nào của cơ quan bị cách ly.", fmt.text)
+            row += 2
+
+    if _has_table(con, "ingested_files"):
+        files = con.execute(
+            "SELECT source, file, message FROM ingested_files WHERE status = 'rejected' "
+            "AND (year = ? OR (year IS NULL AND source = 'agencies')) ORDER BY source, file",
+            [year],
+        ).fetchall()
+        ws.write_string(row, 0, "4. Tệp bị từ chối cả tệp", fmt.section)
+        row += 1
+        if files:
+            _table(
+                ws,
+                fmt,
+                row,
+                ["Nguồn dữ liệu", "Tệp", "Lý do (thông báo của hệ thống)"],
+                [[SOURCE_LABELS.get(s, s), f, m] for s, f, m in files],
+            )
+        else:
+            ws.write_string(row, 0, "Không có tệp nào bị từ chối.", fmt.text)
+
+
+# --- the workbook ---------------------------------------------------------------------------------------------
+
+
+def write_ranking_workbook(marts: duckdb.DuckDBPyConnection, year: int, out_dir: Path) -> Path:
+    """Write `out_dir/<year>/xep_hang_<year>.xlsx` from the marts connection and return its path.
+
+    Raises ValueError when the marts hold no ranking for `year`."""
+    year = int(year)
+    ranked_by_group = _rankings(marts, year)
+    if not ranked_by_group:
+        raise ValueError(f"the marts hold no ranking for {year}: run the pipeline for {year} first")
+    labels = _group_labels(marts)
+    class_labels = [
+        r[0]
+        for r in marts.execute(
+            "SELECT DISTINCT classification FROM rankings WHERE year = ? ORDER BY classification", [year]
+        ).fetchall()
+    ]
+    if _has_table(marts, "rubric_classes"):
+        class_labels += [
+            r[0]
+            for r in marts.execute(
+                "SELECT DISTINCT label FROM rubric_classes WHERE year = ? ORDER BY label", [year]
+            ).fetchall()
+        ]
+    class_labels = list(dict.fromkeys(class_labels))
+
+    path = Path(out_dir) / str(year) / f"xep_hang_{year}.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    wb = xlsxwriter.Workbook(
+        str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    )
+    try:
+        wb.set_properties({"title": f"Xếp hạng mức độ ứng dụng CNTT năm {year}", "language": "vi-VN"})
+        fmt = _Formats(wb)
+        taken = {METHOD_SHEET.casefold(), QUALITY_SHEET.casefold()}
+        for group, ranked in ranked_by_group.items():
+            name = _sheet_name(GROUP_SHEETS.get(group, labels.get(group, group)), taken)
+            _ranking_sheet(
+                wb,
+                fmt,
+                name,
+                year,
+                labels.get(group, group),
+                _criteria(marts, year, group),
+                ranked,
+                _criterion_points(marts, year, group),
+                class_labels,
+            )
+        rubric_years = sorted({r.rubric_year for ranked in ranked_by_group.values() for r in ranked})
+        _method_sheet(wb, fmt, marts, year, list(ranked_by_group), labels, rubric_years)
+        _quality_sheet(wb, fmt, marts, year, labels)
+        wb.close()
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

@@ -18,11 +18,10 @@ from assets.reports.workbook import (
     INDEX_FORMAT,
     POINTS_FORMAT,
     _vi_sort_key,
-    rank_change_text,
-    vn_number,
     write_ranking_workbook,
 )
 from expectations.sql_checks import quality_summary
+from pipelines.vietnamese import rank_change_text, vn_number
 
 YEAR = 2024
 GROUP_SHEETS = {
@@ -162,7 +161,7 @@ def test_numbers_stay_numbers_with_vietnamese_formats(book: Workbook):
     assert total.number_format == criterion.number_format == POINTS_FORMAT
     assert index.number_format == INDEX_FORMAT
     assert ws.cell(first, heads.index("Xếp hạng") + 1).data_type == "n"
-    assert vn_number(89.5, 2) == "89,50" and vn_number(1234.5) == "1.234,5" and vn_number(18) == "18"
+    assert vn_number(89.5, 2) == "89,50" and vn_number(1234.5, None) == "1.234,5" and vn_number(18, None) == "18"
 
 
 def test_frozen_header_filter_widths_and_class_colours(book: Workbook):

@@ -97,12 +97,12 @@ def test_ranking_tables_match_the_marts(province: Path):
             "agency_group = ?", [group]).fetchall())
         shown = [(r["data-agency"], cells) for t, r, cells in rows if t["data-group"] == group]
         assert [code for code, _ in shown] == [e[0] for e in expected]
-        for (code, cells), (_, name, total, index, cls, rank, change, prev) in zip(shown, expected, strict=True):
+        for (code, cells), (_, name, total, index, cls, rank, _change, prev) in zip(shown, expected, strict=True):
             n = len(criteria)
             assert cells[1] == name
             assert cells[2:2 + n] == [vn_number(points[(code, c)]) for c in criteria]
             assert cells[2 + n:] == [vn_number(total), vn_number(index, 4), cls, str(rank),
-                                     rank_change_text(change, prev)]
+                                     rank_change_text(prev, rank)]
     heading = next(cells for t, r, cells in tables(page) if t.get("data-group") == "department" and not r)
     assert heading[:2] == ["STT", "Tên cơ quan"] and heading[-5:] == [
         "Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", "Thay đổi so với năm trước"]

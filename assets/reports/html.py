@@ -36,7 +36,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=vn_number, pct=vn_pct, int=vn_int, change=lambda r: rank_change_text(
-        r["rank_change"], r["prev_rank"]), profile_file=_profile_file)
+        r["prev_rank"], r["rank"]), profile_file=_profile_file)
     env.globals.update(class_colours=CLASS_COLOURS, class_order=CLASS_ORDER)
     return env
 

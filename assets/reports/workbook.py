@@ -45,6 +45,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from expectations.sql_checks import DUPLICATE_KEYS, RULE_LABELS, SOURCE_LABELS, quality_summary
+from pipelines.vietnamese import rank_change_text, vn_number
 
 __all__ = ["write_ranking_workbook"]
 
@@ -108,20 +109,6 @@ class _Ranked:
 
 
 # --- small helpers --------------------------------------------------------------------------------------------
-
-
-def vn_number(value: float, decimals: int | None = None) -> str:
-    """A number as Vietnamese text: 89,5 / 1.234,56 (for sentences; cells keep numbers)."""
-    text = f"{value:,.{decimals}f}" if decimals is not None else f"{value:,.6f}".rstrip("0").rstrip(".")
-    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-
-
-def rank_change_text(prev_rank: int | None, rank: int) -> str:
-    """'↑3' moved up 3 places, '↓2' down 2, '–' unchanged, 'mới' no rank the year before."""
-    if prev_rank is None:
-        return "mới"
-    change = prev_rank - rank
-    return f"↑{change}" if change > 0 else f"↓{-change}" if change < 0 else "–"
 
 
 def _vi_sort_key(text: str | None) -> tuple[str, str]:
@@ -268,7 +255,7 @@ def _criterion_points(con: duckdb.DuckDBPyConnection, year: int, group: str) -> 
 
 
 def _criterion_heading(c: _Criterion) -> str:
-    return f"{c.name} ({vn_number(c.max_points)})"
+    return f"{c.name} ({vn_number(c.max_points, None)})"
 
 
 def headings(criteria: Sequence[_Criterion]) -> list[str]:
@@ -299,7 +286,7 @@ def _ranking_sheet(
         NOTE_ROW,
         0,
         (
-            f"{len(ranked)} cơ quan; điểm tối đa {vn_number(maximum)}; bộ chỉ số năm "
+            f"{len(ranked)} cơ quan; điểm tối đa {vn_number(maximum, None)}; bộ chỉ số năm "
             f"{', '.join(map(str, rubric_years))} (xem sheet «{METHOD_SHEET}»). Xếp hạng theo tổng điểm làm tròn "
             f"2 chữ số, bằng điểm thì đồng hạng."
         ),

@@ -28,7 +28,7 @@ def scored(con):  # noqa: F811
     values(con, 2024, "D1", dossier_online_ratio=0.25, has_lan=None)
     values(con, 2024, "D2", **D2_GAPS)
     score_years(con, [2023, 2024], RUBRICS)
-    counts = build_profiles(con, [2023, 2024], RUBRICS)
+    counts = build_profiles(con, RUBRICS)
     assert counts["agency_profiles"] == 6 and counts["agency_profile_items"] == 6 * 22
     return con
 
@@ -100,7 +100,7 @@ def test_what_if_partial_value_is_rounded_up_so_the_goal_is_met(con):  # noqa: F
     score_years(con, [2024], RUBRICS)
     con.execute("UPDATE indicator_scores SET points = 0, max_points = 7 WHERE indicator_code = 'esign_ratio'")
     con.execute("UPDATE indicator_scores SET points = 2.5 WHERE indicator_code = 'computers_per_staff'")
-    build_profiles(con, [2024], RUBRICS)
+    build_profiles(con, RUBRICS)
     (step,) = what_if(con, "E1", "next_class")
     assert step[1] == "esign_ratio" and step[3] == 0.1929
     assert step[6] == pytest.approx(7 * 0.1929 / 0.9) and step[6] >= 1.5
@@ -114,7 +114,7 @@ def test_what_if_respects_the_values_an_indicator_can_take(con):  # noqa: F811
     values(con, 2024, "S0", has_lan=None)
     values(con, 2024, "S1", security_measures=0.0)
     score_years(con, [2024], RUBRICS)
-    build_profiles(con, [2024], RUBRICS)
+    build_profiles(con, RUBRICS)
     (step,) = what_if(con, "S1", "pass_agency_above")
     assert step[1] == "security_measures" and step[3] == pytest.approx(0.6667, abs=1e-4)
     assert step[6] == pytest.approx(4 * 0.6667, abs=1e-3) and step[7] == pytest.approx(2.01)
@@ -128,6 +128,6 @@ def test_unreachable_goal_lists_every_gap_and_says_so(scored):
 
 def test_rebuilding_a_year_replaces_it(scored):
     before = scored.execute("SELECT count(*) FROM what_if").fetchall()[0][0]
-    build_profiles(scored, [2024], RUBRICS)
+    build_profiles(scored, RUBRICS)
     assert scored.execute("SELECT count(*) FROM what_if").fetchall()[0][0] == before
     assert scored.execute("SELECT count(*) FROM agency_profiles").fetchall()[0][0] == 6

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.profiles.profiles import build_profiles
-from pipelines.partitions import partition_years, single_run, yearly_partitions
+from pipelines.partitions import single_run, yearly_partitions
 from pipelines.resources import Warehouse
 from pipelines.settings import RUBRIC_DIR
 
@@ -18,9 +18,8 @@ from pipelines.settings import RUBRIC_DIR
     "history, and the what-if (the fewest improvements to reach the next class or pass the agency above).",
 )
 def agency_profiles(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    years = partition_years(context)
     with warehouse.connect() as con:
-        counts = build_profiles(con, years, RUBRIC_DIR)
-    context.log.info(f"profiles for {years[0]}–{years[-1]}: {counts['agency_profiles']:,} agencies, "
+        counts = build_profiles(con, RUBRIC_DIR)
+    context.log.info(f"profiles of every ranked year rebuilt: {counts['agency_profiles']:,} agency-years, "
                      f"{counts['what_if']:,} what-if steps")
     return dg.MaterializeResult(metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})

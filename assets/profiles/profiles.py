@@ -35,20 +35,14 @@ def indicator_label_rows(rubric_dir: Path) -> list[tuple]:
     return sorted(rows.values())
 
 
-def build_profiles(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Path) -> dict[str, int]:
-    """Replace the profiles and what-if rows of `years` (scores must be there); returns rows per table."""
-    years = sorted({int(y) for y in years})
-    con.execute(_sql("schema"))
+def build_profiles(con: duckdb.DuckDBPyConnection, rubric_dir: Path) -> dict[str, int]:
+    """Rebuild the profiles and what-if of every ranked year (scores must be there); returns rows per table.
+
+    Every year, not only the run's: a backfill of 2020 changes 2021's previous rank and every later rank history,
+    and all years together take well under a second."""
     labels = indicator_label_rows(rubric_dir)
-    con.execute("CREATE OR REPLACE TEMP TABLE profile_years AS SELECT unnest(?::INTEGER[]) AS year", [years])
-    try:
-        with transaction(con):
-            con.execute("DELETE FROM indicator_labels")
-            con.executemany("INSERT INTO indicator_labels VALUES (?, ?, ?, ?, ?, ?)", labels)
-            for table in PROFILE_TABLES:
-                con.execute(f"DELETE FROM {table} WHERE year IN (SELECT year FROM profile_years)")
-            con.execute(_sql("profiles"))
-        return {table: con.execute(f"SELECT count(*) FROM {table} WHERE year IN (SELECT year FROM profile_years)"
-                                   ).fetchall()[0][0] for table in PROFILE_TABLES}
-    finally:
-        con.execute("DROP TABLE IF EXISTS profile_years")
+    with transaction(con):
+        con.execute(_sql("schema"))
+        con.executemany("INSERT INTO indicator_labels VALUES (?, ?, ?, ?, ?, ?)", labels)
+        con.execute(_sql("profiles"))
+    return {table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in PROFILE_TABLES}

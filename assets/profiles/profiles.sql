@@ -1,4 +1,4 @@
--- Agency profiles and the what-if for the years in the temp table `profile_years` (old rows already deleted).
+-- Agency profiles and the what-if for every ranked year (the tables were just recreated empty).
 -- Exact arithmetic on the rubric: points = max_points × min(value / target, 1), so the value that earns p points
 -- of an item is target × p / max_points. Sums use DECIMAL(38, 9), like score.sql.
 
@@ -12,12 +12,11 @@ SELECT s.year, s.agency_code, s.agency_group, s.criterion_code, s.indicator_code
                           ORDER BY s.points / nullif(s.max_points, 0) DESC, s.max_points DESC, s.indicator_code),
        row_number() OVER (PARTITION BY s.year, s.agency_code
                           ORDER BY s.max_points - s.points DESC, s.indicator_code)
-FROM indicator_scores AS s
-WHERE s.year IN (SELECT year FROM profile_years);
+FROM indicator_scores AS s;
 
 INSERT INTO agency_profiles
 WITH ranked AS (
-    SELECT * FROM rankings_history WHERE year IN (SELECT year FROM profile_years)
+    SELECT * FROM rankings_history
 ),
 group_sizes AS (
     SELECT year, agency_group, count(*) AS group_size FROM ranked GROUP BY ALL
@@ -47,7 +46,6 @@ items AS (
            list(indicator_code ORDER BY weakness_order) FILTER (WHERE weakness_order <= 3 AND points_lost > 0)
                AS weakest
     FROM agency_profile_items
-    WHERE year IN (SELECT year FROM profile_years)
     GROUP BY ALL
 ),
 history AS (
@@ -85,12 +83,12 @@ WITH goals AS (
     SELECT year, agency_code, 'next_class' AS goal, 'đạt loại ' || next_class AS goal_label,
            CAST(next_class_min AS DECIMAL(38, 9)) - CAST(total_points AS DECIMAL(38, 9)) AS points_needed
     FROM agency_profiles
-    WHERE year IN (SELECT year FROM profile_years) AND next_class IS NOT NULL
+    WHERE next_class IS NOT NULL
     UNION ALL
     SELECT year, agency_code, 'pass_agency_above', 'vượt ' || coalesce(agency_above_name, agency_above_code),
            CAST(agency_above_total AS DECIMAL(38, 9)) + 0.01 - CAST(total_points AS DECIMAL(38, 9))
     FROM agency_profiles
-    WHERE year IN (SELECT year FROM profile_years) AND agency_above_code IS NOT NULL
+    WHERE agency_above_code IS NOT NULL
 ),
 gains AS (
     SELECT p.year, p.agency_code, p.criterion_code, p.indicator_code, p.value, p.target, p.points, p.max_points,
@@ -98,7 +96,7 @@ gains AS (
            coalesce(l.value_levels, 10000) AS value_levels
     FROM agency_profile_items AS p
     LEFT JOIN indicator_labels AS l USING (indicator_code)
-    WHERE p.year IN (SELECT year FROM profile_years) AND p.points < p.max_points
+    WHERE p.points < p.max_points
 ),
 steps AS (
     SELECT g.year, g.agency_code, g.goal, g.goal_label, g.points_needed, i.criterion_code, i.indicator_code,

@@ -1,8 +1,9 @@
 -- Agency profiles: why each agency ranks where it does, and the least it must improve to move up.
--- Built per year after scoring by assets/profiles/profiles.py (delete then insert, in one transaction).
+-- Rebuilt whole after every scoring run by assets/profiles/profiles.py, in one transaction: a profile reads other
+-- years too (rank history, last year's rank), and the tables are small (one row per agency, year and item).
 
 -- Indicator names as people read them: the catalogue's labels and the rubrics' assessed indicators.
-CREATE TABLE IF NOT EXISTS indicator_labels (
+CREATE OR REPLACE TABLE indicator_labels (
     indicator_code VARCHAR PRIMARY KEY,
     label_vi       VARCHAR NOT NULL,
     label_en       VARCHAR,
@@ -13,7 +14,7 @@ CREATE TABLE IF NOT EXISTS indicator_labels (
 );
 
 -- One row per agency, year and rubric item: points earned and lost against the rubric maximum.
-CREATE TABLE IF NOT EXISTS agency_profile_items (
+CREATE OR REPLACE TABLE agency_profile_items (
     year            INTEGER NOT NULL,
     agency_code     VARCHAR NOT NULL,
     agency_group    VARCHAR NOT NULL,
@@ -31,7 +32,7 @@ CREATE TABLE IF NOT EXISTS agency_profile_items (
 );
 
 -- One row per ranked agency and year: standing, strongest and weakest items, the two goals above it.
-CREATE TABLE IF NOT EXISTS agency_profiles (
+CREATE OR REPLACE TABLE agency_profiles (
     year                  INTEGER NOT NULL,
     agency_code           VARCHAR NOT NULL,
     agency_name           VARCHAR,
@@ -57,7 +58,7 @@ CREATE TABLE IF NOT EXISTS agency_profiles (
 );
 
 -- The what-if: the fewest rubric items to improve, and by how much, to reach each goal.
-CREATE TABLE IF NOT EXISTS what_if (
+CREATE OR REPLACE TABLE what_if (
     year            INTEGER NOT NULL,
     agency_code     VARCHAR NOT NULL,
     goal            VARCHAR NOT NULL,  -- next_class | pass_agency_above

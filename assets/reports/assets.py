@@ -19,7 +19,9 @@ from pipelines.resources import Warehouse
 )
 def ranking_reports(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     out_dir = warehouse.marts_dir / REPORTS_DIR
-    written = write_reports(warehouse.marts_dir / MARTS_FILE, partition_years(context), out_dir,
+    years = partition_years(context)
+    # A year's report shows the change against the year before: rewrite the following year's report too.
+    written = write_reports(warehouse.marts_dir / MARTS_FILE, sorted({*years, *(y + 1 for y in years)}), out_dir,
                             progress=context.log.info)
     return dg.MaterializeResult(metadata={
         "index": dg.MetadataValue.path(str(out_dir / "index.html")),

@@ -95,7 +95,10 @@ def run_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: Path
         for event in failed:
             error = event.event_specific_data.error if event.event_specific_data else None
             _say(f"FAILED step {event.step_key}: {error.message.strip() if error else 'see the Dagster logs'}")
-        _say(f"== Pipeline FAILED after {elapsed:.1f} s; the published marts were left as they were ==")
+        published = any(e.event_type_value == "STEP_SUCCESS" and e.step_key == "marts" for e in result.all_events)
+        _say(f"== Pipeline FAILED after {elapsed:.1f} s; " + (
+            "the marts were published, the step(s) above after them failed ==" if published
+            else "the published marts were left as they were =="))
         return False
     _say(f"== Pipeline finished in {elapsed:.1f} s (Dagster run {result.run_id}) ==")
     return True

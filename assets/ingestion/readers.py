@@ -50,6 +50,7 @@ class OpenedFile:
     cleanup: list[Path] = field(default_factory=list)
     personal_positions: set[int] = field(default_factory=set)
     width: int = 0
+    readable: Path | None = None  # the UTF-8 text DuckDB scans (a transcoded copy for legacy code pages)
 
 
 def file_format(path: Path) -> str | None:
@@ -190,7 +191,40 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
     opened = OpenedFile(path, "csv", encoding, delimiter, relation, [str(readable), delimiter], notes, cleanup)
     opened.personal_positions = personal
     opened.width = width
+    opened.readable = readable
     return opened
+
+
+def count_lines(path: Path) -> int:
+    """Physical lines of a file; a last line without a line break counts too."""
+    n, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n")
+
+
+def record_lines(path: Path) -> list[tuple[int, int]]:
+    """(line as DuckDB counts it, physical line where it starts) of every record after the header.
+
+    DuckDB skips blank lines and does not count a line break inside a quoted field, so its record order and
+    reject line numbers drift from the file's lines; this pass (run only when the counts show a drift) gives
+    every record its physical line back.
+    """
+    records: list[tuple[int, int]] = []
+    logical = physical = 0
+    in_quotes = False
+    with path.open("rb") as fh:
+        for text in fh:
+            physical += 1
+            if not in_quotes:
+                logical += 1
+                if physical > 1 and text.strip(b"\r\n"):
+                    records.append((logical, physical))
+            if text.count(b'"') % 2:
+                in_quotes = not in_quotes
+    return records
 
 
 def read_structural_rejects(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> list[tuple[int, str, str]]:
@@ -205,7 +239,8 @@ def read_structural_rejects(con: duckdb.DuckDBPyConnection, opened: OpenedFile) 
         if "COLUMNS" in kinds and raw is not None:
             found = len(next(csv.reader(io.StringIO(raw), delimiter=opened.delimiter), []))
             reason += f": {found} fields where the header has {opened.width}"
-        out.append((int(line), reason, mask_raw_line(raw or "", opened.delimiter, opened.personal_positions)))
+        raw = (raw or "").lstrip("\r\n")  # DuckDB prefixes the blank lines skipped before the record
+        out.append((int(line), reason, mask_raw_line(raw, opened.delimiter, opened.personal_positions)))
     return out
 
 

@@ -81,8 +81,16 @@ def detect_encoding(path: Path) -> str:
         return "windows-1258"
     if vi_1252 and not vi_1258:
         return "windows-1252"
-    if vi_1258 and vi_1252 and unicodedata.normalize("NFC", head.decode("cp1258")) == text_1252:
+    text_1258 = unicodedata.normalize("NFC", head.decode("cp1258", errors="replace"))
+    if vi_1258 and vi_1252 and text_1258 == text_1252:
         return "windows-1252"
+    if vi_1258 and vi_1252:
+        pairs = zip(text_1258.split(), text_1252.split(), strict=False)
+        a, b = next(((x, y) for x, y in pairs if x != y), ("?", "?"))
+        raise FileRejected(
+            "is not UTF-8, and Windows-1258 and Windows-1252 both read it as Vietnamese but differently "
+            f"(e.g. '{a[:40]}' or '{b[:40]}'), so its encoding cannot be told; save it again as CSV UTF-8"
+        )
     raise FileRejected(
         "is neither UTF-8 nor a recognisable Windows-1258/Windows-1252 export "
         "(its bytes decode to no valid Vietnamese text in either); save it again as CSV UTF-8"

@@ -273,7 +273,9 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
     import polars as pl
 
     try:
-        sheet = pl.read_excel(path, engine="calamine", has_header=False, infer_schema_length=0)
+        # Keep blank rows (also those above the first filled one) so a row's index is its Excel row number.
+        sheet = pl.read_excel(path, engine="calamine", has_header=False, infer_schema_length=0,
+                              drop_empty_rows=False, read_options={"skip_rows": 0})
     except Exception as exc:  # noqa: BLE001 - any reader failure means the workbook is unreadable
         raise FileRejected(f"is not a readable XLSX workbook ({type(exc).__name__}: {exc})") from exc
     rows = sheet.rows()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,9 +81,11 @@ def detect_encoding(path: Path) -> str:
     if vi_1258 and not vi_1252:
         return "windows-1258"
     if vi_1252 and not vi_1258:
+        _reject_lossy_1252(text_1252)
         return "windows-1252"
     text_1258 = unicodedata.normalize("NFC", head.decode("cp1258", errors="replace"))
     if vi_1258 and vi_1252 and text_1258 == text_1252:
+        _reject_lossy_1252(text_1252)
         return "windows-1252"
     if vi_1258 and vi_1252:
         pairs = zip(text_1258.split(), text_1252.split(), strict=False)
@@ -95,6 +98,16 @@ def detect_encoding(path: Path) -> str:
         "is neither UTF-8 nor a recognisable Windows-1258/Windows-1252 export "
         "(its bytes decode to no valid Vietnamese text in either); save it again as CSV UTF-8"
     )
+
+
+def _reject_lossy_1252(text: str) -> None:
+    """Windows-1252 has no ă ơ ư đ nor most toned letters: an export in it holds '?' where they were."""
+    lost = re.search(r"[\w?]*(?:[^\W\d_]\?|\?[^\W\d_])[\w?]*", text)
+    if lost:
+        raise FileRejected(
+            "was saved as Windows-1252, which cannot hold Vietnamese letters: they were replaced by '?' "
+            f"(e.g. '{lost.group(0)[:40]}'); save it again as CSV UTF-8 from the original"
+        )
 
 
 def _plausible_vietnamese(text: str) -> bool:

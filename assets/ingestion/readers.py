@@ -290,7 +290,12 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
         sheet = pl.read_excel(path, engine="calamine", has_header=False, infer_schema_length=0,
                               drop_empty_rows=False, read_options={"skip_rows": 0})
     except Exception as exc:  # noqa: BLE001 - any reader failure means the workbook is unreadable
-        raise FileRejected(f"is not a readable XLSX workbook ({type(exc).__name__}: {exc})") from exc
+        # The reader's first line says what is wrong; the rest repeats it with the absolute path.
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(path), path.name)
+        with path.open("rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                detail += "; the file is not a ZIP-based workbook: a CSV or an old .xls renamed to .xlsx?"
+        raise FileRejected(f"is not a readable XLSX workbook ({detail})") from exc
     rows = sheet.rows()
     header_index = None
     last_error: FileRejected | None = None

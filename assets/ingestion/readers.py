@@ -30,6 +30,8 @@ _VI_TONED = {unicodedata.normalize("NFC", v + t) for v in _VI_VOWELS for t in _T
 VIETNAMESE_LETTERS = frozenset(
     c for s in _VI_TONED | {"đ"} for c in {s, s.upper()} if not c.isascii()
 )
+EXCEL_ERRORS = {"Div0": "#DIV/0!", "NA": "#N/A", "Name": "#NAME?", "Null": "#NULL!", "Num": "#NUM!", "Ref": "#REF!",
+                "Value": "#VALUE!"}
 COMMON_SYMBOLS = frozenset("–—‘’“”…•€₫°±×÷§©®™ ")
 
 
@@ -283,12 +285,14 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
 
     Title rows and merged cells above the header are skipped; formulas are read as their cached values.
     """
+    import fastexcel
     import polars as pl
 
     try:
         # Keep blank rows (also those above the first filled one) so a row's index is its Excel row number.
-        sheet = pl.read_excel(path, engine="calamine", has_header=False, infer_schema_length=0,
-                              drop_empty_rows=False, read_options={"skip_rows": 0})
+        loaded = fastexcel.read_excel(path).load_sheet(0, header_row=None, skip_rows=0, dtypes="string")
+        table, cell_errors = loaded.to_arrow_with_errors()
+        sheet = pl.from_arrow(table)
     except Exception as exc:  # noqa: BLE001 - any reader failure means the workbook is unreadable
         # The reader's first line says what is wrong; the rest repeats it with the absolute path.
         detail = (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(path), path.name)
@@ -296,6 +300,13 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
             if fh.read(4) != b"PK\x03\x04":
                 detail += "; the file is not a ZIP-based workbook: a CSV or an old .xls renamed to .xlsx?"
         raise FileRejected(f"is not a readable XLSX workbook ({detail})") from exc
+    # A formula whose cached result is an Excel error (#DIV/0!, #REF!) would read as empty: keep the error's
+    # text instead, so a number column quarantines the row and a text column shows it.
+    for err in cell_errors.errors if cell_errors else []:
+        kind = re.search(r"Error\((\w+)\)", err.detail)
+        if kind:
+            row, col = err.position
+            sheet[row, sheet.columns[col]] = EXCEL_ERRORS.get(kind.group(1), f"#{kind.group(1).upper()}!")
     rows = sheet.rows()
     header_index = None
     last_error: FileRejected | None = None

@@ -108,7 +108,10 @@ def infrastructure_with_title_and_merged_header() -> Path:
 
 
 def capacity_with_formulas() -> Path:
-    """Electronic and signed documents and the IT budget are formulas, saved with Excel's cached values."""
+    """Electronic and signed documents and the IT budget are formulas, saved with Excel's cached values.
+
+    Two are wrong as agencies' sheets are: a 105 % share (row 6) and a budget formula left with #REF! (row 11).
+    """
     path = HERE / "xlsx_formula_capacity" / "raw" / "capacity" / "2024" / "NangLuc_UngDungCNTT_2024.xlsx"
     book = _book(path)
     sheet = book.add_worksheet("Biểu 02")
@@ -123,7 +126,10 @@ def capacity_with_formulas() -> Path:
         sheet.write_formula(r, 3, f"=ROUND(C{excel_row}*{e_share},0)", None, electronic)
         sheet.write_formula(r, 4, f"=ROUND(D{excel_row}*{s_share},0)", None, signed)
         sheet.write_row(r, 5, [email, it, trained, staff_tr, plan, reg])
-        sheet.write_formula(r, 11, f"={hw}+{sw}", None, hw + sw)
+        if agency == "H02":  # the hardware column the formula summed was deleted: Excel saved #REF!
+            sheet.write_formula(r, 11, f"=#REF!+{sw}", None, "#REF!")
+        else:
+            sheet.write_formula(r, 11, f"={hw}+{sw}", None, hw + sw)
     book.close()
     return path
 

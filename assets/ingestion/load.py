@@ -19,7 +19,7 @@ import duckdb
 from assets.ingestion.contracts import ColumnContract, SourceContract
 from assets.ingestion.readers import (
     FileRejected,
-    count_lines,
+    OpenedFile,
     file_format,
     open_raw_file,
     read_structural_rejects,
@@ -270,7 +270,7 @@ def _load_files(
             rejects = []
             if opened.file_format == "csv":
                 rejects = read_structural_rejects(con, opened)
-                rejects = _place_records_on_physical_lines(con, file_id, opened.readable or path, rejects)
+                rejects = _place_records_on_physical_lines(con, file_id, opened, rejects)
             if rejects:
                 con.executemany(
                     "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL, 'unreadable_record', ?)",
@@ -304,7 +304,7 @@ def _load_files(
 
 
 def _place_records_on_physical_lines(
-    con: duckdb.DuckDBPyConnection, file_id: int, readable: Path, rejects: list[tuple[int, str, str]]
+    con: duckdb.DuckDBPyConnection, file_id: int, opened: OpenedFile, rejects: list[tuple[int, str, str]]
 ) -> list[tuple[int, str, str]]:
     """Give a CSV's good records and rejects the physical line they start on.
 
@@ -312,11 +312,11 @@ def _place_records_on_physical_lines(
     make DuckDB's record numbers drift from the file's lines; then one pass over the file maps them back.
     """
     good = con.execute("SELECT count(*) FROM egov_parsed WHERE __file_id = ?", [file_id]).fetchone()[0]
-    if count_lines(readable) == 1 + good + len(rejects):
+    if opened.physical_lines == 1 + good + len(rejects):
         if rejects:
             _place_records_between_rejects(con, file_id, [line for line, _, _ in rejects])
         return rejects
-    records = record_lines(readable)
+    records = record_lines(opened.readable or opened.path)
     physical = dict(records)
     rejected = {line for line, _, _ in rejects}
     good_lines = [p for logical, p in records if logical not in rejected]

@@ -54,6 +54,7 @@ class OpenedFile:
     personal_positions: set[int] = field(default_factory=set)
     width: int = 0
     readable: Path | None = None  # the UTF-8 text DuckDB scans (a transcoded copy for legacy code pages)
+    physical_lines: int = 0  # of `readable`, header included
 
 
 def file_format(path: Path) -> str | None:
@@ -187,6 +188,14 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
         transcode_to_utf8(path, encoding, readable)
         cleanup.append(readable)
         notes.append(f"decoded from {encoding}")
+    lf, crlf, lone_cr, ends_with_lf = line_breaks(readable)
+    if lone_cr or 0 < crlf < lf:
+        normalised = tmp_dir / f"{path.stem}.{abs(hash(str(path)))}.lf.csv"
+        normalise_line_breaks(readable, normalised)
+        cleanup.append(normalised)
+        readable = normalised
+        notes.append("mixed line breaks (CRLF, LF, CR) read as LF")
+        lf, _, _, ends_with_lf = line_breaks(readable)
     with readable.open("r", encoding="utf-8-sig", newline="") as fh:
         header_line = fh.readline()
     if not header_line.strip():
@@ -215,17 +224,31 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
     opened.personal_positions = personal
     opened.width = width
     opened.readable = readable
+    opened.physical_lines = lf + (not ends_with_lf)
     return opened
 
 
-def count_lines(path: Path) -> int:
-    """Physical lines of a file; a last line without a line break counts too."""
-    n, last = 0, b"\n"
+def line_breaks(path: Path) -> tuple[int, int, int, bool]:
+    """(line feeds, CR LF pairs, lone CRs, ends with a line feed) of a file, read in chunks."""
+    lf = crlf = cr = 0
+    last = b""
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
-            n += chunk.count(b"\n")
+            lf, cr, crlf = lf + chunk.count(b"\n"), cr + chunk.count(b"\r"), crlf + chunk.count(b"\r\n")
+            crlf += last == b"\r" and chunk[:1] == b"\n"
             last = chunk[-1:]
-    return n + (last != b"\n")
+    return lf, crlf, cr - crlf, last == b"\n"
+
+
+def normalise_line_breaks(path: Path, target: Path) -> None:
+    """Copy a file with every line break as LF: DuckDB's CSV reader fails on CRLF and LF mixed in one file."""
+    carry = b""
+    with path.open("rb") as src, target.open("wb") as dst:
+        while chunk := src.read(1 << 20):
+            chunk = carry + chunk
+            carry = b"\r" if chunk.endswith(b"\r") else b""
+            dst.write(chunk[: len(chunk) - len(carry)].replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+        dst.write(carry.replace(b"\r", b"\n"))
 
 
 def record_lines(path: Path) -> list[tuple[int, int]]:
@@ -257,12 +280,12 @@ def read_structural_rejects(con: duckdb.DuckDBPyConnection, opened: OpenedFile) 
         "FROM egov_rej_errors GROUP BY line ORDER BY line"
     ).fetchall()
     out = []
-    for line, kinds, raw in rows:
+    for line, kinds, csv_line in rows:
+        raw = (csv_line or "").lstrip("\r\n")  # DuckDB prefixes the blank lines skipped before the record
         reason = f"unreadable record ({kinds.lower()})"
-        if "COLUMNS" in kinds and raw is not None:
+        if "COLUMNS" in kinds and csv_line is not None:
             found = len(next(csv.reader(io.StringIO(raw), delimiter=opened.delimiter), []))
             reason += f": {found} fields where the header has {opened.width}"
-        raw = (raw or "").lstrip("\r\n")  # DuckDB prefixes the blank lines skipped before the record
         out.append((int(line), reason, mask_raw_line(raw, opened.delimiter, opened.personal_positions)))
     return out
 

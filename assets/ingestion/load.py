@@ -17,7 +17,14 @@ from pathlib import Path
 import duckdb
 
 from assets.ingestion.contracts import ColumnContract, SourceContract
-from assets.ingestion.readers import FileRejected, file_format, open_raw_file, read_structural_rejects
+from assets.ingestion.readers import (
+    FileRejected,
+    OpenedFile,
+    file_format,
+    open_raw_file,
+    read_structural_rejects,
+    record_lines,
+)
 from pipelines.warehouse import transaction
 
 TYPE_WORDS = {
@@ -260,9 +267,11 @@ def _load_files(
             con.execute(("INSERT INTO egov_parsed " if created else "CREATE TEMP TABLE egov_parsed AS ") + select,
                         opened.params)
             created = True
-            rejects = read_structural_rejects(con, opened) if opened.file_format == "csv" else []
+            rejects = []
+            if opened.file_format == "csv":
+                rejects = read_structural_rejects(con, opened)
+                rejects = _place_records_on_physical_lines(con, file_id, opened, rejects)
             if rejects:
-                _place_records_between_rejects(con, file_id, [line for line, _, _ in rejects])
                 con.executemany(
                     "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL, 'unreadable_record', ?)",
                     [[contract.name, year, rel[path], line, reason, raw]
@@ -292,6 +301,35 @@ def _load_files(
         if fr.status == "loaded":
             log(f"{fr.file}: {fr.rows_read:,} rows read, {fr.rows_loaded:,} loaded, "
                 f"{fr.rows_quarantined:,} quarantined" + (f" ({fr.message})" if fr.message else ""))
+
+
+def _place_records_on_physical_lines(
+    con: duckdb.DuckDBPyConnection, file_id: int, opened: OpenedFile, rejects: list[tuple[int, str, str]]
+) -> list[tuple[int, str, str]]:
+    """Give a CSV's good records and rejects the physical line they start on.
+
+    One record per line (the usual export) is the fast path. Blank lines or line breaks inside quoted fields
+    make DuckDB's record numbers drift from the file's lines; then one pass over the file maps them back.
+    """
+    good = con.execute("SELECT count(*) FROM egov_parsed WHERE __file_id = ?", [file_id]).fetchone()[0]
+    if opened.physical_lines == 1 + good + len(rejects):
+        if rejects:
+            _place_records_between_rejects(con, file_id, [line for line, _, _ in rejects])
+        return rejects
+    records = record_lines(opened.readable or opened.path)
+    physical = dict(records)
+    rejected = {line for line, _, _ in rejects}
+    good_lines = [p for logical, p in records if logical not in rejected]
+    if len(good_lines) != good:  # the scan disagrees with DuckDB's split: keep its numbering, do not guess
+        if rejects:
+            _place_records_between_rejects(con, file_id, [line for line, _, _ in rejects])
+        return rejects
+    con.execute("CREATE OR REPLACE TEMP TABLE egov_lines AS SELECT unnest(?::BIGINT[]) AS physical, "
+                "generate_subscripts(?::BIGINT[], 1) + 1 AS line", [good_lines, good_lines])
+    con.execute("UPDATE egov_parsed SET __line = l.physical FROM egov_lines AS l "
+                "WHERE egov_parsed.__file_id = ? AND egov_parsed.__line = l.line", [file_id])
+    con.execute("DROP TABLE egov_lines")
+    return [(physical.get(line, line), reason, raw) for line, reason, raw in rejects]
 
 
 def _place_records_between_rejects(con: duckdb.DuckDBPyConnection, file_id: int, reject_lines: list[int]) -> None:

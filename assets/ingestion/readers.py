@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ _VI_TONED = {unicodedata.normalize("NFC", v + t) for v in _VI_VOWELS for t in _T
 VIETNAMESE_LETTERS = frozenset(
     c for s in _VI_TONED | {"đ"} for c in {s, s.upper()} if not c.isascii()
 )
+EXCEL_ERRORS = {"Div0": "#DIV/0!", "NA": "#N/A", "Name": "#NAME?", "Null": "#NULL!", "Num": "#NUM!", "Ref": "#REF!",
+                "Value": "#VALUE!"}
 COMMON_SYMBOLS = frozenset("–—‘’“”…•€₫°±×÷§©®™ ")
 
 
@@ -50,6 +53,8 @@ class OpenedFile:
     cleanup: list[Path] = field(default_factory=list)
     personal_positions: set[int] = field(default_factory=set)
     width: int = 0
+    readable: Path | None = None  # the UTF-8 text DuckDB scans (a transcoded copy for legacy code pages)
+    physical_lines: int = 0  # of `readable`, header included
 
 
 def file_format(path: Path) -> str | None:
@@ -79,13 +84,33 @@ def detect_encoding(path: Path) -> str:
     if vi_1258 and not vi_1252:
         return "windows-1258"
     if vi_1252 and not vi_1258:
+        _reject_lossy_1252(text_1252)
         return "windows-1252"
-    if vi_1258 and vi_1252 and unicodedata.normalize("NFC", head.decode("cp1258")) == text_1252:
+    text_1258 = unicodedata.normalize("NFC", head.decode("cp1258", errors="replace"))
+    if vi_1258 and vi_1252 and text_1258 == text_1252:
+        _reject_lossy_1252(text_1252)
         return "windows-1252"
+    if vi_1258 and vi_1252:
+        pairs = zip(text_1258.split(), text_1252.split(), strict=False)
+        a, b = next(((x, y) for x, y in pairs if x != y), ("?", "?"))
+        raise FileRejected(
+            "is not UTF-8, and Windows-1258 and Windows-1252 both read it as Vietnamese but differently "
+            f"(e.g. '{a[:40]}' or '{b[:40]}'), so its encoding cannot be told; save it again as CSV UTF-8"
+        )
     raise FileRejected(
         "is neither UTF-8 nor a recognisable Windows-1258/Windows-1252 export "
         "(its bytes decode to no valid Vietnamese text in either); save it again as CSV UTF-8"
     )
+
+
+def _reject_lossy_1252(text: str) -> None:
+    """Windows-1252 has no ă ơ ư đ nor most toned letters: an export in it holds '?' where they were."""
+    lost = re.search(r"[\w?]*(?:[^\W\d_]\?|\?[^\W\d_])[\w?]*", text)
+    if lost:
+        raise FileRejected(
+            "was saved as Windows-1252, which cannot hold Vietnamese letters: they were replaced by '?' "
+            f"(e.g. '{lost.group(0)[:40]}'); save it again as CSV UTF-8 from the original"
+        )
 
 
 def _plausible_vietnamese(text: str) -> bool:
@@ -163,6 +188,14 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
         transcode_to_utf8(path, encoding, readable)
         cleanup.append(readable)
         notes.append(f"decoded from {encoding}")
+    lf, crlf, lone_cr, ends_with_lf = line_breaks(readable)
+    if lone_cr or 0 < crlf < lf:
+        normalised = tmp_dir / f"{path.stem}.{abs(hash(str(path)))}.lf.csv"
+        normalise_line_breaks(readable, normalised)
+        cleanup.append(normalised)
+        readable = normalised
+        notes.append("mixed line breaks (CRLF, LF, CR) read as LF")
+        lf, _, _, ends_with_lf = line_breaks(readable)
     with readable.open("r", encoding="utf-8-sig", newline="") as fh:
         header_line = fh.readline()
     if not header_line.strip():
@@ -190,7 +223,54 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
     opened = OpenedFile(path, "csv", encoding, delimiter, relation, [str(readable), delimiter], notes, cleanup)
     opened.personal_positions = personal
     opened.width = width
+    opened.readable = readable
+    opened.physical_lines = lf + (not ends_with_lf)
     return opened
+
+
+def line_breaks(path: Path) -> tuple[int, int, int, bool]:
+    """(line feeds, CR LF pairs, lone CRs, ends with a line feed) of a file, read in chunks."""
+    lf = crlf = cr = 0
+    last = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            lf, cr, crlf = lf + chunk.count(b"\n"), cr + chunk.count(b"\r"), crlf + chunk.count(b"\r\n")
+            crlf += last == b"\r" and chunk[:1] == b"\n"
+            last = chunk[-1:]
+    return lf, crlf, cr - crlf, last == b"\n"
+
+
+def normalise_line_breaks(path: Path, target: Path) -> None:
+    """Copy a file with every line break as LF: DuckDB's CSV reader fails on CRLF and LF mixed in one file."""
+    carry = b""
+    with path.open("rb") as src, target.open("wb") as dst:
+        while chunk := src.read(1 << 20):
+            chunk = carry + chunk
+            carry = b"\r" if chunk.endswith(b"\r") else b""
+            dst.write(chunk[: len(chunk) - len(carry)].replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+        dst.write(carry.replace(b"\r", b"\n"))
+
+
+def record_lines(path: Path) -> list[tuple[int, int]]:
+    """(line as DuckDB counts it, physical line where it starts) of every record after the header.
+
+    DuckDB skips blank lines and does not count a line break inside a quoted field, so its record order and
+    reject line numbers drift from the file's lines; this pass (run only when the counts show a drift) gives
+    every record its physical line back.
+    """
+    records: list[tuple[int, int]] = []
+    logical = physical = 0
+    in_quotes = False
+    with path.open("rb") as fh:
+        for text in fh:
+            physical += 1
+            if not in_quotes:
+                logical += 1
+                if physical > 1 and text.strip(b"\r\n"):
+                    records.append((logical, physical))
+            if text.count(b'"') % 2:
+                in_quotes = not in_quotes
+    return records
 
 
 def read_structural_rejects(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> list[tuple[int, str, str]]:
@@ -200,12 +280,13 @@ def read_structural_rejects(con: duckdb.DuckDBPyConnection, opened: OpenedFile) 
         "FROM egov_rej_errors GROUP BY line ORDER BY line"
     ).fetchall()
     out = []
-    for line, kinds, raw in rows:
+    for line, kinds, csv_line in rows:
+        raw = (csv_line or "").lstrip("\r\n")  # DuckDB prefixes the blank lines skipped before the record
         reason = f"unreadable record ({kinds.lower()})"
-        if "COLUMNS" in kinds and raw is not None:
+        if "COLUMNS" in kinds and csv_line is not None:
             found = len(next(csv.reader(io.StringIO(raw), delimiter=opened.delimiter), []))
             reason += f": {found} fields where the header has {opened.width}"
-        out.append((int(line), reason, mask_raw_line(raw or "", opened.delimiter, opened.personal_positions)))
+        out.append((int(line), reason, mask_raw_line(raw, opened.delimiter, opened.personal_positions)))
     return out
 
 
@@ -227,12 +308,28 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
 
     Title rows and merged cells above the header are skipped; formulas are read as their cached values.
     """
+    import fastexcel
     import polars as pl
 
     try:
-        sheet = pl.read_excel(path, engine="calamine", has_header=False, infer_schema_length=0)
+        # Keep blank rows (also those above the first filled one) so a row's index is its Excel row number.
+        loaded = fastexcel.read_excel(path).load_sheet(0, header_row=None, skip_rows=0, dtypes="string")
+        table, cell_errors = loaded.to_arrow_with_errors()
+        sheet = pl.from_arrow(table)
     except Exception as exc:  # noqa: BLE001 - any reader failure means the workbook is unreadable
-        raise FileRejected(f"is not a readable XLSX workbook ({type(exc).__name__}: {exc})") from exc
+        # The reader's first line says what is wrong; the rest repeats it with the absolute path.
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(path), path.name)
+        with path.open("rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                detail += "; the file is not a ZIP-based workbook: a CSV or an old .xls renamed to .xlsx?"
+        raise FileRejected(f"is not a readable XLSX workbook ({detail})") from exc
+    # A formula whose cached result is an Excel error (#DIV/0!, #REF!) would read as empty: keep the error's
+    # text instead, so a number column quarantines the row and a text column shows it.
+    for err in cell_errors.errors if cell_errors else []:
+        kind = re.search(r"Error\((\w+)\)", err.detail)
+        if kind:
+            row, col = err.position
+            sheet[row, sheet.columns[col]] = EXCEL_ERRORS.get(kind.group(1), f"#{kind.group(1).upper()}!")
     rows = sheet.rows()
     header_index = None
     last_error: FileRejected | None = None

@@ -1,0 +1,156 @@
+"""The bad-input corpus (tests/corpus/): every broken export an agency may send, through the real loader.
+
+Each case is a data directory's `raw/` as agencies fill it; `cases.yaml` says what must come out. For every case:
+no crash, the exact counts per file, rows read = loaded + quarantined (in `ingested_files` and in the tables), the
+named physical lines, and no personal data in quarantine or staging.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from assets.ingestion.contracts import load_contracts
+from assets.ingestion.load import ingest
+from pipelines.warehouse import connect
+
+CORPUS = Path(__file__).parent / "corpus"
+CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))["cases"]
+CONTRACTS = load_contracts()
+FILLER = "Căn cứ Luật Xây dựng số 50/2014/QH13 và Nghị định 15/2021/NĐ-CP; "
+
+
+def _generate(raw: Path, spec: dict) -> None:
+    """Build what is not worth committing: a cell of `bytes` bytes in one record of a committed file."""
+    assert spec["kind"] == "huge_field"
+    path = raw / spec["file"]
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = next(csv.reader(io.StringIO(lines[0])))
+    record = next(csv.reader(io.StringIO(lines[spec["line"] - 1])))
+    record[header.index(spec["column"])] = FILLER * (spec["bytes"] // len(FILLER.encode()) + 1)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(record)
+    lines[spec["line"] - 1] = out.getvalue()
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def _personal_values(raw: Path, source: str) -> set[str]:
+    """Every personal-data value the case's CSV files hold (names, ID numbers, phones, e-mails)."""
+    personal = {c.name.lower() for c in CONTRACTS[source].columns if c.personal}
+    values: set[str] = set()
+    if not personal:
+        return values
+    for path in raw.rglob("*.csv"):
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        for row in csv.DictReader(io.StringIO(text)):
+            values.update(v for k, v in row.items() if k and k.lower() in personal and v and len(v) >= 4)
+    return values
+
+
+def _run(case: dict, data_dir: Path) -> duckdb.DuckDBPyConnection:
+    raw = data_dir / "raw"
+    shutil.copytree(CORPUS / case["case"] / "raw", raw, dirs_exist_ok=True)
+    if case.get("generate"):
+        _generate(raw, case["generate"])
+    if not (raw / "agencies").exists():
+        (raw / "agencies").mkdir()
+        shutil.copy(CORPUS / "agencies.csv", raw / "agencies" / "agencies.csv")
+    con = connect(data_dir / "warehouse" / "egov.duckdb")
+    registry = ingest(con, CONTRACTS["agencies"], raw, None)
+    if case["source"] != "agencies":
+        assert (registry.rows_loaded, registry.rows_quarantined, registry.rejected_files) == (22, 0, [])
+        ingest(con, CONTRACTS[case["source"]], raw, case["year"])
+    return con
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["case"] for c in CASES])
+def test_corpus_case(case: dict, data_dir: Path) -> None:
+    source, contract = case["source"], CONTRACTS[case["source"]]
+    con = _run(case, data_dir)
+    try:
+        files = con.execute(
+            "SELECT file, status, encoding, message, rows_read, rows_loaded, rows_quarantined FROM ingested_files "
+            "WHERE source = ? ORDER BY file",
+            [source],
+        ).fetchall()
+        got = {f: {"status": s, "read": r, "loaded": ld, "quarantined": q} for f, s, _, _, r, ld, q in files}
+        want = {f: {k: e[k] for k in ("status", "read", "loaded", "quarantined")} for f, e in case["files"].items()}
+        assert got == want
+        for file, _, encoding, message, read, loaded, quarantined in files:
+            expected = case["files"][file]
+            if "encoding" in expected:
+                assert encoding == expected["encoding"]
+            if "message" in expected:
+                assert expected["message"] in (message or "")
+            # Reconciliation, per file, against what the tables hold.
+            assert read == loaded + quarantined
+            staged = con.execute(f"SELECT count(*) FROM {contract.table} WHERE source_file = ?", [file]).fetchone()
+            held = con.execute(
+                "SELECT count(*) FILTER (WHERE rule <> 'file_rejected'), count(*) FILTER (WHERE rule = 'file_rejected')"
+                " FROM quarantine WHERE source = ? AND file = ?",
+                [source, file],
+            ).fetchone()
+            assert (staged[0], held[0]) == (loaded, quarantined)
+            assert held[1] == (expected["status"] == "rejected")
+
+        by_rule = dict(
+            con.execute("SELECT rule, count(*) FROM quarantine WHERE source = ? GROUP BY rule", [source]).fetchall()
+        )
+        assert by_rule == case["rules"]
+        for check in case["lines"]:
+            _check_line(con, contract.table, source, check)
+        personal = _personal_values(data_dir / "raw", source)
+        assert bool(personal) == any(c.personal for c in contract.columns)  # the check below is not vacuous
+        _assert_no_personal_data(con, contract.table, personal)
+        for rule, raw in con.execute("SELECT rule, raw FROM quarantine WHERE raw IS NOT NULL").fetchall():
+            if personal and rule != "duplicate":  # a duplicate's raw is built from stored columns only
+                assert "***" in raw or raw.startswith("[withheld"), raw
+    finally:
+        con.close()
+
+
+def _check_line(con: duckdb.DuckDBPyConnection, table: str, source: str, check: dict) -> None:
+    file, line = check["file"], check["line"]
+    if "staged" in check:
+        columns = list(check["staged"])
+        rows = con.execute(
+            f"SELECT {', '.join(columns)} FROM {table} WHERE source_file = ? AND source_line = ?", [file, line]
+        ).fetchall()
+        assert rows == [tuple(check["staged"].values())], f"{file}:{line}"
+        return
+    rows = con.execute(
+        "SELECT rule, reason, raw FROM quarantine WHERE source = ? AND file = ? AND line = ?", [source, file, line]
+    ).fetchall()
+    assert len(rows) == 1, f"no single quarantine row at {file}:{line}: {rows}"
+    rule, reason, raw = rows[0]
+    assert rule == check["rule"]
+    assert check["reason"] in reason
+    if "raw" in check:
+        assert raw == check["raw"]
+
+
+def _assert_no_personal_data(con: duckdb.DuckDBPyConnection, table: str, values: set[str]) -> None:
+    columns = {c.lower() for (c,) in con.execute("SELECT column_name FROM information_schema.columns").fetchall()}
+    assert not columns & {"chuhoso", "sogiayto", "sodienthoai", "email"}
+    texts = [r for (r,) in con.execute("SELECT concat_ws('|', reason, raw) FROM quarantine").fetchall()]
+    texts += [r for (r,) in con.execute(f"SELECT CAST(t AS VARCHAR) FROM {table} AS t").fetchall()]
+    leaked = sorted(v for v in values if any(v in t for t in texts))
+    assert not leaked, f"personal data kept: {leaked[:3]}"
+
+
+def test_every_case_folder_is_in_the_manifest_and_the_readme() -> None:
+    folders = {p.name for p in CORPUS.iterdir() if p.is_dir() and (p / "raw").is_dir()}
+    names = [c["case"] for c in CASES]
+    assert sorted(names) == sorted(folders) and len(set(names)) == len(names)
+    readme = (CORPUS / "README.md").read_text(encoding="utf-8")
+    assert [n for n in names if f"`{n}`" not in readme] == []
+
+
+def test_corpus_stays_small() -> None:
+    assert sum(p.stat().st_size for p in CORPUS.rglob("*") if p.is_file()) < 256 * 1024

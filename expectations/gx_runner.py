@@ -8,11 +8,12 @@ replaces the definitions instead of failing. GX is imported inside the functions
 Layout under `site_dir.parent` (`<data_dir>/quality/`): `gx/` holds the GX project (suites, validation results),
 `data_docs/` (= site_dir) the HTML, with `data_docs/index.html` the page to open.
 
-Cost control (a nightly run validates ~10 tables): `prewarm` imports GX and opens the context in a background
-thread at run start (the import alone takes ~4 s); a table is re-validated only when its content fingerprint
+Cost control (a nightly run validates ~10 tables): a table is re-validated only when its content fingerprint
 (row count + checksum, computed in DuckDB by `table_fingerprints`, or from the pandas frame), the run's years or
 its suite changed: otherwise its stored summary is reused and its pages stay in the Data Docs, which are rebuilt
-only when something was validated.
+only when something was validated (incrementally: the new pages and the index). GX itself (~4 s to import) is
+only imported when a table must be validated; `prewarm` starts that import in a background thread as soon as
+a run knows it will need it (after staging), so it overlaps the indicator and scoring steps.
 """
 
 from __future__ import annotations
@@ -70,8 +71,10 @@ def gx_context(site_dir: Path) -> Any:
 def prewarm(site_dir: Path) -> None:
     """Import GX and open the context of `site_dir` in a daemon thread (once per process); returns at once.
 
-    Started at run start (the warehouse resource's setup), so the ~4 s import overlaps the ingestion steps,
-    which spend their time in DuckDB with the GIL released. `gx_context` simply waits for it when it is not done.
+    Started by the staging checks when a staged table changed, so the ~4 s import overlaps the indicator and
+    scoring steps, which spend their time in DuckDB with the GIL released. Not started at run start: it would
+    compete for the GIL and the CPU with every run, also those where nothing changed and GX is not needed.
+    `gx_context` simply waits for it when it is not done.
     """
     key = str(Path(site_dir).resolve())
     if key in _contexts or key in _prewarm_threads:
@@ -102,14 +105,19 @@ def prewarm(site_dir: Path) -> None:
 
 def prewarm_seconds(site_dir: Path, *, wait: bool = True) -> float | None:
     """How long the background import and context opening took, with the few imports done before the thread
-    started (waits for it unless `wait` is False); None when none was started or it is still running."""
+    started (waits for it unless `wait` is False); None when none was started (since the last call) or it is
+    still running."""
     key = str(Path(site_dir).resolve())
     thread = _prewarm_threads.get(key)
     if thread is None:
         return None
     if wait:
         thread.join()
-    return _prewarm_seconds.get(key)
+    elif thread.is_alive():
+        return None
+    thread.join()  # finished (or its last statement is running): the figure is set once it returns
+    del _prewarm_threads[key]  # reported once; the context stays cached, so no second prewarm starts
+    return _prewarm_seconds.pop(key, None)
 
 
 def _open_context(site_dir: Path) -> Any:
@@ -286,6 +294,16 @@ def validate_frames(frames: dict[str, pd.DataFrame], site_dir: Path, *,
     return validate_tables(lambda names: {n: frames[n] for n in names}, fingerprints, site_dir, run_name=run_name)
 
 
+def tables_to_validate(site_dir: Path, fingerprints: dict[str, str], *, run_name: str | None = None) -> list[str]:
+    """The tables among `fingerprints` that `validate_tables` would validate (content, suite or label changed, or
+    no page yet); cheap, and without importing GX."""
+    cache_path = _cache_path(site_dir)
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    return [name for name, fp in fingerprints.items()
+            if (cache.get(name) or {}).get("key") != _validation_key(name, fp, run_name)
+            or not _has_pages(site_dir, name)]
+
+
 def validate_tables(load: Callable[[list[str]], dict[str, pd.DataFrame]], fingerprints: dict[str, str],
                     site_dir: Path, *, run_name: str | None = None) -> dict[str, dict[str, Any]]:
     """`validate_frames` for tables known by their content fingerprints (`table_fingerprints`): only the tables
@@ -297,8 +315,7 @@ def validate_tables(load: Callable[[list[str]], dict[str, pd.DataFrame]], finger
     cache_path = _cache_path(site_dir)
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     keys = {name: _validation_key(name, fp, run_name) for name, fp in fingerprints.items()}
-    todo = [name for name in fingerprints
-            if (cache.get(name) or {}).get("key") != keys[name] or not _has_pages(site_dir, name)]
+    todo = tables_to_validate(site_dir, fingerprints, run_name=run_name)
     results: dict[str, dict[str, Any]] = {}
     if todo or not data_docs_index(site_dir).exists():
         results = _validate(load(todo), site_dir, run_name=run_name)
@@ -321,19 +338,26 @@ def validate_tables(load: Callable[[list[str]], dict[str, pd.DataFrame]], finger
 def _validate(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str | None) -> dict[str, dict[str, Any]]:
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     ctx = gx_context(site_dir)
     results: dict[str, dict[str, Any]] = {}
+    rendered: list[Any] = []  # the pages to (re)build: the new validation results and their suites
     for name, frame in frames.items():
         start = time.perf_counter()
         checkpoint = _checkpoint(ctx, name, gx)
         outcome = checkpoint.run(batch_parameters={"dataframe": add_derived_columns(name, frame)},
                                  run_id=RunIdentifier(run_name=run_name or name, run_time=datetime.now(UTC)))
-        validation = next(iter(outcome.run_results.values()))
+        [(identifier, validation)] = outcome.run_results.items()
+        rendered += [identifier, ExpectationSuiteIdentifier(name=name)]
         specs = {s.name: s for s in suite_specs(name)}
         results[name] = _summarise(validation, specs, len(frame), time.perf_counter() - start)
     _prune_results(ctx, max(int(load_thresholds()["data_docs_keep_runs"]), 1), list(frames))
-    ctx.build_data_docs(site_names=[SITE_NAME])
+    # Incremental build: only the new pages, then the index (which drops the pages of pruned results). A full
+    # build re-renders every kept result of every suite (up to data_docs_keep_runs × 10 pages): only when the
+    # site has no index yet.
+    full = not data_docs_index(site_dir).exists() or not rendered
+    ctx.build_data_docs(site_names=[SITE_NAME], resource_identifiers=None if full else rendered)
     return results
 
 
@@ -345,11 +369,13 @@ def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 DOSSIER_AGENCY_MONTH_TEMP = "egov_dq_dossier_agency_month"
 
 
-def _frame_query(con: duckdb.DuckDBPyConnection, name: str, years: list[int]) -> tuple[str, dict | None] | None:
-    """The query (and parameters) that reads the frame of suite `name`, or None when its table is absent."""
+def _frame_query(con: duckdb.DuckDBPyConnection, name: str, years: list[int],
+                 aggregate: str | None = None) -> tuple[str, dict | None] | None:
+    """The query (and parameters) that reads the frame of suite `name`, or None when its table is absent.
+    `aggregate` names a table already holding the dossier aggregate of `years` (one scan of the log is enough)."""
     if name == "dossier_agency_month":
-        if _temp_exists(con, DOSSIER_AGENCY_MONTH_TEMP):
-            return f"SELECT * FROM {DOSSIER_AGENCY_MONTH_TEMP}", None
+        if aggregate:
+            return f"SELECT * FROM {aggregate}", None
         return (SQL_DIR / "dossier_agency_month.sql").read_text(encoding="utf-8"), {"years": years}
     table = {"indicators": "indicator_values"}.get(name, name)
     if not _table_exists(con, table):
@@ -363,26 +389,23 @@ def _frame_query(con: duckdb.DuckDBPyConnection, name: str, years: list[int]) ->
     return f"{select} FROM {table}", None
 
 
-def _temp_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [table]).fetchall()[0][0])
-
-
-def table_fingerprints(con: duckdb.DuckDBPyConnection, years: list[int],
-                       tables: list[str] | None = None) -> dict[str, str]:
+def table_fingerprints(con: duckdb.DuckDBPyConnection, years: list[int], tables: list[str] | None = None, *,
+                       aggregate: str = DOSSIER_AGENCY_MONTH_TEMP, temporary: bool = True) -> dict[str, str]:
     """Per suite table present in the warehouse: a fingerprint of exactly what `load_frames` would read
     (column names and types, row count, sum of row hashes), computed in DuckDB without loading the frame.
 
-    The dossier aggregate is materialised once into a temp table of this connection (one scan of the dossier
-    log serves both the fingerprint and, when it changed, the frame)."""
+    The dossier aggregate is materialised once into the table `aggregate` (a temp table of this connection
+    unless `temporary` is False), so one scan of the dossier log serves both the fingerprint and, when it
+    changed, the frame (`load_frames(..., aggregate=...)`)."""
     wanted = tables or [*STAGING_SUITES, *MART_SUITES]
     years = [int(y) for y in years]
     if "dossier_agency_month" in wanted:
         query = (SQL_DIR / "dossier_agency_month.sql").read_text(encoding="utf-8")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {DOSSIER_AGENCY_MONTH_TEMP} AS {query}", {"years": years})
+        kind = "TEMP TABLE" if temporary else "TABLE"
+        con.execute(f"CREATE OR REPLACE {kind} {aggregate} AS {query}", {"years": years})
     out: dict[str, str] = {}
     for name in wanted:
-        found = _frame_query(con, name, years)
+        found = _frame_query(con, name, years, aggregate)
         if found is None:
             continue
         query, params = found
@@ -393,18 +416,18 @@ def table_fingerprints(con: duckdb.DuckDBPyConnection, years: list[int],
     return out
 
 
-def load_frames(con: duckdb.DuckDBPyConnection, years: list[int],
-                tables: list[str] | None = None) -> dict[str, pd.DataFrame]:
+def load_frames(con: duckdb.DuckDBPyConnection, years: list[int], tables: list[str] | None = None, *,
+                aggregate: str | None = None) -> dict[str, pd.DataFrame]:
     """The frames the suites expect, read from the warehouse for `years` (marts only when built).
 
     stg_agencies is read whole (it has no year); `indicators` comes from `indicator_values`;
-    `dossier_agency_month` is the SQL aggregate of the dossier log (sql/dossier_agency_month.sql), read from
-    the temp table `table_fingerprints` made on this connection when there is one.
+    `dossier_agency_month` is the SQL aggregate of the dossier log (sql/dossier_agency_month.sql), or the table
+    `aggregate` where `table_fingerprints` left it.
     """
     wanted = [*STAGING_SUITES, *MART_SUITES] if tables is None else tables
     frames: dict[str, pd.DataFrame] = {}
     for name in wanted:
-        found = _frame_query(con, name, [int(y) for y in years])
+        found = _frame_query(con, name, [int(y) for y in years], aggregate)
         if found is not None:
             frames[name] = con.execute(*found).df()
     return frames

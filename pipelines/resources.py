@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
@@ -39,16 +38,6 @@ class Warehouse(DuckDBResource):
     @property
     def database_path(self) -> Path:
         return Path(self.database) if self.database else settings.warehouse_path(self.base)
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """At run start (resources are set up before the first step): when the run will build the data quality
-        report, start importing Great Expectations in a background thread (~4 s, overlapping ingestion)."""
-        run = context.dagster_run
-        selection = run.asset_selection if run is not None else None
-        if run is not None and (selection is None or dg.AssetKey("data_quality") in selection):
-            from expectations.gx_runner import prewarm
-
-            prewarm(self.base / "quality" / "data_docs")
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -15,6 +15,7 @@ DOSSIER_ERRORS = ["dossier_duplicate_mahoso", "dossier_codes_out_of_range", "dos
 DOSSIER_WARNINGS = ["dossier_unknown_procedure", "dossier_missing_months"]
 GX_TABLES = ["stg_agencies", "stg_services", "stg_one_stop", "stg_infrastructure", "stg_capacity",
              "stg_assessments", "dossier_agency_month", "indicators", "criterion_scores", "rankings"]
+GX_STAGING_TABLES = GX_TABLES[:7]  # final once the staging checks run
 
 
 def data_docs_dir(warehouse: Warehouse) -> Path:
@@ -26,6 +27,9 @@ def data_docs_dir(warehouse: Warehouse) -> Path:
 # A step that finds nothing here (another process, a re-executed step) simply runs the checks itself. Only steps
 # that run after every table their checks read is final (staging_checks and later) may fill it.
 _run_results: dict[tuple[str, tuple[int, ...]], dict[str, CheckResult]] = {}
+# Likewise the GX fingerprints of the staged tables taken by the staging checks (with the dossier aggregate left
+# in AGGREGATE_TABLE), so data_quality does not read the dossier log again for it.
+_run_frames: dict[tuple[str, tuple[int, ...]], dict[str, str]] = {}
 
 
 def _run_checks(run_id: str, con, years: list[int], names: list[str] | None = None) -> list[CheckResult]:
@@ -86,14 +90,38 @@ staging_check_specs = [
 ]
 
 
+# Where the staging checks leave the dossier log's monthly aggregate for data_quality (read only in the same run).
+AGGREGATE_TABLE = "dq_dossier_agency_month"
+
+
+def _prepare_gx(context: dg.AssetCheckExecutionContext, con, warehouse: Warehouse) -> None:
+    """Fingerprint the staged GX tables now; when one changed, start importing GX in the background, so the
+    import overlaps the SQL checks and the indicator and scoring steps instead of delaying data_quality."""
+    from expectations.gx_runner import prewarm, table_fingerprints, tables_to_validate
+
+    years = run_years(context)
+    fingerprints = table_fingerprints(con, years, GX_STAGING_TABLES, aggregate=AGGREGATE_TABLE, temporary=False)
+    changed = tables_to_validate(data_docs_dir(warehouse), fingerprints, run_name=_label(years))
+    _run_frames[(context.run.run_id, tuple(years))] = fingerprints
+    if changed:
+        prewarm(data_docs_dir(warehouse))
+    context.log.info(f"GX: staged tables changed since their last validation: {', '.join(changed) or 'none'}")
+
+
+def _label(years: list[int]) -> str:
+    return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
+
+
 @dg.multi_asset_check(specs=staging_check_specs, name="staging_checks",
                       description="Quarantine share and reconciliation of every yearly source, consistency and "
                       "completeness of the dossier log (DuckDB SQL).")
 def staging_checks(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     with warehouse.connect() as con:
+        _prepare_gx(context, con, warehouse)
         results = _run_checks(context.run.run_id, con, run_years(context),
                               [*QUARANTINE_CHECKS, *DOSSIER_ERRORS, *DOSSIER_WARNINGS])
     by_name = {r.name: r for r in results}
+    context.log.info("SQL checks: " + ", ".join(f"{r.name} {r.seconds:.2f} s" for r in results))
     quarantine = [by_name[n] for n in QUARANTINE_CHECKS]
     for source, table in STAGING_TABLES.items():
         yield _check_result(quarantine, dg.AssetCheckSeverity.ERROR, source,
@@ -134,6 +162,7 @@ def ranks_follow_totals(context: dg.AssetCheckExecutionContext, warehouse: Wareh
 )
 def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     from expectations.gx_runner import (
+        DOSSIER_AGENCY_MONTH_TEMP,
         data_docs_index,
         load_frames,
         prewarm_seconds,
@@ -143,19 +172,24 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
 
     years = partition_years(context)
     site = data_docs_dir(warehouse)
-    label = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
+    key = (context.run.run_id, tuple(years))
+    staged = _run_frames.pop(key, {})  # from the staging checks of this run, when they ran in this process
+
     with warehouse.connect() as con:
         checks = _run_checks(context.run.run_id, con, years)  # the check steps' results, the rest run here
-        fingerprints = table_fingerprints(con, years, GX_TABLES)
-        gx_results = validate_tables(lambda names: load_frames(con, years, names), fingerprints, site,
-                                     run_name=label)
+        fingerprints = {**staged, **table_fingerprints(con, years, [t for t in GX_TABLES if t not in staged])}
+        fingerprints = {t: fingerprints[t] for t in GX_TABLES if t in fingerprints}
+        aggregate = AGGREGATE_TABLE if "dossier_agency_month" in staged else DOSSIER_AGENCY_MONTH_TEMP
+        gx_results = validate_tables(lambda names: load_frames(con, years, names, aggregate=aggregate),
+                                     fingerprints, site, run_name=_label(years))
         rows = build_data_quality(con, years, gx_results, checks)
-    _run_results.pop((context.run.run_id, tuple(years)), None)
-    background = prewarm_seconds(site, wait=False)
+        con.execute(f"DROP TABLE IF EXISTS {AGGREGATE_TABLE}")
+    _run_results.pop(key, None)
+    reused = sorted(t for t, r in gx_results.items() if r.get("reused"))
+    background = prewarm_seconds(site)
     if background is not None:  # read by bench/quality_share.py
         context.log.info(f"quality background: {background:.2f} s (Great Expectations import and context, "
-                         "in a thread started at run start)")
-    reused = sorted(t for t, r in gx_results.items() if r.get("reused"))
+                         "in a thread started by the staging checks)")
     context.log.info(f"GX: validated {len(gx_results) - len(reused)} tables, reused the stored results of "
                      f"{len(reused)} unchanged ({', '.join(reused) or 'none'})")
     errors = {t: r["errors"] for t, r in gx_results.items() if r["errors"]}

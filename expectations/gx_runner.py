@@ -45,6 +45,7 @@ _context_lock = threading.Lock()
 _prewarm_threads: dict[str, threading.Thread] = {}
 _prewarm_seconds: dict[str, float] = {}
 VALIDATION_CACHE = "egov_validation_cache.json"
+SUMMARY_FORMAT = 1  # bump when `_summarise` changes: stored summaries are then recomputed
 
 
 def data_docs_index(site_dir: Path) -> Path:
@@ -270,8 +271,12 @@ def _cache_path(site_dir: Path) -> Path:
 
 
 def _validation_key(name: str, fingerprint: str, run_name: str | None) -> str:
-    """What a stored result is valid for: the table's content, the suite's specs and the run's label (years)."""
-    return hashlib.sha256(repr((fingerprint, suite_specs(name), run_name or name)).encode()).hexdigest()
+    """What a stored result is valid for: the table's content, the suite's specs, the run's label (years), the
+    GX version and the summary format."""
+    from importlib.metadata import version
+
+    context = (fingerprint, suite_specs(name), run_name or name, version("great-expectations"), SUMMARY_FORMAT)
+    return hashlib.sha256(repr(context).encode()).hexdigest()
 
 
 def _has_pages(site_dir: Path, name: str) -> bool:

@@ -12,8 +12,7 @@ Cost control (a nightly run validates ~10 tables): a table is re-validated only 
 (row count + checksum, computed in DuckDB by `table_fingerprints`, or from the pandas frame), the run's years or
 its suite changed: otherwise its stored summary is reused and its pages stay in the Data Docs, which are rebuilt
 only when something was validated (incrementally: the new pages and the index). GX itself (~4 s to import) is
-only imported when a table must be validated; `prewarm` starts that import in a background thread as soon as
-a run knows it will need it (after staging), so it overlaps the indicator and scoring steps.
+only imported when a table must be validated (optionally earlier, in a background thread: `prewarm`).
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -70,15 +70,18 @@ def gx_context(site_dir: Path) -> Any:
 
 
 def prewarm(site_dir: Path) -> None:
-    """Import GX and open the context of `site_dir` in a daemon thread (once per process); returns at once.
+    """With EGOV_GX_PREWARM=1: import GX and open the context of `site_dir` in a daemon thread (once per
+    process) and return at once; otherwise do nothing (GX is imported in the data_quality step, when needed).
 
-    Started by the staging checks when a staged table changed, so the ~4 s import overlaps the indicator and
-    scoring steps, which spend their time in DuckDB with the GIL released. Not started at run start: it would
-    compete for the GIL and the CPU with every run, also those where nothing changed and GX is not needed.
-    `gx_context` simply waits for it when it is not done.
+    Called by the staging checks when a staged table changed, so the ~4 s import would overlap the indicator and
+    scoring steps. Off by default because measured it did not pay (docs/benchmarks.md, "Quality share of a
+    run"): on 2 shared cores the import thread takes the GIL and a core from those steps, which slow down by
+    about what data_quality saves; the quality share drops, the run's wall time does not. Started at run start
+    it was worse: every run paid for it, also those where nothing changed and GX is not needed at all.
+    `gx_context` simply waits for the thread when it is not done.
     """
     key = str(Path(site_dir).resolve())
-    if key in _contexts or key in _prewarm_threads:
+    if key in _contexts or key in _prewarm_threads or os.environ.get("EGOV_GX_PREWARM", "0") != "1":
         return
     start = time.perf_counter()
     # Imported here, in the calling thread: GX imports sqlalchemy.orm, which registers hooks in the sqlalchemy

@@ -95,8 +95,8 @@ AGGREGATE_TABLE = "dq_dossier_agency_month"
 
 
 def _prepare_gx(context: dg.AssetCheckExecutionContext, con, warehouse: Warehouse) -> None:
-    """Fingerprint the staged GX tables now; when one changed, start importing GX in the background, so the
-    import overlaps the SQL checks and the indicator and scoring steps instead of delaying data_quality."""
+    """Fingerprint the staged GX tables now (the dossier aggregate stays in AGGREGATE_TABLE for data_quality);
+    when one changed and EGOV_GX_PREWARM=1, start importing GX in the background (see gx_runner.prewarm)."""
     from expectations.gx_runner import prewarm, table_fingerprints, tables_to_validate
 
     years = run_years(context)
@@ -189,7 +189,7 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
     background = prewarm_seconds(site)
     if background is not None:  # read by bench/quality_share.py
         context.log.info(f"quality background: {background:.2f} s (Great Expectations import and context, "
-                         "in a thread started by the staging checks)")
+                         "in a thread started by the staging checks, EGOV_GX_PREWARM=1)")
     context.log.info(f"GX: validated {len(gx_results) - len(reused)} tables, reused the stored results of "
                      f"{len(reused)} unchanged ({', '.join(reused) or 'none'})")
     errors = {t: r["errors"] for t, r in gx_results.items() if r["errors"]}

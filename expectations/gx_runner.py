@@ -7,6 +7,12 @@ replaces the definitions instead of failing. GX is imported inside the functions
 
 Layout under `site_dir.parent` (`<data_dir>/quality/`): `gx/` holds the GX project (suites, validation results),
 `data_docs/` (= site_dir) the HTML, with `data_docs/index.html` the page to open.
+
+Cost control (a nightly run validates ~10 tables): a table is re-validated only when its content fingerprint
+(row count + checksum, computed in DuckDB by `table_fingerprints`, or from the pandas frame), the run's years or
+its suite changed: otherwise its stored summary is reused and its pages stay in the Data Docs, which are rebuilt
+only when something was validated (incrementally: the new pages and the index). GX itself (~4 s to import) is
+only imported when a table must be validated (optionally earlier, in a background thread: `prewarm`).
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +41,11 @@ BATCH_DEFINITION_NAME = "whole_frame"
 SAMPLE_VALUES = 5
 
 _contexts: dict[str, Any] = {}
+_context_lock = threading.Lock()
+_prewarm_threads: dict[str, threading.Thread] = {}
+_prewarm_seconds: dict[str, float] = {}
+VALIDATION_CACHE = "egov_validation_cache.json"
+SUMMARY_FORMAT = 1  # bump when `_summarise` changes: stored summaries are then recomputed
 
 
 def data_docs_index(site_dir: Path) -> Path:
@@ -49,6 +63,68 @@ def gx_context(site_dir: Path) -> Any:
     key = str(site_dir)
     if key in _contexts:
         return _contexts[key]
+    with _context_lock:
+        if key not in _contexts:
+            _contexts[key] = _open_context(site_dir)
+    return _contexts[key]
+
+
+def prewarm(site_dir: Path) -> None:
+    """With EGOV_GX_PREWARM=1: import GX and open the context of `site_dir` in a daemon thread (once per
+    process) and return at once; otherwise do nothing (GX is imported in the data_quality step, when needed).
+
+    Called by the staging checks when a staged table changed, so the ~4 s import would overlap the indicator and
+    scoring steps. Off by default because measured it did not pay (docs/benchmarks.md, "Quality share of a
+    run"): on 2 shared cores the import thread takes the GIL and a core from those steps, which slow down by
+    about what data_quality saves; the quality share drops, the run's wall time does not. Started at run start
+    it was worse: every run paid for it, also those where nothing changed and GX is not needed at all.
+    `gx_context` simply waits for the thread when it is not done.
+    """
+    key = str(Path(site_dir).resolve())
+    if key in _contexts or key in _prewarm_threads or os.environ.get("EGOV_GX_PREWARM", "0") != "1":
+        return
+    start = time.perf_counter()
+    # Imported here, in the calling thread: GX imports sqlalchemy.orm, which registers hooks in the sqlalchemy
+    # that Dagster's run storage is using meanwhile; importing it beside a running step raced (AttributeError
+    # '_sa_instance_state' in Dagster's event log writes). Other modules GX pulls in are new packages, guarded by
+    # the import system's module locks, or stdlib leaves.
+    import sqlalchemy.future  # noqa: F401
+    import sqlalchemy.orm  # noqa: F401
+
+    synchronous = time.perf_counter() - start
+
+    def work() -> None:
+        start = time.perf_counter() - synchronous
+        try:
+            gx_context(Path(key))
+        except Exception:  # noqa: BLE001 - the validation step opens the context again and reports the error
+            pass
+        finally:
+            _prewarm_seconds[key] = time.perf_counter() - start
+
+    thread = threading.Thread(target=work, name="egov-gx-prewarm", daemon=True)
+    _prewarm_threads[key] = thread
+    thread.start()
+
+
+def prewarm_seconds(site_dir: Path, *, wait: bool = True) -> float | None:
+    """How long the background import and context opening took, with the few imports done before the thread
+    started (waits for it unless `wait` is False); None when none was started (since the last call) or it is
+    still running."""
+    key = str(Path(site_dir).resolve())
+    thread = _prewarm_threads.get(key)
+    if thread is None:
+        return None
+    if wait:
+        thread.join()
+    elif thread.is_alive():
+        return None
+    thread.join()  # finished (or its last statement is running): the figure is set once it returns
+    del _prewarm_threads[key]  # reported once; the context stays cached, so no second prewarm starts
+    return _prewarm_seconds.pop(key, None)
+
+
+def _open_context(site_dir: Path) -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -73,7 +149,6 @@ def gx_context(site_dir: Path) -> Any:
         ctx.data_sources.get(DATASOURCE_NAME)
     except (KeyError, ValueError):
         ctx.data_sources.add_pandas(DATASOURCE_NAME)
-    _contexts[key] = ctx
     return ctx
 
 
@@ -89,12 +164,13 @@ def _batch_definition(ctx: Any, name: str) -> Any:
         return asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION_NAME)
 
 
-def _prune_results(ctx: Any, keep: int) -> None:
-    """Keep the `keep` newest validation results per suite; the docs index then drops the older pages."""
+def _prune_results(ctx: Any, keep: int, suites: list[str]) -> None:
+    """Keep the `keep` newest validation results of each of `suites`; the docs index then drops the older pages."""
     store = ctx.validation_results_store
     by_suite: dict[str, list[Any]] = {}
     for key in store.list_keys():
-        by_suite.setdefault(key.expectation_suite_identifier.name, []).append(key)
+        if key.expectation_suite_identifier.name in suites:
+            by_suite.setdefault(key.expectation_suite_identifier.name, []).append(key)
     for keys in by_suite.values():
         keys.sort(key=lambda k: k.run_id.run_time)
         for old in keys[: max(len(keys) - keep, 0)]:
@@ -183,32 +259,113 @@ def _checkpoint(ctx: Any, name: str, gx: Any) -> Any:
     return checkpoint
 
 
+def frame_fingerprint(frame: pd.DataFrame) -> str:
+    """Content fingerprint of a frame: columns, dtypes, row count and a hash of every row."""
+    import pandas as pd
+
+    digest = hashlib.sha256(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
+    digest.update(str(len(frame)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _cache_path(site_dir: Path) -> Path:
+    return Path(site_dir).resolve().parent / "gx" / VALIDATION_CACHE
+
+
+def _validation_key(name: str, fingerprint: str, run_name: str | None) -> str:
+    """What a stored result is valid for: the table's content, the suite's specs, the run's label (years), the
+    GX version and the summary format."""
+    from importlib.metadata import version
+
+    context = (fingerprint, suite_specs(name), run_name or name, version("great-expectations"), SUMMARY_FORMAT)
+    return hashlib.sha256(repr(context).encode()).hexdigest()
+
+
+def _has_pages(site_dir: Path, name: str) -> bool:
+    return any((Path(site_dir) / "validations" / name).rglob("*.html"))
+
+
 def validate_frames(frames: dict[str, pd.DataFrame], site_dir: Path, *,
                     run_name: str | None = None) -> dict[str, dict[str, Any]]:
     """Validate each frame with the suite of the same name and rebuild the Data Docs under `site_dir`.
 
     Returns per table {"success", "evaluated", "failed", "errors" (critical failures), "warnings",
-    "rows", "seconds", "failed_expectations": [{"expectation", "name", "column", "unexpected_count",
+    "rows", "seconds", "reused", "failed_expectations": [{"expectation", "name", "column", "unexpected_count",
     "observed_value", "sample", "severity", "description", "error"}]}. An unknown table name raises KeyError
-    before anything runs. `run_name` (e.g. "2024") labels the run in the Data Docs.
+    before anything runs. `run_name` (e.g. "2024") labels the run in the Data Docs. A frame identical to the one
+    last validated under the same suite and label is not validated again (its stored result is returned).
     """
-    import great_expectations as gx
-    from great_expectations.core.run_identifier import RunIdentifier
-
     for name in frames:
         suite_specs(name)  # fail fast on an unknown table
-    ctx = gx_context(site_dir)
-    _prune_results(ctx, max(int(load_thresholds()["data_docs_keep_runs"]) - 1, 0))
+    fingerprints = {name: frame_fingerprint(frame) for name, frame in frames.items()}
+    return validate_tables(lambda names: {n: frames[n] for n in names}, fingerprints, site_dir, run_name=run_name)
+
+
+def tables_to_validate(site_dir: Path, fingerprints: dict[str, str], *, run_name: str | None = None) -> list[str]:
+    """The tables among `fingerprints` that `validate_tables` would validate (content, suite or label changed, or
+    no page yet); cheap, and without importing GX."""
+    cache_path = _cache_path(site_dir)
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    return [name for name, fp in fingerprints.items()
+            if (cache.get(name) or {}).get("key") != _validation_key(name, fp, run_name)
+            or not _has_pages(site_dir, name)]
+
+
+def validate_tables(load: Callable[[list[str]], dict[str, pd.DataFrame]], fingerprints: dict[str, str],
+                    site_dir: Path, *, run_name: str | None = None) -> dict[str, dict[str, Any]]:
+    """`validate_frames` for tables known by their content fingerprints (`table_fingerprints`): only the tables
+    whose fingerprint, suite or label changed since their stored result are loaded (`load(names)`) and
+    validated; the others return their stored summary with "reused": True, and their pages stay in the Data
+    Docs. GX is not even imported when nothing changed and the Data Docs exist."""
+    for name in fingerprints:
+        suite_specs(name)  # fail fast on an unknown table
+    cache_path = _cache_path(site_dir)
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    keys = {name: _validation_key(name, fp, run_name) for name, fp in fingerprints.items()}
+    todo = tables_to_validate(site_dir, fingerprints, run_name=run_name)
     results: dict[str, dict[str, Any]] = {}
+    if todo or not data_docs_index(site_dir).exists():
+        results = _validate(load(todo), site_dir, run_name=run_name)
+        for name in todo:
+            if name in results:
+                cache[name] = {"key": keys[name], "result": results[name]}
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
+        tmp.replace(cache_path)
+    out: dict[str, dict[str, Any]] = {}
+    for name in fingerprints:
+        if name in results:
+            out[name] = {**results[name], "reused": False}
+        elif name not in todo:
+            out[name] = {**cache[name]["result"], "reused": True}
+    return out
+
+
+def _validate(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str | None) -> dict[str, dict[str, Any]]:
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    ctx = gx_context(site_dir)
+    results: dict[str, dict[str, Any]] = {}
+    rendered: list[Any] = []  # the pages to (re)build: the new validation results and their suites
     for name, frame in frames.items():
         start = time.perf_counter()
         checkpoint = _checkpoint(ctx, name, gx)
         outcome = checkpoint.run(batch_parameters={"dataframe": add_derived_columns(name, frame)},
                                  run_id=RunIdentifier(run_name=run_name or name, run_time=datetime.now(UTC)))
-        validation = next(iter(outcome.run_results.values()))
+        [(identifier, validation)] = outcome.run_results.items()
+        rendered += [identifier, ExpectationSuiteIdentifier(name=name)]
         specs = {s.name: s for s in suite_specs(name)}
         results[name] = _summarise(validation, specs, len(frame), time.perf_counter() - start)
-    ctx.build_data_docs(site_names=[SITE_NAME])
+    _prune_results(ctx, max(int(load_thresholds()["data_docs_keep_runs"]), 1), list(frames))
+    # Incremental build: only the new pages, then the index (which drops the pages of pruned results). A full
+    # build re-renders every kept result of every suite (up to data_docs_keep_runs × 10 pages): only when the
+    # site has no index yet.
+    full = not data_docs_index(site_dir).exists() or not rendered
+    ctx.build_data_docs(site_names=[SITE_NAME], resource_identifiers=None if full else rendered)
     return results
 
 
@@ -217,29 +374,68 @@ def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [table]).fetchall()[0][0])
 
 
-def load_frames(con: duckdb.DuckDBPyConnection, years: list[int],
-                tables: list[str] | None = None) -> dict[str, pd.DataFrame]:
+DOSSIER_AGENCY_MONTH_TEMP = "egov_dq_dossier_agency_month"
+
+
+def _frame_query(con: duckdb.DuckDBPyConnection, name: str, years: list[int],
+                 aggregate: str | None = None) -> tuple[str, dict | None] | None:
+    """The query (and parameters) that reads the frame of suite `name`, or None when its table is absent.
+    `aggregate` names a table already holding the dossier aggregate of `years` (one scan of the log is enough)."""
+    if name == "dossier_agency_month":
+        if aggregate:
+            return f"SELECT * FROM {aggregate}", None
+        return (SQL_DIR / "dossier_agency_month.sql").read_text(encoding="utf-8"), {"years": years}
+    table = {"indicators": "indicator_values"}.get(name, name)
+    if not _table_exists(con, table):
+        return None
+    columns = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND NOT internal", [table]).fetchall()}
+    drop = [c for c in ("source_file", "source_line") if c in columns]
+    select = f"SELECT * EXCLUDE ({', '.join(drop)})" if drop else "SELECT *"
+    if "year" in columns:
+        return f"{select} FROM {table} WHERE list_contains($years, year)", {"years": years}
+    return f"{select} FROM {table}", None
+
+
+def table_fingerprints(con: duckdb.DuckDBPyConnection, years: list[int], tables: list[str] | None = None, *,
+                       aggregate: str = DOSSIER_AGENCY_MONTH_TEMP, temporary: bool = True) -> dict[str, str]:
+    """Per suite table present in the warehouse: a fingerprint of exactly what `load_frames` would read
+    (column names and types, row count, sum of row hashes), computed in DuckDB without loading the frame.
+
+    The dossier aggregate is materialised once into the table `aggregate` (a temp table of this connection
+    unless `temporary` is False), so one scan of the dossier log serves both the fingerprint and, when it
+    changed, the frame (`load_frames(..., aggregate=...)`)."""
+    wanted = tables or [*STAGING_SUITES, *MART_SUITES]
+    years = [int(y) for y in years]
+    if "dossier_agency_month" in wanted:
+        query = (SQL_DIR / "dossier_agency_month.sql").read_text(encoding="utf-8")
+        kind = "TEMP TABLE" if temporary else "TABLE"
+        con.execute(f"CREATE OR REPLACE {kind} {aggregate} AS {query}", {"years": years})
+    out: dict[str, str] = {}
+    for name in wanted:
+        found = _frame_query(con, name, years, aggregate)
+        if found is None:
+            continue
+        query, params = found
+        schema = con.execute(f"DESCRIBE {query}", params).fetchall()
+        rows, checksum = con.execute(
+            f"SELECT count(*), coalesce(sum(hash(q)), 0)::VARCHAR FROM ({query}) AS q", params).fetchall()[0]
+        out[name] = hashlib.sha256(repr(([(c[0], c[1]) for c in schema], rows, checksum)).encode()).hexdigest()
+    return out
+
+
+def load_frames(con: duckdb.DuckDBPyConnection, years: list[int], tables: list[str] | None = None, *,
+                aggregate: str | None = None) -> dict[str, pd.DataFrame]:
     """The frames the suites expect, read from the warehouse for `years` (marts only when built).
 
     stg_agencies is read whole (it has no year); `indicators` comes from `indicator_values`;
-    `dossier_agency_month` is the SQL aggregate of the dossier log (sql/dossier_agency_month.sql).
+    `dossier_agency_month` is the SQL aggregate of the dossier log (sql/dossier_agency_month.sql), or the table
+    `aggregate` where `table_fingerprints` left it.
     """
-    wanted = tables or [*STAGING_SUITES, *MART_SUITES]
-    source_table = {"indicators": "indicator_values"}
+    wanted = [*STAGING_SUITES, *MART_SUITES] if tables is None else tables
     frames: dict[str, pd.DataFrame] = {}
     for name in wanted:
-        if name == "dossier_agency_month":
-            query = (SQL_DIR / "dossier_agency_month.sql").read_text(encoding="utf-8")
-            frames[name] = con.execute(query, {"years": years}).df()
-            continue
-        table = source_table.get(name, name)
-        if not _table_exists(con, table):
-            continue
-        columns = {r[0] for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND NOT internal", [table]).fetchall()}
-        drop = [c for c in ("source_file", "source_line") if c in columns]
-        select = f"SELECT * EXCLUDE ({', '.join(drop)})" if drop else "SELECT *"
-        where = " WHERE list_contains($years, year)" if "year" in columns else ""
-        params = {"years": years} if where else None
-        frames[name] = con.execute(f"{select} FROM {table}{where}", params).df()
+        found = _frame_query(con, name, [int(y) for y in years], aggregate)
+        if found is not None:
+            frames[name] = con.execute(*found).df()
     return frames

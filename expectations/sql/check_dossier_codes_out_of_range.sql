@@ -1,3 +1,4 @@
+-- Its condition is repeated in screen_dossiers.sql (one scan for the clean case): keep both equal.
 -- Coded dossier fields outside their code lists (DOMAIN.md §3): KenhThucHien 1..3, TrangThaiHoSo 1..10,
 -- MucDo 1..4 or NULL, DuocThanhToanTrucTuyen 0..2, HoSoCoThanhPhanSoHoa 0/1, LoaiDoiTuong 1/2, LePhi >= 0.
 -- One row per dossier; `problem` names every offending field.

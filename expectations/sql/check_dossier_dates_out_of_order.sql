@@ -1,3 +1,4 @@
+-- Its condition is repeated in screen_dossiers.sql (one scan for the clean case): keep both equal.
 -- Dossier dates before the reception date: due (NgayHenTra), processing finished (NgayKetThucXuLy) or
 -- result returned (NgayTra) earlier than received (NgayTiepNhan). They would distort the on-time ratio.
 -- One row per dossier; `problem` names every offending date.

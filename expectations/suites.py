@@ -31,11 +31,13 @@ NUM_TYPES = [*INT_TYPES, "float32", "float64", "Float32Dtype", "Float64Dtype"]
 # warehouse table `indicator_values`, `dossier_agency_month` from sql/dossier_agency_month.sql).
 STAGING_SUITES = ("stg_agencies", "stg_services", "stg_one_stop", "stg_infrastructure", "stg_capacity",
                   "stg_assessments")
-MART_SUITES = ("indicators", "criterion_scores", "rankings", "dossier_agency_month")
+MART_SUITES = ("indicators", "indicator_scores", "criterion_scores", "rankings", "agency_profiles", "what_if",
+               "dossier_agency_month")
 SUITE_SOURCE = {  # the raw source a suite speaks for (data_quality.failed_checks); marts speak for "marts"
     "stg_agencies": "agencies", "stg_services": "services", "stg_one_stop": "one_stop",
     "stg_infrastructure": "infrastructure", "stg_capacity": "capacity", "stg_assessments": "assessments",
     "dossier_agency_month": "dossiers", "indicators": "marts", "criterion_scores": "marts", "rankings": "marts",
+    "indicator_scores": "marts", "agency_profiles": "marts", "what_if": "marts",
 }
 
 # Columns computed from a frame before validation (pandas.eval expressions), for rules GX cannot express
@@ -241,6 +243,54 @@ def indicators() -> list[Spec]:
     ]
 
 
+def indicator_scores() -> list[Spec]:
+    return [
+        *year_range(), *texts("agency_code", "agency_group", "criterion_code", "indicator_code"),
+        *not_null("agency_code", "criterion_code", "indicator_code", "target", "points", "max_points"),
+        unique("year", "agency_code", "criterion_code", "indicator_code",
+               vi="Mỗi chỉ số của bộ chỉ số được chấm một lần cho mỗi cơ quan và năm"),
+        in_set("agency_group", AGENCY_GROUPS, "Nhóm cơ quan là department/district/commune/central"),
+        *nums("value", "target", "points", "max_points"),
+        between("points", 0, None, "Điểm đạt không âm", name="points_not_negative"),
+        between("target", 0, None, "Mục tiêu lớn hơn 0", name="target_positive", strict_min=True),
+        at_most("points", "max_points", "Điểm đạt không vượt điểm tối đa của chỉ số"),
+    ]
+
+
+def agency_profiles() -> list[Spec]:
+    return [
+        *year_range(), *texts("agency_code", "agency_group", "classification"),
+        *not_null("agency_code", "total_points", "points_lost", "rank", "group_size", "classification"),
+        unique("year", "agency_code", vi="Mỗi cơ quan một hồ sơ xếp hạng mỗi năm"),
+        in_set("classification", CLASSIFICATIONS, "Xếp loại là Tốt, Khá, Trung bình hoặc Yếu"),
+        *ints("rank", "group_size"),
+        between("points_lost", 0, None, "Điểm bị mất không âm", name="points_lost_not_negative"),
+        at_most("rank", "group_size", "Thứ hạng không vượt số cơ quan của nhóm"),
+        at_most("total_points", "max_points", "Tổng điểm không vượt điểm tối đa"),
+        between("points_to_next_class", 0, None, "Điểm còn thiếu để lên loại lớn hơn 0",
+                name="points_to_next_class_positive", strict_min=True),
+        between("points_to_pass_above", 0, None, "Điểm còn thiếu để vượt cơ quan xếp trên lớn hơn 0",
+                name="points_to_pass_above_positive", strict_min=True),
+    ]
+
+
+def what_if() -> list[Spec]:
+    return [
+        *year_range(), *texts("agency_code", "goal", "indicator_code"),
+        *not_null("agency_code", "goal", "step", "indicator_code", "required_value", "points_gained"),
+        unique("year", "agency_code", "goal", "step", vi="Mỗi bước của một mục tiêu xuất hiện một lần"),
+        in_set("goal", ["next_class", "pass_agency_above"], "Mục tiêu: lên loại (next_class) hoặc vượt cơ quan "
+               "xếp trên (pass_agency_above)"),
+        *ints("step"), between("step", 1, None, "Bước từ 1 trở lên", name="step_at_least_1"),
+        between("points_needed", 0, None, "Điểm cần thêm lớn hơn 0", name="points_needed_positive",
+                strict_min=True),
+        between("points_gained", 0, None, "Mỗi bước thêm được điểm", name="points_gained_positive",
+                strict_min=True),
+        at_most("required_value", "target", "Giá trị cần đạt không vượt mục tiêu của bộ chỉ số"),
+        at_most("current_points", "new_points", "Điểm sau cải thiện không thấp hơn điểm hiện tại"),
+    ]
+
+
 def criterion_scores() -> list[Spec]:
     return [
         *year_range(), *texts("agency_code", "agency_group", "criterion_code"),
@@ -293,7 +343,8 @@ def dossier_agency_month() -> list[Spec]:
 SUITES: dict[str, Callable[[], list[Spec]]] = {
     "stg_agencies": stg_agencies, "stg_services": stg_services, "stg_one_stop": stg_one_stop,
     "stg_infrastructure": stg_infrastructure, "stg_capacity": stg_capacity, "stg_assessments": stg_assessments,
-    "indicators": indicators, "criterion_scores": criterion_scores, "rankings": rankings,
+    "indicators": indicators, "indicator_scores": indicator_scores, "criterion_scores": criterion_scores,
+    "rankings": rankings, "agency_profiles": agency_profiles, "what_if": what_if,
     "dossier_agency_month": dossier_agency_month,
 }
 
@@ -305,7 +356,10 @@ SUITE_DESCRIPTIONS = {
     "stg_capacity": "Báo cáo ứng dụng CNTT nội bộ, nhân lực, chính sách: số lượng không âm, tập con không vượt tổng",
     "stg_assessments": "Chỉ số do đoàn đánh giá chấm: mỗi chỉ số một lần, giá trị trong khoảng cho phép",
     "indicators": "Giá trị chỉ số: tỷ lệ trong [0, 1], mẫu số 0 thì giá trị trống, không trùng",
+    "indicator_scores": "Điểm theo chỉ số: từ 0 đến điểm tối đa của chỉ số, mục tiêu lớn hơn 0",
     "criterion_scores": "Điểm theo tiêu chí: từ 0 đến điểm tối đa, thứ hạng từ 1",
+    "agency_profiles": "Hồ sơ xếp hạng từng cơ quan: thứ hạng trong nhóm, điểm còn thiếu để lên hạng",
+    "what_if": "Phương án cải thiện: mỗi bước thêm điểm, giá trị cần đạt không vượt mục tiêu",
     "rankings": "Bảng xếp hạng: tổng điểm từ 0 đến tối đa, chỉ số trong [0, 1], xếp loại hợp lệ, thứ hạng từ 1",
     "dossier_agency_month": "Hồ sơ TTHC tổng hợp theo cơ quan và tháng: các tập con không vượt tổng",
 }

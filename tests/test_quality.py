@@ -25,6 +25,8 @@ AGENCIES = [  # code, name, group, parent, valid_from, valid_to, successor
 EVALUATED = ["SO-A", "SO-B", "H1", "X1"]
 CATALOGUE = {"SO-A": "P1", "SO-B": "P3", "H1": "P4"}
 
+PROJECT = Path(__file__).resolve().parents[1]
+
 
 def put(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
     cols = list(rows[0])
@@ -97,6 +99,31 @@ def create_marts(con: duckdb.DuckDBPyConnection) -> None:
          "criterion_name": "Hạ tầng kỹ thuật CNTT và ATTT", "points": p, "max_points": 20.0, "rank": r}
         for c, g, p, r in [("SO-A", "department", 18.0, 1), ("SO-B", "department", 18.0, 1),
                            ("H1", "district", 15.0, 1), ("X1", "commune", 9.5, 1)]])
+    con.execute("CREATE TABLE indicator_scores (year INTEGER, agency_code VARCHAR, agency_group VARCHAR, "
+                "criterion_code VARCHAR, indicator_code VARCHAR, value DOUBLE, target DOUBLE, points DOUBLE, "
+                "max_points DOUBLE)")
+    put(con, "indicator_scores", [
+        {"year": YEAR, "agency_code": c, "agency_group": g, "criterion_code": "services",
+         "indicator_code": "svc_online_ratio", "value": v, "target": 0.8, "points": min(v / 0.8, 1) * 8,
+         "max_points": 8.0}
+        for c, g, v in [("SO-A", "department", 1.0), ("SO-B", "department", 0.0), ("H1", "district", 0.4),
+                        ("X1", "commune", 0.6)]])
+    con.execute((PROJECT / "assets" / "profiles" / "schema.sql").read_text(encoding="utf-8"))
+    put(con, "agency_profiles", [
+        {"year": YEAR, "agency_code": c, "agency_name": c, "agency_group": g, "total_points": t, "max_points": 100.0,
+         "points_lost": 100.0 - t, "rank": r, "group_size": n, "classification": k, "strongest_indicators": [],
+         "weakest_indicators": [], "next_class": nxt, "next_class_min": lo, "points_to_next_class": need,
+         "rank_history": [{"year": YEAR, "rank": r, "total_points": t, "classification": k}]}
+        for c, g, t, r, n, k, nxt, lo, need in [
+            ("SO-A", "department", 90.0, 1, 2, "Tốt", None, None, None),
+            ("SO-B", "department", 85.5, 2, 2, "Tốt", None, None, None),
+            ("H1", "district", 74.0, 1, 1, "Khá", "Tốt", 80.0, 6.0),
+            ("X1", "commune", 49.0, 1, 1, "Yếu", "Trung bình", 50.0, 1.0)]])
+    put(con, "what_if", [
+        {"year": YEAR, "agency_code": "X1", "goal": "next_class", "goal_label": "đạt loại Trung bình",
+         "points_needed": 1.0, "reachable": True, "step": 1, "criterion_code": "services",
+         "indicator_code": "svc_online_ratio", "current_value": 0.6, "required_value": 0.7, "target": 0.8,
+         "current_points": 6.0, "new_points": 7.0, "points_gained": 1.0}])
 
 
 def build_clean(con: duckdb.DuckDBPyConnection, *, marts: bool = True) -> None:
@@ -433,6 +460,23 @@ def test_gx_reports_exactly_the_planted_faults(clean_frames: dict[str, Any], gx_
     with pytest.raises(KeyError):
         validate_frames({"stg_dossiers": indicators}, gx_site)
 
+
+
+def test_gx_catches_impossible_profiles_and_what_if_steps(clean_frames: dict[str, Any], gx_site: Path) -> None:
+    from expectations.gx_runner import validate_frames
+
+    profiles = clean_frames["agency_profiles"].copy()
+    profiles.loc[profiles["agency_code"] == "H1", "rank"] = 3  # 3rd of a group of 1
+    what_if = clean_frames["what_if"].copy()
+    what_if["required_value"] = 0.95  # above the rubric target (0.8): no value can be asked beyond the target
+    scores = clean_frames["indicator_scores"].copy()
+    scores.loc[scores["agency_code"] == "H1", "points"] = 9.0  # above the item's 8 points
+    res = validate_frames({"agency_profiles": profiles, "what_if": what_if, "indicator_scores": scores}, gx_site)
+    assert {n: failed_names(r) for n, r in res.items()} == {
+        "agency_profiles": [("rank_not_above_group_size", 1)],
+        "what_if": [("required_value_not_above_target", 1)],
+        "indicator_scores": [("points_not_above_max_points", 1)],
+    }
 
 def test_gx_keeps_a_bounded_history(clean_frames: dict[str, Any], tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:

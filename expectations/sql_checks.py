@@ -24,6 +24,7 @@ from expectations.suites import SUITE_SOURCE, suite_specs
 if TYPE_CHECKING:
     import duckdb
 
+from pipelines.vietnamese import vn_int, vn_pct
 from pipelines.warehouse import transaction
 
 # Sources with a yearly return per agency: data_quality.missing_return is set for these.
@@ -297,22 +298,13 @@ def build_data_quality(con: duckdb.DuckDBPyConnection, years: list[int], gx_resu
 
 # --- the summary --------------------------------------------------------------------------------------------
 
-def _vn_int(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
-
-
-def _vn_pct(share: float) -> str:
-    pct = share * 100
-    text = f"{pct:.2f}" if 0 < pct < 0.1 else f"{pct:.1f}"
-    return text.replace(".", ",") + "%"
-
-
 def _names(names: list[str], limit: int = 10) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f" và {len(names) - limit} cơ quan khác" if len(names) > limit else "")
 
 
-def _rule_label(source: str, rule: str) -> str:
+def rule_label(source: str, rule: str) -> str:
+    """A quarantine rule as it reads in a Vietnamese sentence ('trùng MaHoSo', 'sai định dạng')."""
     if rule == "duplicate" and source in DUPLICATE_KEYS:
         return f"trùng {DUPLICATE_KEYS[source]}"
     return RULE_LABELS.get(rule, rule)
@@ -329,9 +321,9 @@ def _check_phrase(entry: str) -> str:
         what = specs[name].vi if name in specs else name
         if count == "lỗi":
             return f"lỗi khi kiểm tra «{what}» ({severity})"
-        return f"{_vn_int(int(count))} dòng vi phạm «{what}» ({severity})"
+        return f"{vn_int(int(count))} dòng vi phạm «{what}» ({severity})"
     titles = {c.name: c.title for c in CHECKS}
-    return f"{_vn_int(int(count))} {titles.get(name, name)} ({severity})"
+    return f"{vn_int(int(count))} {titles.get(name, name)} ({severity})"
 
 
 def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
@@ -365,17 +357,17 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
         rows = sum(n for rule, n in items if rule != "file_rejected")
         files = sum(n for rule, n in items if rule == "file_rejected")
         label = SOURCE_LABELS.get(source, source)
-        parts = [f"{_vn_int(n)} {_rule_label(source, rule)}" for rule, n in items if rule != "file_rejected"]
+        parts = [f"{vn_int(n)} {rule_label(source, rule)}" for rule, n in items if rule != "file_rejected"]
         if rows:
             total = int(read.get(source) or 0)
-            share = f" ({_vn_pct(rows / total)})" if total else ""
-            lines.append(f"{_vn_int(rows)} dòng {label} bị cách ly{share}: {', '.join(parts)}")
+            share = f" ({vn_pct(rows / total)})" if total else ""
+            lines.append(f"{vn_int(rows)} dòng {label} bị cách ly{share}: {', '.join(parts)}")
         if files:
             names = [r[0] for r in con.execute(
                 "SELECT file FROM quarantine WHERE source = ? AND rule = 'file_rejected' AND year IS NOT DISTINCT FROM "
                 "CASE WHEN ? = 'agencies' THEN NULL ELSE ? END ORDER BY file", [source, source, year]).fetchall()]
             shown = ", ".join(names[:5]) + (f" và {len(names) - 5} tệp khác" if len(names) > 5 else "")
-            lines.append(f"{_vn_int(files)} tệp {label} bị từ chối cả tệp: {shown}")
+            lines.append(f"{vn_int(files)} tệp {label} bị từ chối cả tệp: {shown}")
     for source, failed in con.execute(
             "SELECT source, failed_checks FROM data_quality WHERE year = ? AND agency_code = '*' "
             "AND failed_checks IS NOT NULL ORDER BY source", [year]).fetchall():

@@ -19,10 +19,12 @@ def vn_number(x: float | None, decimals: int | None = 2, *, empty: str = "–") 
 
 
 def vn_pct(share: float | None, decimals: int = 1, *, empty: str = "–") -> str:
-    """0.2093 → '20,9%'; below 0,1% two decimals, so a tiny share never reads as 0."""
+    """0.2093 → '20,9%'; below 0,1% two decimals, below 0,01% '< 0,01%': a tiny share never reads as 0."""
     if share is None:
         return empty
     pct = share * 100
+    if 0 < pct < 0.01:
+        return "< 0,01%"
     return vn_number(pct, 2 if 0 < pct < 0.1 else decimals) + "%"
 
 

@@ -44,7 +44,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from expectations.sql_checks import DUPLICATE_KEYS, RULE_LABELS, SOURCE_LABELS, quality_summary
+from expectations.sql_checks import SOURCE_LABELS, quality_summary, rule_label
 from pipelines.vietnamese import rank_change_text, vn_number
 
 __all__ = ["write_ranking_workbook"]
@@ -503,19 +503,13 @@ def _method_sheet(
 # --- the data-quality sheet -----------------------------------------------------------------------------------
 
 
-def _rule_label(source: str, rule: str) -> str:
-    if rule == "duplicate" and source in DUPLICATE_KEYS:
-        return f"trùng {DUPLICATE_KEYS[source]}"
-    return RULE_LABELS.get(rule, rule)
-
-
 def _rules_text(source: str, by_rule: str | None) -> str:
     """'duplicate: 2; invalid: 1' → 'trùng MaHoSo: 2; sai định dạng: 1'."""
     parts = []
     for part in (by_rule or "").split(";"):
         rule, _, n = part.strip().partition(":")
         if rule:
-            parts.append(f"{_rule_label(source, rule.strip())}: {n.strip()}" if n else _rule_label(source, rule))
+            parts.append(f"{rule_label(source, rule.strip())}: {n.strip()}" if n else rule_label(source, rule))
     return "; ".join(parts)
 
 

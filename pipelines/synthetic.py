@@ -373,11 +373,44 @@ def _write_dossiers(raw_dir: Path, year: int, months: int, existing: list[Agency
     return total
 
 
+def write_dossier_day(raw_dir: Path, year: int, month: int, day: int, n: int, *, seed: int = 20161,
+                      dossier_format: str = "csv") -> Path:
+    """One more day of `n` dossiers received on year-month-day, as a new file in that month's folder (the file a
+    nightly export adds); dossier codes continue past any month's own numbering, so none collides."""
+    agencies = build_agencies(seed)
+    existing = [a for a in agencies if a.exists(year)]
+    owned = _procedures(agencies, year >= 2025)
+    catalogue = [(a.code, p, service_level(a, p, year), int(_unit(f"fee:{p}") < 0.4))
+                 for a in existing for p in owned.get(a.code, [])]
+    by_code = {a.code: a for a in existing}
+    cat_agency = np.array([c[0] for c in catalogue])
+    order = np.argsort(cat_agency, kind="stable")
+    cat_proc = np.array([c[1] for c in catalogue])[order]
+    cat_level = np.array([c[2] for c in catalogue], dtype=np.int8)[order]
+    cat_fee = np.array([c[3] for c in catalogue], dtype=np.int8)[order]
+    codes, starts, lengths = np.unique(cat_agency[order], return_index=True, return_counts=True)
+    size = {"department": 14.0, "central": 6.0, "district": 5.0, "commune": 0.5}
+    active = [c for c in codes if by_code[c].exists_in_month(year, month)]
+    weight = np.array([size[by_code[c].group] * (0.5 + _unit("vol:" + c)) for c in active])
+    q_active = np.array([quality(by_code[c]) for c in active])
+    rng = np.random.default_rng([seed, year, month, day])
+    frame = _draw_dossier_chunk(rng, year, month, 12, min(1.0, (year - 2016) / 8), n, 10**7 + day * 10**5,
+                                codes, np.searchsorted(codes, active), weight, q_active, starts, lengths, cat_proc,
+                                cat_level, cat_fee, day=day)
+    path = raw_dir / "dossiers" / str(year) / f"{month:02d}" / f"hoso_{year}_{month:02d}_{day:02d}_new.{dossier_format}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if dossier_format == "parquet":
+        frame.write_parquet(path, compression="zstd", statistics=False)
+    else:
+        frame.write_csv(path)
+    return path
+
+
 def _draw_dossier_chunk(rng: np.random.Generator, year: int, month: int, months: int, progress: float, n: int,
                         first: int, codes: np.ndarray, idx: np.ndarray, weight: np.ndarray, q_active: np.ndarray,
                         starts: np.ndarray, lengths: np.ndarray, cat_proc: np.ndarray, cat_level: np.ndarray,
-                        cat_fee: np.ndarray) -> pl.DataFrame:
-    """`n` dossiers of a month, numbered from `first` + 1, drawn vectorised from the month's generator."""
+                        cat_fee: np.ndarray, day: int | None = None) -> pl.DataFrame:
+    """`n` dossiers of a month (or of one `day` of it), numbered from `first` + 1, drawn vectorised."""
     pick = rng.choice(len(idx), size=n, p=weight / weight.sum())
     agency_idx = idx[pick]
     q = q_active[pick]
@@ -390,8 +423,8 @@ def _draw_dossier_chunk(rng: np.random.Generator, year: int, month: int, months:
     mucdo = np.where((rng.random(n) < 0.8) & (level >= 2), level.astype(str), "")
     days = calendar.monthrange(year, month)[1]
     start = np.datetime64(f"{year}-{month:02d}-01T00:00:00", "s")
-    received = start + (rng.integers(0, days, n) * 86400 + rng.integers(7 * 3600 + 1800, 17 * 3600, n)
-                        ).astype("timedelta64[s]")
+    day_index = rng.integers(0, days, n) if day is None else np.full(n, day - 1)
+    received = start + (day_index * 86400 + rng.integers(7 * 3600 + 1800, 17 * 3600, n)).astype("timedelta64[s]")
     span = rng.integers(3, 16, n) * 86400
     due = received + span.astype("timedelta64[s]")
     r = rng.random(n)

@@ -99,8 +99,14 @@ def timed(command: list[str], env: dict[str, str]) -> dict:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", done.stderr)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    user = float(re.search(r"User time \(seconds\): ([\d.]+)", done.stderr).group(1))
+    system = float(re.search(r"System time \(seconds\): ([\d.]+)", done.stderr).group(1))
     hours, minutes, seconds = (float(g) if g else 0.0 for g in wall.groups())
-    out = {"wall_s": round(hours * 3600 + minutes * 60 + seconds, 2), "peak_rss_mb": round(int(rss.group(1)) / 1024)}
+    out = {
+        "wall_s": round(hours * 3600 + minutes * 60 + seconds, 2),
+        "peak_rss_mb": round(int(rss.group(1)) / 1024),
+        "cpu_s": round(user + system, 2),
+    }
     run_id = re.search(r"Dagster run ([0-9a-f-]{36})", done.stdout)
     if run_id:
         out["run_id"] = run_id.group(1)

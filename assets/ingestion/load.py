@@ -388,12 +388,12 @@ def _dedupe_and_insert(con: duckdb.DuckDBPyConnection, contract: SourceContract,
         join_staged = " AND ".join(f"s.{q(k)} = p.{q(k)}" for k in contract.unique)
         con.execute(f"""
 CREATE OR REPLACE TEMP TABLE egov_dups AS
-WITH valid AS (SELECT * FROM {PARSED} WHERE __reason IS NULL),
-dup_keys AS (SELECT {keys} FROM valid GROUP BY ALL HAVING count(*) > 1),
-ranked AS (
-    SELECT v.*, row_number() OVER w AS n, first_value(__file_id) OVER w AS first_file,
+WITH dup_keys AS (SELECT {keys} FROM {PARSED} WHERE __reason IS NULL GROUP BY ALL HAVING count(*) > 1),
+ranked AS (  -- only the few rows of duplicated keys, and only the columns needed (the log may not fit in memory)
+    SELECT {keys}, __file_id, __line, row_number() OVER w AS n, first_value(__file_id) OVER w AS first_file,
            first_value(__line) OVER w AS first_line
-    FROM valid AS v SEMI JOIN dup_keys USING ({keys})
+    FROM {PARSED} AS v SEMI JOIN dup_keys USING ({keys})
+    WHERE v.__reason IS NULL
     WINDOW w AS (PARTITION BY {keys} ORDER BY __file_id, __line)
 )
 SELECT p.__file_id, p.__line, {key_text} AS key_value, f.file AS first_file, p.first_line

@@ -388,12 +388,20 @@ def _dedupe_and_insert(con: duckdb.DuckDBPyConnection, contract: SourceContract,
         join_staged = " AND ".join(f"s.{q(k)} = p.{q(k)}" for k in contract.unique)
         con.execute(f"""
 CREATE OR REPLACE TEMP TABLE egov_dups AS
-WITH dup_keys AS (SELECT {keys} FROM {PARSED} WHERE __reason IS NULL GROUP BY ALL HAVING count(*) > 1),
-ranked AS (  -- only the few rows of duplicated keys, and only the columns needed (the log may not fit in memory)
-    SELECT {keys}, __file_id, __line, row_number() OVER w AS n, first_value(__file_id) OVER w AS first_file,
+-- Keys are first grouped by their 64-bit hash, then exactly among the few rows whose hash repeats: grouping the
+-- text keys of 100M dossiers directly does not fit in a 1 GB memory limit, their hashes do (and are cheaper).
+WITH dup_hashes AS (
+    SELECT hash({keys}) AS h FROM {PARSED} WHERE __reason IS NULL GROUP BY ALL HAVING count(*) > 1
+),
+candidates AS (
+    SELECT {keys}, __file_id, __line FROM {PARSED}
+    WHERE __reason IS NULL AND hash({keys}) IN (SELECT h FROM dup_hashes)
+),
+dup_keys AS (SELECT {keys} FROM candidates GROUP BY ALL HAVING count(*) > 1),
+ranked AS (
+    SELECT v.*, row_number() OVER w AS n, first_value(__file_id) OVER w AS first_file,
            first_value(__line) OVER w AS first_line
-    FROM {PARSED} AS v SEMI JOIN dup_keys USING ({keys})
-    WHERE v.__reason IS NULL
+    FROM candidates AS v SEMI JOIN dup_keys USING ({keys})
     WINDOW w AS (PARTITION BY {keys} ORDER BY __file_id, __line)
 )
 SELECT p.__file_id, p.__line, {key_text} AS key_value, f.file AS first_file, p.first_line

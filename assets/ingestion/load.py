@@ -386,6 +386,14 @@ def _dedupe_and_insert(con: duckdb.DuckDBPyConnection, contract: SourceContract,
         key_text = " || '/' || ".join(f"CAST(p.{q(k)} AS VARCHAR)" for k in contract.unique)
         key_name = "/".join(contract.unique)
         join_staged = " AND ".join(f"s.{q(k)} = p.{q(k)}" for k in contract.unique)
+        # Rows already staged for the partition (from unchanged files) win over new ones. None after a full refresh
+        # (deleted above in this transaction): skip that join, whose planner would still size it on the deleted rows.
+        staged = con.execute(f"SELECT count(*) FROM {contract.table} AS s WHERE {stg_year_filter}").fetchone()[0]
+        against_staged = f"""
+UNION ALL
+SELECT p.__file_id, p.__line, {key_text}, s.source_file, s.source_line
+FROM {PARSED} AS p JOIN {contract.table} AS s ON {join_staged} AND {stg_year_filter}
+WHERE p.__reason IS NULL""" if staged else ""
         con.execute(f"""
 CREATE OR REPLACE TEMP TABLE egov_dups AS
 -- Keys are first grouped by their 64-bit hash, then exactly among the few rows whose hash repeats: grouping the
@@ -405,11 +413,7 @@ ranked AS (
     WINDOW w AS (PARTITION BY {keys} ORDER BY __file_id, __line)
 )
 SELECT p.__file_id, p.__line, {key_text} AS key_value, f.file AS first_file, p.first_line
-FROM ranked AS p JOIN egov_files AS f ON f.file_id = p.first_file WHERE n > 1
-UNION ALL
-SELECT p.__file_id, p.__line, {key_text}, s.source_file, s.source_line
-FROM {PARSED} AS p JOIN {contract.table} AS s ON {join_staged} AND {stg_year_filter}
-WHERE p.__reason IS NULL""")
+FROM ranked AS p JOIN egov_files AS f ON f.file_id = p.first_file WHERE n > 1{against_staged}""")
         raw_dup = "concat_ws(',', " + ", ".join(
             f"coalesce(CAST(p.{q(c.name)} AS VARCHAR), '')" for c in contract.stored_columns) + ")"
         con.execute(f"""

@@ -1,11 +1,17 @@
 """Benchmark harness: the whole pipeline against bare DuckDB, pandas and Polars on the same dossier files.
 
-    python bench/run.py --dossiers 1000000 --repeat 3          # writes bench/out/results-<N>.json and a table
+    python bench/run.py --dossiers 1000000 --repeat 3                      # results in bench/out/
+    python bench/run.py --dossiers 10000000 --repeat 3 --incremental --data-root /work/benchdata
+    python bench/run.py --dossiers 100000000 --repeat 1 --data-root /work/benchdata
 
-Each contender runs in its own process under /usr/bin/time -v (wall time, peak RSS); medians over --repeat runs.
+Generation streams (the sample generator writes at most CHUNK_ROWS dossiers at a time, monthly files). Each
+contender runs in its own process tree under /usr/bin/time -v (wall time, peak RSS); medians over --repeat runs.
 The baselines do what a capable analyst would: read one year's monthly dossier files and compute the per-agency
 dossier indicators (accepted, online, on time, paid online, digitised). The pipeline does everything (ingest with
-contracts and quarantine, indicators, scores, rankings, data quality, marts publish). Not part of the test run.
+contracts and quarantine, indicators, scores, rankings, data quality, marts publish); its per-step durations are
+read from the event log of its Dagster run (a persistent DAGSTER_HOME next to the data). `--incremental` then adds
+one new day of dossiers (a new file in the last month's folder) on top of the full run and times `egov run`.
+Not part of the test run.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import re
 import statistics
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -25,6 +32,8 @@ ROOT = HERE.parent
 YEAR = 2024
 # The generator draws ~300k × scale × 1.2 dossiers for 2024 (its volume grows to 1.2× by 2024).
 DOSSIERS_PER_SCALE_2024 = 360_000
+# pandas holds every field as a Python string: ~0.55 GB per million dossiers (measured: 5.3 GB at 9.8M).
+PANDAS_GB_PER_MILLION = 0.55
 
 BASELINES = {
     "duckdb": """
@@ -83,15 +92,120 @@ print(len(flags.groupby('agency').sum()))
 }
 
 
-def timed(command: list[str], env: dict[str, str]) -> dict[str, float]:
-    """Wall seconds and peak RSS (MB) of one command, from GNU time."""
+def timed(command: list[str], env: dict[str, str]) -> dict:
+    """Wall seconds and peak RSS (MB) of one process tree, from GNU time; the run id if it is a pipeline run."""
     done = subprocess.run(["/usr/bin/time", "-v", *command], env=env, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", done.stderr)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    user = float(re.search(r"User time \(seconds\): ([\d.]+)", done.stderr).group(1))
+    system = float(re.search(r"System time \(seconds\): ([\d.]+)", done.stderr).group(1))
     hours, minutes, seconds = (float(g) if g else 0.0 for g in wall.groups())
-    return {"wall_s": hours * 3600 + minutes * 60 + seconds, "peak_rss_mb": int(rss.group(1)) / 1024}
+    out = {
+        "wall_s": round(hours * 3600 + minutes * 60 + seconds, 2),
+        "peak_rss_mb": round(int(rss.group(1)) / 1024),
+        "cpu_s": round(user + system, 2),
+    }
+    run_id = re.search(r"Dagster run ([0-9a-f-]{36})", done.stdout)
+    if run_id:
+        out["run_id"] = run_id.group(1)
+    return out
+
+
+def steps_of(run_id: str, env: dict[str, str]) -> dict[str, float]:
+    """Per-step seconds of a pipeline run, read from its Dagster instance in a separate (untimed) process."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / "steps.py"), run_id], env=env, capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    return json.loads(done.stdout)
+
+
+def median_steps(runs: list[dict]) -> dict[str, float]:
+    names = [n for n in runs[0]["steps"]]
+    return {n: round(statistics.median(r["steps"].get(n, 0.0) for r in runs), 2) for n in names}
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    out = {"python": platform.python_version()}
+    for package in ("duckdb", "polars", "pandas", "dagster", "great-expectations", "pyarrow", "numpy"):
+        out[package] = version(package)
+    return out
+
+
+def machine() -> dict[str, object]:
+    meminfo = Path("/proc/meminfo").read_text()
+    total_kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))
+    model = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text())
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(total_kb / 2**20, 1),
+        "cpu": model.group(1) if model else "",
+        "kernel": platform.release(),
+    }
+
+
+def generate(data: Path, dossiers: int, fmt: str, env: dict[str, str]) -> dict:
+    print(f"== generating {dossiers:,} dossiers for {YEAR} ({fmt}, monthly files) into {data / 'raw'} ==", flush=True)
+    scale = dossiers / DOSSIERS_PER_SCALE_2024
+    result = timed(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import json; from pathlib import Path; from datetime import date; from pipelines.synthetic import "
+                f"generate_sample_province as g; m = g(Path({str(data / 'raw')!r}), scale={scale},"
+                f" first_year={YEAR}, last_year={YEAR}, through=date({YEAR}, 12, 31), dossier_format={fmt!r});"
+                " print(json.dumps(m['dossiers_per_year']))"
+            ),
+        ],
+        env,
+    )
+    manifest = json.loads((data / "sample_manifest.json").read_text())
+    result["dossiers"] = manifest["dossiers_per_year"][str(YEAR)]
+    result["disk_mb"] = round(sum(p.stat().st_size for p in (data / "raw").rglob("*") if p.is_file()) / 2**20)
+    print(f"   {result}", flush=True)
+    (data / "generation.json").write_text(json.dumps(result))
+    return result
+
+
+def incremental(data: Path, dossiers: int, fmt: str, repeat: int, env: dict[str, str], egov: str) -> dict:
+    """One new day of dossiers on top of the full run's history: `egov run --year` again, timed."""
+    sys.path.insert(0, str(ROOT))
+    from pipelines.synthetic import write_dossier_day
+
+    per_day = round(dossiers / 366)
+    runs, unchanged = [], []
+    run = [egov, "run", "--year", str(YEAR)]
+    for i in range(repeat):
+        unchanged.append(timed(run, env))  # nothing new: the same files as the last run
+        print(f"incremental: rerun with nothing new {i + 1}: {unchanged[-1]}", flush=True)
+        path = write_dossier_day(data / "raw", YEAR, 12, 31, per_day, dossier_format=fmt)
+        result = timed(run, env)
+        result["steps"] = steps_of(result["run_id"], env)
+        runs.append(result)
+        print(
+            f"incremental: one new day ({per_day:,} dossiers) {i + 1}: {result['wall_s']} s, "
+            f"{result['peak_rss_mb']} MB",
+            flush=True,
+        )
+        path.unlink()
+        timed(run, env)  # back to the history without the new day (untimed)
+    return {
+        "new_day_dossiers": per_day,
+        "one_new_day": {
+            "wall_s": statistics.median(r["wall_s"] for r in runs),
+            "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
+            "runs": runs,
+            "steps": median_steps(runs),
+        },
+        "nothing_new": {
+            "wall_s": statistics.median(r["wall_s"] for r in unchanged),
+            "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in unchanged),
+        },
+    }
 
 
 def main() -> None:
@@ -99,41 +213,111 @@ def main() -> None:
     parser.add_argument("--dossiers", type=int, default=1_000_000, help="dossiers in the benchmark year")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", nargs="*", default=["pipeline", *BASELINES], help="contenders to run")
-    parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument("--out", type=Path, default=HERE / "out", help="where results-<N>.json go")
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="where the generated data and warehouse go (default: --out); keep it off the repo",
+    )
+    parser.add_argument(
+        "--incremental",
+        action="store_true",
+        help="after the contenders, time a night with one new day of dossiers (needs the pipeline)",
+    )
+    parser.add_argument(
+        "--max-pandas-gb",
+        type=float,
+        default=None,
+        help="skip pandas when its estimated memory exceeds this (default: 80%% of RAM)",
+    )
     args = parser.parse_args()
 
-    data = args.out / f"data-{args.dossiers}"
+    args.format = "csv"  # the baselines read CSV; the pipeline reads Parquet as well (tests cover it)
+    data = (args.data_root or args.out) / f"data-{args.dossiers}"
+    data.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "EGOV_DATA_DIR": str(data), "DAGSTER_HOME": str(data / "dagster_home")}
-    if not (data / "raw" / "dossiers").exists():
-        print(f"== generating {args.dossiers:,} dossiers for {YEAR} (CSV, monthly files) ==", flush=True)
-        scale = args.dossiers / DOSSIERS_PER_SCALE_2024
-        generation = timed([sys.executable, "-c", (
-            "from pathlib import Path; from datetime import date; from pipelines.synthetic import "
-            f"generate_sample_province as g; g(Path({str(data / 'raw')!r}), scale={scale},"
-            f" first_year={YEAR}, last_year={YEAR}, through=date({YEAR}, 12, 31), dossier_format='csv')")], env)
-        print(f"   {generation}", flush=True)
+    if not (data / "generation.json").exists():
+        generation = generate(data, args.dossiers, args.format, env)
+    else:
+        generation = json.loads((data / "generation.json").read_text())
     files = str(data / "raw" / "dossiers" / str(YEAR) / "*" / "*.csv")
     egov = str(Path(sys.executable).parent / "egov")
-    results: dict[str, list[dict[str, float]]] = {}
+    info = machine()
+    max_pandas = args.max_pandas_gb or 0.8 * info["memory_gib"]
+    results: dict[str, dict] = {}
+    skipped: dict[str, str] = {}
     for contender in args.only:
+        if contender == "pandas" and args.dossiers / 1e6 * PANDAS_GB_PER_MILLION > max_pandas:
+            skipped[contender] = (
+                f"not run: would need ~{args.dossiers / 1e6 * PANDAS_GB_PER_MILLION:.0f} GB "
+                f"(> {max_pandas:.0f} GB allowed of {info['memory_gib']} GiB)"
+            )
+            print(f"{contender}: {skipped[contender]}", flush=True)
+            continue
+        runs = []
         for i in range(args.repeat):
             if contender == "pipeline":
                 command = [egov, "backfill", "--years", str(YEAR)]
             else:
                 command = [sys.executable, "-c", BASELINES[contender], files]
-            results.setdefault(contender, []).append(timed(command, env))
-            print(f"{contender} run {i + 1}: {results[contender][-1]}", flush=True)
-    summary = {name: {"wall_s": statistics.median(r["wall_s"] for r in runs),
-                      "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs), "runs": len(runs)}
-               for name, runs in results.items()}
-    (args.out / f"results-{args.dossiers}.json").write_text(json.dumps(
-        {"dossiers": args.dossiers, "date": date.today().isoformat(), "cpus": os.cpu_count(), "results": summary},
-        indent=2))
-    base = summary.get("duckdb", {}).get("wall_s")
-    print("\n| contender | median wall (s) | peak RSS (MB) | × bare DuckDB |\n|---|---|---|---|")
-    for name, s in summary.items():
+            run = timed(command, env)
+            if contender == "pipeline":
+                run["steps"] = steps_of(run["run_id"], env)
+            runs.append(run)
+            print(f"{contender} run {i + 1}: {run['wall_s']} s, {run['peak_rss_mb']} MB", flush=True)
+        results[contender] = {
+            "wall_s": statistics.median(r["wall_s"] for r in runs),
+            "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
+            "runs": runs,
+        }
+        if contender == "pipeline":
+            results[contender]["steps"] = median_steps(runs)
+    report = {
+        "dossiers": args.dossiers,
+        "format": args.format,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": info,
+        "versions": versions(),
+        "generation": generation,
+        "results": results,
+        "skipped": skipped,
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "memory_limit": os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "1GB (default)"),
+    }
+    if args.incremental:
+        report["incremental"] = incremental(data, args.dossiers, args.format, args.repeat, env, egov)
+    name = f"results-{args.dossiers}" + ("-incremental" if args.incremental else "") + ".json"
+    (args.out / name).write_text(json.dumps(report, indent=2))
+    print_table(report)
+
+
+def print_table(report: dict) -> None:
+    results = report["results"]
+    base = results.get("duckdb", {}).get("wall_s")
+    print(f"\n{report['dossiers']:,} dossiers ({report['format']})")
+    print("| contender | median wall (s) | peak RSS (MB) | × bare DuckDB | runs |\n|---|---|---|---|---|")
+    for name, s in results.items():
         ratio = f"{s['wall_s'] / base:.2f}" if base else "-"
-        print(f"| {name} | {s['wall_s']:.1f} | {s['peak_rss_mb']:.0f} | {ratio} |")
+        print(f"| {name} | {s['wall_s']:.1f} | {s['peak_rss_mb']:.0f} | {ratio} | {len(s['runs'])} |")
+    for name, why in report["skipped"].items():
+        print(f"| {name} | - | - | - | {why} |")
+    if "pipeline" in results:
+        print("\n| pipeline step | median s |\n|---|---|")
+        for step, seconds in results["pipeline"]["steps"].items():
+            print(f"| {step} | {seconds} |")
+    if "incremental" in report:
+        inc = report["incremental"]
+        full = results.get("pipeline", {}).get("wall_s")
+        night = inc["one_new_day"]["wall_s"]
+        share = f" = {night / full:.0%} of the full run ({full} s)" if full else ""
+        print(
+            f"\nincremental night, one new day ({inc['new_day_dossiers']:,} dossiers): {night} s{share}, "
+            f"{inc['one_new_day']['peak_rss_mb']} MB; nothing new: {inc['nothing_new']['wall_s']} s"
+        )
+        for step, seconds in inc["one_new_day"]["steps"].items():
+            print(f"| {step} | {seconds} |")
 
 
 if __name__ == "__main__":

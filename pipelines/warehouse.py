@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +17,14 @@ SCHEMA_FILES = (
 )
 
 
+# DuckDB's memory limit for the warehouse (its default is 80% of RAM): past it, big intermediates (the parsed dossier
+# log, joins, aggregations) spill to the warehouse's temp directory, so a run's peak memory stays about this plus
+# the Python side (~0.5 GB). Measured at 10M dossiers: 1 GB costs ~10% more CPU than unlimited, at a third of the RSS.
+MEMORY_LIMIT = os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "1GB")
+
+
 def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
     for path in SCHEMA_FILES:
         con.execute(path.read_text(encoding="utf-8"))
     return con

@@ -1,7 +1,7 @@
 """Compute the indicators of DOMAIN.md §4 in DuckDB: one SQL file per indicator family (assets/indicators/sql).
 
 Each build replaces the given years (delete, then insert, in one transaction), so reruns and backfills are
-idempotent. The dossier log is scanned once per build, into a compact fact table both builds read.
+idempotent. The dossier log is scanned once per Dagster run, into a compact fact table both builds read.
 """
 
 from __future__ import annotations
@@ -28,7 +28,29 @@ def _sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, years: list[int]) -> None:
+def _dossier_facts(con: duckdb.DuckDBPyConnection, years: list[int], run_key: str | None) -> None:
+    """`egov_dossier_facts` for `years`: the scan of the dossier log, done once per Dagster run.
+
+    Both indicator builds of a run need the same facts, and staging cannot change between them (both are
+    downstream of it in the run), so the first build keeps a copy under the run's id and the second reads it
+    instead of scanning the log again. Without a `run_key` (tests, tools) the log is always scanned.
+    """
+    if run_key is not None:
+        cached = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+            "AND table_name = 'egov_run_dossier_facts_key'").fetchone()[0]
+        if cached and con.execute("SELECT count(*) FROM egov_run_dossier_facts_key WHERE run_key = ? "
+                                  "AND years = ?::INTEGER[]", [run_key, years]).fetchone()[0]:
+            con.execute("CREATE OR REPLACE TEMP TABLE egov_dossier_facts AS SELECT * FROM egov_run_dossier_facts")
+            return
+    con.execute(_sql("dossier_facts"))
+    if run_key is not None:
+        con.execute("CREATE OR REPLACE TABLE egov_run_dossier_facts AS SELECT * FROM egov_dossier_facts")
+        con.execute("CREATE OR REPLACE TABLE egov_run_dossier_facts_key AS "
+                    "SELECT ?::VARCHAR AS run_key, ?::INTEGER[] AS years", [run_key, years])
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, years: list[int], run_key: str | None = None) -> None:
     """Inputs every family reads: the years, the agencies existing in them, the catalogue, dossier facts."""
     con.execute(_sql("schema"))
     con.execute("CREATE OR REPLACE TEMP TABLE egov_years AS SELECT unnest(?::INTEGER[]) AS year", [years])
@@ -37,7 +59,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, years: list[int]) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE egov_catalogue (indicator_code VARCHAR, applies_to VARCHAR[])")
     con.executemany("INSERT INTO egov_catalogue VALUES (?, ?)",
                     [[i["code"], i.get("applies_to")] for i in load_indicator_catalogue()])
-    con.execute(_sql("dossier_facts"))
+    _dossier_facts(con, years, run_key)
 
 
 def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
@@ -45,9 +67,9 @@ def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def build_indicators(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, int]:
+def build_indicators(con: duckdb.DuckDBPyConnection, years: list[int], run_key: str | None = None) -> dict[str, int]:
     """Replace `indicator_values` for `years`; returns the rows computed per family."""
-    _prepare(con, years)
+    _prepare(con, years, run_key)
     counts: dict[str, int] = {}
     try:
         with transaction(con):
@@ -67,9 +89,9 @@ def build_indicators(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[s
     return counts
 
 
-def build_dossier_ytd(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, int]:
+def build_dossier_ytd(con: duckdb.DuckDBPyConnection, years: list[int], run_key: str | None = None) -> dict[str, int]:
     """Replace `dossier_indicators_ytd` (the monthly year-to-date scorecard) for `years`."""
-    _prepare(con, years)
+    _prepare(con, years, run_key)
     try:
         with transaction(con):
             con.execute("DELETE FROM dossier_indicators_ytd WHERE year IN (SELECT year FROM egov_years)")

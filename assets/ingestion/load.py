@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,11 @@ PARSERS = {"int": "egov_int", "decimal": "egov_decimal", "flag": "egov_flag", "d
            "timestamp": "egov_timestamp", "level": "egov_level"}
 SQL_TYPES = {"text": "VARCHAR", "int": "BIGINT", "decimal": "DOUBLE", "flag": "INTEGER", "date": "DATE",
              "timestamp": "TIMESTAMP", "level": "INTEGER"}
+# Parsed rows of the files being loaded. An in-memory database attached to the warehouse connection (it spills
+# to the warehouse's temp directory past the memory limit), so the connections that parse files in parallel share
+# it; a TEMP table would be private to one connection.
+SCRATCH = "egov_scratch"
+PARSED = f"{SCRATCH}.parsed"
 
 
 @dataclass
@@ -212,6 +218,7 @@ def ingest(
     report.skipped_unchanged = len(files) - len(changed)
 
     try:
+        parsed = _parse_files(con, contract, raw_dir, year, changed, rel) if changed else []
         with transaction(con):
             if full_refresh:
                 con.execute(f"DELETE FROM {contract.table} WHERE {stg_year_filter}")
@@ -225,9 +232,9 @@ def ingest(
                     con.execute(f"DELETE FROM {table} WHERE source = ? AND {year_filter} "
                                 f"AND file IN (SELECT file FROM egov_stale)", [contract.name])
             if changed:
-                _load_files(con, contract, raw_dir, year, changed, rel, report, ctx, log)
+                _load_files(con, contract, year, changed, rel, report, ctx, log, parsed)
     finally:
-        con.execute("DROP TABLE IF EXISTS egov_parsed; DROP TABLE IF EXISTS egov_dups; "
+        con.execute(f"DROP TABLE IF EXISTS {PARSED}; DROP TABLE IF EXISTS egov_dups; "
                     "DROP TABLE IF EXISTS egov_files; DROP TABLE IF EXISTS egov_stale")
     report.quarantined_by_rule = dict(con.execute(
         f"SELECT rule, count(*) FROM quarantine WHERE source = ? AND {year_filter} GROUP BY rule ORDER BY rule",
@@ -235,57 +242,116 @@ def ingest(
     return report
 
 
-def _load_files(
+@dataclass
+class _ParsedFile:
+    """What parsing one raw file into PARSED left for the loader: the file as opened, or why it was rejected."""
+
+    file_id: int
+    opened: OpenedFile | None = None
+    rejected: str | None = None
+    rejects: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def _empty_relation(contract: SourceContract) -> str:
+    """A relation of the shape every reader produces, without rows: gives PARSED its columns before any file."""
+    cols = ", ".join(f"NULL::VARCHAR AS {q(c.name)}" for c in contract.columns)
+    return f"SELECT {cols}, 0::BIGINT AS __line WHERE false"
+
+
+def _parse_files(
     con: duckdb.DuckDBPyConnection,
     contract: SourceContract,
     raw_dir: Path,
     year: int | None,
     files: list[Path],
     rel: dict[Path, str],
+) -> list[_ParsedFile]:
+    """Type and check every file into PARSED, several files at a time (one DuckDB connection each).
+
+    A file's parse keeps record order to number its lines, which holds one query to about one core; files are
+    independent, so as many files run at once as DuckDB has threads. Runs before the loader's transaction opens,
+    so that transaction sees every parsed row; it only writes PARSED (and reads the agency registry).
+    """
+    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCRATCH}")
+    con.execute(f"CREATE OR REPLACE TABLE {PARSED} AS "
+                + parse_select(contract, _empty_relation(contract), year, 0, ","))
+    workers = max(1, min(len(files), int(con.execute("SELECT current_setting('threads')").fetchone()[0])))
+    with tempfile.TemporaryDirectory(prefix="egov-ingest-") as tmp:
+
+        def parse(item: tuple[int, Path]) -> _ParsedFile:
+            file_id, path = item
+            cur = con.cursor()
+            try:
+                return _parse_file(cur, contract, path, year, file_id, Path(tmp))
+            finally:
+                cur.close()
+
+        if workers == 1:
+            parsed = [parse(item) for item in enumerate(files)]
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="egov-parse") as pool:
+                parsed = list(pool.map(parse, enumerate(files)))
+        # Line numbers are settled one file at a time, while the decoded copies still exist (see record_lines).
+        for p in parsed:
+            if p.opened is not None:
+                if p.opened.file_format == "csv":
+                    p.rejects = _place_records_on_physical_lines(con, p.file_id, p.opened, p.rejects)
+                for extra in p.opened.cleanup:
+                    extra.unlink(missing_ok=True)
+    return parsed
+
+
+def _parse_file(cur: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, year: int | None,
+                file_id: int, tmp: Path) -> _ParsedFile:
+    try:
+        opened = open_raw_file(cur, path, contract, tmp)
+    except FileRejected as exc:
+        return _ParsedFile(file_id, rejected=f"file rejected: the file {exc}")
+    if opened.file_format == "csv":
+        cur.execute("DROP TABLE IF EXISTS egov_rej_errors; DROP TABLE IF EXISTS egov_rej_scans")
+    select = parse_select(contract, opened.relation_sql, year, file_id, opened.delimiter)
+    cur.execute(f"INSERT INTO {PARSED} " + select, opened.params)
+    rejects = read_structural_rejects(cur, opened) if opened.file_format == "csv" else []
+    return _ParsedFile(file_id, opened=opened, rejects=rejects)  # its decoded copies are removed by the caller
+
+
+def _load_files(
+    con: duckdb.DuckDBPyConnection,
+    contract: SourceContract,
+    year: int | None,
+    files: list[Path],
+    rel: dict[Path, str],
     report: IngestReport,
     ctx: str,
     log: Callable[[str], None],
+    parsed: list[_ParsedFile],
 ) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE egov_files (file_id INTEGER, file VARCHAR)")
-    created = False
+    con.executemany("INSERT INTO egov_files VALUES (?, ?)", [[i, rel[path]] for i, path in enumerate(files)])
     per_file: dict[int, FileReport] = {}
-    with tempfile.TemporaryDirectory(prefix="egov-ingest-") as tmp:
-        for file_id, path in enumerate(files):
-            con.execute("INSERT INTO egov_files VALUES (?, ?)", [file_id, rel[path]])
-            try:
-                opened = open_raw_file(con, path, contract, Path(tmp))
-            except FileRejected as exc:
-                message = f"file rejected: the file {exc}"
-                log(f"{rel[path]}: {message}")
-                per_file[file_id] = FileReport(rel[path], file_format(path), None, "rejected", message)
-                con.execute("INSERT INTO quarantine VALUES (?, ?, ?, 0, ?, NULL, 'file_rejected', NULL)",
-                            [contract.name, year, rel[path], message])
-                continue
-            if opened.file_format == "csv":
-                con.execute("DROP TABLE IF EXISTS egov_rej_errors; DROP TABLE IF EXISTS egov_rej_scans")
-            select = parse_select(contract, opened.relation_sql, year, file_id, opened.delimiter)
-            con.execute(("INSERT INTO egov_parsed " if created else "CREATE TEMP TABLE egov_parsed AS ") + select,
-                        opened.params)
-            created = True
-            rejects = []
-            if opened.file_format == "csv":
-                rejects = read_structural_rejects(con, opened)
-                rejects = _place_records_on_physical_lines(con, file_id, opened, rejects)
-            if rejects:
-                con.executemany(
-                    "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL, 'unreadable_record', ?)",
-                    [[contract.name, year, rel[path], line, reason, raw]
-                     for line, reason, raw in rejects])
-            per_file[file_id] = FileReport(
-                rel[path], opened.file_format, opened.encoding, "loaded", "; ".join(opened.notes),
-                rows_read=len(rejects), rows_quarantined=len(rejects))
-            for extra in opened.cleanup:
-                extra.unlink(missing_ok=True)
+    created = False
+    for p in parsed:
+        path = files[p.file_id]
+        if p.rejected is not None:
+            log(f"{rel[path]}: {p.rejected}")
+            per_file[p.file_id] = FileReport(rel[path], file_format(path), None, "rejected", p.rejected)
+            con.execute("INSERT INTO quarantine VALUES (?, ?, ?, 0, ?, NULL, 'file_rejected', NULL)",
+                        [contract.name, year, rel[path], p.rejected])
+            continue
+        created = True
+        if p.rejects:
+            con.executemany(
+                "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL, 'unreadable_record', ?)",
+                [[contract.name, year, rel[path], line, reason, raw] for line, reason, raw in p.rejects])
+        opened = p.opened
+        per_file[p.file_id] = FileReport(
+            rel[path], opened.file_format, opened.encoding, "loaded", "; ".join(opened.notes),
+            rows_read=len(p.rejects), rows_quarantined=len(p.rejects))
     if created:
         _dedupe_and_insert(con, contract, year)
         counts = con.execute(
             "SELECT __file_id, count(*), count(*) FILTER (WHERE __reason IS NOT NULL OR d.__file_id IS NOT NULL) "
-            "FROM egov_parsed p LEFT JOIN egov_dups d USING (__file_id, __line) GROUP BY ALL").fetchall()
+            f"FROM {PARSED} p LEFT JOIN egov_dups d USING (__file_id, __line) GROUP BY ALL").fetchall()
         for file_id, read, quarantined in counts:
             fr = per_file[file_id]
             fr.rows_read += read
@@ -311,7 +377,7 @@ def _place_records_on_physical_lines(
     One record per line (the usual export) is the fast path. Blank lines or line breaks inside quoted fields
     make DuckDB's record numbers drift from the file's lines; then one pass over the file maps them back.
     """
-    good = con.execute("SELECT count(*) FROM egov_parsed WHERE __file_id = ?", [file_id]).fetchone()[0]
+    good = con.execute(f"SELECT count(*) FROM {PARSED} WHERE __file_id = ?", [file_id]).fetchone()[0]
     if opened.physical_lines == 1 + good + len(rejects):
         if rejects:
             _place_records_between_rejects(con, file_id, [line for line, _, _ in rejects])
@@ -326,8 +392,8 @@ def _place_records_on_physical_lines(
         return rejects
     con.execute("CREATE OR REPLACE TEMP TABLE egov_lines AS SELECT unnest(?::BIGINT[]) AS physical, "
                 "generate_subscripts(?::BIGINT[], 1) + 1 AS line", [good_lines, good_lines])
-    con.execute("UPDATE egov_parsed SET __line = l.physical FROM egov_lines AS l "
-                "WHERE egov_parsed.__file_id = ? AND egov_parsed.__line = l.line", [file_id])
+    con.execute(f"UPDATE {PARSED} AS p SET __line = l.physical FROM egov_lines AS l "
+                "WHERE p.__file_id = ? AND p.__line = l.line", [file_id])
     con.execute("DROP TABLE egov_lines")
     return [(physical.get(line, line), reason, raw) for line, reason, raw in rejects]
 
@@ -337,7 +403,7 @@ def _place_records_between_rejects(con: duckdb.DuckDBPyConnection, file_id: int,
     gaps = [line - 1 - j for j, line in enumerate(sorted(reject_lines), start=1)]  # good records before reject j
     con.execute("CREATE OR REPLACE TEMP TABLE egov_gaps AS SELECT unnest(?::BIGINT[]) AS good_before", [gaps])
     con.execute(
-        "UPDATE egov_parsed SET __line = __line + (SELECT count(*) FROM egov_gaps WHERE good_before < __line - 1) "
+        f"UPDATE {PARSED} SET __line = __line + (SELECT count(*) FROM egov_gaps WHERE good_before < __line - 1) "
         "WHERE __file_id = ?", [file_id])
     con.execute("DROP TABLE egov_gaps")
 
@@ -350,22 +416,34 @@ def _dedupe_and_insert(con: duckdb.DuckDBPyConnection, contract: SourceContract,
         key_text = " || '/' || ".join(f"CAST(p.{q(k)} AS VARCHAR)" for k in contract.unique)
         key_name = "/".join(contract.unique)
         join_staged = " AND ".join(f"s.{q(k)} = p.{q(k)}" for k in contract.unique)
+        # Rows already staged for the partition (from unchanged files) win over new ones. None after a full refresh
+        # (deleted above in this transaction): skip that join, whose planner would still size it on the deleted rows.
+        staged = con.execute(f"SELECT count(*) FROM {contract.table} AS s WHERE {stg_year_filter}").fetchone()[0]
+        against_staged = f"""
+UNION ALL
+SELECT p.__file_id, p.__line, {key_text}, s.source_file, s.source_line
+FROM {PARSED} AS p JOIN {contract.table} AS s ON {join_staged} AND {stg_year_filter}
+WHERE p.__reason IS NULL""" if staged else ""
         con.execute(f"""
 CREATE OR REPLACE TEMP TABLE egov_dups AS
-WITH valid AS (SELECT * FROM egov_parsed WHERE __reason IS NULL),
-dup_keys AS (SELECT {keys} FROM valid GROUP BY ALL HAVING count(*) > 1),
+-- Keys are first grouped by their 64-bit hash, then exactly among the few rows whose hash repeats: grouping the
+-- text keys of 100M dossiers directly does not fit in a 1 GB memory limit, their hashes do (and are cheaper).
+WITH dup_hashes AS (
+    SELECT hash({keys}) AS h FROM {PARSED} WHERE __reason IS NULL GROUP BY ALL HAVING count(*) > 1
+),
+candidates AS (
+    SELECT {keys}, __file_id, __line FROM {PARSED}
+    WHERE __reason IS NULL AND hash({keys}) IN (SELECT h FROM dup_hashes)
+),
+dup_keys AS (SELECT {keys} FROM candidates GROUP BY ALL HAVING count(*) > 1),
 ranked AS (
     SELECT v.*, row_number() OVER w AS n, first_value(__file_id) OVER w AS first_file,
            first_value(__line) OVER w AS first_line
-    FROM valid AS v SEMI JOIN dup_keys USING ({keys})
+    FROM candidates AS v SEMI JOIN dup_keys USING ({keys})
     WINDOW w AS (PARTITION BY {keys} ORDER BY __file_id, __line)
 )
 SELECT p.__file_id, p.__line, {key_text} AS key_value, f.file AS first_file, p.first_line
-FROM ranked AS p JOIN egov_files AS f ON f.file_id = p.first_file WHERE n > 1
-UNION ALL
-SELECT p.__file_id, p.__line, {key_text}, s.source_file, s.source_line
-FROM egov_parsed AS p JOIN {contract.table} AS s ON {join_staged} AND {stg_year_filter}
-WHERE p.__reason IS NULL""")
+FROM ranked AS p JOIN egov_files AS f ON f.file_id = p.first_file WHERE n > 1{against_staged}""")
         raw_dup = "concat_ws(',', " + ", ".join(
             f"coalesce(CAST(p.{q(c.name)} AS VARCHAR), '')" for c in contract.stored_columns) + ")"
         con.execute(f"""
@@ -374,14 +452,14 @@ SELECT {lit(contract.name)}, {year if year is not None else 'NULL'}, f.file, d._
        'duplicate {key_name} ' || d.key_value
            || ': the first one is kept (' || d.first_file || ':' || d.first_line || ')',
        p.__agency, 'duplicate', {raw_dup}
-FROM egov_dups AS d JOIN egov_parsed AS p USING (__file_id, __line) JOIN egov_files AS f ON f.file_id = d.__file_id""")
+FROM egov_dups AS d JOIN {PARSED} AS p USING (__file_id, __line) JOIN egov_files AS f ON f.file_id = d.__file_id""")
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE egov_dups (__file_id INTEGER, __line BIGINT)")
     con.execute(f"""
 INSERT INTO quarantine
 SELECT {lit(contract.name)}, {year if year is not None else 'NULL'}, f.file, p.__line,
        p.__reason, p.__agency, p.__rule, p.__raw
-FROM egov_parsed AS p JOIN egov_files AS f ON f.file_id = p.__file_id WHERE p.__reason IS NOT NULL""")
+FROM {PARSED} AS p JOIN egov_files AS f ON f.file_id = p.__file_id WHERE p.__reason IS NOT NULL""")
     target_cols = [c.name for c in contract.stored_columns] + [c.keep_label_as for c in contract.stored_columns
                                                                 if c.keep_label_as]
     year_col = [] if year is None or "year" in target_cols else ["year"]
@@ -391,6 +469,6 @@ FROM egov_parsed AS p JOIN egov_files AS f ON f.file_id = p.__file_id WHERE p.__
     con.execute(f"""
 INSERT INTO {contract.table} ({insert_cols})
 SELECT {select_cols}
-FROM egov_parsed AS p JOIN egov_files AS f ON f.file_id = p.__file_id
+FROM {PARSED} AS p JOIN egov_files AS f ON f.file_id = p.__file_id
 ANTI JOIN egov_dups AS d ON d.__file_id = p.__file_id AND d.__line = p.__line
 WHERE p.__reason IS NULL""")

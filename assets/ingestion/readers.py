@@ -1,7 +1,8 @@
 """Turn one raw file (CSV, XLSX or Parquet) into a DuckDB relation of text columns named by the contract.
 
 Every format ends up the same shape, so one SQL statement parses and checks them all: a column per contract
-column (VARCHAR, trimmed, '' as NULL), plus `__line`, the record's line in the file. CSV is read by DuckDB
+column (VARCHAR, trimmed, '' as NULL), plus `__line`, the record's line in the file. Personal-data columns are
+never read (always NULL): nothing checks them, and a quarantined record shows them as '***'. CSV is read by DuckDB
 itself (streaming, parallel); only files in a legacy Windows code page are transcoded first.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.ingestion.contracts import SourceContract
+from assets.ingestion.contracts import ColumnContract, SourceContract
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 SNIFF_BYTES = 4 * 1024 * 1024
@@ -158,6 +159,11 @@ def map_header(header: list[str], contract: SourceContract) -> tuple[dict[str, i
     return positions, extras
 
 
+def _read(column: ColumnContract, positions: dict[str, int]) -> bool:
+    """Whether a column's values are read: present in the file, and not personal data."""
+    return column.name in positions and not column.personal
+
+
 def _text_expr(expr: str) -> str:
     return f"nullif(trim(CAST({expr} AS VARCHAR)), '')"
 
@@ -208,7 +214,7 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
     width = len(header)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     select = ", ".join(
-        f"{_text_expr('c' + str(positions[c.name])) if c.name in positions else 'NULL::VARCHAR'} AS {_quote(c.name)}"
+        f"{_text_expr('c' + str(positions[c.name])) if _read(c, positions) else 'NULL::VARCHAR'} AS {_quote(c.name)}"
         for c in contract.columns
     )
     personal = {positions[c.name] for c in contract.columns if c.personal and c.name in positions}
@@ -348,7 +354,7 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
     relation_name = f"xlsx_{abs(hash(str(path)))}"
     con.register(relation_name, body)
     select = ", ".join(
-        f"{_text_expr(_quote(sheet.columns[positions[c.name]])) if c.name in positions else 'NULL::VARCHAR'} "
+        f"{_text_expr(_quote(sheet.columns[positions[c.name]])) if _read(c, positions) else 'NULL::VARCHAR'} "
         f"AS {_quote(c.name)}"
         for c in contract.columns
     )
@@ -367,7 +373,7 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceCo
         raise FileRejected(f"is not a readable Parquet file ({exc})") from exc
     positions, extras = map_header(names, contract)
     select = ", ".join(
-        f"{_text_expr(_quote(names[positions[c.name]])) if c.name in positions else 'NULL::VARCHAR'} "
+        f"{_text_expr(_quote(names[positions[c.name]])) if _read(c, positions) else 'NULL::VARCHAR'} "
         f"AS {_quote(c.name)}"
         for c in contract.columns
     )

@@ -1,0 +1,47 @@
+"""Per-step durations of a recorded Dagster run, read from the instance's event log (DAGSTER_HOME).
+
+DAGSTER_HOME=<home> python bench/steps.py <run_id>      # prints JSON {step: seconds, ...}
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import dagster as dg
+
+
+def step_durations(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+    """Seconds per step (STEP_START → STEP_SUCCESS/FAILURE), plus the run's own span and its start-up gap."""
+    kinds = {
+        dg.DagsterEventType.STEP_START,
+        dg.DagsterEventType.STEP_SUCCESS,
+        dg.DagsterEventType.STEP_FAILURE,
+        dg.DagsterEventType.RUN_START,
+        dg.DagsterEventType.RUN_SUCCESS,
+        dg.DagsterEventType.RUN_FAILURE,
+    }
+    started: dict[str, float] = {}
+    out: dict[str, float] = {}
+    run_start = run_end = None
+    for record in instance.all_logs(run_id, of_type=kinds):
+        event = record.dagster_event
+        kind = event.event_type
+        if kind == dg.DagsterEventType.RUN_START:
+            run_start = record.timestamp
+        elif kind in (dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE):
+            run_end = record.timestamp
+        elif kind == dg.DagsterEventType.STEP_START:
+            started[event.step_key] = record.timestamp
+        elif event.step_key in started:
+            out[event.step_key] = round(record.timestamp - started[event.step_key], 3)
+    steps = dict(sorted(out.items(), key=lambda kv: -kv[1]))
+    if run_start is not None and run_end is not None:
+        steps["(run: RUN_START → RUN_SUCCESS)"] = round(run_end - run_start, 3)
+        steps["(between steps: run minus steps)"] = round(run_end - run_start - sum(out.values()), 3)
+    return steps
+
+
+if __name__ == "__main__":
+    with dg.DagsterInstance.get() as instance:
+        print(json.dumps(step_durations(instance, sys.argv[1]), indent=1))

@@ -2,8 +2,14 @@
 -- Dossier codes (MaHoSo) present more than once in staging, across all years: the loader quarantines
 -- duplicates within a load, so a survivor means two partitions or two loads overlap.
 -- One row per surplus copy (every copy after the first by year, file, line), in the checked years.
-WITH dup AS (
-    SELECT MaHoSo FROM stg_dossiers GROUP BY MaHoSo HAVING count(*) > 1
+-- Codes are grouped by their 64-bit hash first (spills to disk; text keys of 100M dossiers do not fit in 1 GB),
+-- then exactly, among the few rows whose hash repeats.
+WITH duplicate_hashes AS (
+    SELECT hash(MaHoSo) AS h FROM stg_dossiers GROUP BY h HAVING count(*) > 1
+), dup AS (
+    SELECT MaHoSo FROM stg_dossiers
+    WHERE hash(MaHoSo) IN (SELECT h FROM duplicate_hashes)
+    GROUP BY MaHoSo HAVING count(*) > 1
 ), copies AS (
     SELECT d.year, d.DonViXuLy AS agency_code, d.MaHoSo, d.source_file, d.source_line,
            row_number() OVER w AS copy,

@@ -41,6 +41,9 @@ SQL_TYPES = {"text": "VARCHAR", "int": "BIGINT", "decimal": "DOUBLE", "flag": "I
 # it; a TEMP table would be private to one connection.
 SCRATCH = "egov_scratch"
 PARSED = f"{SCRATCH}.parsed"
+# Files parsed at once. Each parse holds its own buffers under the warehouse's memory limit (1 GB by default), so
+# a many-core server does not start one per core; 2 is what the benchmarks measured (docs/benchmarks.md).
+MAX_PARSE_WORKERS = 4
 
 
 @dataclass
@@ -269,13 +272,15 @@ def _parse_files(
     """Type and check every file into PARSED, several files at a time (one DuckDB connection each).
 
     A file's parse keeps record order to number its lines, which holds one query to about one core; files are
-    independent, so as many files run at once as DuckDB has threads. Runs before the loader's transaction opens,
-    so that transaction sees every parsed row; it only writes PARSED (and reads the agency registry).
+    independent, so as many files run at once as DuckDB has threads (at most MAX_PARSE_WORKERS). Runs before the
+    loader's transaction opens, so that transaction sees every parsed row; it only writes PARSED (and reads the
+    agency registry).
     """
     con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCRATCH}")
     con.execute(f"CREATE OR REPLACE TABLE {PARSED} AS "
                 + parse_select(contract, _empty_relation(contract), year, 0, ","))
-    workers = max(1, min(len(files), int(con.execute("SELECT current_setting('threads')").fetchone()[0])))
+    threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+    workers = max(1, min(len(files), threads, MAX_PARSE_WORKERS))
     with tempfile.TemporaryDirectory(prefix="egov-ingest-") as tmp:
 
         def parse(item: tuple[int, Path]) -> _ParsedFile:

@@ -269,7 +269,7 @@ COMMENT ON COLUMN m.agency_profile_items.group_avg_points IS 'Mean points of the
 COMMENT ON COLUMN m.agency_profile_items.strength_order IS '1 = the agency''s strongest item';
 COMMENT ON COLUMN m.agency_profile_items.weakness_order IS '1 = the item where it lost the most points';
 
-COMMENT ON TABLE m.what_if IS 'The fewest indicator improvements that lift an agency to the next class (next_class) or past the agency above (pass_agency_above); exact rubric arithmetic';
+COMMENT ON TABLE m.what_if IS 'The fewest indicator improvements that lift an agency to the next class (next_class) or past the agency above (pass_agency_above); exact rubric arithmetic, each indicator taken on its own (a change that moves several indicators at once is not modelled)';
 COMMENT ON COLUMN m.what_if.year IS 'Evaluation year';
 COMMENT ON COLUMN m.what_if.agency_code IS 'Agency code';
 COMMENT ON COLUMN m.what_if.goal IS 'next_class | pass_agency_above';

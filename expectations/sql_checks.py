@@ -160,6 +160,7 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any]) -> None:
+    con.execute((SQL_DIR / "dossier_rules.sql").read_text(encoding="utf-8"))
     con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_thresholds (source VARCHAR, max_share DOUBLE)")
     overrides = thresholds.get("quarantined_share_by_source") or {}
     if overrides:

@@ -1,4 +1,4 @@
--- Its condition is repeated in screen_dossiers.sql (one scan for the clean case): keep both equal.
+-- Its condition is the macro of dossier_rules.sql, shared with the one-scan screen (screen_dossiers.sql).
 -- Coded dossier fields outside their code lists (DOMAIN.md §3): KenhThucHien 1..3, TrangThaiHoSo 1..10,
 -- MucDo 1..4 or NULL, DuocThanhToanTrucTuyen 0..2, HoSoCoThanhPhanSoHoa 0/1, LoaiDoiTuong 1/2, LePhi >= 0.
 -- One row per dossier; `problem` names every offending field.
@@ -15,11 +15,6 @@ SELECT year, DonViXuLy AS agency_code, MaHoSo, source_file, source_line,
        1 AS n
 FROM stg_dossiers
 WHERE list_contains($years, year)
-  AND (KenhThucHien IS NULL OR KenhThucHien NOT BETWEEN 1 AND 3
-       OR TrangThaiHoSo IS NULL OR TrangThaiHoSo NOT BETWEEN 1 AND 10
-       OR MucDo NOT BETWEEN 1 AND 4
-       OR DuocThanhToanTrucTuyen NOT BETWEEN 0 AND 2
-       OR HoSoCoThanhPhanSoHoa NOT IN (0, 1)
-       OR LoaiDoiTuong NOT IN (1, 2)
-       OR LePhi < 0)
+  AND dossier_codes_out_of_range(KenhThucHien, TrangThaiHoSo, MucDo, DuocThanhToanTrucTuyen,
+                                 HoSoCoThanhPhanSoHoa, LoaiDoiTuong, LePhi)
 ORDER BY year, agency_code, MaHoSo

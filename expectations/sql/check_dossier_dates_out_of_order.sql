@@ -1,4 +1,4 @@
--- Its condition is repeated in screen_dossiers.sql (one scan for the clean case): keep both equal.
+-- Its condition is the macro of dossier_rules.sql, shared with the one-scan screen (screen_dossiers.sql).
 -- Dossier dates before the reception date: due (NgayHenTra), processing finished (NgayKetThucXuLy) or
 -- result returned (NgayTra) earlier than received (NgayTiepNhan). They would distort the on-time ratio.
 -- One row per dossier; `problem` names every offending date.
@@ -11,5 +11,5 @@ SELECT year, DonViXuLy AS agency_code, MaHoSo, NgayTiepNhan, NgayHenTra, NgayKet
        1 AS n
 FROM stg_dossiers
 WHERE list_contains($years, year)
-  AND (NgayHenTra < NgayTiepNhan OR NgayKetThucXuLy < NgayTiepNhan OR NgayTra < NgayTiepNhan)
+  AND dossier_dates_out_of_order(NgayTiepNhan, NgayHenTra, NgayKetThucXuLy, NgayTra)
 ORDER BY year, agency_code, MaHoSo

@@ -158,6 +158,16 @@ def _width(texts: Iterable[Any], minimum: float, maximum: float) -> float:
     return max(minimum, min(maximum, longest + 2))
 
 
+def _text_sheet(wb: Workbook, fmt: _Formats, name: str, widths: list[float], title: str) -> Worksheet:
+    """A sheet of explanatory tables: column widths (the last one repeated to column 8) and its title in A1."""
+    ws = wb.add_worksheet(name)
+    for col, width in enumerate(widths[:-1]):
+        ws.set_column(col, col, width)
+    ws.set_column(len(widths) - 1, 8, widths[-1])
+    ws.write_string(0, 0, title, fmt.title)
+    return ws
+
+
 class _Formats:
     def __init__(self, wb: Workbook) -> None:
         base = {"font_name": "Times New Roman", "font_size": 12, "valign": "vcenter"}
@@ -385,13 +395,8 @@ def _method_sheet(
     labels: dict[str, str],
     rubric_years: list[int],
 ) -> None:
-    ws = wb.add_worksheet(METHOD_SHEET)
-    ws.set_column(0, 0, 44)
-    ws.set_column(1, 1, 28)
-    ws.set_column(2, 2, 52)
-    ws.set_column(3, 3, 11)
-    ws.set_column(4, 8, 20)
-    ws.write_string(0, 0, f"Phương pháp đánh giá, xếp hạng mức độ ứng dụng CNTT năm {year}", fmt.title)
+    ws = _text_sheet(wb, fmt, METHOD_SHEET, [44, 28, 52, 11, 20],
+                     f"Phương pháp đánh giá, xếp hạng mức độ ứng dụng CNTT năm {year}")
     lines = [
         f"Bộ chỉ số áp dụng: bộ chỉ số năm {', '.join(map(str, rubric_years)) or '(không rõ)'}.",
         "Điểm đạt của mỗi chỉ số = điểm tối đa của chỉ số × min(giá trị / mục tiêu, 1); chỉ số không có số liệu "
@@ -530,13 +535,8 @@ def _table(ws: Worksheet, fmt: _Formats, row: int, heads: list[str], rows: list[
 def _quality_sheet(
     wb: Workbook, fmt: _Formats, con: duckdb.DuckDBPyConnection, year: int, labels: dict[str, str]
 ) -> None:
-    ws = wb.add_worksheet(QUALITY_SHEET)
-    ws.set_column(0, 0, 28)
-    ws.set_column(1, 1, 40)
-    ws.set_column(2, 2, 22)
-    ws.set_column(3, 3, 48)
-    ws.set_column(4, 5, 14)
-    ws.write_string(0, 0, f"Lưu ý về chất lượng dữ liệu năm {year}", fmt.title)
+    ws = _text_sheet(wb, fmt, QUALITY_SHEET, [28, 40, 22, 48, 14],
+                     f"Lưu ý về chất lượng dữ liệu năm {year}")
     ws.write_string(
         1,
         0,

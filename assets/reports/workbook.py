@@ -158,6 +158,14 @@ def _width(texts: Iterable[Any], minimum: float, maximum: float) -> float:
     return max(minimum, min(maximum, longest + 2))
 
 
+def _heading_row(ws: Worksheet, fmt: _Formats, row: int, heads: list[str], height: float | None = 64) -> None:
+    """A row of column headings; tall by default, since the Vietnamese headings wrap."""
+    if height:
+        ws.set_row(row, height)
+    for col, head in enumerate(heads):
+        ws.write_string(row, col, head, fmt.heading)
+
+
 def _text_sheet(wb: Workbook, fmt: _Formats, name: str, widths: list[float], title: str) -> Worksheet:
     """A sheet of explanatory tables: column widths (the last one repeated to column 8) and its title in A1."""
     ws = wb.add_worksheet(name)
@@ -302,9 +310,7 @@ def _ranking_sheet(
         ),
         fmt.note,
     )
-    ws.set_row(HEADER_ROW, 64)
-    for col, head in enumerate(heads):
-        ws.write_string(HEADER_ROW, col, head, fmt.heading)
+    _heading_row(ws, fmt, HEADER_ROW, heads)
 
     for i, r in enumerate(ranked):
         row = FIRST_DATA_ROW + i
@@ -432,9 +438,7 @@ def _method_sheet(
     ws.write_string(row, 0, "1. Tiêu chí, chỉ số thành phần và điểm", fmt.section)
     row += 1
     heads = ["Tiêu chí", "Mã chỉ số", "Chỉ số thành phần", "Mục tiêu", *(f"Điểm – {label}" for label, _, _ in variants)]
-    ws.set_row(row, 64)
-    for col, head in enumerate(heads):
-        ws.write_string(row, col, head, fmt.heading)
+    _heading_row(ws, fmt, row, heads)
     row += 1
     # The union of every variant's criteria and items, in rubric order (a district's extra criterion last).
     criteria: dict[str, tuple[str, dict[str, float]]] = {}
@@ -486,9 +490,7 @@ def _method_sheet(
     ).fetchall()
     class_variants = _variants(classes, groups, labels)
     heads = ["Xếp loại", *(f"Từ (điểm) – {label}" for label, _, _ in class_variants)]
-    ws.set_row(row, 64)
-    for col, head in enumerate(heads):
-        ws.write_string(row, col, head, fmt.heading)
+    _heading_row(ws, fmt, row, heads)
     row += 1
     order: dict[str, float] = {}
     for _, _, key in class_variants:
@@ -519,8 +521,7 @@ def _rules_text(source: str, by_rule: str | None) -> str:
 
 
 def _table(ws: Worksheet, fmt: _Formats, row: int, heads: list[str], rows: list[list[Any]]) -> int:
-    for col, head in enumerate(heads):
-        ws.write_string(row, col, head, fmt.heading)
+    _heading_row(ws, fmt, row, heads, height=None)
     row += 1
     for values in rows:
         for col, value in enumerate(values):

@@ -14,11 +14,8 @@ reads that run's events from the instance in DAGSTER_HOME:
 
 Quality = every step of an asset check (`@asset_check` ops: the blocking quarantine/dossier-log/ratio/rank checks
 and the warnings; each emits ASSET_CHECK_EVALUATION events) plus the `data_quality` asset step (GX validation,
-Data Docs build, the SQL checks, the `data_quality` table and its `critical_expectations_pass` check). Work that
-the run does for quality outside those steps is added when the run logs it (a line `quality background: <s> s`:
-importing Great Expectations in a background thread started by the staging checks): it is reported on its own
-and counted as quality in the "incl. background" share over step time (conservative: it overlaps other steps,
-and whatever it slows down is already in their step time). Medians over --repeat runs.
+Data Docs build, the SQL checks, the `data_quality` table and its `critical_expectations_pass` check). Medians
+over --repeat runs.
 """
 
 from __future__ import annotations
@@ -39,7 +36,6 @@ ROOT = HERE.parent
 YEAR = 2024
 DOSSIERS_PER_SCALE_2024 = 360_000  # as bench/run.py
 QUALITY_ASSET_STEPS = {"data_quality"}
-BACKGROUND = re.compile(r"quality background: ([\d.]+) s")
 DOSSIER_HEADER = (
     "MaHoSo,MaTTHC,DonViXuLy,KenhThucHien,MucDo,NgayTiepNhan,NgayHenTra,NgayKetThucXuLy,NgayTra,"
     "TrangThaiHoSo,LePhi,DuocThanhToanTrucTuyen,HoSoCoThanhPhanSoHoa,LoaiDoiTuong"
@@ -95,13 +91,9 @@ def read_run(home: Path, run_id: str) -> dict:
     run_start = run_end = None
     check_steps: set[str] = set()
     checks: dict[str, str] = {}
-    background = 0.0
     for rec in records:
         event = rec.dagster_event
         if event is None:
-            found = BACKGROUND.search(rec.user_message or "")
-            if found:
-                background += float(found.group(1))
             continue
         kind = event.event_type_value  # run events keep their old names (PIPELINE_START, ...)
         if kind == "PIPELINE_START":
@@ -118,10 +110,6 @@ def read_run(home: Path, run_id: str) -> dict:
             checks[name] = event.step_key
             if event.step_key not in QUALITY_ASSET_STEPS:
                 check_steps.add(event.step_key)
-        else:
-            found = BACKGROUND.search(rec.user_message or "") if kind == "ENGINE_EVENT" else None
-            if found:
-                background += float(found.group(1))
     classes = step_classes(set(steps), check_steps)
     quality = sum(s for k, s in steps.items() if classes[k] == "quality")
     total = sum(steps.values())
@@ -134,10 +122,8 @@ def read_run(home: Path, run_id: str) -> dict:
         "quality_s": quality,
         "step_s": total,
         "wall_s": wall,
-        "background_s": background,
         "share_step": quality / total,
         "share_wall": quality / wall,
-        "share_step_incl_background": (quality + background) / (total + background),
     }
 
 
@@ -200,7 +186,7 @@ def main() -> None:
         print(
             f"run {i + 1}: quality {run['quality_s']:.1f} s of {run['step_s']:.1f} s step time "
             f"({run['share_step']:.1%}), of {run['wall_s']:.1f} s run wall ({run['share_wall']:.1%}); "
-            f"background {run['background_s']:.1f} s; process wall {process_wall:.1f} s"
+            f"process wall {process_wall:.1f} s"
             f"{' (new file ' + extra.name + ')' if extra else ''}",
             flush=True,
         )
@@ -212,10 +198,8 @@ def main() -> None:
             "step_s",
             "wall_s",
             "process_wall_s",
-            "background_s",
             "share_step",
             "share_wall",
-            "share_step_incl_background",
         )
     }
     keys = sorted({k for r in runs for k in r["steps"]})
@@ -229,11 +213,10 @@ def main() -> None:
     print(f"\n== {args.mode}{' cold' if args.cold else ''} run, {args.dossiers:,} dossiers, median of {len(runs)} ==")
     print(
         f"quality: {med['quality_s']:.1f} s; step time {med['step_s']:.1f} s; run wall {med['wall_s']:.1f} s; "
-        f"process wall {med['process_wall_s']:.1f} s; background quality {med['background_s']:.1f} s"
+        f"process wall {med['process_wall_s']:.1f} s"
     )
     print(
-        f"quality share of step time: {med['share_step']:.1%} "
-        f"(incl. background: {med['share_step_incl_background']:.1%}); "
+        f"quality share of step time: {med['share_step']:.1%}; "
         f"of run wall time: {med['share_wall']:.1%}"
     )
     out = args.out / f"quality-share-{args.mode}{'-cold' if args.cold else ''}-{args.dossiers}.json"

@@ -12,7 +12,7 @@ Cost control (a nightly run validates ~10 tables): a table is re-validated only 
 (row count + checksum, computed in DuckDB by `table_fingerprints`, or from the pandas frame), the run's years or
 its suite changed: otherwise its stored summary is reused and its pages stay in the Data Docs, which are rebuilt
 only when something was validated (incrementally: the new pages and the index). GX itself (~4 s to import) is
-only imported when a table must be validated (optionally earlier, in a background thread: `prewarm`).
+only imported when a table must be validated.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -41,9 +39,6 @@ BATCH_DEFINITION_NAME = "whole_frame"
 SAMPLE_VALUES = 5
 
 _contexts: dict[str, Any] = {}
-_context_lock = threading.Lock()
-_prewarm_threads: dict[str, threading.Thread] = {}
-_prewarm_seconds: dict[str, float] = {}
 VALIDATION_CACHE = "egov_validation_cache.json"
 SUMMARY_FORMAT = 1  # bump when `_summarise` changes: stored summaries are then recomputed
 
@@ -61,67 +56,9 @@ def gx_context(site_dir: Path) -> Any:
     """
     site_dir = Path(site_dir).resolve()
     key = str(site_dir)
-    if key in _contexts:
-        return _contexts[key]
-    with _context_lock:
-        if key not in _contexts:
-            _contexts[key] = _open_context(site_dir)
+    if key not in _contexts:
+        _contexts[key] = _open_context(site_dir)
     return _contexts[key]
-
-
-def prewarm(site_dir: Path) -> None:
-    """With EGOV_GX_PREWARM=1: import GX and open the context of `site_dir` in a daemon thread (once per
-    process) and return at once; otherwise do nothing (GX is imported in the data_quality step, when needed).
-
-    Called by the staging checks when a staged table changed, so the ~4 s import would overlap the indicator and
-    scoring steps. Off by default because measured it did not pay (docs/benchmarks.md, "Quality share of a
-    run"): on 2 shared cores the import thread takes the GIL and a core from those steps, which slow down by
-    about what data_quality saves; the quality share drops, the run's wall time does not. Started at run start
-    it was worse: every run paid for it, also those where nothing changed and GX is not needed at all.
-    `gx_context` simply waits for the thread when it is not done.
-    """
-    key = str(Path(site_dir).resolve())
-    if key in _contexts or key in _prewarm_threads or os.environ.get("EGOV_GX_PREWARM", "0") != "1":
-        return
-    start = time.perf_counter()
-    # Imported here, in the calling thread: GX imports sqlalchemy.orm, which registers hooks in the sqlalchemy
-    # that Dagster's run storage is using meanwhile; importing it beside a running step raced (AttributeError
-    # '_sa_instance_state' in Dagster's event log writes). Other modules GX pulls in are new packages, guarded by
-    # the import system's module locks, or stdlib leaves.
-    import sqlalchemy.future  # noqa: F401
-    import sqlalchemy.orm  # noqa: F401
-
-    synchronous = time.perf_counter() - start
-
-    def work() -> None:
-        start = time.perf_counter() - synchronous
-        try:
-            gx_context(Path(key))
-        except Exception:  # noqa: BLE001 - the validation step opens the context again and reports the error
-            pass
-        finally:
-            _prewarm_seconds[key] = time.perf_counter() - start
-
-    thread = threading.Thread(target=work, name="egov-gx-prewarm", daemon=True)
-    _prewarm_threads[key] = thread
-    thread.start()
-
-
-def prewarm_seconds(site_dir: Path, *, wait: bool = True) -> float | None:
-    """How long the background import and context opening took, with the few imports done before the thread
-    started (waits for it unless `wait` is False); None when none was started (since the last call) or it is
-    still running."""
-    key = str(Path(site_dir).resolve())
-    thread = _prewarm_threads.get(key)
-    if thread is None:
-        return None
-    if wait:
-        thread.join()
-    elif thread.is_alive():
-        return None
-    thread.join()  # finished (or its last statement is running): the figure is set once it returns
-    del _prewarm_threads[key]  # reported once; the context stays cached, so no second prewarm starts
-    return _prewarm_seconds.pop(key, None)
 
 
 def _open_context(site_dir: Path) -> Any:

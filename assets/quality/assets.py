@@ -95,16 +95,13 @@ AGGREGATE_TABLE = "dq_dossier_agency_month"
 
 
 def _prepare_gx(context: dg.AssetCheckExecutionContext, con, warehouse: Warehouse) -> None:
-    """Fingerprint the staged GX tables now (the dossier aggregate stays in AGGREGATE_TABLE for data_quality);
-    when one changed and EGOV_GX_PREWARM=1, start importing GX in the background (see gx_runner.prewarm)."""
-    from expectations.gx_runner import prewarm, table_fingerprints, tables_to_validate
+    """Fingerprint the staged GX tables now (the dossier aggregate stays in AGGREGATE_TABLE for data_quality)."""
+    from expectations.gx_runner import table_fingerprints, tables_to_validate
 
     years = run_years(context)
     fingerprints = table_fingerprints(con, years, GX_STAGING_TABLES, aggregate=AGGREGATE_TABLE, temporary=False)
     changed = tables_to_validate(data_docs_dir(warehouse), fingerprints, run_name=_label(years))
     _run_frames[(context.run.run_id, tuple(years))] = fingerprints
-    if changed:
-        prewarm(data_docs_dir(warehouse))
     context.log.info(f"GX: staged tables changed since their last validation: {', '.join(changed) or 'none'}")
 
 
@@ -165,7 +162,6 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
         DOSSIER_AGENCY_MONTH_TEMP,
         data_docs_index,
         load_frames,
-        prewarm_seconds,
         table_fingerprints,
         validate_tables,
     )
@@ -186,10 +182,6 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
         con.execute(f"DROP TABLE IF EXISTS {AGGREGATE_TABLE}")
     _run_results.pop(key, None)
     reused = sorted(t for t, r in gx_results.items() if r.get("reused"))
-    background = prewarm_seconds(site)
-    if background is not None:  # read by bench/quality_share.py
-        context.log.info(f"quality background: {background:.2f} s (Great Expectations import and context, "
-                         "in a thread started by the staging checks, EGOV_GX_PREWARM=1)")
     context.log.info(f"GX: validated {len(gx_results) - len(reused)} tables, reused the stored results of "
                      f"{len(reused)} unchanged ({', '.join(reused) or 'none'})")
     errors = {t: r["errors"] for t, r in gx_results.items() if r["errors"]}

@@ -22,6 +22,7 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "indicator_bounds": {"computers_per_staff": [0, 10]},
     "data_docs_keep_runs": 30,
     "sample_rows": 5,
+    "max_published_drop_share": 0.5,
 }
 
 

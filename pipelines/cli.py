@@ -4,21 +4,29 @@ Every command drives the Dagster definitions of `pipelines.definitions` (the sam
 this process, recording runs in a persistent Dagster instance so they also show in the web UI.
 
 Exit codes: 0 success, 1 the pipeline failed (nothing was published), 2 wrong usage or missing input.
+Imports of Dagster, DuckDB and the assets happen inside the commands: `egov --help` stays instant.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
+import re
+import signal
+import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 from pipelines import settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+UI_STOP_GRACE_SECONDS = 5.0  # after Ctrl-C, how long `egov ui` lets the webserver and daemon exit before killing
 # The instance's settings: no telemetry; runs that write the warehouse (tag egov/warehouse) queue one at a time.
+# Run monitoring fails runs stuck STARTING (a launch that never began); runs whose process died while STARTED are
+# recognised by egov itself (pipelines/runs.py: the default launcher has no worker health check).
 DAGSTER_YAML = """telemetry:
   enabled: false
 concurrency:
@@ -26,6 +34,10 @@ concurrency:
     tag_concurrency_limits:
       - key: egov/warehouse
         limit: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 300
+  poll_interval_seconds: 60
 """
 
 
@@ -45,9 +57,10 @@ def parse_years(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"'{text}' is not a year or a range like 2016-2020") from None
     if first > last:
         raise argparse.ArgumentTypeError(f"the range {text} ends before it starts")
-    if first < settings.FIRST_YEAR or last > date.today().year:
+    this_year = settings.today_vn().year
+    if first < settings.FIRST_YEAR or last > this_year:
         raise argparse.ArgumentTypeError(
-            f"years must lie between {settings.FIRST_YEAR} and {date.today().year} (got {text})")
+            f"years must lie between {settings.FIRST_YEAR} and {this_year} (got {text})")
     return list(range(first, last + 1))
 
 
@@ -62,31 +75,59 @@ def ensure_dagster_home(data_dir: Path) -> Path:
     return home
 
 
-def run_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: Path | None = None) -> bool:
-    """Materialize the whole pipeline for `years` in one Dagster run; True on success."""
+def raw_files_present(raw: Path) -> bool:
+    """Whether the raw folder holds at least one file (an unmounted share or a wrong path holds none)."""
+    return raw.is_dir() and any(p.is_file() for p in raw.rglob("*"))
+
+
+def run_pipeline(years: list[int], **options: object) -> bool:
+    """Materialize the whole pipeline for `years` in one Dagster run; True on success (see `execute_pipeline`)."""
+    return execute_pipeline(years, **options) == EXIT_OK  # type: ignore[arg-type]
+
+
+def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: Path | None = None,
+                     allow_shrink: bool = False, verbose: bool = False) -> int:
+    """Materialize the whole pipeline for `years` in one Dagster run; returns the exit code."""
+    base = data_dir or settings.data_dir()
+    raw = settings.raw_dir(base)
+    if not raw_files_present(raw):
+        _say(f"No raw files under {raw}: is the share mounted and EGOV_DATA_DIR right? Nothing was run; the "
+             "published marts are unchanged (docs/operators.md says where each source's files go).")
+        return EXIT_USAGE
+
     import dagster as dg
 
     from pipelines.definitions import PIPELINE_JOB, defs
     from pipelines.resources import build_resources
+    from pipelines.runs import live_warehouse_runs, process_tags, reap_dead_runs
 
-    base = data_dir or settings.data_dir()
     ensure_dagster_home(base)
     job = defs.resolve_job_def(PIPELINE_JOB)
     ingest_ops = [n for n in job.graph.node_names() if n.startswith("stg_")]
     run_config = {
-        "ops": {name: {"config": {"full_refresh": full_refresh}} for name in ingest_ops},
-        "loggers": {"console": {"config": {"log_level": "INFO"}}},
+        "ops": {**{name: {"config": {"full_refresh": full_refresh}} for name in ingest_ops},
+                "marts": {"config": {"allow_shrink": allow_shrink}}},
+        "loggers": {"egov_progress": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
     }
     span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
-    _say(f"== Running the pipeline for {span} (data: {base}) ==")
-    started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
+        for line in reap_dead_runs(instance):
+            _say(line)
+        busy = live_warehouse_runs(instance)
+        if busy:
+            run = busy[0]
+            _say(f"Another run is writing the warehouse: Dagster run {run.run_id[:8]} ({run.status.value}, pid "
+                 f"{run.tags.get('egov/pid', '?')}). Nothing was run; wait for it to end (`./egov ui` shows it) "
+                 "and run again.")
+            return EXIT_FAILED
+        _say(f"== Running the pipeline for {span} (data: {base}) ==")
+        started = time.monotonic()
         result = job.execute_in_process(
             run_config=run_config,
             instance=instance,
             resources=build_resources(base),
             tags={"dagster/asset_partition_range_start": str(years[0]),
-                  "dagster/asset_partition_range_end": str(years[-1])},
+                  "dagster/asset_partition_range_end": str(years[-1]), **process_tags()},
             raise_on_error=False,
         )
     elapsed = time.monotonic() - started
@@ -94,33 +135,40 @@ def run_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: Path
         failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         for event in failed:
             error = event.event_specific_data.error if event.event_specific_data else None
-            _say(f"FAILED step {event.step_key}: {error.message.strip() if error else 'see the Dagster logs'}")
+            while error is not None and error.cause is not None:  # Dagster wraps the step's own exception
+                error = error.cause
+            message = error.message.strip().splitlines()[0] if error and error.message.strip() else ""
+            message = re.sub(r"^(\w+\.)+\w+: ", "", message)  # "assets.marts.publish.PublishBlocked: "
+            _say(f"FAILED step {event.step_key}: {message or 'see the Dagster logs (./egov ui)'}")
         published = any(e.event_type_value == "STEP_SUCCESS" and e.step_key == "marts" for e in result.all_events)
         _say(f"== Pipeline FAILED after {elapsed:.1f} s; " + (
             "the marts were published, the step(s) above after them failed ==" if published
             else "the published marts were left as they were =="))
-        return False
+        return EXIT_FAILED
     _say(f"== Pipeline finished in {elapsed:.1f} s (Dagster run {result.run_id}) ==")
-    return True
+    return EXIT_OK
 
 
 def print_report(year: int | None = None, data_dir: Path | None = None) -> int | None:
     """This year's top and bottom agencies per group, and what the data quality report says; returns the year."""
-    import duckdb
+    from assets.marts.publish import MARTS_FILE, open_marts
 
     base = data_dir or settings.data_dir()
-    marts = settings.marts_dir(base) / "egov.duckdb"
+    marts = settings.marts_dir(base) / MARTS_FILE
     if not marts.exists():
         _say(f"No marts yet at {marts}: run `egov run` (or `egov demo`) first.")
         return None
-    con = duckdb.connect(str(marts), read_only=True)
-    try:
+    with open_marts(marts) as con:
+        ranked = [y for (y,) in con.execute("SELECT DISTINCT year FROM rankings ORDER BY year").fetchall()]
         # By default the latest year whose annual returns are in: the running year is still incomplete.
         year = year or con.execute(
             "SELECT coalesce(max(year) FILTER (WHERE indicator_code = 'computers_per_staff' AND denominator "
             "IS NOT NULL), max(year)) FROM indicators").fetchall()[0][0]
-        if year is None:
-            _say("The marts hold no ranking yet.")
+        if year is None or not ranked:
+            _say(f"The marts at {marts} hold no ranking yet.")
+            return None
+        if year not in ranked:
+            _say(f"The marts hold no ranking for {year}: they rank {_years_text(ranked)}.")
             return None
         _say(f"\n== Xếp hạng mức độ ứng dụng CNTT năm {year} (ranking {year}) ==")
         groups = con.execute(
@@ -144,20 +192,29 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> int |
             "SELECT classification, count(*) FROM rankings WHERE year = ? GROUP BY ALL ORDER BY 2 DESC",
             [year]).fetchall()
         _say("\nXếp loại: " + ", ".join(f"{c} {n}" for c, n in classes))
-        _print_quality(con, year)
-    finally:
-        con.close()
-    _say(f"\nMarts: {marts} (open read-only with DuckDB >= 2.0; see docs/analysts.md)")
+        _print_quality(con, year, settings.data_docs_index(base))
+    _say(f"\nMarts: {marts} (query them read-only with `egov sql`; see docs/analysts.md)")
     reports = settings.marts_dir(base) / "reports"
     if (reports / str(year) / "index.html").exists():
         _say(f"Báo cáo (reports): {reports / str(year) / 'index.html'} and {reports / 'index.html'} (all years)")
     return year
 
 
-def _print_quality(con, year: int) -> None:
+def _years_text(years: list[int]) -> str:
+    """[2016, 2017, 2018, 2020] → '2016–2018, 2020'."""
+    spans: list[list[int]] = []
+    for y in years:
+        if spans and y == spans[-1][1] + 1:
+            spans[-1][1] = y
+        else:
+            spans.append([y, y])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
+
+
+def _print_quality(con, year: int, data_docs: Path) -> None:
     from expectations.sql_checks import quality_summary
 
-    _say(f"\n== Chất lượng dữ liệu năm {year} (data quality; report: data/quality/data_docs/index.html) ==")
+    _say(f"\n== Chất lượng dữ liệu năm {year} (data quality; report: {data_docs}) ==")
     for line in quality_summary(con, year):
         _say(f"  - {line}")
 
@@ -180,23 +237,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
         cmd_generate(args)
     else:
         _say(f"== Using the raw files already in {raw} (--regenerate to rebuild the sample) ==")
-    years = list(range(settings.FIRST_YEAR, date.today().year + 1))
-    if not run_pipeline(years, full_refresh=args.regenerate):
-        return EXIT_FAILED
+    years = list(range(settings.FIRST_YEAR, settings.today_vn().year + 1))
+    code = execute_pipeline(years, full_refresh=args.regenerate, verbose=args.verbose)
+    if code != EXIT_OK:
+        return code
     print_report()
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    years = args.years or [date.today().year]
-    if not settings.raw_dir().exists():
-        _say(f"No raw data at {settings.raw_dir()}: put files there (docs/operators.md) or run `egov demo`.")
-        return EXIT_USAGE
-    return EXIT_OK if run_pipeline(years, full_refresh=args.full_refresh) else EXIT_FAILED
+    years = args.years or [settings.today_vn().year]
+    return execute_pipeline(years, full_refresh=args.full_refresh, allow_shrink=args.allow_shrink, verbose=args.verbose)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    return EXIT_OK if run_pipeline(args.years, full_refresh=True) else EXIT_FAILED
+    return execute_pipeline(args.years, full_refresh=True, allow_shrink=args.allow_shrink, verbose=args.verbose)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -204,21 +259,135 @@ def cmd_report(args: argparse.Namespace) -> int:
     from assets.reports.publish import REPORTS_DIR, write_reports
 
     marts = settings.marts_dir() / MARTS_FILE
-    if args.year and marts.exists() and not args.no_files:  # (re)write the files first, then point at them
-        write_reports(marts, [args.year], settings.marts_dir() / REPORTS_DIR, progress=_say)
-    year = print_report(args.year)
+    year = print_report(args.year)  # checks the year is ranked in the marts before anything is written
     if year is None:
         return EXIT_USAGE
-    if not args.year and not args.no_files:
+    if not args.no_files:
         write_reports(marts, [year], settings.marts_dir() / REPORTS_DIR, progress=_say)
     return EXIT_OK
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    """Query the published marts read-only: one query from the command line, or a prompt."""
+    import duckdb
+
+    from assets.marts.publish import MARTS_FILE, MartsLocked, open_marts
+
+    marts = settings.marts_dir() / MARTS_FILE
+    if not marts.exists():
+        _say(f"No marts yet at {marts}: run `egov run` (or `egov demo`) first.")
+        return EXIT_USAGE
+    try:
+        with open_marts(marts) as con:
+            if args.query:
+                return _run_query(con, args.query, args.csv)
+            _say(f"Marts {marts} (read-only). End statements with ';'. Try: SHOW TABLES; "
+                 "DESCRIBE rankings; SELECT * FROM rankings WHERE year = 2025 LIMIT 10;  Ctrl-D to leave.")
+            return _prompt(con, args.csv)
+    except MartsLocked as error:
+        _say(str(error))
+        return EXIT_FAILED
+    except duckdb.Error as error:
+        _say(f"Cannot open {marts}: {error}")
+        return EXIT_FAILED
+
+
+def _run_query(con, query: str, as_csv: bool) -> int:
+    import duckdb
+
+    try:
+        relation = con.sql(query)
+    except duckdb.Error as error:
+        read_only = "read-only" in str(error)
+        _say(f"Error: {str(error).splitlines()[0]}" + (
+            " (the marts are read-only: to keep results, ATTACH a database of your own, docs/analysts.md)"
+            if read_only else ""))
+        return EXIT_USAGE
+    if relation is None:
+        return EXIT_OK
+    if as_csv:
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(relation.columns)
+        writer.writerows(relation.fetchall())
+    else:
+        relation.show(max_rows=100, max_width=200)
+    return EXIT_OK
+
+
+def _prompt(con, as_csv: bool) -> int:
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401  (line editing and history at the prompt)
+    buffer: list[str] = []
+    while True:
+        try:
+            line = input("egov> " if not buffer else "  ...> ")
+        except EOFError:
+            print()
+            return EXIT_OK
+        except KeyboardInterrupt:
+            print()
+            buffer.clear()
+            continue
+        buffer.append(line)
+        if line.rstrip().endswith(";"):
+            _run_query(con, "\n".join(buffer), as_csv)
+            buffer.clear()
+
+
+def dagster_command() -> str:
+    """`dagster` of this environment: .venv/bin is usually not on PATH when `./egov` is used."""
+    beside = Path(sys.executable).parent / "dagster"
+    return str(beside) if beside.exists() else "dagster"
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
+    """Run `dagster dev` in its own process group and stop all of it on the first Ctrl-C (or SIGTERM)."""
     home = ensure_dagster_home(settings.data_dir())
     _say(f"== Dagster UI on http://127.0.0.1:{args.port} (runs in {home}); Ctrl-C to stop ==")
-    os.execvp("dagster", ["dagster", "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(args.port)])
-    return EXIT_OK
+    command = [dagster_command(), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(args.port)]
+    # Started from a background shell, a child inherits ignored SIGINT/SIGTERM: restore the defaults in it.
+    child = subprocess.Popen(command, start_new_session=True, preexec_fn=_default_signals)
+    stop_requested: list[float] = []
+
+    def stop(_signum: int, _frame: object) -> None:
+        if stop_requested:  # a second Ctrl-C: no more waiting
+            _signal_group(child, signal.SIGKILL)
+            return
+        stop_requested.append(time.monotonic())
+        _say("== Stopping the Dagster UI and daemon ==")
+        _signal_group(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while True:
+        try:
+            code = child.wait(timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            if stop_requested and time.monotonic() - stop_requested[0] > UI_STOP_GRACE_SECONDS:
+                _signal_group(child, signal.SIGKILL)
+    _signal_group(child, signal.SIGKILL)  # whatever of the group outlived dagster dev
+    return EXIT_OK if stop_requested or code == 0 else EXIT_FAILED
+
+
+def _signal_group(child: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, sig)
+
+
+def _default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-shrink", action="store_true",
+                   help="publish even if a year loses most of its published rankings (normally a sign of an "
+                   "empty or unmounted raw folder; the limit is max_published_drop_share in "
+                   "expectations/thresholds.yaml)")
+    p.add_argument("-v", "--verbose", action="store_true", help="also print each step's messages (files read, …)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,7 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="egov",
         description="E-government KPI pipeline: computes the yearly ICT-application ranking of state agencies "
         "from their records. Data directory: $EGOV_DATA_DIR, else data/ (raw files in raw/, results in marts/).",
-        epilog="Exit codes: 0 success, 1 the pipeline failed (the published marts are unchanged), 2 wrong usage.",
+        epilog="Exit codes: 0 success, 1 the pipeline failed (the published marts are unchanged), 2 wrong usage "
+        "or missing input. Guides: docs/operators.md (running it), docs/analysts.md (the marts).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -234,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--regenerate", action="store_true", help="rebuild the sample even if raw files exist")
     p.add_argument("--scale", type=float, default=1.0, help="dossier volume multiplier (1.0 ≈ 300k/year)")
     p.add_argument("--seed", type=int, default=20161, help="random seed of the sample (same seed, same data)")
+    p.add_argument("-v", "--verbose", action="store_true", help="also print each step's messages (files read, …)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("generate", help="only write the synthetic sample province's raw files")
@@ -245,22 +416,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", "--years", dest="years", type=parse_years, metavar="YEARS",
                    help="a year (2024) or a range (2016-2020)")
     p.add_argument("--full-refresh", action="store_true", help="reload every raw file, not only changed ones")
+    _add_run_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("backfill", help="rebuild past years completely (after a rule or a record changed)")
     p.add_argument("--years", type=parse_years, required=True, metavar="YEARS", help="e.g. 2016-2020")
+    _add_run_options(p)
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("report", help="write a year's report files (HTML, Excel, agency profiles) from the marts "
                        "and print its ranking summary and data quality")
     p.add_argument("--year", type=int, help="year (default: the latest with annual returns)")
-    p.add_argument("--no-files", action="store_true", help="only print; do not (re)write data/marts/reports/<year>/")
+    p.add_argument("--no-files", action="store_true", help="only print; do not (re)write marts/reports/<year>/")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("sql", help="query the published marts read-only (a prompt, or one QUERY)",
+                       description="Open the published marts read-only and run SQL (DuckDB dialect). Without "
+                       "QUERY, a prompt: end statements with ';', Ctrl-D to leave. Read-only: nothing you do "
+                       "here can change what the pipeline published, and no run is blocked.",
+                       epilog="Example: egov sql \"SELECT rank, agency_name, total_points FROM rankings WHERE "
+                       "year = 2025 AND agency_group = 'department' ORDER BY rank\"")
+    p.add_argument("query", nargs="?", help="one SQL statement to run and print")
+    p.add_argument("--csv", action="store_true", help="print the result as CSV (for a spreadsheet or a pipe)")
+    p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("ui", help="start the Dagster web UI and daemon (schedules, sensors, backfills)")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)
     return parser
+
+
+def disk_full(error: BaseException) -> str | None:
+    """The path or store that ran out of space, when `error` (or what caused it) is a full disk."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current)
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return current.filename or "a file"
+        if "No space left on device" in text or "database or disk is full" in text:
+            return "Dagster's run storage" if "sqlite" in type(current).__module__ + text.lower() else "a file"
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,7 +467,25 @@ def main(argv: list[str] | None = None) -> int:
     # Dagster marks backfill policies "beta"; the warning means nothing to the people this CLI is for.
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `egov report | head`
+        return EXIT_OK
+    except KeyboardInterrupt:
+        _say("Interrupted: the published marts are unchanged unless the run had reached `marts`.")
+        return EXIT_FAILED
+    except Exception as error:  # the few failures outside a step: one line, not a traceback
+        where = disk_full(error)
+        if where is None:
+            from pipelines.resources import WarehouseLocked
+
+            if isinstance(error, WarehouseLocked):
+                _say(str(error))
+                return EXIT_FAILED
+            raise
+        _say(f"The disk is full (writing {where} under {settings.data_dir()}): free some space and run again. "
+             "The published marts are unchanged; half-written files are removed by the next run.")
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from assets.quality.assets import data_quality, quality_checks
 from assets.reports.assets import ranking_reports
 from assets.scoring.assets import scores
 from pipelines.jobs import PIPELINE_JOB, pipeline_job
+from pipelines.progress import progress_logger
 from pipelines.resources import build_resources
 from pipelines.schedules import nightly_current_year
 from pipelines.sensors import raw_files_sensor
@@ -24,6 +25,8 @@ defs = dg.Definitions(
     schedules=[nightly_current_year],
     sensors=[raw_files_sensor],
     resources=build_resources(),
+    # Dagster's console logger stays the default; `egov` picks its progress lines in the run config.
+    loggers={"console": dg.colored_console_logger, "egov_progress": progress_logger},
     # One DuckDB writer: steps run one after another in the run's process (no subprocess per step either).
     executor=dg.in_process_executor,
 )

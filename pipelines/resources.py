@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
 from pipelines import settings
-from pipelines.warehouse import prepare
+from pipelines.warehouse import lock_holder, prepare
+
+# How long a step waits for the warehouse when another process holds it, before failing with who holds it.
+LOCK_WAIT_SECONDS = 20.0
+
+
+class WarehouseLocked(RuntimeError):
+    """Another process holds the warehouse file (DuckDB allows one writer)."""
 
 
 class Warehouse(DuckDBResource):
@@ -39,13 +48,43 @@ class Warehouse(DuckDBResource):
     def database_path(self) -> Path:
         return Path(self.database) if self.database else settings.warehouse_path(self.base)
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Record the process executing the run, so a run killed with it can be recognised (pipelines/runs.py)."""
+        from pipelines.runs import PID_TAG, process_tags
+
+        run, instance = context.dagster_run, context.instance
+        if run is not None and instance is not None and PID_TAG not in run.tags:
+            instance.add_run_tags(run.run_id, process_tags())
+
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection with the schema and the parsing macros in place (DuckDBResource's retrying open)."""
+        """A connection with the schema and the parsing macros in place.
+
+        A lock held by another process is waited for briefly (a run ending), then reported with its holder
+        instead of DuckDBResource's silent ~100 s of retries and a traceback.
+        """
         path = self.database_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with DuckDBResource(database=str(path), connection_config=self.connection_config).get_connection() as con:
+        # The same configuration as DuckDBResource, so both may open the file in one process.
+        config = {"custom_user_agent": "dagster", **self.connection_config}
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                con = duckdb.connect(str(path), config=config)
+                break
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower():
+                    raise
+                if time.monotonic() > deadline:
+                    raise WarehouseLocked(
+                        f"The warehouse {path} is in use by another process ({lock_holder(str(error))}): another "
+                        "egov run, or a tool holding it open. Wait for that run to end (or close the tool) and run "
+                        "again; analysts should open the marts instead (`egov sql`).") from None
+                time.sleep(1.0)
+        try:
             yield prepare(con)
+        finally:
+            con.close()
 
 
 def build_resources(data_dir: Path | None = None) -> dict[str, object]:

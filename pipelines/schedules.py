@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.jobs import pipeline_job
+from pipelines.runs import reap_dead_runs
 
 
 @dg.schedule(
@@ -15,5 +16,7 @@ from pipelines.jobs import pipeline_job
     description="Every night at 02:00 (Vietnam time): refresh this year from new or changed raw files.",
 )
 def nightly_current_year(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    for line in reap_dead_runs(context.instance):  # else a killed run keeps tonight's run queued forever
+        context.log.warning(line)
     year = str(context.scheduled_execution_time.year)
     return dg.RunRequest(run_key=f"nightly-{context.scheduled_execution_time:%Y-%m-%d}", partition_key=year)

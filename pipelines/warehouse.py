@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,12 @@ SCHEMA_FILES = (
 # log, joins, aggregations) spill to the warehouse's temp directory, so a run's peak memory stays about this plus
 # the Python side (~0.5 GB). Measured at 10M dossiers: 1 GB costs ~10% more CPU than unlimited, at a third of the RSS.
 MEMORY_LIMIT = os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "1GB")
+
+
+def lock_holder(message: str) -> str:
+    """'PID 1234' from DuckDB's conflicting-lock message, else a generic phrase."""
+    found = re.search(r"PID (\d+)", message)
+    return f"PID {found.group(1)}" if found else "an unknown process"
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:

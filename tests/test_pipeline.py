@@ -175,7 +175,7 @@ def test_a_run_killed_halfway_leaves_the_marts_and_the_next_run_recovers(provinc
     digest = file_hash(published)
     env = {**os.environ, "EGOV_DATA_DIR": str(province), "DAGSTER_HOME": str(province.parent / "dagster_home")}
     egov = str(Path(sys.executable).parent / "egov")
-    victim = subprocess.Popen([egov, "backfill", "--years", "2023-2025"], env=env, stdout=subprocess.PIPE,
+    victim = subprocess.Popen([egov, "backfill", "--years", "2023-2025", "--verbose"], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
     deadline = time.time() + 120
     for line in victim.stdout:  # kill it in the middle of loading the dossier log

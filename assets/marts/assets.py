@@ -5,8 +5,14 @@ import time
 import dagster as dg
 
 from assets.marts.publish import MARTS_FILE, publish_marts
+from expectations import load_thresholds
 from pipelines.partitions import single_run
 from pipelines.resources import Warehouse
+
+
+class MartsConfig(dg.Config):
+    allow_shrink: bool = False
+    """Publish even when a year would lose most of its published rankings (`egov run --allow-shrink`)."""
 
 
 @dg.asset(
@@ -18,10 +24,11 @@ from pipelines.resources import Warehouse
     description="data/marts/egov.duckdb: every year's indicators, scores, rankings, quarantine and dimensions, "
     "with column comments. Built in a new file and renamed over the old one: readers never block or see half.",
 )
-def marts(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def marts(context: dg.AssetExecutionContext, config: MartsConfig, warehouse: Warehouse) -> dg.MaterializeResult:
     started = time.monotonic()
+    guard = None if config.allow_shrink else float(load_thresholds()["max_published_drop_share"])
     with warehouse.connect() as con:
-        counts = publish_marts(con, warehouse.marts_dir)
+        counts = publish_marts(con, warehouse.marts_dir, max_drop_share=guard)
     path = warehouse.marts_dir / MARTS_FILE
     context.log.info(f"published {path} ({path.stat().st_size / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s")
     return dg.MaterializeResult(metadata={

@@ -1,30 +1,126 @@
-"""Publish the analysts' marts atomically: build a new file, checkpoint, close, rename over the old one.
+"""Publish the analysts' marts atomically, and open them for reading whatever an analyst did to them.
 
-Analysts may hold the published file open read-only at any moment; DuckDB would refuse a writer on it, so the
-pipeline never opens it for writing. Readers keep the snapshot they opened; new connections see the new file.
+The pipeline never opens the published file for writing: it builds a new file, checkpoints and closes it, checks
+that it does not silently lose what the published one holds, and renames it over the old one. Readers keep the
+snapshot they opened; new connections see the new file.
+
+An analyst may still open the published file read-write (the DuckDB CLI does by default). DuckDB then keeps a
+`egov.duckdb.wal` beside it that belongs to *that* file: once the file is replaced, the WAL no longer matches and
+every later open fails with "WAL does not match database file". So publishing removes a WAL left beside the old
+file, and `open_marts` reads through a private hard link (no WAL beside it) when a stale WAL is in the way.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from pipelines.settings import PROJECT_ROOT
+from pipelines.warehouse import lock_holder
 
 MARTS_SQL = PROJECT_ROOT / "assets" / "marts" / "marts.sql"
 MARTS_FILE = "egov.duckdb"
 EXPORTED_TABLES = ("rankings", "criterion_scores", "indicators", "quarantine")
+BUILDING_GLOB = f".{MARTS_FILE}.*.building*"
+READERS_DIR = ".readers"
+# What the shrink guard counts per year (table: (what, SQL count)): a run that would publish far fewer of these than
+# the published marts hold (an empty or unmounted raw folder, a wrong EGOV_DATA_DIR) is stopped before it replaces
+# them. Units are ranked even without data (the registry lists them, at 0 points), so what counts is units with
+# points and indicators with a value.
+GUARDED_TABLES = {
+    "rankings": ("ranked units with points", "count(*) FILTER (WHERE total_points > 0)"),
+    "indicators": ("indicator values", "count(value)"),
+}
 
 
-def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path, extra_sql: list[str] | None = None) -> dict:
-    """Build the marts from the warehouse connection `con`; returns table row counts."""
+class PublishBlocked(RuntimeError):
+    """The new marts would lose most of what the published ones hold; they were not published."""
+
+
+class MartsLocked(RuntimeError):
+    """Another process holds the published marts read-write (DuckDB allows no reader beside a writer)."""
+
+
+@dataclass(frozen=True)
+class Shrink:
+    year: int
+    table: str
+    published: int
+    new: int
+
+    def describe(self) -> str:
+        return f"{self.year}: {self.published:,} {GUARDED_TABLES[self.table][0]} → {self.new:,}"
+
+
+def wal_path(database: Path) -> Path:
+    return database.with_name(database.name + ".wal")
+
+
+def remove_leftovers(marts_dir: Path) -> list[Path]:
+    """Files a killed or failed publish left behind (half-built marts, their WAL, Parquet temps, reader links).
+
+    Only one run publishes at a time (it holds the warehouse), so anything matching is an orphan.
+    """
+    found = [*marts_dir.glob(BUILDING_GLOB), *(marts_dir / "parquet").glob(".*.parquet"),
+             *(marts_dir / READERS_DIR).glob("*")]
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
+
+
+def year_counts(con: duckdb.DuckDBPyConnection, database: str) -> dict[tuple[str, int], int]:
+    """Rows per guarded table and year in an attached marts database."""
+    present = {t for (t,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [database]).fetchall()}
+    counts: dict[tuple[str, int], int] = {}
+    for table, (_, measure) in GUARDED_TABLES.items():
+        if table in present:
+            for year, n in con.execute(
+                    f"SELECT year, {measure} FROM {database}.{table} GROUP BY year").fetchall():
+                counts[(table, int(year))] = n
+    return counts
+
+
+def shrinkage(published: dict[tuple[str, int], int], new: dict[tuple[str, int], int],
+              max_drop_share: float) -> list[Shrink]:
+    """Years where the new marts keep less than (1 − max_drop_share) of what the published marts hold."""
+    return sorted((Shrink(year, table, n, new.get((table, year), 0))
+                   for (table, year), n in published.items()
+                   if n > 0 and new.get((table, year), 0) < (1 - max_drop_share) * n),
+                  key=lambda s: (s.year, list(GUARDED_TABLES).index(s.table)))
+
+
+def check_shrinkage(published: dict[tuple[str, int], int], new: dict[tuple[str, int], int],
+                    max_drop_share: float) -> None:
+    """Raise `PublishBlocked` with a one-line reason when the new marts would drop most of a published year."""
+    lost = shrinkage(published, new, max_drop_share)
+    if lost:
+        shown = "; ".join(s.describe() for s in lost[:4]) + (f"; … ({len(lost)} in all)" if len(lost) > 4 else "")
+        raise PublishBlocked(
+            f"Not published: this run would drop more than {max_drop_share:.0%} of what the published marts hold "
+            f"({shown}). Is the raw folder empty, unmounted or the wrong EGOV_DATA_DIR? The published marts are "
+            "unchanged; if the drop is intended, rerun with --allow-shrink.")
+
+
+def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path, extra_sql: list[str] | None = None, *,
+                  max_drop_share: float | None = None) -> dict:
+    """Build the marts from the warehouse connection `con` and publish them; returns table row counts.
+
+    `max_drop_share` (None: no guard) stops the publish when a year would lose more than that share of its
+    ranked units or indicator values compared with the published marts.
+    """
     marts_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(marts_dir)
     final = marts_dir / MARTS_FILE
     tmp = marts_dir / f".{MARTS_FILE}.{os.getpid()}.building"
-    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+    exports: dict[str, Path] = {}
     con.execute(f"ATTACH '{tmp}' AS m")
     try:
         con.execute(MARTS_SQL.read_text(encoding="utf-8"))
@@ -35,17 +131,66 @@ def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path, extra_sql: li
             for (t,) in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'm' ORDER BY table_name").fetchall()
         }
+        if max_drop_share is not None and final.exists():
+            check_shrinkage(published_year_counts(final), year_counts(con, "m"), max_drop_share)
         exports = _export_parquet(con, marts_dir)
         con.execute("CHECKPOINT m")
     except BaseException:
         con.execute("DETACH m")
-        tmp.unlink(missing_ok=True)
+        for path in (tmp, wal_path(tmp), *exports.values()):
+            path.unlink(missing_ok=True)
         raise
     con.execute("DETACH m")
+    # A WAL beside the published file belongs to the file being replaced (an analyst's read-write session):
+    # kept, it would make the new file unreadable. An open session keeps writing to its own (unlinked) copy.
+    wal_path(final).unlink(missing_ok=True)
     os.replace(tmp, final)
+    wal_path(final).unlink(missing_ok=True)
     for name, path in exports.items():
         os.replace(path, marts_dir / "parquet" / f"{name}.parquet")
     return counts
+
+
+def published_year_counts(marts_file: Path) -> dict[tuple[str, int], int]:
+    with open_marts(marts_file) as con:
+        return year_counts(con, con.execute("SELECT current_database()").fetchone()[0])
+
+
+@contextmanager
+def open_marts(marts_file: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the published marts, even when a stale WAL lies beside them.
+
+    A WAL that does not match the file (left by an analyst's read-write session on a file since replaced) cannot
+    be replayed; the file itself is complete (published checkpointed), so it is read through a hard link in
+    `.readers/` that has no WAL beside it (a copy where hard links are not possible).
+    """
+    try:
+        con = duckdb.connect(str(marts_file), read_only=True)
+        link = None
+    except duckdb.Error as error:
+        if "Conflicting lock" in str(error):
+            raise MartsLocked(
+                f"{marts_file} is held open read-write by another process ({lock_holder(str(error))}): "
+                "close that session, and open the marts read-only (`egov sql`, docs/analysts.md)") from None
+        if "WAL" not in str(error) or not marts_file.exists():
+            raise
+        link = marts_file.parent / READERS_DIR / f"{uuid.uuid4().hex}.duckdb"
+        link.parent.mkdir(exist_ok=True)
+        try:
+            os.link(marts_file, link)
+        except OSError:
+            shutil.copyfile(marts_file, link)
+        try:
+            con = duckdb.connect(str(link), read_only=True)
+        except BaseException:
+            link.unlink(missing_ok=True)
+            raise
+    try:
+        yield con
+    finally:
+        con.close()
+        if link is not None:
+            link.unlink(missing_ok=True)
 
 
 def _export_parquet(con: duckdb.DuckDBPyConnection, marts_dir: Path) -> dict[str, Path]:
@@ -55,6 +200,6 @@ def _export_parquet(con: duckdb.DuckDBPyConnection, marts_dir: Path) -> dict[str
     written = {}
     for table in EXPORTED_TABLES:
         tmp = out / f".{table}.{os.getpid()}.parquet"
-        con.execute(f"COPY m.{table} TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
         written[table] = tmp
+        con.execute(f"COPY m.{table} TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
     return written

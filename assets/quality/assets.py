@@ -7,6 +7,7 @@ import dagster as dg
 
 from assets.ingestion.contracts import load_contracts
 from expectations.sql_checks import CHECKS, CheckResult, build_data_quality, run_sql_checks
+from pipelines import settings
 from pipelines.partitions import partition_years, run_years, single_run, yearly_partitions
 from pipelines.resources import Warehouse
 
@@ -19,7 +20,7 @@ GX_STAGING_TABLES = GX_TABLES[:7]  # final once the staging checks run
 
 
 def data_docs_dir(warehouse: Warehouse) -> Path:
-    return warehouse.base / "quality" / "data_docs"
+    return settings.data_docs_index(warehouse.base).parent
 
 
 # SQL check results of the current run, shared by its check steps and the data_quality step (same process with

@@ -1,0 +1,327 @@
+"""Nothing an analyst, an empty folder, a killed run or a full disk does may lose the published results.
+
+Each test reproduces a defect found by trying the pipeline as an adversary would (issue "Data safety"), on its own
+copy of the sample province, with real DuckDB files, real Dagster runs and the real `egov` command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from dagster._core.events import DagsterEvent, DagsterEventType
+
+from assets.marts.publish import check_shrinkage, open_marts
+from pipelines.settings import PROJECT_ROOT
+
+EGOV = str(Path(sys.executable).parent / "egov")
+YEAR = 2025
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def own_province(province: Path, tmp_path: Path) -> Path:
+    """A private copy of the sample province (raw files, warehouse, marts, Dagster instance) to break at will."""
+    base = tmp_path / "data"
+    shutil.copytree(province, base, ignore=shutil.ignore_patterns("*.tmp", ".readers"))
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return base
+
+
+def egov(base: Path, *args: str, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "EGOV_DATA_DIR": str(base), "DAGSTER_HOME": str(base.parent / "dagster_home"),
+                   **(env or {})}
+    return subprocess.run([EGOV, *args], env=environment, capture_output=True, text=True, timeout=timeout,
+                          cwd=PROJECT_ROOT)
+
+
+def ranked_with_points(marts_file: Path, year: int) -> int:
+    with open_marts(marts_file) as con:
+        return con.execute("SELECT count(*) FROM rankings WHERE year = ? AND total_points > 0", [year]).fetchone()[0]
+
+
+# --- 1. an analyst's read-write session on the published file
+
+ANALYST = textwrap.dedent("""
+    import duckdb, sys, time
+    con = duckdb.connect(sys.argv[1])              # read-write: the DuckDB default
+    con.execute("CREATE TABLE my_notes AS SELECT 1 AS x")
+    print("opened", flush=True)
+    sys.stdin.readline()                           # the pipeline publishes meanwhile
+    con.execute("CHECKPOINT")
+    con.execute("INSERT INTO my_notes SELECT 2")   # a new WAL beside the *new* file, for the old one
+    print("wrote", flush=True)
+    time.sleep(600)
+""")
+
+
+def test_an_analysts_read_write_session_never_makes_the_marts_unreadable(own_province: Path):
+    marts_file = own_province / "marts" / "egov.duckdb"
+    expected = ranked_with_points(marts_file, YEAR)
+    assert expected > 0
+    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(marts_file)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert analyst.stdout.readline().strip() == "opened"
+        done = egov(own_province, "run", "--year", str(YEAR))
+        assert done.returncode == 0, done.stdout[-3000:]  # ranking_reports read the new file after publishing
+        analyst.stdin.write("go\n")
+        analyst.stdin.flush()
+        assert analyst.stdout.readline().strip() == "wrote"
+        assert (own_province / "marts" / "egov.duckdb.wal").exists()  # the stale WAL the analyst left
+        with pytest.raises(duckdb.Error, match="WAL"):
+            duckdb.connect(str(marts_file), read_only=True).close()
+        # Every reader of ours still reads the published file.
+        assert ranked_with_points(marts_file, YEAR) == expected
+        sql = egov(own_province, "sql", f"SELECT count(*) AS n FROM rankings WHERE year = {YEAR} AND total_points > 0",
+                   "--csv")
+        assert sql.returncode == 0 and sql.stdout.split() == ["n", str(expected)], sql.stdout + sql.stderr
+        report = egov(own_province, "report", "--year", str(YEAR), "--no-files")
+        assert report.returncode == 0, report.stdout[-2000:]
+    finally:
+        analyst.kill()
+        analyst.wait()
+    # The analyst is gone, its WAL stays: the next run publishes a file every plain reader opens again.
+    done = egov(own_province, "run", "--year", str(YEAR))
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert not (own_province / "marts" / "egov.duckdb.wal").exists()
+    con = duckdb.connect(str(marts_file), read_only=True)
+    assert con.execute("SELECT count(*) FROM rankings WHERE year = ? AND total_points > 0", [YEAR]).fetchone()[0] \
+        == expected
+    con.close()
+
+
+def test_egov_sql_is_read_only(own_province: Path):
+    marts_file = own_province / "marts" / "egov.duckdb"
+    digest = file_hash(marts_file)
+    done = egov(own_province, "sql", "CREATE TABLE mine AS SELECT 1")
+    assert done.returncode == 2 and "read-only" in done.stdout
+    done = egov(own_province, "sql", "DROP TABLE rankings")
+    assert done.returncode == 2
+    assert file_hash(marts_file) == digest
+    assert not (own_province / "marts" / "egov.duckdb.wal").exists()
+
+
+# --- 2. an empty or unmounted raw folder
+
+def test_the_shrink_guard_threshold_is_a_share_of_each_published_year():
+    published = {("rankings", 2024): 281, ("indicators", 2024): 1000, ("rankings", 2023): 10}
+    # Keeping 141 of 281 (50.2%) is fine at a 50% limit, 140 (49.8%) is not.
+    check_shrinkage(published, {("rankings", 2024): 141, ("indicators", 2024): 1000, ("rankings", 2023): 10}, 0.5)
+    with pytest.raises(RuntimeError, match=r"2024: 281 ranked units with points → 140"):
+        check_shrinkage(published, {("rankings", 2024): 140, ("indicators", 2024): 1000, ("rankings", 2023): 10},
+                        0.5)
+    with pytest.raises(RuntimeError, match=r"2023: 10 ranked units with points → 0"):  # a year gone entirely
+        check_shrinkage(published, {("rankings", 2024): 281, ("indicators", 2024): 1000}, 0.5)
+    check_shrinkage(published, {}, 1.0)  # a share of 1 allows anything
+
+
+def test_a_raw_folder_emptied_by_a_lost_mount_never_replaces_the_ranking(own_province: Path):
+    marts_file = own_province / "marts" / "egov.duckdb"
+    digest = file_hash(marts_file)
+    ranked = ranked_with_points(marts_file, YEAR)
+    raw, away = own_province / "raw", own_province / "raw.bak"
+    raw.rename(away)
+    raw.mkdir()
+    done = egov(own_province, "run", "--year", str(YEAR))  # nothing at all: stopped before running
+    assert done.returncode == 2 and "No raw files" in done.stdout, done.stdout
+    shutil.copytree(away / "agencies", raw / "agencies")  # only the registry: every agency would score 0
+    done = egov(own_province, "run", "--year", str(YEAR))
+    assert done.returncode == 1
+    assert f"Not published: this run would drop more than 50% of what the published marts hold ({YEAR}: " \
+           f"{ranked:,} ranked units with points → 0" in done.stdout, done.stdout[-3000:]
+    assert "Traceback" not in done.stdout + done.stderr
+    assert file_hash(marts_file) == digest
+    done = egov(own_province, "run", "--year", str(YEAR), "--allow-shrink")  # the operator's explicit choice
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert ranked_with_points(marts_file, YEAR) == 0
+    shutil.rmtree(raw)
+    away.rename(raw)
+    done = egov(own_province, "run", "--year", str(YEAR))
+    assert done.returncode == 0 and ranked_with_points(marts_file, YEAR) == ranked
+
+
+def test_a_backfill_on_an_empty_data_directory_publishes_nothing(tmp_path: Path):
+    base = tmp_path / "data"
+    (base / "raw").mkdir(parents=True)
+    (tmp_path / "dagster_home").mkdir()
+    done = egov(base, "backfill", "--years", "2024")
+    assert done.returncode == 2 and "No raw files" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    assert not (base / "marts").exists()
+
+
+# --- 4. a killed run, a second run, leftovers
+
+def start_run(base: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "EGOV_DATA_DIR": str(base), "DAGSTER_HOME": str(base.parent / "dagster_home")}
+    return subprocess.Popen([EGOV, "run", "--full-refresh", "--verbose", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True, cwd=PROJECT_ROOT)
+
+
+def wait_for(process: subprocess.Popen, text: str) -> list[str]:
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if text in line:
+            return seen
+    raise AssertionError(f"never printed {text!r}: {''.join(seen)[-2000:]}")
+
+
+def test_a_killed_run_is_recognised_and_does_not_block_the_next(own_province: Path):
+    home = own_province.parent / "dagster_home"
+    victim = start_run(own_province, "--year", str(YEAR))
+    wait_for(victim, "… stg_dossiers")
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=30)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_HOME", str(home))
+        with dg.DagsterInstance.get() as instance:
+            stuck = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+            assert len(stuck) == 1  # Dagster alone keeps the killed run STARTED
+            stuck_id = stuck[0].run_id
+    done = egov(own_province, "run", "--year", str(YEAR))
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert f"Run {stuck_id[:8]}" in done.stdout and "marked failed" in done.stdout
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_HOME", str(home))
+        with dg.DagsterInstance.get() as instance:
+            assert instance.get_run_by_id(stuck_id).status == dg.DagsterRunStatus.FAILURE
+
+
+def test_the_sensor_unblocks_the_queue_behind_a_killed_run(tmp_path: Path):
+    from pipelines.jobs import WAREHOUSE_TAG
+    from pipelines.resources import Warehouse
+    from pipelines.runs import process_tags
+    from pipelines.sensors import raw_files_sensor
+
+    gone = subprocess.Popen(["sleep", "60"])
+    tags = process_tags(gone.pid)  # recorded while it lives, as a run does at its start
+    gone.kill()
+    gone.wait()
+    with dg.instance_for_test() as instance:
+        run = instance.create_run_for_job(dg.GraphDefinition("noop").to_job(), tags={**WAREHOUSE_TAG, **tags})
+        # The run as a killed process leaves it: started, never ended.
+        instance.report_dagster_event(DagsterEvent(DagsterEventType.RUN_START.value, job_name=run.job_name),
+                                      run_id=run.run_id)
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
+        context = dg.build_sensor_context(instance=instance,
+                                          resources={"warehouse": Warehouse(data_dir=str(tmp_path))})
+        raw_files_sensor(context)
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+
+
+def test_a_second_run_says_at_once_that_another_run_is_writing(own_province: Path):
+    first = start_run(own_province, "--year", str(YEAR))
+    try:
+        wait_for(first, "… stg_dossiers")
+        second = egov(own_province, "run", "--year", str(YEAR), timeout=120)
+        assert second.returncode == 1
+        assert "Another run is writing the warehouse" in second.stdout, second.stdout
+        assert "Traceback" not in second.stdout + second.stderr
+    finally:
+        rest, _ = first.communicate(timeout=600)
+    assert first.returncode == 0, rest[-3000:]
+
+
+def test_leftovers_of_a_killed_publish_are_removed(own_province: Path):
+    marts_dir = own_province / "marts"
+    leftovers = [marts_dir / ".egov.duckdb.999999.building", marts_dir / ".egov.duckdb.999999.building.wal",
+                 marts_dir / "parquet" / ".rankings.999999.parquet"]
+    for path in leftovers:
+        path.write_bytes(b"half written")
+    done = egov(own_province, "run", "--year", str(YEAR))
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert [p for p in leftovers if p.exists()] == []
+
+
+# --- the CLI: progress, reports of unknown years, full disk, the UI
+
+def test_a_run_prints_each_step_with_its_time_and_reports_name_the_right_data_docs(own_province: Path):
+    done = egov(own_province, "run", "--year", str(YEAR))
+    assert done.returncode == 0
+    finished = [line.split()[1] for line in done.stdout.splitlines() if line.strip().startswith("✓")]
+    assert {"stg_agencies", "stg_dossiers", "scores", "marts", "ranking_reports"} <= set(finished)
+    assert finished.index("stg_dossiers") < finished.index("scores") < finished.index("marts")
+    report = egov(own_province, "report", "--year", "2024", "--no-files")
+    assert str(own_province / "quality" / "data_docs" / "index.html") in report.stdout
+
+
+def test_a_report_for_a_year_without_a_ranking_fails_clearly(own_province: Path):
+    reports = own_province / "marts" / "reports"
+    before = sorted(p.name for p in reports.iterdir())
+    done = egov(own_province, "report", "--year", "2030")
+    assert done.returncode == 2
+    assert "no ranking for 2030" in done.stdout and "2023–2025" in done.stdout
+    assert sorted(p.name for p in reports.iterdir()) == before
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux unshare for a private tmpfs")
+def test_a_full_disk_gives_one_line_and_keeps_the_marts(own_province: Path, tmp_path: Path):
+    marts_file = own_province / "marts" / "egov.duckdb"
+    digest = file_hash(marts_file)
+    small = tmp_path / "small_disk"
+    small.mkdir()
+    # A 512 KB disk for the Dagster instance, in a private mount namespace (nothing to unmount afterwards).
+    script = (f"mount -t tmpfs -o size=512k tmpfs {small} && head -c 400000 /dev/zero > {small}/filler && "
+              f"DAGSTER_HOME={small} exec {EGOV} run --year {YEAR}")
+    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"user namespaces unavailable here: {probe.stderr.decode()[:200]}")
+    done = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "EGOV_DATA_DIR": str(own_province)}, cwd=PROJECT_ROOT)
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-3000:]
+    assert "The disk is full" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-3000:]
+    assert file_hash(marts_file) == digest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_egov_ui_starts_from_a_clean_shell_and_stops_on_the_first_ctrl_c(data_dir: Path):
+    port = free_port()
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p != venv_bin)
+    ui = subprocess.Popen([str(PROJECT_ROOT / "egov"), "ui", "--port", str(port)],
+                          env={**os.environ, "PATH": path}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, start_new_session=True,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5) as response:
+                    assert response.status == 200
+                break
+            except OSError:
+                assert ui.poll() is None, ui.stdout.read()[-2000:]
+                assert time.time() < deadline, "the UI did not come up in 120 s"
+                time.sleep(1)
+        os.kill(ui.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground process
+        ui.wait(timeout=20)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5)
+    finally:
+        if ui.poll() is None:
+            os.killpg(ui.pid, signal.SIGKILL)

@@ -40,6 +40,18 @@ GUARDED_TABLES = {
 }
 
 
+# What the last publish held, per guarded table and year: the guard's reference. Kept in the warehouse (the pipeline's
+# own file) because the published file may be locked or altered by an analyst's read-write session.
+PUBLISHED_COUNTS_DDL = """
+CREATE TABLE IF NOT EXISTS published_counts (
+    table_name VARCHAR NOT NULL,
+    year INTEGER NOT NULL,
+    n BIGINT NOT NULL,
+    published_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (table_name, year)
+)"""
+
+
 class PublishBlocked(RuntimeError):
     """The new marts would lose most of what the published ones hold; they were not published."""
 
@@ -131,8 +143,9 @@ def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path, extra_sql: li
             for (t,) in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'm' ORDER BY table_name").fetchall()
         }
-        if max_drop_share is not None and final.exists():
-            check_shrinkage(published_year_counts(final), year_counts(con, "m"), max_drop_share)
+        new_counts = year_counts(con, "m")
+        if max_drop_share is not None:
+            check_shrinkage(published_counts(con, final), new_counts, max_drop_share)
         exports = _export_parquet(con, marts_dir)
         con.execute("CHECKPOINT m")
     except BaseException:
@@ -148,7 +161,30 @@ def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path, extra_sql: li
     wal_path(final).unlink(missing_ok=True)
     for name, path in exports.items():
         os.replace(path, marts_dir / "parquet" / f"{name}.parquet")
+    _record_published(con, new_counts)
     return counts
+
+
+def published_counts(con: duckdb.DuckDBPyConnection, marts_file: Path) -> dict[tuple[str, int], int]:
+    """What the last publish held: recorded in the warehouse, else read from the published file (first run)."""
+    con.execute(PUBLISHED_COUNTS_DDL)
+    recorded = con.execute("SELECT table_name, year, n FROM published_counts").fetchall()
+    if recorded or not marts_file.exists():
+        return {(t, y): n for t, y, n in recorded}
+    try:
+        return published_year_counts(marts_file)
+    except (duckdb.Error, MartsLocked):  # unreadable or locked, and nothing recorded: no reference to guard
+        return {}
+
+
+def _record_published(con: duckdb.DuckDBPyConnection, counts: dict[tuple[str, int], int]) -> None:
+    con.execute(PUBLISHED_COUNTS_DDL)
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM published_counts")
+    if counts:
+        con.executemany("INSERT INTO published_counts VALUES (?, ?, ?, now())",
+                        [[t, y, n] for (t, y), n in counts.items()])
+    con.execute("COMMIT")
 
 
 def published_year_counts(marts_file: Path) -> dict[tuple[str, int], int]:

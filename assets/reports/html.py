@@ -8,12 +8,19 @@
 Everything is read from the published marts, so the report shows exactly what analysts query. Text from inputs
 (agency names, file names) is escaped by Jinja's autoescape; chart data goes through `tojson`, which escapes
 <, > and & so no input can close a <script> tag.
+
+Every file is written atomically (assets.reports.common): a failed or killed run leaves the previous page. A
+provisional year (common.provisional) carries a banner on every page; a year the marts know without any ranked
+agency gets a page saying so ("Chưa có xếp hạng cho năm …").
 """
 
 from __future__ import annotations
 
+import html
+import os
 import shutil
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +28,15 @@ import duckdb
 import jinja2
 import plotly
 
+from assets.reports.common import (
+    Provisional,
+    atomic_path,
+    has_table,
+    provisional,
+    remove_leftovers,
+    vi_sort_key,
+    write_text_atomic,
+)
 from expectations.sql_checks import quality_summary
 from pipelines.vietnamese import CLASS_COLOURS, CLASS_ORDER, rank_change_text, vn_int, vn_number, vn_pct
 
@@ -51,26 +67,51 @@ def install_static(out_dir: Path) -> None:
     """Copy plotly.min.js and the stylesheet next to the reports once (they are shared by every page)."""
     static = out_dir / STATIC
     static.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(static)
     for src in (PLOTLY_JS, TEMPLATES / "report.css"):
         dst = static / src.name
-        if not dst.exists() or dst.stat().st_size != src.stat().st_size:
-            shutil.copyfile(src, dst)
+        if not dst.exists() or dst.read_bytes() != src.read_bytes():
+            with atomic_path(dst) as tmp:
+                shutil.copyfile(src, tmp)
 
 
 def _bar_height(n: int) -> int:
     return max(260, 90 + 19 * n)
 
 
+def _tick(label: str, width: int) -> str:
+    """A category label for a Plotly axis, broken into lines of at most `width` characters (a longer word stays
+    whole): long Vietnamese labels side by side would otherwise overlap or be rotated and cut off. Plotly reads
+    tick text as HTML-like markup, so the text is escaped and only our <br> is markup."""
+    lines: list[str] = []
+    for word in str(label).split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(html.escape(line, quote=False) for line in lines)
+
+
+# Category axes: labels are wrapped (above); when even wrapped labels do not fit side by side (a narrow screen),
+# Plotly turns them upright, never to 30° where they overlap their neighbours.
+CATEGORY_AXIS = {"type": "category", "automargin": True, "autotickangles": [0, 90]}
+
+
 def _year_charts(groups: list[dict], trend: list[dict], year: int) -> dict[str, dict]:
     """Plotly figures (plain JSON specs: building them with plotly.graph_objects is 10× slower per page)."""
     charts: dict[str, dict] = {}
-    labels = [g["label"] for g in groups]
+    labels = [_tick(g["label"], 11) for g in groups]
     charts["classes"] = {
         "data": [{"type": "bar", "name": cls, "x": labels, "marker": {"color": CLASS_COLOURS[cls]},
-                  "y": [sum(1 for r in g["rows"] if r["classification"] == cls) for g in groups]}
+                  "y": [sum(1 for r in g["rows"] if r["classification"] == cls) for g in groups],
+                  "hovertemplate": f"%{{x}}: %{{y}} cơ quan {cls}<extra></extra>"}
                  for cls in CLASS_ORDER],
         "layout": {"barmode": "stack", "title": {"text": f"Số cơ quan theo xếp loại, năm {year}"},
-                   "yaxis": {"title": {"text": "Số cơ quan"}}, "height": 340, "separators": ",."},
+                   "yaxis": {"title": {"text": "Số cơ quan"}}, "xaxis": CATEGORY_AXIS, "height": 360,
+                   "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "traceorder": "normal"},
+                   # Plotly's default 80 px side margins would leave a half-width chart too little room for
+                   # the group labels side by side; automargin still makes room for the axis titles.
+                   "margin": {"l": 60, "r": 10, "t": 100, "b": 30}, "separators": ",."},
     }
     by_year: dict[int, list[dict]] = defaultdict(list)
     for t in trend:
@@ -88,8 +129,9 @@ def _year_charts(groups: list[dict], trend: list[dict], year: int) -> dict[str, 
         "data": [{"type": "bar", "x": [str(y) for y, _ in annual], "y": [r["ytd_ratio"] for _, r in annual],
                   "text": [vn_pct(r["ytd_ratio"]) for _, r in annual], "textposition": "outside",
                   "marker": {"color": ["#2166ac" if y == year else "#92c5de" for y, _ in annual]}}],
-        "layout": {"title": {"text": "Tỷ lệ hồ sơ trực tuyến toàn tỉnh theo năm"},
-                   "height": 340, "yaxis": {"tickformat": ".0%", "rangemode": "tozero"}, "separators": ",."},
+        "layout": {"title": {"text": "Tỷ lệ hồ sơ trực tuyến toàn tỉnh theo năm"}, "height": 360,
+                   "xaxis": CATEGORY_AXIS,  # years, not a number line (no "2.023,5" between them)
+                   "yaxis": {"tickformat": ".0%", "rangemode": "tozero"}, "separators": ",."},
     }
     for g in groups:
         rows = g["rows"]
@@ -103,13 +145,14 @@ def _year_charts(groups: list[dict], trend: list[dict], year: int) -> dict[str, 
                        "separators": ",."},
         }
         charts[f"criteria_{g['group']}"] = {
-            "data": [{"type": "box", "name": c["criterion_name"], "boxpoints": "all", "jitter": 0.4, "pointpos": 0,
+            "data": [{"type": "box", "name": _tick(c["criterion_name"], 20), "boxpoints": "all", "jitter": 0.4,
+                      "pointpos": 0,
                       "y": [r["criteria"].get(c["criterion_code"], 0) / c["max_points"] for r in rows],
                       "text": [r["agency_name"] for r in rows],
                       "hovertemplate": "%{text}: %{y:.0%}<extra></extra>"} for c in g["criteria"]],
             "layout": {"title": {"text": f"Tỷ lệ điểm đạt theo tiêu chí – {g['label']}"}, "height": 380,
                        "showlegend": False, "yaxis": {"tickformat": ".0%", "range": [0, 1.05]},
-                       "xaxis": {"automargin": True}, "separators": ",."},
+                       "xaxis": {**CATEGORY_AXIS, "tickfont": {"size": 11}}, "separators": ",."},
         }
     return charts
 
@@ -118,7 +161,8 @@ def _groups(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
     ranking = _records(con, """
         SELECT r.*, a.agency_group_label FROM rankings AS r
         LEFT JOIN agencies AS a USING (agency_code)
-        WHERE r.year = ? ORDER BY r.rank, r.agency_name, r.agency_code""", [year])
+        WHERE r.year = ?""", [year])
+    ranking.sort(key=lambda r: (r["rank"], vi_sort_key(r["agency_name"]), r["agency_code"]))
     criteria = _records(con, """
         SELECT DISTINCT agency_group, criterion_order, criterion_code, criterion_name,
                sum(points) OVER (PARTITION BY agency_group, criterion_code) AS max_points
@@ -203,36 +247,89 @@ def _profile_charts(profile: dict, items: list[dict]) -> dict[str, dict]:
     }
 
 
-def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path) -> Path:
-    """Write the year's report and one profile page per ranked agency under out_dir/<year>/; returns index.html."""
+def _marts_path(con: duckdb.DuckDBPyConnection) -> str:
+    """The marts file the page was built from, as the footer names it (it moves with EGOV_DATA_DIR)."""
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return rows[0][0] if rows and rows[0][0] else "egov.duckdb"
+
+
+def _docs_link(data_docs: Path | None, page_dir: Path) -> dict[str, str | None] | None:
+    """The Data Docs page for a report page: its path, and a link relative to the page when the page exists (the
+    reports then open from disk, or from a copy of the whole data directory, without a dead link)."""
+    if data_docs is None:
+        return None
+    href = None
+    if data_docs.is_file():
+        href = Path(os.path.relpath(data_docs.resolve(), page_dir.resolve())).as_posix()
+    return {"path": str(data_docs), "href": href}
+
+
+def _page_globals(con: duckdb.DuckDBPyConnection, status: Provisional | None) -> dict[str, Any]:
+    return {"provisional": status, "marts_path": _marts_path(con)}
+
+
+def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, *, data_docs: Path | None = None,
+                      now: datetime | None = None) -> Path:
+    """Write the year's report and one profile page per ranked agency under out_dir/<year>/; returns index.html.
+
+    `data_docs`: the Data Docs page to link (assets.reports.common.data_docs_page); `now`: the time that decides
+    whether the year is still running (default: now, in Vietnam)."""
     env = _environment()
     install_static(out_dir)
     year_dir = out_dir / str(year)
     (year_dir / PROFILE_DIR).mkdir(parents=True, exist_ok=True)
+    remove_leftovers(year_dir, year_dir / PROFILE_DIR)
+    status = provisional(con, year, now)
+    common = _page_globals(con, status)
     groups = _groups(con, year)
     page = env.get_template("year.html").render(
         year=year, groups=groups, charts=_year_charts(groups, _trend(con, year), year),
         caveats=quality_summary(con, year), static=f"../{STATIC}", profile_dir=PROFILE_DIR,
-        rubric_year=groups[0]["rows"][0]["rubric_year"] if groups else None)
-    index = year_dir / "index.html"
-    index.write_text(page, encoding="utf-8")
+        rubric_year=groups[0]["rows"][0]["rubric_year"] if groups else None,
+        data_docs=_docs_link(data_docs, year_dir), **common)
+    index = write_text_atomic(year_dir / "index.html", page)
 
     profiles, items, steps = _profiles(con, year)
     template = env.get_template("agency.html")
     keep = set()
+    docs = _docs_link(data_docs, year_dir / PROFILE_DIR)
     for p in profiles:
         code = p["agency_code"]
         what_if = [{"goal": goal, "steps": steps[code][goal]} for goal in GOAL_ORDER if steps[code].get(goal)]
         name = _profile_file(code)
         keep.add(name)
-        (year_dir / PROFILE_DIR / name).write_text(template.render(
+        write_text_atomic(year_dir / PROFILE_DIR / name, template.render(
             year=year, p=p, items=items[code], what_if=what_if, charts=_profile_charts(p, items[code]),
             static=f"../../{STATIC}", above_file=_profile_file(p["agency_above_code"]) if p["agency_above_code"]
-            else None), encoding="utf-8")
+            else None, data_docs=docs, **common))
     for stale in (year_dir / PROFILE_DIR).glob("*.html"):  # an agency no longer ranked that year
         if stale.name not in keep:
             stale.unlink()
     return index
+
+
+def write_unranked_page(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, *,
+                        data_docs: Path | None = None, now: datetime | None = None) -> tuple[Path, list[Path]]:
+    """A year the marts know but without any ranked agency: its page says so, and what an earlier run published
+    for it (profiles, workbook) is withdrawn, so no outdated ranking stays next to it. Returns the page and the
+    files removed."""
+    env = _environment()
+    install_static(out_dir)
+    year_dir = out_dir / str(year)
+    year_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(year_dir, year_dir / PROFILE_DIR)
+    try:
+        caveats = quality_summary(con, year)
+    except duckdb.Error:  # a marts file without the quality tables: nothing to add
+        caveats = []
+    page = env.get_template("unranked.html").render(
+        year=year, charts={}, caveats=caveats, static=f"../{STATIC}", data_docs=_docs_link(data_docs, year_dir),
+        **_page_globals(con, provisional(con, year, now)))
+    index = write_text_atomic(year_dir / "index.html", page)
+    withdrawn = [*sorted((year_dir / PROFILE_DIR).glob("*.html")), *sorted(year_dir.glob(f"xep_hang_{year}.xlsx"))]
+    for path in withdrawn:
+        path.unlink()
+    return index, withdrawn
 
 
 def _profile_file(code: str) -> str:
@@ -240,13 +337,30 @@ def _profile_file(code: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in code).lstrip(".") + ".html"
 
 
-def write_report_index(out_dir: Path) -> Path:
-    """reports/index.html: links to every year that has a report."""
+def write_report_index(out_dir: Path, con: duckdb.DuckDBPyConnection | None = None,
+                       now: datetime | None = None) -> Path:
+    """reports/index.html: links to every year that has a report; with the marts connection, each year also says
+    whether it is provisional or has no ranking."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out_dir)
     years = sorted((int(p.name) for p in out_dir.iterdir() if p.name.isdigit() and (p / "index.html").exists()),
                    reverse=True)
     workbooks = {y: sorted(p.name for p in (out_dir / str(y)).glob("*.xlsx")) for y in years}
-    path = out_dir / "index.html"
+    notes: dict[int, str] = {}
+    if con is not None:
+        ranked = ranked_years(con)
+        for y in years:
+            if y not in ranked:
+                notes[y] = "chưa có xếp hạng"
+            elif provisional(con, y, now):
+                notes[y] = "số liệu tạm tính"
     install_static(out_dir)
-    path.write_text(_environment().get_template("index.html").render(
-        years=years, workbooks=workbooks, static=STATIC), encoding="utf-8")
-    return path
+    return write_text_atomic(out_dir / "index.html", _environment().get_template("index.html").render(
+        years=years, workbooks=workbooks, notes=notes, static=STATIC))
+
+
+def ranked_years(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """Years with at least one ranked agency in the marts (none when the marts have no rankings table)."""
+    if not has_table(con, "rankings"):
+        return set()
+    return {int(y) for (y,) in con.execute("SELECT DISTINCT year FROM rankings").fetchall()}

@@ -26,15 +26,19 @@ sentences (titles, notes) are written with a comma by `vn_number`.
 No formula injection: every text from the inputs (codes, names, file names, messages) is written with
 `write_string`, never `write`, so `=HYPERLINK(...)` as an agency name stays a text cell; the workbook is also
 opened with `strings_to_formulas: False` (and `strings_to_urls` / `strings_to_numbers` off) as a second guard.
-The file is written under a temporary name and renamed, so a reader never opens half a workbook.
+The file is written under a temporary name and renamed (assets.reports.common.atomic_path), so a reader never
+opens half a workbook and a failed run keeps the previous one.
+
+A provisional year (assets.reports.common.provisional, the same rule as the HTML pages) carries the banner in
+the note row of every ranking sheet, above an unchanged table layout, and its change column reads "(tạm tính)".
+Agencies tied on rank are listed in Vietnamese alphabetical order (common.vi_sort_key).
 """
 
 from __future__ import annotations
 
-import os
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +48,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from assets.reports.common import Provisional, atomic_path, has_table, provisional, remove_leftovers, vi_sort_key
 from expectations.sql_checks import SOURCE_LABELS, quality_summary, rule_label
 from pipelines.vietnamese import rank_change_text, vn_number
 
@@ -84,6 +89,7 @@ TITLE_ROW, NOTE_ROW, HEADER_ROW = 0, 1, 2
 FIRST_DATA_ROW = HEADER_ROW + 1
 FIXED_HEADINGS_LEFT = ("STT", "Mã cơ quan", "Tên cơ quan")
 FIXED_HEADINGS_RIGHT = ("Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", "Thay đổi so với năm trước")
+TENTATIVE = " (tạm tính)"  # appended to the change heading of a provisional year
 INVALID_SHEET_CHARS = str.maketrans({c: " " for c in "[]:*?/\\"})
 
 
@@ -111,21 +117,8 @@ class _Ranked:
 # --- small helpers --------------------------------------------------------------------------------------------
 
 
-def _vi_sort_key(text: str | None) -> tuple[str, str]:
-    """Vietnamese alphabetical order, roughly: tones ignored first, đ after d, then the exact text."""
-    text = text or ""
-    base = unicodedata.normalize("NFD", text.replace("Đ", "d\uffff").replace("đ", "d\uffff"))
-    return "".join(c for c in base if not unicodedata.combining(c)).casefold(), text
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-            "AND table_catalog = current_database()",
-            [name],
-        ).fetchall()[0][0]
-    )
+_vi_sort_key = vi_sort_key  # the one Vietnamese order (ICU); kept under the name tests/test_report_workbook imports
+_has_table = has_table
 
 
 def _sheet_name(wanted: str, taken: set[str]) -> str:
@@ -182,6 +175,12 @@ class _Formats:
         cell = {**base, "border": 1}
         self.title = wb.add_format({**base, "bold": True, "font_size": 14})
         self.note = wb.add_format({**base, "italic": True, "font_size": 11})
+        banner = {"bold": True, "font_color": "#9C0006", "font_name": "Times New Roman", "font_size": 12}
+        self.banner = wb.add_format(banner)
+        self.banner_note = wb.add_format({**banner, "bold": False, "italic": True, "font_color": "#000000",
+                                          "font_size": 11})
+        self.banner_cell = wb.add_format({**base, "text_wrap": True, "valign": "top", "bg_color": "#FFF4CE",
+                                          "border": 1, "border_color": "#E08214"})
         self.text = wb.add_format(base)
         self.wrap = wb.add_format({**base, "text_wrap": True, "valign": "top"})
         self.section = wb.add_format({**base, "bold": True, "font_size": 13})
@@ -233,7 +232,7 @@ def _rankings(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, list[_Rank
     for group, *rest in rows:
         by_group.setdefault(group, []).append(_Ranked(*rest))
     for ranked in by_group.values():
-        ranked.sort(key=lambda r: (r.rank, _vi_sort_key(r.agency_name), r.agency_code))
+        ranked.sort(key=lambda r: (r.rank, vi_sort_key(r.agency_name), r.agency_code))
     order = {g: i for i, g in enumerate(GROUP_ORDER)}
     return dict(sorted(by_group.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
 
@@ -276,8 +275,10 @@ def _criterion_heading(c: _Criterion) -> str:
     return f"{c.name} ({vn_number(c.max_points, None)})"
 
 
-def headings(criteria: Sequence[_Criterion]) -> list[str]:
-    return [*FIXED_HEADINGS_LEFT, *(_criterion_heading(c) for c in criteria), *FIXED_HEADINGS_RIGHT]
+def headings(criteria: Sequence[_Criterion], tentative: bool = False) -> list[str]:
+    """The table's headings; `tentative`: the change column of a provisional year says it is not final."""
+    right = [*FIXED_HEADINGS_RIGHT[:-1], FIXED_HEADINGS_RIGHT[-1] + (TENTATIVE if tentative else "")]
+    return [*FIXED_HEADINGS_LEFT, *(_criterion_heading(c) for c in criteria), *right]
 
 
 def _ranking_sheet(
@@ -290,9 +291,10 @@ def _ranking_sheet(
     ranked: list[_Ranked],
     points: dict[tuple[str, str], float],
     class_labels: list[str],
+    status: Provisional | None = None,
 ) -> None:
     ws = wb.add_worksheet(name)
-    heads = headings(criteria)
+    heads = headings(criteria, tentative=status is not None)
     last_col = len(heads) - 1
     n_crit = len(criteria)
     col_total, col_index, col_class, col_rank, col_change = range(3 + n_crit, 3 + n_crit + 5)
@@ -300,16 +302,18 @@ def _ranking_sheet(
     ws.write_string(TITLE_ROW, 0, f"Kết quả xếp hạng mức độ ứng dụng CNTT năm {year} – {group_label}", fmt.title)
     rubric_years = sorted({r.rubric_year for r in ranked})
     maximum = max((r.max_points for r in ranked), default=0)
-    ws.write_string(
-        NOTE_ROW,
-        0,
-        (
-            f"{len(ranked)} cơ quan; điểm tối đa {vn_number(maximum, None)}; bộ chỉ số năm "
-            f"{', '.join(map(str, rubric_years))} (xem sheet «{METHOD_SHEET}»). Xếp hạng theo tổng điểm làm tròn "
-            f"2 chữ số, bằng điểm thì đồng hạng."
-        ),
-        fmt.note,
+    note = (
+        f"{len(ranked)} cơ quan; điểm tối đa {vn_number(maximum, None)}; bộ chỉ số năm "
+        f"{', '.join(map(str, rubric_years))} (xem sheet «{METHOD_SHEET}»). Xếp hạng theo tổng điểm làm tròn "
+        f"2 chữ số, bằng điểm thì đồng hạng."
     )
+    if status is None:
+        ws.write_string(NOTE_ROW, 0, note, fmt.note)
+    else:  # the banner first, in the note row across the table: the table itself stays where it always is
+        ws.merge_range(NOTE_ROW, 0, NOTE_ROW, last_col, "", fmt.banner_cell)
+        ws.write_rich_string(NOTE_ROW, 0, fmt.banner, status.banner, fmt.banner_note, " " + note, fmt.banner_cell)
+        ws.set_row(NOTE_ROW, 50)
+        ws.set_tab_color("#E08214")
     _heading_row(ws, fmt, HEADER_ROW, heads)
 
     for i, r in enumerate(ranked):
@@ -350,6 +354,7 @@ def _ranking_sheet(
         (
             f"Thay đổi so với năm {year - 1}: ↑ tăng, ↓ giảm số bậc; – giữ nguyên; «mới»: không có thứ hạng năm "
             f"trước. Chỉ số = tổng điểm / điểm tối đa."
+            + (" Số liệu tạm tính: thay đổi thứ hạng chưa phải kết quả chính thức." if status else "")
         ),
         fmt.note,
     )
@@ -635,10 +640,12 @@ def _quality_sheet(
 # --- the workbook ---------------------------------------------------------------------------------------------
 
 
-def write_ranking_workbook(marts: duckdb.DuckDBPyConnection, year: int, out_dir: Path) -> Path:
+def write_ranking_workbook(marts: duckdb.DuckDBPyConnection, year: int, out_dir: Path, *,
+                           now: datetime | None = None) -> Path:
     """Write `out_dir/<year>/xep_hang_<year>.xlsx` from the marts connection and return its path.
 
-    Raises ValueError when the marts hold no ranking for `year`."""
+    `now` decides whether the year is still running (default: now, Vietnam time). Raises ValueError when the
+    marts hold no ranking for `year`."""
     year = int(year)
     ranked_by_group = _rankings(marts, year)
     if not ranked_by_group:
@@ -659,14 +666,18 @@ def write_ranking_workbook(marts: duckdb.DuckDBPyConnection, year: int, out_dir:
         ]
     class_labels = list(dict.fromkeys(class_labels))
 
+    status = provisional(marts, year, now)
     path = Path(out_dir) / str(year) / f"xep_hang_{year}.xlsx"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    wb = xlsxwriter.Workbook(
-        str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-    )
-    try:
-        wb.set_properties({"title": f"Xếp hạng mức độ ứng dụng CNTT năm {year}", "language": "vi-VN"})
+    remove_leftovers(path.parent)
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(
+            str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        )
+        properties = {"title": f"Xếp hạng mức độ ứng dụng CNTT năm {year}", "language": "vi-VN"}
+        if status:
+            properties |= {"title": properties["title"] + " (số liệu tạm tính)", "comments": status.banner}
+        wb.set_properties(properties)
         fmt = _Formats(wb)
         taken = {METHOD_SHEET.casefold(), QUALITY_SHEET.casefold()}
         for group, ranked in ranked_by_group.items():
@@ -681,13 +692,10 @@ def write_ranking_workbook(marts: duckdb.DuckDBPyConnection, year: int, out_dir:
                 ranked,
                 _criterion_points(marts, year, group),
                 class_labels,
+                status,
             )
         rubric_years = sorted({r.rubric_year for ranked in ranked_by_group.values() for r in ranked})
         _method_sheet(wb, fmt, marts, year, list(ranked_by_group), labels, rubric_years)
         _quality_sheet(wb, fmt, marts, year, labels)
         wb.close()
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path

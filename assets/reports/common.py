@@ -1,0 +1,173 @@
+"""What every report file shares, each rule defined once so the HTML pages and the workbook cannot disagree:
+
+- `provisional`: whether a year's ranking is final, and the Vietnamese banner that says why it is not;
+- `vi_sort_key`: Vietnamese alphabetical order for names shown to people (ICU's `vi` collation, through DuckDB);
+- `atomic_path` / `write_text_atomic` / `remove_leftovers`: every report file is written under a temporary
+  name in its own folder and renamed over the old one, so a reader or a failed run never leaves half a file;
+- `data_docs_page`: where the Great Expectations Data Docs of a data directory are.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+__all__ = ["VIETNAM", "Provisional", "atomic_path", "data_docs_page", "has_table", "provisional",
+           "remove_leftovers", "vi_sort_key", "write_text_atomic"]
+
+# The evaluation calendar is Vietnam's (the partitions and the nightly schedule use it too), not the server's.
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+# The annual returns are in once some agency's infrastructure return has a denominator: the rule `egov report`
+# (pipelines/cli.py print_report) uses to pick "the latest year whose annual returns are in".
+ANNUAL_RETURN_INDICATOR = "computers_per_staff"
+
+
+# --- provisional years ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Provisional:
+    """Why a year's ranking is not final yet: the year is still running in Vietnam, or its annual returns are
+    not in (every agency then lacks the return's points, reads "Yếu", and its rank change means nothing yet)."""
+
+    year: int
+    running: bool
+    returns_missing: bool
+
+    @property
+    def reasons(self) -> str:
+        parts = [f"năm {self.year} chưa kết thúc"] if self.running else []
+        if self.returns_missing:
+            parts.append(f"chưa đủ báo cáo năm {self.year}")
+        return " và ".join(parts)
+
+    @property
+    def banner(self) -> str:
+        return (f"Số liệu tạm tính: {self.reasons}; xếp hạng và xếp loại có thể thay đổi. Thay đổi thứ hạng so với "
+                f"năm {self.year - 1} chưa phải kết quả chính thức.")
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the connection's database has the table (older or hand-made marts files may lack some)."""
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+                            "AND table_catalog = current_database()", [name]).fetchall()[0][0])
+
+
+def vietnam_now(now: datetime | None = None) -> datetime:
+    """`now` (default: the current time) as a Vietnam wall-clock time; a naive `now` is taken as the machine's."""
+    return (now or datetime.now(VIETNAM)).astimezone(VIETNAM)
+
+
+def provisional(con: duckdb.DuckDBPyConnection, year: int, now: datetime | None = None) -> Provisional | None:
+    """The year's provisional status from the marts, or None when its ranking is final.
+
+    Provisional when the year has not ended in Vietnam (Asia/Ho_Chi_Minh) at `now`, or when no annual return of
+    the year is in the marts (no `computers_per_staff` denominator; a marts without `indicators` cannot show
+    that they are, so it counts as missing)."""
+    running = int(year) >= vietnam_now(now).year
+    returns_in = has_table(con, "indicators") and con.execute(
+        "SELECT count(*) > 0 FROM indicators WHERE year = ? AND indicator_code = ? AND denominator IS NOT NULL",
+        [int(year), ANNUAL_RETURN_INDICATOR]).fetchall()[0][0]
+    if running or not returns_in:
+        return Provisional(int(year), running=running, returns_missing=not returns_in)
+    return None
+
+
+# --- Vietnamese alphabetical order ------------------------------------------------------------------------------
+
+_collator_lock = threading.Lock()
+_collator: dict[int, duckdb.DuckDBPyConnection] = {}  # per process id: a connection does not survive a fork
+
+
+@lru_cache(maxsize=1 << 16)
+def vi_sort_key(text: str | None) -> str:
+    """Sort key of a name in Vietnamese alphabetical order: a < ă < â < b < … < d < đ < … < o < ô < ơ < … < u < ư,
+    tones second ("Hạ Long" before "Hà Tĩnh"), case third. ICU's `vi` collation, which DuckDB ships in its wheel
+    (no extra dependency, works offline); the key is ICU's sort key in hex, so plain string order is ICU order.
+    None sorts like the empty name."""
+    with _collator_lock:
+        con = _collator.get(os.getpid())
+        if con is None:
+            con = _collator[os.getpid()] = duckdb.connect()
+        return con.execute("SELECT icu_sort_key(?, 'vi')", [text or ""]).fetchall()[0][0]
+
+
+# --- atomic writes ----------------------------------------------------------------------------------------------
+
+TMP_SUFFIX = ".tmp"
+# ".<file name>.<pid>-<random>.tmp"; the workbook's older ".<file name>.<pid>.tmp" is recognised too.
+_TMP_NAME = re.compile(r"^\..+\.(?P<pid>\d+)(?:-[0-9a-f]{8})?\.tmp$")
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; when the block succeeds, rename it over `path` (os.replace: readers
+    see the old file or the new one, never half of one); when it fails, delete it and keep the old file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{TMP_SUFFIX}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write `text` (UTF-8) to `path` atomically; returns `path`."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_leftovers(*folders: Path) -> list[Path]:
+    """Delete the temporary files a killed earlier run left in `folders` (its process is gone); a running
+    writer's files are kept. Returns what was deleted."""
+    removed = []
+    for folder in folders:
+        if not Path(folder).is_dir():
+            continue
+        for p in Path(folder).glob(f".*{TMP_SUFFIX}"):
+            found = _TMP_NAME.match(p.name)
+            if found and p.is_file() and not _alive(int(found["pid"])):
+                p.unlink(missing_ok=True)
+                removed.append(p)
+    return removed
+
+
+# --- the Data Docs ----------------------------------------------------------------------------------------------
+
+
+def data_docs_page(data_dir: Path) -> Path:
+    """The Data Docs index of a data directory, from the quality assets' folder and gx_runner's page name (the
+    place where they are written), so the reports never spell the path themselves."""
+    with warnings.catch_warnings():  # importing the assets outside Dagster warns that backfill policies are beta
+        warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+        from assets.quality.assets import data_docs_dir
+        from expectations.gx_runner import data_docs_index
+        from pipelines.resources import Warehouse
+
+    return data_docs_index(data_docs_dir(Warehouse(data_dir=str(data_dir))))

@@ -194,10 +194,13 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> int |
         _say("\nXếp loại: " + ", ".join(f"{c} {n}" for c, n in classes))
         _print_quality(con, year, settings.data_docs_index(base))
     _say(f"\nMarts: {marts} (query them read-only with `egov sql`; see docs/analysts.md)")
+    return year
+
+
+def say_where_reports_are(year: int, base: Path | None = None) -> None:
     reports = settings.marts_dir(base) / "reports"
     if (reports / str(year) / "index.html").exists():
         _say(f"Báo cáo (reports): {reports / str(year) / 'index.html'} and {reports / 'index.html'} (all years)")
-    return year
 
 
 def _years_text(years: list[int]) -> str:
@@ -241,7 +244,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     code = execute_pipeline(years, full_refresh=args.regenerate, verbose=args.verbose)
     if code != EXIT_OK:
         return code
-    print_report()
+    year = print_report()
+    if year is not None:
+        say_where_reports_are(year)
     return EXIT_OK
 
 
@@ -264,6 +269,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if not args.no_files:
         write_reports(marts, [year], settings.marts_dir() / REPORTS_DIR, progress=_say)
+    say_where_reports_are(year)
     return EXIT_OK
 
 

@@ -88,7 +88,7 @@ def test_ranking_tables_match_the_marts(province: Path):
         expected = con.execute("""
             SELECT agency_code, agency_name, total_points, index_value, classification, rank, rank_change,
                    prev_rank FROM rankings WHERE year = 2024 AND agency_group = ?
-            ORDER BY rank, agency_name, agency_code""", [group]).fetchall()
+            ORDER BY rank, agency_name COLLATE vi, agency_code""", [group]).fetchall()
         criteria = [c for c, _ in con.execute(
             "SELECT DISTINCT criterion_code, criterion_order FROM rubric_items WHERE year = 2024 AND "
             "agency_group = ? ORDER BY criterion_order", [group]).fetchall()]

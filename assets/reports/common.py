@@ -13,22 +13,22 @@ import os
 import re
 import threading
 import uuid
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
+
+from pipelines import settings
 
 __all__ = ["VIETNAM", "Provisional", "atomic_path", "data_docs_page", "has_table", "provisional",
            "remove_leftovers", "vi_sort_key", "write_text_atomic"]
 
 # The evaluation calendar is Vietnam's (the partitions and the nightly schedule use it too), not the server's.
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+VIETNAM = settings.TIMEZONE
 # The annual returns are in once some agency's infrastructure return has a denominator: the rule `egov report`
 # (pipelines/cli.py print_report) uses to pick "the latest year whose annual returns are in".
 ANNUAL_RETURN_INDICATOR = "computers_per_staff"
@@ -162,12 +162,5 @@ def remove_leftovers(*folders: Path) -> list[Path]:
 
 
 def data_docs_page(data_dir: Path) -> Path:
-    """The Data Docs index of a data directory, from the quality assets' folder and gx_runner's page name (the
-    place where they are written), so the reports never spell the path themselves."""
-    with warnings.catch_warnings():  # importing the assets outside Dagster warns that backfill policies are beta
-        warnings.filterwarnings("ignore", message=".*is currently in beta.*")
-        from assets.quality.assets import data_docs_dir
-        from expectations.gx_runner import data_docs_index
-        from pipelines.resources import Warehouse
-
-    return data_docs_index(data_docs_dir(Warehouse(data_dir=str(data_dir))))
+    """The Data Docs index of a data directory (where the quality step writes it; settings says where once)."""
+    return settings.data_docs_index(Path(data_dir))

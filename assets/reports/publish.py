@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from assets.marts.publish import open_marts
 from assets.reports.common import data_docs_page, has_table
 from assets.reports.html import ranked_years, write_html_report, write_report_index, write_unranked_page
 from assets.reports.workbook import write_ranking_workbook
@@ -46,8 +47,7 @@ def write_reports(marts_file: Path, years: list[int], out_dir: Path,
         progress(f"reports: no marts file at {marts_file}, nothing to report: run the pipeline first")
         return written
     docs = data_docs_page(data_dir or settings.data_dir())
-    con = duckdb.connect(str(marts_file), read_only=True)
-    try:
+    with open_marts(marts_file) as con:
         ranked, known = ranked_years(con), _known_years(con)
         if not ranked:
             progress(f"reports: the marts {marts_file} hold no ranking of any year")
@@ -71,6 +71,4 @@ def write_reports(marts_file: Path, years: list[int], out_dir: Path,
             else:
                 progress(f"report {year}: skipped, the marts hold no data for {year}")
         write_report_index(out_dir, con, now)
-    finally:
-        con.close()
     return written

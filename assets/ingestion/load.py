@@ -471,7 +471,9 @@ def _check_links(con: duckdb.DuckDBPyConnection, contract: SourceContract, year:
     no row of the source, or a chain that comes back to where it started (A merged into B, B into A).
 
     Runs on the parsed rows before the load's transaction (it writes only PARSED); the rows it may link to are
-    the other valid parsed rows and the staged rows of files this load keeps.
+    the parsed rows and the staged rows of files this load keeps. A link to a row quarantined for another reason
+    is kept: quarantining every commune of a district whose own row has a bad date would hide them all, while
+    that row is already reported.
     """
     stg_year_filter = "TRUE" if year is None else f"year = {year}"
     kept = "FALSE" if full_refresh else f"{stg_year_filter} AND source_file NOT IN (SELECT unnest(?::VARCHAR[]))"
@@ -483,12 +485,12 @@ def _check_links(con: duckdb.DuckDBPyConnection, contract: SourceContract, year:
         con.execute(f"""
 CREATE OR REPLACE TEMP TABLE egov_links AS
 WITH RECURSIVE
-parsed AS (SELECT __file_id, __line, {key} AS node, {link} AS next FROM {PARSED} WHERE __reason IS NULL),
+parsed AS (SELECT __file_id, __line, __reason, {key} AS node, {link} AS next FROM {PARSED}),
 staged AS (SELECT {key} AS node, {link} AS next FROM {contract.table} WHERE {kept}),
 known AS (SELECT node FROM parsed UNION SELECT node FROM staged),
 edges AS (
     SELECT DISTINCT node, next FROM (SELECT node, next FROM parsed UNION ALL SELECT node, next FROM staged)
-    WHERE next IS NOT NULL AND next <> node
+    WHERE node IS NOT NULL AND next IS NOT NULL AND next <> node
 ),
 -- Follow each link chain until it returns to its start (a cycle) or to a code seen before on it (it stops).
 walk(start, node, path) AS (
@@ -507,7 +509,7 @@ SELECT p.__file_id, p.__line,
            WHEN c.cycle IS NOT NULL THEN {lit(col.name + ' forms a cycle: ')} || c.cycle
        END AS reason
 FROM parsed AS p LEFT JOIN cycles AS c ON c.start = p.node
-WHERE p.next IS NOT NULL""", params)
+WHERE p.__reason IS NULL AND p.next IS NOT NULL""", params)
         con.execute(f"""
 UPDATE {PARSED} AS p SET __reason = l.reason, __rule = 'bad_link', __raw = {_stored_raw(contract, 'p')}
 FROM egov_links AS l

@@ -217,6 +217,11 @@ def map_header(header: list[str], contract: SourceContract) -> tuple[dict[str, i
     raise HeaderMismatch(f"misses the required column(s) {', '.join(missing)} (header has: {has})", len(positions))
 
 
+def extra_columns_note(extras: list[str]) -> str:
+    """The note on ignored columns, each name cut to 40 characters (a header cell may hold a pasted text)."""
+    return "ignored extra column(s): " + ", ".join(e if len(e) <= 40 else e[:39] + "…" for e in extras)
+
+
 def _read(column: ColumnContract, positions: dict[str, int]) -> bool:
     """Whether a column's values are read: present in the file, and not personal data."""
     return column.name in positions and not column.personal
@@ -273,7 +278,7 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
         raise FileRejected(f"has a first line that cannot be read as a header row ({exc})") from exc
     positions, extras = map_header(header, contract)
     if extras:
-        notes.append(f"ignored extra column(s): {', '.join(extras)}")
+        notes.append(extra_columns_note(extras))
     width = len(header)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     select = ", ".join(
@@ -456,7 +461,7 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
     notes = [f"read sheet {names[index]} (sheets: {listing})"] if len(names) > 1 else []
     notes += [f"header found on row {header_index + 1}"] if header_index else []
     if extras:
-        notes.append(f"ignored extra column(s): {', '.join(extras)}")
+        notes.append(extra_columns_note(extras))
     relation = f"SELECT {select}, CAST(__line AS BIGINT) AS __line, __reader_reason FROM {relation_name}"
     return OpenedFile(path, "xlsx", None, ",", relation, [], notes)
 
@@ -549,7 +554,7 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceCo
         for c in _code_columns(contract, positions) for col in [_quote(names[positions[c.name]])]
     ]
     reader_reason = f"nullif(concat_ws('; ', {', '.join(flags)}), '')" if flags else "NULL::VARCHAR"
-    notes = [f"ignored extra column(s): {', '.join(extras)}"] if extras else []
+    notes = [extra_columns_note(extras)] if extras else []
     relation = (f"SELECT {select}, file_row_number + 1 AS __line, {reader_reason} AS __reader_reason "
                 f"FROM read_parquet(?, file_row_number=true)")
     return OpenedFile(path, "parquet", None, ",", relation, [str(path)], notes)

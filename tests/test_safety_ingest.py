@@ -216,6 +216,17 @@ def test_an_oversized_header_and_an_undecodable_file_name_reject_only_their_file
         con.close()
 
 
+def test_a_control_character_in_a_file_name_is_escaped_and_the_file_rejected(con, data_dir):
+    folder = data_dir / "raw" / "services" / "2024"
+    write_csv(folder / "DanhMuc\u00a0SoTuPhap.csv", SERVICES_HEADER, [[2024, "SO-TP", "P1", "Thủ tục", 3, 0]])
+    write_csv(folder / "DanhMuc\rSoYTe.csv", SERVICES_HEADER, [[2024, "SO-YT", "P1", "Thủ tục", 3, 0]])
+    load(con, data_dir, "services")
+    got = files(con, "services")
+    assert got["services/2024/DanhMuc\u00a0SoTuPhap.csv"][:4] == ("loaded", 1, 1, 0)  # a no-break space is text
+    assert got["services/2024/DanhMuc\\rSoYTe.csv"][:4] == ("rejected", 0, 0, 0)
+    assert "control character in its name" in got["services/2024/DanhMuc\\rSoYTe.csv"][4]
+
+
 def test_the_raw_files_sensor_survives_an_undecodable_file_name(data_dir, registry):
     from pipelines.sensors import raw_fingerprints
 

@@ -19,6 +19,7 @@ import difflib
 import os
 import re
 import stat
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +56,8 @@ def printable_name(raw_dir: Path, path: Path) -> tuple[str, str | None]:
     except UnicodeDecodeError:
         text = os.fsencode(rel).decode("utf-8", "backslashreplace")
         undecodable = True
-    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    shown = "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) == "Cc" else c
+                    for c in text)
     if undecodable:
         return shown, ("has a name that is not valid UTF-8 (an archive unzipped from Windows?): not read; "
                        "rename it")

@@ -437,17 +437,20 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
     found = [_find_header(h.to_polars().rows(), contract) for h in heads]
     index = _choose_sheet(names, found, hidden, listing, contract)
     header_index, positions, extras = found[index]
-    loaded = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
-    table, cell_errors = loaded.to_arrow_with_errors()
-    sheet = pl.from_arrow(table)
-    # A formula whose cached result is an Excel error (#DIV/0!, #REF!) would read as empty: keep the error's
-    # text instead, so a number column quarantines the row and a text column shows it.
-    for err in cell_errors.errors if cell_errors else []:
-        kind = re.search(r"Error\((\w+)\)", err.detail)
-        if kind:
-            row, col = err.position
-            sheet[row, sheet.columns[col]] = EXCEL_ERRORS.get(kind.group(1), f"#{kind.group(1).upper()}!")
-    reasons = _numbers_in_codes(reader, index, sheet, _code_columns(contract, positions), positions)
+    try:
+        table, cell_errors = reader.load_sheet(index, header_row=None, skip_rows=0,
+                                               dtypes="string").to_arrow_with_errors()
+        sheet = pl.from_arrow(table)
+        # A formula whose cached result is an Excel error (#DIV/0!, #REF!) would read as empty: keep the error's
+        # text instead, so a number column quarantines the row and a text column shows it.
+        for err in cell_errors.errors if cell_errors else []:
+            kind = re.search(r"Error\((\w+)\)", err.detail)
+            if kind:
+                row, col = err.position
+                sheet[row, sheet.columns[col]] = EXCEL_ERRORS.get(kind.group(1), f"#{kind.group(1).upper()}!")
+        reasons = _numbers_in_codes(reader, index, sheet, _code_columns(contract, positions), positions)
+    except fastexcel.FastExcelError as exc:
+        raise FileRejected(f"is not a readable XLSX workbook ({_reader_error(exc, path, contract)})") from exc
     sheet = sheet.with_columns(pl.Series("__reader_reason", reasons, dtype=pl.String))
     body = sheet.slice(header_index + 1).with_row_index("__line", offset=header_index + 2)
     body = body.filter(~pl.all_horizontal([pl.col(c).is_null() for c in sheet.columns]))

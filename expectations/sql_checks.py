@@ -52,6 +52,8 @@ RULE_LABELS = {
     "duplicate": "trùng khóa",
     "unreadable_record": "dòng không đọc được",
     "file_rejected": "tệp bị từ chối",
+    "out_of_range": "giá trị ngoài khoảng của chỉ số",
+    "bad_link": "mã liên kết sai (cấp trên, kế thừa)",
 }
 DUPLICATE_KEYS = {"dossiers": "MaHoSo", "agencies": "mã cơ quan", "services": "thủ tục",
                   "one_stop": "tháng", "infrastructure": "báo cáo", "capacity": "báo cáo",

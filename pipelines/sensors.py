@@ -30,7 +30,9 @@ def raw_fingerprints(raw_dir: Path) -> dict[str, str]:
                 continue
             stat = path.stat()
             groups.setdefault(key, []).append(f"{rel.as_posix()}:{stat.st_size}:{stat.st_mtime_ns}")
-    return {key: hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16] for key, lines in groups.items()}
+    # A name that is not UTF-8 (a Windows archive unzipped here) keeps its bytes: the loader rejects that file.
+    return {key: hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+            for key, lines in groups.items()}
 
 
 def changed_years(previous: dict[str, str], current: dict[str, str], all_years: list[str]) -> list[str]:

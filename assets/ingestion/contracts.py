@@ -24,6 +24,9 @@ class ColumnContract:
     default: object = None
     min: float | None = None
     keep_label_as: str | None = None
+    free_text: bool = False  # a name: may hold line breaks and tabs (any control character quarantines a code)
+    refers_to: str | None = None  # the source's own key column this column must name (a link between rows)
+    range_by: str | None = None  # the column naming the indicator whose range (thresholds.yaml) bounds the value
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,16 @@ class SourceContract:
     year_from: str | None = None
     agency_column: str | None = None
     rules: tuple[RowRule, ...] = field(default_factory=tuple)
+    sheet: str | None = None  # the XLSX sheet to read; None: the one visible sheet whose header matches
 
     @property
     def stored_columns(self) -> list[ColumnContract]:
         return [c for c in self.columns if not c.personal]
+
+    @property
+    def has_personal_data(self) -> bool:
+        """Whether the source's files hold personal data: then no message may quote what a file holds."""
+        return any(c.personal for c in self.columns)
 
 
 @cache
@@ -64,13 +73,20 @@ def load_contracts(path: Path = CONFIG_DIR / "sources.yaml") -> dict[str, Source
                 name=col_name, type=c["type"], required=c.get("required", False),
                 optional=c.get("optional", False), personal=c.get("personal", False),
                 allowed=tuple(c.get("allowed", ())), default=c.get("default"), min=c.get("min"),
-                keep_label_as=c.get("keep_label_as"),
+                keep_label_as=c.get("keep_label_as"), free_text=c.get("free_text", False),
+                refers_to=c.get("refers_to"), range_by=c.get("range_by"),
             ))
+        names = {c.name for c in columns}
+        for c in columns:
+            if c.refers_to and list(s.get("unique", ())) != [c.refers_to]:
+                raise ValueError(f"{path}: {name}.{c.name}: refers_to must name the source's one key column")
+            if c.range_by and c.range_by not in names:
+                raise ValueError(f"{path}: {name}.{c.name}: range_by names no column ({c.range_by})")
         contracts[name] = SourceContract(
             name=name, label=s["label"], folder=s["folder"], partitioned=s["partitioned"], table=s["table"],
             columns=tuple(columns), unique=tuple(s.get("unique", ())), year_column=s.get("year_column"),
             year_from=s.get("year_from"), agency_column=s.get("agency_column"),
-            rules=tuple(RowRule(r["when"], r["reason"]) for r in s.get("rules", ())),
+            rules=tuple(RowRule(r["when"], r["reason"]) for r in s.get("rules", ())), sheet=s.get("sheet"),
         )
     return contracts
 

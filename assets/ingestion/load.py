@@ -2,13 +2,17 @@
 
 The contract (config/sources.yaml) becomes one SQL statement per file that types every column and names every
 violation; duplicates and the delete-then-insert happen in SQL over the whole partition. Nothing is dropped:
-for every file, rows read = rows loaded + rows quarantined, and a file that cannot be read at all is listed
-in `ingested_files` as rejected with the reason, and in `quarantine` at line 0.
+for every file, rows read = rows loaded + rows quarantined, and a file that cannot be read at all (or is refused
+before reading: a link out of the raw directory, a file outside its source's year folders, see files.py) is
+listed in `ingested_files` as rejected with the reason, and in `quarantine` at line 0. One bad file never stops
+the others of its partition.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import os
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from assets.ingestion.contracts import ColumnContract, SourceContract
+from assets.ingestion.files import RawEntry, list_raw_files
 from assets.ingestion.readers import (
     FileRejected,
     OpenedFile,
@@ -26,6 +31,7 @@ from assets.ingestion.readers import (
     read_structural_rejects,
     record_lines,
 )
+from expectations import load_thresholds
 from pipelines.warehouse import transaction
 
 TYPE_WORDS = {
@@ -41,6 +47,15 @@ SQL_TYPES = {"text": "VARCHAR", "int": "BIGINT", "decimal": "DOUBLE", "flag": "I
 # it; a TEMP table would be private to one connection.
 SCRATCH = "egov_scratch"
 PARSED = f"{SCRATCH}.parsed"
+# Control characters (C0, DEL, C1): any of them in a code quarantines its row (a NUL in MaHoSo would be stored in the
+# key); a name (free_text) may hold line breaks and tabs. Neither is ever stored in quarantine.raw.
+CONTROL = r"[\x00-\x1F\x7F-\x9F]"
+CONTROL_IN_TEXT = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
+# The range of an assessed value without an entry in thresholds.yaml indicator_bounds (as that file says).
+DEFAULT_RANGE = (0, 1)
+# What reading one file may raise when the file itself is at fault: the file is rejected, the others load.
+FILE_ERRORS = (csv.Error, UnicodeError, OSError, duckdb.InvalidInputException, duckdb.ConversionException,
+               duckdb.IOException)
 # Files parsed at once. Each parse holds its own buffers under the warehouse's memory limit (1 GB by default), so
 # a many-core server does not start one per core; 2 is what the benchmarks measured (docs/benchmarks.md).
 MAX_PARSE_WORKERS = 4
@@ -93,18 +108,6 @@ def lit(value: object) -> str:
     return str(value)
 
 
-def list_raw_files(raw_dir: Path, contract: SourceContract, year: int | None) -> list[Path]:
-    """Every file of the partition, at any depth, in a stable order (the order that decides duplicates)."""
-    base = raw_dir / contract.folder / (str(year) if contract.partitioned else "")
-    if not base.is_dir():
-        return []
-    files = [p for p in base.rglob("*") if p.is_file() and not p.name.startswith((".", "~$"))
-             and p.name.lower() != "readme.md"]
-    if contract.partitioned is False:
-        files = [p for p in files if p.parent == base or not p.relative_to(base).parts[0].isdigit()]
-    return sorted(files, key=lambda p: p.relative_to(raw_dir).as_posix())
-
-
 def typed_expr(col: ColumnContract) -> str:
     raw = q(col.name + "__raw")
     text = f"lower({raw})" if col.allowed else raw
@@ -114,6 +117,15 @@ def typed_expr(col: ColumnContract) -> str:
     return f"CAST({expr} AS {SQL_TYPES[col.type]})"
 
 
+def indicator_ranges() -> dict[str, tuple[float, float]]:
+    """thresholds.yaml indicator_bounds: the indicators whose values are not ratios in [0, 1]."""
+    return {code: (lo, hi) for code, (lo, hi) in (load_thresholds()["indicator_bounds"] or {}).items()}
+
+
+def _bound(value: float) -> str:
+    return f"{value:g}"
+
+
 def column_checks(col: ColumnContract) -> list[tuple[str, str, str]]:
     """(condition, reason expression, rule) per violation a column can show."""
     raw, val, name = q(col.name + "__raw"), q(col.name), col.name
@@ -121,6 +133,28 @@ def column_checks(col: ColumnContract) -> list[tuple[str, str, str]]:
     checks = []
     if col.required:
         checks.append((f"{raw} IS NULL", lit(f"{name} is empty"), "empty"))
+    if col.type == "text" and not col.personal:
+        pattern = lit(CONTROL_IN_TEXT if col.free_text else CONTROL)
+        before = lit("^[^" + (CONTROL_IN_TEXT if col.free_text else CONTROL)[1:] + "*")  # the text before it
+        checks.append((
+            f"regexp_matches({raw}, {pattern})",
+            f"{lit(name + ' holds a control character (')} || printf('U+%04X', unicode(regexp_extract({raw}, "
+            f"{pattern}))) || ') after ' || chr(39) || left(regexp_extract({raw}, {before}), 40) || chr(39)",
+            "invalid"))
+    if col.range_by:
+        ranges = indicator_ranges()
+        by = q(col.range_by)
+
+        def per_indicator(pick: Callable[[tuple[float, float]], str]) -> str:
+            whens = " ".join(f"WHEN {lit(code)} THEN {pick(r)}" for code, r in sorted(ranges.items()))
+            return f"CASE {by} {whens} ELSE {pick(DEFAULT_RANGE)} END" if whens else pick(DEFAULT_RANGE)
+
+        lo, hi = per_indicator(lambda r: str(float(r[0]))), per_indicator(lambda r: str(float(r[1])))
+        shown = (f"{per_indicator(lambda r: lit(_bound(r[0])))} || ', ' || "
+                 f"{per_indicator(lambda r: lit(_bound(r[1])))}")
+        checks.append((f"{val} IS NOT NULL AND NOT ({val} BETWEEN {lo} AND {hi})",
+                       f"{lit(name + ' ')} || {raw} || ' is outside [' || {shown} || '] for indicator ' || {by}",
+                       "out_of_range"))
     if col.type != "text":
         bad = f"{val} = -1" if col.type == "level" else f"{val} IS NULL"
         reason = quoted_raw + lit(f"' is not a valid {TYPE_WORDS[col.type]}")
@@ -139,7 +173,7 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
     """One SELECT that types every column and names each violation of the contract in `__reason`."""
     raw_cols = ", ".join(f"{q(c.name)} AS {q(c.name + '__raw')}" for c in contract.columns)
     typed_cols = ", ".join(f"{typed_expr(c)} AS {q(c.name)}" for c in contract.stored_columns)
-    checks: list[tuple[str, str, str]] = []
+    checks: list[tuple[str, str, str]] = [("__reader_reason IS NOT NULL", "__reader_reason", "invalid")]
     for col in contract.columns:
         checks.extend(column_checks(col))
     if year is not None and contract.year_column:
@@ -160,25 +194,28 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
         checks.append((f"coalesce({rule.when}, false)", lit(rule.reason), "rule"))
     reason = "nullif(concat_ws('; ', " + ", ".join(f"CASE WHEN {c} THEN {r} END" for c, r, _ in checks) + "), '')"
     rule = "coalesce(" + ", ".join(f"CASE WHEN {c} THEN {lit(k)} END" for c, _, k in checks) + ")"
-    raw_text = f"concat_ws({lit(delimiter)}, " + ", ".join(
-        "'***'" if c.personal else f"coalesce({q(c.name + '__raw')}, '')" for c in contract.columns) + ")"
+    raw_text = f"regexp_replace(concat_ws({lit(delimiter)}, " + ", ".join(
+        "'***'" if c.personal else f"coalesce({q(c.name + '__raw')}, '')" for c in contract.columns
+    ) + f"), {lit(CONTROL_IN_TEXT)}, '\ufffd', 'g')"
     stored = ", ".join(q(c.name) for c in contract.stored_columns)
     agency = q((contract.agency_column or "agency_code") + "__raw")
     labels = "".join(
         f", {q(c.name + '__raw')} AS {q(c.keep_label_as)}" for c in contract.stored_columns if c.keep_label_as)
     return f"""
-WITH raw AS (SELECT {raw_cols}, __line FROM ({relation_sql})),
+WITH raw AS (SELECT {raw_cols}, __line, __reader_reason FROM ({relation_sql})),
 typed AS (SELECT *, {typed_cols} FROM raw),
 checked AS (SELECT *, {reason} AS __reason, {rule} AS __rule FROM typed)
 SELECT {file_id}::INTEGER AS __file_id, CAST(__line AS BIGINT) AS __line, {stored}{labels},
        __reason, __rule, CASE WHEN __reason IS NOT NULL THEN left({raw_text}, 2000) END AS __raw,
-       {agency} AS __agency
+       regexp_replace({agency}, {lit(CONTROL)}, '\ufffd', 'g') AS __agency
 FROM checked"""
 
 
 def context_hash(con: duckdb.DuckDBPyConnection, contract: SourceContract) -> str:
     """What a loaded file's result depends on besides its bytes: its contract and, if checked, the registry."""
     parts = [repr(contract)]
+    if any(c.range_by for c in contract.columns):
+        parts.append(repr(sorted(indicator_ranges().items())))
     if contract.agency_column:
         parts.append(str(con.execute(
             "SELECT coalesce(sum(hash(agency_code)), 0) || '-' || count(*) FROM stg_agencies").fetchone()[0]))
@@ -200,8 +237,7 @@ def ingest(
     so a night with one new file reads that file only; `full_refresh` reloads the whole partition.
     """
     report = IngestReport(contract.name, year)
-    files = list_raw_files(raw_dir, contract, year)
-    rel = {p: p.relative_to(raw_dir).as_posix() for p in files}
+    entries = list_raw_files(raw_dir, contract, year)
     ctx = context_hash(con, contract)
     year_filter = "year IS NULL" if year is None else f"year = {year}"
     stg_year_filter = "TRUE" if year is None else f"year = {year}"
@@ -211,17 +247,20 @@ def ingest(
             f"SELECT file, file_size, file_mtime_ns, context_hash FROM ingested_files "
             f"WHERE source = ? AND {year_filter}", [contract.name]).fetchall()
     }
-    changed = []
-    for p in files:
-        st = p.stat()
-        if full_refresh or previous.get(rel[p]) != (st.st_size, st.st_mtime_ns, ctx):
-            changed.append(p)
-    gone = set(previous) - set(rel.values())
-    stale = [rel[p] for p in changed] + sorted(gone)
-    report.skipped_unchanged = len(files) - len(changed)
+    changed: list[RawEntry] = []
+    stats: dict[str, os.stat_result] = {}
+    for e in entries:
+        st = stats[e.name] = os.lstat(e.path) if e.refused else e.path.stat()  # a refused link is not followed
+        if full_refresh or previous.get(e.name) != (st.st_size, st.st_mtime_ns, ctx):
+            changed.append(e)
+    gone = set(previous) - {e.name for e in entries}
+    stale = [e.name for e in changed] + sorted(gone)
+    report.skipped_unchanged = len(entries) - len(changed)
 
     try:
-        parsed = _parse_files(con, contract, raw_dir, year, changed, rel) if changed else []
+        parsed = _parse_files(con, contract, year, changed) if changed else []
+        if parsed and any(c.refers_to for c in contract.columns):
+            _check_links(con, contract, year, [] if full_refresh else stale, full_refresh)
         with transaction(con):
             if full_refresh:
                 con.execute(f"DELETE FROM {contract.table} WHERE {stg_year_filter}")
@@ -235,7 +274,7 @@ def ingest(
                     con.execute(f"DELETE FROM {table} WHERE source = ? AND {year_filter} "
                                 f"AND file IN (SELECT file FROM egov_stale)", [contract.name])
             if changed:
-                _load_files(con, contract, year, changed, rel, report, ctx, log, parsed)
+                _load_files(con, contract, year, changed, stats, report, ctx, log, parsed)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {PARSED}; DROP TABLE IF EXISTS egov_dups; "
                     "DROP TABLE IF EXISTS egov_files; DROP TABLE IF EXISTS egov_stale")
@@ -258,16 +297,14 @@ class _ParsedFile:
 def _empty_relation(contract: SourceContract) -> str:
     """A relation of the shape every reader produces, without rows: gives PARSED its columns before any file."""
     cols = ", ".join(f"NULL::VARCHAR AS {q(c.name)}" for c in contract.columns)
-    return f"SELECT {cols}, 0::BIGINT AS __line WHERE false"
+    return f"SELECT {cols}, 0::BIGINT AS __line, NULL::VARCHAR AS __reader_reason WHERE false"
 
 
 def _parse_files(
     con: duckdb.DuckDBPyConnection,
     contract: SourceContract,
-    raw_dir: Path,
     year: int | None,
-    files: list[Path],
-    rel: dict[Path, str],
+    files: list[RawEntry],
 ) -> list[_ParsedFile]:
     """Type and check every file into PARSED, several files at a time (one DuckDB connection each).
 
@@ -283,11 +320,13 @@ def _parse_files(
     workers = max(1, min(len(files), threads, MAX_PARSE_WORKERS))
     with tempfile.TemporaryDirectory(prefix="egov-ingest-") as tmp:
 
-        def parse(item: tuple[int, Path]) -> _ParsedFile:
-            file_id, path = item
+        def parse(item: tuple[int, RawEntry]) -> _ParsedFile:
+            file_id, entry = item
+            if entry.refused:
+                return _ParsedFile(file_id, rejected=f"file rejected: the file {entry.refused}")
             cur = con.cursor()
             try:
-                return _parse_file(cur, contract, path, year, file_id, Path(tmp))
+                return _parse_file(cur, contract, entry.path, year, file_id, Path(tmp))
             finally:
                 cur.close()
 
@@ -308,15 +347,21 @@ def _parse_files(
 
 def _parse_file(cur: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, year: int | None,
                 file_id: int, tmp: Path) -> _ParsedFile:
+    """Parse one file into PARSED, or say why the whole file is rejected (without quoting a personal source)."""
     try:
         opened = open_raw_file(cur, path, contract, tmp)
-    except FileRejected as exc:
-        return _ParsedFile(file_id, rejected=f"file rejected: the file {exc}")
-    if opened.file_format == "csv":
-        cur.execute("DROP TABLE IF EXISTS egov_rej_errors; DROP TABLE IF EXISTS egov_rej_scans")
-    select = parse_select(contract, opened.relation_sql, year, file_id, opened.delimiter)
-    cur.execute(f"INSERT INTO {PARSED} " + select, opened.params)
-    rejects = read_structural_rejects(cur, opened) if opened.file_format == "csv" else []
+        if opened.file_format == "csv":
+            cur.execute("DROP TABLE IF EXISTS egov_rej_errors; DROP TABLE IF EXISTS egov_rej_scans")
+        select = parse_select(contract, opened.relation_sql, year, file_id, opened.delimiter)
+        cur.execute(f"INSERT INTO {PARSED} " + select, opened.params)  # one statement: all rows or none
+        rejects = read_structural_rejects(cur, opened) if opened.file_format == "csv" else []
+    except (FileRejected, *FILE_ERRORS) as exc:
+        cur.execute(f"DELETE FROM {PARSED} WHERE __file_id = ?", [file_id])  # a rejected file has no rows
+        if isinstance(exc, FileRejected):
+            return _ParsedFile(file_id, rejected=f"file rejected: the file {exc}")
+        first = (str(exc).splitlines() or [""])[0].replace(str(path), path.name)[:300]
+        detail = type(exc).__name__ if contract.has_personal_data else f"{type(exc).__name__}: {first}"
+        return _ParsedFile(file_id, rejected=f"file rejected: the file could not be read ({detail})")
     return _ParsedFile(file_id, opened=opened, rejects=rejects)  # its decoded copies are removed by the caller
 
 
@@ -324,33 +369,34 @@ def _load_files(
     con: duckdb.DuckDBPyConnection,
     contract: SourceContract,
     year: int | None,
-    files: list[Path],
-    rel: dict[Path, str],
+    files: list[RawEntry],
+    stats: dict[str, os.stat_result],
     report: IngestReport,
     ctx: str,
     log: Callable[[str], None],
     parsed: list[_ParsedFile],
 ) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE egov_files (file_id INTEGER, file VARCHAR)")
-    con.executemany("INSERT INTO egov_files VALUES (?, ?)", [[i, rel[path]] for i, path in enumerate(files)])
+    con.executemany("INSERT INTO egov_files VALUES (?, ?)", [[i, e.name] for i, e in enumerate(files)])
     per_file: dict[int, FileReport] = {}
     created = False
     for p in parsed:
-        path = files[p.file_id]
+        entry = files[p.file_id]
         if p.rejected is not None:
-            log(f"{rel[path]}: {p.rejected}")
-            per_file[p.file_id] = FileReport(rel[path], file_format(path), None, "rejected", p.rejected)
+            log(f"{entry.name}: {p.rejected}")
+            fmt = None if entry.refused else file_format(entry.path)
+            per_file[p.file_id] = FileReport(entry.name, fmt, None, "rejected", p.rejected)
             con.execute("INSERT INTO quarantine VALUES (?, ?, ?, 0, ?, NULL, 'file_rejected', NULL)",
-                        [contract.name, year, rel[path], p.rejected])
+                        [contract.name, year, entry.name, p.rejected])
             continue
         created = True
         if p.rejects:
             con.executemany(
                 "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL, 'unreadable_record', ?)",
-                [[contract.name, year, rel[path], line, reason, raw] for line, reason, raw in p.rejects])
+                [[contract.name, year, entry.name, line, reason, raw] for line, reason, raw in p.rejects])
         opened = p.opened
         per_file[p.file_id] = FileReport(
-            rel[path], opened.file_format, opened.encoding, "loaded", "; ".join(opened.notes),
+            entry.name, opened.file_format, opened.encoding, "loaded", "; ".join(opened.notes),
             rows_read=len(p.rejects), rows_quarantined=len(p.rejects))
     if created:
         _dedupe_and_insert(con, contract, year)
@@ -361,9 +407,9 @@ def _load_files(
             fr = per_file[file_id]
             fr.rows_read += read
             fr.rows_quarantined += quarantined
-    for file_id, fr in sorted(per_file.items()):
+    for _, fr in sorted(per_file.items()):
         fr.rows_loaded = fr.rows_read - fr.rows_quarantined
-        st = files[file_id].stat()
+        st = stats[fr.file]
         con.execute(
             "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [contract.name, year, fr.file, fr.file_format, fr.encoding, fr.status, fr.message or None,
@@ -413,6 +459,64 @@ def _place_records_between_rejects(con: duckdb.DuckDBPyConnection, file_id: int,
     con.execute("DROP TABLE egov_gaps")
 
 
+def _stored_raw(contract: SourceContract, alias: str) -> str:
+    """A quarantined row's raw text rebuilt from its stored (typed, non-personal) columns."""
+    return "concat_ws(',', " + ", ".join(
+        f"coalesce(CAST({alias}.{q(c.name)} AS VARCHAR), '')" for c in contract.stored_columns) + ")"
+
+
+def _check_links(con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None, stale: list[str],
+                 full_refresh: bool) -> None:
+    """Quarantine parsed rows whose link column (`refers_to`, e.g. a commune's parent_code) names the row itself,
+    no row of the source, or a chain that comes back to where it started (A merged into B, B into A).
+
+    Runs on the parsed rows before the load's transaction (it writes only PARSED); the rows it may link to are
+    the parsed rows and the staged rows of files this load keeps. A link to a row quarantined for another reason
+    is kept: quarantining every commune of a district whose own row has a bad date would hide them all, while
+    that row is already reported.
+    """
+    stg_year_filter = "TRUE" if year is None else f"year = {year}"
+    kept = "FALSE" if full_refresh else f"{stg_year_filter} AND source_file NOT IN (SELECT unnest(?::VARCHAR[]))"
+    params = [] if full_refresh else [stale]
+    for col in contract.columns:
+        if not col.refers_to:
+            continue
+        key, link = q(col.refers_to), q(col.name)
+        con.execute(f"""
+CREATE OR REPLACE TEMP TABLE egov_links AS
+WITH RECURSIVE
+parsed AS (SELECT __file_id, __line, __reason, {key} AS node, {link} AS next FROM {PARSED}),
+staged AS (SELECT {key} AS node, {link} AS next FROM {contract.table} WHERE {kept}),
+known AS (SELECT node FROM parsed UNION SELECT node FROM staged),
+edges AS (
+    SELECT DISTINCT node, next FROM (SELECT node, next FROM parsed UNION ALL SELECT node, next FROM staged)
+    WHERE node IS NOT NULL AND next IS NOT NULL AND next <> node
+),
+-- Follow each link chain until it returns to its start (a cycle) or to a code seen before on it (it stops).
+walk(start, node, path) AS (
+    SELECT node, next, [node, next] FROM edges
+    UNION ALL
+    SELECT w.start, e.next, list_append(w.path, e.next)
+    FROM walk AS w JOIN edges AS e ON e.node = w.node
+    WHERE w.node <> w.start AND (e.next = w.start OR NOT list_contains(w.path, e.next))
+),
+cycles AS (SELECT start, min(array_to_string(path, ' → ')) AS cycle FROM walk WHERE node = start GROUP BY start)
+SELECT p.__file_id, p.__line,
+       CASE
+           WHEN p.next = p.node THEN {lit(col.name + ' ')} || p.next || {lit(" is the row's own " + col.refers_to)}
+           WHEN p.next NOT IN (SELECT node FROM known)
+               THEN {lit(col.name + ' ')} || p.next || {lit(f' is not an {col.refers_to} of {contract.label}')}
+           WHEN c.cycle IS NOT NULL THEN {lit(col.name + ' forms a cycle: ')} || c.cycle
+       END AS reason
+FROM parsed AS p LEFT JOIN cycles AS c ON c.start = p.node
+WHERE p.__reason IS NULL AND p.next IS NOT NULL""", params)
+        con.execute(f"""
+UPDATE {PARSED} AS p SET __reason = l.reason, __rule = 'bad_link', __raw = {_stored_raw(contract, 'p')}
+FROM egov_links AS l
+WHERE l.reason IS NOT NULL AND p.__file_id = l.__file_id AND p.__line = l.__line""")
+    con.execute("DROP TABLE IF EXISTS egov_links")
+
+
 def _dedupe_and_insert(con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None) -> None:
     """Keep the first row of each key (by file, line, and rows already staged from other files)."""
     stg_year_filter = "TRUE" if year is None else f"s.year = {year}"
@@ -449,8 +553,7 @@ ranked AS (
 )
 SELECT p.__file_id, p.__line, {key_text} AS key_value, f.file AS first_file, p.first_line
 FROM ranked AS p JOIN egov_files AS f ON f.file_id = p.first_file WHERE n > 1{against_staged}""")
-        raw_dup = "concat_ws(',', " + ", ".join(
-            f"coalesce(CAST(p.{q(c.name)} AS VARCHAR), '')" for c in contract.stored_columns) + ")"
+        raw_dup = _stored_raw(contract, "p")
         con.execute(f"""
 INSERT INTO quarantine
 SELECT {lit(contract.name)}, {year if year is not None else 'NULL'}, f.file, d.__line,

@@ -1,9 +1,13 @@
 """Turn one raw file (CSV, XLSX or Parquet) into a DuckDB relation of text columns named by the contract.
 
 Every format ends up the same shape, so one SQL statement parses and checks them all: a column per contract
-column (VARCHAR, trimmed, '' as NULL), plus `__line`, the record's line in the file. Personal-data columns are
-never read (always NULL): nothing checks them, and a quarantined record shows them as '***'. CSV is read by DuckDB
-itself (streaming, parallel); only files in a legacy Windows code page are transcoded first.
+column (VARCHAR, trimmed, '' as NULL), plus `__line`, the record's line in the file, and `__reader_reason`, what
+the reader saw that the text cannot show (a code typed as a number in Excel). Personal-data columns are never read
+(always NULL): nothing checks them, and a quarantined record shows them as '***'. CSV is read by DuckDB itself
+(streaming, parallel); only UTF-16 files and files in a legacy Windows code page are transcoded first.
+
+A file of a source with personal data is never quoted in a message: rejections name columns, counts and
+positions only, and a record whose fields cannot be matched to the header is withheld whole.
 """
 
 from __future__ import annotations
@@ -15,14 +19,25 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from assets.ingestion.contracts import ColumnContract, SourceContract
 
+if TYPE_CHECKING:
+    import fastexcel
+    import polars as pl
+
 FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 SNIFF_BYTES = 4 * 1024 * 1024
 MAX_LINE_BYTES = 1024 * 1024  # a longer record is quarantined, not loaded
+HEADER_ROWS = 20  # an XLSX header is looked for in the top rows of a sheet (title rows above it are skipped)
+TRANSCODED = {"windows-1258": "cp1258", "windows-1252": "cp1252", "utf-16": "utf-16"}  # encoding → Python codec
+WITHHELD = "[withheld: its fields do not match the header, so its personal data cannot be masked]"
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE")
+LOST_ZEROS = "zeros at the start or end of a code may be lost"
 
 # Letters of the Vietnamese alphabet outside ASCII (precomposed, NFC), used to judge a legacy decoding.
 _VI_VOWELS = "aăâeêioôơuưy"
@@ -40,6 +55,14 @@ class FileRejected(Exception):
     """The whole file cannot be read under its contract; the message says why, in plain words."""
 
 
+class HeaderMismatch(FileRejected):
+    """A line (or sheet row) that is not the contract's header; `recognised` counts the contract columns it names."""
+
+    def __init__(self, message: str, recognised: int) -> None:
+        super().__init__(message)
+        self.recognised = recognised
+
+
 @dataclass
 class OpenedFile:
     """A raw file opened as a relation: `relation_sql` selects contract columns as text plus `__line`."""
@@ -53,6 +76,7 @@ class OpenedFile:
     notes: list[str] = field(default_factory=list)
     cleanup: list[Path] = field(default_factory=list)
     personal_positions: set[int] = field(default_factory=set)
+    personal_source: bool = False  # the source holds personal data: a record that does not split cleanly is withheld
     width: int = 0
     readable: Path | None = None  # the UTF-8 text DuckDB scans (a transcoded copy for legacy code pages)
     physical_lines: int = 0  # of `readable`, header included
@@ -62,18 +86,28 @@ def file_format(path: Path) -> str | None:
     return FORMATS.get(path.suffix.lower())
 
 
-def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM), or a Windows code page told apart by what it decodes to.
+def detect_encoding(path: Path, *, may_quote: bool = False) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with its byte-order mark, or a Windows code page told apart by what it
+    decodes to. `may_quote`: a rejection may quote the file's text (its source holds no personal data).
 
-    Windows-1258 writes tone marks as combining characters after a vowel, and uses bytes for ă ơ ư đ that
-    Windows-1252 reads as ã õ ý ð. A file is taken as 1258 or 1252 only when that decoding gives Vietnamese
-    letters and the other does not, or when both give the same text; otherwise it is rejected, never guessed.
+    UTF-16 (Excel's "Unicode Text") is read: its BOM says exactly how, and it holds every Vietnamese letter, so
+    nothing is guessed; without a BOM it is rejected by name. Windows-1258 writes tone marks as combining
+    characters after a vowel, and uses bytes for ă ơ ư đ that Windows-1252 reads as ã õ ý ð. A file is taken as
+    1258 or 1252 only when that decoding gives Vietnamese letters and the other does not, or when both give the
+    same text; otherwise it is rejected, never guessed.
     """
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
         complete = len(head) < SNIFF_BYTES
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if _looks_like_utf16(head):
+        raise FileRejected(
+            "is UTF-16 without a byte-order mark (every other byte is 0), so which byte comes first cannot be "
+            "told; save it again as CSV UTF-8 (Excel: File > Save As > CSV UTF-8)"
+        )
     try:
         head.decode("utf-8") if complete else codecs.getincrementaldecoder("utf-8")().decode(head)
         return "utf-8"
@@ -85,18 +119,19 @@ def detect_encoding(path: Path) -> str:
     if vi_1258 and not vi_1252:
         return "windows-1258"
     if vi_1252 and not vi_1258:
-        _reject_lossy_1252(text_1252)
+        _reject_lossy_1252(text_1252, may_quote)
         return "windows-1252"
     text_1258 = unicodedata.normalize("NFC", head.decode("cp1258", errors="replace"))
     if vi_1258 and vi_1252 and text_1258 == text_1252:
-        _reject_lossy_1252(text_1252)
+        _reject_lossy_1252(text_1252, may_quote)
         return "windows-1252"
     if vi_1258 and vi_1252:
         pairs = zip(text_1258.split(), text_1252.split(), strict=False)
         a, b = next(((x, y) for x, y in pairs if x != y), ("?", "?"))
+        example = f" (e.g. '{a[:40]}' or '{b[:40]}')" if may_quote else ""
         raise FileRejected(
-            "is not UTF-8, and Windows-1258 and Windows-1252 both read it as Vietnamese but differently "
-            f"(e.g. '{a[:40]}' or '{b[:40]}'), so its encoding cannot be told; save it again as CSV UTF-8"
+            "is not UTF-8, and Windows-1258 and Windows-1252 both read it as Vietnamese but differently"
+            f"{example}, so its encoding cannot be told; save it again as CSV UTF-8"
         )
     raise FileRejected(
         "is neither UTF-8 nor a recognisable Windows-1258/Windows-1252 export "
@@ -104,13 +139,23 @@ def detect_encoding(path: Path) -> str:
     )
 
 
-def _reject_lossy_1252(text: str) -> None:
+def _looks_like_utf16(head: bytes) -> bool:
+    """Text in UTF-16 without a BOM: most bytes at even (big-endian) or odd (little-endian) offsets are 0."""
+    sample = head[: 64 * 1024]
+    if len(sample) < 4:
+        return False
+    half = len(sample) // 2
+    return max(sample[0::2].count(0), sample[1::2].count(0)) > 0.6 * half
+
+
+def _reject_lossy_1252(text: str, may_quote: bool) -> None:
     """Windows-1252 has no ă ơ ư đ nor most toned letters: an export in it holds '?' where they were."""
     lost = re.search(r"[\w?]*(?:[^\W\d_]\?|\?[^\W\d_])[\w?]*", text)
     if lost:
+        example = f" (e.g. '{lost.group(0)[:40]}')" if may_quote else ""
         raise FileRejected(
-            "was saved as Windows-1252, which cannot hold Vietnamese letters: they were replaced by '?' "
-            f"(e.g. '{lost.group(0)[:40]}'); save it again as CSV UTF-8 from the original"
+            "was saved as Windows-1252, which cannot hold Vietnamese letters: they were replaced by '?'"
+            f"{example}; save it again as CSV UTF-8 from the original"
         )
 
 
@@ -122,9 +167,9 @@ def _plausible_vietnamese(text: str) -> bool:
 
 
 def transcode_to_utf8(path: Path, encoding: str, target: Path) -> None:
-    """Stream a legacy-encoded file into UTF-8 NFC (Windows-1258 stores tones as combining marks)."""
-    codec = "cp1258" if encoding == "windows-1258" else "cp1252"
-    with path.open("r", encoding=codec, newline="") as src, target.open("w", encoding="utf-8", newline="") as dst:
+    """Stream a UTF-16 or legacy-encoded file into UTF-8 NFC (Windows-1258 stores tones as combining marks)."""
+    with (path.open("r", encoding=TRANSCODED[encoding], newline="") as src,
+          target.open("w", encoding="utf-8", newline="") as dst):
         for line in src:
             dst.write(unicodedata.normalize("NFC", line))
 
@@ -140,7 +185,12 @@ def normalise_name(name: str | None) -> str:
 
 
 def map_header(header: list[str], contract: SourceContract) -> tuple[dict[str, int], list[str]]:
-    """Contract column → position in the file; raises when a mandatory column is missing."""
+    """Contract column → position in the file; raises HeaderMismatch when a mandatory column is missing.
+
+    The message quotes the line only when it is recognisably a header (it names a contract column) of a source
+    without personal data: a file without its header row has a record there, and an ID number or a line of
+    /etc/passwd must not reach a message, a log or the published `ingested_files`.
+    """
     positions: dict[str, int] = {}
     wanted = {c.name.lower(): c.name for c in contract.columns}
     extras = []
@@ -151,12 +201,25 @@ def map_header(header: list[str], contract: SourceContract) -> tuple[dict[str, i
         elif key:
             extras.append(name.strip())
     missing = [c.name for c in contract.columns if c.name not in positions and not c.optional]
-    if missing:
-        raise FileRejected(
-            f"misses the required column(s) {', '.join(missing)} "
-            f"(header has: {', '.join(h.strip() for h in header if h.strip()) or 'nothing'})"
-        )
-    return positions, extras
+    if not missing:
+        return positions, extras
+    if not positions:
+        required = [c.name for c in contract.columns if not c.optional]
+        raise HeaderMismatch(
+            f"has no header row: its first line names none of the columns of {contract.label} "
+            f"({', '.join(required[:4])}{', …' if len(required) > 4 else ''}); the line is not quoted", 0)
+    if contract.has_personal_data:
+        named = [h.strip() for h in header if normalise_name(h) in wanted]
+        others = f", and {len(extras)} other column(s) not quoted (the source holds personal data)" if extras else ""
+        has = ", ".join(named) + others
+    else:
+        has = ", ".join(h.strip() for h in header if h.strip())
+    raise HeaderMismatch(f"misses the required column(s) {', '.join(missing)} (header has: {has})", len(positions))
+
+
+def extra_columns_note(extras: list[str]) -> str:
+    """The note on ignored columns, each name cut to 40 characters (a header cell may hold a pasted text)."""
+    return "ignored extra column(s): " + ", ".join(e if len(e) <= 40 else e[:39] + "…" for e in extras)
 
 
 def _read(column: ColumnContract, positions: dict[str, int]) -> bool:
@@ -186,10 +249,10 @@ def open_raw_file(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceCo
 
 
 def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContract, tmp_dir: Path) -> OpenedFile:
-    encoding = detect_encoding(path)
+    encoding = detect_encoding(path, may_quote=not contract.has_personal_data)
     notes, cleanup = [], []
     readable = path
-    if encoding.startswith("windows"):
+    if encoding in TRANSCODED:
         readable = tmp_dir / f"{path.stem}.{abs(hash(str(path)))}.utf8.csv"
         transcode_to_utf8(path, encoding, readable)
         cleanup.append(readable)
@@ -203,14 +266,19 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
         notes.append("mixed line breaks (CRLF, LF, CR) read as LF")
         lf, _, _, ends_with_lf = line_breaks(readable)
     with readable.open("r", encoding="utf-8-sig", newline="") as fh:
-        header_line = fh.readline()
+        header_line = fh.readline(MAX_LINE_BYTES + 1)
     if not header_line.strip():
         raise FileRejected("has no header line")
+    if len(header_line) > MAX_LINE_BYTES:
+        raise FileRejected(f"has a first line over {MAX_LINE_BYTES // 1024 // 1024} MB long, which is no header row")
     delimiter = sniff_delimiter(header_line)
-    header = next(csv.reader(io.StringIO(header_line), delimiter=delimiter))
+    try:
+        header = next(csv.reader(io.StringIO(header_line), delimiter=delimiter))
+    except csv.Error as exc:  # e.g. a note pasted into a header cell: "field larger than field limit (131072)"
+        raise FileRejected(f"has a first line that cannot be read as a header row ({exc})") from exc
     positions, extras = map_header(header, contract)
     if extras:
-        notes.append(f"ignored extra column(s): {', '.join(extras)}")
+        notes.append(extra_columns_note(extras))
     width = len(header)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     select = ", ".join(
@@ -221,13 +289,15 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
     # Lines DuckDB cannot split into the header's columns land in the rejects table, not in the result; good
     # records keep file order (preserve_insertion_order), so their line follows from the record number.
     relation = (
-        f"SELECT {select}, row_number() OVER () + 1 AS __line FROM read_csv(?, delim=?, header=true, quote='\"', "
+        f"SELECT {select}, row_number() OVER () + 1 AS __line, NULL::VARCHAR AS __reader_reason "
+        f"FROM read_csv(?, delim=?, header=true, quote='\"', "
         f"escape='\"', auto_detect=false, columns={columns}, store_rejects=true, "
         f"rejects_table='egov_rej_errors', rejects_scan='egov_rej_scans', "
         f"max_line_size={MAX_LINE_BYTES}, encoding='utf-8')"
     )
     opened = OpenedFile(path, "csv", encoding, delimiter, relation, [str(readable), delimiter], notes, cleanup)
     opened.personal_positions = personal
+    opened.personal_source = contract.has_personal_data
     opened.width = width
     opened.readable = readable
     opened.physical_lines = lf + (not ends_with_lf)
@@ -279,8 +349,13 @@ def record_lines(path: Path) -> list[tuple[int, int]]:
     return records
 
 
-def read_structural_rejects(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> list[tuple[int, str, str]]:
-    """After a CSV scan: its unreadable lines (too few/many fields, bad quoting, a huge line, bad bytes)."""
+def read_structural_rejects(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> list[tuple[int, str, str | None]]:
+    """After a CSV scan: its unreadable lines (too few/many fields, bad quoting, a huge line, bad bytes).
+
+    In a file of a source with personal data, a record whose fields do not match the header one to one is
+    withheld (its raw text is not stored): an unquoted comma in a name shifts the fields, and masking by position
+    would then keep the phone number or the e-mail.
+    """
     rows = con.execute(
         "SELECT line, string_agg(DISTINCT error_type, ', ' ORDER BY error_type), any_value(csv_line) "
         "FROM egov_rej_errors GROUP BY line ORDER BY line"
@@ -288,67 +363,95 @@ def read_structural_rejects(con: duckdb.DuckDBPyConnection, opened: OpenedFile) 
     out = []
     for line, kinds, csv_line in rows:
         raw = (csv_line or "").lstrip("\r\n")  # DuckDB prefixes the blank lines skipped before the record
+        fields = split_fields(raw, opened.delimiter) if csv_line is not None else None
         reason = f"unreadable record ({kinds.lower()})"
-        if "COLUMNS" in kinds and csv_line is not None:
-            found = len(next(csv.reader(io.StringIO(raw), delimiter=opened.delimiter), []))
-            reason += f": {found} fields where the header has {opened.width}"
-        out.append((int(line), reason, mask_raw_line(raw, opened.delimiter, opened.personal_positions)))
+        if "COLUMNS" in kinds and fields is not None:
+            reason += f": {len(fields)} fields where the header has {opened.width}"
+            if opened.personal_source and len(fields) != opened.width:
+                more = len(fields) - opened.width
+                reason += f" ({abs(more)} {'more' if more > 0 else 'fewer'})"
+        if opened.personal_source and ("COLUMNS" in kinds or fields is None or len(fields) != opened.width):
+            out.append((int(line), reason + ": record withheld, it may hold personal data", WITHHELD))
+        else:
+            out.append((int(line), reason, mask_raw_line(fields, raw, opened.delimiter, opened.personal_positions)))
     return out
 
 
-def mask_raw_line(raw: str, delimiter: str, personal_positions: set[int]) -> str:
-    """Blank personal-data fields of a raw line; if the fields cannot be told apart, withhold the line."""
+def split_fields(raw: str, delimiter: str) -> list[str] | None:
+    """The fields of one raw CSV record, or None when Python's reader cannot split it (a field over 128 KB)."""
+    try:
+        return next(csv.reader(io.StringIO(raw), delimiter=delimiter), [])
+    except csv.Error:
+        return None
+
+
+def mask_raw_line(fields: list[str] | None, raw: str, delimiter: str, personal_positions: set[int]) -> str:
+    """A raw record with its personal-data fields shown as '***' (the fields must match the header)."""
     if not personal_positions:
         return raw[:2000]
-    try:
-        fields = next(csv.reader(io.StringIO(raw), delimiter=delimiter))
-    except (csv.Error, StopIteration):
-        return "[withheld: unreadable record of a file with personal data]"
-    if max(personal_positions) >= len(fields):
-        return "[withheld: record too short to locate its personal-data fields]"
+    if fields is None or max(personal_positions) >= len(fields):
+        return WITHHELD
     return delimiter.join("***" if i in personal_positions else f for i, f in enumerate(fields))[:2000]
 
 
-def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContract) -> OpenedFile:
-    """First sheet; the header is the first of the top rows that names the contract's columns.
+def _code_columns(contract: SourceContract, positions: dict[str, int]) -> list[ColumnContract]:
+    """The codes a file has: text columns that are not names (free text) nor personal data."""
+    return [c for c in contract.columns if c.type == "text" and not c.free_text and _read(c, positions)]
 
-    Title rows and merged cells above the header are skipped; formulas are read as their cached values.
+
+def _reader_error(exc: Exception, path: Path, contract: SourceContract) -> str:
+    """A reader's own first line, without the absolute path, and without quoted text for a personal source."""
+    detail = (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(path), path.name)
+    if contract.has_personal_data:
+        detail = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", detail)
+    return detail
+
+
+def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContract) -> OpenedFile:
+    """The contract's sheet, or the one visible sheet whose header names the contract's columns.
+
+    In that sheet the header is the first of the top rows that names the contract's columns: title rows and
+    merged cells above it are skipped; formulas are read as their cached values. A workbook whose data could be
+    on several sheets (two filled sheets, or only a hidden one) is rejected, naming its sheets, rather than
+    read from a guessed one. A code typed as a number (Excel shows 1.001190, stores 1.00119) is flagged in
+    `__reader_reason`, so the row is quarantined instead of stored altered.
     """
     import fastexcel
     import polars as pl
 
     try:
+        reader = fastexcel.read_excel(path)
+        names = list(reader.sheet_names)
         # Keep blank rows (also those above the first filled one) so a row's index is its Excel row number.
-        loaded = fastexcel.read_excel(path).load_sheet(0, header_row=None, skip_rows=0, dtypes="string")
-        table, cell_errors = loaded.to_arrow_with_errors()
-        sheet = pl.from_arrow(table)
+        heads = [reader.load_sheet(i, header_row=None, skip_rows=0, n_rows=HEADER_ROWS, dtypes="string")
+                 for i in range(len(names))]
     except Exception as exc:  # noqa: BLE001 - any reader failure means the workbook is unreadable
         # The reader's first line says what is wrong; the rest repeats it with the absolute path.
-        detail = (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(path), path.name)
+        detail = _reader_error(exc, path, contract)
         with path.open("rb") as fh:
             if fh.read(4) != b"PK\x03\x04":
                 detail += "; the file is not a ZIP-based workbook: a CSV or an old .xls renamed to .xlsx?"
         raise FileRejected(f"is not a readable XLSX workbook ({detail})") from exc
-    # A formula whose cached result is an Excel error (#DIV/0!, #REF!) would read as empty: keep the error's
-    # text instead, so a number column quarantines the row and a text column shows it.
-    for err in cell_errors.errors if cell_errors else []:
-        kind = re.search(r"Error\((\w+)\)", err.detail)
-        if kind:
-            row, col = err.position
-            sheet[row, sheet.columns[col]] = EXCEL_ERRORS.get(kind.group(1), f"#{kind.group(1).upper()}!")
-    rows = sheet.rows()
-    header_index = None
-    last_error: FileRejected | None = None
-    for i, row in enumerate(rows[:20]):
-        try:
-            positions, extras = map_header([str(v) if v is not None else "" for v in row], contract)
-        except FileRejected as exc:
-            last_error = last_error or exc
-            continue
-        header_index = i
-        break
-    if header_index is None:
-        raise last_error or FileRejected("has no header row")
+    hidden = {n for n, h in zip(names, heads, strict=True) if h.visible != "visible"}
+    listing = ", ".join(n + (" (hidden)" if n in hidden else "") for n in names)
+    found = [_find_header(h.to_polars().rows(), contract) for h in heads]
+    index = _choose_sheet(names, found, hidden, listing, contract)
+    header_index, positions, extras = found[index]
+    try:
+        table, cell_errors = reader.load_sheet(index, header_row=None, skip_rows=0,
+                                               dtypes="string").to_arrow_with_errors()
+        sheet = pl.from_arrow(table)
+        # A formula whose cached result is an Excel error (#DIV/0!, #REF!) would read as empty: keep the error's
+        # text instead, so a number column quarantines the row and a text column shows it.
+        for err in cell_errors.errors if cell_errors else []:
+            kind = re.search(r"Error\((\w+)\)", err.detail)
+            if kind:
+                row, col = err.position
+                sheet[row, sheet.columns[col]] = EXCEL_ERRORS.get(kind.group(1), f"#{kind.group(1).upper()}!")
+        reasons = _numbers_in_codes(reader, index, sheet, _code_columns(contract, positions), positions)
+    except fastexcel.FastExcelError as exc:
+        raise FileRejected(f"is not a readable XLSX workbook ({_reader_error(exc, path, contract)})") from exc
+    sheet = sheet.with_columns(pl.Series("__reader_reason", reasons, dtype=pl.String))
     body = sheet.slice(header_index + 1).with_row_index("__line", offset=header_index + 2)
     body = body.filter(~pl.all_horizontal([pl.col(c).is_null() for c in sheet.columns]))
     relation_name = f"xlsx_{abs(hash(str(path)))}"
@@ -358,25 +461,103 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
         f"AS {_quote(c.name)}"
         for c in contract.columns
     )
-    notes = [f"header found on row {header_index + 1}"] if header_index else []
+    notes = [f"read sheet {names[index]} (sheets: {listing})"] if len(names) > 1 else []
+    notes += [f"header found on row {header_index + 1}"] if header_index else []
     if extras:
-        notes.append(f"ignored extra column(s): {', '.join(extras)}")
-    relation = f"SELECT {select}, CAST(__line AS BIGINT) AS __line FROM {relation_name}"
+        notes.append(extra_columns_note(extras))
+    relation = f"SELECT {select}, CAST(__line AS BIGINT) AS __line, __reader_reason FROM {relation_name}"
     return OpenedFile(path, "xlsx", None, ",", relation, [], notes)
 
 
+def _find_header(rows: list[tuple], contract: SourceContract) -> tuple[int, dict[str, int], list[str]] | HeaderMismatch:
+    """(row index, positions, extras) of the first top row that is the contract's header, or why none is (the
+    mismatch of the row naming the most contract columns)."""
+    best: HeaderMismatch | None = None
+    for i, row in enumerate(rows[:HEADER_ROWS]):
+        try:
+            positions, extras = map_header([str(v) if v is not None else "" for v in row], contract)
+        except HeaderMismatch as exc:
+            best = exc if best is None or exc.recognised > best.recognised else best
+            continue
+        return i, positions, extras
+    return best or HeaderMismatch("has no header row (its sheet is empty)", 0)
+
+
+def _choose_sheet(names: list[str], found: list[tuple | HeaderMismatch], hidden: set[str], listing: str,
+                  contract: SourceContract) -> int:
+    """The sheet to read: the contract's, else the only visible one with the contract's header; else reject."""
+    if contract.sheet is not None:
+        if contract.sheet not in names:
+            raise FileRejected(f"has no sheet named {contract.sheet} (sheets: {listing})")
+        if isinstance(found[names.index(contract.sheet)], HeaderMismatch):
+            raise found[names.index(contract.sheet)]
+        return names.index(contract.sheet)
+    matching = [i for i, f in enumerate(found) if not isinstance(f, HeaderMismatch)]
+    visible = [i for i in matching if names[i] not in hidden]
+    if len(visible) == 1:
+        return visible[0]
+    if len(visible) > 1:
+        raise FileRejected(f"has {len(visible)} sheets that hold data ({', '.join(names[i] for i in visible)}): "
+                           "keep one, or name it in the contract (sheet: in config/sources.yaml)")
+    if len(names) == 1:
+        raise found[0]
+    only_hidden = [names[i] for i in matching]
+    why = (f" (only the hidden sheet {', '.join(only_hidden)} has them: unhide it, or name it in the contract)"
+           if only_hidden else "")
+    raise FileRejected(f"has no {'visible ' if only_hidden else ''}sheet with the columns of {contract.label}"
+                       f"{why}; sheets: {listing}")
+
+
+def _numbers_in_codes(reader: fastexcel.ExcelReader, index: int, sheet: pl.DataFrame, codes: list[ColumnContract],
+                      positions: dict[str, int]) -> list[str | None]:
+    """Per sheet row, why a code cell cannot be trusted: Excel stored it as a number (or a date), not as text.
+
+    Read as text, a number cell shows only its value (1.00119): the zeros of 1.001190 are gone. The cells are
+    read again as durations, which no text converts to, so the reader names each cell's real type.
+    """
+    reasons: list[list[str]] = [[] for _ in range(sheet.height)]
+    if not codes:
+        return [None] * sheet.height
+    columns = {positions[c.name]: c.name for c in codes}
+    typed = reader.load_sheet(index, header_row=None, skip_rows=0, use_columns=sorted(columns),
+                              dtypes=dict.fromkeys(columns, "duration"))
+    table, errors = typed.to_arrow_with_errors()
+    for err in errors.errors if errors else []:
+        row, col = err.position
+        if re.search(r"got '(Float|Int)\(", err.detail) and col in columns:
+            value = sheet[row, sheet.columns[col]]
+            reasons[row].append(f"{columns[col]} arrived as a number ({value}): format the column as text in "
+                                f"Excel; {LOST_ZEROS}")
+    for name, col in zip(table.column_names, sorted(columns), strict=True):
+        for row, value in enumerate(table.column(name).to_pylist()):
+            if value is not None:  # only a date or time cell converts to a duration
+                reasons[row].append(f"{columns[col]} arrived as a date ({sheet[row, sheet.columns[col]]}): "
+                                    "format the column as text in Excel")
+    return ["; ".join(r) or None for r in reasons]
+
+
 def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContract) -> OpenedFile:
+    """Any column types, read as text; a code stored as a number is flagged in `__reader_reason`."""
     try:
         names = [r[0] for r in con.execute("SELECT name FROM parquet_schema(?) WHERE num_children IS NULL",
                                            [str(path)]).fetchall()]
     except duckdb.Error as exc:
-        raise FileRejected(f"is not a readable Parquet file ({exc})") from exc
+        raise FileRejected(f"is not a readable Parquet file ({_reader_error(exc, path, contract)})") from exc
     positions, extras = map_header(names, contract)
     select = ", ".join(
         f"{_text_expr(_quote(names[positions[c.name]])) if _read(c, positions) else 'NULL::VARCHAR'} "
         f"AS {_quote(c.name)}"
         for c in contract.columns
     )
-    notes = [f"ignored extra column(s): {', '.join(extras)}"] if extras else []
-    relation = f"SELECT {select}, file_row_number + 1 AS __line FROM read_parquet(?, file_row_number=true)"
+    numeric = ", ".join(f"'{t}'" for t in NUMERIC_TYPES)
+    flags = [
+        f"CASE WHEN {col} IS NOT NULL AND (typeof({col}) IN ({numeric}) OR typeof({col}) LIKE 'DECIMAL%') THEN "
+        f"'{c.name} arrived as a number (' || CAST({col} AS VARCHAR) || '): store it as text (string) in the "
+        f"Parquet file; {LOST_ZEROS}' END"
+        for c in _code_columns(contract, positions) for col in [_quote(names[positions[c.name]])]
+    ]
+    reader_reason = f"nullif(concat_ws('; ', {', '.join(flags)}), '')" if flags else "NULL::VARCHAR"
+    notes = [extra_columns_note(extras)] if extras else []
+    relation = (f"SELECT {select}, file_row_number + 1 AS __line, {reader_reason} AS __reader_reason "
+                f"FROM read_parquet(?, file_row_number=true)")
     return OpenedFile(path, "parquet", None, ",", relation, [str(path)], notes)

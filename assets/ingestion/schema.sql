@@ -111,9 +111,11 @@ CREATE TABLE IF NOT EXISTS quarantine (
     line   BIGINT,            -- physical line in the file (header = 1); 0 when the whole file was rejected
     reason VARCHAR NOT NULL,
     agency_code VARCHAR,      -- the record's agency as written, when it could be read
-    rule   VARCHAR NOT NULL,  -- the kind of violation: empty, invalid, not_allowed, negative, wrong_year,
-                              -- unknown_agency, rule, duplicate, unreadable_record, file_rejected
-    raw    VARCHAR            -- the record as read, personal-data fields masked
+    rule   VARCHAR NOT NULL,  -- the kind of violation: empty, invalid, not_allowed, negative, out_of_range,
+                              -- wrong_year, unknown_agency, rule, bad_link, duplicate, unreadable_record,
+                              -- file_rejected (also a file refused unread: a link out of raw/, a stray file)
+    raw    VARCHAR            -- the record as read, personal-data fields masked ('[withheld: ...]' when they
+                              -- cannot be located); control characters shown as U+FFFD
 );
 
 -- One row per raw file and load: how it was read and how its rows reconcile.

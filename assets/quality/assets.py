@@ -1,6 +1,7 @@
 """Data quality in the run: blocking checks where a failure must stop the ranking, the GX report, and the
 `data_quality` table. Row-level checks of the dossier log are DuckDB SQL; GX validates what fits in memory."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -44,17 +45,27 @@ def _run_checks(run_id: str, con, years: list[int], names: list[str] | None = No
 
 
 def _check_result(results: list[CheckResult], severity: dg.AssetCheckSeverity, source: str | None = None,
-                  **key: str) -> dg.AssetCheckResult:
+                  log: Callable[[str], None] | None = None, **key: str) -> dg.AssetCheckResult:
+    """A check's result; when it fails, its description (and `log`) says what failed: a count per SQL check and
+    its first rows (year, agency, indicator, value, ...), so a blocked run names what to fix."""
     failures = {}
     for r in results:
         failed = r.failed if source is None else sum(n for (_, s, _), n in r.by_key.items() if s == source)
         if failed:
             failures[r.name] = failed
-    samples = {r.name: r.sample for r in results if r.name in failures}
+    samples = {r.name: [row for row in r.sample if source is None or row.get("source", source) == source]
+               for r in results if r.name in failures}
+    description = "; ".join(
+        f"{name}: {n} failed" + (", e.g. " + " | ".join(
+            ", ".join(f"{k}={v}" for k, v in row.items() if v is not None) for row in samples[name]) if samples[name]
+            else "") for name, n in failures.items()) or None
+    if description and log:
+        log(f"{'/'.join(key.values()) or 'check'} failed: {description}")
     return dg.AssetCheckResult(
         **key,
         passed=not failures,
         severity=severity,
+        description=description,
         metadata={
             "failures": dg.MetadataValue.json(failures),
             "checks": dg.MetadataValue.md("\n".join(f"- **{r.name}**: {r.description}" for r in results)),
@@ -75,7 +86,7 @@ STAGING_TABLES = {source: c.table for source, c in load_contracts().items() if s
 def registry_quarantine_check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as con:  # not shared: it runs before the other sources are loaded
         results = run_sql_checks(con, run_years(context), names=QUARANTINE_CHECKS)
-    return _check_result(results, dg.AssetCheckSeverity.ERROR, REGISTRY)
+    return _check_result(results, dg.AssetCheckSeverity.ERROR, REGISTRY, context.log.error)
 
 
 # The checks of the other staging tables run as one step after them (one connection, one pass of each check
@@ -122,9 +133,9 @@ def staging_checks(context: dg.AssetCheckExecutionContext, warehouse: Warehouse)
     context.log.info("SQL checks: " + ", ".join(f"{r.name} {r.seconds:.2f} s" for r in results))
     quarantine = [by_name[n] for n in QUARANTINE_CHECKS]
     for source, table in STAGING_TABLES.items():
-        yield _check_result(quarantine, dg.AssetCheckSeverity.ERROR, source,
+        yield _check_result(quarantine, dg.AssetCheckSeverity.ERROR, source, context.log.error,
                             asset_key=table, check_name="quarantine_within_threshold")
-    yield _check_result([by_name[n] for n in DOSSIER_ERRORS], dg.AssetCheckSeverity.ERROR,
+    yield _check_result([by_name[n] for n in DOSSIER_ERRORS], dg.AssetCheckSeverity.ERROR, log=context.log.error,
                         asset_key="stg_dossiers", check_name="dossier_log_consistent")
     yield _check_result([by_name[n] for n in DOSSIER_WARNINGS], dg.AssetCheckSeverity.WARN,
                         asset_key="stg_dossiers", check_name="dossier_log_complete")
@@ -135,7 +146,7 @@ def staging_checks(context: dg.AssetCheckExecutionContext, warehouse: Warehouse)
 def ratios_within_0_1(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
         results = _run_checks(context.run.run_id, con, run_years(context), ["indicator_ratio_out_of_range"])
-    return _check_result(results, dg.AssetCheckSeverity.ERROR)
+    return _check_result(results, dg.AssetCheckSeverity.ERROR, log=context.log.error)
 
 
 @dg.asset_check(asset="rankings", name="ranks_follow_totals", blocking=True,
@@ -143,7 +154,7 @@ def ratios_within_0_1(context: dg.AssetCheckExecutionContext, warehouse: Warehou
 def ranks_follow_totals(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
         results = _run_checks(context.run.run_id, con, run_years(context), ["rankings_rank_sequence"])
-    return _check_result(results, dg.AssetCheckSeverity.ERROR)
+    return _check_result(results, dg.AssetCheckSeverity.ERROR, log=context.log.error)
 
 
 @dg.asset(
@@ -191,6 +202,12 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
     index = data_docs_index(site)
     context.log.info(f"data quality: Data Docs at {index}; GX critical failures {errors or 'none'}; "
                      f"SQL check failures {failed_sql or 'none'}")
+    critical = "; ".join(
+        f"{table}.{f['name']}: {f['unexpected_count'] if f['unexpected_count'] is not None else f['error']} failed"
+        + (f", e.g. {f['sample']}" if f.get("sample") else "")
+        for table, r in gx_results.items() for f in r.get("failed_expectations", []) if f["severity"] == "critical")
+    if critical:
+        context.log.error(f"critical_expectations_pass failed: {critical}")
     return dg.MaterializeResult(
         metadata={
             "data_docs": dg.MetadataValue.path(str(index)),
@@ -203,6 +220,7 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
             check_name="critical_expectations_pass",
             passed=not errors,
             severity=dg.AssetCheckSeverity.ERROR,
+            description=critical or None,
             metadata={"critical_failures": dg.MetadataValue.json(errors),
                       "data_docs": dg.MetadataValue.path(str(index))},
         )],

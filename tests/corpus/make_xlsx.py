@@ -3,7 +3,8 @@
     .venv/bin/python tests/corpus/make_xlsx.py
 
 Each workbook looks like a return an agency fills in from the province's Excel template: title rows, merged
-group headings above the column names, formulas with the values Excel cached when it saved the file.
+group headings above the column names, formulas with the values Excel cached when it saved the file, an
+instructions sheet before the data, a hidden sheet, codes typed as numbers.
 Deterministic: fixed document dates, so a re-run gives byte-identical files.
 """
 
@@ -134,6 +135,99 @@ def capacity_with_formulas() -> Path:
     return path
 
 
+SERVICES_HEADER = ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"]
+CATALOGUE = [
+    ("1.001193", "Đăng ký khai sinh", "một phần", 0),
+    ("1.000656", "Đăng ký kết hôn", "toàn trình", 0),
+    ("2.000908", "Cấp phiếu lý lịch tư pháp cho công dân Việt Nam", "toàn trình", 1),
+    ("1.001022", "Chứng thực bản sao từ bản chính", 3, 1),
+    ("2.000986", "Đăng ký thay đổi, cải chính hộ tịch", 3, 0),
+]
+
+
+def services_on_two_sheets() -> Path:
+    """The catalogues of two departments, one per sheet: the second must not be ignored."""
+    path = HERE / "xlsx_two_sheets_services" / "raw" / "services" / "2024" / "DanhMucTTHC_2024.xlsx"
+    book = _book(path)
+    for name, agency, rows in (("Sở Tư pháp", "SO-TP", CATALOGUE), ("Sở Y tế", "SO-YT", CATALOGUE[:4])):
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, SERVICES_HEADER)
+        for i, (code, title, level, fee) in enumerate(rows, start=1):
+            sheet.write_row(i, 0, [2024, agency, code, title, level, fee])
+    book.close()
+    return path
+
+
+INSTRUCTIONS = [
+    "HƯỚNG DẪN ĐIỀN BIỂU 01",
+    "1. Điền số liệu vào sheet 'Biểu 01', mỗi cơ quan một dòng; không đổi tên, không xóa cột.",
+    "2. Các cột có/không ghi 1 hoặc 0.",
+    "3. Băng thông (bandwidth_mbps) ghi theo Mbps, được dùng dấu phẩy thập phân.",
+]
+
+
+def infrastructure_after_instructions() -> list[Path]:
+    """An instructions sheet before the data (read the data sheet), and a workbook whose data sheet was hidden."""
+    folder = HERE / "xlsx_instructions_first_infrastructure" / "raw" / "infrastructure" / "2024"
+    first = folder / "BaoCao_HaTang_2024.xlsx"
+    book = _book(first)
+    guide = book.add_worksheet("Hướng dẫn")
+    for i, line in enumerate(INSTRUCTIONS):
+        guide.write(i, 0, line)
+    sheet = book.add_worksheet("Biểu 01")
+    sheet.write_row(0, 0, INFRA_HEADER)
+    for i, row in enumerate(INFRA_ROWS[:6], start=1):
+        sheet.write_row(i, 0, [2024, *row])
+    book.close()
+    hidden = folder / "BaoCao_HaTang_X005_2024.xlsx"
+    book = _book(hidden)
+    guide = book.add_worksheet("Hướng dẫn")
+    for i, line in enumerate(INSTRUCTIONS):
+        guide.write(i, 0, line)
+    sheet = book.add_worksheet("Data")
+    sheet.write_row(0, 0, INFRA_HEADER)
+    sheet.write_row(1, 0, [2024, *INFRA_ROWS[-1]])
+    sheet.hide()
+    book.close()
+    return [first, hidden]
+
+
+DOSSIER_HEADER = ["MaHoSo", "MaTTHC", "DonViXuLy", "KenhThucHien", "MucDo", "NgayTiepNhan", "NgayHenTra",
+                  "NgayKetThucXuLy", "NgayTra", "TrangThaiHoSo", "LePhi", "DuocThanhToanTrucTuyen",
+                  "HoSoCoThanhPhanSoHoa", "LoaiDoiTuong", "ChuHoSo", "SoGiayTo", "SoDienThoai", "Email"]
+# code, typed as a number?, applicant, ID number, phone, e-mail
+DOSSIER_ROWS = [
+    ("1.004946", False, "Trần Thị Mỹ Dung", "049187011111", "0905111222", "mydung.tran@gmail.com"),
+    ("1.001190", True, "Lê Văn Sáu", "049076022222", "0935222333", "sau.le76@gmail.com"),
+    ("1.004946", False, "Nguyễn Thị Bé", "049191033333", "0914333444", "be.nguyen@yahoo.com"),
+    ("1.002399", False, "Phạm Văn Lực", "049083044444", "0983444555", "luc.pham83@gmail.com"),
+    ("1.001190", False, "Hồ Thị Xuân", "049195055555", "0766555666", "xuan.ho95@gmail.com"),
+    ("2.000510", True, "Võ Văn Tám", "049070066666", "0905666777", "tam.vo70@gmail.com"),
+    ("1.002399", False, "Đinh Thị Hạnh", "049188077777", "0935777888", "hanh.dinh@gmail.com"),
+    ("1.004946", False, "Lương Văn Phúc", "049092088888", "0914888999", "phuc.luong92@gmail.com"),
+]
+
+
+def dossiers_with_numeric_codes() -> Path:
+    """MaTTHC typed as a number in two rows: Excel shows 1.001190 and stores 1.00119."""
+    path = HERE / "xlsx_numeric_code_dossiers" / "raw" / "dossiers" / "2024" / "06" / "HoSo_SoYTe_T06_2024.xlsx"
+    book = _book(path)
+    sheet = book.add_worksheet("Hồ sơ")
+    sheet.write_row(0, 0, DOSSIER_HEADER)
+    for i, (code, as_number, *person) in enumerate(DOSSIER_ROWS, start=1):
+        received = f"202406{i + 2:02d}0830{i:02d}"
+        due = f"202406{i + 9:02d}170000"
+        sheet.write_row(i, 0, [f"SO-YT-202406-{i:07d}"])
+        if as_number:
+            sheet.write_number(i, 1, float(code), book.add_format({"num_format": "0.000000"}))
+        else:
+            sheet.write_string(i, 1, code)
+        sheet.write_row(i, 2, ["SO-YT", 2, 3, received, due, "", "", 4, 0, 0, 1, 1, *person])
+    book.close()
+    return path
+
+
 if __name__ == "__main__":
-    for made in (infrastructure_with_title_and_merged_header(), capacity_with_formulas()):
+    for made in (infrastructure_with_title_and_merged_header(), capacity_with_formulas(), services_on_two_sheets(),
+                 *infrastructure_after_instructions(), dossiers_with_numeric_codes()):
         print(made.relative_to(HERE))

@@ -137,7 +137,8 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
             error = event.event_specific_data.error if event.event_specific_data else None
             while error is not None and error.cause is not None:  # Dagster wraps the step's own exception
                 error = error.cause
-            message = error.message.strip().splitlines()[0] if error and error.message.strip() else ""
+            lines = [line.strip() for line in (error.message if error else "").strip().splitlines() if line.strip()]
+            message = " ".join(lines[:6])  # a check failure lists the checks on the lines after the first
             message = re.sub(r"^(\w+\.)+\w+: ", "", message)  # "assets.marts.publish.PublishBlocked: "
             _say(f"FAILED step {event.step_key}: {message or 'see the Dagster logs (./egov ui)'}")
         published = any(e.event_type_value == "STEP_SUCCESS" and e.step_key == "marts" for e in result.all_events)

@@ -76,6 +76,15 @@ def reap_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     return said
 
 
+def reap_dead_runs_of(context: dg.SensorEvaluationContext | dg.ScheduleEvaluationContext) -> list[str]:
+    """`reap_dead_runs` on a sensor's or schedule's instance; nothing when evaluated without one (in tests)."""
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:
+        return []
+    return reap_dead_runs(instance)
+
+
 def live_warehouse_runs(instance: dg.DagsterInstance, *, exclude: str | None = None) -> list[dg.DagsterRun]:
     """Unfinished warehouse runs whose process is alive (or cannot be checked from here)."""
     return [run for run in warehouse_runs(instance)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.jobs import pipeline_job
-from pipelines.runs import reap_dead_runs
+from pipelines.runs import reap_dead_runs_of
 
 
 @dg.schedule(
@@ -16,7 +16,7 @@ from pipelines.runs import reap_dead_runs
     description="Every night at 02:00 (Vietnam time): refresh this year from new or changed raw files.",
 )
 def nightly_current_year(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    for line in reap_dead_runs(context.instance):  # else a killed run keeps tonight's run queued forever
+    for line in reap_dead_runs_of(context):  # else a killed run keeps tonight's run queued forever
         context.log.warning(line)
     year = str(context.scheduled_execution_time.year)
     return dg.RunRequest(run_key=f"nightly-{context.scheduled_execution_time:%Y-%m-%d}", partition_key=year)

@@ -12,7 +12,7 @@ from assets.ingestion.contracts import load_contracts
 from pipelines.jobs import pipeline_job
 from pipelines.partitions import yearly_partitions
 from pipelines.resources import Warehouse
-from pipelines.runs import reap_dead_runs
+from pipelines.runs import reap_dead_runs_of
 
 
 def raw_fingerprints(raw_dir: Path) -> dict[str, str]:
@@ -50,7 +50,7 @@ def changed_years(previous: dict[str, str], current: dict[str, str], all_years: 
     description="Watches data/raw/: a new or changed file refreshes the year partitions it belongs to.",
 )
 def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> dg.SensorResult:
-    for line in reap_dead_runs(context.instance):  # else a killed run keeps the requested ones queued forever
+    for line in reap_dead_runs_of(context):  # else a killed run keeps the requested ones queued forever
         context.log.warning(line)
     current = raw_fingerprints(warehouse.raw_dir)
     previous = json.loads(context.cursor) if context.cursor else {}

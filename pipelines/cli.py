@@ -12,7 +12,6 @@ import argparse
 import os
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 from pipelines import settings
@@ -45,9 +44,9 @@ def parse_years(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"'{text}' is not a year or a range like 2016-2020") from None
     if first > last:
         raise argparse.ArgumentTypeError(f"the range {text} ends before it starts")
-    if first < settings.FIRST_YEAR or last > date.today().year:
+    if first < settings.FIRST_YEAR or last > settings.today_vn().year:
         raise argparse.ArgumentTypeError(
-            f"years must lie between {settings.FIRST_YEAR} and {date.today().year} (got {text})")
+            f"years must lie between {settings.FIRST_YEAR} and {settings.today_vn().year} (got {text})")
     return list(range(first, last + 1))
 
 
@@ -180,7 +179,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         cmd_generate(args)
     else:
         _say(f"== Using the raw files already in {raw} (--regenerate to rebuild the sample) ==")
-    years = list(range(settings.FIRST_YEAR, date.today().year + 1))
+    years = list(range(settings.FIRST_YEAR, settings.today_vn().year + 1))
     if not run_pipeline(years, full_refresh=args.regenerate):
         return EXIT_FAILED
     print_report()
@@ -188,7 +187,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    years = args.years or [date.today().year]
+    years = args.years or [settings.today_vn().year]
     if not settings.raw_dir().exists():
         _say(f"No raw data at {settings.raw_dir()}: put files there (docs/operators.md) or run `egov demo`.")
         return EXIT_USAGE

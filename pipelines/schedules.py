@@ -5,12 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.jobs import pipeline_job
+from pipelines.settings import TIMEZONE
 
 
 @dg.schedule(
     job=pipeline_job,
     cron_schedule="0 2 * * *",
-    execution_timezone="Asia/Ho_Chi_Minh",
+    execution_timezone=TIMEZONE,
     default_status=dg.DefaultScheduleStatus.STOPPED,
     description="Every night at 02:00 (Vietnam time): refresh this year from new or changed raw files.",
 )

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import os
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "config"
 RUBRIC_DIR = CONFIG_DIR / "rubrics"
 FIRST_YEAR = 2016
+# The evaluation's clock: "this year" and "tonight" are Vietnam's, whatever the machine's own time zone.
+TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+def today_vn(now: datetime | None = None) -> date:
+    """Today's date in Vietnam (UTC+7): at 17:30 UTC on 31 December it is already 1 January there.
+
+    `now`: an aware instant to read instead of the clock (tests pass a fixed one); a naive one is refused, its
+    zone would be the machine's."""
+    if now is not None and now.tzinfo is None:
+        raise ValueError(f"today_vn needs an aware instant, got the naive {now.isoformat()}")
+    return (now or datetime.now(ZoneInfo(TIMEZONE))).astimezone(ZoneInfo(TIMEZONE)).date()
 
 
 def data_dir() -> Path:

@@ -17,6 +17,7 @@ DOSSIER_HEADER = [
     "NgayTra", "TrangThaiHoSo", "LePhi", "DuocThanhToanTrucTuyen", "HoSoCoThanhPhanSoHoa", "LoaiDoiTuong",
     "ChuHoSo", "SoGiayTo", "SoDienThoai", "Email",
 ]
+PROJECT = Path(__file__).resolve().parents[1]
 YEARS = [2023, 2024, 2025]  # the years of the shared sample province
 EVIL_AGENCY_CODE = "SO-TP"
 EVIL_AGENCY_NAME = '=HYPERLINK("http://evil","x")'
@@ -54,6 +55,19 @@ def dossier(code: str, agency: str = "SO-TP", *, procedure: str = "P1", channel:
     returned = later(5) if returned is None else returned
     return [code, procedure, agency, channel, level, received, due, finished, returned, status, fee, paid, digitised,
             applicant, "Nguyễn Văn An", "001099012345", "0912345678", "an.nguyen@example.vn"]
+
+
+SCHEMA_FILES = {  # the warehouse tables of each layer, as the pipeline creates them (staging: warehouse.connect)
+    "indicators": PROJECT / "assets" / "indicators" / "sql" / "schema.sql",
+    "scoring": PROJECT / "assets" / "scoring" / "schema.sql",
+    "profiles": PROJECT / "assets" / "profiles" / "schema.sql",
+}
+
+
+def create_tables(con, *layers: str) -> None:
+    """Create the tables of `layers` from the project's schema files, never from definitions typed in a test."""
+    for layer in layers:
+        con.execute(SCHEMA_FILES[layer].read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")

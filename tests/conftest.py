@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
+import re
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -71,8 +72,10 @@ def create_tables(con, *layers: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A small sample province (3 years) run once through the whole pipeline, shared by the end-to-end tests."""
+def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small sample province (3 years) run once through the whole pipeline, shared by the end-to-end tests.
+
+    Read it, never change it: a test that reruns the pipeline or adds or deletes files uses `own_province`."""
     from pipelines.cli import run_pipeline  # imports Dagster: only for the tests that need it
     from pipelines.synthetic import generate_sample_province
 
@@ -90,7 +93,21 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         assert renamed != rows, f"{EVIL_AGENCY_CODE} is no longer in the sample registry"
         write_csv(registry_file, renamed[0], renamed[1:])
         assert run_pipeline(YEARS, data_dir=base)
-        yield base
+    return base  # EGOV_DATA_DIR and DAGSTER_HOME restored: later tests do not inherit them
+
+
+@pytest.fixture
+def own_province(province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own copy of the shared sample province, selected through EGOV_DATA_DIR and DAGSTER_HOME (a
+    fresh Dagster instance), for tests that rerun the pipeline or add, change or delete files in it."""
+    from pipelines.cli import ensure_dagster_home
+
+    base = tmp_path / "data"
+    shutil.copytree(province, base)  # copy2 keeps modification times: the raw files stay "unchanged"
+    monkeypatch.setenv("EGOV_DATA_DIR", str(base))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    ensure_dagster_home(base)
+    return base
 
 
 @pytest.fixture
@@ -144,3 +161,21 @@ def to_cp1258(text: str) -> bytes:
 def report_marts(province: Path) -> Path:
     """The published marts of the shared sample province (whose registry holds a formula-looking name)."""
     return province / "marts" / "egov.duckdb"
+
+
+# Independent oracles for what the reports show: written from the published notation, never the project's
+# formatters (pipelines.vietnamese), so a formatter's mistake cannot hide in the expected value.
+def change_text(prev_rank: int | None, rank: int) -> str:
+    """The rank change as ranking appendices print it: ↑3 (up 3 places), ↓2, – (same), mới (no previous rank)."""
+    if prev_rank is None:
+        return "mới"
+    up = prev_rank - rank
+    return "–" if up == 0 else f"↑{up}" if up > 0 else f"↓{-up}"
+
+
+def vn_value(text: str, decimals: int) -> float:
+    """The number a Vietnamese reader sees in '1.234,50' (dots group thousands, a comma and exactly `decimals`
+    decimals); anything else, e.g. '1,234.50' or '89,5' for 2 decimals, is refused."""
+    pattern = r"-?\d{1,3}(?:\.\d{3})*" + (rf",\d{{{decimals}}}" if decimals else "")
+    assert re.fullmatch(pattern, text), f"{text!r} is not a Vietnamese number with {decimals} decimals"
+    return float(text.replace(".", "").replace(",", "."))

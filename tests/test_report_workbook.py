@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
-from conftest import EVIL_AGENCY_CODE, EVIL_AGENCY_NAME, PROJECT
+from conftest import EVIL_AGENCY_CODE, EVIL_AGENCY_NAME, PROJECT, change_text
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -67,14 +67,6 @@ def documented(first_heading: str) -> dict[str, list[str]]:
             break
         rows[line.strip("|").split("|")[0].strip()] = re.findall(r"`([^`]+)`", line)
     return rows
-
-
-def change_text(prev_rank: int | None, rank: int) -> str:
-    """The published notation of the rank change (a column of the ranking decisions' appendices)."""
-    if prev_rank is None:
-        return "mới"
-    up = prev_rank - rank
-    return "–" if up == 0 else f"↑{up}" if up > 0 else f"↓{-up}"
 
 
 def table(ws: Worksheet) -> tuple[list[str], list[tuple]]:

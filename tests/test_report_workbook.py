@@ -17,7 +17,6 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assets.reports.workbook import write_ranking_workbook
-from expectations.sql_checks import quality_summary
 from pipelines.vietnamese import rank_change_text, vn_number
 
 YEAR = 2024
@@ -249,24 +248,38 @@ def test_methodology_sheet_lists_the_rubric_with_the_district_variant(book: Work
     assert classes == {"Tốt": 80, "Khá": 65, "Trung bình": 50, "Yếu": 0}
 
 
+RETURN_LABELS = {"infrastructure": "hạ tầng kỹ thuật", "capacity": "ứng dụng CNTT nội bộ, nhân lực và chính sách",
+                 "one_stop": "sử dụng phần mềm một cửa điện tử"}  # the returns as the evaluation team names them
+
+
 def test_quality_sheet_lists_the_years_caveats(book: Workbook, marts: duckdb.DuckDBPyConnection):
     rows = [r for r in book["Lưu ý chất lượng dữ liệu"].iter_rows(values_only=True) if any(v is not None for v in r)]
     texts = [r[0] for r in rows]
     assert texts[0] == f"Lưu ý về chất lượng dữ liệu năm {YEAR}"
-    summary = quality_summary(marts, YEAR)
-    assert any("chưa gửi báo cáo" in line for line in summary)
-    assert [f"• {line}" for line in summary] == [t for t in texts if t and t.startswith("• ")]
-    missing = {
-        code
-        for (code,) in marts.execute(
-            "SELECT DISTINCT agency_code FROM data_quality WHERE year = ? AND missing_return", [YEAR]
-        ).fetchall()
-    }
+    bullets = [t[2:] for t in texts if t and t.startswith("• ")]
+    # The summary: one line per return some agencies did not send, one for the quarantined dossier rows.
+    missing = marts.execute("SELECT source, list(DISTINCT agency_code) FROM data_quality WHERE year = ? "
+                            "AND missing_return GROUP BY ALL", [YEAR]).fetchall()
+    assert missing
+    for source, codes in missing:
+        assert sum(b.startswith(f"{len(codes)} cơ quan chưa gửi báo cáo {RETURN_LABELS[source]} năm {YEAR}: ")
+                   for b in bullets) == 1, (source, bullets)
+    held = dict(marts.execute("SELECT rule, count(*) FROM quarantine WHERE year = ? AND source = 'dossiers' "
+                              "GROUP BY ALL", [YEAR]).fetchall())
+    [line] = [b for b in bullets if "dòng hồ sơ thủ tục hành chính bị cách ly" in b]
+    assert line.startswith(f"{sum(held.values())} dòng hồ sơ") and f"{held['duplicate']} trùng MaHoSo" in line
+    # 2.: every agency with a missing return, once.
     start = next(i for i, t in enumerate(texts) if t.startswith("2. Cơ quan chưa gửi báo cáo"))
     end = next(i for i, t in enumerate(texts) if t.startswith("3. "))
-    assert {r[0] for r in rows[start + 2 : end]} == missing
-    quarantined = rows[end + 2 :]
-    assert any(r[3] and r[3].startswith("trùng MaHoSo") for r in quarantined)
+    listed = [r[0] for r in rows[start + 2 : end]]
+    assert len(listed) == len(set(listed)) and set(listed) == {c for _, codes in missing for c in codes}
+    # 3.: the quarantined rows per agency add up to the quarantine table.
+    stop = next(i for i, t in enumerate(texts) if t.startswith("4. "))
+    per_agency: dict[str, int] = {}
+    for r in rows[end + 2 : stop]:
+        per_agency[r[0]] = per_agency.get(r[0], 0) + r[4]
+    assert per_agency == dict(marts.execute("SELECT agency_code, count(*) FROM quarantine WHERE year = ? "
+                                            "GROUP BY ALL", [YEAR]).fetchall())
 
 
 def test_writing_twice_gives_the_same_sheets(marts: duckdb.DuckDBPyConnection, xlsx: Path, tmp_path: Path):

@@ -13,8 +13,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+import yaml
+from conftest import PROJECT
 
-from pipelines.synthetic import DOSSIER_COLUMNS, generate_sample_province
+from pipelines.synthetic import generate_sample_province
 
 
 def digest(raw: Path) -> dict[str, str]:
@@ -75,7 +77,8 @@ def test_layout_columns_formats_and_restructuring(sample: tuple[Path, dict]):
     months = sorted(p.parent.name for p in (raw / "dossiers" / "2018").rglob("*.csv"))
     assert months == [f"{m:02d}" for m in range(1, 13)]
     frame = pl.read_csv(raw / "dossiers" / "2018" / "03" / "hoso_2018_03.csv", infer_schema_length=0)
-    assert frame.columns == DOSSIER_COLUMNS
+    contract = yaml.safe_load((PROJECT / "config" / "sources.yaml").read_text(encoding="utf-8"))
+    assert frame.columns == list(contract["sources"]["dossiers"]["columns"])  # the raw contract's columns
     assert frame["ChuHoSo"].null_count() == 0  # personal data is there, for the pipeline to drop
     rows_per_year = {str(year): sum(pl.read_csv(p, infer_schema_length=0).height
                                     for p in (raw / "dossiers" / str(year)).rglob("*.csv"))

@@ -1,4 +1,13 @@
-"""Shared fixtures: small raw files written the way agencies export them, and a real warehouse file."""
+"""Shared fixtures: small raw files written the way agencies export them, and a real warehouse file.
+
+Every test must be able to fail, and pass in any order:
+- expected values are computed in the test (from raw files, the marts, the docs' contract, by hand), never by the
+  code under test (its formatters, constants, cached results);
+- the session's sample province (`province`) is only read: a test that reruns the pipeline or adds or deletes
+  files works on its own copy (`own_province`); tables come from the project's schema files (`create_tables`);
+- thresholds are passed explicitly, not monkeypatched.
+Order independence is checked by running the suite with its items reversed (a two-line plugin reversing
+`items` in `pytest_collection_modifyitems`, given with `-p`) and the tests that change data one by one."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ Every test must be able to fail, and pass in any order:
 - the session's sample province (`province`) is only read: a test that reruns the pipeline or adds or deletes
   files works on its own copy (`own_province`); tables come from the project's schema files (`create_tables`);
 - thresholds are passed explicitly, not monkeypatched.
-Order independence is checked by running the suite with its items reversed (a two-line plugin reversing
-`items` in `pytest_collection_modifyitems`, given with `-p`) and the tests that change data one by one."""
+Order independence is checked by running the suite backwards (`EGOV_TEST_ORDER=reverse ./egov test`: files and
+the tests in them in reverse order) and the tests that change data one by one."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own grouping by fixture scope
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.environ.get("EGOV_TEST_ORDER") == "reverse":
+        items.reverse()
 
 DOSSIER_HEADER = [
     "MaHoSo", "MaTTHC", "DonViXuLy", "KenhThucHien", "MucDo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy",

@@ -44,9 +44,9 @@ def parse_years(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"'{text}' is not a year or a range like 2016-2020") from None
     if first > last:
         raise argparse.ArgumentTypeError(f"the range {text} ends before it starts")
-    if first < settings.FIRST_YEAR or last > settings.today_vn().year:
-        raise argparse.ArgumentTypeError(
-            f"years must lie between {settings.FIRST_YEAR} and {settings.today_vn().year} (got {text})")
+    this_year = settings.today_vn().year
+    if first < settings.FIRST_YEAR or last > this_year:
+        raise argparse.ArgumentTypeError(f"years must lie between {settings.FIRST_YEAR} and {this_year} (got {text})")
     return list(range(first, last + 1))
 
 

@@ -461,7 +461,6 @@ def test_gx_reports_exactly_the_planted_faults(clean_frames: dict[str, Any], gx_
         validate_frames({"stg_dossiers": indicators}, gx_site)
 
 
-
 def test_gx_catches_impossible_profiles_and_what_if_steps(clean_frames: dict[str, Any], gx_site: Path) -> None:
     from expectations.gx_runner import validate_frames
 
@@ -472,11 +471,13 @@ def test_gx_catches_impossible_profiles_and_what_if_steps(clean_frames: dict[str
     scores = clean_frames["indicator_scores"].copy()
     scores.loc[scores["agency_code"] == "H1", "points"] = 9.0  # above the item's 8 points
     res = validate_frames({"agency_profiles": profiles, "what_if": what_if, "indicator_scores": scores}, gx_site)
+    assert not any(r["reused"] for r in res.values())
     assert {n: failed_names(r) for n, r in res.items()} == {
         "agency_profiles": [("rank_not_above_group_size", 1)],
         "what_if": [("required_value_not_above_target", 1)],
         "indicator_scores": [("points_not_above_max_points", 1)],
     }
+
 
 def test_gx_keeps_a_bounded_history(clean_frames: dict[str, Any], tmp_path: Path) -> None:
     from expectations.gx_runner import validate_frames

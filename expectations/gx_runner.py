@@ -223,8 +223,8 @@ def _has_pages(site_dir: Path, name: str) -> bool:
     return any((Path(site_dir) / "validations" / name).rglob("*.html"))
 
 
-def validate_frames(frames: dict[str, pd.DataFrame], site_dir: Path, *,
-                    run_name: str | None = None) -> dict[str, dict[str, Any]]:
+def validate_frames(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str | None = None,
+                    keep_runs: int | None = None) -> dict[str, dict[str, Any]]:
     """Validate each frame with the suite of the same name and rebuild the Data Docs under `site_dir`.
 
     Returns per table {"success", "evaluated", "failed", "errors" (critical failures), "warnings",
@@ -232,11 +232,13 @@ def validate_frames(frames: dict[str, pd.DataFrame], site_dir: Path, *,
     "observed_value", "sample", "severity", "description", "error"}]}. An unknown table name raises KeyError
     before anything runs. `run_name` (e.g. "2024") labels the run in the Data Docs. A frame identical to the one
     last validated under the same suite and label is not validated again (its stored result is returned).
+    `keep_runs`: validation results kept per suite (default: thresholds.yaml data_docs_keep_runs).
     """
     for name in frames:
         suite_specs(name)  # fail fast on an unknown table
     fingerprints = {name: frame_fingerprint(frame) for name, frame in frames.items()}
-    return validate_tables(lambda names: {n: frames[n] for n in names}, fingerprints, site_dir, run_name=run_name)
+    return validate_tables(lambda names: {n: frames[n] for n in names}, fingerprints, site_dir, run_name=run_name,
+                           keep_runs=keep_runs)
 
 
 def tables_to_validate(site_dir: Path, fingerprints: dict[str, str], *, run_name: str | None = None) -> list[str]:
@@ -250,7 +252,8 @@ def tables_to_validate(site_dir: Path, fingerprints: dict[str, str], *, run_name
 
 
 def validate_tables(load: Callable[[list[str]], dict[str, pd.DataFrame]], fingerprints: dict[str, str],
-                    site_dir: Path, *, run_name: str | None = None) -> dict[str, dict[str, Any]]:
+                    site_dir: Path, *, run_name: str | None = None,
+                    keep_runs: int | None = None) -> dict[str, dict[str, Any]]:
     """`validate_frames` for tables known by their content fingerprints (`table_fingerprints`): only the tables
     whose fingerprint, suite or label changed since their stored result are loaded (`load(names)`) and
     validated; the others return their stored summary with "reused": True, and their pages stay in the Data
@@ -263,7 +266,7 @@ def validate_tables(load: Callable[[list[str]], dict[str, pd.DataFrame]], finger
     todo = tables_to_validate(site_dir, fingerprints, run_name=run_name)
     results: dict[str, dict[str, Any]] = {}
     if todo or not data_docs_index(site_dir).exists():
-        results = _validate(load(todo), site_dir, run_name=run_name)
+        results = _validate(load(todo), site_dir, run_name=run_name, keep_runs=keep_runs)
         for name in todo:
             if name in results:
                 cache[name] = {"key": keys[name], "result": results[name]}
@@ -280,7 +283,8 @@ def validate_tables(load: Callable[[list[str]], dict[str, pd.DataFrame]], finger
     return out
 
 
-def _validate(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str | None) -> dict[str, dict[str, Any]]:
+def _validate(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str | None,
+              keep_runs: int | None = None) -> dict[str, dict[str, Any]]:
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
@@ -297,7 +301,8 @@ def _validate(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str 
         rendered += [identifier, ExpectationSuiteIdentifier(name=name)]
         specs = {s.name: s for s in suite_specs(name)}
         results[name] = _summarise(validation, specs, len(frame), time.perf_counter() - start)
-    _prune_results(ctx, max(int(load_thresholds()["data_docs_keep_runs"]), 1), list(frames))
+    keep = load_thresholds()["data_docs_keep_runs"] if keep_runs is None else keep_runs
+    _prune_results(ctx, max(int(keep), 1), list(frames))
     # Incremental build: only the new pages, then the index (which drops the pages of pruned results). A full
     # build re-renders every kept result of every suite (up to data_docs_keep_runs × 10 pages): only when the
     # site has no index yet.

@@ -213,11 +213,12 @@ def _screen_dossiers(con: duckdb.DuckDBPyConnection, params: dict[str, Any], nam
     return {d[0]: int(n or 0) for d, n in zip(cursor.description, row, strict=True) if d[0] in names}
 
 
-def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *,
-                   names: list[str] | None = None) -> list[CheckResult]:
+def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: list[str] | None = None,
+                   thresholds: dict[str, Any] | None = None) -> list[CheckResult]:
     """Run the SQL checks (all, or those in `names`) for `years`; a check whose tables are absent is skipped
-    (failed = 0, skipped = True), so the same call works before the marts are built."""
-    thresholds = load_thresholds()
+    (failed = 0, skipped = True), so the same call works before the marts are built. `thresholds`: as
+    `load_thresholds()` returns them (the default: thresholds.yaml, read now)."""
+    thresholds = load_thresholds() if thresholds is None else thresholds
     params = {"years": [int(y) for y in years], "default_share": float(thresholds["max_quarantined_share"]),
               "min_rows": int(thresholds.get("min_rows_for_share", 0)),
               "required": list(thresholds["required_returns"] or [])}
@@ -275,11 +276,12 @@ def _failed_entries(years: list[int], checks: list[CheckResult],
 
 
 def build_data_quality(con: duckdb.DuckDBPyConnection, years: list[int], gx_results: dict[str, dict] | None = None,
-                       checks: list[CheckResult] | None = None) -> int:
-    """Rebuild the `data_quality` rows of `years` (runs the SQL checks unless `checks` are given); returns the
-    number of rows written. GX failures are attributed to the '*' row of the suite's source."""
+                       checks: list[CheckResult] | None = None, *,
+                       thresholds: dict[str, Any] | None = None) -> int:
+    """Rebuild the `data_quality` rows of `years` (runs the SQL checks, with `thresholds`, unless `checks` are
+    given); returns the number of rows written. GX failures are attributed to the '*' row of the suite's source."""
     years = [int(y) for y in years]
-    checks = run_sql_checks(con, years) if checks is None else checks
+    checks = run_sql_checks(con, years, thresholds=thresholds) if checks is None else checks
     entries = _failed_entries(years, checks, gx_results)
     con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_failed "
                 "(year INTEGER, source VARCHAR, agency_code VARCHAR, failed_checks VARCHAR)")

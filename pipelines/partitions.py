@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.settings import FIRST_YEAR
+from pipelines.settings import FIRST_YEAR, TIMEZONE
 
 # Dagster has no yearly class; a yearly cron with a %Y key is the documented way (STACK_NOTES).
 # end_offset=1 adds the running year, which the nightly run refreshes as its data grows.
 yearly_partitions = dg.TimeWindowPartitionsDefinition(
-    cron_schedule="0 0 1 1 *", start=str(FIRST_YEAR), fmt="%Y", timezone="Asia/Ho_Chi_Minh", end_offset=1
+    cron_schedule="0 0 1 1 *", start=str(FIRST_YEAR), fmt="%Y", timezone=TIMEZONE, end_offset=1
 )
 
 # One run processes a whole range of years in one set-based SQL pass per asset, so

@@ -6,12 +6,13 @@ import dagster as dg
 
 from pipelines.jobs import pipeline_job
 from pipelines.runs import reap_dead_runs_of
+from pipelines.settings import TIMEZONE
 
 
 @dg.schedule(
     job=pipeline_job,
     cron_schedule="0 2 * * *",
-    execution_timezone="Asia/Ho_Chi_Minh",
+    execution_timezone=TIMEZONE,
     default_status=dg.DefaultScheduleStatus.STOPPED,
     description="Every night at 02:00 (Vietnam time): refresh this year from new or changed raw files.",
 )

@@ -11,12 +11,18 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "config"
 RUBRIC_DIR = CONFIG_DIR / "rubrics"
 FIRST_YEAR = 2016
-TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+# The evaluation's clock: "this year" and "tonight" are Vietnam's, whatever the machine's own time zone.
+TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
 def today_vn(now: datetime | None = None) -> date:
-    """Today in Vietnam: 'this year' flips at midnight Vietnam time, not at the server's (UTC) midnight."""
-    return (now or datetime.now(TIMEZONE)).astimezone(TIMEZONE).date()
+    """Today's date in Vietnam (UTC+7): at 17:30 UTC on 31 December it is already 1 January there.
+
+    `now`: an aware instant to read instead of the clock (tests pass a fixed one); a naive one is refused, its
+    zone would be the machine's."""
+    if now is not None and now.tzinfo is None:
+        raise ValueError(f"today_vn needs an aware instant, got the naive {now.isoformat()}")
+    return (now or datetime.now(ZoneInfo(TIMEZONE))).astimezone(ZoneInfo(TIMEZONE)).date()
 
 
 def data_dir() -> Path:

@@ -1,10 +1,20 @@
-"""Shared fixtures: small raw files written the way agencies export them, and a real warehouse file."""
+"""Shared fixtures: small raw files written the way agencies export them, and a real warehouse file.
+
+Every test must be able to fail, and pass in any order:
+- expected values are computed in the test (from raw files, the marts, the docs' contract, by hand), never by the
+  code under test (its formatters, constants, cached results);
+- the session's sample province (`province`) is only read: a test that reruns the pipeline or adds or deletes
+  files works on its own copy (`own_province`); tables come from the project's schema files (`create_tables`);
+- thresholds are passed explicitly, not monkeypatched.
+Order independence is checked by running the suite backwards (`EGOV_TEST_ORDER=reverse ./egov test`: files and
+the tests in them in reverse order) and the tests that change data one by one."""
 
 from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
+import re
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -12,11 +22,18 @@ import pytest
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
+
+@pytest.hookimpl(trylast=True)  # after pytest's own grouping by fixture scope
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.environ.get("EGOV_TEST_ORDER") == "reverse":
+        items.reverse()
+
 DOSSIER_HEADER = [
     "MaHoSo", "MaTTHC", "DonViXuLy", "KenhThucHien", "MucDo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy",
     "NgayTra", "TrangThaiHoSo", "LePhi", "DuocThanhToanTrucTuyen", "HoSoCoThanhPhanSoHoa", "LoaiDoiTuong",
     "ChuHoSo", "SoGiayTo", "SoDienThoai", "Email",
 ]
+PROJECT = Path(__file__).resolve().parents[1]
 YEARS = [2023, 2024, 2025]  # the years of the shared sample province
 EVIL_AGENCY_CODE = "SO-TP"
 EVIL_AGENCY_NAME = '=HYPERLINK("http://evil","x")'
@@ -56,9 +73,24 @@ def dossier(code: str, agency: str = "SO-TP", *, procedure: str = "P1", channel:
             applicant, "Nguyễn Văn An", "001099012345", "0912345678", "an.nguyen@example.vn"]
 
 
+SCHEMA_FILES = {  # the warehouse tables of each layer, as the pipeline creates them (staging: warehouse.connect)
+    "indicators": PROJECT / "assets" / "indicators" / "sql" / "schema.sql",
+    "scoring": PROJECT / "assets" / "scoring" / "schema.sql",
+    "profiles": PROJECT / "assets" / "profiles" / "schema.sql",
+}
+
+
+def create_tables(con, *layers: str) -> None:
+    """Create the tables of `layers` from the project's schema files, never from definitions typed in a test."""
+    for layer in layers:
+        con.execute(SCHEMA_FILES[layer].read_text(encoding="utf-8"))
+
+
 @pytest.fixture(scope="session")
-def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A small sample province (3 years) run once through the whole pipeline, shared by the end-to-end tests."""
+def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small sample province (3 years) run once through the whole pipeline, shared by the end-to-end tests.
+
+    Read it, never change it: a test that reruns the pipeline or adds or deletes files uses `own_province`."""
     from pipelines.cli import run_pipeline  # imports Dagster: only for the tests that need it
     from pipelines.synthetic import generate_sample_province
 
@@ -76,7 +108,21 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         assert renamed != rows, f"{EVIL_AGENCY_CODE} is no longer in the sample registry"
         write_csv(registry_file, renamed[0], renamed[1:])
         assert run_pipeline(YEARS, data_dir=base)
-        yield base
+    return base  # EGOV_DATA_DIR and DAGSTER_HOME restored: later tests do not inherit them
+
+
+@pytest.fixture
+def own_province(province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own copy of the shared sample province, selected through EGOV_DATA_DIR and DAGSTER_HOME (a
+    fresh Dagster instance), for tests that rerun the pipeline or add, change or delete files in it."""
+    from pipelines.cli import ensure_dagster_home
+
+    base = tmp_path / "data"
+    shutil.copytree(province, base)  # copy2 keeps modification times: the raw files stay "unchanged"
+    monkeypatch.setenv("EGOV_DATA_DIR", str(base))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    ensure_dagster_home(base)
+    return base
 
 
 @pytest.fixture
@@ -130,3 +176,21 @@ def to_cp1258(text: str) -> bytes:
 def report_marts(province: Path) -> Path:
     """The published marts of the shared sample province (whose registry holds a formula-looking name)."""
     return province / "marts" / "egov.duckdb"
+
+
+# Independent oracles for what the reports show: written from the published notation, never the project's
+# formatters (pipelines.vietnamese), so a formatter's mistake cannot hide in the expected value.
+def change_text(prev_rank: int | None, rank: int) -> str:
+    """The rank change as ranking appendices print it: ↑3 (up 3 places), ↓2, – (same), mới (no previous rank)."""
+    if prev_rank is None:
+        return "mới"
+    up = prev_rank - rank
+    return "–" if up == 0 else f"↑{up}" if up > 0 else f"↓{-up}"
+
+
+def vn_value(text: str, decimals: int) -> float:
+    """The number a Vietnamese reader sees in '1.234,50' (dots group thousands, a comma and exactly `decimals`
+    decimals); anything else, e.g. '1,234.50' or '89,5' for 2 decimals, is refused."""
+    pattern = r"-?\d{1,3}(?:\.\d{3})*" + (rf",\d{{{decimals}}}" if decimals else "")
+    assert re.fullmatch(pattern, text), f"{text!r} is not a Vietnamese number with {decimals} decimals"
+    return float(text.replace(".", "").replace(",", "."))

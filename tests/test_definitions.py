@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -13,9 +14,11 @@ from conftest import DOSSIER_HEADER, dossier, write_csv
 from assets.quality.assets import data_quality, quality_checks
 from pipelines import cli
 from pipelines.definitions import defs
+from pipelines.partitions import yearly_partitions
 from pipelines.resources import build_resources
 from pipelines.schedules import nightly_current_year
 from pipelines.sensors import raw_files_sensor
+from pipelines.settings import today_vn
 
 
 def test_definitions_load_with_every_layer_and_year_partitions():
@@ -24,14 +27,34 @@ def test_definitions_load_with_every_layer_and_year_partitions():
     assert {"stg_agencies", "stg_services", "stg_dossiers", "stg_one_stop", "stg_infrastructure", "stg_capacity",
             "stg_assessments", "indicator_values", "dossier_indicators_ytd", "indicator_scores", "criterion_scores",
             "rankings", "data_quality", "marts"} <= keys
-    years = graph.get(dg.AssetKey("stg_dossiers")).partitions_def.get_partition_keys()
-    assert years[0] == "2016" and years[-1] == str(datetime.now().year)
+    now = datetime.now(UTC)  # one instant for both: no disagreement at midnight
+    years = graph.get(dg.AssetKey("stg_dossiers")).partitions_def.get_partition_keys(current_time=now)
+    assert years[0] == "2016" and years[-1] == str(today_vn(now).year)
     assert graph.get(dg.AssetKey("stg_agencies")).partitions_def is None
     specs = [spec for d in [*quality_checks, data_quality] for spec in d.check_specs]
     blocking = {spec.name for spec in specs if spec.blocking}
     assert {"quarantine_within_threshold", "dossier_log_consistent", "ratios_within_0_1", "ranks_follow_totals",
             "critical_expectations_pass"} <= blocking
     assert defs.resolve_job_def("egov_pipeline") is not None
+
+
+@pytest.mark.parametrize(("instant", "vietnam_year"), [
+    (datetime(2025, 12, 31, 16, 59, tzinfo=UTC), 2025),  # 23:59 on 31 December in Hà Nội
+    (datetime(2025, 12, 31, 17, 30, tzinfo=UTC), 2026),  # 00:30 on 1 January in Hà Nội, still 2025 in UTC
+    (datetime(2026, 1, 1, 16, 0, tzinfo=UTC), 2026),
+])
+def test_this_year_is_vietnams_around_new_year(instant: datetime, vietnam_year: int):
+    assert today_vn(instant).year == vietnam_year
+    assert yearly_partitions.get_partition_keys(current_time=instant)[-1] == str(vietnam_year)
+    with pytest.raises(ValueError, match="aware"):
+        today_vn(instant.replace(tzinfo=None))  # a naive instant would be read in the machine's zone
+
+
+def test_cli_years_end_at_this_year_in_vietnam():
+    this_year = today_vn().year
+    assert cli.parse_years(f"2016-{this_year}")[-1] == this_year
+    with pytest.raises(argparse.ArgumentTypeError, match=f"between 2016 and {this_year}"):
+        cli.parse_years(str(this_year + 1))
 
 
 def test_nightly_schedule_requests_the_running_year():

@@ -8,8 +8,9 @@ from typing import Any
 
 import duckdb
 import pytest
+from conftest import create_tables
 
-from expectations import sql_checks
+from expectations import load_thresholds, sql_checks
 from expectations.sql_checks import CHECKS, build_data_quality, quality_summary, run_sql_checks
 from expectations.suites import MART_SUITES, STAGING_SUITES, SUITES, suite_specs
 from pipelines.warehouse import connect
@@ -24,8 +25,6 @@ AGENCIES = [  # code, name, group, parent, valid_from, valid_to, successor
 ]
 EVALUATED = ["SO-A", "SO-B", "H1", "X1"]
 CATALOGUE = {"SO-A": "P1", "SO-B": "P3", "H1": "P4"}
-
-PROJECT = Path(__file__).resolve().parents[1]
 
 
 def put(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
@@ -67,9 +66,8 @@ def quarantine_row(source: str, agency: str | None, rule: str, line: int, *, yea
 
 
 def create_marts(con: duckdb.DuckDBPyConnection) -> None:
-    """Clean indicator, criterion and ranking tables as the scoring assets would leave them."""
-    con.execute("CREATE TABLE indicator_values (year INTEGER, agency_code VARCHAR, indicator_code VARCHAR, "
-                "numerator DOUBLE, denominator DOUBLE, value DOUBLE, source VARCHAR)")
+    """Clean indicator, criterion and ranking tables as the scoring assets would leave them (their schema files)."""
+    create_tables(con, "indicators", "scoring", "profiles")
     put(con, "indicator_values", [
         {"year": YEAR, "agency_code": "SO-A", "indicator_code": "svc_online_ratio", "numerator": 1.0,
          "denominator": 1.0, "value": 1.0, "source": "computed"},
@@ -82,9 +80,6 @@ def create_marts(con: duckdb.DuckDBPyConnection) -> None:
         {"year": YEAR, "agency_code": "SO-B", "indicator_code": "security_assessed", "numerator": 1.0,
          "denominator": 1.0, "value": 1.0, "source": "assessment"},
     ])
-    con.execute("CREATE TABLE rankings (year INTEGER, agency_group VARCHAR, agency_code VARCHAR, agency_name VARCHAR, "
-                "total_points DOUBLE, max_points DOUBLE, index_value DOUBLE, rank BIGINT, classification VARCHAR, "
-                "rubric_year INTEGER)")
     put(con, "rankings", [
         {"year": YEAR, "agency_group": g, "agency_code": c, "agency_name": n, "total_points": t, "max_points": 100.0,
          "index_value": t / 100, "rank": r, "classification": k, "rubric_year": YEAR}
@@ -92,23 +87,17 @@ def create_marts(con: duckdb.DuckDBPyConnection) -> None:
                                  ("department", "SO-B", "Sở Y tế", 85.5, 2, "Tốt"),
                                  ("district", "H1", "UBND huyện Sông Lam", 74.0, 1, "Khá"),
                                  ("commune", "X1", "UBND xã Tân An", 49.0, 1, "Yếu")]])
-    con.execute("CREATE TABLE criterion_scores (year INTEGER, agency_code VARCHAR, agency_group VARCHAR, "
-                "criterion_code VARCHAR, criterion_name VARCHAR, points DOUBLE, max_points DOUBLE, rank BIGINT)")
     put(con, "criterion_scores", [
         {"year": YEAR, "agency_code": c, "agency_group": g, "criterion_code": "infrastructure",
          "criterion_name": "Hạ tầng kỹ thuật CNTT và ATTT", "points": p, "max_points": 20.0, "rank": r}
         for c, g, p, r in [("SO-A", "department", 18.0, 1), ("SO-B", "department", 18.0, 1),
                            ("H1", "district", 15.0, 1), ("X1", "commune", 9.5, 1)]])
-    con.execute("CREATE TABLE indicator_scores (year INTEGER, agency_code VARCHAR, agency_group VARCHAR, "
-                "criterion_code VARCHAR, indicator_code VARCHAR, value DOUBLE, target DOUBLE, points DOUBLE, "
-                "max_points DOUBLE)")
     put(con, "indicator_scores", [
         {"year": YEAR, "agency_code": c, "agency_group": g, "criterion_code": "services",
          "indicator_code": "svc_online_ratio", "value": v, "target": 0.8, "points": min(v / 0.8, 1) * 8,
          "max_points": 8.0}
         for c, g, v in [("SO-A", "department", 1.0), ("SO-B", "department", 0.0), ("H1", "district", 0.4),
                         ("X1", "commune", 0.6)]])
-    con.execute((PROJECT / "assets" / "profiles" / "schema.sql").read_text(encoding="utf-8"))
     put(con, "agency_profiles", [
         {"year": YEAR, "agency_code": c, "agency_name": c, "agency_group": g, "total_points": t, "max_points": 100.0,
          "points_lost": 100.0 - t, "rank": r, "group_size": n, "classification": k, "strongest_indicators": [],
@@ -164,8 +153,9 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con.close()
 
 
-def results(con: duckdb.DuckDBPyConnection, years: list[int] | None = None) -> dict[str, sql_checks.CheckResult]:
-    return {r.name: r for r in run_sql_checks(con, years or [YEAR])}
+def results(con: duckdb.DuckDBPyConnection, years: list[int] | None = None,
+            thresholds: dict[str, Any] | None = None) -> dict[str, sql_checks.CheckResult]:
+    return {r.name: r for r in run_sql_checks(con, years or [YEAR], thresholds=thresholds)}
 
 
 def failing(con: duckdb.DuckDBPyConnection, years: list[int] | None = None) -> dict[str, int]:
@@ -251,8 +241,7 @@ def test_missing_returns_of_evaluated_agencies(con: duckdb.DuckDBPyConnection) -
         ("capacity", "SO-B"), ("capacity", "X1"), ("infrastructure", "SO-B")]
 
 
-def test_quarantined_share_threshold_and_override(con: duckdb.DuckDBPyConnection,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_quarantined_share_threshold_and_override(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM ingested_files WHERE source IN ('dossiers', 'services')")
     put(con, "ingested_files", [files("dossiers", 100, 94, 6, name="d1.csv"), files("dossiers", 900, 900, 0, name="d2"),
                                 files("services", 100, 95, 5)])
@@ -263,9 +252,11 @@ def test_quarantined_share_threshold_and_override(con: duckdb.DuckDBPyConnection
     assert (res.failed, res.severity) == (1, "ERROR")
     assert res.sample == [{"source": "dossiers", "year": YEAR, "rows_read": 1000, "rows_quarantined": 106,
                            "share": 0.106, "max_share": 0.05}]
-    thresholds = {**sql_checks.load_thresholds(), "quarantined_share_by_source": {"dossiers": 0.2}}
-    monkeypatch.setattr(sql_checks, "load_thresholds", lambda: thresholds)
-    assert results(con)["quarantined_share"].failed == 0
+    thresholds = {**load_thresholds(), "quarantined_share_by_source": {"dossiers": 0.2}}
+    assert results(con, thresholds=thresholds)["quarantined_share"].failed == 0  # 10.6% is within 20%
+    thresholds["quarantined_share_by_source"] = {"dossiers": 0.1}
+    res = results(con, thresholds=thresholds)["quarantined_share"]
+    assert res.failed == 1 and res.sample[0]["max_share"] == 0.1
 
 
 def test_rejected_files_and_reconciliation(con: duckdb.DuckDBPyConnection) -> None:
@@ -281,12 +272,12 @@ def test_rejected_files_and_reconciliation(con: duckdb.DuckDBPyConnection) -> No
 
 
 def test_indicator_values_out_of_range(con: duckdb.DuckDBPyConnection) -> None:
-    put(con, "indicator_values", [
+    put(con, "indicator_values", [{**row, "source": "computed"} for row in [
         {"year": YEAR, "agency_code": "H1", "indicator_code": "edoc_ratio", "value": 1.3},
         {"year": YEAR, "agency_code": "X1", "indicator_code": "edoc_ratio", "value": -0.1},
         {"year": YEAR, "agency_code": "H1", "indicator_code": "computers_per_staff", "value": 2.5},  # not a ratio
         {"year": YEAR, "agency_code": "X1", "indicator_code": "computers_per_staff", "value": 12.0},
-        {"year": 2023, "agency_code": "X1", "indicator_code": "edoc_ratio", "value": 7.0}])  # another year
+        {"year": 2023, "agency_code": "X1", "indicator_code": "edoc_ratio", "value": 7.0}]])  # another year
     assert failing(con) == {"indicator_ratio_out_of_range": 2, "indicator_out_of_bounds": 1}
     res = results(con)
     assert [(s["agency_code"], s["value"]) for s in res["indicator_ratio_out_of_range"].sample] == [
@@ -330,15 +321,13 @@ def tiny_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def test_data_quality_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import expectations.sql_checks as sql_checks
-
-    thresholds = {**sql_checks.load_thresholds(), "min_rows_for_share": 0}  # judge the share of a tiny source
-    monkeypatch.setattr(sql_checks, "load_thresholds", lambda: thresholds)
+def test_data_quality_rows(tmp_path: Path) -> None:
+    thresholds = {**load_thresholds(), "min_rows_for_share": 0}  # judge the share of a tiny source
     con = tiny_warehouse(tmp_path / "w.duckdb")
     gx = {"stg_infrastructure": {"failed_expectations": [
         {"name": "computers_internet_not_above_computers", "severity": "critical", "unexpected_count": 1}]}}
-    assert build_data_quality(con, [YEAR], gx) == 6 * 4 + 2 + 1  # 6 sources × (3 agencies + '*'), ZZ, NULL, marts
+    # 6 sources × (3 agencies + '*'), ZZ, NULL, marts
+    assert build_data_quality(con, [YEAR], gx, thresholds=thresholds) == 6 * 4 + 2 + 1
     rows = con.execute("SELECT source, agency_code, rows_read, rows_loaded, rows_quarantined, quarantined_by_rule, "
                        "missing_return, failed_checks FROM data_quality WHERE source IN ('dossiers', "
                        "'infrastructure') ORDER BY ALL").fetchall()
@@ -357,7 +346,7 @@ def test_data_quality_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         ("infrastructure", "X2", 0, 0, 0, None, None, None),  # not evaluated in 2024: no return asked
     ]
     before = con.execute("SELECT * FROM data_quality ORDER BY ALL").fetchall()
-    assert build_data_quality(con, [YEAR], gx) == len(before)  # idempotent per year
+    assert build_data_quality(con, [YEAR], gx, thresholds=thresholds) == len(before)  # idempotent per year
     assert con.execute("SELECT * FROM data_quality ORDER BY ALL").fetchall() == before
     assert quality_summary(con, YEAR) == [
         "1 cơ quan chưa gửi báo cáo hạ tầng kỹ thuật năm 2024: Sở Y tế",
@@ -418,6 +407,7 @@ def test_gx_clean_frames_pass_and_data_docs_are_published(clean_frames: dict[str
     assert set(clean_frames) == set(SUITES)
     assert all(len(f) for f in clean_frames.values())
     res = validate_frames(clean_frames, gx_site, run_name=str(YEAR))
+    assert not any(r["reused"] for r in res.values())  # validated now, not read back from stored results
     assert {n: failed_names(r) for n, r in res.items() if not r["success"]} == {}
     assert all(r["evaluated"] >= 10 and r["failed"] == 0 for r in res.values())
     index = data_docs_index(gx_site)
@@ -430,6 +420,7 @@ def test_gx_clean_frames_pass_and_data_docs_are_published(clean_frames: dict[str
 def test_gx_reports_exactly_the_planted_faults(clean_frames: dict[str, Any], gx_site: Path) -> None:
     import pandas as pd
 
+    from expectations import gx_runner
     from expectations.gx_runner import validate_frames
 
     indicators = clean_frames["indicators"].copy()
@@ -445,6 +436,7 @@ def test_gx_reports_exactly_the_planted_faults(clean_frames: dict[str, Any], gx_
     bad = {"indicators": indicators, "rankings": rankings, "stg_capacity": capacity,
            "stg_infrastructure": infrastructure}
     first = validate_frames(bad, gx_site)
+    assert not any(r["reused"] for r in first.values())
     assert {n: failed_names(r) for n, r in first.items()} == {
         "indicators": [("ratio_value_in_0_1", 1)],
         "rankings": [("year_agency_group_agency_code_unique", 2), ("agency_group_allowed", 1)],
@@ -455,11 +447,18 @@ def test_gx_reports_exactly_the_planted_faults(clean_frames: dict[str, Any], gx_
     ratio = first["indicators"]["failed_expectations"][0]
     assert ratio["expectation"] == "expect_column_values_to_be_between" and ratio["column"] == "value"
     assert ratio["sample"] == [1.3] and ratio["description"].startswith("Giá trị chỉ số tỷ lệ")
-    second = validate_frames(bad, gx_site)  # rerun: definitions updated in place, same outcome
+    # A rerun with the stored results and suite fingerprints forgotten: GX validates again and rewrites the
+    # suites, validation definitions and checkpoints it already holds (add_or_update), with the same outcome.
+    for stored in (gx_runner.VALIDATION_CACHE, "egov_suite_fingerprints.json"):
+        (gx_site.parent / "gx" / stored).unlink()
+    second = validate_frames(bad, gx_site)
+    assert not any(r["reused"] for r in second.values())
     assert {n: failed_names(r) for n, r in second.items()} == {n: failed_names(r) for n, r in first.items()}
+    third = validate_frames(bad, gx_site)  # nothing changed since: the stored results are returned as they were
+    assert all(r["reused"] for r in third.values())
+    assert {n: failed_names(r) for n, r in third.items()} == {n: failed_names(r) for n, r in first.items()}
     with pytest.raises(KeyError):
         validate_frames({"stg_dossiers": indicators}, gx_site)
-
 
 
 def test_gx_catches_impossible_profiles_and_what_if_steps(clean_frames: dict[str, Any], gx_site: Path) -> None:
@@ -472,23 +471,34 @@ def test_gx_catches_impossible_profiles_and_what_if_steps(clean_frames: dict[str
     scores = clean_frames["indicator_scores"].copy()
     scores.loc[scores["agency_code"] == "H1", "points"] = 9.0  # above the item's 8 points
     res = validate_frames({"agency_profiles": profiles, "what_if": what_if, "indicator_scores": scores}, gx_site)
+    assert not any(r["reused"] for r in res.values())
     assert {n: failed_names(r) for n, r in res.items()} == {
         "agency_profiles": [("rank_not_above_group_size", 1)],
         "what_if": [("required_value_not_above_target", 1)],
         "indicator_scores": [("points_not_above_max_points", 1)],
     }
 
-def test_gx_keeps_a_bounded_history(clean_frames: dict[str, Any], tmp_path: Path,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from expectations import gx_runner
 
-    monkeypatch.setattr(gx_runner, "load_thresholds", lambda: {"data_docs_keep_runs": 1})
+def test_gx_keeps_a_bounded_history(clean_frames: dict[str, Any], tmp_path: Path) -> None:
+    from expectations.gx_runner import validate_frames
+
     site = tmp_path / "quality" / "data_docs"
-    frames = {"stg_services": clean_frames["stg_services"]}
-    for _ in range(3):
-        assert gx_runner.validate_frames(frames, site)["stg_services"]["success"]
-    assert len(list((site / "validations" / "stg_services").rglob("*.html"))) == 1
-    assert len(list((tmp_path / "quality" / "gx" / "uncommitted" / "validations").rglob("*.json"))) == 1
+    services = clean_frames["stg_services"]
+
+    def validate(run: int, keep_runs: int) -> None:  # a new content each time: validated, not read back
+        frame = services.assign(procedure_name=services["procedure_name"] + f" (lần {run})")
+        result = validate_frames({"stg_services": frame}, site, keep_runs=keep_runs)["stg_services"]
+        assert result["success"] and not result["reused"]
+
+    def kept() -> tuple[int, int]:
+        return (len(list((site / "validations" / "stg_services").rglob("*.html"))),
+                len(list((tmp_path / "quality" / "gx" / "uncommitted" / "validations").rglob("*.json"))))
+
+    for run in (1, 2, 3):
+        validate(run, keep_runs=1)
+    assert kept() == (1, 1)
+    validate(4, keep_runs=2)
+    assert kept() == (2, 2)
 
 
 def test_a_handful_of_rows_is_not_judged_on_its_quarantined_share(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@ with openpyxl: sheets, headings, values against the marts, Vietnamese number for
 
 from __future__ import annotations
 
+import re
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,17 +12,11 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
-from conftest import EVIL_AGENCY_CODE, EVIL_AGENCY_NAME
+from conftest import EVIL_AGENCY_CODE, EVIL_AGENCY_NAME, PROJECT, change_text
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from assets.reports.workbook import (
-    INDEX_FORMAT,
-    POINTS_FORMAT,
-    _vi_sort_key,
-    write_ranking_workbook,
-)
-from expectations.sql_checks import quality_summary
+from assets.reports.workbook import write_ranking_workbook
 from pipelines.vietnamese import rank_change_text, vn_number
 
 YEAR = 2024
@@ -57,6 +53,19 @@ def xlsx(marts: duckdb.DuckDBPyConnection, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(scope="module")
 def book(xlsx: Path) -> Workbook:
     return openpyxl.load_workbook(xlsx)
+
+
+def documented(first_heading: str) -> dict[str, list[str]]:
+    """A table of the analyst guide (docs/analysts.md), the workbook's published contract: for each row, its
+    first cell and the `quoted` values in it."""
+    lines = (PROJECT / "docs" / "analysts.md").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_heading} |"))
+    rows = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows[line.strip("|").split("|")[0].strip()] = re.findall(r"`([^`]+)`", line)
+    return rows
 
 
 def table(ws: Worksheet) -> tuple[list[str], list[tuple]]:
@@ -121,10 +130,9 @@ def test_rows_equal_the_rankings_mart(book: Workbook, marts: duckdb.DuckDBPyConn
         assert row[col["Chỉ số"]] == pytest.approx(index)
         assert row[col["Xếp loại"]] == classification
         assert row[col["Xếp hạng"]] == rank
-        assert row[col["Thay đổi so với năm trước"]] == rank_change_text(prev_rank, rank)
-    # Ordered by rank, then name (Vietnamese order).
-    keys = [(r[col["Xếp hạng"]], _vi_sort_key(r[col["Tên cơ quan"]]), r[col["Mã cơ quan"]]) for r in rows]
-    assert keys == sorted(keys)
+        assert row[col["Thay đổi so với năm trước"]] == change_text(prev_rank, rank)
+    ranks = [r[col["Xếp hạng"]] for r in rows]
+    assert ranks == sorted(ranks)  # ties: test_ties_are_listed_in_vietnamese_alphabetical_order
     # Criterion points of a few agencies: top, middle and bottom of the sheet.
     criteria = [h for h in heads if h not in LEFT and h not in RIGHT]
     for row in (rows[0], rows[len(rows) // 2], rows[-1]):
@@ -136,6 +144,25 @@ def test_rows_equal_the_rankings_mart(book: Workbook, marts: duckdb.DuckDBPyConn
         )
         assert {h.rsplit(" (", 1)[0]: row[col[h]] for h in criteria} == pytest.approx(points)
         assert sum(points.values()) == pytest.approx(row[col["Tổng điểm"]], abs=0.006)
+
+
+def test_ties_are_listed_in_vietnamese_alphabetical_order(report_marts: Path, tmp_path: Path):
+    """Agencies of the same rank come by name as a Vietnamese reader looks them up: tones do not count first and
+    Đ follows D (a code-point sort would put "Ánh" after "Bình", and "Đ" after "E")."""
+    copy = tmp_path / "egov.duckdb"
+    shutil.copyfile(report_marts, copy)
+    con = duckdb.connect(str(copy))
+    codes = [c for (c,) in con.execute("SELECT agency_code FROM rankings WHERE year = ? AND agency_group = "
+                                       "'department' ORDER BY agency_code LIMIT 5", [YEAR]).fetchall()]
+    names = ["Sở Em", "Sở Đào tạo", "Sở Bình", "Sở Dân tộc", "Sở Ánh sáng"]
+    for code, name in zip(codes, names, strict=True):
+        con.execute("UPDATE rankings SET agency_name = ?, rank = 1 WHERE year = ? AND agency_code = ?",
+                    [name, YEAR, code])
+    xlsx = write_ranking_workbook(con, YEAR, tmp_path / "reports")
+    con.close()
+    heads, rows = table(openpyxl.load_workbook(xlsx)["Sở ban ngành"])
+    shown = [r[heads.index("Tên cơ quan")] for r in rows if r[heads.index("Mã cơ quan")] in codes]
+    assert shown == ["Sở Ánh sáng", "Sở Bình", "Sở Dân tộc", "Sở Đào tạo", "Sở Em"]
 
 
 def test_changes_cover_up_down_and_new(book: Workbook, marts: duckdb.DuckDBPyConnection, tmp_path: Path):
@@ -157,14 +184,18 @@ def test_numbers_stay_numbers_with_vietnamese_formats(book: Workbook):
     index = ws.cell(first, heads.index("Chỉ số") + 1)
     criterion = ws.cell(first, 4)
     assert total.data_type == index.data_type == criterion.data_type == "n"
-    assert POINTS_FORMAT == "[$-42A]#,##0.00" and INDEX_FORMAT == "[$-42A]0.0000"
-    assert total.number_format == criterion.number_format == POINTS_FORMAT
-    assert index.number_format == INDEX_FORMAT
+    formats = documented("cells")
+    [points_format], [index_format] = formats["points per criterion, Tổng điểm"], formats["Chỉ số"]
+    assert points_format.startswith("[$-42A]") and index_format.startswith("[$-42A]")  # tagged Vietnamese
+    assert total.number_format == criterion.number_format == points_format
+    assert index.number_format == index_format
     assert ws.cell(first, heads.index("Xếp hạng") + 1).data_type == "n"
     assert vn_number(89.5, 2) == "89,50" and vn_number(1234.5, None) == "1.234,5" and vn_number(18, None) == "18"
 
 
 def test_frozen_header_filter_widths_and_class_colours(book: Workbook):
+    documented_colours = documented("Xếp loại")  # docs/analysts.md: background and text colour per class
+    assert set(documented_colours) == {"Tốt", "Khá", "Trung bình", "Yếu"}
     for sheet in GROUP_SHEETS.values():
         ws = book[sheet]
         heads, rows = table(ws)
@@ -173,7 +204,7 @@ def test_frozen_header_filter_widths_and_class_colours(book: Workbook):
         assert ws.auto_filter.ref == f"A{HEADER_ROW}:{last}{HEADER_ROW + len(rows)}"
         assert ws.column_dimensions["C"].width >= 24  # names are readable
         rules = {
-            (str(cf.sqref), rule.formula[0], rule.dxf.fill.bgColor.rgb)
+            (str(cf.sqref), rule.formula[0], (rule.dxf.fill.bgColor.rgb, rule.dxf.font.color.rgb))
             for cf in ws.conditional_formatting
             for rule in cf.rules
         }
@@ -182,7 +213,8 @@ def test_frozen_header_filter_widths_and_class_colours(book: Workbook):
         formulas = {f for s, f, _ in rules if s == area}
         assert formulas == {f'${class_col}{HEADER_ROW + 1}="{c}"' for c in ("Tốt", "Khá", "Trung bình", "Yếu")}
         colours = {f.split('"')[1]: colour for s, f, colour in rules if s == area}
-        assert colours == {"Tốt": "FFC6EFCE", "Khá": "FFDDEBF7", "Trung bình": "FFFFEB9C", "Yếu": "FFFFC7CE"}
+        assert colours == {label: ("FF" + background[1:], "FF" + text[1:])
+                           for label, (background, text) in documented_colours.items()}
 
 
 def test_formula_looking_names_are_text_cells(book: Workbook, xlsx: Path):
@@ -216,24 +248,38 @@ def test_methodology_sheet_lists_the_rubric_with_the_district_variant(book: Work
     assert classes == {"Tốt": 80, "Khá": 65, "Trung bình": 50, "Yếu": 0}
 
 
+RETURN_LABELS = {"infrastructure": "hạ tầng kỹ thuật", "capacity": "ứng dụng CNTT nội bộ, nhân lực và chính sách",
+                 "one_stop": "sử dụng phần mềm một cửa điện tử"}  # the returns as the evaluation team names them
+
+
 def test_quality_sheet_lists_the_years_caveats(book: Workbook, marts: duckdb.DuckDBPyConnection):
     rows = [r for r in book["Lưu ý chất lượng dữ liệu"].iter_rows(values_only=True) if any(v is not None for v in r)]
     texts = [r[0] for r in rows]
     assert texts[0] == f"Lưu ý về chất lượng dữ liệu năm {YEAR}"
-    summary = quality_summary(marts, YEAR)
-    assert any("chưa gửi báo cáo" in line for line in summary)
-    assert [f"• {line}" for line in summary] == [t for t in texts if t and t.startswith("• ")]
-    missing = {
-        code
-        for (code,) in marts.execute(
-            "SELECT DISTINCT agency_code FROM data_quality WHERE year = ? AND missing_return", [YEAR]
-        ).fetchall()
-    }
+    bullets = [t[2:] for t in texts if t and t.startswith("• ")]
+    # The summary: one line per return some agencies did not send, one for the quarantined dossier rows.
+    missing = marts.execute("SELECT source, list(DISTINCT agency_code) FROM data_quality WHERE year = ? "
+                            "AND missing_return GROUP BY ALL", [YEAR]).fetchall()
+    assert missing
+    for source, codes in missing:
+        assert sum(b.startswith(f"{len(codes)} cơ quan chưa gửi báo cáo {RETURN_LABELS[source]} năm {YEAR}: ")
+                   for b in bullets) == 1, (source, bullets)
+    held = dict(marts.execute("SELECT rule, count(*) FROM quarantine WHERE year = ? AND source = 'dossiers' "
+                              "GROUP BY ALL", [YEAR]).fetchall())
+    [line] = [b for b in bullets if "dòng hồ sơ thủ tục hành chính bị cách ly" in b]
+    assert line.startswith(f"{sum(held.values())} dòng hồ sơ") and f"{held['duplicate']} trùng MaHoSo" in line
+    # 2.: every agency with a missing return, once.
     start = next(i for i, t in enumerate(texts) if t.startswith("2. Cơ quan chưa gửi báo cáo"))
     end = next(i for i, t in enumerate(texts) if t.startswith("3. "))
-    assert {r[0] for r in rows[start + 2 : end]} == missing
-    quarantined = rows[end + 2 :]
-    assert any(r[3] and r[3].startswith("trùng MaHoSo") for r in quarantined)
+    listed = [r[0] for r in rows[start + 2 : end]]
+    assert len(listed) == len(set(listed)) and set(listed) == {c for _, codes in missing for c in codes}
+    # 3.: the quarantined rows per agency add up to the quarantine table.
+    stop = next(i for i, t in enumerate(texts) if t.startswith("4. "))
+    per_agency: dict[str, int] = {}
+    for r in rows[end + 2 : stop]:
+        per_agency[r[0]] = per_agency.get(r[0], 0) + r[4]
+    assert per_agency == dict(marts.execute("SELECT agency_code, count(*) FROM quarantine WHERE year = ? "
+                                            "GROUP BY ALL", [YEAR]).fetchall())
 
 
 def test_writing_twice_gives_the_same_sheets(marts: duckdb.DuckDBPyConnection, xlsx: Path, tmp_path: Path):

@@ -3,6 +3,7 @@ Chromium that must load them without a script error and draw the charts."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -10,11 +11,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import YEARS
+from conftest import YEARS, change_text, vn_value
 
 from assets.reports.html import write_html_report
-from pipelines.vietnamese import rank_change_text, vn_number
 
+HALF = {2: 0.005 + 1e-9, 4: 0.00005 + 1e-9}  # a figure shown with n decimals is within half a unit of the mart's
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars", "--virtual-time-budget=20000"]
@@ -67,14 +68,22 @@ def chromium(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     return subprocess.run([exe, *CHROMIUM_FLAGS, *args], capture_output=True, text=True, timeout=timeout)
 
 
+def ranked_codes(page: Path) -> list[str]:
+    """The agency codes of a year page's ranking tables, in the order shown."""
+    return [r["data-agency"] for t, r, _ in tables(page) if t.get("class") == "ranking" and "data-agency" in r]
+
+
 def test_the_run_writes_a_report_for_every_year(province: Path):
     reports = province / "marts" / "reports"
     con = marts(province)
     index = (reports / "index.html").read_text(encoding="utf-8")
     for year in YEARS:
-        assert (reports / str(year) / "index.html").is_file()
+        page = reports / str(year) / "index.html"
+        assert f"<title>Xếp hạng ứng dụng CNTT năm {year}" in page.read_text(encoding="utf-8")
         assert f'href="{year}/index.html"' in index
         ranked = {c for (c,) in con.execute("SELECT agency_code FROM rankings WHERE year = ?", [year]).fetchall()}
+        shown = ranked_codes(page)
+        assert len(shown) == len(set(shown)) and set(shown) == ranked  # every ranked agency, once
         pages = {p.stem for p in (reports / str(year) / "co-quan").glob("*.html")}
         assert pages == ranked and len(pages) > 100
     assert (reports / "_static" / "plotly.min.js").stat().st_size > 1_000_000  # offline: no CDN
@@ -100,9 +109,11 @@ def test_ranking_tables_match_the_marts(province: Path):
         for (code, cells), (_, name, total, index, cls, rank, _change, prev) in zip(shown, expected, strict=True):
             n = len(criteria)
             assert cells[1] == name
-            assert cells[2:2 + n] == [vn_number(points[(code, c)]) for c in criteria]
-            assert cells[2 + n:] == [vn_number(total), vn_number(index, 4), cls, str(rank),
-                                     rank_change_text(prev, rank)]
+            assert [vn_value(c, 2) for c in cells[2:2 + n]] == pytest.approx(
+                [points[(code, c)] for c in criteria], abs=HALF[2])
+            assert vn_value(cells[2 + n], 2) == pytest.approx(total, abs=HALF[2])
+            assert vn_value(cells[3 + n], 4) == pytest.approx(index, abs=HALF[4])
+            assert cells[4 + n:] == [cls, str(rank), change_text(prev, rank)]
     heading = next(cells for t, r, cells in tables(page) if t.get("data-group") == "department" and not r)
     assert heading[:2] == ["STT", "Tên cơ quan"] and heading[-5:] == [
         "Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", "Thay đổi so với năm trước"]
@@ -119,7 +130,8 @@ def test_profile_pages_show_the_what_if_of_the_marts(province: Path):
     html = page.read_text(encoding="utf-8")
     total, rank, size = con.execute("SELECT total_points, rank, group_size FROM agency_profiles "
                                     "WHERE year = 2024 AND agency_code = ?", [code]).fetchall()[0]
-    assert f'data-field="total_points">{vn_number(total)}<' in html and f'data-field="rank">{rank}<' in html
+    shown_total = re.search(r'data-field="total_points">([^<]*)<', html).group(1)
+    assert vn_value(shown_total, 2) == pytest.approx(total, abs=HALF[2]) and f'data-field="rank">{rank}<' in html
     assert f"/ {size}" in html
     for goal in ("next_class", "pass_agency_above"):
         expected = con.execute("""
@@ -127,8 +139,10 @@ def test_profile_pages_show_the_what_if_of_the_marts(province: Path):
             JOIN indicator_catalogue AS c USING (indicator_code)
             WHERE w.year = 2024 AND w.agency_code = ? AND w.goal = ? ORDER BY w.step""", [code, goal]).fetchall()
         shown = [cells for t, r, cells in tables(page) if t.get("data-goal") == goal and r]
-        assert [(int(s[0]), s[1], s[3], s[5]) for s in shown] == [
-            (step, label, vn_number(req, 4), "+" + vn_number(gain)) for step, label, req, gain in expected]
+        assert [(int(s[0]), s[1]) for s in shown] == [(step, label) for step, label, _, _ in expected]
+        assert all(s[5].startswith("+") for s in shown)  # points gained read as a gain
+        assert [vn_value(s[3], 4) for s in shown] == pytest.approx([e[2] for e in expected], abs=HALF[4])
+        assert [vn_value(s[5][1:], 2) for s in shown] == pytest.approx([e[3] for e in expected], abs=HALF[2])
     items = [r["data-indicator"] for t, r, _ in tables(page) if t.get("class") == "items" and r]
     assert len(items) == con.execute("SELECT count(*) FROM agency_profile_items WHERE year = 2024 AND "
                                      "agency_code = ?", [code]).fetchall()[0][0]
@@ -136,7 +150,8 @@ def test_profile_pages_show_the_what_if_of_the_marts(province: Path):
 
 @pytest.fixture(scope="module")
 def hostile_report(province: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The 2024 report rebuilt from a copy of the marts in which agency names try to inject markup."""
+    """The 2024 report rebuilt from a copy of the marts in which agency names try to inject markup, and SO-TC's
+    figures are set to values whose Vietnamese writing is known (test_figures_are_written_the_vietnamese_way)."""
     work = tmp_path_factory.mktemp("hostile")
     copy = work / "egov.duckdb"
     shutil.copyfile(province / "marts" / "egov.duckdb", copy)
@@ -146,6 +161,10 @@ def hostile_report(province: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     for code, name in evil.items():
         for table in ("rankings", "agencies", "agency_profiles"):
             con.execute(f"UPDATE {table} SET agency_name = ? WHERE agency_code = ?", [name, code])
+    con.execute("UPDATE rankings SET total_points = 1234.5, index_value = 0.9265, prev_rank = rank + 3 "
+                "WHERE year = 2024 AND agency_code = 'SO-TC'")
+    con.execute("UPDATE criterion_scores SET points = 18.25 WHERE year = 2024 AND agency_code = 'SO-TC' "
+                "AND criterion_code = 'infrastructure'")
     index = write_html_report(con, 2024, work / "reports")
     con.close()
     return index
@@ -158,6 +177,12 @@ def test_names_from_inputs_cannot_inject_markup(hostile_report: Path):
     assert "</script><img" not in html  # and escaped inside the chart data too
     names = [cells[1] for t, r, cells in tables(hostile_report) if r.get("data-agency") == "SO-TP"]
     assert names == ['</script><img src=x onerror="document.title=1">']
+
+
+def test_figures_are_written_the_vietnamese_way(hostile_report: Path):
+    [cells] = [cells for t, r, cells in tables(hostile_report) if r.get("data-agency") == "SO-TC"]
+    assert cells[2] == "18,25"  # Hạ tầng kỹ thuật CNTT và ATTT, the first criterion
+    assert cells[-5:-3] == ["1.234,50", "0,9265"] and cells[-1] == "↑3"
 
 
 def test_chromium_loads_the_pages_without_errors_and_draws_the_charts(province: Path, hostile_report: Path,
@@ -192,17 +217,17 @@ def test_chromium_loads_the_pages_without_errors_and_draws_the_charts(province: 
     assert lost_bars > 2_000 and earned_bars > 2_000, (lost_bars, earned_bars)
 
 
-def test_cli_report_rewrites_a_year_from_the_marts(province: Path, tmp_path: Path):
+def test_cli_report_rewrites_a_year_from_the_marts(own_province: Path):
     import os
     import sys
 
-    year_dir = province / "marts" / "reports" / "2023"
+    year_dir = own_province / "marts" / "reports" / "2023"
     shutil.rmtree(year_dir)
-    env = {**os.environ, "EGOV_DATA_DIR": str(province), "DAGSTER_HOME": str(province.parent / "dagster_home")}
-    done = subprocess.run([str(Path(sys.executable).parent / "egov"), "report", "--year", "2023"], env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run([str(Path(sys.executable).parent / "egov"), "report", "--year", "2023"],
+                          env=dict(os.environ), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    assert (year_dir / "index.html").is_file()
-    assert len(list((year_dir / "co-quan").glob("*.html"))) == marts(province).execute(
-        "SELECT count(*) FROM rankings WHERE year = 2023").fetchall()[0][0]
+    ranked = {c for (c,) in marts(own_province).execute(
+        "SELECT agency_code FROM rankings WHERE year = 2023").fetchall()}
+    assert set(ranked_codes(year_dir / "index.html")) == ranked
+    assert {p.stem for p in (year_dir / "co-quan").glob("*.html")} == ranked
     assert str(year_dir / "index.html") in done.stdout and "Xếp hạng mức độ ứng dụng CNTT năm 2023" in done.stdout

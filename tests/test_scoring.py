@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from conftest import create_tables
 
 from assets.scoring.rubric import RubricError, load_rubric
 from assets.scoring.score import score_years
@@ -23,8 +24,7 @@ PEOPLE = ["it_staff_present", "staff_it_trained_ratio", "it_security_trained_rat
 @pytest.fixture
 def con() -> duckdb.DuckDBPyConnection:
     con = connect(":memory:")  # the warehouse's staging schema (stg_agencies, agency_years) and macros
-    con.execute("""CREATE TABLE IF NOT EXISTS indicator_values (year INTEGER, agency_code VARCHAR,
-        indicator_code VARCHAR, numerator DOUBLE, denominator DOUBLE, value DOUBLE, source VARCHAR)""")
+    create_tables(con, "indicators")  # indicator_values as the indicator assets create it
     return con
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import unicodedata
 from datetime import date
@@ -11,8 +13,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+import yaml
+from conftest import PROJECT
 
-from pipelines.synthetic import DOSSIER_COLUMNS, generate_sample_province
+from pipelines.synthetic import generate_sample_province
 
 
 def digest(raw: Path) -> dict[str, str]:
@@ -40,45 +44,82 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path):
     assert a != c and a.keys() == c.keys()
 
 
+def existing_on(registry: pl.DataFrame, day: date) -> dict[str, int]:
+    """Agencies per group that exist on `day`, counted from the registry file."""
+    alive = registry.filter((pl.col("valid_from").is_null() | (pl.col("valid_from") <= day))
+                            & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= day)))
+    return dict(alive.group_by("agency_group").len().iter_rows())
+
+
+def xlsx_table(path: Path) -> tuple[list[str], list[tuple]]:
+    """The heading row and the data rows of a generated XLSX return (a title row may come first), as text."""
+    rows = pl.read_excel(path, has_header=False, infer_schema_length=0).rows()
+    head = next(i for i, r in enumerate(rows) if "agency_code" in r)
+    return list(rows[head]), rows[head + 1:]
+
+
 def test_layout_columns_formats_and_restructuring(sample: tuple[Path, dict]):
     tmp_path, manifest = sample
     raw = tmp_path / "raw"
-    assert manifest["synthetic"] is True and manifest["agencies"]["department"] == 20
-    assert manifest["agencies"]["district"] == 18 and 200 <= manifest["agencies"]["commune"] <= 340
+    assert manifest["synthetic"] is True
+    registry = pl.read_csv(raw / "agencies" / "agencies.csv", infer_schema_length=0).with_columns(
+        pl.col("valid_from", "valid_to").str.to_date("%Y-%m-%d"))
+    # README: shaped on the published figures, 19 departments, 18 districts, ~240 communes; the 2025 mergers.
+    before = existing_on(registry, date(2018, 12, 31))
+    assert (before["department"], before["district"]) == (19, 18) and 220 <= before["commune"] <= 260
+    after = existing_on(registry, date(2025, 12, 31))
+    assert "district" not in after and after["department"] < 19 and after["commune"] < before["commune"]
+    successors = set(registry["successor_code"].drop_nulls())
+    assert successors and successors <= set(registry["agency_code"])
+    stored = json.loads((tmp_path / "sample_manifest.json").read_text(encoding="utf-8"))
+    assert stored["agencies"] == dict(registry.group_by("agency_group").len().iter_rows())
+
     months = sorted(p.parent.name for p in (raw / "dossiers" / "2018").rglob("*.csv"))
     assert months == [f"{m:02d}" for m in range(1, 13)]
     frame = pl.read_csv(raw / "dossiers" / "2018" / "03" / "hoso_2018_03.csv", infer_schema_length=0)
-    assert frame.columns == DOSSIER_COLUMNS
+    contract = yaml.safe_load((PROJECT / "config" / "sources.yaml").read_text(encoding="utf-8"))
+    assert frame.columns == list(contract["sources"]["dossiers"]["columns"])  # the raw contract's columns
     assert frame["ChuHoSo"].null_count() == 0  # personal data is there, for the pipeline to drop
-    assert (raw / "services" / "2019" / "catalogue_2019.xlsx").exists()
-    assert (raw / "infrastructure" / "2017" / "infrastructure_2017.xlsx").exists()
-    registry = pl.read_csv(raw / "agencies" / "agencies.csv", infer_schema_length=0)
-    successors = set(registry["successor_code"].drop_nulls())
-    assert successors and successors <= set(registry["agency_code"])
-    assert json.loads((tmp_path / "sample_manifest.json").read_text())["dossiers_per_year"]
+    rows_per_year = {str(year): sum(pl.read_csv(p, infer_schema_length=0).height
+                                    for p in (raw / "dossiers" / str(year)).rglob("*.csv"))
+                     for year in (2017, 2018, 2019)}
+    assert stored["dossiers_per_year"] == rows_per_year  # the manifest counts what the files hold
+    assert all(0.7 * 3000 <= n <= 1.3 * 3000 for n in rows_per_year.values())  # README: ~300k a year × 0.01
+
+    heads, rows = xlsx_table(raw / "services" / "2019" / "catalogue_2019.xlsx")
+    assert heads == ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"]
+    assert rows and {r[0] for r in rows} == {"2019"} and set(registry["agency_code"]) >= {r[1] for r in rows}
+    heads, rows = xlsx_table(raw / "infrastructure" / "2017" / "infrastructure_2017.xlsx")
+    assert heads[:4] == ["year", "agency_code", "staff_count", "computers"]
+    senders = [r[1] for r in rows]  # one return per agency existing that year; a few never send theirs
+    alive = sum(existing_on(registry, date(2017, 12, 31)).values())
+    assert len(senders) == len(set(senders)) and alive / 2 < len(senders) <= alive
+    assert {r[0] for r in rows} == {"2017"}
 
 
 def test_windows_1258_catalogue_round_trips(sample: tuple[Path, dict]):
     tmp_path, _ = sample
     data = (tmp_path / "raw" / "services" / "2018" / "catalogue_2018.csv").read_bytes()
-    text = unicodedata.normalize("NFC", data.decode("cp1258"))
-    assert "Cấp giấy phép" in text or "Đăng ký" in text
-    data.decode("cp1258")
-    try:
-        data.decode("utf-8")
-        raise AssertionError("the 2018 catalogue should not be UTF-8")
-    except UnicodeDecodeError:
-        pass
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")  # a Windows export, not UTF-8
+    rows = list(csv.reader(io.StringIO(unicodedata.normalize("NFC", data.decode("cp1258")))))
+    assert rows[0] == ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"]
+    # Every name ends with "(thủ tục <its code>)": the tone marks of "thủ tục" survive cp1258 and NFC.
+    assert len(rows) > 100 and all(r[3].endswith(f"(thủ tục {r[2]})") for r in rows[1:])
 
 
 def test_injected_faults_are_in_the_files(sample: tuple[Path, dict]):
     tmp_path, manifest = sample
     glob = str(tmp_path / "raw" / "dossiers" / "*" / "*" / "*.csv")
     con = duckdb.connect()
-    dups = con.execute(f"SELECT count(*) - count(DISTINCT MaHoSo) FROM read_csv('{glob}', all_varchar=true)"
-                       ).fetchall()[0][0]
-    unknown = con.execute(f"SELECT count(*) FROM read_csv('{glob}', all_varchar=true) "
-                          "WHERE DonViXuLy = 'XXX-UNKNOWN'").fetchall()[0][0]
+    found = con.execute(f"""
+        SELECT count(*) - count(DISTINCT MaHoSo),
+               count(*) FILTER (DonViXuLy = 'XXX-UNKNOWN'),
+               count(*) FILTER (try_strptime(NgayTiepNhan, '%Y%m%d%H%M%S') IS NULL),
+               count(*) FILTER (try_strptime(NgayHenTra, '%Y%m%d%H%M%S')
+                                < try_strptime(NgayTiepNhan, '%Y%m%d%H%M%S'))
+        FROM read_csv('{glob}', all_varchar=true)""").fetchall()[0]
     faults = manifest["injected_faults"]["dossiers"]
-    assert dups == faults["duplicate_MaHoSo"] == 6
-    assert unknown == faults["unknown_agency"] == 3
+    claimed = (faults["duplicate_MaHoSo"], faults["unknown_agency"], faults["impossible_date"],
+               faults["due_before_received"])
+    assert found == claimed and all(n > 0 for n in found)  # the manifest counts what the files hold

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -28,7 +29,7 @@ __all__ = ["VIETNAM", "Provisional", "atomic_path", "data_docs_page", "has_table
            "remove_leftovers", "vi_sort_key", "write_text_atomic"]
 
 # The evaluation calendar is Vietnam's (the partitions and the nightly schedule use it too), not the server's.
-VIETNAM = settings.TIMEZONE
+VIETNAM = ZoneInfo(settings.TIMEZONE)
 # The annual returns are in once some agency's infrastructure return has a denominator: the rule `egov report`
 # (pipelines/cli.py print_report) uses to pick "the latest year whose annual returns are in".
 ANNUAL_RETURN_INDICATOR = "computers_per_staff"

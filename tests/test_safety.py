@@ -34,17 +34,6 @@ def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture
-def own_province(province: Path, tmp_path: Path) -> Path:
-    """A private copy of the sample province (raw files, warehouse, marts, Dagster instance) to break at will."""
-    base = tmp_path / "data"
-    shutil.copytree(province, base, ignore=shutil.ignore_patterns("*.tmp", ".readers"))
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    return base
-
-
 def egov(base: Path, *args: str, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "EGOV_DATA_DIR": str(base), "DAGSTER_HOME": str(base.parent / "dagster_home"),
                    **(env or {})}

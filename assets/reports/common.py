@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import threading
@@ -90,6 +91,14 @@ def provisional(con: duckdb.DuckDBPyConnection, year: int, now: datetime | None 
 
 _collator_lock = threading.Lock()
 _collator: dict[int, duckdb.DuckDBPyConnection] = {}  # per process id: a connection does not survive a fork
+
+
+@atexit.register
+def _close_collators() -> None:
+    """Closed before the interpreter tears down DuckDB's module (else nanobind prints "leaked instances")."""
+    for con in _collator.values():
+        con.close()
+    _collator.clear()
 
 
 @lru_cache(maxsize=1 << 16)

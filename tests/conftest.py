@@ -15,6 +15,7 @@ import csv
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -135,6 +136,19 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "dagster_home").mkdir()
     (tmp_path / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     return base
+
+
+@pytest.fixture
+def con(data_dir: Path, registry: Path) -> Iterator:
+    """A warehouse file with the small registry loaded, for the loader tests."""
+    from assets.ingestion.contracts import load_contracts
+    from assets.ingestion.load import ingest
+    from pipelines.warehouse import connect
+
+    con = connect(data_dir / "warehouse" / "egov.duckdb")
+    ingest(con, load_contracts()["agencies"], data_dir / "raw", None)
+    yield con
+    con.close()
 
 
 @pytest.fixture

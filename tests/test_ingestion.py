@@ -25,14 +25,6 @@ CAPACITY_HEADER = ["year", "agency_code", "docs_sent_total", "docs_sent_electron
                    "has_it_regulation", "it_budget_vnd"]
 
 
-@pytest.fixture
-def con(data_dir: Path, registry: Path) -> duckdb.DuckDBPyConnection:
-    con = connect(data_dir / "warehouse" / "egov.duckdb")
-    ingest(con, CONTRACTS["agencies"], data_dir / "raw", None)
-    yield con
-    con.close()
-
-
 def load(con: duckdb.DuckDBPyConnection, data_dir: Path, source: str, year: int | None = 2024, **kw):
     return ingest(con, CONTRACTS[source], data_dir / "raw", year, **kw)
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import polars as pl
-import pytest
 import xlsxwriter
 from conftest import AGENCY_HEADER, DOSSIER_HEADER, dossier, write_csv
 
@@ -30,14 +29,6 @@ CONTRACTS = load_contracts()
 PERSONAL = ["Nguyễn Văn An", "001099012345", "0912345678", "an.nguyen@example.vn"]
 SERVICES_HEADER = ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"]
 ASSESSMENT_HEADER = ["year", "agency_code", "indicator_code", "value"]
-
-
-@pytest.fixture
-def con(data_dir: Path, registry: Path) -> duckdb.DuckDBPyConnection:
-    con = connect(data_dir / "warehouse" / "egov.duckdb")
-    ingest(con, CONTRACTS["agencies"], data_dir / "raw", None)
-    yield con
-    con.close()
 
 
 def load(con: duckdb.DuckDBPyConnection, data_dir: Path, source: str, year: int | None = 2024):

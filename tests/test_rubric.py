@@ -172,8 +172,8 @@ def _mutations() -> list[tuple[str, object, str]]:
     def group_not_a_mapping(d):
         d["groups"] = ["department"]
 
-    def unknown_group(d):
-        d["groups"]["ward"] = {"same_as": "department"}
+    def bad_group_code(d):  # any lower-case code declares a group (a province, a ward): not a capitalised one
+        d["groups"]["Ward"] = {"same_as": "department"}
 
     def district_maximum(d):
         d["groups"]["district"]["maximum"] = 95
@@ -228,7 +228,7 @@ def _mutations() -> list[tuple[str, object, str]]:
         ("typo key", typo_key, "unknown key(s) ['tagret']"),
         ("not a number", not_a_number, "points must be a number, got '8,0'"),
         ("groups not a mapping", group_not_a_mapping, "groups: expected a mapping of agency groups"),
-        ("unknown group", unknown_group, "unknown agency group(s) ['ward']"),
+        ("bad group code", bad_group_code, "groups.Ward: must be a code of lower-case letters, digits and _"),
         ("district maximum", district_maximum,
          "groups.district: criteria add up to 100 (scale 0.9 × 100 + extra criteria), but maximum is 95"),
         ("district scale", district_scale,

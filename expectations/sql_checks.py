@@ -153,11 +153,12 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def _source_rows(con: duckdb.DuckDBPyConnection) -> None:
-    """The temp view egov_source_rows(source, year, agency_code): one row per staged row of every yearly source of
-    config/sources.yaml, so the SQL of missing returns and of data_quality lists no source itself. A view: a query
-    that keeps a few sources reads only their tables."""
-    branches = [f"SELECT '{name}' AS source, year, {c.agency_column} AS agency_code FROM {c.table}"
-                for name, c in SOURCES.items() if c.partitioned and c.agency_column]
+    """The temp view egov_source_rows(source, year, agency_code): one row per staged row of every source of
+    config/sources.yaml (the registry's rows with year and agency_code NULL), so the SQL of reconciliation, missing
+    returns and data_quality lists no source itself. A view: a query that keeps a few sources reads only their
+    tables."""
+    branches = [f"SELECT '{name}' AS source, {'year' if c.partitioned else 'NULL::INTEGER'} AS year, "
+                f"{c.agency_column or 'NULL::VARCHAR'} AS agency_code FROM {c.table}" for name, c in SOURCES.items()]
     con.execute("CREATE OR REPLACE TEMP VIEW egov_source_rows AS\n" + "\nUNION ALL ".join(branches))
 
 

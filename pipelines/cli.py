@@ -176,9 +176,9 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> int |
         dimension = "agency_groups" if has_table(con, "agency_groups") else \
             "(SELECT NULL::VARCHAR AS agency_group, NULL::VARCHAR AS label_vi, NULL::INTEGER AS group_order)"
         groups = con.execute(
-            "SELECT r.agency_group, coalesce(any_value(g.label_vi), r.agency_group), count(*) FROM rankings AS r "
-            f"LEFT JOIN {dimension} AS g USING (agency_group) WHERE r.year = ? GROUP BY ALL "
-            "ORDER BY any_value(g.group_order) NULLS LAST, r.agency_group",
+            "SELECT r.agency_group, coalesce(g.label_vi, r.agency_group), count(*) FROM rankings AS r "
+            f"LEFT JOIN {dimension} AS g ON g.agency_group = r.agency_group WHERE r.year = ? "
+            "GROUP BY r.agency_group, g.label_vi, g.group_order ORDER BY g.group_order NULLS LAST, r.agency_group",
             [year]).fetchall()
         for group, label, n in groups:
             _say(f"\n{label} ({group}, {n} agencies)")

@@ -807,7 +807,7 @@ def _load_methodology(path: Path, _stamp: tuple) -> Methodology:
 
 
 def load_catalogue(path: Path = CATALOGUE_PATH) -> tuple[Indicator, ...]:
-    """The indicator catalogue (DOMAIN: docs/domain.md §4), typed."""
+    """The indicator catalogue (docs/domain.md §4), typed."""
     return _load_catalogue(Path(path), _stamp(path))
 
 
@@ -1069,7 +1069,7 @@ def _load_rubric(path: Path, _stamp: tuple, catalogue_path: Path) -> Rubric:
     return expand_rubric(path, spec, known_indicator_codes(catalogue_path), load_methodology())
 
 
-# DOMAIN §4's codes (docs/domain.md), used only when the indicator catalogue file is absent (a rubric checked alone).
+# The codes of docs/domain.md §4, used only when the indicator catalogue file is absent (a rubric checked alone).
 FALLBACK_INDICATOR_CODES = (
     "svc_online_ratio", "svc_level3_ratio", "svc_level4_ratio", "dossier_online_ratio",
     "dossier_online_ratio_l3", "dossier_online_ratio_l4", "svc_with_online_dossier_ratio",

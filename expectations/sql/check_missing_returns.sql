@@ -1,7 +1,7 @@
 -- Evaluated agencies (agency_years.evaluated: still existing on 31 December) that sent no return of a
 -- required source that year (thresholds.yaml required_returns, e.g. infrastructure, capacity). Their
 -- indicators of that return are NULL and earn 0 points. One row per agency, source and year.
--- egov_source_rows (a temp view over every yearly source of config/sources.yaml) is made by sql_checks.py.
+-- egov_source_rows (a temp view over every source of config/sources.yaml) is made by sql_checks.py.
 WITH returned AS (
     SELECT DISTINCT source, year, agency_code FROM egov_source_rows WHERE list_contains($required, source)
 )

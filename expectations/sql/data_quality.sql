@@ -8,7 +8,7 @@
 -- Parameters: $years INTEGER[], $sources VARCHAR[] (the yearly sources of config/sources.yaml), $return_sources
 -- VARCHAR[] (those every agency returns each year).
 -- Made by sql_checks.py first: the temp table egov_dq_failed(year, source, agency_code, failed_checks), and the
--- temp view egov_source_rows(source, year, agency_code), one row per staged row of every yearly source.
+-- temp view egov_source_rows(source, year, agency_code), one row per staged row of every source.
 CREATE TABLE IF NOT EXISTS data_quality (
     year              INTEGER NOT NULL,
     source            VARCHAR NOT NULL,

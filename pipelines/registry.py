@@ -1143,7 +1143,9 @@ def agency_groups(methodology: Methodology, rubrics: Iterable[Rubric]) -> tuple[
     last = max((s["order"] for s in specs.values() if "order" in s), default=0)
     out = []
     for i, (code, s) in enumerate(specs.items()):
-        order = s.get("order", last + 1 + i)
+        if "order" not in s:  # after the groups that have one, in the order they are declared
+            last += 1
+        order = s.get("order", last)
         label = s.get("label_vi", code)
         out.append(AgencyGroup(code, order, label, s.get("label_en", label), s.get("sheet", label),
                                s.get("colour", methodology.palette[i % len(methodology.palette)])))

@@ -1124,14 +1124,6 @@ class Registry:
         labels += [label for r in self.rubrics.values() for v in r.variants.values() for label, _ in v.classes]
         return list(dict.fromkeys(labels))
 
-    def rubric_for(self, year: int) -> Rubric:
-        """The rubric in force in `year`: its own file, else the latest earlier one."""
-        return load_rubric(rubric_file_for(year, self.rubric_dir))
-
-    @property
-    def partitioned_sources(self) -> list[str]:
-        return [n for n, s in self.sources.items() if s.partitioned]
-
 
 def agency_groups(methodology: Methodology, rubrics: Iterable[Rubric]) -> tuple[AgencyGroup, ...]:
     """The standard groups, then those the rubrics declare (the latest rubric's labels win); a group without a

@@ -9,24 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pipelines.registry import THRESHOLDS_PATH, load_threshold_model
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SQL_DIR = PACKAGE_DIR / "sql"
-THRESHOLDS_PATH = PACKAGE_DIR / "thresholds.yaml"
 
-DEFAULT_THRESHOLDS: dict[str, Any] = {
-    "max_quarantined_share": 0.05,
-    "quarantined_share_by_source": {},
-    "required_returns": ["infrastructure", "capacity"],
-    "indicator_bounds": {"computers_per_staff": [0, 10]},
-    "data_docs_keep_runs": 30,
-    "sample_rows": 5,
-    "max_published_drop_share": 0.5,
-}
+__all__ = ["PACKAGE_DIR", "SQL_DIR", "THRESHOLDS_PATH", "load_thresholds"]
 
 
 def load_thresholds(path: Path = THRESHOLDS_PATH) -> dict[str, Any]:
-    """The thresholds file over the defaults, read each time so an edit applies to the next run."""
-    loaded = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
-    return {**DEFAULT_THRESHOLDS, **(loaded or {})}
+    """The thresholds file over its defaults (pipelines/registry.py Thresholds), read each time so an edit applies
+    to the next run; a typo or a wrong type in it stops the run naming the file and key."""
+    return load_threshold_model(path).model_dump()

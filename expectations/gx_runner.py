@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from expectations import SQL_DIR, load_thresholds
 from expectations.suites import MART_SUITES, STAGING_SUITES, Spec, add_derived_columns, build_suite, suite_specs
+from pipelines.registry import Registry, load_registry
 
 if TYPE_CHECKING:
     import duckdb
@@ -171,18 +172,18 @@ def _summarise(validation: Any, specs: dict[str, Spec], rows: int, seconds: floa
     }
 
 
-def _checkpoint(ctx: Any, name: str, gx: Any) -> Any:
+def _checkpoint(ctx: Any, name: str, gx: Any, registry: Registry | None = None) -> Any:
     """The table's checkpoint; suite, validation definition and checkpoint are only rewritten when the suite's
     specs changed (GX's add_or_update compares every expectation: ~0.25 s a table on every run otherwise)."""
     fingerprints_path = Path(ctx.root_directory) / "egov_suite_fingerprints.json"
     fingerprints = json.loads(fingerprints_path.read_text()) if fingerprints_path.exists() else {}
-    fingerprint = hashlib.sha256(repr(suite_specs(name)).encode()).hexdigest()
+    fingerprint = hashlib.sha256(repr(suite_specs(name, registry)).encode()).hexdigest()
     if fingerprints.get(name) == fingerprint:
         try:
             return ctx.checkpoints.get(name)
         except Exception:  # noqa: BLE001 - a missing or unreadable stored checkpoint is simply rebuilt
             pass
-    suite = ctx.suites.add_or_update(build_suite(name))
+    suite = ctx.suites.add_or_update(build_suite(name, registry))
     validation_definition = ctx.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=name, data=_batch_definition(ctx, name), suite=suite))
     checkpoint = ctx.checkpoints.add_or_update(gx.Checkpoint(
@@ -210,12 +211,13 @@ def _cache_path(site_dir: Path) -> Path:
     return Path(site_dir).resolve().parent / "gx" / VALIDATION_CACHE
 
 
-def _validation_key(name: str, fingerprint: str, run_name: str | None) -> str:
+def _validation_key(name: str, fingerprint: str, run_name: str | None, registry: Registry | None = None) -> str:
     """What a stored result is valid for: the table's content, the suite's specs, the run's label (years), the
     GX version and the summary format."""
     from importlib.metadata import version
 
-    context = (fingerprint, suite_specs(name), run_name or name, version("great-expectations"), SUMMARY_FORMAT)
+    context = (fingerprint, suite_specs(name, registry), run_name or name, version("great-expectations"),
+               SUMMARY_FORMAT)
     return hashlib.sha256(repr(context).encode()).hexdigest()
 
 
@@ -224,7 +226,8 @@ def _has_pages(site_dir: Path, name: str) -> bool:
 
 
 def validate_frames(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str | None = None,
-                    keep_runs: int | None = None) -> dict[str, dict[str, Any]]:
+                    keep_runs: int | None = None,
+                    registry: Registry | None = None) -> dict[str, dict[str, Any]]:
     """Validate each frame with the suite of the same name and rebuild the Data Docs under `site_dir`.
 
     Returns per table {"success", "evaluated", "failed", "errors" (critical failures), "warnings",
@@ -233,40 +236,44 @@ def validate_frames(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name
     before anything runs. `run_name` (e.g. "2024") labels the run in the Data Docs. A frame identical to the one
     last validated under the same suite and label is not validated again (its stored result is returned).
     `keep_runs`: validation results kept per suite (default: thresholds.yaml data_docs_keep_runs).
+    `registry`: the data directory's (its agency groups and class labels are allowed); default EGOV_DATA_DIR's.
     """
     for name in frames:
-        suite_specs(name)  # fail fast on an unknown table
+        suite_specs(name, registry)  # fail fast on an unknown table
     fingerprints = {name: frame_fingerprint(frame) for name, frame in frames.items()}
     return validate_tables(lambda names: {n: frames[n] for n in names}, fingerprints, site_dir, run_name=run_name,
-                           keep_runs=keep_runs)
+                           keep_runs=keep_runs, registry=registry)
 
 
-def tables_to_validate(site_dir: Path, fingerprints: dict[str, str], *, run_name: str | None = None) -> list[str]:
+def tables_to_validate(site_dir: Path, fingerprints: dict[str, str], *, run_name: str | None = None,
+                       registry: Registry | None = None) -> list[str]:
     """The tables among `fingerprints` that `validate_tables` would validate (content, suite or label changed, or
     no page yet); cheap, and without importing GX."""
     cache_path = _cache_path(site_dir)
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     return [name for name, fp in fingerprints.items()
-            if (cache.get(name) or {}).get("key") != _validation_key(name, fp, run_name)
+            if (cache.get(name) or {}).get("key") != _validation_key(name, fp, run_name, registry)
             or not _has_pages(site_dir, name)]
 
 
 def validate_tables(load: Callable[[list[str]], dict[str, pd.DataFrame]], fingerprints: dict[str, str],
                     site_dir: Path, *, run_name: str | None = None,
-                    keep_runs: int | None = None) -> dict[str, dict[str, Any]]:
+                    keep_runs: int | None = None,
+                    registry: Registry | None = None) -> dict[str, dict[str, Any]]:
     """`validate_frames` for tables known by their content fingerprints (`table_fingerprints`): only the tables
     whose fingerprint, suite or label changed since their stored result are loaded (`load(names)`) and
     validated; the others return their stored summary with "reused": True, and their pages stay in the Data
     Docs. GX is not even imported when nothing changed and the Data Docs exist."""
+    registry = registry or load_registry()
     for name in fingerprints:
-        suite_specs(name)  # fail fast on an unknown table
+        suite_specs(name, registry)  # fail fast on an unknown table
     cache_path = _cache_path(site_dir)
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-    keys = {name: _validation_key(name, fp, run_name) for name, fp in fingerprints.items()}
-    todo = tables_to_validate(site_dir, fingerprints, run_name=run_name)
+    keys = {name: _validation_key(name, fp, run_name, registry) for name, fp in fingerprints.items()}
+    todo = tables_to_validate(site_dir, fingerprints, run_name=run_name, registry=registry)
     results: dict[str, dict[str, Any]] = {}
     if todo or not data_docs_index(site_dir).exists():
-        results = _validate(load(todo), site_dir, run_name=run_name, keep_runs=keep_runs)
+        results = _validate(load(todo), site_dir, run_name=run_name, keep_runs=keep_runs, registry=registry)
         for name in todo:
             if name in results:
                 cache[name] = {"key": keys[name], "result": results[name]}
@@ -284,7 +291,8 @@ def validate_tables(load: Callable[[list[str]], dict[str, pd.DataFrame]], finger
 
 
 def _validate(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str | None,
-              keep_runs: int | None = None) -> dict[str, dict[str, Any]]:
+              keep_runs: int | None = None,
+              registry: Registry | None = None) -> dict[str, dict[str, Any]]:
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
@@ -294,12 +302,12 @@ def _validate(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str 
     rendered: list[Any] = []  # the pages to (re)build: the new validation results and their suites
     for name, frame in frames.items():
         start = time.perf_counter()
-        checkpoint = _checkpoint(ctx, name, gx)
+        checkpoint = _checkpoint(ctx, name, gx, registry)
         outcome = checkpoint.run(batch_parameters={"dataframe": add_derived_columns(name, frame)},
                                  run_id=RunIdentifier(run_name=run_name or name, run_time=datetime.now(UTC)))
         [(identifier, validation)] = outcome.run_results.items()
         rendered += [identifier, ExpectationSuiteIdentifier(name=name)]
-        specs = {s.name: s for s in suite_specs(name)}
+        specs = {s.name: s for s in suite_specs(name, registry)}
         results[name] = _summarise(validation, specs, len(frame), time.perf_counter() - start)
     keep = load_thresholds()["data_docs_keep_runs"] if keep_runs is None else keep_runs
     _prune_results(ctx, max(int(keep), 1), list(frames))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from expectations import SQL_DIR, load_thresholds
 from expectations.suites import SUITE_SOURCE, suite_specs
+from pipelines.registry import load_sources
 
 if TYPE_CHECKING:
     import duckdb
@@ -27,18 +28,12 @@ if TYPE_CHECKING:
 from pipelines.vietnamese import vn_int, vn_pct
 from pipelines.warehouse import transaction
 
-# Sources with a yearly return per agency: data_quality.missing_return is set for these.
-RETURN_SOURCES = ("infrastructure", "capacity", "one_stop")
-DQ_SOURCES = ("services", "dossiers", "one_stop", "infrastructure", "capacity", "assessments")
-
+# The sources, their labels in a sentence and their returns come from config/sources.yaml (pipelines/registry.py).
+SOURCES = load_sources()
+# Sources every evaluated agency returns each year: data_quality.missing_return is set for these.
+RETURN_SOURCES = tuple(name for name, c in SOURCES.items() if c.agency_return)
 SOURCE_LABELS = {  # as they read inside a Vietnamese sentence
-    "agencies": "danh mục cơ quan",
-    "services": "danh mục thủ tục hành chính",
-    "dossiers": "hồ sơ thủ tục hành chính",
-    "one_stop": "sử dụng phần mềm một cửa điện tử",
-    "infrastructure": "hạ tầng kỹ thuật",
-    "capacity": "ứng dụng CNTT nội bộ, nhân lực và chính sách",
-    "assessments": "chỉ số do đoàn đánh giá chấm",
+    **{name: c.label_in_sentence for name, c in SOURCES.items()},
     "marts": "chỉ số, điểm và xếp hạng",
 }
 RULE_LABELS = {
@@ -55,10 +50,6 @@ RULE_LABELS = {
     "out_of_range": "giá trị ngoài khoảng của chỉ số",
     "bad_link": "mã liên kết sai (cấp trên, kế thừa)",
 }
-DUPLICATE_KEYS = {"dossiers": "MaHoSo", "agencies": "mã cơ quan", "services": "thủ tục",
-                  "one_stop": "tháng", "infrastructure": "báo cáo", "capacity": "báo cáo",
-                  "assessments": "chỉ số"}
-
 
 @dataclass(frozen=True)
 class SqlCheck:
@@ -161,8 +152,19 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
                                [name]).fetchall()[0][0])
 
 
+def _source_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """The temp view egov_source_rows(source, year, agency_code): one row per staged row of every source of
+    config/sources.yaml (the registry's rows with year and agency_code NULL), so the SQL of reconciliation, missing
+    returns and data_quality lists no source itself. A view: a query that keeps a few sources reads only their
+    tables."""
+    branches = [f"SELECT '{name}' AS source, {'year' if c.partitioned else 'NULL::INTEGER'} AS year, "
+                f"{c.agency_column or 'NULL::VARCHAR'} AS agency_code FROM {c.table}" for name, c in SOURCES.items()]
+    con.execute("CREATE OR REPLACE TEMP VIEW egov_source_rows AS\n" + "\nUNION ALL ".join(branches))
+
+
 def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any]) -> None:
     con.execute((SQL_DIR / "dossier_rules.sql").read_text(encoding="utf-8"))
+    _source_rows(con)
     con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_thresholds (source VARCHAR, max_share DOUBLE)")
     overrides = thresholds.get("quarantined_share_by_source") or {}
     if overrides:
@@ -248,7 +250,7 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: l
             results.append(result)
     finally:
         con.execute("DROP TABLE IF EXISTS egov_dq_rows; DROP TABLE IF EXISTS egov_dq_thresholds; "
-                    "DROP TABLE IF EXISTS egov_dq_indicator_bounds")
+                    "DROP TABLE IF EXISTS egov_dq_indicator_bounds; DROP VIEW IF EXISTS egov_source_rows")
     return results
 
 
@@ -290,14 +292,16 @@ def build_data_quality(con: duckdb.DuckDBPyConnection, years: list[int], gx_resu
                         [[y, s, a, "; ".join(texts)] for (y, s, a), texts in sorted(
                             entries.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))])
     statements = [s.strip() for s in (SQL_DIR / "data_quality.sql").read_text(encoding="utf-8").split(";\n")]
-    params = {"years": years, "return_sources": list(RETURN_SOURCES)}
+    params = {"years": years, "return_sources": list(RETURN_SOURCES),
+              "sources": [name for name, c in SOURCES.items() if c.partitioned]}
+    _source_rows(con)
     try:
         with transaction(con):
             for statement in statements:
                 if "\n".join(line.split("--", 1)[0] for line in statement.splitlines()).strip():
                     con.execute(statement, _params_for(statement, params))
     finally:
-        con.execute("DROP TABLE IF EXISTS egov_dq_failed")
+        con.execute("DROP TABLE IF EXISTS egov_dq_failed; DROP VIEW IF EXISTS egov_source_rows")
     return int(con.execute("SELECT count(*) FROM data_quality WHERE list_contains(?, year)", [years]).fetchall()[0][0])
 
 
@@ -310,8 +314,9 @@ def _names(names: list[str], limit: int = 10) -> str:
 
 def rule_label(source: str, rule: str) -> str:
     """A quarantine rule as it reads in a Vietnamese sentence ('trùng MaHoSo', 'sai định dạng')."""
-    if rule == "duplicate" and source in DUPLICATE_KEYS:
-        return f"trùng {DUPLICATE_KEYS[source]}"
+    key = SOURCES[source].key_label if source in SOURCES else None
+    if rule == "duplicate" and key:
+        return f"trùng {key}"
     return RULE_LABELS.get(rule, rule)
 
 
@@ -332,7 +337,8 @@ def _check_phrase(entry: str) -> str:
 
 
 def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
-    """Short Vietnamese lines for the end of a run: missing returns, quarantined rows, failed checks.
+    """Short Vietnamese lines for the end of a run: missing returns (the required ones first), quarantined rows,
+    failed checks.
 
     Reads `data_quality` (build it first), `quarantine`, `ingested_files` and the agency registry: works on the
     warehouse, or on the marts file if `data_quality` is copied there."""
@@ -340,13 +346,16 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
         return [f"Chưa có bảng data_quality cho năm {year}."]
     lines: list[str] = []
     registry = "stg_agencies" if _table_exists(con, "stg_agencies") else "agencies"  # warehouse or marts
-    for source in RETURN_SOURCES:
+    groups = "agency_groups" if _table_exists(con, "agency_groups") else "(SELECT NULL AS agency_group, NULL AS " \
+        "group_order)"  # a marts file older than the table: names in code order
+    required = list(load_thresholds()["required_returns"])
+    for source in sorted(RETURN_SOURCES, key=lambda s: required.index(s) if s in required else len(required)):
         names = [r[0] for r in con.execute(
             f"SELECT coalesce(a.agency_name, d.agency_code) FROM data_quality AS d "
             f"LEFT JOIN {registry} AS a ON a.agency_code = d.agency_code "
+            f"LEFT JOIN {groups} AS g ON g.agency_group = a.agency_group "
             "WHERE d.year = ? AND d.source = ? AND d.missing_return "
-            "ORDER BY CASE a.agency_group WHEN 'department' THEN 1 WHEN 'district' THEN 2 WHEN 'commune' THEN 3 "
-            "ELSE 4 END, d.agency_code", [year, source]).fetchall()]
+            "ORDER BY g.group_order NULLS LAST, d.agency_code", [year, source]).fetchall()]
         if names:
             lines.append(f"{len(names)} cơ quan chưa gửi báo cáo {SOURCE_LABELS[source]} năm {year}: {_names(names)}")
     rules = con.execute(

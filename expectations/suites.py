@@ -16,29 +16,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from expectations import load_thresholds
+from pipelines.registry import Registry, load_registry, load_sources
 
 if TYPE_CHECKING:
     import great_expectations as gx
     import pandas as pd
 
-AGENCY_GROUPS = ["department", "district", "commune", "central"]
-CLASSIFICATIONS = ["Tốt", "Khá", "Trung bình", "Yếu"]
 INDICATOR_SOURCES = ["computed", "assessment"]
 INT_TYPES = ["int8", "int16", "int32", "int64", "Int8Dtype", "Int16Dtype", "Int32Dtype", "Int64Dtype"]
 NUM_TYPES = [*INT_TYPES, "float32", "float64", "Float32Dtype", "Float64Dtype"]
-
-# Staging and mart suites (the table a suite validates has the suite's name; `indicators` is read from the
-# warehouse table `indicator_values`, `dossier_agency_month` from sql/dossier_agency_month.sql).
-STAGING_SUITES = ("stg_agencies", "stg_services", "stg_one_stop", "stg_infrastructure", "stg_capacity",
-                  "stg_assessments")
-MART_SUITES = ("indicators", "indicator_scores", "criterion_scores", "rankings", "agency_profiles", "what_if",
-               "dossier_agency_month")
-SUITE_SOURCE = {  # the raw source a suite speaks for (data_quality.failed_checks); marts speak for "marts"
-    "stg_agencies": "agencies", "stg_services": "services", "stg_one_stop": "one_stop",
-    "stg_infrastructure": "infrastructure", "stg_capacity": "capacity", "stg_assessments": "assessments",
-    "dossier_agency_month": "dossiers", "indicators": "marts", "criterion_scores": "marts", "rankings": "marts",
-    "indicator_scores": "marts", "agency_profiles": "marts", "what_if": "marts",
-}
 
 # Columns computed from a frame before validation (pandas.eval expressions), for rules GX cannot express
 # directly on two columns with a factor (computers ≤ 10 × staff_count).
@@ -149,21 +135,34 @@ def bounded_values(col: str) -> list[Spec]:
     return specs
 
 
-# --- the suites ---------------------------------------------------------------------------------------------
+def groups_allowed(registry: Registry) -> Spec:
+    """agency_group is a group of the registry: config/methodology.yaml's or one a rubric declares."""
+    codes = registry.group_codes
+    return in_set("agency_group", codes, f"Nhóm cơ quan là một trong: {', '.join(codes)}")
 
-def stg_agencies() -> list[Spec]:
+
+def classes_allowed(registry: Registry) -> Spec:
+    """The classification is a class label of a rubric (or of the default classification)."""
+    labels = registry.classification_labels
+    return in_set("classification", labels, f"Xếp loại là một trong: {', '.join(labels)}")
+
+
+# --- the suites (each takes the registry of the data directory validated) -------------------------------------
+
+
+def stg_agencies(registry: Registry) -> list[Spec]:
     return [
         *texts("agency_code", "agency_name", "agency_group"),
         *not_null("agency_code", "agency_name", "agency_group"),
         unique("agency_code", vi="Mỗi mã cơ quan chỉ có một dòng trong danh mục"),
-        in_set("agency_group", AGENCY_GROUPS, "Nhóm cơ quan là department/district/commune/central"),
+        groups_allowed(registry),
         at_most("valid_from", "valid_to", "Ngày hết hiệu lực không trước ngày bắt đầu hiệu lực"),
         Spec("ExpectColumnValuesToNotBeNull", "commune_has_parent", "UBND xã phải có huyện trực thuộc (parent_code)",
              {"column": "parent_code"}, when=("agency_group", "==", "commune"), severity="warning"),
     ]
 
 
-def stg_services() -> list[Spec]:
+def stg_services(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_code", "procedure_code"), *not_null("agency_code", "procedure_code"),
         unique("year", "agency_code", "procedure_code", vi="Mỗi thủ tục chỉ một dòng cho mỗi cơ quan và năm"),
@@ -173,7 +172,7 @@ def stg_services() -> list[Spec]:
     ]
 
 
-def stg_one_stop() -> list[Spec]:
+def stg_one_stop(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_code"), *not_null("agency_code"), *ints("month"),
         in_set("month", list(range(1, 13)), "Tháng từ 1 đến 12"),
@@ -186,7 +185,7 @@ def stg_one_stop() -> list[Spec]:
     ]
 
 
-def stg_infrastructure() -> list[Spec]:
+def stg_infrastructure(registry: Registry) -> list[Spec]:
     max_per_staff = load_thresholds()["indicator_bounds"].get("computers_per_staff", [0, 10])[1]
     return [
         *year_range(), *texts("agency_code"), *not_null("agency_code"),
@@ -205,7 +204,7 @@ def stg_infrastructure() -> list[Spec]:
     ]
 
 
-def stg_capacity() -> list[Spec]:
+def stg_capacity(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_code"), *not_null("agency_code"),
         unique("year", "agency_code", vi="Mỗi cơ quan một báo cáo ứng dụng CNTT mỗi năm"),
@@ -220,7 +219,7 @@ def stg_capacity() -> list[Spec]:
     ]
 
 
-def stg_assessments() -> list[Spec]:
+def stg_assessments(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_code", "indicator_code"), *not_null("agency_code", "indicator_code", "value"),
         unique("year", "agency_code", "indicator_code", vi="Mỗi chỉ số chấm một lần cho mỗi cơ quan và năm"),
@@ -228,7 +227,7 @@ def stg_assessments() -> list[Spec]:
     ]
 
 
-def indicators() -> list[Spec]:
+def indicators(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_code", "indicator_code"), *not_null("agency_code", "indicator_code"),
         unique("year", "agency_code", "indicator_code", vi="Mỗi chỉ số một giá trị cho mỗi cơ quan và năm"),
@@ -243,13 +242,13 @@ def indicators() -> list[Spec]:
     ]
 
 
-def indicator_scores() -> list[Spec]:
+def indicator_scores(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_code", "agency_group", "criterion_code", "indicator_code"),
         *not_null("agency_code", "criterion_code", "indicator_code", "target", "points", "max_points"),
         unique("year", "agency_code", "criterion_code", "indicator_code",
                vi="Mỗi chỉ số của bộ chỉ số được chấm một lần cho mỗi cơ quan và năm"),
-        in_set("agency_group", AGENCY_GROUPS, "Nhóm cơ quan là department/district/commune/central"),
+        groups_allowed(registry),
         *nums("value", "target", "points", "max_points"),
         between("points", 0, None, "Điểm đạt không âm", name="points_not_negative"),
         between("target", 0, None, "Mục tiêu lớn hơn 0", name="target_positive", strict_min=True),
@@ -257,12 +256,12 @@ def indicator_scores() -> list[Spec]:
     ]
 
 
-def agency_profiles() -> list[Spec]:
+def agency_profiles(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_code", "agency_group", "classification"),
         *not_null("agency_code", "total_points", "points_lost", "rank", "group_size", "classification"),
         unique("year", "agency_code", vi="Mỗi cơ quan một hồ sơ xếp hạng mỗi năm"),
-        in_set("classification", CLASSIFICATIONS, "Xếp loại là Tốt, Khá, Trung bình hoặc Yếu"),
+        classes_allowed(registry),
         *ints("rank", "group_size"),
         between("points_lost", 0, None, "Điểm bị mất không âm", name="points_lost_not_negative"),
         at_most("rank", "group_size", "Thứ hạng không vượt số cơ quan của nhóm"),
@@ -274,7 +273,7 @@ def agency_profiles() -> list[Spec]:
     ]
 
 
-def what_if() -> list[Spec]:
+def what_if(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_code", "goal", "indicator_code"),
         *not_null("agency_code", "goal", "step", "indicator_code", "required_value", "points_gained"),
@@ -291,12 +290,12 @@ def what_if() -> list[Spec]:
     ]
 
 
-def criterion_scores() -> list[Spec]:
+def criterion_scores(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_code", "agency_group", "criterion_code"),
         *not_null("agency_code", "criterion_code", "points", "max_points"),
         unique("year", "agency_code", "criterion_code", vi="Mỗi tiêu chí một dòng cho mỗi cơ quan và năm"),
-        in_set("agency_group", AGENCY_GROUPS, "Nhóm cơ quan là department/district/commune/central"),
+        groups_allowed(registry),
         *nums("points", "max_points"), *ints("rank"),
         between("points", 0, None, "Điểm tiêu chí không âm", name="points_not_negative"),
         between("max_points", 0, None, "Điểm tối đa của tiêu chí lớn hơn 0", name="max_points_positive",
@@ -306,14 +305,14 @@ def criterion_scores() -> list[Spec]:
     ]
 
 
-def rankings() -> list[Spec]:
+def rankings(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_group", "agency_code", "agency_name", "classification"),
         *not_null("agency_code", "agency_name", "total_points", "max_points", "index_value", "rank",
                   "classification"),
         unique("year", "agency_group", "agency_code", vi="Mỗi cơ quan xếp hạng một lần trong nhóm mỗi năm"),
-        in_set("agency_group", AGENCY_GROUPS, "Nhóm cơ quan là department/district/commune/central"),
-        in_set("classification", CLASSIFICATIONS, "Xếp loại là Tốt, Khá, Trung bình hoặc Yếu"),
+        groups_allowed(registry),
+        classes_allowed(registry),
         *nums("total_points", "max_points", "index_value"), *ints("rank"),
         between("total_points", 0, None, "Tổng điểm không âm", name="total_points_not_negative"),
         between("max_points", 0, None, "Điểm tối đa lớn hơn 0", name="max_points_positive", strict_min=True),
@@ -323,7 +322,7 @@ def rankings() -> list[Spec]:
     ]
 
 
-def dossier_agency_month() -> list[Spec]:
+def dossier_agency_month(registry: Registry) -> list[Spec]:
     measures = ("dossiers", "accepted", "online", "finished", "on_time", "with_fee", "paid_online", "digitised")
     return [
         *year_range(), *texts("agency_code"), *not_null("agency_code"), *ints("month"),
@@ -340,13 +339,23 @@ def dossier_agency_month() -> list[Spec]:
     ]
 
 
-SUITES: dict[str, Callable[[], list[Spec]]] = {
+SUITES: dict[str, Callable[[Registry], list[Spec]]] = {
     "stg_agencies": stg_agencies, "stg_services": stg_services, "stg_one_stop": stg_one_stop,
     "stg_infrastructure": stg_infrastructure, "stg_capacity": stg_capacity, "stg_assessments": stg_assessments,
     "indicators": indicators, "indicator_scores": indicator_scores, "criterion_scores": criterion_scores,
     "rankings": rankings, "agency_profiles": agency_profiles, "what_if": what_if,
     "dossier_agency_month": dossier_agency_month,
 }
+
+# Staging suites: the sources' tables that have a suite (the dossier log is validated through its monthly
+# aggregate `dossier_agency_month`); mart suites: the rest (`indicators` is read from the warehouse table
+# `indicator_values`, `dossier_agency_month` from sql/dossier_agency_month.sql).
+STAGING_SUITES = tuple(c.table for c in load_sources().values() if c.table in SUITES)
+MART_SUITES = tuple(name for name in SUITES if name not in STAGING_SUITES)
+# The raw source a suite speaks for (data_quality.failed_checks); the marts' suites speak for "marts".
+SUITE_SOURCE = {**dict.fromkeys(MART_SUITES, "marts"),
+                **{c.table: name for name, c in load_sources().items() if c.table in SUITES},
+                "dossier_agency_month": "dossiers"}
 
 SUITE_DESCRIPTIONS = {
     "stg_agencies": "Danh mục cơ quan: mã duy nhất, nhóm cơ quan hợp lệ, thời gian hiệu lực",
@@ -365,11 +374,12 @@ SUITE_DESCRIPTIONS = {
 }
 
 
-def suite_specs(name: str) -> list[Spec]:
-    """The specs of a suite; raises KeyError naming the known suites for an unknown table."""
+def suite_specs(name: str, registry: Registry | None = None) -> list[Spec]:
+    """The specs of a suite for a data directory's registry (default: EGOV_DATA_DIR's); raises KeyError naming the
+    known suites for an unknown table."""
     if name not in SUITES:
         raise KeyError(f"no expectation suite for {name!r}; known: {', '.join(SUITES)}")
-    return SUITES[name]()
+    return SUITES[name](registry or load_registry())
 
 
 def add_derived_columns(name: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -395,13 +405,13 @@ def _condition(when: tuple[str, str, Any]) -> Any:
             "not_in": lambda: c.is_not_in(value)}[op]()
 
 
-def build_suite(name: str) -> gx.ExpectationSuite:
+def build_suite(name: str, registry: Registry | None = None) -> gx.ExpectationSuite:
     """Fresh GX objects for a suite (GX binds an expectation to one suite, so they are never reused)."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
     expectations = []
-    for spec in suite_specs(name):
+    for spec in suite_specs(name, registry):
         cls = getattr(gxe, spec.kind)
         kwargs = dict(spec.kwargs)
         if spec.when is not None:

@@ -153,6 +153,7 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
 def print_report(year: int | None = None, data_dir: Path | None = None) -> int | None:
     """This year's top and bottom agencies per group, and what the data quality report says; returns the year."""
     from assets.marts.publish import MARTS_FILE, open_marts
+    from assets.reports.common import has_table
 
     base = data_dir or settings.data_dir()
     marts = settings.marts_dir(base) / MARTS_FILE
@@ -172,10 +173,13 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> int |
             _say(f"The marts hold no ranking for {year}: they rank {_years_text(ranked)}.")
             return None
         _say(f"\n== Xếp hạng mức độ ứng dụng CNTT năm {year} (ranking {year}) ==")
+        # Groups in their order and with their labels (marts older than the agency_groups table: by code).
+        dimension = "agency_groups" if has_table(con, "agency_groups") else \
+            "(SELECT NULL::VARCHAR AS agency_group, NULL::VARCHAR AS label_vi, NULL::INTEGER AS group_order)"
         groups = con.execute(
-            "SELECT agency_group, any_value(a.agency_group_label), count(*) FROM rankings JOIN agencies a "
-            "USING (agency_code, agency_group) WHERE year = ? GROUP BY ALL "
-            "ORDER BY list_position(['department', 'district', 'commune', 'central'], any_value(agency_group))",
+            "SELECT r.agency_group, coalesce(g.label_vi, r.agency_group), count(*) FROM rankings AS r "
+            f"LEFT JOIN {dimension} AS g ON g.agency_group = r.agency_group WHERE r.year = ? "
+            "GROUP BY r.agency_group, g.label_vi, g.group_order ORDER BY g.group_order NULLS LAST, r.agency_group",
             [year]).fetchall()
         for group, label, n in groups:
             _say(f"\n{label} ({group}, {n} agencies)")

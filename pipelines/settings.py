@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "config"
-RUBRIC_DIR = CONFIG_DIR / "rubrics"
+RUBRIC_DIR = CONFIG_DIR / "rubrics"  # the bundled rubrics (the standard methodology and published ones)
 FIRST_YEAR = 2016
 # The evaluation's clock: "this year" and "tonight" are Vietnam's, whatever the machine's own time zone.
 TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -46,3 +46,10 @@ def warehouse_path(base: Path | None = None) -> Path:
 def data_docs_index(base: Path | None = None) -> Path:
     """The Great Expectations Data Docs page data stewards open (`<data dir>/quality/data_docs/index.html`)."""
     return (base or data_dir()) / "quality" / "data_docs" / "index.html"
+
+
+def rubric_dir(base: Path | None = None) -> Path:
+    """`<data dir>/rubrics/` when that folder exists (each deployment keeps its methodology next to its data), else
+    the bundled config/rubrics/ (docs/rubrics.md §1)."""
+    own = (base or data_dir()) / "rubrics"
+    return own if own.is_dir() else RUBRIC_DIR

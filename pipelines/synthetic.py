@@ -1,6 +1,6 @@
-"""Tỉnh Mẫu: a SYNTHETIC sample province, written as raw files in every format of the contract (DOMAIN.md §3).
+"""Tỉnh Mẫu: a SYNTHETIC sample province, written as raw files in every format of the contract (docs/domain.md §3).
 
-Its shape follows the published figures of DOMAIN.md §7 (19 departments, 18 districts, ~240 communes, ~1,800
+Its shape follows the published figures of docs/domain.md §7 (19 departments, 18 districts, ~240 communes, ~1,800
 procedures, ~300k dossiers a year, online use growing, the 2025 restructuring), but every name, code and number
 is invented. Deterministic for a seed: numpy generators seeded per year and month, no clock. Dossiers are drawn
 vectorised and written in chunks of at most CHUNK_ROWS (one file each), so `scale` can reach 10^8 dossiers a

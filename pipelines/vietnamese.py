@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-CLASS_ORDER = ("Tốt", "Khá", "Trung bình", "Yếu")
-CLASS_COLOURS = {"Tốt": "#1b7837", "Khá": "#2166ac", "Trung bình": "#e08214", "Yếu": "#b2182b"}
-
 
 def vn_int(n: int | float) -> str:
     return f"{round(n):,}".replace(",", ".")

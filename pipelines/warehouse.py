@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.registry import standard_agency_groups, write_agency_groups
 from pipelines.settings import PROJECT_ROOT
 
 SCHEMA_FILES = (
@@ -34,6 +35,8 @@ def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
     for path in SCHEMA_FILES:
         con.execute(path.read_text(encoding="utf-8"))
+    if not con.execute("SELECT count(*) FROM agency_groups").fetchone()[0]:  # a new warehouse: the standard groups
+        write_agency_groups(con, standard_agency_groups())
     return con
 
 

@@ -1,4 +1,4 @@
-"""Indicators (DOMAIN.md §4): exact values on hand-computed fixtures, edge cases, idempotence, year to date."""
+"""Indicators (docs/domain.md §4): exact values on hand-computed fixtures, edge cases, idempotence, year to date."""
 
 from __future__ import annotations
 

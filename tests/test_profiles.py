@@ -1,4 +1,4 @@
-"""Agency profiles and the what-if on a hand-computed case (DOMAIN.md §5 arithmetic).
+"""Agency profiles and the what-if on a hand-computed case (docs/domain.md §5 arithmetic).
 
 2024, three departments scored with the standard rubric:
   D0: every indicator at target → 100.00, rank 1.

@@ -1,4 +1,4 @@
-"""Rubric files: the shipped 2016 rubric is DOMAIN.md §5 exactly, and every mistake an evaluator can make in
+"""Rubric files: the shipped 2016 rubric is docs/domain.md §5 exactly, and every mistake an evaluator can make in
 YAML stops the run with a message naming the file and the problem."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from assets.scoring.rubric import (
 PROJECT = Path(__file__).resolve().parents[1]
 SHIPPED = PROJECT / "config" / "rubrics" / "2016.yaml"
 
-STANDARD = {  # DOMAIN.md §5, typed out independently of the YAML
+STANDARD = {  # docs/domain.md §5, typed out independently of the YAML
     "infrastructure": ("Hạ tầng kỹ thuật CNTT và ATTT", 20, [
         ("computers_per_staff", 6, 1.0), ("internet_computer_ratio", 3, 1.0), ("has_lan", 2, 1),
         ("security_measures", 4, 1.0), ("security_assessed", 3, 1), ("offline_computer_secret", 2, 1)]),
@@ -172,8 +172,8 @@ def _mutations() -> list[tuple[str, object, str]]:
     def group_not_a_mapping(d):
         d["groups"] = ["department"]
 
-    def unknown_group(d):
-        d["groups"]["ward"] = {"same_as": "department"}
+    def bad_group_code(d):  # any lower-case code declares a group (a province, a ward): not a capitalised one
+        d["groups"]["Ward"] = {"same_as": "department"}
 
     def district_maximum(d):
         d["groups"]["district"]["maximum"] = 95
@@ -228,7 +228,7 @@ def _mutations() -> list[tuple[str, object, str]]:
         ("typo key", typo_key, "unknown key(s) ['tagret']"),
         ("not a number", not_a_number, "points must be a number, got '8,0'"),
         ("groups not a mapping", group_not_a_mapping, "groups: expected a mapping of agency groups"),
-        ("unknown group", unknown_group, "unknown agency group(s) ['ward']"),
+        ("bad group code", bad_group_code, "groups.Ward: must be a code of lower-case letters, digits and _"),
         ("district maximum", district_maximum,
          "groups.district: criteria add up to 100 (scale 0.9 × 100 + extra criteria), but maximum is 95"),
         ("district scale", district_scale,
@@ -276,7 +276,7 @@ def test_flag_target_defaults_to_one(tmp_path: Path):
 
 def test_minimal_rubric_defaults_groups_thresholds_and_accepts_aliases(tmp_path: Path):
     """Only year, maximum and criteria are required: unlisted groups use the standard criteria, the thresholds
-    default to DOMAIN §5's, `name` may stand for `name_vi`, `thresholds` for `classification`."""
+    default to docs/domain.md §5's, `name` may stand for `name_vi`, `thresholds` for `classification`."""
     data = standard()
     minimal = {"year": 2016, "maximum": 100, "criteria": data["criteria"]}
     rubric = load_rubric(write(tmp_path, minimal))

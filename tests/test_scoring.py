@@ -1,4 +1,4 @@
-"""Scoring and ranking (DOMAIN.md §5) on hand-computed fixtures: points, rounding at the class boundaries,
+"""Scoring and ranking (docs/domain.md §5) on hand-computed fixtures: points, rounding at the class boundaries,
 ties, the district variant, criterion ranks, merged agencies' previous rank, rubric fallback and backfills."""
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
-"""Indicator assets: staging tables → one value per agency, year and indicator (DOMAIN.md §4)."""
+"""Indicator assets: staging tables → one value per agency, year and indicator (docs/domain.md §4)."""
 
 import dagster as dg
 
 from assets.indicators.build import build_dossier_ytd, build_indicators
 from pipelines.partitions import partition_years, single_run, yearly_partitions
+from pipelines.registry import load_sources
 from pipelines.resources import Warehouse
 
-STAGING = [dg.AssetKey(t) for t in ("stg_agencies", "stg_services", "stg_dossiers", "stg_one_stop",
-                                    "stg_infrastructure", "stg_capacity", "stg_assessments")]
+STAGING = [dg.AssetKey(c.table) for c in load_sources().values()]  # every source of config/sources.yaml
 
 
 @dg.asset(

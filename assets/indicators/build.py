@@ -1,4 +1,4 @@
-"""Compute the indicators of DOMAIN.md §4 in DuckDB: one SQL file per indicator family (assets/indicators/sql).
+"""Compute the indicators of docs/domain.md §4 in DuckDB: one SQL file per indicator family (assets/indicators/sql).
 
 Each build replaces the given years (delete, then insert, in one transaction), so reruns and backfills are
 idempotent. The dossier log is scanned once per Dagster run, into a compact fact table both builds read.
@@ -6,12 +6,11 @@ idempotent. The dossier log is scanned once per Dagster run, into a compact fact
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 import duckdb
-import yaml
 
+from pipelines.registry import load_catalogue
 from pipelines.warehouse import transaction
 
 HERE = Path(__file__).parent
@@ -19,9 +18,10 @@ SQL_DIR = HERE / "sql"
 FAMILIES = ("services", "dossiers", "one_stop", "infrastructure", "capacity", "communes")
 
 
-@cache
 def load_indicator_catalogue() -> list[dict]:
-    return yaml.safe_load((HERE / "catalogue.yaml").read_text(encoding="utf-8"))["indicators"]
+    """The catalogue's entries as mappings (code, family, label_vi, label_en, flag, value_levels, applies_to),
+    checked by the registry (pipelines/registry.py): a typo or an unquoted comma in catalogue.yaml stops the run."""
+    return [i.model_dump(mode="json") for i in load_catalogue()]
 
 
 def _sql(name: str) -> str:

@@ -6,6 +6,7 @@ import dagster as dg
 from assets.ingestion.contracts import SourceContract, load_contracts
 from assets.ingestion.load import IngestReport, ingest
 from pipelines.partitions import partition_years, single_run, yearly_partitions
+from pipelines.registry import load_registry
 from pipelines.resources import Warehouse
 
 
@@ -52,13 +53,15 @@ def build_ingestion_asset(contract: SourceContract, upstream: list[dg.AssetKey])
         context: dg.AssetExecutionContext, config: IngestConfig, warehouse: Warehouse
     ) -> dg.MaterializeResult:
         years: list[int | None] = partition_years(context) if contract.partitioned else [None]
+        # The contract as the data directory's registry has it: the agency groups its rubrics declare are allowed.
+        current = load_registry(warehouse.base).sources[contract.name]
         reports = []
         with warehouse.connect() as con:
             for year in years:
-                report = ingest(con, contract, warehouse.raw_dir, year, full_refresh=config.full_refresh,
+                report = ingest(con, current, warehouse.raw_dir, year, full_refresh=config.full_refresh,
                                 log=context.log.info)
                 for f in report.rejected_files:
-                    context.log.error(f"{contract.folder}/{year or ''} {f.file}: {f.message}")
+                    context.log.error(f"{current.folder}/{year or ''} {f.file}: {f.message}")
                 reports.append(report)
         return dg.MaterializeResult(metadata=_metadata(reports))
 
@@ -66,11 +69,11 @@ def build_ingestion_asset(contract: SourceContract, upstream: list[dg.AssetKey])
 
 
 def build_ingestion_assets() -> list[dg.AssetsDefinition]:
+    """An asset per source of config/sources.yaml; the agency registry (the one source without year folders) first,
+    since every other source's agency codes are checked against it."""
     contracts = load_contracts()
-    registry = build_ingestion_asset(contracts["agencies"], [])
-    return [registry] + [
-        build_ingestion_asset(c, [registry.key]) for name, c in contracts.items() if name != "agencies"
-    ]
+    registry = build_ingestion_asset(next(c for c in contracts.values() if not c.partitioned), [])
+    return [registry] + [build_ingestion_asset(c, [registry.key]) for c in contracts.values() if c.partitioned]
 
 
 ingestion_assets = build_ingestion_assets()

@@ -1,4 +1,4 @@
--- Parsing rules of the raw contracts (DOMAIN.md §3), as DuckDB macros so every source parses alike.
+-- Parsing rules of the raw contracts (docs/domain.md §3), as DuckDB macros so every source parses alike.
 -- Each macro takes the raw text (already trimmed, '' turned into NULL) and returns NULL when the text is
 -- not a valid value: the loader then quarantines the row, naming the column and the text.
 

@@ -1,17 +1,30 @@
--- Staging tables of the warehouse: one per raw source of DOMAIN.md §3, typed, personal data removed.
+-- Staging tables of the warehouse: one per raw source of config/sources.yaml (docs/raw_contracts.md), typed,
+-- personal data removed.
 -- Every table is loaded delete-then-insert per year partition, so reruns and backfills never duplicate.
 -- source_file / source_line trace each row back to its raw record.
 
 CREATE TABLE IF NOT EXISTS stg_agencies (
     agency_code    VARCHAR NOT NULL,
     agency_name    VARCHAR NOT NULL,
-    agency_group   VARCHAR NOT NULL,   -- department | district | commune | central
+    agency_group   VARCHAR NOT NULL,   -- a code of agency_groups (below)
     parent_code    VARCHAR,            -- a commune's district
     valid_from     DATE,
     valid_to       DATE,               -- NULL: still exists
     successor_code VARCHAR,            -- where it merged into another agency
     source_file    VARCHAR,
     source_line    BIGINT
+);
+
+-- The agency groups (dimension): the standard ones of config/methodology.yaml and those the rubrics declare,
+-- refilled from the registry (pipelines/registry.py write_agency_groups) by every scoring step. SQL joins it for a
+-- group's label and order instead of spelling the groups out.
+CREATE TABLE IF NOT EXISTS agency_groups (
+    agency_group VARCHAR NOT NULL,  -- the code, as in stg_agencies.agency_group
+    group_order  INTEGER NOT NULL,  -- position in reports and summaries
+    label_vi     VARCHAR NOT NULL,  -- as published rankings name the group
+    label_en     VARCHAR NOT NULL,
+    sheet_name   VARCHAR NOT NULL,  -- the workbook sheet of its ranking
+    colour       VARCHAR NOT NULL   -- its colour in the HTML report
 );
 
 CREATE TABLE IF NOT EXISTS stg_services (
@@ -26,7 +39,7 @@ CREATE TABLE IF NOT EXISTS stg_services (
     source_line    BIGINT
 );
 
--- Column names are those of the national portal's dossier sync (DOMAIN.md §3), so exports map 1:1.
+-- Column names are those of the national portal's dossier sync (docs/raw_contracts.md), so exports map 1:1.
 -- ChuHoSo, SoGiayTo, SoDienThoai and Email never get here.
 CREATE TABLE IF NOT EXISTS stg_dossiers (
     year                    INTEGER NOT NULL,  -- year of NgayTiepNhan (= the year folder it came from)

@@ -1,13 +1,18 @@
 -- The analysts' marts, built into the attached database `m` (a new file, published atomically afterwards).
 -- Every table is a plain copy or a light join of warehouse tables; every column is described below.
 
+-- The agency groups (config/methodology.yaml and the rubrics' groups:), as the warehouse dimension holds them.
+CREATE TABLE m.agency_groups AS
+SELECT agency_group, group_order, label_vi, label_en, sheet_name, colour
+FROM agency_groups
+ORDER BY group_order, agency_group;
+
 CREATE TABLE m.agencies AS
-SELECT a.agency_code, a.agency_name, a.agency_group,
-       CASE a.agency_group WHEN 'department' THEN 'Sở, ban, ngành' WHEN 'district' THEN 'UBND cấp huyện'
-            WHEN 'commune' THEN 'UBND cấp xã' WHEN 'central' THEN 'Cơ quan Trung ương tại tỉnh' END AS agency_group_label,
+SELECT a.agency_code, a.agency_name, a.agency_group, g.label_vi AS agency_group_label,
        a.parent_code, p.agency_name AS parent_name, a.valid_from, a.valid_to, a.successor_code,
        s.agency_name AS successor_name
 FROM stg_agencies AS a
+LEFT JOIN agency_groups AS g ON g.agency_group = a.agency_group
 LEFT JOIN stg_agencies AS p ON p.agency_code = a.parent_code
 LEFT JOIN stg_agencies AS s ON s.agency_code = a.successor_code
 ORDER BY a.agency_group, a.agency_code;
@@ -61,10 +66,18 @@ SELECT d.year, d.month, d.agency_code, coalesce(a.agency_name, 'Toàn tỉnh') A
 FROM m.dossier_indicators_ytd AS d
 LEFT JOIN m.agencies AS a USING (agency_code);
 
-COMMENT ON TABLE m.agencies IS 'Agency registry (dimension): departments, district and commune people''s committees, central agencies';
+COMMENT ON TABLE m.agency_groups IS 'Agency groups (dimension): ranks are per group; the standard ones and those the year''s rubric declares';
+COMMENT ON COLUMN m.agency_groups.agency_group IS 'Group code, as in agencies.agency_group and rankings.agency_group';
+COMMENT ON COLUMN m.agency_groups.group_order IS 'Position of the group in reports';
+COMMENT ON COLUMN m.agency_groups.label_vi IS 'The group as published rankings name it';
+COMMENT ON COLUMN m.agency_groups.label_en IS 'The group in English';
+COMMENT ON COLUMN m.agency_groups.sheet_name IS 'Sheet of the group''s ranking in the Excel workbook';
+COMMENT ON COLUMN m.agency_groups.colour IS 'The group''s colour in the HTML report';
+
+COMMENT ON TABLE m.agencies IS 'Agency registry (dimension): the ranked units (departments, district and commune people''s committees, central agencies, or units of any level a rubric declares)';
 COMMENT ON COLUMN m.agencies.agency_code IS 'Agency code (key used by every other table)';
 COMMENT ON COLUMN m.agencies.agency_name IS 'Agency name (Vietnamese)';
-COMMENT ON COLUMN m.agencies.agency_group IS 'department | district | commune | central: rankings are per group';
+COMMENT ON COLUMN m.agencies.agency_group IS 'Agency group (see agency_groups): rankings are per group';
 COMMENT ON COLUMN m.agencies.agency_group_label IS 'Agency group in Vietnamese, as in published rankings';
 COMMENT ON COLUMN m.agencies.parent_code IS 'For a commune: its district';
 COMMENT ON COLUMN m.agencies.parent_name IS 'Name of the parent (district) agency';
@@ -80,7 +93,7 @@ COMMENT ON COLUMN m.agency_years.agency_group IS 'Agency group';
 COMMENT ON COLUMN m.agency_years.parent_code IS 'For a commune: its district';
 COMMENT ON COLUMN m.agency_years.evaluated IS 'True when the agency is scored and ranked that year';
 
-COMMENT ON TABLE m.indicators IS 'Indicator values per agency and year (DOMAIN §4), with numerator and denominator for tracing';
+COMMENT ON TABLE m.indicators IS 'Indicator values per agency and year (docs/domain.md §4), with numerator and denominator for tracing';
 COMMENT ON COLUMN m.indicators.year IS 'Evaluation year (dossiers: year of NgayTiepNhan)';
 COMMENT ON COLUMN m.indicators.agency_code IS 'Agency code';
 COMMENT ON COLUMN m.indicators.indicator_code IS 'Indicator code (see indicator_catalogue)';
@@ -131,7 +144,7 @@ COMMENT ON COLUMN m.rankings.rank IS 'Rank (Xếp hạng) within year and group 
 COMMENT ON COLUMN m.rankings.prev_rank IS 'Rank the year before (a merged agency: its predecessor''s rank)';
 COMMENT ON COLUMN m.rankings.rank_change IS 'prev_rank − rank: positive = moved up';
 COMMENT ON COLUMN m.rankings.rank_change_label IS 'The change in words: tăng / giảm N bậc, giữ nguyên';
-COMMENT ON COLUMN m.rankings.classification IS 'Xếp loại: Tốt / Khá / Trung bình / Yếu by the rubric thresholds';
+COMMENT ON COLUMN m.rankings.classification IS 'Xếp loại (Tốt / Khá / Trung bình / Yếu, or the rubric''s own classes) by the rubric thresholds';
 COMMENT ON COLUMN m.rankings.rubric_year IS 'Year of the rubric file used (the year''s own, or the latest earlier one)';
 
 COMMENT ON TABLE m.quarantine IS 'Raw records that broke their contract: not loaded, kept with file, line and reason';
@@ -187,12 +200,12 @@ FROM rubric_items
 ORDER BY year, agency_group, criterion_order, item_order;
 
 CREATE TABLE m.rubric_classes AS
-SELECT year, agency_group, label, min_total, rubric_year
+SELECT year, agency_group, label, min_total, rubric_year, colour, fill
 FROM rubric_classes
 ORDER BY year, agency_group, min_total DESC;
 
 COMMENT ON TABLE m.indicator_catalogue IS 'Indicator codes and their names in Vietnamese and English';
-COMMENT ON COLUMN m.indicator_catalogue.indicator_code IS 'Indicator code (DOMAIN §4), or a rubric''s assessed indicator';
+COMMENT ON COLUMN m.indicator_catalogue.indicator_code IS 'Indicator code (docs/domain.md §4), or a rubric''s assessed indicator';
 COMMENT ON COLUMN m.indicator_catalogue.label_vi IS 'Name in Vietnamese, as printed in reports';
 COMMENT ON COLUMN m.indicator_catalogue.label_en IS 'Name in English';
 COMMENT ON COLUMN m.indicator_catalogue.family IS 'Source family: services, dossiers, one_stop, infrastructure, capacity, communes, assessment';
@@ -215,9 +228,11 @@ COMMENT ON COLUMN m.rubric_items.rubric_year IS 'Year of the rubric file (the ye
 COMMENT ON TABLE m.rubric_classes IS 'Classification thresholds (xếp loại) per year and agency group';
 COMMENT ON COLUMN m.rubric_classes.year IS 'Scored year';
 COMMENT ON COLUMN m.rubric_classes.agency_group IS 'Agency group';
-COMMENT ON COLUMN m.rubric_classes.label IS 'Tốt | Khá | Trung bình | Yếu';
+COMMENT ON COLUMN m.rubric_classes.label IS 'Tốt | Khá | Trung bình | Yếu, or the rubric''s own labels';
 COMMENT ON COLUMN m.rubric_classes.min_total IS 'Lowest total (rounded to 2 decimals) of the class';
 COMMENT ON COLUMN m.rubric_classes.rubric_year IS 'Year of the rubric file';
+COMMENT ON COLUMN m.rubric_classes.colour IS 'Colour of the class in the HTML report (badges, charts)';
+COMMENT ON COLUMN m.rubric_classes.fill IS 'Row background of the class in the Excel workbook';
 
 -- Agency profiles: why each agency ranks where it does, and the least it must improve to move up.
 CREATE TABLE m.agency_profiles AS

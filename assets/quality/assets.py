@@ -6,18 +6,19 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.ingestion.contracts import load_contracts
 from expectations.sql_checks import CHECKS, CheckResult, build_data_quality, run_sql_checks
+from expectations.suites import STAGING_SUITES
 from pipelines import settings
 from pipelines.partitions import partition_years, run_years, single_run, yearly_partitions
+from pipelines.registry import load_registry, load_sources
 from pipelines.resources import Warehouse
 
 DOSSIER_ERRORS = ["dossier_duplicate_mahoso", "dossier_codes_out_of_range", "dossier_dates_out_of_order",
                   "dossier_year_mismatch"]
 DOSSIER_WARNINGS = ["dossier_unknown_procedure", "dossier_missing_months"]
-GX_TABLES = ["stg_agencies", "stg_services", "stg_one_stop", "stg_infrastructure", "stg_capacity",
-             "stg_assessments", "dossier_agency_month", "indicators", "criterion_scores", "rankings"]
-GX_STAGING_TABLES = GX_TABLES[:7]  # final once the staging checks run
+# The tables the run validates with GX: the staging ones are final once the staging checks run.
+GX_STAGING_TABLES = [*STAGING_SUITES, "dossier_agency_month"]
+GX_TABLES = [*GX_STAGING_TABLES, "indicators", "criterion_scores", "rankings"]
 
 
 def data_docs_dir(warehouse: Warehouse) -> Path:
@@ -77,11 +78,13 @@ def _check_result(results: list[CheckResult], severity: dg.AssetCheckSeverity, s
 QUARANTINE_CHECKS = ["quarantined_share", "ingest_reconciliation"]
 QUARANTINE_DESCRIPTION = ("Blocks the ranking when more than the allowed share of the source's rows was quarantined "
                           "(expectations/thresholds.yaml) or when counts do not reconcile.")
-REGISTRY = "agencies"  # the other sources' staging assets depend on the registry: its check must run before them
-STAGING_TABLES = {source: c.table for source, c in load_contracts().items() if source != REGISTRY}
+# The agency registry (the one source without year folders): the other sources' staging assets depend on it, so its
+# check must run before them.
+REGISTRY = next(name for name, c in load_sources().items() if not c.partitioned)
+STAGING_TABLES = {source: c.table for source, c in load_sources().items() if source != REGISTRY}
 
 
-@dg.asset_check(asset=load_contracts()[REGISTRY].table, name="quarantine_within_threshold", blocking=True,
+@dg.asset_check(asset=load_sources()[REGISTRY].table, name="quarantine_within_threshold", blocking=True,
                 description=QUARANTINE_DESCRIPTION)
 def registry_quarantine_check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as con:  # not shared: it runs before the other sources are loaded
@@ -112,7 +115,8 @@ def _prepare_gx(context: dg.AssetCheckExecutionContext, con, warehouse: Warehous
 
     years = run_years(context)
     fingerprints = table_fingerprints(con, years, GX_STAGING_TABLES, aggregate=AGGREGATE_TABLE, temporary=False)
-    changed = tables_to_validate(data_docs_dir(warehouse), fingerprints, run_name=_label(years))
+    changed = tables_to_validate(data_docs_dir(warehouse), fingerprints, run_name=_label(years),
+                                 registry=load_registry(warehouse.base))
     _run_frames[(context.run.run_id, tuple(years))] = fingerprints
     context.log.info(f"GX: staged tables changed since their last validation: {', '.join(changed) or 'none'}")
 
@@ -161,8 +165,8 @@ def ranks_follow_totals(context: dg.AssetCheckExecutionContext, warehouse: Wareh
     group_name="quality",
     partitions_def=yearly_partitions,
     backfill_policy=single_run,
-    deps=["rankings", "criterion_scores", "indicator_scores", "indicator_values", "agency_profiles", "stg_agencies",
-          "stg_services", "stg_dossiers", "stg_one_stop", "stg_infrastructure", "stg_capacity", "stg_assessments"],
+    deps=["rankings", "criterion_scores", "indicator_scores", "indicator_values", "agency_profiles",
+          *(c.table for c in load_sources().values())],
     kinds={"duckdb"},
     check_specs=[dg.AssetCheckSpec("critical_expectations_pass", asset="data_quality", blocking=True,
                                    description="No critical Great Expectations failure in the returns or marts.")],
@@ -189,7 +193,8 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
         fingerprints = {t: fingerprints[t] for t in GX_TABLES if t in fingerprints}
         aggregate = AGGREGATE_TABLE if "dossier_agency_month" in staged else DOSSIER_AGENCY_MONTH_TEMP
         gx_results = validate_tables(lambda names: load_frames(con, years, names, aggregate=aggregate),
-                                     fingerprints, site, run_name=_label(years))
+                                     fingerprints, site, run_name=_label(years),
+                                     registry=load_registry(warehouse.base))
         rows = build_data_quality(con, years, gx_results, checks)
         con.execute(f"DROP TABLE IF EXISTS {AGGREGATE_TABLE}")
     _run_results.pop(key, None)

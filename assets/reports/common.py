@@ -4,7 +4,9 @@
 - `vi_sort_key`: Vietnamese alphabetical order for names shown to people (ICU's `vi` collation, through DuckDB);
 - `atomic_path` / `write_text_atomic` / `remove_leftovers`: every report file is written under a temporary
   name in its own folder and renamed over the old one, so a reader or a failed run never leaves half a file;
-- `data_docs_page`: where the Great Expectations Data Docs of a data directory are.
+- `data_docs_page`: where the Great Expectations Data Docs of a data directory are;
+- `agency_groups` / `class_styles`: the groups (order, label, sheet, colour) and the classes (order, colours) as the
+  marts publish them from the registry (pipelines/registry.py), so no report spells a group or a class out.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from pipelines import settings
+from pipelines.registry import AgencyGroup, class_colours, load_methodology, standard_agency_groups, tint
 
-__all__ = ["VIETNAM", "Provisional", "atomic_path", "data_docs_page", "has_table", "provisional",
-           "remove_leftovers", "vi_sort_key", "write_text_atomic"]
+__all__ = ["VIETNAM", "ClassStyles", "Provisional", "agency_groups", "atomic_path", "class_styles", "data_docs_page",
+           "has_table", "provisional", "remove_leftovers", "vi_sort_key", "write_text_atomic"]
 
 # The evaluation calendar is Vietnam's (the partitions and the nightly schedule use it too), not the server's.
 VIETNAM = ZoneInfo(settings.TIMEZONE)
@@ -174,3 +177,66 @@ def remove_leftovers(*folders: Path) -> list[Path]:
 def data_docs_page(data_dir: Path) -> Path:
     """The Data Docs index of a data directory (where the quality step writes it; settings says where once)."""
     return settings.data_docs_index(Path(data_dir))
+
+
+# --- agency groups and classes, as the marts publish them ----------------------------------------------------------
+
+UNKNOWN_COLOUR = "#777777"  # a label no rubric of the marts names (never expected; a report must not fail on it)
+
+
+def agency_groups(con: duckdb.DuckDBPyConnection) -> dict[str, AgencyGroup]:
+    """code → group, in report order: the marts' `agency_groups`, else (marts older than that table) the standard
+    groups of config/methodology.yaml."""
+    if not has_table(con, "agency_groups"):
+        return {g.code: g for g in standard_agency_groups()}
+    rows = con.execute("SELECT agency_group, group_order, label_vi, label_en, sheet_name, colour FROM agency_groups "
+                       "ORDER BY group_order, agency_group").fetchall()
+    return {r[0]: AgencyGroup(*r) for r in rows}
+
+
+def group_of(groups: dict[str, AgencyGroup], code: str) -> AgencyGroup:
+    """The group of `code`; one the dimension lacks is shown by its code, after the others."""
+    return groups.get(code) or AgencyGroup(code, 1 << 30, code, code, code, UNKNOWN_COLOUR)
+
+
+class ClassStyles(dict):
+    """label → (colour, fill) of a year's classes, best first; a label without style reads grey, never a KeyError
+    (a report must not crash on a class label it was not told about)."""
+
+    def __missing__(self, label: str) -> tuple[str, str]:
+        return UNKNOWN_COLOUR, tint(UNKNOWN_COLOUR)
+
+    def colour(self, label: str) -> str:
+        return self[label][0]
+
+    def colours(self) -> _Colours:
+        """label → colour (the HTML badges), grey for a label without one."""
+        return _Colours({label: colour for label, (colour, _) in self.items()})
+
+
+class _Colours(dict):
+    def __missing__(self, label: str) -> str:
+        return UNKNOWN_COLOUR
+
+
+def class_styles(con: duckdb.DuckDBPyConnection, year: int) -> ClassStyles:
+    """The year's class labels, highest minimum first, with their colours from the marts' rubric_classes (marts
+    older than its colour columns: config/methodology.yaml's by label), and any label the ranking carries besides."""
+    rows: list[tuple] = []
+    if has_table(con, "rubric_classes"):
+        columns = {c for (c,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = "
+                                             "'rubric_classes' AND table_catalog = current_database()").fetchall()}
+        style = "any_value(colour), any_value(fill)" if {"colour", "fill"} <= columns else "NULL, NULL"
+        rows = con.execute(f"SELECT label, {style} FROM rubric_classes WHERE year = ? GROUP BY label "
+                           "ORDER BY max(min_total) DESC, label", [int(year)]).fetchall()
+    if has_table(con, "rankings"):
+        known = {r[0] for r in rows}
+        rows += [(c, None, None) for (c,) in con.execute(
+            "SELECT DISTINCT classification FROM rankings WHERE year = ? ORDER BY 1", [int(year)]).fetchall()
+            if c not in known]
+    defaults = load_methodology().classification
+    by_label = class_colours(defaults, defaults)
+    styles = ClassStyles()
+    for label, colour, fill in rows:
+        styles[label] = (colour, fill) if colour and fill else by_label.get(label) or styles[label]
+    return styles

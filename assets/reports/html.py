@@ -29,8 +29,12 @@ import jinja2
 import plotly
 
 from assets.reports.common import (
+    ClassStyles,
     Provisional,
+    agency_groups,
     atomic_path,
+    class_styles,
+    group_of,
     has_table,
     provisional,
     remove_leftovers,
@@ -38,13 +42,12 @@ from assets.reports.common import (
     write_text_atomic,
 )
 from expectations.sql_checks import quality_summary
-from pipelines.vietnamese import CLASS_COLOURS, CLASS_ORDER, rank_change_text, vn_int, vn_number, vn_pct
+from pipelines.vietnamese import rank_change_text, vn_int, vn_number, vn_pct
 
 TEMPLATES = Path(__file__).parent / "templates"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 STATIC = "_static"
 PROFILE_DIR = "co-quan"
-GROUP_ORDER = ("department", "district", "commune", "central")
 GOAL_ORDER = ("next_class", "pass_agency_above")
 
 
@@ -53,7 +56,6 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=vn_number, pct=vn_pct, int=vn_int, change=lambda r: rank_change_text(
         r["prev_rank"], r["rank"]), profile_file=_profile_file)
-    env.globals.update(class_colours=CLASS_COLOURS, class_order=CLASS_ORDER)
     return env
 
 
@@ -97,15 +99,15 @@ def _tick(label: str, width: int) -> str:
 CATEGORY_AXIS = {"type": "category", "automargin": True, "autotickangles": [0, 90]}
 
 
-def _year_charts(groups: list[dict], trend: list[dict], year: int) -> dict[str, dict]:
+def _year_charts(groups: list[dict], trend: list[dict], year: int, classes: ClassStyles) -> dict[str, dict]:
     """Plotly figures (plain JSON specs: building them with plotly.graph_objects is 10× slower per page)."""
     charts: dict[str, dict] = {}
     labels = [_tick(g["label"], 11) for g in groups]
     charts["classes"] = {
-        "data": [{"type": "bar", "name": cls, "x": labels, "marker": {"color": CLASS_COLOURS[cls]},
+        "data": [{"type": "bar", "name": cls, "x": labels, "marker": {"color": classes.colour(cls)},
                   "y": [sum(1 for r in g["rows"] if r["classification"] == cls) for g in groups],
                   "hovertemplate": f"%{{x}}: %{{y}} cơ quan {cls}<extra></extra>"}
-                 for cls in CLASS_ORDER],
+                 for cls in classes],
         "layout": {"barmode": "stack", "title": {"text": f"Số cơ quan theo xếp loại, năm {year}"},
                    "yaxis": {"title": {"text": "Số cơ quan"}}, "xaxis": CATEGORY_AXIS, "height": 360,
                    "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "traceorder": "normal"},
@@ -138,7 +140,7 @@ def _year_charts(groups: list[dict], trend: list[dict], year: int) -> dict[str, 
         names = [r["agency_name"] for r in reversed(rows)]
         charts[f"rank_{g['group']}"] = {
             "data": [{"type": "bar", "orientation": "h", "y": names, "x": [r["total_points"] for r in reversed(rows)],
-                      "marker": {"color": [CLASS_COLOURS[r["classification"]] for r in reversed(rows)]},
+                      "marker": {"color": [classes.colour(r["classification"]) for r in reversed(rows)]},
                       "hovertemplate": "%{y}: %{x:.2f} điểm<extra></extra>"}],
             "layout": {"title": {"text": f"Tổng điểm – {g['label']}"}, "height": _bar_height(len(rows)),
                        "yaxis": {"automargin": True, "dtick": 1}, "xaxis": {"range": [0, g["max_points"]]},
@@ -158,10 +160,7 @@ def _year_charts(groups: list[dict], trend: list[dict], year: int) -> dict[str, 
 
 
 def _groups(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
-    ranking = _records(con, """
-        SELECT r.*, a.agency_group_label FROM rankings AS r
-        LEFT JOIN agencies AS a USING (agency_code)
-        WHERE r.year = ?""", [year])
+    ranking = _records(con, "SELECT * FROM rankings WHERE year = ?", [year])
     ranking.sort(key=lambda r: (r["rank"], vi_sort_key(r["agency_name"]), r["agency_code"]))
     criteria = _records(con, """
         SELECT DISTINCT agency_group, criterion_order, criterion_code, criterion_name,
@@ -172,11 +171,13 @@ def _groups(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
     per_agency: dict[str, dict[str, float]] = defaultdict(dict)
     for code, crit, pts in points:
         per_agency[code][crit] = pts
+    known = agency_groups(con)
     groups = []
-    for group in sorted({r["agency_group"] for r in ranking}, key=lambda g: (GROUP_ORDER + (g,)).index(g)):
+    for group in sorted({r["agency_group"] for r in ranking}, key=lambda g: (group_of(known, g).order, g)):
         rows = [r | {"criteria": per_agency[r["agency_code"]]} for r in ranking if r["agency_group"] == group]
         groups.append({
-            "group": group, "label": rows[0]["agency_group_label"] or group, "rows": rows,
+            "group": group, "label": group_of(known, group).label_vi, "colour": group_of(known, group).colour,
+            "rows": rows,
             "max_points": rows[0]["max_points"],
             "criteria": [c for c in criteria if c["agency_group"] == group],
         })
@@ -280,10 +281,11 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
     (year_dir / PROFILE_DIR).mkdir(parents=True, exist_ok=True)
     remove_leftovers(year_dir, year_dir / PROFILE_DIR)
     status = provisional(con, year, now)
-    common = _page_globals(con, status)
+    classes = class_styles(con, year)
+    common = {**_page_globals(con, status), "class_colours": classes.colours()}
     groups = _groups(con, year)
     page = env.get_template("year.html").render(
-        year=year, groups=groups, charts=_year_charts(groups, _trend(con, year), year),
+        year=year, groups=groups, charts=_year_charts(groups, _trend(con, year), year, classes),
         caveats=quality_summary(con, year), static=f"../{STATIC}", profile_dir=PROFILE_DIR,
         rubric_year=groups[0]["rows"][0]["rubric_year"] if groups else None,
         data_docs=_docs_link(data_docs, year_dir), **common)

@@ -3,11 +3,12 @@
 `write_ranking_workbook(marts, year, out_dir)` reads only the marts connection (the published analysts' DuckDB)
 and writes, with xlsxwriter:
 
-- one sheet per agency group ranked that year ("Sở ban ngành", "UBND cấp huyện", "UBND cấp xã",
-  "Cơ quan Trung ương"): a title row, a note row, then the table STT, Mã cơ quan, Tên cơ quan, one column per
-  criterion ("<tên tiêu chí> (<điểm tối đa>)"), Tổng điểm, Chỉ số, Xếp loại, Xếp hạng, Thay đổi so với năm
-  trước ("↑3", "↓2", "–", "mới"); ordered by rank, then name. Header frozen, autofilter, and each row
-  coloured by its classification (conditional formatting on the Xếp loại column, so it follows edits);
+- one sheet per agency group ranked that year, named and ordered as the marts' `agency_groups` say ("Sở ban
+  ngành", "UBND cấp huyện", "UBND cấp xã", "Cơ quan Trung ương", or a rubric's own group): a title row, a note
+  row, then the table STT, Mã cơ quan, Tên cơ quan, one column per criterion ("<tên tiêu chí> (<điểm tối
+  đa>)"), Tổng điểm, Chỉ số, Xếp loại, Xếp hạng, Thay đổi so với năm trước ("↑3", "↓2", "–", "mới"); ordered by
+  rank, then name. Header frozen, autofilter, and each row coloured by its classification (conditional
+  formatting on the Xếp loại column, so it follows edits), in the colours of the marts' `rubric_classes`;
 - "Phương pháp": the year's rubric (criteria, indicators with their Vietnamese names, points per group
   variant, targets, classification thresholds), from the marts tables rubric_items, rubric_classes and
   indicator_catalogue;
@@ -48,27 +49,23 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from assets.reports.common import Provisional, atomic_path, has_table, provisional, remove_leftovers, vi_sort_key
+from assets.reports.common import (
+    ClassStyles,
+    Provisional,
+    agency_groups,
+    atomic_path,
+    class_styles,
+    group_of,
+    has_table,
+    provisional,
+    remove_leftovers,
+    vi_sort_key,
+)
 from expectations.sql_checks import SOURCE_LABELS, quality_summary, rule_label
 from pipelines.vietnamese import rank_change_text, vn_number
 
 __all__ = ["write_ranking_workbook"]
 
-GROUP_ORDER = ("department", "district", "commune", "central")
-# Sheet names as the brief and the published appendices name the groups (Excel: at most 31 characters).
-GROUP_SHEETS = {
-    "department": "Sở ban ngành",
-    "district": "UBND cấp huyện",
-    "commune": "UBND cấp xã",
-    "central": "Cơ quan Trung ương",
-}
-# Group names inside sentences, when the marts' agencies.agency_group_label does not give one.
-GROUP_LABELS = {
-    "department": "Sở, ban, ngành",
-    "district": "UBND cấp huyện",
-    "commune": "UBND cấp xã",
-    "central": "Cơ quan Trung ương tại tỉnh",
-}
 # Criterion order of the standard rubric (config/rubrics/2016.yaml), for marts files without rubric_items.
 USUAL_CRITERIA = ("infrastructure", "internal", "services", "people", "policy", "communes")
 METHOD_SHEET = "Phương pháp"
@@ -77,13 +74,6 @@ QUALITY_SHEET = "Lưu ý chất lượng dữ liệu"
 POINTS_FORMAT = "[$-42A]#,##0.00"
 INDEX_FORMAT = "[$-42A]0.0000"
 INTEGER_FORMAT = "0"
-# Background colours of the classifications (Excel's good / neutral / bad palette, Khá in light blue).
-CLASS_COLOURS = {
-    "Tốt": ("#C6EFCE", "#006100"),
-    "Khá": ("#DDEBF7", "#1F4E78"),
-    "Trung bình": ("#FFEB9C", "#7F6000"),
-    "Yếu": ("#FFC7CE", "#9C0006"),
-}
 
 TITLE_ROW, NOTE_ROW, HEADER_ROW = 0, 1, 2
 FIRST_DATA_ROW = HEADER_ROW + 1
@@ -170,7 +160,7 @@ def _text_sheet(wb: Workbook, fmt: _Formats, name: str, widths: list[float], tit
 
 
 class _Formats:
-    def __init__(self, wb: Workbook) -> None:
+    def __init__(self, wb: Workbook, classes: ClassStyles) -> None:
         base = {"font_name": "Times New Roman", "font_size": 12, "valign": "vcenter"}
         cell = {**base, "border": 1}
         self.title = wb.add_format({**base, "bold": True, "font_size": 14})
@@ -195,31 +185,17 @@ class _Formats:
         self.cell_index = wb.add_format({**cell, "num_format": INDEX_FORMAT})
         self.bold_text = wb.add_format({**cell, "bold": True, "text_wrap": True})
         self.bold_points = wb.add_format({**cell, "bold": True, "num_format": POINTS_FORMAT})
+        # A class's row: its light fill, its colour for the text (config/methodology.yaml, or the rubric's).
         self.classes = {
-            label: wb.add_format({"bg_color": bg, "font_color": fg}) for label, (bg, fg) in CLASS_COLOURS.items()
+            label: wb.add_format({"bg_color": fill, "font_color": colour}) for label, (colour, fill) in classes.items()
         }
         self.class_cells = {
-            label: wb.add_format({**cell, "bold": True, "bg_color": bg, "font_color": fg})
-            for label, (bg, fg) in CLASS_COLOURS.items()
+            label: wb.add_format({**cell, "bold": True, "bg_color": fill, "font_color": colour})
+            for label, (colour, fill) in classes.items()
         }
 
 
 # --- reading the marts ----------------------------------------------------------------------------------------
-
-
-def _group_labels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    labels = dict(GROUP_LABELS)
-    if _has_table(con, "agencies"):
-        labels.update(
-            {
-                g: lab
-                for g, lab in con.execute(
-                    "SELECT agency_group, any_value(agency_group_label) FROM agencies "
-                    "WHERE agency_group_label IS NOT NULL GROUP BY agency_group"
-                ).fetchall()
-            }
-        )
-    return labels
 
 
 def _rankings(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, list[_Ranked]]:
@@ -233,8 +209,8 @@ def _rankings(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, list[_Rank
         by_group.setdefault(group, []).append(_Ranked(*rest))
     for ranked in by_group.values():
         ranked.sort(key=lambda r: (r.rank, vi_sort_key(r.agency_name), r.agency_code))
-    order = {g: i for i, g in enumerate(GROUP_ORDER)}
-    return dict(sorted(by_group.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+    groups = agency_groups(con)
+    return dict(sorted(by_group.items(), key=lambda kv: (group_of(groups, kv[0]).order, kv[0])))
 
 
 def _criteria(con: duckdb.DuckDBPyConnection, year: int, group: str) -> list[_Criterion]:
@@ -569,8 +545,8 @@ def _quality_sheet(
             f"{name_join} WHERE d.year = ? AND d.missing_return GROUP BY ALL",
             [year],
         ).fetchall()
-        order = {g: i for i, g in enumerate(GROUP_ORDER)}
-        missing.sort(key=lambda r: (order.get(r[2], 9), r[0]))
+        groups = agency_groups(con)
+        missing.sort(key=lambda r: (group_of(groups, r[2]).order if r[2] else 1 << 31, r[0]))
         ws.write_string(row, 0, f"2. Cơ quan chưa gửi báo cáo năm {year} ({len(missing)} cơ quan)", fmt.section)
         row += 1
         if missing:
@@ -650,21 +626,9 @@ def write_ranking_workbook(marts: duckdb.DuckDBPyConnection, year: int, out_dir:
     ranked_by_group = _rankings(marts, year)
     if not ranked_by_group:
         raise ValueError(f"the marts hold no ranking for {year}: run the pipeline for {year} first")
-    labels = _group_labels(marts)
-    class_labels = [
-        r[0]
-        for r in marts.execute(
-            "SELECT DISTINCT classification FROM rankings WHERE year = ? ORDER BY classification", [year]
-        ).fetchall()
-    ]
-    if _has_table(marts, "rubric_classes"):
-        class_labels += [
-            r[0]
-            for r in marts.execute(
-                "SELECT DISTINCT label FROM rubric_classes WHERE year = ? ORDER BY label", [year]
-            ).fetchall()
-        ]
-    class_labels = list(dict.fromkeys(class_labels))
+    groups = agency_groups(marts)
+    labels = {code: g.label_vi for code, g in groups.items()}
+    classes = class_styles(marts, year)
 
     status = provisional(marts, year, now)
     path = Path(out_dir) / str(year) / f"xep_hang_{year}.xlsx"
@@ -678,20 +642,20 @@ def write_ranking_workbook(marts: duckdb.DuckDBPyConnection, year: int, out_dir:
         if status:
             properties |= {"title": properties["title"] + " (số liệu tạm tính)", "comments": status.banner}
         wb.set_properties(properties)
-        fmt = _Formats(wb)
+        fmt = _Formats(wb, classes)
         taken = {METHOD_SHEET.casefold(), QUALITY_SHEET.casefold()}
         for group, ranked in ranked_by_group.items():
-            name = _sheet_name(GROUP_SHEETS.get(group, labels.get(group, group)), taken)
+            name = _sheet_name(group_of(groups, group).sheet, taken)
             _ranking_sheet(
                 wb,
                 fmt,
                 name,
                 year,
-                labels.get(group, group),
+                group_of(groups, group).label_vi,
                 _criteria(marts, year, group),
                 ranked,
                 _criterion_points(marts, year, group),
-                class_labels,
+                list(classes),
                 status,
             )
         rubric_years = sorted({r.rubric_year for ranked in ranked_by_group.values() for r in ranked})

@@ -4,8 +4,8 @@ import dagster as dg
 
 from assets.scoring.score import score_years
 from pipelines.partitions import partition_years, single_run, yearly_partitions
+from pipelines.registry import load_registry, write_agency_groups
 from pipelines.resources import Warehouse
-from pipelines.settings import RUBRIC_DIR
 
 
 @dg.multi_asset(
@@ -16,15 +16,17 @@ from pipelines.settings import RUBRIC_DIR
         dg.AssetSpec("criterion_scores", group_name="scoring", kinds={"duckdb"}, deps=["indicator_values"],
                      description="Points per criterion and the rank on each criterion."),
         dg.AssetSpec("rankings", group_name="scoring", kinds={"duckdb"}, deps=["indicator_values"],
-                     description="Total, index, classification (Tốt/Khá/Trung bình/Yếu) and rank per group."),
+                     description="Total, index, classification (the rubric's classes) and rank per group."),
     ],
     partitions_def=yearly_partitions,
     backfill_policy=single_run,
 )
 def scores(context: dg.AssetExecutionContext, warehouse: Warehouse):
     years = partition_years(context)
+    registry = load_registry(warehouse.base)
     with warehouse.connect() as con:
-        counts = score_years(con, years, RUBRIC_DIR)
+        write_agency_groups(con, registry.agency_groups)  # with those the rubrics declare, for every later step
+        counts = score_years(con, years, registry.rubric_dir)
         ranked = con.execute(
             "SELECT count(*) FROM rankings WHERE year IN (SELECT unnest(?::INTEGER[]))", [years]).fetchall()[0][0]
     context.log.info(f"scored {years[0]}–{years[-1]}: {ranked:,} agencies ranked")

@@ -1,4 +1,4 @@
--- Scoring tables of the warehouse (DOMAIN.md §5). Each is replaced per year (delete, then insert, in one
+-- Scoring tables of the warehouse (docs/domain.md §5). Each is replaced per year (delete, then insert, in one
 -- transaction) by assets/scoring/score.py, so reruns and backfills of a year never duplicate or mix rubrics.
 
 -- The rubric in force for each scored year, expanded per agency group (district: 0.9 × points + communes).
@@ -20,10 +20,15 @@ CREATE TABLE IF NOT EXISTS rubric_items (
 CREATE TABLE IF NOT EXISTS rubric_classes (
     year         INTEGER NOT NULL,
     agency_group VARCHAR NOT NULL,
-    label        VARCHAR NOT NULL,  -- Tốt | Khá | Trung bình | Yếu
+    label        VARCHAR NOT NULL,  -- Tốt | Khá | Trung bình | Yếu, or the rubric's own labels
     min_total    DOUBLE NOT NULL,   -- the class applies from this total up to the next class's minimum
-    rubric_year  INTEGER NOT NULL
+    rubric_year  INTEGER NOT NULL,
+    colour       VARCHAR,           -- badge and chart colour in the HTML report
+    fill         VARCHAR            -- row background in the workbook
 );
+-- Warehouses made before the classes had colours.
+ALTER TABLE rubric_classes ADD COLUMN IF NOT EXISTS colour VARCHAR;
+ALTER TABLE rubric_classes ADD COLUMN IF NOT EXISTS fill VARCHAR;
 
 -- Points per agency and rubric item: why an agency gained or lost points.
 CREATE TABLE IF NOT EXISTS indicator_scores (

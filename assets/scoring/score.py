@@ -1,4 +1,4 @@
-"""Score and rank agencies in DuckDB: indicator values × the year's rubric (DOMAIN.md §5).
+"""Score and rank agencies in DuckDB: indicator values × the year's rubric (docs/domain.md §5).
 
 Python only validates the rubric files and loads them into `rubric_items` / `rubric_classes`; the arithmetic
 is SQL (score.sql), so an analyst can reproduce any figure from the warehouse tables alone. Each call replaces
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.scoring.rubric import AGENCY_GROUPS, CATALOGUE_PATH, Rubric, RubricError, rubrics_for_years
+from assets.scoring.rubric import CATALOGUE_PATH, Rubric, RubricError, rubrics_for_years
 from pipelines.warehouse import transaction
 
 HERE = Path(__file__).parent
@@ -36,7 +36,8 @@ def rubric_rows(year: int, rubric: Rubric) -> tuple[list[tuple], list[tuple]]:
             for ii, item in enumerate(crit.items, start=1):
                 items.append((year, group, crit.code, crit.name, item.code, item.points, item.target,
                               rubric.year, crit.name_en or None, ci, ii))
-        classes.extend((year, group, label, minimum, rubric.year) for label, minimum in variant.classes)
+        classes.extend((year, group, label, minimum, rubric.year, *variant.colours.get(label, (None, None)))
+                       for label, minimum in variant.classes)
     return items, classes
 
 
@@ -58,12 +59,14 @@ def score_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Pa
         WHERE evaluated AND year IN (SELECT year FROM scoring_years)
         QUALIFY row_number() OVER (PARTITION BY year, agency_code ORDER BY agency_group, agency_name) = 1""")
     try:
-        unknown = con.execute("SELECT DISTINCT agency_group FROM scoring_agencies "
-                              "WHERE agency_group NOT IN (SELECT unnest(?::VARCHAR[]))", [list(AGENCY_GROUPS)]
-                              ).fetchall()
-        if unknown:
-            raise RubricError(f"agency group(s) {sorted(g for (g,) in unknown)} have no rubric variant; "
-                              f"rubrics define {list(AGENCY_GROUPS)}")
+        for year, rubric in rubrics.items():
+            unknown = con.execute("SELECT DISTINCT agency_group FROM scoring_agencies WHERE year = ? AND "
+                                  "agency_group NOT IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1",
+                                  [year, list(rubric.variants)]).fetchall()
+            if unknown:
+                raise RubricError(f"{rubric.path}: agency group(s) {[g for (g,) in unknown]} of the {year} registry "
+                                  f"have no variant in this rubric; it defines {list(rubric.variants)} (declare "
+                                  "the group under groups:)")
         item_rows: list[tuple] = []
         class_rows: list[tuple] = []
         for year, rubric in rubrics.items():
@@ -75,7 +78,8 @@ def score_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Pa
             for table in SCORED_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE year IN (SELECT year FROM scoring_years)")
             con.executemany("INSERT INTO rubric_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", item_rows)
-            con.executemany("INSERT INTO rubric_classes VALUES (?, ?, ?, ?, ?)", class_rows)
+            con.executemany("INSERT INTO rubric_classes (year, agency_group, label, min_total, rubric_year, colour, "
+                            "fill) VALUES (?, ?, ?, ?, ?, ?, ?)", class_rows)
             con.execute(_sql("score"))
             for table in SCORED_TABLES:
                 counts[table] = con.execute(f"SELECT count(*) FROM {table} "

@@ -1,5 +1,5 @@
 -- Its condition is the macro of dossier_rules.sql, shared with the one-scan screen (screen_dossiers.sql).
--- Coded dossier fields outside their code lists (DOMAIN.md §3): KenhThucHien 1..3, TrangThaiHoSo 1..10,
+-- Coded dossier fields outside their code lists (docs/domain.md §3): KenhThucHien 1..3, TrangThaiHoSo 1..10,
 -- MucDo 1..4 or NULL, DuocThanhToanTrucTuyen 0..2, HoSoCoThanhPhanSoHoa 0/1, LoaiDoiTuong 1/2, LePhi >= 0.
 -- One row per dossier; `problem` names every offending field.
 SELECT year, DonViXuLy AS agency_code, MaHoSo, source_file, source_line,

@@ -1,14 +1,11 @@
--- Counts reconcile (DOMAIN.md §3): per source and year, rows read = loaded + quarantined in ingested_files,
+-- Counts reconcile (docs/domain.md §3): per source and year, rows read = loaded + quarantined in ingested_files,
 -- staging holds exactly the rows loaded, and quarantine holds exactly the rows quarantined (rows of files
 -- rejected whole are not counted in either). A difference means a loader bug or a table edited by hand.
+-- egov_source_rows (a temp view over every source of config/sources.yaml) is made by sql_checks.py.
 WITH staged AS (
-    SELECT 'agencies' AS source, NULL::INTEGER AS year, count(*) AS n FROM stg_agencies
-    UNION ALL SELECT 'services', year, count(*) FROM stg_services WHERE list_contains($years, year) GROUP BY year
-    UNION ALL SELECT 'dossiers', year, count(*) FROM stg_dossiers WHERE list_contains($years, year) GROUP BY year
-    UNION ALL SELECT 'one_stop', year, count(*) FROM stg_one_stop WHERE list_contains($years, year) GROUP BY year
-    UNION ALL SELECT 'infrastructure', year, count(*) FROM stg_infrastructure WHERE list_contains($years, year) GROUP BY year
-    UNION ALL SELECT 'capacity', year, count(*) FROM stg_capacity WHERE list_contains($years, year) GROUP BY year
-    UNION ALL SELECT 'assessments', year, count(*) FROM stg_assessments WHERE list_contains($years, year) GROUP BY year
+    SELECT source, year, count(*) AS n FROM egov_source_rows
+    WHERE year IS NULL OR list_contains($years, year)
+    GROUP BY source, year
 ), quarantined AS (
     SELECT source, year, count(*) AS n FROM quarantine
     WHERE rule <> 'file_rejected' AND (year IS NULL OR list_contains($years, year))

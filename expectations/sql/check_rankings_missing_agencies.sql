@@ -1,5 +1,5 @@
 -- Evaluated agencies (still existing on 31 December) without a ranking row, in years that have a ranking:
--- every evaluated agency is scored and ranked (DOMAIN.md §1, §5). One row per agency.
+-- every evaluated agency is scored and ranked (docs/domain.md §1, §5). One row per agency.
 SELECT ay.year, ay.agency_group, ay.agency_code, ay.agency_name, 1 AS n
 FROM agency_years AS ay
 ANTI JOIN rankings AS r ON r.year = ay.year AND r.agency_code = ay.agency_code

@@ -1,5 +1,5 @@
 -- Ranks that are not competition ranks (1, 2, 2, 4) of the total rounded to 2 decimals, descending,
--- within year and agency group (DOMAIN.md §5). One row per agency whose rank differs from the expected one.
+-- within year and agency group (docs/domain.md §5). One row per agency whose rank differs from the expected one.
 WITH expected AS (
     SELECT year, agency_group, agency_code, total_points, rank,
            rank() OVER (PARTITION BY year, agency_group ORDER BY round(total_points, 2) DESC NULLS LAST)

@@ -5,8 +5,10 @@
 --   agency_code NULL   quarantined rows whose agency could not be read
 --   source = 'marts'   one '*' row per year: failed checks of the indicators, scores and rankings
 -- Rebuilt per year (delete, insert), so reruns and backfills are idempotent.
--- Parameters: $years INTEGER[], $return_sources VARCHAR[] (sources with a yearly return per agency).
--- Temp table egov_dq_failed(year, source, agency_code, failed_checks) is filled by sql_checks.py first.
+-- Parameters: $years INTEGER[], $sources VARCHAR[] (the yearly sources of config/sources.yaml), $return_sources
+-- VARCHAR[] (those every agency returns each year).
+-- Made by sql_checks.py first: the temp table egov_dq_failed(year, source, agency_code, failed_checks), and the
+-- temp view egov_source_rows(source, year, agency_code), one row per staged row of every source.
 CREATE TABLE IF NOT EXISTS data_quality (
     year              INTEGER NOT NULL,
     source            VARCHAR NOT NULL,
@@ -22,21 +24,11 @@ CREATE TABLE IF NOT EXISTS data_quality (
 DELETE FROM data_quality WHERE list_contains($years, year);
 
 INSERT INTO data_quality
-WITH sources(source) AS (
-    VALUES ('services'), ('dossiers'), ('one_stop'), ('infrastructure'), ('capacity'), ('assessments')
+WITH sources AS (
+    SELECT unnest($sources) AS source
 ), loaded AS (
-    SELECT 'services' AS source, year, agency_code, count(*) AS n
-    FROM stg_services WHERE list_contains($years, year) GROUP BY ALL
-    UNION ALL SELECT 'dossiers', year, DonViXuLy, count(*)
-    FROM stg_dossiers WHERE list_contains($years, year) GROUP BY ALL
-    UNION ALL SELECT 'one_stop', year, agency_code, count(*)
-    FROM stg_one_stop WHERE list_contains($years, year) GROUP BY ALL
-    UNION ALL SELECT 'infrastructure', year, agency_code, count(*)
-    FROM stg_infrastructure WHERE list_contains($years, year) GROUP BY ALL
-    UNION ALL SELECT 'capacity', year, agency_code, count(*)
-    FROM stg_capacity WHERE list_contains($years, year) GROUP BY ALL
-    UNION ALL SELECT 'assessments', year, agency_code, count(*)
-    FROM stg_assessments WHERE list_contains($years, year) GROUP BY ALL
+    SELECT source, year, agency_code, count(*) AS n
+    FROM egov_source_rows WHERE list_contains($years, year) GROUP BY ALL
 ), q_rule AS (
     SELECT source, year, agency_code, rule, count(*) AS n
     FROM quarantine

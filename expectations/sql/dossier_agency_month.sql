@@ -1,6 +1,6 @@
 -- The dossier log aggregated per year, month of reception and receiving agency: what the GX suite
 -- `dossier_agency_month` validates instead of millions of rows (row-level checks are SQL, check_dossier_*.sql).
--- Definitions follow DOMAIN.md §4: accepted = TrangThaiHoSo not in (1, 3); finished = status 9 or 10.
+-- Definitions follow docs/domain.md §4: accepted = TrangThaiHoSo not in (1, 3); finished = status 9 or 10.
 -- Parameter: $years INTEGER[].
 SELECT
     year,

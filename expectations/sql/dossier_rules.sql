@@ -2,7 +2,7 @@
 -- that list the failing rows (check_dossier_codes_out_of_range.sql, check_dossier_dates_out_of_order.sql).
 -- Created as temporary macros of the checking connection before any check runs.
 
--- Coded fields outside their code lists (DOMAIN.md §3): KenhThucHien 1..3, TrangThaiHoSo 1..10, MucDo 1..4 or
+-- Coded fields outside their code lists (docs/domain.md §3): KenhThucHien 1..3, TrangThaiHoSo 1..10, MucDo 1..4 or
 -- NULL, DuocThanhToanTrucTuyen 0..2, HoSoCoThanhPhanSoHoa 0/1, LoaiDoiTuong 1/2, LePhi >= 0.
 CREATE OR REPLACE TEMP MACRO dossier_codes_out_of_range(
     KenhThucHien, TrangThaiHoSo, MucDo, DuocThanhToanTrucTuyen, HoSoCoThanhPhanSoHoa, LoaiDoiTuong, LePhi) AS

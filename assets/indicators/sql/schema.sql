@@ -1,4 +1,4 @@
--- Indicator tables of the warehouse (DOMAIN.md §4). Every row keeps numerator and denominator.
+-- Indicator tables of the warehouse (docs/domain.md §4). Every row keeps numerator and denominator.
 CREATE TABLE IF NOT EXISTS indicator_values (
     year           INTEGER NOT NULL,
     agency_code    VARCHAR NOT NULL,

@@ -1,0 +1,274 @@
+"""The registry (pipelines/registry.py): every kind of configuration typo stops the run naming the file, the key path
+and the reason; labels are published whole; a deployment's own rubric folder with its own classes and a group of its
+own (provinces) runs through ingestion, Great Expectations, the marts, the workbook and the HTML report.
+
+Every expected message and number is written out by hand from the files the tests write.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+import yaml
+from conftest import AGENCY_HEADER, write_csv
+
+from pipelines import settings
+from pipelines.registry import (
+    CATALOGUE_PATH,
+    METHODOLOGY_PATH,
+    SOURCES_PATH,
+    THRESHOLDS_PATH,
+    RegistryError,
+    RubricError,
+    class_colours,
+    load_catalogue,
+    load_methodology,
+    load_registry,
+    load_rubric,
+    load_sources,
+    load_threshold_model,
+    read_yaml,
+    shown_path,
+)
+
+RUBRIC = settings.RUBRIC_DIR / "2016.yaml"
+GREEN, GREEN_FILL, RED, RED_FILL = "#1b7837", "#C6EFCE", "#b2182b", "#FFC7CE"  # Tốt's and Yếu's (methodology.yaml)
+
+
+def edited(tmp_path: Path, original: Path, old: str, new: str, name: str | None = None) -> Path:
+    """A copy of a bundled file with one text replaced, as an editor's slip would leave it."""
+    text = original.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is no longer in {original}"
+    path = tmp_path / (name or original.name)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+# --- every typo kind, with file and key path ------------------------------------------------------------------------
+
+TYPOS = [  # (id, bundled file, loader, text, replacement, the message after "<file>: ")
+    ("unknown key", SOURCES_PATH, load_sources,
+     "MaHoSo: {type: text, required: true}", "MaHoSo: {type: text, requried: true}",
+     "sources.dossiers.columns.MaHoSo.requried: unknown key (did you mean 'required'?)"),
+    ("wrong type", SOURCES_PATH, load_sources,
+     "    folder: services\n    partitioned: true", "    folder: services\n    partitioned: yes please",
+     "sources.services.partitioned: must be true or false, got 'yes please'"),
+    ("unknown column type", SOURCES_PATH, load_sources,
+     "LePhi: {type: int, min: 0}", "LePhi: {type: integer, min: 0}",
+     "sources.dossiers.columns.LePhi.type: must be one of 'text', 'int', 'decimal', 'flag', 'date', 'timestamp' or "
+     "'level', got 'integer'"),
+    ("comma in a flow mapping", CATALOGUE_PATH, load_catalogue,
+     'label_en: "Security measures (firewall, antivirus, backup)"',
+     "label_en: Security measures (firewall, antivirus, backup)",
+     "indicators[security_measures].antivirus: unknown key (a value with an unquoted comma inside {…}? quote the "
+     'text: "…, …")'),
+    ("catalogue wrong type", CATALOGUE_PATH, load_catalogue,
+     "{code: has_lan, family: infrastructure, flag: true,", "{code: has_lan, family: infrastructure, flag: 1,",
+     "indicators[has_lan].flag: must be true or false, got 1"),
+    ("catalogue unknown family", CATALOGUE_PATH, load_catalogue,
+     "{code: edoc_ratio, family: capacity,", "{code: edoc_ratio, family: capacities,",
+     "indicators[edoc_ratio].family: must name an SQL file of assets/indicators/sql, got 'capacities'"),
+    ("threshold wrong type", THRESHOLDS_PATH, load_threshold_model,
+     "max_quarantined_share: 0.05", "max_quarantined_share: 5%",
+     "max_quarantined_share: must be a number, got '5%'"),
+    ("threshold unknown key", THRESHOLDS_PATH, load_threshold_model,
+     "sample_rows: 5", "sample_row: 5", "sample_row: unknown key (did you mean 'sample_rows'?)"),
+    ("methodology colour", METHODOLOGY_PATH, load_methodology,
+     'colour: "#1b7837", fill: "#C6EFCE"', 'colour: green, fill: "#C6EFCE"',
+     "classification[1].colour: must be a colour like \"#1b7837\", got 'green'"),
+    ("methodology group code", METHODOLOGY_PATH, load_methodology,
+     "  central: {order: 4,", "  Central: {order: 4,",
+     "agency_groups.Central: must be a code of lower-case letters, digits and _, got 'Central'"),
+    ("unknown method", RUBRIC, load_rubric,
+     "{code: edoc_ratio, points: 8, target: 0.9}", "{code: edoc_ratio, points: 8, method: targett, target: 0.9}",
+     "criterion 'internal', indicator 'edoc_ratio': method must be one of ['target', 'goalposts', "
+     "'fraction_of_max', 'minmax', 'steps'], got 'targett'"),
+    ("parameter of another method", RUBRIC, load_rubric,
+     "{code: edoc_ratio, points: 8, target: 0.9}", "{code: edoc_ratio, points: 8, method: goalposts, worst: 0}",
+     "criterion 'internal', indicator 'edoc_ratio': method 'goalposts' needs ['best']"),
+    ("rubric comma in a flow mapping", RUBRIC, load_rubric,
+     "{code: edoc_ratio, points: 8, target: 0.9}", "{code: edoc_ratio, points: 8, target: 0.9, note: a, b}",
+     "criterion 'internal', indicator 'edoc_ratio': unknown key(s) ['b'] (a value with an unquoted comma inside {…}? "
+     'quote the text: "…, …")'),
+    ("rubric class colour", RUBRIC, load_rubric,
+     '{label: "Yếu", min: 0}', '{label: "Yếu", min: 0, colour: red}',
+     "classification, class 'Yếu': colour must be a colour like \"#1b7837\", got 'red'"),
+    ("rubric decimals", RUBRIC, load_rubric, "maximum: 100", "maximum: 100\ndecimals: two",
+     "decimals: must be a whole number, got 'two'"),
+]
+
+
+@pytest.mark.parametrize(("original", "loader", "old", "new", "message"), [t[1:] for t in TYPOS],
+                         ids=[t[0] for t in TYPOS])
+def test_every_typo_kind_is_rejected_with_file_and_key_path(tmp_path, original, loader, old, new, message):
+    path = edited(tmp_path, original, old, new)
+    with pytest.raises(RegistryError) as err:
+        loader(path)
+    assert f"{path}: {message}" in str(err.value).splitlines()
+
+
+def test_a_key_written_twice_is_rejected_with_both_lines(tmp_path):
+    path = edited(tmp_path, SOURCES_PATH, "      MaTTHC: {type: text, required: true}",
+                  "      MaTTHC: {type: text, required: true}\n      MaHoSo: {type: text}")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first, second = (i + 1 for i, line in enumerate(lines) if line.strip().startswith("MaHoSo:"))
+    with pytest.raises(RegistryError) as err:
+        load_sources(path)
+    assert str(err.value) == (f"{path}: duplicate key 'MaHoSo' (line {second}) in sources.dossiers.columns, "
+                              f"first given at line {first}")
+
+
+def test_a_bundled_file_is_named_as_the_project_names_it_and_a_rubric_error_is_a_rubric_error(tmp_path):
+    bad = tmp_path / "x.yaml"
+    bad.write_text("a: 1\na: 2\n", encoding="utf-8")
+    with pytest.raises(RegistryError, match=rf"^{re.escape(str(bad))}: duplicate key 'a' \(line 2\) in the top "
+                                            r"level, first given at line 1$"):
+        read_yaml(bad)
+    assert shown_path(SOURCES_PATH) == Path("config/sources.yaml")  # what `config/sources.yaml: …` messages say
+    with pytest.raises(RubricError, match="maximum: must be a number, got 'cent'"):
+        load_rubric(edited(tmp_path, RUBRIC, "maximum: 100", "maximum: cent"))
+
+
+def test_the_bundled_configuration_loads_and_fits_together():
+    registry = load_registry()
+    assert registry.group_codes == ["department", "district", "commune", "central"]
+    assert registry.classification_labels == ["Tốt", "Khá", "Trung bình", "Yếu"]
+    assert registry.sources["agencies"].columns[2].allowed == ("department", "district", "commune", "central")
+    assert [s for s, c in registry.sources.items() if c.agency_return] == ["one_stop", "infrastructure", "capacity"]
+    assert {i.code: i.label_en for i in registry.indicators}["security_measures"] == (
+        "Security measures (firewall, antivirus, backup)")
+    assert registry.rubrics[2016].variants["department"].colours["Khá"] == ("#2166ac", "#DDEBF7")
+    assert load_registry() is registry  # loaded once while the files are unchanged
+
+
+def test_classes_without_colours_take_the_default_of_their_label_or_of_their_rank():
+    defaults = load_methodology().classification
+    two = [c.model_copy(update={"label": label, "colour": None, "fill": None}) for c, label in
+           zip(defaults[:2], ["Đạt", "Chưa đạt"], strict=True)]
+    assert class_colours(tuple(two), defaults) == {"Đạt": (GREEN, GREEN_FILL), "Chưa đạt": (RED, RED_FILL)}
+    own = (defaults[0].model_copy(update={"label": "A", "colour": "#000080", "fill": None}),)
+    assert class_colours(own, defaults) == {"A": ("#000080", "#BFBFDF")}  # fill: the colour 75 % towards white
+
+
+# --- the rubric folder of a deployment (item 5) and groups of any level (item 4) --------------------------------
+
+
+NATIONAL_RUBRIC = {
+    "year": 2024,
+    "title": "Xếp hạng thử nghiệm mức độ ứng dụng CNTT các tỉnh",
+    "maximum": 100,
+    "classification": [{"label": "Đạt", "min": 50}, {"label": "Chưa đạt", "min": 0}],
+    "assessed_indicators": [
+        {"code": "ict_infrastructure", "name_vi": "Hạ tầng kỹ thuật"},
+        {"code": "ict_human", "name_vi": "Nhân lực"},
+        {"code": "ict_applications", "name_vi": "Ứng dụng"},
+    ],
+    "criteria": [{"code": "ict", "name_vi": "Chỉ số thành phần", "max_points": 100, "indicators": [
+        {"code": "ict_infrastructure", "points": 40},
+        {"code": "ict_human", "points": 30},
+        {"code": "ict_applications", "points": 30},
+    ]}],
+    "groups": {"province": {"label_vi": "Tỉnh, thành phố", "sheet": "Tỉnh"}},
+}
+# value of each component per province, and the total by hand: 40 v1 + 30 v2 + 30 v3
+PROVINCES = {
+    "P01": ("Tỉnh Một", (0.9, 0.8, 0.7)),  # 36 + 24 + 21 = 81.00 → Đạt
+    "P02": ("Tỉnh Hai", (0.2, 0.3, 0.4)),  # 8 + 9 + 12 = 29.00 → Chưa đạt
+    "P03": ("Tỉnh Ba", (0.5, 0.5, 0.5)),  # 20 + 15 + 15 = 50.00 → Đạt (the boundary)
+}
+
+
+def national(data_dir: Path) -> None:
+    """A national team's deployment: its own rubric folder, a registry of provinces, submitted components."""
+    (data_dir / "rubrics").mkdir()
+    (data_dir / "rubrics" / "2024.yaml").write_text(yaml.safe_dump(NATIONAL_RUBRIC, allow_unicode=True,
+                                                                   sort_keys=False), encoding="utf-8")
+    write_csv(data_dir / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER,
+              [[code, name, "province", "", "2016-01-01", "", ""] for code, (name, _) in PROVINCES.items()]
+              + [["W01", "Phường Một", "ward", "", "2016-01-01", "", ""]])  # a group no rubric declares
+    components = ["ict_infrastructure", "ict_human", "ict_applications"]
+    write_csv(data_dir / "raw" / "assessments" / "2024" / "thanh_phan.csv", ["year", "agency_code",
+              "indicator_code", "value"],
+              [[2024, code, c, str(v).replace(".", ",")] for code, (_, values) in PROVINCES.items()
+               for c, v in zip(components, values, strict=True)])
+
+
+def test_a_deployment_reads_its_own_rubric_folder_and_declares_groups_there(data_dir):
+    assert settings.rubric_dir(data_dir) == settings.RUBRIC_DIR  # no rubrics/ folder: the bundled ones
+    national(data_dir)
+    registry = load_registry(data_dir)
+    assert registry.rubric_dir == data_dir / "rubrics" and list(registry.rubrics) == [2024]
+    province = registry.group("province")
+    assert (province.label_vi, province.sheet, province.order) == ("Tỉnh, thành phố", "Tỉnh", 5)
+    assert province.colour == load_methodology().palette[4]  # none given: the palette's, in group order
+    assert registry.sources["agencies"].columns[2].allowed[-1] == "province"
+    assert registry.classification_labels == ["Tốt", "Khá", "Trung bình", "Yếu", "Đạt", "Chưa đạt"]
+    # An edit is seen by the next load (the cache follows the files), a bad one is reported with its place.
+    (data_dir / "rubrics" / "2024.yaml").write_text(
+        yaml.safe_dump({**NATIONAL_RUBRIC, "groups": {"province": {"label_vi": "Tỉnh", "colur": "#000000"}}},
+                       allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RubricError, match=r"rubrics/2024\.yaml: groups\.province: unknown key\(s\) \['colur'\] "
+                                          r"\(did you mean 'colour'\?\)"):
+        load_registry(data_dir)
+
+
+def test_custom_classes_and_a_group_of_provinces_run_through_gx_the_workbook_and_the_html_report(data_dir):
+    from pipelines.cli import run_pipeline
+
+    national(data_dir)
+    assert run_pipeline([2024], data_dir=data_dir)  # the run fails on any critical GX or SQL check
+
+    marts = duckdb.connect(str(data_dir / "marts" / "egov.duckdb"), read_only=True)
+    try:
+        ranking = marts.execute("SELECT agency_code, agency_group, total_points, rank, classification FROM rankings "
+                                "WHERE year = 2024 ORDER BY rank, agency_code").fetchall()
+        assert ranking == [("P01", "province", 81.0, 1, "Đạt"), ("P03", "province", 50.0, 2, "Đạt"),
+                           ("P02", "province", 29.0, 3, "Chưa đạt")]
+        assert marts.execute("SELECT label_vi, sheet_name FROM agency_groups WHERE agency_group = 'province'"
+                             ).fetchall() == [("Tỉnh, thành phố", "Tỉnh")]
+        assert marts.execute("SELECT label, colour, fill FROM rubric_classes WHERE agency_group = 'province' "
+                             "ORDER BY min_total DESC").fetchall() == [("Đạt", GREEN, GREEN_FILL),
+                                                                      ("Chưa đạt", RED, RED_FILL)]
+        held = marts.execute("SELECT agency_code, rule, reason FROM quarantine WHERE source = 'agencies'").fetchall()
+        assert held == [("W01", "not_allowed", "agency_group: 'ward' is not one of department, district, commune, "
+                                               "central, province")]
+        failed = [f for (f,) in marts.execute("SELECT failed_checks FROM data_quality WHERE year = 2024 AND "
+                                              "failed_checks LIKE '%gx %'").fetchall()]
+        assert failed == []  # the staging and mart suites accept the group and the classes
+    finally:
+        marts.close()
+
+    report = data_dir / "marts" / "reports" / "2024"
+    book = openpyxl.load_workbook(report / "xep_hang_2024.xlsx")
+    assert book.sheetnames[0] == "Tỉnh"
+    sheet = book["Tỉnh"]
+    assert sheet["A1"].value == "Kết quả xếp hạng mức độ ứng dụng CNTT năm 2024 – Tỉnh, thành phố"
+    heads = [c.value for c in sheet[3]]
+    assert [r[heads.index("Xếp loại")] for r in sheet.iter_rows(min_row=4, max_row=6, values_only=True)] == [
+        "Đạt", "Đạt", "Chưa đạt"]
+    fills = {rule.formula[0].split('"')[1]: rule.dxf.fill.bgColor.rgb
+             for cf in sheet.conditional_formatting for rule in cf.rules}
+    assert fills == {"Đạt": "FF" + GREEN_FILL[1:], "Chưa đạt": "FF" + RED_FILL[1:]}
+
+    page = (report / "index.html").read_text(encoding="utf-8")
+    assert "<h2" in page and "Tỉnh, thành phố</h2>" in page
+    assert f'<span class="cls" style="background: {GREEN}">Đạt</span>' in page
+    assert f'<span class="cls" style="background: {RED}">Chưa đạt</span>' in page
+    profile = (report / "co-quan" / "P02.html").read_text(encoding="utf-8")
+    assert f'style="background: {RED}">Chưa đạt</span>' in profile
+
+
+def test_the_security_measures_label_is_published_whole(report_marts: Path):
+    """catalogue.yaml used to publish "Security measures (firewall": an unquoted comma ended the value."""
+    marts = duckdb.connect(str(report_marts), read_only=True)
+    try:
+        assert marts.execute("SELECT label_vi, label_en FROM indicator_catalogue WHERE indicator_code = "
+                             "'security_measures'").fetchall() == [
+            ("Biện pháp bảo đảm ATTT (tường lửa, phòng chống mã độc, sao lưu)",
+             "Security measures (firewall, antivirus, backup)")]
+    finally:
+        marts.close()

@@ -93,6 +93,9 @@ CHECKS: tuple[SqlCheck, ...] = (
     SqlCheck("missing_returns", "WARN", "*", "báo cáo bắt buộc chưa gửi",
              "Mọi cơ quan được đánh giá đã gửi các báo cáo bắt buộc (thresholds.yaml required_returns): "
              "đếm số báo cáo thiếu (cơ quan × loại báo cáo).", ()),
+    SqlCheck("sources_without_files", "WARN", "*", "nguồn dữ liệu không có tệp nào trong năm",
+             "Mỗi nguồn dữ liệu theo năm có ít nhất một tệp; nguồn không có tệp thì các chỉ số của nguồn để trống "
+             "(0 điểm): đếm số nguồn không có tệp.", ("ingested_files",)),
     SqlCheck("quarantined_share", "ERROR", "*", "nguồn dữ liệu có tỷ lệ dòng bị cách ly vượt ngưỡng",
              "Tỷ lệ dòng bị cách ly của mỗi nguồn và năm không vượt ngưỡng (thresholds.yaml): "
              "đếm số cặp nguồn–năm vượt ngưỡng.", ()),
@@ -107,8 +110,8 @@ CHECKS: tuple[SqlCheck, ...] = (
              "Chỉ số không phải tỷ lệ (vd. computers_per_staff) nằm trong khoảng của thresholds.yaml: "
              "đếm số giá trị vi phạm.", ("indicator_values",)),
     SqlCheck("rankings_rank_sequence", "ERROR", "marts", "thứ hạng không đúng thứ tự tổng điểm",
-             "Thứ hạng là xếp hạng kiểu thi đấu (1, 2, 2, 4) theo tổng điểm làm tròn 2 chữ số, trong năm và "
-             "nhóm: đếm số cơ quan có thứ hạng sai.", ("rankings",)),
+             "Thứ hạng là xếp hạng kiểu thi đấu (1, 2, 2, 4) theo tổng điểm làm tròn theo bộ chỉ số (2 chữ số nếu "
+             "bộ chỉ số không nói khác), trong năm và nhóm: đếm số cơ quan có thứ hạng sai.", ("rankings",)),
     SqlCheck("criterion_rank_sequence", "WARN", "marts", "thứ hạng tiêu chí không đúng thứ tự điểm",
              "Thứ hạng theo tiêu chí là xếp hạng kiểu thi đấu theo điểm tiêu chí: đếm số dòng sai.",
              ("criterion_scores",)),
@@ -173,6 +176,12 @@ def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any]) -> None
     if bounds:
         con.executemany("INSERT INTO egov_dq_indicator_bounds VALUES (?, ?, ?)",
                         [[k, float(lo), float(hi)] for k, (lo, hi) in bounds.items()])
+    # The decimals each year's rubric rounds totals to (rank checks); absent (older warehouses): 2.
+    con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_decimals (year INTEGER, agency_group VARCHAR, decimals INTEGER)")
+    if _table_exists(con, "rubric_classes") and con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'rubric_classes' AND column_name = 'decimals' "
+            "AND NOT temporary").fetchall()[0][0]:
+        con.execute("INSERT INTO egov_dq_decimals SELECT DISTINCT year, agency_group, decimals FROM rubric_classes")
 
 
 def _params_for(sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -220,7 +229,7 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *,
     thresholds = load_thresholds()
     params = {"years": [int(y) for y in years], "default_share": float(thresholds["max_quarantined_share"]),
               "min_rows": int(thresholds.get("min_rows_for_share", 0)),
-              "required": list(thresholds["required_returns"] or [])}
+              "required": list(thresholds["required_returns"] or []), "sources": list(DQ_SOURCES)}
     selected = [c for c in CHECKS if names is None or c.name in names]
     unknown = set(names or []) - {c.name for c in CHECKS}
     if unknown:
@@ -247,7 +256,7 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *,
             results.append(result)
     finally:
         con.execute("DROP TABLE IF EXISTS egov_dq_rows; DROP TABLE IF EXISTS egov_dq_thresholds; "
-                    "DROP TABLE IF EXISTS egov_dq_indicator_bounds")
+                    "DROP TABLE IF EXISTS egov_dq_indicator_bounds; DROP TABLE IF EXISTS egov_dq_decimals")
     return results
 
 
@@ -338,7 +347,13 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
         return [f"Chưa có bảng data_quality cho năm {year}."]
     lines: list[str] = []
     registry = "stg_agencies" if _table_exists(con, "stg_agencies") else "agencies"  # warehouse or marts
+    # Sources without any file that year (sources_without_files): one line for all, not every agency's name.
+    no_files = [s for (s,) in con.execute(
+        "SELECT source FROM data_quality WHERE year = ? AND agency_code = '*' AND contains(failed_checks, "
+        "'sources_without_files ') ORDER BY list_position(?, source)", [year, list(DQ_SOURCES)]).fetchall()]
     for source in RETURN_SOURCES:
+        if source in no_files:
+            continue
         names = [r[0] for r in con.execute(
             f"SELECT coalesce(a.agency_name, d.agency_code) FROM data_quality AS d "
             f"LEFT JOIN {registry} AS a ON a.agency_code = d.agency_code "
@@ -347,6 +362,10 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
             "ELSE 4 END, d.agency_code", [year, source]).fetchall()]
         if names:
             lines.append(f"{len(names)} cơ quan chưa gửi báo cáo {SOURCE_LABELS[source]} năm {year}: {_names(names)}")
+    if no_files:
+        lines.append(f"Năm {year} không có tệp nào của nguồn {'; '.join(SOURCE_LABELS.get(s, s) for s in no_files)}"
+                     " – các chỉ số từ " + ("các nguồn này" if len(no_files) > 1 else "nguồn này")
+                     + " để trống (0 điểm).")
     rules = con.execute(
         "SELECT source, rule, count(*) FROM quarantine WHERE year = ? OR (year IS NULL AND source = 'agencies') "
         "GROUP BY ALL ORDER BY source, count(*) DESC, rule", [year]).fetchall()
@@ -375,7 +394,7 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
             "SELECT source, failed_checks FROM data_quality WHERE year = ? AND agency_code = '*' "
             "AND failed_checks IS NOT NULL ORDER BY source", [year]).fetchall():
         phrases = [_check_phrase(e) for e in failed.split("; ")
-                   if not e.startswith(("missing_returns ", "rejected_files "))]
+                   if not e.startswith(("missing_returns ", "rejected_files ", "sources_without_files "))]
         if phrases:
             lines.append(f"Kiểm tra chưa đạt ({SOURCE_LABELS.get(source, source)}): {'; '.join(phrases)}")
     if not lines:

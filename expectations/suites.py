@@ -12,7 +12,7 @@ their nullable forms, numeric ones any int or float, text the pandas `str` dtype
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from expectations import load_thresholds
@@ -23,6 +23,31 @@ if TYPE_CHECKING:
 
 AGENCY_GROUPS = ["department", "district", "commune", "central"]
 CLASSIFICATIONS = ["Tốt", "Khá", "Trung bình", "Yếu"]
+
+
+def _rubric_vocabulary() -> tuple[list[str], list[str]]:
+    """Interim, until issue 13's typed registry makes groups and classifications data: the standard agency groups
+    and labels, then those the rubrics in force declare (a national index ranks provinces Very High … Low)."""
+    from assets.scoring.rubric import RubricError, load_rubric, rubric_files
+    from pipelines.settings import rubric_dir
+
+    groups, labels = list(AGENCY_GROUPS), list(CLASSIFICATIONS)
+    try:
+        for path in rubric_files(rubric_dir()).values():
+            for group, variant in load_rubric(path).variants.items():
+                groups += [group] if group not in groups else []
+                labels += [label for label, _ in variant.classes if label not in labels]
+    except RubricError:  # a broken rubric stops the scoring step with its own message
+        pass
+    return groups, labels
+
+
+def agency_groups() -> list[str]:
+    return _rubric_vocabulary()[0]
+
+
+def classifications() -> list[str]:
+    return _rubric_vocabulary()[1]
 INDICATOR_SOURCES = ["computed", "assessment"]
 INT_TYPES = ["int8", "int16", "int32", "int64", "Int8Dtype", "Int16Dtype", "Int32Dtype", "Int64Dtype"]
 NUM_TYPES = [*INT_TYPES, "float32", "float64", "Float32Dtype", "Float64Dtype"]
@@ -156,7 +181,7 @@ def stg_agencies() -> list[Spec]:
         *texts("agency_code", "agency_name", "agency_group"),
         *not_null("agency_code", "agency_name", "agency_group"),
         unique("agency_code", vi="Mỗi mã cơ quan chỉ có một dòng trong danh mục"),
-        in_set("agency_group", AGENCY_GROUPS, "Nhóm cơ quan là department/district/commune/central"),
+        in_set("agency_group", agency_groups(), "Nhóm cơ quan là department/district/commune/central"),
         at_most("valid_from", "valid_to", "Ngày hết hiệu lực không trước ngày bắt đầu hiệu lực"),
         Spec("ExpectColumnValuesToNotBeNull", "commune_has_parent", "UBND xã phải có huyện trực thuộc (parent_code)",
              {"column": "parent_code"}, when=("agency_group", "==", "commune"), severity="warning"),
@@ -246,13 +271,12 @@ def indicators() -> list[Spec]:
 def indicator_scores() -> list[Spec]:
     return [
         *year_range(), *texts("agency_code", "agency_group", "criterion_code", "indicator_code"),
-        *not_null("agency_code", "criterion_code", "indicator_code", "target", "points", "max_points"),
+        *not_null("agency_code", "criterion_code", "indicator_code", "points", "max_points"),
         unique("year", "agency_code", "criterion_code", "indicator_code",
                vi="Mỗi chỉ số của bộ chỉ số được chấm một lần cho mỗi cơ quan và năm"),
-        in_set("agency_group", AGENCY_GROUPS, "Nhóm cơ quan là department/district/commune/central"),
+        in_set("agency_group", agency_groups(), "Nhóm cơ quan là department/district/commune/central"),
         *nums("value", "target", "points", "max_points"),
         between("points", 0, None, "Điểm đạt không âm", name="points_not_negative"),
-        between("target", 0, None, "Mục tiêu lớn hơn 0", name="target_positive", strict_min=True),
         at_most("points", "max_points", "Điểm đạt không vượt điểm tối đa của chỉ số"),
     ]
 
@@ -262,7 +286,7 @@ def agency_profiles() -> list[Spec]:
         *year_range(), *texts("agency_code", "agency_group", "classification"),
         *not_null("agency_code", "total_points", "points_lost", "rank", "group_size", "classification"),
         unique("year", "agency_code", vi="Mỗi cơ quan một hồ sơ xếp hạng mỗi năm"),
-        in_set("classification", CLASSIFICATIONS, "Xếp loại là Tốt, Khá, Trung bình hoặc Yếu"),
+        in_set("classification", classifications(), "Xếp loại là Tốt, Khá, Trung bình hoặc Yếu"),
         *ints("rank", "group_size"),
         between("points_lost", 0, None, "Điểm bị mất không âm", name="points_lost_not_negative"),
         at_most("rank", "group_size", "Thứ hạng không vượt số cơ quan của nhóm"),
@@ -286,7 +310,9 @@ def what_if() -> list[Spec]:
                 strict_min=True),
         between("points_gained", 0, None, "Mỗi bước thêm được điểm", name="points_gained_positive",
                 strict_min=True),
-        at_most("required_value", "target", "Giá trị cần đạt không vượt mục tiêu của bộ chỉ số"),
+        # lower is better (processing days): the value to reach lies above the best one
+        replace(at_most("required_value", "target", "Giá trị cần đạt không vượt mục tiêu của bộ chỉ số"),
+                when=("lower_is_better", "!=", True)),
         at_most("current_points", "new_points", "Điểm sau cải thiện không thấp hơn điểm hiện tại"),
     ]
 
@@ -296,7 +322,7 @@ def criterion_scores() -> list[Spec]:
         *year_range(), *texts("agency_code", "agency_group", "criterion_code"),
         *not_null("agency_code", "criterion_code", "points", "max_points"),
         unique("year", "agency_code", "criterion_code", vi="Mỗi tiêu chí một dòng cho mỗi cơ quan và năm"),
-        in_set("agency_group", AGENCY_GROUPS, "Nhóm cơ quan là department/district/commune/central"),
+        in_set("agency_group", agency_groups(), "Nhóm cơ quan là department/district/commune/central"),
         *nums("points", "max_points"), *ints("rank"),
         between("points", 0, None, "Điểm tiêu chí không âm", name="points_not_negative"),
         between("max_points", 0, None, "Điểm tối đa của tiêu chí lớn hơn 0", name="max_points_positive",
@@ -312,8 +338,8 @@ def rankings() -> list[Spec]:
         *not_null("agency_code", "agency_name", "total_points", "max_points", "index_value", "rank",
                   "classification"),
         unique("year", "agency_group", "agency_code", vi="Mỗi cơ quan xếp hạng một lần trong nhóm mỗi năm"),
-        in_set("agency_group", AGENCY_GROUPS, "Nhóm cơ quan là department/district/commune/central"),
-        in_set("classification", CLASSIFICATIONS, "Xếp loại là Tốt, Khá, Trung bình hoặc Yếu"),
+        in_set("agency_group", agency_groups(), "Nhóm cơ quan là department/district/commune/central"),
+        in_set("classification", classifications(), "Xếp loại là Tốt, Khá, Trung bình hoặc Yếu"),
         *nums("total_points", "max_points", "index_value"), *ints("rank"),
         between("total_points", 0, None, "Tổng điểm không âm", name="total_points_not_negative"),
         between("max_points", 0, None, "Điểm tối đa lớn hơn 0", name="max_points_positive", strict_min=True),
@@ -356,7 +382,7 @@ SUITE_DESCRIPTIONS = {
     "stg_capacity": "Báo cáo ứng dụng CNTT nội bộ, nhân lực, chính sách: số lượng không âm, tập con không vượt tổng",
     "stg_assessments": "Chỉ số do đoàn đánh giá chấm: mỗi chỉ số một lần, giá trị trong khoảng cho phép",
     "indicators": "Giá trị chỉ số: tỷ lệ trong [0, 1], mẫu số 0 thì giá trị trống, không trùng",
-    "indicator_scores": "Điểm theo chỉ số: từ 0 đến điểm tối đa của chỉ số, mục tiêu lớn hơn 0",
+    "indicator_scores": "Điểm theo chỉ số: từ 0 đến điểm tối đa của chỉ số",
     "criterion_scores": "Điểm theo tiêu chí: từ 0 đến điểm tối đa, thứ hạng từ 1",
     "agency_profiles": "Hồ sơ xếp hạng từng cơ quan: thứ hạng trong nhóm, điểm còn thiếu để lên hạng",
     "what_if": "Phương án cải thiện: mỗi bước thêm điểm, giá trị cần đạt không vượt mục tiêu",

@@ -37,6 +37,13 @@ def warehouse_path(base: Path | None = None) -> Path:
     return (base or data_dir()) / "warehouse" / "egov.duckdb"
 
 
+def rubric_dir(base: Path | None = None) -> Path:
+    """The rubrics in force: `<data dir>/rubrics/` when the deployment keeps its own methodology there (a national
+    team copies config/rubrics/published/<index>/ into it), else the bundled config/rubrics/."""
+    own = (base or data_dir()) / "rubrics"
+    return own if own.is_dir() else RUBRIC_DIR
+
+
 def data_docs_index(base: Path | None = None) -> Path:
     """The Great Expectations Data Docs page data stewards open (`<data dir>/quality/data_docs/index.html`)."""
     return (base or data_dir()) / "quality" / "data_docs" / "index.html"

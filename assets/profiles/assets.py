@@ -5,7 +5,7 @@ import dagster as dg
 from assets.profiles.profiles import build_profiles
 from pipelines.partitions import single_run, yearly_partitions
 from pipelines.resources import Warehouse
-from pipelines.settings import RUBRIC_DIR
+from pipelines.settings import rubric_dir
 
 
 @dg.asset(
@@ -19,7 +19,7 @@ from pipelines.settings import RUBRIC_DIR
 )
 def agency_profiles(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        counts = build_profiles(con, RUBRIC_DIR)
+        counts = build_profiles(con, rubric_dir(warehouse.base))
     context.log.info(f"profiles of every ranked year rebuilt: {counts['agency_profiles']:,} agency-years, "
                      f"{counts['what_if']:,} what-if steps")
     return dg.MaterializeResult(metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})

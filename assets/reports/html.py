@@ -46,6 +46,19 @@ STATIC = "_static"
 PROFILE_DIR = "co-quan"
 GROUP_ORDER = ("department", "district", "commune", "central")
 GOAL_ORDER = ("next_class", "pass_agency_above")
+# Colours of classification labels a rubric adds (a national index's Very High … Low), in turn.
+OTHER_CLASS_COLOURS = ("#5e3c99", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666")
+
+
+class _ClassColours(dict):
+    """The standard classifications' colours; any other label gets one of OTHER_CLASS_COLOURS (same label, same
+    colour), so a rubric with its own labels is reported, not a KeyError."""
+
+    def __missing__(self, label: str) -> str:
+        return OTHER_CLASS_COLOURS[sum(map(ord, str(label))) % len(OTHER_CLASS_COLOURS)]
+
+
+CLASS_COLOURS_ANY = _ClassColours(CLASS_COLOURS)
 
 
 def _environment() -> jinja2.Environment:
@@ -53,7 +66,7 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=vn_number, pct=vn_pct, int=vn_int, change=lambda r: rank_change_text(
         r["prev_rank"], r["rank"]), profile_file=_profile_file)
-    env.globals.update(class_colours=CLASS_COLOURS, class_order=CLASS_ORDER)
+    env.globals.update(class_colours=CLASS_COLOURS_ANY, class_order=CLASS_ORDER)
     return env
 
 
@@ -101,11 +114,13 @@ def _year_charts(groups: list[dict], trend: list[dict], year: int) -> dict[str, 
     """Plotly figures (plain JSON specs: building them with plotly.graph_objects is 10× slower per page)."""
     charts: dict[str, dict] = {}
     labels = [_tick(g["label"], 11) for g in groups]
+    ranked = {r["classification"] for g in groups for r in g["rows"]}
+    class_order = [*CLASS_ORDER, *sorted(ranked - set(CLASS_ORDER))]  # a rubric's own labels after the standard
     charts["classes"] = {
-        "data": [{"type": "bar", "name": cls, "x": labels, "marker": {"color": CLASS_COLOURS[cls]},
+        "data": [{"type": "bar", "name": cls, "x": labels, "marker": {"color": CLASS_COLOURS_ANY[cls]},
                   "y": [sum(1 for r in g["rows"] if r["classification"] == cls) for g in groups],
                   "hovertemplate": f"%{{x}}: %{{y}} cơ quan {cls}<extra></extra>"}
-                 for cls in CLASS_ORDER],
+                 for cls in class_order],
         "layout": {"barmode": "stack", "title": {"text": f"Số cơ quan theo xếp loại, năm {year}"},
                    "yaxis": {"title": {"text": "Số cơ quan"}}, "xaxis": CATEGORY_AXIS, "height": 360,
                    "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "traceorder": "normal"},
@@ -138,7 +153,7 @@ def _year_charts(groups: list[dict], trend: list[dict], year: int) -> dict[str, 
         names = [r["agency_name"] for r in reversed(rows)]
         charts[f"rank_{g['group']}"] = {
             "data": [{"type": "bar", "orientation": "h", "y": names, "x": [r["total_points"] for r in reversed(rows)],
-                      "marker": {"color": [CLASS_COLOURS[r["classification"]] for r in reversed(rows)]},
+                      "marker": {"color": [CLASS_COLOURS_ANY[r["classification"]] for r in reversed(rows)]},
                       "hovertemplate": "%{y}: %{x:.2f} điểm<extra></extra>"}],
             "layout": {"title": {"text": f"Tổng điểm – {g['label']}"}, "height": _bar_height(len(rows)),
                        "yaxis": {"automargin": True, "dtick": 1}, "xaxis": {"range": [0, g["max_points"]]},

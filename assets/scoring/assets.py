@@ -5,7 +5,7 @@ import dagster as dg
 from assets.scoring.score import score_years
 from pipelines.partitions import partition_years, single_run, yearly_partitions
 from pipelines.resources import Warehouse
-from pipelines.settings import RUBRIC_DIR
+from pipelines.settings import rubric_dir
 
 
 @dg.multi_asset(
@@ -24,7 +24,7 @@ from pipelines.settings import RUBRIC_DIR
 def scores(context: dg.AssetExecutionContext, warehouse: Warehouse):
     years = partition_years(context)
     with warehouse.connect() as con:
-        counts = score_years(con, years, RUBRIC_DIR)
+        counts = score_years(con, years, rubric_dir(warehouse.base))
         ranked = con.execute(
             "SELECT count(*) FROM rankings WHERE year IN (SELECT unnest(?::INTEGER[]))", [years]).fetchall()[0][0]
     context.log.info(f"scored {years[0]}–{years[-1]}: {ranked:,} agencies ranked")

@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from assets.scoring.methods import DEFAULT_METHOD, PARAM_NAMES, MethodError, parse_params
 
 CATALOGUE_PATH = Path(__file__).resolve().parents[1] / "indicators" / "catalogue.yaml"
 
@@ -39,10 +41,10 @@ TOLERANCE = 1e-6  # point sums are compared with this slack: 0.9 × 6 is not exa
 FILE_NAME = re.compile(r"^(\d{4})\.ya?ml$")
 
 TOP_KEYS = {"version", "year", "title", "title_vi", "title_en", "maximum", "classification", "thresholds",
-            "assessed_indicators", "criteria", "groups", "notes", "description", "decision"}
+            "assessed_indicators", "criteria", "groups", "notes", "description", "decision", "decimals"}
 TOP_REQUIRED = {"year", "maximum", "criteria"}
 CRITERION_KEYS = {"code", "name_vi", "name", "name_en", "max_points", "indicators", "note"}
-ITEM_KEYS = {"code", "points", "target", "note"}
+ITEM_KEYS = {"code", "points", "note", "method", *PARAM_NAMES}  # parameters: assets/scoring/methods.py
 CLASS_KEYS = {"label", "min"}
 ASSESSED_KEYS = {"code", "name_vi", "name", "name_en", "label_vi", "label_en", "note"}
 GROUP_KEYS = {"same_as", "scale", "extra_criteria", "maximum", "classification", "thresholds"}
@@ -68,7 +70,9 @@ class RubricError(ValueError):
 class Item:
     code: str
     points: float
-    target: float
+    target: float | None  # the `target` parameter; None for the other methods
+    method: str = DEFAULT_METHOD  # assets/scoring/methods.py
+    params: dict[str, Any] = field(default_factory=dict, hash=False)  # the method's parameters, defaults filled
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ class Rubric:
     maximum: float
     variants: dict[str, Variant]
     assessed: dict[str, dict[str, str]]
+    decimals: int = 2  # totals are rounded to this many decimals for classification and rank
 
 
 def known_indicator_codes(catalogue_path: Path = CATALOGUE_PATH) -> set[str]:
@@ -107,6 +112,16 @@ def known_indicator_codes(catalogue_path: Path = CATALOGUE_PATH) -> set[str]:
     data = yaml.safe_load(catalogue_path.read_text(encoding="utf-8"))
     entries = data.get("indicators", []) if isinstance(data, dict) else data or []
     return {str(e["code"]) for e in entries if isinstance(e, dict) and "code" in e}
+
+
+def registry_groups() -> tuple[str, ...]:
+    """The agency groups a rubric may declare: the standard four, then the other groups the agency registry's
+    contract allows (config/sources.yaml, e.g. province, country). Interim until issue 13's typed registry makes
+    the groups rubric data."""
+    from assets.ingestion.contracts import load_contracts
+
+    allowed = next((c.allowed for c in load_contracts()["agencies"].columns if c.name == "agency_group"), ())
+    return (*AGENCY_GROUPS, *(str(g) for g in allowed if g not in AGENCY_GROUPS))
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -189,8 +204,14 @@ def _criteria(chk: _Checker, raw: Any, where: str, known: set[str]) -> list[Crit
             if icode not in known:
                 chk.fail(iw, "unknown indicator code: not in the indicator catalogue (assets/indicators/"
                          "catalogue.yaml) nor under assessed_indicators: of this file")
-            items.append(Item(icode, chk.number(it["points"], iw, "points", positive=True),
-                              chk.number(it.get("target", 1), iw, "target", positive=True)))
+            points = chk.number(it["points"], iw, "points", positive=True)
+            method = it.get("method", DEFAULT_METHOD)
+            try:
+                params = parse_params(method if isinstance(method, str) else repr(method),
+                                      {k: it[k] for k in PARAM_NAMES if k in it})
+            except MethodError as exc:
+                chk.fail(iw, str(exc))
+            items.append(Item(icode, points, params.get("target"), method, params))
         total = sum(x.points for x in items)
         if abs(total - max_points) > TOLERANCE:
             chk.fail(cw, f"indicator points add up to {total:g}, but max_points is {max_points:g}")
@@ -227,7 +248,7 @@ def _duplicates(codes: list[str]) -> list[str]:
 def _scaled(criteria: list[Criterion], scale: float) -> list[Criterion]:
     """Scale points and maxima (0.9 × 6 → 5.4), rounded to 9 decimals to drop binary noise."""
     return [Criterion(c.code, c.name, c.name_en, round(c.max_points * scale, 9),
-                      tuple(Item(i.code, round(i.points * scale, 9), i.target) for i in c.items))
+                      tuple(replace(i, points=round(i.points * scale, 9)) for i in c.items))
             for c in criteria]
 
 
@@ -251,6 +272,9 @@ def load_rubric(path: Path, catalogue_path: Path = CATALOGUE_PATH) -> Rubric:
         chk.fail("year", f"the file is named for {name.group(1)} but says year: {year}")
     title = chk.text(title_raw, "title", "title") if title_raw is not None else f"Rubric {year}"
     maximum = chk.number(top["maximum"], "maximum", "maximum", positive=True)
+    decimals = top.get("decimals", 2)
+    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 9:
+        chk.fail("decimals", f"must be a whole number of decimals from 0 to 9, got {decimals!r}")
 
     catalogue = known_indicator_codes(catalogue_path)
     assessed: dict[str, dict[str, str]] = {}
@@ -278,22 +302,25 @@ def load_rubric(path: Path, catalogue_path: Path = CATALOGUE_PATH) -> Rubric:
     groups = top.get("groups") or {}
     if not isinstance(groups, dict):
         chk.fail("groups", f"expected a mapping of agency groups {list(AGENCY_GROUPS)}")
-    unknown = set(groups) - set(AGENCY_GROUPS)
+    known_groups = registry_groups()
+    unknown = set(groups) - set(known_groups)
     if unknown:
         chk.fail("groups", f"unknown agency group(s) {sorted(map(str, unknown))}; "
-                           f"known: {list(AGENCY_GROUPS)}")
-    groups = {g: groups.get(g) for g in AGENCY_GROUPS}
+                           f"known: {list(known_groups)}")
+    # The standard groups always get a variant; another group (province, country) only where a rubric declares it.
+    all_groups = (*AGENCY_GROUPS, *(g for g in known_groups if g in groups and g not in AGENCY_GROUPS))
+    groups = {g: groups.get(g) for g in all_groups}
 
     variants: dict[str, Variant] = {}
     pending: dict[str, str] = {}
-    for group in AGENCY_GROUPS:
+    for group in all_groups:
         gw = f"groups.{group}"
         g = chk.mapping(groups[group] if groups[group] is not None else {}, gw, GROUP_KEYS, set())
         if "same_as" in g:
             if len(g) > 1:
                 chk.fail(gw, "same_as cannot be combined with other keys")
             target = g["same_as"]
-            if target not in AGENCY_GROUPS or target == group:
+            if target not in all_groups or target == group:
                 chk.fail(gw, f"same_as must name another agency group, got {target!r}")
             if isinstance(groups[target], dict) and "same_as" in groups[target]:
                 chk.fail(gw, f"same_as {target!r}, which is itself same_as another group: "
@@ -328,7 +355,7 @@ def load_rubric(path: Path, catalogue_path: Path = CATALOGUE_PATH) -> Rubric:
     for group, target in pending.items():
         v = variants[target]
         variants[group] = Variant(group, v.criteria, v.maximum, v.classes)
-    return Rubric(year, path, title, maximum, variants, assessed)
+    return Rubric(year, path, title, maximum, variants, assessed, decimals)
 
 
 def rubric_files(rubric_dir: Path) -> dict[int, Path]:

@@ -1,8 +1,9 @@
 """Score and rank agencies in DuckDB: indicator values × the year's rubric (DOMAIN.md §5).
 
 Python only validates the rubric files and loads them into `rubric_items` / `rubric_classes`; the arithmetic
-is SQL (score.sql), so an analyst can reproduce any figure from the warehouse tables alone. Each call replaces
-the given years in one transaction, so reruns and backfills are idempotent and readers never see half a year.
+is SQL (score.sql, with the scoring methods' macros of methods.py), so an analyst can reproduce any figure from
+the warehouse tables alone. Each call replaces the given years in one transaction, so reruns and backfills are
+idempotent and readers never see half a year.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from assets.scoring.rubric import AGENCY_GROUPS, CATALOGUE_PATH, Rubric, RubricError, rubrics_for_years
+from assets.scoring import methods
+from assets.scoring.rubric import CATALOGUE_PATH, Rubric, RubricError, rubrics_for_years
 from pipelines.warehouse import transaction
 
 HERE = Path(__file__).parent
@@ -23,8 +25,11 @@ def _sql(name: str) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the scoring tables and the rankings_history view (needs the staging schema's stg_agencies)."""
+    """Create the scoring tables, the rankings_history view (needs the staging schema's stg_agencies), the
+    scoring methods' table and their macros."""
     con.execute(_sql("schema"))
+    methods.write_methods_table(con)
+    methods.install(con)
 
 
 def rubric_rows(year: int, rubric: Rubric) -> tuple[list[tuple], list[tuple]]:
@@ -35,8 +40,10 @@ def rubric_rows(year: int, rubric: Rubric) -> tuple[list[tuple], list[tuple]]:
         for ci, crit in enumerate(variant.criteria, start=1):
             for ii, item in enumerate(crit.items, start=1):
                 items.append((year, group, crit.code, crit.name, item.code, item.points, item.target,
-                              rubric.year, crit.name_en or None, ci, ii))
-        classes.extend((year, group, label, minimum, rubric.year) for label, minimum in variant.classes)
+                              rubric.year, crit.name_en or None, ci, ii, item.method,
+                              methods.params_json(item.params)))
+        classes.extend((year, group, label, minimum, rubric.year, rubric.decimals)
+                       for label, minimum in variant.classes)
     return items, classes
 
 
@@ -58,12 +65,13 @@ def score_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Pa
         WHERE evaluated AND year IN (SELECT year FROM scoring_years)
         QUALIFY row_number() OVER (PARTITION BY year, agency_code ORDER BY agency_group, agency_name) = 1""")
     try:
-        unknown = con.execute("SELECT DISTINCT agency_group FROM scoring_agencies "
-                              "WHERE agency_group NOT IN (SELECT unnest(?::VARCHAR[]))", [list(AGENCY_GROUPS)]
-                              ).fetchall()
-        if unknown:
-            raise RubricError(f"agency group(s) {sorted(g for (g,) in unknown)} have no rubric variant; "
-                              f"rubrics define {list(AGENCY_GROUPS)}")
+        for year, rubric in rubrics.items():
+            unknown = con.execute("SELECT DISTINCT agency_group FROM scoring_agencies WHERE year = ? AND "
+                                  "agency_group NOT IN (SELECT unnest(?::VARCHAR[]))", [year, list(rubric.variants)]
+                                  ).fetchall()
+            if unknown:
+                raise RubricError(f"agency group(s) {sorted(g for (g,) in unknown)} have no variant in "
+                                  f"{rubric.path} (scoring {year}); it defines {list(rubric.variants)}")
         item_rows: list[tuple] = []
         class_rows: list[tuple] = []
         for year, rubric in rubrics.items():
@@ -74,8 +82,8 @@ def score_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Pa
         with transaction(con):
             for table in SCORED_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE year IN (SELECT year FROM scoring_years)")
-            con.executemany("INSERT INTO rubric_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", item_rows)
-            con.executemany("INSERT INTO rubric_classes VALUES (?, ?, ?, ?, ?)", class_rows)
+            con.executemany("INSERT INTO rubric_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", item_rows)
+            con.executemany("INSERT INTO rubric_classes VALUES (?, ?, ?, ?, ?, ?)", class_rows)
             con.execute(_sql("score"))
             for table in SCORED_TABLES:
                 counts[table] = con.execute(f"SELECT count(*) FROM {table} "

@@ -179,8 +179,8 @@ def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any]) -> None
     # The decimals each year's rubric rounds totals to (rank checks); absent (older warehouses): 2.
     con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_decimals (year INTEGER, agency_group VARCHAR, decimals INTEGER)")
     if _table_exists(con, "rubric_classes") and con.execute(
-            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'rubric_classes' AND column_name = 'decimals' "
-            "AND NOT temporary").fetchall()[0][0]:
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'rubric_classes' AND column_name = 'decimals'"
+            ).fetchall()[0][0]:
         con.execute("INSERT INTO egov_dq_decimals SELECT DISTINCT year, agency_group, decimals FROM rubric_classes")
 
 

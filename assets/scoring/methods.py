@@ -120,7 +120,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
         "goalposts",
         (Param("worst", "DOUBLE", _number), Param("best", "DOUBLE", _number)),
         forward_sql="(v - p.worst) / (p.best - p.worst)",
-        inverse_sql="p.worst + (p.best - p.worst) * want / out_of",
+        inverse_sql="CAST(p.worst AS DECIMAL(38, 9)) "
+                    "+ (CAST(p.best AS DECIMAL(38, 9)) - CAST(p.worst AS DECIMAL(38, 9))) * want / out_of",
         description_vi="Điểm = điểm tối đa × (giá trị − mức kém) / (mức tốt − mức kém), trong khoảng 0 đến đủ "
                        "điểm; mức tốt nhỏ hơn mức kém nghĩa là giá trị càng thấp càng tốt (vd. số ngày xử lý).",
         summary_vi=lambda p: (f"{'càng thấp càng tốt: ' if p['best'] < p['worst'] else ''}"

@@ -459,13 +459,14 @@ def _method_sheet(
     used = sorted({r[8] or DEFAULT_METHOD for r in items})
     decimals = _decimals(con, year)
     lines = [f"Bộ chỉ số áp dụng: bộ chỉ số năm {', '.join(map(str, rubric_years)) or '(không rõ)'}."]
-    if used in ([], [DEFAULT_METHOD]):
-        lines.append("Điểm đạt của mỗi chỉ số = điểm tối đa của chỉ số × min(giá trị / mục tiêu, 1); chỉ số không có "
-                     "số liệu (cơ quan chưa gửi báo cáo) được 0 điểm. Chỉ số dạng có/không (0/1) có mục tiêu là 1.")
+    descriptions = _method_descriptions(con, used or [DEFAULT_METHOD])
+    if len(descriptions) == 1:  # one method (the standard rubric: target): its formula in the sentence
+        lines.append(f"Điểm đạt của mỗi chỉ số: {descriptions[0][1]} Chỉ số không có số liệu (cơ quan chưa gửi báo "
+                     "cáo) được 0 điểm. Chỉ số dạng có/không (0/1) có mục tiêu là 1.")
     else:
         lines.append("Điểm đạt của mỗi chỉ số = điểm tối đa của chỉ số × tỷ lệ điểm theo phương pháp chấm của chỉ số "
                      "(cột «Cách chấm»); chỉ số không có số liệu được 0 điểm. Các phương pháp dùng năm nay:")
-        lines += [f"– {method}: {text}" for method, text in _method_descriptions(con, used)]
+        lines += [f"– {method}: {text}" for method, text in descriptions]
     lines += [
         f"Tổng điểm = tổng điểm đạt của các chỉ số, làm tròn {decimals} chữ số; Chỉ số = tổng điểm / điểm tối đa "
         "(0 đến 1).",

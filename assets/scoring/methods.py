@@ -92,7 +92,7 @@ class Method:
     params: tuple[Param, ...]
     forward_sql: str
     inverse_sql: str
-    description_vi: str  # the formula in words, for the methodology sheet
+    description_vi: str  # the points earned, in words ("điểm tối đa × …"), for the methodology sheet
     summary_vi: Callable[[dict[str, Any]], str]  # one item's parameters in words ("mục tiêu 0,9")
     higher_is_better_sql: str = "true"  # SQL on `p`: false when a lower value earns more
     check: Callable[[dict[str, Any]], None] | None = None  # a rule across parameters
@@ -113,7 +113,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
         (Param("target", "DOUBLE", _positive, 1.0),),
         forward_sql="v / p.target",
         inverse_sql="CAST(p.target AS DECIMAL(38, 9)) * want / out_of",
-        description_vi="Điểm = điểm tối đa × min(giá trị / mục tiêu, 1).",
+        description_vi="điểm tối đa × min(giá trị / mục tiêu, 1).",
         summary_vi=lambda p: f"mục tiêu {_n(p['target'])}",
     ),
     Method(
@@ -122,8 +122,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
         forward_sql="(v - p.worst) / (p.best - p.worst)",
         inverse_sql="CAST(p.worst AS DECIMAL(38, 9)) "
                     "+ (CAST(p.best AS DECIMAL(38, 9)) - CAST(p.worst AS DECIMAL(38, 9))) * want / out_of",
-        description_vi="Điểm = điểm tối đa × (giá trị − mức kém) / (mức tốt − mức kém), trong khoảng 0 đến đủ "
-                       "điểm; mức tốt nhỏ hơn mức kém nghĩa là giá trị càng thấp càng tốt (vd. số ngày xử lý).",
+        description_vi="điểm tối đa × (giá trị − mức kém) / (mức tốt − mức kém), từ 0 đến đủ điểm; mức tốt nhỏ "
+                       "hơn mức kém nghĩa là giá trị càng thấp càng tốt (vd. số ngày xử lý).",
         summary_vi=lambda p: (f"{'càng thấp càng tốt: ' if p['best'] < p['worst'] else ''}"
                               f"{_n(p['worst'])} được 0 điểm, {_n(p['best'])} được đủ điểm"),
         higher_is_better_sql="p.best > p.worst",
@@ -134,8 +134,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
         (),
         forward_sql="CASE WHEN g_max > 0 THEN v / g_max ELSE 0 END",
         inverse_sql="CASE WHEN g_max > 0 THEN g_max * want / out_of END",
-        description_vi="Điểm = điểm tối đa × giá trị / giá trị lớn nhất của các đơn vị cùng nhóm trong năm "
-                       "(0 khi giá trị lớn nhất không dương).",
+        description_vi="điểm tối đa × giá trị / giá trị lớn nhất của các đơn vị cùng nhóm trong năm (0 khi giá "
+                       "trị lớn nhất không dương).",
         summary_vi=lambda p: "giá trị / giá trị lớn nhất trong nhóm",
     ),
     Method(
@@ -143,8 +143,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
         (),
         forward_sql="CASE WHEN g_max = g_min THEN 1 ELSE (v - g_min) / (g_max - g_min) END",
         inverse_sql="g_min + (g_max - g_min) * want / out_of",
-        description_vi="Điểm = điểm tối đa × (giá trị − nhỏ nhất) / (lớn nhất − nhỏ nhất), nhỏ nhất và lớn nhất "
-                       "trong các đơn vị cùng nhóm trong năm; mọi đơn vị bằng nhau thì đều được đủ điểm.",
+        description_vi="điểm tối đa × (giá trị − nhỏ nhất) / (lớn nhất − nhỏ nhất), nhỏ nhất và lớn nhất trong "
+                       "các đơn vị cùng nhóm trong năm; mọi đơn vị bằng nhau thì đều được đủ điểm.",
         summary_vi=lambda p: "(giá trị − nhỏ nhất) / (lớn nhất − nhỏ nhất) trong nhóm",
     ),
     Method(
@@ -153,7 +153,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
         forward_sql="coalesce(list_last([x.share FOR x IN p.steps IF x.min <= v]), 0)",
         # a step's share is compared with a small slack: want / out_of is a binary fraction (2.1 / 3 > 0.7)
         inverse_sql="list_min([x.min FOR x IN p.steps IF x.share >= want / out_of - 1e-12])",
-        description_vi="Điểm theo bậc: đạt mức tối thiểu của bậc nào thì được tỷ lệ điểm của bậc cao nhất đã đạt; "
+        description_vi="theo bậc: đạt mức tối thiểu của bậc nào thì được tỷ lệ điểm của bậc cao nhất đã đạt; "
                        "chưa đạt bậc nào thì 0 điểm.",
         summary_vi=lambda p: "; ".join(f"từ {_n(s['min'])}: {vn_number(s['share'] * 100, None)}% điểm"
                                        for s in p["steps"]),

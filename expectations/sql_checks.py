@@ -32,6 +32,8 @@ from pipelines.warehouse import transaction
 SOURCES = load_sources()
 # Sources every evaluated agency returns each year: data_quality.missing_return is set for these.
 RETURN_SOURCES = tuple(name for name, c in SOURCES.items() if c.agency_return)
+# Sources that arrive per year (raw/<source>/<year>/): a year without any of their files is noted, not failed.
+YEARLY_SOURCES = tuple(name for name, c in SOURCES.items() if c.partitioned)
 SOURCE_LABELS = {  # as they read inside a Vietnamese sentence
     **{name: c.label_in_sentence for name, c in SOURCES.items()},
     "marts": "chỉ số, điểm và xếp hạng",
@@ -84,6 +86,9 @@ CHECKS: tuple[SqlCheck, ...] = (
     SqlCheck("missing_returns", "WARN", "*", "báo cáo bắt buộc chưa gửi",
              "Mọi cơ quan được đánh giá đã gửi các báo cáo bắt buộc (thresholds.yaml required_returns): "
              "đếm số báo cáo thiếu (cơ quan × loại báo cáo).", ()),
+    SqlCheck("sources_without_files", "WARN", "*", "nguồn dữ liệu không có tệp nào trong năm",
+             "Mỗi nguồn dữ liệu theo năm có ít nhất một tệp; nguồn không có tệp thì các chỉ số của nguồn để trống "
+             "(0 điểm): đếm số nguồn không có tệp.", ("ingested_files",)),
     SqlCheck("quarantined_share", "ERROR", "*", "nguồn dữ liệu có tỷ lệ dòng bị cách ly vượt ngưỡng",
              "Tỷ lệ dòng bị cách ly của mỗi nguồn và năm không vượt ngưỡng (thresholds.yaml): "
              "đếm số cặp nguồn–năm vượt ngưỡng.", ()),
@@ -98,8 +103,8 @@ CHECKS: tuple[SqlCheck, ...] = (
              "Chỉ số không phải tỷ lệ (vd. computers_per_staff) nằm trong khoảng của thresholds.yaml: "
              "đếm số giá trị vi phạm.", ("indicator_values",)),
     SqlCheck("rankings_rank_sequence", "ERROR", "marts", "thứ hạng không đúng thứ tự tổng điểm",
-             "Thứ hạng là xếp hạng kiểu thi đấu (1, 2, 2, 4) theo tổng điểm làm tròn 2 chữ số, trong năm và "
-             "nhóm: đếm số cơ quan có thứ hạng sai.", ("rankings",)),
+             "Thứ hạng là xếp hạng kiểu thi đấu (1, 2, 2, 4) theo tổng điểm làm tròn theo bộ chỉ số (2 chữ số nếu "
+             "bộ chỉ số không nói khác), trong năm và nhóm: đếm số cơ quan có thứ hạng sai.", ("rankings",)),
     SqlCheck("criterion_rank_sequence", "WARN", "marts", "thứ hạng tiêu chí không đúng thứ tự điểm",
              "Thứ hạng theo tiêu chí là xếp hạng kiểu thi đấu theo điểm tiêu chí: đếm số dòng sai.",
              ("criterion_scores",)),
@@ -175,6 +180,12 @@ def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any]) -> None
     if bounds:
         con.executemany("INSERT INTO egov_dq_indicator_bounds VALUES (?, ?, ?)",
                         [[k, float(lo), float(hi)] for k, (lo, hi) in bounds.items()])
+    # The decimals each year's rubric rounds totals to (rank checks); absent (older warehouses): 2.
+    con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_decimals (year INTEGER, agency_group VARCHAR, decimals INTEGER)")
+    if _table_exists(con, "rubric_classes") and con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'rubric_classes' AND column_name = 'decimals'"
+            ).fetchall()[0][0]:
+        con.execute("INSERT INTO egov_dq_decimals SELECT DISTINCT year, agency_group, decimals FROM rubric_classes")
 
 
 def _params_for(sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -223,7 +234,7 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: l
     thresholds = load_thresholds() if thresholds is None else thresholds
     params = {"years": [int(y) for y in years], "default_share": float(thresholds["max_quarantined_share"]),
               "min_rows": int(thresholds.get("min_rows_for_share", 0)),
-              "required": list(thresholds["required_returns"] or [])}
+              "required": list(thresholds["required_returns"] or []), "sources": list(YEARLY_SOURCES)}
     selected = [c for c in CHECKS if names is None or c.name in names]
     unknown = set(names or []) - {c.name for c in CHECKS}
     if unknown:
@@ -250,7 +261,8 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: l
             results.append(result)
     finally:
         con.execute("DROP TABLE IF EXISTS egov_dq_rows; DROP TABLE IF EXISTS egov_dq_thresholds; "
-                    "DROP TABLE IF EXISTS egov_dq_indicator_bounds; DROP VIEW IF EXISTS egov_source_rows")
+                    "DROP TABLE IF EXISTS egov_dq_indicator_bounds; DROP VIEW IF EXISTS egov_source_rows; "
+                    "DROP TABLE IF EXISTS egov_dq_decimals")
     return results
 
 
@@ -349,7 +361,13 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
     groups = "agency_groups" if _table_exists(con, "agency_groups") else "(SELECT NULL AS agency_group, NULL AS " \
         "group_order)"  # a marts file older than the table: names in code order
     required = list(load_thresholds()["required_returns"])
+    # Sources without any file that year (sources_without_files): one line for all, not every agency's name.
+    no_files = [s for (s,) in con.execute(
+        "SELECT source FROM data_quality WHERE year = ? AND agency_code = '*' AND contains(failed_checks, "
+        "'sources_without_files ') ORDER BY list_position(?, source)", [year, list(YEARLY_SOURCES)]).fetchall()]
     for source in sorted(RETURN_SOURCES, key=lambda s: required.index(s) if s in required else len(required)):
+        if source in no_files:
+            continue
         names = [r[0] for r in con.execute(
             f"SELECT coalesce(a.agency_name, d.agency_code) FROM data_quality AS d "
             f"LEFT JOIN {registry} AS a ON a.agency_code = d.agency_code "
@@ -358,6 +376,10 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
             "ORDER BY g.group_order NULLS LAST, d.agency_code", [year, source]).fetchall()]
         if names:
             lines.append(f"{len(names)} cơ quan chưa gửi báo cáo {SOURCE_LABELS[source]} năm {year}: {_names(names)}")
+    if no_files:
+        lines.append(f"Năm {year} không có tệp nào của nguồn {'; '.join(SOURCE_LABELS.get(s, s) for s in no_files)}"
+                     " – các chỉ số từ " + ("các nguồn này" if len(no_files) > 1 else "nguồn này")
+                     + " để trống (0 điểm).")
     rules = con.execute(
         "SELECT source, rule, count(*) FROM quarantine WHERE year = ? OR (year IS NULL AND source = 'agencies') "
         "GROUP BY ALL ORDER BY source, count(*) DESC, rule", [year]).fetchall()
@@ -386,7 +408,7 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
             "SELECT source, failed_checks FROM data_quality WHERE year = ? AND agency_code = '*' "
             "AND failed_checks IS NOT NULL ORDER BY source", [year]).fetchall():
         phrases = [_check_phrase(e) for e in failed.split("; ")
-                   if not e.startswith(("missing_returns ", "rejected_files "))]
+                   if not e.startswith(("missing_returns ", "rejected_files ", "sources_without_files "))]
         if phrases:
             lines.append(f"Kiểm tra chưa đạt ({SOURCE_LABELS.get(source, source)}): {'; '.join(phrases)}")
     if not lines:

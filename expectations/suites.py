@@ -12,7 +12,7 @@ their nullable forms, numeric ones any int or float, text the pandas `str` dtype
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from expectations import load_thresholds
@@ -245,13 +245,12 @@ def indicators(registry: Registry) -> list[Spec]:
 def indicator_scores(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_code", "agency_group", "criterion_code", "indicator_code"),
-        *not_null("agency_code", "criterion_code", "indicator_code", "target", "points", "max_points"),
+        *not_null("agency_code", "criterion_code", "indicator_code", "points", "max_points"),
         unique("year", "agency_code", "criterion_code", "indicator_code",
                vi="Mỗi chỉ số của bộ chỉ số được chấm một lần cho mỗi cơ quan và năm"),
         groups_allowed(registry),
         *nums("value", "target", "points", "max_points"),
         between("points", 0, None, "Điểm đạt không âm", name="points_not_negative"),
-        between("target", 0, None, "Mục tiêu lớn hơn 0", name="target_positive", strict_min=True),
         at_most("points", "max_points", "Điểm đạt không vượt điểm tối đa của chỉ số"),
     ]
 
@@ -285,7 +284,9 @@ def what_if(registry: Registry) -> list[Spec]:
                 strict_min=True),
         between("points_gained", 0, None, "Mỗi bước thêm được điểm", name="points_gained_positive",
                 strict_min=True),
-        at_most("required_value", "target", "Giá trị cần đạt không vượt mục tiêu của bộ chỉ số"),
+        # lower is better (processing days): the value to reach lies above the best one
+        replace(at_most("required_value", "target", "Giá trị cần đạt không vượt mục tiêu của bộ chỉ số"),
+                when=("lower_is_better", "!=", True)),
         at_most("current_points", "new_points", "Điểm sau cải thiện không thấp hơn điểm hiện tại"),
     ]
 
@@ -365,7 +366,7 @@ SUITE_DESCRIPTIONS = {
     "stg_capacity": "Báo cáo ứng dụng CNTT nội bộ, nhân lực, chính sách: số lượng không âm, tập con không vượt tổng",
     "stg_assessments": "Chỉ số do đoàn đánh giá chấm: mỗi chỉ số một lần, giá trị trong khoảng cho phép",
     "indicators": "Giá trị chỉ số: tỷ lệ trong [0, 1], mẫu số 0 thì giá trị trống, không trùng",
-    "indicator_scores": "Điểm theo chỉ số: từ 0 đến điểm tối đa của chỉ số, mục tiêu lớn hơn 0",
+    "indicator_scores": "Điểm theo chỉ số: từ 0 đến điểm tối đa của chỉ số",
     "criterion_scores": "Điểm theo tiêu chí: từ 0 đến điểm tối đa, thứ hạng từ 1",
     "agency_profiles": "Hồ sơ xếp hạng từng cơ quan: thứ hạng trong nhóm, điểm còn thiếu để lên hạng",
     "what_if": "Phương án cải thiện: mỗi bước thêm điểm, giá trị cần đạt không vượt mục tiêu",

@@ -181,7 +181,12 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> int |
             f"LEFT JOIN {dimension} AS g ON g.agency_group = r.agency_group WHERE r.year = ? "
             "GROUP BY r.agency_group, g.label_vi, g.group_order ORDER BY g.group_order NULLS LAST, r.agency_group",
             [year]).fetchall()
+        decimals = dict(con.execute(  # the rubric's rounding of totals (marts older than rubric decimals: 2)
+            "SELECT agency_group, max(decimals) FROM rubric_classes WHERE year = ? GROUP BY ALL", [year]).fetchall()
+        ) if con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'rubric_classes' "
+                         "AND column_name = 'decimals'").fetchall()[0][0] else {}
         for group, label, n in groups:
+            places = int(decimals.get(group) or 2)
             _say(f"\n{label} ({group}, {n} agencies)")
             rows = con.execute(
                 "SELECT rank, agency_name, total_points, classification, rank_change_label FROM rankings "
@@ -192,7 +197,7 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> int |
                     _say("     …")
                     continue
                 rank, name, total, cls, change = row
-                _say(f"  {rank:>3}. {name:<48} {total:6.2f}  {cls:<10} {change or ''}")
+                _say(f"  {rank:>3}. {name:<48} {total:{4 + places}.{places}f}  {cls:<10} {change or ''}")
         classes = con.execute(
             "SELECT classification, count(*) FROM rankings WHERE year = ? GROUP BY ALL ORDER BY 2 DESC",
             [year]).fetchall()

@@ -21,7 +21,6 @@ they declare, the classification labels), and is what a run reads.
 from __future__ import annotations
 
 import difflib
-import importlib
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -36,6 +35,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, fi
 from pydantic import dataclasses as pydantic_dataclasses
 from pydantic_core import PydanticCustomError
 
+from assets.scoring.methods import DEFAULT_METHOD, PARAM_NAMES, MethodError, parse_params
 from pipelines import settings
 
 SOURCES_PATH = settings.CONFIG_DIR / "sources.yaml"
@@ -44,14 +44,6 @@ CATALOGUE_PATH = settings.PROJECT_ROOT / "assets" / "indicators" / "catalogue.ya
 THRESHOLDS_PATH = settings.PROJECT_ROOT / "expectations" / "thresholds.yaml"
 INDICATOR_SQL_DIR = settings.PROJECT_ROOT / "assets" / "indicators" / "sql"
 
-# The scoring methods a rubric item may name (`method:`). assets/scoring/methods.py defines each method (formula,
-# inverse, parameters); once it exists its METHOD_NAMES replace this list (method_names()).
-METHOD_NAMES = ("target", "goalposts", "fraction_of_max", "minmax", "steps")
-# Each method's parameters on a rubric item: (required, optional). Kept beside the names for the same reason.
-METHOD_PARAMETERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "target": ((), ("target",)), "goalposts": (("worst", "best"), ()), "fraction_of_max": ((), ()),
-    "minmax": ((), ()), "steps": (("steps",), ()),
-}
 RUBRIC_FILE_NAME = re.compile(r"^(\d{4})\.ya?ml$")
 TOLERANCE = 1e-6  # point sums are compared with this slack: 0.9 × 6 is not exactly 5.4 in binary
 
@@ -418,79 +410,38 @@ class AgencyGroup:
 # --- rubric files ---------------------------------------------------------------------------------------------------
 
 
-class Step(Model):
-    min: Number  # the value from which the step's share is earned
-    share: Share  # the share of the item's points earned
-
-
-def method_names() -> tuple[str, ...]:
-    """The method names a rubric may use: assets/scoring/methods.py's METHOD_NAMES once it exists, else ours."""
-    methods = _methods_module()
-    return tuple(methods.METHOD_NAMES) if methods else METHOD_NAMES
-
-
-def method_parameters() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
-    """(required, optional) parameters per method: methods.py's METHOD_PARAMETERS when it has one, else ours."""
-    return getattr(_methods_module(), "METHOD_PARAMETERS", None) or METHOD_PARAMETERS
-
-
-@lru_cache(maxsize=1)
-def _methods_module() -> Any:
-    """assets/scoring/methods.py, imported when first needed (it may import this module), or None."""
-    try:
-        return importlib.import_module("assets.scoring.methods")
-    except ModuleNotFoundError as exc:
-        if exc.name != "assets.scoring.methods":
-            raise
-        return None
-
-
 class ItemSpec(Model):
-    """An indicator of a criterion: its points and how a value earns them (`method` and its parameters)."""
+    """An indicator of a criterion: its points and how a value earns them (`method` and its parameters, which
+    assets/scoring/methods.py defines and checks: a new method or parameter is added there only)."""
 
     code: Code
     points: Positive
-    method: str = "target"
-    target: Positive | None = None  # method target: full points from this value (default 1)
-    worst: Number | None = None  # method goalposts: 0 points at worst, full at best (worst > best: lower is better)
-    best: Number | None = None
-    steps: tuple[Step, ...] | None = None  # method steps: the share of the highest step reached
+    method: str = DEFAULT_METHOD
+    params: dict[str, Any] = {}  # the method's parameters as written beside `method` (target, worst, steps...)
     note: str | None = None
 
-    @field_validator("method")
+    @model_validator(mode="before")
     @classmethod
-    def _known_method(cls, method: str) -> str:
-        names = method_names()
-        if method not in names:
-            raise _fail(f"must be one of {list(names)}", method)
-        return method
-
-    @field_validator("steps", mode="before")
-    @classmethod
-    def _listed(cls, value: Any) -> Any:
-        return _non_empty(value)
+    def _gather_params(cls, data: Any) -> Any:
+        """The keys that are some method's parameters move into `params`; any other unknown key stays and is
+        rejected (extra="forbid")."""
+        if not isinstance(data, dict):
+            return data
+        if "params" in data:
+            raise _fail("write the method's parameters beside `method`, not under params:", data["params"])
+        data = dict(data)
+        data["params"] = {k: data.pop(k) for k in PARAM_NAMES if k in data}
+        return data
 
     @model_validator(mode="after")
     def _parameters_of_the_method(self) -> ItemSpec:
-        """Each method's parameters (METHOD_PARAMETERS), and no other method's: a `worst:` left on a `target`
-        item would otherwise be ignored without a word."""
-        if self.method not in method_parameters():
-            return self  # a method without a parameter table checks its own
-        required, optional = method_parameters()[self.method]
-        given = {p for p in ("target", "worst", "best", "steps") if getattr(self, p) is not None}
-        missing = [p for p in required if p not in given]
-        if missing:
-            raise PydanticCustomError("egov", "method {method} needs {missing}",
-                                      {"method": repr(self.method), "missing": missing})
-        extra = sorted(given - set(required) - set(optional))
-        if extra:
-            raise PydanticCustomError("egov", "method {method} takes no {extra}",
-                                      {"method": repr(self.method), "extra": extra})
-        if self.worst is not None and self.worst == self.best:
-            raise PydanticCustomError("egov", "worst and best must differ (both {v})", {"v": self.worst})
-        mins = [s.min for s in self.steps or ()]
-        if any(a >= b for a, b in zip(mins, mins[1:], strict=False)):
-            raise PydanticCustomError("egov", "steps must be listed by increasing min (got {mins})", {"mins": mins})
+        """Each method's parameters and no other method's (a `worst:` left on a `target` item would otherwise be
+        ignored without a word), checked and with their defaults."""
+        try:
+            checked = parse_params(self.method, self.params)
+        except MethodError as exc:
+            raise PydanticCustomError("egov", "{reason}", {"reason": str(exc)}) from None
+        object.__setattr__(self, "params", checked)
         return self
 
 
@@ -590,11 +541,9 @@ ASSESSED_ALIASES = {"name": "name_vi", "label_vi": "name_vi", "label_en": "name_
 class Item:
     code: str
     points: float
-    target: float
-    method: str = "target"
-    worst: float | None = None
-    best: float | None = None
-    steps: tuple[tuple[float, float], ...] = ()  # (min, share), lowest first
+    target: float | None  # the `target` parameter; None for the other methods
+    method: str = DEFAULT_METHOD  # assets/scoring/methods.py
+    params: dict[str, Any] = field(default_factory=dict, hash=False)  # the method's parameters, defaults filled
 
 
 @dataclass(frozen=True)
@@ -963,8 +912,7 @@ def _criteria(fail: Callable[[str, str], None], specs: tuple[CriterionSpec, ...]
         total = sum(i.points for i in c.indicators)
         if abs(total - c.max_points) > TOLERANCE:
             fail(where, f"indicator points add up to {total:g}, but max_points is {c.max_points:g}")
-        items = tuple(Item(i.code, i.points, 1.0 if i.target is None else i.target, i.method, i.worst, i.best,
-                           tuple((s.min, s.share) for s in i.steps or ())) for i in c.indicators)
+        items = tuple(Item(i.code, i.points, i.params.get("target"), i.method, i.params) for i in c.indicators)
         out.append(Criterion(c.code, c.name_vi, c.name_en or "", c.max_points, items))
     return out
 

@@ -85,11 +85,11 @@ TYPOS = [  # (id, bundled file, loader, text, replacement, the message after "<f
      "agency_groups.Central: must be a code of lower-case letters, digits and _, got 'Central'"),
     ("unknown method", RUBRIC, load_rubric,
      "{code: edoc_ratio, points: 8, target: 0.9}", "{code: edoc_ratio, points: 8, method: targett, target: 0.9}",
-     "criterion 'internal', indicator 'edoc_ratio': method must be one of ['target', 'goalposts', "
-     "'fraction_of_max', 'minmax', 'steps'], got 'targett'"),
+     "criterion 'internal', indicator 'edoc_ratio': unknown scoring method 'targett'; known: ['target', "
+     "'goalposts', 'fraction_of_max', 'minmax', 'steps']"),
     ("parameter of another method", RUBRIC, load_rubric,
      "{code: edoc_ratio, points: 8, target: 0.9}", "{code: edoc_ratio, points: 8, method: goalposts, worst: 0}",
-     "criterion 'internal', indicator 'edoc_ratio': method 'goalposts' needs ['best']"),
+     "criterion 'internal', indicator 'edoc_ratio': method 'goalposts' needs best"),
     ("rubric comma in a flow mapping", RUBRIC, load_rubric,
      "{code: edoc_ratio, points: 8, target: 0.9}", "{code: edoc_ratio, points: 8, target: 0.9, note: a, b}",
      "criterion 'internal', indicator 'edoc_ratio': unknown key(s) ['b'] (a value with an unquoted comma inside {…}? "

@@ -118,8 +118,8 @@ COMMENT ON COLUMN m.indicator_scores.agency_group IS 'Agency group (selects the 
 COMMENT ON COLUMN m.indicator_scores.criterion_code IS 'Criterion the indicator belongs to';
 COMMENT ON COLUMN m.indicator_scores.indicator_code IS 'Indicator code';
 COMMENT ON COLUMN m.indicator_scores.value IS 'Indicator value (NULL earns 0)';
-COMMENT ON COLUMN m.indicator_scores.target IS 'Target of the rubric: the value that earns full points';
-COMMENT ON COLUMN m.indicator_scores.points IS 'Points earned = max_points × min(value / target, 1)';
+COMMENT ON COLUMN m.indicator_scores.target IS 'The value from which the item earns full points in its group that year (method target: the rubric target; fraction_of_max, minmax: the group''s best value; NULL when no unit of the group has a value)';
+COMMENT ON COLUMN m.indicator_scores.points IS 'Points earned = max_points × the share of the item''s scoring method (rubric_items.method; target: min(value / target, 1))';
 COMMENT ON COLUMN m.indicator_scores.max_points IS 'Points available for this indicator';
 
 COMMENT ON TABLE m.criterion_scores IS 'Points per criterion (Hạ tầng, Nội bộ, Dịch vụ công, Nhân lực, Chính sách, Cấp xã) and the rank on it';
@@ -137,7 +137,7 @@ COMMENT ON COLUMN m.rankings.year IS 'Evaluation year';
 COMMENT ON COLUMN m.rankings.agency_group IS 'Agency group: ranks are within the group';
 COMMENT ON COLUMN m.rankings.agency_code IS 'Agency code';
 COMMENT ON COLUMN m.rankings.agency_name IS 'Agency name';
-COMMENT ON COLUMN m.rankings.total_points IS 'Total points (Tổng điểm), rounded to 2 decimals';
+COMMENT ON COLUMN m.rankings.total_points IS 'Total points (Tổng điểm), rounded to the rubric''s decimals (rubric_classes.decimals, 2 unless the rubric says)';
 COMMENT ON COLUMN m.rankings.max_points IS 'Maximum points of the rubric for the group (100)';
 COMMENT ON COLUMN m.rankings.index_value IS 'Index = total / maximum, 0..1 (like the ministry''s published indices)';
 COMMENT ON COLUMN m.rankings.rank IS 'Rank (Xếp hạng) within year and group by rounded total, competition style (1, 2, 2, 4)';
@@ -195,14 +195,19 @@ ORDER BY indicator_code;
 CREATE TABLE m.rubric_items AS
 SELECT year, agency_group, criterion_order, criterion_code, criterion_name, criterion_name_en,
        sum(points) OVER (PARTITION BY year, agency_group, criterion_code) AS criterion_max_points,
-       item_order, indicator_code, points, target, rubric_year
+       item_order, indicator_code, points, target, rubric_year, method, params
 FROM rubric_items
 ORDER BY year, agency_group, criterion_order, item_order;
 
 CREATE TABLE m.rubric_classes AS
-SELECT year, agency_group, label, min_total, rubric_year, colour, fill
+SELECT year, agency_group, label, min_total, rubric_year, colour, fill, decimals
 FROM rubric_classes
 ORDER BY year, agency_group, min_total DESC;
+
+CREATE TABLE m.scoring_methods AS
+SELECT method, parameters, description_vi
+FROM scoring_methods
+ORDER BY method;
 
 COMMENT ON TABLE m.indicator_catalogue IS 'Indicator codes and their names in Vietnamese and English';
 COMMENT ON COLUMN m.indicator_catalogue.indicator_code IS 'Indicator code (docs/domain.md §4), or a rubric''s assessed indicator';
@@ -222,17 +227,25 @@ COMMENT ON COLUMN m.rubric_items.criterion_max_points IS 'Maximum points of the 
 COMMENT ON COLUMN m.rubric_items.item_order IS 'Position of the indicator within the criterion';
 COMMENT ON COLUMN m.rubric_items.indicator_code IS 'Indicator code';
 COMMENT ON COLUMN m.rubric_items.points IS 'Points available';
-COMMENT ON COLUMN m.rubric_items.target IS 'Value that earns the full points (flags: 1)';
+COMMENT ON COLUMN m.rubric_items.target IS 'Value that earns the full points (flags: 1; goalposts: best); NULL when it depends on the group (fraction_of_max, minmax)';
 COMMENT ON COLUMN m.rubric_items.rubric_year IS 'Year of the rubric file (the year''s own or the latest earlier one)';
+COMMENT ON COLUMN m.rubric_items.method IS 'Scoring method (see scoring_methods): target, goalposts, fraction_of_max, minmax, steps';
+COMMENT ON COLUMN m.rubric_items.params IS 'The method''s parameters (JSON), e.g. {"target": 0.9}, {"best": 5.0, "worst": 30.0}';
 
 COMMENT ON TABLE m.rubric_classes IS 'Classification thresholds (xếp loại) per year and agency group';
 COMMENT ON COLUMN m.rubric_classes.year IS 'Scored year';
 COMMENT ON COLUMN m.rubric_classes.agency_group IS 'Agency group';
 COMMENT ON COLUMN m.rubric_classes.label IS 'Tốt | Khá | Trung bình | Yếu, or the rubric''s own labels';
-COMMENT ON COLUMN m.rubric_classes.min_total IS 'Lowest total (rounded to 2 decimals) of the class';
+COMMENT ON COLUMN m.rubric_classes.min_total IS 'Lowest total (rounded to the decimals) of the class';
 COMMENT ON COLUMN m.rubric_classes.rubric_year IS 'Year of the rubric file';
 COMMENT ON COLUMN m.rubric_classes.colour IS 'Colour of the class in the HTML report (badges, charts)';
 COMMENT ON COLUMN m.rubric_classes.fill IS 'Row background of the class in the Excel workbook';
+COMMENT ON COLUMN m.rubric_classes.decimals IS 'Decimals the totals are rounded to before classification and rank';
+
+COMMENT ON TABLE m.scoring_methods IS 'How an indicator value earns a share of a rubric item''s points, per method name (assets/scoring/methods.py)';
+COMMENT ON COLUMN m.scoring_methods.method IS 'Method name, as in rubric_items.method';
+COMMENT ON COLUMN m.scoring_methods.parameters IS 'Its parameters in a rubric item';
+COMMENT ON COLUMN m.scoring_methods.description_vi IS 'The formula in Vietnamese (methodology sheet of the workbook)';
 
 -- Agency profiles: why each agency ranks where it does, and the least it must improve to move up.
 CREATE TABLE m.agency_profiles AS
@@ -295,8 +308,9 @@ COMMENT ON COLUMN m.what_if.step IS 'Order of the improvement: 1 = the item with
 COMMENT ON COLUMN m.what_if.criterion_code IS 'Criterion of the item';
 COMMENT ON COLUMN m.what_if.indicator_code IS 'Indicator to improve';
 COMMENT ON COLUMN m.what_if.current_value IS 'Its value now (NULL: unknown, e.g. a return not sent)';
-COMMENT ON COLUMN m.what_if.required_value IS 'The value to reach: the target, or for the last step the least value that suffices (rounded up to 4 decimals)';
-COMMENT ON COLUMN m.what_if.target IS 'The rubric target';
+COMMENT ON COLUMN m.what_if.required_value IS 'The value to reach: the target, or for the last step the least value that suffices (rounded to 4 decimals towards the better side); the scoring method''s inverse, the other units'' values held fixed';
+COMMENT ON COLUMN m.what_if.target IS 'The value from which the item earns full points (the rubric target; fraction_of_max, minmax: the best other unit''s value)';
 COMMENT ON COLUMN m.what_if.current_points IS 'Points earned now';
 COMMENT ON COLUMN m.what_if.new_points IS 'Points earned at the required value';
 COMMENT ON COLUMN m.what_if.points_gained IS 'new_points − current_points';
+COMMENT ON COLUMN m.what_if.lower_is_better IS 'True when a lower value earns more (goalposts with best < worst): reach at most required_value';

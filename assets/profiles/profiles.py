@@ -1,8 +1,9 @@
 """Agency profiles and the what-if, in DuckDB: why an agency ranks where it does and the least it must improve.
 
-No anchor system explains a rank. The rubric makes it exact arithmetic: each item's points are
-max_points × min(value / target, 1), so the points an agency lost, and the value that would win them back, are
-known. profiles.sql does all of it; this module only prepares the indicator names and replaces the years.
+No anchor system explains a rank. The rubric makes it exact arithmetic: each item's points are max_points × its
+scoring method's share of the value, and every method has an inverse (assets/scoring/methods.py), so the points an
+agency lost, and the value that would win them back, are known. profiles.sql does all of it; this module only
+prepares the indicator names and the methods' macros, and replaces the years.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from assets.indicators.build import load_indicator_catalogue
+from assets.scoring import methods
 from assets.scoring.rubric import load_rubric, rubric_files
 from pipelines.warehouse import transaction
 
@@ -41,6 +43,7 @@ def build_profiles(con: duckdb.DuckDBPyConnection, rubric_dir: Path) -> dict[str
     Every year, not only the run's: a backfill of 2020 changes 2021's previous rank and every later rank history,
     and all years together take well under a second."""
     labels = indicator_label_rows(rubric_dir)
+    methods.install(con)
     with transaction(con):
         con.execute(_sql("schema"))
         con.executemany("INSERT INTO indicator_labels VALUES (?, ?, ?, ?, ?, ?)", labels)

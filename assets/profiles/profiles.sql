@@ -1,6 +1,8 @@
 -- Agency profiles and the what-if for every ranked year (the tables were just recreated empty).
--- Exact arithmetic on the rubric: points = max_points × min(value / target, 1), so the value that earns p points
--- of an item is target × p / max_points. Sums use DECIMAL(38, 9), like score.sql.
+-- Exact arithmetic on the rubric: an item's points are max_points × its method's share of the value
+-- (method_share), and the value that earns p of its points is the method's inverse (method_value, both macros of
+-- assets/scoring/methods.py), so the what-if is right for every scoring method. Sums use DECIMAL(38, 9), like
+-- score.sql; totals are rounded to the rubric's decimals (rubric_classes.decimals), 2 unless it says otherwise.
 
 INSERT INTO agency_profile_items
 SELECT s.year, s.agency_code, s.agency_group, s.criterion_code, s.indicator_code, s.value, s.target, s.points,
@@ -17,6 +19,9 @@ FROM indicator_scores AS s;
 INSERT INTO agency_profiles
 WITH ranked AS (
     SELECT * FROM rankings_history
+),
+rounding AS (
+    SELECT DISTINCT year, agency_group, coalesce(decimals, 2) AS decimals FROM rubric_classes
 ),
 group_sizes AS (
     SELECT year, agency_group, count(*) AS group_size FROM ranked GROUP BY ALL
@@ -63,44 +68,69 @@ SELECT r.year, r.agency_code, r.agency_name, r.agency_group, r.total_points, r.m
        n.next_class, n.next_class_min,
        CAST(CAST(n.next_class_min AS DECIMAL(38, 9)) - CAST(r.total_points AS DECIMAL(38, 9)) AS DOUBLE),
        a.agency_above_code, a.agency_above_name, a.agency_above_total,
-       CAST(CAST(a.agency_above_total AS DECIMAL(38, 9)) + 0.01 - CAST(r.total_points AS DECIMAL(38, 9)) AS DOUBLE),
+       -- one unit of the last decimal above it (0.01 for totals with 2 decimals)
+       CAST(CAST(a.agency_above_total AS DECIMAL(38, 9)) + CAST(10 ** -d.decimals AS DECIMAL(18, 9))
+            - CAST(r.total_points AS DECIMAL(38, 9)) AS DOUBLE),
        h.rank_history
 FROM ranked AS r
 JOIN group_sizes AS g USING (year, agency_group)
 JOIN history AS h USING (year, agency_code)
+JOIN rounding AS d USING (year, agency_group)
 LEFT JOIN items AS i USING (year, agency_code)
 LEFT JOIN next_classes AS n USING (year, agency_code)
 LEFT JOIN above AS a USING (year, agency_code)
 ORDER BY r.year, r.agency_group, r.rank, r.agency_code;
 
 -- The fewest items: take the items with the most points still to gain, largest first, until the goal is met
--- (the k largest gains beat any other k items, so no smaller set exists). The last item needs only part of its
--- gain: its required value is rounded up to a value the indicator can take (a flag: 1; three security measures:
--- a multiple of 1/3; a ratio: 4 decimals), so the goal is still met. Rankings round the total to 2 decimals,
--- half away from zero, so reaching (threshold - total_points) on the unrounded sum is enough.
+-- (the k largest gains beat any other k items, so no smaller set exists; every method can reach its full points).
+-- The last item needs only part of its gain: the method's inverse gives the value that earns it, the other units'
+-- values held fixed, and that value is rounded to one the indicator can take (a flag: 1; three security
+-- measures: a multiple of 1/3; else 4 decimals) in the direction that earns more, so the goal is still met;
+-- new_points is the method's forward formula at that value, with the group's minimum and maximum updated. Under
+-- minmax, lifting the group's lowest unit lowers the others' points: the goal is then met with room to spare.
+-- Rankings round the total half away from zero, so reaching (threshold - total_points) on the unrounded sum is enough.
 INSERT INTO what_if
-WITH goals AS (
+WITH rounding AS (
+    SELECT DISTINCT year, agency_group, coalesce(decimals, 2) AS decimals FROM rubric_classes
+),
+goals AS (
     SELECT year, agency_code, 'next_class' AS goal, 'đạt loại ' || next_class AS goal_label,
            CAST(next_class_min AS DECIMAL(38, 9)) - CAST(total_points AS DECIMAL(38, 9)) AS points_needed
     FROM agency_profiles
     WHERE next_class IS NOT NULL
     UNION ALL
     SELECT year, agency_code, 'pass_agency_above', 'vượt ' || coalesce(agency_above_name, agency_above_code),
-           CAST(agency_above_total AS DECIMAL(38, 9)) + 0.01 - CAST(total_points AS DECIMAL(38, 9))
+           CAST(agency_above_total AS DECIMAL(38, 9)) + CAST(10 ** -d.decimals AS DECIMAL(18, 9))
+               - CAST(total_points AS DECIMAL(38, 9))
     FROM agency_profiles
+    JOIN rounding AS d USING (year, agency_group)
     WHERE agency_above_code IS NOT NULL
 ),
-gains AS (
-    SELECT p.year, p.agency_code, p.criterion_code, p.indicator_code, p.value, p.target, p.points, p.max_points,
-           CAST(p.max_points AS DECIMAL(38, 9)) - CAST(p.points AS DECIMAL(38, 9)) AS gain,
-           coalesce(l.value_levels, 10000) AS value_levels
+items AS (
+    -- each item with its method and parameters (rubric rows scored before methods existed: target), and the
+    -- smallest and largest value of the OTHER units of its group with a value (what fraction_of_max and minmax
+    -- compare with)
+    SELECT p.year, p.agency_code, p.criterion_code, p.indicator_code, p.value, p.points, p.max_points, r.method,
+           method_params(coalesce(r.params, json_object('target', r.target))) AS prm,
+           min(p.value) FILTER (WHERE isfinite(p.value)) OVER others AS o_min,
+           max(p.value) FILTER (WHERE isfinite(p.value)) OVER others AS o_max
     FROM agency_profile_items AS p
+    JOIN rubric_items AS r USING (year, agency_group, criterion_code, indicator_code)
+    WINDOW others AS (PARTITION BY p.year, p.agency_group, p.indicator_code
+                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING EXCLUDE CURRENT ROW)
+),
+gains AS (
+    SELECT i.*, CAST(i.max_points AS DECIMAL(38, 9)) - CAST(i.points AS DECIMAL(38, 9)) AS gain,
+           coalesce(l.value_levels, 10000) AS value_levels,
+           method_higher_is_better(i.method, i.prm) AS higher_is_better
+    FROM items AS i
     LEFT JOIN indicator_labels AS l USING (indicator_code)
-    WHERE p.points < p.max_points
+    WHERE i.points < i.max_points
 ),
 steps AS (
     SELECT g.year, g.agency_code, g.goal, g.goal_label, g.points_needed, i.criterion_code, i.indicator_code,
-           i.value, i.target, i.points, i.max_points, i.gain, i.value_levels,
+           i.value, i.points, i.max_points, i.gain, i.value_levels, i.method, i.prm, i.o_min, i.o_max,
+           i.higher_is_better,
            row_number() OVER w AS step,
            coalesce(sum(i.gain) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS gained_before,
            sum(i.gain) OVER (PARTITION BY g.year, g.agency_code, g.goal) AS gain_available
@@ -115,15 +145,29 @@ chosen AS (
     WHERE gained_before < points_needed
 ),
 valued AS (
+    -- exact: the value that earns points + needed_here; full: the value from which the item earns all its points
     SELECT *,
-           least(ceil(CAST(target AS DECIMAL(38, 9)) * (CAST(points AS DECIMAL(38, 9)) + needed_here)
-                      / CAST(max_points AS DECIMAL(38, 9)) * value_levels) / value_levels,
-                 CAST(target AS DECIMAL(38, 9))) AS required
+           method_value(method, CAST(points AS DECIMAL(38, 9)) + needed_here, CAST(max_points AS DECIMAL(38, 9)),
+                        prm, o_min, o_max) AS exact_value,
+           method_value(method, 1, 1, prm, o_min, o_max) AS full_value
     FROM chosen
+),
+rounded AS (
+    -- NULL exact value: any value earns it (no other unit to compare with): the smallest positive one
+    SELECT *,
+           CASE WHEN exact_value IS NULL THEN 1.0 / value_levels
+                WHEN higher_is_better THEN least(ceil(exact_value * value_levels) / value_levels, full_value)
+                ELSE greatest(floor(exact_value * value_levels) / value_levels, full_value) END AS required
+    FROM valued
+),
+scored AS (
+    SELECT *, max_points * method_share(method, required, prm, least(o_min, required), greatest(o_max, required))
+                  AS new_points_raw
+    FROM rounded
 )
 SELECT year, agency_code, goal, goal_label, CAST(points_needed AS DOUBLE), reachable, step, criterion_code,
-       indicator_code, value, CAST(required AS DOUBLE) AS required_value, target, points AS current_points,
-       round(max_points * CAST(required AS DOUBLE) / target, 9) AS new_points,
-       round(max_points * CAST(required AS DOUBLE) / target - points, 9) AS points_gained
-FROM valued
+       indicator_code, value, CAST(required AS DOUBLE) AS required_value, full_value AS target,
+       points AS current_points, round(new_points_raw, 9) AS new_points,
+       round(new_points_raw - points, 9) AS points_gained, NOT higher_is_better AS lower_is_better
+FROM scored
 ORDER BY year, agency_code, goal, step;

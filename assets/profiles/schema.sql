@@ -21,7 +21,7 @@ CREATE OR REPLACE TABLE agency_profile_items (
     criterion_code  VARCHAR NOT NULL,
     indicator_code  VARCHAR NOT NULL,
     value           DOUBLE,           -- NULL: unknown (no return, no dossier), earns 0
-    target          DOUBLE NOT NULL,
+    target          DOUBLE,           -- the value from which the item earns full points (NULL: none in the group)
     points          DOUBLE NOT NULL,  -- earned
     max_points      DOUBLE NOT NULL,
     points_lost     DOUBLE NOT NULL,  -- max_points - points
@@ -70,8 +70,10 @@ CREATE OR REPLACE TABLE what_if (
     indicator_code  VARCHAR NOT NULL,
     current_value   DOUBLE,
     required_value  DOUBLE NOT NULL,   -- the value to reach (the target, or less for the last step)
-    target          DOUBLE NOT NULL,
+    target          DOUBLE,            -- the value from which the item earns full points, the other units' values
+                                       -- unchanged (NULL: any positive value, nobody else has one)
     current_points  DOUBLE NOT NULL,
     new_points      DOUBLE NOT NULL,
-    points_gained   DOUBLE NOT NULL
+    points_gained   DOUBLE NOT NULL,
+    lower_is_better BOOLEAN NOT NULL DEFAULT false  -- true: reach at most required_value (processing days)
 );

@@ -61,6 +61,7 @@ from assets.reports.common import (
     remove_leftovers,
     vi_sort_key,
 )
+from assets.scoring.methods import DEFAULT_METHOD, summary_vi
 from expectations.sql_checks import SOURCE_LABELS, quality_summary, rule_label
 from pipelines.vietnamese import rank_change_text, vn_number
 
@@ -193,6 +194,18 @@ class _Formats:
             label: wb.add_format({**cell, "bold": True, "bg_color": fill, "font_color": colour})
             for label, (colour, fill) in classes.items()
         }
+        self._wb, self._cell, self._by_decimals = wb, cell, {}
+
+    def decimal_cells(self, decimals: int) -> tuple[Any, Any]:
+        """(points, index) cell formats for totals rounded to `decimals` (the rubric's; 2 gives the usual ones)."""
+        if decimals == 2:
+            return self.cell_points, self.cell_index
+        if decimals not in self._by_decimals:
+            points = "[$-42A]#,##0" + ("." + "0" * decimals if decimals else "")
+            index = "[$-42A]0." + "0" * max(4, decimals)
+            self._by_decimals[decimals] = (self._wb.add_format({**self._cell, "num_format": points}),
+                                           self._wb.add_format({**self._cell, "num_format": index}))
+        return self._by_decimals[decimals]
 
 
 # --- reading the marts ----------------------------------------------------------------------------------------
@@ -234,6 +247,21 @@ def _criteria(con: duckdb.DuckDBPyConnection, year: int, group: str) -> list[_Cr
     return [_Criterion(c, n, float(m)) for c, n, m in rows]
 
 
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """Whether a marts table has the column (marts files made before scoring methods lack method, decimals)."""
+    return bool(con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ? "
+                            "AND table_catalog = current_database()", [table, column]).fetchall()[0][0])
+
+
+def _decimals(con: duckdb.DuckDBPyConnection, year: int, group: str | None = None) -> int:
+    """The decimals the year's totals are rounded to (rubric_classes.decimals; 2 in older marts files)."""
+    if not (_has_table(con, "rubric_classes") and _has_column(con, "rubric_classes", "decimals")):
+        return 2
+    found = con.execute("SELECT max(decimals) FROM rubric_classes WHERE year = ? AND agency_group = coalesce(?, "
+                        "agency_group)", [year, group]).fetchall()[0][0]
+    return 2 if found is None else int(found)
+
+
 def _criterion_points(con: duckdb.DuckDBPyConnection, year: int, group: str) -> dict[tuple[str, str], float]:
     return {
         (a, c): p
@@ -268,8 +296,10 @@ def _ranking_sheet(
     points: dict[tuple[str, str], float],
     class_labels: list[str],
     status: Provisional | None = None,
+    decimals: int = 2,
 ) -> None:
     ws = wb.add_worksheet(name)
+    total_cell, index_cell = fmt.decimal_cells(decimals)
     heads = headings(criteria, tentative=status is not None)
     last_col = len(heads) - 1
     n_crit = len(criteria)
@@ -281,7 +311,7 @@ def _ranking_sheet(
     note = (
         f"{len(ranked)} cơ quan; điểm tối đa {vn_number(maximum, None)}; bộ chỉ số năm "
         f"{', '.join(map(str, rubric_years))} (xem sheet «{METHOD_SHEET}»). Xếp hạng theo tổng điểm làm tròn "
-        f"2 chữ số, bằng điểm thì đồng hạng."
+        f"{decimals} chữ số, bằng điểm thì đồng hạng."
     )
     if status is None:
         ws.write_string(NOTE_ROW, 0, note, fmt.note)
@@ -299,8 +329,8 @@ def _ranking_sheet(
         _text(ws, row, 2, r.agency_name, fmt.cell_text)
         for j, c in enumerate(criteria):
             _number(ws, row, 3 + j, points.get((r.agency_code, c.code)), fmt.cell_points)
-        ws.write_number(row, col_total, r.total_points, fmt.cell_points)
-        ws.write_number(row, col_index, r.index_value, fmt.cell_index)
+        ws.write_number(row, col_total, r.total_points, total_cell)
+        ws.write_number(row, col_index, r.index_value, index_cell)
         _text(ws, row, col_class, r.classification, fmt.cell_center)
         ws.write_number(row, col_rank, r.rank, fmt.cell_int)
         ws.write_string(row, col_change, rank_change_text(r.prev_rank, r.rank), fmt.cell_center)
@@ -373,6 +403,16 @@ def _variants(rows: list[tuple], groups: list[str], labels: dict[str, str]) -> l
     return [(", ".join(labels.get(g, g) for g in members), members, key) for members, key in variants]
 
 
+def _method_descriptions(con: duckdb.DuckDBPyConnection, used: list[str]) -> list[tuple[str, str]]:
+    """(method, Vietnamese formula) of the methods used: from the marts' scoring_methods, else the registry."""
+    from assets.scoring.methods import METHODS
+
+    found: dict[str, str] = {}
+    if _has_table(con, "scoring_methods"):
+        found = dict(con.execute("SELECT method, description_vi FROM scoring_methods").fetchall())
+    return [(m, found.get(m) or (METHODS[m].description_vi if m in METHODS else m)) for m in used]
+
+
 def _method_sheet(
     wb: Workbook,
     fmt: _Formats,
@@ -384,11 +424,28 @@ def _method_sheet(
 ) -> None:
     ws = _text_sheet(wb, fmt, METHOD_SHEET, [44, 28, 52, 11, 20],
                      f"Phương pháp đánh giá, xếp hạng mức độ ứng dụng CNTT năm {year}")
-    lines = [
-        f"Bộ chỉ số áp dụng: bộ chỉ số năm {', '.join(map(str, rubric_years)) or '(không rõ)'}.",
-        "Điểm đạt của mỗi chỉ số = điểm tối đa của chỉ số × min(giá trị / mục tiêu, 1); chỉ số không có số liệu "
-        "(cơ quan chưa gửi báo cáo) được 0 điểm. Chỉ số dạng có/không (0/1) có mục tiêu là 1.",
-        "Tổng điểm = tổng điểm đạt của các chỉ số, làm tròn 2 chữ số; Chỉ số = tổng điểm / điểm tối đa (0 đến 1).",
+    has_items = _has_table(con, "rubric_items")
+    with_methods = has_items and _has_column(con, "rubric_items", "method")
+    items = con.execute(
+        "SELECT agency_group, criterion_order, criterion_code, criterion_name, item_order, indicator_code, points, "
+        + ("target, method, CAST(params AS VARCHAR)" if with_methods else "target, NULL, NULL")
+        + " FROM rubric_items WHERE year = ? ORDER BY agency_group, criterion_order, item_order",
+        [year],
+    ).fetchall() if has_items else []
+    used = sorted({r[8] or DEFAULT_METHOD for r in items})
+    decimals = _decimals(con, year)
+    lines = [f"Bộ chỉ số áp dụng: bộ chỉ số năm {', '.join(map(str, rubric_years)) or '(không rõ)'}."]
+    descriptions = _method_descriptions(con, used or [DEFAULT_METHOD])
+    if len(descriptions) == 1:  # one method (the standard rubric: target): its formula in the sentence
+        lines.append(f"Điểm đạt của mỗi chỉ số: {descriptions[0][1]} Chỉ số không có số liệu (cơ quan chưa gửi báo "
+                     "cáo) được 0 điểm. Chỉ số dạng có/không (0/1) có mục tiêu là 1.")
+    else:
+        lines.append("Điểm đạt của mỗi chỉ số = điểm tối đa của chỉ số × tỷ lệ điểm theo phương pháp chấm của chỉ số "
+                     "(cột «Cách chấm»); chỉ số không có số liệu được 0 điểm. Các phương pháp dùng năm nay:")
+        lines += [f"– {method}: {text}" for method, text in descriptions]
+    lines += [
+        f"Tổng điểm = tổng điểm đạt của các chỉ số, làm tròn {decimals} chữ số; Chỉ số = tổng điểm / điểm tối đa "
+        "(0 đến 1).",
         "Xếp hạng trong từng năm và nhóm cơ quan theo tổng điểm giảm dần; bằng điểm thì đồng hạng (1, 2, 2, 4).",
     ]
     row = 1
@@ -397,7 +454,6 @@ def _method_sheet(
         row += 1
     row += 1
 
-    has_items = _has_table(con, "rubric_items")
     if not has_items:
         ws.write_string(row, 0, "Tệp marts không có bảng rubric_items: không trình bày được bộ chỉ số.", fmt.text)
         return
@@ -409,25 +465,23 @@ def _method_sheet(
                 "SELECT indicator_code, label_vi FROM indicator_catalogue WHERE label_vi IS NOT NULL"
             ).fetchall()
         }
-    items = con.execute(
-        "SELECT agency_group, criterion_order, criterion_code, criterion_name, item_order, indicator_code, points, "
-        "target FROM rubric_items WHERE year = ? ORDER BY agency_group, criterion_order, item_order",
-        [year],
-    ).fetchall()
     variants = _variants(items, groups, labels)
 
     ws.write_string(row, 0, "1. Tiêu chí, chỉ số thành phần và điểm", fmt.section)
     row += 1
+    how_col = 4 + len(variants) if used not in ([], [DEFAULT_METHOD]) else None  # "Cách chấm": other methods only
     heads = ["Tiêu chí", "Mã chỉ số", "Chỉ số thành phần", "Mục tiêu", *(f"Điểm – {label}" for label, _, _ in variants)]
-    _heading_row(ws, fmt, row, heads)
+    _heading_row(ws, fmt, row, heads + (["Cách chấm"] if how_col else []))
+    if how_col:
+        ws.set_column(how_col, how_col, 44)
     row += 1
     # The union of every variant's criteria and items, in rubric order (a district's extra criterion last).
-    criteria: dict[str, tuple[str, dict[str, float]]] = {}
+    criteria: dict[str, tuple[str, dict[str, tuple]]] = {}
     points: list[dict[tuple[str, str], float]] = []
     for _, _, key in variants:
         got: dict[tuple[str, str], float] = {}
-        for _, ccode, cname, _, icode, pts, target in key:
-            criteria.setdefault(ccode, (cname, {}))[1].setdefault(icode, target)
+        for _, ccode, cname, _, icode, pts, target, method, params in key:
+            criteria.setdefault(ccode, (cname, {}))[1].setdefault(icode, (target, method, params))
             got[(ccode, icode)] = pts
         points.append(got)
     for ccode, (cname, indicators) in criteria.items():
@@ -441,11 +495,16 @@ def _method_sheet(
             else:
                 ws.write_string(row, 4 + v, "không áp dụng", fmt.bold_text)
         row += 1
-        for icode, target in indicators.items():
+        for icode, (target, method, params) in indicators.items():
             ws.write_blank(row, 0, None, fmt.cell_text)
             _text(ws, row, 1, icode, fmt.cell_text)
             _text(ws, row, 2, names.get(icode, icode), fmt.cell_wrap)
-            ws.write_number(row, 3, target, fmt.cell_points)
+            if target is None:  # relative to the group (fraction_of_max, minmax)
+                ws.write_string(row, 3, "theo nhóm", fmt.cell_center)
+            else:
+                ws.write_number(row, 3, target, fmt.cell_points)
+            if how_col:
+                _text(ws, row, how_col, summary_vi(method or DEFAULT_METHOD, params), fmt.cell_wrap)
             for v, got in enumerate(points):
                 if (ccode, icode) in got:
                     ws.write_number(row, 4 + v, got[(ccode, icode)], fmt.cell_points)
@@ -459,7 +518,7 @@ def _method_sheet(
         ws.write_number(row, 4 + v, round(sum(got.values()), 9), fmt.bold_points)
     row += 2
 
-    ws.write_string(row, 0, "2. Xếp loại theo tổng điểm (làm tròn 2 chữ số)", fmt.section)
+    ws.write_string(row, 0, f"2. Xếp loại theo tổng điểm (làm tròn {decimals} chữ số)", fmt.section)
     row += 1
     if not _has_table(con, "rubric_classes"):
         ws.write_string(row, 0, "Tệp marts không có bảng rubric_classes.", fmt.text)
@@ -657,6 +716,7 @@ def write_ranking_workbook(marts: duckdb.DuckDBPyConnection, year: int, out_dir:
                 _criterion_points(marts, year, group),
                 list(classes),
                 status,
+                _decimals(marts, year, group),
             )
         rubric_years = sorted({r.rubric_year for ranked in ranked_by_group.values() for r in ranked})
         _method_sheet(wb, fmt, marts, year, list(ranked_by_group), labels, rubric_years)

@@ -9,14 +9,16 @@ CREATE TABLE IF NOT EXISTS rubric_items (
     criterion_name    VARCHAR NOT NULL,  -- Vietnamese
     indicator_code    VARCHAR NOT NULL,
     points            DOUBLE NOT NULL,   -- points available for the indicator in this group
-    target            DOUBLE NOT NULL,   -- value that earns full points
+    target            DOUBLE,            -- value that earns full points; NULL when it depends on the group
     rubric_year       INTEGER NOT NULL,  -- year of the rubric file used (the year's own or the latest earlier)
     criterion_name_en VARCHAR,
     criterion_order   INTEGER,           -- position in the rubric, for presentation
-    item_order        INTEGER
+    item_order        INTEGER,
+    method            VARCHAR DEFAULT 'target',  -- scoring method (assets/scoring/methods.py)
+    params            JSON               -- its parameters, e.g. {"target": 0.9}, {"best": 5, "worst": 30}
 );
 
--- Classification thresholds (xếp loại) per scored year and group, on the total rounded to 2 decimals.
+-- Classification thresholds (xếp loại) per scored year and group, on the total rounded to `decimals`.
 CREATE TABLE IF NOT EXISTS rubric_classes (
     year         INTEGER NOT NULL,
     agency_group VARCHAR NOT NULL,
@@ -24,11 +26,18 @@ CREATE TABLE IF NOT EXISTS rubric_classes (
     min_total    DOUBLE NOT NULL,   -- the class applies from this total up to the next class's minimum
     rubric_year  INTEGER NOT NULL,
     colour       VARCHAR,           -- badge and chart colour in the HTML report
-    fill         VARCHAR            -- row background in the workbook
+    fill         VARCHAR,           -- row background in the workbook
+    decimals     INTEGER DEFAULT 2  -- the rubric's rounding of totals (and criterion points) for class and rank
 );
 -- Warehouses made before the classes had colours.
 ALTER TABLE rubric_classes ADD COLUMN IF NOT EXISTS colour VARCHAR;
 ALTER TABLE rubric_classes ADD COLUMN IF NOT EXISTS fill VARCHAR;
+
+-- Warehouses made before scoring methods and rounding were data: add their columns (no-ops afterwards).
+ALTER TABLE rubric_items ADD COLUMN IF NOT EXISTS method VARCHAR DEFAULT 'target';
+ALTER TABLE rubric_items ADD COLUMN IF NOT EXISTS params JSON;
+ALTER TABLE rubric_items ALTER COLUMN target DROP NOT NULL;
+ALTER TABLE rubric_classes ADD COLUMN IF NOT EXISTS decimals INTEGER DEFAULT 2;
 
 -- Points per agency and rubric item: why an agency gained or lost points.
 CREATE TABLE IF NOT EXISTS indicator_scores (
@@ -38,10 +47,12 @@ CREATE TABLE IF NOT EXISTS indicator_scores (
     criterion_code VARCHAR NOT NULL,
     indicator_code VARCHAR NOT NULL,
     value          DOUBLE,            -- the indicator value (NULL: unknown, earns 0)
-    target         DOUBLE NOT NULL,
-    points         DOUBLE NOT NULL,   -- earned: max_points × clamp(value / target, 0, 1)
+    target         DOUBLE,            -- the value from which the item earns full points in this group and year
+                                      -- (fraction_of_max, minmax: the group's best; NULL when no unit has a value)
+    points         DOUBLE NOT NULL,   -- earned: max_points × the method's share (target: clamp(value / target, 0, 1))
     max_points     DOUBLE NOT NULL
 );
+ALTER TABLE indicator_scores ALTER COLUMN target DROP NOT NULL;
 
 CREATE TABLE IF NOT EXISTS criterion_scores (
     year           INTEGER NOT NULL,
@@ -51,7 +62,7 @@ CREATE TABLE IF NOT EXISTS criterion_scores (
     criterion_name VARCHAR NOT NULL,
     points         DOUBLE NOT NULL,   -- sum of the criterion's item points (not rounded)
     max_points     DOUBLE NOT NULL,
-    rank           INTEGER NOT NULL   -- within year, group and criterion, by points rounded to 2 decimals
+    rank           INTEGER NOT NULL   -- within year, group and criterion, by points rounded to the decimals
 );
 
 CREATE TABLE IF NOT EXISTS rankings (
@@ -59,7 +70,7 @@ CREATE TABLE IF NOT EXISTS rankings (
     agency_group   VARCHAR NOT NULL,
     agency_code    VARCHAR NOT NULL,
     agency_name    VARCHAR,
-    total_points   DOUBLE NOT NULL,   -- sum of item points, rounded to 2 decimals (half away from zero)
+    total_points   DOUBLE NOT NULL,   -- sum of item points, rounded to the rubric's decimals (2 unless it says)
     max_points     DOUBLE NOT NULL,   -- the group's maximum (100)
     index_value    DOUBLE NOT NULL,   -- total_points / max_points, 0..1
     rank           INTEGER NOT NULL,  -- within year and group, by total_points descending, competition style

@@ -1,8 +1,9 @@
 """Score and rank agencies in DuckDB: indicator values × the year's rubric (docs/domain.md §5).
 
 Python only validates the rubric files and loads them into `rubric_items` / `rubric_classes`; the arithmetic
-is SQL (score.sql), so an analyst can reproduce any figure from the warehouse tables alone. Each call replaces
-the given years in one transaction, so reruns and backfills are idempotent and readers never see half a year.
+is SQL (score.sql, with the scoring methods' macros of methods.py), so an analyst can reproduce any figure from
+the warehouse tables alone. Each call replaces the given years in one transaction, so reruns and backfills are
+idempotent and readers never see half a year.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from assets.scoring import methods
 from assets.scoring.rubric import CATALOGUE_PATH, Rubric, RubricError, rubrics_for_years
 from pipelines.warehouse import transaction
 
@@ -23,8 +25,11 @@ def _sql(name: str) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the scoring tables and the rankings_history view (needs the staging schema's stg_agencies)."""
+    """Create the scoring tables, the rankings_history view (needs the staging schema's stg_agencies), the
+    scoring methods' table and their macros."""
     con.execute(_sql("schema"))
+    methods.write_methods_table(con)
+    methods.install(con)
 
 
 def rubric_rows(year: int, rubric: Rubric) -> tuple[list[tuple], list[tuple]]:
@@ -35,8 +40,10 @@ def rubric_rows(year: int, rubric: Rubric) -> tuple[list[tuple], list[tuple]]:
         for ci, crit in enumerate(variant.criteria, start=1):
             for ii, item in enumerate(crit.items, start=1):
                 items.append((year, group, crit.code, crit.name, item.code, item.points, item.target,
-                              rubric.year, crit.name_en or None, ci, ii))
-        classes.extend((year, group, label, minimum, rubric.year, *variant.colours.get(label, (None, None)))
+                              rubric.year, crit.name_en or None, ci, ii, item.method,
+                              methods.params_json(item.params)))
+        classes.extend((year, group, label, minimum, rubric.year, *variant.colours.get(label, (None, None)),
+                        rubric.decimals)
                        for label, minimum in variant.classes)
     return items, classes
 
@@ -77,9 +84,9 @@ def score_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Pa
         with transaction(con):
             for table in SCORED_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE year IN (SELECT year FROM scoring_years)")
-            con.executemany("INSERT INTO rubric_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", item_rows)
+            con.executemany("INSERT INTO rubric_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", item_rows)
             con.executemany("INSERT INTO rubric_classes (year, agency_group, label, min_total, rubric_year, colour, "
-                            "fill) VALUES (?, ?, ?, ?, ?, ?, ?)", class_rows)
+                            "fill, decimals) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", class_rows)
             con.execute(_sql("score"))
             for table in SCORED_TABLES:
                 counts[table] = con.execute(f"SELECT count(*) FROM {table} "

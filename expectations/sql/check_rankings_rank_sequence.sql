@@ -1,11 +1,18 @@
--- Ranks that are not competition ranks (1, 2, 2, 4) of the total rounded to 2 decimals, descending,
--- within year and agency group (docs/domain.md §5). One row per agency whose rank differs from the expected one.
-WITH expected AS (
-    SELECT year, agency_group, agency_code, total_points, rank,
-           rank() OVER (PARTITION BY year, agency_group ORDER BY round(total_points, 2) DESC NULLS LAST)
+-- Ranks that are not competition ranks (1, 2, 2, 4) of the total rounded to the rubric's decimals (2 unless the
+-- rubric says otherwise; temp table egov_dq_decimals), descending, within year and agency group (docs/domain.md §5).
+-- One row per agency whose rank differs from the expected one.
+WITH rounding AS (
+    SELECT year, agency_group, max(decimals) AS decimals FROM egov_dq_decimals GROUP BY ALL
+),
+expected AS (
+    SELECT r.year, r.agency_group, r.agency_code, r.total_points, r.rank,
+           rank() OVER (PARTITION BY r.year, r.agency_group
+                        ORDER BY round(CAST(r.total_points AS DECIMAL(38, 9))
+                                       * CAST(10 ** coalesce(d.decimals, 2) AS DECIMAL(18, 0)), 0) DESC NULLS LAST)
                AS expected_rank
-    FROM rankings
-    WHERE list_contains($years, year)
+    FROM rankings AS r
+    LEFT JOIN rounding AS d USING (year, agency_group)
+    WHERE list_contains($years, r.year)
 )
 SELECT year, agency_group, agency_code, total_points, rank, expected_rank, 1 AS n
 FROM expected

@@ -63,7 +63,8 @@ con = duckdb.connect(target)
 con.execute(f'''
     CREATE TABLE dossiers AS
     SELECT * EXCLUDE (ChuHoSo, SoGiayTo, SoDienThoai, Email)
-    FROM read_csv('{sys.argv[1]}', header=true, auto_detect=false, timestampformat='%Y%m%d%H%M%S', columns={{
+    FROM read_csv('{sys.argv[1]}', header=true, auto_detect=false, timestampformat='%Y%m%d%H%M%S',
+                  store_rejects=true, columns={{
         'MaHoSo': 'VARCHAR', 'MaTTHC': 'VARCHAR', 'DonViXuLy': 'VARCHAR', 'KenhThucHien': 'INTEGER',
         'MucDo': 'INTEGER', 'NgayTiepNhan': 'TIMESTAMP', 'NgayHenTra': 'TIMESTAMP', 'NgayKetThucXuLy': 'TIMESTAMP',
         'NgayTra': 'TIMESTAMP', 'TrangThaiHoSo': 'INTEGER', 'LePhi': 'BIGINT', 'DuocThanhToanTrucTuyen': 'INTEGER',

@@ -117,36 +117,6 @@ def typed_expr(col: ColumnContract) -> str:
     return f"CAST({expr} AS {SQL_TYPES[col.type]})"
 
 
-# The first format egov_timestamp tries (macros.sql): a value it parses is what egov_timestamp returns, since
-# try_strptime with a list returns the first format that parses.
-FAST_TIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
-# Code switch for the comparison tests and the benchmark's before/after: False types every row with the text path.
-FAST_PATH = True
-
-
-def fast_expr(col: ColumnContract) -> tuple[str, str] | None:
-    """(value, clean) for a column the fast path types with one cheap expression, else None (the text path's).
-
-    `clean` is true only when the value is provably the one `typed_expr` gives: a whole number written exactly as
-    its canonical digits (at most 18 characters, so egov_int's first pattern matches and casts it alike), or a
-    timestamp in the portal's own format (egov_timestamp's first). Everything else ('012', '1.000', '+5',
-    '2024-01-01', a typo) is not clean, and its row is typed and explained by the text path.
-    DuckDB's own casts are not used as they are: its integer cast reads '1.000' as 1, '12.5' as 13, '0x10' and
-    '1_000' (measured with duckdb 2.0), where the contract reads 1000 or refuses.
-    """
-    raw = q(col.name + "__raw")
-    default = f", CASE WHEN {raw} IS NULL THEN {lit(col.default)} END" if col.default is not None else ""
-    if col.type == "int":
-        value = f"TRY_CAST({raw} AS BIGINT)"
-        clean = f"({raw} IS NULL OR (length({raw}) <= 18 AND CAST({value} AS VARCHAR) = {raw}))"
-    elif col.type == "timestamp":
-        value = f"try_strptime({raw}, {lit(FAST_TIMESTAMP_FORMAT)})"
-        clean = f"({raw} IS NULL OR {value} IS NOT NULL)"
-    else:
-        return None
-    return f"CAST(coalesce({value}{default}) AS {SQL_TYPES[col.type]})", clean
-
-
 def indicator_ranges() -> dict[str, tuple[float, float]]:
     """thresholds.yaml indicator_bounds: the indicators whose values are not ratios in [0, 1]."""
     return {code: (lo, hi) for code, (lo, hi) in (load_thresholds()["indicator_bounds"] or {}).items()}
@@ -218,10 +188,7 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
                        "wrong_year"))
     if contract.agency_column:
         ac = q(contract.agency_column)
-        # The fast path looks the registry up once per row (a subquery is a join over every row, however often
-        # it is written); the text path keeps its own expression.
-        unknown = "__agency_unknown" if FAST_PATH else f"{ac} NOT IN (SELECT agency_code FROM stg_agencies)"
-        checks.append((f"{ac} IS NOT NULL AND {unknown}",
+        checks.append((f"{ac} IS NOT NULL AND {ac} NOT IN (SELECT agency_code FROM stg_agencies)",
                        f"'unknown agency ' || {ac} || ' (not in the agency registry)'", "unknown_agency"))
     for rule in contract.rules:
         checks.append((f"coalesce({rule.when}, false)", lit(rule.reason), "rule"))
@@ -231,48 +198,16 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
         "'***'" if c.personal else f"coalesce({q(c.name + '__raw')}, '')" for c in contract.columns
     ) + f"), {lit(CONTROL_IN_TEXT)}, '\ufffd', 'g')"
     stored = ", ".join(q(c.name) for c in contract.stored_columns)
-    agency_col = next(c for c in contract.columns if c.name == (contract.agency_column or "agency_code"))
-    agency = q(agency_col.name + "__raw")
-    shown_agency = f"regexp_replace({agency}, {lit(CONTROL)}, '\ufffd', 'g')"
+    agency = q((contract.agency_column or "agency_code") + "__raw")
     labels = "".join(
         f", {q(c.name + '__raw')} AS {q(c.keep_label_as)}" for c in contract.stored_columns if c.keep_label_as)
-    if not FAST_PATH:
-        return f"""
+    return f"""
 WITH raw AS (SELECT {raw_cols}, __line, __reader_reason FROM ({relation_sql})),
 typed AS (SELECT *, {typed_cols} FROM raw),
 checked AS (SELECT *, {reason} AS __reason, {rule} AS __rule FROM typed)
 SELECT {file_id}::INTEGER AS __file_id, CAST(__line AS BIGINT) AS __line, {stored}{labels},
        __reason, __rule, CASE WHEN __reason IS NOT NULL THEN left({raw_text}, 2000) END AS __raw,
-       {shown_agency} AS __agency
-FROM checked"""
-    # The fast path: every column typed by one cheap expression (fast_expr) and every check evaluated on those
-    # values. A row is clean when each value is provably the text path's and no check holds: it is stored as it
-    # is, without building a reason. Only the other rows are typed again and explained by the text path's own
-    # expressions (DuckDB evaluates a CASE branch only for the rows that take it), so the staged rows and the
-    # quarantine are those of the text path, row for row.
-    fast = {c.name: fast_expr(c) for c in contract.stored_columns}
-    fast_cols = ", ".join(f"{fast[c.name][0] if fast[c.name] else typed_expr(c)} AS {q(c.name)}"
-                          for c in contract.stored_columns)
-    clean = " AND ".join([*(f"coalesce({f[1]}, false)" for f in fast.values() if f), "NOT (" + " OR ".join(
-        f"coalesce({c}, false)" for c, _, _ in checks) + ")"])
-    retyped = ", ".join(f"CASE WHEN __clean THEN {q(c.name)} ELSE {typed_expr(c)} END AS {q(c.name)}"
-                        for c in contract.stored_columns if fast[c.name])
-    typed = f"SELECT * REPLACE ({retyped}) FROM flagged" if retyped else "SELECT * FROM flagged"
-    known = (f", {q(contract.agency_column)} NOT IN (SELECT agency_code FROM stg_agencies) AS __agency_unknown"
-             if contract.agency_column else "")
-    # A clean row's agency code holds no control character (its code check passed): shown as it is.
-    agency_clean = not agency_col.personal and agency_col.type == "text" and not agency_col.free_text
-    return f"""
-WITH raw AS (SELECT {raw_cols}, __line, __reader_reason FROM ({relation_sql})),
-fast AS (SELECT *, {fast_cols} FROM raw),
-looked_up AS (SELECT *{known} FROM fast),
-flagged AS (SELECT *, {clean} AS __clean FROM looked_up),
-typed AS ({typed}),
-checked AS (SELECT *, CASE WHEN NOT __clean THEN {reason} END AS __reason,
-                      CASE WHEN NOT __clean THEN {rule} END AS __rule FROM typed)
-SELECT {file_id}::INTEGER AS __file_id, CAST(__line AS BIGINT) AS __line, {stored}{labels},
-       __reason, __rule, CASE WHEN __reason IS NOT NULL THEN left({raw_text}, 2000) END AS __raw,
-       {f"CASE WHEN __clean THEN {agency} ELSE {shown_agency} END" if agency_clean else shown_agency} AS __agency
+       regexp_replace({agency}, {lit(CONTROL)}, '\ufffd', 'g') AS __agency
 FROM checked"""
 
 

@@ -108,6 +108,9 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
         return EXIT_OK
     inputs = unchanged.fingerprint(base, years)  # taken before the run: a file arriving during it is new next time
     unchanged.forget(base)
+    from expectations import gx_worker
+
+    gx_worker.start(settings.data_docs_index(base).parent)  # GX imported elsewhere while this process runs
 
     import dagster as dg
 
@@ -144,6 +147,7 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
             raise_on_error=False,
         )
     elapsed = time.monotonic() - started
+    gx_worker.stop()  # data_quality used it, or the run ended before
     if not result.success:
         failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         for event in failed:

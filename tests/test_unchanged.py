@@ -110,3 +110,31 @@ def test_a_successful_run_records_its_inputs(province: Path) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EGOV_DATA_DIR", str(province))
         assert unchanged.nothing_new(province, stamp["inputs"]["years"])
+
+
+def _without_timings(results: dict) -> dict:
+    return {name: {k: v for k, v in r.items() if k != "seconds"} for name, r in results.items()}
+
+
+def test_gx_worker_gives_the_in_process_summaries(province: Path, tmp_path: Path) -> None:
+    """Validation in the worker process (started ahead, as a run does) equals validation in this process; without
+    a worker, or for another site, `validate` returns None and the caller validates itself."""
+    import duckdb
+
+    from expectations import gx_worker
+    from expectations.gx_runner import _validate, load_frames
+    from tests.conftest import YEARS
+
+    with duckdb.connect(str(settings.warehouse_path(province)), read_only=True) as con:
+        frames = load_frames(con, YEARS, ["rankings", "indicators", "stg_services"])
+    assert gx_worker.validate(frames, tmp_path / "a" / "data_docs", None) is None  # no worker
+    gx_worker.start(tmp_path / "a" / "data_docs")
+    try:
+        assert gx_worker.validate(frames, tmp_path / "elsewhere", None) is None  # started for another site
+        in_worker = gx_worker.validate(frames, tmp_path / "a" / "data_docs", "2023-2025")
+    finally:
+        gx_worker.stop()
+    assert not gx_worker.running()
+    here = _validate(frames, tmp_path / "b" / "data_docs", run_name="2023-2025")
+    assert in_worker is not None and _without_timings(in_worker) == _without_timings(here)
+    assert (tmp_path / "a" / "data_docs" / "index.html").exists()  # the worker built the Data Docs

@@ -43,7 +43,7 @@ def start(site_dir: Path) -> None:
     """Start the worker (once per process) so that GX is imported, its project under `site_dir.parent` opened and
     every suite's checkpoint loaded by the time `data_quality` needs them."""
     global _worker, _workdir
-    if _worker is not None and _worker.poll() is None:
+    if (_worker is not None and _worker.poll() is None) or os.environ.get("EGOV_GX_WORKER") == "0":
         return
     _workdir = tempfile.TemporaryDirectory(prefix="egov-gx-")
     _worker = subprocess.Popen(

@@ -282,7 +282,9 @@ def incremental(data: Path, dossiers: int, fmt: str, repeat: int, env: dict[str,
         },
         "nothing_new": {
             "wall_s": statistics.median(r["wall_s"] for r in unchanged),
+            "cpu_s": statistics.median(r["cpu_s"] for r in unchanged),
             "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in unchanged),
+            "runs": unchanged,
         },
     }
 

@@ -1,16 +1,17 @@
-"""Great Expectations in a process of its own, started when a run starts.
+"""Great Expectations in a process of its own, started as soon as a run knows it will validate something.
 
-Importing GX takes ~4 s of one core (7 s of wall on a busy machine) and validating happens at the very end of a run
-(`data_quality`), so a night with one new day used to wait ~6 s there, half of its run. `egov run`/`backfill`
-`start()` this worker before importing Dagster (a run only happens when something changed, pipelines/unchanged.py,
-so its tables will mostly need validating); the staging checks start it too when a staged table changed and no
-worker runs (a run launched another way). It imports GX at a low priority while the run imports Dagster, ingests
-and computes, then waits. `data_quality` hands it the
-frames to validate (pickled to a private temporary directory) and reads back the same summaries `_validate` returns
-in-process; the blocking `critical_expectations_pass` check is built from them as before, so GX still gates the
-publish. A thread was measured and dropped before (it competes for the GIL); a process does not. When no worker
-runs (another executor, a test, a worker that failed), `validate()` returns None and the caller validates in its
-own process, as before.
+Importing GX takes ~4 s of one core (7 s of wall on a busy machine) and opening its project and checkpoints ~1.5 s
+more, all at the very end of a run (`data_quality`): a night with one new day waited ~6 s there, half of its run.
+The staging checks know, right after ingestion, whether a staged table changed (then the marts built from it change
+too); they `start()` this worker, which imports GX, opens the project and loads every checkpoint while indicators,
+scores, rankings and reports are computed (mostly one core busy: the other is free), then waits. `data_quality`
+hands it the frames to validate (pickled to a private temporary directory) and reads back the same summaries
+`_validate` returns in-process; the blocking `critical_expectations_pass` check is built from them as before, so
+GX still gates the publish. A thread was measured and dropped before (it competes for the GIL); a process does not.
+Started at run start instead, it cost ~5 s of CPU in every run whose tables did not change, and at a lower
+priority it starved on a busy machine (measured, docs/benchmarks.md). When no worker runs (another executor, a
+test, a worker that failed, `EGOV_GX_WORKER=0`), `validate()` returns None and the caller validates in its own
+process, as before.
 
     python -m expectations.gx_worker <site_dir>   # reads one request (JSON line) on stdin, writes its result
 """
@@ -32,11 +33,6 @@ if TYPE_CHECKING:
 
 _worker: subprocess.Popen | None = None
 _workdir: tempfile.TemporaryDirectory | None = None
-PRIORITY = 10  # nice: the import takes the CPU the run leaves idle, not the ingestion's
-
-
-def _lower_priority() -> None:
-    os.nice(PRIORITY)
 
 
 def start(site_dir: Path) -> None:
@@ -49,7 +45,7 @@ def start(site_dir: Path) -> None:
     _worker = subprocess.Popen(
         [sys.executable, "-m", "expectations.gx_worker", str(site_dir)], stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
-        text=True, cwd=Path(__file__).resolve().parents[1], preexec_fn=_lower_priority)
+        text=True, cwd=Path(__file__).resolve().parents[1])
     atexit.register(stop)
 
 

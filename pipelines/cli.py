@@ -108,12 +108,9 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
         return EXIT_OK
     inputs = unchanged.fingerprint(base, years)  # taken before the run: a file arriving during it is new next time
     unchanged.forget(base)
-    from expectations import gx_worker
-
-    gx_worker.start(settings.data_docs_index(base).parent)  # GX imported elsewhere while this process runs
-
     import dagster as dg
 
+    from expectations import gx_worker  # started by the staging checks when a staged table changed
     from pipelines.definitions import PIPELINE_JOB, defs
     from pipelines.resources import build_resources
     from pipelines.runs import live_warehouse_runs, process_tags, reap_dead_runs

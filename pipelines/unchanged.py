@@ -65,7 +65,8 @@ def _outputs(base: Path) -> dict[str, object]:
 def fingerprint(base: Path, years: list[int]) -> dict[str, object]:
     """Everything the result of `egov run` for `years` depends on, besides the outputs of the last run."""
     raw = hashlib.sha256(json.dumps(_tree(settings.raw_dir(base))).encode()).hexdigest()
-    env = sorted((k, v) for k, v in os.environ.items() if k.startswith("EGOV_"))
+    # EGOV_DATA_DIR only says where `base` is: the same data reached another way is the same data.
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith("EGOV_") and k != "EGOV_DATA_DIR")
     return {"years": years, "raw": raw, "code": _code_hash(), "env": env,
             "today": settings.today_vn().isoformat()}
 

@@ -104,14 +104,6 @@ def test_run_with_nothing_new_returns_before_starting_dagster(tmp_path: Path) ->
     assert stamp["inputs"]["years"] == [2024]
 
 
-def test_a_successful_run_records_its_inputs(province: Path) -> None:
-    """The shared sample province was last changed by a successful run: an `egov run` of its years would skip."""
-    stamp = json.loads((settings.warehouse_path(province).parent / unchanged.STAMP).read_text(encoding="utf-8"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("EGOV_DATA_DIR", str(province))
-        assert unchanged.nothing_new(province, stamp["inputs"]["years"])
-
-
 def _without_timings(results: dict) -> dict:
     return {name: {k: v for k, v in r.items() if k != "seconds"} for name, r in results.items()}
 

@@ -25,7 +25,7 @@ LABELS = {
 
 def _cpu(s: dict) -> float | None:
     cpu = [run["cpu_s"] for run in s.get("runs", []) if "cpu_s" in run]
-    return statistics.median(cpu) if cpu else None
+    return round(statistics.median(cpu), 1) if cpu else None
 
 
 def main(paths: list[str]) -> None:
@@ -55,7 +55,8 @@ def main(paths: list[str]) -> None:
             print(f"| | incremental night (+{inc['new_day_dossiers']:,} dossiers, `egov run`) | {night['wall_s']:.1f} "
                   f"| {_cpu(night)} | {night['peak_rss_mb']:.0f} | {night['wall_s'] / full['wall_s']:.0%} of the "
                   f"full run | | {len(night['runs'])} |")
-            print(f"| | rerun with nothing new (`egov run`) | {none['wall_s']:.2f} | {none.get('cpu_s', '-')} "
+            none_cpu = round(none["cpu_s"], 2) if "cpu_s" in none else "-"
+            print(f"| | rerun with nothing new (`egov run`) | {none['wall_s']:.2f} | {none_cpu} "
                   f"| {none['peak_rss_mb']:.0f} | | | |")
     for r in reports:
         if "pipeline" not in r["results"]:

@@ -82,6 +82,17 @@ def test_nothing_new_only_when_every_input_and_output_is_as_the_last_run_left_it
     unchanged.record_success(base, [2024], unchanged.fingerprint(base, [2024]))
     assert unchanged.nothing_new(base, [2024])
 
+    wal = base / "marts" / "egov.duckdb.wal"  # an analyst's read-write session left its WAL: the publish removes it
+    wal.write_text("wal", encoding="utf-8")
+    assert not unchanged.nothing_new(base, [2024])
+    wal.unlink()
+    reader = base / "marts" / ".readers" / "0123.duckdb"  # a reader link, or a killed publish's file
+    reader.parent.mkdir()
+    reader.write_text("link", encoding="utf-8")
+    assert not unchanged.nothing_new(base, [2024])
+    reader.unlink()
+    assert unchanged.nothing_new(base, [2024])
+
     monkeypatch.setattr(unchanged, "_code_hash", lambda: "another version")
     assert not unchanged.nothing_new(base, [2024])  # the code or a rule changed
     monkeypatch.undo()
@@ -115,18 +126,19 @@ def test_gx_worker_gives_the_in_process_summaries(province: Path, tmp_path: Path
 
     from expectations import gx_worker
     from expectations.gx_runner import _validate, load_frames
+    from pipelines.registry import load_registry
     from tests.conftest import YEARS
 
     with duckdb.connect(str(settings.warehouse_path(province)), read_only=True) as con:
         frames = load_frames(con, YEARS, ["rankings", "indicators", "stg_services"])
     assert gx_worker.validate(frames, tmp_path / "a" / "data_docs", None) is None  # no worker
-    gx_worker.start(tmp_path / "a" / "data_docs")
+    gx_worker.start(tmp_path / "a" / "data_docs", province)
     try:
         assert gx_worker.validate(frames, tmp_path / "elsewhere", None) is None  # started for another site
         in_worker = gx_worker.validate(frames, tmp_path / "a" / "data_docs", "2023-2025")
     finally:
         gx_worker.stop()
     assert not gx_worker.running()
-    here = _validate(frames, tmp_path / "b" / "data_docs", run_name="2023-2025")
+    here = _validate(frames, tmp_path / "b" / "data_docs", run_name="2023-2025", registry=load_registry(province))
     assert in_worker is not None and _without_timings(in_worker) == _without_timings(here)
     assert (tmp_path / "a" / "data_docs" / "index.html").exists()  # the worker built the Data Docs

@@ -86,17 +86,31 @@ def run_pipeline(years: list[int], **options: object) -> bool:
 
 
 def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: Path | None = None,
-                     allow_shrink: bool = False, verbose: bool = False) -> int:
-    """Materialize the whole pipeline for `years` in one Dagster run; returns the exit code."""
+                     allow_shrink: bool = False, verbose: bool = False, skip_unchanged: bool = False) -> int:
+    """Materialize the whole pipeline for `years` in one Dagster run; returns the exit code.
+
+    `skip_unchanged` (egov run): when nothing the run depends on changed since the last successful run of the
+    same years (pipelines/unchanged.py), say so and return without starting Dagster: the marts are already
+    what the run would publish.
+    """
+    from pipelines import unchanged
+
     base = data_dir or settings.data_dir()
     raw = settings.raw_dir(base)
     if not raw_files_present(raw):
         _say(f"No raw files under {raw}: is the share mounted and EGOV_DATA_DIR right? Nothing was run; the "
              "published marts are unchanged (docs/operators.md says where each source's files go).")
         return EXIT_USAGE
-
+    span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
+    if skip_unchanged and not full_refresh and unchanged.nothing_new(base, years):
+        _say(f"== Nothing new for {span} since the last successful run (raw files, code, configuration and "
+             "published files unchanged): the published marts are up to date; nothing was run ==")
+        return EXIT_OK
+    inputs = unchanged.fingerprint(base, years)  # taken before the run: a file arriving during it is new next time
+    unchanged.forget(base)
     import dagster as dg
 
+    from expectations import gx_worker  # started by the staging checks when a staged table changed
     from pipelines.definitions import PIPELINE_JOB, defs
     from pipelines.resources import build_resources
     from pipelines.runs import live_warehouse_runs, process_tags, reap_dead_runs
@@ -109,7 +123,6 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
                 "marts": {"config": {"allow_shrink": allow_shrink}}},
         "loggers": {"egov_progress": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
     }
-    span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
     with dg.DagsterInstance.get() as instance:
         for line in reap_dead_runs(instance):
             _say(line)
@@ -131,6 +144,7 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
             raise_on_error=False,
         )
     elapsed = time.monotonic() - started
+    gx_worker.stop()  # data_quality used it, or the run ended before
     if not result.success:
         failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         for event in failed:
@@ -146,6 +160,7 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
             "the marts were published, the step(s) above after them failed ==" if published
             else "the published marts were left as they were =="))
         return EXIT_FAILED
+    unchanged.record_success(base, years, inputs)
     _say(f"== Pipeline finished in {elapsed:.1f} s (Dagster run {result.run_id}) ==")
     return EXIT_OK
 
@@ -262,7 +277,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     years = args.years or [settings.today_vn().year]
-    return execute_pipeline(years, full_refresh=args.full_refresh, allow_shrink=args.allow_shrink, verbose=args.verbose)
+    return execute_pipeline(years, full_refresh=args.full_refresh, allow_shrink=args.allow_shrink, verbose=args.verbose,
+                            skip_unchanged=True)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:

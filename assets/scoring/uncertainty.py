@@ -1,0 +1,236 @@
+"""Rank uncertainty and sensitivity: how much of a rank is the methodology's choice (docs/analysts.md).
+
+Every ranking rests on weights, targets and methods an evaluation team chose. Within the rubric's `uncertainty:`
+settings (pipelines/registry.py UncertaintySpec, docs/rubrics.md §2b) this step rescores every unit of each year
+and agency group in many runs, as the JRC's composite-indicator method (COINr's get_sensitivity) does:
+
+- each run draws every item's points × U[1 − weights, 1 + weights], rescaled so the group's maximum is unchanged
+  (class thresholds keep their meaning), its method parameters × U[1 − targets, 1 + targets], and its method among
+  its own and the rubric's alternatives, with equal chance;
+- the shares come from the scoring's own macros: uncertainty_shares.sql calls `method_share` (methods.py) over
+  every method configuration the runs drew × the group's units, so every method works and no formula is written
+  twice. Without `targets` and alternatives that is one configuration per item, however many runs;
+- a run's totals are the drawn points times those shares: numpy over runs × units, a loop over the rubric's items
+  only;
+- uncertainty_stats.sql ranks and classifies every run exactly like the published ranking (`round_decimals`, the
+  rubric's decimals, competition ranks) and summarises each unit: mean, median, 5 % and 95 % rank, class shares;
+- the Sobol indices of each criterion's weights on the mean absolute rank shift from the published ranks. The
+  inputs are the items' weight factors, as in the runs, and a criterion is the group of its items' factors (its
+  weight is theirs). scipy.stats.sobol_indices estimates one index per input variable and cannot group them, so
+  the two estimators COINr and scipy use (Saltelli 2010 first order, Jansen total) are written here, on scipy's
+  scrambled Sobol sequence (scipy.stats.qmc), with base samples = `runs` rounded up to a power of two.
+
+A step of its own (asset `rank_uncertainty`), not part of `scores`: the published ranking never waits for it, its
+cost shows in the step timings, and it reads only scored tables (indicator values, not dossiers), so its time
+depends on the units and runs, not on the dossier count.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+from scipy.stats import qmc
+
+from assets.scoring import methods
+from assets.scoring.rubric import CATALOGUE_PATH, rubrics_for_years
+from pipelines.registry import UncertaintySpec
+from pipelines.warehouse import transaction
+
+HERE = Path(__file__).parent
+TABLES = ("rank_uncertainty", "class_probability", "rank_sensitivity", "uncertainty_settings")
+
+
+def _sql(name: str) -> str:
+    return (HERE / f"{name}.sql").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class GroupItems:
+    """The rubric items of a year and group as scored (rubric_items), in rubric order."""
+
+    codes: list[str]
+    criteria: list[str]
+    points: np.ndarray
+    methods: list[str]
+    params: list[dict]
+
+    @property
+    def maximum(self) -> float:
+        return float(self.points.sum())
+
+
+@dataclass(frozen=True)
+class Draws:
+    """The runs' drawn item points (runs × items) and method configuration per item (an index into `configs`)."""
+
+    points: np.ndarray
+    config: np.ndarray
+    configs: list[tuple[str, str, str]]  # (indicator_code, method, params JSON); the first per item: its own
+
+
+def _group_items(con: duckdb.DuckDBPyConnection, year: int, group: str) -> GroupItems:
+    rows = con.execute("SELECT indicator_code, criterion_code, points, method, CAST(params AS VARCHAR) FROM rubric_items "
+                       "WHERE year = ? AND agency_group = ? ORDER BY criterion_order, item_order",
+                       [year, group]).fetchall()
+    return GroupItems([r[0] for r in rows], [r[1] for r in rows], np.array([r[2] for r in rows], dtype=float),
+                      [r[3] or methods.DEFAULT_METHOD for r in rows],
+                      [methods.parse_params(r[3] or methods.DEFAULT_METHOD, json.loads(r[4] or "{}")) for r in rows])
+
+
+def rng_for(spec: UncertaintySpec, year: int, group: str) -> np.random.Generator:
+    """One stream per year and group from the rubric's seed: a rerun, or another group added, changes nothing."""
+    return np.random.default_rng([spec.seed, year, zlib.crc32(group.encode())])
+
+
+def rescaled(points: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Each row of item points × its factors, scaled back to the rubric's maximum (thresholds keep their meaning)."""
+    moved = points * factors
+    return moved * (points.sum() / moved.sum(axis=1, keepdims=True))
+
+
+def draw_runs(items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator) -> Draws:
+    """Weights, method choices and parameter factors of every run; the configurations they need, each once."""
+    runs, n = spec.runs, len(items.codes)
+    weight = rng.uniform(1 - spec.weights, 1 + spec.weights, (runs, n))
+    options = [[(items.methods[i], items.params[i])]
+               + [(m.method, m.params) for m in spec.methods.get(code, ())] for i, code in enumerate(items.codes)]
+    choice = (rng.random((runs, n)) * np.array([len(o) for o in options])).astype(int)
+    factor = rng.uniform(1 - spec.targets, 1 + spec.targets, (runs, n)) if spec.targets else np.ones((runs, n))
+    configs: dict[tuple[int, int, float], int] = {(i, 0, 1.0): i for i in range(n)}  # the nominal ones first
+    keys = zip(np.tile(np.arange(n), runs), choice.ravel().tolist(), factor.ravel().tolist(), strict=True)
+    index = np.array([configs.setdefault(k, len(configs)) for k in keys]).reshape(runs, n)
+    listed = [(items.codes[i], options[i][k][0], methods.params_json(methods.perturbed(*options[i][k], f)))
+              for (i, k, f) in configs]
+    points = rescaled(items.points, weight) if spec.weights else np.tile(items.points, (runs, 1))
+    return Draws(points, index, listed)
+
+
+def shares(con: duckdb.DuckDBPyConnection, configs: list[tuple[str, str, str]]) -> tuple[list[str], np.ndarray]:
+    """(units, configurations × units shares) of the `ua_scope` group, by the scoring methods' macros."""
+    con.execute("CREATE OR REPLACE TEMP TABLE ua_configs (config_id INTEGER, indicator_code VARCHAR, method VARCHAR, "
+                "params VARCHAR)")
+    frame = pl.DataFrame({"config_id": np.arange(len(configs), dtype=np.int32),
+                          "indicator_code": [c[0] for c in configs], "method": [c[1] for c in configs],
+                          "params": [c[2] for c in configs]})
+    con.register("ua_configs_frame", frame.to_arrow())
+    con.execute("INSERT INTO ua_configs SELECT * FROM ua_configs_frame")
+    con.unregister("ua_configs_frame")
+    got = con.execute(_sql("uncertainty_shares")).fetchnumpy()
+    n_configs = len(configs)
+    units = [str(u) for u in got["agency_code"][: len(got["agency_code"]) // n_configs]]
+    matrix = np.asarray(got["share"], dtype=float).reshape(n_configs, len(units))
+    return units, matrix
+
+
+def run_totals(draws: Draws, share: np.ndarray) -> np.ndarray:
+    """Runs × units totals: each item's drawn points × the share its drawn configuration earns each unit."""
+    totals = np.zeros((draws.points.shape[0], share.shape[1]))
+    for i in range(draws.points.shape[1]):
+        totals += draws.points[:, i, None] * share[draws.config[:, i]]
+    return totals
+
+
+def sobol_design(items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Item points of the Saltelli design: A, B, then for each criterion A with that criterion's items from B
+    (base samples × (criteria + 2) rows); returns them and the number of base samples."""
+    n_items = len(items.codes)
+    base = 1 << max(6, math.ceil(math.log2(spec.runs)))
+    sample = qmc.Sobol(d=2 * n_items, scramble=True, seed=rng).random(base)
+    factors = 1 - spec.weights + 2 * spec.weights * sample
+    a, b = factors[:, :n_items], factors[:, n_items:]
+    criteria = np.array(items.criteria)
+    mixed = [np.where(criteria == c, b, a) for c in dict.fromkeys(items.criteria)]
+    return rescaled(items.points, np.vstack([a, b, *mixed])), base
+
+
+def sobol_indices(shift: np.ndarray, base: int, groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """First-order (Saltelli 2010) and total (Jansen 1999) indices from the outputs of `sobol_design`'s rows.
+    NaN when the output never varies (no rank moves)."""
+    y_a, y_b, y_ab = shift[:base], shift[base:2 * base], shift[2 * base:].reshape(groups, base)
+    variance = np.var(np.concatenate([y_a, y_b]))
+    if variance <= 1e-12:
+        return np.full(groups, np.nan), np.full(groups, np.nan)
+    first = np.mean(y_b * (y_ab - y_a), axis=1) / variance
+    total = 0.5 * np.mean((y_a - y_ab) ** 2, axis=1) / variance
+    return first, total
+
+
+def _load_totals(con: duckdb.DuckDBPyConnection, units: list[str], totals: dict[str, np.ndarray]) -> None:
+    """`ua_units` and `ua_totals` (kind, run, unit, total) for uncertainty_stats.sql."""
+    con.execute("CREATE OR REPLACE TEMP TABLE ua_units AS SELECT unnest(?::VARCHAR[]) AS agency_code, "
+                "CAST(unnest(range(?)) AS INTEGER) AS unit", [units, len(units)])
+    frames = [pl.DataFrame({"kind": kind, "run": np.repeat(np.arange(t.shape[0], dtype=np.int32), t.shape[1]),
+                            "unit": np.tile(np.arange(t.shape[1], dtype=np.int32), t.shape[0]),
+                            "total": t.ravel()}) for kind, t in totals.items()]
+    con.register("ua_totals_frame", pl.concat(frames).to_arrow())
+    con.execute("CREATE OR REPLACE TEMP TABLE ua_totals AS SELECT * FROM ua_totals_frame")
+    con.unregister("ua_totals_frame")
+
+
+def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec) -> None:
+    """Rank uncertainty, class probabilities and sensitivity of one year and group, appended to the tables."""
+    items = _group_items(con, year, group)
+    if not items.codes:
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE ua_scope AS SELECT ?::INTEGER AS year, ?::VARCHAR AS agency_group, "
+                "(SELECT max(decimals) FROM rubric_classes WHERE year = ? AND agency_group = ?) AS decimals",
+                [year, group, year, group])
+    rng = rng_for(spec, year, group)
+    draws = draw_runs(items, spec, rng)
+    units, share = shares(con, draws.configs)
+    totals = {"runs": run_totals(draws, share)}
+    criteria = list(dict.fromkeys(items.criteria))
+    if spec.weights:
+        design, base = sobol_design(items, spec, rng)
+        totals["sobol"] = design @ share[: len(items.codes)]  # the nominal configurations: weights move alone
+    _load_totals(con, units, totals)
+    con.execute(_sql("uncertainty_stats"))
+    if spec.weights:
+        shift = con.execute("SELECT shift FROM ua_shifts ORDER BY run").fetchnumpy()["shift"]
+        first, total = sobol_indices(np.asarray(shift, dtype=float), base, len(criteria))
+        model_runs = base * (len(criteria) + 2)
+    else:  # weights that do not move have no sensitivity to share out
+        first = total = np.full(len(criteria), np.nan)
+        model_runs = 0
+    con.executemany("INSERT INTO rank_sensitivity VALUES (?, ?, ?, ?, ?, ?)",
+                    [(year, group, c, _number(f), _number(t), model_runs)
+                     for c, f, t in zip(criteria, first, total, strict=True)])
+
+
+def _number(x: float) -> float | None:
+    return None if math.isnan(x) else round(float(x), 6)
+
+
+def analyse_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Path,
+                  catalogue_path: Path = CATALOGUE_PATH) -> dict[str, int]:
+    """Replace the uncertainty tables of `years` (scores must be there); returns the rows written per table."""
+    years = sorted({int(y) for y in years})
+    rubrics = rubrics_for_years(years, Path(rubric_dir), catalogue_path)
+    methods.install(con)
+    con.execute(_sql("schema"))
+    with transaction(con):
+        for table in TABLES:
+            con.execute(f"DELETE FROM {table} WHERE year IN (SELECT unnest(?::INTEGER[]))", [years])
+        for year, rubric in rubrics.items():
+            spec = rubric.uncertainty
+            groups = [g for (g,) in con.execute("SELECT DISTINCT agency_group FROM rankings WHERE year = ? "
+                                                "ORDER BY 1", [year]).fetchall()]
+            if not groups:
+                continue
+            con.execute("INSERT INTO uncertainty_settings VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                year, rubric.year, spec.runs, spec.seed, spec.weights, spec.targets,
+                json.dumps({code: [{"method": m.method, **m.params} for m in alts]
+                            for code, alts in spec.methods.items()}, sort_keys=True)])
+            for group in groups:
+                analyse_group(con, year, group, spec)
+        for name in ("ua_scope", "ua_configs", "ua_units", "ua_totals", "ua_ranked", "ua_nominal", "ua_shifts"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+    return {table: con.execute(f"SELECT count(*) FROM {table} WHERE year IN (SELECT unnest(?::INTEGER[]))",
+                               [years]).fetchall()[0][0] for table in TABLES}

@@ -76,8 +76,8 @@ class Draws:
 
 
 def _group_items(con: duckdb.DuckDBPyConnection, year: int, group: str) -> GroupItems:
-    rows = con.execute("SELECT indicator_code, criterion_code, points, method, CAST(params AS VARCHAR) FROM rubric_items "
-                       "WHERE year = ? AND agency_group = ? ORDER BY criterion_order, item_order",
+    rows = con.execute("SELECT indicator_code, criterion_code, points, method, CAST(params AS VARCHAR) "
+                       "FROM rubric_items WHERE year = ? AND agency_group = ? ORDER BY criterion_order, item_order",
                        [year, group]).fetchall()
     return GroupItems([r[0] for r in rows], [r[1] for r in rows], np.array([r[2] for r in rows], dtype=float),
                       [r[3] or methods.DEFAULT_METHOD for r in rows],
@@ -162,50 +162,107 @@ def sobol_indices(shift: np.ndarray, base: int, groups: int) -> tuple[np.ndarray
     return first, total
 
 
-def _load_totals(con: duckdb.DuckDBPyConnection, units: list[str], totals: dict[str, np.ndarray]) -> None:
-    """`ua_units` and `ua_totals` (kind, run, unit, total) for uncertainty_stats.sql."""
-    con.execute("CREATE OR REPLACE TEMP TABLE ua_units AS SELECT unnest(?::VARCHAR[]) AS agency_code, "
-                "CAST(unnest(range(?)) AS INTEGER) AS unit", [units, len(units)])
-    frames = [pl.DataFrame({"kind": kind, "run": np.repeat(np.arange(t.shape[0], dtype=np.int32), t.shape[1]),
-                            "unit": np.tile(np.arange(t.shape[1], dtype=np.int32), t.shape[0]),
-                            "total": t.ravel()}) for kind, t in totals.items()]
-    con.register("ua_totals_frame", pl.concat(frames).to_arrow())
-    con.execute("CREATE OR REPLACE TEMP TABLE ua_totals AS SELECT * FROM ua_totals_frame")
-    con.unregister("ua_totals_frame")
+def rounded_units(totals: np.ndarray, decimals: int) -> np.ndarray:
+    """Totals rounded half away from zero to `decimals`, as whole units of 10^-decimals: the rule of the scoring's
+    `round_decimals` macro (to 9 decimals first, then half away from zero), in integer arithmetic. numpy rather
+    than the macro: over the runs × units of a group DuckDB takes seconds where this takes milliseconds."""
+    nanos = np.rint(totals * 1e9).astype(np.int64)
+    step = 10 ** (9 - decimals)
+    return np.sign(nanos) * ((np.abs(nanos) + step // 2) // step)
 
 
-def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec) -> None:
-    """Rank uncertainty, class probabilities and sensitivity of one year and group, appended to the tables."""
+def competition_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks of each row's values, highest first, competition style (1, 2, 2, 4) like SQL rank()."""
+    order = np.argsort(-values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    position = np.arange(values.shape[1])
+    starts = np.ones_like(ordered, dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, first + 1, axis=1)
+    return ranks
+
+
+@dataclass(frozen=True)
+class Group:
+    """What a year and group are ranked with: its units, published ranks, classes and decimals (the warehouse's)."""
+
+    year: int
+    group: str
+    units: list[str]
+    nominal: np.ndarray
+    labels: list[str]  # highest minimum first
+    minimums: np.ndarray  # in whole units of 10^-decimals
+    decimals: int
+
+
+def _group(con: duckdb.DuckDBPyConnection, year: int, group: str, units: list[str]) -> Group:
+    ranks = dict(con.execute("SELECT agency_code, rank FROM rankings WHERE year = ? AND agency_group = ?",
+                             [year, group]).fetchall())
+    classes = con.execute("SELECT label, min_total, decimals FROM rubric_classes WHERE year = ? AND agency_group = ? "
+                          "ORDER BY min_total DESC", [year, group]).fetchall()
+    decimals = int(classes[0][2])
+    minimums = rounded_units(np.array([[c[1] for c in classes]], dtype=float), decimals)[0]
+    return Group(year, group, units, np.array([ranks[u] for u in units]), [c[0] for c in classes], minimums,
+                 decimals)
+
+
+def summarise(g: Group, totals: np.ndarray) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """rank_uncertainty and class_probability rows of the group from its runs × units totals."""
+    rounded = rounded_units(totals, g.decimals)
+    ranks = competition_ranks(rounded)
+    q05, median, q95 = np.quantile(ranks, [0.05, 0.5, 0.95], axis=0, method="inverted_cdf")
+    n_runs, n_units = ranks.shape
+    stats = pl.DataFrame({"year": g.year, "agency_group": g.group, "agency_code": g.units, "nominal_rank": g.nominal,
+                          "mean_rank": ranks.mean(axis=0), "median_rank": median, "q05_rank": q05, "q95_rank": q95,
+                          "runs": n_runs})
+    # the class of a total: the one with the highest minimum it reaches (minimums listed highest first)
+    cls = np.argmax(rounded[..., None] >= g.minimums, axis=-1)
+    shares = np.stack([(cls == k).mean(axis=0) for k in range(len(g.labels))], axis=1)
+    probability = pl.DataFrame({"year": g.year, "agency_group": g.group,
+                                "agency_code": np.repeat(g.units, len(g.labels)),
+                                "classification": np.tile(g.labels, n_units), "probability": shares.ravel()})
+    return stats, probability
+
+
+def rank_shift(g: Group, totals: np.ndarray) -> np.ndarray:
+    """Per run: the mean absolute shift of the group's ranks from the published ones (the sensitivity's output)."""
+    return np.abs(competition_ranks(rounded_units(totals, g.decimals)) - g.nominal).mean(axis=1)
+
+
+def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec
+                  ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
+    """rank_uncertainty, class_probability and rank_sensitivity rows of one year and agency group."""
     items = _group_items(con, year, group)
     if not items.codes:
-        return
-    con.execute("CREATE OR REPLACE TEMP TABLE ua_scope AS SELECT ?::INTEGER AS year, ?::VARCHAR AS agency_group, "
-                "(SELECT max(decimals) FROM rubric_classes WHERE year = ? AND agency_group = ?) AS decimals",
-                [year, group, year, group])
+        return None
+    con.execute("CREATE OR REPLACE TEMP TABLE ua_scope AS SELECT ?::INTEGER AS year, ?::VARCHAR AS agency_group",
+                [year, group])
     rng = rng_for(spec, year, group)
     draws = draw_runs(items, spec, rng)
     units, share = shares(con, draws.configs)
-    totals = {"runs": run_totals(draws, share)}
+    g = _group(con, year, group, units)
+    stats, probability = summarise(g, run_totals(draws, share))
     criteria = list(dict.fromkeys(items.criteria))
+    first = total = np.full(len(criteria), np.nan)
+    model_runs = 0  # weights that do not move have no sensitivity to share out
     if spec.weights:
         design, base = sobol_design(items, spec, rng)
-        totals["sobol"] = design @ share[: len(items.codes)]  # the nominal configurations: weights move alone
-    _load_totals(con, units, totals)
-    con.execute(_sql("uncertainty_stats"))
-    if spec.weights:
-        shift = con.execute("SELECT shift FROM ua_shifts ORDER BY run").fetchnumpy()["shift"]
-        first, total = sobol_indices(np.asarray(shift, dtype=float), base, len(criteria))
+        shift = rank_shift(g, design @ share[: len(items.codes)])  # the nominal configurations: weights move alone
+        first, total = sobol_indices(shift, base, len(criteria))
         model_runs = base * (len(criteria) + 2)
-    else:  # weights that do not move have no sensitivity to share out
-        first = total = np.full(len(criteria), np.nan)
-        model_runs = 0
-    con.executemany("INSERT INTO rank_sensitivity VALUES (?, ?, ?, ?, ?, ?)",
-                    [(year, group, c, _number(f), _number(t), model_runs)
-                     for c, f, t in zip(criteria, first, total, strict=True)])
+    sensitivity = pl.DataFrame({"year": year, "agency_group": group, "criterion_code": criteria,
+                                "first_order": first, "total_order": total, "runs": model_runs},
+                               schema_overrides={"first_order": pl.Float64, "total_order": pl.Float64})
+    return stats, probability, sensitivity.with_columns(pl.col("first_order", "total_order").fill_nan(None))
 
 
-def _number(x: float) -> float | None:
-    return None if math.isnan(x) else round(float(x), 6)
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frames: list[pl.DataFrame]) -> None:
+    if frames:
+        con.register("ua_frame", pl.concat(frames).to_arrow())
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ua_frame")
+        con.unregister("ua_frame")
 
 
 def analyse_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Path,
@@ -215,22 +272,25 @@ def analyse_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: 
     rubrics = rubrics_for_years(years, Path(rubric_dir), catalogue_path)
     methods.install(con)
     con.execute(_sql("schema"))
+    results: dict[str, list[pl.DataFrame]] = {table: [] for table in TABLES}
+    for year, rubric in rubrics.items():
+        spec = rubric.uncertainty
+        groups = [g for (g,) in con.execute("SELECT DISTINCT agency_group FROM rankings WHERE year = ? ORDER BY 1",
+                                            [year]).fetchall()]
+        if not groups:
+            continue
+        results["uncertainty_settings"].append(pl.DataFrame({
+            "year": year, "rubric_year": rubric.year, "runs": spec.runs, "seed": spec.seed, "weights": spec.weights,
+            "targets": spec.targets, "methods": json.dumps({code: [{"method": m.method, **m.params} for m in alts]
+                                                            for code, alts in spec.methods.items()}, sort_keys=True)}))
+        for group in groups:
+            found = analyse_group(con, year, group, spec)
+            for table, frame in zip(TABLES, found or (), strict=False):
+                results[table].append(frame)
+    for name in ("ua_scope", "ua_configs"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
     with transaction(con):
         for table in TABLES:
             con.execute(f"DELETE FROM {table} WHERE year IN (SELECT unnest(?::INTEGER[]))", [years])
-        for year, rubric in rubrics.items():
-            spec = rubric.uncertainty
-            groups = [g for (g,) in con.execute("SELECT DISTINCT agency_group FROM rankings WHERE year = ? "
-                                                "ORDER BY 1", [year]).fetchall()]
-            if not groups:
-                continue
-            con.execute("INSERT INTO uncertainty_settings VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                year, rubric.year, spec.runs, spec.seed, spec.weights, spec.targets,
-                json.dumps({code: [{"method": m.method, **m.params} for m in alts]
-                            for code, alts in spec.methods.items()}, sort_keys=True)])
-            for group in groups:
-                analyse_group(con, year, group, spec)
-        for name in ("ua_scope", "ua_configs", "ua_units", "ua_totals", "ua_ranked", "ua_nominal", "ua_shifts"):
-            con.execute(f"DROP TABLE IF EXISTS {name}")
-    return {table: con.execute(f"SELECT count(*) FROM {table} WHERE year IN (SELECT unnest(?::INTEGER[]))",
-                               [years]).fetchall()[0][0] for table in TABLES}
+            _insert(con, table, results[table])
+    return {table: sum(len(f) for f in results[table]) for table in TABLES}

@@ -18,7 +18,7 @@ and agency group in many runs, as the JRC's composite-indicator method (COINr's 
   inputs are the items' weight factors, as in the runs, and a criterion is the group of its items' factors (its
   weight is theirs). scipy.stats.sobol_indices estimates one index per input variable and cannot group them, so
   the two estimators COINr and scipy use (Saltelli 2010 first order, Jansen total) are written here, on scipy's
-  scrambled Sobol sequence (scipy.stats.qmc), with base samples = `runs` rounded up to a power of two.
+  scrambled Sobol sequence (scipy.stats.qmc), about `runs` model runs (rank_sensitivity.runs says how many).
 
 A step of its own (asset `rank_uncertainty`), not part of `scores`: the published ranking never waits for it, its
 cost shows in the step timings, and it reads only scored tables (indicator values, not dossiers), so its time
@@ -72,7 +72,7 @@ class Draws:
 
     points: np.ndarray
     config: np.ndarray
-    configs: list[tuple[str, str, str]]  # (indicator_code, method, params JSON); the first per item: its own
+    configs: list[tuple[str, str, str]]  # (indicator_code, method, params JSON); the first n: the items' own
 
 
 def _group_items(con: duckdb.DuckDBPyConnection, year: int, group: str) -> GroupItems:
@@ -96,20 +96,29 @@ def rescaled(points: np.ndarray, factors: np.ndarray) -> np.ndarray:
 
 
 def draw_runs(items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator) -> Draws:
-    """Weights, method choices and parameter factors of every run; the configurations they need, each once."""
+    """Weights, method choices and parameter factors of every run, and the configurations they need: without
+    `targets`, each option of each item once (however many runs); with it, one per run and item."""
     runs, n = spec.runs, len(items.codes)
     weight = rng.uniform(1 - spec.weights, 1 + spec.weights, (runs, n))
     options = [[(items.methods[i], items.params[i])]
                + [(m.method, m.params) for m in spec.methods.get(code, ())] for i, code in enumerate(items.codes)]
-    choice = (rng.random((runs, n)) * np.array([len(o) for o in options])).astype(int)
-    factor = rng.uniform(1 - spec.targets, 1 + spec.targets, (runs, n)) if spec.targets else np.ones((runs, n))
-    configs: dict[tuple[int, int, float], int] = {(i, 0, 1.0): i for i in range(n)}  # the nominal ones first
-    keys = zip(np.tile(np.arange(n), runs), choice.ravel().tolist(), factor.ravel().tolist(), strict=True)
-    index = np.array([configs.setdefault(k, len(configs)) for k in keys]).reshape(runs, n)
-    listed = [(items.codes[i], options[i][k][0], methods.params_json(methods.perturbed(*options[i][k], f)))
-              for (i, k, f) in configs]
+    counts = np.array([len(o) for o in options])
+    choice = (rng.random((runs, n)) * counts).astype(int)
+    nominal = [(items.codes[i], *options[i][0]) for i in range(n)]  # the first n configurations: as published
+    if spec.targets:
+        factor = rng.uniform(1 - spec.targets, 1 + spec.targets, (runs, n))
+        index = n + np.arange(runs * n).reshape(runs, n)
+        drawn = [(items.codes[i], *options[i][k], f) for i, k, f in
+                 zip(np.tile(np.arange(n), runs), choice.ravel().tolist(), factor.ravel().tolist(), strict=True)]
+    else:
+        starts = n + np.concatenate([[0], np.cumsum(counts)[:-1]])
+        index = starts + choice
+        drawn = [(items.codes[i], *option, 1.0) for i in range(n) for option in options[i]]
+    configs = [(code, method, methods.params_json(params)) for code, method, params in nominal]
+    configs += [(code, method, methods.params_json(methods.perturbed(method, params, f)))
+                for code, method, params, f in drawn]
     points = rescaled(items.points, weight) if spec.weights else np.tile(items.points, (runs, 1))
-    return Draws(points, index, listed)
+    return Draws(points, index, configs)
 
 
 def shares(con: duckdb.DuckDBPyConnection, configs: list[tuple[str, str, str]]) -> tuple[list[str], np.ndarray]:
@@ -139,9 +148,10 @@ def run_totals(draws: Draws, share: np.ndarray) -> np.ndarray:
 
 def sobol_design(items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator) -> tuple[np.ndarray, int]:
     """Item points of the Saltelli design: A, B, then for each criterion A with that criterion's items from B
-    (base samples × (criteria + 2) rows); returns them and the number of base samples."""
-    n_items = len(items.codes)
-    base = 1 << max(6, math.ceil(math.log2(spec.runs)))
+    (base samples × (criteria + 2) rows, about `runs`: the base samples are `runs` / (criteria + 2) rounded up to
+    a power of two, at least 64); returns them and the number of base samples."""
+    n_items, n_criteria = len(items.codes), len(set(items.criteria))
+    base = 1 << max(6, math.ceil(math.log2(spec.runs / (n_criteria + 2))))
     sample = qmc.Sobol(d=2 * n_items, scramble=True, seed=rng).random(base)
     factors = 1 - spec.weights + 2 * spec.weights * sample
     a, b = factors[:, :n_items], factors[:, n_items:]

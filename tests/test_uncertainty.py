@@ -4,13 +4,16 @@ on every indicator last; identical units share their statistics; fixed weights r
 the seed reproduces the runs; only the criterion that separates the units has a Sobol index; the reports show
 the intervals of the marts.
 
-Small rubrics are written into each test's own folder and scored in an in-memory warehouse (tests/test_scoring.py's
-`con`); the reports are those the session's sample province published (tests/conftest.py: `province`)."""
+Small rubrics are written into each test's own folder and scored in an in-memory warehouse (`db`, built like
+tests/test_scoring.py's `con`); the reports are those the session's sample province published (tests/conftest.py:
+`province`)."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from itertools import takewhile
 from pathlib import Path
 
 import duckdb
@@ -18,13 +21,15 @@ import numpy as np
 import openpyxl
 import pytest
 import yaml
+from conftest import create_tables
 from test_reports import tables
-from test_scoring import agency, con  # noqa: F401  (con is the fixture)
+from test_scoring import agency
 
 from assets.reports.workbook import write_ranking_workbook
 from assets.scoring.rubric import RubricError, load_rubric
 from assets.scoring.score import score_years
 from assets.scoring.uncertainty import analyse_years, competition_ranks, rescaled, rounded_units
+from pipelines.warehouse import connect
 
 YEAR = 2024
 # Every scoring method once: criterion `a` holds two items, `b` three (maximum 10).
@@ -56,37 +61,45 @@ def rubric_dir(tmp_path: Path, uncertainty: dict | None = None, criteria: list |
     return folder
 
 
-def unit(con, code: str, **values: float) -> None:
+@pytest.fixture
+def db() -> Iterator[duckdb.DuckDBPyConnection]:
+    db = connect(":memory:")  # the warehouse's staging schema and macros
+    create_tables(db, "indicators")
+    yield db
+    db.close()
+
+
+def unit(db, code: str, **values: float) -> None:
     """A department with these indicator values (an indicator not given has no row: NULL, 0 points)."""
-    agency(con, code)
-    con.executemany("INSERT INTO indicator_values VALUES (?, ?, ?, NULL, NULL, ?, 'computed')",
+    agency(db, code)
+    db.executemany("INSERT INTO indicator_values VALUES (?, ?, ?, NULL, NULL, ?, 'computed')",
                     [[YEAR, code, k, v] for k, v in values.items()])
 
 
-def five_units(con) -> None:
+def five_units(db) -> None:
     """BEST tops every indicator, WORST is below every other unit on every one; M1 and M2 trade the two items of
     criterion `a` against each other; M3 is M2 again."""
-    unit(con, "BEST", edoc_ratio=1.0, esign_ratio=1.0, official_email_ratio=1.0, svc_online_ratio=1.0, has_lan=1)
-    unit(con, "M1", edoc_ratio=0.9, esign_ratio=0.3, official_email_ratio=0.6, svc_online_ratio=0.5, has_lan=1)
-    unit(con, "M2", edoc_ratio=0.3, esign_ratio=0.9, official_email_ratio=0.6, svc_online_ratio=0.5, has_lan=1)
-    unit(con, "M3", edoc_ratio=0.3, esign_ratio=0.9, official_email_ratio=0.6, svc_online_ratio=0.5, has_lan=1)
-    unit(con, "WORST", edoc_ratio=0.1, esign_ratio=0.1, official_email_ratio=0.2, svc_online_ratio=0.1, has_lan=0)
+    unit(db, "BEST", edoc_ratio=1.0, esign_ratio=1.0, official_email_ratio=1.0, svc_online_ratio=1.0, has_lan=1)
+    unit(db, "M1", edoc_ratio=0.9, esign_ratio=0.3, official_email_ratio=0.6, svc_online_ratio=0.5, has_lan=1)
+    unit(db, "M2", edoc_ratio=0.3, esign_ratio=0.9, official_email_ratio=0.6, svc_online_ratio=0.5, has_lan=1)
+    unit(db, "M3", edoc_ratio=0.3, esign_ratio=0.9, official_email_ratio=0.6, svc_online_ratio=0.5, has_lan=1)
+    unit(db, "WORST", edoc_ratio=0.1, esign_ratio=0.1, official_email_ratio=0.2, svc_online_ratio=0.1, has_lan=0)
 
 
-def analyse(con, folder: Path) -> None:
-    score_years(con, [YEAR], folder)
-    analyse_years(con, [YEAR], folder)
+def analyse(db, folder: Path) -> None:
+    score_years(db, [YEAR], folder)
+    analyse_years(db, [YEAR], folder)
 
 
-def stats(con) -> dict[str, tuple]:
+def stats(db) -> dict[str, tuple]:
     """agency → (nominal, mean, median, q05, q95, runs)."""
-    return {r[0]: r[1:] for r in con.execute(
+    return {r[0]: r[1:] for r in db.execute(
         "SELECT agency_code, nominal_rank, mean_rank, median_rank, q05_rank, q95_rank, runs FROM rank_uncertainty "
         "WHERE year = ? AND agency_group = 'department'", [YEAR]).fetchall()}
 
 
-def probabilities(con) -> dict[tuple[str, str], float]:
-    return {(a, c): p for a, c, p in con.execute(
+def probabilities(db) -> dict[tuple[str, str], float]:
+    return {(a, c): p for a, c, p in db.execute(
         "SELECT agency_code, classification, probability FROM class_probability WHERE year = ?", [YEAR]).fetchall()}
 
 
@@ -130,76 +143,76 @@ def test_a_bad_section_names_the_place(tmp_path: Path, section: dict, message: s
 # --- dominance, ties, fixed weights --------------------------------------------------------------------------
 
 
-def test_dominance_and_identical_units_whatever_moves(con, tmp_path: Path):
-    five_units(con)
-    analyse(con, rubric_dir(tmp_path, MOVE_EVERYTHING))
-    got = stats(con)
+def test_dominance_and_identical_units_whatever_moves(db, tmp_path: Path):
+    five_units(db)
+    analyse(db, rubric_dir(tmp_path, MOVE_EVERYTHING))
+    got = stats(db)
     assert got["BEST"] == (1, 1.0, 1, 1, 1, 1000)
     assert got["WORST"] == (5, 5.0, 5, 5, 5, 1000)
     assert got["M2"] == got["M3"]
     # M1 and M2 trade places as the weights of criterion a's two items move: each is 2nd in some run, 3rd in others
     assert got["M1"][3:5] == (2, 4) and got["M2"][3:5] == (2, 3)
-    p = probabilities(con)
+    p = probabilities(db)
     assert (p["BEST", "Đạt"], p["BEST", "Chưa đạt"]) == (1.0, 0.0)  # 10 of 10 points in every run
     assert (p["WORST", "Đạt"], p["WORST", "Chưa đạt"]) == (0.0, 1.0)
     assert p["M2", "Đạt"] == p["M3", "Đạt"]
 
 
-def test_class_probabilities_add_up_to_one_and_nominal_ranks_are_the_ranking(con, tmp_path: Path):
-    five_units(con)
-    analyse(con, rubric_dir(tmp_path, MOVE_EVERYTHING))
-    sums = con.execute("SELECT agency_code, sum(probability), count(*) FROM class_probability GROUP BY ALL").fetchall()
+def test_class_probabilities_add_up_to_one_and_nominal_ranks_are_the_ranking(db, tmp_path: Path):
+    five_units(db)
+    analyse(db, rubric_dir(tmp_path, MOVE_EVERYTHING))
+    sums = db.execute("SELECT agency_code, sum(probability), count(*) FROM class_probability GROUP BY ALL").fetchall()
     assert len(sums) == 5 and all(s == pytest.approx(1.0) and n == 2 for _, s, n in sums)
-    mismatched = con.execute("SELECT count(*) FROM rank_uncertainty AS u JOIN rankings AS r "
+    mismatched = db.execute("SELECT count(*) FROM rank_uncertainty AS u JOIN rankings AS r "
                              "USING (year, agency_group, agency_code) WHERE u.nominal_rank <> r.rank").fetchone()[0]
-    assert mismatched == 0 and len(stats(con)) == 5
+    assert mismatched == 0 and len(stats(db)) == 5
 
 
-def test_fixed_weights_reproduce_the_published_ranking(con, tmp_path: Path):
+def test_fixed_weights_reproduce_the_published_ranking(db, tmp_path: Path):
     # 3 (edoc at target) + 3 × 0.5 + 1.5 × 1 / 1 (the best e-mail ratio) + 1.5 × (1 − 0) / (1 − 0) + 1 = 8.5
-    unit(con, "A1", edoc_ratio=0.9, esign_ratio=0.5, official_email_ratio=1.0, svc_online_ratio=1.0, has_lan=1)
-    unit(con, "A2", edoc_ratio=0.9, esign_ratio=0.5, official_email_ratio=1.0, svc_online_ratio=1.0, has_lan=1)
+    unit(db, "A1", edoc_ratio=0.9, esign_ratio=0.5, official_email_ratio=1.0, svc_online_ratio=1.0, has_lan=1)
+    unit(db, "A2", edoc_ratio=0.9, esign_ratio=0.5, official_email_ratio=1.0, svc_online_ratio=1.0, has_lan=1)
     # 3 × 0.4 / 0.9 = 1.333… + 3 × 0.665 = 1.995 + 0 + 0 + 1 = 4.328… → "Chưa đạt"
-    unit(con, "A3", edoc_ratio=0.4, esign_ratio=0.665, official_email_ratio=0.0, svc_online_ratio=0.0, has_lan=1)
+    unit(db, "A3", edoc_ratio=0.4, esign_ratio=0.665, official_email_ratio=0.0, svc_online_ratio=0.0, has_lan=1)
     # 0 + 3 × 0.665 = 1.995 + 1.5 + 1.5 × (0.5 − 0) / (1 − 0) = 0.75 + 1 = 5.245 → "Đạt"
-    unit(con, "A4", edoc_ratio=0.0, esign_ratio=0.665, official_email_ratio=1.0, svc_online_ratio=0.5, has_lan=1)
-    analyse(con, rubric_dir(tmp_path, {"weights": 0}))
-    published = dict(con.execute("SELECT agency_code, rank FROM rankings").fetchall())
+    unit(db, "A4", edoc_ratio=0.0, esign_ratio=0.665, official_email_ratio=1.0, svc_online_ratio=0.5, has_lan=1)
+    analyse(db, rubric_dir(tmp_path, {"weights": 0}))
+    published = dict(db.execute("SELECT agency_code, rank FROM rankings").fetchall())
     assert published == {"A1": 1, "A2": 1, "A3": 4, "A4": 3}
-    for code, (nominal, mean, median, q05, q95, runs) in stats(con).items():
+    for code, (nominal, mean, median, q05, q95, runs) in stats(db).items():
         assert (nominal, mean, median, q05, q95, runs) == (published[code], published[code], published[code],
                                                            published[code], published[code], 1000)
-    p = probabilities(con)
+    p = probabilities(db)
     assert set(p.values()) <= {0.0, 1.0}
     assert (p["A3", "Chưa đạt"], p["A4", "Đạt"], p["A1", "Đạt"]) == (1.0, 1.0, 1.0)
-    sensitivity = con.execute("SELECT criterion_code, first_order, total_order, runs FROM rank_sensitivity "
+    sensitivity = db.execute("SELECT criterion_code, first_order, total_order, runs FROM rank_sensitivity "
                               "ORDER BY criterion_code").fetchall()
     assert sensitivity == [("a", None, None, 0), ("b", None, None, 0)]  # nothing moves: nothing to share out
 
 
-def test_a_total_on_the_rounding_boundary_is_classified_like_the_published_one(con, tmp_path: Path):
+def test_a_total_on_the_rounding_boundary_is_classified_like_the_published_one(db, tmp_path: Path):
     # 3 (edoc at target) + 3 × 0.665 = 1.995, and 0 for the rest (minmax: the group's lowest) = 4.995 → 5.00
     # → "Đạt", never 4.99 → "Chưa đạt"
-    unit(con, "EDGE", edoc_ratio=0.9, esign_ratio=0.665, official_email_ratio=0.0, svc_online_ratio=0.0, has_lan=0)
-    unit(con, "TOP", edoc_ratio=0.9, esign_ratio=1.0, official_email_ratio=1.0, svc_online_ratio=1.0, has_lan=1)
-    analyse(con, rubric_dir(tmp_path, {"weights": 0}))
-    assert con.execute("SELECT total_points, classification FROM rankings WHERE agency_code = 'EDGE'").fetchone() == (
+    unit(db, "EDGE", edoc_ratio=0.9, esign_ratio=0.665, official_email_ratio=0.0, svc_online_ratio=0.0, has_lan=0)
+    unit(db, "TOP", edoc_ratio=0.9, esign_ratio=1.0, official_email_ratio=1.0, svc_online_ratio=1.0, has_lan=1)
+    analyse(db, rubric_dir(tmp_path, {"weights": 0}))
+    assert db.execute("SELECT total_points, classification FROM rankings WHERE agency_code = 'EDGE'").fetchone() == (
         5.0, "Đạt")
-    assert probabilities(con)["EDGE", "Đạt"] == 1.0
+    assert probabilities(db)["EDGE", "Đạt"] == 1.0
 
 
 # --- the seed ---------------------------------------------------------------------------------------------------
 
 
-def test_same_seed_same_runs_another_seed_other_runs_same_dominance(con, tmp_path: Path):
-    five_units(con)
+def test_same_seed_same_runs_another_seed_other_runs_same_dominance(db, tmp_path: Path):
+    five_units(db)
     folder = rubric_dir(tmp_path, {**MOVE_EVERYTHING, "seed": 7})
-    analyse(con, folder)
-    first = (stats(con), probabilities(con))
-    analyse_years(con, [YEAR], folder)
-    assert (stats(con), probabilities(con)) == first
-    analyse(con, rubric_dir(tmp_path, {**MOVE_EVERYTHING, "seed": 8}))
-    other = stats(con)
+    analyse(db, folder)
+    first = (stats(db), probabilities(db))
+    analyse_years(db, [YEAR], folder)
+    assert (stats(db), probabilities(db)) == first
+    analyse(db, rubric_dir(tmp_path, {**MOVE_EVERYTHING, "seed": 8}))
+    other = stats(db)
     assert other["M1"][1] != first[0]["M1"][1]  # the mean rank of a unit that moves: other draws
     assert other["BEST"] == first[0]["BEST"] == (1, 1.0, 1, 1, 1, 1000)
     assert other["WORST"] == first[0]["WORST"] == (5, 5.0, 5, 5, 5, 1000)
@@ -208,14 +221,14 @@ def test_same_seed_same_runs_another_seed_other_runs_same_dominance(con, tmp_pat
 # --- sensitivity --------------------------------------------------------------------------------------------------
 
 
-def test_only_the_criterion_that_separates_the_units_drives_their_ranks(con, tmp_path: Path):
+def test_only_the_criterion_that_separates_the_units_drives_their_ranks(db, tmp_path: Path):
     # Criterion b is the same for every unit, so its weights only rescale: no rank moves with them. The units
     # trade the two items of criterion a, so the ranks move with a's weights alone.
     for code, edoc, esign in [("U1", 0.9, 0.4), ("U2", 0.4, 0.9), ("U3", 0.7, 0.6), ("U4", 0.55, 0.75)]:
-        unit(con, code, edoc_ratio=edoc, esign_ratio=esign, official_email_ratio=0.5, svc_online_ratio=0.5,
+        unit(db, code, edoc_ratio=edoc, esign_ratio=esign, official_email_ratio=0.5, svc_online_ratio=0.5,
              has_lan=1)
-    analyse(con, rubric_dir(tmp_path))
-    got = {c: (f, t, n) for c, f, t, n in con.execute(
+    analyse(db, rubric_dir(tmp_path))
+    got = {c: (f, t, n) for c, f, t, n in db.execute(
         "SELECT criterion_code, first_order, total_order, runs FROM rank_sensitivity").fetchall()}
     assert got["a"][1] > 0.8 and got["a"][0] > 0.8
     assert got["b"][1] == pytest.approx(0, abs=0.02) and got["b"][0] == pytest.approx(0, abs=0.02)
@@ -228,9 +241,9 @@ def test_only_the_criterion_that_separates_the_units_drives_their_ranks(con, tmp
 
 @pytest.fixture(scope="module")
 def marts(province: Path):
-    con = duckdb.connect(str(province / "marts" / "egov.duckdb"), read_only=True)
-    yield con
-    con.close()
+    db = duckdb.connect(str(province / "marts" / "egov.duckdb"), read_only=True)
+    yield db
+    db.close()
 
 
 def interval(q05: int, q95: int) -> str:
@@ -259,9 +272,9 @@ def test_the_year_page_shows_each_units_interval(province: Path, marts):
     expected = {(g, a): interval(q05, q95) for g, a, q05, q95 in marts.execute(
         "SELECT agency_group, agency_code, q05_rank, q95_rank FROM rank_uncertainty WHERE year = 2024").fetchall()}
     rows = [(t, r, cells) for t, r, cells in tables(page) if t.get("class") == "ranking"]
-    heading = next(cells for t, r, cells in rows if not r)
-    col = heading.index("Khoảng xếp hạng (90%)")
-    shown = {(t["data-group"], r["data-agency"]): cells[col] for t, r, cells in rows if "data-agency" in r}
+    col = {t["data-group"]: cells.index("Khoảng xếp hạng (90%)") for t, r, cells in rows if not r}  # per table:
+    shown = {(t["data-group"], r["data-agency"]): cells[col[t["data-group"]]]  # districts have one more criterion
+             for t, r, cells in rows if "data-agency" in r}
     assert shown == expected
     charts = json.loads(re.search(r'<script type="application/json" id="chart-data">(.*?)</script>',
                                   page.read_text(encoding="utf-8"), re.S).group(1))
@@ -296,7 +309,8 @@ def test_the_workbook_shows_the_intervals_and_what_drives_the_ranking(marts, tmp
     expected = {a: interval(q05, q95) for a, q05, q95 in marts.execute(
         "SELECT agency_code, q05_rank, q95_rank FROM rank_uncertainty WHERE year = 2024 AND agency_group = "
         "'department'").fetchall()}
-    shown = {r[code]: r[col] for r in rows[1:] if r[0] is not None}
+    data = takewhile(lambda r: r[0] is not None, rows[1:])  # up to the first empty row: then come the notes
+    shown = {r[code]: r[col] for r in data}
     assert shown == expected
     top = marts.execute("""SELECT any_value(r.criterion_name) FROM rank_sensitivity AS s JOIN rubric_items AS r
         USING (year, agency_group, criterion_code) WHERE s.year = 2024 AND s.agency_group = 'department'

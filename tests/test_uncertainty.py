@@ -232,8 +232,8 @@ def test_only_the_criterion_that_separates_the_units_drives_their_ranks(db, tmp_
         "SELECT criterion_code, first_order, total_order, runs FROM rank_sensitivity").fetchall()}
     assert got["a"][1] > 0.8 and got["a"][0] > 0.8
     assert got["b"][1] == pytest.approx(0, abs=0.02) and got["b"][0] == pytest.approx(0, abs=0.02)
-    # 1000 runs / (2 criteria + 2) = 250 → 256 base samples (a power of two) × (2 + 2)
-    assert got["a"][2] == got["b"][2] == 256 * 4
+    # 1000 runs → 1024 base samples (a power of two) × (2 criteria + 2)
+    assert got["a"][2] == got["b"][2] == 1024 * 4
 
 
 # --- the province: marts and reports ----------------------------------------------------------------------------

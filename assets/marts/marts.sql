@@ -363,9 +363,9 @@ COMMENT ON TABLE m.rank_sensitivity IS 'Which criteria drive the ranking: Sobol 
 COMMENT ON COLUMN m.rank_sensitivity.year IS 'Evaluation year';
 COMMENT ON COLUMN m.rank_sensitivity.agency_group IS 'Agency group';
 COMMENT ON COLUMN m.rank_sensitivity.criterion_code IS 'Criterion of the rubric (see rubric_items)';
-COMMENT ON COLUMN m.rank_sensitivity.first_order IS 'First-order index (Saltelli 2010 estimator): the share of the rank shifts'' variance due to this criterion''s weights alone; NULL when the weights do not move (weights: 0) or no rank ever moves';
+COMMENT ON COLUMN m.rank_sensitivity.first_order IS 'First-order index (Saltelli 2010 estimator): the share of the rank shifts'' variance due to this criterion''s weights alone (a small negative value is estimation noise around 0); NULL when the weights do not move (weights: 0) or no rank ever moves';
 COMMENT ON COLUMN m.rank_sensitivity.total_order IS 'Total index (Jansen estimator): the share due to this criterion''s weights including their interactions with the others; near 0 = the weights of this criterion do not move ranks';
-COMMENT ON COLUMN m.rank_sensitivity.runs IS 'Model runs of the sensitivity design: base samples (runs / (criteria + 2) rounded up to a power of two, at least 64) × (criteria + 2); 0 when the weights do not move';
+COMMENT ON COLUMN m.rank_sensitivity.runs IS 'Model runs of the sensitivity design: base samples (runs rounded up to a power of two: 1024 for 1000) × (criteria + 2); 0 when the weights do not move';
 
 COMMENT ON TABLE m.uncertainty_settings IS 'The uncertainty: settings each year was analysed with (the rubric''s, else the defaults)';
 COMMENT ON COLUMN m.uncertainty_settings.year IS 'Evaluation year';

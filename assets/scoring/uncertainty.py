@@ -18,7 +18,8 @@ and agency group in many runs, as the JRC's composite-indicator method (COINr's 
   inputs are the items' weight factors, as in the runs, and a criterion is the group of its items' factors (its
   weight is theirs). scipy.stats.sobol_indices estimates one index per input variable and cannot group them, so
   the two estimators COINr and scipy use (Saltelli 2010 first order, Jansen total) are written here, on scipy's
-  scrambled Sobol sequence (scipy.stats.qmc), about `runs` model runs (rank_sensitivity.runs says how many).
+  scrambled Sobol sequence (scipy.stats.qmc): `runs` rounded up to a power of two base samples × (criteria + 2)
+  model runs (rank_sensitivity.runs), a few times the uncertainty runs but only weighted sums of fixed shares.
 
 A step of its own (asset `rank_uncertainty`), not part of `scores`: the published ranking never waits for it, its
 cost shows in the step timings, and it reads only scored tables (indicator values, not dossiers), so its time
@@ -148,10 +149,10 @@ def run_totals(draws: Draws, share: np.ndarray) -> np.ndarray:
 
 def sobol_design(items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator) -> tuple[np.ndarray, int]:
     """Item points of the Saltelli design: A, B, then for each criterion A with that criterion's items from B
-    (base samples × (criteria + 2) rows, about `runs`: the base samples are `runs` / (criteria + 2) rounded up to
-    a power of two, at least 64); returns them and the number of base samples."""
-    n_items, n_criteria = len(items.codes), len(set(items.criteria))
-    base = 1 << max(6, math.ceil(math.log2(spec.runs / (n_criteria + 2))))
+    (base samples × (criteria + 2) rows; the base samples are `runs` rounded up to a power of two, the balanced
+    sizes of a Sobol sequence); returns them and the number of base samples."""
+    n_items = len(items.codes)
+    base = 1 << max(6, math.ceil(math.log2(spec.runs)))
     sample = qmc.Sobol(d=2 * n_items, scramble=True, seed=rng).random(base)
     factors = 1 - spec.weights + 2 * spec.weights * sample
     a, b = factors[:, :n_items], factors[:, n_items:]

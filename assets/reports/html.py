@@ -184,8 +184,8 @@ def _interval_chart(group: dict) -> dict:
         ],
         "layout": {"title": {"text": f"Xếp hạng và khoảng xếp hạng 90% khi phương pháp thay đổi – {group['label']}"},
                    "height": _bar_height(len(rows)), "yaxis": {"automargin": True, "dtick": 1},
-                   "xaxis": {"title": {"text": "Hạng"}, "rangemode": "tozero",
-                             **({"dtick": 1} if len(rows) <= 30 else {})},
+                   # ranks 1..n; Plotly spaces the ticks itself (a tick per rank overlaps on a narrow screen)
+                   "xaxis": {"title": {"text": "Hạng"}, "range": [0.5, len(group["rows"]) + 0.5]},
                    "legend": {"orientation": "h"}, "separators": ",."},
     }
 

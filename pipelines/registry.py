@@ -694,6 +694,8 @@ def rubric_place(data: Any, loc: tuple) -> tuple[str, str | None]:
         elif part == "groups" and isinstance(nxt, str):
             segments.append(f"groups.{nxt}")
             node, i = child.get(nxt) if isinstance(child, dict) else None, i + 2
+        elif i == len(parts) - 1 and isinstance(part, int):  # an item of a plain list (uncertainty.methods.<code>)
+            return ", ".join(segments[:-1] + [f"{segments[-1] if segments else ''}[{part + 1}]"]), None
         elif i == len(parts) - 1:
             return ", ".join(segments), str(part)
         else:

@@ -132,7 +132,8 @@ def test_defaults_when_a_rubric_has_no_uncertainty_section(tmp_path: Path):
     ({"weigths": 0.2}, "uncertainty: unknown key(s) ['weigths'] (did you mean 'weights'?)"),
     ({"weights": 1.5}, "uncertainty: weights must be a share from 0 up to (not including) 1, got 1.5"),
     ({"runs": 3}, "uncertainty: runs must be between 10 and 100000, got 3"),
-    ({"methods": {"edoc_ratio": [{"method": "goalposts", "worst": 1}]}}, "method 'goalposts' needs best"),
+    ({"methods": {"edoc_ratio": ["minmax", {"method": "goalposts", "worst": 1}]}},
+     "uncertainty, methods, edoc_ratio[2]: method 'goalposts' needs best"),
     ({"methods": {"has_it_plan": ["minmax"]}}, "uncertainty.methods.has_it_plan: not an indicator scored"),
 ])
 def test_a_bad_section_names_the_place(tmp_path: Path, section: dict, message: str):
@@ -234,6 +235,35 @@ def test_only_the_criterion_that_separates_the_units_drives_their_ranks(db, tmp_
     assert got["b"][1] == pytest.approx(0, abs=0.02) and got["b"][0] == pytest.approx(0, abs=0.02)
     # 1000 runs → 1024 base samples (a power of two) × (2 criteria + 2)
     assert got["a"][2] == got["b"][2] == 1024 * 4
+
+
+# --- the Dagster step, on a warehouse file ---------------------------------------------------------------------
+
+
+def test_the_step_writes_its_tables_in_a_dagster_run(data_dir: Path):
+    import dagster as dg
+
+    from assets.scoring.assets import rank_uncertainty, scores
+    from pipelines.resources import build_resources
+    from pipelines.settings import warehouse_path
+
+    rubrics = rubric_dir(data_dir)  # $EGOV_DATA_DIR/rubrics: the deployment's own folder (docs/rubrics.md §1)
+    assert rubrics == data_dir / "rubrics"
+    db = connect(warehouse_path(data_dir))
+    create_tables(db, "indicators")
+    five_units(db)
+    db.close()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([scores, rank_uncertainty], partition_key=str(YEAR), instance=instance,
+                                resources=build_resources(data_dir))
+    rows = {m.asset_key.path[-1]: m.metadata["row_count"].value
+            for m in result.asset_materializations_for_node("rank_uncertainty")}
+    assert rows == {"rank_uncertainty": 5, "class_probability": 5 * 2, "rank_sensitivity": 2}
+    db = duckdb.connect(str(warehouse_path(data_dir)), read_only=True)
+    try:
+        assert stats(db)["BEST"] == (1, 1.0, 1, 1, 1, 1000) and stats(db)["WORST"] == (5, 5.0, 5, 5, 5, 1000)
+    finally:
+        db.close()
 
 
 # --- the province: marts and reports ----------------------------------------------------------------------------

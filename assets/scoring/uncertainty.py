@@ -153,7 +153,7 @@ def sobol_design(items: GroupItems, spec: UncertaintySpec, rng: np.random.Genera
     sizes of a Sobol sequence); returns them and the number of base samples."""
     n_items = len(items.codes)
     base = 1 << max(6, math.ceil(math.log2(spec.runs)))
-    sample = qmc.Sobol(d=2 * n_items, scramble=True, seed=rng).random(base)
+    sample = qmc.Sobol(d=2 * n_items, scramble=True, rng=rng).random(base)
     factors = 1 - spec.weights + 2 * spec.weights * sample
     a, b = factors[:, :n_items], factors[:, n_items:]
     criteria = np.array(items.criteria)

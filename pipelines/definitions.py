@@ -8,7 +8,7 @@ from assets.marts.assets import marts
 from assets.profiles.assets import agency_profiles
 from assets.quality.assets import data_quality, quality_checks
 from assets.reports.assets import ranking_reports
-from assets.scoring.assets import scores
+from assets.scoring.assets import rank_uncertainty, scores
 from pipelines.jobs import PIPELINE_JOB, pipeline_job
 from pipelines.progress import progress_logger
 from pipelines.resources import build_resources
@@ -18,8 +18,8 @@ from pipelines.sensors import raw_files_sensor
 __all__ = ["PIPELINE_JOB", "defs"]
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, indicator_values, dossier_indicators_ytd, scores, agency_profiles, data_quality,
-            marts, ranking_reports],
+    assets=[*ingestion_assets, indicator_values, dossier_indicators_ytd, scores, rank_uncertainty, agency_profiles,
+            data_quality, marts, ranking_reports],
     asset_checks=quality_checks,
     jobs=[pipeline_job],
     schedules=[nightly_current_year],

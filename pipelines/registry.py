@@ -410,15 +410,12 @@ class AgencyGroup:
 # --- rubric files ---------------------------------------------------------------------------------------------------
 
 
-class ItemSpec(Model):
-    """An indicator of a criterion: its points and how a value earns them (`method` and its parameters, which
-    assets/scoring/methods.py defines and checks: a new method or parameter is added there only)."""
+class MethodSpec(Model):
+    """A scoring method and its parameters as written beside `method` (assets/scoring/methods.py defines and checks
+    them: a new method or parameter is added there only)."""
 
-    code: Code
-    points: Positive
     method: str = DEFAULT_METHOD
     params: dict[str, Any] = {}  # the method's parameters as written beside `method` (target, worst, steps...)
-    note: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -434,7 +431,7 @@ class ItemSpec(Model):
         return data
 
     @model_validator(mode="after")
-    def _parameters_of_the_method(self) -> ItemSpec:
+    def _parameters_of_the_method(self) -> MethodSpec:
         """Each method's parameters and no other method's (a `worst:` left on a `target` item would otherwise be
         ignored without a word), checked and with their defaults."""
         try:
@@ -443,6 +440,14 @@ class ItemSpec(Model):
             raise PydanticCustomError("egov", "{reason}", {"reason": str(exc)}) from None
         object.__setattr__(self, "params", checked)
         return self
+
+
+class ItemSpec(MethodSpec):
+    """An indicator of a criterion: its points and how a value earns them (`method` and its parameters)."""
+
+    code: Code
+    points: Positive
+    note: str | None = None
 
 
 class CriterionSpec(Model):
@@ -481,6 +486,44 @@ class AssessedSpec(Model):
     note: str | None = None
 
 
+def _below_one(value: Any) -> float:
+    if not 0 <= _number(value) < 1:
+        raise _fail("must be a share from 0 up to (not including) 1", value)
+    return float(value)
+
+
+BelowOne = Annotated[float, BeforeValidator(_below_one)]
+
+
+class UncertaintySpec(Model):
+    """A rubric's `uncertainty:` (docs/rubrics.md §2b): how far its weights, targets and methods may reasonably move,
+    for the rank intervals and sensitivity indices of assets/scoring/uncertainty.py. Absent: these defaults."""
+
+    runs: Whole = 1000  # model runs: each rescores every unit of the year and group
+    seed: Whole = 20250514  # fixed, so a rerun gives the same intervals
+    weights: BelowOne = 0.25  # each item's points × a factor drawn in [1 − weights, 1 + weights], then rescaled
+    targets: BelowOne = 0.0  # each item's method parameters (target, goalposts, step thresholds) × [1 ± targets]
+    methods: dict[Code, tuple[MethodSpec, ...]] = {}  # indicator → other methods drawn with its own, equal chance
+
+    @field_validator("runs")
+    @classmethod
+    def _runs(cls, runs: int) -> int:
+        if not 10 <= runs <= 100_000:
+            raise _fail("must be between 10 and 100000", runs)
+        return runs
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _bare_methods(cls, value: Any) -> Any:
+        """`edoc_ratio: [fraction_of_max, {method: target, target: 1}]`: a bare name is a method with its defaults."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise _fail("expected a mapping of indicator codes to lists of methods", value)
+        return {k: [{"method": m} if isinstance(m, str) else m for m in _non_empty(v)] if isinstance(v, list) else v
+                for k, v in value.items()}
+
+
 class RubricFile(Model):
     """One `<year>.yaml` as written (docs/rubrics.md); RubricFile.expand checks the arithmetic and builds the
     variant of every agency group."""
@@ -495,6 +538,7 @@ class RubricFile(Model):
     assessed_indicators: tuple[AssessedSpec, ...] = ()
     criteria: tuple[CriterionSpec, ...]
     groups: dict[Code, GroupSpec] = {}
+    uncertainty: UncertaintySpec = UncertaintySpec()
     notes: str | None = None
     description: str | None = None
     decision: str | None = None
@@ -521,6 +565,11 @@ class RubricFile(Model):
     @classmethod
     def _listed(cls, value: Any) -> Any:
         return _non_empty(value)
+
+    @field_validator("uncertainty", mode="before")
+    @classmethod
+    def _empty_uncertainty(cls, value: Any) -> Any:
+        return {} if value is None else value
 
     @field_validator("decimals")
     @classmethod
@@ -576,6 +625,7 @@ class Rubric:
     assessed: dict[str, dict[str, str]]
     decimals: int = 2
     groups: dict[str, GroupLabels] = field(default_factory=dict)  # how the rubric shows its groups
+    uncertainty: UncertaintySpec = field(default_factory=UncertaintySpec)  # rank intervals, sensitivity
 
 
 # --- errors: file, key path, reason ---------------------------------------------------------------------------------
@@ -644,6 +694,8 @@ def rubric_place(data: Any, loc: tuple) -> tuple[str, str | None]:
         elif part == "groups" and isinstance(nxt, str):
             segments.append(f"groups.{nxt}")
             node, i = child.get(nxt) if isinstance(child, dict) else None, i + 2
+        elif i == len(parts) - 1 and isinstance(part, int):  # an item of a plain list (uncertainty.methods.<code>)
+            return ", ".join(segments[:-1] + [f"{segments[-1] if segments else ''}[{part + 1}]"]), None
         elif i == len(parts) - 1:
             return ", ".join(segments), str(part)
         else:
@@ -997,8 +1049,13 @@ def expand_rubric(path: Path, spec: RubricFile, known_codes: set[str], methodolo
         variants[group] = replace(variants[target], group=group)
     labels = {code: GroupLabels(**{k: getattr(g, k) for k in GroupLabels.model_fields})
               for code, g in spec.groups.items()}
+    scored = {i.code for v in variants.values() for c in v.criteria for i in c.items}
+    for code in spec.uncertainty.methods:
+        if code not in scored:
+            fail(f"uncertainty.methods.{code}", "not an indicator scored by this rubric (no criterion of any group "
+                                                "gives it points)")
     return Rubric(spec.year, path, spec.title or f"Rubric {spec.year}", spec.maximum, variants, assessed,
-                  spec.decimals, labels)
+                  spec.decimals, labels, spec.uncertainty)
 
 
 def load_rubric(path: Path, catalogue_path: Path = CATALOGUE_PATH) -> Rubric:

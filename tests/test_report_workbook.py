@@ -35,7 +35,7 @@ STANDARD = [
     "Môi trường tổ chức và chính sách",
 ]
 LEFT = ["STT", "Mã cơ quan", "Tên cơ quan"]
-RIGHT = ["Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", "Thay đổi so với năm trước"]
+RIGHT = ["Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", "Khoảng xếp hạng (90%)", "Thay đổi so với năm trước"]
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +101,7 @@ def test_title_and_heading_rows_exactly(book: Workbook):
         "Chỉ số",
         "Xếp loại",
         "Xếp hạng",
+        "Khoảng xếp hạng (90%)",
         "Thay đổi so với năm trước",
     ]
     district = [f"{n} ({m})" for n, m in zip(STANDARD, [18, 18, 36, 9, 9], strict=True)]

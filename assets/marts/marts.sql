@@ -314,3 +314,64 @@ COMMENT ON COLUMN m.what_if.current_points IS 'Points earned now';
 COMMENT ON COLUMN m.what_if.new_points IS 'Points earned at the required value';
 COMMENT ON COLUMN m.what_if.points_gained IS 'new_points − current_points';
 COMMENT ON COLUMN m.what_if.lower_is_better IS 'True when a lower value earns more (goalposts with best < worst): reach at most required_value';
+
+-- Rank uncertainty (assets/scoring/uncertainty.py, docs/analysts.md "How sure is a rank?"): how far each rank and
+-- class moves when the rubric's weights, targets and methods move within its `uncertainty:` settings.
+CREATE TABLE m.rank_uncertainty AS
+SELECT year, agency_group, agency_code, nominal_rank, mean_rank, median_rank, q05_rank, q95_rank, runs
+FROM rank_uncertainty
+ORDER BY year, agency_group, nominal_rank, agency_code;
+
+CREATE TABLE m.class_probability AS
+SELECT p.year, p.agency_group, p.agency_code, p.classification, p.probability
+FROM class_probability AS p
+LEFT JOIN rubric_classes AS c
+       ON c.year = p.year AND c.agency_group = p.agency_group AND c.label = p.classification
+ORDER BY p.year, p.agency_group, p.agency_code, c.min_total DESC;
+
+CREATE TABLE m.rank_sensitivity AS
+SELECT s.year, s.agency_group, s.criterion_code, s.first_order, s.total_order, s.runs
+FROM rank_sensitivity AS s
+LEFT JOIN (SELECT DISTINCT year, agency_group, criterion_code, criterion_order FROM rubric_items) AS r
+       USING (year, agency_group, criterion_code)
+ORDER BY s.year, s.agency_group, r.criterion_order, s.criterion_code;
+
+CREATE TABLE m.uncertainty_settings AS
+SELECT year, rubric_year, runs, seed, weights, targets, methods
+FROM uncertainty_settings
+ORDER BY year;
+
+COMMENT ON TABLE m.rank_uncertainty IS 'How sure each rank is: the unit''s rank over model runs in which the rubric''s weights (and, if the rubric says so, targets and methods) move within its uncertainty: settings (uncertainty_settings); about methodological choices, not measurement error';
+COMMENT ON COLUMN m.rank_uncertainty.year IS 'Evaluation year';
+COMMENT ON COLUMN m.rank_uncertainty.agency_group IS 'Agency group: ranks are within the group';
+COMMENT ON COLUMN m.rank_uncertainty.agency_code IS 'Agency code';
+COMMENT ON COLUMN m.rank_uncertainty.nominal_rank IS 'The published rank (rankings.rank), with the rubric as written';
+COMMENT ON COLUMN m.rank_uncertainty.mean_rank IS 'Mean rank over the runs';
+COMMENT ON COLUMN m.rank_uncertainty.median_rank IS 'Median rank over the runs (a rank some run gave)';
+COMMENT ON COLUMN m.rank_uncertainty.q05_rank IS 'Best end of the 90 % interval: 5 % of the runs rank the unit better (a smaller number) than this';
+COMMENT ON COLUMN m.rank_uncertainty.q95_rank IS 'Worst end of the 90 % interval: 5 % of the runs rank the unit worse than this';
+COMMENT ON COLUMN m.rank_uncertainty.runs IS 'Model runs: each rescored every unit of the year and group, ranked like the published ranking (total rounded to the rubric''s decimals, competition ranks)';
+
+COMMENT ON TABLE m.class_probability IS 'Per unit and class (xếp loại) of its group: the share of the uncertainty runs in which the unit has that class; a unit''s shares add up to 1';
+COMMENT ON COLUMN m.class_probability.year IS 'Evaluation year';
+COMMENT ON COLUMN m.class_probability.agency_group IS 'Agency group';
+COMMENT ON COLUMN m.class_probability.agency_code IS 'Agency code';
+COMMENT ON COLUMN m.class_probability.classification IS 'A class of the group''s rubric (every class is listed, 0 when no run reached it)';
+COMMENT ON COLUMN m.class_probability.probability IS 'Share of the runs (rank_uncertainty.runs) in this class, 0..1';
+
+COMMENT ON TABLE m.rank_sensitivity IS 'Which criteria drive the ranking: Sobol indices of each criterion''s weights (its items'' points moving together) on the mean absolute shift of the group''s ranks from the published ones';
+COMMENT ON COLUMN m.rank_sensitivity.year IS 'Evaluation year';
+COMMENT ON COLUMN m.rank_sensitivity.agency_group IS 'Agency group';
+COMMENT ON COLUMN m.rank_sensitivity.criterion_code IS 'Criterion of the rubric (see rubric_items)';
+COMMENT ON COLUMN m.rank_sensitivity.first_order IS 'First-order index (Saltelli 2010 estimator): the share of the rank shifts'' variance due to this criterion''s weights alone (a small negative value is estimation noise around 0); NULL when the weights do not move (weights: 0) or no rank ever moves';
+COMMENT ON COLUMN m.rank_sensitivity.total_order IS 'Total index (Jansen estimator): the share due to this criterion''s weights including their interactions with the others; near 0 = the weights of this criterion do not move ranks';
+COMMENT ON COLUMN m.rank_sensitivity.runs IS 'Model runs of the sensitivity design: base samples (runs rounded up to a power of two: 1024 for 1000) × (criteria + 2); 0 when the weights do not move';
+
+COMMENT ON TABLE m.uncertainty_settings IS 'The uncertainty: settings each year was analysed with (the rubric''s, else the defaults)';
+COMMENT ON COLUMN m.uncertainty_settings.year IS 'Evaluation year';
+COMMENT ON COLUMN m.uncertainty_settings.rubric_year IS 'Year of the rubric file the settings come from';
+COMMENT ON COLUMN m.uncertainty_settings.runs IS 'Model runs per year and group';
+COMMENT ON COLUMN m.uncertainty_settings.seed IS 'Random seed: the same seed gives the same runs';
+COMMENT ON COLUMN m.uncertainty_settings.weights IS 'Each item''s points × a factor drawn in [1 − weights, 1 + weights], then rescaled so the maximum is unchanged (0.25: ±25 %)';
+COMMENT ON COLUMN m.uncertainty_settings.targets IS 'Each item''s method parameters (target, goalposts, step thresholds) × a factor in [1 − targets, 1 + targets]';
+COMMENT ON COLUMN m.uncertainty_settings.methods IS 'Per indicator, the other scoring methods drawn with equal chance beside its own (JSON; {} when none)';

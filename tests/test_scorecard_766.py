@@ -192,3 +192,75 @@ def test_a_night_rescores_only_the_months_its_new_file_touches(data_dir: Path, r
         assert item(con, "2024-03", "SO-TP", "on_time_766") == (3, 6, 0.5, 10.0, 20.0)  # kept as it was
     finally:
         con.close()
+
+
+# --- the sample province: every month of its years, the monthly page, the agency pages, the workbook -------------
+
+
+def marts(province: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(province / "marts" / "egov.duckdb"), read_only=True)
+
+
+def test_the_sample_is_scored_for_every_month_quarter_and_year(province: Path):
+    from conftest import YEARS
+
+    con = marts(province)
+    try:
+        periods = {p for (p,) in con.execute("SELECT DISTINCT period FROM scorecard_766_totals "
+                                             "WHERE agency_code = 'PROVINCE'").fetchall()}
+        expected = {f"{y}-{m:02d}" for y in YEARS for m in range(1, 13)} | {f"{y}-Q{q}" for y in YEARS
+                                                                             for q in range(1, 5)}
+        assert periods == expected | {str(y) for y in YEARS}
+        # the optional sync columns are in the sample: the flag items have values, growing from year to year
+        shares = dict(con.execute("SELECT period, value FROM scorecard_766 WHERE agency_code = 'PROVINCE' "
+                                  "AND indicator_code = 'e_result_766' AND period_type = 'year'").fetchall())
+        assert 0 < shares["2023"] < shares["2024"] < shares["2025"] < 1
+        # the province row sums its agencies, every period and item
+        off = con.execute("""
+            SELECT count(*) FROM scorecard_766 AS p
+            JOIN (SELECT period, indicator_code, sum(denominator) AS d FROM scorecard_766
+                  WHERE agency_code <> 'PROVINCE' GROUP BY ALL) AS a USING (period, indicator_code)
+            WHERE p.agency_code = 'PROVINCE' AND p.denominator <> a.d""").fetchone()[0]
+        assert off == 0
+        # a total reads x of y computable points: never above them, and 36 points are never computable
+        bad = con.execute("SELECT count(*) FROM scorecard_766_totals WHERE total_points > computable_max + 1e-9 "
+                          "OR computable_max > 64 + 1e-9").fetchone()[0]
+        assert bad == 0
+    finally:
+        con.close()
+
+
+def test_the_year_report_links_the_monthly_page_and_agency_pages_show_their_months(province: Path):
+    import re
+
+    from openpyxl import load_workbook
+
+    year_dir = province / "marts" / "reports" / "2024"
+    assert 'href="chi-so-766.html"' in (year_dir / "index.html").read_text(encoding="utf-8")
+    page = (year_dir / "chi-so-766.html").read_text(encoding="utf-8")
+    con = marts(province)
+    try:
+        total, computable = con.execute("SELECT total_points, computable_max FROM scorecard_766_totals "
+                                        "WHERE period = '2024-08' AND agency_code = 'SO-YT'").fetchone()
+        cell = re.search(r'<tr data-agency="SO-YT">.*?<td class="num" data-period="2024-08"[^>]*>([^<]*)<span '
+                         r'class="of">/([^<]*)</span>', page, re.S)
+        assert cell and cell.groups() == (f"{total:.2f}".replace(".", ","), f"{computable:.0f}")
+        assert "Tỷ lệ điểm đạt" in page or "tỷ lệ điểm đạt" in page  # the province's trend chart
+        # the agency page: its months, and the items it lost most points on in the latest month (December)
+        lost = con.execute("""
+            SELECT i.name_vi FROM scorecard_766 AS s JOIN scorecard_766_items AS i
+                 ON i.year = 2024 AND i.indicator_code = s.indicator_code
+            WHERE s.period = '2024-12' AND s.agency_code = 'SO-YT' AND s.points < s.max_points
+            ORDER BY s.max_points - s.points DESC, i.criterion_order, i.item_order LIMIT 3""").fetchall()
+    finally:
+        con.close()
+    profile = (year_dir / "co-quan" / "SO-YT.html").read_text(encoding="utf-8")
+    section = profile[profile.index('id="chi-so-766"'):]
+    assert section.count('<tr data-period="2024-') == 12
+    shown = re.findall(r"<li>([^:<]+): mất", section[section.index('class="lost-766"'):])
+    assert shown == [name for (name,) in lost] and len(shown) >= 1
+    sheet = load_workbook(year_dir / "xep_hang_2024.xlsx", read_only=True)["Chỉ số 766 theo tháng"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert "T8: điểm" in rows[2]
+    so_yt = next(r for r in rows if r[1] == "SO-YT")
+    assert so_yt[rows[2].index("T8: điểm")] == pytest.approx(total)

@@ -76,6 +76,9 @@ SELECT year, rubric_year, criterion_code, criterion_name, criterion_order, item_
 FROM scorecard_766_items
 ORDER BY year, criterion_order, item_order;
 
+CREATE TABLE m.scorecard_766_levels AS
+SELECT year, label, min_share, colour, fill FROM scorecard_766_levels ORDER BY year, min_share DESC;
+
 -- The nightly scorecard: each agency's dossier indicators, year to date, by month, with names attached.
 CREATE VIEW m.dossier_scorecard AS
 SELECT d.year, d.month, d.agency_code, coalesce(a.agency_name, 'Toàn tỉnh') AS agency_name, a.agency_group,
@@ -366,3 +369,11 @@ COMMENT ON COLUMN m.scorecard_766_items.max_points IS 'The item''s points';
 COMMENT ON COLUMN m.scorecard_766_items.method IS 'Scoring method (scoring_methods): target = points × min(value / target, 1)';
 COMMENT ON COLUMN m.scorecard_766_items.params IS 'The method''s parameters (JSON), e.g. {"target": 0.5}: full points at 50%';
 COMMENT ON COLUMN m.scorecard_766_items.computable IS 'False: needs data the dossier log does not hold; shown, and left out of the computable maximum';
+
+COMMENT ON TABLE m.scorecard_766_levels IS 'Levels of a period''s QĐ 766 score (the rubric''s classification), on its share of the computable points, and their colours in the reports';
+COMMENT ON COLUMN m.scorecard_766_levels.year IS 'Year scored';
+COMMENT ON COLUMN m.scorecard_766_levels.label IS 'Level (Tốt, Đạt, Chưa đạt)';
+COMMENT ON COLUMN m.scorecard_766_levels.min_share IS 'Lowest 100 × total_points / computable_max of the level';
+COMMENT ON COLUMN m.scorecard_766_levels.colour IS 'Text and chart colour';
+COMMENT ON COLUMN m.scorecard_766_levels.fill IS 'Cell background';
+

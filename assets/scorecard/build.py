@@ -149,6 +149,12 @@ def rubric_rows(year: int, rubric: Rubric) -> list[tuple]:
     return rows
 
 
+def level_rows(year: int, rubric: Rubric) -> list[tuple]:
+    """scorecard_766_levels rows: the rubric's classification (on the share of computable points) and colours."""
+    variant = next(iter(rubric.variants.values()))
+    return [(year, label, minimum, *variant.colours.get(label, (None, None))) for label, minimum in variant.classes]
+
+
 def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -> dict[str, int]:
     """Rescore the year's dirty periods (see the module docstring); returns the periods and rows written."""
     rubric = registry.periodic_rubric(SCORECARD, year)
@@ -157,7 +163,7 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
         return {"periods": 0}
     check_rubric(rubric)
     items = rubric_rows(year, rubric)
-    score_scope = _fingerprint(items, _sql("scorecard_766"))
+    score_scope = _fingerprint(items, level_rows(year, rubric), _sql("scorecard_766"))
     _, old_scope, old_latest = _state(con, year)
     latest = con.execute("SELECT max(NgayTiepNhan) FROM stg_dossiers").fetchone()[0]
     last = con.execute("SELECT max(month) FROM scorecard_766_facts WHERE year = ?", [year]).fetchone()[0]
@@ -185,6 +191,8 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
             con.executemany("INSERT INTO sc_periods VALUES (?, ?, ?, ?, ?, ?)", rows)
         con.execute("DELETE FROM scorecard_766_items WHERE year = ?", [year])
         con.executemany("INSERT INTO scorecard_766_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", items)
+        con.execute("DELETE FROM scorecard_766_levels WHERE year = ?", [year])
+        con.executemany("INSERT INTO scorecard_766_levels VALUES (?, ?, ?, ?, ?)", level_rows(year, rubric))
         con.execute("CREATE OR REPLACE TEMP TABLE sc_items AS SELECT * FROM scorecard_766_items WHERE year = ?",
                     [year])
         # One row per agency of the year (a registry listing an agency twice must not score it twice).

@@ -74,6 +74,15 @@ CREATE TABLE IF NOT EXISTS scorecard_766_items (
     decimals       INTEGER NOT NULL
 );
 
+-- The rubric's levels (classification) of a period's share of the computable points, with their colours.
+CREATE TABLE IF NOT EXISTS scorecard_766_levels (
+    year      INTEGER NOT NULL,
+    label     VARCHAR NOT NULL,
+    min_share DOUBLE NOT NULL,   -- 100 × total_points / computable_max at least this
+    colour    VARCHAR,
+    fill      VARCHAR
+);
+
 CREATE TABLE IF NOT EXISTS scorecard_766 (
     year           INTEGER NOT NULL,
     period         VARCHAR NOT NULL,  -- 2026-08, 2026-Q3, 2026

@@ -19,7 +19,6 @@ from conftest import PROJECT
 
 from pipelines.synthetic import generate_sample_province
 
-
 SYNC = ["NgayYeuCauBoSung", "NgayCongDanBoSung", "SoLanBoSung", "CoKetQuaDienTu", "DaSoHoaKetQua",
         "DuocLayTuKhoDMQG"]  # docs/raw_contracts.md: the optional columns of the national sync format
 

@@ -95,14 +95,15 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, int]:
         "WHERE year = ?", [year]).fetchall()}
     full = _state(con, year)[0] != scope
     scan = sorted(current) if full else sorted(f for f in current if built.get(f) != current[f])
-    stale = sorted(built) if full else sorted(set(scan) | (set(built) - set(current)))
+    gone = sorted(set(built) - set(current))
+    stale = sorted(set(scan) | set(gone))
+    where = "year = ?" if full else "year = ? AND source_file IN (SELECT source_file FROM sc_stale)"
     with transaction(con):
         con.execute("CREATE OR REPLACE TEMP TABLE sc_stale AS SELECT unnest(?::VARCHAR[]) AS source_file", [stale])
-        con.execute("INSERT INTO scorecard_766_dirty SELECT DISTINCT year, month FROM scorecard_766_facts "
-                    "WHERE year = ? AND source_file IN (SELECT source_file FROM sc_stale)", [year])
+        con.execute(f"INSERT INTO scorecard_766_dirty SELECT DISTINCT year, month FROM scorecard_766_facts "
+                    f"WHERE {where}", [year])
         for table in ("scorecard_766_facts", "scorecard_766_sources"):
-            con.execute(f"DELETE FROM {table} WHERE year = ? AND source_file IN (SELECT source_file FROM sc_stale)",
-                        [year])
+            con.execute(f"DELETE FROM {table} WHERE {where}", [year])
         con.execute("CREATE OR REPLACE TEMP TABLE sc_scan_files AS "
                     "SELECT ?::INTEGER AS year, unnest(?::VARCHAR[]) AS source_file", [year, scan])
         if scan:
@@ -114,8 +115,7 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, int]:
         _set_state(con, year, facts_scope=scope)
         con.execute("DROP TABLE sc_stale; DROP TABLE sc_scan_files")
     months = con.execute("SELECT count(DISTINCT month) FROM scorecard_766_dirty WHERE year = ?", [year]).fetchone()
-    return {"files_scanned": len(scan), "files_removed": len(stale) - len(scan) if not full else len(stale),
-            "dirty_months": months[0]}
+    return {"files_scanned": len(scan), "files_gone": len(gone), "whole_year": int(full), "dirty_months": months[0]}
 
 
 def period_keys(year: int, months: list[int], period: str) -> list[tuple[str, str, int, int]]:
@@ -173,9 +173,10 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
     else:
         dirty = {m for (m,) in con.execute("SELECT DISTINCT month FROM scorecard_766_dirty WHERE year = ?",
                                            [year]).fetchall()}
-        dirty |= {m for (m,) in con.execute(  # months never scored (a month without dossiers before a new one)
-            "SELECT unnest(?::INTEGER[]) EXCEPT SELECT DISTINCT CAST(right(period, 2) AS INTEGER) "
-            "FROM scorecard_766 WHERE year = ? AND period_type = 'month'", [months, year]).fetchall()}
+        if rubric.period == "month":  # months never scored (a month without dossiers before a new one)
+            dirty |= {m for (m,) in con.execute(
+                "SELECT unnest(?::INTEGER[]) EXCEPT SELECT DISTINCT CAST(right(period, 2) AS INTEGER) "
+                "FROM scorecard_766 WHERE year = ? AND period_type = 'month'", [months, year]).fetchall()}
         if latest != old_latest:  # the reference instant of the periods ending after it moved with it
             moved = min(latest, old_latest) if latest and old_latest else None
             dirty |= {m for m in months if moved is None or _period_end(year, m) > moved}
@@ -202,8 +203,10 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
         if old_scope != score_scope:  # a new rubric: no period of the old one may stay
             for table in ("scorecard_766", "scorecard_766_totals"):
                 con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
-        for table in ("scorecard_766", "scorecard_766_totals"):
-            con.execute(f"DELETE FROM {table} WHERE year = ? AND period IN (SELECT period FROM sc_periods)", [year])
+        valid = [key for key, *_ in period_keys(year, months, rubric.period)]
+        for table in ("scorecard_766", "scorecard_766_totals"):  # the periods rescored, and any no longer scored
+            con.execute(f"DELETE FROM {table} WHERE year = ? AND (period IN (SELECT period FROM sc_periods) "
+                        "OR period NOT IN (SELECT unnest(?::VARCHAR[])))", [year, valid])
         if rows:
             con.execute(_sql("scorecard_766"))
         con.execute("DELETE FROM scorecard_766_dirty WHERE year = ?", [year])

@@ -265,3 +265,62 @@ def test_the_year_report_links_the_monthly_page_and_agency_pages_show_their_mont
     assert "T8: điểm" in rows[2]
     so_yt = next(r for r in rows if r[1] == "SO-YT")
     assert so_yt[rows[2].index("T8: điểm")] == pytest.approx(total)
+
+
+# --- the periodic rubric as data: where it lives, what it may name -------------------------------------------------
+
+
+def deployment_rubrics(data_dir: Path) -> Path:
+    """A deployment's own rubric folder: the bundled annual rubric and the 766 folder, to edit in a test."""
+    import shutil
+
+    from conftest import PROJECT
+
+    rubrics = data_dir / "rubrics"
+    shutil.copytree(PROJECT / "config" / "rubrics", rubrics, ignore=shutil.ignore_patterns("published"))
+    return rubrics
+
+
+def test_the_766_rubric_is_in_force_from_2022_and_cites_its_points(data_dir: Path):
+    from pipelines.registry import load_registry
+
+    registry = load_registry(data_dir)
+    assert registry.periodic_rubric("766", 2021) is None  # before the decision: no scorecard
+    rubric = registry.periodic_rubric("766", 2026)
+    assert (rubric.year, rubric.period, rubric.maximum) == (2022, "month", 100)
+    assert list(registry.rubrics) == [2016]  # not picked up as an annual rubric
+    criteria = next(iter(rubric.variants.values())).criteria
+    # the decision's six groups and their points
+    assert [c.max_points for c in criteria] == [18, 20, 12, 10, 22, 18]
+    not_computable = sum(i.points for c in criteria for i in c.items if not rubric.indicators[i.code].computable)
+    assert not_computable == 36
+
+
+def test_a_monthly_rubric_among_the_annual_ones_is_refused(data_dir: Path):
+    from pipelines.registry import RubricError, load_registry
+
+    rubrics = deployment_rubrics(data_dir)
+    (rubrics / "2022.yaml").write_text((rubrics / "periodic" / "766" / "2022.yaml").read_text(encoding="utf-8"),
+                                       encoding="utf-8")
+    with pytest.raises(RubricError, match=r"2022.yaml: period: a monthly rubric belongs in periodic/<name>/"):
+        load_registry(data_dir)
+
+
+def test_a_periodic_item_must_be_declared_and_computed(data_dir: Path):
+    from assets.scorecard.build import check_rubric
+    from pipelines.registry import RubricError, load_registry
+
+    path = deployment_rubrics(data_dir) / "periodic" / "766" / "2022.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("{code: paid_online_766, points: 10}", "{code: paid_later_766, points: 10}"),
+                    encoding="utf-8")
+    with pytest.raises(RubricError, match=r"criterion 'online_payment', indicator 'paid_later_766': unknown "
+                                          r"indicator code"):
+        load_registry(data_dir)
+    # declared, but no SQL computes it: the run stops instead of scoring it NULL every month
+    path.write_text(text.replace("{code: paid_online_766, points: 10}", "{code: sync_rate_766, points: 10}")
+                    .replace("periodic_indicators:\n", "periodic_indicators:\n  - {code: sync_rate_766, "
+                             "name_vi: \"Tỷ lệ đồng bộ hồ sơ\"}\n"), encoding="utf-8")
+    rubric = load_registry(data_dir).periodic_rubric("766", 2024)
+    with pytest.raises(RubricError, match=r"periodic_indicators \['sync_rate_766'\] are marked computable"):
+        check_rubric(rubric)

@@ -163,11 +163,15 @@ def test_the_published_figure_588_received_486_on_time_earns_16_53(data_dir: Pat
     """BQL các KCN, Phú Thọ, August 2026, as published on the national portal (here as SO-YT, August 2024)."""
     rows = [row(f"F{i}", "SO-YT", "20240805080000", "20240812080000",
                 "20240810080000" if i < 486 else "20240814080000") for i in range(588)]
+    # received at 05:00 on 1 September, Vietnam time (22:00 on 31 August in UTC): a September dossier
+    rows.append(row("H1", "SO-TP", "20240901050000", "20240908050000", "20240905050000"))
     write_csv(data_dir / "raw" / "dossiers" / "2024" / "08" / "hoso.csv", HEADER, rows)
     run(data_dir)
     con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
     try:
         assert item(con, "2024-08", "SO-YT", "on_time_766") == (486, 588, pytest.approx(486 / 588), 16.53, 20.0)
+        assert item(con, "2024-08", "SO-TP", "on_time_766")[:2] == (0, 0)
+        assert item(con, "2024-09", "SO-TP", "on_time_766")[:2] == (1, 1)
     finally:
         con.close()
 

@@ -158,7 +158,7 @@ def agency_766(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, dict[str,
             WHERE s.points IS NOT NULL AND s.max_points > s.points
             QUALIFY row_number() OVER (PARTITION BY s.agency_code ORDER BY lost DESC, i.criterion_order,
                                        i.item_order) <= ?
-            ORDER BY s.agency_code, lost DESC""", [str(year), year, LOST_SHOWN]):
+            ORDER BY s.agency_code, lost DESC, i.criterion_order, i.item_order""", [str(year), year, LOST_SHOWN]):
         lost[r["agency_code"]].append(r)
     return {code: {"months": months[code], "lost": lost.get(code, [])} for code in months}
 

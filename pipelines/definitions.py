@@ -8,6 +8,7 @@ from assets.marts.assets import marts
 from assets.profiles.assets import agency_profiles
 from assets.quality.assets import data_quality, quality_checks
 from assets.reports.assets import ranking_reports
+from assets.scorecard.assets import scorecard_766, scorecard_766_facts
 from assets.scoring.assets import rank_uncertainty, scores
 from pipelines.jobs import PIPELINE_JOB, pipeline_job
 from pipelines.progress import progress_logger
@@ -19,7 +20,7 @@ __all__ = ["PIPELINE_JOB", "defs"]
 
 defs = dg.Definitions(
     assets=[*ingestion_assets, indicator_values, dossier_indicators_ytd, scores, rank_uncertainty, agency_profiles,
-            data_quality, marts, ranking_reports],
+            data_quality, scorecard_766_facts, scorecard_766, marts, ranking_reports],
     asset_checks=quality_checks,
     jobs=[pipeline_job],
     schedules=[nightly_current_year],

@@ -82,7 +82,8 @@ def table(ws: Worksheet) -> tuple[list[str], list[tuple]]:
 def test_path_and_sheet_names(xlsx: Path, book: Workbook):
     assert xlsx.name == f"xep_hang_{YEAR}.xlsx" and xlsx.parent.name == str(YEAR)
     assert not [p for p in xlsx.parent.iterdir() if p.name != xlsx.name]  # no temporary file left
-    assert book.sheetnames == [*GROUP_SHEETS.values(), "Phương pháp", "Lưu ý chất lượng dữ liệu"]
+    assert book.sheetnames == [*GROUP_SHEETS.values(), "Phương pháp", "Lưu ý chất lượng dữ liệu",
+                               "Chỉ số 766 theo tháng"]
 
 
 def test_title_and_heading_rows_exactly(book: Workbook):

@@ -193,13 +193,14 @@ def test_chromium_loads_the_pages_without_errors_and_draws_the_charts(province: 
     code = marts(province).execute("SELECT arg_max(agency_code, points_lost) FROM agency_profiles "
                                    "WHERE year = 2024").fetchall()[0][0]
     profile = province / "marts" / "reports" / "2024" / "co-quan" / f"{code}.html"
-    for page in (year_page, profile, hostile_report):
+    page_766 = year_page.parent / "chi-so-766.html"  # the monthly QĐ 766 page: one chart, the province's trend
+    for page in (year_page, profile, hostile_report, page_766):
         done = chromium(f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri())
         assert done.returncode == 0, done.stderr[-2000:]
         root = done.stdout[:done.stdout.index(">", done.stdout.index("<html"))]
         assert "data-errors" not in root, root  # no script or resource error (e.g. plotly.min.js missing)
         charts = int(root.split('data-charts="')[1].split('"')[0])
-        assert charts >= (2 if page == profile else 6)
+        assert charts >= {profile: 2, page_766: 1}.get(page, 6)
         assert f'data-charts-rendered="{charts}"' in root  # every Plotly.newPlot resolved
         assert done.stdout.count('class="main-svg"') >= charts
         assert "<title>1</title>" not in done.stdout  # the hostile name's onerror never ran

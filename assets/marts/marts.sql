@@ -59,6 +59,26 @@ SELECT source, year, file, file_format, encoding, status, message, rows_read, ro
 FROM ingested_files
 ORDER BY source, year, file;
 
+-- The QĐ 766 scorecard (docs/rubrics.md §8): items and totals per unit and month, quarter, year.
+CREATE TABLE m.scorecard_766 AS
+SELECT period, period_type, agency_code, indicator_code, numerator, denominator, value, points, max_points
+FROM scorecard_766
+ORDER BY period_type, period, agency_code, indicator_code;
+
+CREATE TABLE m.scorecard_766_totals AS
+SELECT period, period_type, agency_code, agency_group, total_points, computable_max, rank
+FROM scorecard_766_totals
+ORDER BY period_type, period, agency_group, rank, agency_code;
+
+CREATE TABLE m.scorecard_766_items AS
+SELECT year, rubric_year, criterion_code, criterion_name, criterion_order, item_order, indicator_code, ref, name_vi,
+       max_points, method, params, computable
+FROM scorecard_766_items
+ORDER BY year, criterion_order, item_order;
+
+CREATE TABLE m.scorecard_766_levels AS
+SELECT year, label, min_share, colour, fill FROM scorecard_766_levels ORDER BY year, min_share DESC;
+
 -- The nightly scorecard: each agency's dossier indicators, year to date, by month, with names attached.
 CREATE VIEW m.dossier_scorecard AS
 SELECT d.year, d.month, d.agency_code, coalesce(a.agency_name, 'Toàn tỉnh') AS agency_name, a.agency_group,
@@ -375,3 +395,46 @@ COMMENT ON COLUMN m.uncertainty_settings.seed IS 'Random seed: the same seed giv
 COMMENT ON COLUMN m.uncertainty_settings.weights IS 'Each item''s points × a factor drawn in [1 − weights, 1 + weights], then rescaled so the maximum is unchanged (0.25: ±25 %)';
 COMMENT ON COLUMN m.uncertainty_settings.targets IS 'Each item''s method parameters (target, goalposts, step thresholds) × a factor in [1 − targets, 1 + targets]';
 COMMENT ON COLUMN m.uncertainty_settings.methods IS 'Per indicator, the other scoring methods drawn with equal chance beside its own (JSON; {} when none)';
+
+COMMENT ON TABLE m.scorecard_766 IS 'QĐ 766/QĐ-TTg scorecard computed from the dossier log: each item''s numerator, denominator, value and points per unit and period (month, quarter, year; each period its own ratio)';
+COMMENT ON COLUMN m.scorecard_766.period IS 'Period key: 2026-08 (month), 2026-Q3 (quarter), 2026 (year); dossiers count in the period of their NgayTiepNhan (local time)';
+COMMENT ON COLUMN m.scorecard_766.period_type IS 'month | quarter | year';
+COMMENT ON COLUMN m.scorecard_766.agency_code IS 'Agency code, or ''PROVINCE'' for the province as a unit (numerators and denominators summed over all its agencies)';
+COMMENT ON COLUMN m.scorecard_766.indicator_code IS 'Item of the 766 rubric (scorecard_766_items; config/rubrics/periodic/766/)';
+COMMENT ON COLUMN m.scorecard_766.numerator IS 'Dossiers meeting the item (docs/rubrics.md §8); NULL for an item not computable, or a flag absent or empty for the whole period';
+COMMENT ON COLUMN m.scorecard_766.denominator IS 'Dossiers the item is a share of; NULL for an item not computable';
+COMMENT ON COLUMN m.scorecard_766.value IS 'numerator / denominator; NULL when no dossier counts (0 denominator), the data is unknown or the item is not computable';
+COMMENT ON COLUMN m.scorecard_766.points IS 'Points earned (the item''s method, rounded to 2 decimals like the portal); NULL when value is NULL';
+COMMENT ON COLUMN m.scorecard_766.max_points IS 'The item''s points in the rubric';
+
+COMMENT ON TABLE m.scorecard_766_totals IS 'QĐ 766 total per unit and period: points earned of the computable points (x of y), and the rank in the agency group';
+COMMENT ON COLUMN m.scorecard_766_totals.period IS 'Period key: 2026-08, 2026-Q3, 2026';
+COMMENT ON COLUMN m.scorecard_766_totals.period_type IS 'month | quarter | year';
+COMMENT ON COLUMN m.scorecard_766_totals.agency_code IS 'Agency code, or ''PROVINCE'' for the province as a unit';
+COMMENT ON COLUMN m.scorecard_766_totals.agency_group IS 'Agency group (agency_groups); NULL for PROVINCE';
+COMMENT ON COLUMN m.scorecard_766_totals.total_points IS 'Sum of the points earned; NULL when no item has a value in the period';
+COMMENT ON COLUMN m.scorecard_766_totals.computable_max IS 'Sum of the maximum points of the items with a value in the period (not computable items and items without dossiers left out)';
+COMMENT ON COLUMN m.scorecard_766_totals.rank IS 'Rank by total_points among the agencies of the same group and period (ties share a rank); NULL for PROVINCE and units without a total';
+
+COMMENT ON TABLE m.scorecard_766_items IS 'The QĐ 766 rubric each year was scored with: groups, items, points, and which items are not computable from our records';
+COMMENT ON COLUMN m.scorecard_766_items.year IS 'Year scored';
+COMMENT ON COLUMN m.scorecard_766_items.rubric_year IS 'The rubric file in force (config/rubrics/periodic/766/<rubric_year>.yaml)';
+COMMENT ON COLUMN m.scorecard_766_items.criterion_code IS 'Group of the decision (công khai, tiến độ, dịch vụ trực tuyến, thanh toán, số hóa, hài lòng)';
+COMMENT ON COLUMN m.scorecard_766_items.criterion_name IS 'The group''s name in Vietnamese';
+COMMENT ON COLUMN m.scorecard_766_items.criterion_order IS 'Position of the group';
+COMMENT ON COLUMN m.scorecard_766_items.item_order IS 'Position of the item in its group';
+COMMENT ON COLUMN m.scorecard_766_items.indicator_code IS 'Item code, as in scorecard_766.indicator_code';
+COMMENT ON COLUMN m.scorecard_766_items.ref IS 'The item''s number in the decision''s appendix, where known (2.1)';
+COMMENT ON COLUMN m.scorecard_766_items.name_vi IS 'The item in Vietnamese';
+COMMENT ON COLUMN m.scorecard_766_items.max_points IS 'The item''s points';
+COMMENT ON COLUMN m.scorecard_766_items.method IS 'Scoring method (scoring_methods): target = points × min(value / target, 1)';
+COMMENT ON COLUMN m.scorecard_766_items.params IS 'The method''s parameters (JSON), e.g. {"target": 0.5}: full points at 50%';
+COMMENT ON COLUMN m.scorecard_766_items.computable IS 'False: needs data the dossier log does not hold; shown, and left out of the computable maximum';
+
+COMMENT ON TABLE m.scorecard_766_levels IS 'Levels of a period''s QĐ 766 score (the rubric''s classification), on its share of the computable points, and their colours in the reports';
+COMMENT ON COLUMN m.scorecard_766_levels.year IS 'Year scored';
+COMMENT ON COLUMN m.scorecard_766_levels.label IS 'Level (Tốt, Đạt, Chưa đạt)';
+COMMENT ON COLUMN m.scorecard_766_levels.min_share IS 'Lowest 100 × total_points / computable_max of the level';
+COMMENT ON COLUMN m.scorecard_766_levels.colour IS 'Text and chart colour';
+COMMENT ON COLUMN m.scorecard_766_levels.fill IS 'Cell background';
+

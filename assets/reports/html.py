@@ -44,6 +44,8 @@ from assets.reports.common import (
     vi_sort_key,
     write_text_atomic,
 )
+from assets.reports.scorecard_766 import PAGE as SCORECARD_766_PAGE
+from assets.reports.scorecard_766 import agency_766, write_766_page
 from expectations.sql_checks import quality_summary
 from pipelines.vietnamese import rank_change_text, vn_int, vn_number, vn_pct
 
@@ -336,7 +338,10 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
     classes = class_styles(con, year)
     common = {**_page_globals(con, status), "class_colours": classes.colours()}
     groups = _groups(con, year)
+    sc766 = write_766_page(con, env, year, year_dir, {**common, "static": f"../{STATIC}",
+                                                      "data_docs": _docs_link(data_docs, year_dir)})
     page = env.get_template("year.html").render(
+        scorecard_766=SCORECARD_766_PAGE if sc766 else None,
         year=year, groups=groups, charts=_year_charts(groups, _trend(con, year), year, classes),
         caveats=quality_summary(con, year), static=f"../{STATIC}", profile_dir=PROFILE_DIR,
         rubric_year=groups[0]["rows"][0]["rubric_year"] if groups else None,
@@ -344,6 +349,7 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
     index = write_text_atomic(year_dir / "index.html", page)
 
     profiles, items, steps = _profiles(con, year)
+    by_agency_766 = agency_766(con, year)
     template = env.get_template("agency.html")
     keep = set()
     docs = _docs_link(data_docs, year_dir / PROFILE_DIR)
@@ -354,6 +360,7 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
         keep.add(name)
         write_text_atomic(year_dir / PROFILE_DIR / name, template.render(
             year=year, p=p, items=items[code], what_if=what_if, charts=_profile_charts(p, items[code]),
+            sc766=by_agency_766.get(code), scorecard_766=SCORECARD_766_PAGE,
             static=f"../../{STATIC}", above_file=_profile_file(p["agency_above_code"]) if p["agency_above_code"]
             else None, data_docs=docs, **common))
     for stale in (year_dir / PROFILE_DIR).glob("*.html"):  # an agency no longer ranked that year

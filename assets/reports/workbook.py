@@ -63,6 +63,8 @@ from assets.reports.common import (
     uncertainty_settings,
     vi_sort_key,
 )
+from assets.reports.scorecard_766 import SHEET as SCORECARD_766_SHEET
+from assets.reports.scorecard_766 import write_766_sheet
 from assets.scoring.methods import DEFAULT_METHOD, summary_vi
 from expectations.sql_checks import SOURCE_LABELS, quality_summary, rule_label
 from pipelines.vietnamese import rank_change_text, vn_number
@@ -780,7 +782,7 @@ def write_ranking_workbook(marts: duckdb.DuckDBPyConnection, year: int, out_dir:
             properties |= {"title": properties["title"] + " (số liệu tạm tính)", "comments": status.banner}
         wb.set_properties(properties)
         fmt = _Formats(wb, classes)
-        taken = {METHOD_SHEET.casefold(), QUALITY_SHEET.casefold()}
+        taken = {METHOD_SHEET.casefold(), QUALITY_SHEET.casefold(), SCORECARD_766_SHEET.casefold()}
         for group, ranked in ranked_by_group.items():
             name = _sheet_name(group_of(groups, group).sheet, taken)
             _ranking_sheet(
@@ -799,5 +801,6 @@ def write_ranking_workbook(marts: duckdb.DuckDBPyConnection, year: int, out_dir:
         rubric_years = sorted({r.rubric_year for ranked in ranked_by_group.values() for r in ranked})
         _method_sheet(wb, fmt, marts, year, list(ranked_by_group), labels, rubric_years)
         _quality_sheet(wb, fmt, marts, year, labels)
+        write_766_sheet(wb, fmt, marts, year)
         wb.close()
     return path

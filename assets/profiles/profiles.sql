@@ -9,7 +9,9 @@ SELECT s.year, s.agency_code, s.agency_group, s.criterion_code, s.indicator_code
        s.max_points,
        s.max_points - s.points AS points_lost,
        CASE WHEN s.max_points > 0 THEN s.points / s.max_points ELSE 0 END AS earned_share,
-       avg(s.points) OVER (PARTITION BY s.year, s.agency_group, s.indicator_code) AS group_avg_points,
+       -- in exact decimals: a DOUBLE sum over parallel threads differs in its last digit from run to run
+       CAST(avg(CAST(s.points AS DECIMAL(38, 9))) OVER (PARTITION BY s.year, s.agency_group, s.indicator_code)
+            AS DOUBLE) AS group_avg_points,
        row_number() OVER (PARTITION BY s.year, s.agency_code
                           ORDER BY s.points / nullif(s.max_points, 0) DESC, s.max_points DESC, s.indicator_code),
        row_number() OVER (PARTITION BY s.year, s.agency_code

@@ -86,9 +86,12 @@ def run_pipeline(years: list[int], **options: object) -> bool:
 
 
 def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: Path | None = None,
-                     allow_shrink: bool = False, verbose: bool = False) -> int:
+                     allow_shrink: bool = False, verbose: bool = False, **national: object) -> int:
     """Materialize the whole pipeline for `years` in one Dagster run; returns the exit code."""
     base = data_dir or settings.data_dir()
+    if settings.is_national(base):
+        return execute_national(years, full_refresh=full_refresh, data_dir=base, allow_shrink=allow_shrink,
+                                verbose=verbose, **national)
     raw = settings.raw_dir(base)
     if not raw_files_present(raw):
         _say(f"No raw files under {raw}: is the share mounted and EGOV_DATA_DIR right? Nothing was run; the "
@@ -98,17 +101,14 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
     import dagster as dg
 
     from pipelines.definitions import PIPELINE_JOB, defs
+    from pipelines.jobs import pipeline_run_config
     from pipelines.resources import build_resources
     from pipelines.runs import live_warehouse_runs, process_tags, reap_dead_runs
 
     ensure_dagster_home(base)
     job = defs.resolve_job_def(PIPELINE_JOB)
-    ingest_ops = [n for n in job.graph.node_names() if n.startswith("stg_")]
-    run_config = {
-        "ops": {**{name: {"config": {"full_refresh": full_refresh}} for name in ingest_ops},
-                "marts": {"config": {"allow_shrink": allow_shrink}}},
-        "loggers": {"egov_progress": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
-    }
+    run_config = pipeline_run_config(job, full_refresh=full_refresh, allow_shrink=allow_shrink,
+                                     log_level="INFO" if verbose else "WARNING")
     span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
     with dg.DagsterInstance.get() as instance:
         for line in reap_dead_runs(instance):
@@ -132,21 +132,85 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
         )
     elapsed = time.monotonic() - started
     if not result.success:
-        failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        for event in failed:
-            error = event.event_specific_data.error if event.event_specific_data else None
-            while error is not None and error.cause is not None:  # Dagster wraps the step's own exception
-                error = error.cause
-            lines = [line.strip() for line in (error.message if error else "").strip().splitlines() if line.strip()]
-            message = " ".join(lines[:6])  # a check failure lists the checks on the lines after the first
-            message = re.sub(r"^(\w+\.)+\w+: ", "", message)  # "assets.marts.publish.PublishBlocked: "
-            _say(f"FAILED step {event.step_key}: {message or 'see the Dagster logs (./egov ui)'}")
+        say_failed_steps(result.all_events)
         published = any(e.event_type_value == "STEP_SUCCESS" and e.step_key == "marts" for e in result.all_events)
         _say(f"== Pipeline FAILED after {elapsed:.1f} s; " + (
             "the marts were published, the step(s) above after them failed ==" if published
             else "the published marts were left as they were =="))
         return EXIT_FAILED
     _say(f"== Pipeline finished in {elapsed:.1f} s (Dagster run {result.run_id}) ==")
+    return EXIT_OK
+
+
+def say_failed_steps(events: list) -> None:
+    """A line per failed step, with the step's own exception message (not Dagster's wrapping)."""
+    for event in [e for e in events if e.event_type_value == "STEP_FAILURE"]:
+        error = event.event_specific_data.error if event.event_specific_data else None
+        while error is not None and error.cause is not None:  # Dagster wraps the step's own exception
+            error = error.cause
+        lines = [line.strip() for line in (error.message if error else "").strip().splitlines() if line.strip()]
+        message = " ".join(lines[:6])  # a check failure lists the checks on the lines after the first
+        message = re.sub(r"^(\w+\.)+\w+: ", "", message)  # "assets.marts.publish.PublishBlocked: "
+        _say(f"FAILED step {event.step_key}: {message or 'see the Dagster logs (./egov ui)'}")
+
+
+def execute_national(years: list[int], *, full_refresh: bool, data_dir: Path, allow_shrink: bool, verbose: bool,
+                     executor: str = "in_process", workers: int = 2, broker: str | None = None) -> int:
+    """Every province of a national data directory for `years` (a step each), then the ranking of provinces: one
+    Dagster run of the national job on the chosen executor; returns the exit code."""
+    import dagster as dg
+
+    from pipelines import definitions
+    from pipelines.national import PROVINCE_DIMENSION, range_tags, sync_province_partitions
+    from pipelines.runs import live_warehouse_runs, process_tags, reap_dead_runs
+
+    base = data_dir
+    if not settings.province_codes(base):
+        _say(f"No province folder with a raw/ folder under {settings.provinces_dir(base)}. Nothing was run.")
+        return EXIT_USAGE
+    ensure_dagster_home(base)
+    span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
+    province_config = {"full_refresh": full_refresh, "allow_shrink": allow_shrink}
+    run_config: dict = {
+        "ops": {"province_results": {"ops": {"province_pipeline": {"config": province_config}}}},
+        "loggers": {"egov_progress": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
+    }
+    if executor == "multiprocess":
+        run_config["execution"] = {"config": {"multiprocess": {"max_concurrent": workers}}}
+    elif executor == "celery":
+        run_config["execution"] = {"config": {"broker": broker or "redis://127.0.0.1:6379/0",
+                                              "backend": broker or "redis://127.0.0.1:6379/0"}}
+    with dg.DagsterInstance.get() as instance:
+        for line in reap_dead_runs(instance):
+            _say(line)
+        busy = live_warehouse_runs(instance)
+        if busy:
+            _say(f"Another run is writing the warehouse: Dagster run {busy[0].run_id[:8]}. Nothing was run.")
+            return EXIT_FAILED
+        for code in sync_province_partitions(instance, base):
+            _say(f"  new province folder: {code}")
+        provinces = instance.get_dynamic_partitions(PROVINCE_DIMENSION)
+        _say(f"== Running {len(provinces)} provinces for {span}, then the ranking of provinces ({executor}; data: "
+             f"{base}) ==")
+        tags = {**range_tags(provinces, years), **process_tags()}
+        started = time.monotonic()
+        if executor == "in_process":
+            result = definitions.defs.resolve_job_def(definitions.NATIONAL_JOB).execute_in_process(
+                run_config=run_config, instance=instance, tags=tags, raise_on_error=False)
+            success, run_id, events = result.success, result.run_id, result.all_events
+        else:
+            target = (definitions.national_celery_job if executor == "celery"
+                      else definitions.national_multiprocess_job)
+            with dg.execute_job(dg.reconstructable(target), instance=instance, run_config=run_config, tags=tags,
+                                raise_on_error=False) as result:
+                success, run_id, events = result.success, result.run_id, result.all_events
+    elapsed = time.monotonic() - started
+    if not success:
+        say_failed_steps(events)
+        _say(f"== National run FAILED after {elapsed:.1f} s (Dagster run {run_id}); `./egov ui` shows which province "
+             "==")
+        return EXIT_FAILED
+    _say(f"== National run finished in {elapsed:.1f} s (Dagster run {run_id}) ==")
     return EXIT_OK
 
 
@@ -262,11 +326,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     years = args.years or [settings.today_vn().year]
-    return execute_pipeline(years, full_refresh=args.full_refresh, allow_shrink=args.allow_shrink, verbose=args.verbose)
+    return execute_pipeline(years, full_refresh=args.full_refresh, allow_shrink=args.allow_shrink, verbose=args.verbose,
+                            **national_options(args))
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    return execute_pipeline(args.years, full_refresh=True, allow_shrink=args.allow_shrink, verbose=args.verbose)
+    return execute_pipeline(args.years, full_refresh=True, allow_shrink=args.allow_shrink, verbose=args.verbose,
+                            **national_options(args))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -404,6 +470,15 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    "empty or unmounted raw folder; the limit is max_published_drop_share in "
                    "expectations/thresholds.yaml)")
     p.add_argument("-v", "--verbose", action="store_true", help="also print each step's messages (files read, …)")
+    p.add_argument("--executor", choices=["in_process", "multiprocess", "celery"], default="in_process",
+                   help="national data directory: run the provinces one after another (in_process), in WORKERS "
+                   "processes (multiprocess) or on Celery workers (celery; docs/operators.md)")
+    p.add_argument("--workers", type=int, default=2, help="provinces at once with --executor multiprocess")
+    p.add_argument("--broker", help="Celery broker and result backend URL (default redis://127.0.0.1:6379/0)")
+
+
+def national_options(args: argparse.Namespace) -> dict[str, object]:
+    return {"executor": args.executor, "workers": args.workers, "broker": args.broker}
 
 
 def build_parser() -> argparse.ArgumentParser:

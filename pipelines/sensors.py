@@ -9,7 +9,9 @@ from pathlib import Path
 import dagster as dg
 
 from assets.ingestion.contracts import load_contracts
-from pipelines.jobs import pipeline_job
+from pipelines import settings
+from pipelines.jobs import national_job, pipeline_job
+from pipelines.national import PROVINCE_DIMENSION, PROVINCE_TAG, province_dir, province_partitions, range_tags
 from pipelines.partitions import yearly_partitions
 from pipelines.resources import Warehouse
 from pipelines.runs import reap_dead_runs_of
@@ -68,3 +70,34 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) 
         dg.RunRequest(run_key=f"raw-{stamp}-{year}", partition_key=year) for year in years
     ]
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(current, sort_keys=True))
+
+
+def province_years(folder: Path) -> list[int]:
+    """The years a province folder holds records of (year folders of its partitioned sources)."""
+    raw = folder / "raw"
+    found = {int(p.name) for c in load_contracts().values() if c.partitioned
+             for p in (raw / c.folder).glob("*") if p.is_dir() and p.name.isdigit()}
+    return sorted(y for y in found if str(y) in yearly_partitions.get_partition_keys())
+
+
+@dg.sensor(
+    job=national_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="National data directory: a province folder that appears in provinces/ is added to the province "
+    "partitions and its years are run (then the ranking of provinces).",
+)
+def province_folders_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> dg.SensorResult:
+    base = warehouse.base
+    known = set(context.instance.get_dynamic_partitions(PROVINCE_DIMENSION))
+    new = [code for code in settings.province_codes(base) if code not in known]
+    if not new:
+        return dg.SensorResult(skip_reason="no new province folder")
+    requests = []
+    for code in new:
+        years = province_years(province_dir(base, code))
+        if years:
+            requests.append(dg.RunRequest(run_key=f"province-{code}", tags={
+                **range_tags([code], [years[0], years[-1]]), PROVINCE_TAG: code}))
+    return dg.SensorResult(
+        dynamic_partitions_requests=[province_partitions.build_add_request(new)], run_requests=requests)

@@ -1,0 +1,152 @@
+"""The national deployment (issue 16): two tiny provinces in a national data directory, run through the national job.
+
+Each province's published results must equal a provincial run of its folder alone; the ranking of provinces is
+computed by hand from the records below; the multiprocess and celery executors must publish the same marts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import AGENCY_HEADER, DOSSIER_HEADER, dossier, write_csv
+
+from assets.marts.publish import open_marts
+
+YEAR = 2024
+INFRA_HEADER = ["year", "agency_code", "staff_count", "computers", "computers_internet", "has_lan", "bandwidth_mbps",
+                "has_firewall", "has_antivirus", "has_backup", "security_assessed", "offline_computer_secret",
+                "has_website"]
+# The national rubric of these tests: dossier_online_ratio (aggregated as a ratio of sums) and has_lan (a mean), one
+# point each, target 1: a province's total is its online ratio plus its share of agencies with a LAN.
+RUBRIC = """version: 1
+year: 2016
+title: "Xếp hạng thử"
+maximum: 2
+decimals: 4
+classification:
+  - {label: "Không xếp loại", min: 0}
+criteria:
+  - code: services
+    name_vi: "Dịch vụ"
+    max_points: 2
+    indicators:
+      - {code: dossier_online_ratio, points: 1, target: 1}
+      - {code: has_lan, points: 1, target: 1}
+groups:
+  province: {}
+"""
+# Per province and department: (online dossiers, dossiers, has_lan), all dossiers of level-3 services, accepted.
+PROVINCES = {
+    "AAA": ("Tỉnh An", {"SO-A": (3, 4, 1), "SO-B": (1, 4, 0)}),   # (3 + 1) / (4 + 4) = 0.5; LAN 1 of 2 = 0.5
+    "BBB": ("Tỉnh Bình", {"SO-A": (2, 2, 1), "SO-B": (1, 2, 1)}),  # (2 + 1) / (2 + 2) = 0.75; LAN 2 of 2 = 1
+}
+
+
+def write_province(folder: Path, departments: dict[str, tuple[int, int, int]]) -> None:
+    raw = folder / "raw"
+    write_csv(raw / "agencies" / "co_quan.csv", AGENCY_HEADER,
+              [[code, f"Sở {code}", "department", "", "2016-01-01", "", ""] for code in departments])
+    write_csv(raw / "services" / str(YEAR) / "tthc.csv",
+              ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"],
+              [[YEAR, code, f"P-{code}", "Thủ tục", 3, 0] for code in departments])
+    rows = []
+    for code, (online, total, _) in departments.items():
+        rows += [dossier(f"{code}-{i}", code, procedure=f"P-{code}", channel=2 if i < online else 1,
+                         received=f"{YEAR}0{i % 9 + 1}05080000") for i in range(total)]
+    write_csv(raw / "dossiers" / str(YEAR) / "01" / "ho_so.csv", DOSSIER_HEADER, rows)
+    write_csv(raw / "infrastructure" / str(YEAR) / "ha_tang.csv", INFRA_HEADER,
+              [[YEAR, code, 10, 10, 10, lan, 100, 1, 1, 1, 1, 1, 1] for code, (_, _, lan) in departments.items()])
+
+
+@pytest.fixture
+def national(tmp_path: Path) -> Path:
+    base = tmp_path / "national"
+    write_csv(base / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER,
+              [[code, name, "province", "", "2016-01-01", "", ""] for code, (name, _) in PROVINCES.items()])
+    (base / "rubrics").mkdir(parents=True)
+    (base / "rubrics" / "2016.yaml").write_text(RUBRIC, encoding="utf-8")
+    for code, (_, departments) in PROVINCES.items():
+        write_province(base / "provinces" / code, departments)
+    return base
+
+
+def run(base: Path, home: Path, monkeypatch: pytest.MonkeyPatch, **national: object) -> None:
+    from pipelines.cli import execute_pipeline
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("EGOV_DATA_DIR", str(base))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert execute_pipeline([YEAR], data_dir=base, full_refresh=True, **national) == 0
+
+
+def query(marts: Path, sql: str) -> list[tuple]:
+    with open_marts(marts) as con:
+        return con.execute(sql).fetchall()
+
+
+TABLES = ("rankings", "indicators", "criterion_scores", "agencies", "quarantine")
+
+
+def marts_content(marts: Path) -> dict[str, list[tuple]]:
+    return {t: query(marts, f"SELECT * FROM {t} ORDER BY ALL") for t in (*TABLES, "national_agency_rankings")}
+
+
+def test_two_provinces_rank_by_hand_and_equal_their_provincial_runs(national: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch):
+    solo = tmp_path / "solo"
+    shutil.copytree(national / "provinces" / "AAA", solo)  # the province's folder as a provincial deployment
+    run(national, tmp_path / "home", monkeypatch)
+    marts = national / "marts" / "egov.duckdb"
+
+    assert query(marts, "SELECT agency_code, total_points, index_value, rank, province_code FROM rankings "
+                 "WHERE agency_group = 'province' ORDER BY rank") == [
+        ("BBB", 1.75, 0.875, 1, "BBB"), ("AAA", 1.0, 0.5, 2, "AAA")]
+    assert query(marts, "SELECT agency_code, numerator, denominator, value FROM indicators WHERE province_code = "
+                 "agency_code AND indicator_code IN ('dossier_online_ratio', 'has_lan') ORDER BY agency_code, indicator_code") == [
+        ("AAA", 4.0, 8.0, 0.5), ("AAA", 1.0, 2.0, 0.5), ("BBB", 3.0, 4.0, 0.75), ("BBB", 2.0, 2.0, 1.0)]
+    assert query(marts, "SELECT count(*) FROM rankings WHERE province_code IS NULL") == [(0,)]
+
+    run(solo, tmp_path / "home-solo", monkeypatch)
+    for table in TABLES:
+        alone = query(solo / "marts" / "egov.duckdb", f"SELECT * FROM {table} ORDER BY ALL")
+        assert alone, table
+        within = query(marts, f"SELECT * EXCLUDE (province_code) FROM {table} WHERE province_code = 'AAA' "
+                       + ("AND agency_group IS DISTINCT FROM 'province' " if table in ("rankings", "agencies",
+                                                                             "criterion_scores") else
+                          "AND agency_code <> 'AAA' " if table == "indicators" else "")
+                       + "ORDER BY ALL")
+        assert within == alone, table
+
+    # the national report: the ranking of provinces, a page per province linking to its own report
+    index = (national / "marts" / "reports" / str(YEAR) / "index.html").read_text(encoding="utf-8")
+    assert index.index("Tỉnh Bình") < index.index("Tỉnh An")
+    page = (national / "marts" / "reports" / str(YEAR) / "tinh" / "AAA.html").read_text(encoding="utf-8")
+    own = "../../../../provinces/AAA/marts/reports/2024/index.html"
+    assert own in page
+    assert (national / "marts" / "reports" / str(YEAR) / "tinh" / own).resolve().is_file()
+    assert (national / "marts" / "reports" / str(YEAR) / f"xep_hang_tinh_{YEAR}.xlsx").is_file()
+
+
+def test_multiprocess_runs_the_provinces_at_once_and_publishes_the_same_marts(national: Path, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch):
+    import dagster as dg
+
+    copy = tmp_path / "copy"
+    shutil.copytree(national, copy)
+    run(national, tmp_path / "home", monkeypatch)
+    run(copy, tmp_path / "home-mp", monkeypatch, executor="multiprocess", workers=2)
+    assert marts_content(copy / "marts" / "egov.duckdb") == marts_content(national / "marts" / "egov.duckdb")
+
+    with dg.DagsterInstance.from_config(str(tmp_path / "home-mp")) as instance:
+        (national_run,) = instance.get_runs(dg.RunsFilter(job_name="egov_national"))
+        steps = {}
+        for record in instance.get_records_for_run(national_run.run_id).records:
+            event = record.event_log_entry
+            if event.dagster_event and event.dagster_event.step_key and "province_pipeline[" in \
+                    event.dagster_event.step_key:
+                steps.setdefault(event.dagster_event.step_key, {})[event.dagster_event.event_type_value] = \
+                    event.timestamp
+    (a, b) = steps.values()
+    assert a["STEP_START"] < b["STEP_SUCCESS"] and b["STEP_START"] < a["STEP_SUCCESS"]  # they overlapped

@@ -5,7 +5,12 @@ computed by hand from the records below; the multiprocess and celery executors m
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,14 +64,12 @@ def write_province(folder: Path, departments: dict[str, tuple[int, int, int]]) -
               [[YEAR, code, 10, 10, 10, lan, 100, 1, 1, 1, 1, 1, 1] for code, (_, _, lan) in departments.items()])
 
 
-@pytest.fixture
-def national(tmp_path: Path) -> Path:
-    base = tmp_path / "national"
+def write_national(base: Path, provinces: dict = PROVINCES) -> Path:
     write_csv(base / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER,
-              [[code, name, "province", "", "2016-01-01", "", ""] for code, (name, _) in PROVINCES.items()])
-    (base / "rubrics").mkdir(parents=True)
+              [[code, name, "province", "", "2016-01-01", "", ""] for code, (name, _) in provinces.items()])
+    (base / "rubrics").mkdir(parents=True, exist_ok=True)
     (base / "rubrics" / "2016.yaml").write_text(RUBRIC, encoding="utf-8")
-    for code, (_, departments) in PROVINCES.items():
+    for code, (_, departments) in provinces.items():
         write_province(base / "provinces" / code, departments)
     return base
 
@@ -81,12 +84,22 @@ def run(base: Path, home: Path, monkeypatch: pytest.MonkeyPatch, **national: obj
     assert execute_pipeline([YEAR], data_dir=base, full_refresh=True, **national) == 0
 
 
+@pytest.fixture(scope="module")
+def national(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two provinces run once in-process (read only: tests that run again work on a fresh directory)."""
+    root = tmp_path_factory.mktemp("national")
+    base = write_national(root / "data")
+    with pytest.MonkeyPatch.context() as mp:
+        run(base, root / "dagster_home", mp)
+    return base
+
+
 def query(marts: Path, sql: str) -> list[tuple]:
     with open_marts(marts) as con:
         return con.execute(sql).fetchall()
 
 
-TABLES = ("rankings", "indicators", "criterion_scores", "agencies", "quarantine")
+TABLES = ("rankings", "indicators", "criterion_scores", "agencies", "data_quality")
 
 
 def marts_content(marts: Path) -> dict[str, list[tuple]]:
@@ -96,15 +109,14 @@ def marts_content(marts: Path) -> dict[str, list[tuple]]:
 def test_two_provinces_rank_by_hand_and_equal_their_provincial_runs(national: Path, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch):
     solo = tmp_path / "solo"
-    shutil.copytree(national / "provinces" / "AAA", solo)  # the province's folder as a provincial deployment
-    run(national, tmp_path / "home", monkeypatch)
+    write_province(solo, PROVINCES["AAA"][1])  # the province's folder alone, as a provincial deployment
     marts = national / "marts" / "egov.duckdb"
-
     assert query(marts, "SELECT agency_code, total_points, index_value, rank, province_code FROM rankings "
                  "WHERE agency_group = 'province' ORDER BY rank") == [
         ("BBB", 1.75, 0.875, 1, "BBB"), ("AAA", 1.0, 0.5, 2, "AAA")]
     assert query(marts, "SELECT agency_code, numerator, denominator, value FROM indicators WHERE province_code = "
-                 "agency_code AND indicator_code IN ('dossier_online_ratio', 'has_lan') ORDER BY agency_code, indicator_code") == [
+                 "agency_code AND indicator_code IN ('dossier_online_ratio', 'has_lan') "
+                 "ORDER BY agency_code, indicator_code") == [
         ("AAA", 4.0, 8.0, 0.5), ("AAA", 1.0, 2.0, 0.5), ("BBB", 3.0, 4.0, 0.75), ("BBB", 2.0, 2.0, 1.0)]
     assert query(marts, "SELECT count(*) FROM rankings WHERE province_code IS NULL") == [(0,)]
 
@@ -129,24 +141,117 @@ def test_two_provinces_rank_by_hand_and_equal_their_provincial_runs(national: Pa
     assert (national / "marts" / "reports" / str(YEAR) / f"xep_hang_tinh_{YEAR}.xlsx").is_file()
 
 
-def test_multiprocess_runs_the_provinces_at_once_and_publishes_the_same_marts(national: Path, tmp_path: Path,
-                                                                              monkeypatch: pytest.MonkeyPatch):
+def test_multiprocess_runs_provinces_at_once_and_a_busy_province_queues(national: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch):
     import dagster as dg
 
-    copy = tmp_path / "copy"
-    shutil.copytree(national, copy)
-    run(national, tmp_path / "home", monkeypatch)
-    run(copy, tmp_path / "home-mp", monkeypatch, executor="multiprocess", workers=2)
-    assert marts_content(copy / "marts" / "egov.duckdb") == marts_content(national / "marts" / "egov.duckdb")
+    base = write_national(tmp_path / "data")
+    # Another run holds province AAA (its lock) for the first seconds: AAA's step waits instead of failing.
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from pipelines.national import province_lock\n"
+        f"with province_lock(Path({str(base / 'provinces' / 'AAA')!r}), print):\n"
+        "    print('held', flush=True); time.sleep(25)")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    run(base, tmp_path / "home", monkeypatch, executor="multiprocess", workers=2)
+    assert holder.wait(timeout=60) == 0
+    assert marts_content(base / "marts" / "egov.duckdb") == marts_content(national / "marts" / "egov.duckdb")
 
-    with dg.DagsterInstance.from_config(str(tmp_path / "home-mp")) as instance:
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
         (national_run,) = instance.get_runs(dg.RunsFilter(job_name="egov_national"))
-        steps = {}
-        for record in instance.get_records_for_run(national_run.run_id).records:
-            event = record.event_log_entry
-            if event.dagster_event and event.dagster_event.step_key and "province_pipeline[" in \
-                    event.dagster_event.step_key:
-                steps.setdefault(event.dagster_event.step_key, {})[event.dagster_event.event_type_value] = \
-                    event.timestamp
-    (a, b) = steps.values()
-    assert a["STEP_START"] < b["STEP_SUCCESS"] and b["STEP_START"] < a["STEP_SUCCESS"]  # they overlapped
+        steps: dict[str, dict[str, float]] = {}
+        messages = []
+        for record in instance.get_records_for_run(national_run.run_id, limit=10_000).records:
+            entry = record.event_log_entry
+            messages.append(entry.user_message)
+            event = entry.dagster_event
+            if event and event.step_key and "province_pipeline[" in event.step_key:
+                steps.setdefault(event.step_key, {})[event.event_type_value] = entry.timestamp
+    assert any("province AAA: another run holds it; waiting" in m for m in messages)
+    a, b = steps["province_results.province_pipeline[AAA]"], steps["province_results.province_pipeline[BBB]"]
+    assert a["STEP_START"] < b["STEP_SUCCESS"] and b["STEP_START"] < a["STEP_SUCCESS"]  # two processes at once
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None,
+                    reason="Debian's redis-server is not installed (./egov test installs it, as it does chromium)")
+def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    base = write_national(tmp_path / "data")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    port = free_port()
+    broker = f"redis://127.0.0.1:{port}/0"
+    (tmp_path / "celery.yaml").write_text(f"execution:\n  config:\n    broker: {broker}\n    backend: {broker}\n")
+    env = {**os.environ, "EGOV_DATA_DIR": str(base), "DAGSTER_HOME": str(home),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    started = []
+    try:
+        started.append(subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
+                                        stdout=subprocess.DEVNULL, start_new_session=True,
+                                        preexec_fn=_default_signals))
+        for name in ("w1", "w2"):
+            started.append(subprocess.Popen(
+                [str(Path(sys.executable).parent / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
+                 "-y", str(tmp_path / "celery.yaml"), "-n", name, "--", "--concurrency=1"],
+                env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=_default_signals))
+        run(base, home, monkeypatch, executor="celery", broker=broker)
+    finally:
+        for process in reversed(started):
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in reversed(started):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    assert marts_content(base / "marts" / "egov.duckdb") == marts_content(national / "marts" / "egov.duckdb")
+
+
+def test_a_province_added_to_the_folder_is_partitioned_and_run_by_the_sensor(national: Path, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch):
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.resources import Warehouse
+    from pipelines.sensors import province_folders_sensor
+
+    base = tmp_path / "data"
+    shutil.copytree(national, base)
+    home = tmp_path / "home"
+    shutil.copytree(national.parent / "dagster_home", home)  # the instance that knows AAA and BBB
+    monkeypatch.setenv("EGOV_DATA_DIR", str(base))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    # A third province: 1 online dossier of 4, no LAN in its one department; in the national registry too.
+    added = {**PROVINCES, "CCC": ("Tỉnh Cao", {"SO-A": (1, 4, 0)})}
+    write_national(base, {"CCC": added["CCC"]})
+    write_csv(base / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER,
+              [[code, name, "province", "", "2016-01-01", "", ""] for code, (name, _) in added.items()])
+
+    with dg.DagsterInstance.get() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"warehouse": Warehouse(data_dir=str(base))})
+        result = province_folders_sensor(context)
+        (request,) = result.dynamic_partitions_requests
+        assert list(request.partition_keys) == ["CCC"]
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))  # as the daemon
+        assert "CCC|2024" in defs.resolve_assets_def("province_results").partitions_def.get_partition_keys(
+            dynamic_partitions_store=instance)
+        (run_request,) = result.run_requests
+        job = defs.resolve_job_def("egov_national")
+        done = job.execute_in_process(instance=instance, tags=run_request.tags, raise_on_error=False)
+        assert done.success
+    marts = base / "marts" / "egov.duckdb"
+    assert query(marts, "SELECT agency_code, total_points, rank FROM rankings WHERE agency_group = 'province' "
+                 "ORDER BY rank") == [("BBB", 1.75, 1), ("AAA", 1.0, 2), ("CCC", 0.25, 3)]
+    assert query(marts, "SELECT count(*) FROM rankings WHERE province_code = 'CCC' AND agency_code = 'SO-A'") == [(1,)]

@@ -24,7 +24,8 @@ from pipelines import settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 UI_STOP_GRACE_SECONDS = 5.0  # after Ctrl-C, how long `egov ui` lets the webserver and daemon exit before killing
-# The instance's settings: no telemetry; runs that write the warehouse (tag egov/warehouse) queue one at a time.
+# The instance's settings: no telemetry; runs that write the warehouse (tag egov/warehouse) queue one at a time, and so
+# do runs of the same province of a national directory (tag egov/province, one run per value).
 # Run monitoring fails runs stuck STARTING (a launch that never began); runs whose process died while STARTED are
 # recognised by egov itself (pipelines/runs.py: the default launcher has no worker health check).
 DAGSTER_YAML = """telemetry:
@@ -33,6 +34,10 @@ concurrency:
   runs:
     tag_concurrency_limits:
       - key: egov/warehouse
+        limit: 1
+      - key: egov/province
+        value:
+          applyLimitPerUniqueValue: true
         limit: 1
 run_monitoring:
   enabled: true
@@ -454,6 +459,22 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return EXIT_OK if stop_requested or code == 0 else EXIT_FAILED
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """A Celery worker for national runs with `--executor celery` (dagster-celery's worker, our broker config)."""
+    home = ensure_dagster_home(settings.data_dir())
+    config = home / "celery.yaml"
+    config.write_text(f"execution:\n  config:\n    broker: {args.broker}\n    backend: {args.broker}\n",
+                      encoding="utf-8")
+    bin_dir = Path(sys.executable).parent
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"  # dagster-celery runs `celery`
+    command = [str(bin_dir / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(config),
+               "--", f"--concurrency={args.concurrency}"]
+    if args.name:
+        command[4:4] = ["-n", args.name]
+    _say(f"== Celery worker on {args.broker} (data: {settings.data_dir()}, runs: {home}); Ctrl-C to stop ==")
+    return subprocess.call(command)
+
+
 def _signal_group(child: subprocess.Popen, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, sig)
@@ -530,6 +551,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="?", help="one SQL statement to run and print")
     p.add_argument("--csv", action="store_true", help="print the result as CSV (for a spreadsheet or a pipe)")
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("worker", help="a Celery worker for national runs with --executor celery (docs/operators.md)")
+    p.add_argument("--broker", default="redis://127.0.0.1:6379/0", help="Redis URL (Debian's redis-server)")
+    p.add_argument("--concurrency", type=int, default=1, help="provinces this worker runs at once")
+    p.add_argument("--name", help="worker name (default: generated)")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("ui", help="start the Dagster web UI and daemon (schedules, sensors, backfills)")
     p.add_argument("--port", type=int, default=3000)

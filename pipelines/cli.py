@@ -23,6 +23,7 @@ from pathlib import Path
 from pipelines import settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+NATIONAL_DEMO_SCALE = 0.02  # `egov demo --national`: ~6,000 dossiers a year in a small province, 50,000 in Hà Nội
 UI_STOP_GRACE_SECONDS = 5.0  # after Ctrl-C, how long `egov ui` lets the webserver and daemon exit before killing
 # The instance's settings: no telemetry; runs that write the warehouse (tag egov/warehouse) queue one at a time, and so
 # do runs of the same province of a national directory (tag egov/province, one run per value).
@@ -305,15 +306,55 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from pipelines.synthetic import generate_sample_province
 
     base = settings.data_dir()
+    if getattr(args, "national", False):
+        return generate_national(args, base)
     _say(f"== Generating the SYNTHETIC sample province 'Tỉnh Mẫu' into {settings.raw_dir(base)} ==")
     started = time.monotonic()
-    summary = generate_sample_province(settings.raw_dir(base), seed=args.seed, scale=args.scale, progress=_say)
+    summary = generate_sample_province(settings.raw_dir(base), seed=args.seed, scale=args.scale or 1.0,
+                                       progress=_say)
     dossiers = sum(summary.get("dossiers_per_year", {}).values())
     _say(f"== Sample written in {time.monotonic() - started:.1f} s: {dossiers:,} dossiers (synthetic data) ==")
     return EXIT_OK
 
 
+def generate_national(args: argparse.Namespace, base: Path) -> int:
+    from pipelines.national_sample import DEMO, generate_national_sample
+
+    provinces = None if args.all_provinces else DEMO
+    _say(f"== Generating the SYNTHETIC national sample ({'34' if provinces is None else len(provinces)} provinces "
+         f"after the 2025 merger, with those they absorbed) into {base} ==")
+    started = time.monotonic()
+    summary = generate_national_sample(base, scale=args.scale or NATIONAL_DEMO_SCALE, seed=args.seed, provinces=provinces, progress=_say)
+    _say(f"== National sample written in {time.monotonic() - started:.1f} s: {summary['provinces']} province folders, "
+         f"{sum(summary['dossiers'].values()):,} dossiers (synthetic data) ==")
+    return EXIT_OK
+
+
+def print_national_report(base: Path, year: int) -> None:
+    """The ranking of provinces of `year`, as the ministry publishes it."""
+    from assets.marts.publish import MARTS_FILE, open_marts
+
+    with open_marts(settings.marts_dir(base) / MARTS_FILE) as con:
+        rows = con.execute(
+            "SELECT rank, agency_name, index_value, rank_change_label FROM rankings WHERE year = ? AND agency_group "
+            "= 'province' ORDER BY rank, agency_code", [year]).fetchall()
+    _say(f"\n== Xếp hạng mức độ ứng dụng CNTT các tỉnh, thành phố năm {year} (ranking of provinces) ==")
+    for rank, name, index, change in rows:
+        _say(f"  {rank:>3}. {name:<32} {index:.4f}  {change or ''}")
+    _say(f"\nMarts: {settings.marts_dir(base) / MARTS_FILE}; report: "
+         f"{settings.marts_dir(base) / 'reports' / str(year) / 'index.html'}")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.national:
+        base = settings.data_dir()
+        if args.regenerate or not settings.is_national(base):
+            generate_national(args, base)
+        code = execute_pipeline([2024, 2025], full_refresh=args.regenerate, verbose=args.verbose,
+                                executor=args.executor, workers=args.workers, broker=None)
+        if code == EXIT_OK:
+            print_national_report(base, 2025)
+        return code
     raw = settings.raw_dir()
     if args.regenerate or not (raw / "agencies").exists():
         cmd_generate(args)
@@ -498,6 +539,15 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--broker", help="Celery broker and result backend URL (default redis://127.0.0.1:6379/0)")
 
 
+def _add_national_sample_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--national", action="store_true",
+                   help="a national data directory instead: provinces/<code>/ per province (63 until the 2025 merger, "
+                   "34 after), the national registry in raw/agencies/; years 2024-2025; --scale multiplies each "
+                   "province's size (1.0 ≈ 37M dossiers a year in all, 0.27 ≈ 10M)")
+    p.add_argument("--all-provinces", action="store_true",
+                   help="--national: all 34 provinces (default: six, three of them merged in 2025)")
+
+
 def national_options(args: argparse.Namespace) -> dict[str, object]:
     return {"executor": args.executor, "workers": args.workers, "broker": args.broker}
 
@@ -514,14 +564,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="build the synthetic sample province and run everything on it")
     p.add_argument("--regenerate", action="store_true", help="rebuild the sample even if raw files exist")
-    p.add_argument("--scale", type=float, default=1.0, help="dossier volume multiplier (1.0 ≈ 300k/year)")
+    p.add_argument("--scale", type=float, help="dossier volume multiplier (1.0 ≈ 300k/year; default 1.0, "
+                   f"--national {NATIONAL_DEMO_SCALE})")
     p.add_argument("--seed", type=int, default=20161, help="random seed of the sample (same seed, same data)")
     p.add_argument("-v", "--verbose", action="store_true", help="also print each step's messages (files read, …)")
+    _add_national_sample_options(p)
+    p.add_argument("--executor", choices=["in_process", "multiprocess"], default="in_process",
+                   help="--national: provinces one after another, or WORKERS at once")
+    p.add_argument("--workers", type=int, default=2, help="--national --executor multiprocess: provinces at once")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("generate", help="only write the synthetic sample province's raw files")
-    p.add_argument("--scale", type=float, default=1.0, help="dossier volume multiplier (1.0 ≈ 300k/year)")
+    p.add_argument("--scale", type=float, help="dossier volume multiplier (1.0 ≈ 300k/year; default 1.0, "
+                   f"--national {NATIONAL_DEMO_SCALE})")
     p.add_argument("--seed", type=int, default=20161, help="random seed")
+    _add_national_sample_options(p)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("run", help="refresh a year (default: this year) from new or changed raw files")

@@ -324,7 +324,8 @@ def generate_national(args: argparse.Namespace, base: Path) -> int:
     _say(f"== Generating the SYNTHETIC national sample ({'34' if provinces is None else len(provinces)} provinces "
          f"after the 2025 merger, with those they absorbed) into {base} ==")
     started = time.monotonic()
-    summary = generate_national_sample(base, scale=args.scale or NATIONAL_DEMO_SCALE, seed=args.seed, provinces=provinces, progress=_say)
+    summary = generate_national_sample(base, scale=args.scale or NATIONAL_DEMO_SCALE, seed=args.seed,
+                                       provinces=provinces, progress=_say)
     _say(f"== National sample written in {time.monotonic() - started:.1f} s: {summary['provinces']} province folders, "
          f"{sum(summary['dossiers'].values()):,} dossiers (synthetic data) ==")
     return EXIT_OK

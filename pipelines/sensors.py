@@ -54,6 +54,8 @@ def changed_years(previous: dict[str, str], current: dict[str, str], all_years: 
 def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> dg.SensorResult:
     for line in reap_dead_runs_of(context):  # else a killed run keeps the requested ones queued forever
         context.log.warning(line)
+    if settings.is_national(warehouse.base):  # provinces are watched by province_folders_sensor
+        return dg.SensorResult(skip_reason="a national data directory: see province_folders_sensor")
     current = raw_fingerprints(warehouse.raw_dir)
     previous = json.loads(context.cursor) if context.cursor else {}
     all_years = yearly_partitions.get_partition_keys()

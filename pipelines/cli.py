@@ -544,7 +544,7 @@ def _add_national_sample_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--national", action="store_true",
                    help="a national data directory instead: provinces/<code>/ per province (63 until the 2025 merger, "
                    "34 after), the national registry in raw/agencies/; years 2024-2025; --scale multiplies each "
-                   "province's size (1.0 ≈ 37M dossiers a year in all, 0.27 ≈ 10M)")
+                   "province's size (1.0 ≈ 18M dossiers a year in all, 0.56 ≈ 10M)")
     p.add_argument("--all-provinces", action="store_true",
                    help="--national: all 34 provinces (default: six, three of them merged in 2025)")
 

@@ -79,7 +79,7 @@ def generate_national_sample(base: Path, *, scale: float = 1.0, seed: int = 2016
                              progress: Callable[[str], None] | None = None) -> dict:
     """Write the national registry and a provincial sample per province under `base` (a national data directory).
 
-    `scale` multiplies every province's size (1.0: ~37M dossiers a year in all; 0.27: ~10M); `provinces` keeps the
+    `scale` multiplies every province's size (1.0: ~18M dossiers a year in all; 0.56: ~10M); `provinces` keeps the
     given ones of the 34 (and the provinces they absorbed), for a quick demo."""
     say = progress or (lambda _msg: None)
     kept = {code for code, *_ in PROVINCES if provinces is None or code in provinces}

@@ -255,3 +255,21 @@ def test_a_province_added_to_the_folder_is_partitioned_and_run_by_the_sensor(nat
     assert query(marts, "SELECT agency_code, total_points, rank FROM rankings WHERE agency_group = 'province' "
                  "ORDER BY rank") == [("BBB", 1.75, 1), ("AAA", 1.0, 2), ("CCC", 0.25, 3)]
     assert query(marts, "SELECT count(*) FROM rankings WHERE province_code = 'CCC' AND agency_code = 'SO-A'") == [(1,)]
+
+
+def test_national_sample_has_the_2025_merger_and_provinces_of_different_sizes(tmp_path: Path):
+    import csv
+
+    from pipelines.national_sample import PROVINCES, generate_national_sample, national_units
+
+    assert len(PROVINCES) == 34 and len(national_units()) == 63  # 34 since 1 July 2025, 63 before
+    summary = generate_national_sample(tmp_path, scale=0.002, provinces=("TQG", "LCU"))
+    with (tmp_path / "raw" / "agencies" / "tinh_thanh_pho.csv").open(encoding="utf-8") as fh:
+        registry = {row["agency_code"]: row for row in csv.DictReader(fh)}
+    assert set(registry) == {"TQG", "HGG", "LCU"}  # Hà Giang merged into Tuyên Quang
+    assert (registry["HGG"]["valid_to"], registry["HGG"]["successor_code"]) == ("2025-06-30", "TQG")
+    assert registry["TQG"]["valid_to"] == "" and {r["agency_group"] for r in registry.values()} == {"province"}
+    hgg_2025 = sorted(p.name for p in (tmp_path / "provinces" / "HGG" / "raw" / "dossiers" / "2025").iterdir())
+    assert hgg_2025 == ["01", "02", "03", "04", "05", "06"]  # its records end with the merger
+    assert not (tmp_path / "provinces" / "HGG" / "raw" / "infrastructure" / "2025").exists()  # no 2025 return
+    assert summary["dossiers"]["TQG"] > summary["dossiers"]["HGG"]  # sizes 0.3 and 0.2

@@ -38,8 +38,7 @@ def run_provinces(context: dg.OpExecutionContext):
         yield dg.DynamicOutput([code, years], mapping_key="".join(c if c.isalnum() else "_" for c in code))
 
 
-@dg.op(description="One province through the provincial pipeline, into its own warehouse, marts and reports.",
-       tags={"egov/step": "province"})
+@dg.op(description="One province through the provincial pipeline, into its own warehouse, marts and reports.")
 def province_pipeline(context: dg.OpExecutionContext, config: ProvinceConfig, scope: list,
                       warehouse: Warehouse) -> list:
     from pipelines.definitions import defs  # the code location holds this op: import it when the op runs

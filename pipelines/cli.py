@@ -509,10 +509,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
                       encoding="utf-8")
     bin_dir = Path(sys.executable).parent
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"  # dagster-celery runs `celery`
-    command = [str(bin_dir / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(config),
-               "--", f"--concurrency={args.concurrency}"]
-    if args.name:
-        command[4:4] = ["-n", args.name]
+    name = ["-n", args.name] if args.name else []
+    command = [str(bin_dir / "dagster-celery"), "worker", "start", *name, "-A", "dagster_celery.app", "-y",
+               str(config), "--", f"--concurrency={args.concurrency}"]
     _say(f"== Celery worker on {args.broker} (data: {settings.data_dir()}, runs: {home}); Ctrl-C to stop ==")
     return subprocess.call(command)
 

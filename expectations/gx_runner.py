@@ -40,6 +40,7 @@ BATCH_DEFINITION_NAME = "whole_frame"
 SAMPLE_VALUES = 5
 
 _contexts: dict[str, Any] = {}
+_loaded_checkpoints: dict[tuple[int, str], tuple[str, Any]] = {}  # (context, table) → (suite fingerprint, checkpoint)
 VALIDATION_CACHE = "egov_validation_cache.json"
 SUMMARY_FORMAT = 1  # bump when `_summarise` changes: stored summaries are then recomputed
 
@@ -178,6 +179,17 @@ def _checkpoint(ctx: Any, name: str, gx: Any, registry: Registry | None = None) 
     fingerprints_path = Path(ctx.root_directory) / "egov_suite_fingerprints.json"
     fingerprints = json.loads(fingerprints_path.read_text()) if fingerprints_path.exists() else {}
     fingerprint = hashlib.sha256(repr(suite_specs(name, registry)).encode()).hexdigest()
+    loaded = _loaded_checkpoints.get((id(ctx), name))
+    if loaded is not None and loaded[0] == fingerprint == fingerprints.get(name):
+        return loaded[1]  # loaded by this process already (the GX worker loads them all while the run computes)
+    checkpoint = _stored_or_new_checkpoint(ctx, name, gx, fingerprints, fingerprint, fingerprints_path, registry)
+    _loaded_checkpoints[(id(ctx), name)] = (fingerprint, checkpoint)
+    return checkpoint
+
+
+def _stored_or_new_checkpoint(ctx: Any, name: str, gx: Any, fingerprints: dict[str, str], fingerprint: str,
+                              fingerprints_path: Path, registry: Registry | None) -> Any:
+    """The stored checkpoint when its suite is unchanged, else suite, definition and checkpoint written anew."""
     if fingerprints.get(name) == fingerprint:
         try:
             return ctx.checkpoints.get(name)
@@ -273,7 +285,13 @@ def validate_tables(load: Callable[[list[str]], dict[str, pd.DataFrame]], finger
     todo = tables_to_validate(site_dir, fingerprints, run_name=run_name, registry=registry)
     results: dict[str, dict[str, Any]] = {}
     if todo or not data_docs_index(site_dir).exists():
-        results = _validate(load(todo), site_dir, run_name=run_name, keep_runs=keep_runs, registry=registry)
+        from expectations import gx_worker
+
+        frames = load(todo)
+        # In the worker started by the staging checks when it runs (GX already imported there), else here.
+        results = gx_worker.validate(frames, site_dir, run_name, keep_runs)
+        if results is None:
+            results = _validate(frames, site_dir, run_name=run_name, keep_runs=keep_runs, registry=registry)
         for name in todo:
             if name in results:
                 cache[name] = {"key": keys[name], "result": results[name]}

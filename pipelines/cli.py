@@ -92,8 +92,16 @@ def run_pipeline(years: list[int], **options: object) -> bool:
 
 
 def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: Path | None = None,
-                     allow_shrink: bool = False, verbose: bool = False, **national: object) -> int:
-    """Materialize the whole pipeline for `years` in one Dagster run; returns the exit code."""
+                     allow_shrink: bool = False, verbose: bool = False, skip_unchanged: bool = False,
+                     **national: object) -> int:
+    """Materialize the whole pipeline for `years` in one Dagster run; returns the exit code.
+
+    `skip_unchanged` (egov run): when nothing the run depends on changed since the last successful run of the
+    same years (pipelines/unchanged.py), say so and return without starting Dagster: the marts are already
+    what the run would publish.
+    """
+    from pipelines import unchanged
+
     base = data_dir or settings.data_dir()
     if settings.is_national(base):
         return execute_national(years, full_refresh=full_refresh, data_dir=base, allow_shrink=allow_shrink,
@@ -103,9 +111,16 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
         _say(f"No raw files under {raw}: is the share mounted and EGOV_DATA_DIR right? Nothing was run; the "
              "published marts are unchanged (docs/operators.md says where each source's files go).")
         return EXIT_USAGE
-
+    span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
+    if skip_unchanged and not full_refresh and unchanged.nothing_new(base, years):
+        _say(f"== Nothing new for {span} since the last successful run (raw files, code, configuration and "
+             "published files unchanged): the published marts are up to date; nothing was run ==")
+        return EXIT_OK
+    inputs = unchanged.fingerprint(base, years)  # taken before the run: a file arriving during it is new next time
+    unchanged.forget(base)
     import dagster as dg
 
+    from expectations import gx_worker  # started by the staging checks when a staged table changed
     from pipelines.definitions import PIPELINE_JOB, defs
     from pipelines.jobs import pipeline_run_config
     from pipelines.resources import build_resources
@@ -115,7 +130,6 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
     job = defs.resolve_job_def(PIPELINE_JOB)
     run_config = pipeline_run_config(job, full_refresh=full_refresh, allow_shrink=allow_shrink,
                                      log_level="INFO" if verbose else "WARNING")
-    span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
     with dg.DagsterInstance.get() as instance:
         for line in reap_dead_runs(instance):
             _say(line)
@@ -137,6 +151,7 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
             raise_on_error=False,
         )
     elapsed = time.monotonic() - started
+    gx_worker.stop()  # data_quality used it, or the run ended before
     if not result.success:
         say_failed_steps(result.all_events)
         published = any(e.event_type_value == "STEP_SUCCESS" and e.step_key == "marts" for e in result.all_events)
@@ -144,6 +159,7 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
             "the marts were published, the step(s) above after them failed ==" if published
             else "the published marts were left as they were =="))
         return EXIT_FAILED
+    unchanged.record_success(base, years, inputs)
     _say(f"== Pipeline finished in {elapsed:.1f} s (Dagster run {result.run_id}) ==")
     return EXIT_OK
 
@@ -374,7 +390,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     years = args.years or [settings.today_vn().year]
     return execute_pipeline(years, full_refresh=args.full_refresh, allow_shrink=args.allow_shrink, verbose=args.verbose,
-                            **national_options(args))
+                            skip_unchanged=True, **national_options(args))
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:

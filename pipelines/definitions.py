@@ -9,7 +9,8 @@ from assets.national.assets import national_assets
 from assets.profiles.assets import agency_profiles
 from assets.quality.assets import data_quality, quality_checks
 from assets.reports.assets import ranking_reports
-from assets.scoring.assets import scores
+from assets.scorecard.assets import scorecard_766, scorecard_766_facts
+from assets.scoring.assets import rank_uncertainty, scores
 from pipelines.jobs import NATIONAL_JOB, PIPELINE_JOB, national_job, pipeline_job
 from pipelines.progress import progress_logger
 from pipelines.resources import build_resources
@@ -19,8 +20,8 @@ from pipelines.sensors import province_folders_sensor, raw_files_sensor
 __all__ = ["NATIONAL_JOB", "PIPELINE_JOB", "defs"]
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, indicator_values, dossier_indicators_ytd, scores, agency_profiles, data_quality,
-            marts, ranking_reports, *national_assets],
+    assets=[*ingestion_assets, indicator_values, dossier_indicators_ytd, scores, rank_uncertainty, agency_profiles,
+            data_quality, scorecard_766_facts, scorecard_766, marts, ranking_reports, *national_assets],
     asset_checks=quality_checks,
     jobs=[pipeline_job, national_job],
     schedules=[nightly_current_year],

@@ -45,6 +45,10 @@ THRESHOLDS_PATH = settings.PROJECT_ROOT / "expectations" / "thresholds.yaml"
 INDICATOR_SQL_DIR = settings.PROJECT_ROOT / "assets" / "indicators" / "sql"
 
 RUBRIC_FILE_NAME = re.compile(r"^(\d{4})\.ya?ml$")
+# Periodic rubrics (scored per month or quarter, e.g. the QĐ 766 scorecard) live in <rubric folder>/periodic/<name>/,
+# a `<year>.yaml` per version like the annual ones, out of the annual folder's reach (rubric_files reads one level).
+PERIODIC_DIR = "periodic"
+Period = Literal["month", "quarter", "year"]
 TOLERANCE = 1e-6  # point sums are compared with this slack: 0.9 × 6 is not exactly 5.4 in binary
 
 
@@ -412,15 +416,12 @@ class AgencyGroup:
 # --- rubric files ---------------------------------------------------------------------------------------------------
 
 
-class ItemSpec(Model):
-    """An indicator of a criterion: its points and how a value earns them (`method` and its parameters, which
-    assets/scoring/methods.py defines and checks: a new method or parameter is added there only)."""
+class MethodSpec(Model):
+    """A scoring method and its parameters as written beside `method` (assets/scoring/methods.py defines and checks
+    them: a new method or parameter is added there only)."""
 
-    code: Code
-    points: Positive
     method: str = DEFAULT_METHOD
     params: dict[str, Any] = {}  # the method's parameters as written beside `method` (target, worst, steps...)
-    note: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -436,7 +437,7 @@ class ItemSpec(Model):
         return data
 
     @model_validator(mode="after")
-    def _parameters_of_the_method(self) -> ItemSpec:
+    def _parameters_of_the_method(self) -> MethodSpec:
         """Each method's parameters and no other method's (a `worst:` left on a `target` item would otherwise be
         ignored without a word), checked and with their defaults."""
         try:
@@ -445,6 +446,14 @@ class ItemSpec(Model):
             raise PydanticCustomError("egov", "{reason}", {"reason": str(exc)}) from None
         object.__setattr__(self, "params", checked)
         return self
+
+
+class ItemSpec(MethodSpec):
+    """An indicator of a criterion: its points and how a value earns them (`method` and its parameters)."""
+
+    code: Code
+    points: Positive
+    note: str | None = None
 
 
 class CriterionSpec(Model):
@@ -483,12 +492,64 @@ class AssessedSpec(Model):
     note: str | None = None
 
 
+def _below_one(value: Any) -> float:
+    if not 0 <= _number(value) < 1:
+        raise _fail("must be a share from 0 up to (not including) 1", value)
+    return float(value)
+
+
+BelowOne = Annotated[float, BeforeValidator(_below_one)]
+
+
+class UncertaintySpec(Model):
+    """A rubric's `uncertainty:` (docs/rubrics.md §2b): how far its weights, targets and methods may reasonably move,
+    for the rank intervals and sensitivity indices of assets/scoring/uncertainty.py. Absent: these defaults."""
+
+    runs: Whole = 1000  # model runs: each rescores every unit of the year and group
+    seed: Whole = 20250514  # fixed, so a rerun gives the same intervals
+    weights: BelowOne = 0.25  # each item's points × a factor drawn in [1 − weights, 1 + weights], then rescaled
+    targets: BelowOne = 0.0  # each item's method parameters (target, goalposts, step thresholds) × [1 ± targets]
+    methods: dict[Code, tuple[MethodSpec, ...]] = {}  # indicator → other methods drawn with its own, equal chance
+
+    @field_validator("runs")
+    @classmethod
+    def _runs(cls, runs: int) -> int:
+        if not 10 <= runs <= 100_000:
+            raise _fail("must be between 10 and 100000", runs)
+        return runs
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _bare_methods(cls, value: Any) -> Any:
+        """`edoc_ratio: [fraction_of_max, {method: target, target: 1}]`: a bare name is a method with its defaults."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise _fail("expected a mapping of indicator codes to lists of methods", value)
+        return {k: [{"method": m} if isinstance(m, str) else m for m in _non_empty(v)] if isinstance(v, list) else v
+                for k, v in value.items()}
+
+
+class PeriodicIndicatorSpec(Model):
+    """An indicator of a periodic rubric: computed from the records by its scorecard's SQL, or listed as not
+    computable (its points are shown, and left out of the computable maximum)."""
+
+    code: Code
+    name_vi: Text
+    name_en: str | None = None
+    ref: str | None = None  # its number in the decision's appendix ("2.1")
+    computable: Flag = True
+    note: str | None = None
+
+
 class RubricFile(Model):
     """One `<year>.yaml` as written (docs/rubrics.md); RubricFile.expand checks the arithmetic and builds the
     variant of every agency group."""
 
     version: Whole | None = None
     year: Whole
+    period: Period = "year"  # month | quarter: scored for every month (quarter) of a year and for the year
+    periodic_indicators: tuple[PeriodicIndicatorSpec, ...] = ()  # a periodic rubric's own indicators
     title: Text | None = None  # alias: title_vi
     title_en: str | None = None
     maximum: Positive
@@ -497,6 +558,7 @@ class RubricFile(Model):
     assessed_indicators: tuple[AssessedSpec, ...] = ()
     criteria: tuple[CriterionSpec, ...]
     groups: dict[Code, GroupSpec] = {}
+    uncertainty: UncertaintySpec = UncertaintySpec()
     notes: str | None = None
     description: str | None = None
     decision: str | None = None
@@ -523,6 +585,11 @@ class RubricFile(Model):
     @classmethod
     def _listed(cls, value: Any) -> Any:
         return _non_empty(value)
+
+    @field_validator("uncertainty", mode="before")
+    @classmethod
+    def _empty_uncertainty(cls, value: Any) -> Any:
+        return {} if value is None else value
 
     @field_validator("decimals")
     @classmethod
@@ -578,6 +645,9 @@ class Rubric:
     assessed: dict[str, dict[str, str]]
     decimals: int = 2
     groups: dict[str, GroupLabels] = field(default_factory=dict)  # how the rubric shows its groups
+    uncertainty: UncertaintySpec = field(default_factory=UncertaintySpec)  # rank intervals, sensitivity
+    period: str = "year"  # month | quarter | year (RubricFile.period)
+    indicators: dict[str, PeriodicIndicatorSpec] = field(default_factory=dict, compare=False)  # periodic ones
 
 
 # --- errors: file, key path, reason ---------------------------------------------------------------------------------
@@ -624,7 +694,8 @@ def key_path(data: Any, loc: Iterable[Any]) -> str:
 
 
 SINGULAR = {"criteria": "criterion", "extra_criteria": "criterion", "indicators": "indicator",
-            "classification": "class", "assessed_indicators": "assessed indicator", "steps": "step"}
+            "classification": "class", "assessed_indicators": "assessed indicator", "steps": "step",
+            "periodic_indicators": "periodic indicator"}
 
 
 def rubric_place(data: Any, loc: tuple) -> tuple[str, str | None]:
@@ -646,6 +717,8 @@ def rubric_place(data: Any, loc: tuple) -> tuple[str, str | None]:
         elif part == "groups" and isinstance(nxt, str):
             segments.append(f"groups.{nxt}")
             node, i = child.get(nxt) if isinstance(child, dict) else None, i + 2
+        elif i == len(parts) - 1 and isinstance(part, int):  # an item of a plain list (uncertainty.methods.<code>)
+            return ", ".join(segments[:-1] + [f"{segments[-1] if segments else ''}[{part + 1}]"]), None
         elif i == len(parts) - 1:
             return ", ".join(segments), str(part)
         else:
@@ -816,6 +889,14 @@ def rubric_files(rubric_dir: Path) -> dict[int, Path]:
     return files
 
 
+def periodic_rubric_files(rubric_dir: Path) -> dict[str, dict[int, Path]]:
+    """`periodic/<name>/<year>.yaml` files by scorecard name and year."""
+    base = Path(rubric_dir) / PERIODIC_DIR
+    if not base.is_dir():
+        return {}
+    return {d.name: rubric_files(d) for d in sorted(base.iterdir()) if d.is_dir() and rubric_files(d)}
+
+
 def rubric_file_for(year: int, rubric_dir: Path) -> Path:
     """The year's own file, else the latest earlier one (a methodology stays in force until replaced)."""
     files = rubric_files(rubric_dir)
@@ -946,7 +1027,15 @@ def expand_rubric(path: Path, spec: RubricFile, known_codes: set[str], methodolo
     dup = _duplicates([a.code for a in spec.assessed_indicators])
     if dup:
         fail("assessed_indicators", f"duplicate indicator code {dup[0]!r}")
-    known = set(known_codes) | set(assessed)
+    periodic = {i.code: i for i in spec.periodic_indicators}
+    if spec.period == "year" and periodic:
+        fail("periodic_indicators", "only a periodic rubric (period: month or quarter) has its own indicators")
+    if spec.period != "year" and spec.groups:
+        fail("groups", "a periodic rubric scores every unit alike: it has no group variants")
+    if len(periodic) != len(spec.periodic_indicators):
+        fail("periodic_indicators", f"duplicate indicator code {_duplicates(list(periodic))}")
+    # A periodic rubric scores its own indicators only (its scorecard's SQL computes them, not the catalogue).
+    known = set(periodic) if spec.period != "year" else set(known_codes) | set(assessed)
     standard = _criteria(fail, spec.criteria, known)
     base_max = sum(c.max_points for c in standard)
     if abs(base_max - spec.maximum) > TOLERANCE:
@@ -999,8 +1088,13 @@ def expand_rubric(path: Path, spec: RubricFile, known_codes: set[str], methodolo
         variants[group] = replace(variants[target], group=group)
     labels = {code: GroupLabels(**{k: getattr(g, k) for k in GroupLabels.model_fields})
               for code, g in spec.groups.items()}
+    scored = {i.code for v in variants.values() for c in v.criteria for i in c.items}
+    for code in spec.uncertainty.methods:
+        if code not in scored:
+            fail(f"uncertainty.methods.{code}", "not an indicator scored by this rubric (no criterion of any group "
+                                                "gives it points)")
     return Rubric(spec.year, path, spec.title or f"Rubric {spec.year}", spec.maximum, variants, assessed,
-                  spec.decimals, labels)
+                  spec.decimals, labels, spec.uncertainty, spec.period, periodic)
 
 
 def load_rubric(path: Path, catalogue_path: Path = CATALOGUE_PATH) -> Rubric:
@@ -1059,6 +1153,13 @@ class Registry:
     methodology: Methodology
     agency_groups: tuple[AgencyGroup, ...]  # in report order
     rubrics: dict[int, Rubric]  # by the year of the file
+    periodic: dict[str, dict[int, Rubric]] = field(default_factory=dict)  # scorecard name → year of file → rubric
+
+    def periodic_rubric(self, name: str, year: int) -> Rubric | None:
+        """The periodic rubric `name` in force in `year` (the latest file not after it), None before the first."""
+        versions = self.periodic.get(name, {})
+        earlier = [y for y in versions if y <= year]
+        return versions[max(earlier)] if earlier else None
 
     @property
     def group_codes(self) -> list[str]:
@@ -1100,7 +1201,8 @@ def load_registry(data_dir: Path | None = None) -> Registry:
     base = Path(data_dir).resolve() if data_dir else settings.data_dir()
     rubric_dir = settings.rubric_dir(base)
     paths = [SOURCES_PATH, METHODOLOGY_PATH, CATALOGUE_PATH, THRESHOLDS_PATH, rubric_dir,
-             *rubric_files(rubric_dir).values()]
+             *rubric_files(rubric_dir).values(),
+             *(p for files in periodic_rubric_files(rubric_dir).values() for p in files.values())]
     return _load_registry(base, rubric_dir, _stamp(*paths))
 
 
@@ -1109,6 +1211,17 @@ def _load_registry(base: Path, rubric_dir: Path, _stamp: tuple) -> Registry:
     methodology = load_methodology()
     indicators = load_catalogue()
     rubrics = {year: load_rubric(path) for year, path in rubric_files(rubric_dir).items()}
+    for rubric in rubrics.values():
+        if rubric.period != "year":
+            _raise(RubricError, rubric.path, "period", f"a {rubric.period}ly rubric belongs in "
+                   f"{PERIODIC_DIR}/<name>/ of the rubric folder, not among the annual rubrics")
+    periodic = {name: {year: load_rubric(path) for year, path in files.items()}
+                for name, files in periodic_rubric_files(rubric_dir).items()}
+    for versions in periodic.values():
+        for rubric in versions.values():
+            if rubric.period == "year":
+                _raise(RubricError, rubric.path, "period", "a rubric of the periodic folder needs period: month "
+                       "or quarter")
     groups = agency_groups(methodology, rubrics.values())
     codes = [g.code for g in groups]
     sources = _with_groups(parse(SourcesFile, read_yaml(SOURCES_PATH), SOURCES_PATH).sources, codes)
@@ -1131,7 +1244,7 @@ def _load_registry(base: Path, rubric_dir: Path, _stamp: tuple) -> Registry:
         if code not in {i.code for i in indicators} | assessed:
             fail(THRESHOLDS_PATH, f"indicator_bounds.{code}", "unknown indicator code (not in the catalogue nor "
                  "assessed by a rubric)")
-    return Registry(base, rubric_dir, sources, indicators, thresholds, methodology, groups, rubrics)
+    return Registry(base, rubric_dir, sources, indicators, thresholds, methodology, groups, rubrics, periodic)
 
 
 def write_agency_groups(con: Any, groups: Iterable[AgencyGroup]) -> int:

@@ -63,6 +63,11 @@ DOSSIER_COLUMNS = ["MaHoSo", "MaTTHC", "DonViXuLy", "KenhThucHien", "MucDo", "Ng
                    "NgayKetThucXuLy", "NgayTra", "TrangThaiHoSo", "LePhi", "DuocThanhToanTrucTuyen",
                    "HoSoCoThanhPhanSoHoa", "LoaiDoiTuong", "ChuHoSo", "SoGiayTo", "SoDienThoai", "Email"]
 TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+# The optional columns of the national sync format (config/sources.yaml), by the first year the sample's exports
+# carry them: the supplement dates and electronic results since the QĐ 766 portal (2022), the data store later.
+SYNC_COLUMNS_FROM = {"NgayYeuCauBoSung": 2022, "NgayCongDanBoSung": 2022, "SoLanBoSung": 2022,
+                     "CoKetQuaDienTu": 2022, "DaSoHoaKetQua": 2022, "DuocLayTuKhoDMQG": 2023}
+SYNC_STREAM = 766  # the sync columns' own generator: the other columns keep the values they had without them
 
 
 @dataclass(frozen=True)
@@ -346,6 +351,7 @@ def _write_dossiers(raw_dir: Path, year: int, months: int, existing: list[Agency
     use_parquet = dossier_format == "parquet" or (dossier_format == "mixed" and year >= 2021)
     for month in range(1, months + 1):
         rng = np.random.default_rng([seed, year, month])
+        sync_rng = np.random.default_rng([seed, year, month, SYNC_STREAM])
         active = [c for c in codes if by_code[c].exists_in_month(year, month)]
         idx = np.searchsorted(codes, active)
         weight = np.array([size[by_code[c].group] * (0.5 + _unit("vol:" + c)) for c in active])
@@ -364,7 +370,7 @@ def _write_dossiers(raw_dir: Path, year: int, months: int, existing: list[Agency
             first = part * CHUNK_ROWS
             frame = _draw_dossier_chunk(
                 rng, year, month, months, progress, min(CHUNK_ROWS, n - first), first, codes, idx, weight,
-                q_active, starts, lengths, cat_proc, cat_level, cat_fee)
+                q_active, starts, lengths, cat_proc, cat_level, cat_fee, sync_rng=sync_rng)
             frame = month_faults.apply(frame, first=part == 0, last=part == parts - 1)
             total += frame.height
             name = f"hoso_{year}_{month:02d}" + (f"_part{part + 1}" if parts > 1 else "")
@@ -401,7 +407,8 @@ def write_dossier_day(raw_dir: Path, year: int, month: int, day: int, n: int, *,
     rng = np.random.default_rng([seed, year, month, day])
     frame = _draw_dossier_chunk(rng, year, month, 12, min(1.0, (year - 2016) / 8), n, 10**7 + day * 10**5,
                                 codes, np.searchsorted(codes, active), weight, q_active, starts, lengths, cat_proc,
-                                cat_level, cat_fee, day=day)
+                                cat_level, cat_fee, day=day,
+                                sync_rng=np.random.default_rng([seed, year, month, day, SYNC_STREAM]))
     path = raw_dir / "dossiers" / str(year) / f"{month:02d}" / f"hoso_{year}_{month:02d}_{day:02d}_new.{dossier_format}"
     path.parent.mkdir(parents=True, exist_ok=True)
     if dossier_format == "parquet":
@@ -414,8 +421,10 @@ def write_dossier_day(raw_dir: Path, year: int, month: int, day: int, n: int, *,
 def _draw_dossier_chunk(rng: np.random.Generator, year: int, month: int, months: int, progress: float, n: int,
                         first: int, codes: np.ndarray, idx: np.ndarray, weight: np.ndarray, q_active: np.ndarray,
                         starts: np.ndarray, lengths: np.ndarray, cat_proc: np.ndarray, cat_level: np.ndarray,
-                        cat_fee: np.ndarray, day: int | None = None) -> pl.DataFrame:
-    """`n` dossiers of a month (or of one `day` of it), numbered from `first` + 1, drawn vectorised."""
+                        cat_fee: np.ndarray, day: int | None = None,
+                        sync_rng: np.random.Generator | None = None) -> pl.DataFrame:
+    """`n` dossiers of a month (or of one `day` of it), numbered from `first` + 1, drawn vectorised; the optional
+    sync columns of the year come from `sync_rng`, after the other columns, so those stay as they were."""
     pick = rng.choice(len(idx), size=n, p=weight / weight.sum())
     agency_idx = idx[pick]
     q = q_active[pick]
@@ -473,7 +482,8 @@ def _draw_dossier_chunk(rng: np.random.Generator, year: int, month: int, months:
         "phone": rng.integers(10**8, 10**9, n),
     })
     fmt = "%Y%m%d%H%M%S"
-    return frame.select(
+    sync = _sync_columns(sync_rng, year, q, received, span, status) if sync_rng is not None else {}
+    return frame.with_columns(**sync).select(
         pl.concat_str([pl.col("agency"), pl.lit(f"-{year}{month:02d}-"), pl.col("seq").cast(pl.String)
                        .str.zfill(7)]).alias("MaHoSo"),
         "MaTTHC",
@@ -493,7 +503,49 @@ def _draw_dossier_chunk(rng: np.random.Generator, year: int, month: int, months:
         pl.concat_str([pl.lit("0"), pl.col("id_number").cast(pl.String)]).alias("SoGiayTo"),
         pl.concat_str([pl.lit("09"), pl.col("phone").cast(pl.String).str.slice(0, 8)]).alias("SoDienThoai"),
         pl.concat_str([pl.lit("nguoidan"), pl.col("seq").cast(pl.String), pl.lit("@example.vn")]).alias("Email"),
+        *sync,
     )
+
+
+def _sync_columns(rng: np.random.Generator, year: int, q: np.ndarray, received: np.ndarray, span: np.ndarray,
+                  status: np.ndarray) -> dict[str, pl.Series]:
+    """The optional sync columns the year's exports carry (SYNC_COLUMNS_FROM), as text like the other columns.
+
+    Shares are invented but shaped on what the QĐ 766 portal reports: a few dossiers need a supplement (one in
+    eight of them twice), electronic results and digitised results grow every year from 2022, the data store is
+    reused rarely at first; better agencies (q) do more of each. About 3% of the cells are left empty (unknown)."""
+    n = len(q)
+    if not n or year < min(SYNC_COLUMNS_FROM.values()):
+        return {}
+    fmt = "%Y%m%d%H%M%S"
+    since = year - 2022
+    accepted = ~np.isin(status, [1, 3])
+    finished = np.isin(status, [9, 10])
+    asked = accepted & (rng.random(n) < 0.05 + 0.06 * (1 - q))
+    requested = received + (span * rng.uniform(0.1, 0.6, n)).astype("timedelta64[s]")
+    replied = requested + rng.integers(3600, 10 * 86400, n).astype("timedelta64[s]")
+    waiting = asked & (status == 4) & (rng.random(n) < 0.3)  # the citizen has not replied yet
+    times = rng.random(n)
+    count = np.where(asked, np.where(times < 0.03, 3, np.where(times < 0.125, 2, 1)), 0)
+
+    def stamp(values: np.ndarray, present: np.ndarray) -> pl.Series:
+        text = pl.Series(values.astype("datetime64[ms]")).dt.strftime(fmt)
+        return pl.select(pl.when(pl.Series(present)).then(text).otherwise(pl.lit(""))).to_series()
+
+    def flag(share: float) -> np.ndarray:
+        share = min(max(share, 0.0), 0.95)
+        return np.where(finished & (rng.random(n) < share * (0.5 + 0.5 * q)), "1", "0")
+
+    unknown = rng.random((4, n)) < 0.03
+    columns = {
+        "NgayYeuCauBoSung": stamp(requested, asked),
+        "NgayCongDanBoSung": stamp(replied, asked & ~waiting),
+        "SoLanBoSung": pl.Series(np.where(unknown[0], "", count.astype(str))),
+        "CoKetQuaDienTu": pl.Series(np.where(unknown[1], "", flag(0.15 + 0.2 * since))),
+        "DaSoHoaKetQua": pl.Series(np.where(unknown[2], "", flag(0.08 + 0.15 * since))),
+        "DuocLayTuKhoDMQG": pl.Series(np.where(unknown[3], "", flag(0.03 + 0.08 * (year - 2023)))),
+    }
+    return {name: col for name, col in columns.items() if year >= SYNC_COLUMNS_FROM[name]}
 
 
 class _MonthFaults:

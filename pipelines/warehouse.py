@@ -16,6 +16,7 @@ from pipelines.settings import PROJECT_ROOT
 SCHEMA_FILES = (
     PROJECT_ROOT / "assets" / "ingestion" / "macros.sql",
     PROJECT_ROOT / "assets" / "ingestion" / "schema.sql",
+    PROJECT_ROOT / "assets" / "scorecard" / "sql" / "schema.sql",  # the marts copy its tables even before a scoring
 )
 
 

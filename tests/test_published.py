@@ -87,15 +87,15 @@ def test_ict_index_deployment_of_provinces_and_assessments_runs_end_to_end_with_
     assert rankings(base, 2019)["DNG"][1] == 0.865433333   # 2.5963 / 3, not rounded to 2 or 4 decimals
     assert rankings(base, 2023)["HNI"][:3] == (0.0, 0.0, 2)  # no component submitted: ranked, at 0
 
-    # reports are written for whatever was ranked: provinces, labelled by their code where no label exists
+    # reports are written for whatever was ranked: provinces, under the label the rubric gives the group
     for year in (2016, 2019, 2023):
         assert (base / "marts" / "reports" / str(year) / "index.html").is_file()
         assert (base / "marts" / "reports" / str(year) / f"xep_hang_{year}.xlsx").is_file()
     from openpyxl import load_workbook
 
     book = load_workbook(base / "marts" / "reports" / "2019" / "xep_hang_2019.xlsx")
-    assert "province" in book.sheetnames
-    sheet = book["province"]
+    assert "Tỉnh, thành phố" in book.sheetnames  # groups.province.label_vi of the published rubric
+    sheet = book["Tỉnh, thành phố"]
     row = next(r for r in sheet.iter_rows(values_only=True) if r[1] == "DNG")
     assert row[3:7] == (0.7925, 0.9538, 0.85, 2.5963)   # the three components (criterion points) and the total
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import openpyxl
@@ -22,8 +23,10 @@ from pipelines.registry import (
     METHODOLOGY_PATH,
     SOURCES_PATH,
     THRESHOLDS_PATH,
+    GroupLabels,
     RegistryError,
     RubricError,
+    agency_groups,
     class_colours,
     load_catalogue,
     load_methodology,
@@ -195,6 +198,14 @@ def national(data_dir: Path) -> None:
               "indicator_code", "value"],
               [[2024, code, c, str(v).replace(".", ",")] for code, (_, values) in PROVINCES.items()
                for c, v in zip(components, values, strict=True)])
+
+
+def test_a_group_declared_without_labels_is_shown_by_its_code_in_the_palettes_colour():
+    methodology = load_methodology()
+    rubric = SimpleNamespace(year=2024, groups={"ministry": GroupLabels()})  # what a rubric's `ministry: {}` gives
+    ministry = next(g for g in agency_groups(methodology, [rubric]) if g.code == "ministry")
+    assert (ministry.label_vi, ministry.label_en, ministry.sheet) == ("ministry", "ministry", "ministry")
+    assert ministry.order == 5 and ministry.colour == methodology.palette[4]  # after the four standard groups
 
 
 def test_a_deployment_reads_its_own_rubric_folder_and_declares_groups_there(data_dir):

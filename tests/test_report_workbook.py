@@ -35,7 +35,7 @@ STANDARD = [
     "Môi trường tổ chức và chính sách",
 ]
 LEFT = ["STT", "Mã cơ quan", "Tên cơ quan"]
-RIGHT = ["Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", "Thay đổi so với năm trước"]
+RIGHT = ["Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", "Khoảng xếp hạng (90%)", "Thay đổi so với năm trước"]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,8 @@ def table(ws: Worksheet) -> tuple[list[str], list[tuple]]:
 def test_path_and_sheet_names(xlsx: Path, book: Workbook):
     assert xlsx.name == f"xep_hang_{YEAR}.xlsx" and xlsx.parent.name == str(YEAR)
     assert not [p for p in xlsx.parent.iterdir() if p.name != xlsx.name]  # no temporary file left
-    assert book.sheetnames == [*GROUP_SHEETS.values(), "Phương pháp", "Lưu ý chất lượng dữ liệu"]
+    assert book.sheetnames == [*GROUP_SHEETS.values(), "Phương pháp", "Lưu ý chất lượng dữ liệu",
+                               "Chỉ số 766 theo tháng"]
 
 
 def test_title_and_heading_rows_exactly(book: Workbook):
@@ -101,6 +102,7 @@ def test_title_and_heading_rows_exactly(book: Workbook):
         "Chỉ số",
         "Xếp loại",
         "Xếp hạng",
+        "Khoảng xếp hạng (90%)",
         "Thay đổi so với năm trước",
     ]
     district = [f"{n} ({m})" for n, m in zip(STANDARD, [18, 18, 36, 9, 9], strict=True)]

@@ -113,10 +113,10 @@ def test_ranking_tables_match_the_marts(province: Path):
                 [points[(code, c)] for c in criteria], abs=HALF[2])
             assert vn_value(cells[2 + n], 2) == pytest.approx(total, abs=HALF[2])
             assert vn_value(cells[3 + n], 4) == pytest.approx(index, abs=HALF[4])
-            assert cells[4 + n:] == [cls, str(rank), change_text(prev, rank)]
+            assert [*cells[4 + n:6 + n], cells[-1]] == [cls, str(rank), change_text(prev, rank)]
     heading = next(cells for t, r, cells in tables(page) if t.get("data-group") == "department" and not r)
-    assert heading[:2] == ["STT", "Tên cơ quan"] and heading[-5:] == [
-        "Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", "Thay đổi so với năm trước"]
+    assert heading[:2] == ["STT", "Tên cơ quan"] and heading[-6:] == [
+        "Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", "Khoảng xếp hạng (90%)", "Thay đổi so với năm trước"]
     assert heading[2] == "Hạ tầng kỹ thuật CNTT và ATTT (20)"
 
 
@@ -182,7 +182,7 @@ def test_names_from_inputs_cannot_inject_markup(hostile_report: Path):
 def test_figures_are_written_the_vietnamese_way(hostile_report: Path):
     [cells] = [cells for t, r, cells in tables(hostile_report) if r.get("data-agency") == "SO-TC"]
     assert cells[2] == "18,25"  # Hạ tầng kỹ thuật CNTT và ATTT, the first criterion
-    assert cells[-5:-3] == ["1.234,50", "0,9265"] and cells[-1] == "↑3"
+    assert cells[-6:-4] == ["1.234,50", "0,9265"] and cells[-1] == "↑3"
 
 
 def test_chromium_loads_the_pages_without_errors_and_draws_the_charts(province: Path, hostile_report: Path,
@@ -193,13 +193,14 @@ def test_chromium_loads_the_pages_without_errors_and_draws_the_charts(province: 
     code = marts(province).execute("SELECT arg_max(agency_code, points_lost) FROM agency_profiles "
                                    "WHERE year = 2024").fetchall()[0][0]
     profile = province / "marts" / "reports" / "2024" / "co-quan" / f"{code}.html"
-    for page in (year_page, profile, hostile_report):
+    page_766 = year_page.parent / "chi-so-766.html"  # the monthly QĐ 766 page: one chart, the province's trend
+    for page in (year_page, profile, hostile_report, page_766):
         done = chromium(f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri())
         assert done.returncode == 0, done.stderr[-2000:]
         root = done.stdout[:done.stdout.index(">", done.stdout.index("<html"))]
         assert "data-errors" not in root, root  # no script or resource error (e.g. plotly.min.js missing)
         charts = int(root.split('data-charts="')[1].split('"')[0])
-        assert charts >= (2 if page == profile else 6)
+        assert charts >= {profile: 2, page_766: 1}.get(page, 6)
         assert f'data-charts-rendered="{charts}"' in root  # every Plotly.newPlot resolved
         assert done.stdout.count('class="main-svg"') >= charts
         assert "<title>1</title>" not in done.stdout  # the hostile name's onerror never ran

@@ -11,12 +11,16 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 import yaml
 from conftest import PROJECT
 
 from pipelines.synthetic import generate_sample_province
+
+SYNC = ["NgayYeuCauBoSung", "NgayCongDanBoSung", "SoLanBoSung", "CoKetQuaDienTu", "DaSoHoaKetQua",
+        "DuocLayTuKhoDMQG"]  # docs/raw_contracts.md: the optional columns of the national sync format
 
 
 def digest(raw: Path) -> dict[str, str]:
@@ -78,7 +82,8 @@ def test_layout_columns_formats_and_restructuring(sample: tuple[Path, dict]):
     assert months == [f"{m:02d}" for m in range(1, 13)]
     frame = pl.read_csv(raw / "dossiers" / "2018" / "03" / "hoso_2018_03.csv", infer_schema_length=0)
     contract = yaml.safe_load((PROJECT / "config" / "sources.yaml").read_text(encoding="utf-8"))
-    assert frame.columns == list(contract["sources"]["dossiers"]["columns"])  # the raw contract's columns
+    # the raw contract's columns, but for the optional sync columns, which exports carry from 2022 only
+    assert frame.columns == [c for c in contract["sources"]["dossiers"]["columns"] if c not in SYNC]
     assert frame["ChuHoSo"].null_count() == 0  # personal data is there, for the pipeline to drop
     rows_per_year = {str(year): sum(pl.read_csv(p, infer_schema_length=0).height
                                     for p in (raw / "dossiers" / str(year)).rglob("*.csv"))
@@ -123,3 +128,42 @@ def test_injected_faults_are_in_the_files(sample: tuple[Path, dict]):
     claimed = (faults["duplicate_MaHoSo"], faults["unknown_agency"], faults["impossible_date"],
                faults["due_before_received"])
     assert found == claimed and all(n > 0 for n in found)  # the manifest counts what the files hold
+
+
+def test_sync_columns_appear_from_2022_with_growing_shares_and_leave_the_other_columns_unchanged(tmp_path: Path):
+    from pipelines import synthetic
+
+    generate_sample_province(tmp_path / "raw", scale=0.02, first_year=2021, last_year=2024,
+                             through=date(2024, 12, 31))
+    raw = tmp_path / "raw" / "dossiers"
+
+    def year_frame(year: int) -> pl.DataFrame:
+        return pl.concat([pl.read_parquet(p).cast(pl.String) for p in sorted((raw / str(year)).rglob("*.parquet"))],
+                         how="diagonal")
+
+    frames = {y: year_frame(y) for y in (2021, 2022, 2023, 2024)}
+    assert not set(SYNC) & set(frames[2021].columns)
+    assert set(SYNC) - set(frames[2022].columns) == {"DuocLayTuKhoDMQG"}  # the data store comes a year later
+    assert set(SYNC) <= set(frames[2023].columns)
+
+    def share(frame: pl.DataFrame, column: str) -> float:
+        return frame.filter(pl.col(column) == "1").height / frame.height
+
+    for column in ("CoKetQuaDienTu", "DaSoHoaKetQua"):
+        assert 0 < share(frames[2022], column) < share(frames[2023], column) < share(frames[2024], column) < 0.9
+    assert 0 < share(frames[2023], "DuocLayTuKhoDMQG") < share(frames[2024], "DuocLayTuKhoDMQG") < 0.3
+    asked = frames[2024].filter(pl.col("NgayYeuCauBoSung") != "")
+    assert 0.02 < asked.height / frames[2024].height < 0.15
+    assert (asked["NgayCongDanBoSung"].filter(asked["NgayCongDanBoSung"] != "") > asked["NgayYeuCauBoSung"].filter(
+        asked["NgayCongDanBoSung"] != "")).all()
+    assert set(frames[2024]["SoLanBoSung"].unique()) == {"", "0", "1", "2", "3"}
+
+    # The sync columns come from their own generator: every other column is what the draw gives without them.
+    args = (2024, 3, 12, 1.0, 50, 0, np.array(["A", "B"]), np.array([0, 1]), np.array([1.0, 2.0]),
+            np.array([0.5, 0.9]), np.array([0, 2]), np.array([2, 2]), np.array(["P1", "P2", "P3", "P4"]),
+            np.array([3, 4, 2, 3], dtype=np.int8), np.array([1, 0, 1, 0], dtype=np.int8))
+    plain = synthetic._draw_dossier_chunk(np.random.default_rng(1), *args)
+    with_sync = synthetic._draw_dossier_chunk(np.random.default_rng(1), *args, sync_rng=np.random.default_rng(2))
+    assert with_sync.columns == plain.columns + SYNC
+    assert with_sync.select(plain.columns).equals(plain)
+

@@ -58,8 +58,22 @@ CREATE TABLE IF NOT EXISTS stg_dossiers (
     HoSoCoThanhPhanSoHoa    INTEGER,           -- 1 digitised
     LoaiDoiTuong            INTEGER,           -- 1 citizen, 2 business
     source_file             VARCHAR,
-    source_line             BIGINT
+    source_line             BIGINT,
+    -- Optional columns of the national sync format (NULL: absent or empty = unknown)
+    NgayYeuCauBoSung        TIMESTAMP,         -- the last supplement request
+    NgayCongDanBoSung       TIMESTAMP,         -- the citizen's reply to it
+    SoLanBoSung             BIGINT,            -- number of supplement requests
+    CoKetQuaDienTu          INTEGER,           -- 1: an electronic result file was issued
+    DaSoHoaKetQua           INTEGER,           -- 1: the result was digitised
+    DuocLayTuKhoDMQG        INTEGER            -- 1: a component came from the citizen's digital data store
 );
+-- A warehouse made before the optional sync columns gets them (the contract change reloads the dossier files).
+ALTER TABLE stg_dossiers ADD COLUMN IF NOT EXISTS NgayYeuCauBoSung TIMESTAMP;
+ALTER TABLE stg_dossiers ADD COLUMN IF NOT EXISTS NgayCongDanBoSung TIMESTAMP;
+ALTER TABLE stg_dossiers ADD COLUMN IF NOT EXISTS SoLanBoSung BIGINT;
+ALTER TABLE stg_dossiers ADD COLUMN IF NOT EXISTS CoKetQuaDienTu INTEGER;
+ALTER TABLE stg_dossiers ADD COLUMN IF NOT EXISTS DaSoHoaKetQua INTEGER;
+ALTER TABLE stg_dossiers ADD COLUMN IF NOT EXISTS DuocLayTuKhoDMQG INTEGER;
 
 CREATE TABLE IF NOT EXISTS stg_one_stop (
     year                 INTEGER NOT NULL,

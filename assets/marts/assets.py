@@ -19,7 +19,8 @@ class MartsConfig(dg.Config):
     group_name="marts",
     backfill_policy=single_run,  # lets `dagster asset materialize --partition-range` include it
     deps=["rankings", "criterion_scores", "indicator_scores", "indicator_values", "dossier_indicators_ytd",
-          "stg_agencies", "agency_profiles", "data_quality"],
+          "stg_agencies", "agency_profiles", "data_quality", "rank_uncertainty", "class_probability",
+          "rank_sensitivity", "scorecard_766", "scorecard_766_totals"],
     kinds={"duckdb", "parquet"},
     description="data/marts/egov.duckdb: every year's indicators, scores, rankings, quarantine and dimensions, "
     "with column comments. Built in a new file and renamed over the old one: readers never block or see half.",

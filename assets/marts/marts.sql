@@ -59,6 +59,26 @@ SELECT source, year, file, file_format, encoding, status, message, rows_read, ro
 FROM ingested_files
 ORDER BY source, year, file;
 
+-- The QĐ 766 scorecard (docs/rubrics.md §8): items and totals per unit and month, quarter, year.
+CREATE TABLE m.scorecard_766 AS
+SELECT period, period_type, agency_code, indicator_code, numerator, denominator, value, points, max_points
+FROM scorecard_766
+ORDER BY period_type, period, agency_code, indicator_code;
+
+CREATE TABLE m.scorecard_766_totals AS
+SELECT period, period_type, agency_code, agency_group, total_points, computable_max, rank
+FROM scorecard_766_totals
+ORDER BY period_type, period, agency_group, rank, agency_code;
+
+CREATE TABLE m.scorecard_766_items AS
+SELECT year, rubric_year, criterion_code, criterion_name, criterion_order, item_order, indicator_code, ref, name_vi,
+       max_points, method, params, computable
+FROM scorecard_766_items
+ORDER BY year, criterion_order, item_order;
+
+CREATE TABLE m.scorecard_766_levels AS
+SELECT year, label, min_share, colour, fill FROM scorecard_766_levels ORDER BY year, min_share DESC;
+
 -- The nightly scorecard: each agency's dossier indicators, year to date, by month, with names attached.
 CREATE VIEW m.dossier_scorecard AS
 SELECT d.year, d.month, d.agency_code, coalesce(a.agency_name, 'Toàn tỉnh') AS agency_name, a.agency_group,
@@ -314,3 +334,107 @@ COMMENT ON COLUMN m.what_if.current_points IS 'Points earned now';
 COMMENT ON COLUMN m.what_if.new_points IS 'Points earned at the required value';
 COMMENT ON COLUMN m.what_if.points_gained IS 'new_points − current_points';
 COMMENT ON COLUMN m.what_if.lower_is_better IS 'True when a lower value earns more (goalposts with best < worst): reach at most required_value';
+
+-- Rank uncertainty (assets/scoring/uncertainty.py, docs/analysts.md "How sure is a rank?"): how far each rank and
+-- class moves when the rubric's weights, targets and methods move within its `uncertainty:` settings.
+CREATE TABLE m.rank_uncertainty AS
+SELECT year, agency_group, agency_code, nominal_rank, mean_rank, median_rank, q05_rank, q95_rank, runs
+FROM rank_uncertainty
+ORDER BY year, agency_group, nominal_rank, agency_code;
+
+CREATE TABLE m.class_probability AS
+SELECT p.year, p.agency_group, p.agency_code, p.classification, p.probability
+FROM class_probability AS p
+LEFT JOIN rubric_classes AS c
+       ON c.year = p.year AND c.agency_group = p.agency_group AND c.label = p.classification
+ORDER BY p.year, p.agency_group, p.agency_code, c.min_total DESC;
+
+CREATE TABLE m.rank_sensitivity AS
+SELECT s.year, s.agency_group, s.criterion_code, s.first_order, s.total_order, s.runs
+FROM rank_sensitivity AS s
+LEFT JOIN (SELECT DISTINCT year, agency_group, criterion_code, criterion_order FROM rubric_items) AS r
+       USING (year, agency_group, criterion_code)
+ORDER BY s.year, s.agency_group, r.criterion_order, s.criterion_code;
+
+CREATE TABLE m.uncertainty_settings AS
+SELECT year, rubric_year, runs, seed, weights, targets, methods
+FROM uncertainty_settings
+ORDER BY year;
+
+COMMENT ON TABLE m.rank_uncertainty IS 'How sure each rank is: the unit''s rank over model runs in which the rubric''s weights (and, if the rubric says so, targets and methods) move within its uncertainty: settings (uncertainty_settings); about methodological choices, not measurement error';
+COMMENT ON COLUMN m.rank_uncertainty.year IS 'Evaluation year';
+COMMENT ON COLUMN m.rank_uncertainty.agency_group IS 'Agency group: ranks are within the group';
+COMMENT ON COLUMN m.rank_uncertainty.agency_code IS 'Agency code';
+COMMENT ON COLUMN m.rank_uncertainty.nominal_rank IS 'The published rank (rankings.rank), with the rubric as written';
+COMMENT ON COLUMN m.rank_uncertainty.mean_rank IS 'Mean rank over the runs';
+COMMENT ON COLUMN m.rank_uncertainty.median_rank IS 'Median rank over the runs (a rank some run gave)';
+COMMENT ON COLUMN m.rank_uncertainty.q05_rank IS 'Best end of the 90 % interval: 5 % of the runs rank the unit better (a smaller number) than this';
+COMMENT ON COLUMN m.rank_uncertainty.q95_rank IS 'Worst end of the 90 % interval: 5 % of the runs rank the unit worse than this';
+COMMENT ON COLUMN m.rank_uncertainty.runs IS 'Model runs: each rescored every unit of the year and group, ranked like the published ranking (total rounded to the rubric''s decimals, competition ranks)';
+
+COMMENT ON TABLE m.class_probability IS 'Per unit and class (xếp loại) of its group: the share of the uncertainty runs in which the unit has that class; a unit''s shares add up to 1';
+COMMENT ON COLUMN m.class_probability.year IS 'Evaluation year';
+COMMENT ON COLUMN m.class_probability.agency_group IS 'Agency group';
+COMMENT ON COLUMN m.class_probability.agency_code IS 'Agency code';
+COMMENT ON COLUMN m.class_probability.classification IS 'A class of the group''s rubric (every class is listed, 0 when no run reached it)';
+COMMENT ON COLUMN m.class_probability.probability IS 'Share of the runs (rank_uncertainty.runs) in this class, 0..1';
+
+COMMENT ON TABLE m.rank_sensitivity IS 'Which criteria drive the ranking: Sobol indices of each criterion''s weights (its items'' points moving together) on the mean absolute shift of the group''s ranks from the published ones';
+COMMENT ON COLUMN m.rank_sensitivity.year IS 'Evaluation year';
+COMMENT ON COLUMN m.rank_sensitivity.agency_group IS 'Agency group';
+COMMENT ON COLUMN m.rank_sensitivity.criterion_code IS 'Criterion of the rubric (see rubric_items)';
+COMMENT ON COLUMN m.rank_sensitivity.first_order IS 'First-order index (Saltelli 2010 estimator): the share of the rank shifts'' variance due to this criterion''s weights alone (a small negative value is estimation noise around 0); NULL when the weights do not move (weights: 0) or no rank ever moves';
+COMMENT ON COLUMN m.rank_sensitivity.total_order IS 'Total index (Jansen estimator): the share due to this criterion''s weights including their interactions with the others; near 0 = the weights of this criterion do not move ranks';
+COMMENT ON COLUMN m.rank_sensitivity.runs IS 'Model runs of the sensitivity design: base samples (runs rounded up to a power of two: 1024 for 1000) × (criteria + 2); 0 when the weights do not move';
+
+COMMENT ON TABLE m.uncertainty_settings IS 'The uncertainty: settings each year was analysed with (the rubric''s, else the defaults)';
+COMMENT ON COLUMN m.uncertainty_settings.year IS 'Evaluation year';
+COMMENT ON COLUMN m.uncertainty_settings.rubric_year IS 'Year of the rubric file the settings come from';
+COMMENT ON COLUMN m.uncertainty_settings.runs IS 'Model runs per year and group';
+COMMENT ON COLUMN m.uncertainty_settings.seed IS 'Random seed: the same seed gives the same runs';
+COMMENT ON COLUMN m.uncertainty_settings.weights IS 'Each item''s points × a factor drawn in [1 − weights, 1 + weights], then rescaled so the maximum is unchanged (0.25: ±25 %)';
+COMMENT ON COLUMN m.uncertainty_settings.targets IS 'Each item''s method parameters (target, goalposts, step thresholds) × a factor in [1 − targets, 1 + targets]';
+COMMENT ON COLUMN m.uncertainty_settings.methods IS 'Per indicator, the other scoring methods drawn with equal chance beside its own (JSON; {} when none)';
+
+COMMENT ON TABLE m.scorecard_766 IS 'QĐ 766/QĐ-TTg scorecard computed from the dossier log: each item''s numerator, denominator, value and points per unit and period (month, quarter, year; each period its own ratio)';
+COMMENT ON COLUMN m.scorecard_766.period IS 'Period key: 2026-08 (month), 2026-Q3 (quarter), 2026 (year); dossiers count in the period of their NgayTiepNhan (local time)';
+COMMENT ON COLUMN m.scorecard_766.period_type IS 'month | quarter | year';
+COMMENT ON COLUMN m.scorecard_766.agency_code IS 'Agency code, or ''PROVINCE'' for the province as a unit (numerators and denominators summed over all its agencies)';
+COMMENT ON COLUMN m.scorecard_766.indicator_code IS 'Item of the 766 rubric (scorecard_766_items; config/rubrics/periodic/766/)';
+COMMENT ON COLUMN m.scorecard_766.numerator IS 'Dossiers meeting the item (docs/rubrics.md §8); NULL for an item not computable, or a flag absent or empty for the whole period';
+COMMENT ON COLUMN m.scorecard_766.denominator IS 'Dossiers the item is a share of; NULL for an item not computable';
+COMMENT ON COLUMN m.scorecard_766.value IS 'numerator / denominator; NULL when no dossier counts (0 denominator), the data is unknown or the item is not computable';
+COMMENT ON COLUMN m.scorecard_766.points IS 'Points earned (the item''s method, rounded to 2 decimals like the portal); NULL when value is NULL';
+COMMENT ON COLUMN m.scorecard_766.max_points IS 'The item''s points in the rubric';
+
+COMMENT ON TABLE m.scorecard_766_totals IS 'QĐ 766 total per unit and period: points earned of the computable points (x of y), and the rank in the agency group';
+COMMENT ON COLUMN m.scorecard_766_totals.period IS 'Period key: 2026-08, 2026-Q3, 2026';
+COMMENT ON COLUMN m.scorecard_766_totals.period_type IS 'month | quarter | year';
+COMMENT ON COLUMN m.scorecard_766_totals.agency_code IS 'Agency code, or ''PROVINCE'' for the province as a unit';
+COMMENT ON COLUMN m.scorecard_766_totals.agency_group IS 'Agency group (agency_groups); NULL for PROVINCE';
+COMMENT ON COLUMN m.scorecard_766_totals.total_points IS 'Sum of the points earned; NULL when no item has a value in the period';
+COMMENT ON COLUMN m.scorecard_766_totals.computable_max IS 'Sum of the maximum points of the items with a value in the period (not computable items and items without dossiers left out)';
+COMMENT ON COLUMN m.scorecard_766_totals.rank IS 'Rank by total_points among the agencies of the same group and period (ties share a rank); NULL for PROVINCE and units without a total';
+
+COMMENT ON TABLE m.scorecard_766_items IS 'The QĐ 766 rubric each year was scored with: groups, items, points, and which items are not computable from our records';
+COMMENT ON COLUMN m.scorecard_766_items.year IS 'Year scored';
+COMMENT ON COLUMN m.scorecard_766_items.rubric_year IS 'The rubric file in force (config/rubrics/periodic/766/<rubric_year>.yaml)';
+COMMENT ON COLUMN m.scorecard_766_items.criterion_code IS 'Group of the decision (công khai, tiến độ, dịch vụ trực tuyến, thanh toán, số hóa, hài lòng)';
+COMMENT ON COLUMN m.scorecard_766_items.criterion_name IS 'The group''s name in Vietnamese';
+COMMENT ON COLUMN m.scorecard_766_items.criterion_order IS 'Position of the group';
+COMMENT ON COLUMN m.scorecard_766_items.item_order IS 'Position of the item in its group';
+COMMENT ON COLUMN m.scorecard_766_items.indicator_code IS 'Item code, as in scorecard_766.indicator_code';
+COMMENT ON COLUMN m.scorecard_766_items.ref IS 'The item''s number in the decision''s appendix, where known (2.1)';
+COMMENT ON COLUMN m.scorecard_766_items.name_vi IS 'The item in Vietnamese';
+COMMENT ON COLUMN m.scorecard_766_items.max_points IS 'The item''s points';
+COMMENT ON COLUMN m.scorecard_766_items.method IS 'Scoring method (scoring_methods): target = points × min(value / target, 1)';
+COMMENT ON COLUMN m.scorecard_766_items.params IS 'The method''s parameters (JSON), e.g. {"target": 0.5}: full points at 50%';
+COMMENT ON COLUMN m.scorecard_766_items.computable IS 'False: needs data the dossier log does not hold; shown, and left out of the computable maximum';
+
+COMMENT ON TABLE m.scorecard_766_levels IS 'Levels of a period''s QĐ 766 score (the rubric''s classification), on its share of the computable points, and their colours in the reports';
+COMMENT ON COLUMN m.scorecard_766_levels.year IS 'Year scored';
+COMMENT ON COLUMN m.scorecard_766_levels.label IS 'Level (Tốt, Đạt, Chưa đạt)';
+COMMENT ON COLUMN m.scorecard_766_levels.min_share IS 'Lowest 100 × total_points / computable_max of the level';
+COMMENT ON COLUMN m.scorecard_766_levels.colour IS 'Text and chart colour';
+COMMENT ON COLUMN m.scorecard_766_levels.fill IS 'Cell background';
+

@@ -119,6 +119,10 @@ def _prepare_gx(context: dg.AssetCheckExecutionContext, con, warehouse: Warehous
                                  registry=load_registry(warehouse.base))
     _run_frames[(context.run.run_id, tuple(years))] = fingerprints
     context.log.info(f"GX: staged tables changed since their last validation: {', '.join(changed) or 'none'}")
+    if changed:  # data_quality will validate: import GX in a worker process meanwhile (expectations/gx_worker.py)
+        from expectations import gx_worker
+
+        gx_worker.start(data_docs_dir(warehouse), warehouse.base)
 
 
 def _label(years: list[int]) -> str:
@@ -174,6 +178,7 @@ def ranks_follow_totals(context: dg.AssetCheckExecutionContext, warehouse: Wareh
     "per source, year and agency (rows read/loaded/quarantined, missing returns, failed checks).",
 )
 def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    from expectations import gx_worker
     from expectations.gx_runner import (
         DOSSIER_AGENCY_MONTH_TEMP,
         data_docs_index,
@@ -192,9 +197,12 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
         fingerprints = {**staged, **table_fingerprints(con, years, [t for t in GX_TABLES if t not in staged])}
         fingerprints = {t: fingerprints[t] for t in GX_TABLES if t in fingerprints}
         aggregate = AGGREGATE_TABLE if "dossier_agency_month" in staged else DOSSIER_AGENCY_MONTH_TEMP
-        gx_results = validate_tables(lambda names: load_frames(con, years, names, aggregate=aggregate),
-                                     fingerprints, site, run_name=_label(years),
-                                     registry=load_registry(warehouse.base))
+        try:
+            gx_results = validate_tables(lambda names: load_frames(con, years, names, aggregate=aggregate),
+                                         fingerprints, site, run_name=_label(years),
+                                         registry=load_registry(warehouse.base))
+        finally:
+            gx_worker.stop()  # also when nothing needed validating after all
         rows = build_data_quality(con, years, gx_results, checks)
         con.execute(f"DROP TABLE IF EXISTS {AGGREGATE_TABLE}")
     _run_results.pop(key, None)

@@ -6,7 +6,9 @@
   name in its own folder and renamed over the old one, so a reader or a failed run never leaves half a file;
 - `data_docs_page`: where the Great Expectations Data Docs of a data directory are;
 - `agency_groups` / `class_styles`: the groups (order, label, sheet, colour) and the classes (order, colours) as the
-  marts publish them from the registry (pipelines/registry.py), so no report spells a group or a class out.
+  marts publish them from the registry (pipelines/registry.py), so no report spells a group or a class out;
+- `rank_interval` / `robustness_vi`: a rank's 90 % interval ("7–12") and, in a sentence, how robust a rank and
+  class are to the methodology's choices (the marts' rank_uncertainty, class_probability, uncertainty_settings).
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ import duckdb
 
 from pipelines import settings
 from pipelines.registry import AgencyGroup, class_colours, load_methodology, standard_agency_groups, tint
+from pipelines.vietnamese import vn_pct
 
 __all__ = ["VIETNAM", "ClassStyles", "Provisional", "agency_groups", "atomic_path", "class_styles", "data_docs_page",
-           "has_table", "provisional", "remove_leftovers", "vi_sort_key", "write_text_atomic"]
+           "has_table", "provisional", "rank_interval", "remove_leftovers", "robustness_vi", "uncertainty_settings",
+           "vi_sort_key", "write_text_atomic"]
 
 # The evaluation calendar is Vietnam's (the partitions and the nightly schedule use it too), not the server's.
 VIETNAM = ZoneInfo(settings.TIMEZONE)
@@ -240,3 +244,52 @@ def class_styles(con: duckdb.DuckDBPyConnection, year: int) -> ClassStyles:
     for label, colour, fill in rows:
         styles[label] = (colour, fill) if colour and fill else by_label.get(label) or styles[label]
     return styles
+
+
+# --- rank uncertainty ---------------------------------------------------------------------------------------------
+
+
+def rank_interval(q05: int | None, q95: int | None) -> str:
+    """The 90 % rank interval as printed: "7–12", "1" when every run but the extreme 5 % on each side agrees, ""
+    when the marts have none."""
+    if q05 is None or q95 is None:
+        return ""
+    return str(q05) if q05 == q95 else f"{q05}–{q95}"
+
+
+def uncertainty_settings(con: duckdb.DuckDBPyConnection, year: int) -> dict | None:
+    """The year's uncertainty settings as the marts hold them (runs, weights, targets, methods), or None."""
+    if not has_table(con, "uncertainty_settings"):
+        return None
+    cur = con.execute("SELECT runs, weights, targets, CAST(methods AS VARCHAR) AS methods FROM uncertainty_settings "
+                      "WHERE year = ?", [int(year)])
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+
+def _what_moves(settings: dict) -> str:
+    """What the runs changed, in words: "trọng số thay đổi ±25%", "…, mục tiêu ±10% và phương pháp chấm"."""
+    parts = []
+    if settings["weights"]:
+        parts.append(f"trọng số thay đổi ±{vn_pct(settings['weights'], 0)}")
+    if settings["targets"]:
+        parts.append(f"mục tiêu thay đổi ±{vn_pct(settings['targets'], 0)}")
+    if settings["methods"] not in (None, "", "{}"):
+        parts.append("một số chỉ số được chấm theo phương pháp khác")
+    return ", ".join(parts[:-1]) + (" và " if len(parts) > 1 else "") + parts[-1] if parts else ""
+
+
+def robustness_vi(rank: int, q05: int | None, q95: int | None, classification: str, probability: float | None,
+                  settings: dict | None) -> str | None:
+    """How robust a rank and class are, for an agency's page: "xếp hạng 9, trong khoảng 7–12 khi trọng số thay đổi
+    ±25%; 85% khả năng giữ loại Khá". None when the marts hold no analysis of the year."""
+    if settings is None or q05 is None or q95 is None:
+        return None
+    moves = _what_moves(settings)
+    if not moves:
+        return f"Xếp hạng {rank}; năm này không phân tích độ nhạy (trọng số, mục tiêu và phương pháp chấm cố định)."
+    where = f"giữ hạng {rank}" if q05 == q95 == rank else f"trong khoảng {q05}–{q95}"
+    text = f"Xếp hạng {rank}, {where} khi {moves}"
+    if probability is not None:
+        text += f"; {vn_pct(probability, 0)} khả năng giữ loại {classification}"
+    return text + "."

@@ -37,10 +37,15 @@ from assets.reports.common import (
     group_of,
     has_table,
     provisional,
+    rank_interval,
     remove_leftovers,
+    robustness_vi,
+    uncertainty_settings,
     vi_sort_key,
     write_text_atomic,
 )
+from assets.reports.scorecard_766 import PAGE as SCORECARD_766_PAGE
+from assets.reports.scorecard_766 import agency_766, write_766_page
 from expectations.sql_checks import quality_summary
 from pipelines.vietnamese import rank_change_text, vn_int, vn_number, vn_pct
 
@@ -55,7 +60,8 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=vn_number, pct=vn_pct, int=vn_int, change=lambda r: rank_change_text(
-        r["prev_rank"], r["rank"]), profile_file=_profile_file)
+        r["prev_rank"], r["rank"]), profile_file=_profile_file,
+        interval=lambda r: rank_interval(r["q05_rank"], r["q95_rank"]))
     return env
 
 
@@ -146,6 +152,7 @@ def _year_charts(groups: list[dict], trend: list[dict], year: int, classes: Clas
                        "yaxis": {"automargin": True, "dtick": 1}, "xaxis": {"range": [0, g["max_points"]]},
                        "separators": ",."},
         }
+        charts[f"interval_{g['group']}"] = _interval_chart(g)
         charts[f"criteria_{g['group']}"] = {
             "data": [{"type": "box", "name": _tick(c["criterion_name"], 20), "boxpoints": "all", "jitter": 0.4,
                       "pointpos": 0,
@@ -159,8 +166,40 @@ def _year_charts(groups: list[dict], trend: list[dict], year: int, classes: Clas
     return charts
 
 
+def _interval_chart(group: dict) -> dict:
+    """Each unit's published rank and the 90 % interval of its rank when the methodology moves (the median with
+    a bar from the 5 % to the 95 % rank), best rank on top; units without an analysis are left out."""
+    rows = [r for r in reversed(group["rows"]) if r["q05_rank"] is not None]
+    names = [r["agency_name"] for r in rows]
+    return {
+        "data": [
+            {"type": "scatter", "mode": "markers", "name": "Trung vị và khoảng 90%", "y": names,
+             "x": [r["median_rank"] for r in rows], "marker": {"color": group["colour"], "size": 7},
+             "error_x": {"type": "data", "symmetric": False, "thickness": 2, "width": 0,
+                         "array": [r["q95_rank"] - r["median_rank"] for r in rows],
+                         "arrayminus": [r["median_rank"] - r["q05_rank"] for r in rows]},
+             "customdata": [[r["q05_rank"], r["q95_rank"]] for r in rows],
+             "hovertemplate": "%{y}: hạng %{customdata[0]}–%{customdata[1]} (trung vị %{x})<extra></extra>"},
+            {"type": "scatter", "mode": "markers", "name": "Xếp hạng công bố", "y": names,
+             "x": [r["rank"] for r in rows], "marker": {"symbol": "diamond-open", "color": "#222", "size": 9},
+             "hovertemplate": "%{y}: xếp hạng %{x}<extra></extra>"},
+        ],
+        "layout": {"title": {"text": f"Xếp hạng và khoảng xếp hạng 90% khi phương pháp thay đổi – {group['label']}"},
+                   "height": _bar_height(len(rows)), "yaxis": {"automargin": True, "dtick": 1},
+                   # ranks 1..n; Plotly spaces the ticks itself (a tick per rank overlaps on a narrow screen)
+                   "xaxis": {"title": {"text": "Hạng"}, "range": [0.5, len(group["rows"]) + 0.5]},
+                   "legend": {"orientation": "h"}, "separators": ",."},
+    }
+
+
 def _groups(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
-    ranking = _records(con, "SELECT * FROM rankings WHERE year = ?", [year])
+    uncertain = has_table(con, "rank_uncertainty")
+    ranking = _records(con, f"""
+        SELECT r.*, {"u.median_rank, u.q05_rank, u.q95_rank" if uncertain else
+                     "NULL AS median_rank, NULL AS q05_rank, NULL AS q95_rank"}
+        FROM rankings AS r
+        {"LEFT JOIN rank_uncertainty AS u USING (year, agency_group, agency_code)" if uncertain else ""}
+        WHERE r.year = ?""", [year])
     ranking.sort(key=lambda r: (r["rank"], vi_sort_key(r["agency_name"]), r["agency_code"]))
     criteria = _records(con, """
         SELECT DISTINCT agency_group, criterion_order, criterion_code, criterion_name,
@@ -200,6 +239,21 @@ def _profiles(con: duckdb.DuckDBPyConnection, year: int) -> tuple[list[dict], di
     profiles = _records(con, """
         SELECT p.*, a.agency_group_label FROM agency_profiles AS p LEFT JOIN agencies AS a USING (agency_code)
         WHERE p.year = ? ORDER BY p.agency_code""", [year])
+    settings = uncertainty_settings(con, year)
+    if settings is not None and has_table(con, "rank_uncertainty") and has_table(con, "class_probability"):
+        found = {r["agency_code"]: r for r in _records(con, """
+            SELECT u.agency_code, u.q05_rank, u.q95_rank, c.probability
+            FROM rank_uncertainty AS u
+            JOIN agency_profiles AS p USING (year, agency_code)
+            LEFT JOIN class_probability AS c
+                   ON c.year = u.year AND c.agency_code = u.agency_code AND c.classification = p.classification
+            WHERE u.year = ?""", [year])}
+        for p in profiles:
+            r = found.get(p["agency_code"])
+            p["robustness"] = r and robustness_vi(p["rank"], r["q05_rank"], r["q95_rank"], p["classification"],
+                                                  r["probability"], settings)
+    for p in profiles:
+        p.setdefault("robustness", None)
     items: dict[str, list[dict]] = defaultdict(list)
     for r in _records(con, """
             SELECT i.*, coalesce(c.label_vi, i.indicator_code) AS label, c.is_flag, r.criterion_name,
@@ -284,7 +338,10 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
     classes = class_styles(con, year)
     common = {**_page_globals(con, status), "class_colours": classes.colours()}
     groups = _groups(con, year)
+    sc766 = write_766_page(con, env, year, year_dir, {**common, "static": f"../{STATIC}",
+                                                      "data_docs": _docs_link(data_docs, year_dir)})
     page = env.get_template("year.html").render(
+        scorecard_766=SCORECARD_766_PAGE if sc766 else None,
         year=year, groups=groups, charts=_year_charts(groups, _trend(con, year), year, classes),
         caveats=quality_summary(con, year), static=f"../{STATIC}", profile_dir=PROFILE_DIR,
         rubric_year=groups[0]["rows"][0]["rubric_year"] if groups else None,
@@ -292,6 +349,7 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
     index = write_text_atomic(year_dir / "index.html", page)
 
     profiles, items, steps = _profiles(con, year)
+    by_agency_766 = agency_766(con, year)
     template = env.get_template("agency.html")
     keep = set()
     docs = _docs_link(data_docs, year_dir / PROFILE_DIR)
@@ -302,6 +360,7 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
         keep.add(name)
         write_text_atomic(year_dir / PROFILE_DIR / name, template.render(
             year=year, p=p, items=items[code], what_if=what_if, charts=_profile_charts(p, items[code]),
+            sc766=by_agency_766.get(code), scorecard_766=SCORECARD_766_PAGE,
             static=f"../../{STATIC}", above_file=_profile_file(p["agency_above_code"]) if p["agency_above_code"]
             else None, data_docs=docs, **common))
     for stale in (year_dir / PROFILE_DIR).glob("*.html"):  # an agency no longer ranked that year

@@ -58,9 +58,13 @@ from assets.reports.common import (
     group_of,
     has_table,
     provisional,
+    rank_interval,
     remove_leftovers,
+    uncertainty_settings,
     vi_sort_key,
 )
+from assets.reports.scorecard_766 import SHEET as SCORECARD_766_SHEET
+from assets.reports.scorecard_766 import write_766_sheet
 from assets.scoring.methods import DEFAULT_METHOD, summary_vi
 from expectations.sql_checks import SOURCE_LABELS, quality_summary, rule_label
 from pipelines.vietnamese import rank_change_text, vn_number
@@ -79,7 +83,8 @@ INTEGER_FORMAT = "0"
 TITLE_ROW, NOTE_ROW, HEADER_ROW = 0, 1, 2
 FIRST_DATA_ROW = HEADER_ROW + 1
 FIXED_HEADINGS_LEFT = ("STT", "Mã cơ quan", "Tên cơ quan")
-FIXED_HEADINGS_RIGHT = ("Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", "Thay đổi so với năm trước")
+INTERVAL_HEADING = "Khoảng xếp hạng (90%)"  # the rank's 5–95 % interval over the uncertainty runs
+FIXED_HEADINGS_RIGHT = ("Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", INTERVAL_HEADING, "Thay đổi so với năm trước")
 TENTATIVE = " (tạm tính)"  # appended to the change heading of a provisional year
 INVALID_SHEET_CHARS = str.maketrans({c: " " for c in "[]:*?/\\"})
 
@@ -103,6 +108,8 @@ class _Ranked:
     rank_change: int | None
     classification: str
     rubric_year: int
+    q05_rank: int | None = None
+    q95_rank: int | None = None
 
 
 # --- small helpers --------------------------------------------------------------------------------------------
@@ -212,9 +219,13 @@ class _Formats:
 
 
 def _rankings(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, list[_Ranked]]:
+    uncertain = _has_table(con, "rank_uncertainty")
     rows = con.execute(
-        "SELECT agency_group, agency_code, agency_name, total_points, max_points, index_value, rank, prev_rank, "
-        "rank_change, classification, rubric_year FROM rankings WHERE year = ?",
+        "SELECT r.agency_group, r.agency_code, r.agency_name, r.total_points, r.max_points, r.index_value, r.rank, "
+        "r.prev_rank, r.rank_change, r.classification, r.rubric_year, "
+        + ("u.q05_rank, u.q95_rank FROM rankings AS r LEFT JOIN rank_uncertainty AS u "
+           "USING (year, agency_group, agency_code)" if uncertain else "NULL, NULL FROM rankings AS r")
+        + " WHERE r.year = ?",
         [year],
     ).fetchall()
     by_group: dict[str, list[_Ranked]] = {}
@@ -303,7 +314,7 @@ def _ranking_sheet(
     heads = headings(criteria, tentative=status is not None)
     last_col = len(heads) - 1
     n_crit = len(criteria)
-    col_total, col_index, col_class, col_rank, col_change = range(3 + n_crit, 3 + n_crit + 5)
+    col_total, col_index, col_class, col_rank, col_interval, col_change = range(3 + n_crit, 3 + n_crit + 6)
 
     ws.write_string(TITLE_ROW, 0, f"Kết quả xếp hạng mức độ ứng dụng CNTT năm {year} – {group_label}", fmt.title)
     rubric_years = sorted({r.rubric_year for r in ranked})
@@ -333,6 +344,7 @@ def _ranking_sheet(
         ws.write_number(row, col_index, r.index_value, index_cell)
         _text(ws, row, col_class, r.classification, fmt.cell_center)
         ws.write_number(row, col_rank, r.rank, fmt.cell_int)
+        _text(ws, row, col_interval, rank_interval(r.q05_rank, r.q95_rank), fmt.cell_center)
         ws.write_string(row, col_change, rank_change_text(r.prev_rank, r.rank), fmt.cell_center)
 
     last_row = FIRST_DATA_ROW + len(ranked) - 1
@@ -359,7 +371,8 @@ def _ranking_sheet(
         0,
         (
             f"Thay đổi so với năm {year - 1}: ↑ tăng, ↓ giảm số bậc; – giữ nguyên; «mới»: không có thứ hạng năm "
-            f"trước. Chỉ số = tổng điểm / điểm tối đa."
+            f"trước. Chỉ số = tổng điểm / điểm tối đa. {INTERVAL_HEADING}: hạng trong 90% số lần tính lại khi trọng "
+            f"số các chỉ số thay đổi (xem sheet «{METHOD_SHEET}», mục 3)."
             + (" Số liệu tạm tính: thay đổi thứ hạng chưa phải kết quả chính thức." if status else "")
         ),
         fmt.note,
@@ -374,6 +387,7 @@ def _ranking_sheet(
     ws.set_column(col_index, col_index, 10)
     ws.set_column(col_class, col_class, 13)
     ws.set_column(col_rank, col_rank, 10)
+    ws.set_column(col_interval, col_interval, 12)
     ws.set_column(col_change, col_change, 14)
     ws.set_landscape()
     ws.set_paper(9)  # A4
@@ -545,6 +559,72 @@ def _method_sheet(
     ws.write_string(
         row, 0, "Mỗi loại áp dụng từ điểm tối thiểu của loại đến dưới điểm tối thiểu của loại cao hơn.", fmt.note
     )
+    _robustness_section(ws, fmt, con, year, groups, labels, row + 2)
+
+
+def _what_moved(settings: dict) -> str:
+    """The uncertainty runs' settings in a sentence of the methodology sheet."""
+    text = (f"Xếp hạng được tính lại {settings['runs']:,} lần".replace(",", ".")
+            + f"; mỗi lần, điểm tối đa của từng chỉ số được nhân với một hệ số ngẫu nhiên trong khoảng "
+            f"±{vn_number(settings['weights'] * 100, None)}% rồi quy lại để tổng điểm tối đa không đổi")
+    if settings["targets"]:
+        text += f", mục tiêu (tham số chấm) của từng chỉ số thay đổi ±{vn_number(settings['targets'] * 100, None)}%"
+    if settings["methods"] not in (None, "", "{}"):
+        text += ", một số chỉ số được chấm ngẫu nhiên theo một trong các phương pháp bộ chỉ số cho phép"
+    return text + "."
+
+
+def _robustness_section(ws: Worksheet, fmt: _Formats, con: duckdb.DuckDBPyConnection, year: int, groups: list[str],
+                        labels: dict[str, str], row: int) -> None:
+    """Section 3: how the rank intervals were made, and which criteria drive the ranking most (Sobol indices)."""
+    settings = uncertainty_settings(con, year)
+    if settings is None or not _has_table(con, "rank_sensitivity"):
+        return
+    ws.write_string(row, 0, "3. Độ vững của xếp hạng khi phương pháp thay đổi", fmt.section)
+    lines = [_what_moved(settings),
+             f"«{INTERVAL_HEADING}» ở các sheet xếp hạng: hạng của cơ quan trong 90% số lần tính lại (bỏ 5% tốt nhất "
+             "và 5% kém nhất). Khoảng này cho biết thứ hạng phụ thuộc bao nhiêu vào lựa chọn trọng số của bộ chỉ số; "
+             "nó không phản ánh sai số của số liệu.",
+             "Ảnh hưởng của tiêu chí: chỉ số Sobol toàn phần của trọng số các chỉ số thuộc tiêu chí đối với mức thay "
+             "đổi thứ hạng bình quân (0: không ảnh hưởng; gần 1: quyết định gần như toàn bộ mức thay đổi)."]
+    sensitivity = con.execute(
+        "SELECT s.agency_group, s.criterion_code, any_value(r.criterion_name), s.total_order "
+        "FROM rank_sensitivity AS s LEFT JOIN rubric_items AS r USING (year, agency_group, criterion_code) "
+        "WHERE s.year = ? GROUP BY ALL ORDER BY s.agency_group, s.total_order DESC NULLS LAST", [year]).fetchall()
+    by_group: dict[str, list[tuple[str, str, float | None]]] = {}
+    for group, code, name, total in sensitivity:
+        by_group.setdefault(group, []).append((code, name or code, total))
+    for group in groups:
+        ranked = [(name, total) for _, name, total in by_group.get(group, []) if total is not None]
+        if ranked:
+            top = "; ".join(f"{name} ({vn_number(total, 2)})" for name, total in ranked[:2])
+            lines.append(f"{labels.get(group, group)}: tiêu chí ảnh hưởng nhiều nhất đến xếp hạng: {top}.")
+        elif group in by_group:
+            lines.append(f"{labels.get(group, group)}: thứ hạng không thay đổi khi trọng số thay đổi.")
+    row += 1
+    for line in lines:
+        ws.write_string(row, 0, line, fmt.text)
+        row += 1
+    shown = [g for g in groups if g in by_group]
+    if not shown:
+        return
+    row += 1
+    _heading_row(ws, fmt, row, ["Tiêu chí", *(f"Ảnh hưởng – {labels.get(g, g)}" for g in shown)], height=48)
+    row += 1
+    order = dict(con.execute("SELECT criterion_code, min(criterion_order) FROM rubric_items WHERE year = ? "
+                             "GROUP BY ALL", [year]).fetchall())
+    names = dict(sorted({code: name for rows in by_group.values() for code, name, _ in rows}.items(),
+                        key=lambda kv: (order.get(kv[0], 1 << 30), kv[0])))
+    totals = {(g, code): total for g in shown for code, _, total in by_group[g]}
+    for code, name in names.items():
+        _text(ws, row, 0, name, fmt.cell_wrap)
+        for col, g in enumerate(shown, start=1):
+            value = totals.get((g, code))
+            if (g, code) in totals and value is not None:
+                ws.write_number(row, col, value, fmt.cell_index)
+            else:
+                ws.write_string(row, col, "–", fmt.cell_center)
+        row += 1
 
 
 # --- the data-quality sheet -----------------------------------------------------------------------------------
@@ -702,7 +782,7 @@ def write_ranking_workbook(marts: duckdb.DuckDBPyConnection, year: int, out_dir:
             properties |= {"title": properties["title"] + " (số liệu tạm tính)", "comments": status.banner}
         wb.set_properties(properties)
         fmt = _Formats(wb, classes)
-        taken = {METHOD_SHEET.casefold(), QUALITY_SHEET.casefold()}
+        taken = {METHOD_SHEET.casefold(), QUALITY_SHEET.casefold(), SCORECARD_766_SHEET.casefold()}
         for group, ranked in ranked_by_group.items():
             name = _sheet_name(group_of(groups, group).sheet, taken)
             _ranking_sheet(
@@ -721,5 +801,6 @@ def write_ranking_workbook(marts: duckdb.DuckDBPyConnection, year: int, out_dir:
         rubric_years = sorted({r.rubric_year for ranked in ranked_by_group.values() for r in ranked})
         _method_sheet(wb, fmt, marts, year, list(ranked_by_group), labels, rubric_years)
         _quality_sheet(wb, fmt, marts, year, labels)
+        write_766_sheet(wb, fmt, marts, year)
         wb.close()
     return path

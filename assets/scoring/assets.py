@@ -1,8 +1,10 @@
-"""Scoring assets: indicator values × the year's rubric → points, criterion scores and the ranking."""
+"""Scoring assets: indicator values × the year's rubric → points, criterion scores and the ranking; then how far
+the ranks move when the rubric's weights, targets and methods do (assets/scoring/uncertainty.py)."""
 
 import dagster as dg
 
 from assets.scoring.score import score_years
+from assets.scoring.uncertainty import analyse_years
 from pipelines.partitions import partition_years, single_run, yearly_partitions
 from pipelines.registry import load_registry, write_agency_groups
 from pipelines.resources import Warehouse
@@ -31,4 +33,29 @@ def scores(context: dg.AssetExecutionContext, warehouse: Warehouse):
             "SELECT count(*) FROM rankings WHERE year IN (SELECT unnest(?::INTEGER[]))", [years]).fetchall()[0][0]
     context.log.info(f"scored {years[0]}–{years[-1]}: {ranked:,} agencies ranked")
     for key in ("indicator_scores", "criterion_scores", "rankings"):
+        yield dg.MaterializeResult(asset_key=key, metadata={"row_count": dg.MetadataValue.int(counts.get(key, 0))})
+
+
+@dg.multi_asset(
+    name="rank_uncertainty",
+    specs=[
+        dg.AssetSpec("rank_uncertainty", group_name="scoring", kinds={"duckdb", "numpy"},
+                     deps=["rankings", "indicator_scores"],
+                     description="Per unit: its rank over runs whose weights, targets and methods move within the "
+                     "rubric's uncertainty: settings (mean, median, 5–95 % interval), beside the published rank."),
+        dg.AssetSpec("class_probability", group_name="scoring", kinds={"duckdb"}, deps=["rankings"],
+                     description="Per unit and class: the share of those runs in which the unit has that class."),
+        dg.AssetSpec("rank_sensitivity", group_name="scoring", kinds={"duckdb"}, deps=["rankings"],
+                     description="Per group and criterion: Sobol indices of its weights on the mean rank shift."),
+    ],
+    partitions_def=yearly_partitions,
+    backfill_policy=single_run,
+)
+def rank_uncertainty(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    years = partition_years(context)
+    registry = load_registry(warehouse.base)
+    with warehouse.connect() as con:
+        counts = analyse_years(con, years, registry.rubric_dir)
+    context.log.info(f"rank uncertainty of {years[0]}–{years[-1]}: {counts['rank_uncertainty']:,} ranked units")
+    for key in ("rank_uncertainty", "class_probability", "rank_sensitivity"):
         yield dg.MaterializeResult(asset_key=key, metadata={"row_count": dg.MetadataValue.int(counts.get(key, 0))})

@@ -74,6 +74,15 @@ def _steps(name: str, value: Any) -> list[dict[str, float]]:
     return steps
 
 
+def _times(value: float, factor: float) -> float:
+    return value * factor
+
+
+def _steps_times(value: list[dict[str, float]], factor: float) -> list[dict[str, float]]:
+    """Each step's threshold moves, its share stays: "full points at 80 %" becomes "at 80 % × factor"."""
+    return [{"min": s["min"] * factor, "share": s["share"]} for s in value]
+
+
 @dataclass(frozen=True)
 class Param:
     """A method parameter as written in a rubric item."""
@@ -82,6 +91,9 @@ class Param:
     json_type: Any  # its type for DuckDB's json_transform: "DOUBLE", or a structure like [{"min": "DOUBLE"}]
     check: Callable[[str, Any], Any]  # (name, YAML value) → the value stored; raises MethodError
     default: Any = REQUIRED
+    # (value, factor) → the parameter moved by `factor` (the uncertainty analysis' `targets: 0.1` draws factors in
+    # [0.9, 1.1]); a threshold on the value scale is multiplied, so the order of goalposts and steps is kept
+    perturb: Callable[[Any, float], Any] = _times
 
 
 @dataclass(frozen=True)
@@ -149,7 +161,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     ),
     Method(
         "steps",
-        (Param("steps", [{"min": "DOUBLE", "share": "DOUBLE"}], _steps),),
+        (Param("steps", [{"min": "DOUBLE", "share": "DOUBLE"}], _steps, perturb=_steps_times),),
         forward_sql="coalesce(list_last([x.share FOR x IN p.steps IF x.min <= v]), 0)",
         # a step's share is compared with a small slack: want / out_of is a binary fraction (2.1 / 3 > 0.7)
         inverse_sql="list_min([x.min FOR x IN p.steps IF x.share >= want / out_of - 1e-12])",
@@ -199,6 +211,13 @@ def parse_params(method: str, given: dict[str, Any]) -> dict[str, Any]:
     if entry.check:
         entry.check(params)
     return params
+
+
+def perturbed(method: str, params: dict[str, Any], factor: float) -> dict[str, Any]:
+    """The parameters with every one moved by `factor` (1: unchanged), for the uncertainty analysis."""
+    if factor == 1:
+        return params
+    return {p.name: p.perturb(params[p.name], factor) for p in METHODS[method].params}
 
 
 def params_json(params: dict[str, Any]) -> str:

@@ -109,3 +109,45 @@ SELECT *,
             WHEN prev_rank < rank THEN 'giảm ' || (rank - prev_rank) || ' bậc'
             ELSE 'giữ nguyên' END AS rank_change_label
 FROM with_prev;
+
+-- The uncertainty analysis (assets/scoring/uncertainty.py, docs/analysts.md): how far each rank and class moves
+-- when the rubric's weights, targets and methods move within the rubric's `uncertainty:` settings. Replaced per
+-- year like the tables above.
+CREATE TABLE IF NOT EXISTS rank_uncertainty (
+    year         INTEGER NOT NULL,
+    agency_group VARCHAR NOT NULL,
+    agency_code  VARCHAR NOT NULL,
+    nominal_rank INTEGER NOT NULL,  -- rankings.rank: the published rank
+    mean_rank    DOUBLE NOT NULL,   -- over the runs
+    median_rank  INTEGER NOT NULL,  -- discrete quantiles: ranks some run gave
+    q05_rank     INTEGER NOT NULL,
+    q95_rank     INTEGER NOT NULL,
+    runs         INTEGER NOT NULL   -- model runs
+);
+
+CREATE TABLE IF NOT EXISTS class_probability (
+    year           INTEGER NOT NULL,
+    agency_group   VARCHAR NOT NULL,
+    agency_code    VARCHAR NOT NULL,
+    classification VARCHAR NOT NULL,  -- every class of the group's rubric
+    probability    DOUBLE NOT NULL    -- share of the runs in this class; a unit's add up to 1
+);
+
+CREATE TABLE IF NOT EXISTS rank_sensitivity (
+    year           INTEGER NOT NULL,
+    agency_group   VARCHAR NOT NULL,
+    criterion_code VARCHAR NOT NULL,
+    first_order    DOUBLE,            -- Sobol first-order index of the criterion's weights (Saltelli 2010)
+    total_order    DOUBLE,            -- Sobol total index (Jansen); NULL when the weights do not move or no rank does
+    runs           INTEGER NOT NULL   -- model runs of the sensitivity design: base samples × (criteria + 2)
+);
+
+CREATE TABLE IF NOT EXISTS uncertainty_settings (
+    year        INTEGER NOT NULL,
+    rubric_year INTEGER NOT NULL,
+    runs        INTEGER NOT NULL,
+    seed        BIGINT NOT NULL,
+    weights     DOUBLE NOT NULL,  -- points × a factor in [1 − weights, 1 + weights], rescaled to the maximum
+    targets     DOUBLE NOT NULL,  -- method parameters × a factor in [1 − targets, 1 + targets]
+    methods     JSON              -- indicator → the other methods drawn with its own ({} when none)
+);

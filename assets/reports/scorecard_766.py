@@ -1,0 +1,203 @@
+"""The QĐ 766 scorecard in the year's reports (docs/rubrics.md §8), read from the published marts:
+
+- `write_766_page`: reports/<year>/chi-so-766.html, agencies × months (points of the computable maximum, coloured by
+  the rubric's level), the quarters and the year, and the province's total by month against the previous year;
+- `agency_766`: an agency's months and the items where it lost most points in the latest month (its profile page);
+- `write_766_sheet`: the same table as a workbook sheet.
+A marts file without the scorecard (an older one, a year before the decision) yields no page, section or sheet.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import jinja2
+
+from assets.reports.common import has_table, vi_sort_key, write_text_atomic
+
+PAGE = "chi-so-766.html"
+SHEET = "Chỉ số 766 theo tháng"
+PROVINCE = "PROVINCE"
+PROVINCE_NAME = "Toàn tỉnh"
+LOST_SHOWN = 3  # items listed where an agency lost most in the latest month
+
+
+def _records(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def has_scorecard(con: duckdb.DuckDBPyConnection, year: int) -> bool:
+    """Whether the marts hold the 766 scorecard of `year`."""
+    return has_table(con, "scorecard_766_totals") and bool(con.execute(
+        "SELECT count(*) FROM scorecard_766_totals WHERE period = ?", [str(year)]).fetchone()[0])
+
+
+def _levels(con: duckdb.DuckDBPyConnection, year: int) -> list[dict[str, Any]]:
+    return _records(con, "SELECT label, min_share, colour, fill FROM scorecard_766_levels WHERE year = ? "
+                         "ORDER BY min_share DESC", [year])
+
+
+def level_of(levels: list[dict[str, Any]], total: float | None, computable: float) -> dict[str, Any] | None:
+    """The level of a total, on its share of the computable points; None without a total."""
+    if total is None or not computable:
+        return None
+    share = 100 * total / computable
+    return next((lv for lv in levels if share >= lv["min_share"] - 1e-9), levels[-1] if levels else None)
+
+
+def _totals(con: duckdb.DuckDBPyConnection, year: int) -> list[dict[str, Any]]:
+    """Every unit's totals of the year's periods, with its name and group (the province first)."""
+    return _records(con, """
+        SELECT t.period, t.period_type, t.agency_code, t.agency_group, t.total_points, t.computable_max, t.rank,
+               coalesce(a.agency_name, ?) AS agency_name, g.label_vi AS group_label, g.group_order
+        FROM scorecard_766_totals AS t
+        LEFT JOIN agencies AS a USING (agency_code)
+        LEFT JOIN agency_groups AS g ON g.agency_group = t.agency_group
+        WHERE t.period LIKE ? || '%'""", [PROVINCE_NAME, str(year)])
+
+
+def _columns(totals: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(period, heading) in reading order: the months, the quarters, the year."""
+    kinds = {"month": 0, "quarter": 1, "year": 2}
+    periods = sorted({(kinds[t["period_type"]], t["period"]) for t in totals})
+    heading = {"month": lambda p: f"T{int(p[-2:])}", "quarter": lambda p: p[-2:].replace("Q", "Quý "),
+               "year": lambda p: f"Năm {p}"}
+    types = {t["period"]: t["period_type"] for t in totals}
+    return [(p, heading[types[p]](p)) for _, p in periods]
+
+
+def table(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, Any]:
+    """The page's table: columns (periods) and one row per unit grouped by agency group, province first."""
+    totals = _totals(con, year)
+    levels = _levels(con, year)
+    cells: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    units: dict[str, dict[str, Any]] = {}
+    for t in totals:
+        cells[t["agency_code"]][t["period"]] = t | {"level": level_of(levels, t["total_points"],
+                                                                      t["computable_max"])}
+        units[t["agency_code"]] = t
+    groups: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    for code, u in units.items():
+        groups[u["agency_group"]].append({"code": code, "name": u["agency_name"], "cells": cells[code]})
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0] is not None, units[kv[1][0]["code"]]["group_order"] or 0,
+                                                     kv[0] or ""))
+    return {
+        "columns": _columns(totals), "levels": levels,
+        "groups": [{"group": g, "label": units[rows[0]["code"]]["group_label"] or g or PROVINCE_NAME,
+                    "rows": sorted(rows, key=lambda r: (vi_sort_key(r["name"]), r["code"]))}
+                   for g, rows in ordered],
+    }
+
+
+def _trend_chart(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, Any]:
+    """The province's share of computable points by month, this year against the previous one."""
+    rows = con.execute("""
+        SELECT CAST(left(period, 4) AS INTEGER) AS y, CAST(right(period, 2) AS INTEGER) AS m,
+               100 * total_points / nullif(computable_max, 0) AS share
+        FROM scorecard_766_totals
+        WHERE agency_code = ? AND period_type = 'month' AND left(period, 4) IN (?, ?)
+        ORDER BY y, m""", [PROVINCE, str(year - 1), str(year)]).fetchall()
+    by_year: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for y, m, share in rows:
+        by_year[y].append((m, share))
+    return {
+        "data": [{"type": "scatter", "mode": "lines+markers", "name": f"Năm {y}", "x": [m for m, _ in pts],
+                  "y": [s for _, s in pts], "line": {"width": 3 if y == year else 1.5, "dash": "solid" if y == year
+                                                      else "dot"}}
+                 for y, pts in sorted(by_year.items())],
+        "layout": {"title": {"text": "Toàn tỉnh: tỷ lệ điểm đạt trên điểm tính được, theo tháng"}, "height": 360,
+                   "xaxis": {"title": {"text": "Tháng"}, "dtick": 1, "range": [0.5, 12.5]},
+                   "yaxis": {"title": {"text": "% điểm tính được"}, "rangemode": "tozero"}, "separators": ",."},
+    }
+
+
+def _not_computable(con: duckdb.DuckDBPyConnection, year: int) -> list[dict[str, Any]]:
+    return _records(con, "SELECT name_vi, max_points FROM scorecard_766_items WHERE year = ? AND NOT computable "
+                         "ORDER BY criterion_order, item_order", [year])
+
+
+def write_766_page(con: duckdb.DuckDBPyConnection, env: jinja2.Environment, year: int, year_dir: Path,
+                   page_globals: dict[str, Any]) -> Path | None:
+    """Write reports/<year>/chi-so-766.html, or remove a stale one when the year has no scorecard."""
+    path = year_dir / PAGE
+    if not has_scorecard(con, year):
+        path.unlink(missing_ok=True)
+        return None
+    html = env.get_template("scorecard_766.html").render(
+        year=year, t=table(con, year), charts={"trend_766": _trend_chart(con, year)},
+        not_computable=_not_computable(con, year), **page_globals)
+    return write_text_atomic(path, html)
+
+
+def agency_766(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, dict[str, Any]]:
+    """Per agency: its months (total, computable maximum, rank) and the items it lost most points on in its
+    latest scored month."""
+    if not has_scorecard(con, year):
+        return {}
+    levels = _levels(con, year)
+    months: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in _records(con, """
+            SELECT agency_code, period, total_points, computable_max, rank FROM scorecard_766_totals
+            WHERE period_type = 'month' AND left(period, 4) = ? ORDER BY agency_code, period""", [str(year)]):
+        months[r["agency_code"]].append(r | {"level": level_of(levels, r["total_points"], r["computable_max"])})
+    lost: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in _records(con, """
+            WITH latest AS (
+                SELECT agency_code, max(period) AS period FROM scorecard_766_totals
+                WHERE period_type = 'month' AND left(period, 4) = ? AND total_points IS NOT NULL GROUP BY ALL
+            )
+            SELECT s.agency_code, s.period, i.name_vi, s.value, s.points, s.max_points,
+                   s.max_points - s.points AS lost
+            FROM scorecard_766 AS s JOIN latest USING (agency_code, period)
+            JOIN scorecard_766_items AS i ON i.year = ? AND i.indicator_code = s.indicator_code
+            WHERE s.points IS NOT NULL AND s.max_points > s.points
+            QUALIFY row_number() OVER (PARTITION BY s.agency_code ORDER BY lost DESC, i.criterion_order,
+                                       i.item_order) <= ?
+            ORDER BY s.agency_code, lost DESC, i.criterion_order, i.item_order""", [str(year), year, LOST_SHOWN]):
+        lost[r["agency_code"]].append(r)
+    return {code: {"months": months[code], "lost": lost.get(code, [])} for code in months}
+
+
+def write_766_sheet(wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int) -> bool:
+    """The page's table as a sheet: a row per unit, per period its points and the computable maximum."""
+    if not has_scorecard(con, year):
+        return False
+    t = table(con, year)
+    ws = wb.add_worksheet(SHEET)
+    ws.write_string(0, 0, f"Chỉ số phục vụ người dân, doanh nghiệp (QĐ 766/QĐ-TTg) năm {year}: điểm đạt / điểm "
+                          "tính được, tính từ hồ sơ của tỉnh", fmt.title)
+    ws.write_string(1, 0, "Điểm tính được: các chỉ số có số liệu trong kỳ; các chỉ số công khai minh bạch và mức độ "
+                          "hài lòng không tính được từ hồ sơ. Hạng: trong nhóm cơ quan, theo tổng điểm.", fmt.note)
+    heads = ["Nhóm", "Mã cơ quan", "Tên cơ quan"]
+    for _, label in t["columns"]:
+        heads += [f"{label}: điểm", f"{label}: tính được", f"{label}: hạng"]
+    for col, head in enumerate(heads):
+        ws.write_string(2, col, head, fmt.heading)
+    ws.set_row(2, 48)
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 1, 12)
+    ws.set_column(2, 2, 40)
+    ws.set_column(3, 2 + 3 * len(t["columns"]), 9)
+    ws.freeze_panes(3, 3)
+    row = 3
+    for g in t["groups"]:
+        for r in g["rows"]:
+            ws.write_string(row, 0, g["label"], fmt.cell_text)
+            ws.write_string(row, 1, r["code"], fmt.cell_text)
+            ws.write_string(row, 2, r["name"], fmt.cell_text)
+            for i, (period, _) in enumerate(t["columns"]):
+                c = r["cells"].get(period, {})
+                for j, key in enumerate(("total_points", "computable_max", "rank")):
+                    value = c.get(key)
+                    if value is None:
+                        ws.write_blank(row, 3 + 3 * i + j, None, fmt.cell_text)
+                    else:
+                        ws.write_number(row, 3 + 3 * i + j, value,
+                                        fmt.cell_int if key == "rank" else fmt.cell_points)
+            row += 1
+    return True

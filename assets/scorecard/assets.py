@@ -1,0 +1,51 @@
+"""The QĐ 766 scorecard assets (docs/rubrics.md §8): per-file facts of the dossier log, then the scores of every
+month, quarter and year of the partition."""
+
+import dagster as dg
+
+from assets.scorecard.build import ensure_schema, refresh_facts, score_dirty
+from pipelines.partitions import partition_years, single_run, yearly_partitions
+from pipelines.registry import load_registry
+from pipelines.resources import Warehouse
+
+
+@dg.asset(
+    group_name="scorecard",
+    partitions_def=yearly_partitions,
+    backfill_policy=single_run,
+    deps=[dg.AssetKey("stg_dossiers"), dg.AssetKey("stg_services"), dg.AssetKey("stg_agencies")],
+    kinds={"duckdb"},
+    description="The dossier log reduced to the QĐ 766 counts per raw file, month and agency; rescans only the "
+    "files that changed and marks their months for rescoring.",
+)
+def scorecard_766_facts(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    counts: dict[str, dict[str, int]] = {}
+    with warehouse.connect() as con:
+        ensure_schema(con)
+        for year in partition_years(context):
+            counts[str(year)] = refresh_facts(con, year)
+    context.log.info(f"766 facts: {counts}")
+    return dg.MaterializeResult(metadata={"by_year": dg.MetadataValue.json(counts)})
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("scorecard_766", group_name="scorecard", kinds={"duckdb"}, deps=["scorecard_766_facts"],
+                     description="QĐ 766 items per unit (and 'PROVINCE') and month, quarter, year: numerator, "
+                     "denominator, value, points."),
+        dg.AssetSpec("scorecard_766_totals", group_name="scorecard", kinds={"duckdb"}, deps=["scorecard_766_facts"],
+                     description="QĐ 766 totals of the computable points and the rank per group and period."),
+    ],
+    partitions_def=yearly_partitions,
+    backfill_policy=single_run,
+)
+def scorecard_766(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    registry = load_registry(warehouse.base)
+    counts: dict[str, dict[str, int]] = {}
+    with warehouse.connect() as con:
+        ensure_schema(con)
+        for year in partition_years(context):
+            counts[str(year)] = score_dirty(con, year, registry)
+    context.log.info(f"766 scorecard: {counts}")
+    for key in ("scorecard_766", "scorecard_766_totals"):
+        yield dg.MaterializeResult(asset_key=key, metadata={"by_year": dg.MetadataValue.json(counts)})

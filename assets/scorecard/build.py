@@ -1,0 +1,215 @@
+"""The QĐ 766 scorecard (docs/rubrics.md §8): the dossier log → per-file facts → scores per month, quarter, year.
+
+Two steps, each replacing only what changed, so the nightly run stays incremental:
+- `refresh_facts` rescans only the dossier files whose state in `ingested_files` changed since the facts were
+  built (all of the year when the catalogue, the agency registry or the facts SQL changed) and marks the months
+  their rows fall in (before and after) as dirty;
+- `score_dirty` rescores the dirty months, their quarters and the year, plus the periods that end after the log's
+  latest record when that moved (their reference instant moved with it).
+Python only decides what to recompute and loads the rubric; the arithmetic is SQL (sql/*.sql).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from assets.scoring import methods
+from pipelines.registry import Registry, Rubric
+from pipelines.warehouse import transaction
+
+SQL_DIR = Path(__file__).parent / "sql"
+SCORECARD = "766"  # the folder config/rubrics/periodic/766/
+PROVINCE = "PROVINCE"
+
+
+def _sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """The scorecard's tables, and the scoring methods' macros the scoring SQL calls."""
+    con.execute(_sql("schema"))
+    methods.install(con)
+
+
+def computed_codes() -> set[str]:
+    """The indicator codes scorecard_766.sql computes (its `'indicator_code': '...'` entries)."""
+    import re
+
+    return set(re.findall(r"'indicator_code': '([a-z0-9_]+)'", _sql("scorecard_766")))
+
+
+def check_rubric(rubric: Rubric) -> None:
+    """A computable indicator of the rubric must be one the SQL computes: else its points would silently be NULL."""
+    from pipelines.registry import RubricError
+
+    unknown = sorted(c for c, i in rubric.indicators.items() if i.computable and c not in computed_codes())
+    if unknown:
+        raise RubricError(f"{rubric.path}: periodic_indicators {unknown} are marked computable, but "
+                          f"assets/scorecard/sql/scorecard_766.sql computes only {sorted(computed_codes())}: "
+                          "mark them computable: false, or add their numerator and denominator there")
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def _ingested(con: duckdb.DuckDBPyConnection, source: str, year: int | None) -> list[tuple]:
+    """The loaded files of a source and year (all years for None) with the state their rows depend on."""
+    return con.execute(
+        "SELECT file, file_size, file_mtime_ns, rows_loaded, context_hash FROM ingested_files "
+        "WHERE source = ? AND status = 'loaded' AND (year = ? OR ? IS NULL) ORDER BY file",
+        [source, year, year]).fetchall()
+
+
+def facts_scope(con: duckdb.DuckDBPyConnection, year: int) -> str:
+    """What a year's facts depend on besides its dossier files: the catalogue's levels (online services), the
+    agency registry (which rows were loaded) and the facts SQL itself."""
+    return _fingerprint(_ingested(con, "services", year), _ingested(con, "agencies", None), _sql("facts_766"))
+
+
+def _state(con: duckdb.DuckDBPyConnection, year: int) -> tuple[str | None, str | None, datetime | None]:
+    row = con.execute("SELECT facts_scope, score_scope, latest FROM scorecard_766_state WHERE year = ?",
+                      [year]).fetchone()
+    return row if row else (None, None, None)
+
+
+def _set_state(con: duckdb.DuckDBPyConnection, year: int, **values: object) -> None:
+    facts, score, latest = _state(con, year)
+    current = {"facts_scope": facts, "score_scope": score, "latest": latest, **values}
+    con.execute("DELETE FROM scorecard_766_state WHERE year = ?", [year])
+    con.execute("INSERT INTO scorecard_766_state VALUES (?, ?, ?, ?)",
+                [year, current["facts_scope"], current["score_scope"], current["latest"]])
+
+
+def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, int]:
+    """Bring the year's facts in line with its loaded dossier files; returns the files rescanned and months marked."""
+    scope = facts_scope(con, year)
+    current = {f: tuple(rest) for f, *rest in _ingested(con, "dossiers", year)}
+    built = {f: tuple(rest) for f, *rest in con.execute(
+        "SELECT source_file, file_size, file_mtime_ns, rows_loaded, context_hash FROM scorecard_766_sources "
+        "WHERE year = ?", [year]).fetchall()}
+    full = _state(con, year)[0] != scope
+    scan = sorted(current) if full else sorted(f for f in current if built.get(f) != current[f])
+    gone = sorted(set(built) - set(current))
+    stale = sorted(set(scan) | set(gone))
+    where = "year = ?" if full else "year = ? AND source_file IN (SELECT source_file FROM sc_stale)"
+    with transaction(con):
+        con.execute("CREATE OR REPLACE TEMP TABLE sc_stale AS SELECT unnest(?::VARCHAR[]) AS source_file", [stale])
+        con.execute(f"INSERT INTO scorecard_766_dirty SELECT DISTINCT year, month FROM scorecard_766_facts "
+                    f"WHERE {where}", [year])
+        for table in ("scorecard_766_facts", "scorecard_766_sources"):
+            con.execute(f"DELETE FROM {table} WHERE {where}", [year])
+        con.execute("CREATE OR REPLACE TEMP TABLE sc_scan_files AS "
+                    "SELECT ?::INTEGER AS year, unnest(?::VARCHAR[]) AS source_file", [year, scan])
+        if scan:
+            con.execute(_sql("facts_766"))
+            con.executemany("INSERT INTO scorecard_766_sources VALUES (?, ?, ?, ?, ?, ?)",
+                            [[year, f, *current[f]] for f in scan])
+            con.execute("INSERT INTO scorecard_766_dirty SELECT DISTINCT year, month FROM scorecard_766_facts "
+                        "WHERE year = ? AND source_file IN (SELECT source_file FROM sc_scan_files)", [year])
+        _set_state(con, year, facts_scope=scope)
+        con.execute("DROP TABLE sc_stale; DROP TABLE sc_scan_files")
+    months = con.execute("SELECT count(DISTINCT month) FROM scorecard_766_dirty WHERE year = ?", [year]).fetchone()
+    return {"files_scanned": len(scan), "files_gone": len(gone), "whole_year": int(full), "dirty_months": months[0]}
+
+
+def period_keys(year: int, months: list[int], period: str) -> list[tuple[str, str, int, int]]:
+    """(period, period_type, first month, last month) of the periods the months fall in: each month (a monthly
+    rubric), each quarter, and the year. Keys: 2026-08, 2026-Q3, 2026."""
+    out = []
+    if period == "month":
+        out += [(f"{year}-{m:02d}", "month", m, m) for m in sorted(set(months))]
+    quarters = sorted({(m - 1) // 3 + 1 for m in months})
+    out += [(f"{year}-Q{q}", "quarter", 3 * q - 2, 3 * q) for q in quarters]
+    if months:
+        out.append((str(year), "year", 1, 12))
+    return out
+
+
+def _period_end(year: int, last_month: int) -> datetime:
+    """The start of the next period: the reference instant unless the log's latest record is earlier."""
+    return datetime(year + 1, 1, 1) if last_month == 12 else datetime(year, last_month + 1, 1)
+
+
+def rubric_rows(year: int, rubric: Rubric) -> list[tuple]:
+    """scorecard_766_items rows: the rubric's items in order, with their labels and computability."""
+    variant = next(iter(rubric.variants.values()))  # a periodic rubric has one set of criteria (no group variants)
+    rows = []
+    for ci, crit in enumerate(variant.criteria, start=1):
+        for ii, item in enumerate(crit.items, start=1):
+            spec = rubric.indicators[item.code]
+            rows.append((year, rubric.year, crit.code, crit.name, ci, ii, item.code, spec.ref, spec.name_vi,
+                         item.points, item.method, methods.params_json(item.params), spec.computable,
+                         rubric.decimals))
+    return rows
+
+
+def level_rows(year: int, rubric: Rubric) -> list[tuple]:
+    """scorecard_766_levels rows: the rubric's classification (on the share of computable points) and colours."""
+    variant = next(iter(rubric.variants.values()))
+    return [(year, label, minimum, *variant.colours.get(label, (None, None))) for label, minimum in variant.classes]
+
+
+def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -> dict[str, int]:
+    """Rescore the year's dirty periods (see the module docstring); returns the periods and rows written."""
+    rubric = registry.periodic_rubric(SCORECARD, year)
+    if rubric is None:  # before the decision: no scorecard
+        con.execute("DELETE FROM scorecard_766_dirty WHERE year = ?", [year])
+        return {"periods": 0}
+    check_rubric(rubric)
+    items = rubric_rows(year, rubric)
+    score_scope = _fingerprint(items, level_rows(year, rubric), _sql("scorecard_766"))
+    _, old_scope, old_latest = _state(con, year)
+    latest = con.execute("SELECT max(NgayTiepNhan) FROM stg_dossiers").fetchone()[0]
+    last = con.execute("SELECT max(month) FROM scorecard_766_facts WHERE year = ?", [year]).fetchone()[0]
+    months = list(range(1, (last or 0) + 1))
+    if old_scope != score_scope:
+        dirty = set(months)
+    else:
+        dirty = {m for (m,) in con.execute("SELECT DISTINCT month FROM scorecard_766_dirty WHERE year = ?",
+                                           [year]).fetchall()}
+        if rubric.period == "month":  # months never scored (a month without dossiers before a new one)
+            dirty |= {m for (m,) in con.execute(
+                "SELECT unnest(?::INTEGER[]) EXCEPT SELECT DISTINCT CAST(right(period, 2) AS INTEGER) "
+                "FROM scorecard_766 WHERE year = ? AND period_type = 'month'", [months, year]).fetchall()}
+        if latest != old_latest:  # the reference instant of the periods ending after it moved with it
+            moved = min(latest, old_latest) if latest and old_latest else None
+            dirty |= {m for m in months if moved is None or _period_end(year, m) > moved}
+    dirty &= set(months)
+    periods = period_keys(year, sorted(dirty), rubric.period)
+    rows = [(year, key, kind, first, last_m,
+             min(_period_end(year, last_m), latest) if latest else _period_end(year, last_m))
+            for key, kind, first, last_m in periods]
+    with transaction(con):
+        con.execute("CREATE OR REPLACE TEMP TABLE sc_periods (year INTEGER, period VARCHAR, period_type VARCHAR, "
+                    "first_month INTEGER, last_month INTEGER, ref TIMESTAMP)")
+        if rows:
+            con.executemany("INSERT INTO sc_periods VALUES (?, ?, ?, ?, ?, ?)", rows)
+        con.execute("DELETE FROM scorecard_766_items WHERE year = ?", [year])
+        con.executemany("INSERT INTO scorecard_766_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", items)
+        con.execute("DELETE FROM scorecard_766_levels WHERE year = ?", [year])
+        con.executemany("INSERT INTO scorecard_766_levels VALUES (?, ?, ?, ?, ?)", level_rows(year, rubric))
+        con.execute("CREATE OR REPLACE TEMP TABLE sc_items AS SELECT * FROM scorecard_766_items WHERE year = ?",
+                    [year])
+        # One row per agency of the year (a registry listing an agency twice must not score it twice).
+        con.execute("""CREATE OR REPLACE TEMP TABLE sc_units AS
+            SELECT year, agency_code, agency_group FROM agency_years WHERE year = ?
+            QUALIFY row_number() OVER (PARTITION BY year, agency_code ORDER BY agency_group) = 1""", [year])
+        if old_scope != score_scope:  # a new rubric: no period of the old one may stay
+            for table in ("scorecard_766", "scorecard_766_totals"):
+                con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
+        valid = [key for key, *_ in period_keys(year, months, rubric.period)]
+        for table in ("scorecard_766", "scorecard_766_totals"):  # the periods rescored, and any no longer scored
+            con.execute(f"DELETE FROM {table} WHERE year = ? AND (period IN (SELECT period FROM sc_periods) "
+                        "OR period NOT IN (SELECT unnest(?::VARCHAR[])))", [year, valid])
+        if rows:
+            con.execute(_sql("scorecard_766"))
+        con.execute("DELETE FROM scorecard_766_dirty WHERE year = ?", [year])
+        _set_state(con, year, score_scope=score_scope, latest=latest)
+        con.execute("DROP TABLE sc_periods; DROP TABLE sc_items; DROP TABLE sc_units")
+    return {"periods": len(periods), "months": len(dirty)}

@@ -1,0 +1,52 @@
+-- The dossier log of the files in `sc_scan_files` (year, source_file) reduced to the counts of the QĐ 766 items,
+-- per file, month of reception, agency and kind. The rules (config/rubrics/periodic/766/<year>.yaml cites them):
+--   counted    TrangThaiHoSo not 1 (registered), 3 (refused), 7 (withdrawn), 8 (stopped): the on-time denominator
+--   pause      NgayCongDanBoSung − NgayYeuCauBoSung when both are known and the reply follows the request, else 0
+--   due        NgayHenTra + pause
+--   on time    finished (9, 10) with NgayKetThucXuLy <= due; unfinished with due >= the period's reference instant
+--              (known only when the period is scored: such dossiers keep their due in open_due); a dossier asked
+--              for a supplement twice or more (SoLanBoSung >= 2) is late whatever its dates; no due date = late
+--   accepted   TrangThaiHoSo not 1, 3
+--   online service  level 3 or 4 at submission: MucDo, else the catalogue's level of the agency's procedure
+--   flags      CoKetQuaDienTu, DaSoHoaKetQua, HoSoCoThanhPhanSoHoa, DuocLayTuKhoDMQG: = 1 among accepted dossiers,
+--              and how many of them carry the flag at all (*_known; 0 = absent or empty: unknown)
+INSERT INTO scorecard_766_facts
+WITH d AS (
+    SELECT d.year, month(d.NgayTiepNhan) AS month, d.source_file, d.DonViXuLy AS agency_code,
+           coalesce(coalesce(d.MucDo, s.level) IN (3, 4), false) AS online_service,
+           d.TrangThaiHoSo NOT IN (1, 3, 7, 8) AS counted,
+           d.TrangThaiHoSo NOT IN (1, 3) AS accepted,
+           d.TrangThaiHoSo IN (9, 10) AS finished,
+           coalesce(d.SoLanBoSung, 0) >= 2 AS asked_twice,
+           d.NgayHenTra + CASE WHEN d.NgayCongDanBoSung >= d.NgayYeuCauBoSung
+                               THEN d.NgayCongDanBoSung - d.NgayYeuCauBoSung
+                               ELSE INTERVAL 0 SECOND END AS due,
+           d.NgayKetThucXuLy, d.KenhThucHien, d.LePhi, d.DuocThanhToanTrucTuyen, d.CoKetQuaDienTu,
+           d.DaSoHoaKetQua, d.HoSoCoThanhPhanSoHoa, d.DuocLayTuKhoDMQG
+    FROM stg_dossiers AS d
+    SEMI JOIN sc_scan_files AS f ON f.year = d.year AND f.source_file = d.source_file
+    LEFT JOIN stg_services AS s
+           ON s.year = d.year AND s.agency_code = d.DonViXuLy AND s.procedure_code = d.MaTTHC
+)
+SELECT year, month, source_file, agency_code, online_service,
+       CASE WHEN counted AND NOT finished AND NOT asked_twice THEN due END               AS open_due,
+       count(*)                                                                          AS received,
+       count(*) FILTER (WHERE counted)                                                   AS counted,
+       count(*) FILTER (WHERE counted AND finished AND NOT asked_twice AND NgayKetThucXuLy <= due)
+                                                                                         AS on_time_closed,
+       count(*) FILTER (WHERE counted AND NOT finished AND NOT asked_twice AND due IS NOT NULL)
+                                                                                         AS open_judged,
+       count(*) FILTER (WHERE accepted)                                                  AS accepted,
+       count(*) FILTER (WHERE accepted AND KenhThucHien = 2)                             AS accepted_online,
+       count(*) FILTER (WHERE accepted AND LePhi > 0)                                    AS accepted_fee,
+       count(*) FILTER (WHERE accepted AND LePhi > 0 AND DuocThanhToanTrucTuyen IN (1, 2)) AS paid_online,
+       count(*) FILTER (WHERE accepted AND CoKetQuaDienTu = 1)                           AS e_result,
+       count(*) FILTER (WHERE accepted AND CoKetQuaDienTu IS NOT NULL)                   AS e_result_known,
+       count(*) FILTER (WHERE accepted AND DaSoHoaKetQua = 1)                            AS digitised_result,
+       count(*) FILTER (WHERE accepted AND DaSoHoaKetQua IS NOT NULL)                    AS digitised_result_known,
+       count(*) FILTER (WHERE accepted AND HoSoCoThanhPhanSoHoa = 1)                     AS digitised,
+       count(*) FILTER (WHERE accepted AND HoSoCoThanhPhanSoHoa IS NOT NULL)             AS digitised_known,
+       count(*) FILTER (WHERE accepted AND DuocLayTuKhoDMQG = 1)                         AS data_store,
+       count(*) FILTER (WHERE accepted AND DuocLayTuKhoDMQG IS NOT NULL)                 AS data_store_known
+FROM d
+GROUP BY ALL;

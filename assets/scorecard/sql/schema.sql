@@ -1,0 +1,108 @@
+-- Tables of the QĐ 766 scorecard (docs/rubrics.md §8). Facts are kept per raw file so a night recomputes only the
+-- months its changed files touch; the scorecard rows are replaced per period.
+
+-- The dossier log reduced to what the 766 items count, per raw file, month of reception (NgayTiepNhan, local
+-- time), agency and kind (facts_766.sql defines every count).
+CREATE TABLE IF NOT EXISTS scorecard_766_facts (
+    year            INTEGER NOT NULL,
+    month           INTEGER NOT NULL,
+    source_file     VARCHAR NOT NULL,
+    agency_code     VARCHAR NOT NULL,
+    online_service  BOOLEAN NOT NULL,  -- level 3/4 at submission (MucDo, else the catalogue's level)
+    open_due        TIMESTAMP,         -- unfinished dossiers still judged by date: NgayHenTra + pause; else NULL
+    received        BIGINT NOT NULL,
+    counted         BIGINT NOT NULL,   -- on-time denominator: TrangThaiHoSo not 1, 3, 7, 8
+    on_time_closed  BIGINT NOT NULL,   -- finished (9, 10) by NgayHenTra + pause, asked for a supplement < 2 times
+    open_judged     BIGINT NOT NULL,   -- unfinished, asked < 2 times, with a due date: on time when open_due >= ref
+    accepted        BIGINT NOT NULL,   -- TrangThaiHoSo not 1, 3
+    accepted_online BIGINT NOT NULL,   -- accepted, KenhThucHien = 2
+    accepted_fee    BIGINT NOT NULL,   -- accepted, LePhi > 0
+    paid_online     BIGINT NOT NULL,   -- accepted, LePhi > 0, DuocThanhToanTrucTuyen 1 or 2
+    e_result        BIGINT NOT NULL,   -- accepted with the flag = 1 ... and with the flag known (not NULL)
+    e_result_known  BIGINT NOT NULL,
+    digitised_result        BIGINT NOT NULL,
+    digitised_result_known  BIGINT NOT NULL,
+    digitised       BIGINT NOT NULL,
+    digitised_known BIGINT NOT NULL,
+    data_store      BIGINT NOT NULL,
+    data_store_known BIGINT NOT NULL
+);
+
+-- The state of each dossier file the facts were built from (as ingested_files records it): a file whose state
+-- differs is rescanned, a file gone has its facts removed.
+CREATE TABLE IF NOT EXISTS scorecard_766_sources (
+    year          INTEGER NOT NULL,
+    source_file   VARCHAR NOT NULL,
+    file_size     BIGINT,
+    file_mtime_ns BIGINT,
+    rows_loaded   BIGINT,
+    context_hash  VARCHAR
+);
+
+-- Per year: what the facts and the scores were built with. A change of `facts_scope` (the catalogue's levels, the
+-- agency registry, the facts SQL) rebuilds the year's facts; of `score_scope` (the rubric, the scoring SQL) rescores
+-- every period; a change of `latest` (the log's last NgayTiepNhan: the reference instant of the running periods)
+-- rescores the periods that end after it.
+CREATE TABLE IF NOT EXISTS scorecard_766_state (
+    year        INTEGER NOT NULL,
+    facts_scope VARCHAR,
+    score_scope VARCHAR,
+    latest      TIMESTAMP
+);
+
+-- Months whose facts changed and are not rescored yet (written by the facts step, emptied by the scoring step).
+CREATE TABLE IF NOT EXISTS scorecard_766_dirty (
+    year  INTEGER NOT NULL,
+    month INTEGER NOT NULL
+);
+
+-- The rubric's items as scored (one row per year scored and item): labels and points for the marts and reports.
+CREATE TABLE IF NOT EXISTS scorecard_766_items (
+    year           INTEGER NOT NULL,
+    rubric_year    INTEGER NOT NULL,  -- the file in force (config/rubrics/periodic/766/<year>.yaml)
+    criterion_code VARCHAR NOT NULL,
+    criterion_name VARCHAR NOT NULL,
+    criterion_order INTEGER NOT NULL,
+    item_order     INTEGER NOT NULL,
+    indicator_code VARCHAR NOT NULL,
+    ref            VARCHAR,
+    name_vi        VARCHAR NOT NULL,
+    max_points     DOUBLE NOT NULL,
+    method         VARCHAR NOT NULL,
+    params         JSON,
+    computable     BOOLEAN NOT NULL,
+    decimals       INTEGER NOT NULL
+);
+
+-- The rubric's levels (classification) of a period's share of the computable points, with their colours.
+CREATE TABLE IF NOT EXISTS scorecard_766_levels (
+    year      INTEGER NOT NULL,
+    label     VARCHAR NOT NULL,
+    min_share DOUBLE NOT NULL,   -- 100 × total_points / computable_max at least this
+    colour    VARCHAR,
+    fill      VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS scorecard_766 (
+    year           INTEGER NOT NULL,
+    period         VARCHAR NOT NULL,  -- 2026-08, 2026-Q3, 2026
+    period_type    VARCHAR NOT NULL,  -- month | quarter | year
+    agency_code    VARCHAR NOT NULL,  -- 'PROVINCE': the province as a unit (sums over its agencies)
+    indicator_code VARCHAR NOT NULL,
+    numerator      DOUBLE,
+    denominator    DOUBLE,
+    value          DOUBLE,            -- numerator / denominator; NULL: no dossiers, or the data is unknown
+    points         DOUBLE,            -- NULL when value is NULL or the item is not computable
+    max_points     DOUBLE NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS scorecard_766_totals (
+    year           INTEGER NOT NULL,
+    period         VARCHAR NOT NULL,
+    period_type    VARCHAR NOT NULL,
+    agency_code    VARCHAR NOT NULL,
+    agency_group   VARCHAR,           -- NULL for 'PROVINCE'
+    total_points   DOUBLE,
+    computable_max DOUBLE NOT NULL,
+    rank           INTEGER            -- within the agency group and period, by total_points; NULL: no total, PROVINCE
+);

@@ -1,0 +1,307 @@
+"""Rank uncertainty and sensitivity: how much of a rank is the methodology's choice (docs/analysts.md).
+
+Every ranking rests on weights, targets and methods an evaluation team chose. Within the rubric's `uncertainty:`
+settings (pipelines/registry.py UncertaintySpec, docs/rubrics.md §2b) this step rescores every unit of each year
+and agency group in many runs, as the JRC's composite-indicator method (COINr's get_sensitivity) does:
+
+- each run draws every item's points × U[1 − weights, 1 + weights], rescaled so the group's maximum is unchanged
+  (class thresholds keep their meaning), its method parameters × U[1 − targets, 1 + targets], and its method among
+  its own and the rubric's alternatives, with equal chance;
+- the shares come from the scoring's own macros: uncertainty_shares.sql calls `method_share` (methods.py) over
+  every method configuration the runs drew × the group's units, so every method works and no formula is written
+  twice. Without `targets` and alternatives that is one configuration per item, however many runs;
+- a run's totals are the drawn points times those shares: numpy over runs × units, a loop over the rubric's items
+  only;
+- uncertainty_stats.sql ranks and classifies every run exactly like the published ranking (`round_decimals`, the
+  rubric's decimals, competition ranks) and summarises each unit: mean, median, 5 % and 95 % rank, class shares;
+- the Sobol indices of each criterion's weights on the mean absolute rank shift from the published ranks. The
+  inputs are the items' weight factors, as in the runs, and a criterion is the group of its items' factors (its
+  weight is theirs). scipy.stats.sobol_indices estimates one index per input variable and cannot group them, so
+  the two estimators COINr and scipy use (Saltelli 2010 first order, Jansen total) are written here, on scipy's
+  scrambled Sobol sequence (scipy.stats.qmc): `runs` rounded up to a power of two base samples × (criteria + 2)
+  model runs (rank_sensitivity.runs), a few times the uncertainty runs but only weighted sums of fixed shares.
+
+A step of its own (asset `rank_uncertainty`), not part of `scores`: the published ranking never waits for it, its
+cost shows in the step timings, and it reads only scored tables (indicator values, not dossiers), so its time
+depends on the units and runs, not on the dossier count.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+from scipy.stats import qmc
+
+from assets.scoring import methods
+from assets.scoring.rubric import CATALOGUE_PATH, rubrics_for_years
+from pipelines.registry import UncertaintySpec
+from pipelines.warehouse import transaction
+
+HERE = Path(__file__).parent
+TABLES = ("rank_uncertainty", "class_probability", "rank_sensitivity", "uncertainty_settings")
+
+
+def _sql(name: str) -> str:
+    return (HERE / f"{name}.sql").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class GroupItems:
+    """The rubric items of a year and group as scored (rubric_items), in rubric order."""
+
+    codes: list[str]
+    criteria: list[str]
+    points: np.ndarray
+    methods: list[str]
+    params: list[dict]
+
+    @property
+    def maximum(self) -> float:
+        return float(self.points.sum())
+
+
+@dataclass(frozen=True)
+class Draws:
+    """The runs' drawn item points (runs × items) and method configuration per item (an index into `configs`)."""
+
+    points: np.ndarray
+    config: np.ndarray
+    configs: list[tuple[str, str, str]]  # (indicator_code, method, params JSON); the first n: the items' own
+
+
+def _group_items(con: duckdb.DuckDBPyConnection, year: int, group: str) -> GroupItems:
+    rows = con.execute("SELECT indicator_code, criterion_code, points, method, CAST(params AS VARCHAR) "
+                       "FROM rubric_items WHERE year = ? AND agency_group = ? ORDER BY criterion_order, item_order",
+                       [year, group]).fetchall()
+    return GroupItems([r[0] for r in rows], [r[1] for r in rows], np.array([r[2] for r in rows], dtype=float),
+                      [r[3] or methods.DEFAULT_METHOD for r in rows],
+                      [methods.parse_params(r[3] or methods.DEFAULT_METHOD, json.loads(r[4] or "{}")) for r in rows])
+
+
+def rng_for(spec: UncertaintySpec, year: int, group: str) -> np.random.Generator:
+    """One stream per year and group from the rubric's seed: a rerun, or another group added, changes nothing."""
+    return np.random.default_rng([spec.seed, year, zlib.crc32(group.encode())])
+
+
+def rescaled(points: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Each row of item points × its factors, scaled back to the rubric's maximum (thresholds keep their meaning)."""
+    moved = points * factors
+    return moved * (points.sum() / moved.sum(axis=1, keepdims=True))
+
+
+def draw_runs(items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator) -> Draws:
+    """Weights, method choices and parameter factors of every run, and the configurations they need: without
+    `targets`, each option of each item once (however many runs); with it, one per run and item."""
+    runs, n = spec.runs, len(items.codes)
+    weight = rng.uniform(1 - spec.weights, 1 + spec.weights, (runs, n))
+    options = [[(items.methods[i], items.params[i])]
+               + [(m.method, m.params) for m in spec.methods.get(code, ())] for i, code in enumerate(items.codes)]
+    counts = np.array([len(o) for o in options])
+    choice = (rng.random((runs, n)) * counts).astype(int)
+    nominal = [(items.codes[i], *options[i][0]) for i in range(n)]  # the first n configurations: as published
+    if spec.targets:
+        factor = rng.uniform(1 - spec.targets, 1 + spec.targets, (runs, n))
+        index = n + np.arange(runs * n).reshape(runs, n)
+        drawn = [(items.codes[i], *options[i][k], f) for i, k, f in
+                 zip(np.tile(np.arange(n), runs), choice.ravel().tolist(), factor.ravel().tolist(), strict=True)]
+    else:
+        starts = n + np.concatenate([[0], np.cumsum(counts)[:-1]])
+        index = starts + choice
+        drawn = [(items.codes[i], *option, 1.0) for i in range(n) for option in options[i]]
+    configs = [(code, method, methods.params_json(params)) for code, method, params in nominal]
+    configs += [(code, method, methods.params_json(methods.perturbed(method, params, f)))
+                for code, method, params, f in drawn]
+    points = rescaled(items.points, weight) if spec.weights else np.tile(items.points, (runs, 1))
+    return Draws(points, index, configs)
+
+
+def shares(con: duckdb.DuckDBPyConnection, configs: list[tuple[str, str, str]]) -> tuple[list[str], np.ndarray]:
+    """(units, configurations × units shares) of the `ua_scope` group, by the scoring methods' macros."""
+    con.execute("CREATE OR REPLACE TEMP TABLE ua_configs (config_id INTEGER, indicator_code VARCHAR, method VARCHAR, "
+                "params VARCHAR)")
+    frame = pl.DataFrame({"config_id": np.arange(len(configs), dtype=np.int32),
+                          "indicator_code": [c[0] for c in configs], "method": [c[1] for c in configs],
+                          "params": [c[2] for c in configs]})
+    con.register("ua_configs_frame", frame.to_arrow())
+    con.execute("INSERT INTO ua_configs SELECT * FROM ua_configs_frame")
+    con.unregister("ua_configs_frame")
+    got = con.execute(_sql("uncertainty_shares")).fetchnumpy()
+    n_configs = len(configs)
+    units = [str(u) for u in got["agency_code"][: len(got["agency_code"]) // n_configs]]
+    matrix = np.asarray(got["share"], dtype=float).reshape(n_configs, len(units))
+    return units, matrix
+
+
+def run_totals(draws: Draws, share: np.ndarray) -> np.ndarray:
+    """Runs × units totals: each item's drawn points × the share its drawn configuration earns each unit."""
+    totals = np.zeros((draws.points.shape[0], share.shape[1]))
+    for i in range(draws.points.shape[1]):
+        totals += draws.points[:, i, None] * share[draws.config[:, i]]
+    return totals
+
+
+def sobol_design(items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Item points of the Saltelli design: A, B, then for each criterion A with that criterion's items from B
+    (base samples × (criteria + 2) rows; the base samples are `runs` rounded up to a power of two, the balanced
+    sizes of a Sobol sequence); returns them and the number of base samples."""
+    n_items = len(items.codes)
+    base = 1 << max(6, math.ceil(math.log2(spec.runs)))
+    sample = qmc.Sobol(d=2 * n_items, scramble=True, rng=rng).random(base)
+    factors = 1 - spec.weights + 2 * spec.weights * sample
+    a, b = factors[:, :n_items], factors[:, n_items:]
+    criteria = np.array(items.criteria)
+    mixed = [np.where(criteria == c, b, a) for c in dict.fromkeys(items.criteria)]
+    return rescaled(items.points, np.vstack([a, b, *mixed])), base
+
+
+def sobol_indices(shift: np.ndarray, base: int, groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """First-order (Saltelli 2010) and total (Jansen 1999) indices from the outputs of `sobol_design`'s rows.
+    NaN when the output never varies (no rank moves)."""
+    y_a, y_b, y_ab = shift[:base], shift[base:2 * base], shift[2 * base:].reshape(groups, base)
+    variance = np.var(np.concatenate([y_a, y_b]))
+    if variance <= 1e-12:
+        return np.full(groups, np.nan), np.full(groups, np.nan)
+    first = np.mean(y_b * (y_ab - y_a), axis=1) / variance
+    total = 0.5 * np.mean((y_a - y_ab) ** 2, axis=1) / variance
+    return first, total
+
+
+def rounded_units(totals: np.ndarray, decimals: int) -> np.ndarray:
+    """Totals rounded half away from zero to `decimals`, as whole units of 10^-decimals: the rule of the scoring's
+    `round_decimals` macro (to 9 decimals first, then half away from zero), in integer arithmetic. numpy rather
+    than the macro: over the runs × units of a group DuckDB takes seconds where this takes milliseconds."""
+    nanos = np.rint(totals * 1e9).astype(np.int64)
+    step = 10 ** (9 - decimals)
+    return np.sign(nanos) * ((np.abs(nanos) + step // 2) // step)
+
+
+def competition_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks of each row's values, highest first, competition style (1, 2, 2, 4) like SQL rank()."""
+    order = np.argsort(-values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    position = np.arange(values.shape[1])
+    starts = np.ones_like(ordered, dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, first + 1, axis=1)
+    return ranks
+
+
+@dataclass(frozen=True)
+class Group:
+    """What a year and group are ranked with: its units, published ranks, classes and decimals (the warehouse's)."""
+
+    year: int
+    group: str
+    units: list[str]
+    nominal: np.ndarray
+    labels: list[str]  # highest minimum first
+    minimums: np.ndarray  # in whole units of 10^-decimals
+    decimals: int
+
+
+def _group(con: duckdb.DuckDBPyConnection, year: int, group: str, units: list[str]) -> Group:
+    ranks = dict(con.execute("SELECT agency_code, rank FROM rankings WHERE year = ? AND agency_group = ?",
+                             [year, group]).fetchall())
+    classes = con.execute("SELECT label, min_total, decimals FROM rubric_classes WHERE year = ? AND agency_group = ? "
+                          "ORDER BY min_total DESC", [year, group]).fetchall()
+    decimals = int(classes[0][2])
+    minimums = rounded_units(np.array([[c[1] for c in classes]], dtype=float), decimals)[0]
+    return Group(year, group, units, np.array([ranks[u] for u in units]), [c[0] for c in classes], minimums,
+                 decimals)
+
+
+def summarise(g: Group, totals: np.ndarray) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """rank_uncertainty and class_probability rows of the group from its runs × units totals."""
+    rounded = rounded_units(totals, g.decimals)
+    ranks = competition_ranks(rounded)
+    q05, median, q95 = np.quantile(ranks, [0.05, 0.5, 0.95], axis=0, method="inverted_cdf")
+    n_runs, n_units = ranks.shape
+    stats = pl.DataFrame({"year": g.year, "agency_group": g.group, "agency_code": g.units, "nominal_rank": g.nominal,
+                          "mean_rank": ranks.mean(axis=0), "median_rank": median, "q05_rank": q05, "q95_rank": q95,
+                          "runs": n_runs})
+    # the class of a total: the one with the highest minimum it reaches (minimums listed highest first)
+    cls = np.argmax(rounded[..., None] >= g.minimums, axis=-1)
+    shares = np.stack([(cls == k).mean(axis=0) for k in range(len(g.labels))], axis=1)
+    probability = pl.DataFrame({"year": g.year, "agency_group": g.group,
+                                "agency_code": np.repeat(g.units, len(g.labels)),
+                                "classification": np.tile(g.labels, n_units), "probability": shares.ravel()})
+    return stats, probability
+
+
+def rank_shift(g: Group, totals: np.ndarray) -> np.ndarray:
+    """Per run: the mean absolute shift of the group's ranks from the published ones (the sensitivity's output)."""
+    return np.abs(competition_ranks(rounded_units(totals, g.decimals)) - g.nominal).mean(axis=1)
+
+
+def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec
+                  ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
+    """rank_uncertainty, class_probability and rank_sensitivity rows of one year and agency group."""
+    items = _group_items(con, year, group)
+    if not items.codes:
+        return None
+    con.execute("CREATE OR REPLACE TEMP TABLE ua_scope AS SELECT ?::INTEGER AS year, ?::VARCHAR AS agency_group",
+                [year, group])
+    rng = rng_for(spec, year, group)
+    draws = draw_runs(items, spec, rng)
+    units, share = shares(con, draws.configs)
+    g = _group(con, year, group, units)
+    stats, probability = summarise(g, run_totals(draws, share))
+    criteria = list(dict.fromkeys(items.criteria))
+    first = total = np.full(len(criteria), np.nan)
+    model_runs = 0  # weights that do not move have no sensitivity to share out
+    if spec.weights:
+        design, base = sobol_design(items, spec, rng)
+        shift = rank_shift(g, design @ share[: len(items.codes)])  # the nominal configurations: weights move alone
+        first, total = sobol_indices(shift, base, len(criteria))
+        model_runs = base * (len(criteria) + 2)
+    sensitivity = pl.DataFrame({"year": year, "agency_group": group, "criterion_code": criteria,
+                                "first_order": first, "total_order": total, "runs": model_runs},
+                               schema_overrides={"first_order": pl.Float64, "total_order": pl.Float64})
+    return stats, probability, sensitivity.with_columns(pl.col("first_order", "total_order").fill_nan(None))
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frames: list[pl.DataFrame]) -> None:
+    if frames:
+        con.register("ua_frame", pl.concat(frames).to_arrow())
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ua_frame")
+        con.unregister("ua_frame")
+
+
+def analyse_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Path,
+                  catalogue_path: Path = CATALOGUE_PATH) -> dict[str, int]:
+    """Replace the uncertainty tables of `years` (scores must be there); returns the rows written per table."""
+    years = sorted({int(y) for y in years})
+    rubrics = rubrics_for_years(years, Path(rubric_dir), catalogue_path)
+    methods.install(con)
+    con.execute(_sql("schema"))
+    results: dict[str, list[pl.DataFrame]] = {table: [] for table in TABLES}
+    for year, rubric in rubrics.items():
+        spec = rubric.uncertainty
+        groups = [g for (g,) in con.execute("SELECT DISTINCT agency_group FROM rankings WHERE year = ? ORDER BY 1",
+                                            [year]).fetchall()]
+        if not groups:
+            continue
+        results["uncertainty_settings"].append(pl.DataFrame({
+            "year": year, "rubric_year": rubric.year, "runs": spec.runs, "seed": spec.seed, "weights": spec.weights,
+            "targets": spec.targets, "methods": json.dumps({code: [{"method": m.method, **m.params} for m in alts]
+                                                            for code, alts in spec.methods.items()}, sort_keys=True)}))
+        for group in groups:
+            found = analyse_group(con, year, group, spec)
+            for table, frame in zip(TABLES, found or (), strict=False):
+                results[table].append(frame)
+    for name in ("ua_scope", "ua_configs"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    with transaction(con):
+        for table in TABLES:
+            con.execute(f"DELETE FROM {table} WHERE year IN (SELECT unnest(?::INTEGER[]))", [years])
+            _insert(con, table, results[table])
+    return {table: sum(len(f) for f in results[table]) for table in TABLES}

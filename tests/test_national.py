@@ -48,20 +48,20 @@ PROVINCES = {
 }
 
 
-def write_province(folder: Path, departments: dict[str, tuple[int, int, int]]) -> None:
+def write_province(folder: Path, departments: dict[str, tuple[int, int, int]], year: int = YEAR) -> None:
     raw = folder / "raw"
     write_csv(raw / "agencies" / "co_quan.csv", AGENCY_HEADER,
               [[code, f"Sở {code}", "department", "", "2016-01-01", "", ""] for code in departments])
-    write_csv(raw / "services" / str(YEAR) / "tthc.csv",
+    write_csv(raw / "services" / str(year) / "tthc.csv",
               ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"],
-              [[YEAR, code, f"P-{code}", "Thủ tục", 3, 0] for code in departments])
+              [[year, code, f"P-{code}", "Thủ tục", 3, 0] for code in departments])
     rows = []
     for code, (online, total, _) in departments.items():
-        rows += [dossier(f"{code}-{i}", code, procedure=f"P-{code}", channel=2 if i < online else 1,
-                         received=f"{YEAR}0{i % 9 + 1}05080000") for i in range(total)]
-    write_csv(raw / "dossiers" / str(YEAR) / "01" / "ho_so.csv", DOSSIER_HEADER, rows)
-    write_csv(raw / "infrastructure" / str(YEAR) / "ha_tang.csv", INFRA_HEADER,
-              [[YEAR, code, 10, 10, 10, lan, 100, 1, 1, 1, 1, 1, 1] for code, (_, _, lan) in departments.items()])
+        rows += [dossier(f"{code}-{year}-{i}", code, procedure=f"P-{code}", channel=2 if i < online else 1,
+                         received=f"{year}0{i % 9 + 1}05080000") for i in range(total)]
+    write_csv(raw / "dossiers" / str(year) / "01" / "ho_so.csv", DOSSIER_HEADER, rows)
+    write_csv(raw / "infrastructure" / str(year) / "ha_tang.csv", INFRA_HEADER,
+              [[year, code, 10, 10, 10, lan, 100, 1, 1, 1, 1, 1, 1] for code, (_, _, lan) in departments.items()])
 
 
 def write_national(base: Path, provinces: dict = PROVINCES) -> Path:
@@ -74,14 +74,15 @@ def write_national(base: Path, provinces: dict = PROVINCES) -> Path:
     return base
 
 
-def run(base: Path, home: Path, monkeypatch: pytest.MonkeyPatch, **national: object) -> None:
+def run(base: Path, home: Path, monkeypatch: pytest.MonkeyPatch, years: tuple[int, ...] = (YEAR,),
+        **national: object) -> None:
     from pipelines.cli import execute_pipeline
 
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     monkeypatch.setenv("EGOV_DATA_DIR", str(base))
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    assert execute_pipeline([YEAR], data_dir=base, full_refresh=True, **national) == 0
+    assert execute_pipeline(list(years), data_dir=base, full_refresh=True, **national) == 0
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +140,35 @@ def test_two_provinces_rank_by_hand_and_equal_their_provincial_runs(national: Pa
     assert own in page
     assert (national / "marts" / "reports" / str(YEAR) / "tinh" / own).resolve().is_file()
     assert (national / "marts" / "reports" / str(YEAR) / f"xep_hang_tinh_{YEAR}.xlsx").is_file()
+
+
+def test_rank_change_across_the_2025_merger_follows_successor_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """docs/domain.md §5 and §8: a province that absorbed others in 2025 keeps its own 2024 rank as its previous rank;
+    a province new in 2025 (its predecessors' `successor_code`) takes the best 2024 rank among its predecessors.
+
+    2024: BBB (2 of 2 dossiers online, LAN) = 2 points, rank 1; CCC (2 of 4, LAN) = 1.5, rank 2; AAA (1 of 4, no
+    LAN) = 0.25, rank 3. 2025: BBB merged into AAA, CCC into the new DDD. AAA (3/4, LAN) = 1.75, rank 1, previous
+    rank its own 3: "tăng 2 bậc"; DDD (1/4, no LAN) = 0.25, rank 2, previous rank CCC's 2: "giữ nguyên"."""
+    base = tmp_path / "data"
+    write_csv(base / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER, [
+        ["AAA", "Tỉnh An", "province", "", "2016-01-01", "", ""],
+        ["BBB", "Tỉnh Bình", "province", "", "2016-01-01", "2025-06-30", "AAA"],
+        ["CCC", "Tỉnh Cao", "province", "", "2016-01-01", "2025-06-30", "DDD"],
+        ["DDD", "Tỉnh Đông", "province", "", "2025-07-01", "", ""]])
+    (base / "rubrics").mkdir(parents=True)
+    (base / "rubrics" / "2016.yaml").write_text(RUBRIC, encoding="utf-8")
+    write_province(base / "provinces" / "AAA", {"SO-A": (1, 4, 0)}, 2024)
+    write_province(base / "provinces" / "AAA", {"SO-A": (3, 4, 1)}, 2025)
+    write_province(base / "provinces" / "BBB", {"SO-A": (2, 2, 1)}, 2024)
+    write_province(base / "provinces" / "CCC", {"SO-A": (2, 4, 1)}, 2024)
+    write_province(base / "provinces" / "DDD", {"SO-A": (1, 4, 0)}, 2025)
+    run(base, tmp_path / "home", monkeypatch, years=(2024, 2025))
+    assert query(base / "marts" / "egov.duckdb",
+                 "SELECT year, agency_code, total_points, rank, prev_rank, rank_change, rank_change_label "
+                 "FROM rankings WHERE agency_group = 'province' ORDER BY year, rank") == [
+        (2024, "BBB", 2.0, 1, None, None, None), (2024, "CCC", 1.5, 2, None, None, None),
+        (2024, "AAA", 0.25, 3, None, None, None),
+        (2025, "AAA", 1.75, 1, 3, 2, "tăng 2 bậc"), (2025, "DDD", 0.25, 2, 2, 0, "giữ nguyên")]
 
 
 def test_multiprocess_runs_provinces_at_once_and_a_busy_province_queues(national: Path, tmp_path: Path,

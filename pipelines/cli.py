@@ -23,6 +23,7 @@ from pathlib import Path
 from pipelines import settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_BROKER = "redis://127.0.0.1:6379/0"  # `--executor celery` and `egov worker` without --broker
 NATIONAL_DEMO_SCALE = 0.02  # `egov demo --national`: ~6,000 dossiers a year in a small province, 50,000 in Hà Nội
 UI_STOP_GRACE_SECONDS = 5.0  # after Ctrl-C, how long `egov ui` lets the webserver and daemon exit before killing
 # The instance's settings: no telemetry; runs that write the warehouse (tag egov/warehouse) queue one at a time, and so
@@ -190,6 +191,11 @@ def execute_national(years: list[int], *, full_refresh: bool, data_dir: Path, al
     if not settings.province_codes(base):
         _say(f"No province folder with a raw/ folder under {settings.provinces_dir(base)}. Nothing was run.")
         return EXIT_USAGE
+    if executor == "celery":
+        problem = celery_workers_problem(broker or DEFAULT_BROKER)
+        if problem:
+            _say(f"{problem}. Nothing was run.")
+            return EXIT_FAILED
     ensure_dagster_home(base)
     span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
     province_config = {"full_refresh": full_refresh, "allow_shrink": allow_shrink}
@@ -200,8 +206,8 @@ def execute_national(years: list[int], *, full_refresh: bool, data_dir: Path, al
     if executor == "multiprocess":
         run_config["execution"] = {"config": {"multiprocess": {"max_concurrent": workers}}}
     elif executor == "celery":
-        run_config["execution"] = {"config": {"broker": broker or "redis://127.0.0.1:6379/0",
-                                              "backend": broker or "redis://127.0.0.1:6379/0"}}
+        run_config["execution"] = {"config": {"broker": broker or DEFAULT_BROKER,
+                                              "backend": broker or DEFAULT_BROKER}}
     with dg.DagsterInstance.get() as instance:
         for line in reap_dead_runs(instance):
             _say(line)
@@ -209,8 +215,12 @@ def execute_national(years: list[int], *, full_refresh: bool, data_dir: Path, al
         if busy:
             _say(f"Another run is writing the warehouse: Dagster run {busy[0].run_id[:8]}. Nothing was run.")
             return EXIT_FAILED
-        for code in sync_province_partitions(instance, base):
+        added, removed = sync_province_partitions(instance, base)
+        for code in added:
             _say(f"  new province folder: {code}")
+        for code in removed:
+            _say(f"  province folder removed: {code} (no longer run; the national marts keep only the provinces "
+                 "with a folder)")
         provinces = instance.get_dynamic_partitions(PROVINCE_DIMENSION)
         _say(f"== Running {len(provinces)} provinces for {span}, then the ranking of provinces ({executor}; data: "
              f"{base}) ==")
@@ -234,6 +244,25 @@ def execute_national(years: list[int], *, full_refresh: bool, data_dir: Path, al
         return EXIT_FAILED
     _say(f"== National run finished in {elapsed:.1f} s (Dagster run {run_id}) ==")
     return EXIT_OK
+
+
+def celery_workers_problem(broker: str, timeout: float = 5.0) -> str | None:
+    """Why a celery run would wait forever (the broker is down, or no worker answers), or None when workers are up:
+    dagster-celery queues the steps and waits for a worker without a timeout of its own."""
+    from celery import Celery
+
+    if broker.startswith(("redis://", "rediss://")):
+        import redis
+
+        try:
+            redis.Redis.from_url(broker, socket_connect_timeout=timeout).ping()
+        except redis.RedisError as error:
+            return f"The Celery broker {broker} does not answer ({error}); start Redis (docs/operators.md)"
+    replies = Celery(broker=broker).control.ping(timeout=timeout)
+    if not replies:
+        return (f"No Celery worker answers on {broker} within {timeout:.0f} s; start one or more with "
+                f"`./egov worker --broker {broker}` (docs/operators.md)")
+    return None
 
 
 def print_report(year: int | None = None, data_dir: Path | None = None) -> int | None:
@@ -347,19 +376,31 @@ def generate_national(args: argparse.Namespace, base: Path) -> int:
     return EXIT_OK
 
 
-def print_national_report(base: Path, year: int) -> None:
-    """The ranking of provinces of `year`, as the ministry publishes it."""
+def print_national_report(base: Path, year: int | None = None) -> int | None:
+    """The ranking of provinces of `year` (default: the latest ranked), as the ministry publishes it; returns the
+    year, or None when the national marts hold no ranking of provinces for it."""
     from assets.marts.publish import MARTS_FILE, open_marts
 
-    with open_marts(settings.marts_dir(base) / MARTS_FILE) as con:
+    marts = settings.marts_dir(base) / MARTS_FILE
+    if not marts.exists():
+        _say(f"No national marts yet at {marts}: run `egov run` (or `egov demo --national`) first.")
+        return None
+    with open_marts(marts) as con:
+        ranked = [y for (y,) in con.execute(
+            "SELECT DISTINCT year FROM rankings WHERE agency_group = 'province' ORDER BY year").fetchall()]
+        year = year or (ranked[-1] if ranked else None)
+        if year not in ranked:
+            _say(f"The national marts at {marts} rank no provinces for {year or 'any year'}"
+                 + (f": they rank {_years_text(ranked)}." if ranked else "."))
+            return None
         rows = con.execute(
             "SELECT rank, agency_name, index_value, rank_change_label FROM rankings WHERE year = ? AND agency_group "
             "= 'province' ORDER BY rank, agency_code", [year]).fetchall()
     _say(f"\n== Xếp hạng mức độ ứng dụng CNTT các tỉnh, thành phố năm {year} (ranking of provinces) ==")
     for rank, name, index, change in rows:
         _say(f"  {rank:>3}. {name:<32} {index:.4f}  {change or ''}")
-    _say(f"\nMarts: {settings.marts_dir(base) / MARTS_FILE}; report: "
-         f"{settings.marts_dir(base) / 'reports' / str(year) / 'index.html'}")
+    _say(f"\nMarts: {marts}; report: {settings.marts_dir(base) / 'reports' / str(year) / 'index.html'}")
+    return year
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -402,6 +443,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     from assets.marts.publish import MARTS_FILE
     from assets.reports.publish import REPORTS_DIR, write_reports
 
+    base = settings.data_dir()
+    if settings.is_national(base):  # the ranking of provinces; each province's own reports are in its folder
+        from assets.national.reports import write_national_reports
+
+        year = print_national_report(base, args.year)
+        if year is None:
+            return EXIT_USAGE
+        if not args.no_files:
+            write_national_reports(base, [year])
+        return EXIT_OK
     marts = settings.marts_dir() / MARTS_FILE
     year = print_report(args.year)  # checks the year is ranked in the marts before anything is written
     if year is None:
@@ -552,7 +603,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="national data directory: run the provinces one after another (in_process), in WORKERS "
                    "processes (multiprocess) or on Celery workers (celery; docs/operators.md)")
     p.add_argument("--workers", type=int, default=2, help="provinces at once with --executor multiprocess")
-    p.add_argument("--broker", help="Celery broker and result backend URL (default redis://127.0.0.1:6379/0)")
+    p.add_argument("--broker", help=f"Celery broker and result backend URL (default {DEFAULT_BROKER})")
 
 
 def _add_national_sample_options(p: argparse.ArgumentParser) -> None:
@@ -610,8 +661,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("report", help="write a year's report files (HTML, Excel, agency profiles) from the marts "
-                       "and print its ranking summary and data quality")
-    p.add_argument("--year", type=int, help="year (default: the latest with annual returns)")
+                       "and print its ranking summary and data quality (a national data directory: the ranking "
+                       "of provinces)")
+    p.add_argument("--year", type=int, help="year (default: the latest with annual returns; national: the latest "
+                   "ranked)")
     p.add_argument("--no-files", action="store_true", help="only print; do not (re)write marts/reports/<year>/")
     p.set_defaults(func=cmd_report)
 
@@ -626,7 +679,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("worker", help="a Celery worker for national runs with --executor celery (docs/operators.md)")
-    p.add_argument("--broker", default="redis://127.0.0.1:6379/0", help="Redis URL (Debian's redis-server)")
+    p.add_argument("--broker", default=DEFAULT_BROKER, help="Redis URL (Debian's redis-server; default %(default)s)")
     p.add_argument("--concurrency", type=int, default=1, help="provinces this worker runs at once")
     p.add_argument("--name", help="worker name (default: generated)")
     p.set_defaults(func=cmd_worker)

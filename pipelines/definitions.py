@@ -14,7 +14,7 @@ from assets.scoring.assets import rank_uncertainty, scores
 from pipelines.jobs import NATIONAL_JOB, PIPELINE_JOB, national_job, pipeline_job
 from pipelines.progress import progress_logger
 from pipelines.resources import build_resources
-from pipelines.schedules import nightly_current_year
+from pipelines.schedules import nightly_current_year, nightly_national
 from pipelines.sensors import province_folders_sensor, raw_files_sensor
 
 __all__ = ["NATIONAL_JOB", "PIPELINE_JOB", "defs"]
@@ -24,7 +24,7 @@ defs = dg.Definitions(
             data_quality, scorecard_766_facts, scorecard_766, marts, ranking_reports, *national_assets],
     asset_checks=quality_checks,
     jobs=[pipeline_job, national_job],
-    schedules=[nightly_current_year],
+    schedules=[nightly_current_year, nightly_national],
     sensors=[raw_files_sensor, province_folders_sensor],
     resources=build_resources(),
     # Dagster's console logger stays the default; `egov` picks its progress lines in the run config.

@@ -41,13 +41,22 @@ def province_dir(base: Path, code: str) -> Path:
     return settings.provinces_dir(base) / code
 
 
-def sync_province_partitions(instance: dg.DagsterInstance, base: Path) -> list[str]:
-    """Add the province folders not yet in the `province` partitions; returns the codes added."""
-    known = set(instance.get_dynamic_partitions(PROVINCE_DIMENSION))
-    new = [code for code in settings.province_codes(base) if code not in known]
-    if new:
-        instance.add_dynamic_partitions(PROVINCE_DIMENSION, new)
-    return new
+def province_folder_changes(known: list[str], base: Path) -> tuple[list[str], list[str]]:
+    """(added, removed): the province folders not yet in the `province` partitions, and the partitions whose folder
+    is gone (a removed folder is dropped from the partitions, so a run never reaches a province it cannot read;
+    its Dagster history stays)."""
+    folders = settings.province_codes(base)
+    return [c for c in folders if c not in known], [c for c in known if c not in folders]
+
+
+def sync_province_partitions(instance: dg.DagsterInstance, base: Path) -> tuple[list[str], list[str]]:
+    """Bring the `province` partitions in line with the folders; returns (added, removed)."""
+    added, removed = province_folder_changes(instance.get_dynamic_partitions(PROVINCE_DIMENSION), base)
+    if added:
+        instance.add_dynamic_partitions(PROVINCE_DIMENSION, added)
+    for code in removed:
+        instance.delete_dynamic_partition(PROVINCE_DIMENSION, code)
+    return added, removed
 
 
 def range_tags(provinces: list[str], years: list[int]) -> dict[str, str]:

@@ -11,7 +11,14 @@ import dagster as dg
 from assets.ingestion.contracts import load_contracts
 from pipelines import settings
 from pipelines.jobs import national_job, pipeline_job
-from pipelines.national import PROVINCE_DIMENSION, PROVINCE_TAG, province_dir, province_partitions, range_tags
+from pipelines.national import (
+    PROVINCE_DIMENSION,
+    PROVINCE_TAG,
+    province_dir,
+    province_folder_changes,
+    province_partitions,
+    range_tags,
+)
 from pipelines.partitions import yearly_partitions
 from pipelines.resources import Warehouse
 from pipelines.runs import reap_dead_runs_of
@@ -91,15 +98,15 @@ def province_years(folder: Path) -> list[int]:
 )
 def province_folders_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> dg.SensorResult:
     base = warehouse.base
-    known = set(context.instance.get_dynamic_partitions(PROVINCE_DIMENSION))
-    new = [code for code in settings.province_codes(base) if code not in known]
-    if not new:
-        return dg.SensorResult(skip_reason="no new province folder")
+    new, removed = province_folder_changes(context.instance.get_dynamic_partitions(PROVINCE_DIMENSION), base)
+    if not new and not removed:
+        return dg.SensorResult(skip_reason="no new or removed province folder")
     requests = []
     for code in new:
         years = province_years(province_dir(base, code))
         if years:
             requests.append(dg.RunRequest(run_key=f"province-{code}", tags={
                 **range_tags([code], [years[0], years[-1]]), PROVINCE_TAG: code}))
-    return dg.SensorResult(
-        dynamic_partitions_requests=[province_partitions.build_add_request(new)], run_requests=requests)
+    changes = ([province_partitions.build_add_request(new)] if new else []) + (
+        [province_partitions.build_delete_request(removed)] if removed else [])
+    return dg.SensorResult(dynamic_partitions_requests=changes, run_requests=requests)

@@ -11,6 +11,9 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -214,8 +217,17 @@ def _default_signals() -> None:
 
 @pytest.mark.skipif(shutil.which("redis-server") is None,
                     reason="Debian's redis-server is not installed (./egov test installs it, as it does chromium)")
+def wait_until(ready: Callable[[], bool], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        assert time.monotonic() < deadline, f"not ready after {seconds} s"
+        time.sleep(0.5)
+
+
 def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch):
+    from pipelines.cli import celery_workers_problem, execute_pipeline
+
     base = write_national(tmp_path / "data")
     home = tmp_path / "home"
     home.mkdir()
@@ -226,16 +238,23 @@ def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_pa
     env = {**os.environ, "EGOV_DATA_DIR": str(base), "DAGSTER_HOME": str(home),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     started = []
+    # Without a broker, or without a worker, a celery run is refused at once (dagster-celery would wait forever).
+    assert "does not answer" in celery_workers_problem(broker, timeout=1)
     try:
         started.append(subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
                                         stdout=subprocess.DEVNULL, start_new_session=True,
                                         preexec_fn=_default_signals))
+        wait_until(lambda: "does not answer" not in (celery_workers_problem(broker, timeout=1) or ""))
+        assert "No Celery worker answers" in celery_workers_problem(broker, timeout=1)
+        assert execute_pipeline([YEAR], data_dir=base, full_refresh=True, executor="celery", broker=broker) == 1
+        assert not (base / "marts" / "egov.duckdb").exists()
         for name in ("w1", "w2"):
             started.append(subprocess.Popen(
                 [str(Path(sys.executable).parent / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
                  "-y", str(tmp_path / "celery.yaml"), "-n", name, "--", "--concurrency=1"],
                 env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True, preexec_fn=_default_signals))
+        wait_until(lambda: celery_workers_problem(broker, timeout=1) is None)
         run(base, home, monkeypatch, executor="celery", broker=broker)
     finally:
         for process in reversed(started):
@@ -249,12 +268,13 @@ def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_pa
     assert marts_content(base / "marts" / "egov.duckdb") == marts_content(national / "marts" / "egov.duckdb")
 
 
-def test_a_province_added_to_the_folder_is_partitioned_and_run_by_the_sensor(national: Path, tmp_path: Path,
+def test_a_province_added_or_removed_is_followed_by_the_sensor_and_the_nightly_run(national: Path, tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch):
     import dagster as dg
 
     from pipelines.definitions import defs
     from pipelines.resources import Warehouse
+    from pipelines.schedules import nightly_national
     from pipelines.sensors import province_folders_sensor
 
     base = tmp_path / "data"
@@ -285,6 +305,31 @@ def test_a_province_added_to_the_folder_is_partitioned_and_run_by_the_sensor(nat
     assert query(marts, "SELECT agency_code, total_points, rank FROM rankings WHERE agency_group = 'province' "
                  "ORDER BY rank") == [("BBB", 1.75, 1), ("AAA", 1.0, 2), ("CCC", 0.25, 3)]
     assert query(marts, "SELECT count(*) FROM rankings WHERE province_code = 'CCC' AND agency_code = 'SO-A'") == [(1,)]
+
+    # BBB's folder is removed: the sensor drops it from the partitions, and the nightly schedule's run covers the
+    # provinces left. BBB stays in the national registry, so it is still ranked, with no records: 0 points, last
+    # (as an agency that reported nothing); its own agencies leave the national marts.
+    shutil.rmtree(base / "provinces" / "BBB")
+    with dg.DagsterInstance.get() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"warehouse": Warehouse(data_dir=str(base))})
+        result = province_folders_sensor(context)
+        assert result.run_requests == []
+        (request,) = result.dynamic_partitions_requests
+        assert isinstance(request, dg.DeleteDynamicPartitionsRequest) and list(request.partition_keys) == ["BBB"]
+        instance.delete_dynamic_partition(request.partitions_def_name, "BBB")  # as the daemon
+        schedule = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(YEAR, 11, 25, 2))
+        nightly = nightly_national(schedule)
+        assert nightly.run_key == f"national-nightly-{YEAR}-11-25"
+        keys = defs.resolve_assets_def("province_results").partitions_def.get_partition_keys_in_range(
+            dg.PartitionKeyRange(nightly.tags["dagster/asset_partition_range_start"],
+                                 nightly.tags["dagster/asset_partition_range_end"]), dynamic_partitions_store=instance)
+        assert sorted(keys) == [f"AAA|{YEAR}", f"CCC|{YEAR}"]
+        assert job.execute_in_process(instance=instance, tags=nightly.tags, run_config={"ops": {"province_results": {
+            "ops": {"province_pipeline": {"config": {"allow_shrink": True}}}}}}, raise_on_error=False).success
+    assert query(marts, "SELECT agency_code, total_points, rank FROM rankings WHERE agency_group = 'province' "
+                 "ORDER BY rank") == [("AAA", 1.0, 1), ("CCC", 0.25, 2), ("BBB", 0.0, 3)]
+    assert query(marts, "SELECT DISTINCT province_code FROM rankings WHERE agency_group <> 'province' "
+                 "ORDER BY 1") == [("AAA",), ("CCC",)]
 
 
 def test_national_sample_has_the_2025_merger_and_provinces_of_different_sizes(tmp_path: Path):

@@ -33,8 +33,11 @@ class ProvinceConfig(dg.Config):
 
 
 @dg.op(out=dg.DynamicOut(list), description="The provinces of the run's partitions, one output each.")
-def run_provinces(context: dg.OpExecutionContext):
+def run_provinces(context: dg.OpExecutionContext, warehouse: Warehouse):
     for code, years in run_scope(context).items():
+        if not province_dir(warehouse.base, code).is_dir():  # a run launched before its folder was removed
+            context.log.warning(f"province {code}: no folder {province_dir(warehouse.base, code)}; skipped")
+            continue
         yield dg.DynamicOutput([code, years], mapping_key="".join(c if c.isalnum() else "_" for c in code))
 
 
@@ -104,6 +107,12 @@ def national_rankings(context: dg.AssetExecutionContext, warehouse: Warehouse) -
     with warehouse.connect() as con:
         ingest(con, registry.sources["agencies"], warehouse.raw_dir, None, full_refresh=True, log=context.log.info)
         indicators = build_province_indicators(con, warehouse.base, years)
+        for code, year in con.execute(
+                "SELECT agency_code, year FROM agency_years WHERE evaluated AND agency_group = 'province' "
+                "AND list_contains(?::INTEGER[], year) AND agency_code NOT IN "
+                "(SELECT agency_code FROM indicator_values) ORDER BY ALL", [years]).fetchall():
+            context.log.warning(f"province {code} {year}: in the national registry but no published records "
+                                f"(no folder provinces/{code}/ or no marts): ranked with none")
         write_agency_groups(con, registry.agency_groups)
         counts = score_years(con, years, registry.rubric_dir)
         profiles = build_profiles(con, registry.rubric_dir)

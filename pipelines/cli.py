@@ -79,7 +79,29 @@ def ensure_dagster_home(data_dir: Path) -> Path:
     if not config.exists():
         config.write_text(DAGSTER_YAML, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
+    initialise_instance(home)
     return home
+
+
+def initialise_instance(home: Path) -> None:
+    """Create the instance's SQLite storages once, under a lock: processes that open a new DAGSTER_HOME at the same
+    time (two `egov worker`s and a backfill started together) would otherwise each create the tables, and the
+    loser fails ("table ... already exists") or leaves the schema with two migration heads."""
+    import fcntl
+
+    marker = home / ".egov-initialised"
+    if marker.exists():
+        return
+    with (home / ".egov-init.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():  # another process did it while this one waited
+            return
+        import dagster as dg
+
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            instance.get_runs(limit=1)
+            instance.all_instigator_state()
+        marker.touch()
 
 
 def raw_files_present(raw: Path) -> bool:

@@ -20,13 +20,13 @@ pipeline_job = dg.define_asset_job(
 
 
 def pipeline_run_config(job: dg.JobDefinition, *, full_refresh: bool = False, allow_shrink: bool = False,
-                        log_level: str = "WARNING") -> dict:
+                        log_level: str = "WARNING", prefix: str = "") -> dict:
     """The provincial job's run config: reload every file or not, the shrink guard, egov's progress lines."""
     ingest_ops = [n for n in job.graph.node_names() if n.startswith("stg_")]
     return {
         "ops": {**{name: {"config": {"full_refresh": full_refresh}} for name in ingest_ops},
                 "marts": {"config": {"allow_shrink": allow_shrink}}},
-        "loggers": {"egov_progress": {"config": {"log_level": log_level}}},
+        "loggers": {"egov_progress": {"config": {"log_level": log_level, "prefix": prefix}}},
     }
 
 

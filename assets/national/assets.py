@@ -52,7 +52,8 @@ def province_pipeline(context: dg.OpExecutionContext, config: ProvinceConfig, sc
     with province_lock(folder, context.log.info):
         started = time.monotonic()
         result = job.execute_in_process(
-            run_config=pipeline_run_config(job, full_refresh=config.full_refresh, allow_shrink=config.allow_shrink),
+            run_config=pipeline_run_config(job, full_refresh=config.full_refresh, allow_shrink=config.allow_shrink,
+                                           prefix=f"[{code}] "),
             instance=context.instance,
             resources=build_resources(folder),
             tags={PROVINCE_TAG: code, "egov/national_run": context.run_id,

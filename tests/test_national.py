@@ -226,12 +226,13 @@ def wait_until(ready: Callable[[], bool], seconds: float = 60) -> None:
 
 def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch):
-    from pipelines.cli import celery_workers_problem, execute_pipeline
+    from pipelines.cli import celery_workers_problem, execute_pipeline, initialise_instance
 
     base = write_national(tmp_path / "data")
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    initialise_instance(home)  # before two workers open it at once (as `egov worker` does)
     port = free_port()
     broker = f"redis://127.0.0.1:{port}/0"
     (tmp_path / "celery.yaml").write_text(f"execution:\n  config:\n    broker: {broker}\n    backend: {broker}\n")

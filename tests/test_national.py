@@ -349,3 +349,19 @@ def test_national_sample_has_the_2025_merger_and_provinces_of_different_sizes(tm
     assert hgg_2025 == ["01", "02", "03", "04", "05", "06"]  # its records end with the merger
     assert not (tmp_path / "provinces" / "HGG" / "raw" / "infrastructure" / "2025").exists()  # no 2025 return
     assert summary["dossiers"]["TQG"] > summary["dossiers"]["HGG"]  # sizes 0.3 and 0.2
+
+
+def test_a_new_dagster_home_opened_by_several_processes_at_once_is_created_once(tmp_path: Path):
+    """Two `egov worker`s and a backfill started together on a new DAGSTER_HOME: each process initialises the
+    instance under a lock, so none fails on a table another created (seen in the national bench before the lock)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    code = ("import dagster as dg; from pathlib import Path; from pipelines.cli import initialise_instance; "
+            f"initialise_instance(Path({str(home)!r})); "
+            f"print(len(dg.DagsterInstance.from_config({str(home)!r}).get_runs()))")
+    processes = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for _ in range(4)]
+    outcomes = [(p.wait(timeout=120), *p.communicate()) for p in processes]
+    assert [(rc, out.strip()) for rc, out, _ in outcomes] == [(0, "0")] * 4, [err for *_, err in outcomes]
+    assert (home / ".egov-initialised").exists()

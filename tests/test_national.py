@@ -362,6 +362,6 @@ def test_a_new_dagster_home_opened_by_several_processes_at_once_is_created_once(
             f"print(len(dg.DagsterInstance.from_config({str(home)!r}).get_runs()))")
     processes = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True) for _ in range(4)]
-    outcomes = [(p.wait(timeout=120), *p.communicate()) for p in processes]
-    assert [(rc, out.strip()) for rc, out, _ in outcomes] == [(0, "0")] * 4, [err for *_, err in outcomes]
+    outcomes = [(*p.communicate(timeout=120), p.returncode) for p in processes]
+    assert [(rc, out.strip()) for out, _, rc in outcomes] == [(0, "0")] * 4, [err for _, err, _ in outcomes]
     assert (home / ".egov-initialised").exists()

@@ -23,8 +23,11 @@ from pathlib import Path
 from pipelines import settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_BROKER = "redis://127.0.0.1:6379/0"  # `--executor celery` and `egov worker` without --broker
+NATIONAL_DEMO_SCALE = 0.02  # `egov demo --national`: ~6,000 dossiers a year in a small province, 50,000 in Hà Nội
 UI_STOP_GRACE_SECONDS = 5.0  # after Ctrl-C, how long `egov ui` lets the webserver and daemon exit before killing
-# The instance's settings: no telemetry; runs that write the warehouse (tag egov/warehouse) queue one at a time.
+# The instance's settings: no telemetry; runs that write the warehouse (tag egov/warehouse) queue one at a time, and so
+# do runs of the same province of a national directory (tag egov/province, one run per value).
 # Run monitoring fails runs stuck STARTING (a launch that never began); runs whose process died while STARTED are
 # recognised by egov itself (pipelines/runs.py: the default launcher has no worker health check).
 DAGSTER_YAML = """telemetry:
@@ -33,6 +36,10 @@ concurrency:
   runs:
     tag_concurrency_limits:
       - key: egov/warehouse
+        limit: 1
+      - key: egov/province
+        value:
+          applyLimitPerUniqueValue: true
         limit: 1
 run_monitoring:
   enabled: true
@@ -72,7 +79,29 @@ def ensure_dagster_home(data_dir: Path) -> Path:
     if not config.exists():
         config.write_text(DAGSTER_YAML, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
+    initialise_instance(home)
     return home
+
+
+def initialise_instance(home: Path) -> None:
+    """Create the instance's SQLite storages once, under a lock: processes that open a new DAGSTER_HOME at the same
+    time (two `egov worker`s and a backfill started together) would otherwise each create the tables, and the
+    loser fails ("table ... already exists") or leaves the schema with two migration heads."""
+    import fcntl
+
+    marker = home / ".egov-initialised"
+    if marker.exists():
+        return
+    with (home / ".egov-init.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():  # another process did it while this one waited
+            return
+        import dagster as dg
+
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            instance.get_runs(limit=1)
+            instance.all_instigator_state()
+        marker.touch()
 
 
 def raw_files_present(raw: Path) -> bool:
@@ -86,7 +115,8 @@ def run_pipeline(years: list[int], **options: object) -> bool:
 
 
 def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: Path | None = None,
-                     allow_shrink: bool = False, verbose: bool = False, skip_unchanged: bool = False) -> int:
+                     allow_shrink: bool = False, verbose: bool = False, skip_unchanged: bool = False,
+                     **national: object) -> int:
     """Materialize the whole pipeline for `years` in one Dagster run; returns the exit code.
 
     `skip_unchanged` (egov run): when nothing the run depends on changed since the last successful run of the
@@ -96,6 +126,9 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
     from pipelines import unchanged
 
     base = data_dir or settings.data_dir()
+    if settings.is_national(base):
+        return execute_national(years, full_refresh=full_refresh, data_dir=base, allow_shrink=allow_shrink,
+                                verbose=verbose, **national)
     raw = settings.raw_dir(base)
     if not raw_files_present(raw):
         _say(f"No raw files under {raw}: is the share mounted and EGOV_DATA_DIR right? Nothing was run; the "
@@ -112,17 +145,14 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
 
     from expectations import gx_worker  # started by the staging checks when a staged table changed
     from pipelines.definitions import PIPELINE_JOB, defs
+    from pipelines.jobs import pipeline_run_config
     from pipelines.resources import build_resources
     from pipelines.runs import live_warehouse_runs, process_tags, reap_dead_runs
 
     ensure_dagster_home(base)
     job = defs.resolve_job_def(PIPELINE_JOB)
-    ingest_ops = [n for n in job.graph.node_names() if n.startswith("stg_")]
-    run_config = {
-        "ops": {**{name: {"config": {"full_refresh": full_refresh}} for name in ingest_ops},
-                "marts": {"config": {"allow_shrink": allow_shrink}}},
-        "loggers": {"egov_progress": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
-    }
+    run_config = pipeline_run_config(job, full_refresh=full_refresh, allow_shrink=allow_shrink,
+                                     log_level="INFO" if verbose else "WARNING")
     with dg.DagsterInstance.get() as instance:
         for line in reap_dead_runs(instance):
             _say(line)
@@ -146,15 +176,7 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
     elapsed = time.monotonic() - started
     gx_worker.stop()  # data_quality used it, or the run ended before
     if not result.success:
-        failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        for event in failed:
-            error = event.event_specific_data.error if event.event_specific_data else None
-            while error is not None and error.cause is not None:  # Dagster wraps the step's own exception
-                error = error.cause
-            lines = [line.strip() for line in (error.message if error else "").strip().splitlines() if line.strip()]
-            message = " ".join(lines[:6])  # a check failure lists the checks on the lines after the first
-            message = re.sub(r"^(\w+\.)+\w+: ", "", message)  # "assets.marts.publish.PublishBlocked: "
-            _say(f"FAILED step {event.step_key}: {message or 'see the Dagster logs (./egov ui)'}")
+        say_failed_steps(result.all_events)
         published = any(e.event_type_value == "STEP_SUCCESS" and e.step_key == "marts" for e in result.all_events)
         _say(f"== Pipeline FAILED after {elapsed:.1f} s; " + (
             "the marts were published, the step(s) above after them failed ==" if published
@@ -163,6 +185,106 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
     unchanged.record_success(base, years, inputs)
     _say(f"== Pipeline finished in {elapsed:.1f} s (Dagster run {result.run_id}) ==")
     return EXIT_OK
+
+
+def say_failed_steps(events: list) -> None:
+    """A line per failed step, with the step's own exception message (not Dagster's wrapping)."""
+    for event in [e for e in events if e.event_type_value == "STEP_FAILURE"]:
+        error = event.event_specific_data.error if event.event_specific_data else None
+        while error is not None and error.cause is not None:  # Dagster wraps the step's own exception
+            error = error.cause
+        lines = [line.strip() for line in (error.message if error else "").strip().splitlines() if line.strip()]
+        message = " ".join(lines[:6])  # a check failure lists the checks on the lines after the first
+        message = re.sub(r"^(\w+\.)+\w+: ", "", message)  # "assets.marts.publish.PublishBlocked: "
+        _say(f"FAILED step {event.step_key}: {message or 'see the Dagster logs (./egov ui)'}")
+
+
+def execute_national(years: list[int], *, full_refresh: bool, data_dir: Path, allow_shrink: bool, verbose: bool,
+                     executor: str = "in_process", workers: int = 2, broker: str | None = None) -> int:
+    """Every province of a national data directory for `years` (a step each), then the ranking of provinces: one
+    Dagster run of the national job on the chosen executor; returns the exit code."""
+    import dagster as dg
+
+    from pipelines import definitions
+    from pipelines.national import PROVINCE_DIMENSION, range_tags, sync_province_partitions
+    from pipelines.runs import live_warehouse_runs, process_tags, reap_dead_runs
+
+    base = data_dir
+    if not settings.province_codes(base):
+        _say(f"No province folder with a raw/ folder under {settings.provinces_dir(base)}. Nothing was run.")
+        return EXIT_USAGE
+    if executor == "celery":
+        problem = celery_workers_problem(broker or DEFAULT_BROKER)
+        if problem:
+            _say(f"{problem}. Nothing was run.")
+            return EXIT_FAILED
+    ensure_dagster_home(base)
+    span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
+    province_config = {"full_refresh": full_refresh, "allow_shrink": allow_shrink}
+    run_config: dict = {
+        "ops": {"province_results": {"ops": {"province_pipeline": {"config": province_config}}}},
+        "loggers": {"egov_progress": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
+    }
+    if executor == "multiprocess":
+        run_config["execution"] = {"config": {"multiprocess": {"max_concurrent": workers}}}
+    elif executor == "celery":
+        run_config["execution"] = {"config": {"broker": broker or DEFAULT_BROKER,
+                                              "backend": broker or DEFAULT_BROKER}}
+    with dg.DagsterInstance.get() as instance:
+        for line in reap_dead_runs(instance):
+            _say(line)
+        busy = live_warehouse_runs(instance)
+        if busy:
+            _say(f"Another run is writing the warehouse: Dagster run {busy[0].run_id[:8]}. Nothing was run.")
+            return EXIT_FAILED
+        added, removed = sync_province_partitions(instance, base)
+        for code in added:
+            _say(f"  new province folder: {code}")
+        for code in removed:
+            _say(f"  province folder removed: {code} (no longer run; the national marts keep only the provinces "
+                 "with a folder)")
+        provinces = instance.get_dynamic_partitions(PROVINCE_DIMENSION)
+        _say(f"== Running {len(provinces)} provinces for {span}, then the ranking of provinces ({executor}; data: "
+             f"{base}) ==")
+        tags = {**range_tags(provinces, years), **process_tags()}
+        started = time.monotonic()
+        if executor == "in_process":
+            result = definitions.defs.resolve_job_def(definitions.NATIONAL_JOB).execute_in_process(
+                run_config=run_config, instance=instance, tags=tags, raise_on_error=False)
+            success, run_id, events = result.success, result.run_id, result.all_events
+        else:
+            target = (definitions.national_celery_job if executor == "celery"
+                      else definitions.national_multiprocess_job)
+            with dg.execute_job(dg.reconstructable(target), instance=instance, run_config=run_config, tags=tags,
+                                raise_on_error=False) as result:
+                success, run_id, events = result.success, result.run_id, result.all_events
+    elapsed = time.monotonic() - started
+    if not success:
+        say_failed_steps(events)
+        _say(f"== National run FAILED after {elapsed:.1f} s (Dagster run {run_id}); `./egov ui` shows which province "
+             "==")
+        return EXIT_FAILED
+    _say(f"== National run finished in {elapsed:.1f} s (Dagster run {run_id}) ==")
+    return EXIT_OK
+
+
+def celery_workers_problem(broker: str, timeout: float = 5.0) -> str | None:
+    """Why a celery run would wait forever (the broker is down, or no worker answers), or None when workers are up:
+    dagster-celery queues the steps and waits for a worker without a timeout of its own."""
+    from celery import Celery
+
+    if broker.startswith(("redis://", "rediss://")):
+        import redis
+
+        try:
+            redis.Redis.from_url(broker, socket_connect_timeout=timeout).ping()
+        except redis.RedisError as error:
+            return f"The Celery broker {broker} does not answer ({error}); start Redis (docs/operators.md)"
+    replies = Celery(broker=broker).control.ping(timeout=timeout)
+    if not replies:
+        return (f"No Celery worker answers on {broker} within {timeout:.0f} s; start one or more with "
+                f"`./egov worker --broker {broker}` (docs/operators.md)")
+    return None
 
 
 def print_report(year: int | None = None, data_dir: Path | None = None) -> int | None:
@@ -251,15 +373,68 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from pipelines.synthetic import generate_sample_province
 
     base = settings.data_dir()
+    if getattr(args, "national", False):
+        return generate_national(args, base)
     _say(f"== Generating the SYNTHETIC sample province 'Tỉnh Mẫu' into {settings.raw_dir(base)} ==")
     started = time.monotonic()
-    summary = generate_sample_province(settings.raw_dir(base), seed=args.seed, scale=args.scale, progress=_say)
+    summary = generate_sample_province(settings.raw_dir(base), seed=args.seed, scale=args.scale or 1.0,
+                                       progress=_say)
     dossiers = sum(summary.get("dossiers_per_year", {}).values())
     _say(f"== Sample written in {time.monotonic() - started:.1f} s: {dossiers:,} dossiers (synthetic data) ==")
     return EXIT_OK
 
 
+def generate_national(args: argparse.Namespace, base: Path) -> int:
+    from pipelines.national_sample import DEMO, generate_national_sample
+
+    provinces = None if args.all_provinces else DEMO
+    _say(f"== Generating the SYNTHETIC national sample ({'34' if provinces is None else len(provinces)} provinces "
+         f"after the 2025 merger, with those they absorbed) into {base} ==")
+    started = time.monotonic()
+    summary = generate_national_sample(base, scale=args.scale or NATIONAL_DEMO_SCALE, seed=args.seed,
+                                       provinces=provinces, progress=_say)
+    _say(f"== National sample written in {time.monotonic() - started:.1f} s: {summary['provinces']} province folders, "
+         f"{sum(summary['dossiers'].values()):,} dossiers (synthetic data) ==")
+    return EXIT_OK
+
+
+def print_national_report(base: Path, year: int | None = None) -> int | None:
+    """The ranking of provinces of `year` (default: the latest ranked), as the ministry publishes it; returns the
+    year, or None when the national marts hold no ranking of provinces for it."""
+    from assets.marts.publish import MARTS_FILE, open_marts
+
+    marts = settings.marts_dir(base) / MARTS_FILE
+    if not marts.exists():
+        _say(f"No national marts yet at {marts}: run `egov run` (or `egov demo --national`) first.")
+        return None
+    with open_marts(marts) as con:
+        ranked = [y for (y,) in con.execute(
+            "SELECT DISTINCT year FROM rankings WHERE agency_group = 'province' ORDER BY year").fetchall()]
+        year = year or (ranked[-1] if ranked else None)
+        if year not in ranked:
+            _say(f"The national marts at {marts} rank no provinces for {year or 'any year'}"
+                 + (f": they rank {_years_text(ranked)}." if ranked else "."))
+            return None
+        rows = con.execute(
+            "SELECT rank, agency_name, index_value, rank_change_label FROM rankings WHERE year = ? AND agency_group "
+            "= 'province' ORDER BY rank, agency_code", [year]).fetchall()
+    _say(f"\n== Xếp hạng mức độ ứng dụng CNTT các tỉnh, thành phố năm {year} (ranking of provinces) ==")
+    for rank, name, index, change in rows:
+        _say(f"  {rank:>3}. {name:<32} {index:.4f}  {change or ''}")
+    _say(f"\nMarts: {marts}; report: {settings.marts_dir(base) / 'reports' / str(year) / 'index.html'}")
+    return year
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.national:
+        base = settings.data_dir()
+        if args.regenerate or not settings.is_national(base):
+            generate_national(args, base)
+        code = execute_pipeline([2024, 2025], full_refresh=args.regenerate, verbose=args.verbose,
+                                executor=args.executor, workers=args.workers, broker=None)
+        if code == EXIT_OK:
+            print_national_report(base, 2025)
+        return code
     raw = settings.raw_dir()
     if args.regenerate or not (raw / "agencies").exists():
         cmd_generate(args)
@@ -278,17 +453,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     years = args.years or [settings.today_vn().year]
     return execute_pipeline(years, full_refresh=args.full_refresh, allow_shrink=args.allow_shrink, verbose=args.verbose,
-                            skip_unchanged=True)
+                            skip_unchanged=True, **national_options(args))
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    return execute_pipeline(args.years, full_refresh=True, allow_shrink=args.allow_shrink, verbose=args.verbose)
+    return execute_pipeline(args.years, full_refresh=True, allow_shrink=args.allow_shrink, verbose=args.verbose,
+                            **national_options(args))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from assets.marts.publish import MARTS_FILE
     from assets.reports.publish import REPORTS_DIR, write_reports
 
+    base = settings.data_dir()
+    if settings.is_national(base):  # the ranking of provinces; each province's own reports are in its folder
+        from assets.national.reports import write_national_reports
+
+        year = print_national_report(base, args.year)
+        if year is None:
+            return EXIT_USAGE
+        if not args.no_files:
+            write_national_reports(base, [year])
+        return EXIT_OK
     marts = settings.marts_dir() / MARTS_FILE
     year = print_report(args.year)  # checks the year is ranked in the marts before anything is written
     if year is None:
@@ -404,6 +590,21 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return EXIT_OK if stop_requested or code == 0 else EXIT_FAILED
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """A Celery worker for national runs with `--executor celery` (dagster-celery's worker, our broker config)."""
+    home = ensure_dagster_home(settings.data_dir())
+    config = home / "celery.yaml"
+    config.write_text(f"execution:\n  config:\n    broker: {args.broker}\n    backend: {args.broker}\n",
+                      encoding="utf-8")
+    bin_dir = Path(sys.executable).parent
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"  # dagster-celery runs `celery`
+    name = ["-n", args.name] if args.name else []
+    command = [str(bin_dir / "dagster-celery"), "worker", "start", *name, "-A", "dagster_celery.app", "-y",
+               str(config), "--", f"--concurrency={args.concurrency}"]
+    _say(f"== Celery worker on {args.broker} (data: {settings.data_dir()}, runs: {home}); Ctrl-C to stop ==")
+    return subprocess.call(command)
+
+
 def _signal_group(child: subprocess.Popen, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, sig)
@@ -420,6 +621,24 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    "empty or unmounted raw folder; the limit is max_published_drop_share in "
                    "expectations/thresholds.yaml)")
     p.add_argument("-v", "--verbose", action="store_true", help="also print each step's messages (files read, …)")
+    p.add_argument("--executor", choices=["in_process", "multiprocess", "celery"], default="in_process",
+                   help="national data directory: run the provinces one after another (in_process), in WORKERS "
+                   "processes (multiprocess) or on Celery workers (celery; docs/operators.md)")
+    p.add_argument("--workers", type=int, default=2, help="provinces at once with --executor multiprocess")
+    p.add_argument("--broker", help=f"Celery broker and result backend URL (default {DEFAULT_BROKER})")
+
+
+def _add_national_sample_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--national", action="store_true",
+                   help="a national data directory instead: provinces/<code>/ per province (63 until the 2025 merger, "
+                   "34 after), the national registry in raw/agencies/; years 2024-2025; --scale multiplies each "
+                   "province's size (1.0 ≈ 18M dossiers a year in all, 0.56 ≈ 10M)")
+    p.add_argument("--all-provinces", action="store_true",
+                   help="--national: all 34 provinces (default: six, three of them merged in 2025)")
+
+
+def national_options(args: argparse.Namespace) -> dict[str, object]:
+    return {"executor": args.executor, "workers": args.workers, "broker": args.broker}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -434,14 +653,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="build the synthetic sample province and run everything on it")
     p.add_argument("--regenerate", action="store_true", help="rebuild the sample even if raw files exist")
-    p.add_argument("--scale", type=float, default=1.0, help="dossier volume multiplier (1.0 ≈ 300k/year)")
+    p.add_argument("--scale", type=float, help="dossier volume multiplier (1.0 ≈ 300k/year; default 1.0, "
+                   f"--national {NATIONAL_DEMO_SCALE})")
     p.add_argument("--seed", type=int, default=20161, help="random seed of the sample (same seed, same data)")
     p.add_argument("-v", "--verbose", action="store_true", help="also print each step's messages (files read, …)")
+    _add_national_sample_options(p)
+    p.add_argument("--executor", choices=["in_process", "multiprocess"], default="in_process",
+                   help="--national: provinces one after another, or WORKERS at once")
+    p.add_argument("--workers", type=int, default=2, help="--national --executor multiprocess: provinces at once")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("generate", help="only write the synthetic sample province's raw files")
-    p.add_argument("--scale", type=float, default=1.0, help="dossier volume multiplier (1.0 ≈ 300k/year)")
+    p.add_argument("--scale", type=float, help="dossier volume multiplier (1.0 ≈ 300k/year; default 1.0, "
+                   f"--national {NATIONAL_DEMO_SCALE})")
     p.add_argument("--seed", type=int, default=20161, help="random seed")
+    _add_national_sample_options(p)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("run", help="refresh a year (default: this year) from new or changed raw files")
@@ -457,8 +683,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("report", help="write a year's report files (HTML, Excel, agency profiles) from the marts "
-                       "and print its ranking summary and data quality")
-    p.add_argument("--year", type=int, help="year (default: the latest with annual returns)")
+                       "and print its ranking summary and data quality (a national data directory: the ranking "
+                       "of provinces)")
+    p.add_argument("--year", type=int, help="year (default: the latest with annual returns; national: the latest "
+                   "ranked)")
     p.add_argument("--no-files", action="store_true", help="only print; do not (re)write marts/reports/<year>/")
     p.set_defaults(func=cmd_report)
 
@@ -471,6 +699,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="?", help="one SQL statement to run and print")
     p.add_argument("--csv", action="store_true", help="print the result as CSV (for a spreadsheet or a pipe)")
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("worker", help="a Celery worker for national runs with --executor celery (docs/operators.md)")
+    p.add_argument("--broker", default=DEFAULT_BROKER, help="Redis URL (Debian's redis-server; default %(default)s)")
+    p.add_argument("--concurrency", type=int, default=1, help="provinces this worker runs at once")
+    p.add_argument("--name", help="worker name (default: generated)")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("ui", help="start the Dagster web UI and daemon (schedules, sensors, backfills)")
     p.add_argument("--port", type=int, default=3000)

@@ -20,9 +20,10 @@ SKIPPED = ("Dependencies for step",)
 class ProgressHandler(logging.Handler):
     """Step starts, successes (with seconds) and failures; user messages at `level` or above."""
 
-    def __init__(self, level: int, stream=None) -> None:
+    def __init__(self, level: int, stream=None, prefix: str = "") -> None:
         super().__init__(logging.DEBUG)
         self.user_level = level
+        self.prefix = prefix
         self.stream = stream
         self.started = time.monotonic()
 
@@ -45,18 +46,22 @@ class ProgressHandler(logging.Handler):
             line = f"    {prefix} {step}: {meta.get('orig_message', record.getMessage())}"
         if line is not None:
             stream = self.stream or sys.stdout
-            stream.write(line + "\n")
+            stream.write(f"{line[:2]}{self.prefix}{line[2:]}\n")  # "  [HNI] ✓ step": provinces run at once
             stream.flush()
 
 
 @dg.logger(
     config_schema={"log_level": dg.Field(str, default_value="WARNING",
-                                         description="user messages at this level or above are printed")},
+                                         description="user messages at this level or above are printed"),
+                   "prefix": dg.Field(str, default_value="", description="put before every line: a national "
+                                      "run's province code, so the lines of provinces run at once can be told "
+                                      "apart")},
     description="egov's progress lines: a line per step started and finished, warnings and errors.",
 )
 def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
     logger = logging.getLogger(LOGGER_NAME)
     logger.propagate = False
     logger.setLevel(logging.DEBUG)
-    logger.handlers = [ProgressHandler(logging.getLevelName(init_context.logger_config["log_level"].upper()))]
+    config = init_context.logger_config
+    logger.handlers = [ProgressHandler(logging.getLevelName(config["log_level"].upper()), prefix=config["prefix"])]
     return logger

@@ -312,6 +312,8 @@ class Indicator(Model):
     flag: Flag = False  # a 0/1 indicator, met whole (the what-if never asks for half a LAN)
     value_levels: Whole | None = None  # the value is a multiple of 1/N
     applies_to: tuple[Code, ...] | None = None  # the agency groups that get it (default: all)
+    # How a province's value is aggregated from its agencies' for the ranking of provinces (docs/domain.md §8).
+    national: Literal["ratio_of_sums", "mean"]
 
     @field_validator("family")
     @classmethod

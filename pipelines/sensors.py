@@ -9,7 +9,16 @@ from pathlib import Path
 import dagster as dg
 
 from assets.ingestion.contracts import load_contracts
-from pipelines.jobs import pipeline_job
+from pipelines import settings
+from pipelines.jobs import national_job, pipeline_job
+from pipelines.national import (
+    PROVINCE_DIMENSION,
+    PROVINCE_TAG,
+    province_dir,
+    province_folder_changes,
+    province_partitions,
+    range_tags,
+)
 from pipelines.partitions import yearly_partitions
 from pipelines.resources import Warehouse
 from pipelines.runs import reap_dead_runs_of
@@ -52,6 +61,8 @@ def changed_years(previous: dict[str, str], current: dict[str, str], all_years: 
 def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> dg.SensorResult:
     for line in reap_dead_runs_of(context):  # else a killed run keeps the requested ones queued forever
         context.log.warning(line)
+    if settings.is_national(warehouse.base):  # provinces are watched by province_folders_sensor
+        return dg.SensorResult(skip_reason="a national data directory: see province_folders_sensor")
     current = raw_fingerprints(warehouse.raw_dir)
     previous = json.loads(context.cursor) if context.cursor else {}
     all_years = yearly_partitions.get_partition_keys()
@@ -68,3 +79,34 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) 
         dg.RunRequest(run_key=f"raw-{stamp}-{year}", partition_key=year) for year in years
     ]
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(current, sort_keys=True))
+
+
+def province_years(folder: Path) -> list[int]:
+    """The years a province folder holds records of (year folders of its partitioned sources)."""
+    raw = folder / "raw"
+    found = {int(p.name) for c in load_contracts().values() if c.partitioned
+             for p in (raw / c.folder).glob("*") if p.is_dir() and p.name.isdigit()}
+    return sorted(y for y in found if str(y) in yearly_partitions.get_partition_keys())
+
+
+@dg.sensor(
+    job=national_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="National data directory: a province folder that appears in provinces/ is added to the province "
+    "partitions and its years are run (then the ranking of provinces).",
+)
+def province_folders_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> dg.SensorResult:
+    base = warehouse.base
+    new, removed = province_folder_changes(context.instance.get_dynamic_partitions(PROVINCE_DIMENSION), base)
+    if not new and not removed:
+        return dg.SensorResult(skip_reason="no new or removed province folder")
+    requests = []
+    for code in new:
+        years = province_years(province_dir(base, code))
+        if years:
+            requests.append(dg.RunRequest(run_key=f"province-{code}", tags={
+                **range_tags([code], [years[0], years[-1]]), PROVINCE_TAG: code}))
+    changes = ([province_partitions.build_add_request(new)] if new else []) + (
+        [province_partitions.build_delete_request(removed)] if removed else [])
+    return dg.SensorResult(dynamic_partitions_requests=changes, run_requests=requests)

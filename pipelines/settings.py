@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "config"
 RUBRIC_DIR = CONFIG_DIR / "rubrics"  # the bundled rubrics (the standard methodology and published ones)
+NATIONAL_RUBRIC_DIR = RUBRIC_DIR / "national"  # the bundled ranking of provinces (docs/domain.md §8)
+PROVINCES = "provinces"  # a national data directory: provinces/<province_code>/ holds one provincial data directory
 FIRST_YEAR = 2016
 # The evaluation's clock: "this year" and "tonight" are Vietnam's, whatever the machine's own time zone.
 TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -50,6 +52,25 @@ def data_docs_index(base: Path | None = None) -> Path:
 
 def rubric_dir(base: Path | None = None) -> Path:
     """`<data dir>/rubrics/` when that folder exists (each deployment keeps its methodology next to its data), else
-    the bundled config/rubrics/ (docs/rubrics.md §1)."""
+    the bundled config/rubrics/ (docs/rubrics.md §1), or config/rubrics/national/ for a national data directory."""
     own = (base or data_dir()) / "rubrics"
-    return own if own.is_dir() else RUBRIC_DIR
+    if own.is_dir():
+        return own
+    return NATIONAL_RUBRIC_DIR if is_national(base) else RUBRIC_DIR
+
+
+def provinces_dir(base: Path | None = None) -> Path:
+    return (base or data_dir()) / PROVINCES
+
+
+def is_national(base: Path | None = None) -> bool:
+    """A national data directory holds a `provinces/` folder; without one it is a provincial directory, as always."""
+    return provinces_dir(base).is_dir()
+
+
+def province_codes(base: Path | None = None) -> list[str]:
+    """The provinces of a national data directory: the folders of provinces/ that hold a raw/ folder."""
+    folder = provinces_dir(base)
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / "raw").is_dir() and not p.name.startswith("."))

@@ -18,7 +18,7 @@ import json
 import shutil
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -79,6 +79,7 @@ class Agency:
     valid_from: date | None = date(2016, 1, 1)
     valid_to: date | None = None
     successor: str | None = None
+    maturity: float = 0.0  # the province's lead or lag in IT, added to every agency's quality (national sample)
 
     def exists(self, year: int) -> bool:
         return (self.valid_from is None or self.valid_from <= date(year, 12, 31)) and (
@@ -99,7 +100,7 @@ def _unit(key: str) -> float:
     return int(hashlib.sha256(key.encode()).hexdigest()[:12], 16) / 16**12
 
 
-def build_agencies(seed: int) -> list[Agency]:
+def build_agencies(seed: int, maturity: float = 0.0) -> list[Agency]:
     agencies: list[Agency] = []
     merged = dict(DEPARTMENT_MERGES)
     for code, name in DEPARTMENTS:
@@ -125,12 +126,13 @@ def build_agencies(seed: int) -> list[Agency]:
     for n in range(1, new_no + 1):
         agencies.append(Agency(f"XM{n:02d}", f"UBND xã {COMMUNE_WORDS[n % len(COMMUNE_WORDS)]} Mới {n}", "commune",
                                valid_from=date(2025, 7, 1)))
-    return agencies
+    return [replace(a, maturity=maturity) for a in agencies] if maturity else agencies
 
 
 def quality(agency: Agency) -> float:
     """How far an agency has gone with IT, 0.3..1: the lever that spreads scores over 50-97."""
-    return 0.3 + 0.7 * _unit("quality:" + agency.code)
+    base = 0.3 + 0.7 * _unit("quality:" + agency.code)
+    return min(max(base + agency.maturity, 0.3), 0.99) if agency.maturity else base
 
 
 def _procedures(agencies: list[Agency], after_mergers: bool) -> dict[str, list[str]]:
@@ -243,13 +245,15 @@ def generate_sample_province(
     through: date = date(2026, 10, 31),
     dossier_format: str = "mixed",
     progress: Callable[[str], None] | None = None,
+    maturity: float = 0.0,
+    province: str = "Tỉnh Mẫu",
 ) -> dict:
     """Write the sample province under `raw_dir` (replacing an earlier sample) and return its manifest."""
     say = progress or (lambda _msg: None)
     raw_dir = Path(raw_dir)
     for source in SOURCES:
         shutil.rmtree(raw_dir / source, ignore_errors=True)
-    agencies = build_agencies(seed)
+    agencies = build_agencies(seed, maturity)
     owned_before, owned_after = _procedures(agencies, False), _procedures(agencies, True)
     faults: dict[str, dict[str, int]] = {}
     files: list[str] = []
@@ -284,7 +288,7 @@ def generate_sample_province(
         groups[a.group] = groups.get(a.group, 0) + 1
     manifest = {
         "synthetic": True,
-        "province": "Tỉnh Mẫu",
+        "province": province,
         "note": "SYNTHETIC data: every name, code and figure is invented (shaped on published figures).",
         "seed": seed,
         "scale": scale,

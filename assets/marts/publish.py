@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,9 +121,13 @@ def check_shrinkage(published: dict[tuple[str, int], int], new: dict[tuple[str, 
             "unchanged; if the drop is intended, rerun with --allow-shrink.")
 
 
-def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path, extra_sql: list[str] | None = None, *,
+def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path,
+                  extra_sql: list[str] | Callable[[duckdb.DuckDBPyConnection], list[str]] | None = None, *,
                   max_drop_share: float | None = None) -> dict:
     """Build the marts from the warehouse connection `con` and publish them; returns table row counts.
+
+    `extra_sql`: statements run after marts.sql, or a function of the connection that returns them once marts.sql
+    has built `m` (the national marts read which tables it made).
 
     `max_drop_share` (None: no guard) stops the publish when a year would lose more than that share of its
     ranked units or indicator values compared with the published marts.
@@ -136,7 +140,7 @@ def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path, extra_sql: li
     con.execute(f"ATTACH '{tmp}' AS m")
     try:
         con.execute(MARTS_SQL.read_text(encoding="utf-8"))
-        for sql in extra_sql or []:
+        for sql in (extra_sql(con) if callable(extra_sql) else extra_sql) or []:
             con.execute(sql)
         counts = {
             t: con.execute(f"SELECT count(*) FROM m.{t}").fetchall()[0][0]

@@ -1,0 +1,367 @@
+"""The national deployment (issue 16): two tiny provinces in a national data directory, run through the national job.
+
+Each province's published results must equal a provincial run of its folder alone; the ranking of provinces is
+computed by hand from the records below; the multiprocess and celery executors must publish the same marts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from conftest import AGENCY_HEADER, DOSSIER_HEADER, dossier, write_csv
+
+from assets.marts.publish import open_marts
+
+YEAR = 2024
+INFRA_HEADER = ["year", "agency_code", "staff_count", "computers", "computers_internet", "has_lan", "bandwidth_mbps",
+                "has_firewall", "has_antivirus", "has_backup", "security_assessed", "offline_computer_secret",
+                "has_website"]
+# The national rubric of these tests: dossier_online_ratio (aggregated as a ratio of sums) and has_lan (a mean), one
+# point each, target 1: a province's total is its online ratio plus its share of agencies with a LAN.
+RUBRIC = """version: 1
+year: 2016
+title: "Xếp hạng thử"
+maximum: 2
+decimals: 4
+classification:
+  - {label: "Không xếp loại", min: 0}
+criteria:
+  - code: services
+    name_vi: "Dịch vụ"
+    max_points: 2
+    indicators:
+      - {code: dossier_online_ratio, points: 1, target: 1}
+      - {code: has_lan, points: 1, target: 1}
+groups:
+  province: {}
+"""
+# Per province and department: (online dossiers, dossiers, has_lan), all dossiers of level-3 services, accepted.
+PROVINCES = {
+    "AAA": ("Tỉnh An", {"SO-A": (3, 4, 1), "SO-B": (1, 4, 0)}),   # (3 + 1) / (4 + 4) = 0.5; LAN 1 of 2 = 0.5
+    "BBB": ("Tỉnh Bình", {"SO-A": (2, 2, 1), "SO-B": (1, 2, 1)}),  # (2 + 1) / (2 + 2) = 0.75; LAN 2 of 2 = 1
+}
+
+
+def write_province(folder: Path, departments: dict[str, tuple[int, int, int]], year: int = YEAR) -> None:
+    raw = folder / "raw"
+    write_csv(raw / "agencies" / "co_quan.csv", AGENCY_HEADER,
+              [[code, f"Sở {code}", "department", "", "2016-01-01", "", ""] for code in departments])
+    write_csv(raw / "services" / str(year) / "tthc.csv",
+              ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"],
+              [[year, code, f"P-{code}", "Thủ tục", 3, 0] for code in departments])
+    rows = []
+    for code, (online, total, _) in departments.items():
+        rows += [dossier(f"{code}-{year}-{i}", code, procedure=f"P-{code}", channel=2 if i < online else 1,
+                         received=f"{year}0{i % 9 + 1}05080000") for i in range(total)]
+    write_csv(raw / "dossiers" / str(year) / "01" / "ho_so.csv", DOSSIER_HEADER, rows)
+    write_csv(raw / "infrastructure" / str(year) / "ha_tang.csv", INFRA_HEADER,
+              [[year, code, 10, 10, 10, lan, 100, 1, 1, 1, 1, 1, 1] for code, (_, _, lan) in departments.items()])
+
+
+def write_national(base: Path, provinces: dict = PROVINCES) -> Path:
+    write_csv(base / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER,
+              [[code, name, "province", "", "2016-01-01", "", ""] for code, (name, _) in provinces.items()])
+    (base / "rubrics").mkdir(parents=True, exist_ok=True)
+    (base / "rubrics" / "2016.yaml").write_text(RUBRIC, encoding="utf-8")
+    for code, (_, departments) in provinces.items():
+        write_province(base / "provinces" / code, departments)
+    return base
+
+
+def run(base: Path, home: Path, monkeypatch: pytest.MonkeyPatch, years: tuple[int, ...] = (YEAR,),
+        **national: object) -> None:
+    from pipelines.cli import execute_pipeline
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("EGOV_DATA_DIR", str(base))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert execute_pipeline(list(years), data_dir=base, full_refresh=True, **national) == 0
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two provinces run once in-process (read only: tests that run again work on a fresh directory)."""
+    root = tmp_path_factory.mktemp("national")
+    base = write_national(root / "data")
+    with pytest.MonkeyPatch.context() as mp:
+        run(base, root / "dagster_home", mp)
+    return base
+
+
+def query(marts: Path, sql: str) -> list[tuple]:
+    with open_marts(marts) as con:
+        return con.execute(sql).fetchall()
+
+
+TABLES = ("rankings", "indicators", "criterion_scores", "agencies", "data_quality")
+
+
+def marts_content(marts: Path) -> dict[str, list[tuple]]:
+    return {t: query(marts, f"SELECT * FROM {t} ORDER BY ALL") for t in (*TABLES, "national_agency_rankings")}
+
+
+def test_two_provinces_rank_by_hand_and_equal_their_provincial_runs(national: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch):
+    solo = tmp_path / "solo"
+    write_province(solo, PROVINCES["AAA"][1])  # the province's folder alone, as a provincial deployment
+    marts = national / "marts" / "egov.duckdb"
+    assert query(marts, "SELECT agency_code, total_points, index_value, rank, province_code FROM rankings "
+                 "WHERE agency_group = 'province' ORDER BY rank") == [
+        ("BBB", 1.75, 0.875, 1, "BBB"), ("AAA", 1.0, 0.5, 2, "AAA")]
+    assert query(marts, "SELECT agency_code, numerator, denominator, value FROM indicators WHERE province_code = "
+                 "agency_code AND indicator_code IN ('dossier_online_ratio', 'has_lan') "
+                 "ORDER BY agency_code, indicator_code") == [
+        ("AAA", 4.0, 8.0, 0.5), ("AAA", 1.0, 2.0, 0.5), ("BBB", 3.0, 4.0, 0.75), ("BBB", 2.0, 2.0, 1.0)]
+    assert query(marts, "SELECT count(*) FROM rankings WHERE province_code IS NULL") == [(0,)]
+
+    run(solo, tmp_path / "home-solo", monkeypatch)
+    for table in TABLES:
+        alone = query(solo / "marts" / "egov.duckdb", f"SELECT * FROM {table} ORDER BY ALL")
+        assert alone, table
+        within = query(marts, f"SELECT * EXCLUDE (province_code) FROM {table} WHERE province_code = 'AAA' "
+                       + ("AND agency_group IS DISTINCT FROM 'province' " if table in ("rankings", "agencies",
+                                                                             "criterion_scores") else
+                          "AND agency_code <> 'AAA' " if table == "indicators" else "")
+                       + "ORDER BY ALL")
+        assert within == alone, table
+
+    # the national report: the ranking of provinces, a page per province linking to its own report
+    index = (national / "marts" / "reports" / str(YEAR) / "index.html").read_text(encoding="utf-8")
+    assert index.index("Tỉnh Bình") < index.index("Tỉnh An")
+    page = (national / "marts" / "reports" / str(YEAR) / "tinh" / "AAA.html").read_text(encoding="utf-8")
+    own = "../../../../provinces/AAA/marts/reports/2024/index.html"
+    assert own in page
+    assert (national / "marts" / "reports" / str(YEAR) / "tinh" / own).resolve().is_file()
+    assert (national / "marts" / "reports" / str(YEAR) / f"xep_hang_tinh_{YEAR}.xlsx").is_file()
+
+
+def test_rank_change_across_the_2025_merger_follows_successor_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """docs/domain.md §5 and §8: a province that absorbed others in 2025 keeps its own 2024 rank as its previous rank;
+    a province new in 2025 (its predecessors' `successor_code`) takes the best 2024 rank among its predecessors.
+
+    2024: BBB (2 of 2 dossiers online, LAN) = 2 points, rank 1; CCC (2 of 4, LAN) = 1.5, rank 2; AAA (1 of 4, no
+    LAN) = 0.25, rank 3. 2025: BBB merged into AAA, CCC into the new DDD. AAA (3/4, LAN) = 1.75, rank 1, previous
+    rank its own 3: "tăng 2 bậc"; DDD (1/4, no LAN) = 0.25, rank 2, previous rank CCC's 2: "giữ nguyên"."""
+    base = tmp_path / "data"
+    write_csv(base / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER, [
+        ["AAA", "Tỉnh An", "province", "", "2016-01-01", "", ""],
+        ["BBB", "Tỉnh Bình", "province", "", "2016-01-01", "2025-06-30", "AAA"],
+        ["CCC", "Tỉnh Cao", "province", "", "2016-01-01", "2025-06-30", "DDD"],
+        ["DDD", "Tỉnh Đông", "province", "", "2025-07-01", "", ""]])
+    (base / "rubrics").mkdir(parents=True)
+    (base / "rubrics" / "2016.yaml").write_text(RUBRIC, encoding="utf-8")
+    write_province(base / "provinces" / "AAA", {"SO-A": (1, 4, 0)}, 2024)
+    write_province(base / "provinces" / "AAA", {"SO-A": (3, 4, 1)}, 2025)
+    write_province(base / "provinces" / "BBB", {"SO-A": (2, 2, 1)}, 2024)
+    write_province(base / "provinces" / "CCC", {"SO-A": (2, 4, 1)}, 2024)
+    write_province(base / "provinces" / "DDD", {"SO-A": (1, 4, 0)}, 2025)
+    run(base, tmp_path / "home", monkeypatch, years=(2024, 2025))
+    assert query(base / "marts" / "egov.duckdb",
+                 "SELECT year, agency_code, total_points, rank, prev_rank, rank_change, rank_change_label "
+                 "FROM rankings WHERE agency_group = 'province' ORDER BY year, rank") == [
+        (2024, "BBB", 2.0, 1, None, None, None), (2024, "CCC", 1.5, 2, None, None, None),
+        (2024, "AAA", 0.25, 3, None, None, None),
+        (2025, "AAA", 1.75, 1, 3, 2, "tăng 2 bậc"), (2025, "DDD", 0.25, 2, 2, 0, "giữ nguyên")]
+
+
+def test_multiprocess_runs_provinces_at_once_and_a_busy_province_queues(national: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch):
+    import dagster as dg
+
+    base = write_national(tmp_path / "data")
+    # Another run holds province AAA (its lock) for the first seconds: AAA's step waits instead of failing.
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from pipelines.national import province_lock\n"
+        f"with province_lock(Path({str(base / 'provinces' / 'AAA')!r}), print):\n"
+        "    print('held', flush=True); time.sleep(25)")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    run(base, tmp_path / "home", monkeypatch, executor="multiprocess", workers=2)
+    assert holder.wait(timeout=60) == 0
+    assert marts_content(base / "marts" / "egov.duckdb") == marts_content(national / "marts" / "egov.duckdb")
+
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        (national_run,) = instance.get_runs(dg.RunsFilter(job_name="egov_national"))
+        steps: dict[str, dict[str, float]] = {}
+        messages = []
+        for record in instance.get_records_for_run(national_run.run_id, limit=10_000).records:
+            entry = record.event_log_entry
+            messages.append(entry.user_message)
+            event = entry.dagster_event
+            if event and event.step_key and "province_pipeline[" in event.step_key:
+                steps.setdefault(event.step_key, {})[event.event_type_value] = entry.timestamp
+    assert any("province AAA: another run holds it; waiting" in m for m in messages)
+    a, b = steps["province_results.province_pipeline[AAA]"], steps["province_results.province_pipeline[BBB]"]
+    assert a["STEP_START"] < b["STEP_SUCCESS"] and b["STEP_START"] < a["STEP_SUCCESS"]  # two processes at once
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None,
+                    reason="Debian's redis-server is not installed (./egov test installs it, as it does chromium)")
+def wait_until(ready: Callable[[], bool], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        assert time.monotonic() < deadline, f"not ready after {seconds} s"
+        time.sleep(0.5)
+
+
+def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    from pipelines.cli import celery_workers_problem, execute_pipeline, initialise_instance
+
+    base = write_national(tmp_path / "data")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    initialise_instance(home)  # before two workers open it at once (as `egov worker` does)
+    port = free_port()
+    broker = f"redis://127.0.0.1:{port}/0"
+    (tmp_path / "celery.yaml").write_text(f"execution:\n  config:\n    broker: {broker}\n    backend: {broker}\n")
+    env = {**os.environ, "EGOV_DATA_DIR": str(base), "DAGSTER_HOME": str(home),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    started = []
+    # Without a broker, or without a worker, a celery run is refused at once (dagster-celery would wait forever).
+    assert "does not answer" in celery_workers_problem(broker, timeout=1)
+    try:
+        started.append(subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
+                                        stdout=subprocess.DEVNULL, start_new_session=True,
+                                        preexec_fn=_default_signals))
+        wait_until(lambda: "does not answer" not in (celery_workers_problem(broker, timeout=1) or ""))
+        assert "No Celery worker answers" in celery_workers_problem(broker, timeout=1)
+        assert execute_pipeline([YEAR], data_dir=base, full_refresh=True, executor="celery", broker=broker) == 1
+        assert not (base / "marts" / "egov.duckdb").exists()
+        for name in ("w1", "w2"):
+            started.append(subprocess.Popen(
+                [str(Path(sys.executable).parent / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
+                 "-y", str(tmp_path / "celery.yaml"), "-n", name, "--", "--concurrency=1"],
+                env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=_default_signals))
+        wait_until(lambda: celery_workers_problem(broker, timeout=1) is None)
+        run(base, home, monkeypatch, executor="celery", broker=broker)
+    finally:
+        for process in reversed(started):
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in reversed(started):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    assert marts_content(base / "marts" / "egov.duckdb") == marts_content(national / "marts" / "egov.duckdb")
+
+
+def test_a_province_added_or_removed_is_followed_by_the_sensor_and_the_nightly_run(national: Path, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch):
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.resources import Warehouse
+    from pipelines.schedules import nightly_national
+    from pipelines.sensors import province_folders_sensor
+
+    base = tmp_path / "data"
+    shutil.copytree(national, base)
+    home = tmp_path / "home"
+    shutil.copytree(national.parent / "dagster_home", home)  # the instance that knows AAA and BBB
+    monkeypatch.setenv("EGOV_DATA_DIR", str(base))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    # A third province: 1 online dossier of 4, no LAN in its one department; in the national registry too.
+    added = {**PROVINCES, "CCC": ("Tỉnh Cao", {"SO-A": (1, 4, 0)})}
+    write_national(base, {"CCC": added["CCC"]})
+    write_csv(base / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER,
+              [[code, name, "province", "", "2016-01-01", "", ""] for code, (name, _) in added.items()])
+
+    with dg.DagsterInstance.get() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"warehouse": Warehouse(data_dir=str(base))})
+        result = province_folders_sensor(context)
+        (request,) = result.dynamic_partitions_requests
+        assert list(request.partition_keys) == ["CCC"]
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))  # as the daemon
+        assert "CCC|2024" in defs.resolve_assets_def("province_results").partitions_def.get_partition_keys(
+            dynamic_partitions_store=instance)
+        (run_request,) = result.run_requests
+        job = defs.resolve_job_def("egov_national")
+        done = job.execute_in_process(instance=instance, tags=run_request.tags, raise_on_error=False)
+        assert done.success
+    marts = base / "marts" / "egov.duckdb"
+    assert query(marts, "SELECT agency_code, total_points, rank FROM rankings WHERE agency_group = 'province' "
+                 "ORDER BY rank") == [("BBB", 1.75, 1), ("AAA", 1.0, 2), ("CCC", 0.25, 3)]
+    assert query(marts, "SELECT count(*) FROM rankings WHERE province_code = 'CCC' AND agency_code = 'SO-A'") == [(1,)]
+
+    # BBB's folder is removed: the sensor drops it from the partitions, and the nightly schedule's run covers the
+    # provinces left. BBB stays in the national registry, so it is still ranked, with no records: 0 points, last
+    # (as an agency that reported nothing); its own agencies leave the national marts.
+    shutil.rmtree(base / "provinces" / "BBB")
+    with dg.DagsterInstance.get() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"warehouse": Warehouse(data_dir=str(base))})
+        result = province_folders_sensor(context)
+        assert result.run_requests == []
+        (request,) = result.dynamic_partitions_requests
+        assert isinstance(request, dg.DeleteDynamicPartitionsRequest) and list(request.partition_keys) == ["BBB"]
+        instance.delete_dynamic_partition(request.partitions_def_name, "BBB")  # as the daemon
+        schedule = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(YEAR, 11, 25, 2))
+        nightly = nightly_national(schedule)
+        assert nightly.run_key == f"national-nightly-{YEAR}-11-25"
+        keys = defs.resolve_assets_def("province_results").partitions_def.get_partition_keys_in_range(
+            dg.PartitionKeyRange(nightly.tags["dagster/asset_partition_range_start"],
+                                 nightly.tags["dagster/asset_partition_range_end"]), dynamic_partitions_store=instance)
+        assert sorted(keys) == [f"AAA|{YEAR}", f"CCC|{YEAR}"]
+        assert job.execute_in_process(instance=instance, tags=nightly.tags, run_config={"ops": {"province_results": {
+            "ops": {"province_pipeline": {"config": {"allow_shrink": True}}}}}}, raise_on_error=False).success
+    assert query(marts, "SELECT agency_code, total_points, rank FROM rankings WHERE agency_group = 'province' "
+                 "ORDER BY rank") == [("AAA", 1.0, 1), ("CCC", 0.25, 2), ("BBB", 0.0, 3)]
+    assert query(marts, "SELECT DISTINCT province_code FROM rankings WHERE agency_group <> 'province' "
+                 "ORDER BY 1") == [("AAA",), ("CCC",)]
+
+
+def test_national_sample_has_the_2025_merger_and_provinces_of_different_sizes(tmp_path: Path):
+    import csv
+
+    from pipelines.national_sample import PROVINCES, generate_national_sample, national_units
+
+    assert len(PROVINCES) == 34 and len(national_units()) == 63  # 34 since 1 July 2025, 63 before
+    summary = generate_national_sample(tmp_path, scale=0.002, provinces=("TQG", "LCU"))
+    with (tmp_path / "raw" / "agencies" / "tinh_thanh_pho.csv").open(encoding="utf-8") as fh:
+        registry = {row["agency_code"]: row for row in csv.DictReader(fh)}
+    assert set(registry) == {"TQG", "HGG", "LCU"}  # Hà Giang merged into Tuyên Quang
+    assert (registry["HGG"]["valid_to"], registry["HGG"]["successor_code"]) == ("2025-06-30", "TQG")
+    assert registry["TQG"]["valid_to"] == "" and {r["agency_group"] for r in registry.values()} == {"province"}
+    hgg_2025 = sorted(p.name for p in (tmp_path / "provinces" / "HGG" / "raw" / "dossiers" / "2025").iterdir())
+    assert hgg_2025 == ["01", "02", "03", "04", "05", "06"]  # its records end with the merger
+    assert not (tmp_path / "provinces" / "HGG" / "raw" / "infrastructure" / "2025").exists()  # no 2025 return
+    assert summary["dossiers"]["TQG"] > summary["dossiers"]["HGG"]  # sizes 0.3 and 0.2
+
+
+def test_a_new_dagster_home_opened_by_several_processes_at_once_is_created_once(tmp_path: Path):
+    """Two `egov worker`s and a backfill started together on a new DAGSTER_HOME: each process initialises the
+    instance under a lock, so none fails on a table another created (seen in the national bench before the lock)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    code = ("import dagster as dg; from pathlib import Path; from pipelines.cli import initialise_instance; "
+            f"initialise_instance(Path({str(home)!r})); "
+            f"print(len(dg.DagsterInstance.from_config({str(home)!r}).get_runs()))")
+    processes = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for _ in range(4)]
+    outcomes = [(*p.communicate(timeout=120), p.returncode) for p in processes]
+    assert [(rc, out.strip()) for out, _, rc in outcomes] == [(0, "0")] * 4, [err for _, err, _ in outcomes]
+    assert (home / ".egov-initialised").exists()

@@ -167,7 +167,7 @@ def test_cli_backfill_twice_gives_identical_marts(own_province: Path):
     province = own_province
     env = dict(os.environ)  # EGOV_DATA_DIR and DAGSTER_HOME: this test's copy
     command = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "pipelines.definitions",
-               "--select", "*", "--partition-range", "2024...2025"]
+               "--select", "not group:national", "--partition-range", "2024...2025"]
     results = []
     for _ in range(2):
         done = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)

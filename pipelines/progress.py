@@ -59,7 +59,9 @@ class ProgressHandler(logging.Handler):
     description="egov's progress lines: a line per step started and finished, warnings and errors.",
 )
 def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
-    logger = logging.getLogger(LOGGER_NAME)
+    # A logger of its own per run, outside logging's registry: a national run's province sub-runs (in the same
+    # process) must not replace the national run's handler, nor its prefix.
+    logger = logging.Logger(LOGGER_NAME)
     logger.propagate = False
     logger.setLevel(logging.DEBUG)
     config = init_context.logger_config

@@ -145,7 +145,8 @@ def test_two_provinces_rank_by_hand_and_equal_their_provincial_runs(national: Pa
     assert (national / "marts" / "reports" / str(YEAR) / f"xep_hang_tinh_{YEAR}.xlsx").is_file()
 
 
-def test_rank_change_across_the_2025_merger_follows_successor_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_rank_change_across_the_2025_merger_follows_successor_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]):
     """docs/domain.md §5 and §8: a province that absorbed others in 2025 keeps its own 2024 rank as its previous rank;
     a province new in 2025 (its predecessors' `successor_code`) takes the best 2024 rank among its predecessors.
 
@@ -166,6 +167,10 @@ def test_rank_change_across_the_2025_merger_follows_successor_codes(tmp_path: Pa
     write_province(base / "provinces" / "CCC", {"SO-A": (2, 4, 1)}, 2024)
     write_province(base / "provinces" / "DDD", {"SO-A": (1, 4, 0)}, 2025)
     run(base, tmp_path / "home", monkeypatch, years=(2024, 2025))
+    # Progress: a province's steps carry its code (provinces may run at once), the national steps after them none.
+    lines = capsys.readouterr().out.splitlines()
+    assert "  [DDD] ✓ rankings" in {line.split(" (")[0] for line in lines}
+    assert "  ✓ national_rankings" in {line.split(" (")[0] for line in lines}
     assert query(base / "marts" / "egov.duckdb",
                  "SELECT year, agency_code, total_points, rank, prev_rank, rank_change, rank_change_label "
                  "FROM rankings WHERE agency_group = 'province' ORDER BY year, rank") == [

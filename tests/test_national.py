@@ -169,7 +169,7 @@ def test_rank_change_across_the_2025_merger_follows_successor_codes(tmp_path: Pa
     run(base, tmp_path / "home", monkeypatch, years=(2024, 2025))
     # Progress: a province's steps carry its code (provinces may run at once), the national steps after them none.
     lines = capsys.readouterr().out.splitlines()
-    assert "  [DDD] ✓ rankings" in {line.split(" (")[0] for line in lines}
+    assert "  [DDD] ✓ marts" in {line.split(" (")[0] for line in lines}
     assert "  ✓ national_rankings" in {line.split(" (")[0] for line in lines}
     assert query(base / "marts" / "egov.duckdb",
                  "SELECT year, agency_code, total_points, rank, prev_rank, rank_change, rank_change_label "

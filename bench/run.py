@@ -69,7 +69,9 @@ con.execute(f'''
         'MucDo': 'INTEGER', 'NgayTiepNhan': 'TIMESTAMP', 'NgayHenTra': 'TIMESTAMP', 'NgayKetThucXuLy': 'TIMESTAMP',
         'NgayTra': 'TIMESTAMP', 'TrangThaiHoSo': 'INTEGER', 'LePhi': 'BIGINT', 'DuocThanhToanTrucTuyen': 'INTEGER',
         'HoSoCoThanhPhanSoHoa': 'INTEGER', 'LoaiDoiTuong': 'INTEGER', 'ChuHoSo': 'VARCHAR', 'SoGiayTo': 'VARCHAR',
-        'SoDienThoai': 'VARCHAR', 'Email': 'VARCHAR'}})''')
+        'SoDienThoai': 'VARCHAR', 'Email': 'VARCHAR', 'NgayYeuCauBoSung': 'TIMESTAMP',
+        'NgayCongDanBoSung': 'TIMESTAMP', 'SoLanBoSung': 'INTEGER', 'CoKetQuaDienTu': 'INTEGER',
+        'DaSoHoaKetQua': 'INTEGER', 'DuocLayTuKhoDMQG': 'INTEGER'}})''')
 con.execute('CHECKPOINT')
 print(len(con.sql('''
     SELECT DonViXuLy, count(*) FILTER (WHERE TrangThaiHoSo NOT IN (1, 3)) AS accepted,

@@ -186,7 +186,7 @@ def test_a_night_rescores_only_the_months_its_new_file_touches(data_dir: Path, r
     by_year = {e.asset_key.path[-1]: e.materialization.metadata["by_year"].value["2024"]
                for e in result.get_asset_materialization_events()
                if e.asset_key.path[-1] in ("scorecard_766_facts", "scorecard_766")}
-    assert by_year["scorecard_766_facts"] == {"files_scanned": 1, "files_gone": 0, "whole_year": 0,
+    assert by_year["scorecard_766_facts"] == {"files_counted": 1, "files_removed": 0, "whole_year": 0,
                                               "dirty_months": 1}
     assert by_year["scorecard_766"] == {"periods": 3, "months": 1}  # 2024-05, 2024-Q2, 2024
     con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)

@@ -21,7 +21,7 @@ STAGING = [dg.AssetKey(c.table) for c in load_sources().values()]  # every sourc
 def indicator_values(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     years = partition_years(context)
     with warehouse.connect() as con:
-        counts = build_indicators(con, years, run_key=context.run_id)
+        counts = build_indicators(con, years)
         nulls = con.execute(
             "SELECT count(*) FILTER (WHERE value IS NULL), count(*) FROM indicator_values "
             "WHERE year IN (SELECT unnest(?::INTEGER[]))", [years]).fetchall()[0]
@@ -44,5 +44,5 @@ def indicator_values(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
 def dossier_indicators_ytd(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     years = partition_years(context)
     with warehouse.connect() as con:
-        counts = build_dossier_ytd(con, years, run_key=context.run_id)
+        counts = build_dossier_ytd(con, years)
     return dg.MaterializeResult(metadata={"rows": dg.MetadataValue.json(counts)})

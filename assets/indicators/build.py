@@ -1,20 +1,24 @@
 """Compute the indicators of docs/domain.md §4 in DuckDB: one SQL file per indicator family (assets/indicators/sql).
 
 Each build replaces the given years (delete, then insert, in one transaction), so reruns and backfills are
-idempotent. The dossier log is scanned once per Dagster run, into a compact fact table both builds read.
+idempotent. The dossier log is counted per raw file (dossier_file_facts, kept between runs: a night scans only the
+files loaded since), and both builds read the files' counts added up.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import duckdb
 
-from pipelines.registry import load_catalogue
+from assets.indicators.file_facts import refresh_file_facts
+from pipelines.registry import load_catalogue, load_sources
 from pipelines.warehouse import transaction
 
 HERE = Path(__file__).parent
 SQL_DIR = HERE / "sql"
+DOSSIER_SOURCE = next(name for name, c in load_sources().items() if c.table == "stg_dossiers")
 FAMILIES = ("services", "dossiers", "one_stop", "infrastructure", "capacity", "communes")
 
 
@@ -28,29 +32,19 @@ def _sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def _dossier_facts(con: duckdb.DuckDBPyConnection, years: list[int], run_key: str | None) -> None:
-    """`egov_dossier_facts` for `years`: the scan of the dossier log, done once per Dagster run.
-
-    Both indicator builds of a run need the same facts, and staging cannot change between them (both are
-    downstream of it in the run), so the first build keeps a copy under the run's id and the second reads it
-    instead of scanning the log again. Without a `run_key` (tests, tools) the log is always scanned.
-    """
-    if run_key is not None:
-        cached = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
-            "AND table_name = 'egov_run_dossier_facts_key'").fetchone()[0]
-        if cached and con.execute("SELECT count(*) FROM egov_run_dossier_facts_key WHERE run_key = ? "
-                                  "AND years = ?::INTEGER[]", [run_key, years]).fetchone()[0]:
-            con.execute("CREATE OR REPLACE TEMP TABLE egov_dossier_facts AS SELECT * FROM egov_run_dossier_facts")
-            return
+def _dossier_facts(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, dict[str, int]]:
+    """`egov_dossier_facts` for `years`: the per-file counts of the dossier log, brought up to date (only files
+    loaded since they were counted are scanned: assets/indicators/file_facts.py), added up."""
+    insert_sql = _sql("dossier_file_facts")
+    scope = hashlib.sha256(insert_sql.encode()).hexdigest()[:16]
+    counted = {str(year): refresh_file_facts(con, year, facts="dossier_file_facts", source=DOSSIER_SOURCE,
+                                             staged="stg_dossiers", insert_sql=insert_sql, scope=scope)
+               for year in years}
     con.execute(_sql("dossier_facts"))
-    if run_key is not None:
-        con.execute("CREATE OR REPLACE TABLE egov_run_dossier_facts AS SELECT * FROM egov_dossier_facts")
-        con.execute("CREATE OR REPLACE TABLE egov_run_dossier_facts_key AS "
-                    "SELECT ?::VARCHAR AS run_key, ?::INTEGER[] AS years", [run_key, years])
+    return counted
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, years: list[int], run_key: str | None = None) -> None:
+def _prepare(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, dict[str, int]]:
     """Inputs every family reads: the years, the agencies existing in them, the catalogue, dossier facts."""
     con.execute(_sql("schema"))
     con.execute("CREATE OR REPLACE TEMP TABLE egov_years AS SELECT unnest(?::INTEGER[]) AS year", [years])
@@ -59,7 +53,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, years: list[int], run_key: str | No
     con.execute("CREATE OR REPLACE TEMP TABLE egov_catalogue (indicator_code VARCHAR, applies_to VARCHAR[])")
     con.executemany("INSERT INTO egov_catalogue VALUES (?, ?)",
                     [[i["code"], i.get("applies_to")] for i in load_indicator_catalogue()])
-    _dossier_facts(con, years, run_key)
+    return _dossier_facts(con, years)
 
 
 def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
@@ -67,9 +61,9 @@ def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def build_indicators(con: duckdb.DuckDBPyConnection, years: list[int], run_key: str | None = None) -> dict[str, int]:
+def build_indicators(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, int]:
     """Replace `indicator_values` for `years`; returns the rows computed per family."""
-    _prepare(con, years, run_key)
+    _prepare(con, years)
     counts: dict[str, int] = {}
     try:
         with transaction(con):
@@ -89,9 +83,10 @@ def build_indicators(con: duckdb.DuckDBPyConnection, years: list[int], run_key: 
     return counts
 
 
-def build_dossier_ytd(con: duckdb.DuckDBPyConnection, years: list[int], run_key: str | None = None) -> dict[str, int]:
-    """Replace `dossier_indicators_ytd` (the monthly year-to-date scorecard) for `years`."""
-    _prepare(con, years, run_key)
+def build_dossier_ytd(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, object]:
+    """Replace `dossier_indicators_ytd` (the monthly year-to-date scorecard) for `years`; returns its rows and
+    what the dossier facts counted (files counted again, files removed, years counted whole)."""
+    counted = _prepare(con, years)
     try:
         with transaction(con):
             con.execute("DELETE FROM dossier_indicators_ytd WHERE year IN (SELECT year FROM egov_years)")
@@ -100,4 +95,4 @@ def build_dossier_ytd(con: duckdb.DuckDBPyConnection, years: list[int], run_key:
                                "WHERE year IN (SELECT year FROM egov_years)").fetchall()[0][0]
     finally:
         _cleanup(con)
-    return {"dossier_indicators_ytd": rows}
+    return {"dossier_indicators_ytd": rows, "dossier_facts": counted}

@@ -262,10 +262,12 @@ def ingest(
         if parsed and any(c.refers_to for c in contract.columns):
             _check_links(con, contract, year, [] if full_refresh else stale, full_refresh)
         with transaction(con):
+            # A full refresh may give a duplicate to another file: every file's facts are counted again.
             if full_refresh:
                 con.execute(f"DELETE FROM {contract.table} WHERE {stg_year_filter}")
                 con.execute(f"DELETE FROM quarantine WHERE source = ? AND {year_filter}", [contract.name])
                 con.execute(f"DELETE FROM ingested_files WHERE source = ? AND {year_filter}", [contract.name])
+                con.execute(f"DELETE FROM file_facts_built WHERE source = ? AND {year_filter}", [contract.name])
             elif stale:
                 con.execute("CREATE OR REPLACE TEMP TABLE egov_stale AS SELECT unnest(?::VARCHAR[]) AS file", [stale])
                 con.execute(f"DELETE FROM {contract.table} WHERE {stg_year_filter} "
@@ -273,6 +275,8 @@ def ingest(
                 for table in ("quarantine", "ingested_files"):
                     con.execute(f"DELETE FROM {table} WHERE source = ? AND {year_filter} "
                                 f"AND file IN (SELECT file FROM egov_stale)", [contract.name])
+                con.execute(f"DELETE FROM file_facts_built WHERE source = ? AND {year_filter} "
+                            f"AND source_file IN (SELECT file FROM egov_stale)", [contract.name])
             if changed:
                 _load_files(con, contract, year, changed, stats, report, ctx, log, parsed)
     finally:

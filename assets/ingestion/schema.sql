@@ -162,6 +162,17 @@ CREATE TABLE IF NOT EXISTS ingested_files (
     context_hash     VARCHAR            -- contract + registry fingerprint: a change reloads the file
 );
 
+-- Which raw files each per-file facts table (assets/indicators/file_facts.py) holds the counts of, and under which
+-- scope. The loader deletes a file's rows here when it replaces the file's staged rows (all of a partition on a
+-- full refresh), in the same transaction: a facts table then counts the file again from its new rows.
+CREATE TABLE IF NOT EXISTS file_facts_built (
+    facts       VARCHAR NOT NULL,  -- the facts table, e.g. dossier_file_facts
+    source      VARCHAR NOT NULL,  -- the raw source (config/sources.yaml)
+    year        INTEGER,
+    source_file VARCHAR NOT NULL,
+    scope       VARCHAR NOT NULL   -- what the counts depend on besides the file (the SQL, the catalogue, ...)
+);
+
 -- Which agencies exist in which year. An agency exists in a year when its validity overlaps it;
 -- it is evaluated (scored and ranked) in a year when it still exists on 31 December of that year.
 CREATE OR REPLACE VIEW agency_years AS

@@ -1,8 +1,8 @@
 """The QĐ 766 scorecard (docs/rubrics.md §8): the dossier log → per-file facts → scores per month, quarter, year.
 
 Two steps, each replacing only what changed, so the nightly run stays incremental:
-- `refresh_facts` rescans only the dossier files whose state in `ingested_files` changed since the facts were
-  built (all of the year when the catalogue, the agency registry or the facts SQL changed) and marks the months
+- `refresh_facts` counts only the dossier files loaded since the facts were built (all of the year when the
+  catalogue, the agency registry or the facts SQL changed; assets/indicators/file_facts.py) and marks the months
   their rows fall in (before and after) as dirty;
 - `score_dirty` rescores the dirty months, their quarters and the year, plus the periods that end after the log's
   latest record when that moved (their reference instant moved with it).
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from assets.indicators.file_facts import refresh_file_facts
 from assets.scoring import methods
 from pipelines.registry import Registry, Rubric
 from pipelines.warehouse import transaction
@@ -72,50 +73,30 @@ def facts_scope(con: duckdb.DuckDBPyConnection, year: int) -> str:
     return _fingerprint(_ingested(con, "services", year), _ingested(con, "agencies", None), _sql("facts_766"))
 
 
-def _state(con: duckdb.DuckDBPyConnection, year: int) -> tuple[str | None, str | None, datetime | None]:
-    row = con.execute("SELECT facts_scope, score_scope, latest FROM scorecard_766_state WHERE year = ?",
-                      [year]).fetchone()
-    return row if row else (None, None, None)
+def _state(con: duckdb.DuckDBPyConnection, year: int) -> tuple[str | None, datetime | None]:
+    row = con.execute("SELECT score_scope, latest FROM scorecard_766_state WHERE year = ?", [year]).fetchone()
+    return row if row else (None, None)
 
 
 def _set_state(con: duckdb.DuckDBPyConnection, year: int, **values: object) -> None:
-    facts, score, latest = _state(con, year)
-    current = {"facts_scope": facts, "score_scope": score, "latest": latest, **values}
+    score, latest = _state(con, year)
+    current = {"score_scope": score, "latest": latest, **values}
     con.execute("DELETE FROM scorecard_766_state WHERE year = ?", [year])
-    con.execute("INSERT INTO scorecard_766_state VALUES (?, ?, ?, ?)",
-                [year, current["facts_scope"], current["score_scope"], current["latest"]])
+    con.execute("INSERT INTO scorecard_766_state (year, score_scope, latest) VALUES (?, ?, ?)",
+                [year, current["score_scope"], current["latest"]])
 
 
 def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, int]:
-    """Bring the year's facts in line with its loaded dossier files; returns the files rescanned and months marked."""
-    scope = facts_scope(con, year)
-    current = {f: tuple(rest) for f, *rest in _ingested(con, "dossiers", year)}
-    built = {f: tuple(rest) for f, *rest in con.execute(
-        "SELECT source_file, file_size, file_mtime_ns, rows_loaded, context_hash FROM scorecard_766_sources "
-        "WHERE year = ?", [year]).fetchall()}
-    full = _state(con, year)[0] != scope
-    scan = sorted(current) if full else sorted(f for f in current if built.get(f) != current[f])
-    gone = sorted(set(built) - set(current))
-    stale = sorted(set(scan) | set(gone))
-    where = "year = ?" if full else "year = ? AND source_file IN (SELECT source_file FROM sc_stale)"
-    with transaction(con):
-        con.execute("CREATE OR REPLACE TEMP TABLE sc_stale AS SELECT unnest(?::VARCHAR[]) AS source_file", [stale])
+    """Bring the year's facts in line with its loaded dossier files (assets/indicators/file_facts.py), marking the
+    months of the facts removed and added as dirty; returns the files counted and months marked."""
+    def mark(where: str) -> None:
         con.execute(f"INSERT INTO scorecard_766_dirty SELECT DISTINCT year, month FROM scorecard_766_facts "
                     f"WHERE {where}", [year])
-        for table in ("scorecard_766_facts", "scorecard_766_sources"):
-            con.execute(f"DELETE FROM {table} WHERE {where}", [year])
-        con.execute("CREATE OR REPLACE TEMP TABLE sc_scan_files AS "
-                    "SELECT ?::INTEGER AS year, unnest(?::VARCHAR[]) AS source_file", [year, scan])
-        if scan:
-            con.execute(_sql("facts_766"))
-            con.executemany("INSERT INTO scorecard_766_sources VALUES (?, ?, ?, ?, ?, ?)",
-                            [[year, f, *current[f]] for f in scan])
-            con.execute("INSERT INTO scorecard_766_dirty SELECT DISTINCT year, month FROM scorecard_766_facts "
-                        "WHERE year = ? AND source_file IN (SELECT source_file FROM sc_scan_files)", [year])
-        _set_state(con, year, facts_scope=scope)
-        con.execute("DROP TABLE sc_stale; DROP TABLE sc_scan_files")
+
+    counts = refresh_file_facts(con, year, facts="scorecard_766_facts", source="dossiers", staged="stg_dossiers",
+                                insert_sql=_sql("facts_766"), scope=facts_scope(con, year), on_change=mark)
     months = con.execute("SELECT count(DISTINCT month) FROM scorecard_766_dirty WHERE year = ?", [year]).fetchone()
-    return {"files_scanned": len(scan), "files_gone": len(gone), "whole_year": int(full), "dirty_months": months[0]}
+    return {**counts, "dirty_months": months[0]}
 
 
 def period_keys(year: int, months: list[int], period: str) -> list[tuple[str, str, int, int]]:
@@ -164,7 +145,7 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
     check_rubric(rubric)
     items = rubric_rows(year, rubric)
     score_scope = _fingerprint(items, level_rows(year, rubric), _sql("scorecard_766"))
-    _, old_scope, old_latest = _state(con, year)
+    old_scope, old_latest = _state(con, year)
     latest = con.execute("SELECT max(NgayTiepNhan) FROM stg_dossiers").fetchone()[0]
     last = con.execute("SELECT max(month) FROM scorecard_766_facts WHERE year = ?", [year]).fetchone()[0]
     months = list(range(1, (last or 0) + 1))

@@ -37,7 +37,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import polars as pl
-from scipy.stats import qmc
 
 from assets.scoring import methods
 from assets.scoring.rubric import CATALOGUE_PATH, rubrics_for_years
@@ -153,6 +152,8 @@ def sobol_design(items: GroupItems, spec: UncertaintySpec, rng: np.random.Genera
     sizes of a Sobol sequence); returns them and the number of base samples."""
     n_items = len(items.codes)
     base = 1 << max(6, math.ceil(math.log2(spec.runs)))
+    from scipy.stats import qmc  # here, not at the top: importing scipy.stats costs ~0.9 s of every run's start
+
     sample = qmc.Sobol(d=2 * n_items, scramble=True, rng=rng).random(base)
     factors = 1 - spec.weights + 2 * spec.weights * sample
     a, b = factors[:, :n_items], factors[:, n_items:]

@@ -1,29 +1,24 @@
--- The only scan of the dossier log: a compact fact table by year, month of reception, agency, procedure and
--- the dossier's service level. Every dossier indicator and the year-to-date scorecard are computed from it.
+-- The dossier facts every dossier indicator and the year-to-date scorecard are computed from: the per-file counts
+-- of dossier_file_facts (dossier_file_facts.sql defines them) added up by year, month of reception, agency,
+-- procedure and the dossier's service level:
 --   level: MucDo when the dossier carries it, else the catalogue's level of that year for the agency's procedure
---   accepted: TrangThaiHoSo not in (1 registered, 3 refused)
---   on time: processed (status 9 or 10) and NgayKetThucXuLy <= NgayHenTra; a processed dossier without either
---            date counts as processed but not on time
 CREATE OR REPLACE TEMP TABLE egov_dossier_facts AS
 SELECT
-    d.year,
-    month(d.NgayTiepNhan)                                                        AS month,
-    d.DonViXuLy                                                                  AS agency_code,
-    d.MaTTHC                                                                     AS procedure_code,
-    coalesce(d.MucDo, s.level)                                                   AS level,
-    count(*)                                                                     AS received,
-    count(*) FILTER (WHERE d.TrangThaiHoSo NOT IN (1, 3))                        AS accepted,
-    count(*) FILTER (WHERE d.TrangThaiHoSo NOT IN (1, 3) AND d.KenhThucHien = 2) AS accepted_online,
-    count(*) FILTER (WHERE d.TrangThaiHoSo IN (9, 10))                           AS processed,
-    count(*) FILTER (WHERE d.TrangThaiHoSo IN (9, 10)
-                       AND d.NgayKetThucXuLy <= d.NgayHenTra)                    AS processed_on_time,
-    count(*) FILTER (WHERE d.TrangThaiHoSo NOT IN (1, 3) AND d.LePhi > 0)        AS accepted_with_fee,
-    count(*) FILTER (WHERE d.TrangThaiHoSo NOT IN (1, 3) AND d.LePhi > 0
-                       AND d.DuocThanhToanTrucTuyen IN (1, 2))                   AS paid_online,
-    count(*) FILTER (WHERE d.TrangThaiHoSo NOT IN (1, 3)
-                       AND d.HoSoCoThanhPhanSoHoa = 1)                           AS digitised
-FROM stg_dossiers AS d
+    f.year,
+    f.month,
+    f.agency_code,
+    f.procedure_code,
+    coalesce(f.mucdo, s.level)            AS level,
+    sum(f.received)::BIGINT               AS received,
+    sum(f.accepted)::BIGINT               AS accepted,
+    sum(f.accepted_online)::BIGINT        AS accepted_online,
+    sum(f.processed)::BIGINT              AS processed,
+    sum(f.processed_on_time)::BIGINT      AS processed_on_time,
+    sum(f.accepted_with_fee)::BIGINT      AS accepted_with_fee,
+    sum(f.paid_online)::BIGINT            AS paid_online,
+    sum(f.digitised)::BIGINT              AS digitised
+FROM dossier_file_facts AS f
 LEFT JOIN stg_services AS s
-       ON s.year = d.year AND s.agency_code = d.DonViXuLy AND s.procedure_code = d.MaTTHC
-WHERE d.year IN (SELECT year FROM egov_years)
+       ON s.year = f.year AND s.agency_code = f.agency_code AND s.procedure_code = f.procedure_code
+WHERE f.year IN (SELECT year FROM egov_years)
 GROUP BY ALL;

@@ -18,3 +18,25 @@ CREATE TABLE IF NOT EXISTS dossier_indicators_ytd (
     denominator    DOUBLE,
     value          DOUBLE
 );
+
+-- The dossier log counted per raw file (dossier_file_facts.sql), so a night with one new file counts that file only
+-- (assets/indicators/file_facts.py); egov_dossier_facts adds the files up and applies the catalogue's level.
+CREATE TABLE IF NOT EXISTS dossier_file_facts (
+    year              INTEGER NOT NULL,
+    source_file       VARCHAR NOT NULL,
+    month             INTEGER,
+    agency_code       VARCHAR,
+    procedure_code    VARCHAR,
+    mucdo             INTEGER,  -- the dossier's own MucDo; NULL: the catalogue's level applies
+    received          BIGINT NOT NULL,
+    accepted          BIGINT NOT NULL,
+    accepted_online   BIGINT NOT NULL,
+    processed         BIGINT NOT NULL,
+    processed_on_time BIGINT NOT NULL,
+    accepted_with_fee BIGINT NOT NULL,
+    paid_online       BIGINT NOT NULL,
+    digitised         BIGINT NOT NULL
+);
+-- The per-run copy of the dossier facts that dossier_file_facts replaced.
+DROP TABLE IF EXISTS egov_run_dossier_facts;
+DROP TABLE IF EXISTS egov_run_dossier_facts_key;

@@ -1,4 +1,4 @@
--- The dossier log of the files in `sc_scan_files` (year, source_file) reduced to the counts of the QĐ 766 items,
+-- The dossier log of the files in `egov_scan_files` (year, source_file; '' for rows staged without a file) reduced to the counts of the QĐ 766 items,
 -- per file, month of reception, agency and kind. The rules (config/rubrics/periodic/766/<year>.yaml cites them):
 --   counted    TrangThaiHoSo not 1 (registered), 3 (refused), 7 (withdrawn), 8 (stopped): the on-time denominator
 --   pause      NgayCongDanBoSung − NgayYeuCauBoSung when both are known and the reply follows the request, else 0
@@ -12,7 +12,8 @@
 --              and how many of them carry the flag at all (*_known; 0 = absent or empty: unknown)
 INSERT INTO scorecard_766_facts
 WITH d AS (
-    SELECT d.year, month(d.NgayTiepNhan) AS month, d.source_file, d.DonViXuLy AS agency_code,
+    SELECT d.year, month(d.NgayTiepNhan) AS month, coalesce(d.source_file, '') AS source_file,
+           d.DonViXuLy AS agency_code,
            coalesce(coalesce(d.MucDo, s.level) IN (3, 4), false) AS online_service,
            d.TrangThaiHoSo NOT IN (1, 3, 7, 8) AS counted,
            d.TrangThaiHoSo NOT IN (1, 3) AS accepted,
@@ -24,7 +25,7 @@ WITH d AS (
            d.NgayKetThucXuLy, d.KenhThucHien, d.LePhi, d.DuocThanhToanTrucTuyen, d.CoKetQuaDienTu,
            d.DaSoHoaKetQua, d.HoSoCoThanhPhanSoHoa, d.DuocLayTuKhoDMQG
     FROM stg_dossiers AS d
-    SEMI JOIN sc_scan_files AS f ON f.year = d.year AND f.source_file = d.source_file
+    SEMI JOIN egov_scan_files AS f ON f.year = d.year AND f.source_file = coalesce(d.source_file, '')
     LEFT JOIN stg_services AS s
            ON s.year = d.year AND s.agency_code = d.DonViXuLy AND s.procedure_code = d.MaTTHC
 )

@@ -28,21 +28,13 @@ CREATE TABLE IF NOT EXISTS scorecard_766_facts (
     data_store_known BIGINT NOT NULL
 );
 
--- The state of each dossier file the facts were built from (as ingested_files records it): a file whose state
--- differs is rescanned, a file gone has its facts removed.
-CREATE TABLE IF NOT EXISTS scorecard_766_sources (
-    year          INTEGER NOT NULL,
-    source_file   VARCHAR NOT NULL,
-    file_size     BIGINT,
-    file_mtime_ns BIGINT,
-    rows_loaded   BIGINT,
-    context_hash  VARCHAR
-);
+-- Which dossier files the facts hold: file_facts_built (assets/indicators/file_facts.py); the table that did it
+-- before is dropped.
+DROP TABLE IF EXISTS scorecard_766_sources;
 
--- Per year: what the facts and the scores were built with. A change of `facts_scope` (the catalogue's levels, the
--- agency registry, the facts SQL) rebuilds the year's facts; of `score_scope` (the rubric, the scoring SQL) rescores
+-- Per year: what the scores were built with. A change of `score_scope` (the rubric, the scoring SQL) rescores
 -- every period; a change of `latest` (the log's last NgayTiepNhan: the reference instant of the running periods)
--- rescores the periods that end after it.
+-- rescores the periods that end after it. (`facts_scope` is unused: the facts' scope is kept in file_facts_built.)
 CREATE TABLE IF NOT EXISTS scorecard_766_state (
     year        INTEGER NOT NULL,
     facts_scope VARCHAR,

@@ -345,6 +345,15 @@ def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 DOSSIER_AGENCY_MONTH_TEMP = "egov_dq_dossier_agency_month"
 
 
+def _dossier_aggregate(con: duckdb.DuckDBPyConnection, years: list[int]) -> str:
+    """The query of the dossier aggregate (sql/dossier_agency_month.sql), once the per-file dossier counts it adds
+    up are up to date (a night counts only the files loaded since: assets/indicators/file_facts.py)."""
+    from assets.indicators.build import refresh_dossier_facts
+
+    refresh_dossier_facts(con, years)
+    return (SQL_DIR / "dossier_agency_month.sql").read_text(encoding="utf-8")
+
+
 def _frame_query(con: duckdb.DuckDBPyConnection, name: str, years: list[int],
                  aggregate: str | None = None) -> tuple[str, dict | None] | None:
     """The query (and parameters) that reads the frame of suite `name`, or None when its table is absent.
@@ -352,7 +361,7 @@ def _frame_query(con: duckdb.DuckDBPyConnection, name: str, years: list[int],
     if name == "dossier_agency_month":
         if aggregate:
             return f"SELECT * FROM {aggregate}", None
-        return (SQL_DIR / "dossier_agency_month.sql").read_text(encoding="utf-8"), {"years": years}
+        return _dossier_aggregate(con, years), {"years": years}
     table = {"indicators": "indicator_values"}.get(name, name)
     if not _table_exists(con, table):
         return None
@@ -379,7 +388,7 @@ def table_fingerprints(con: duckdb.DuckDBPyConnection, years: list[int], tables:
     wanted = tables or [*STAGING_SUITES, *MART_SUITES]
     years = [int(y) for y in years]
     if "dossier_agency_month" in wanted:
-        query = (SQL_DIR / "dossier_agency_month.sql").read_text(encoding="utf-8")
+        query = _dossier_aggregate(con, years)
         kind = "TEMP TABLE" if temporary else "TABLE"
         con.execute(f"CREATE OR REPLACE {kind} {aggregate} AS {query}", {"years": years})
     out: dict[str, str] = {}

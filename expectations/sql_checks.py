@@ -10,6 +10,7 @@ Sentences for stewards are in Vietnamese.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import time
@@ -113,10 +114,12 @@ CHECKS: tuple[SqlCheck, ...] = (
 )
 
 
-# Row-level checks of the dossier log screened together in one scan (sql/screen_dossiers.sql): each runs its own
-# query only when the screen counts failures, so a clean log is read once for all of them.
-SCREENED_CHECKS = ("dossier_duplicate_mahoso", "dossier_codes_out_of_range", "dossier_dates_out_of_order",
-                   "dossier_year_mismatch")
+# Row-level checks of the dossier log screened by their counts per raw file (sql/dossier_file_checks.sql, kept in
+# dossier_file_checks: a night counts only its new files): each check runs its own query only when its counts add
+# up above 0. Check → its column; duplicates are screened over every year (a copy may sit in another year).
+SCREENED_CHECKS = {"dossier_duplicate_mahoso": "repeated_keys", "dossier_codes_out_of_range": "codes_out_of_range",
+                   "dossier_dates_out_of_order": "dates_out_of_order", "dossier_year_mismatch": "year_mismatch"}
+ALL_YEARS_SCREEN = ("dossier_duplicate_mahoso",)
 
 
 @dataclass
@@ -217,13 +220,28 @@ def _run_one(con: duckdb.DuckDBPyConnection, check: SqlCheck, params: dict[str, 
 
 
 def _screen_dossiers(con: duckdb.DuckDBPyConnection, params: dict[str, Any], names: list[str]) -> dict[str, int]:
-    """Failure counts of the row-level dossier checks among `names`, from one scan (sql/screen_dossiers.sql)."""
+    """Failure counts of the row-level dossier checks among `names`, added up from their counts per raw file
+    (brought up to date first: only files loaded since they were counted are scanned)."""
     if not any(n in SCREENED_CHECKS for n in names) or not _table_exists(con, "stg_dossiers"):
         return {}
-    sql = (SQL_DIR / "screen_dossiers.sql").read_text(encoding="utf-8")
+    from assets.indicators.file_facts import refresh_file_facts
+
+    insert_sql = (SQL_DIR / "dossier_file_checks.sql").read_text(encoding="utf-8")
+    scope = hashlib.sha256((insert_sql + (SQL_DIR / "dossier_rules.sql").read_text(encoding="utf-8")).encode())
+    source = next(name for name, c in SOURCES.items() if c.table == "stg_dossiers")
+    years = [y for (y,) in con.execute(  # every year: a duplicate's other copy may be in any of them
+        "SELECT DISTINCT year FROM stg_dossiers UNION SELECT year FROM ingested_files WHERE source = ? "
+        "UNION SELECT year FROM dossier_file_checks ORDER BY ALL", [source]).fetchall() if y is not None]
+    for year in years:
+        refresh_file_facts(con, year, facts="dossier_file_checks", source=source, staged="stg_dossiers",
+                           insert_sql=insert_sql, scope=scope.hexdigest()[:16])
+    sums = ", ".join(
+        f"coalesce(sum({column}) FILTER (WHERE {'TRUE' if name in ALL_YEARS_SCREEN else 'list_contains($years, year)'})"
+        f", 0)::BIGINT AS {name}" for name, column in SCREENED_CHECKS.items() if name in names)
+    sql = f"SELECT {sums} FROM dossier_file_checks"
     cursor = con.execute(sql, _params_for(sql, params))
     row = cursor.fetchall()[0]
-    return {d[0]: int(n or 0) for d, n in zip(cursor.description, row, strict=True) if d[0] in names}
+    return {d[0]: int(n) for d, n in zip(cursor.description, row, strict=True)}
 
 
 def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: list[str] | None = None,
@@ -253,7 +271,7 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: l
                                            [], check.source, skipped=True))
                 continue
             start = time.perf_counter()
-            if screened.get(check.name) == 0:  # the one scan found nothing: the check's query returns no row
+            if screened.get(check.name) == 0:  # its per-file counts add up to 0: its query returns no row
                 result = CheckResult(check.name, check.severity, 0, check.description, [], check.source)
             else:
                 result = _run_one(con, check, params, int(thresholds["sample_rows"]))

@@ -1,7 +1,8 @@
-"""Dossier facts kept per raw file (assets/indicators/file_facts.py): through real Dagster runs of the staging and
-dossier-indicator assets on a real DuckDB warehouse, every change of the files (a new night's file, a changed
-file, a duplicate that a full refresh gives to another file, a removed file, rows staged by hand) leaves facts
-equal to counting the staged log from scratch (this file's own SQL), and a night counts its new file only.
+"""Dossier facts and dossier check counts kept per raw file (assets/indicators/file_facts.py): through real Dagster
+runs of the staging and dossier-indicator assets on a real DuckDB warehouse, every change of the files (a new
+night's file, a changed file, a duplicate that a full refresh gives to another file, a removed file, rows staged by
+hand) leaves facts equal to counting the staged log from scratch (this file's own SQL), a night counts its new file
+only, and the staging checks still find a copy of a dossier that arrives in another year's file.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from conftest import DOSSIER_HEADER, dossier, write_csv
 
 from assets.indicators.assets import dossier_indicators_ytd
 from assets.ingestion.assets import ingestion_assets
+from expectations.gx_runner import load_frames
+from expectations.sql_checks import run_sql_checks
 from pipelines.resources import build_resources
 
 STAGING = [a for a in ingestion_assets if a.key.path[-1] in ("stg_agencies", "stg_services", "stg_dossiers")]
@@ -36,20 +39,28 @@ SELECT month, agency_code, procedure_code, mucdo, sum(received), sum(accepted), 
 FROM dossier_file_facts WHERE year = 2024 GROUP BY ALL ORDER BY ALL"""
 
 
-def night(data_dir: Path, *, full_refresh: bool = False) -> dict[str, int]:
-    """One run of staging and the year-to-date indicators; returns what the dossier facts counted for 2024."""
+def night(data_dir: Path, *, full_refresh: bool = False, year: int = 2024) -> dict[str, int]:
+    """One run of staging and the year-to-date indicators; returns what the dossier facts counted for the year."""
     config = {"ops": {"stg_dossiers": {"config": {"full_refresh": True}}}} if full_refresh else None
     with dg.DagsterInstance.ephemeral() as instance:
-        result = dg.materialize([*STAGING, dossier_indicators_ytd], partition_key="2024", instance=instance,
+        result = dg.materialize([*STAGING, dossier_indicators_ytd], partition_key=str(year), instance=instance,
                                 resources=build_resources(data_dir), run_config=config)
     assert result.success
     [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "dossier_indicators_ytd"]
-    return event.materialization.metadata["rows"].value["dossier_facts"]["2024"]
+    return event.materialization.metadata["rows"].value["dossier_facts"][str(year)]
 
 
 def facts_and_scratch(data_dir: Path) -> tuple[list[tuple], list[tuple]]:
-    con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
+    """The kept facts and the log counted from scratch; checks on the way that the data-quality aggregate (GX's
+    dossier_agency_month frame, added up from the kept facts) equals the log counted from scratch by month and
+    agency."""
+    con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"))
     try:
+        frame = load_frames(con, [2024], ["dossier_agency_month"])["dossier_agency_month"]
+        by_agency = con.execute(f"SELECT month, agency, sum(COLUMNS(* EXCLUDE (month, agency, procedure, mucdo))) "
+                                f"FROM ({FROM_SCRATCH}) GROUP BY ALL ORDER BY ALL").fetchall()
+        assert [tuple(int(v) if k != "agency_code" else v for k, v in r.items() if k != "year")
+                for r in frame.to_dict("records")] == by_agency
         return con.execute(KEPT).fetchall(), con.execute(FROM_SCRATCH).fetchall()
     finally:
         con.close()
@@ -121,3 +132,28 @@ def test_rows_staged_by_hand_are_counted_by_counting_the_year_again(data_dir: Pa
     assert night(data_dir)["whole_year"] == 1
     kept, scratch = facts_and_scratch(data_dir)
     assert kept == scratch and received(data_dir) == {(1, "SO-TP"): 1, (2, "SO-YT"): 1}
+
+
+def test_a_nights_file_repeating_a_code_of_another_year_fails_the_duplicate_check(data_dir: Path, registry: Path):
+    write_csv(data_dir / "raw" / "dossiers" / "2024" / "a.csv", DOSSIER_HEADER,
+              [dossier("K1", "SO-TP", received="20240304080000"), dossier("K2", "SO-TP", received="20240305080000")])
+    night(data_dir)
+    con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"))
+    try:
+        assert {r.name: r.failed for r in run_sql_checks(con, [2024])}["dossier_duplicate_mahoso"] == 0
+    finally:
+        con.close()
+    # the 2025 export repeats K1 (the loader dedupes within a year only)
+    write_csv(data_dir / "raw" / "dossiers" / "2025" / "b.csv", DOSSIER_HEADER,
+              [dossier("K1", "SO-YT", received="20250106080000"), dossier("K3", "SO-YT", received="20250107080000")])
+    night(data_dir, year=2025)
+    con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"))
+    try:
+        [dup] = run_sql_checks(con, [2025], names=["dossier_duplicate_mahoso"])
+        assert dup.failed == 1 and dup.sample[0]["MaHoSo"] == "K1" and dup.sample[0]["year"] == 2025
+        # 2024's file was counted before the copy existed and is not counted again: the 2025 file's count finds it
+        assert con.execute("SELECT year, source_file, received, repeated_keys FROM dossier_file_checks "
+                           "ORDER BY year").fetchall() == [(2024, "dossiers/2024/a.csv", 2, 0),
+                                                 (2025, "dossiers/2025/b.csv", 2, 1)]
+    finally:
+        con.close()

@@ -32,14 +32,20 @@ def _sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def _dossier_facts(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, dict[str, int]]:
-    """`egov_dossier_facts` for `years`: the per-file counts of the dossier log, brought up to date (only files
-    loaded since they were counted are scanned: assets/indicators/file_facts.py), added up."""
+def refresh_dossier_facts(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, dict[str, int]]:
+    """Bring `dossier_file_facts` up to date for `years`: only files loaded since they were counted are scanned
+    (assets/indicators/file_facts.py). Also what the data-quality aggregate of the dossier log reads."""
+    con.execute(_sql("schema"))
     insert_sql = _sql("dossier_file_facts")
     scope = hashlib.sha256(insert_sql.encode()).hexdigest()[:16]
-    counted = {str(year): refresh_file_facts(con, year, facts="dossier_file_facts", source=DOSSIER_SOURCE,
-                                             staged="stg_dossiers", insert_sql=insert_sql, scope=scope)
-               for year in years}
+    return {str(year): refresh_file_facts(con, year, facts="dossier_file_facts", source=DOSSIER_SOURCE,
+                                          staged="stg_dossiers", insert_sql=insert_sql, scope=scope)
+            for year in years}
+
+
+def _dossier_facts(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, dict[str, int]]:
+    """`egov_dossier_facts` for `years`: the per-file counts, brought up to date, added up."""
+    counted = refresh_dossier_facts(con, years)
     con.execute(_sql("dossier_facts"))
     return counted
 

@@ -173,6 +173,18 @@ CREATE TABLE IF NOT EXISTS file_facts_built (
     scope       VARCHAR NOT NULL   -- what the counts depend on besides the file (the SQL, the catalogue, ...)
 );
 
+-- The row-level dossier checks counted per raw file (expectations/sql/dossier_file_checks.sql): the staging checks
+-- add them up instead of scanning the whole log every night.
+CREATE TABLE IF NOT EXISTS dossier_file_checks (
+    year               INTEGER NOT NULL,
+    source_file        VARCHAR NOT NULL,
+    received           BIGINT NOT NULL,  -- rows of the file
+    repeated_keys      BIGINT NOT NULL,
+    codes_out_of_range BIGINT NOT NULL,
+    dates_out_of_order BIGINT NOT NULL,
+    year_mismatch      BIGINT NOT NULL
+);
+
 -- Which agencies exist in which year. An agency exists in a year when its validity overlaps it;
 -- it is evaluated (scored and ranked) in a year when it still exists on 31 December of that year.
 CREATE OR REPLACE VIEW agency_years AS

@@ -1,4 +1,4 @@
--- Its condition is the macro of dossier_rules.sql, shared with the one-scan screen (screen_dossiers.sql).
+-- Its condition is the macro of dossier_rules.sql, shared with the per-file screen (dossier_file_checks.sql).
 -- Coded dossier fields outside their code lists (docs/domain.md §3): KenhThucHien 1..3, TrangThaiHoSo 1..10,
 -- MucDo 1..4 or NULL, DuocThanhToanTrucTuyen 0..2, HoSoCoThanhPhanSoHoa 0/1, LoaiDoiTuong 1/2, LePhi >= 0.
 -- One row per dossier; `problem` names every offending field.

@@ -1,4 +1,4 @@
--- Its condition is the macro of dossier_rules.sql, shared with the one-scan screen (screen_dossiers.sql).
+-- Its condition is the macro of dossier_rules.sql, shared with the per-file screen (dossier_file_checks.sql).
 -- Dossier dates before the reception date: due (NgayHenTra), processing finished (NgayKetThucXuLy) or
 -- result returned (NgayTra) earlier than received (NgayTiepNhan). They would distort the on-time ratio.
 -- One row per dossier; `problem` names every offending date.

@@ -1,4 +1,4 @@
--- Its condition is repeated in screen_dossiers.sql (one scan for the clean case): keep both equal.
+-- Its condition is repeated in dossier_file_checks.sql (the per-file screen): keep both equal.
 -- Dossier codes (MaHoSo) present more than once in staging, across all years: the loader quarantines
 -- duplicates within a load, so a survivor means two partitions or two loads overlap.
 -- One row per surplus copy (every copy after the first by year, file, line), in the checked years.

@@ -1,4 +1,4 @@
--- The row rules of the dossier log, defined once for the one-scan screen (screen_dossiers.sql) and the checks
+-- The row rules of the dossier log, defined once for the per-file screen (dossier_file_checks.sql) and the checks
 -- that list the failing rows (check_dossier_codes_out_of_range.sql, check_dossier_dates_out_of_order.sql).
 -- Created as temporary macros of the checking connection before any check runs.
 

@@ -120,6 +120,17 @@ CHECKS: tuple[SqlCheck, ...] = (
 SCREENED_CHECKS = {"dossier_duplicate_mahoso": "repeated_keys", "dossier_codes_out_of_range": "codes_out_of_range",
                    "dossier_dates_out_of_order": "dates_out_of_order", "dossier_year_mismatch": "year_mismatch"}
 ALL_YEARS_SCREEN = ("dossier_duplicate_mahoso",)
+# The code hashes the per-file screen groups (sql/dossier_file_checks.sql): the whole log's when a quarter or more
+# of it is counted (a full run: one grouping), else only the rows whose hash is one of the counted files' (a night:
+# its few codes probed against the log; measured at 10M dossiers: 0.1 s against 1.5 s for grouping the whole log,
+# but 6.9 s against 2.2 s when every file is counted).
+ALL_CODE_HASHES = ("CREATE OR REPLACE TEMP VIEW egov_code_hashes AS "
+                   "SELECT md5_number(MaHoSo) AS key_hash FROM stg_dossiers")
+COUNTED_CODE_HASHES = """CREATE OR REPLACE TEMP VIEW egov_code_hashes AS
+SELECT md5_number(MaHoSo) AS key_hash FROM stg_dossiers
+WHERE md5_number(MaHoSo) IN (
+    SELECT md5_number(d.MaHoSo) FROM stg_dossiers AS d
+    SEMI JOIN egov_scan_files AS f ON f.year = d.year AND f.source_file = coalesce(d.source_file, ''))"""
 
 
 @dataclass
@@ -224,7 +235,7 @@ def _screen_dossiers(con: duckdb.DuckDBPyConnection, params: dict[str, Any], nam
     (brought up to date first: only files loaded since they were counted are scanned)."""
     if not any(n in SCREENED_CHECKS for n in names) or not _table_exists(con, "stg_dossiers"):
         return {}
-    from assets.indicators.file_facts import refresh_file_facts
+    from assets.indicators.file_facts import SCAN_FILES, refresh_file_facts
 
     insert_sql = (SQL_DIR / "dossier_file_checks.sql").read_text(encoding="utf-8")
     scope = hashlib.sha256((insert_sql + (SQL_DIR / "dossier_rules.sql").read_text(encoding="utf-8")).encode())
@@ -232,9 +243,19 @@ def _screen_dossiers(con: duckdb.DuckDBPyConnection, params: dict[str, Any], nam
     years = [y for (y,) in con.execute(  # every year: a duplicate's other copy may be in any of them
         "SELECT DISTINCT year FROM stg_dossiers UNION SELECT year FROM ingested_files WHERE source = ? "
         "UNION SELECT year FROM dossier_file_checks ORDER BY ALL", [source]).fetchall() if y is not None]
-    for year in years:
-        refresh_file_facts(con, year, facts="dossier_file_checks", source=source, staged="stg_dossiers",
-                           insert_sql=insert_sql, scope=scope.hexdigest()[:16])
+    pending, total = con.execute(
+        "SELECT coalesce(sum(rows_loaded) FILTER (WHERE b.source_file IS NULL), 0), coalesce(sum(rows_loaded), 0) "
+        "FROM ingested_files AS i LEFT JOIN file_facts_built AS b ON b.facts = 'dossier_file_checks' "
+        "AND b.source = i.source AND b.year = i.year AND b.source_file = i.file AND b.scope = ? "
+        "WHERE i.source = ? AND i.status = 'loaded'", [scope.hexdigest()[:16], source]).fetchone()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {SCAN_FILES} (year INTEGER, source_file VARCHAR)")  # the view's
+    con.execute(ALL_CODE_HASHES if 4 * pending >= total else COUNTED_CODE_HASHES)  # (each count replaces it)
+    try:
+        for year in years:
+            refresh_file_facts(con, year, facts="dossier_file_checks", source=source, staged="stg_dossiers",
+                               insert_sql=insert_sql, scope=scope.hexdigest()[:16])
+    finally:
+        con.execute(f"DROP VIEW egov_code_hashes; DROP TABLE IF EXISTS {SCAN_FILES}")
     sums = ", ".join(
         f"coalesce(sum({column}) FILTER (WHERE {'TRUE' if name in ALL_YEARS_SCREEN else 'list_contains($years, year)'})"
         f", 0)::BIGINT AS {name}" for name, column in SCREENED_CHECKS.items() if name in names)

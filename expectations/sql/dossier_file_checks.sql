@@ -8,14 +8,11 @@
 --   does not fit in 1 GB. Not DuckDB's hash(): its 64 bits collide for codes that differ in a few digits (1,250 of
 --   9.8M generated codes shared one), which made the exact check run every night. A copy removed since only makes
 --   the exact check run and find nothing.
+--   egov_code_hashes (a temp view, expectations/sql_checks.py): md5_number(MaHoSo) of every staged row whose code
+--   may be among the counted files' codes: all rows when most of the log is counted, else only the rows with one
+--   of the counted files' hashes (a night's file is probed against the log instead of grouping the whole log).
 INSERT INTO dossier_file_checks
-WITH repeated AS (  -- the counted files' code hashes found more than once in the whole log
-    SELECT md5_number(MaHoSo) AS key_hash FROM stg_dossiers
-    WHERE md5_number(MaHoSo) IN (
-        SELECT md5_number(d.MaHoSo) FROM stg_dossiers AS d
-        SEMI JOIN egov_scan_files AS f ON f.year = d.year AND f.source_file = coalesce(d.source_file, ''))
-    GROUP BY ALL HAVING count(*) > 1
-)
+WITH repeated AS (SELECT key_hash FROM egov_code_hashes GROUP BY ALL HAVING count(*) > 1)
 SELECT
     d.year,
     coalesce(d.source_file, '') AS source_file,

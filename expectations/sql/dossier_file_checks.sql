@@ -8,9 +8,10 @@
 --   does not fit in 1 GB. Not DuckDB's hash(): its 64 bits collide for codes that differ in a few digits (1,250 of
 --   9.8M generated codes shared one), which made the exact check run every night. A copy removed since only makes
 --   the exact check run and find nothing.
---   egov_code_hashes (a temp view, expectations/sql_checks.py): md5_number(MaHoSo) of every staged row whose code
---   may be among the counted files' codes: all rows when most of the log is counted, else only the rows with one
---   of the counted files' hashes (a night's file is probed against the log instead of grouping the whole log).
+--   egov_code_hashes (a temp view, expectations/sql_checks.py): md5_number(MaHoSo) of the staged rows that may
+--   share a code with a counted file's row, found first by the cheap 64-bit hash(): the rows whose hash() repeats
+--   in the whole log when most of the log is counted, else the rows whose hash() is one of the counted files'
+--   (a night's file is probed against the log instead of grouping the whole log).
 INSERT INTO dossier_file_checks
 WITH repeated AS (SELECT key_hash FROM egov_code_hashes GROUP BY ALL HAVING count(*) > 1)
 SELECT

@@ -5,10 +5,10 @@
 -- Codes are grouped by their 64-bit hash first (spills to disk; text keys of 100M dossiers do not fit in 1 GB),
 -- then exactly, among the few rows whose hash repeats.
 WITH duplicate_hashes AS (
-    SELECT md5_number(MaHoSo) AS h FROM stg_dossiers GROUP BY h HAVING count(*) > 1
+    SELECT hash(MaHoSo) AS h FROM stg_dossiers GROUP BY h HAVING count(*) > 1
 ), dup AS (
     SELECT MaHoSo FROM stg_dossiers
-    WHERE md5_number(MaHoSo) IN (SELECT h FROM duplicate_hashes)
+    WHERE hash(MaHoSo) IN (SELECT h FROM duplicate_hashes)
     GROUP BY MaHoSo HAVING count(*) > 1
 ), copies AS (
     SELECT d.year, d.DonViXuLy AS agency_code, d.MaHoSo, d.source_file, d.source_line,

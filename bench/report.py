@@ -7,9 +7,9 @@ Ratios are taken within one results file (one harness run), never across runs: t
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
 
 LABELS = {
@@ -71,4 +71,6 @@ def main(paths: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", nargs="+", help="results-<N>[-incremental].json files written by bench/run.py")
+    main(parser.parse_args().results)

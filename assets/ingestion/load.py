@@ -56,7 +56,7 @@ DEFAULT_RANGE = (0, 1)
 # What reading one file may raise when the file itself is at fault: the file is rejected, the others load.
 FILE_ERRORS = (csv.Error, UnicodeError, OSError, duckdb.InvalidInputException, duckdb.ConversionException,
                duckdb.IOException)
-# Files parsed at once. Each parse holds its own buffers under the warehouse's memory limit (800 MB by default), so
+# Files parsed at once. Each parse holds its own buffers under the warehouse's memory limit (1 GB by default), so
 # a many-core server does not start one per core; 2 is what the benchmarks measured (docs/benchmarks.md).
 MAX_PARSE_WORKERS = 4
 

@@ -71,7 +71,21 @@ def test_dossiers_csv_and_parquet_load_typed_without_personal_data(con, data_dir
                        ).fetchall()[0][0] == 0
 
 
-def test_every_dossier_violation_is_quarantined_with_file_line_and_reason(con, data_dir):
+@pytest.mark.parametrize("scratch", ["memory", "file"])
+def test_every_dossier_violation_is_quarantined_with_file_line_and_reason(con, data_dir, monkeypatch, scratch):
+    """The same outcome whether the parsed rows are held in memory or, as for files bigger than twice the memory
+    limit, in a scratch database file (removed after the load)."""
+    import assets.ingestion.load as loader
+
+    locations: list[str] = []
+
+    def recorded(*args: object) -> str:
+        locations.append(where := choose(*args))
+        return where
+
+    choose = loader._scratch_location
+    monkeypatch.setattr(loader, "SCRATCH_FILE_RATIO", 0 if scratch == "file" else loader.SCRATCH_FILE_RATIO)
+    monkeypatch.setattr(loader, "_scratch_location", recorded)
     raw = data_dir / "raw" / "dossiers" / "2024"
     write_csv(raw / "01" / "a.csv", DOSSIER_HEADER, [
         dossier("OK1"),
@@ -103,6 +117,11 @@ def test_every_dossier_violation_is_quarantined_with_file_line_and_reason(con, d
     assert reasons[9].startswith("unreadable record (missing columns): 6 fields where the header has 18")
     assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (12, 2, 10)
     assert sorted(r[0] for r in con.execute("SELECT MaHoSo FROM stg_dossiers").fetchall()) == ["DUP", "OK1"]
+    [where] = locations
+    assert (where == ":memory:") == (scratch == "memory")
+    assert scratch == "memory" or (where.endswith(".tmp/egov_scratch.duckdb") and not Path(where).exists())
+    attached = con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'egov_scratch'").fetchone()
+    assert attached == (0,)
 
 
 def test_counts_reconcile_per_file_and_with_the_tables(con, data_dir):

@@ -42,11 +42,18 @@ PARSERS = {"int": "egov_int", "decimal": "egov_decimal", "flag": "egov_flag", "d
            "timestamp": "egov_timestamp", "level": "egov_level"}
 SQL_TYPES = {"text": "VARCHAR", "int": "BIGINT", "decimal": "DOUBLE", "flag": "INTEGER", "date": "DATE",
              "timestamp": "TIMESTAMP", "level": "INTEGER"}
-# Parsed rows of the files being loaded. An in-memory database attached to the warehouse connection (it spills
-# to the warehouse's temp directory past the memory limit), so the connections that parse files in parallel share
-# it; a TEMP table would be private to one connection.
+# Parsed rows of the files being loaded, in a database attached to the warehouse connection, so the connections that
+# parse files in parallel share it (a TEMP table would be private to one connection). In memory (spilling to the
+# warehouse's temp directory past the memory limit) unless the files are big: DuckDB then fills its whole memory
+# with the in-memory table's blocks and cannot free room for a hash table (measured at 100M dossiers, 15 GB parsed:
+# every GROUP BY over them failed with "Out of Memory Error: failed to allocate data of size 64.0 MiB", even at a
+# 1.2 GB limit), so past SCRATCH_FILE_RATIO × the memory limit of raw bytes they go to a scratch database file in
+# that temp directory, whose blocks DuckDB can drop and read back.
 SCRATCH = "egov_scratch"
 PARSED = f"{SCRATCH}.parsed"
+SCRATCH_FILE_RATIO = 2
+BYTE_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+              "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 # Control characters (C0, DEL, C1): any of them in a code quarantines its row (a NUL in MaHoSo would be stored in the
 # key); a name (free_text) may hold line breaks and tabs. Neither is ever stored in quarantine.raw.
 CONTROL = r"[\x00-\x1F\x7F-\x9F]"
@@ -280,8 +287,8 @@ def ingest(
             if changed:
                 _load_files(con, contract, year, changed, stats, report, ctx, log, parsed)
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {PARSED}; DROP TABLE IF EXISTS egov_dups; "
-                    "DROP TABLE IF EXISTS egov_files; DROP TABLE IF EXISTS egov_stale")
+        con.execute("DROP TABLE IF EXISTS egov_dups; DROP TABLE IF EXISTS egov_files; DROP TABLE IF EXISTS egov_stale")
+        _release_scratch(con)
     report.quarantined_by_rule = dict(con.execute(
         f"SELECT rule, count(*) FROM quarantine WHERE source = ? AND {year_filter} GROUP BY rule ORDER BY rule",
         [contract.name]).fetchall())
@@ -317,7 +324,7 @@ def _parse_files(
     loader's transaction opens, so that transaction sees every parsed row; it only writes PARSED (and reads the
     agency registry).
     """
-    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCRATCH}")
+    con.execute(f"ATTACH {lit(_scratch_location(con, files))} AS {SCRATCH}")
     con.execute(f"CREATE OR REPLACE TABLE {PARSED} AS "
                 + parse_select(contract, _empty_relation(contract), year, 0, ","))
     threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
@@ -347,6 +354,33 @@ def _parse_files(
                 for extra in p.opened.cleanup:
                     extra.unlink(missing_ok=True)
     return parsed
+
+
+def _scratch_location(con: duckdb.DuckDBPyConnection, files: list[RawEntry]) -> str:
+    """':memory:', or a new scratch database file in the warehouse's temp directory when the files' bytes exceed
+    SCRATCH_FILE_RATIO × the memory limit (see SCRATCH)."""
+    limit, temp_dir = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+    number, unit = limit.split()
+    raw_bytes = sum(e.path.stat().st_size for e in files if not e.refused)
+    if not temp_dir or raw_bytes <= SCRATCH_FILE_RATIO * float(number) * BYTE_UNITS[unit]:
+        return ":memory:"
+    path = Path(temp_dir) / "egov_scratch.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in (path, path.with_name(path.name + ".wal")):
+        old.unlink(missing_ok=True)
+    return str(path)
+
+
+def _release_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    """Detach the parsed rows' database, removing its file when it had one."""
+    found = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = ?", [SCRATCH]).fetchone()
+    if found is None:
+        return
+    con.execute(f"DETACH {SCRATCH}")
+    if found[0]:
+        for path in (Path(found[0]), Path(found[0] + ".wal")):
+            path.unlink(missing_ok=True)
 
 
 def _parse_file(cur: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, year: int | None,

@@ -375,7 +375,7 @@ def main() -> None:
         "results": results,
         "skipped": skipped,
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "memory_limit": os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "1GB (default)"),
+        "memory_limit": os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "900MB (default)"),
     }
     if args.incremental:
         report["incremental"] = incremental(data, args.dossiers, args.format, args.repeat, env, egov)

@@ -22,10 +22,9 @@ SCHEMA_FILES = (
 
 # DuckDB's memory limit for the warehouse (its default is 80% of RAM): past it, big intermediates (the parsed dossier
 # log, joins, aggregations) spill to the warehouse's temp directory, so a run's peak memory stays about this plus
-# the Python side (~0.3 GB). Measured (docs/benchmarks.md "Issue 17"): the ingest of 10M dossiers takes the same 24 s
-# at 1 GB (1.24 GB peak), 900 MB (1.07 GB) and 800 MB (0.96 GB), but at 100M 800 MB runs out of memory in the ingest
-# (DuckDB's "could not allocate block"), so 1 GB stays; unlimited costs ~10% less CPU at 3× the RSS.
-MEMORY_LIMIT = os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "1GB")
+# the Python side (~0.3 GB). 900 MB keeps a 10M-dossier run under 1.2 GB and completes 100M (docs/benchmarks.md,
+# "Issue 17"); unlimited costs ~10% less CPU at 3× the RSS.
+MEMORY_LIMIT = os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "900MB")
 
 
 def lock_holder(message: str) -> str:

@@ -73,7 +73,7 @@ def test_dossiers_csv_and_parquet_load_typed_without_personal_data(con, data_dir
 
 @pytest.mark.parametrize("scratch", ["memory", "file"])
 def test_every_dossier_violation_is_quarantined_with_file_line_and_reason(con, data_dir, monkeypatch, scratch):
-    """The same outcome whether the parsed rows are held in memory or, as for files bigger than twice the memory
+    """The same outcome whether the parsed rows are held in memory or, as for files bigger than half the memory
     limit, in a scratch database file (removed after the load)."""
     import assets.ingestion.load as loader
 

@@ -43,15 +43,16 @@ PARSERS = {"int": "egov_int", "decimal": "egov_decimal", "flag": "egov_flag", "d
 SQL_TYPES = {"text": "VARCHAR", "int": "BIGINT", "decimal": "DOUBLE", "flag": "INTEGER", "date": "DATE",
              "timestamp": "TIMESTAMP", "level": "INTEGER"}
 # Parsed rows of the files being loaded, in a database attached to the warehouse connection, so the connections that
-# parse files in parallel share it (a TEMP table would be private to one connection). In memory (spilling to the
-# warehouse's temp directory past the memory limit) unless the files are big: DuckDB then fills its whole memory
-# with the in-memory table's blocks and cannot free room for a hash table (measured at 100M dossiers, 15 GB parsed:
-# every GROUP BY over them failed with "Out of Memory Error: failed to allocate data of size 64.0 MiB", even at a
-# 1.2 GB limit), so past SCRATCH_FILE_RATIO × the memory limit of raw bytes they go to a scratch database file in
-# that temp directory, whose blocks DuckDB can drop and read back.
+# parse files in parallel share it (a TEMP table would be private to one connection). In memory for small loads;
+# past SCRATCH_FILE_RATIO × the memory limit of raw bytes, in a scratch database file in the warehouse's temp
+# directory (removed after the load), whose blocks DuckDB can drop and read back. An in-memory table spills too, but
+# at 100M dossiers (15 GB parsed) its blocks filled DuckDB's whole memory and every GROUP BY over them then failed
+# ("Out of Memory Error: failed to allocate data of size 64.0 MiB", even at a 1.2 GB limit). Measured at 10M (1.8 GB
+# of CSV): the file costs ~3 s more CPU for the same 24 s wall, and the ingest's peak is 1.00 GB instead of 1.21 GB
+# at 900 MB/1 GB limits (docs/benchmarks.md, "Issue 17").
 SCRATCH = "egov_scratch"
 PARSED = f"{SCRATCH}.parsed"
-SCRATCH_FILE_RATIO = 2
+SCRATCH_FILE_RATIO = 0.5
 BYTE_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
               "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 # Control characters (C0, DEL, C1): any of them in a code quarantines its row (a NUL in MaHoSo would be stored in the
@@ -63,7 +64,7 @@ DEFAULT_RANGE = (0, 1)
 # What reading one file may raise when the file itself is at fault: the file is rejected, the others load.
 FILE_ERRORS = (csv.Error, UnicodeError, OSError, duckdb.InvalidInputException, duckdb.ConversionException,
                duckdb.IOException)
-# Files parsed at once. Each parse holds its own buffers under the warehouse's memory limit (1 GB by default), so
+# Files parsed at once. Each parse holds its own buffers under the warehouse's memory limit (900 MB by default), so
 # a many-core server does not start one per core; 2 is what the benchmarks measured (docs/benchmarks.md).
 MAX_PARSE_WORKERS = 4
 

@@ -236,25 +236,27 @@ def _screen_dossiers(con: duckdb.DuckDBPyConnection, params: dict[str, Any], nam
     (brought up to date first: only files loaded since they were counted are scanned)."""
     if not any(n in SCREENED_CHECKS for n in names) or not _table_exists(con, "stg_dossiers"):
         return {}
-    from assets.indicators.file_facts import SCAN_FILES, refresh_file_facts
+    from assets.indicators.file_facts import (
+        DOSSIER_SOURCE,
+        DOSSIER_TABLE,
+        SCAN_FILES,
+        refresh_file_facts,
+        rows_to_count,
+    )
 
     insert_sql = (SQL_DIR / "dossier_file_checks.sql").read_text(encoding="utf-8")
-    scope = hashlib.sha256((insert_sql + (SQL_DIR / "dossier_rules.sql").read_text(encoding="utf-8")).encode())
-    source = next(name for name, c in SOURCES.items() if c.table == "stg_dossiers")
+    rules = (SQL_DIR / "dossier_rules.sql").read_text(encoding="utf-8")
+    scope = hashlib.sha256((insert_sql + rules).encode()).hexdigest()[:16]
     years = [y for (y,) in con.execute(  # every year: a duplicate's other copy may be in any of them
-        "SELECT DISTINCT year FROM stg_dossiers UNION SELECT year FROM ingested_files WHERE source = ? "
-        "UNION SELECT year FROM dossier_file_checks ORDER BY ALL", [source]).fetchall() if y is not None]
-    pending, total = con.execute(
-        "SELECT coalesce(sum(rows_loaded) FILTER (WHERE b.source_file IS NULL), 0), coalesce(sum(rows_loaded), 0) "
-        "FROM ingested_files AS i LEFT JOIN file_facts_built AS b ON b.facts = 'dossier_file_checks' "
-        "AND b.source = i.source AND b.year = i.year AND b.source_file = i.file AND b.scope = ? "
-        "WHERE i.source = ? AND i.status = 'loaded'", [scope.hexdigest()[:16], source]).fetchone()
+        f"SELECT DISTINCT year FROM {DOSSIER_TABLE} UNION SELECT year FROM ingested_files WHERE source = ? "
+        "UNION SELECT year FROM dossier_file_checks ORDER BY ALL", [DOSSIER_SOURCE]).fetchall() if y is not None]
+    pending, total = rows_to_count(con, facts="dossier_file_checks", source=DOSSIER_SOURCE, scope=scope)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {SCAN_FILES} (year INTEGER, source_file VARCHAR)")  # the view's
     con.execute(ALL_CODE_HASHES if 4 * pending >= total else COUNTED_CODE_HASHES)  # (each count replaces it)
     try:
         for year in years:
-            refresh_file_facts(con, year, facts="dossier_file_checks", source=source, staged="stg_dossiers",
-                               insert_sql=insert_sql, scope=scope.hexdigest()[:16])
+            refresh_file_facts(con, year, facts="dossier_file_checks", source=DOSSIER_SOURCE, staged=DOSSIER_TABLE,
+                               insert_sql=insert_sql, scope=scope)
     finally:
         con.execute(f"DROP VIEW egov_code_hashes; DROP TABLE IF EXISTS {SCAN_FILES}")
     sums = ", ".join(

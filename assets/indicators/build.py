@@ -12,13 +12,12 @@ from pathlib import Path
 
 import duckdb
 
-from assets.indicators.file_facts import refresh_file_facts
-from pipelines.registry import load_catalogue, load_sources
+from assets.indicators.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, refresh_file_facts
+from pipelines.registry import load_catalogue
 from pipelines.warehouse import transaction
 
 HERE = Path(__file__).parent
 SQL_DIR = HERE / "sql"
-DOSSIER_SOURCE = next(name for name, c in load_sources().items() if c.table == "stg_dossiers")
 FAMILIES = ("services", "dossiers", "one_stop", "infrastructure", "capacity", "communes")
 
 
@@ -39,7 +38,7 @@ def refresh_dossier_facts(con: duckdb.DuckDBPyConnection, years: list[int]) -> d
     insert_sql = _sql("dossier_file_facts")
     scope = hashlib.sha256(insert_sql.encode()).hexdigest()[:16]
     return {str(year): refresh_file_facts(con, year, facts="dossier_file_facts", source=DOSSIER_SOURCE,
-                                          staged="stg_dossiers", insert_sql=insert_sql, scope=scope)
+                                          staged=DOSSIER_TABLE, insert_sql=insert_sql, scope=scope)
             for year in years}
 
 

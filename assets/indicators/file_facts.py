@@ -18,10 +18,24 @@ from collections.abc import Callable
 
 import duckdb
 
+from pipelines.registry import load_sources
 from pipelines.warehouse import transaction
 
 # The files a facts SQL counts: (year, source_file). The whole year when the refresh counts it again whole.
 SCAN_FILES = "egov_scan_files"
+# The dossier log, the one source counted per file today: its staged table and its source name (config/sources.yaml).
+DOSSIER_TABLE = "stg_dossiers"
+DOSSIER_SOURCE = next(name for name, c in load_sources().items() if c.table == DOSSIER_TABLE)
+
+
+def rows_to_count(con: duckdb.DuckDBPyConnection, *, facts: str, source: str, scope: str) -> tuple[int, int]:
+    """(rows of the loaded files `facts` does not hold yet under `scope`, rows of every loaded file), all years:
+    how much of the log a refresh is about to count."""
+    return con.execute(
+        "SELECT coalesce(sum(rows_loaded) FILTER (WHERE b.source_file IS NULL), 0), coalesce(sum(rows_loaded), 0) "
+        "FROM ingested_files AS i LEFT JOIN file_facts_built AS b ON b.facts = ? AND b.source = i.source "
+        "AND b.year = i.year AND b.source_file = i.file AND b.scope = ? "
+        "WHERE i.source = ? AND i.status = 'loaded'", [facts, scope, source]).fetchone()
 
 
 def refresh_file_facts(

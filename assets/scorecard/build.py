@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.indicators.file_facts import refresh_file_facts
+from assets.indicators.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, refresh_file_facts
 from assets.scoring import methods
 from pipelines.registry import Registry, Rubric
 from pipelines.warehouse import transaction
@@ -93,7 +93,7 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, int]:
         con.execute(f"INSERT INTO scorecard_766_dirty SELECT DISTINCT year, month FROM scorecard_766_facts "
                     f"WHERE {where}", [year])
 
-    counts = refresh_file_facts(con, year, facts="scorecard_766_facts", source="dossiers", staged="stg_dossiers",
+    counts = refresh_file_facts(con, year, facts="scorecard_766_facts", source=DOSSIER_SOURCE, staged=DOSSIER_TABLE,
                                 insert_sql=_sql("facts_766"), scope=facts_scope(con, year), on_change=mark)
     months = con.execute("SELECT count(DISTINCT month) FROM scorecard_766_dirty WHERE year = ?", [year]).fetchone()
     return {**counts, "dirty_months": months[0]}

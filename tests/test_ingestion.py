@@ -313,3 +313,77 @@ def test_parquet_with_typed_columns_is_read_like_text(con, data_dir):
                        "ORDER BY MaHoSo").fetchall()
     assert rows == [("P1", 2, datetime(2024, 5, 1, 8), datetime(2024, 5, 6, 17), 1),
                     ("P2", 1, datetime(2024, 5, 2, 8), datetime(2024, 5, 7, 17), 2)]
+
+
+# Typed Parquet values the contract reads exactly (taken typed) and values only its text parser decides (a 19-digit
+# number, a fraction of a second, a year before 1000): the rows below, by MaHoSo, with the rule each must get.
+TYPED_PARQUET_ROWS = """
+SELECT * FROM (VALUES
+  ('T01', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', TIMESTAMP '2024-05-06 17:00:00', 10, 50000, 1, NULL),
+  ('T02', 'SO-TP', NULL, 3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  0,     0, 2),
+  ('T03', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  9223372036854775807, 1, NULL),
+  ('T04', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  -5,    1, NULL),
+  ('T05', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            11, 0,     1, NULL),
+  ('T06', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', TIMESTAMP '2024-05-06 17:00:00.5', 4, 0,   1, NULL),
+  ('T07', 'SO-TP', 2,    3,   TIMESTAMP '2023-12-31 23:00:00', NULL,                            4,  0,     1, NULL),
+  ('T08', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', TIMESTAMP '2024-04-30 08:00:00', 4,  0,     1, NULL),
+  ('T09', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', TIMESTAMP '0999-05-06 17:00:00', 4,  0,     1, NULL),
+  ('T01', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-02 08:00:00', NULL,                            4,  0,     1, NULL),
+  ('T10', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  999999999999999999, 1, 0),
+  ('T11', 'SO-XX', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  0,     1, NULL),
+  ('T12', 'SO-TP', 2,    0,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  0,     1, NULL),
+  ('T13', 'SO-TP', 2,    3,   NULL,                            NULL,                            4,  0,     1, NULL),
+  ('T14', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  -999999999999999999, 1, NULL),
+  ('T15', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  0,     7, NULL)
+) AS t(MaHoSo, DonViXuLy, KenhThucHien, MucDo, NgayTiepNhan, NgayHenTra, TrangThaiHoSo, LePhi,
+       HoSoCoThanhPhanSoHoa, SoLanBoSung)
+"""
+TYPED_PARQUET_RULES = {  # independent of the loader: what the contract (config/sources.yaml) says of each row
+    "T03": "invalid", "T04": "negative", "T05": "not_allowed", "T06": "invalid", "T07": "wrong_year",
+    "T08": "rule", "T01": "duplicate", "T11": "unknown_agency", "T12": "not_allowed", "T13": "empty",
+    "T14": "negative", "T15": "not_allowed",
+}
+
+
+def test_typed_parquet_values_load_exactly_as_their_text_would(con, data_dir):
+    """Integers and timestamps taken typed from Parquet give the same staged rows, reasons and raw text as the same
+    values written as text, which take the text parser (the reference)."""
+    from assets.ingestion.readers import open_raw_file
+
+    path = data_dir / "raw" / "dossiers" / "2024" / "05" / "typed.parquet"
+    path.parent.mkdir(parents=True)
+    typed = (f"SELECT MaHoSo, 'X' AS MaTTHC, * EXCLUDE (MaHoSo), NULL::TIMESTAMP AS NgayKetThucXuLy, "
+             f"NULL::TIMESTAMP AS NgayTra, 0 AS DuocThanhToanTrucTuyen, SMALLINT '1' AS LoaiDoiTuong "
+             f"FROM ({TYPED_PARQUET_ROWS})")
+    as_text = "SELECT " + ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in [
+        "MaHoSo", "MaTTHC", "DonViXuLy", "KenhThucHien", "MucDo", "NgayTiepNhan", "NgayHenTra", "TrangThaiHoSo",
+        "LePhi", "HoSoCoThanhPhanSoHoa", "SoLanBoSung", "NgayKetThucXuLy", "NgayTra", "DuocThanhToanTrucTuyen",
+        "LoaiDoiTuong"]) + f" FROM ({typed})"
+    results = {}
+    for name, select in (("typed", typed), ("text", as_text)):
+        con.execute(f"COPY ({select}) TO '{path}' (FORMAT parquet)")
+        native = open_raw_file(con, path, CONTRACTS["dossiers"], data_dir).native
+        report = load(con, data_dir, "dossiers", full_refresh=True)
+        results[name] = (
+            sorted(native),
+            (report.rows_read, report.rows_loaded, report.rows_quarantined),
+            con.execute("SELECT * EXCLUDE (source_file) FROM stg_dossiers ORDER BY source_line").fetchall(),
+            con.execute("SELECT line, rule, reason, agency_code, raw FROM quarantine WHERE source = 'dossiers' "
+                        "ORDER BY line").fetchall(),
+        )
+    assert results["typed"][0] == ["DuocThanhToanTrucTuyen", "HoSoCoThanhPhanSoHoa", "KenhThucHien", "LePhi",
+                                   "LoaiDoiTuong", "MucDo", "NgayHenTra", "NgayKetThucXuLy", "NgayTiepNhan", "NgayTra",
+                                   "SoLanBoSung", "TrangThaiHoSo"]
+    assert results["text"][0] == []
+    assert results["typed"][1:] == results["text"][1:]
+    counts, staged, held = results["typed"][1:]
+    assert counts == (16, 3, 13)
+    assert [row[1] for row in staged] == ["T01", "T02", "T10"]
+    assert [row[11] for row in staged] == [50000, 0, 999999999999999999]  # LePhi, 18 digits taken as they are
+    lines = {line: rule for line, rule, *_ in held}
+    by_code = dict(con.execute(f"SELECT MaHoSo, row_number() OVER () FROM ({TYPED_PARQUET_ROWS})").fetchall())  # a Parquet row's line is its row number
+    assert {code: lines.get(line) for code, line in by_code.items() if code in TYPED_PARQUET_RULES} == \
+        TYPED_PARQUET_RULES
+    assert "LePhi: '9223372036854775807' is not a valid whole number" in held[0][2]
+    assert "NgayHenTra: '2024-05-06 17:00:00.5' is not a valid date-time" in held[3][2]
+    assert staged[1][4] == 1  # T02's KenhThucHien is empty: the contract's default

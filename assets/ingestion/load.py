@@ -14,7 +14,7 @@ import csv
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,7 @@ import duckdb
 from assets.ingestion.contracts import ColumnContract, SourceContract
 from assets.ingestion.files import RawEntry, list_raw_files
 from assets.ingestion.readers import (
+    NATIVE,
     FileRejected,
     OpenedFile,
     file_format,
@@ -116,10 +117,15 @@ def lit(value: object) -> str:
     return str(value)
 
 
-def typed_expr(col: ColumnContract) -> str:
+def typed_expr(col: ColumnContract, native: bool = False) -> str:
+    """The column's typed value from its text (`<name>__raw`), or from a typed Parquet value (`native`, see
+    readers.NATIVE: taken as it is where its text would parse back to it, else parsed from that text)."""
     raw = q(col.name + "__raw")
     text = f"lower({raw})" if col.allowed else raw
     expr = text if col.type == "text" else f"{PARSERS[col.type]}({raw})"
+    if native:
+        exact = NATIVE[col.type][1].format(v=raw)
+        expr = f"CASE WHEN {exact} THEN {raw} ELSE {PARSERS[col.type]}(CAST({raw} AS VARCHAR)) END"
     if col.default is not None:
         expr = f"coalesce({expr}, CASE WHEN {raw} IS NULL THEN {lit(col.default)} END)"
     return f"CAST({expr} AS {SQL_TYPES[col.type]})"
@@ -134,10 +140,12 @@ def _bound(value: float) -> str:
     return f"{value:g}"
 
 
-def column_checks(col: ColumnContract) -> list[tuple[str, str, str]]:
-    """(condition, reason expression, rule) per violation a column can show."""
+def column_checks(col: ColumnContract, native: bool = False) -> list[tuple[str, str, str]]:
+    """(condition, reason expression, rule) per violation a column can show; a `native` (typed) value is quoted as
+    its text, as the text path would have read it."""
     raw, val, name = q(col.name + "__raw"), q(col.name), col.name
-    quoted_raw = f"{lit(name + ': ' + chr(39))} || left({raw}, 60) || "  # "col: 'text"
+    as_text = f"CAST({raw} AS VARCHAR)" if native else raw  # the raw value as text, in reasons
+    quoted_raw = f"{lit(name + ': ' + chr(39))} || left({as_text}, 60) || "  # "col: 'text"
     checks = []
     if col.required:
         checks.append((f"{raw} IS NULL", lit(f"{name} is empty"), "empty"))
@@ -161,7 +169,7 @@ def column_checks(col: ColumnContract) -> list[tuple[str, str, str]]:
         shown = (f"{per_indicator(lambda r: lit(_bound(r[0])))} || ', ' || "
                  f"{per_indicator(lambda r: lit(_bound(r[1])))}")
         checks.append((f"{val} IS NOT NULL AND NOT ({val} BETWEEN {lo} AND {hi})",
-                       f"{lit(name + ' ')} || {raw} || ' is outside [' || {shown} || '] for indicator ' || {by}",
+                       f"{lit(name + ' ')} || {as_text} || ' is outside [' || {shown} || '] for indicator ' || {by}",
                        "out_of_range"))
     if col.type != "text":
         bad = f"{val} = -1" if col.type == "level" else f"{val} IS NULL"
@@ -173,17 +181,19 @@ def column_checks(col: ColumnContract) -> list[tuple[str, str, str]]:
         checks.append((f"{val} IS NOT NULL AND {val} NOT IN ({allowed})", reason, "not_allowed"))
     if col.min is not None:
         word = "negative" if col.min == 0 else f"below {col.min}"
-        checks.append((f"{val} < {col.min}", f"{lit(name + ' is ' + word + ' (')} || {raw} || ')'", "negative"))
+        checks.append((f"{val} < {col.min}", f"{lit(name + ' is ' + word + ' (')} || {as_text} || ')'", "negative"))
     return checks
 
 
-def parse_select(contract: SourceContract, relation_sql: str, year: int | None, file_id: int, delimiter: str) -> str:
-    """One SELECT that types every column and names each violation of the contract in `__reason`."""
+def parse_select(contract: SourceContract, relation_sql: str, year: int | None, file_id: int, delimiter: str,
+                 native: Collection[str] = ()) -> str:
+    """One SELECT that types every column and names each violation of the contract in `__reason`; the columns in
+    `native` arrive typed (OpenedFile.native), the others as text."""
     raw_cols = ", ".join(f"{q(c.name)} AS {q(c.name + '__raw')}" for c in contract.columns)
-    typed_cols = ", ".join(f"{typed_expr(c)} AS {q(c.name)}" for c in contract.stored_columns)
+    typed_cols = ", ".join(f"{typed_expr(c, c.name in native)} AS {q(c.name)}" for c in contract.stored_columns)
     checks: list[tuple[str, str, str]] = [("__reader_reason IS NOT NULL", "__reader_reason", "invalid")]
     for col in contract.columns:
-        checks.extend(column_checks(col))
+        checks.extend(column_checks(col, col.name in native))
     if year is not None and contract.year_column:
         yc = q(contract.year_column)
         checks.append((f"{yc} IS NOT NULL AND {yc} <> {year}",
@@ -203,7 +213,8 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
     reason = "nullif(concat_ws('; ', " + ", ".join(f"CASE WHEN {c} THEN {r} END" for c, r, _ in checks) + "), '')"
     rule = "coalesce(" + ", ".join(f"CASE WHEN {c} THEN {lit(k)} END" for c, _, k in checks) + ")"
     raw_text = f"regexp_replace(concat_ws({lit(delimiter)}, " + ", ".join(
-        "'***'" if c.personal else f"coalesce({q(c.name + '__raw')}, '')" for c in contract.columns
+        "'***'" if c.personal else f"coalesce(CAST({q(c.name + '__raw')} AS VARCHAR), '')" if c.name in native
+        else f"coalesce({q(c.name + '__raw')}, '')" for c in contract.columns
     ) + f"), {lit(CONTROL_IN_TEXT)}, '\ufffd', 'g')"
     stored = ", ".join(q(c.name) for c in contract.stored_columns)
     agency = q((contract.agency_column or "agency_code") + "__raw")
@@ -391,7 +402,7 @@ def _parse_file(cur: duckdb.DuckDBPyConnection, contract: SourceContract, path: 
         opened = open_raw_file(cur, path, contract, tmp)
         if opened.file_format == "csv":
             cur.execute("DROP TABLE IF EXISTS egov_rej_errors; DROP TABLE IF EXISTS egov_rej_scans")
-        select = parse_select(contract, opened.relation_sql, year, file_id, opened.delimiter)
+        select = parse_select(contract, opened.relation_sql, year, file_id, opened.delimiter, opened.native)
         cur.execute(f"INSERT INTO {PARSED} " + select, opened.params)  # one statement: all rows or none
         rejects = read_structural_rejects(cur, opened) if opened.file_format == "csv" else []
     except (FileRejected, *FILE_ERRORS) as exc:

@@ -38,6 +38,16 @@ WITHHELD = "[withheld: its fields do not match the header, so its personal data 
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                  "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE")
 LOST_ZEROS = "zeros at the start or end of a code may be lost"
+# Typed Parquet columns taken as they are (no text round trip): contract type → the DuckDB types accepted, and the
+# values of those types whose text the contract's parser (assets/ingestion/macros.sql) reads back as the same value.
+# Only those take the typed value; any other value (a 19-digit number, a fraction of a second, a year before 1000)
+# is still turned into text and parsed, so both paths give the same rows, reasons and raw text (tested).
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
+NATIVE = {
+    "int": (INTEGER_TYPES, "{v} BETWEEN -999999999999999999 AND 999999999999999999"),
+    "flag": (INTEGER_TYPES, "{v} IN (0, 1)"),
+    "timestamp": (("TIMESTAMP",), "{v} = date_trunc('second', {v}) AND year({v}) BETWEEN 1000 AND 9999"),
+}
 
 # Letters of the Vietnamese alphabet outside ASCII (precomposed, NFC), used to judge a legacy decoding.
 _VI_VOWELS = "aăâeêioôơuưy"
@@ -65,7 +75,8 @@ class HeaderMismatch(FileRejected):
 
 @dataclass
 class OpenedFile:
-    """A raw file opened as a relation: `relation_sql` selects contract columns as text plus `__line`."""
+    """A raw file opened as a relation: `relation_sql` selects contract columns as text plus `__line`, except the
+    typed Parquet columns listed in `native` (contract column → DuckDB type, see NATIVE)."""
 
     path: Path
     file_format: str
@@ -80,6 +91,7 @@ class OpenedFile:
     width: int = 0
     readable: Path | None = None  # the UTF-8 text DuckDB scans (a transcoded copy for legacy code pages)
     physical_lines: int = 0  # of `readable`, header included
+    native: dict[str, str] = field(default_factory=dict)
 
 
 def file_format(path: Path) -> str | None:
@@ -537,18 +549,26 @@ def _numbers_in_codes(reader: fastexcel.ExcelReader, index: int, sheet: pl.DataF
 
 
 def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContract) -> OpenedFile:
-    """Any column types, read as text; a code stored as a number is flagged in `__reader_reason`."""
+    """Any column types: integers and timestamps where the contract wants them are taken typed (NATIVE), the rest
+    read as text; a code stored as a number is flagged in `__reader_reason`."""
     try:
-        names = [r[0] for r in con.execute("SELECT name FROM parquet_schema(?) WHERE num_children IS NULL",
-                                           [str(path)]).fetchall()]
+        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))",
+                                 [str(path)]).fetchall())
     except duckdb.Error as exc:
         raise FileRejected(f"is not a readable Parquet file ({_reader_error(exc, path, contract)})") from exc
+    names = list(types)
     positions, extras = map_header(names, contract)
-    select = ", ".join(
-        f"{_text_expr(_quote(names[positions[c.name]])) if _read(c, positions) else 'NULL::VARCHAR'} "
-        f"AS {_quote(c.name)}"
-        for c in contract.columns
-    )
+    native = {c.name: types[names[positions[c.name]]] for c in contract.columns
+              if _read(c, positions) and not c.keep_label_as and c.type in NATIVE
+              and types[names[positions[c.name]]] in NATIVE[c.type][0]}
+
+    def value(c: ColumnContract) -> str:
+        if not _read(c, positions):
+            return "NULL::VARCHAR"
+        column = _quote(names[positions[c.name]])
+        return column if c.name in native else _text_expr(column)
+
+    select = ", ".join(f"{value(c)} AS {_quote(c.name)}" for c in contract.columns)
     numeric = ", ".join(f"'{t}'" for t in NUMERIC_TYPES)
     flags = [
         f"CASE WHEN {col} IS NOT NULL AND (typeof({col}) IN ({numeric}) OR typeof({col}) LIKE 'DECIMAL%') THEN "
@@ -560,4 +580,4 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceCo
     notes = [extra_columns_note(extras)] if extras else []
     relation = (f"SELECT {select}, file_row_number + 1 AS __line, {reader_reason} AS __reader_reason "
                 f"FROM read_parquet(?, file_row_number=true)")
-    return OpenedFile(path, "parquet", None, ",", relation, [str(path)], notes)
+    return OpenedFile(path, "parquet", None, ",", relation, [str(path)], notes, native=native)

@@ -319,22 +319,22 @@ def test_parquet_with_typed_columns_is_read_like_text(con, data_dir):
 # number, a fraction of a second, a year before 1000): the rows below, by MaHoSo, with the rule each must get.
 TYPED_PARQUET_ROWS = """
 SELECT * FROM (VALUES
-  ('T01', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', TIMESTAMP '2024-05-06 17:00:00', 10, 50000, 1, NULL),
-  ('T02', 'SO-TP', NULL, 3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  0,     0, 2),
-  ('T03', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  9223372036854775807, 1, NULL),
-  ('T04', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  -5,    1, NULL),
-  ('T05', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            11, 0,     1, NULL),
-  ('T06', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', TIMESTAMP '2024-05-06 17:00:00.5', 4, 0,   1, NULL),
-  ('T07', 'SO-TP', 2,    3,   TIMESTAMP '2023-12-31 23:00:00', NULL,                            4,  0,     1, NULL),
-  ('T08', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', TIMESTAMP '2024-04-30 08:00:00', 4,  0,     1, NULL),
-  ('T09', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', TIMESTAMP '0999-05-06 17:00:00', 4,  0,     1, NULL),
-  ('T01', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-02 08:00:00', NULL,                            4,  0,     1, NULL),
-  ('T10', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  999999999999999999, 1, 0),
-  ('T11', 'SO-XX', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  0,     1, NULL),
-  ('T12', 'SO-TP', 2,    0,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  0,     1, NULL),
-  ('T13', 'SO-TP', 2,    3,   NULL,                            NULL,                            4,  0,     1, NULL),
-  ('T14', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  -999999999999999999, 1, NULL),
-  ('T15', 'SO-TP', 2,    3,   TIMESTAMP '2024-05-01 08:00:00', NULL,                            4,  0,     7, NULL)
+  ('T01', 'SO-TP', 2, 3, TIMESTAMP '2024-05-01 08:00:00', TIMESTAMP '2024-05-06 17:00:00', 10, 50000, 1, NULL),
+  ('T02', 'SO-TP', NULL, 3, TIMESTAMP '2024-05-01 08:00:00', NULL, 4, 0, 0, 2),
+  ('T03', 'SO-TP', 2, 3, TIMESTAMP '2024-05-01 08:00:00', NULL, 4, 9223372036854775807, 1, NULL),
+  ('T04', 'SO-TP', 2, 3, TIMESTAMP '2024-05-01 08:00:00', NULL, 4, -5, 1, NULL),
+  ('T05', 'SO-TP', 2, 3, TIMESTAMP '2024-05-01 08:00:00', NULL, 11, 0, 1, NULL),
+  ('T06', 'SO-TP', 2, 3, TIMESTAMP '2024-05-01 08:00:00', TIMESTAMP '2024-05-06 17:00:00.5', 4, 0, 1, NULL),
+  ('T07', 'SO-TP', 2, 3, TIMESTAMP '2023-12-31 23:00:00', NULL, 4, 0, 1, NULL),
+  ('T08', 'SO-TP', 2, 3, TIMESTAMP '2024-05-01 08:00:00', TIMESTAMP '2024-04-30 08:00:00', 4, 0, 1, NULL),
+  ('T09', 'SO-TP', 2, 3, TIMESTAMP '2024-05-01 08:00:00', TIMESTAMP '0999-05-06 17:00:00', 4, 0, 1, NULL),
+  ('T01', 'SO-TP', 2, 3, TIMESTAMP '2024-05-02 08:00:00', NULL, 4, 0, 1, NULL),
+  ('T10', 'SO-TP', 2, 3, TIMESTAMP '2024-05-01 08:00:00', NULL, 4, 999999999999999999, 1, 0),
+  ('T11', 'SO-XX', 2, 3, TIMESTAMP '2024-05-01 08:00:00', NULL, 4, 0, 1, NULL),
+  ('T12', 'SO-TP', 2, 0, TIMESTAMP '2024-05-01 08:00:00', NULL, 4, 0, 1, NULL),
+  ('T13', 'SO-TP', 2, 3, NULL, NULL, 4, 0, 1, NULL),
+  ('T14', 'SO-TP', 2, 3, TIMESTAMP '2024-05-01 08:00:00', NULL, 4, -999999999999999999, 1, NULL),
+  ('T15', 'SO-TP', 2, 3, TIMESTAMP '2024-05-01 08:00:00', NULL, 4, 0, 7, NULL)
 ) AS t(MaHoSo, DonViXuLy, KenhThucHien, MucDo, NgayTiepNhan, NgayHenTra, TrangThaiHoSo, LePhi,
        HoSoCoThanhPhanSoHoa, SoLanBoSung)
 """
@@ -381,7 +381,8 @@ def test_typed_parquet_values_load_exactly_as_their_text_would(con, data_dir):
     assert [row[1] for row in staged] == ["T01", "T02", "T10"]
     assert [row[11] for row in staged] == [50000, 0, 999999999999999999]  # LePhi, 18 digits taken as they are
     lines = {line: rule for line, rule, *_ in held}
-    by_code = dict(con.execute(f"SELECT MaHoSo, row_number() OVER () FROM ({TYPED_PARQUET_ROWS})").fetchall())  # a Parquet row's line is its row number
+    # A Parquet row's line is its row number.
+    by_code = dict(con.execute(f"SELECT MaHoSo, row_number() OVER () FROM ({TYPED_PARQUET_ROWS})").fetchall())
     assert {code: lines.get(line) for code, line in by_code.items() if code in TYPED_PARQUET_RULES} == \
         TYPED_PARQUET_RULES
     assert "LePhi: '9223372036854775807' is not a valid whole number" in held[0][2]

@@ -101,7 +101,8 @@ def main() -> int:
         print(f"round {i + 1} of {args.repeat} done", file=sys.stderr, flush=True)
     rows, broken = con.execute("SELECT count(*), count(__reason) FROM scratch.parsed").fetchone()
     base = min(seconds["bare DuckDB: typed CSV → table in a file"])
-    print(f"\n{args.csv.name}: {rows:,} dossiers ({broken:,} quarantined), one thread, lowest CPU of {args.repeat} (s)\n")
+    print(f"\n{args.csv.name}: {rows:,} dossiers ({broken:,} quarantined), one thread, "
+          f"lowest CPU of {args.repeat} (s)\n")
     print("| stage | CPU (s) | × bare typed load |\n|---|---|---|")
     for label, values in seconds.items():
         print(f"| {label} | {min(values):.2f} | {min(values) / base:.2f} |")

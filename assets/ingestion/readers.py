@@ -1,8 +1,9 @@
 """Turn one raw file (CSV, XLSX or Parquet) into a DuckDB relation of text columns named by the contract.
 
 Every format ends up the same shape, so one SQL statement parses and checks them all: a column per contract
-column (VARCHAR, trimmed, '' as NULL), plus `__line`, the record's line in the file, and `__reader_reason`, what
-the reader saw that the text cannot show (a code typed as a number in Excel). Personal-data columns are never read
+column (VARCHAR, trimmed, '' as NULL; typed Parquet integers and timestamps as they are, see NATIVE), plus
+`__line`, the record's line in the file, and `__reader_reason`, what the reader saw that the text cannot show (a
+code typed as a number in Excel). Personal-data columns are never read
 (always NULL): nothing checks them, and a quarantined record shows them as '***'. CSV is read by DuckDB itself
 (streaming, parallel); only UTF-16 files and files in a legacy Windows code page are transcoded first.
 

@@ -213,8 +213,7 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
     reason = "nullif(concat_ws('; ', " + ", ".join(f"CASE WHEN {c} THEN {r} END" for c, r, _ in checks) + "), '')"
     rule = "coalesce(" + ", ".join(f"CASE WHEN {c} THEN {lit(k)} END" for c, _, k in checks) + ")"
     raw_text = f"regexp_replace(concat_ws({lit(delimiter)}, " + ", ".join(
-        "'***'" if c.personal else f"coalesce(CAST({q(c.name + '__raw')} AS VARCHAR), '')" if c.name in native
-        else f"coalesce({q(c.name + '__raw')}, '')" for c in contract.columns
+        "'***'" if c.personal else f"coalesce(CAST({q(c.name + '__raw')} AS VARCHAR), '')" for c in contract.columns
     ) + f"), {lit(CONTROL_IN_TEXT)}, '\ufffd', 'g')"
     stored = ", ".join(q(c.name) for c in contract.stored_columns)
     agency = q((contract.agency_column or "agency_code") + "__raw")

@@ -36,14 +36,14 @@ MAX_LINE_BYTES = 1024 * 1024  # a longer record is quarantined, not loaded
 HEADER_ROWS = 20  # an XLSX header is looked for in the top rows of a sheet (title rows above it are skipped)
 TRANSCODED = {"windows-1258": "cp1258", "windows-1252": "cp1252", "utf-16": "utf-16"}  # encoding → Python codec
 WITHHELD = "[withheld: its fields do not match the header, so its personal data cannot be masked]"
-NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                 "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE")
+# The integer types every value of which fits a BIGINT, and every numeric type.
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
+NUMERIC_TYPES = (*INTEGER_TYPES, "HUGEINT", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE")
 LOST_ZEROS = "zeros at the start or end of a code may be lost"
 # Typed Parquet columns taken as they are (no text round trip): contract type → the DuckDB types accepted, and the
 # values of those types whose text the contract's parser (assets/ingestion/macros.sql) reads back as the same value.
 # Only those take the typed value; any other value (a 19-digit number, a fraction of a second, a year before 1000)
 # is still turned into text and parsed, so both paths give the same rows, reasons and raw text (tested).
-INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 NATIVE = {
     "int": (INTEGER_TYPES, "{v} BETWEEN -999999999999999999 AND 999999999999999999"),
     "flag": (INTEGER_TYPES, "{v} IN (0, 1)"),
@@ -77,7 +77,7 @@ class HeaderMismatch(FileRejected):
 @dataclass
 class OpenedFile:
     """A raw file opened as a relation: `relation_sql` selects contract columns as text plus `__line`, except the
-    typed Parquet columns listed in `native` (contract column → DuckDB type, see NATIVE)."""
+    typed Parquet columns named in `native` (see NATIVE)."""
 
     path: Path
     file_format: str
@@ -92,7 +92,7 @@ class OpenedFile:
     width: int = 0
     readable: Path | None = None  # the UTF-8 text DuckDB scans (a transcoded copy for legacy code pages)
     physical_lines: int = 0  # of `readable`, header included
-    native: dict[str, str] = field(default_factory=dict)
+    native: frozenset[str] = frozenset()
 
 
 def file_format(path: Path) -> str | None:
@@ -559,9 +559,9 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceCo
         raise FileRejected(f"is not a readable Parquet file ({_reader_error(exc, path, contract)})") from exc
     names = list(types)
     positions, extras = map_header(names, contract)
-    native = {c.name: types[names[positions[c.name]]] for c in contract.columns
-              if _read(c, positions) and not c.keep_label_as and c.type in NATIVE
-              and types[names[positions[c.name]]] in NATIVE[c.type][0]}
+    native = frozenset(c.name for c in contract.columns
+                       if _read(c, positions) and not c.keep_label_as and c.type in NATIVE
+                       and types[names[positions[c.name]]] in NATIVE[c.type][0])
 
     def value(c: ColumnContract) -> str:
         if not _read(c, positions):

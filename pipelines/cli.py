@@ -728,10 +728,6 @@ def disk_full(error: BaseException) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import warnings
-
-    # Dagster marks backfill policies "beta"; the warning means nothing to the people this CLI is for.
-    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

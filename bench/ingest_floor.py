@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assets.ingestion.contracts import load_contracts  # noqa: E402
 from assets.ingestion.load import ingest, parse_select  # noqa: E402
 from assets.ingestion.readers import _text_expr, open_raw_file  # noqa: E402
-from pipelines.warehouse import connect  # noqa: E402
+from pipelines.core.registry import load_sources  # noqa: E402
+from pipelines.core.warehouse import connect  # noqa: E402
 
 TYPED_COLUMNS = {  # what bench/run.py's "duckdb_typed" declares: the bare typed load the loader is measured against
     "MaHoSo": "VARCHAR", "MaTTHC": "VARCHAR", "DonViXuLy": "VARCHAR", "KenhThucHien": "INTEGER", "MucDo": "INTEGER",
@@ -48,8 +48,8 @@ def main() -> int:
     data = args.csv.resolve().parents[4]  # <data>/raw/dossiers/<year>/<month>/<file>
     work = Path(tempfile.mkdtemp(prefix="egov-floor-"))
     con = connect(work / "warehouse.duckdb")
-    contract = load_contracts()["dossiers"]
-    ingest(con, load_contracts()["agencies"], data / "raw", None)  # the registry the agency check reads
+    contract = load_sources()["dossiers"]
+    ingest(con, load_sources()["agencies"], data / "raw", None)  # the registry the agency check reads
     con.execute("SET threads = 1")
     con.execute(f"ATTACH '{work / 'scratch.duckdb'}' AS scratch")
     con.execute(f"ATTACH '{work / 'target.duckdb'}' AS target")

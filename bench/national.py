@@ -227,7 +227,7 @@ def main() -> None:
 
     data = args.data_root / f"national-{args.scale}"
     if not (data / "provinces").is_dir():
-        from pipelines.national_sample import generate_national_sample
+        from pipelines.sample.national import generate_national_sample
 
         print(f"== generating the national sample at scale {args.scale} for {args.year} in {data}", flush=True)
         generate_national_sample(data, scale=args.scale, first_year=args.year, last_year=args.year,

@@ -49,7 +49,7 @@ def generate(data: Path, dossiers: int) -> None:
             sys.executable,
             "-c",
             (
-                "from pathlib import Path; from datetime import date; from pipelines.synthetic import "
+                "from pathlib import Path; from datetime import date; from pipelines.sample.synthetic import "
                 f"generate_sample_province as g; g(Path({str(data / 'raw')!r}), scale={scale},"
                 f" first_year={YEAR}, last_year={YEAR}, through=date({YEAR}, 12, 31), dossier_format='csv')"
             ),

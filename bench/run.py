@@ -202,7 +202,8 @@ def generate(data: Path, dossiers: int, fmt: str, env: dict[str, str]) -> dict:
             sys.executable,
             "-c",
             (
-                "import json; from pathlib import Path; from datetime import date; from pipelines.synthetic import "
+                "import json; from pathlib import Path; from datetime import date; "
+                "from pipelines.sample.synthetic import "
                 f"generate_sample_province as g; m = g(Path({str(data / 'raw')!r}), scale={scale},"
                 f" first_year={YEAR}, last_year={YEAR}, through=date({YEAR}, 12, 31), dossier_format={fmt!r});"
                 " print(json.dumps(m['dossiers_per_year']))"
@@ -255,7 +256,7 @@ def parquet_copy(data: Path, env: dict[str, str]) -> Path:
 def incremental(data: Path, dossiers: int, fmt: str, repeat: int, env: dict[str, str], egov: str) -> dict:
     """One new day of dossiers on top of the full run's history: `egov run --year` again, timed."""
     sys.path.insert(0, str(ROOT))
-    from pipelines.synthetic import write_dossier_day
+    from pipelines.sample.synthetic import write_dossier_day
 
     per_day = round(dossiers / 366)
     runs, unchanged = [], []

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from assets.scoring.uncertainty import analyse_years
-from pipelines.settings import RUBRIC_DIR
-from pipelines.warehouse import connect
+from pipelines.core.settings import RUBRIC_DIR
+from pipelines.core.warehouse import connect
 
 TABLES = ("rubric_items", "rubric_classes", "indicator_scores", "rankings")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipelines.registry import THRESHOLDS_PATH, load_threshold_model
+from pipelines.core.registry import THRESHOLDS_PATH, load_threshold_model
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SQL_DIR = PACKAGE_DIR / "sql"
@@ -18,6 +18,6 @@ __all__ = ["PACKAGE_DIR", "SQL_DIR", "THRESHOLDS_PATH", "load_thresholds"]
 
 
 def load_thresholds(path: Path = THRESHOLDS_PATH) -> dict[str, Any]:
-    """The thresholds file over its defaults (pipelines/registry.py Thresholds), read each time so an edit applies
+    """The thresholds file over its defaults (pipelines/core/registry/ Thresholds), read each time so an edit applies
     to the next run; a typo or a wrong type in it stops the run naming the file and key."""
     return load_threshold_model(path).model_dump()

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from expectations import SQL_DIR, load_thresholds
 from expectations.suites import MART_SUITES, STAGING_SUITES, Spec, add_derived_columns, build_suite, suite_specs
-from pipelines.registry import Registry, load_registry
+from pipelines.core.registry import Registry, load_registry
 
 if TYPE_CHECKING:
     import duckdb
@@ -347,7 +347,7 @@ DOSSIER_AGENCY_MONTH_TEMP = "egov_dq_dossier_agency_month"
 
 def _dossier_aggregate(con: duckdb.DuckDBPyConnection, years: list[int]) -> str:
     """The query of the dossier aggregate (sql/dossier_agency_month.sql), once the per-file dossier counts it adds
-    up are up to date (a night counts only the files loaded since: assets/indicators/file_facts.py)."""
+    up are up to date (a night counts only the files loaded since: pipelines/core/file_facts.py)."""
     from assets.indicators.build import refresh_dossier_facts
 
     refresh_dossier_facts(con, years)

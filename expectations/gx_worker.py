@@ -96,7 +96,7 @@ def main(site_dir: Path, data_dir: Path) -> int:
 
     from expectations.gx_runner import _checkpoint, _validate, gx_context
     from expectations.suites import MART_SUITES, STAGING_SUITES
-    from pipelines.registry import load_registry
+    from pipelines.core.registry import load_registry
 
     registry = load_registry(data_dir)
 

@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 from expectations import SQL_DIR, load_thresholds
 from expectations.suites import SUITE_SOURCE, suite_specs
-from pipelines.registry import load_sources
+from pipelines.core.registry import load_sources
 
 if TYPE_CHECKING:
     import duckdb
 
-from pipelines.vietnamese import vn_int, vn_pct
-from pipelines.warehouse import transaction
+from pipelines.core.vietnamese import vn_int, vn_pct
+from pipelines.core.warehouse import transaction
 
-# The sources, their labels in a sentence and their returns come from config/sources.yaml (pipelines/registry.py).
+# The sources, their labels in a sentence and their returns come from config/sources.yaml (pipelines/core/registry/).
 SOURCES = load_sources()
 # Sources every evaluated agency returns each year: data_quality.missing_return is set for these.
 RETURN_SOURCES = tuple(name for name, c in SOURCES.items() if c.agency_return)
@@ -236,7 +236,7 @@ def _screen_dossiers(con: duckdb.DuckDBPyConnection, params: dict[str, Any], nam
     (brought up to date first: only files loaded since they were counted are scanned)."""
     if not any(n in SCREENED_CHECKS for n in names) or not _table_exists(con, "stg_dossiers"):
         return {}
-    from assets.indicators.file_facts import (
+    from pipelines.core.file_facts import (
         DOSSIER_SOURCE,
         DOSSIER_TABLE,
         SCAN_FILES,

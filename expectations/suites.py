@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from expectations import load_thresholds
-from pipelines.registry import Registry, load_registry, load_sources
+from pipelines.core.registry import Registry, load_registry, load_sources
 
 if TYPE_CHECKING:
     import great_expectations as gx

@@ -93,7 +93,7 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Read it, never change it: a test that reruns the pipeline or adds or deletes files uses `own_province`."""
     from pipelines.cli import run_pipeline  # imports Dagster: only for the tests that need it
-    from pipelines.synthetic import generate_sample_province
+    from pipelines.sample.synthetic import generate_sample_province
 
     base = tmp_path_factory.mktemp("province") / "data"
     with pytest.MonkeyPatch.context() as mp:
@@ -141,12 +141,12 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def con(data_dir: Path, registry: Path) -> Iterator:
     """A warehouse file with the small registry loaded, for the loader tests."""
-    from assets.ingestion.contracts import load_contracts
     from assets.ingestion.load import ingest
-    from pipelines.warehouse import connect
+    from pipelines.core.registry import load_sources
+    from pipelines.core.warehouse import connect
 
     con = connect(data_dir / "warehouse" / "egov.duckdb")
-    ingest(con, load_contracts()["agencies"], data_dir / "raw", None)
+    ingest(con, load_sources()["agencies"], data_dir / "raw", None)
     yield con
     con.close()
 
@@ -193,7 +193,7 @@ def report_marts(province: Path) -> Path:
 
 
 # Independent oracles for what the reports show: written from the published notation, never the project's
-# formatters (pipelines.vietnamese), so a formatter's mistake cannot hide in the expected value.
+# formatters (pipelines.core.vietnamese), so a formatter's mistake cannot hide in the expected value.
 def change_text(prev_rank: int | None, rank: int) -> str:
     """The rank change as ranking appendices print it: ↑3 (up 3 places), ↓2, – (same), mới (no previous rank)."""
     if prev_rank is None:

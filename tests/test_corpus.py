@@ -17,13 +17,13 @@ import duckdb
 import pytest
 import yaml
 
-from assets.ingestion.contracts import load_contracts
 from assets.ingestion.load import ingest
-from pipelines.warehouse import connect
+from pipelines.core.registry import load_sources
+from pipelines.core.warehouse import connect
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))["cases"]
-CONTRACTS = load_contracts()
+CONTRACTS = load_sources()
 FILLER = "Căn cứ Luật Xây dựng số 50/2014/QH13 và Nghị định 15/2021/NĐ-CP; "
 
 

@@ -11,14 +11,14 @@ import dagster as dg
 import pytest
 from conftest import DOSSIER_HEADER, dossier, write_csv
 
-from assets.quality.assets import data_quality, quality_checks
 from pipelines import cli
+from pipelines.core.settings import today_vn
 from pipelines.definitions import defs
-from pipelines.partitions import yearly_partitions
-from pipelines.resources import build_resources
-from pipelines.schedules import nightly_current_year
-from pipelines.sensors import raw_files_sensor
-from pipelines.settings import today_vn
+from pipelines.defs.partitions import yearly_partitions
+from pipelines.defs.quality import data_quality, quality_checks
+from pipelines.defs.resources import build_resources
+from pipelines.defs.schedules import nightly_current_year
+from pipelines.defs.sensors import raw_files_sensor
 
 
 def test_definitions_load_with_every_layer_and_year_partitions():

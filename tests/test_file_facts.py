@@ -1,4 +1,4 @@
-"""Dossier facts and dossier check counts kept per raw file (assets/indicators/file_facts.py): through real Dagster
+"""Dossier facts and dossier check counts kept per raw file (pipelines/core/file_facts.py): through real Dagster
 runs of the staging and dossier-indicator assets on a real DuckDB warehouse, every change of the files (a new
 night's file, a changed file, a duplicate that a full refresh gives to another file, a removed file, rows staged by
 hand) leaves facts equal to counting the staged log from scratch (this file's own SQL), a night counts its new file
@@ -13,11 +13,11 @@ import dagster as dg
 import duckdb
 from conftest import DOSSIER_HEADER, dossier, write_csv
 
-from assets.indicators.assets import dossier_indicators_ytd
-from assets.ingestion.assets import ingestion_assets
 from expectations.gx_runner import load_frames
 from expectations.sql_checks import run_sql_checks
-from pipelines.resources import build_resources
+from pipelines.defs.indicators import dossier_indicators_ytd
+from pipelines.defs.ingestion import ingestion_assets
+from pipelines.defs.resources import build_resources
 
 STAGING = [a for a in ingestion_assets if a.key.path[-1] in ("stg_agencies", "stg_services", "stg_dossiers")]
 # Counted from the staged log directly: the definitions of docs/domain.md §4, written here independently.

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from assets.indicators.build import build_dossier_ytd, build_indicators, load_indicator_catalogue
-from pipelines.warehouse import connect
+from pipelines.core.warehouse import connect
 
 DOSSIER_COLS = ("year, MaHoSo, MaTTHC, DonViXuLy, KenhThucHien, MucDo, NgayTiepNhan, NgayHenTra, NgayKetThucXuLy, "
                 "NgayTra, TrangThaiHoSo, LePhi, DuocThanhToanTrucTuyen, HoSoCoThanhPhanSoHoa, LoaiDoiTuong")

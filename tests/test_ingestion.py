@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 from conftest import AGENCY_HEADER, DOSSIER_HEADER, dossier, to_cp1258, write_csv
 
-from assets.ingestion.contracts import load_contracts
 from assets.ingestion.load import ingest
 from assets.ingestion.readers import FileRejected, detect_encoding
-from pipelines.warehouse import connect
+from pipelines.core.registry import load_sources
+from pipelines.core.warehouse import connect
 
-CONTRACTS = load_contracts()
+CONTRACTS = load_sources()
 SERVICES_HEADER = ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"]
 INFRA_HEADER = ["year", "agency_code", "staff_count", "computers", "computers_internet", "has_lan", "bandwidth_mbps",
                 "has_firewall", "has_antivirus", "has_backup", "security_assessed", "offline_computer_secret",

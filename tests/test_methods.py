@@ -1,4 +1,4 @@
-"""Scoring methods by name (assets/scoring/methods.py): each method's forward formula and inverse on hand-computed
+"""Scoring methods by name (pipelines/core/methods.py): each method's forward formula and inverse on hand-computed
 cases, through the real scoring SQL (the group's minimum and maximum included), rubric decimals, and the what-if
 for every method: an agency given the value the what-if asks gains exactly the points it claims.
 
@@ -14,10 +14,10 @@ import yaml
 from test_scoring import agency, con  # noqa: F401  (con is the fixture)
 
 from assets.profiles.profiles import build_profiles
-from assets.scoring import methods
-from assets.scoring.rubric import RubricError, load_rubric
 from assets.scoring.score import score_years
 from expectations.sql_checks import run_sql_checks
+from pipelines.core import methods
+from pipelines.core.registry import RubricError, load_rubric
 
 STEPS = [{"min": 0.5, "share": 0.5}, {"min": 0.8, "share": 1.0}]
 

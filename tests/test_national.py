@@ -186,7 +186,7 @@ def test_multiprocess_runs_provinces_at_once_and_a_busy_province_queues(national
     base = write_national(tmp_path / "data")
     # Another run holds province AAA (its lock) for the first seconds: AAA's step waits instead of failing.
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from pipelines.national import province_lock\n"
+        "import sys, time; from pathlib import Path; from pipelines.defs.provinces import province_lock\n"
         f"with province_lock(Path({str(base / 'provinces' / 'AAA')!r}), print):\n"
         "    print('held', flush=True); time.sleep(25)")], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
@@ -279,9 +279,9 @@ def test_a_province_added_or_removed_is_followed_by_the_sensor_and_the_nightly_r
     import dagster as dg
 
     from pipelines.definitions import defs
-    from pipelines.resources import Warehouse
-    from pipelines.schedules import nightly_national
-    from pipelines.sensors import province_folders_sensor
+    from pipelines.defs.resources import Warehouse
+    from pipelines.defs.schedules import nightly_national
+    from pipelines.defs.sensors import province_folders_sensor
 
     base = tmp_path / "data"
     shutil.copytree(national, base)
@@ -341,7 +341,7 @@ def test_a_province_added_or_removed_is_followed_by_the_sensor_and_the_nightly_r
 def test_national_sample_has_the_2025_merger_and_provinces_of_different_sizes(tmp_path: Path):
     import csv
 
-    from pipelines.national_sample import PROVINCES, generate_national_sample, national_units
+    from pipelines.sample.national import PROVINCES, generate_national_sample, national_units
 
     assert len(PROVINCES) == 34 and len(national_units()) == 63  # 34 since 1 July 2025, 63 before
     summary = generate_national_sample(tmp_path, scale=0.002, provinces=("TQG", "LCU"))

@@ -13,7 +13,7 @@ import duckdb
 from conftest import YEARS
 
 from pipelines.cli import run_pipeline
-from pipelines.settings import PROJECT_ROOT
+from pipelines.core.settings import PROJECT_ROOT
 
 PERSONAL = {"chuhoso", "sogiayto", "sodienthoai", "email"}
 

@@ -18,7 +18,7 @@ import pytest
 from conftest import AGENCY_HEADER, write_csv
 
 from assets.marts.publish import open_marts
-from pipelines.settings import PROJECT_ROOT
+from pipelines.core.settings import PROJECT_ROOT
 
 PUBLISHED = PROJECT_ROOT / "config" / "rubrics" / "published"
 EGOV = str(Path(sys.executable).parent / "egov")
@@ -182,7 +182,7 @@ def test_un_egdi_2024_reproduces_the_published_index_and_groups(tmp_path: Path, 
 
 
 def test_published_rubrics_have_their_readme_and_validate():
-    from assets.scoring.rubric import validate_rubric_dir
+    from pipelines.core.registry import validate_rubric_dir
 
     readme = (PUBLISHED / "README.md").read_text(encoding="utf-8")
     for folder in ("vn_ict_index", "dti_province", "un_egdi"):

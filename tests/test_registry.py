@@ -1,4 +1,4 @@
-"""The registry (pipelines/registry.py): every kind of configuration typo stops the run naming the file, the key path
+"""The registry (pipelines/core/registry/): every kind of configuration typo stops the run naming the file, the key path
 and the reason; labels are published whole; a deployment's own rubric folder with its own classes and a group of its
 own (provinces) runs through ingestion, Great Expectations, the marts, the workbook and the HTML report.
 
@@ -17,8 +17,8 @@ import pytest
 import yaml
 from conftest import AGENCY_HEADER, write_csv
 
-from pipelines import settings
-from pipelines.registry import (
+from pipelines.core import settings
+from pipelines.core.registry import (
     CATALOGUE_PATH,
     METHODOLOGY_PATH,
     SOURCES_PATH,

@@ -17,7 +17,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assets.reports.workbook import write_ranking_workbook
-from pipelines.vietnamese import rank_change_text, vn_number
+from pipelines.core.vietnamese import rank_change_text, vn_number
 
 YEAR = 2024
 GROUP_SHEETS = {

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assets.scoring.rubric import (
+from pipelines.core.registry import (
     FALLBACK_INDICATOR_CODES,
     RubricError,
     known_indicator_codes,
     load_rubric,
-    main,
     rubric_file_for,
     rubrics_for_years,
 )
+from pipelines.core.registry.__main__ import main
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHIPPED = PROJECT / "config" / "rubrics" / "2016.yaml"

@@ -24,7 +24,7 @@ import pytest
 from dagster._core.events import DagsterEvent, DagsterEventType
 
 from assets.marts.publish import check_shrinkage, open_marts
-from pipelines.settings import PROJECT_ROOT
+from pipelines.core.settings import PROJECT_ROOT
 
 EGOV = str(Path(sys.executable).parent / "egov")
 YEAR = 2025
@@ -196,10 +196,10 @@ def test_a_killed_run_is_recognised_and_does_not_block_the_next(own_province: Pa
 
 
 def test_the_sensor_unblocks_the_queue_behind_a_killed_run(tmp_path: Path):
-    from pipelines.jobs import WAREHOUSE_TAG
-    from pipelines.resources import Warehouse
-    from pipelines.runs import process_tags
-    from pipelines.sensors import raw_files_sensor
+    from pipelines.defs.jobs import WAREHOUSE_TAG
+    from pipelines.defs.resources import Warehouse
+    from pipelines.defs.runs import process_tags
+    from pipelines.defs.sensors import raw_files_sensor
 
     gone = subprocess.Popen(["sleep", "60"])
     tags = process_tags(gone.pid)  # recorded while it lives, as a run does at its start

@@ -19,13 +19,13 @@ import polars as pl
 import xlsxwriter
 from conftest import AGENCY_HEADER, DOSSIER_HEADER, dossier, write_csv
 
-from assets.ingestion.assets import ingestion_assets
-from assets.ingestion.contracts import load_contracts
 from assets.ingestion.load import ingest
-from pipelines.resources import build_resources
-from pipelines.warehouse import connect
+from pipelines.core.registry import load_sources
+from pipelines.core.warehouse import connect
+from pipelines.defs.ingestion import ingestion_assets
+from pipelines.defs.resources import build_resources
 
-CONTRACTS = load_contracts()
+CONTRACTS = load_sources()
 PERSONAL = ["Nguyễn Văn An", "001099012345", "0912345678", "an.nguyen@example.vn"]
 SERVICES_HEADER = ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"]
 ASSESSMENT_HEADER = ["year", "agency_code", "indicator_code", "value"]
@@ -219,7 +219,7 @@ def test_a_control_character_in_a_file_name_is_escaped_and_the_file_rejected(con
 
 
 def test_the_raw_files_sensor_survives_an_undecodable_file_name(data_dir, registry):
-    from pipelines.sensors import raw_fingerprints
+    from pipelines.defs.sensors import raw_fingerprints
 
     folder = data_dir / "raw" / "dossiers" / "2024"
     folder.mkdir(parents=True)
@@ -450,8 +450,8 @@ def test_assessed_values_are_checked_against_the_indicator_ranges_of_thresholds_
 
 
 def test_blocking_check_results_name_what_failed(con):
-    from assets.quality.assets import _check_result
     from expectations.sql_checks import run_sql_checks
+    from pipelines.defs.quality import _check_result
 
     con.execute("CREATE TABLE indicator_values (year INTEGER, agency_code VARCHAR, indicator_code VARCHAR, "
                 "numerator DOUBLE, denominator DOUBLE, value DOUBLE, source VARCHAR)")

@@ -180,8 +180,8 @@ def test_an_empty_marts_never_raises(province: Path, tmp_path: Path):
 def test_the_reports_asset_succeeds_on_a_year_without_ranking(province: Path, tmp_path: Path):
     import dagster as dg
 
-    from assets.reports.assets import ranking_reports
-    from pipelines.resources import Warehouse
+    from pipelines.defs.reports import ranking_reports
+    from pipelines.defs.resources import Warehouse
 
     base = data_copy(province, tmp_path, *unrank(2025))
     shutil.copytree(province / "marts" / "reports", base / "marts" / "reports")

@@ -26,9 +26,9 @@ import duckdb
 import pytest
 from conftest import DOSSIER_HEADER, dossier, write_csv
 
-from assets.ingestion.assets import ingestion_assets
-from assets.scorecard.assets import scorecard_766, scorecard_766_facts
-from pipelines.resources import build_resources
+from pipelines.defs.ingestion import ingestion_assets
+from pipelines.defs.resources import build_resources
+from pipelines.defs.scorecard import scorecard_766, scorecard_766_facts
 
 SYNC = ["NgayYeuCauBoSung", "NgayCongDanBoSung", "SoLanBoSung", "CoKetQuaDienTu", "DaSoHoaKetQua",
         "DuocLayTuKhoDMQG"]
@@ -286,7 +286,7 @@ def deployment_rubrics(data_dir: Path) -> Path:
 
 
 def test_the_766_rubric_is_in_force_from_2022_and_cites_its_points(data_dir: Path):
-    from pipelines.registry import load_registry
+    from pipelines.core.registry import load_registry
 
     registry = load_registry(data_dir)
     assert registry.periodic_rubric("766", 2021) is None  # before the decision: no scorecard
@@ -301,7 +301,7 @@ def test_the_766_rubric_is_in_force_from_2022_and_cites_its_points(data_dir: Pat
 
 
 def test_a_monthly_rubric_among_the_annual_ones_is_refused(data_dir: Path):
-    from pipelines.registry import RubricError, load_registry
+    from pipelines.core.registry import RubricError, load_registry
 
     rubrics = deployment_rubrics(data_dir)
     (rubrics / "2022.yaml").write_text((rubrics / "periodic" / "766" / "2022.yaml").read_text(encoding="utf-8"),
@@ -312,7 +312,7 @@ def test_a_monthly_rubric_among_the_annual_ones_is_refused(data_dir: Path):
 
 def test_a_periodic_item_must_be_declared_and_computed(data_dir: Path):
     from assets.scorecard.build import check_rubric
-    from pipelines.registry import RubricError, load_registry
+    from pipelines.core.registry import RubricError, load_registry
 
     path = deployment_rubrics(data_dir) / "periodic" / "766" / "2022.yaml"
     text = path.read_text(encoding="utf-8")

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from conftest import create_tables
 
-from assets.scoring.rubric import RubricError, load_rubric
 from assets.scoring.score import score_years
-from pipelines.warehouse import connect
+from pipelines.core.registry import RubricError, load_rubric
+from pipelines.core.warehouse import connect
 
 PROJECT = Path(__file__).resolve().parents[1]
 RUBRICS = PROJECT / "config" / "rubrics"

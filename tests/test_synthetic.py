@@ -17,7 +17,7 @@ import pytest
 import yaml
 from conftest import PROJECT
 
-from pipelines.synthetic import generate_sample_province
+from pipelines.sample.synthetic import generate_sample_province
 
 SYNC = ["NgayYeuCauBoSung", "NgayCongDanBoSung", "SoLanBoSung", "CoKetQuaDienTu", "DaSoHoaKetQua",
         "DuocLayTuKhoDMQG"]  # docs/raw_contracts.md: the optional columns of the national sync format
@@ -131,7 +131,7 @@ def test_injected_faults_are_in_the_files(sample: tuple[Path, dict]):
 
 
 def test_sync_columns_appear_from_2022_with_growing_shares_and_leave_the_other_columns_unchanged(tmp_path: Path):
-    from pipelines import synthetic
+    from pipelines.sample import synthetic
 
     generate_sample_province(tmp_path / "raw", scale=0.02, first_year=2021, last_year=2024,
                              through=date(2024, 12, 31))

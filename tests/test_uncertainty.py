@@ -26,10 +26,10 @@ from test_reports import tables
 from test_scoring import agency
 
 from assets.reports.workbook import write_ranking_workbook
-from assets.scoring.rubric import RubricError, load_rubric
 from assets.scoring.score import score_years
 from assets.scoring.uncertainty import analyse_years, competition_ranks, rescaled, rounded_units
-from pipelines.warehouse import connect
+from pipelines.core.registry import RubricError, load_rubric
+from pipelines.core.warehouse import connect
 
 YEAR = 2024
 # Every scoring method once: criterion `a` holds two items, `b` three (maximum 10).
@@ -243,9 +243,9 @@ def test_only_the_criterion_that_separates_the_units_drives_their_ranks(db, tmp_
 def test_the_step_writes_its_tables_in_a_dagster_run(data_dir: Path):
     import dagster as dg
 
-    from assets.scoring.assets import rank_uncertainty, scores
-    from pipelines.resources import build_resources
-    from pipelines.settings import warehouse_path
+    from pipelines.core.settings import warehouse_path
+    from pipelines.defs.resources import build_resources
+    from pipelines.defs.scoring import rank_uncertainty, scores
 
     rubrics = rubric_dir(data_dir)  # $EGOV_DATA_DIR/rubrics: the deployment's own folder (docs/rubrics.md §1)
     assert rubrics == data_dir / "rubrics"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import settings, unchanged
+from pipelines.cli import unchanged
+from pipelines.core import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("dagster", "great_expectations", "polars", "pandas")
@@ -126,7 +127,7 @@ def test_gx_worker_gives_the_in_process_summaries(province: Path, tmp_path: Path
 
     from expectations import gx_worker
     from expectations.gx_runner import _validate, load_frames
-    from pipelines.registry import load_registry
+    from pipelines.core.registry import load_registry
     from tests.conftest import YEARS
 
     with duckdb.connect(str(settings.warehouse_path(province)), read_only=True) as con:

@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from pipelines.settings import PROJECT_ROOT
+from pipelines.core.settings import PROJECT_ROOT
 
 
 def free_port() -> int:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import duckdb
 
-from assets.indicators.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, refresh_file_facts
-from pipelines.registry import load_catalogue
-from pipelines.warehouse import transaction
+from pipelines.core.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, refresh_file_facts
+from pipelines.core.registry import load_catalogue
+from pipelines.core.warehouse import transaction
 
 HERE = Path(__file__).parent
 SQL_DIR = HERE / "sql"
@@ -23,7 +23,7 @@ FAMILIES = ("services", "dossiers", "one_stop", "infrastructure", "capacity", "c
 
 def load_indicator_catalogue() -> list[dict]:
     """The catalogue's entries as mappings (code, family, label_vi, label_en, flag, value_levels, applies_to),
-    checked by the registry (pipelines/registry.py): a typo or an unquoted comma in catalogue.yaml stops the run."""
+    checked by the registry (pipelines/core/registry/): a typo or an unquoted comma in catalogue.yaml stops the run."""
     return [i.model_dump(mode="json") for i in load_catalogue()]
 
 
@@ -33,7 +33,7 @@ def _sql(name: str) -> str:
 
 def refresh_dossier_facts(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, dict[str, int]]:
     """Bring `dossier_file_facts` up to date for `years`: only files loaded since they were counted are scanned
-    (assets/indicators/file_facts.py). Also what the data-quality aggregate of the dossier log reads."""
+    (pipelines/core/file_facts.py). Also what the data-quality aggregate of the dossier log reads."""
     con.execute(_sql("schema"))
     insert_sql = _sql("dossier_file_facts")
     scope = hashlib.sha256(insert_sql.encode()).hexdigest()[:16]

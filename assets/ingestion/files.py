@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from assets.ingestion.contracts import SourceContract, load_contracts
+from pipelines.core.registry import SourceContract, load_sources
 
 YEAR_FOLDER = re.compile(r"(19|20)\d\d")
 YEAR_IN_PATH = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
@@ -136,7 +136,7 @@ def _in_year_folder(path: Path, base: Path) -> bool:
 
 def _strays(root: Path, contract: SourceContract, year: int | None) -> list[tuple[Path, str | None]]:
     """Files meant for this source (and year) that lie outside its folders, each with why it is not read."""
-    contracts = load_contracts()
+    contracts = load_sources()
     folders = {c.folder: c.name for c in contracts.values()}
     registry = next(c.name for c in contracts.values() if not c.partitioned)
     out: list[tuple[Path, str | None]] = []

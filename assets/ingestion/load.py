@@ -21,7 +21,6 @@ from pathlib import Path
 
 import duckdb
 
-from assets.ingestion.contracts import ColumnContract, SourceContract
 from assets.ingestion.files import RawEntry, list_raw_files
 from assets.ingestion.readers import (
     NATIVE,
@@ -33,7 +32,8 @@ from assets.ingestion.readers import (
     record_lines,
 )
 from expectations import load_thresholds
-from pipelines.warehouse import transaction
+from pipelines.core.registry import ColumnContract, SourceContract
+from pipelines.core.warehouse import transaction
 
 TYPE_WORDS = {
     "int": "whole number", "decimal": "number", "flag": "flag (0/1)", "date": "date (yyyy-mm-dd or dd/mm/yyyy)",

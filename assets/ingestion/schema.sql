@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS stg_agencies (
 );
 
 -- The agency groups (dimension): the standard ones of config/methodology.yaml and those the rubrics declare,
--- refilled from the registry (pipelines/registry.py write_agency_groups) by every scoring step. SQL joins it for a
+-- refilled from the registry (pipelines/core/registry/ write_agency_groups) by every scoring step. SQL joins it for a
 -- group's label and order instead of spelling the groups out.
 CREATE TABLE IF NOT EXISTS agency_groups (
     agency_group VARCHAR NOT NULL,  -- the code, as in stg_agencies.agency_group
@@ -162,7 +162,7 @@ CREATE TABLE IF NOT EXISTS ingested_files (
     context_hash     VARCHAR            -- contract + registry fingerprint: a change reloads the file
 );
 
--- Which raw files each per-file facts table (assets/indicators/file_facts.py) holds the counts of, and under which
+-- Which raw files each per-file facts table (pipelines/core/file_facts.py) holds the counts of, and under which
 -- scope. The loader deletes a file's rows here when it replaces the file's staged rows (all of a partition on a
 -- full refresh), in the same transaction: a facts table then counts the file again from its new rows.
 CREATE TABLE IF NOT EXISTS file_facts_built (

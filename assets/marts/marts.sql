@@ -262,7 +262,7 @@ COMMENT ON COLUMN m.rubric_classes.colour IS 'Colour of the class in the HTML re
 COMMENT ON COLUMN m.rubric_classes.fill IS 'Row background of the class in the Excel workbook';
 COMMENT ON COLUMN m.rubric_classes.decimals IS 'Decimals the totals are rounded to before classification and rank';
 
-COMMENT ON TABLE m.scoring_methods IS 'How an indicator value earns a share of a rubric item''s points, per method name (assets/scoring/methods.py)';
+COMMENT ON TABLE m.scoring_methods IS 'How an indicator value earns a share of a rubric item''s points, per method name (pipelines/core/methods.py)';
 COMMENT ON COLUMN m.scoring_methods.method IS 'Method name, as in rubric_items.method';
 COMMENT ON COLUMN m.scoring_methods.parameters IS 'Its parameters in a rubric item';
 COMMENT ON COLUMN m.scoring_methods.description_vi IS 'The formula in Vietnamese (methodology sheet of the workbook)';

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.settings import PROJECT_ROOT
-from pipelines.warehouse import lock_holder
+from pipelines.core.settings import PROJECT_ROOT
+from pipelines.core.warehouse import lock_holder
 
 MARTS_SQL = PROJECT_ROOT / "assets" / "marts" / "marts.sql"
 MARTS_FILE = "egov.duckdb"

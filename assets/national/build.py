@@ -16,10 +16,10 @@ from pathlib import Path
 import duckdb
 
 from assets.marts.publish import MARTS_FILE
-from pipelines import settings
-from pipelines.national import NATIONAL, province_dir
-from pipelines.registry import load_catalogue
-from pipelines.warehouse import transaction
+from pipelines.core import settings
+from pipelines.core.registry import load_catalogue
+from pipelines.core.warehouse import transaction
+from pipelines.defs.provinces import NATIONAL, province_dir
 
 INDICATOR_SCHEMA = settings.PROJECT_ROOT / "assets" / "indicators" / "sql" / "schema.sql"
 DATA_QUALITY_SCHEMA = settings.PROJECT_ROOT / "expectations" / "sql" / "data_quality.sql"

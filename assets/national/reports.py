@@ -9,7 +9,7 @@ from pathlib import Path
 import xlsxwriter
 
 from assets.marts.publish import MARTS_FILE, open_marts
-from pipelines import settings
+from pipelines.core import settings
 
 REPORTS_DIR = "reports"
 PROVINCE_PAGES = "tinh"

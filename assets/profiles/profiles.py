@@ -1,7 +1,7 @@
 """Agency profiles and the what-if, in DuckDB: why an agency ranks where it does and the least it must improve.
 
 No anchor system explains a rank. The rubric makes it exact arithmetic: each item's points are max_points × its
-scoring method's share of the value, and every method has an inverse (assets/scoring/methods.py), so the points an
+scoring method's share of the value, and every method has an inverse (pipelines/core/methods.py), so the points an
 agency lost, and the value that would win them back, are known. profiles.sql does all of it; this module only
 prepares the indicator names and the methods' macros, and replaces the years.
 """
@@ -13,9 +13,9 @@ from pathlib import Path
 import duckdb
 
 from assets.indicators.build import load_indicator_catalogue
-from assets.scoring import methods
-from assets.scoring.rubric import load_rubric, rubric_files
-from pipelines.warehouse import transaction
+from pipelines.core import methods
+from pipelines.core.registry import load_rubric, rubric_files
+from pipelines.core.warehouse import transaction
 
 HERE = Path(__file__).parent
 PROFILE_TABLES = ("agency_profile_items", "agency_profiles", "what_if")

@@ -1,7 +1,7 @@
 -- Agency profiles and the what-if for every ranked year (the tables were just recreated empty).
 -- Exact arithmetic on the rubric: an item's points are max_points × its method's share of the value
 -- (method_share), and the value that earns p of its points is the method's inverse (method_value, both macros of
--- assets/scoring/methods.py), so the what-if is right for every scoring method. Sums use DECIMAL(38, 9), like
+-- pipelines/core/methods.py), so the what-if is right for every scoring method. Sums use DECIMAL(38, 9), like
 -- score.sql; totals are rounded to the rubric's decimals (rubric_classes.decimals), 2 unless it says otherwise.
 
 INSERT INTO agency_profile_items

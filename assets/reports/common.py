@@ -6,7 +6,7 @@
   name in its own folder and renamed over the old one, so a reader or a failed run never leaves half a file;
 - `data_docs_page`: where the Great Expectations Data Docs of a data directory are;
 - `agency_groups` / `class_styles`: the groups (order, label, sheet, colour) and the classes (order, colours) as the
-  marts publish them from the registry (pipelines/registry.py), so no report spells a group or a class out;
+  marts publish them from the registry (pipelines/core/registry/), so no report spells a group or a class out;
 - `rank_interval` / `robustness_vi`: a rank's 90 % interval ("7–12") and, in a sentence, how robust a rank and
   class are to the methodology's choices (the marts' rank_uncertainty, class_probability, uncertainty_settings).
 """
@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from pipelines import settings
-from pipelines.registry import AgencyGroup, class_colours, load_methodology, standard_agency_groups, tint
-from pipelines.vietnamese import vn_pct
+from pipelines.core import settings
+from pipelines.core.registry import AgencyGroup, class_colours, load_methodology, standard_agency_groups, tint
+from pipelines.core.vietnamese import vn_pct
 
 __all__ = ["VIETNAM", "ClassStyles", "Provisional", "agency_groups", "atomic_path", "class_styles", "data_docs_page",
            "has_table", "provisional", "rank_interval", "remove_leftovers", "robustness_vi", "uncertainty_settings",
@@ -39,7 +39,7 @@ __all__ = ["VIETNAM", "ClassStyles", "Provisional", "agency_groups", "atomic_pat
 # The evaluation calendar is Vietnam's (the partitions and the nightly schedule use it too), not the server's.
 VIETNAM = ZoneInfo(settings.TIMEZONE)
 # The annual returns are in once some agency's infrastructure return has a denominator: the rule `egov report`
-# (pipelines/cli.py print_report) uses to pick "the latest year whose annual returns are in".
+# (pipelines/cli/ print_report) uses to pick "the latest year whose annual returns are in".
 ANNUAL_RETURN_INDICATOR = "computers_per_staff"
 
 

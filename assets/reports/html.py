@@ -47,7 +47,7 @@ from assets.reports.common import (
 from assets.reports.scorecard_766 import PAGE as SCORECARD_766_PAGE
 from assets.reports.scorecard_766 import agency_766, write_766_page
 from expectations.sql_checks import quality_summary
-from pipelines.vietnamese import rank_change_text, vn_int, vn_number, vn_pct
+from pipelines.core.vietnamese import rank_change_text, vn_int, vn_number, vn_pct
 
 TEMPLATES = Path(__file__).parent / "templates"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"

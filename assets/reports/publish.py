@@ -18,7 +18,7 @@ from assets.marts.publish import open_marts
 from assets.reports.common import data_docs_page, has_table
 from assets.reports.html import ranked_years, write_html_report, write_report_index, write_unranked_page
 from assets.reports.workbook import write_ranking_workbook
-from pipelines import settings
+from pipelines.core import settings
 
 REPORTS_DIR = "reports"
 # Tables whose years the marts "know" (a year can have indicators and agencies before anyone is ranked).

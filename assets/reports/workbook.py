@@ -65,9 +65,9 @@ from assets.reports.common import (
 )
 from assets.reports.scorecard_766 import SHEET as SCORECARD_766_SHEET
 from assets.reports.scorecard_766 import write_766_sheet
-from assets.scoring.methods import DEFAULT_METHOD, summary_vi
 from expectations.sql_checks import SOURCE_LABELS, quality_summary, rule_label
-from pipelines.vietnamese import rank_change_text, vn_number
+from pipelines.core.methods import DEFAULT_METHOD, summary_vi
+from pipelines.core.vietnamese import rank_change_text, vn_number
 
 __all__ = ["write_ranking_workbook"]
 
@@ -419,7 +419,7 @@ def _variants(rows: list[tuple], groups: list[str], labels: dict[str, str]) -> l
 
 def _method_descriptions(con: duckdb.DuckDBPyConnection, used: list[str]) -> list[tuple[str, str]]:
     """(method, Vietnamese formula) of the methods used: from the marts' scoring_methods, else the registry."""
-    from assets.scoring.methods import METHODS
+    from pipelines.core.methods import METHODS
 
     found: dict[str, str] = {}
     if _has_table(con, "scoring_methods"):

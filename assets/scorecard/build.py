@@ -2,7 +2,7 @@
 
 Two steps, each replacing only what changed, so the nightly run stays incremental:
 - `refresh_facts` counts only the dossier files loaded since the facts were built (all of the year when the
-  catalogue, the agency registry or the facts SQL changed; assets/indicators/file_facts.py) and marks the months
+  catalogue, the agency registry or the facts SQL changed; pipelines/core/file_facts.py) and marks the months
   their rows fall in (before and after) as dirty;
 - `score_dirty` rescores the dirty months, their quarters and the year, plus the periods that end after the log's
   latest record when that moved (their reference instant moved with it).
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import duckdb
 
-from assets.indicators.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, refresh_file_facts
-from assets.scoring import methods
-from pipelines.registry import Registry, Rubric
-from pipelines.warehouse import transaction
+from pipelines.core import methods
+from pipelines.core.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, refresh_file_facts
+from pipelines.core.registry import Registry, Rubric
+from pipelines.core.warehouse import transaction
 
 SQL_DIR = Path(__file__).parent / "sql"
 SCORECARD = "766"  # the folder config/rubrics/periodic/766/
@@ -46,7 +46,7 @@ def computed_codes() -> set[str]:
 
 def check_rubric(rubric: Rubric) -> None:
     """A computable indicator of the rubric must be one the SQL computes: else its points would silently be NULL."""
-    from pipelines.registry import RubricError
+    from pipelines.core.registry import RubricError
 
     unknown = sorted(c for c, i in rubric.indicators.items() if i.computable and c not in computed_codes())
     if unknown:
@@ -87,7 +87,7 @@ def _set_state(con: duckdb.DuckDBPyConnection, year: int, **values: object) -> N
 
 
 def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, int]:
-    """Bring the year's facts in line with its loaded dossier files (assets/indicators/file_facts.py), marking the
+    """Bring the year's facts in line with its loaded dossier files (pipelines/core/file_facts.py), marking the
     months of the facts removed and added as dirty; returns the files counted and months marked."""
     def mark(where: str) -> None:
         con.execute(f"INSERT INTO scorecard_766_dirty SELECT DISTINCT year, month FROM scorecard_766_facts "

@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS rubric_items (
     criterion_name_en VARCHAR,
     criterion_order   INTEGER,           -- position in the rubric, for presentation
     item_order        INTEGER,
-    method            VARCHAR DEFAULT 'target',  -- scoring method (assets/scoring/methods.py)
+    method            VARCHAR DEFAULT 'target',  -- scoring method (pipelines/core/methods.py)
     params            JSON               -- its parameters, e.g. {"target": 0.9}, {"best": 5, "worst": 30}
 );
 

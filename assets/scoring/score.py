@@ -12,9 +12,9 @@ from pathlib import Path
 
 import duckdb
 
-from assets.scoring import methods
-from assets.scoring.rubric import CATALOGUE_PATH, Rubric, RubricError, rubrics_for_years
-from pipelines.warehouse import transaction
+from pipelines.core import methods
+from pipelines.core.registry import CATALOGUE_PATH, Rubric, RubricError, rubrics_for_years
+from pipelines.core.warehouse import transaction
 
 HERE = Path(__file__).parent
 SCORED_TABLES = ("rubric_items", "rubric_classes", "indicator_scores", "criterion_scores", "rankings")

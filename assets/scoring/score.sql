@@ -1,6 +1,6 @@
 -- Score the years of `scoring_years` (temp table) with the rubric rows already in rubric_items/rubric_classes.
 -- Run by score.py inside one transaction, after the years' old rows were deleted. Each item's share of its points
--- comes from its scoring method (rubric_items.method, .params) through the macros of assets/scoring/methods.py:
+-- comes from its scoring method (rubric_items.method, .params) through the macros of pipelines/core/methods.py:
 -- method_share (value → share), method_value (share → value), round_decimals.
 -- Arithmetic is DECIMAL(38, 9) from the item points on: sums are exact and 79.995 rounds to 80.00, whatever
 -- the binary noise of the doubles (0.45 / 0.9 × 8 and the like).

@@ -1,7 +1,7 @@
 """Rank uncertainty and sensitivity: how much of a rank is the methodology's choice (docs/analysts.md).
 
 Every ranking rests on weights, targets and methods an evaluation team chose. Within the rubric's `uncertainty:`
-settings (pipelines/registry.py UncertaintySpec, docs/rubrics.md §2b) this step rescores every unit of each year
+settings (pipelines/core/registry/ UncertaintySpec, docs/rubrics.md §2b) this step rescores every unit of each year
 and agency group in many runs, as the JRC's composite-indicator method (COINr's get_sensitivity) does:
 
 - each run draws every item's points × U[1 − weights, 1 + weights], rescaled so the group's maximum is unchanged
@@ -38,10 +38,9 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from assets.scoring import methods
-from assets.scoring.rubric import CATALOGUE_PATH, rubrics_for_years
-from pipelines.registry import UncertaintySpec
-from pipelines.warehouse import transaction
+from pipelines.core import methods
+from pipelines.core.registry import CATALOGUE_PATH, UncertaintySpec, rubrics_for_years
+from pipelines.core.warehouse import transaction
 
 HERE = Path(__file__).parent
 TABLES = ("rank_uncertainty", "class_probability", "rank_sensitivity", "uncertainty_settings")

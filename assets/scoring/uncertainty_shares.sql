@@ -1,7 +1,7 @@
 -- The share of its points each unit of the group earns under each method configuration of the uncertainty
 -- analysis (assets/scoring/uncertainty.py): `ua_configs` holds one row per (item, method, parameters) that some
 -- run draws, `ua_scope` the year and agency group. The formula is the scoring's own (the method_share macro of
--- assets/scoring/methods.py, as score.sql calls it); the group statistics g_min / g_max are taken over the same
+-- pipelines/core/methods.py, as score.sql calls it); the group statistics g_min / g_max are taken over the same
 -- units as there: those of the year and group with a finite value for the indicator.
 WITH scope_values AS (
     SELECT s.agency_code, s.indicator_code, s.value,

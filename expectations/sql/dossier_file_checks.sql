@@ -1,5 +1,5 @@
 -- The row-level dossier checks counted per raw file (the files in egov_scan_files; '' for rows staged without a
--- file), kept in dossier_file_checks so a night counts only the files loaded since (assets/indicators/file_facts.py).
+-- file), kept in dossier_file_checks so a night counts only the files loaded since (pipelines/core/file_facts.py).
 -- Per check, the file's rows that break it; a check whose counts add up to 0 passes without running its own query
 -- (check_<name>.sql), one with a count above 0 runs it for the exact failures, by-agency counts and samples.
 -- The code and date rules are the macros of dossier_rules.sql, shared with the check files.

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS dossier_indicators_ytd (
 );
 
 -- The dossier log counted per raw file (dossier_file_facts.sql), so a night with one new file counts that file only
--- (assets/indicators/file_facts.py); egov_dossier_facts adds the files up and applies the catalogue's level.
+-- (pipelines/core/file_facts.py); egov_dossier_facts adds the files up and applies the catalogue's level.
 CREATE TABLE IF NOT EXISTS dossier_file_facts (
     year              INTEGER NOT NULL,
     source_file       VARCHAR NOT NULL,

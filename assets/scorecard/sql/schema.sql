@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS scorecard_766_facts (
     data_store_known BIGINT NOT NULL
 );
 
--- Which dossier files the facts hold: file_facts_built (assets/indicators/file_facts.py); the table that did it
+-- Which dossier files the facts hold: file_facts_built (pipelines/core/file_facts.py); the table that did it
 -- before is dropped.
 DROP TABLE IF EXISTS scorecard_766_sources;
 

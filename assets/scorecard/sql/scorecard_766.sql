@@ -5,7 +5,7 @@
 -- were deleted. A period is its own ratio: a quarter sums its months' numerators and denominators, and judges its
 -- unfinished dossiers at its own reference instant `ref` (the start of the next period, or the log's latest
 -- NgayTiepNhan when that is earlier), never averages months.
--- Points: the item's scoring method (assets/scoring/methods.py: method_share), rounded to the rubric's decimals
+-- Points: the item's scoring method (pipelines/core/methods.py: method_share), rounded to the rubric's decimals
 -- like the portal's published item points; NULL when the value is NULL (no dossiers, or the data is unknown).
 
 CREATE OR REPLACE TEMP TABLE sc_sums AS

@@ -8,10 +8,10 @@ import dagster as dg
 
 from expectations.sql_checks import CHECKS, CheckResult, build_data_quality, run_sql_checks
 from expectations.suites import STAGING_SUITES
-from pipelines import settings
-from pipelines.partitions import partition_years, run_years, single_run, yearly_partitions
-from pipelines.registry import load_registry, load_sources
-from pipelines.resources import Warehouse
+from pipelines.core import settings
+from pipelines.core.registry import load_registry, load_sources
+from pipelines.defs.partitions import partition_years, run_years, single_run, yearly_partitions
+from pipelines.defs.resources import Warehouse
 
 DOSSIER_ERRORS = ["dossier_duplicate_mahoso", "dossier_codes_out_of_range", "dossier_dates_out_of_order",
                   "dossier_year_mismatch"]
@@ -77,7 +77,7 @@ def _check_result(results: list[CheckResult], severity: dg.AssetCheckSeverity, s
 
 QUARANTINE_CHECKS = ["quarantined_share", "ingest_reconciliation"]
 QUARANTINE_DESCRIPTION = ("Blocks the ranking when more than the allowed share of the source's rows was quarantined "
-                          "(expectations/thresholds.yaml) or when counts do not reconcile.")
+                          "(config/thresholds.yaml) or when counts do not reconcile.")
 # The agency registry (the one source without year folders): the other sources' staging assets depend on it, so its
 # check must run before them.
 REGISTRY = next(name for name, c in load_sources().items() if not c.partitioned)

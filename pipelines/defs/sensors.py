@@ -8,10 +8,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.ingestion.contracts import load_contracts
-from pipelines import settings
-from pipelines.jobs import national_job, pipeline_job
-from pipelines.national import (
+from pipelines.core import settings
+from pipelines.core.registry import load_sources
+from pipelines.defs.jobs import national_job, pipeline_job
+from pipelines.defs.partitions import yearly_partitions
+from pipelines.defs.provinces import (
     PROVINCE_DIMENSION,
     PROVINCE_TAG,
     province_dir,
@@ -19,15 +20,14 @@ from pipelines.national import (
     province_partitions,
     range_tags,
 )
-from pipelines.partitions import yearly_partitions
-from pipelines.resources import Warehouse
-from pipelines.runs import reap_dead_runs_of
+from pipelines.defs.resources import Warehouse
+from pipelines.defs.runs import reap_dead_runs_of
 
 
 def raw_fingerprints(raw_dir: Path) -> dict[str, str]:
     """A fingerprint per year folder of every partitioned source (and one for the registry): names, sizes, mtimes."""
     groups: dict[str, list[str]] = {}
-    for contract in load_contracts().values():
+    for contract in load_sources().values():
         base = raw_dir / contract.folder
         if not base.is_dir():
             continue
@@ -84,7 +84,7 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) 
 def province_years(folder: Path) -> list[int]:
     """The years a province folder holds records of (year folders of its partitioned sources)."""
     raw = folder / "raw"
-    found = {int(p.name) for c in load_contracts().values() if c.partitioned
+    found = {int(p.name) for c in load_sources().values() if c.partitioned
              for p in (raw / c.folder).glob("*") if p.is_dir() and p.name.isdigit()}
     return sorted(y for y in found if str(y) in yearly_partitions.get_partition_keys())
 

@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-from pipelines import settings
+from pipelines.core import settings
 
 STAMP = "last_run.json"
 CODE_DIRS = ("assets", "expectations", "pipelines", "config")

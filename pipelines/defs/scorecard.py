@@ -4,9 +4,9 @@ month, quarter and year of the partition."""
 import dagster as dg
 
 from assets.scorecard.build import ensure_schema, refresh_facts, score_dirty
-from pipelines.partitions import partition_years, single_run, yearly_partitions
-from pipelines.registry import load_registry
-from pipelines.resources import Warehouse
+from pipelines.core.registry import load_registry
+from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
+from pipelines.defs.resources import Warehouse
 
 
 @dg.asset(

@@ -3,9 +3,9 @@
 import dagster as dg
 
 from assets.indicators.build import build_dossier_ytd, build_indicators
-from pipelines.partitions import partition_years, single_run, yearly_partitions
-from pipelines.registry import load_sources
-from pipelines.resources import Warehouse
+from pipelines.core.registry import load_sources
+from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
+from pipelines.defs.resources import Warehouse
 
 STAGING = [dg.AssetKey(c.table) for c in load_sources().values()]  # every source of config/sources.yaml
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from pipelines import settings
-from pipelines.synthetic import DOSSIERS_PER_YEAR, generate_sample_province
+from pipelines.core import settings
+from pipelines.sample.synthetic import DOSSIERS_PER_YEAR, generate_sample_province
 
 MERGER_END, MERGER_START = date(2025, 6, 30), date(2025, 7, 1)
 # The 34 provinces since 1 July 2025: (code, name, size, absorbed provinces as (code, name, size)). Size: dossiers a

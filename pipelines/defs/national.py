@@ -18,11 +18,11 @@ from assets.national.reports import write_national_reports
 from assets.profiles.profiles import build_profiles
 from assets.scoring.score import score_years
 from expectations import load_thresholds
-from pipelines.jobs import NATIONAL_GROUP, PIPELINE_JOB, pipeline_run_config
-from pipelines.national import PROVINCE_TAG, national_partitions, province_dir, province_lock, run_scope
-from pipelines.partitions import single_run
-from pipelines.registry import load_registry, write_agency_groups
-from pipelines.resources import Warehouse, build_resources
+from pipelines.core.registry import load_registry, write_agency_groups
+from pipelines.defs.jobs import NATIONAL_GROUP, PIPELINE_JOB, pipeline_run_config
+from pipelines.defs.partitions import single_run
+from pipelines.defs.provinces import PROVINCE_TAG, national_partitions, province_dir, province_lock, run_scope
+from pipelines.defs.resources import Warehouse, build_resources
 
 
 class ProvinceConfig(dg.Config):
@@ -44,11 +44,11 @@ def run_provinces(context: dg.OpExecutionContext, warehouse: Warehouse):
 @dg.op(description="One province through the provincial pipeline, into its own warehouse, marts and reports.")
 def province_pipeline(context: dg.OpExecutionContext, config: ProvinceConfig, scope: list,
                       warehouse: Warehouse) -> list:
-    from pipelines.definitions import defs  # the code location holds this op: import it when the op runs
+    from pipelines.defs.provincial import provincial_defs  # the provincial definitions alone, when the op runs
 
     code, years = scope
     folder = province_dir(warehouse.base, code)
-    job = defs.resolve_job_def(PIPELINE_JOB)
+    job = provincial_defs.resolve_job_def(PIPELINE_JOB)
     with province_lock(folder, context.log.info):
         started = time.monotonic()
         result = job.execute_in_process(

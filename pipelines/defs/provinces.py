@@ -25,8 +25,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines import settings
-from pipelines.partitions import yearly_partitions
+from pipelines.core import settings
+from pipelines.defs.partitions import yearly_partitions
 
 PROVINCE_DIMENSION, YEAR_DIMENSION = "province", "year"
 PROVINCE_TAG = "egov/province"

@@ -6,7 +6,7 @@ import warnings
 
 import dagster as dg
 
-from pipelines.settings import FIRST_YEAR, TIMEZONE
+from pipelines.core.settings import FIRST_YEAR, TIMEZONE
 
 # Dagster has no yearly class; a yearly cron with a %Y key is the documented way (STACK_NOTES).
 # end_offset=1 adds the running year, which the nightly run refreshes as its data grows.

@@ -11,8 +11,8 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from pipelines import settings
-from pipelines.warehouse import lock_holder, prepare
+from pipelines.core import settings
+from pipelines.core.warehouse import lock_holder, prepare
 
 # How long a step waits for the warehouse when another process holds it, before failing with who holds it.
 LOCK_WAIT_SECONDS = 20.0
@@ -49,8 +49,8 @@ class Warehouse(DuckDBResource):
         return Path(self.database) if self.database else settings.warehouse_path(self.base)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Record the process executing the run, so a run killed with it can be recognised (pipelines/runs.py)."""
-        from pipelines.runs import PID_TAG, process_tags
+        """Record the process executing the run, so a run killed with it can be recognised (pipelines/defs/runs.py)."""
+        from pipelines.defs.runs import PID_TAG, process_tags
 
         run, instance = context.dagster_run, context.instance
         if run is not None and instance is not None and PID_TAG not in run.tags:

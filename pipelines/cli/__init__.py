@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines import settings
+from pipelines.core import settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"  # `--executor celery` and `egov worker` without --broker
@@ -29,7 +29,7 @@ UI_STOP_GRACE_SECONDS = 5.0  # after Ctrl-C, how long `egov ui` lets the webserv
 # The instance's settings: no telemetry; runs that write the warehouse (tag egov/warehouse) queue one at a time, and so
 # do runs of the same province of a national directory (tag egov/province, one run per value).
 # Run monitoring fails runs stuck STARTING (a launch that never began); runs whose process died while STARTED are
-# recognised by egov itself (pipelines/runs.py: the default launcher has no worker health check).
+# recognised by egov itself (pipelines/defs/runs.py: the default launcher has no worker health check).
 DAGSTER_YAML = """telemetry:
   enabled: false
 concurrency:
@@ -120,10 +120,10 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
     """Materialize the whole pipeline for `years` in one Dagster run; returns the exit code.
 
     `skip_unchanged` (egov run): when nothing the run depends on changed since the last successful run of the
-    same years (pipelines/unchanged.py), say so and return without starting Dagster: the marts are already
+    same years (pipelines/cli/unchanged.py), say so and return without starting Dagster: the marts are already
     what the run would publish.
     """
-    from pipelines import unchanged
+    from pipelines.cli import unchanged
 
     base = data_dir or settings.data_dir()
     if settings.is_national(base):
@@ -145,9 +145,9 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
 
     from expectations import gx_worker  # started by the staging checks when a staged table changed
     from pipelines.definitions import PIPELINE_JOB, defs
-    from pipelines.jobs import pipeline_run_config
-    from pipelines.resources import build_resources
-    from pipelines.runs import live_warehouse_runs, process_tags, reap_dead_runs
+    from pipelines.defs.jobs import pipeline_run_config
+    from pipelines.defs.resources import build_resources
+    from pipelines.defs.runs import live_warehouse_runs, process_tags, reap_dead_runs
 
     ensure_dagster_home(base)
     job = defs.resolve_job_def(PIPELINE_JOB)
@@ -206,8 +206,8 @@ def execute_national(years: list[int], *, full_refresh: bool, data_dir: Path, al
     import dagster as dg
 
     from pipelines import definitions
-    from pipelines.national import PROVINCE_DIMENSION, range_tags, sync_province_partitions
-    from pipelines.runs import live_warehouse_runs, process_tags, reap_dead_runs
+    from pipelines.defs.provinces import PROVINCE_DIMENSION, range_tags, sync_province_partitions
+    from pipelines.defs.runs import live_warehouse_runs, process_tags, reap_dead_runs
 
     base = data_dir
     if not settings.province_codes(base):
@@ -370,7 +370,7 @@ def _print_quality(con, year: int, data_docs: Path) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pipelines.synthetic import generate_sample_province
+    from pipelines.sample.synthetic import generate_sample_province
 
     base = settings.data_dir()
     if getattr(args, "national", False):
@@ -385,7 +385,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def generate_national(args: argparse.Namespace, base: Path) -> int:
-    from pipelines.national_sample import DEMO, generate_national_sample
+    from pipelines.sample.national import DEMO, generate_national_sample
 
     provinces = None if args.all_provinces else DEMO
     _say(f"== Generating the SYNTHETIC national sample ({'34' if provinces is None else len(provinces)} provinces "
@@ -619,7 +619,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-shrink", action="store_true",
                    help="publish even if a year loses most of its published rankings (normally a sign of an "
                    "empty or unmounted raw folder; the limit is max_published_drop_share in "
-                   "expectations/thresholds.yaml)")
+                   "config/thresholds.yaml)")
     p.add_argument("-v", "--verbose", action="store_true", help="also print each step's messages (files read, …)")
     p.add_argument("--executor", choices=["in_process", "multiprocess", "celery"], default="in_process",
                    help="national data directory: run the provinces one after another (in_process), in WORKERS "
@@ -739,7 +739,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # the few failures outside a step: one line, not a traceback
         where = disk_full(error)
         if where is None:
-            from pipelines.resources import WarehouseLocked
+            from pipelines.defs.resources import WarehouseLocked
 
             if isinstance(error, WarehouseLocked):
                 _say(str(error))

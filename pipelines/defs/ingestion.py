@@ -3,11 +3,10 @@
 
 import dagster as dg
 
-from assets.ingestion.contracts import SourceContract, load_contracts
 from assets.ingestion.load import IngestReport, ingest
-from pipelines.partitions import partition_years, single_run, yearly_partitions
-from pipelines.registry import load_registry
-from pipelines.resources import Warehouse
+from pipelines.core.registry import SourceContract, load_registry, load_sources
+from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
+from pipelines.defs.resources import Warehouse
 
 
 class IngestConfig(dg.Config):
@@ -71,7 +70,7 @@ def build_ingestion_asset(contract: SourceContract, upstream: list[dg.AssetKey])
 def build_ingestion_assets() -> list[dg.AssetsDefinition]:
     """An asset per source of config/sources.yaml; the agency registry (the one source without year folders) first,
     since every other source's agency codes are checked against it."""
-    contracts = load_contracts()
+    contracts = load_sources()
     registry = build_ingestion_asset(next(c for c in contracts.values() if not c.partitioned), [])
     return [registry] + [build_ingestion_asset(c, [registry.key]) for c in contracts.values() if c.partitioned]
 

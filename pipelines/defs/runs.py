@@ -16,7 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.jobs import WAREHOUSE_TAG
+from pipelines.defs.jobs import WAREHOUSE_TAG
 
 HOST_TAG, PID_TAG, PROCESS_TAG = "egov/host", "egov/pid", "egov/process"
 IN_PROGRESS = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]

@@ -5,9 +5,9 @@ import dagster as dg
 
 from assets.scoring.score import score_years
 from assets.scoring.uncertainty import analyse_years
-from pipelines.partitions import partition_years, single_run, yearly_partitions
-from pipelines.registry import load_registry, write_agency_groups
-from pipelines.resources import Warehouse
+from pipelines.core.registry import load_registry, write_agency_groups
+from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
+from pipelines.defs.resources import Warehouse
 
 
 @dg.multi_asset(

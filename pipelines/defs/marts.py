@@ -6,8 +6,8 @@ import dagster as dg
 
 from assets.marts.publish import MARTS_FILE, publish_marts
 from expectations import load_thresholds
-from pipelines.partitions import single_run
-from pipelines.resources import Warehouse
+from pipelines.defs.partitions import single_run
+from pipelines.defs.resources import Warehouse
 
 
 class MartsConfig(dg.Config):

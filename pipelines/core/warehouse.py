@@ -10,8 +10,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.registry import standard_agency_groups, write_agency_groups
-from pipelines.settings import PROJECT_ROOT
+from pipelines.core.registry import standard_agency_groups, write_agency_groups
+from pipelines.core.settings import PROJECT_ROOT
 
 SCHEMA_FILES = (
     PROJECT_ROOT / "assets" / "ingestion" / "macros.sql",

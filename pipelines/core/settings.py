@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "config"
 RUBRIC_DIR = CONFIG_DIR / "rubrics"  # the bundled rubrics (the standard methodology and published ones)
 NATIONAL_RUBRIC_DIR = RUBRIC_DIR / "national"  # the bundled ranking of provinces (docs/domain.md §8)

@@ -1,5 +1,5 @@
 """The methodology as typed data, read once per data directory: the raw source contracts (config/sources.yaml), the
-indicator catalogue (assets/indicators/catalogue.yaml), the quality thresholds (expectations/thresholds.yaml), the
+indicator catalogue (config/catalogue.yaml), the quality thresholds (config/thresholds.yaml), the
 standard agency groups and classes (config/methodology.yaml) and the rubrics (`$EGOV_DATA_DIR/rubrics/` when that
 folder exists, else config/rubrics/).
 
@@ -35,13 +35,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, fi
 from pydantic import dataclasses as pydantic_dataclasses
 from pydantic_core import PydanticCustomError
 
-from assets.scoring.methods import DEFAULT_METHOD, PARAM_NAMES, MethodError, parse_params
-from pipelines import settings
+from pipelines.core import settings
+from pipelines.core.methods import DEFAULT_METHOD, PARAM_NAMES, MethodError, parse_params
 
 SOURCES_PATH = settings.CONFIG_DIR / "sources.yaml"
 METHODOLOGY_PATH = settings.CONFIG_DIR / "methodology.yaml"
-CATALOGUE_PATH = settings.PROJECT_ROOT / "assets" / "indicators" / "catalogue.yaml"
-THRESHOLDS_PATH = settings.PROJECT_ROOT / "expectations" / "thresholds.yaml"
+CATALOGUE_PATH = settings.CONFIG_DIR / "catalogue.yaml"
+THRESHOLDS_PATH = settings.CONFIG_DIR / "thresholds.yaml"
 INDICATOR_SQL_DIR = settings.PROJECT_ROOT / "assets" / "indicators" / "sql"
 
 RUBRIC_FILE_NAME = re.compile(r"^(\d{4})\.ya?ml$")
@@ -340,7 +340,7 @@ class Catalogue(Model):
 
 
 class Thresholds(Model):
-    """expectations/thresholds.yaml; every key has a default (the file may leave any out)."""
+    """config/thresholds.yaml; every key has a default (the file may leave any out)."""
 
     max_quarantined_share: Share = 0.05
     quarantined_share_by_source: dict[str, Share] = {}
@@ -417,7 +417,7 @@ class AgencyGroup:
 
 
 class MethodSpec(Model):
-    """A scoring method and its parameters as written beside `method` (assets/scoring/methods.py defines and checks
+    """A scoring method and its parameters as written beside `method` (pipelines/core/methods.py defines and checks
     them: a new method or parameter is added there only)."""
 
     method: str = DEFAULT_METHOD
@@ -611,7 +611,7 @@ class Item:
     code: str
     points: float
     target: float | None  # the `target` parameter; None for the other methods
-    method: str = DEFAULT_METHOD  # assets/scoring/methods.py
+    method: str = DEFAULT_METHOD  # pipelines/core/methods.py
     params: dict[str, Any] = field(default_factory=dict, hash=False)  # the method's parameters, defaults filled
 
 
@@ -991,7 +991,7 @@ def _criteria(fail: Callable[[str, str], None], specs: tuple[CriterionSpec, ...]
         for i in c.indicators:
             if i.code not in known:
                 fail(f"{where}, indicator {i.code!r}", "unknown indicator code: not in the indicator catalogue "
-                     "(assets/indicators/catalogue.yaml) nor under assessed_indicators: of this file")
+                     "(config/catalogue.yaml) nor under assessed_indicators: of this file")
         total = sum(i.points for i in c.indicators)
         if abs(total - c.max_points) > TOLERANCE:
             fail(where, f"indicator points add up to {total:g}, but max_points is {c.max_points:g}")
@@ -1250,7 +1250,7 @@ def _load_registry(base: Path, rubric_dir: Path, _stamp: tuple) -> Registry:
 def write_agency_groups(con: Any, groups: Iterable[AgencyGroup]) -> int:
     """Refill the warehouse dimension `agency_groups` (assets/ingestion/schema.sql), so SQL joins it for a group's
     label and order instead of spelling the groups out; returns the rows written. The warehouse starts with the
-    standard groups (pipelines/warehouse.py); each scoring step writes those of the registry it scores with."""
+    standard groups (pipelines/core/warehouse.py); each scoring step writes those of the registry it scores with."""
     rows = [(g.code, g.order, g.label_vi, g.label_en, g.sheet, g.colour) for g in groups]
     con.execute("BEGIN TRANSACTION")
     try:
@@ -1266,3 +1266,19 @@ def write_agency_groups(con: Any, groups: Iterable[AgencyGroup]) -> int:
 def standard_agency_groups() -> tuple[AgencyGroup, ...]:
     """The groups of config/methodology.yaml alone (bundled: needs no data directory)."""
     return agency_groups(load_methodology(), [])
+
+
+def rubrics_for_years(years: list[int], rubric_dir: Path, catalogue_path: Path = CATALOGUE_PATH
+                      ) -> dict[int, Rubric]:
+    """Validate every rubric the years need, up front, so a bad file stops the run before any row changes."""
+    return {year: load_rubric(rubric_file_for(year, rubric_dir), catalogue_path) for year in years}
+
+
+def validate_rubric_dir(rubric_dir: Path, catalogue_path: Path = CATALOGUE_PATH) -> list[Rubric]:
+    """Every rubric file of the directory (for evaluators, before a run)."""
+    files = rubric_files(rubric_dir)
+    if not files:
+        raise RubricError(f"{rubric_dir}: no rubric files (<year>.yaml)")
+    return [load_rubric(p, catalogue_path) for _, p in sorted(files.items())]
+
+

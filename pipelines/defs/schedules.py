@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines import settings
-from pipelines.jobs import national_job, pipeline_job
-from pipelines.national import PROVINCE_DIMENSION, range_tags
-from pipelines.runs import reap_dead_runs_of
-from pipelines.settings import TIMEZONE
+from pipelines.core import settings
+from pipelines.core.settings import TIMEZONE
+from pipelines.defs.jobs import national_job, pipeline_job
+from pipelines.defs.provinces import PROVINCE_DIMENSION, range_tags
+from pipelines.defs.runs import reap_dead_runs_of
 
 
 @dg.schedule(

@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 import duckdb
 
-from pipelines.registry import load_sources
-from pipelines.warehouse import transaction
+from pipelines.core.registry import load_sources
+from pipelines.core.warehouse import transaction
 
 # The files a facts SQL counts: (year, source_file). The whole year when the refresh counts it again whole.
 SCAN_FILES = "egov_scan_files"

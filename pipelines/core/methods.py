@@ -30,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.vietnamese import vn_number
+from pipelines.core.vietnamese import vn_number
 
 REQUIRED = object()  # a parameter without default
 
@@ -246,7 +246,7 @@ def macros_sql() -> str:
     """The DuckDB macros of the registry, as SQL (temporary: installed on each connection that scores)."""
     unknown = "error('unknown scoring method: ' || method)"
     shape = json.dumps(PARAMS_SHAPE).replace("'", "''")
-    return f"""-- Generated from assets/scoring/methods.py (METHODS): edit the registry, not this text.
+    return f"""-- Generated from pipelines/core/methods.py (METHODS): edit the registry, not this text.
 -- The parameters of a rubric item (rubric_items.params, JSON) as a struct.
 CREATE OR REPLACE TEMP MACRO method_params(params) AS json_transform(params, '{shape}');
 

@@ -3,9 +3,9 @@
 import dagster as dg
 
 from assets.profiles.profiles import build_profiles
-from pipelines.partitions import single_run, yearly_partitions
-from pipelines.resources import Warehouse
-from pipelines.settings import rubric_dir
+from pipelines.core.settings import rubric_dir
+from pipelines.defs.partitions import single_run, yearly_partitions
+from pipelines.defs.resources import Warehouse
 
 
 @dg.asset(

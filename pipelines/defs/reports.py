@@ -4,8 +4,8 @@ import dagster as dg
 
 from assets.marts.publish import MARTS_FILE
 from assets.reports.publish import REPORTS_DIR, write_reports
-from pipelines.partitions import partition_years, single_run, yearly_partitions
-from pipelines.resources import Warehouse
+from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
+from pipelines.defs.resources import Warehouse
 
 
 @dg.asset(

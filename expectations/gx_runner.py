@@ -26,9 +26,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from expectations import SQL_DIR, load_thresholds
+from expectations import SQL_DIR
 from expectations.suites import MART_SUITES, STAGING_SUITES, Spec, add_derived_columns, build_suite, suite_specs
-from pipelines.core.registry import Registry, load_registry
+from pipelines.core.registry import Registry, load_registry, load_thresholds
 
 if TYPE_CHECKING:
     import duckdb

@@ -19,9 +19,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from expectations import SQL_DIR, load_thresholds
+from expectations import SQL_DIR
 from expectations.suites import SUITE_SOURCE, suite_specs
-from pipelines.core.registry import load_sources
+from pipelines.core.registry import load_sources, load_thresholds
 
 if TYPE_CHECKING:
     import duckdb

@@ -15,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from expectations import load_thresholds
-from pipelines.core.registry import Registry, load_registry, load_sources
+from pipelines.core.registry import Registry, load_registry, load_sources, load_thresholds
 
 if TYPE_CHECKING:
     import great_expectations as gx

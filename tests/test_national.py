@@ -186,7 +186,7 @@ def test_multiprocess_runs_provinces_at_once_and_a_busy_province_queues(national
     base = write_national(tmp_path / "data")
     # Another run holds province AAA (its lock) for the first seconds: AAA's step waits instead of failing.
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from pipelines.defs.provinces import province_lock\n"
+        "import sys, time; from pathlib import Path; from pipelines.core.provinces import province_lock\n"
         f"with province_lock(Path({str(base / 'provinces' / 'AAA')!r}), print):\n"
         "    print('held', flush=True); time.sleep(25)")], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

@@ -31,8 +31,7 @@ from assets.ingestion.readers import (
     read_structural_rejects,
     record_lines,
 )
-from expectations import load_thresholds
-from pipelines.core.registry import ColumnContract, SourceContract
+from pipelines.core.registry import ColumnContract, SourceContract, load_thresholds
 from pipelines.core.warehouse import transaction
 
 TYPE_WORDS = {

@@ -17,9 +17,9 @@ import duckdb
 
 from assets.marts.publish import MARTS_FILE
 from pipelines.core import settings
+from pipelines.core.provinces import NATIONAL, province_dir
 from pipelines.core.registry import load_catalogue
 from pipelines.core.warehouse import transaction
-from pipelines.defs.provinces import NATIONAL, province_dir
 
 INDICATOR_SCHEMA = settings.PROJECT_ROOT / "assets" / "indicators" / "sql" / "schema.sql"
 DATA_QUALITY_SCHEMA = settings.PROJECT_ROOT / "expectations" / "sql" / "data_quality.sql"

@@ -17,11 +17,11 @@ from assets.national.build import (
 from assets.national.reports import write_national_reports
 from assets.profiles.profiles import build_profiles
 from assets.scoring.score import score_years
-from expectations import load_thresholds
-from pipelines.core.registry import load_registry, write_agency_groups
+from pipelines.core.provinces import province_dir, province_lock
+from pipelines.core.registry import load_registry, load_thresholds, write_agency_groups
 from pipelines.defs.jobs import NATIONAL_GROUP, PIPELINE_JOB, pipeline_run_config
 from pipelines.defs.partitions import single_run
-from pipelines.defs.provinces import PROVINCE_TAG, national_partitions, province_dir, province_lock, run_scope
+from pipelines.defs.provinces import PROVINCE_TAG, national_partitions, run_scope
 from pipelines.defs.resources import Warehouse, build_resources
 
 

@@ -17,10 +17,6 @@ for its lock instead of failing on DuckDB's.
 
 from __future__ import annotations
 
-import fcntl
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -30,15 +26,10 @@ from pipelines.defs.partitions import yearly_partitions
 
 PROVINCE_DIMENSION, YEAR_DIMENSION = "province", "year"
 PROVINCE_TAG = "egov/province"
-NATIONAL = "*"  # province_code of national rows that belong to no single province (the national rubric, groups)
 
 province_partitions = dg.DynamicPartitionsDefinition(name=PROVINCE_DIMENSION)
 national_partitions = dg.MultiPartitionsDefinition(
     {PROVINCE_DIMENSION: province_partitions, YEAR_DIMENSION: yearly_partitions})
-
-
-def province_dir(base: Path, code: str) -> Path:
-    return settings.provinces_dir(base) / code
 
 
 def province_folder_changes(known: list[str], base: Path) -> tuple[list[str], list[str]]:
@@ -85,20 +76,3 @@ def run_scope(context: dg.OpExecutionContext | dg.AssetExecutionContext) -> dict
     return {code: sorted(years) for code, years in sorted(scope.items())}
 
 
-@contextmanager
-def province_lock(folder: Path, say: Callable[[str], None]) -> Iterator[None]:
-    """Hold the province's lock while its run writes its files; wait (queue) while another run holds it."""
-    lock_path = folder / "warehouse" / ".egov.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say(f"province {folder.name}: another run holds it; waiting for it to end")
-            started = time.monotonic()
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            say(f"province {folder.name}: free after {time.monotonic() - started:.0f} s; running")
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)

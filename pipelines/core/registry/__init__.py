@@ -840,6 +840,12 @@ def _load_catalogue(path: Path, _stamp: tuple) -> tuple[Indicator, ...]:
     return parse(Catalogue, read_yaml(path), path).indicators
 
 
+def load_thresholds(path: Path = THRESHOLDS_PATH) -> dict[str, Any]:
+    """The thresholds file over its defaults (`Thresholds`), read each time so an edit applies to the next run; a
+    typo or a wrong type in it stops the run naming the file and key."""
+    return load_threshold_model(path).model_dump()
+
+
 def load_threshold_model(path: Path = THRESHOLDS_PATH) -> Thresholds:
     """The quality thresholds over their defaults; a missing file means every default."""
     path = Path(path)

@@ -1,0 +1,38 @@
+"""A national data directory's provinces: where each one's folder is, and the lock a run of it holds.
+
+Dagster-free, so that the national layer (`assets/national/`), the code location and the CLI share them."""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipelines.core import settings
+
+NATIONAL = "*"  # province_code of national rows that belong to no single province (the national rubric, groups)
+
+
+def province_dir(base: Path, code: str) -> Path:
+    return settings.provinces_dir(base) / code
+
+
+@contextmanager
+def province_lock(folder: Path, say: Callable[[str], None]) -> Iterator[None]:
+    """Hold the province's lock while its run writes its files; wait (queue) while another run holds it."""
+    lock_path = folder / "warehouse" / ".egov.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"province {folder.name}: another run holds it; waiting for it to end")
+            started = time.monotonic()
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            say(f"province {folder.name}: free after {time.monotonic() - started:.0f} s; running")
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from assets.ingestion.load import ingest, parse_select  # noqa: E402
 from assets.ingestion.readers import _text_expr, open_raw_file  # noqa: E402
-from pipelines.core.registry import load_sources  # noqa: E402
+from pipelines.core.registry.sources import load_sources  # noqa: E402
 from pipelines.core.warehouse import connect  # noqa: E402
 
 TYPED_COLUMNS = {  # what bench/run.py's "duckdb_typed" declares: the bare typed load the loader is measured against

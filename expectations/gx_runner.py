@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from expectations import SQL_DIR
 from expectations.suites import MART_SUITES, STAGING_SUITES, Spec, add_derived_columns, build_suite, suite_specs
-from pipelines.core.registry import Registry, load_registry, load_thresholds
+from pipelines.core.registry import Registry, load_registry
+from pipelines.core.registry.thresholds import load_thresholds
 
 if TYPE_CHECKING:
     import duckdb

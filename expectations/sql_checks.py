@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from expectations import SQL_DIR
 from expectations.suites import SUITE_SOURCE, suite_specs
-from pipelines.core.registry import load_sources, load_thresholds
+from pipelines.core.registry.sources import load_sources
+from pipelines.core.registry.thresholds import load_thresholds
 
 if TYPE_CHECKING:
     import duckdb

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from pipelines.core.registry import Registry, load_registry, load_sources, load_thresholds
+from pipelines.core.registry import Registry, load_registry
+from pipelines.core.registry.sources import load_sources
+from pipelines.core.registry.thresholds import load_thresholds
 
 if TYPE_CHECKING:
     import great_expectations as gx

@@ -142,7 +142,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def con(data_dir: Path, registry: Path) -> Iterator:
     """A warehouse file with the small registry loaded, for the loader tests."""
     from assets.ingestion.load import ingest
-    from pipelines.core.registry import load_sources
+    from pipelines.core.registry.sources import load_sources
     from pipelines.core.warehouse import connect
 
     con = connect(data_dir / "warehouse" / "egov.duckdb")

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from assets.ingestion.load import ingest
-from pipelines.core.registry import load_sources
+from pipelines.core.registry.sources import load_sources
 from pipelines.core.warehouse import connect
 
 CORPUS = Path(__file__).parent / "corpus"

@@ -12,7 +12,7 @@ from conftest import AGENCY_HEADER, DOSSIER_HEADER, dossier, to_cp1258, write_cs
 
 from assets.ingestion.load import ingest
 from assets.ingestion.readers import FileRejected, detect_encoding
-from pipelines.core.registry import load_sources
+from pipelines.core.registry.sources import load_sources
 from pipelines.core.warehouse import connect
 
 CONTRACTS = load_sources()

@@ -17,7 +17,8 @@ from assets.profiles.profiles import build_profiles
 from assets.scoring.score import score_years
 from expectations.sql_checks import run_sql_checks
 from pipelines.core import methods
-from pipelines.core.registry import RubricError, load_rubric
+from pipelines.core.registry.reading import RubricError
+from pipelines.core.registry.rubrics import load_rubric
 
 STEPS = [{"min": 0.5, "share": 0.5}, {"min": 0.8, "share": 1.0}]
 

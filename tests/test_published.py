@@ -182,7 +182,7 @@ def test_un_egdi_2024_reproduces_the_published_index_and_groups(tmp_path: Path, 
 
 
 def test_published_rubrics_have_their_readme_and_validate():
-    from pipelines.core.registry import validate_rubric_dir
+    from pipelines.core.registry.rubrics import validate_rubric_dir
 
     readme = (PUBLISHED / "README.md").read_text(encoding="utf-8")
     for folder in ("vn_ict_index", "dti_province", "un_egdi"):

@@ -13,7 +13,7 @@ from conftest import create_tables
 from expectations import sql_checks
 from expectations.sql_checks import CHECKS, build_data_quality, quality_summary, run_sql_checks
 from expectations.suites import MART_SUITES, STAGING_SUITES, SUITES, suite_specs
-from pipelines.core.registry import load_thresholds
+from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.warehouse import connect
 
 YEAR = 2024

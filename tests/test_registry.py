@@ -18,25 +18,19 @@ import yaml
 from conftest import AGENCY_HEADER, write_csv
 
 from pipelines.core import settings
-from pipelines.core.registry import (
-    CATALOGUE_PATH,
+from pipelines.core.registry import load_registry
+from pipelines.core.registry.catalogue import CATALOGUE_PATH, load_catalogue
+from pipelines.core.registry.methodology import (
     METHODOLOGY_PATH,
-    SOURCES_PATH,
-    THRESHOLDS_PATH,
     GroupLabels,
-    RegistryError,
-    RubricError,
     agency_groups,
     class_colours,
-    load_catalogue,
     load_methodology,
-    load_registry,
-    load_rubric,
-    load_sources,
-    load_threshold_model,
-    read_yaml,
-    shown_path,
 )
+from pipelines.core.registry.reading import RegistryError, RubricError, read_yaml, shown_path
+from pipelines.core.registry.rubrics import load_rubric
+from pipelines.core.registry.sources import SOURCES_PATH, load_sources
+from pipelines.core.registry.thresholds import THRESHOLDS_PATH, load_threshold_model
 
 RUBRIC = settings.RUBRIC_DIR / "2016.yaml"
 GREEN, GREEN_FILL, RED, RED_FILL = "#1b7837", "#C6EFCE", "#b2182b", "#FFC7CE"  # Tốt's and Yếu's (methodology.yaml)

@@ -9,15 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.core.registry import (
-    FALLBACK_INDICATOR_CODES,
-    RubricError,
-    known_indicator_codes,
-    load_rubric,
-    rubric_file_for,
-    rubrics_for_years,
-)
 from pipelines.core.registry.__main__ import main
+from pipelines.core.registry.catalogue import FALLBACK_INDICATOR_CODES, known_indicator_codes
+from pipelines.core.registry.reading import RubricError
+from pipelines.core.registry.rubrics import load_rubric, rubric_file_for, rubrics_for_years
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHIPPED = PROJECT / "config" / "rubrics" / "2016.yaml"

@@ -20,7 +20,7 @@ import xlsxwriter
 from conftest import AGENCY_HEADER, DOSSIER_HEADER, dossier, write_csv
 
 from assets.ingestion.load import ingest
-from pipelines.core.registry import load_sources
+from pipelines.core.registry.sources import load_sources
 from pipelines.core.warehouse import connect
 from pipelines.defs.ingestion import ingestion_assets
 from pipelines.defs.resources import build_resources

@@ -301,7 +301,8 @@ def test_the_766_rubric_is_in_force_from_2022_and_cites_its_points(data_dir: Pat
 
 
 def test_a_monthly_rubric_among_the_annual_ones_is_refused(data_dir: Path):
-    from pipelines.core.registry import RubricError, load_registry
+    from pipelines.core.registry import load_registry
+    from pipelines.core.registry.reading import RubricError
 
     rubrics = deployment_rubrics(data_dir)
     (rubrics / "2022.yaml").write_text((rubrics / "periodic" / "766" / "2022.yaml").read_text(encoding="utf-8"),
@@ -312,7 +313,8 @@ def test_a_monthly_rubric_among_the_annual_ones_is_refused(data_dir: Path):
 
 def test_a_periodic_item_must_be_declared_and_computed(data_dir: Path):
     from assets.scorecard.build import check_rubric
-    from pipelines.core.registry import RubricError, load_registry
+    from pipelines.core.registry import load_registry
+    from pipelines.core.registry.reading import RubricError
 
     path = deployment_rubrics(data_dir) / "periodic" / "766" / "2022.yaml"
     text = path.read_text(encoding="utf-8")

@@ -11,7 +11,8 @@ import yaml
 from conftest import create_tables
 
 from assets.scoring.score import score_years
-from pipelines.core.registry import RubricError, load_rubric
+from pipelines.core.registry.reading import RubricError
+from pipelines.core.registry.rubrics import load_rubric
 from pipelines.core.warehouse import connect
 
 PROJECT = Path(__file__).resolve().parents[1]

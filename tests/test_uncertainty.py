@@ -28,7 +28,8 @@ from test_scoring import agency
 from assets.reports.workbook import write_ranking_workbook
 from assets.scoring.score import score_years
 from assets.scoring.uncertainty import analyse_years, competition_ranks, rescaled, rounded_units
-from pipelines.core.registry import RubricError, load_rubric
+from pipelines.core.registry.reading import RubricError
+from pipelines.core.registry.rubrics import load_rubric
 from pipelines.core.warehouse import connect
 
 YEAR = 2024

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.core.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, refresh_file_facts
-from pipelines.core.registry import load_catalogue
+from pipelines.core.registry.catalogue import load_catalogue
 from pipelines.core.warehouse import transaction
 
 HERE = Path(__file__).parent

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.core.registry import SourceContract, load_sources
+from pipelines.core.registry.sources import SourceContract, load_sources
 
 YEAR_FOLDER = re.compile(r"(19|20)\d\d")
 YEAR_IN_PATH = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")

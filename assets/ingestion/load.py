@@ -31,7 +31,8 @@ from assets.ingestion.readers import (
     read_structural_rejects,
     record_lines,
 )
-from pipelines.core.registry import ColumnContract, SourceContract, load_thresholds
+from pipelines.core.registry.sources import ColumnContract, SourceContract
+from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.warehouse import transaction
 
 TYPE_WORDS = {

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipelines.core.registry import ColumnContract, SourceContract
+from pipelines.core.registry.sources import ColumnContract, SourceContract
 
 if TYPE_CHECKING:
     import fastexcel

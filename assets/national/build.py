@@ -18,7 +18,7 @@ import duckdb
 from assets.marts.publish import MARTS_FILE
 from pipelines.core import settings
 from pipelines.core.provinces import NATIONAL, province_dir
-from pipelines.core.registry import load_catalogue
+from pipelines.core.registry.catalogue import load_catalogue
 from pipelines.core.warehouse import transaction
 
 INDICATOR_SCHEMA = settings.PROJECT_ROOT / "assets" / "indicators" / "sql" / "schema.sql"

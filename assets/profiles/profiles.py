@@ -14,7 +14,7 @@ import duckdb
 
 from assets.indicators.build import load_indicator_catalogue
 from pipelines.core import methods
-from pipelines.core.registry import load_rubric, rubric_files
+from pipelines.core.registry.rubrics import load_rubric, rubric_files
 from pipelines.core.warehouse import transaction
 
 HERE = Path(__file__).parent

@@ -29,7 +29,13 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from pipelines.core import settings
-from pipelines.core.registry import AgencyGroup, class_colours, load_methodology, standard_agency_groups, tint
+from pipelines.core.registry.methodology import (
+    AgencyGroup,
+    class_colours,
+    load_methodology,
+    standard_agency_groups,
+    tint,
+)
 from pipelines.core.vietnamese import vn_pct
 
 __all__ = ["VIETNAM", "ClassStyles", "Provisional", "agency_groups", "atomic_path", "class_styles", "data_docs_page",

@@ -19,7 +19,8 @@ import duckdb
 
 from pipelines.core import methods
 from pipelines.core.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, refresh_file_facts
-from pipelines.core.registry import Registry, Rubric
+from pipelines.core.registry import Registry
+from pipelines.core.registry.rubrics import Rubric
 from pipelines.core.warehouse import transaction
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -46,7 +47,7 @@ def computed_codes() -> set[str]:
 
 def check_rubric(rubric: Rubric) -> None:
     """A computable indicator of the rubric must be one the SQL computes: else its points would silently be NULL."""
-    from pipelines.core.registry import RubricError
+    from pipelines.core.registry.reading import RubricError
 
     unknown = sorted(c for c, i in rubric.indicators.items() if i.computable and c not in computed_codes())
     if unknown:

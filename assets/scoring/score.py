@@ -13,7 +13,9 @@ from pathlib import Path
 import duckdb
 
 from pipelines.core import methods
-from pipelines.core.registry import CATALOGUE_PATH, Rubric, RubricError, rubrics_for_years
+from pipelines.core.registry.catalogue import CATALOGUE_PATH
+from pipelines.core.registry.reading import RubricError
+from pipelines.core.registry.rubrics import Rubric, rubrics_for_years
 from pipelines.core.warehouse import transaction
 
 HERE = Path(__file__).parent

@@ -39,7 +39,8 @@ import numpy as np
 import polars as pl
 
 from pipelines.core import methods
-from pipelines.core.registry import CATALOGUE_PATH, UncertaintySpec, rubrics_for_years
+from pipelines.core.registry.catalogue import CATALOGUE_PATH
+from pipelines.core.registry.rubrics import UncertaintySpec, rubrics_for_years
 from pipelines.core.warehouse import transaction
 
 HERE = Path(__file__).parent

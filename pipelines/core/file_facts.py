@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 import duckdb
 
-from pipelines.core.registry import load_sources
-from pipelines.core.warehouse import transaction
+from pipelines.core.registry.sources import load_sources
+from pipelines.core.warehouse import fetch_one, scalar, transaction
 
 # The files a facts SQL counts: (year, source_file). The whole year when the refresh counts it again whole.
 SCAN_FILES = "egov_scan_files"
@@ -31,11 +31,13 @@ DOSSIER_SOURCE = next(name for name, c in load_sources().items() if c.table == D
 def rows_to_count(con: duckdb.DuckDBPyConnection, *, facts: str, source: str, scope: str) -> tuple[int, int]:
     """(rows of the loaded files `facts` does not hold yet under `scope`, rows of every loaded file), all years:
     how much of the log a refresh is about to count."""
-    return con.execute(
+    loaded, every = fetch_one(
+        con,
         "SELECT coalesce(sum(rows_loaded) FILTER (WHERE b.source_file IS NULL), 0), coalesce(sum(rows_loaded), 0) "
         "FROM ingested_files AS i LEFT JOIN file_facts_built AS b ON b.facts = ? AND b.source = i.source "
         "AND b.year = i.year AND b.source_file = i.file AND b.scope = ? "
-        "WHERE i.source = ? AND i.status = 'loaded'", [facts, scope, source]).fetchone()
+        "WHERE i.source = ? AND i.status = 'loaded'", [facts, scope, source])
+    return int(loaded), int(every)
 
 
 def refresh_file_facts(
@@ -66,8 +68,7 @@ def refresh_file_facts(
         con.execute(f"CREATE OR REPLACE TEMP TABLE egov_kept_files AS {built}", key)
         stale_where = "year = ? AND source_file NOT IN (SELECT source_file FROM egov_kept_files)"
         changed(stale_where)
-        removed = con.execute(f"SELECT count(DISTINCT source_file) FROM {facts} WHERE {stale_where}",
-                              [year]).fetchone()[0]
+        removed = scalar(con, f"SELECT count(DISTINCT source_file) FROM {facts} WHERE {stale_where}", [year])
         con.execute(f"DELETE FROM {facts} WHERE {stale_where}", [year])
         con.execute("DELETE FROM file_facts_built WHERE facts = ? AND source = ? AND year = ? AND scope <> ?", key)
         scan = [f for (f,) in con.execute(
@@ -77,8 +78,8 @@ def refresh_file_facts(
         if scan:
             con.executemany("INSERT INTO file_facts_built VALUES (?, ?, ?, ?, ?)",
                             [[facts, source, year, f, scope] for f in scan])
-        counted = con.execute(f"SELECT coalesce(sum(received), 0) FROM {facts} WHERE year = ?", [year]).fetchone()[0]
-        rows = con.execute(f"SELECT count(*) FROM {staged} WHERE year = ?", [year]).fetchone()[0]
+        counted = scalar(con, f"SELECT coalesce(sum(received), 0) FROM {facts} WHERE year = ?", [year])
+        rows = scalar(con, f"SELECT count(*) FROM {staged} WHERE year = ?", [year])
         whole_year = counted != rows
         if whole_year:
             changed("year = ?")

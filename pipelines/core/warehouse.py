@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from pipelines.core.registry import standard_agency_groups, write_agency_groups
+from pipelines.core.registry.methodology import AgencyGroup, standard_agency_groups
 from pipelines.core.settings import PROJECT_ROOT
 
 SCHEMA_FILES = (
@@ -33,11 +34,24 @@ def lock_holder(message: str) -> str:
     return f"PID {found.group(1)}" if found else "an unknown process"
 
 
+def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
+    """The one row an aggregate query returns (an error if it returns none, rather than a None to index)."""
+    row = con.execute(sql, list(params)).fetchone()
+    if row is None:
+        raise LookupError(f"no row from: {sql}")
+    return row
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> Any:
+    """The first value of the one row an aggregate query returns."""
+    return fetch_one(con, sql, params)[0]
+
+
 def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
     for path in SCHEMA_FILES:
         con.execute(path.read_text(encoding="utf-8"))
-    if not con.execute("SELECT count(*) FROM agency_groups").fetchone()[0]:  # a new warehouse: the standard groups
+    if not scalar(con, "SELECT count(*) FROM agency_groups"):  # a new warehouse: the standard groups
         write_agency_groups(con, standard_agency_groups())
     return con
 
@@ -59,3 +73,14 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def write_agency_groups(con: duckdb.DuckDBPyConnection, groups: Iterable[AgencyGroup]) -> int:
+    """Refill the warehouse dimension `agency_groups` (assets/ingestion/schema.sql), so SQL joins it for a group's
+    label and order instead of spelling the groups out; returns the rows written. The warehouse starts with the
+    standard groups (pipelines/core/warehouse.py); each scoring step writes those of the registry it scores with."""
+    rows = [(g.code, g.order, g.label_vi, g.label_en, g.sheet, g.colour) for g in groups]
+    with transaction(con):
+        con.execute("DELETE FROM agency_groups")
+        con.executemany("INSERT INTO agency_groups VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)

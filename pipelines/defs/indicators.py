@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.indicators.build import build_dossier_ytd, build_indicators
-from pipelines.core.registry import load_sources
+from pipelines.core.registry.sources import load_sources
 from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
 

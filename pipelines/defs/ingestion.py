@@ -4,7 +4,8 @@
 import dagster as dg
 
 from assets.ingestion.load import IngestReport, ingest
-from pipelines.core.registry import SourceContract, load_registry, load_sources
+from pipelines.core.registry import load_registry
+from pipelines.core.registry.sources import SourceContract, load_sources
 from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
 

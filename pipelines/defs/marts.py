@@ -5,7 +5,7 @@ import time
 import dagster as dg
 
 from assets.marts.publish import MARTS_FILE, publish_marts
-from pipelines.core.registry import load_thresholds
+from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.defs.partitions import single_run
 from pipelines.defs.resources import Warehouse
 

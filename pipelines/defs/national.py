@@ -18,7 +18,9 @@ from assets.national.reports import write_national_reports
 from assets.profiles.profiles import build_profiles
 from assets.scoring.score import score_years
 from pipelines.core.provinces import province_dir, province_lock
-from pipelines.core.registry import load_registry, load_thresholds, write_agency_groups
+from pipelines.core.registry import load_registry
+from pipelines.core.registry.thresholds import load_thresholds
+from pipelines.core.warehouse import write_agency_groups
 from pipelines.defs.jobs import NATIONAL_GROUP, PIPELINE_JOB, pipeline_run_config
 from pipelines.defs.partitions import single_run
 from pipelines.defs.provinces import PROVINCE_TAG, national_partitions, run_scope

@@ -9,7 +9,8 @@ import dagster as dg
 from expectations.sql_checks import CHECKS, CheckResult, build_data_quality, run_sql_checks
 from expectations.suites import STAGING_SUITES
 from pipelines.core import settings
-from pipelines.core.registry import load_registry, load_sources
+from pipelines.core.registry import load_registry
+from pipelines.core.registry.sources import load_sources
 from pipelines.defs.partitions import partition_years, run_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
 

@@ -5,7 +5,8 @@ import dagster as dg
 
 from assets.scoring.score import score_years
 from assets.scoring.uncertainty import analyse_years
-from pipelines.core.registry import load_registry, write_agency_groups
+from pipelines.core.registry import load_registry
+from pipelines.core.warehouse import write_agency_groups
 from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
 

@@ -10,7 +10,7 @@ import dagster as dg
 
 from pipelines.core import settings
 from pipelines.core.provinces import province_dir
-from pipelines.core.registry import load_sources
+from pipelines.core.registry.sources import load_sources
 from pipelines.defs.jobs import national_job, pipeline_job
 from pipelines.defs.partitions import yearly_partitions
 from pipelines.defs.provinces import (

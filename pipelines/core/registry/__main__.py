@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from pipelines.core import settings
-from pipelines.core.registry import RegistryError, validate_rubric_dir
+from pipelines.core.registry.reading import RegistryError
+from pipelines.core.registry.rubrics import validate_rubric_dir
 
 
 def main(argv: list[str] | None = None) -> int:

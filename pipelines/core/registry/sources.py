@@ -1,0 +1,147 @@
+"""The raw source contracts (config/sources.yaml): each source's folder, table, columns with their types, and row
+rules; the ingestion, the staging DDL and the quality checks are derived from them."""
+
+from __future__ import annotations
+
+from dataclasses import field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import ConfigDict, field_validator
+from pydantic import dataclasses as pydantic_dataclasses
+
+from pipelines.core import settings
+from pipelines.core.registry.fields import Flag, Model, Number, Text, _fail
+from pipelines.core.registry.methodology import METHODOLOGY_PATH, load_methodology
+from pipelines.core.registry.reading import _stamp, parse, read_yaml
+
+SOURCES_PATH = settings.CONFIG_DIR / "sources.yaml"
+
+
+ColumnType = Literal["text", "int", "decimal", "flag", "date", "timestamp", "level"]
+
+
+COLUMN_TYPES = set(get_args(ColumnType))
+
+
+@pydantic_dataclasses.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class ColumnContract:
+    """One column of a raw source (the keys are explained at the top of config/sources.yaml)."""
+
+    name: str
+    type: ColumnType
+    required: Flag = False
+    optional: Flag = False
+    personal: Flag = False
+    allowed: tuple[int | str, ...] = ()
+    allowed_from: Literal["agency_groups"] | None = None  # the allowed values are the registry's agency groups
+    default: int | str | None = None
+    min: Number | None = None
+    keep_label_as: str | None = None
+    free_text: Flag = False  # a name: may hold line breaks and tabs (any control character quarantines a code)
+    refers_to: str | None = None  # the source's own key column this column must name (a link between rows)
+    range_by: str | None = None  # the column naming the indicator whose range (thresholds.yaml) bounds the value
+
+
+@pydantic_dataclasses.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class RowRule:
+    when: Text
+    reason: Text
+
+
+@pydantic_dataclasses.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class SourceContract:
+    """A raw source: where its files are, the staging table, its columns and row rules."""
+
+    name: str
+    label: Text
+    folder: Text
+    partitioned: Flag
+    table: Text
+    columns: tuple[ColumnContract, ...]
+    unique: tuple[str, ...] = ()
+    year_column: str | None = None
+    year_from: str | None = None
+    agency_column: str | None = None
+    rules: tuple[RowRule, ...] = field(default_factory=tuple)
+    sheet: str | None = None  # the XLSX sheet to read; None: the one visible sheet whose header matches
+    key_label: str | None = None  # how a duplicate of the `unique` key reads in Vietnamese ("trùng MaHoSo")
+    agency_return: Flag = False  # every evaluated agency sends it each year (data_quality.missing_return)
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _columns_by_name(cls, value: Any) -> Any:
+        """`columns:` is a mapping name → spec in the file; the name moves into each column."""
+        if isinstance(value, dict):
+            return [{**spec, "name": name} if isinstance(spec, dict) else spec for name, spec in value.items()]
+        return value
+
+    def __post_init__(self) -> None:
+        names = {c.name for c in self.columns}
+        for key in ("year_column", "year_from", "agency_column"):
+            if getattr(self, key) is not None and getattr(self, key) not in names:
+                raise _fail(f"{key} must name one of the columns", getattr(self, key))
+        for k in self.unique:
+            if k not in names:
+                raise _fail("unique must name columns", k)
+        for c in self.columns:
+            if c.refers_to and list(self.unique) != [c.refers_to]:
+                raise _fail(f"{c.name}.refers_to must name the source's one key column (unique)", c.refers_to)
+            if c.range_by and c.range_by not in names:
+                raise _fail(f"{c.name}.range_by must name a column", c.range_by)
+
+    @property
+    def stored_columns(self) -> list[ColumnContract]:
+        return [c for c in self.columns if not c.personal]
+
+    @property
+    def has_personal_data(self) -> bool:
+        """Whether the source's files hold personal data: then no message may quote what a file holds."""
+        return any(c.personal for c in self.columns)
+
+    @property
+    def label_in_sentence(self) -> str:
+        """The label as it reads inside a Vietnamese sentence: "báo cáo hạ tầng kỹ thuật"."""
+        return self.label[:1].lower() + self.label[1:]
+
+
+class SourcesFile(Model):
+    sources: dict[str, SourceContract]
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: {**s, "name": k} if isinstance(s, dict) else s for k, s in value.items()}
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _one_list_of_values(cls, sources: dict[str, SourceContract]) -> dict[str, SourceContract]:
+        for s in sources.values():
+            for c in s.columns:
+                if c.allowed and c.allowed_from:
+                    raise _fail(f"{s.name}.{c.name}: give allowed or allowed_from, not both", c.allowed_from)
+        return sources
+
+
+def load_sources(path: Path = SOURCES_PATH) -> dict[str, SourceContract]:
+    """The raw source contracts with the standard agency groups (bundled files only: safe at import time).
+
+    A run reads `load_registry(data_dir).sources`, whose agency groups also include those its rubrics declare."""
+    return _load_sources(Path(path), _stamp(path, METHODOLOGY_PATH))
+
+
+@lru_cache(maxsize=8)
+def _load_sources(path: Path, _stamp: tuple) -> dict[str, SourceContract]:
+    sources = parse(SourcesFile, read_yaml(path), path).sources
+    return _with_groups(sources, list(load_methodology().agency_groups))
+
+
+def _with_groups(sources: dict[str, SourceContract], groups: list[str]) -> dict[str, SourceContract]:
+    """Columns with `allowed_from: agency_groups` get the group codes as their allowed values."""
+    def resolved(c: ColumnContract) -> ColumnContract:
+        return replace(c, allowed=tuple(groups)) if c.allowed_from == "agency_groups" else c
+
+    return {name: replace(s, columns=tuple(resolved(c) for c in s.columns)) for name, s in sources.items()}

@@ -63,10 +63,31 @@ class RubricError(RegistryError):
 # --- strict YAML ----------------------------------------------------------------------------------------------------
 
 
+class _AnchorFound(Exception):
+    """An anchor (&name) or alias (*name) met while composing a configuration file."""
+
+    def __init__(self, event: yaml.NodeEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class _NoAnchorLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without anchors and aliases: nine lines of nested aliases ("billion laughs") expand to
+    10⁹ values, and every walk over the document (the duplicate-key check, the models) takes minutes before any
+    error. A configuration file writes each value out instead (a group scored like another: `same_as`)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            raise _AnchorFound(event)
+        return super().compose_node(parent, index)
+
+
 def read_yaml(path: Path, error: type[RegistryError] = RegistryError) -> Any:
-    """The YAML document of `path`; a key written twice in one mapping is an error (PyYAML would keep the last)."""
+    """The YAML document of `path`; a key written twice in one mapping is an error (PyYAML would keep the last),
+    and so is an anchor or alias (`&name`, `*name`), refused where it is written, before it can expand."""
     try:
-        loader = yaml.SafeLoader(Path(path).read_text(encoding="utf-8"))
+        loader = _NoAnchorLoader(Path(path).read_text(encoding="utf-8"))
         try:
             node = loader.get_single_node()
             if node is None:
@@ -75,6 +96,11 @@ def read_yaml(path: Path, error: type[RegistryError] = RegistryError) -> Any:
             return loader.construct_document(node)
         finally:
             loader.dispose()
+    except _AnchorFound as found:
+        event = found.event
+        written = f"alias *{event.anchor}" if isinstance(event, yaml.AliasEvent) else f"anchor &{event.anchor}"
+        raise error(f"{shown_path(path)}: line {event.start_mark.line + 1}: {written}: anchors and aliases are not "
+                    "allowed in configuration files; write the value out") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise error(f"{shown_path(path)}: not valid UTF-8 YAML: {exc}") from None
 
@@ -889,6 +915,40 @@ def rubric_files(rubric_dir: Path) -> dict[int, Path]:
     return files
 
 
+# A name with a year and a YAML suffix in any case or spacing ("2025.YAML", " 2025.yaml", "rubric_2025.yaml") is meant
+# as a rubric: not read, it would leave the year scored with an older file without a word. Drafts start with "draft".
+_YEAR_IN_NAME = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+
+
+def _meant_as_rubric(name: str) -> str | None:
+    """The year of a file name that looks like a rubric's, else None (README.md, draft-2026.yaml, .hidden)."""
+    plain = name.strip().lower()
+    if name.startswith(".") or plain.startswith("draft") or not plain.endswith((".yaml", ".yml")):
+        return None
+    year = _YEAR_IN_NAME.search(plain)
+    return year.group(1) if year else None
+
+
+def misnamed_rubric_files(rubric_dir: Path) -> list[str]:
+    """A warning per file of the rubric folder (and of its periodic/ folders) that looks like a rubric but is not
+    read as one: not named exactly `<year>.yaml`, or a periodic rubric outside `periodic/<name>/`."""
+    folder = Path(rubric_dir)
+    periodic = folder / PERIODIC_DIR
+    folders = [folder, *(sorted(d for d in periodic.iterdir() if d.is_dir()) if periodic.is_dir() else [])]
+    out = []
+    for where in folders:
+        for p in sorted(where.iterdir()):
+            year = _meant_as_rubric(p.name)
+            if p.is_file() and year and not RUBRIC_FILE_NAME.match(p.name):
+                out.append(f"{shown_path(where)}: {p.name!r} is not read as a rubric: a rubric file must be named "
+                           f"<year>.yaml ({year}.yaml); a draft's name starts with draft")
+    for p in sorted(periodic.iterdir()) if periodic.is_dir() else []:
+        if p.is_file() and _meant_as_rubric(p.name):
+            out.append(f"{shown_path(periodic)}: {p.name!r} is not read as a rubric: a periodic rubric goes in "
+                       f"{PERIODIC_DIR}/<name>/<year>.yaml")
+    return out
+
+
 def periodic_rubric_files(rubric_dir: Path) -> dict[str, dict[int, Path]]:
     """`periodic/<name>/<year>.yaml` files by scorecard name and year."""
     base = Path(rubric_dir) / PERIODIC_DIR
@@ -903,7 +963,9 @@ def rubric_file_for(year: int, rubric_dir: Path) -> Path:
     earlier = [y for y in files if y <= year]
     if not earlier:
         first = f"the first is {min(files)}.yaml" if files else "there is none"
-        raise RubricError(f"{rubric_dir}: no rubric for {year}: no file for {year} or an earlier year ({first})")
+        misnamed = "".join(f"\n{line}" for line in misnamed_rubric_files(rubric_dir))
+        raise RubricError(f"{rubric_dir}: no rubric for {year}: no file for {year} or an earlier year ({first})"
+                          + misnamed)
     return files[max(earlier)]
 
 

@@ -257,9 +257,13 @@ def test_a_rubric_edited_in_the_deployment_is_applied_by_the_next_run(
     from pipelines.cli import main
 
     _deployment(data_dir)
+    # Next year's rubric saved under a name that is not read: the run says so (issue 24, "2025.YAML").
+    (data_dir / "rubrics" / "2025.YAML").write_text(DEPLOYMENT_RUBRIC.replace("year: 2024", "year: 2025"),
+                                                    encoding="utf-8")
     assert main(["run", "--year", "2024"]) == 0
     assert _ranking(data_dir) == [("P01", 69.0, 1), ("P02", 45.0, 2)]
-    capsys.readouterr()
+    assert "'2025.YAML' is not read as a rubric: a rubric file must be named <year>.yaml (2025.yaml)" in \
+        capsys.readouterr().out
     assert main(["run", "--year", "2024"]) == 0
     assert "Nothing new for 2024" in capsys.readouterr().out
 

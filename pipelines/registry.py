@@ -63,31 +63,65 @@ class RubricError(RegistryError):
 # --- strict YAML ----------------------------------------------------------------------------------------------------
 
 
-class _AnchorFound(Exception):
-    """An anchor (&name) or alias (*name) met while composing a configuration file."""
+MAX_REPEATED_VALUES = 10_000  # what the aliases (*name) of one configuration file may repeat in all
 
-    def __init__(self, event: yaml.NodeEvent) -> None:
-        super().__init__()
+
+class _AliasRefused(Exception):
+    """An alias (*name) that would repeat too much, or its own container."""
+
+    def __init__(self, event: yaml.AliasEvent, reason: str) -> None:
+        super().__init__(reason)
         self.event = event
+        self.reason = reason
 
 
-class _NoAnchorLoader(yaml.SafeLoader):
-    """PyYAML's safe loader without anchors and aliases: nine lines of nested aliases ("billion laughs") expand to
-    10⁹ values, and every walk over the document (the duplicate-key check, the models) takes minutes before any
-    error. A configuration file writes each value out instead (a group scored like another: `same_as`)."""
+class _BoundedAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with a bound on aliases. Nine lines of nested aliases ("billion laughs") expand to 10⁹
+    values, and every walk over the document (the duplicate-key check, the models) took minutes before any error;
+    an alias to its own container made them recurse without end. An alias that repeats what it names is still read
+    (PyYAML's own dumper writes one for a value used twice), up to MAX_REPEATED_VALUES values repeated in all."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._composed: set[int] = set()  # anchored nodes composed whole (an alias to another is to its container)
+        self._sizes: dict[int, int] = {}
+        self._repeated = 0
+
+    def _size(self, node: yaml.Node) -> int:
+        """Values in `node` with its aliases expanded (each node counted once: linear in the file)."""
+        if id(node) not in self._sizes:
+            if isinstance(node, yaml.SequenceNode):
+                size = 1 + sum(self._size(item) for item in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                size = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
+            else:
+                size = 1
+            self._sizes[id(node)] = size
+        return self._sizes[id(node)]
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) and event.anchor in self.anchors:  # an unknown one: PyYAML's error
+            target = self.anchors[event.anchor]
+            if id(target) not in self._composed:
+                raise _AliasRefused(event, "names a value that contains it")
+            self._repeated += self._size(target)
+            if self._repeated > MAX_REPEATED_VALUES:
+                raise _AliasRefused(event, f"the file's aliases repeat more than {MAX_REPEATED_VALUES:,} values "
+                                           "(nested aliases, a \"billion laughs\"?)")
+            return super().compose_node(parent, index)
+        node = super().compose_node(parent, index)
         if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
-            raise _AnchorFound(event)
-        return super().compose_node(parent, index)
+            self._composed.add(id(node))
+        return node
 
 
 def read_yaml(path: Path, error: type[RegistryError] = RegistryError) -> Any:
     """The YAML document of `path`; a key written twice in one mapping is an error (PyYAML would keep the last),
-    and so is an anchor or alias (`&name`, `*name`), refused where it is written, before it can expand."""
+    and so is an alias (`*name`) that names its own container or makes the file's aliases repeat more than
+    MAX_REPEATED_VALUES values, refused where it is written, before anything expands it."""
     try:
-        loader = _NoAnchorLoader(Path(path).read_text(encoding="utf-8"))
+        loader = _BoundedAliasLoader(Path(path).read_text(encoding="utf-8"))
         try:
             node = loader.get_single_node()
             if node is None:
@@ -96,11 +130,9 @@ def read_yaml(path: Path, error: type[RegistryError] = RegistryError) -> Any:
             return loader.construct_document(node)
         finally:
             loader.dispose()
-    except _AnchorFound as found:
-        event = found.event
-        written = f"alias *{event.anchor}" if isinstance(event, yaml.AliasEvent) else f"anchor &{event.anchor}"
-        raise error(f"{shown_path(path)}: line {event.start_mark.line + 1}: {written}: anchors and aliases are not "
-                    "allowed in configuration files; write the value out") from None
+    except _AliasRefused as refused:
+        raise error(f"{shown_path(path)}: line {refused.event.start_mark.line + 1}: alias *{refused.event.anchor}: "
+                    f"{refused.reason}; write the values out") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise error(f"{shown_path(path)}: not valid UTF-8 YAML: {exc}") from None
 
@@ -933,6 +965,8 @@ def misnamed_rubric_files(rubric_dir: Path) -> list[str]:
     """A warning per file of the rubric folder (and of its periodic/ folders) that looks like a rubric but is not
     read as one: not named exactly `<year>.yaml`, or a periodic rubric outside `periodic/<name>/`."""
     folder = Path(rubric_dir)
+    if not folder.is_dir():
+        return []
     periodic = folder / PERIODIC_DIR
     folders = [folder, *(sorted(d for d in periodic.iterdir() if d.is_dir()) if periodic.is_dir() else [])]
     out = []

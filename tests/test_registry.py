@@ -144,27 +144,31 @@ def _billion_laughs(levels: int) -> str:
                                          for i in range(1, levels + 1))])
 
 
-def test_anchors_and_aliases_are_refused_where_they_are_written(tmp_path):
-    """A "billion laughs" took minutes before any error (every walk over the document expands the aliases); an
-    anchor is now refused as the file is read, naming the file and its line, whatever its size."""
+def test_nested_aliases_are_refused_where_they_are_written(tmp_path):
+    """A "billion laughs" took minutes before any error (every walk over the document expands the aliases); the
+    alias that makes the file's aliases repeat more than 10,000 values is now refused as the file is read, naming
+    the file and its line, whatever the depth. An alias used as PyYAML's dumper writes one is still read."""
     rubric_text = RUBRIC.read_text(encoding="utf-8")
-    line = len(rubric_text.splitlines()) + 1  # the bomb's first line, its first anchor
+    first = len(rubric_text.splitlines()) + 1  # the bomb's first line
+    # Values repeated by the aliases of each line: lol0 is [lol] (2 values), lolN is 1 + 9 × lol(N-1): 19, 172, 1549.
+    # Lines lol1–lol3 repeat 9 × 2 + 9 × 19 + 9 × 172 = 1737; on lol4's line the 6th *l3 passes 10,000
+    # (1737 + 6 × 1549 = 11031).
+    refused = (f"line {first + 4}: alias *l3: the file's aliases repeat more than 10,000 values (nested aliases, "
+               'a "billion laughs"?); write the values out')
     small = tmp_path / "2016.yaml"
     small.write_text(rubric_text + _billion_laughs(5), encoding="utf-8")  # read in a blink on main: no hang
     with pytest.raises(RubricError) as err:
         load_rubric(small)
-    assert str(err.value) == (f"{small}: line {line}: anchor &l0: anchors and aliases are not allowed in "
-                              "configuration files; write the value out")
+    assert str(err.value) == f"{small}: {refused}"
 
-    thresholds = tmp_path / "thresholds.yaml"  # a harmless anchor is refused too: these files write values out
-    thresholds.write_text("max_quarantined_share: 0.05\nsample_rows: &rows 5\ndata_docs_keep_runs: *rows\n",
-                          encoding="utf-8")
-    with pytest.raises(RegistryError, match=rf"^{re.escape(str(thresholds))}: line 2: anchor &rows: anchors and "
-                                            "aliases are not allowed"):
+    thresholds = tmp_path / "thresholds.yaml"
+    thresholds.write_text("sample_rows: &rows 5\ndata_docs_keep_runs: *rows\n", encoding="utf-8")
+    model = load_threshold_model(thresholds)  # a value used twice, as PyYAML's dumper writes it
+    assert (model.sample_rows, model.data_docs_keep_runs) == (5, 5)
+    thresholds.write_text("max_quarantined_share: 0.05\nrequired_returns: &r [capacity, *r]\n", encoding="utf-8")
+    with pytest.raises(RegistryError) as err:  # recursed without end on main
         load_threshold_model(thresholds)
-    thresholds.write_text("sample_rows: *rows\n", encoding="utf-8")
-    with pytest.raises(RegistryError, match=rf"^{re.escape(str(thresholds))}: line 1: alias \*rows: "):
-        load_threshold_model(thresholds)
+    assert str(err.value) == f"{thresholds}: line 2: alias *r: names a value that contains it; write the values out"
 
     # Nine levels (10^9 values) in a process of its own, so that a regression fails at the timeout, not hangs.
     big = tmp_path / "big" / "2016.yaml"
@@ -174,8 +178,7 @@ def test_anchors_and_aliases_are_refused_where_they_are_written(tmp_path):
              "    load_rubric(sys.argv[1])\nexcept RubricError as e:\n    print(e)\n")
     done = subprocess.run([sys.executable, "-c", probe, str(big)], capture_output=True, text=True, timeout=60,
                           cwd=settings.PROJECT_ROOT, check=True)
-    assert done.stdout.strip() == (f"{big}: line {line}: anchor &l0: anchors and aliases are not allowed in "
-                                   "configuration files; write the value out")
+    assert done.stdout.strip() == f"{big}: {refused}"
 
 
 def test_a_file_that_looks_like_a_rubric_but_is_not_read_is_reported(tmp_path, capsys):

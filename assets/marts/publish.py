@@ -8,6 +8,7 @@ An analyst may still open the published file read-write (the DuckDB CLI does by 
 `egov.duckdb.wal` beside it that belongs to *that* file: once the file is replaced, the WAL no longer matches and
 every later open fails with "WAL does not match database file". So publishing removes a WAL left beside the old
 file, and `open_marts` reads through a private hard link (no WAL beside it) when a stale WAL is in the way.
+People's own SQL (`egov sql`) goes through `open_marts_for_queries`, which can write nothing published.
 """
 
 from __future__ import annotations

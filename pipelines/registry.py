@@ -63,10 +63,65 @@ class RubricError(RegistryError):
 # --- strict YAML ----------------------------------------------------------------------------------------------------
 
 
+MAX_REPEATED_VALUES = 10_000  # what the aliases (*name) of one configuration file may repeat in all
+
+
+class _AliasRefused(Exception):
+    """An alias (*name) that would repeat too much, or its own container."""
+
+    def __init__(self, event: yaml.AliasEvent, reason: str) -> None:
+        super().__init__(reason)
+        self.event = event
+        self.reason = reason
+
+
+class _BoundedAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with a bound on aliases. Nine lines of nested aliases ("billion laughs") expand to 10⁹
+    values, and every walk over the document (the duplicate-key check, the models) took minutes before any error;
+    an alias to its own container made them recurse without end. An alias that repeats what it names is still read
+    (PyYAML's own dumper writes one for a value used twice), up to MAX_REPEATED_VALUES values repeated in all."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._composed: set[int] = set()  # anchored nodes composed whole (an alias to another is to its container)
+        self._sizes: dict[int, int] = {}
+        self._repeated = 0
+
+    def _size(self, node: yaml.Node) -> int:
+        """Values in `node` with its aliases expanded (each node counted once: linear in the file)."""
+        if id(node) not in self._sizes:
+            if isinstance(node, yaml.SequenceNode):
+                size = 1 + sum(self._size(item) for item in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                size = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
+            else:
+                size = 1
+            self._sizes[id(node)] = size
+        return self._sizes[id(node)]
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) and event.anchor in self.anchors:  # an unknown one: PyYAML's error
+            target = self.anchors[event.anchor]
+            if id(target) not in self._composed:
+                raise _AliasRefused(event, "names a value that contains it")
+            self._repeated += self._size(target)
+            if self._repeated > MAX_REPEATED_VALUES:
+                raise _AliasRefused(event, f"the file's aliases repeat more than {MAX_REPEATED_VALUES:,} values "
+                                           "(nested aliases, a \"billion laughs\"?)")
+            return super().compose_node(parent, index)
+        node = super().compose_node(parent, index)
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            self._composed.add(id(node))
+        return node
+
+
 def read_yaml(path: Path, error: type[RegistryError] = RegistryError) -> Any:
-    """The YAML document of `path`; a key written twice in one mapping is an error (PyYAML would keep the last)."""
+    """The YAML document of `path`; a key written twice in one mapping is an error (PyYAML would keep the last),
+    and so is an alias (`*name`) that names its own container or makes the file's aliases repeat more than
+    MAX_REPEATED_VALUES values, refused where it is written, before anything expands it."""
     try:
-        loader = yaml.SafeLoader(Path(path).read_text(encoding="utf-8"))
+        loader = _BoundedAliasLoader(Path(path).read_text(encoding="utf-8"))
         try:
             node = loader.get_single_node()
             if node is None:
@@ -75,6 +130,9 @@ def read_yaml(path: Path, error: type[RegistryError] = RegistryError) -> Any:
             return loader.construct_document(node)
         finally:
             loader.dispose()
+    except _AliasRefused as refused:
+        raise error(f"{shown_path(path)}: line {refused.event.start_mark.line + 1}: alias *{refused.event.anchor}: "
+                    f"{refused.reason}; write the values out") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise error(f"{shown_path(path)}: not valid UTF-8 YAML: {exc}") from None
 
@@ -889,6 +947,42 @@ def rubric_files(rubric_dir: Path) -> dict[int, Path]:
     return files
 
 
+# A name with a year and a YAML suffix in any case or spacing ("2025.YAML", " 2025.yaml", "rubric_2025.yaml") is meant
+# as a rubric: not read, it would leave the year scored with an older file without a word. Drafts start with "draft".
+_YEAR_IN_NAME = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+
+
+def _meant_as_rubric(name: str) -> str | None:
+    """The year of a file name that looks like a rubric's, else None (README.md, draft-2026.yaml, .hidden)."""
+    plain = name.strip().lower()
+    if name.startswith(".") or plain.startswith("draft") or not plain.endswith((".yaml", ".yml")):
+        return None
+    year = _YEAR_IN_NAME.search(plain)
+    return year.group(1) if year else None
+
+
+def misnamed_rubric_files(rubric_dir: Path) -> list[str]:
+    """A warning per file of the rubric folder (and of its periodic/ folders) that looks like a rubric but is not
+    read as one: not named exactly `<year>.yaml`, or a periodic rubric outside `periodic/<name>/`."""
+    folder = Path(rubric_dir)
+    if not folder.is_dir():
+        return []
+    periodic = folder / PERIODIC_DIR
+    folders = [folder, *(sorted(d for d in periodic.iterdir() if d.is_dir()) if periodic.is_dir() else [])]
+    out = []
+    for where in folders:
+        for p in sorted(where.iterdir()):
+            year = _meant_as_rubric(p.name)
+            if p.is_file() and year and not RUBRIC_FILE_NAME.match(p.name):
+                out.append(f"{shown_path(where)}: {p.name!r} is not read as a rubric: a rubric file must be named "
+                           f"<year>.yaml ({year}.yaml); a draft's name starts with draft")
+    for p in sorted(periodic.iterdir()) if periodic.is_dir() else []:
+        if p.is_file() and _meant_as_rubric(p.name):
+            out.append(f"{shown_path(periodic)}: {p.name!r} is not read as a rubric: a periodic rubric goes in "
+                       f"{PERIODIC_DIR}/<name>/<year>.yaml")
+    return out
+
+
 def periodic_rubric_files(rubric_dir: Path) -> dict[str, dict[int, Path]]:
     """`periodic/<name>/<year>.yaml` files by scorecard name and year."""
     base = Path(rubric_dir) / PERIODIC_DIR
@@ -903,7 +997,9 @@ def rubric_file_for(year: int, rubric_dir: Path) -> Path:
     earlier = [y for y in files if y <= year]
     if not earlier:
         first = f"the first is {min(files)}.yaml" if files else "there is none"
-        raise RubricError(f"{rubric_dir}: no rubric for {year}: no file for {year} or an earlier year ({first})")
+        misnamed = "".join(f"\n{line}" for line in misnamed_rubric_files(rubric_dir))
+        raise RubricError(f"{rubric_dir}: no rubric for {year}: no file for {year} or an earlier year ({first})"
+                          + misnamed)
     return files[max(earlier)]
 
 
@@ -1199,11 +1295,17 @@ def load_registry(data_dir: Path | None = None) -> Registry:
     """The registry of a data directory (default: EGOV_DATA_DIR, else data/), loaded once while its files are
     unchanged; raises RegistryError (RubricError for a rubric) naming the file, the key path and the reason."""
     base = Path(data_dir).resolve() if data_dir else settings.data_dir()
-    rubric_dir = settings.rubric_dir(base)
-    paths = [SOURCES_PATH, METHODOLOGY_PATH, CATALOGUE_PATH, THRESHOLDS_PATH, rubric_dir,
-             *rubric_files(rubric_dir).values(),
-             *(p for files in periodic_rubric_files(rubric_dir).values() for p in files.values())]
-    return _load_registry(base, rubric_dir, _stamp(*paths))
+    return _load_registry(base, settings.rubric_dir(base), _stamp(*configuration_files(base)))
+
+
+def configuration_files(data_dir: Path) -> list[Path]:
+    """What `load_registry(data_dir)` reads: the bundled files, the rubric folder and its rubrics. Its cache
+    follows them, and so does `egov run`'s fingerprint (pipelines/unchanged.py: the code folders and the rubric
+    folder), so an edited rubric is applied by the next run."""
+    rubric_dir = settings.rubric_dir(data_dir)
+    return [SOURCES_PATH, METHODOLOGY_PATH, CATALOGUE_PATH, THRESHOLDS_PATH, rubric_dir,
+            *rubric_files(rubric_dir).values(),
+            *(p for files in periodic_rubric_files(rubric_dir).values() for p in files.values())]
 
 
 @lru_cache(maxsize=8)

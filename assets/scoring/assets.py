@@ -6,7 +6,7 @@ import dagster as dg
 from assets.scoring.score import score_years
 from assets.scoring.uncertainty import analyse_years
 from pipelines.partitions import partition_years, single_run, yearly_partitions
-from pipelines.registry import load_registry, write_agency_groups
+from pipelines.registry import load_registry, misnamed_rubric_files, write_agency_groups
 from pipelines.resources import Warehouse
 
 
@@ -26,6 +26,8 @@ from pipelines.resources import Warehouse
 def scores(context: dg.AssetExecutionContext, warehouse: Warehouse):
     years = partition_years(context)
     registry = load_registry(warehouse.base)
+    for line in misnamed_rubric_files(registry.rubric_dir):  # not read: the year may be scored with an older file
+        context.log.warning(line)
     with warehouse.connect() as con:
         write_agency_groups(con, registry.agency_groups)  # with those the rubrics declare, for every later step
         counts = score_years(con, years, registry.rubric_dir)

@@ -27,6 +27,7 @@ from pipelines.registry import (
     Variant,
     known_indicator_codes,
     load_rubric,
+    misnamed_rubric_files,
     rubric_file_for,
     rubric_files,
 )
@@ -53,6 +54,8 @@ def validate_rubric_dir(rubric_dir: Path, catalogue_path: Path = CATALOGUE_PATH)
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     rubric_dir = Path(args[0]) if args else settings.rubric_dir()
+    for line in misnamed_rubric_files(rubric_dir):
+        print(f"WARNING {line}", file=sys.stderr)
     try:
         rubrics = validate_rubric_dir(rubric_dir)
     except RegistryError as exc:  # a rubric, or the catalogue or methodology it is checked against

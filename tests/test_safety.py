@@ -274,6 +274,25 @@ def test_a_backfill_on_an_empty_data_directory_publishes_nothing(tmp_path: Path)
     assert not (base / "marts").exists()
 
 
+def test_one_unreadable_assessment_value_stops_the_run_before_the_marts_naming_its_row(own_province: Path):
+    """A value that cannot be read scores 0 and can move its group's minimum and so the ranks (issue 24, round 3):
+    one quarantined assessment row blocks the publish (thresholds.yaml: assessments 0), named on the console."""
+    marts_file = own_province / "marts" / "egov.duckdb"
+    digest = file_hash(marts_file)
+    path = own_province / "raw" / "assessments" / str(YEAR) / f"assessments_{YEAR}.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "year,agency_code,indicator_code,value" and len(lines) > 2
+    lines[1] = lines[1].rsplit(",", 1)[0] + ",NA"  # R's missing value, in the first record (line 2)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = egov(own_province, "run", "--year", str(YEAR))
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert f"assessments/{YEAR}/assessments_{YEAR}.csv:2 (value: 'NA' is not a valid number)" in done.stdout, \
+        done.stdout[-3000:]
+    assert "✓ marts" not in done.stdout and "the published marts were left as they were" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    assert file_hash(marts_file) == digest
+
+
 # --- 4. a killed run, a second run, leftovers
 
 def start_run(base: Path, *args: str) -> subprocess.Popen:

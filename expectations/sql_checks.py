@@ -276,7 +276,7 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: l
     `load_thresholds()` returns them (the default: thresholds.yaml, read now)."""
     thresholds = load_thresholds() if thresholds is None else thresholds
     params = {"years": [int(y) for y in years], "default_share": float(thresholds["max_quarantined_share"]),
-              "min_rows": int(thresholds.get("min_rows_for_share", 0)),
+              "min_rows": int(thresholds.get("min_rows_for_share", 0)), "sample_rows": int(thresholds["sample_rows"]),
               "required": list(thresholds["required_returns"] or []), "sources": list(YEARLY_SOURCES)}
     selected = [c for c in CHECKS if names is None or c.name in names]
     unknown = set(names or []) - {c.name for c in CHECKS}

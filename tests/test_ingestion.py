@@ -388,3 +388,105 @@ def test_typed_parquet_values_load_exactly_as_their_text_would(con, data_dir):
     assert "LePhi: '9223372036854775807' is not a valid whole number" in held[0][2]
     assert "NgayHenTra: '2024-05-06 17:00:00.5' is not a valid date-time" in held[3][2]
     assert staged[1][4] == 1  # T02's KenhThucHien is empty: the contract's default
+
+
+# --- numbers as statistics packages and spreadsheets write them (issue 24, round 3, item 4) ----------------------
+
+ASSESSMENT_HEADER = ["year", "agency_code", "indicator_code", "value"]
+
+
+def assessed(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], float]:
+    return {(a, i): v for a, i, v in con.execute(
+        "SELECT agency_code, indicator_code, value FROM stg_assessments").fetchall()}
+
+
+def test_scientific_notation_and_a_leading_separator_are_numbers_and_inf_nan_overflow_are_not(con, data_dir):
+    """R, Python and Excel write small values as 9.207108589519956e-06; Stata as .5. Each is its exact value; inf,
+    NaN and values beyond a DOUBLE (1e999, 1e-400 that would become 0) are quarantined, never loaded as inf or 0."""
+    write_csv(data_dir / "raw" / "assessments" / "2024" / "r_export.csv", ASSESSMENT_HEADER, [
+        [2024, "SO-TP", "portal_score", "9.207108589519956e-06"],
+        [2024, "SO-TP", "service_satisfaction", "1E0"],
+        [2024, "SO-TP", "computers_per_staff", "1e+01"],          # thresholds.yaml: [0, 10]
+        [2024, "SO-YT", "portal_score", ".5"],
+        [2024, "SO-YT", "service_satisfaction", "7,5E-01"],       # Excel's scientific format, decimal comma
+        [2024, "SO-YT", "computers_per_staff", "-1.5e+2"],        # read as -150: out of range, not unreadable
+        [2024, "SO-KH", "portal_score", "inf"],
+        [2024, "SO-KH", "service_satisfaction", "NaN"],
+        [2024, "SO-KH", "computers_per_staff", "1e999"],
+        [2024, "SO-TC", "portal_score", "1e-400"],
+        [2024, "SO-TC", "service_satisfaction", "0e-5"],          # a real zero
+        [2024, "SO-TC", "computers_per_staff", "5."],             # no tool writes it: a cut value?
+    ])
+    report = load(con, data_dir, "assessments")
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (12, 6, 6)
+    assert assessed(con) == {
+        ("SO-TP", "portal_score"): 9.207108589519956e-06, ("SO-TP", "service_satisfaction"): 1.0,
+        ("SO-TP", "computers_per_staff"): 10.0, ("SO-YT", "portal_score"): 0.5,
+        ("SO-YT", "service_satisfaction"): 0.75, ("SO-TC", "service_satisfaction"): 0.0}
+    file = "assessments/2024/r_export.csv"
+    assert quarantined(con, "assessments") == [
+        (file, 7, "out_of_range", "value -1.5e+2 is outside [0, 10] for indicator computers_per_staff"),
+        (file, 8, "invalid", "value: 'inf' is not a valid number"),
+        (file, 9, "invalid", "value: 'NaN' is not a valid number"),
+        (file, 10, "invalid", "value: '1e999' is not a valid number"),
+        (file, 11, "invalid", "value: '1e-400' is not a valid number"),
+        (file, 13, "invalid", "value: '5.' is not a valid number"),
+    ]
+
+
+def test_whole_numbers_in_scientific_notation_only_when_whole(con, data_dir):
+    """1E3 is 1000 and 1.5e1 is 15 in a whole-number column; 1.5e0 is not whole; 1.000 stays a thousands group; a
+    19-digit number quarantines its row instead of rejecting the whole file."""
+    write_csv(data_dir / "raw" / "capacity" / "2024" / "nang_luc.csv", CAPACITY_HEADER, [
+        [2024, "SO-TP", "1E3", "9.5e2", "1,5E+02", "1.000", "1.5e1", 2, 3, 1, 1, "1.2E+9"],
+        [2024, "SO-YT", 10, 5, 5, 10, "1.5e0", 0, 3, 1, 1, 0],
+        [2024, "SO-KH", 10, 5, 5, 10, 2, 0, 3, 1, 1, "1.000.000.000.000.000.000"],
+        [2024, "SO-TC", "1500e-2", "1501e-2", 5, 10, 2, 0, 3, 1, 1, "-1E3"],
+    ])
+    report = load(con, data_dir, "capacity")
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (4, 1, 3)
+    assert con.execute("SELECT agency_code, docs_sent_total, docs_sent_electronic, docs_signed_digital, "
+                       "staff_with_email, it_staff, it_budget_vnd FROM stg_capacity").fetchall() == [
+        ("SO-TP", 1000, 950, 150, 1000, 15, 1_200_000_000)]
+    file = "capacity/2024/nang_luc.csv"
+    assert quarantined(con, "capacity") == [
+        (file, 3, "invalid", "it_staff: '1.5e0' is not a valid whole number"),
+        (file, 4, "invalid", "it_budget_vnd: '1.000.000.000.000.000.000' is not a valid whole number"),
+        (file, 5, "invalid", "docs_sent_electronic: '1501e-2' is not a valid whole number; "
+                             "it_budget_vnd is negative (-1E3)"),
+    ]
+
+
+def test_number_cells_of_xlsx_and_doubles_of_parquet_load_with_their_exact_value(con, data_dir):
+    """The XLSX reader's text of a number cell keeps 9 decimals (9.207108589519956e-06 became 0.000009207, 1.5e-10
+    became 0); a Parquet DOUBLE's text is in scientific notation. Both load as the value the file holds."""
+    import xlsxwriter
+
+    raw = data_dir / "raw" / "assessments" / "2024"
+    raw.mkdir(parents=True)
+    book = xlsxwriter.Workbook(str(raw / "cham_diem.xlsx"))
+    sheet = book.add_worksheet("Data")
+    sheet.write_row(0, 0, ASSESSMENT_HEADER)
+    sheet.write_row(1, 0, [2024, "SO-TP", "portal_score", 9.207108589519956e-06])
+    sheet.write_row(2, 0, [2024, "SO-TP", "service_satisfaction", 1.5e-10])
+    sheet.write_row(3, 0, [2024, "SO-TP", "computers_per_staff", "9,2E-01"])       # a text cell
+    sheet.write_row(4, 0, [2024, "SO-YT", "portal_score"])
+    sheet.write_formula(4, 3, "=1/3", None, 1 / 3)                                 # its cached value
+    sheet.write_row(5, 0, [2024, "SO-YT", "service_satisfaction", 0.5])
+    sheet.write_row(6, 0, [2024, "SO-YT", "computers_per_staff", True])            # a flag is no number
+    book.close()
+    pl.DataFrame({"year": [2024, 2024, 2024], "agency_code": ["SO-KH", "SO-KH", "SO-KH"],  # value: a DOUBLE column
+                  "indicator_code": ["portal_score", "service_satisfaction", "computers_per_staff"],
+                  "value": [9.207108589519956e-06, float("nan"), float("inf")]}).write_parquet(
+        raw / "cham_diem.parquet")
+    report = load(con, data_dir, "assessments")
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (9, 6, 3)
+    assert assessed(con) == {
+        ("SO-TP", "portal_score"): 9.207108589519956e-06, ("SO-TP", "service_satisfaction"): 1.5e-10,
+        ("SO-TP", "computers_per_staff"): 0.92, ("SO-YT", "portal_score"): 1 / 3,
+        ("SO-YT", "service_satisfaction"): 0.5, ("SO-KH", "portal_score"): 9.207108589519956e-06}
+    assert [r[1:] for r in quarantined(con, "assessments")] == [
+        (2, "invalid", "value: 'nan' is not a valid number"),
+        (3, "invalid", "value: 'inf' is not a valid number"),
+        (7, "invalid", "value: 'true' is not a valid number"),
+    ]

@@ -252,12 +252,49 @@ def test_quarantined_share_threshold_and_override(con: duckdb.DuckDBPyConnection
     res = results(con)["quarantined_share"]
     assert (res.failed, res.severity) == (1, "ERROR")
     assert res.sample == [{"source": "dossiers", "year": YEAR, "rows_read": 1000, "rows_quarantined": 106,
-                           "share": 0.106, "max_share": 0.05}]
+                           "share": 0.106, "max_share": 0.05, "rejected_files": None, "quarantined": None}]
     thresholds = {**load_thresholds(), "quarantined_share_by_source": {"dossiers": 0.2}}
     assert results(con, thresholds=thresholds)["quarantined_share"].failed == 0  # 10.6% is within 20%
     thresholds["quarantined_share_by_source"] = {"dossiers": 0.1}
     res = results(con, thresholds=thresholds)["quarantined_share"]
     assert res.failed == 1 and res.sample[0]["max_share"] == 0.1
+
+
+def test_any_quarantined_assessment_row_fails_the_share_check_naming_the_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """The published case: 70 of 2,499 assessment rows (2.8%, under the 5% of other sources) quarantined, and the
+    run published. thresholds.yaml gives assessments a share of 0: any row fails, named by file, line and reason."""
+    con.execute("DELETE FROM ingested_files WHERE source = 'assessments'")
+    put(con, "ingested_files", [files("assessments", 2499, 2429, 70, name="assessments/2024/cham_diem.csv")])
+    put(con, "quarantine", [{**quarantine_row("assessments", "SO-A", "invalid", line), "file":
+                             "assessments/2024/cham_diem.csv", "reason": f"value: '{line}e-06x' is not a valid number"}
+                            for line in range(80, 10, -1)])  # lines 11..80, inserted last first
+    res = results(con)["quarantined_share"]
+    assert (res.failed, res.severity) == (1, "ERROR")
+    named = "; ".join(f"assessments/2024/cham_diem.csv:{line} (value: '{line}e-06x' is not a valid number)"
+                      for line in range(11, 16))
+    assert res.sample == [{"source": "assessments", "year": YEAR, "rows_read": 2499, "rows_quarantined": 70,
+                           "share": 0.028, "max_share": 0.0, "rejected_files": None,
+                           "quarantined": named + "; and 65 more in the table quarantine"}]
+    raised = {**load_thresholds(), "quarantined_share_by_source": {"assessments": 0.05}}  # a deployment's choice
+    assert results(con, thresholds=raised)["quarantined_share"].failed == 0
+
+    # One row of twelve: under min_rows_for_share, still judged at a share of 0.
+    con.execute("DELETE FROM quarantine; DELETE FROM ingested_files WHERE source = 'assessments'")
+    put(con, "ingested_files", [files("assessments", 12, 11, 1, name="assessments/2024/a.csv")])
+    put(con, "quarantine", [{**quarantine_row("assessments", "SO-B", "invalid", 7), "file": "assessments/2024/a.csv",
+                             "reason": "value: 'inf' is not a valid number"}])
+    res = results(con)["quarantined_share"]
+    assert res.failed == 1 and res.sample[0]["quarantined"] == (
+        "assessments/2024/a.csv:7 (value: 'inf' is not a valid number)")
+    # A rejected file of assessments (its rows were never read): the same.
+    con.execute("DELETE FROM quarantine; DELETE FROM ingested_files WHERE source = 'assessments'")
+    put(con, "ingested_files", [files("assessments", 3, 3, 0, name="assessments/2024/a.csv"),
+                                files("assessments", 0, 0, 0, status="rejected", name="assessments/2024/b.xlsx")])
+    put(con, "quarantine", [{**quarantine_row("assessments", None, "file_rejected", 0), "file":
+                             "assessments/2024/b.xlsx", "reason": "file rejected: the file has 2 sheets"}])
+    res = results(con)["quarantined_share"]
+    assert res.failed == 1 and (res.sample[0]["rejected_files"], res.sample[0]["quarantined"]) == (
+        1, "assessments/2024/b.xlsx:0 (file rejected: the file has 2 sheets)")
 
 
 def test_rejected_files_and_reconciliation(con: duckdb.DuckDBPyConnection) -> None:

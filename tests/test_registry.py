@@ -8,6 +8,8 @@ Every expected message and number is written out by hand from the files the test
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -128,6 +130,91 @@ def test_a_bundled_file_is_named_as_the_project_names_it_and_a_rubric_error_is_a
     assert shown_path(SOURCES_PATH) == Path("config/sources.yaml")  # what `config/sources.yaml: …` messages say
     with pytest.raises(RubricError, match="maximum: must be a number, got 'cent'"):
         load_rubric(edited(tmp_path, RUBRIC, "maximum: 100", "maximum: cent"))
+
+
+def _billion_laughs(levels: int) -> str:
+    """Nested aliases: `levels` lines of nine aliases each expand to 9^levels values."""
+    return "".join(["lol0: &l0 [lol]\n", *(f"lol{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n"
+                                         for i in range(1, levels + 1))])
+
+
+def test_nested_aliases_are_refused_where_they_are_written(tmp_path):
+    """A "billion laughs" took minutes before any error (every walk over the document expands the aliases); the
+    alias that makes the file's aliases repeat more than 10,000 values is now refused as the file is read, naming
+    the file and its line, whatever the depth. An alias used as PyYAML's dumper writes one is still read."""
+    rubric_text = RUBRIC.read_text(encoding="utf-8")
+    first = len(rubric_text.splitlines()) + 1  # the bomb's first line
+    # Values repeated by the aliases of each line: lol0 is [lol] (2 values), lolN is 1 + 9 × lol(N-1): 19, 172, 1549.
+    # Lines lol1–lol3 repeat 9 × 2 + 9 × 19 + 9 × 172 = 1737; on lol4's line the 6th *l3 passes 10,000
+    # (1737 + 6 × 1549 = 11031).
+    refused = (f"line {first + 4}: alias *l3: the file's aliases repeat more than 10,000 values (nested aliases, "
+               'a "billion laughs"?); write the values out')
+    small = tmp_path / "2016.yaml"
+    small.write_text(rubric_text + _billion_laughs(5), encoding="utf-8")  # read in a blink on main: no hang
+    with pytest.raises(RubricError) as err:
+        load_rubric(small)
+    assert str(err.value) == f"{small}: {refused}"
+
+    thresholds = tmp_path / "thresholds.yaml"
+    thresholds.write_text("sample_rows: &rows 5\ndata_docs_keep_runs: *rows\n", encoding="utf-8")
+    model = load_threshold_model(thresholds)  # a value used twice, as PyYAML's dumper writes it
+    assert (model.sample_rows, model.data_docs_keep_runs) == (5, 5)
+    thresholds.write_text("max_quarantined_share: 0.05\nrequired_returns: &r [capacity, *r]\n", encoding="utf-8")
+    with pytest.raises(RegistryError) as err:  # recursed without end on main
+        load_threshold_model(thresholds)
+    assert str(err.value) == f"{thresholds}: line 2: alias *r: names a value that contains it; write the values out"
+
+    # Nine levels (10^9 values) in a process of its own, so that a regression fails at the timeout, not hangs.
+    big = tmp_path / "big" / "2016.yaml"
+    big.parent.mkdir()
+    big.write_text(rubric_text + _billion_laughs(9), encoding="utf-8")
+    probe = ("import sys\nfrom pipelines.core.registry.reading import RubricError\n"
+             "from pipelines.core.registry.rubrics import load_rubric\ntry:\n"
+             "    load_rubric(sys.argv[1])\nexcept RubricError as e:\n    print(e)\n")
+    done = subprocess.run([sys.executable, "-c", probe, str(big)], capture_output=True, text=True, timeout=60,
+                          cwd=settings.PROJECT_ROOT, check=True)
+    assert done.stdout.strip() == f"{big}: {refused}"
+
+
+def test_a_file_that_looks_like_a_rubric_but_is_not_read_is_reported(tmp_path, capsys):
+    """`2025.YAML` was ignored without a word (the year scored with an older file): every file of the rubric folder
+    that looks like a rubric and is not read is named, with the name it must have."""
+    from pipelines.core.registry.__main__ import main as check_rubrics
+    from pipelines.core.registry.rubrics import misnamed_rubric_files, rubric_file_for, rubric_files
+
+    folder = tmp_path / "rubrics"
+    (folder / "periodic" / "766").mkdir(parents=True)
+    for name, year in (("2024.yaml", 2024), ("2023.yml", 2023)):  # both read
+        (folder / name).write_text(yaml.safe_dump({**NATIONAL_RUBRIC, "year": year}, allow_unicode=True),
+                                   encoding="utf-8")
+    misnamed = ["2025.YAML", " 2025.yaml", "2025.yaml ", "rubric_2025.yaml", "Rubric-2025.Yml"]
+    for name in [*misnamed, "draft-2026.yaml", "README.md", "2024.yaml.bak", ".2025.yaml"]:
+        (folder / name).write_text("year: 2025\n", encoding="utf-8")
+    (folder / "periodic" / "766" / "2026.Yaml").write_text("year: 2026\n", encoding="utf-8")
+    (folder / "periodic" / "2026.yaml").write_text("year: 2026\n", encoding="utf-8")
+
+    assert rubric_files(folder) == {2023: folder / "2023.yml", 2024: folder / "2024.yaml"}
+    expected = {f"{folder}: {name!r} is not read as a rubric: a rubric file must be named <year>.yaml (2025.yaml); "
+                "a draft's name starts with draft" for name in misnamed}
+    expected |= {f"{folder}/periodic/766: '2026.Yaml' is not read as a rubric: a rubric file must be named "
+                 "<year>.yaml (2026.yaml); a draft's name starts with draft",
+                 f"{folder}/periodic: '2026.yaml' is not read as a rubric: a periodic rubric goes in "
+                 "periodic/<name>/<year>.yaml"}
+    assert set(misnamed_rubric_files(folder)) == expected
+    assert len(misnamed_rubric_files(folder)) == len(expected)
+
+    assert check_rubrics([str(folder)]) == 0  # the rubric checker (docs/rubrics.md §5) warns
+    assert {line.removeprefix("WARNING ") for line in capsys.readouterr().err.splitlines()} == expected
+
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "2025.YAML").write_text("year: 2025\n", encoding="utf-8")
+    with pytest.raises(RubricError) as err:  # a year with no rubric says which file was meant
+        rubric_file_for(2025, alone)
+    assert str(err.value).splitlines() == [
+        f"{alone}: no rubric for 2025: no file for 2025 or an earlier year (there is none)",
+        f"{alone}: '2025.YAML' is not read as a rubric: a rubric file must be named <year>.yaml (2025.yaml); a "
+        "draft's name starts with draft"]
 
 
 def test_the_bundled_configuration_loads_and_fits_together():

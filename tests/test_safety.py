@@ -108,6 +108,123 @@ def test_egov_sql_is_read_only(own_province: Path):
     assert not (own_province / "marts" / "egov.duckdb.wal").exists()
 
 
+# --- egov sql changes nothing published, reads no file and writes none unless told (issue 24, round 3)
+
+def _small_marts(data_dir: Path) -> dict[str, str]:
+    """A published marts folder (the file, a Parquet copy, a report) written by hand; the hash of each file."""
+    marts = data_dir / "marts"
+    (marts / "parquet").mkdir(parents=True)
+    (marts / "reports" / "2024").mkdir(parents=True)
+    with duckdb.connect(str(marts / "egov.duckdb")) as con:
+        con.execute("CREATE TABLE rankings AS SELECT * FROM (VALUES ('SO-TP', 'Sở Tư pháp', 81.5, 1), "
+                    "('SO-YT', 'Sở Y tế', 64.25, 2)) t(agency_code, agency_name, total_points, rank)")
+        con.execute(f"COPY rankings TO '{marts / 'parquet' / 'rankings.parquet'}' (FORMAT parquet)")
+    (marts / "reports" / "2024" / "index.html").write_text("<h1>Xếp hạng 2024</h1>", encoding="utf-8")
+    return _hashes(marts)
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): file_hash(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _sql(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    from pipelines.cli import main
+
+    code = main(["sql", *args])
+    return code, capsys.readouterr().out
+
+
+def test_egov_sql_writes_nothing_into_the_marts_folder_even_with_allow_files(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    published = _small_marts(data_dir)
+    marts = data_dir / "marts"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    targets = [f"{marts / 'egov.duckdb'}' (FORMAT csv, USE_TMP_FILE false)",  # what DuckDB alone lets a session do
+               f"{marts / 'egov.duckdb.wal'}' (FORMAT csv)",
+               f"{marts / 'parquet' / 'rankings.parquet'}' (FORMAT parquet)",
+               f"{marts / 'reports' / '2024' / 'index.html'}' (FORMAT csv)"]
+    for allow in ([], ["--allow-files", str(mine)]):
+        for target in targets:
+            code, out = _sql(capsys, f"COPY rankings TO '{target}", *allow)
+            assert code == 2 and "Permission Error" in out, (target, allow, out)
+    assert _hashes(marts) == published  # nothing changed, and nothing added (.readers/ is left empty)
+    assert list((marts / ".readers").iterdir()) == []
+
+    # The names DuckDB allows for the database it opened (its private link's) make new files, removed on close.
+    probe = ("import sys\nfrom pathlib import Path\nfrom assets.marts.publish import open_marts_for_queries\n"
+             "with open_marts_for_queries(Path(sys.argv[1])) as con:\n"
+             "    for (p,) in con.sql(\"SELECT unnest(current_setting('allowed_paths'))\").fetchall():\n"
+             "        con.execute(f\"COPY rankings TO '{p}' (FORMAT csv, USE_TMP_FILE false)\")\n"
+             "    print(con.execute('SELECT count(*) FROM rankings').fetchone()[0])\n")
+    done = subprocess.run([sys.executable, "-c", probe, str(marts / "egov.duckdb")], capture_output=True, text=True,
+                          cwd=PROJECT_ROOT, check=True)
+    assert done.stdout.split() == ["2"]
+    assert _hashes(marts) == published and list((marts / ".readers").iterdir()) == []
+
+    for folder in (marts, marts / "reports", data_dir, tmp_path):  # a folder holding or inside the data directory
+        code, out = _sql(capsys, "SELECT 1", "--allow-files", str(folder))
+        assert code == 2 and f"--allow-files {folder}: queries may not write where the pipeline keeps its files" \
+            in out, out
+
+
+def test_egov_sql_reads_no_file_installs_nothing_and_keeps_its_settings(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    _small_marts(data_dir)
+    assert _sql(capsys, "SELECT agency_code, total_points FROM rankings ORDER BY rank", "--csv") == (
+        0, "agency_code,total_points\nSO-TP,81.50\nSO-YT,64.25\n")  # DECIMAL(4, 2)
+    refused = {
+        "SELECT * FROM read_csv('/etc/passwd', sep = ':')": "Permission Error",
+        "SELECT * FROM read_text('/etc/hostname')": "Permission Error",
+        "INSTALL httpfs": "Permission Error",
+        "LOAD httpfs": "Permission Error",
+        f"ATTACH '{tmp_path / 'elsewhere.duckdb'}' AS mine": "Permission Error",
+        "SET enable_external_access = true": "the configuration has been locked",
+        "RESET enable_external_access": "the configuration has been locked",
+        "SET allowed_directories = ['/']": "the configuration has been locked",
+        "SET lock_configuration = false": "the configuration has been locked",
+    }
+    for query, reason in refused.items():
+        code, out = _sql(capsys, query)
+        assert code == 2 and reason in out, (query, out)
+
+    mine = tmp_path / "mine"  # a folder of the analyst's own: its files, and those only
+    mine.mkdir()
+    code, out = _sql(capsys, f"COPY (SELECT agency_code, rank FROM rankings) TO '{mine / 'r.csv'}'",
+                     "--allow-files", str(mine))
+    assert code == 0, out
+    assert (mine / "r.csv").read_text(encoding="utf-8").splitlines() == ["agency_code,rank", "SO-TP,1", "SO-YT,2"]
+    assert _sql(capsys, f"SELECT sum(rank) AS s FROM read_csv('{mine / 'r.csv'}')", "--csv",
+                "--allow-files", str(mine)) == (0, "s\n3\n")
+    code, out = _sql(capsys, "SELECT * FROM read_csv('/etc/passwd', sep = ':')", "--allow-files", str(mine))
+    assert code == 2 and "Permission Error" in out
+
+
+def test_egov_sql_csv_escapes_text_a_spreadsheet_would_run_and_keeps_numbers(
+        data_dir: Path, capsys: pytest.CaptureFixture[str]):
+    import csv
+    import io
+
+    _small_marts(data_dir)
+    query = ("SELECT * FROM (VALUES ('=HYPERLINK(\"http://evil\",\"x\")', -0.5, -0.5::DECIMAL(4, 2), -3), "
+             "('+1', 0.25, 1.50::DECIMAL(4, 2), 7), ('-2', -1e-3, -0.01::DECIMAL(4, 2), 0), "
+             "('@SUM(A1)', NULL, NULL, NULL), (chr(9) || 'tab', 1, 1, 1), (chr(13) || 'cr', 1, 1, 1), "
+             "('Sở Tư pháp - Hà Nội', 1, 1, 1), ('a=b', 1, 1, 1)) t(\"=name\", share, points, change)")
+    code, out = _sql(capsys, query, "--csv")
+    assert code == 0, out
+    assert list(csv.reader(io.StringIO(out, newline=""))) == [
+        ["'=name", "share", "points", "change"],
+        ["'=HYPERLINK(\"http://evil\",\"x\")", "-0.5", "-0.50", "-3"],  # text escaped, numbers as they are
+        ["'+1", "0.25", "1.50", "7"],
+        ["'-2", "-0.001", "-0.01", "0"],
+        ["'@SUM(A1)", "", "", ""],
+        ["'\ttab", "1.0", "1.00", "1"],
+        ["'\rcr", "1.0", "1.00", "1"],
+        ["Sở Tư pháp - Hà Nội", "1.0", "1.00", "1"],
+        ["a=b", "1.0", "1.00", "1"],
+    ]
+
+
 # --- 2. an empty or unmounted raw folder
 
 def test_the_shrink_guard_threshold_is_a_share_of_each_published_year():
@@ -155,6 +272,25 @@ def test_a_backfill_on_an_empty_data_directory_publishes_nothing(tmp_path: Path)
     assert done.returncode == 2 and "No raw files" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
     assert not (base / "marts").exists()
+
+
+def test_one_unreadable_assessment_value_stops_the_run_before_the_marts_naming_its_row(own_province: Path):
+    """A value that cannot be read scores 0 and can move its group's minimum and so the ranks (issue 24, round 3):
+    one quarantined assessment row blocks the publish (thresholds.yaml: assessments 0), named on the console."""
+    marts_file = own_province / "marts" / "egov.duckdb"
+    digest = file_hash(marts_file)
+    path = own_province / "raw" / "assessments" / str(YEAR) / f"assessments_{YEAR}.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "year,agency_code,indicator_code,value" and len(lines) > 2
+    lines[1] = lines[1].rsplit(",", 1)[0] + ",NA"  # R's missing value, in the first record (line 2)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = egov(own_province, "run", "--year", str(YEAR))
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert f"assessments/{YEAR}/assessments_{YEAR}.csv:2 (value: 'NA' is not a valid number)" in done.stdout, \
+        done.stdout[-3000:]
+    assert "✓ marts" not in done.stdout and "the published marts were left as they were" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    assert file_hash(marts_file) == digest
 
 
 # --- 4. a killed run, a second run, leftovers

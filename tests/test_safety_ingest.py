@@ -74,7 +74,8 @@ def headerless_lines(codes: list[str]) -> str:
 
 def test_headerless_and_shifted_dossier_files_and_a_0_100_score_in_a_real_run(data_dir, registry, capfd):
     """3a, 3b and 9 through `egov run`'s own pipeline: no personal value reaches any output, counts reconcile,
-    and an inspector's 0-100 score is quarantined at ingestion instead of blocking the run unnamed."""
+    and an inspector's 0-100 score is quarantined at ingestion and blocks the run by name (a quarantined assessment
+    can move a rank: thresholds.yaml gives assessments a share of 0) until the inspectors correct it."""
     from pipelines.cli import run_pipeline
 
     raw = data_dir / "raw"
@@ -91,7 +92,11 @@ def test_headerless_and_shifted_dossier_files_and_a_0_100_score_in_a_real_run(da
         [2024, "SO-YT", "security_assessed", 1],
     ])
 
-    assert run_pipeline([2024], data_dir=data_dir)
+    assert not run_pipeline([2024], data_dir=data_dir)
+    blocked = capfd.readouterr()
+    assert "assessments/2024/cham_diem.csv:2 (value 85 is outside [0, 1] for indicator security_assessed)" in \
+        blocked.out
+    assert not (data_dir / "marts" / "egov.duckdb").exists()
 
     warehouse = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
     try:
@@ -111,6 +116,11 @@ def test_headerless_and_shifted_dossier_files_and_a_0_100_score_in_a_real_run(da
         assert leaks(texts_of(warehouse)) == []
     finally:
         warehouse.close()
+    write_csv(raw / "assessments" / "2024" / "cham_diem.csv", ASSESSMENT_HEADER, [
+        [2024, "SO-TP", "security_assessed", 0.85],  # corrected by the inspectors
+        [2024, "SO-YT", "security_assessed", 1],
+    ])
+    assert run_pipeline([2024], data_dir=data_dir)
 
     marts = duckdb.connect(str(data_dir / "marts" / "egov.duckdb"), read_only=True)
     try:
@@ -124,7 +134,7 @@ def test_headerless_and_shifted_dossier_files_and_a_0_100_score_in_a_real_run(da
         values = duckdb.sql(f"SELECT CAST(t AS VARCHAR) FROM read_parquet('{path}') AS t").fetchall()
         assert leaks("\n".join(v for (v,) in values)) == [], path
     out, err = capfd.readouterr()
-    assert leaks(out + err) == []
+    assert leaks(blocked.out + blocked.err + out + err) == []
     dagster_home = Path(os.environ["DAGSTER_HOME"])  # the run's event log and compute logs
     logged = [p for p in dagster_home.rglob("*") if p.is_file()]
     assert logged and [(p.name, leaks(p.read_bytes())) for p in logged if leaks(p.read_bytes())] == []

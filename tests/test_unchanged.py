@@ -143,3 +143,137 @@ def test_gx_worker_gives_the_in_process_summaries(province: Path, tmp_path: Path
     here = _validate(frames, tmp_path / "b" / "data_docs", run_name="2023-2025", registry=load_registry(province))
     assert in_worker is not None and _without_timings(in_worker) == _without_timings(here)
     assert (tmp_path / "a" / "data_docs" / "index.html").exists()  # the worker built the Data Docs
+
+
+# --- the deployment's rubric folder is part of the fingerprint (issue 24, item 9) -------------------------------------
+
+DEPLOYMENT_RUBRIC = """\
+year: 2024
+title: Xếp hạng thử nghiệm
+maximum: 100
+classification: [{label: Đạt, min: 50}, {label: Chưa đạt, min: 0}]
+assessed_indicators: [{code: ict_infrastructure, name_vi: Hạ tầng}, {code: ict_human, name_vi: Nhân lực}]
+criteria:
+  - code: ict
+    name_vi: Chỉ số thành phần
+    max_points: 100
+    indicators:
+      - {code: ict_infrastructure, points: 70}
+      - {code: ict_human, points: 30}
+groups:
+  province: {label_vi: Tỉnh}
+"""
+# Submitted components per province (infrastructure, human); totals by hand, infrastructure 70 and human 30 points:
+# P01 0.9 × 70 + 0.2 × 30 = 63 + 6 = 69, P02 0.3 × 70 + 0.8 × 30 = 21 + 24 = 45. With 30 and 70 points instead:
+# P01 0.9 × 30 + 0.2 × 70 = 27 + 14 = 41, P02 0.3 × 30 + 0.8 × 70 = 9 + 56 = 65: P02 goes first.
+COMPONENTS = {"P01": (0.9, 0.2), "P02": (0.3, 0.8)}
+
+
+def _deployment(base: Path) -> Path:
+    """A deployment with its own rubric folder (an annual and a periodic rubric) and submitted components."""
+    from conftest import AGENCY_HEADER, write_csv
+
+    (base / "rubrics").mkdir(parents=True)
+    (base / "rubrics" / "2024.yaml").write_text(DEPLOYMENT_RUBRIC, encoding="utf-8")
+    periodic = base / "rubrics" / "periodic" / "766"
+    periodic.mkdir(parents=True)
+    for path in (settings.RUBRIC_DIR / "periodic" / "766").glob("*.yaml"):
+        (periodic / path.name).write_bytes(path.read_bytes())
+    write_csv(base / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER,
+              [[code, f"Tỉnh {code}", "province", "", "2016-01-01", "", ""] for code in COMPONENTS])
+    write_csv(base / "raw" / "assessments" / "2024" / "thanh_phan.csv",
+              ["year", "agency_code", "indicator_code", "value"],
+              [[2024, code, indicator, value] for code, values in COMPONENTS.items()
+               for indicator, value in zip(("ict_infrastructure", "ict_human"), values, strict=True)])
+    return base
+
+
+def _same_size_and_time(path: Path, old: str, new: str) -> None:
+    """Edit `path` keeping its size and modification time: only its contents tell the edit."""
+    st = path.stat()
+    text = path.read_text(encoding="utf-8")
+    assert old in text and len(old.encode()) == len(new.encode())
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_every_rubric_of_the_deployment_is_in_the_fingerprint(tmp_path: Path) -> None:
+    base = _deployment(_data_dir(tmp_path))
+    unchanged.record_success(base, [2024], unchanged.fingerprint(base, [2024]))
+    assert unchanged.nothing_new(base, [2024])
+
+    annual = base / "rubrics" / "2024.yaml"
+    _same_size_and_time(annual, "points: 70}", "points: 60}")
+    assert not unchanged.nothing_new(base, [2024])  # a weight of the year's rubric
+    _same_size_and_time(annual, "points: 60}", "points: 70}")
+    assert unchanged.nothing_new(base, [2024])
+
+    periodic = sorted((base / "rubrics" / "periodic" / "766").glob("*.yaml"))[0]
+    text = periodic.read_text(encoding="utf-8")
+    periodic.write_text(text + "# a note\n", encoding="utf-8")
+    assert not unchanged.nothing_new(base, [2024])  # a periodic rubric
+    periodic.write_text(text, encoding="utf-8")
+    unchanged.record_success(base, [2024], unchanged.fingerprint(base, [2024]))
+
+    newer = base / "rubrics" / "2023.yaml"
+    newer.write_text(DEPLOYMENT_RUBRIC.replace("year: 2024", "year: 2023"), encoding="utf-8")
+    assert not unchanged.nothing_new(base, [2024])  # a new rubric file
+    newer.unlink()
+    assert unchanged.nothing_new(base, [2024])
+
+
+def test_the_fingerprint_covers_every_configuration_file_the_registry_reads(tmp_path: Path) -> None:
+    """Whatever the registry reads for a data directory is either code (in the code folders, with a suffix the code
+    hash reads) or the deployment's, and then an edit of its contents alone makes the next run recompute."""
+    from pipelines.core.registry import configuration_files
+
+    base = _deployment(_data_dir(tmp_path))
+    read = [p for p in configuration_files(base) if not p.is_dir()]
+    own = [p for p in read if not p.is_relative_to(settings.PROJECT_ROOT)]
+    assert sorted(p.relative_to(base).as_posix() for p in own) == [
+        "rubrics/2024.yaml", *(f"rubrics/periodic/766/{p.name}"
+                               for p in sorted((settings.RUBRIC_DIR / "periodic" / "766").glob("*.yaml")))]
+    for path in set(read) - set(own):
+        folder = path.relative_to(settings.PROJECT_ROOT).parts[0]
+        assert folder in unchanged.CODE_DIRS and path.suffix in unchanged.CODE_SUFFIXES, path
+    unchanged.record_success(base, [2024], unchanged.fingerprint(base, [2024]))
+    for path in own:
+        text = path.read_text(encoding="utf-8")
+        _same_size_and_time(path, text[-1], " " if text[-1] != " " else "\n")
+        assert not unchanged.nothing_new(base, [2024]), path
+        path.write_text(text, encoding="utf-8")
+        assert unchanged.nothing_new(base, [2024]), path
+
+
+def _ranking(base: Path) -> list[tuple]:
+    import duckdb
+
+    with duckdb.connect(str(settings.marts_dir(base) / "egov.duckdb"), read_only=True) as con:
+        return con.execute("SELECT agency_code, total_points, rank FROM rankings WHERE year = 2024 "
+                           "ORDER BY rank").fetchall()
+
+
+def test_a_rubric_edited_in_the_deployment_is_applied_by_the_next_run(
+        data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.cli import main
+
+    _deployment(data_dir)
+    # Next year's rubric saved under a name that is not read: the run says so (issue 24, "2025.YAML").
+    (data_dir / "rubrics" / "2025.YAML").write_text(DEPLOYMENT_RUBRIC.replace("year: 2024", "year: 2025"),
+                                                    encoding="utf-8")
+    assert main(["run", "--year", "2024"]) == 0
+    assert _ranking(data_dir) == [("P01", 69.0, 1), ("P02", 45.0, 2)]
+    assert "'2025.YAML' is not read as a rubric: a rubric file must be named <year>.yaml (2025.yaml)" in \
+        capsys.readouterr().out
+    assert main(["run", "--year", "2024"]) == 0
+    assert "Nothing new for 2024" in capsys.readouterr().out
+
+    rubric = data_dir / "rubrics" / "2024.yaml"
+    text = rubric.read_text(encoding="utf-8")
+    rubric.write_text(text.replace("points: 70}", "points: 3X}").replace("points: 30}", "points: 70}")
+                      .replace("points: 3X}", "points: 30}"), encoding="utf-8")
+    assert main(["run", "--year", "2024"]) == 0
+    assert "Nothing new" not in capsys.readouterr().out
+    assert _ranking(data_dir) == [("P02", 65.0, 1), ("P01", 41.0, 2)]
+    assert main(["run", "--year", "2024"]) == 0
+    assert "Nothing new for 2024" in capsys.readouterr().out

@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -462,6 +463,8 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
                 row, col = err.position
                 sheet[row, sheet.columns[col]] = EXCEL_ERRORS.get(kind.group(1), f"#{kind.group(1).upper()}!")
         reasons = _numbers_in_codes(reader, index, sheet, _code_columns(contract, positions), positions)
+        sheet = _exact_decimals(reader, index, sheet, [positions[c.name] for c in contract.columns
+                                                       if c.type == "decimal" and _read(c, positions)])
     except fastexcel.FastExcelError as exc:
         raise FileRejected(f"is not a readable XLSX workbook ({_reader_error(exc, path, contract)})") from exc
     sheet = sheet.with_columns(pl.Series("__reader_reason", reasons, dtype=pl.String))
@@ -547,6 +550,39 @@ def _numbers_in_codes(reader: fastexcel.ExcelReader, index: int, sheet: pl.DataF
                 reasons[row].append(f"{columns[col]} arrived as a date ({sheet[row, sheet.columns[col]]}): "
                                     "format the column as text in Excel")
     return ["; ".join(r) or None for r in reasons]
+
+
+def _exact_decimals(reader: fastexcel.ExcelReader, index: int, sheet: pl.DataFrame,
+                    columns: list[int]) -> pl.DataFrame:
+    """The number cells of decimal columns as the shortest text that reads back to the cell's value.
+
+    The reader's text keeps 9 decimals: 9.207108589519956e-06 reads as 0.000009207 and 1.5e-10 as 0. Each cell is
+    read again as a float; where the text does not read back to it, the float's own text replaces it. A text cell
+    ("80,5"), a flag (true) or a date is no number in Python's sense and stays as it is, for the contract to judge.
+    """
+    import polars as pl
+
+    if not columns:
+        return sheet
+    typed, _ = reader.load_sheet(index, header_row=None, skip_rows=0, use_columns=columns,
+                                 dtypes=dict.fromkeys(columns, "float")).to_arrow_with_errors()
+    for name, col in zip(typed.column_names, columns, strict=True):
+        values = typed.column(name).to_pylist()
+        texts = sheet[sheet.columns[col]].to_list()
+        exact = [text if i >= len(values) or not _needs_exact_text(text, values[i]) else repr(values[i])
+                 for i, text in enumerate(texts)]
+        sheet = sheet.with_columns(pl.Series(sheet.columns[col], exact, dtype=pl.String))
+    return sheet
+
+
+def _needs_exact_text(text: str | None, value: float | None) -> bool:
+    """Whether a cell's text, a number, reads back to something else than the cell's finite float value."""
+    if text is None or value is None or not math.isfinite(value):
+        return False
+    try:
+        return float(text) != value
+    except ValueError:
+        return False
 
 
 def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContract) -> OpenedFile:

@@ -8,14 +8,16 @@ An analyst may still open the published file read-write (the DuckDB CLI does by 
 `egov.duckdb.wal` beside it that belongs to *that* file: once the file is replaced, the WAL no longer matches and
 every later open fails with "WAL does not match database file". So publishing removes a WAL left beside the old
 file, and `open_marts` reads through a private hard link (no WAL beside it) when a stale WAL is in the way.
+People's own SQL (`egov sql`) goes through `open_marts_for_queries`, which can write nothing published.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,6 +233,57 @@ def open_marts(marts_file: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
         if link is not None:
             link.unlink(missing_ok=True)
+
+
+@contextmanager
+def open_marts_for_queries(marts_file: Path, allowed_dirs: Iterable[Path] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection for people's own SQL (`egov sql`) that cannot change anything published.
+
+    DuckDB itself keeps the query in: no file is read or written outside `allowed_dirs` (none by default), no
+    extension installed or loaded, no database attached elsewhere, and no setting changed back
+    (`enable_external_access`, `allowed_directories`, `lock_configuration`). DuckDB always lets a session write the
+    files of a database it opened (the file itself with `COPY … TO` and `USE_TMP_FILE false`, its WAL), so the marts
+    are attached (as `egov`) through a private link in `.readers/` whose name is removed as soon as they are open:
+    those names then make new files there, removed on close (or by the next publish), never the published one.
+    Spilled intermediates go to a private temporary folder, not beside the marts.
+    """
+    marts_dir = marts_file.parent.resolve()
+    allowed = [Path(d).resolve() for d in allowed_dirs]
+    for folder in allowed:
+        if folder.is_relative_to(marts_dir) or marts_dir.is_relative_to(folder):
+            raise ValueError(f"{folder}: a folder for files of your own cannot hold the marts folder {marts_dir} "
+                             "or lie inside it")
+    link = marts_file.parent / READERS_DIR / f"{uuid.uuid4().hex}.duckdb"
+    link.parent.mkdir(exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="egov-sql-"))
+    try:
+        try:
+            os.link(marts_file, link)
+        except OSError:
+            shutil.copyfile(marts_file, link)
+        con = duckdb.connect(":memory:", config={"temp_directory": str(scratch)})
+        try:
+            try:
+                con.execute(f"ATTACH '{str(link).replace(chr(39), chr(39) * 2)}' AS egov (READ_ONLY)")
+            except duckdb.Error as error:
+                if "Conflicting lock" in str(error):
+                    raise MartsLocked(
+                        f"{marts_file} is held open read-write by another process ({lock_holder(str(error))}): "
+                        "close that session, and open the marts read-only (`egov sql`, docs/analysts.md)") from None
+                raise
+            finally:
+                link.unlink(missing_ok=True)  # before any query: the name DuckDB allows no longer reaches the file
+            con.execute("USE egov")
+            con.execute("SET allowed_directories = $dirs", {"dirs": [str(d) for d in allowed]})
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            yield con
+        finally:
+            con.close()
+    finally:
+        for path in link.parent.glob(f"{link.name}*"):  # what a query wrote under the names DuckDB allows
+            path.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _export_parquet(con: duckdb.DuckDBPyConnection, marts_dir: Path) -> dict[str, Path]:

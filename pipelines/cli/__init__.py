@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from pipelines.core import settings
@@ -486,17 +487,28 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    """Query the published marts read-only: one query from the command line, or a prompt."""
+    """Query the published marts read-only: one query from the command line, or a prompt. No file is read or
+    written but in the folders given with --allow-files, none of which may overlap the data directory."""
     import duckdb
 
-    from assets.marts.publish import MARTS_FILE, MartsLocked, open_marts
+    from assets.marts.publish import MARTS_FILE, MartsLocked, open_marts_for_queries
 
-    marts = settings.marts_dir() / MARTS_FILE
+    base = settings.data_dir()
+    marts = settings.marts_dir(base) / MARTS_FILE
     if not marts.exists():
         _say(f"No marts yet at {marts}: run `egov run` (or `egov demo`) first.")
         return EXIT_USAGE
+    allowed = [Path(d).expanduser().resolve() for d in args.allow_files or ()]
+    for folder in allowed:
+        if not folder.is_dir():
+            _say(f"--allow-files {folder}: not a folder; name an existing folder for your own files.")
+            return EXIT_USAGE
+        if folder.is_relative_to(base) or base.is_relative_to(folder):
+            _say(f"--allow-files {folder}: queries may not write where the pipeline keeps its files (the data "
+                 f"directory {base}: raw files, warehouse, marts and reports); name a folder outside it.")
+            return EXIT_USAGE
     try:
-        with open_marts(marts) as con:
+        with open_marts_for_queries(marts, allowed) as con:
             if args.query:
                 return _run_query(con, args.query, args.csv)
             _say(f"Marts {marts} (read-only). End statements with ';'. Try: SHOW TABLES; "
@@ -516,22 +528,46 @@ def _run_query(con, query: str, as_csv: bool) -> int:
     try:
         relation = con.sql(query)
     except duckdb.Error as error:
-        read_only = "read-only" in str(error)
-        _say(f"Error: {str(error).splitlines()[0]}" + (
-            " (the marts are read-only: to keep results, ATTACH a database of your own, docs/analysts.md)"
-            if read_only else ""))
+        text = str(error)
+        hint = (" (the marts are read-only: to keep results, write them into a folder of your own named with "
+                "--allow-files, docs/analysts.md)" if "read-only" in text
+                else " (egov sql reads and writes no file but in the folders named with --allow-files DIR, and "
+                "installs no extension: docs/analysts.md)" if isinstance(error, duckdb.PermissionException)
+                else " (egov sql's settings are fixed)" if "configuration has been locked" in text else "")
+        _say(f"Error: {text.splitlines()[0]}{hint}")
         return EXIT_USAGE
     if relation is None:
         return EXIT_OK
     if as_csv:
-        import csv
-
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(relation.columns)
-        writer.writerows(relation.fetchall())
+        write_csv_rows(sys.stdout, [relation.columns, *relation.fetchall()])
     else:
         relation.show(max_rows=100, max_width=200)
     return EXIT_OK
+
+
+# A cell a spreadsheet would read as a formula (OWASP, "CSV injection"): = + - @, or a tab or carriage return first.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: object) -> object:
+    """A text cell as a spreadsheet must show it: one that starts like a formula gets a leading `'`. Only text is
+    escaped: a number (a DuckDB numeric column, -0.5) is written as the number it is."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def write_csv_rows(out, rows: Iterable[Iterable[object]]) -> None:
+    """CSV lines ending in a line feed, text escaped for spreadsheets (`spreadsheet_text`). A text holding a carriage
+    return is quoted like one holding a line feed: the csv module quotes only the characters of its line terminator."""
+    import csv
+    import io
+
+    line = io.StringIO()
+    writer = csv.writer(line, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([spreadsheet_text(v) for v in row])
+        out.write(line.getvalue()[:-2] + "\n")
+        line.seek(0)
+        line.truncate()
 
 
 def _prompt(con, as_csv: bool) -> int:
@@ -693,11 +729,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sql", help="query the published marts read-only (a prompt, or one QUERY)",
                        description="Open the published marts read-only and run SQL (DuckDB dialect). Without "
                        "QUERY, a prompt: end statements with ';', Ctrl-D to leave. Read-only: nothing you do "
-                       "here can change what the pipeline published, and no run is blocked.",
+                       "here can change what the pipeline published, and no run is blocked. No other file is "
+                       "read or written (read_csv, COPY ... TO, ATTACH) but in the folders named with "
+                       "--allow-files, and no extension is installed or loaded.",
                        epilog="Example: egov sql \"SELECT rank, agency_name, total_points FROM rankings WHERE "
                        "year = 2025 AND agency_group = 'department' ORDER BY rank\"")
     p.add_argument("query", nargs="?", help="one SQL statement to run and print")
-    p.add_argument("--csv", action="store_true", help="print the result as CSV (for a spreadsheet or a pipe)")
+    p.add_argument("--csv", action="store_true", help="print the result as CSV (for a spreadsheet or a pipe); a "
+                   "text starting with = + - @ is written with a leading ' so that no spreadsheet runs it")
+    p.add_argument("--allow-files", action="append", metavar="DIR", help="let queries read and write files in "
+                   "this folder (again for more), e.g. COPY ... TO 'DIR/x.parquet'; never one holding or inside "
+                   "the data directory")
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("worker", help="a Celery worker for national runs with --executor celery (docs/operators.md)")

@@ -3,7 +3,8 @@
 A night with nothing new used to cost a whole Dagster run (~9–15 s: imports, every step opening the warehouse,
 checks and indicators recomputed on the same rows) to publish the same marts. The fingerprint covers everything a
 run's result depends on: every raw file (path, size, modification time; links not followed), the code and
-configuration of the pipeline (their contents), the `EGOV_*` settings, today's date in Vietnam (the completeness
+configuration of the pipeline (their contents), the rubric folder the run reads (its contents: the deployment's own
+`$EGOV_DATA_DIR/rubrics/`, periodic rubrics included), the `EGOV_*` settings, today's date in Vietnam (the completeness
 checks of the running year depend on it), and the warehouse, marts and Data Docs as the last successful run left
 them (a run from the UI or a schedule, a restored or deleted file, all change it). Only when all of it equals what
 the last successful `egov run` of the same years recorded is the run skipped.
@@ -46,6 +47,31 @@ def _code_hash() -> str:
     return digest.hexdigest()
 
 
+def _rubric_hash(base: Path) -> str:
+    """The contents of every file of the rubric folder a run of `base` reads (settings.rubric_dir): the only
+    configuration of a deployment outside the code (pipelines/registry.py `configuration_files` lists what the
+    registry reads; tests/test_unchanged.py checks each is covered). Links are followed, as the registry follows
+    them; a file added, renamed, removed or edited (whatever its size and time) changes it."""
+    root = settings.rubric_dir(base)
+    digest = hashlib.sha256(str(root).encode() + b"\0")
+    seen: set[str] = set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:  # a link back up the tree
+            dirs.clear()
+            continue
+        seen.add(real)
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder) / name
+            try:
+                body = path.read_bytes()
+            except OSError:  # a dangling link: the registry cannot read it either
+                body = b"\0unreadable"
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + body + b"\0")
+    return digest.hexdigest()
+
+
 def _stat(path: Path) -> list[int] | None:
     try:
         st = path.stat()
@@ -73,7 +99,7 @@ def fingerprint(base: Path, years: list[int]) -> dict[str, object]:
     raw = hashlib.sha256(json.dumps(_tree(settings.raw_dir(base))).encode()).hexdigest()
     # EGOV_DATA_DIR only says where `base` is: the same data reached another way is the same data.
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("EGOV_") and k != "EGOV_DATA_DIR")
-    return {"years": years, "raw": raw, "code": _code_hash(), "env": env,
+    return {"years": years, "raw": raw, "code": _code_hash(), "rubrics": _rubric_hash(base), "env": env,
             "today": settings.today_vn().isoformat()}
 
 

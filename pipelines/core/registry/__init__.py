@@ -80,11 +80,17 @@ def load_registry(data_dir: Path | None = None) -> Registry:
     """The registry of a data directory (default: EGOV_DATA_DIR, else data/), loaded once while its files are
     unchanged; raises RegistryError (RubricError for a rubric) naming the file, the key path and the reason."""
     base = Path(data_dir).resolve() if data_dir else settings.data_dir()
-    rubric_dir = settings.rubric_dir(base)
-    paths = [SOURCES_PATH, METHODOLOGY_PATH, CATALOGUE_PATH, THRESHOLDS_PATH, rubric_dir,
-             *rubric_files(rubric_dir).values(),
-             *(p for files in periodic_rubric_files(rubric_dir).values() for p in files.values())]
-    return _load_registry(base, rubric_dir, _stamp(*paths))
+    return _load_registry(base, settings.rubric_dir(base), _stamp(*configuration_files(base)))
+
+
+def configuration_files(data_dir: Path) -> list[Path]:
+    """What `load_registry(data_dir)` reads: the bundled files, the rubric folder and its rubrics. Its cache
+    follows them, and so does `egov run`'s fingerprint (pipelines/cli/unchanged.py: the code folders and the rubric
+    folder), so an edited rubric is applied by the next run."""
+    rubric_dir = settings.rubric_dir(data_dir)
+    return [SOURCES_PATH, METHODOLOGY_PATH, CATALOGUE_PATH, THRESHOLDS_PATH, rubric_dir,
+            *rubric_files(rubric_dir).values(),
+            *(p for files in periodic_rubric_files(rubric_dir).values() for p in files.values())]
 
 
 @lru_cache(maxsize=8)

@@ -9,12 +9,14 @@ from pathlib import Path
 
 from pipelines.core import settings
 from pipelines.core.registry.reading import RegistryError
-from pipelines.core.registry.rubrics import validate_rubric_dir
+from pipelines.core.registry.rubrics import misnamed_rubric_files, validate_rubric_dir
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     rubric_dir = Path(args[0]) if args else settings.rubric_dir()
+    for line in misnamed_rubric_files(rubric_dir):
+        print(f"WARNING {line}", file=sys.stderr)
     try:
         rubrics = validate_rubric_dir(rubric_dir)
     except RegistryError as exc:  # a rubric, or the catalogue or methodology it is checked against

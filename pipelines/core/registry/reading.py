@@ -26,10 +26,65 @@ class RubricError(RegistryError):
     """A rubric file (or folder) that cannot be used; the message names the file and the problem."""
 
 
+MAX_REPEATED_VALUES = 10_000  # what the aliases (*name) of one configuration file may repeat in all
+
+
+class _AliasRefused(Exception):
+    """An alias (*name) that would repeat too much, or its own container."""
+
+    def __init__(self, event: yaml.AliasEvent, reason: str) -> None:
+        super().__init__(reason)
+        self.event = event
+        self.reason = reason
+
+
+class _BoundedAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with a bound on aliases. Nine lines of nested aliases ("billion laughs") expand to 10⁹
+    values, and every walk over the document (the duplicate-key check, the models) took minutes before any error;
+    an alias to its own container made them recurse without end. An alias that repeats what it names is still read
+    (PyYAML's own dumper writes one for a value used twice), up to MAX_REPEATED_VALUES values repeated in all."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._composed: set[int] = set()  # anchored nodes composed whole (an alias to another is to its container)
+        self._sizes: dict[int, int] = {}
+        self._repeated = 0
+
+    def _size(self, node: yaml.Node) -> int:
+        """Values in `node` with its aliases expanded (each node counted once: linear in the file)."""
+        if id(node) not in self._sizes:
+            if isinstance(node, yaml.SequenceNode):
+                size = 1 + sum(self._size(item) for item in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                size = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
+            else:
+                size = 1
+            self._sizes[id(node)] = size
+        return self._sizes[id(node)]
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) and event.anchor in self.anchors:  # an unknown one: PyYAML's error
+            target = self.anchors[event.anchor]
+            if id(target) not in self._composed:
+                raise _AliasRefused(event, "names a value that contains it")
+            self._repeated += self._size(target)
+            if self._repeated > MAX_REPEATED_VALUES:
+                raise _AliasRefused(event, f"the file's aliases repeat more than {MAX_REPEATED_VALUES:,} values "
+                                           "(nested aliases, a \"billion laughs\"?)")
+            return super().compose_node(parent, index)
+        node = super().compose_node(parent, index)
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            self._composed.add(id(node))
+        return node
+
+
 def read_yaml(path: Path, error: type[RegistryError] = RegistryError) -> Any:
-    """The YAML document of `path`; a key written twice in one mapping is an error (PyYAML would keep the last)."""
+    """The YAML document of `path`; a key written twice in one mapping is an error (PyYAML would keep the last),
+    and so is an alias (`*name`) that names its own container or makes the file's aliases repeat more than
+    MAX_REPEATED_VALUES values, refused where it is written, before anything expands it."""
     try:
-        loader = yaml.SafeLoader(Path(path).read_text(encoding="utf-8"))
+        loader = _BoundedAliasLoader(Path(path).read_text(encoding="utf-8"))
         try:
             node = loader.get_single_node()
             if node is None:
@@ -38,6 +93,11 @@ def read_yaml(path: Path, error: type[RegistryError] = RegistryError) -> Any:
             return loader.construct_document(node)
         finally:
             loader.dispose()
+    except _AliasRefused as refused:
+        mark = refused.event.start_mark
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        raise error(f"{shown_path(path)}: {line}alias *{refused.event.anchor}: {refused.reason}; write the values "
+                    "out") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise error(f"{shown_path(path)}: not valid UTF-8 YAML: {exc}") from None
 

@@ -307,6 +307,42 @@ def rubric_files(rubric_dir: Path) -> dict[int, Path]:
     return files
 
 
+# A name with a year and a YAML suffix in any case or spacing ("2025.YAML", " 2025.yaml", "rubric_2025.yaml") is meant
+# as a rubric: not read, it would leave the year scored with an older file without a word. Drafts start with "draft".
+_YEAR_IN_NAME = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+
+
+def _meant_as_rubric(name: str) -> str | None:
+    """The year of a file name that looks like a rubric's, else None (README.md, draft-2026.yaml, .hidden)."""
+    plain = name.strip().lower()
+    if name.startswith(".") or plain.startswith("draft") or not plain.endswith((".yaml", ".yml")):
+        return None
+    year = _YEAR_IN_NAME.search(plain)
+    return year.group(1) if year else None
+
+
+def misnamed_rubric_files(rubric_dir: Path) -> list[str]:
+    """A warning per file of the rubric folder (and of its periodic/ folders) that looks like a rubric but is not
+    read as one: not named exactly `<year>.yaml`, or a periodic rubric outside `periodic/<name>/`."""
+    folder = Path(rubric_dir)
+    if not folder.is_dir():
+        return []
+    periodic = folder / PERIODIC_DIR
+    folders = [folder, *(sorted(d for d in periodic.iterdir() if d.is_dir()) if periodic.is_dir() else [])]
+    out = []
+    for where in folders:
+        for p in sorted(where.iterdir()):
+            year = _meant_as_rubric(p.name)
+            if p.is_file() and year and not RUBRIC_FILE_NAME.match(p.name):
+                out.append(f"{shown_path(where)}: {p.name!r} is not read as a rubric: a rubric file must be named "
+                           f"<year>.yaml ({year}.yaml); a draft's name starts with draft")
+    for p in sorted(periodic.iterdir()) if periodic.is_dir() else []:
+        if p.is_file() and _meant_as_rubric(p.name):
+            out.append(f"{shown_path(periodic)}: {p.name!r} is not read as a rubric: a periodic rubric goes in "
+                       f"{PERIODIC_DIR}/<name>/<year>.yaml")
+    return out
+
+
 def periodic_rubric_files(rubric_dir: Path) -> dict[str, dict[int, Path]]:
     """`periodic/<name>/<year>.yaml` files by scorecard name and year."""
     base = Path(rubric_dir) / PERIODIC_DIR
@@ -321,7 +357,9 @@ def rubric_file_for(year: int, rubric_dir: Path) -> Path:
     earlier = [y for y in files if y <= year]
     if not earlier:
         first = f"the first is {min(files)}.yaml" if files else "there is none"
-        raise RubricError(f"{rubric_dir}: no rubric for {year}: no file for {year} or an earlier year ({first})")
+        misnamed = "".join(f"\n{line}" for line in misnamed_rubric_files(rubric_dir))
+        raise RubricError(f"{rubric_dir}: no rubric for {year}: no file for {year} or an earlier year ({first})"
+                          + misnamed)
     return files[max(earlier)]
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from assets.marts.dictionary import describe_marts
 from pipelines.core.settings import PROJECT_ROOT
 from pipelines.core.warehouse import lock_holder
 
@@ -128,8 +129,8 @@ def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path,
                   max_drop_share: float | None = None) -> dict:
     """Build the marts from the warehouse connection `con` and publish them; returns table row counts.
 
-    `extra_sql`: statements run after marts.sql, or a function of the connection that returns them once marts.sql
-    has built `m` (the national marts read which tables it made).
+    `extra_sql`: statements run after marts.sql and its data dictionary, or a function of the connection that returns
+    them once marts.sql has built `m` (the national marts read which tables it made).
 
     `max_drop_share` (None: no guard) stops the publish when a year would lose more than that share of its
     ranked units or indicator values compared with the published marts.
@@ -142,6 +143,7 @@ def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path,
     con.execute(f"ATTACH '{tmp}' AS m")
     try:
         con.execute(MARTS_SQL.read_text(encoding="utf-8"))
+        describe_marts(con, "m")  # the data dictionary (assets/marts/dictionary/) as the tables' comments
         for sql in (extra_sql(con) if callable(extra_sql) else extra_sql) or []:
             con.execute(sql)
         counts = {

@@ -85,7 +85,7 @@ def ensure_national_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def national_marts_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str]) -> list[str]:
     """Statements run after marts.sql built the provinces' level into `m`: `province_code` on every table, then
-    every province's own marts appended (`INSERT ... BY NAME`, so the comments of marts.sql stay)."""
+    every province's own marts appended (`INSERT ... BY NAME`, so the comments of the data dictionary stay)."""
     tables = [t for (t,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'm' ORDER BY table_name").fetchall()]
     columns = {(t, c) for t, c in con.execute(

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from expectations import SQL_DIR
 from expectations.suites import SUITE_SOURCE, suite_specs
-from pipelines.core.registry.sources import load_sources
+from pipelines.core.registry.sources import REGISTRY_TABLE, load_sources, registry_source
 from pipelines.core.registry.thresholds import load_thresholds
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ from pipelines.core.warehouse import transaction
 
 # The sources, their labels in a sentence and their returns come from config/sources.yaml (pipelines/core/registry/).
 SOURCES = load_sources()
+# The agency registry (role: registry), the one source without a year: its files and rows count in every year.
+REGISTRY = registry_source(SOURCES).name
 # Sources every evaluated agency returns each year: data_quality.missing_return is set for these.
 RETURN_SOURCES = tuple(name for name, c in SOURCES.items() if c.agency_return)
 # Sources that arrive per year (raw/<source>/<year>/): a year without any of their files is noted, not failed.
@@ -400,7 +402,7 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
     if not _table_exists(con, "data_quality"):
         return [f"Chưa có bảng data_quality cho năm {year}."]
     lines: list[str] = []
-    registry = "stg_agencies" if _table_exists(con, "stg_agencies") else "agencies"  # warehouse or marts
+    registry = REGISTRY_TABLE if _table_exists(con, REGISTRY_TABLE) else "agencies"  # warehouse or marts
     groups = "agency_groups" if _table_exists(con, "agency_groups") else "(SELECT NULL AS agency_group, NULL AS " \
         "group_order)"  # a marts file older than the table: names in code order
     required = list(load_thresholds()["required_returns"])
@@ -424,14 +426,14 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
                      " – các chỉ số từ " + ("các nguồn này" if len(no_files) > 1 else "nguồn này")
                      + " để trống (0 điểm).")
     rules = con.execute(
-        "SELECT source, rule, count(*) FROM quarantine WHERE year = ? OR (year IS NULL AND source = 'agencies') "
-        "GROUP BY ALL ORDER BY source, count(*) DESC, rule", [year]).fetchall()
+        "SELECT source, rule, count(*) FROM quarantine WHERE year = ? OR (year IS NULL AND source = ?) "
+        "GROUP BY ALL ORDER BY source, count(*) DESC, rule", [year, REGISTRY]).fetchall()
     by_source: dict[str, list[tuple[str, int]]] = {}
     for source, rule, n in rules:
         by_source.setdefault(source, []).append((rule, int(n)))
     read = dict(con.execute(
-        "SELECT source, sum(rows_read) FROM ingested_files WHERE year = ? OR (year IS NULL AND source = 'agencies') "
-        "GROUP BY source", [year]).fetchall())
+        "SELECT source, sum(rows_read) FROM ingested_files WHERE year = ? OR (year IS NULL AND source = ?) "
+        "GROUP BY source", [year, REGISTRY]).fetchall())
     for source, items in by_source.items():
         rows = sum(n for rule, n in items if rule != "file_rejected")
         files = sum(n for rule, n in items if rule == "file_rejected")
@@ -444,7 +446,7 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
         if files:
             names = [r[0] for r in con.execute(
                 "SELECT file FROM quarantine WHERE source = ? AND rule = 'file_rejected' AND year IS NOT DISTINCT FROM "
-                "CASE WHEN ? = 'agencies' THEN NULL ELSE ? END ORDER BY file", [source, source, year]).fetchall()]
+                "CASE WHEN ? = ? THEN NULL ELSE ? END ORDER BY file", [source, source, REGISTRY, year]).fetchall()]
             shown = ", ".join(names[:5]) + (f" và {len(names) - 5} tệp khác" if len(names) > 5 else "")
             lines.append(f"{vn_int(files)} tệp {label} bị từ chối cả tệp: {shown}")
     for source, failed in con.execute(

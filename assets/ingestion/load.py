@@ -31,7 +31,7 @@ from assets.ingestion.readers import (
     read_structural_rejects,
     record_lines,
 )
-from pipelines.core.registry.sources import ColumnContract, SourceContract
+from pipelines.core.registry.sources import REGISTRY_TABLE, ColumnContract, SourceContract
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.warehouse import transaction
 
@@ -206,7 +206,7 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
                        "wrong_year"))
     if contract.agency_column:
         ac = q(contract.agency_column)
-        checks.append((f"{ac} IS NOT NULL AND {ac} NOT IN (SELECT agency_code FROM stg_agencies)",
+        checks.append((f"{ac} IS NOT NULL AND {ac} NOT IN (SELECT agency_code FROM {REGISTRY_TABLE})",
                        f"'unknown agency ' || {ac} || ' (not in the agency registry)'", "unknown_agency"))
     for rule in contract.rules:
         checks.append((f"coalesce({rule.when}, false)", lit(rule.reason), "rule"))
@@ -236,7 +236,7 @@ def context_hash(con: duckdb.DuckDBPyConnection, contract: SourceContract) -> st
         parts.append(repr(sorted(indicator_ranges().items())))
     if contract.agency_column:
         parts.append(str(con.execute(
-            "SELECT coalesce(sum(hash(agency_code)), 0) || '-' || count(*) FROM stg_agencies").fetchone()[0]))
+            f"SELECT coalesce(sum(hash(agency_code)), 0) || '-' || count(*) FROM {REGISTRY_TABLE}").fetchone()[0]))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 

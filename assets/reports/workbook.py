@@ -65,7 +65,7 @@ from assets.reports.common import (
 )
 from assets.reports.scorecard_766 import SHEET as SCORECARD_766_SHEET
 from assets.reports.scorecard_766 import write_766_sheet
-from expectations.sql_checks import SOURCE_LABELS, quality_summary, rule_label
+from expectations.sql_checks import REGISTRY, SOURCE_LABELS, quality_summary, rule_label
 from pipelines.core.methods import DEFAULT_METHOD, summary_vi
 from pipelines.core.vietnamese import rank_change_text, vn_number
 
@@ -735,8 +735,8 @@ def _quality_sheet(
     if _has_table(con, "ingested_files"):
         files = con.execute(
             "SELECT source, file, message FROM ingested_files WHERE status = 'rejected' "
-            "AND (year = ? OR (year IS NULL AND source = 'agencies')) ORDER BY source, file",
-            [year],
+            "AND (year = ? OR (year IS NULL AND source = ?)) ORDER BY source, file",
+            [year, REGISTRY],
         ).fetchall()
         ws.write_string(row, 0, "4. Tệp bị từ chối cả tệp", fmt.section)
         row += 1

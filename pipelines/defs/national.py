@@ -19,6 +19,7 @@ from assets.profiles.profiles import build_profiles
 from assets.scoring.score import score_years
 from pipelines.core.provinces import province_dir, province_lock
 from pipelines.core.registry import load_registry
+from pipelines.core.registry.sources import registry_source
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.warehouse import write_agency_groups
 from pipelines.defs.jobs import NATIONAL_GROUP, PIPELINE_JOB, pipeline_run_config
@@ -108,7 +109,7 @@ def national_rankings(context: dg.AssetExecutionContext, warehouse: Warehouse) -
     years = _years(context)
     registry = load_registry(warehouse.base)
     with warehouse.connect() as con:
-        ingest(con, registry.sources["agencies"], warehouse.raw_dir, None, full_refresh=True, log=context.log.info)
+        ingest(con, registry_source(registry.sources), warehouse.raw_dir, None, full_refresh=True, log=context.log.info)
         indicators = build_province_indicators(con, warehouse.base, years)
         for code, year in con.execute(
                 "SELECT agency_code, year FROM agency_years WHERE evaluated AND agency_group = 'province' "

@@ -198,11 +198,9 @@ def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any]) -> None
     if bounds:
         con.executemany("INSERT INTO egov_dq_indicator_bounds VALUES (?, ?, ?)",
                         [[k, float(lo), float(hi)] for k, (lo, hi) in bounds.items()])
-    # The decimals each year's rubric rounds totals to (rank checks); absent (older warehouses): 2.
+    # The decimals each year's rubric rounds totals to (rank checks), as the scoring wrote them with its classes.
     con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_decimals (year INTEGER, agency_group VARCHAR, decimals INTEGER)")
-    if _table_exists(con, "rubric_classes") and con.execute(
-            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'rubric_classes' AND column_name = 'decimals'"
-            ).fetchall()[0][0]:
+    if _table_exists(con, "rubric_classes"):
         con.execute("INSERT INTO egov_dq_decimals SELECT DISTINCT year, agency_group, decimals FROM rubric_classes")
 
 

@@ -88,6 +88,10 @@ def create_marts(con: duckdb.DuckDBPyConnection) -> None:
                                  ("department", "SO-B", "Sở Y tế", 85.5, 2, "Tốt"),
                                  ("district", "H1", "UBND huyện Sông Lam", 74.0, 1, "Khá"),
                                  ("commune", "X1", "UBND xã Tân An", 49.0, 1, "Yếu")]])
+    put(con, "rubric_classes", [  # the rubric's classes and rounding of totals, as the scoring writes them
+        {"year": YEAR, "agency_group": g, "label": k, "min_total": lo, "rubric_year": YEAR, "decimals": 2}
+        for g in ("department", "district", "commune")
+        for k, lo in [("Tốt", 80.0), ("Khá", 65.0), ("Trung bình", 50.0), ("Yếu", 0.0)]])
     put(con, "criterion_scores", [
         {"year": YEAR, "agency_code": c, "agency_group": g, "criterion_code": "infrastructure",
          "criterion_name": "Hạ tầng kỹ thuật CNTT và ATTT", "points": p, "max_points": 20.0, "rank": r}
@@ -335,6 +339,15 @@ def test_rank_sequences(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("UPDATE criterion_scores SET rank = 2 WHERE agency_code = 'SO-B'")  # tie with SO-A: rank 1
     assert failing(con) == {"rankings_missing_agencies": 1, "criterion_rank_sequence": 1}
     assert results(con)["rankings_missing_agencies"].sample[0]["agency_code"] == "X1"
+
+
+def test_ranks_of_a_group_without_its_rubric_rounding_fail_not_rounded_to_2(con: duckdb.DuckDBPyConnection) -> None:
+    """The rounding is the rubric's (rubric_classes.decimals): a group ranked without it is not checked against a
+    rounding of 2 kept in the check (issue 25), every one of its ranks fails."""
+    con.execute("DELETE FROM rubric_classes WHERE agency_group = 'department'")
+    assert failing(con) == {"rankings_rank_sequence": 2, "criterion_rank_sequence": 2}
+    assert {(s["agency_code"], s["expected_rank"]) for s in results(con)["rankings_rank_sequence"].sample} == {
+        ("SO-A", None), ("SO-B", None)}
 
 
 # --- the data_quality table and the summary -----------------------------------------------------------------

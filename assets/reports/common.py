@@ -252,6 +252,18 @@ def class_styles(con: duckdb.DuckDBPyConnection, year: int) -> ClassStyles:
     return styles
 
 
+def rubric_decimals(con: duckdb.DuckDBPyConnection, year: int, group: str | None = None) -> int:
+    """The decimals the year's totals (of `group`, else of every group) are rounded to: the rubric's `decimals`, as
+    the marts' rubric_classes hold it. No default here: the rubric's is the registry's (pipelines/core/registry/)."""
+    found = con.execute("SELECT max(decimals) FROM rubric_classes WHERE year = ? AND agency_group = coalesce(?, "
+                        "agency_group)", [int(year), group]).fetchall()[0][0]
+    if found is None:
+        raise ValueError(f"the marts hold no rubric classes (rubric_classes) of {year}"
+                         + (f" for the group {group}" if group else "") + f": publish them again (egov run --year "
+                         f"{year})")
+    return int(found)
+
+
 # --- rank uncertainty ---------------------------------------------------------------------------------------------
 
 

@@ -60,6 +60,7 @@ from assets.reports.common import (
     provisional,
     rank_interval,
     remove_leftovers,
+    rubric_decimals,
     uncertainty_settings,
     vi_sort_key,
 )
@@ -264,15 +265,6 @@ def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool
                             "AND table_catalog = current_database()", [table, column]).fetchall()[0][0])
 
 
-def _decimals(con: duckdb.DuckDBPyConnection, year: int, group: str | None = None) -> int:
-    """The decimals the year's totals are rounded to (rubric_classes.decimals; 2 in older marts files)."""
-    if not (_has_table(con, "rubric_classes") and _has_column(con, "rubric_classes", "decimals")):
-        return 2
-    found = con.execute("SELECT max(decimals) FROM rubric_classes WHERE year = ? AND agency_group = coalesce(?, "
-                        "agency_group)", [year, group]).fetchall()[0][0]
-    return 2 if found is None else int(found)
-
-
 def _criterion_points(con: duckdb.DuckDBPyConnection, year: int, group: str) -> dict[tuple[str, str], float]:
     return {
         (a, c): p
@@ -306,8 +298,8 @@ def _ranking_sheet(
     ranked: list[_Ranked],
     points: dict[tuple[str, str], float],
     class_labels: list[str],
-    status: Provisional | None = None,
-    decimals: int = 2,
+    status: Provisional | None,
+    decimals: int,
 ) -> None:
     ws = wb.add_worksheet(name)
     total_cell, index_cell = fmt.decimal_cells(decimals)
@@ -447,7 +439,7 @@ def _method_sheet(
         [year],
     ).fetchall() if has_items else []
     used = sorted({r[8] or DEFAULT_METHOD for r in items})
-    decimals = _decimals(con, year)
+    decimals = rubric_decimals(con, year)
     lines = [f"Bộ chỉ số áp dụng: bộ chỉ số năm {', '.join(map(str, rubric_years)) or '(không rõ)'}."]
     descriptions = _method_descriptions(con, used or [DEFAULT_METHOD])
     if len(descriptions) == 1:  # one method (the standard rubric: target): its formula in the sentence
@@ -796,7 +788,7 @@ def write_ranking_workbook(marts: duckdb.DuckDBPyConnection, year: int, out_dir:
                 _criterion_points(marts, year, group),
                 list(classes),
                 status,
-                _decimals(marts, year, group),
+                rubric_decimals(marts, year, group),
             )
         rubric_years = sorted({r.rubric_year for ranked in ranked_by_group.values() for r in ranked})
         _method_sheet(wb, fmt, marts, year, list(ranked_by_group), labels, rubric_years)

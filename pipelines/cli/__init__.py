@@ -291,7 +291,7 @@ def celery_workers_problem(broker: str, timeout: float = 5.0) -> str | None:
 def print_report(year: int | None = None, data_dir: Path | None = None) -> int | None:
     """This year's top and bottom agencies per group, and what the data quality report says; returns the year."""
     from assets.marts.publish import MARTS_FILE, open_marts
-    from assets.reports.common import has_table
+    from assets.reports.common import has_table, rubric_decimals
 
     base = data_dir or settings.data_dir()
     marts = settings.marts_dir(base) / MARTS_FILE
@@ -319,12 +319,8 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> int |
             f"LEFT JOIN {dimension} AS g ON g.agency_group = r.agency_group WHERE r.year = ? "
             "GROUP BY r.agency_group, g.label_vi, g.group_order ORDER BY g.group_order NULLS LAST, r.agency_group",
             [year]).fetchall()
-        decimals = dict(con.execute(  # the rubric's rounding of totals (marts older than rubric decimals: 2)
-            "SELECT agency_group, max(decimals) FROM rubric_classes WHERE year = ? GROUP BY ALL", [year]).fetchall()
-        ) if con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'rubric_classes' "
-                         "AND column_name = 'decimals'").fetchall()[0][0] else {}
         for group, label, n in groups:
-            places = int(decimals.get(group) or 2)
+            places = rubric_decimals(con, year, group)  # the rubric's rounding of totals
             _say(f"\n{label} ({group}, {n} agencies)")
             rows = con.execute(
                 "SELECT rank, agency_name, total_points, classification, rank_change_label FROM rankings "

@@ -92,7 +92,7 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small sample province (3 years) run once through the whole pipeline, shared by the end-to-end tests.
 
     Read it, never change it: a test that reruns the pipeline or adds or deletes files uses `own_province`."""
-    from pipelines.cli import run_pipeline  # imports Dagster: only for the tests that need it
+    from pipelines.cli.runs import run_pipeline  # imports Dagster: only for the tests that need it
     from pipelines.sample.synthetic import generate_sample_province
 
     base = tmp_path_factory.mktemp("province") / "data"
@@ -116,7 +116,7 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def own_province(province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """This test's own copy of the shared sample province, selected through EGOV_DATA_DIR and DAGSTER_HOME (a
     fresh Dagster instance), for tests that rerun the pipeline or add, change or delete files in it."""
-    from pipelines.cli import ensure_dagster_home
+    from pipelines.cli.instance import ensure_dagster_home
 
     base = tmp_path / "data"
     shutil.copytree(province, base)  # copy2 keeps modification times: the raw files stay "unchanged"

@@ -79,7 +79,7 @@ def write_national(base: Path, provinces: dict = PROVINCES) -> Path:
 
 def run(base: Path, home: Path, monkeypatch: pytest.MonkeyPatch, years: tuple[int, ...] = (YEAR,),
         **national: object) -> None:
-    from pipelines.cli import execute_pipeline
+    from pipelines.cli.runs import execute_pipeline
 
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -231,7 +231,8 @@ def wait_until(ready: Callable[[], bool], seconds: float = 60) -> None:
 
 def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch):
-    from pipelines.cli import celery_workers_problem, execute_pipeline, initialise_instance
+    from pipelines.cli.instance import initialise_instance
+    from pipelines.cli.runs import celery_workers_problem, execute_pipeline
 
     base = write_national(tmp_path / "data")
     home = tmp_path / "home"
@@ -362,7 +363,7 @@ def test_a_new_dagster_home_opened_by_several_processes_at_once_is_created_once(
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    code = ("import dagster as dg; from pathlib import Path; from pipelines.cli import initialise_instance; "
+    code = ("import dagster as dg; from pathlib import Path; from pipelines.cli.instance import initialise_instance; "
             f"initialise_instance(Path({str(home)!r})); "
             f"print(len(dg.DagsterInstance.from_config({str(home)!r}).get_runs()))")
     processes = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

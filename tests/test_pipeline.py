@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 from conftest import YEARS
 
-from pipelines.cli import run_pipeline
+from pipelines.cli.runs import run_pipeline
 from pipelines.core.settings import PROJECT_ROOT
 
 PERSONAL = {"chuhoso", "sogiayto", "sodienthoai", "email"}

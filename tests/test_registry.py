@@ -309,7 +309,7 @@ def test_a_deployment_reads_its_own_rubric_folder_and_declares_groups_there(data
 
 
 def test_custom_classes_and_a_group_of_provinces_run_through_gx_the_workbook_and_the_html_report(data_dir):
-    from pipelines.cli import run_pipeline
+    from pipelines.cli.runs import run_pipeline
 
     national(data_dir)
     assert run_pipeline([2024], data_dir=data_dir)  # the run fails on any critical GX or SQL check

@@ -76,7 +76,7 @@ def test_headerless_and_shifted_dossier_files_and_a_0_100_score_in_a_real_run(da
     """3a, 3b and 9 through `egov run`'s own pipeline: no personal value reaches any output, counts reconcile,
     and an inspector's 0-100 score is quarantined at ingestion and blocks the run by name (a quarantined assessment
     can move a rank: thresholds.yaml gives assessments a share of 0) until the inspectors correct it."""
-    from pipelines.cli import run_pipeline
+    from pipelines.cli.runs import run_pipeline
 
     raw = data_dir / "raw"
     write_csv(raw / "dossiers" / "2024" / "01" / "good.csv", DOSSIER_HEADER, [dossier(f"G{i}") for i in range(6)])

@@ -199,6 +199,70 @@ def test_a_night_rescores_only_the_months_its_new_file_touches(data_dir: Path, r
         con.close()
 
 
+def scorecard_tables(data_dir: Path) -> dict[str, list[tuple]]:
+    """The scorecard's rows and totals, every year and period, in a fixed order."""
+    con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
+    try:
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                for t in ("scorecard_766", "scorecard_766_totals")}
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("night", ["without_the_rubric", "failing_at_the_scoring_step"])
+def test_months_to_rescore_stay_marked_until_they_are_scored(data_dir: Path, registry: Path, tmp_path: Path,
+                                                              night: str):
+    """A night that builds a new file's facts but scores nothing (no 766 rubric in the deployment's folder, or the
+    scoring step failing) must leave its months to the next night that scores: the result equals a rebuild."""
+    import shutil
+
+    rubrics = deployment_rubrics(data_dir)
+    rubric = rubrics / "periodic" / "766" / "2022.yaml"
+    text = rubric.read_text(encoding="utf-8")
+    write_csv(data_dir / "raw" / "dossiers" / "2024" / "hoso_2024.csv", HEADER, LOG)
+    run(data_dir)
+    # tonight's export: four SO-TP dossiers of March finished four days late (the log's last record stays D1)
+    write_csv(data_dir / "raw" / "dossiers" / "2024" / "03" / "hoso_0322.csv", HEADER,
+              [row(f"L{i}", "SO-TP", "20240311080000", "20240318080000", "20240322080000", channel=1)
+               for i in range(4)])
+    if night == "without_the_rubric":
+        shutil.rmtree(rubric.parent)
+        result = run(data_dir)
+        [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "scorecard_766"]
+        # March waits; the 8 periods scored before (5 months, 2 quarters, the year) are kept, with a warning
+        assert event.materialization.metadata["by_year"].value["2024"] == {"periods": 0, "months_waiting": 1,
+                                                                           "periods_kept": 8}
+        rubric.parent.mkdir()
+    else:  # an item the SQL does not compute: the scoring step stops (RubricError), the facts step has run
+        rubric.write_text(text.replace("{code: paid_online_766, points: 10}", "{code: sync_rate_766, points: 10}")
+                          .replace("periodic_indicators:\n", "periodic_indicators:\n  - {code: sync_rate_766, "
+                                   "name_vi: \"Tỷ lệ đồng bộ hồ sơ\"}\n"), encoding="utf-8")
+        with dg.DagsterInstance.ephemeral() as instance:
+            failed = dg.materialize([*STAGING, scorecard_766_facts, scorecard_766], partition_key="2024",
+                                    instance=instance, resources=build_resources(data_dir), raise_on_error=False)
+        assert not failed.success
+        assert [e.step_key for e in failed.get_step_failure_events()] == ["scorecard_766"]
+    rubric.write_text(text, encoding="utf-8")
+    run(data_dir)
+
+    rebuilt = tmp_path / "rebuilt"  # the same raw files and rubrics, scored once from scratch
+    shutil.copytree(data_dir / "raw", rebuilt / "raw")
+    shutil.copytree(rubrics, rebuilt / "rubrics")
+    run(rebuilt)
+    assert scorecard_tables(data_dir) == scorecard_tables(rebuilt)
+    con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
+    try:
+        # SO-TP March: A1, A2, A6 on time of A1..A6 (3/6), and the four late ones → 3/10
+        assert item(con, "2024-03", "SO-TP", "on_time_766")[:3] == (3, 10, 0.3)
+        # Q1: January 1/1 and March 3/10 → 4/11; the year (at 20/5 10:00): B1, A1, A2, D1 of 9 + 4 late → 4/13
+        assert item(con, "2024-Q1", "SO-TP", "on_time_766")[:3] == (4, 11, pytest.approx(4 / 11))
+        assert item(con, "2024", "SO-TP", "on_time_766")[:3] == (4, 13, pytest.approx(4 / 13))
+        # the province in March: SO-TP 3/10 and SO-YT 1/2 → 4/12
+        assert item(con, "2024-03", "PROVINCE", "on_time_766")[:3] == (4, 12, pytest.approx(4 / 12))
+    finally:
+        con.close()
+
+
 # --- the sample province: every month of its years, the monthly page, the agency pages, the workbook -------------
 
 

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS scorecard_766_state (
     latest      TIMESTAMP
 );
 
--- Months whose facts changed and are not rescored yet (written by the facts step, emptied by the scoring step).
+-- Months whose facts changed and are not rescored yet: written in the transaction that records the files' facts as
+-- built, emptied only in the one that writes the year's scores (a night without a rubric in force keeps them).
 CREATE TABLE IF NOT EXISTS scorecard_766_dirty (
     year  INTEGER NOT NULL,
     month INTEGER NOT NULL

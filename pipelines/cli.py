@@ -140,6 +140,20 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
         _say(f"== Nothing new for {span} since the last successful run (raw files, code, configuration and "
              "published files unchanged): the published marts are up to date; nothing was run ==")
         return EXIT_OK
+    from pipelines.national import province_lock
+
+    # A national run's province step holds this folder's lock while it writes the folder (provinces/<code>/ is a
+    # provincial data directory): `egov run` on that folder waits for it, their steps never interleave.
+    with province_lock(base, _say):
+        return _execute_provincial(base, years, span, full_refresh=full_refresh, allow_shrink=allow_shrink,
+                                   verbose=verbose)
+
+
+def _execute_provincial(base: Path, years: list[int], span: str, *, full_refresh: bool, allow_shrink: bool,
+                        verbose: bool) -> int:
+    """The provincial run of `execute_pipeline`, under the folder's lock."""
+    from pipelines import unchanged
+
     inputs = unchanged.fingerprint(base, years)  # taken before the run: a file arriving during it is new next time
     unchanged.forget(base)
     import dagster as dg
@@ -207,12 +221,16 @@ def execute_national(years: list[int], *, full_refresh: bool, data_dir: Path, al
     import dagster as dg
 
     from pipelines import definitions
-    from pipelines.national import PROVINCE_DIMENSION, range_tags, sync_province_partitions
+    from pipelines.national import PROVINCE_DIMENSION, province_folders, range_tags, sync_province_partitions
     from pipelines.runs import live_warehouse_runs, process_tags, reap_dead_runs
 
     base = data_dir
-    if not settings.province_codes(base):
-        _say(f"No province folder with a raw/ folder under {settings.provinces_dir(base)}. Nothing was run.")
+    folders = province_folders(base)
+    if not folders.codes:  # a run names the folders it skips (its first step); here nothing would run
+        for message in folders.skipped:
+            _say(f"  {message}")
+        _say(f"No province of the national registry has a folder with a raw/ folder under "
+             f"{settings.provinces_dir(base)}. Nothing was run.")
         return EXIT_USAGE
     if executor == "celery":
         problem = celery_workers_problem(broker or DEFAULT_BROKER)

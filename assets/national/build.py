@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from assets.marts.publish import MARTS_FILE
+from assets.national.folders import province_folders
 from pipelines.core import settings
 from pipelines.core.provinces import NATIONAL, province_dir
 from pipelines.core.registry.catalogue import load_catalogue
@@ -28,11 +29,15 @@ AGGREGATES = {
     "ratio_of_sums": ("sum(numerator)", "sum(denominator)"),
     "mean": ("sum(value)", "count(value)"),
 }
+# Tables whose rows in the national warehouse are about its own files, not a ranked province: a duplicate row of
+# province LCU quarantined from the national registry is the registry's ('*'), not LCU's own quarantine.
+NATIONAL_FILE_TABLES = ("quarantine", "data_quality")
 
 
 def province_marts(base: Path) -> dict[str, Path]:
-    """The published marts of every province folder that has them, by province code."""
-    found = {code: province_dir(base, code) / "marts" / MARTS_FILE for code in settings.province_codes(base)}
+    """The published marts of every province folder that has them, by province code (the folders that run: a
+    stray copy's marts are not ranked)."""
+    found = {code: province_dir(base, code) / "marts" / MARTS_FILE for code in province_folders(base).codes}
     return {code: path for code, path in found.items() if path.is_file()}
 
 
@@ -89,7 +94,8 @@ def national_marts_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str]) ->
     tables = [t for (t,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'm' ORDER BY table_name").fetchall()]
     columns = {(t, c) for t, c in con.execute(
-        "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = 'm'").fetchall()}
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = 'm'").fetchall()
+        if t not in NATIONAL_FILE_TABLES}  # their national rows are '*' whatever agency they name
     sql = []
     for table in tables:
         own = "agency_code" if (table, "agency_code") in columns else f"'{NATIONAL}'"

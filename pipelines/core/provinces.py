@@ -5,6 +5,7 @@ Dagster-free, so that the national layer (`assets/national/`), the code location
 from __future__ import annotations
 
 import fcntl
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +13,11 @@ from pathlib import Path
 
 from pipelines.core import settings
 
-NATIONAL = "*"  # province_code of national rows that belong to no single province (the national rubric, groups)
+NATIONAL = "*"  # province_code of national rows of no single province (the national rubric, groups, registry)
+
+# What a province code, and so a province folder's name, may hold: it becomes a partition key ('|' joins the
+# dimensions), a step's mapping key and a DuckDB database name, so ASCII letters, digits, '-' and '_' only.
+PROVINCE_CODE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def province_dir(base: Path, code: str) -> Path:

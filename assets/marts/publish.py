@@ -269,7 +269,7 @@ def open_marts_for_queries(marts_file: Path, allowed_dirs: Iterable[Path] = ()) 
         con = duckdb.connect(":memory:", config={"temp_directory": str(scratch)})
         try:
             try:
-                con.execute(f"ATTACH '{str(link).replace(chr(39), chr(39) * 2)}' AS egov (READ_ONLY)")
+                con.execute("ATTACH ? AS egov (READ_ONLY)", [str(link)])  # bound: any path
             except duckdb.Error as error:
                 if "Conflicting lock" in str(error):
                     raise MartsLocked(

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.registry import standard_agency_groups, write_agency_groups
 from pipelines.settings import PROJECT_ROOT
 
 SCHEMA_FILES = (
@@ -27,6 +26,24 @@ SCHEMA_FILES = (
 MEMORY_LIMIT = os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "900MB")
 
 
+def sql_literal(value: str | os.PathLike[str] | int | float) -> str:
+    """`value` as a SQL literal, where a statement cannot take a bound parameter (a view, a generated expression):
+    text and paths in single quotes with every `'` doubled, so a folder, file or code named `O'X` or
+    `Z'; COPY ... --` stays one value and never ends the statement; numbers as written. Bind values (`?`) where
+    DuckDB allows it (values, ATTACH and COPY paths)."""
+    if isinstance(value, str | os.PathLike):
+        return "'" + os.fspath(value).replace("'", "''") + "'"
+    if isinstance(value, int | float):
+        return str(value)
+    raise TypeError(f"no SQL literal for a {type(value).__name__}")
+
+
+def sql_identifier(name: str) -> str:
+    """`name` as a quoted SQL identifier (a table, column or attached database), every `"` doubled: names read
+    from files, catalogues or codes cannot end the identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def lock_holder(message: str) -> str:
     """'PID 1234' from DuckDB's conflicting-lock message, else a generic phrase."""
     found = re.search(r"PID (\d+)", message)
@@ -34,6 +51,9 @@ def lock_holder(message: str) -> str:
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    # Imported here: the registry loads the scoring methods, which quote their SQL with this module.
+    from pipelines.registry import standard_agency_groups, write_agency_groups
+
     con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
     for path in SCHEMA_FILES:
         con.execute(path.read_text(encoding="utf-8"))

@@ -33,6 +33,8 @@ from assets.ingestion.readers import (
 )
 from pipelines.core.registry.sources import ColumnContract, SourceContract
 from pipelines.core.registry.thresholds import load_thresholds
+from pipelines.core.sql import sql_identifier as q
+from pipelines.core.sql import sql_literal as lit
 from pipelines.core.warehouse import transaction
 
 TYPE_WORDS = {
@@ -105,16 +107,6 @@ class IngestReport:
     @property
     def rejected_files(self) -> list[FileReport]:
         return [f for f in self.files if f.status == "rejected"]
-
-
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(value: object) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return str(value)
 
 
 def typed_expr(col: ColumnContract, native: bool = False) -> str:
@@ -335,7 +327,7 @@ def _parse_files(
     loader's transaction opens, so that transaction sees every parsed row; it only writes PARSED (and reads the
     agency registry).
     """
-    con.execute(f"ATTACH {lit(_scratch_location(con, files))} AS {SCRATCH}")
+    con.execute(f"ATTACH ? AS {SCRATCH}", [_scratch_location(con, files)])
     con.execute(f"CREATE OR REPLACE TABLE {PARSED} AS "
                 + parse_select(contract, _empty_relation(contract), year, 0, ","))
     threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])

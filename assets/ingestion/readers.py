@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from pipelines.core.registry.sources import ColumnContract, SourceContract
+from pipelines.core.sql import sql_identifier as _quote
 
 if TYPE_CHECKING:
     import fastexcel
@@ -243,10 +244,6 @@ def _read(column: ColumnContract, positions: dict[str, int]) -> bool:
 
 def _text_expr(expr: str) -> str:
     return f"nullif(trim(CAST({expr} AS VARCHAR)), '')"
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def open_raw_file(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContract, tmp_dir: Path) -> OpenedFile:

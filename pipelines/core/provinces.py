@@ -21,6 +21,10 @@ PROVINCE_CODE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def province_dir(base: Path, code: str) -> Path:
+    """The folder of province `code`: one folder of provinces/. A code that would be a path instead (`..`, `a/b`,
+    `/etc`: a partition key added by hand) is refused, so no run writes outside the national data directory."""
+    if code in ("", ".", "..") or "/" in code or "\0" in code:
+        raise ValueError(f"province {code!r}: not a folder name of {settings.provinces_dir(base)}")
     return settings.provinces_dir(base) / code
 
 

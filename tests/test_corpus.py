@@ -53,11 +53,18 @@ def _generate(raw: Path, spec: dict) -> None:
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     header = next(csv.reader(io.StringIO(lines[0])))
     record = next(csv.reader(io.StringIO(lines[spec["line"] - 1])))
-    record[header.index(spec["column"])] = FILLER * (spec["bytes"] // len(FILLER.encode()) + 1)
+    record[header.index(spec["column"])] = "\x00"  # where the filler goes: it holds no delimiter, quote nor line break
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(record)
-    lines[spec["line"] - 1] = out.getvalue()
-    path.write_text("".join(lines), encoding="utf-8")
+    before, after = out.getvalue().split("\x00")
+    repeats = spec["bytes"] // len(FILLER.encode()) + 1
+    with path.open("w", encoding="utf-8", newline="") as fh:  # written in pieces: the cell may be 40 MB
+        fh.writelines(lines[: spec["line"] - 1])
+        fh.write(before)
+        for _ in range(repeats // 1000):
+            fh.write(FILLER * 1000)
+        fh.write(FILLER * (repeats % 1000) + after)
+        fh.writelines(lines[spec["line"] :])
 
 
 def _personal_values(raw: Path, source: str, listed: list[str]) -> set[str]:

@@ -352,8 +352,13 @@ def _parse_files(
         # Line numbers are settled one file at a time, while the decoded copies still exist (see record_lines).
         for p in parsed:
             if p.opened is not None:
-                if p.opened.file_format == "csv":
-                    p.rejects = _place_records_on_physical_lines(con, p.file_id, p.opened, p.rejects)
+                try:
+                    if p.opened.file_format == "csv":
+                        p.rejects = _place_records_on_physical_lines(con, p.file_id, p.opened, p.rejects)
+                        p.rejects += p.opened.oversized
+                except FileRejected as exc:
+                    con.execute(f"DELETE FROM {PARSED} WHERE __file_id = ?", [p.file_id])
+                    p.rejected, p.rejects = f"file rejected: the file {exc}", []
                 for extra in p.opened.cleanup:
                     extra.unlink(missing_ok=True)
     return parsed
@@ -467,21 +472,29 @@ def _place_records_on_physical_lines(
     """Give a CSV's good records and rejects the physical line they start on.
 
     One record per line (the usual export) is the fast path. Blank lines or line breaks inside quoted fields
-    make DuckDB's record numbers drift from the file's lines; then one pass over the file maps them back.
+    make DuckDB's record numbers drift from the file's lines; then one pass over the file maps them back. When
+    that pass and DuckDB disagree on the records even by DuckDB's quoting rules, DuckDB skipped some (broken
+    quoting: a field it read as swallowing many lines, cut at its buffer's end): the file is rejected rather
+    than loaded without them.
     """
     good = con.execute(f"SELECT count(*) FROM {PARSED} WHERE __file_id = ?", [file_id]).fetchone()[0]
     if opened.physical_lines == 1 + good + len(rejects):
         if rejects:
             _place_records_between_rejects(con, file_id, [line for line, _, _ in rejects])
         return rejects
-    records = record_lines(opened.readable or opened.path)
-    physical = dict(records)
     rejected = {line for line, _, _ in rejects}
-    good_lines = [p for logical, p in records if logical not in rejected]
-    if len(good_lines) != good:  # the scan disagrees with DuckDB's split: keep its numbering, do not guess
-        if rejects:
-            _place_records_between_rejects(con, file_id, [line for line, _, _ in rejects])
-        return rejects
+    for exact in (False, True):  # the quick scan, then (if it disagrees with DuckDB) one that follows its quoting
+        records, open_quote = record_lines(opened.readable or opened.path, opened.delimiter, exact)
+        physical = dict(records)
+        good_lines = [p for logical, p in records if logical not in rejected]
+        if len(good_lines) == good and rejected <= physical.keys():
+            break
+    else:  # DuckDB lost records (or made some up): keeping its count would hide them
+        why = (f"the last of them opens a quote on line {records[-1][1]} that never closes" if open_quote and records
+               else "a quote never closed, text after a closing quote, or a cell over 1 MB?")
+        raise FileRejected(
+            f"cannot be split into records reliably: the CSV reader read {good + len(rejects):,} records where a "
+            f"scan of its lines finds {len(records):,} ({why}); nothing of it loaded: fix it and send it again")
     con.execute("CREATE OR REPLACE TEMP TABLE egov_lines AS SELECT unnest(?::BIGINT[]) AS physical, "
                 "generate_subscripts(?::BIGINT[], 1) + 1 AS line", [good_lines, good_lines])
     con.execute(f"UPDATE {PARSED} AS p SET __line = l.physical FROM egov_lines AS l "

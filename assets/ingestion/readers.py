@@ -4,8 +4,9 @@ Every format ends up the same shape, so one SQL statement parses and checks them
 column (VARCHAR, trimmed, '' as NULL; typed Parquet integers and timestamps as they are, see NATIVE), plus
 `__line`, the record's line in the file, and `__reader_reason`, what the reader saw that the text cannot show (a
 code typed as a number in Excel). Personal-data columns are never read
-(always NULL): nothing checks them, and a quarantined record shows them as '***'. CSV is read by DuckDB itself
-(streaming, parallel); only UTF-16 files and files in a legacy Windows code page are transcoded first.
+(always NULL): nothing checks them, and a quarantined record shows them as '***'. Codes are read in Unicode NFC.
+CSV is read by DuckDB itself (streaming, parallel); only UTF-16 files and files in a legacy Windows code page are
+transcoded first, and a file with a record over MAX_LINE_BYTES is copied without it (withhold_long_records).
 
 A file of a source with personal data is never quoted in a message: rejections name columns, counts and
 positions only, and a record whose fields cannot be matched to the header is withheld whole.
@@ -95,6 +96,8 @@ class OpenedFile:
     readable: Path | None = None  # the UTF-8 text DuckDB scans (a transcoded copy for legacy code pages)
     physical_lines: int = 0  # of `readable`, header included
     native: frozenset[str] = frozenset()
+    # Records over MAX_LINE_BYTES, taken out before DuckDB reads the file: (physical line, reason, raw).
+    oversized: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def file_format(path: Path) -> str | None:
@@ -268,14 +271,14 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
         transcode_to_utf8(path, encoding, readable)
         cleanup.append(readable)
         notes.append(f"decoded from {encoding}")
-    lf, crlf, lone_cr, ends_with_lf = line_breaks(readable)
+    lf, crlf, lone_cr, ends_with_lf, long_line = line_breaks(readable)
     if lone_cr or 0 < crlf < lf:
         normalised = tmp_dir / f"{path.stem}.{abs(hash(str(path)))}.lf.csv"
         normalise_line_breaks(readable, normalised)
         cleanup.append(normalised)
         readable = normalised
         notes.append("mixed line breaks (CRLF, LF, CR) read as LF")
-        lf, _, _, ends_with_lf = line_breaks(readable)
+        lf, _, _, ends_with_lf, long_line = line_breaks(readable)
     with readable.open("r", encoding="utf-8-sig", newline="") as fh:
         header_line = fh.readline(MAX_LINE_BYTES + 1)
     if not header_line.strip():
@@ -290,6 +293,13 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
     positions, extras = map_header(header, contract)
     if extras:
         notes.append(extra_columns_note(extras))
+    oversized = []
+    if long_line:  # DuckDB skips a record over its 32 MB buffer unreported: such records never reach it
+        short = tmp_dir / f"{path.stem}.{abs(hash(str(path)))}.short.csv"
+        oversized = [_oversized_reject(record, contract.has_personal_data)
+                     for record in withhold_long_records(readable, short, delimiter)]
+        cleanup.append(short)
+        readable = short
     width = len(header)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     select = ", ".join(
@@ -312,19 +322,32 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
     opened.width = width
     opened.readable = readable
     opened.physical_lines = lf + (not ends_with_lf)
+    opened.oversized = oversized
     return opened
 
 
-def line_breaks(path: Path) -> tuple[int, int, int, bool]:
-    """(line feeds, CR LF pairs, lone CRs, ends with a line feed) of a file, read in chunks."""
+def line_breaks(path: Path) -> tuple[int, int, int, bool, bool]:
+    """(line feeds, CR LF pairs, lone CRs, ends with a line feed, has a line over MAX_LINE_BYTES) of a file.
+
+    Read in chunks of MAX_LINE_BYTES, so a longer line always spans a chunk's end: only the line running into
+    each chunk is measured, not every line.
+    """
     lf = crlf = cr = 0
     last = b""
+    offset = line_start = 0
+    long_line = False
     with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
+        while chunk := fh.read(MAX_LINE_BYTES):
             lf, cr, crlf = lf + chunk.count(b"\n"), cr + chunk.count(b"\r"), crlf + chunk.count(b"\r\n")
             crlf += last == b"\r" and chunk[:1] == b"\n"
             last = chunk[-1:]
-    return lf, crlf, cr - crlf, last == b"\n"
+            first = chunk.find(b"\n")
+            if first >= 0:
+                long_line |= offset + first - line_start > MAX_LINE_BYTES
+                line_start = offset + chunk.rfind(b"\n") + 1
+            offset += len(chunk)
+    long_line |= offset - line_start > MAX_LINE_BYTES
+    return lf, crlf, cr - crlf, last == b"\n", long_line
 
 
 def normalise_line_breaks(path: Path, target: Path) -> None:
@@ -338,26 +361,143 @@ def normalise_line_breaks(path: Path, target: Path) -> None:
         dst.write(carry.replace(b"\r", b"\n"))
 
 
-def record_lines(path: Path) -> list[tuple[int, int]]:
-    """(line as DuckDB counts it, physical line where it starts) of every record after the header.
+# Where a CSV scan stands, as DuckDB's reader sees it: a quote opens a quoted field only at the start of a field
+# (elsewhere it is a character of the value), "" inside one is a quote, and a line break ends the record only
+# outside quotes. (After a malformed field, such as text after a closing quote, DuckDB resumes in ways this does
+# not follow: the loader then finds the record counts differ, and rejects the file rather than lose records.)
+_START, _FIELD, _QUOTED, _QUOTE_SEEN = range(4)  # at a field's start; in an unquoted field; in quotes; in quotes
+# just after a quote (closing, or the first of "")
+
+
+def _line_pattern(delimiter: str) -> re.Pattern[bytes]:
+    """A whole line of complete fields, ending outside quotes (possessive: linear even when it fails)."""
+    d = re.escape(delimiter.encode())
+    field_ = rb'(?>"(?:[^"]|"")*+"[^' + d + rb'\n]*+|[^"' + d + rb'\n][^' + d + rb'\n]*+|)'
+    return re.compile(field_ + rb"(?:" + d + field_ + rb")*+\n?")
+
+
+def _quote_state(text: bytes, state: int, delimiter: bytes, boundary: re.Pattern[bytes]) -> int:
+    """The scan state after `text` (a line or a piece of one), from `state` before it."""
+    i, n = 0, len(text)
+    while i < n:
+        if state == _QUOTED:
+            j = text.find(b'"', i)
+            if j < 0:
+                return _QUOTED
+            state, i = _QUOTE_SEEN, j + 1
+        elif state in (_START, _QUOTE_SEEN):  # a quote opens a field at its start; "" is a quote within one
+            state, i = (_QUOTED, i + 1) if text[i] == 0x22 else (_FIELD, i)
+        else:  # in an unquoted field, or after a closing quote: up to the next delimiter or line break
+            found = boundary.search(text, i)
+            if found is None:
+                return _FIELD
+            state, i = _START, found.end()
+    return state
+
+
+def record_lines(path: Path, delimiter: str, exact: bool = False) -> tuple[list[tuple[int, int]], bool]:
+    """(line as DuckDB counts it, physical line where it starts) of every record after the header, and whether
+    the file ends inside quotes (its last record opens a quote that never closes).
 
     DuckDB skips blank lines and does not count a line break inside a quoted field, so its record order and
     reject line numbers drift from the file's lines; this pass (run only when the counts show a drift) gives
-    every record its physical line back.
+    every record its physical line back. The quick pass takes a line with an odd number of quotes to open or
+    close a quoted field; the `exact` one follows DuckDB's quoting, so a quote inside an unquoted value
+    (Nguyễn Văn "Tý) does not swallow the lines after it (about 10 times slower on a file of quoted fields).
     """
     records: list[tuple[int, int]] = []
     logical = physical = 0
-    in_quotes = False
+    state = _START
+    whole_line = _line_pattern(delimiter)
+    boundary = re.compile(b"[" + re.escape(delimiter.encode()) + b"\n]")
     with path.open("rb") as fh:
         for text in fh:
             physical += 1
-            if not in_quotes:
+            if state == _START:
                 logical += 1
                 if physical > 1 and text.strip(b"\r\n"):
                     records.append((logical, physical))
-            if text.count(b'"') % 2:
-                in_quotes = not in_quotes
-    return records
+            if b'"' not in text:
+                continue
+            if not exact:
+                state = (_QUOTED if state == _START else _START) if text.count(b'"') % 2 else state
+            elif state != _START or not whole_line.fullmatch(text):
+                state = _quote_state(text, state, delimiter.encode(), boundary)
+    return records, state == _QUOTED
+
+
+def withhold_long_records(path: Path, target: Path, delimiter: str) -> list[tuple[int, int, int, bytes]]:
+    """Copy a CSV with each record over MAX_LINE_BYTES left out; (first line, last line, size in bytes, its first
+    8 KB) of each one left out.
+
+    A left-out record is replaced by its line breaks alone, so every later line keeps its number and DuckDB
+    reads blank lines there (which it skips). DuckDB reports a record over `max_line_size` only up to its 32 MB
+    buffer; a longer one it skips unreported, and the record count still balances without it. The file is
+    read in pieces of at most MAX_LINE_BYTES: a 500 MB record is never held in memory.
+    """
+    limit = MAX_LINE_BYTES + 1
+    delim = delimiter.encode()
+    boundary = re.compile(b"[" + re.escape(delim) + b"\n]")
+    out: list[tuple[int, int, int, bytes]] = []
+    physical = 0
+    state = _START
+    pieces: list[bytes] = []  # the current record, while it may still fit
+    breaks: list[bytes] = []  # its line breaks
+    size = 0
+    head = b""
+    line_end = True
+    with path.open("rb") as src, target.open("wb") as dst:
+
+        def end_record(last_break: bytes) -> None:
+            nonlocal pieces, breaks, size, head
+            first = physical - len(breaks) + bool(last_break)  # an unbroken last line is one more
+            if size - len(last_break) > MAX_LINE_BYTES:
+                if first == 1:
+                    raise FileRejected(f"has a header row over {MAX_LINE_BYTES // 1024 // 1024} MB long "
+                                       "(a quote in it that never closes?)")
+                dst.write(b"".join(breaks))
+                out.append((first, physical, size - len(last_break), head))
+            else:
+                dst.write(b"".join(pieces))
+            pieces, breaks, size, head = [], [], 0, b""
+
+        while piece := src.readline(limit):
+            if not size and state == _START and piece.endswith(b"\n") and b'"' not in piece:  # a short record
+                physical += 1
+                dst.write(piece)
+                continue
+            size += len(piece)
+            if len(head) < 8192:
+                head += piece[: 8192 - len(head)]
+            if size <= limit + 1:
+                pieces.append(piece)
+            else:
+                pieces = []
+            line_end = piece.endswith(b"\n")
+            if state in (_START, _FIELD) and b'"' not in piece:
+                state = _START if line_end or piece.endswith(delim) else _FIELD
+            else:
+                state = _quote_state(piece, state, delim, boundary)
+            if line_end:
+                physical += 1
+                breaks.append(b"\r\n" if piece.endswith(b"\r\n") else b"\n")
+                if state == _START:
+                    end_record(breaks[-1])
+        if size:  # the last record: without a line break at its end, or in a quote never closed
+            physical += not line_end
+            end_record(breaks[-1] if line_end else b"")
+    return out
+
+
+def _oversized_reject(record: tuple[int, int, int, bytes], personal_source: bool) -> tuple[int, str, str]:
+    """The quarantine row of a record left out for its size: its first line, why, and its start as raw text."""
+    first, last, size, head = record
+    where = f", lines {first}-{last}" if last > first else ""
+    reason = (f"unreadable record (line size over maximum): {size:,} bytes{where}, over the limit of "
+              f"{MAX_LINE_BYTES // 1024 // 1024} MB")
+    if personal_source:
+        return first, reason + ": record withheld, it may hold personal data", WITHHELD
+    return first, reason, head.decode("utf-8", errors="replace")[:2000]
 
 
 def read_structural_rejects(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> list[tuple[int, str, str | None]]:

@@ -10,6 +10,10 @@ import csv
 import io
 import json
 import os
+import resource
+import subprocess
+import sys
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +21,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 import xlsxwriter
-from conftest import AGENCY_HEADER, DOSSIER_HEADER, dossier, write_csv
+from conftest import AGENCY_HEADER, DOSSIER_HEADER, PROJECT, dossier, write_csv
 
 from assets.ingestion.assets import ingestion_assets
 from assets.ingestion.contracts import load_contracts
@@ -562,3 +566,96 @@ def test_records_over_1_mb_on_one_line_or_many_are_quarantined_at_their_lines(co
         (26, "unreadable_record", f"unreadable record (line size over maximum): {len(last):,} bytes, over the "
                                   "limit of 1 MB")]
     assert [raw for *_, raw in got] == [one_line[:2000], many_lines[:2000], last[:2000]]
+
+
+# --- round 3, item 10: an XLSX bomb ---------------------------------------------------------------------------
+
+INGEST_SERVICES = """
+import json, resource, sys
+from pathlib import Path
+from assets.ingestion.contracts import load_contracts
+from assets.ingestion.load import ingest
+from pipelines.warehouse import connect
+contracts, data = load_contracts(), Path(sys.argv[1])
+con = connect(data / "warehouse" / "egov.duckdb")
+ingest(con, contracts["agencies"], data / "raw", None)
+ingest(con, contracts["services"], data / "raw", 2024)
+files = con.execute("SELECT file, status, rows_read, rows_loaded, message FROM ingested_files "
+                    "WHERE source = 'services' ORDER BY file").fetchall()
+print(json.dumps({"files": files, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
+"""
+
+
+def _inline_string_bomb(path: Path, rows: int) -> None:
+    """A sheet as some exporters write it: every value an inline string, here the services header over one row
+    and `rows` - 1 rows of one cell (about 5 MB on disk for a million rows)."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+    def cell(ref: str, text: str) -> str:
+        return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-'
+                      'types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+                      'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override '
+                      'PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+                      'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType='
+                      '"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
+        book.writestr("_rels/.rels", f'<Relationships xmlns="{package}"><Relationship Id="rId1" Type="{rel}/'
+                      'officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        book.writestr("xl/workbook.xml", f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets><sheet name="Sheet1" '
+                      'sheetId="1" r:id="rId1"/></sheets></workbook>')
+        book.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{package}"><Relationship Id="rId1" '
+                      f'Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+        with book.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            header = "".join(cell(f"{chr(65 + i)}1", name) for i, name in enumerate(SERVICES_HEADER))
+            sheet.write(f'<worksheet xmlns="{main}"><sheetData><row r="1">{header}</row>'.encode())
+            for start in range(2, rows + 1, 10_000):
+                sheet.write("".join(f'<row r="{r}">{cell(f"A{r}", "x")}</row>'
+                                    for r in range(start, min(start + 10_000, rows + 1))).encode())
+            sheet.write(b"</sheetData></worksheet>")
+
+
+def test_xlsx_bombs_are_rejected_by_name_before_the_reader_allocates_them(data_dir, registry):
+    """10: a million inline strings (5 MB on disk; the reader took 2.4 GB) and one stray value in XFD1048576 (a few
+    KB; the reader asked for 17 billion cells and aborted the process, exit 134, naming no file) are rejected by
+    name, from their ZIP directory and a streamed pass over their XML; the workbook beside them loads. The load
+    runs in a child process capped at 2 GB of address space: what the reader would allocate cannot fit in it."""
+    raw = data_dir / "raw" / "services" / "2024"
+    raw.mkdir(parents=True)
+    _inline_string_bomb(raw / "inline.xlsx", 1_000_000)
+    book = xlsxwriter.Workbook(str(raw / "stray.xlsx"))
+    sheet = book.add_worksheet("Data")
+    for i, row in enumerate([SERVICES_HEADER, [2024, "SO-YT", "1.001193", "Đăng ký khai sinh", 3, 0]]):
+        sheet.write_row(i, 0, row)
+    sheet.write(1_048_575, 16_383, "x")  # XFD1048576, the last cell of a sheet
+    book.close()
+    book = xlsxwriter.Workbook(str(raw / "good.xlsx"))
+    sheet = book.add_worksheet("Data")
+    for i, row in enumerate([SERVICES_HEADER, *([2024, "SO-TP", f"1.00119{k}", "Thủ tục", 3, 0] for k in range(3))]):
+        sheet.write_row(i, 0, row)
+    book.close()
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    child = subprocess.run([sys.executable, "-c", INGEST_SERVICES, str(data_dir)], cwd=PROJECT, capture_output=True,
+                           text=True, preexec_fn=cap, timeout=600, check=False)
+    assert child.returncode == 0, child.stderr[-2000:]
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    got = {file: (status, read, loaded, message) for file, status, read, loaded, message in result["files"]}
+    assert got["services/2024/good.xlsx"] == ("loaded", 3, 3, None)
+    status, read, _, message = got["services/2024/inline.xlsx"]
+    assert (status, read) == ("rejected", 0)
+    assert message == (
+        "file rejected: the file is too large to read safely: sheet Sheet1 reaches cell F1000000 (1,000,000 rows × "
+        f"6 columns = {1_000_000 * 6:,} cells, which the reader would hold in memory), which exceeds the limit of "
+        "4,000,000 cells per sheet; delete what lies beyond the data (a stray value far below or right of it), "
+        "split it or save it as CSV")
+    status, read, _, message = got["services/2024/stray.xlsx"]
+    assert (status, read) == ("rejected", 0)
+    assert f"sheet Data reaches cell XFD1048576 (1,048,576 rows × 16,384 columns = {1_048_576 * 16_384:,} cells" in (
+        message)
+    assert result["peak_mb"] < 1024

@@ -18,11 +18,15 @@ import codecs
 import csv
 import io
 import math
+import posixpath
 import re
 import unicodedata
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
+from xml.etree import ElementTree
 
 import duckdb
 
@@ -37,6 +41,11 @@ FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 SNIFF_BYTES = 4 * 1024 * 1024
 MAX_LINE_BYTES = 1024 * 1024  # a longer record is quarantined, not loaded
 HEADER_ROWS = 20  # an XLSX header is looked for in the top rows of a sheet (title rows above it are skipped)
+# The XLSX reader inflates a sheet's XML whole and holds the rectangle from its first to its last cell in memory (a
+# 100,000-row dossier sheet, 63 MB of XML and 1.8M cells, peaks at 600 MB): a workbook over either limit is
+# rejected before it is opened, from its ZIP directory and one streamed pass over its sheets (check_workbook_size).
+MAX_XLSX_PART_BYTES = 200 * 1024 * 1024  # uncompressed, per part of the workbook (a sheet's XML, its strings)
+MAX_SHEET_CELLS = 4_000_000  # per sheet, the rectangle up to its last row and column
 TRANSCODED = {"windows-1258": "cp1258", "windows-1252": "cp1252", "utf-16": "utf-16"}  # encoding → Python codec
 WITHHELD = "[withheld: its fields do not match the header, so its personal data cannot be masked]"
 # The integer types every value of which fits a BIGINT, and every numeric type.
@@ -570,6 +579,7 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
     import fastexcel
     import polars as pl
 
+    check_workbook_size(path)
     try:
         reader = fastexcel.read_excel(path)
         names = list(reader.sheet_names)
@@ -620,6 +630,153 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
         notes.append(extra_columns_note(extras))
     relation = f"SELECT {select}, CAST(__line AS BIGINT) AS __line, __reader_reason FROM {relation_name}"
     return OpenedFile(path, "xlsx", None, ",", relation, [], notes)
+
+
+def check_workbook_size(path: Path) -> None:
+    """Reject a workbook that would take gigabytes to read, before the XLSX reader opens it.
+
+    A 2 MB file of a million inline strings took 2.4 GB, a 7.9 MB one aborted the process (the allocator's abort
+    names no file), and a single stray value in cell XFD1048576 asks for 17 billion cells. Each part's size is
+    read from the ZIP's central directory (nothing inflated); each sheet's extent from one pass over its XML,
+    inflated in chunks. A file that is no ZIP is left to the reader, which says what it is.
+    """
+    try:
+        book = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return
+    with book:
+        names = _sheet_parts(book)
+        for info in book.infolist():
+            if info.file_size > MAX_XLSX_PART_BYTES:
+                part = (f"sheet {names[info.filename]} ({info.filename})" if info.filename in names
+                        else info.filename)
+                raise FileRejected(
+                    f"is too large to read safely: {part} is {info.file_size / 2**20:,.0f} MB uncompressed, which "
+                    f"exceeds the limit of {MAX_XLSX_PART_BYTES // 2**20} MB per part of a workbook; split it or "
+                    "save it as CSV")
+        for part, name in names.items():
+            try:
+                with book.open(part) as xml:
+                    rows, columns = _sheet_extent(xml)
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+                raise FileRejected(f"is not a readable XLSX workbook ({part}: {exc})") from exc
+            if rows * columns > MAX_SHEET_CELLS:
+                raise FileRejected(
+                    f"is too large to read safely: sheet {name} reaches cell {_column_name(columns)}{rows} "
+                    f"({rows:,} rows × {columns:,} columns = {rows * columns:,} cells, which the reader would hold "
+                    f"in memory), which exceeds the limit of {MAX_SHEET_CELLS:,} cells per sheet; delete what lies "
+                    "beyond the data (a stray value far below or right of it), split it or save it as CSV")
+
+
+def _sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part → sheet name: the workbook's sheets, plus any part in xl/worksheets/ (named by its path)."""
+    parts = {n: n for n in book.namelist() if re.fullmatch(r"xl/worksheets/[^/]+\.xml", n)}
+    try:
+        small = all(book.getinfo(n).file_size < 2**20 for n in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"))
+        workbook = ElementTree.fromstring(book.read("xl/workbook.xml")) if small else None
+        rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels")) if small else None
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile):
+        return parts
+    if workbook is None or rels is None:
+        return parts
+    targets = {r.get("Id"): r.get("Target", "") for r in rels if r.tag.endswith("Relationship")}
+    for sheet in workbook.iter():
+        if sheet.tag.endswith("}sheet"):
+            rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), None)
+            target = targets.get(rid, "")
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+            if part in book.namelist():
+                parts[part] = sheet.get("name", part)
+    return parts
+
+
+def _sheet_extent(xml: IO[bytes]) -> tuple[int, int]:
+    """(last row, last column) of a sheet's cells, read from its XML in chunks; counted from A1, so an upper
+    bound of the rectangle the reader holds (it starts at the first cell).
+
+    The quick pass reads the row numbers and only the cells past column Z; when those allow a rectangle over
+    MAX_SHEET_CELLS, a second pass reads every cell's column. Cells or rows placed by their order (no `r`
+    attribute first, as some exporters write them) are followed one by one.
+    """
+    head = xml.read(1 << 22)
+    prefix = re.search(rb"<(\w+:)?worksheet\b", head)
+    p = prefix.group(1) or b"" if prefix else b""  # a namespace prefix (<x:c>): letters, nothing to escape
+    row_numbers = re.compile(rb"<" + p + rb'row r="(\d+)"')
+    rows_by_order = re.compile(rb"<" + p + rb'row(?:>|/>|\s(?!r="))')  # a row without its number first
+    unusual_cells = re.compile(rb"<" + p + rb'c(?: r="([A-Z]{2,})(\d+)"|>|/>|\s(?!r="))')  # past Z, or by order
+    rows = columns = 0
+    cells = False
+    for chunk in _xml_chunks(head, xml):
+        rows = max(rows, max(map(int, row_numbers.findall(chunk)), default=0))
+        for found in unusual_cells.finditer(chunk):
+            if found.group(1) is None:
+                xml.seek(0)
+                return _sheet_extent_exact(xml, p)
+            rows, columns = max(rows, int(found.group(2))), max(columns, _column_number(found.group(1)))
+        if rows_by_order.search(chunk):
+            xml.seek(0)
+            return _sheet_extent_exact(xml, p)
+        cells = cells or b"<" + p + b'c r="' in chunk
+    if rows * max(columns, 26 * cells) <= MAX_SHEET_CELLS:
+        return rows, max(columns, 26 * cells)
+    xml.seek(0)
+    letters = re.compile(rb"<" + p + rb'c r="([A-Z]+)')
+    for chunk in _xml_chunks(b"", xml):
+        columns = max(columns, max(map(_column_number, set(letters.findall(chunk))), default=0))
+    return rows, columns
+
+
+def _sheet_extent_exact(xml: IO[bytes], p: bytes) -> tuple[int, int]:
+    """(last row, last column) of every cell, placed by its `r` attribute or by its order in the XML; stops as soon
+    as they exceed MAX_SHEET_CELLS."""
+    tags = re.compile(rb"<" + p + rb"(row|c)(?=[\s/>])([^>]*)>")
+    ref = re.compile(rb'\br="([A-Z]*)(\d*)"')
+    row = column = rows = columns = 0
+    for chunk in _xml_chunks(b"", xml):
+        for tag in tags.finditer(chunk):
+            at = ref.search(tag.group(2))
+            if tag.group(1) == b"row":
+                row, column = (int(at.group(2)) if at and at.group(2) else row + 1), 0
+                continue
+            if at and at.group(1):
+                column = _column_number(at.group(1))
+                row = int(at.group(2)) if at.group(2) else row
+            else:
+                column += 1
+            rows, columns = max(rows, row), max(columns, column)
+        if rows * columns > MAX_SHEET_CELLS:
+            break
+    return rows, columns
+
+
+def _xml_chunks(head: bytes, xml: IO[bytes]):  # noqa: ANN202 - a generator of bytes
+    """The XML in chunks of about 4 MB, each cut before its last '<' so that no tag is split."""
+    carry = head
+    while chunk := xml.read(1 << 22):
+        carry += chunk
+        cut = carry.rfind(b"<")
+        if cut <= 0:  # no tag begins after the first byte: a long text, cut anywhere
+            cut = len(carry)
+        yield carry[:cut]
+        carry = carry[cut:]
+    yield carry
+
+
+def _column_number(letters: bytes | str) -> int:
+    """AA → 27."""
+    n = 0
+    for c in letters.encode() if isinstance(letters, str) else letters:
+        n = n * 26 + c - 64
+    return n
+
+
+def _column_name(number: int) -> str:
+    """27 → AA."""
+    name = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        name = chr(65 + rest) + name
+    return name or "A"
 
 
 def _find_header(rows: list[tuple], contract: SourceContract) -> tuple[int, dict[str, int], list[str]] | HeaderMismatch:

@@ -13,6 +13,7 @@ import os
 import resource
 import subprocess
 import sys
+import unicodedata
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -659,3 +660,65 @@ def test_xlsx_bombs_are_rejected_by_name_before_the_reader_allocates_them(data_d
     assert f"sheet Data reaches cell XFD1048576 (1,048,576 rows × 16,384 columns = {1_048_576 * 16_384:,} cells" in (
         message)
     assert result["peak_mb"] < 1024
+
+
+# --- round 3: codes in NFC, invisible characters shown ------------------------------------------------------------
+
+def test_a_code_typed_decomposed_is_the_registry_code(data_dir):
+    """A code typed on a Mac arrives decomposed (NFD: 'Ò' as 'O' + U+0300) and reads exactly like the composed
+    one (NFC): at ingestion both are NFC, in the registry and in the files, so it is a known agency and a key."""
+    nfc = "PHÒNG-GD"
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert nfd != nfc
+    write_csv(data_dir / "raw" / "agencies" / "agencies.csv", AGENCY_HEADER, [
+        ["SO-TP", "Sở Tư pháp", "department", "", "2016-01-01", "", ""],
+        [nfd, "Phòng Giáo dục và Đào tạo", "district", "", "2016-01-01", "", ""],
+    ])
+    write_csv(data_dir / "raw" / "services" / "2024" / "s.csv", SERVICES_HEADER, [
+        [2024, nfc, "1.000001", "Thủ tục A", 3, 0],
+        [2024, nfd, "1.000001", "Thủ tục A", 3, 0],  # the same key, decomposed
+        [2024, nfd, "1.000002", "Thủ tục B", 3, 0],
+    ])
+    con = connect(data_dir / "warehouse" / "egov.duckdb")
+    try:
+        ingest(con, CONTRACTS["agencies"], data_dir / "raw", None)
+        assert sorted(c for (c,) in con.execute("SELECT agency_code FROM stg_agencies").fetchall()) == [nfc, "SO-TP"]
+        report = load(con, data_dir, "services")
+        assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (3, 2, 1)
+        assert [(line, rule, reason) for _, line, rule, reason, _ in held(con, "services")] == [
+            (3, "duplicate", f"duplicate agency_code/procedure_code {nfc}/1.000001: the first one is kept "
+                             "(services/2024/s.csv:2)")]
+        assert con.execute("SELECT agency_code, procedure_code FROM stg_services ORDER BY source_line").fetchall() == [
+            (nfc, "1.000001"), (nfc, "1.000002")]
+    finally:
+        con.close()
+
+
+def test_an_unknown_code_shows_its_invisible_characters(data_dir):
+    """A code with a zero-width space (pasted from a web page) is another code, kept as it is; the message shows
+    the character, since 'unknown agency SO-TP' beside a registry that holds SO-TP would explain nothing."""
+    write_csv(data_dir / "raw" / "agencies" / "agencies.csv", AGENCY_HEADER, [
+        ["SO-TP", "Sở Tư pháp", "department", "", "2016-01-01", "", ""],
+        ["H01", "UBND huyện Sông Lam", "district", "", "2016-01-01", "", ""],
+        ["X001", "UBND xã Tân An", "commune", "H01\u200b", "2016-01-01", "", ""],  # a zero-width space after H01
+    ])
+    write_csv(data_dir / "raw" / "services" / "2024" / "s.csv", SERVICES_HEADER, [
+        [2024, "SO-TP\u200b", "1.000002", "Thủ tục B", 3, 0],
+        [2024, "\ufeffSO-TP", "1.000003", "Thủ tục C", 3, 0],  # a byte-order mark, copied from another file
+        [2024, "SO-TP", "1.000002", "Thủ tục B", 3, 0],
+    ])
+    con = connect(data_dir / "warehouse" / "egov.duckdb")
+    try:
+        registry = ingest(con, CONTRACTS["agencies"], data_dir / "raw", None)
+        assert (registry.rows_read, registry.rows_loaded, registry.rows_quarantined) == (3, 2, 1)
+        assert [(line, rule, reason) for _, line, rule, reason, _ in held(con, "agencies")] == [
+            (4, "bad_link", "parent_code H01\\u200b is not an agency_code of Danh mục cơ quan")]
+        report = load(con, data_dir, "services")
+        assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (3, 1, 2)
+        got = held(con, "services")
+        assert [(line, rule, reason) for _, line, rule, reason, _ in got] == [
+            (2, "unknown_agency", "unknown agency SO-TP\\u200b (not in the agency registry)"),
+            (3, "unknown_agency", "unknown agency \\ufeffSO-TP (not in the agency registry)")]
+        assert "SO-TP\u200b," in got[0][4]  # the raw record keeps the character
+    finally:
+        con.close()

@@ -62,6 +62,9 @@ BYTE_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40
 # key); a name (free_text) may hold line breaks and tabs. Neither is ever stored in quarantine.raw.
 CONTROL = r"[\x00-\x1F\x7F-\x9F]"
 CONTROL_IN_TEXT = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
+# Characters no one sees in a code (zero-width space, BOM, no-break space, a lone combining mark, ...): a message
+# naming an unknown code shows them escaped (X001\u200b), or it would read exactly like the registry's X001.
+INVISIBLE = r"[\p{Cc}\p{Cf}\p{Z}\p{Mn}\p{Me}\p{Co}]"
 # The range of an assessed value without an entry in thresholds.yaml indicator_bounds (as that file says).
 DEFAULT_RANGE = (0, 1)
 # What reading one file may raise when the file itself is at fault: the file is rejected, the others load.
@@ -121,6 +124,12 @@ def typed_expr(col: ColumnContract, native: bool = False) -> str:
     if col.default is not None:
         expr = f"coalesce({expr}, CASE WHEN {raw} IS NULL THEN {lit(col.default)} END)"
     return f"CAST({expr} AS {SQL_TYPES[col.type]})"
+
+
+def shown(expr: str) -> str:
+    """SQL: the text `expr` with every invisible character (INVISIBLE) but the space written as \\uXXXX."""
+    return (f"array_to_string(list_transform(string_split({expr}, ''), lambda ch: CASE WHEN ch <> ' ' AND "
+            f"regexp_matches(ch, {lit(INVISIBLE)}) THEN printf('\\u%04x', unicode(ch)) ELSE ch END), '')")
 
 
 def indicator_ranges() -> dict[str, tuple[float, float]]:
@@ -199,7 +208,7 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
     if contract.agency_column:
         ac = q(contract.agency_column)
         checks.append((f"{ac} IS NOT NULL AND {ac} NOT IN (SELECT agency_code FROM stg_agencies)",
-                       f"'unknown agency ' || {ac} || ' (not in the agency registry)'", "unknown_agency"))
+                       f"'unknown agency ' || {shown(ac)} || ' (not in the agency registry)'", "unknown_agency"))
     for rule in contract.rules:
         checks.append((f"coalesce({rule.when}, false)", lit(rule.reason), "rule"))
     reason = "nullif(concat_ws('; ', " + ", ".join(f"CASE WHEN {c} THEN {r} END" for c, r, _ in checks) + "), '')"
@@ -559,7 +568,8 @@ SELECT p.__file_id, p.__line,
        CASE
            WHEN p.next = p.node THEN {lit(col.name + ' ')} || p.next || {lit(" is the row's own " + col.refers_to)}
            WHEN p.next NOT IN (SELECT node FROM known)
-               THEN {lit(col.name + ' ')} || p.next || {lit(f' is not an {col.refers_to} of {contract.label}')}
+               THEN {lit(col.name + ' ')} || {shown('p.next')}
+                    || {lit(f' is not an {col.refers_to} of {contract.label}')}
            WHEN c.cycle IS NOT NULL THEN {lit(col.name + ' forms a cycle: ')} || c.cycle
        END AS reason
 FROM parsed AS p LEFT JOIN cycles AS c ON c.start = p.node

@@ -254,8 +254,16 @@ def _read(column: ColumnContract, positions: dict[str, int]) -> bool:
     return column.name in positions and not column.personal
 
 
-def _text_expr(expr: str) -> str:
-    return f"nullif(trim(CAST({expr} AS VARCHAR)), '')"
+def _is_code(column: ColumnContract) -> bool:
+    """A code: a text column that is neither a name (free text) nor personal data."""
+    return column.type == "text" and not column.free_text and not column.personal
+
+
+def _text_expr(expr: str, code: bool = False) -> str:
+    """The value as text, trimmed, '' as NULL; a code in Unicode NFC, so that a code typed on a Mac (NFD: 'Ở' as
+    'O' + horn + hook) is the same code as the registry's (invisible characters are kept, see load.shown)."""
+    text = f"nullif(trim(CAST({expr} AS VARCHAR)), '')"
+    return f"nfc_normalize({text})" if code else text
 
 
 def open_raw_file(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContract, tmp_dir: Path) -> OpenedFile:
@@ -312,7 +320,8 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
     width = len(header)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     select = ", ".join(
-        f"{_text_expr('c' + str(positions[c.name])) if _read(c, positions) else 'NULL::VARCHAR'} AS {_quote(c.name)}"
+        f"{_text_expr('c' + str(positions[c.name]), _is_code(c)) if _read(c, positions) else 'NULL::VARCHAR'} "
+        f"AS {_quote(c.name)}"
         for c in contract.columns
     )
     personal = {positions[c.name] for c in contract.columns if c.personal and c.name in positions}
@@ -555,8 +564,8 @@ def mask_raw_line(fields: list[str] | None, raw: str, delimiter: str, personal_p
 
 
 def _code_columns(contract: SourceContract, positions: dict[str, int]) -> list[ColumnContract]:
-    """The codes a file has: text columns that are not names (free text) nor personal data."""
-    return [c for c in contract.columns if c.type == "text" and not c.free_text and _read(c, positions)]
+    """The codes a file has (see _is_code)."""
+    return [c for c in contract.columns if _is_code(c) and _read(c, positions)]
 
 
 def _reader_error(exc: Exception, path: Path, contract: SourceContract) -> str:
@@ -620,8 +629,8 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
     relation_name = f"xlsx_{abs(hash(str(path)))}"
     con.register(relation_name, body)
     select = ", ".join(
-        f"{_text_expr(_quote(sheet.columns[positions[c.name]])) if _read(c, positions) else 'NULL::VARCHAR'} "
-        f"AS {_quote(c.name)}"
+        (_text_expr(_quote(sheet.columns[positions[c.name]]), _is_code(c)) if _read(c, positions) else "NULL::VARCHAR")
+        + f" AS {_quote(c.name)}"
         for c in contract.columns
     )
     notes = [f"read sheet {names[index]} (sheets: {listing})"] if len(names) > 1 else []
@@ -897,7 +906,7 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceCo
         if not _read(c, positions):
             return "NULL::VARCHAR"
         column = _quote(names[positions[c.name]])
-        return column if c.name in native else _text_expr(column)
+        return column if c.name in native else _text_expr(column, _is_code(c))
 
     select = ", ".join(f"{value(c)} AS {_quote(c.name)}" for c in contract.columns)
     numeric = ", ".join(f"'{t}'" for t in NUMERIC_TYPES)

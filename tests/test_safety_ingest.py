@@ -574,10 +574,10 @@ def test_records_over_1_mb_on_one_line_or_many_are_quarantined_at_their_lines(co
 INGEST_SERVICES = """
 import json, resource, sys
 from pathlib import Path
-from assets.ingestion.contracts import load_contracts
 from assets.ingestion.load import ingest
-from pipelines.warehouse import connect
-contracts, data = load_contracts(), Path(sys.argv[1])
+from pipelines.core.registry.sources import load_sources
+from pipelines.core.warehouse import connect
+contracts, data = load_sources(), Path(sys.argv[1])
 con = connect(data / "warehouse" / "egov.duckdb")
 ingest(con, contracts["agencies"], data / "raw", None)
 ingest(con, contracts["services"], data / "raw", 2024)

@@ -449,7 +449,7 @@ def test_a_province_folder_without_its_agency_registry_fails_naming_the_folder(t
                                                                               monkeypatch: pytest.MonkeyPatch,
                                                                               capsys: pytest.CaptureFixture[str]):
     """Issue 24: without raw/agencies/ every record of the province would be quarantined as of an unknown agency."""
-    from pipelines.cli import execute_pipeline
+    from pipelines.cli.runs import execute_pipeline
 
     base = tmp_path / "data"
     write_national(base, {"AAA": PROVINCES["AAA"]})
@@ -473,7 +473,7 @@ def test_a_provincial_run_of_a_province_folder_waits_for_the_national_runs_lock(
     province_pipeline does) waits for it: their steps never interleave on AAA's warehouse."""
     import dagster as dg
 
-    from pipelines.cli import execute_pipeline
+    from pipelines.cli.runs import execute_pipeline
 
     base = write_national(tmp_path / "data", {"AAA": PROVINCES["AAA"]})
     folder = base / "provinces" / "AAA"

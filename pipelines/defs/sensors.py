@@ -9,13 +9,13 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.core import settings
+from pipelines.core.provinces import province_dir
 from pipelines.core.registry import load_sources
 from pipelines.defs.jobs import national_job, pipeline_job
 from pipelines.defs.partitions import yearly_partitions
 from pipelines.defs.provinces import (
     PROVINCE_DIMENSION,
     PROVINCE_TAG,
-    province_dir,
     province_folder_changes,
     province_partitions,
     range_tags,

@@ -69,6 +69,14 @@ def test_asset_graph_and_checks_are_the_committed_snapshot(snapshot: SnapshotAss
     assert {"assets": assets, "checks": [{"asset": a, "name": n, "blocking": b} for a, n, b in checks]} == snapshot
 
 
+def test_the_code_location_module_holds_one_definitions_object():
+    """`dagster dev -m pipelines.definitions` (and `dagster asset materialize -m`) refuse a module with more than one
+    Definitions at module scope: an imported one counts."""
+    import pipelines.definitions as location
+
+    assert [name for name, value in vars(location).items() if isinstance(value, dg.Definitions)] == ["defs"]
+
+
 def test_loading_the_definitions_warns_nothing():
     """Every process that loads the code location (the UI's code server, step processes, Celery tasks) logs what
     it prints on import: Dagster's "beta" note for `backfill_policy` came once per asset, 17 lines each time."""

@@ -21,6 +21,8 @@ from conftest import AGENCY_HEADER, DOSSIER_HEADER, dossier, write_csv
 
 from assets.marts.publish import open_marts
 
+pytestmark = pytest.mark.slow  # national runs of several provinces: Dagster, multiprocess and Celery
+
 YEAR = 2024
 INFRA_HEADER = ["year", "agency_code", "staff_count", "computers", "computers_internet", "has_lan", "bandwidth_mbps",
                 "has_firewall", "has_antivirus", "has_backup", "security_assessed", "offline_computer_secret",
@@ -220,8 +222,6 @@ def _default_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None,
-                    reason="Debian's redis-server is not installed (./egov test installs it, as it does chromium)")
 def wait_until(ready: Callable[[], bool], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not ready():
@@ -229,6 +229,8 @@ def wait_until(ready: Callable[[], bool], seconds: float = 60) -> None:
         time.sleep(0.5)
 
 
+@pytest.mark.skipif(shutil.which("redis-server") is None,
+                    reason="Debian's redis-server is not installed (./egov test installs it, as it does chromium)")
 def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch):
     from pipelines.cli.instance import initialise_instance

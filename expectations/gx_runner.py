@@ -30,6 +30,7 @@ from expectations import SQL_DIR
 from expectations.suites import MART_SUITES, STAGING_SUITES, Spec, add_derived_columns, build_suite, suite_specs
 from pipelines.core.registry import Registry, load_registry
 from pipelines.core.registry.thresholds import load_thresholds
+from pipelines.core.sql import sql_identifier
 
 if TYPE_CHECKING:
     import duckdb
@@ -372,7 +373,7 @@ def _frame_query(con: duckdb.DuckDBPyConnection, name: str, years: list[int],
     # nested columns (lists of indicator codes, rank history) have no expectations and no pandas equality
     drop = [c for c, t in types.items() if c in ("source_file", "source_line") or t.endswith("]")
             or t.startswith("STRUCT")]
-    select = f"SELECT * EXCLUDE ({', '.join(drop)})" if drop else "SELECT *"
+    select = f"SELECT * EXCLUDE ({', '.join(map(sql_identifier, drop))})" if drop else "SELECT *"
     if "year" in columns:
         return f"{select} FROM {table} WHERE list_contains($years, year)", {"years": years}
     return f"{select} FROM {table}", None

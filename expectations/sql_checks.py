@@ -27,6 +27,7 @@ from pipelines.core.registry.thresholds import load_thresholds
 if TYPE_CHECKING:
     import duckdb
 
+from pipelines.core.sql import sql_literal
 from pipelines.core.vietnamese import vn_int, vn_pct
 from pipelines.core.warehouse import transaction
 
@@ -180,7 +181,7 @@ def _source_rows(con: duckdb.DuckDBPyConnection) -> None:
     config/sources.yaml (the registry's rows with year and agency_code NULL), so the SQL of reconciliation, missing
     returns and data_quality lists no source itself. A view: a query that keeps a few sources reads only their
     tables."""
-    branches = [f"SELECT '{name}' AS source, {'year' if c.partitioned else 'NULL::INTEGER'} AS year, "
+    branches = [f"SELECT {sql_literal(name)} AS source, {'year' if c.partitioned else 'NULL::INTEGER'} AS year, "
                 f"{c.agency_column or 'NULL::VARCHAR'} AS agency_code FROM {c.table}" for name, c in SOURCES.items()]
     con.execute("CREATE OR REPLACE TEMP VIEW egov_source_rows AS\n" + "\nUNION ALL ".join(branches))
 
@@ -220,7 +221,7 @@ def _run_one(con: duckdb.DuckDBPyConnection, check: SqlCheck, params: dict[str, 
     sample = [{k: _json_safe(v) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
     by_key: dict[tuple[int | None, str, str | None], int] = {}
     if failed and "year" in columns:
-        source = "source" if "source" in columns else f"'{check.source}'"
+        source = "source" if "source" in columns else sql_literal(check.source)
         groups = [("'*'", "")]
         if "agency_code" in columns:
             groups.append(("agency_code", ", agency_code"))

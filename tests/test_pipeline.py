@@ -13,7 +13,7 @@ import duckdb
 from conftest import YEARS
 
 from assets.marts.dictionary import load_dictionary
-from pipelines.cli import run_pipeline
+from pipelines.cli.runs import run_pipeline
 from pipelines.core.settings import PROJECT_ROOT
 
 PERSONAL = {"chuhoso", "sogiayto", "sodienthoai", "email"}

@@ -53,7 +53,7 @@ def rankings(base: Path, year: int) -> dict[str, tuple]:
 
 
 def run_in_process(base: Path, years: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipelines.cli import run_pipeline
+    from pipelines.cli.runs import run_pipeline
 
     monkeypatch.setenv("EGOV_DATA_DIR", str(base))
     monkeypatch.setenv("DAGSTER_HOME", str(base.parent / "dagster_home"))

@@ -199,6 +199,136 @@ def test_a_night_rescores_only_the_months_its_new_file_touches(data_dir: Path, r
         con.close()
 
 
+def scorecard_tables(data_dir: Path) -> dict[str, list[tuple]]:
+    """The scorecard's rows and totals, every year and period, in a fixed order."""
+    con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
+    try:
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                for t in ("scorecard_766", "scorecard_766_totals")}
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("night", ["without_the_rubric", "failing_at_the_scoring_step"])
+def test_months_to_rescore_stay_marked_until_they_are_scored(data_dir: Path, registry: Path, tmp_path: Path,
+                                                              night: str):
+    """A night that builds a new file's facts but scores nothing (no 766 rubric in the deployment's folder, or the
+    scoring step failing) must leave its months to the next night that scores: the result equals a rebuild."""
+    import shutil
+
+    rubrics = deployment_rubrics(data_dir)
+    rubric = rubrics / "periodic" / "766" / "2022.yaml"
+    text = rubric.read_text(encoding="utf-8")
+    write_csv(data_dir / "raw" / "dossiers" / "2024" / "hoso_2024.csv", HEADER, LOG)
+    run(data_dir)
+    # tonight's export: four SO-TP dossiers of March finished four days late (the log's last record stays D1)
+    write_csv(data_dir / "raw" / "dossiers" / "2024" / "03" / "hoso_0322.csv", HEADER,
+              [row(f"L{i}", "SO-TP", "20240311080000", "20240318080000", "20240322080000", channel=1)
+               for i in range(4)])
+    if night == "without_the_rubric":
+        shutil.rmtree(rubric.parent)
+        result = run(data_dir)
+        [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "scorecard_766"]
+        # March waits; the 8 periods scored before (5 months, 2 quarters, the year) are kept, with a warning
+        assert event.materialization.metadata["by_year"].value["2024"] == {"periods": 0, "months_waiting": 1,
+                                                                           "periods_kept": 8}
+        rubric.parent.mkdir()
+    else:  # an item the SQL does not compute: the scoring step stops (RubricError), the facts step has run
+        rubric.write_text(text.replace("{code: paid_online_766, points: 10}", "{code: sync_rate_766, points: 10}")
+                          .replace("periodic_indicators:\n", "periodic_indicators:\n  - {code: sync_rate_766, "
+                                   "name_vi: \"Tỷ lệ đồng bộ hồ sơ\"}\n"), encoding="utf-8")
+        with dg.DagsterInstance.ephemeral() as instance:
+            failed = dg.materialize([*STAGING, scorecard_766_facts, scorecard_766], partition_key="2024",
+                                    instance=instance, resources=build_resources(data_dir), raise_on_error=False)
+        assert not failed.success
+        assert [e.step_key for e in failed.get_step_failure_events()] == ["scorecard_766"]
+    rubric.write_text(text, encoding="utf-8")
+    run(data_dir)
+
+    rebuilt = tmp_path / "rebuilt"  # the same raw files and rubrics, scored once from scratch
+    shutil.copytree(data_dir / "raw", rebuilt / "raw")
+    shutil.copytree(rubrics, rebuilt / "rubrics")
+    run(rebuilt)
+    assert scorecard_tables(data_dir) == scorecard_tables(rebuilt)
+    con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
+    try:
+        # SO-TP March: A1, A2, A6 on time of A1..A6 (3/6), and the four late ones → 3/10
+        assert item(con, "2024-03", "SO-TP", "on_time_766")[:3] == (3, 10, 0.3)
+        # Q1: January 1/1 and March 3/10 → 4/11; the year (at 20/5 10:00): B1, A1, A2, D1 of 9 + 4 late → 4/13
+        assert item(con, "2024-Q1", "SO-TP", "on_time_766")[:3] == (4, 11, pytest.approx(4 / 11))
+        assert item(con, "2024", "SO-TP", "on_time_766")[:3] == (4, 13, pytest.approx(4 / 13))
+        # the province in March: SO-TP 3/10 and SO-YT 1/2 → 4/12
+        assert item(con, "2024-03", "PROVINCE", "on_time_766")[:3] == (4, 12, pytest.approx(4 / 12))
+    finally:
+        con.close()
+
+
+def test_a_supplement_pauses_a_dossier_only_inside_its_processing_window(data_dir: Path, registry: Path):
+    """Supplement dates outside [received, finished] are quarantined by the loader, and never move a due date: a
+    dossier nine months late with a request dated 2010 stays late (staged by hand, past the loader's rules); an
+    unfinished dossier's supplement pauses it only at an instant by which it was provided."""
+    rows = [
+        # SO-YT, received 4/3 08:00, due 11/3 08:00
+        row("N1", "SO-YT", "20240304080000", "20240311080000", "20241211080000", channel=1,  # nine months late
+            asked="20100115080000", replied="20241202080000", times=1),
+        row("N2", "SO-YT", "20240304080000", "20240311080000", "20240313080000", channel=1,  # paused 3 days: on time
+            asked="20240305080000", replied="20240308080000", times=1),
+        row("N3", "SO-YT", "20240304080000", "20240311080000", "20240313080000", channel=1,
+            asked="20240305080000", replied="20240320080000", times=1),
+        row("N4", "SO-YT", "20240304080000", "20240311080000", "20240313080000", channel=1,
+            asked="20240314080000", replied="20240316080000", times=1),
+        row("N5", "SO-YT", "20240304080000", "20240311080000", "20240313080000", channel=1,
+            asked="20240308080000", replied="20240305080000", times=1),
+        # SO-TP, unfinished, received 20/3, due 28/3; March and Q1 are judged at 1/4, the year at 20/5 10:00 (P1)
+        row("O1", "SO-TP", "20240320080000", "20240328080000", status=4, channel=1,  # provided 30/3: due 5/4
+            asked="20240322080000", replied="20240330080000", times=1),
+        row("O2", "SO-TP", "20240320080000", "20240328080000", status=4, channel=1,  # provided 3/4, after 1/4
+            asked="20240322080000", replied="20240403080000", times=1),
+        row("O3", "SO-TP", "20240320080000", "20240328080000", status=4, channel=1,  # provided in 2030
+            asked="20240322080000", replied="20300101080000", times=1),
+        row("P1", "SO-TP", "20240520100000", "20240527100000", "20240522100000"),
+    ]
+    write_csv(data_dir / "raw" / "dossiers" / "2024" / "03" / "hoso.csv", HEADER, rows)
+    run(data_dir)
+    warehouse = data_dir / "warehouse" / "egov.duckdb"
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        held = con.execute("SELECT line, rule, reason FROM quarantine WHERE source = 'dossiers' ORDER BY line"
+                           ).fetchall()
+        assert held == [
+            (2, "rule", "NgayYeuCauBoSung (supplement requested) is before NgayTiepNhan (received)"),
+            (4, "rule", "NgayCongDanBoSung (supplement provided) is after NgayKetThucXuLy (processing finished)"),
+            (5, "rule", "NgayYeuCauBoSung (supplement requested) is after NgayKetThucXuLy (processing finished); "
+                        "NgayCongDanBoSung (supplement provided) is after NgayKetThucXuLy (processing finished)"),
+            (6, "rule", "NgayCongDanBoSung (supplement provided) is before NgayYeuCauBoSung (supplement requested)"),
+        ]
+        assert item(con, "2024-03", "SO-YT", "on_time_766")[:2] == (1, 1)  # N2
+        # at 1/4: O1 due 5/4 on time; O2 not provided yet, due 28/3: late; O3 not provided yet: late
+        assert item(con, "2024-03", "SO-TP", "on_time_766")[:2] == (1, 3)
+        assert item(con, "2024-Q1", "SO-TP", "on_time_766")[:2] == (1, 3)
+        # at 20/5 10:00: O1 (due 5/4) and O2 (provided, due 28/3 + 12 days = 9/4) late, O3 late; P1 on time
+        assert item(con, "2024", "SO-TP", "on_time_766")[:2] == (1, 4)
+    finally:
+        con.close()
+
+    # N1 staged by hand (an analyst's fix typed into staging, past the loader's rules): nine months late it stays
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("INSERT INTO stg_dossiers (year, MaHoSo, MaTTHC, DonViXuLy, KenhThucHien, MucDo, NgayTiepNhan, "
+                    "NgayHenTra, NgayKetThucXuLy, TrangThaiHoSo, NgayYeuCauBoSung, NgayCongDanBoSung, SoLanBoSung) "
+                    "VALUES (2024, 'N1', 'P1', 'SO-YT', 1, 3, TIMESTAMP '2024-03-04 08:00:00', "
+                    "TIMESTAMP '2024-03-11 08:00:00', TIMESTAMP '2024-12-11 08:00:00', 10, "
+                    "TIMESTAMP '2010-01-15 08:00:00', TIMESTAMP '2024-12-02 08:00:00', 1)")
+    finally:
+        con.close()
+    run(data_dir)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        assert item(con, "2024-03", "SO-YT", "on_time_766")[:2] == (1, 2)  # N2 on time, N1 late
+    finally:
+        con.close()
+
+
 # --- the sample province: every month of its years, the monthly page, the agency pages, the workbook -------------
 
 

@@ -157,6 +157,18 @@ def test_sync_columns_appear_from_2022_with_growing_shares_and_leave_the_other_c
     assert (asked["NgayCongDanBoSung"].filter(asked["NgayCongDanBoSung"] != "") > asked["NgayYeuCauBoSung"].filter(
         asked["NgayCongDanBoSung"] != "")).all()
     assert set(frames[2024]["SoLanBoSung"].unique()) == {"", "0", "1", "2", "3"}
+    # a supplement lies in its dossier's processing window (the contract's rules would quarantine it otherwise):
+    # not before reception, and for a finished dossier neither requested nor provided after it was finished
+    for frame in frames.values():
+        if "NgayYeuCauBoSung" not in frame.columns:
+            continue
+        asked_in = frame.filter(pl.col("NgayYeuCauBoSung") != "")  # yyyyMMddHHmmss: compared as text
+        assert (asked_in["NgayYeuCauBoSung"] >= asked_in["NgayTiepNhan"]).all()
+        done = asked_in.filter(pl.col("NgayKetThucXuLy") != "")
+        provided = done.filter(pl.col("NgayCongDanBoSung") != "")
+        assert done.height > 100 and provided.height > 100
+        assert (done["NgayYeuCauBoSung"] <= done["NgayKetThucXuLy"]).all()
+        assert (provided["NgayCongDanBoSung"] <= provided["NgayKetThucXuLy"]).all()
 
     # The sync columns come from their own generator: every other column is what the draw gives without them.
     args = (2024, 3, 12, 1.0, 50, 0, np.array(["A", "B"]), np.array([0, 1]), np.array([1.0, 2.0]),

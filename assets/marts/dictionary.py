@@ -17,6 +17,7 @@ import duckdb
 
 from pipelines.core.registry.fields import Model, Text
 from pipelines.core.registry.reading import RegistryError, _raise, _stamp, parse, read_yaml
+from pipelines.core.sql import sql_identifier, sql_literal
 
 DICTIONARY_DIR = Path(__file__).parent / "dictionary"
 
@@ -41,11 +42,6 @@ def load_dictionary(folder: Path = DICTIONARY_DIR) -> dict[str, TableDescription
 @lru_cache(maxsize=4)
 def _load_dictionary(folder: Path, _stamp: tuple) -> dict[str, TableDescription]:
     return {path.stem: parse(TableDescription, read_yaml(path), path) for path in dictionary_files(folder)}
-
-
-def _literal(text: str) -> str:
-    """An SQL string literal: single quotes doubled."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def check_described(
@@ -100,12 +96,14 @@ def check_described(
 
 
 def comment_statements(dictionary: dict[str, TableDescription], database: str = "m") -> list[str]:
-    """`COMMENT ON TABLE` and `COMMENT ON COLUMN` statements that write the dictionary into `database`."""
+    """`COMMENT ON TABLE` and `COMMENT ON COLUMN` statements that write the dictionary into `database` (COMMENT takes
+    no bound parameter: the texts are literals, quotes doubled, and the names quoted identifiers)."""
     statements = []
     for table, entry in dictionary.items():
-        statements.append(f"COMMENT ON TABLE {database}.{table} IS {_literal(entry.description)}")
+        name = f"{sql_identifier(database)}.{sql_identifier(table)}"
+        statements.append(f"COMMENT ON TABLE {name} IS {sql_literal(entry.description)}")
         statements += [
-            f"COMMENT ON COLUMN {database}.{table}.{column} IS {_literal(text)}"
+            f"COMMENT ON COLUMN {name}.{sql_identifier(column)} IS {sql_literal(text)}"
             for column, text in entry.columns.items()
         ]
     return statements

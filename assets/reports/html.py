@@ -36,6 +36,7 @@ from assets.reports.common import (
     class_styles,
     group_of,
     has_table,
+    page_file,
     provisional,
     rank_interval,
     remove_leftovers,
@@ -60,7 +61,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=vn_number, pct=vn_pct, int=vn_int, change=lambda r: rank_change_text(
-        r["prev_rank"], r["rank"]), profile_file=_profile_file,
+        r["prev_rank"], r["rank"]), profile_file=page_file,
         interval=lambda r: rank_interval(r["q05_rank"], r["q95_rank"]))
     return env
 
@@ -356,12 +357,12 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
     for p in profiles:
         code = p["agency_code"]
         what_if = [{"goal": goal, "steps": steps[code][goal]} for goal in GOAL_ORDER if steps[code].get(goal)]
-        name = _profile_file(code)
+        name = page_file(code)
         keep.add(name)
         write_text_atomic(year_dir / PROFILE_DIR / name, template.render(
             year=year, p=p, items=items[code], what_if=what_if, charts=_profile_charts(p, items[code]),
             sc766=by_agency_766.get(code), scorecard_766=SCORECARD_766_PAGE,
-            static=f"../../{STATIC}", above_file=_profile_file(p["agency_above_code"]) if p["agency_above_code"]
+            static=f"../../{STATIC}", above_file=page_file(p["agency_above_code"]) if p["agency_above_code"]
             else None, data_docs=docs, **common))
     for stale in (year_dir / PROFILE_DIR).glob("*.html"):  # an agency no longer ranked that year
         if stale.name not in keep:
@@ -391,11 +392,6 @@ def write_unranked_page(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path
     for path in withdrawn:
         path.unlink()
     return index, withdrawn
-
-
-def _profile_file(code: str) -> str:
-    """A safe file name for an agency code (codes come from input files)."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in code).lstrip(".") + ".html"
 
 
 def write_report_index(out_dir: Path, con: duckdb.DuckDBPyConnection | None = None,

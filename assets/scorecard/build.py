@@ -3,9 +3,10 @@
 Two steps, each replacing only what changed, so the nightly run stays incremental:
 - `refresh_facts` counts only the dossier files loaded since the facts were built (all of the year when the
   catalogue, the agency registry or the facts SQL changed; pipelines/core/file_facts.py) and marks the months
-  their rows fall in (before and after) as dirty;
+  their rows fall in (before and after) as dirty, in the transaction that records the files as built;
 - `score_dirty` rescores the dirty months, their quarters and the year, plus the periods that end after the log's
-  latest record when that moved (their reference instant moved with it).
+  latest record when that moved (their reference instant moved with it), and unmarks them in the same transaction.
+  A month stays dirty until then: through a failed scoring step, and a night without a rubric in force.
 Python only decides what to recompute and loads the rubric; the arithmetic is SQL (sql/*.sql).
 """
 
@@ -92,9 +93,9 @@ def _set_state(con: duckdb.DuckDBPyConnection, year: int, **values: object) -> N
 def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, int]:
     """Bring the year's facts in line with its loaded dossier files (pipelines/core/file_facts.py), marking the
     months of the facts removed and added as dirty; returns the files counted and months marked."""
-    def mark(where: str) -> None:
+    def mark(where: str) -> None:  # in the transaction that records the files as built; each month once
         con.execute(f"INSERT INTO scorecard_766_dirty SELECT DISTINCT year, month FROM scorecard_766_facts "
-                    f"WHERE {where}", [year])
+                    f"WHERE {where} EXCEPT SELECT year, month FROM scorecard_766_dirty", [year])
 
     counts = refresh_file_facts(con, year, facts="scorecard_766_facts", source=DOSSIER_SOURCE, staged=DOSSIER_TABLE,
                                 insert_sql=_sql("facts_766"), scope=facts_scope(con, year), on_change=mark)
@@ -142,9 +143,12 @@ def level_rows(year: int, rubric: Rubric) -> list[tuple]:
 def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -> dict[str, int]:
     """Rescore the year's dirty periods (see the module docstring); returns the periods and rows written."""
     rubric = registry.periodic_rubric(SCORECARD, year)
-    if rubric is None:  # before the decision: no scorecard
-        con.execute("DELETE FROM scorecard_766_dirty WHERE year = ?", [year])
-        return {"periods": 0}
+    if rubric is None:  # before the decision, or no 766 folder in the deployment's rubrics: nothing is scored, so
+        # the marked months stay marked (scored when a rubric is back; a night that clears them scores them stale)
+        waiting = con.execute("SELECT count(*) FROM scorecard_766_dirty WHERE year = ?", [year]).fetchone()[0]
+        kept = con.execute("SELECT count(DISTINCT period) FROM scorecard_766_totals WHERE year = ?",
+                           [year]).fetchone()[0]
+        return {"periods": 0, "months_waiting": waiting, "periods_kept": kept}
     check_rubric(rubric)
     items = rubric_rows(year, rubric)
     score_scope = _fingerprint(items, level_rows(year, rubric), _sql("scorecard_766"))

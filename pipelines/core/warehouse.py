@@ -48,6 +48,8 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ())
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    # Imported here: the registry loads the scoring methods, which quote their SQL with this module.
+
     con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
     for path in SCHEMA_FILES:
         con.execute(path.read_text(encoding="utf-8"))

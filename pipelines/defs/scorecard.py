@@ -48,5 +48,10 @@ def scorecard_766(context: dg.AssetExecutionContext, warehouse: Warehouse):
         for year in partition_years(context):
             counts[str(year)] = score_dirty(con, year, registry)
     context.log.info(f"766 scorecard: {counts}")
+    for year, c in counts.items():
+        if c.get("months_waiting") and c.get("periods_kept"):  # scores of an earlier night, now behind the facts
+            context.log.warning(f"766 scorecard {year}: no rubric in force ({registry.rubric_dir}/periodic/766/): "
+                                f"{c['months_waiting']} month(s) with new dossier facts are not rescored, and the "
+                                f"{c['periods_kept']} period(s) scored earlier are kept as they were until it is back")
     for key in ("scorecard_766", "scorecard_766_totals"):
         yield dg.MaterializeResult(asset_key=key, metadata={"by_year": dg.MetadataValue.json(counts)})

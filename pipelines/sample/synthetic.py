@@ -482,7 +482,7 @@ def _draw_dossier_chunk(rng: np.random.Generator, year: int, month: int, months:
         "phone": rng.integers(10**8, 10**9, n),
     })
     fmt = "%Y%m%d%H%M%S"
-    sync = _sync_columns(sync_rng, year, q, received, span, status) if sync_rng is not None else {}
+    sync = _sync_columns(sync_rng, year, q, received, span, status, finished) if sync_rng is not None else {}
     return frame.with_columns(**sync).select(
         pl.concat_str([pl.col("agency"), pl.lit(f"-{year}{month:02d}-"), pl.col("seq").cast(pl.String)
                        .str.zfill(7)]).alias("MaHoSo"),
@@ -508,12 +508,14 @@ def _draw_dossier_chunk(rng: np.random.Generator, year: int, month: int, months:
 
 
 def _sync_columns(rng: np.random.Generator, year: int, q: np.ndarray, received: np.ndarray, span: np.ndarray,
-                  status: np.ndarray) -> dict[str, pl.Series]:
+                  status: np.ndarray, finished_at: np.ndarray) -> dict[str, pl.Series]:
     """The optional sync columns the year's exports carry (SYNC_COLUMNS_FROM), as text like the other columns.
 
     Shares are invented but shaped on what the QĐ 766 portal reports: a few dossiers need a supplement (one in
     eight of them twice), electronic results and digitised results grow every year from 2022, the data store is
-    reused rarely at first; better agencies (q) do more of each. About 3% of the cells are left empty (unknown)."""
+    reused rarely at first; better agencies (q) do more of each. About 3% of the cells are left empty (unknown).
+    A supplement lies in the dossier's processing window (the contract's rules): a finished dossier's was asked for
+    and provided by the time it was finished (the same draws, moved into the window when they fall after it)."""
     n = len(q)
     if not n or year < min(SYNC_COLUMNS_FROM.values()):
         return {}
@@ -522,8 +524,15 @@ def _sync_columns(rng: np.random.Generator, year: int, q: np.ndarray, received: 
     accepted = ~np.isin(status, [1, 3])
     finished = np.isin(status, [9, 10])
     asked = accepted & (rng.random(n) < 0.05 + 0.06 * (1 - q))
-    requested = received + (span * rng.uniform(0.1, 0.6, n)).astype("timedelta64[s]")
-    replied = requested + rng.integers(3600, 10 * 86400, n).astype("timedelta64[s]")
+    into = rng.uniform(0.1, 0.6, n)
+    requested = received + (span * into).astype("timedelta64[s]")
+    delay = rng.integers(3600, 10 * 86400, n)
+    replied = requested + delay.astype("timedelta64[s]")
+    after = finished & (replied > finished_at)  # provided (perhaps requested) after the dossier was finished
+    window = (finished_at - received).astype(np.int64)
+    requested = np.where(after, received + (window * into / 2).astype("timedelta64[s]"), requested)
+    left = (finished_at - requested).astype(np.int64)  # at least 70% of the window: the reply stays after it
+    replied = np.where(after, requested + (left * (delay / (10 * 86400))).astype("timedelta64[s]"), replied)
     waiting = asked & (status == 4) & (rng.random(n) < 0.3)  # the citizen has not replied yet
     times = rng.random(n)
     count = np.where(asked, np.where(times < 0.03, 3, np.where(times < 0.125, 2, 1)), 0)

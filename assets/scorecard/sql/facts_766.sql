@@ -1,16 +1,21 @@
 -- The dossier log of the files in `egov_scan_files` (year, source_file; '' for rows staged without a file) reduced to the counts of the QĐ 766 items,
 -- per file, month of reception, agency and kind. The rules (config/rubrics/periodic/766/<year>.yaml cites them):
 --   counted    TrangThaiHoSo not 1 (registered), 3 (refused), 7 (withdrawn), 8 (stopped): the on-time denominator
---   pause      NgayCongDanBoSung − NgayYeuCauBoSung when both are known and the reply follows the request, else 0
+--   pause      NgayCongDanBoSung − NgayYeuCauBoSung when the supplement lies in the processing window:
+--              NgayTiepNhan <= NgayYeuCauBoSung <= NgayCongDanBoSung, and the reply by NgayKetThucXuLy (finished
+--              dossiers) or by the period's reference instant (unfinished ones: a supplement not provided yet at that
+--              instant pauses nothing, like a request without a reply); else 0. The loader quarantines other
+--              supplement dates (config/sources.yaml, rules); this keeps the definition for rows staged otherwise.
 --   due        NgayHenTra + pause
 --   on time    finished (9, 10) with NgayKetThucXuLy <= due; unfinished with due >= the period's reference instant
---              (known only when the period is scored: such dossiers keep their due in open_due); a dossier asked
---              for a supplement twice or more (SoLanBoSung >= 2) is late whatever its dates; no due date = late
+--              (known only when the period is scored: such dossiers keep NgayHenTra in open_due and the supplement
+--              in open_requested, open_provided); a dossier asked for a supplement twice or more (SoLanBoSung >= 2)
+--              is late whatever its dates; no due date = late
 --   accepted   TrangThaiHoSo not 1, 3
 --   online service  level 3 or 4 at submission: MucDo, else the catalogue's level of the agency's procedure
 --   flags      CoKetQuaDienTu, DaSoHoaKetQua, HoSoCoThanhPhanSoHoa, DuocLayTuKhoDMQG: = 1 among accepted dossiers,
 --              and how many of them carry the flag at all (*_known; 0 = absent or empty: unknown)
-INSERT INTO scorecard_766_facts
+INSERT INTO scorecard_766_facts BY NAME
 WITH d AS (
     SELECT d.year, month(d.NgayTiepNhan) AS month, coalesce(d.source_file, '') AS source_file,
            d.DonViXuLy AS agency_code,
@@ -19,9 +24,12 @@ WITH d AS (
            d.TrangThaiHoSo NOT IN (1, 3) AS accepted,
            d.TrangThaiHoSo IN (9, 10) AS finished,
            coalesce(d.SoLanBoSung, 0) >= 2 AS asked_twice,
-           d.NgayHenTra + CASE WHEN d.NgayCongDanBoSung >= d.NgayYeuCauBoSung
-                               THEN d.NgayCongDanBoSung - d.NgayYeuCauBoSung
-                               ELSE INTERVAL 0 SECOND END AS due,
+           d.NgayHenTra,
+           -- a supplement that can pause the due date: requested after reception, provided after the request
+           CASE WHEN d.NgayTiepNhan <= d.NgayYeuCauBoSung AND d.NgayYeuCauBoSung <= d.NgayCongDanBoSung
+                THEN d.NgayYeuCauBoSung END AS requested,
+           CASE WHEN d.NgayTiepNhan <= d.NgayYeuCauBoSung AND d.NgayYeuCauBoSung <= d.NgayCongDanBoSung
+                THEN d.NgayCongDanBoSung END AS provided,
            d.NgayKetThucXuLy, d.KenhThucHien, d.LePhi, d.DuocThanhToanTrucTuyen, d.CoKetQuaDienTu,
            d.DaSoHoaKetQua, d.HoSoCoThanhPhanSoHoa, d.DuocLayTuKhoDMQG
     FROM stg_dossiers AS d
@@ -30,12 +38,15 @@ WITH d AS (
            ON s.year = d.year AND s.agency_code = d.DonViXuLy AND s.procedure_code = d.MaTTHC
 )
 SELECT year, month, source_file, agency_code, online_service,
-       CASE WHEN counted AND NOT finished AND NOT asked_twice THEN due END               AS open_due,
+       CASE WHEN counted AND NOT finished AND NOT asked_twice THEN NgayHenTra END        AS open_due,
+       CASE WHEN counted AND NOT finished AND NOT asked_twice THEN requested END         AS open_requested,
+       CASE WHEN counted AND NOT finished AND NOT asked_twice THEN provided END          AS open_provided,
        count(*)                                                                          AS received,
        count(*) FILTER (WHERE counted)                                                   AS counted,
-       count(*) FILTER (WHERE counted AND finished AND NOT asked_twice AND NgayKetThucXuLy <= due)
-                                                                                         AS on_time_closed,
-       count(*) FILTER (WHERE counted AND NOT finished AND NOT asked_twice AND due IS NOT NULL)
+       count(*) FILTER (WHERE counted AND finished AND NOT asked_twice AND NgayKetThucXuLy <= NgayHenTra
+                              + CASE WHEN provided <= NgayKetThucXuLy THEN provided - requested
+                                     ELSE INTERVAL 0 SECOND END)                         AS on_time_closed,
+       count(*) FILTER (WHERE counted AND NOT finished AND NOT asked_twice AND NgayHenTra IS NOT NULL)
                                                                                          AS open_judged,
        count(*) FILTER (WHERE accepted)                                                  AS accepted,
        count(*) FILTER (WHERE accepted AND KenhThucHien = 2)                             AS accepted_online,

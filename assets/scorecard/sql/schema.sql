@@ -9,7 +9,9 @@ CREATE TABLE IF NOT EXISTS scorecard_766_facts (
     source_file     VARCHAR NOT NULL,
     agency_code     VARCHAR NOT NULL,
     online_service  BOOLEAN NOT NULL,  -- level 3/4 at submission (MucDo, else the catalogue's level)
-    open_due        TIMESTAMP,         -- unfinished dossiers still judged by date: NgayHenTra + pause; else NULL
+    open_due        TIMESTAMP,         -- unfinished dossiers still judged by date: NgayHenTra; else NULL
+    open_requested  TIMESTAMP,         -- ... and their supplement in the window (requested after reception,
+    open_provided   TIMESTAMP,         -- provided after the request): it pauses them at an instant it precedes
     received        BIGINT NOT NULL,
     counted         BIGINT NOT NULL,   -- on-time denominator: TrangThaiHoSo not 1, 3, 7, 8
     on_time_closed  BIGINT NOT NULL,   -- finished (9, 10) by NgayHenTra + pause, asked for a supplement < 2 times
@@ -28,6 +30,11 @@ CREATE TABLE IF NOT EXISTS scorecard_766_facts (
     data_store_known BIGINT NOT NULL
 );
 
+-- A warehouse from before the supplement columns gets them here; the facts SQL changed with them, so its files are
+-- counted again (the scope in file_facts_built) before the scoring reads them.
+ALTER TABLE scorecard_766_facts ADD COLUMN IF NOT EXISTS open_requested TIMESTAMP;
+ALTER TABLE scorecard_766_facts ADD COLUMN IF NOT EXISTS open_provided TIMESTAMP;
+
 -- Which dossier files the facts hold: file_facts_built (pipelines/core/file_facts.py); the table that did it
 -- before is dropped.
 DROP TABLE IF EXISTS scorecard_766_sources;
@@ -42,7 +49,8 @@ CREATE TABLE IF NOT EXISTS scorecard_766_state (
     latest      TIMESTAMP
 );
 
--- Months whose facts changed and are not rescored yet (written by the facts step, emptied by the scoring step).
+-- Months whose facts changed and are not rescored yet: written in the transaction that records the files' facts as
+-- built, emptied only in the one that writes the year's scores (a night without a rubric in force keeps them).
 CREATE TABLE IF NOT EXISTS scorecard_766_dirty (
     year  INTEGER NOT NULL,
     month INTEGER NOT NULL

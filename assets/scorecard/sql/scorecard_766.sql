@@ -4,14 +4,17 @@
 -- (scorecard_766_items rows of the years scored). Run by build.py in one transaction, after the periods' old rows
 -- were deleted. A period is its own ratio: a quarter sums its months' numerators and denominators, and judges its
 -- unfinished dossiers at its own reference instant `ref` (the start of the next period, or the log's latest
--- NgayTiepNhan when that is earlier), never averages months.
+-- NgayTiepNhan when that is earlier), never averages months: their due date moves by their supplement's pause only
+-- when the supplement was provided by `ref` (facts_766.sql).
 -- Points: the item's scoring method (pipelines/core/methods.py: method_share), rounded to the rubric's decimals
 -- like the portal's published item points; NULL when the value is NULL (no dossiers, or the data is unknown).
 
 CREATE OR REPLACE TEMP TABLE sc_sums AS
 SELECT p.year, p.period, coalesce(f.agency_code, 'PROVINCE') AS agency_code,
        sum(f.counted)                                                              AS counted,
-       sum(f.on_time_closed) + coalesce(sum(f.open_judged) FILTER (WHERE f.open_due >= p.ref), 0) AS on_time,
+       sum(f.on_time_closed) + coalesce(sum(f.open_judged) FILTER (
+           WHERE f.open_due + CASE WHEN f.open_provided <= p.ref THEN f.open_provided - f.open_requested
+                                   ELSE INTERVAL 0 SECOND END >= p.ref), 0)              AS on_time,
        sum(f.accepted) FILTER (WHERE f.online_service)                             AS os_accepted,
        sum(f.accepted_online) FILTER (WHERE f.online_service)                      AS os_online,
        sum(f.accepted_fee) AS accepted_fee, sum(f.paid_online) AS paid_online, sum(f.accepted) AS accepted,

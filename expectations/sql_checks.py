@@ -392,6 +392,18 @@ def _check_phrase(entry: str) -> str:
     return f"{vn_int(int(count))} {titles.get(name, name)} ({severity})"
 
 
+def no_records(con: duckdb.DuckDBPyConnection, year: int) -> bool:
+    """Whether `year` was checked and no row of it is staged in any yearly source: the year the scoring does not
+    rank (assets/scoring/score.py years_without_records), read from `data_quality` (warehouse or marts)."""
+    if not _table_exists(con, "data_quality"):
+        return False
+    checked, staged = con.execute(
+        "SELECT count(*) FILTER (WHERE agency_code = '*'), coalesce(sum(rows_loaded) FILTER (WHERE agency_code IS "
+        "DISTINCT FROM '*'), 0) FROM data_quality WHERE year = ? AND list_contains(?, source)",
+        [year, list(YEARLY_SOURCES)]).fetchone()
+    return bool(checked) and not staged
+
+
 def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
     """Short Vietnamese lines for the end of a run: missing returns (the required ones first), quarantined rows,
     failed checks.
@@ -409,7 +421,13 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
     no_files = [s for (s,) in con.execute(
         "SELECT source FROM data_quality WHERE year = ? AND agency_code = '*' AND contains(failed_checks, "
         "'sources_without_files ') ORDER BY list_position(?, source)", [year, list(YEARLY_SOURCES)]).fetchall()]
+    unranked = no_records(con, year)
+    if unranked:  # nothing to rank: one line, not every agency's missing returns
+        lines.append(f"Không có bản ghi nào của năm {year} trong các nguồn dữ liệu theo năm ("
+                     f"{'; '.join(SOURCE_LABELS.get(s, s) for s in YEARLY_SOURCES)}): năm {year} không được xếp hạng.")
     for source in sorted(RETURN_SOURCES, key=lambda s: required.index(s) if s in required else len(required)):
+        if unranked:
+            break
         if source in no_files:
             continue
         names = [r[0] for r in con.execute(
@@ -420,7 +438,7 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
             "ORDER BY g.group_order NULLS LAST, d.agency_code", [year, source]).fetchall()]
         if names:
             lines.append(f"{len(names)} cơ quan chưa gửi báo cáo {SOURCE_LABELS[source]} năm {year}: {_names(names)}")
-    if no_files:
+    if no_files and not unranked:
         lines.append(f"Năm {year} không có tệp nào của nguồn {'; '.join(SOURCE_LABELS.get(s, s) for s in no_files)}"
                      " – các chỉ số từ " + ("các nguồn này" if len(no_files) > 1 else "nguồn này")
                      + " để trống (0 điểm).")

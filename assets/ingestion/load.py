@@ -35,7 +35,7 @@ from pipelines.core.registry.sources import REGISTRY_TABLE, ColumnContract, Sour
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.sql import sql_identifier as q
 from pipelines.core.sql import sql_literal as lit
-from pipelines.core.warehouse import transaction
+from pipelines.core.warehouse import memory_limit_bytes, transaction
 
 TYPE_WORDS = {
     "int": "whole number", "decimal": "number", "flag": "flag (0/1)", "date": "date (yyyy-mm-dd or dd/mm/yyyy)",
@@ -56,8 +56,6 @@ SQL_TYPES = {"text": "VARCHAR", "int": "BIGINT", "decimal": "DOUBLE", "flag": "I
 SCRATCH = "egov_scratch"
 PARSED = f"{SCRATCH}.parsed"
 SCRATCH_FILE_RATIO = 0.5
-BYTE_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
-              "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 # Control characters (C0, DEL, C1): any of them in a code quarantines its row (a NUL in MaHoSo would be stored in the
 # key); a name (free_text) may hold line breaks and tabs. Neither is ever stored in quarantine.raw.
 CONTROL = r"[\x00-\x1F\x7F-\x9F]"
@@ -376,11 +374,9 @@ def _parse_files(
 def _scratch_location(con: duckdb.DuckDBPyConnection, files: list[RawEntry]) -> str:
     """':memory:', or a new scratch database file in the warehouse's temp directory when the files' bytes exceed
     SCRATCH_FILE_RATIO × the memory limit (see SCRATCH)."""
-    limit, temp_dir = con.execute(
-        "SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
-    number, unit = limit.split()
+    temp_dir = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
     raw_bytes = sum(e.path.stat().st_size for e in files if not e.refused)
-    if not temp_dir or raw_bytes <= SCRATCH_FILE_RATIO * float(number) * BYTE_UNITS[unit]:
+    if not temp_dir or raw_bytes <= SCRATCH_FILE_RATIO * memory_limit_bytes(con):
         return ":memory:"
     path = Path(temp_dir) / "egov_scratch.duckdb"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -158,10 +158,11 @@ def page_file(code: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in code).lstrip(".") + ".html"
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write `text` (UTF-8) to `path` atomically; returns `path`."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+def write_text_atomic(path: Path, text: str | Iterable[str]) -> Path:
+    """Write `text` (UTF-8) to `path` atomically; returns `path`. `text` may come in parts (a Jinja template's
+    `generate()`), so a page of 10,000 agencies is never held whole."""
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as out:
+        out.writelines([text] if isinstance(text, str) else text)
     return Path(path)
 
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from expectations import SQL_DIR
-from expectations.suites import SUITE_SOURCE, suite_specs
+from expectations.suites import SUITE_SOURCE, suite_specs, value_list
 from pipelines.core.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, SCAN_FILES, refresh_file_facts, rows_to_count
 from pipelines.core.registry.sources import SourceContract, load_sources
 from pipelines.core.registry.thresholds import load_thresholds
@@ -58,16 +58,7 @@ RULE_LABELS = {
 }
 
 
-
 # --- the dossier log's value and row rules, from its contract ------------------------------------------------
-
-def _value_list(values: tuple[int | str, ...]) -> str:
-    """'1–10' for a run of whole numbers (three or more), else '0/1'."""
-    ints = [v for v in values if isinstance(v, int)]
-    if len(ints) == len(values) >= 3 and ints == list(range(ints[0], ints[0] + len(ints))):
-        return f"{ints[0]}–{ints[-1]}"
-    return "/".join(map(str, values))
-
 
 class CodeRule(NamedTuple):
     column: str
@@ -87,7 +78,7 @@ def code_rules(contract: SourceContract) -> list[CodeRule]:
             listed = ", ".join("'" + v.replace("'", "''") + "'" if isinstance(v, str) else str(v) for v in values)
             condition = f"{name} NOT IN ({listed})"
             rules.append(CodeRule(col.name, f"{name} IS NULL OR {condition}" if given else condition,
-                                  f"{col.name} {_value_list(values)}", True, given))
+                                  f"{col.name} {value_list(values)}", True, given))
         elif col.min is not None:
             rules.append(CodeRule(col.name, f"{name} < {col.min:g}", f"{col.name} ≥ {col.min:g}", False, False))
     return rules

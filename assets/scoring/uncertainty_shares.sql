@@ -2,9 +2,11 @@
 -- analysis (assets/scoring/uncertainty.py): `ua_configs` holds one row per (item, method, parameters) that some
 -- run draws, `ua_scope` the year and agency group. The formula is the scoring's own (the method_share macro of
 -- pipelines/core/methods.py, as score.sql calls it); the group statistics g_min / g_max are taken over the same
--- units as there: those of the year and group with a finite value for the indicator.
+-- units as there: those of the year and group with a finite value for the indicator. A unit is given as its place
+-- among the group's agency codes in order (`unit`, from 0), and the rows come in no order: uncertainty.py places
+-- each share in its matrix, batch by batch, without sorting rows or holding a code per row.
 WITH scope_values AS (
-    SELECT s.agency_code, s.indicator_code, s.value,
+    SELECT dense_rank() OVER (ORDER BY s.agency_code) - 1 AS unit, s.indicator_code, s.value,
            min(s.value) FILTER (WHERE isfinite(s.value)) OVER item_group AS g_min,
            max(s.value) FILTER (WHERE isfinite(s.value)) OVER item_group AS g_max
     FROM indicator_scores AS s
@@ -16,7 +18,6 @@ configs AS (
     SELECT config_id, indicator_code, method, method_params(params) AS p
     FROM ua_configs
 )
-SELECT c.config_id, v.agency_code, method_share(c.method, v.value, c.p, v.g_min, v.g_max) AS share
+SELECT c.config_id, v.unit, method_share(c.method, v.value, c.p, v.g_min, v.g_max) AS share
 FROM configs AS c
 JOIN scope_values AS v USING (indicator_code)
-ORDER BY c.config_id, v.agency_code

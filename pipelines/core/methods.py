@@ -30,6 +30,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.core.sql import sql_literal
 from pipelines.core.vietnamese import vn_number
 
 REQUIRED = object()  # a parameter without default
@@ -238,17 +239,17 @@ def summary_vi(method: str, params: dict[str, Any] | str | None) -> str:
 
 
 def _dispatch(attribute: str, fallback: str) -> str:
-    branches = "\n".join(f"        WHEN '{m.name}' THEN ({getattr(m, attribute)})" for m in METHODS.values())
+    branches = "\n".join(f"        WHEN {sql_literal(m.name)} THEN ({getattr(m, attribute)})" for m in METHODS.values())
     return f"CASE method\n{branches}\n        ELSE {fallback} END"
 
 
 def macros_sql() -> str:
     """The DuckDB macros of the registry, as SQL (temporary: installed on each connection that scores)."""
     unknown = "error('unknown scoring method: ' || method)"
-    shape = json.dumps(PARAMS_SHAPE).replace("'", "''")
+    shape = sql_literal(json.dumps(PARAMS_SHAPE))
     return f"""-- Generated from pipelines/core/methods.py (METHODS): edit the registry, not this text.
 -- The parameters of a rubric item (rubric_items.params, JSON) as a struct.
-CREATE OR REPLACE TEMP MACRO method_params(params) AS json_transform(params, '{shape}');
+CREATE OR REPLACE TEMP MACRO method_params(params) AS json_transform(params, {shape});
 
 -- Share (0..1) of an item's points that value v earns: NULL, NaN and infinite values earn 0.
 CREATE OR REPLACE TEMP MACRO method_share(method, v, p, g_min, g_max) AS

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipelines.core.registry.sources import ColumnContract, ColumnType, SourceContract
+from pipelines.core.sql import sql_identifier as q
 
 # The SQL type a contract type is parsed into (assets/ingestion/load.py casts every parsed value to it).
 SQL_TYPES: dict[ColumnType, str] = {
@@ -39,11 +40,6 @@ class StagingColumn:
     name: str
     sql_type: str
     not_null: bool = False
-
-
-def q(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def stored_type(contract: SourceContract, col: ColumnContract) -> str:

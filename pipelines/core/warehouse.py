@@ -19,7 +19,7 @@ from pipelines.core.registry.sources import load_sources
 from pipelines.core.staging import staging_schema
 
 # The core's own tables (agency groups, quarantine, ingested files, ...) and the agency_years view over stg_agencies.
-WAREHOUSE_SQL = Path(__file__).parent / "sql" / "warehouse.sql"
+WAREHOUSE_SQL = Path(__file__).with_suffix(".sql")
 
 
 # DuckDB's memory limit for the warehouse (its default is 80% of RAM): past it, big intermediates (the parsed dossier
@@ -27,6 +27,24 @@ WAREHOUSE_SQL = Path(__file__).parent / "sql" / "warehouse.sql"
 # the Python side (~0.3 GB). 900 MB keeps a 10M-dossier run under 1.2 GB and completes 100M (docs/benchmarks.md,
 # "Issue 17"); unlimited costs ~10% less CPU at 3× the RSS.
 MEMORY_LIMIT = os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "900MB")
+BYTE_UNITS = {
+    "bytes": 1,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+    "TiB": 2**40,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+}
+
+
+def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
+    """The connection's DuckDB memory limit in bytes ('858.3 MiB' as DuckDB reports it): the budget the steps that
+    hold large arrays outside DuckDB (the load's scratch choice, the uncertainty runs) size themselves by."""
+    number, unit = scalar(con, "SELECT current_setting('memory_limit')").split()
+    return float(number) * BYTE_UNITS[unit]
 
 
 def lock_holder(message: str) -> str:
@@ -49,6 +67,8 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ())
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    # Imported here: the registry loads the scoring methods, which quote their SQL with this module.
+
     con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
     con.execute(staging_schema(load_sources().values()))  # generated from config/sources.yaml
     con.execute(WAREHOUSE_SQL.read_text(encoding="utf-8"))
@@ -77,7 +97,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 def write_agency_groups(con: duckdb.DuckDBPyConnection, groups: Iterable[AgencyGroup]) -> int:
-    """Refill the warehouse dimension `agency_groups` (pipelines/core/sql/warehouse.sql), so SQL joins it for a group's
+    """Refill the warehouse dimension `agency_groups` (pipelines/core/warehouse.sql), so SQL joins it for a group's
     label and order instead of spelling the groups out; returns the rows written. The warehouse starts with the
     standard groups (pipelines/core/warehouse.py); each scoring step writes those of the registry it scores with."""
     rows = [(g.code, g.order, g.label_vi, g.label_en, g.sheet, g.colour) for g in groups]

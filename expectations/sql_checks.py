@@ -17,12 +17,15 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from expectations import SQL_DIR
-from expectations.suites import SUITE_SOURCE, suite_specs
-from pipelines.core.registry.sources import load_sources
+from expectations.suites import SUITE_SOURCE, suite_specs, value_list
+from pipelines.core.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, SCAN_FILES, refresh_file_facts, rows_to_count
+from pipelines.core.registry.sources import SourceContract, load_sources
 from pipelines.core.registry.thresholds import load_thresholds
+from pipelines.core.sql import sql_identifier as q
+from pipelines.core.staging import staged_values
 
 if TYPE_CHECKING:
     import duckdb
@@ -56,6 +59,72 @@ RULE_LABELS = {
     "bad_link": "mã liên kết sai (cấp trên, kế thừa)",
 }
 
+
+# --- the dossier log's value and row rules, from its contract ------------------------------------------------
+
+class CodeRule(NamedTuple):
+    column: str
+    condition: str  # true on a staged value the contract does not allow
+    shown: str  # the rule as the check's description reads it: "KenhThucHien 1–3", "LePhi ≥ 0"
+    coded: bool  # a code list (else a minimum)
+    given: bool  # the value must be given (required, or filled by a `default`): empty breaks the rule too
+
+
+def code_rules(contract: SourceContract) -> list[CodeRule]:
+    """A rule per stored column with a code list (`allowed`, a flag, a level) or a minimum. The loader quarantines
+    the rows that break them; the check finds any staged by other means."""
+    rules = []
+    for col in contract.stored_columns:
+        name, values, given = q(col.name), staged_values(col), col.required or col.default is not None
+        if values:
+            listed = ", ".join(sql_literal(v) for v in values)
+            condition = f"{name} NOT IN ({listed})"
+            rules.append(CodeRule(col.name, f"{name} IS NULL OR {condition}" if given else condition,
+                                  f"{col.name} {value_list(values)}", True, given))
+        elif col.min is not None:
+            rules.append(CodeRule(col.name, f"{name} < {col.min:g}", f"{col.name} ≥ {col.min:g}", False, False))
+    return rules
+
+
+def codes_description(contract: SourceContract) -> str:
+    """The code rules in a sentence: "KenhThucHien 1–3, TrangThaiHoSo 1–10; MucDo 1–4, ... hoặc trống; LePhi ≥ 0"."""
+    rules = code_rules(contract)
+    optional = [r.shown for r in rules if r.coded and not r.given]
+    parts = [", ".join(r.shown for r in rules if r.coded and r.given),
+             ", ".join(optional) + " hoặc trống" if optional else "",
+             ", ".join(r.shown for r in rules if not r.coded)]
+    return "; ".join(p for p in parts if p)
+
+
+def row_rules_view(contract: SourceContract) -> str:
+    """The temp view `egov_dossier_rules`: the staged dossier log with, per row, whether it breaks the code rules
+    (`codes_out_of_range`, the offending fields in `codes_problem`) or the contract's row rules (`rules:` of
+    config/sources.yaml: the date order, `dates_out_of_order`, the broken conditions in `dates_problem`). Written
+    once for the per-file screen (sql/dossier_file_checks.sql) and the checks that list the failing rows."""
+    codes, rules = code_rules(contract), [r.when for r in contract.rules]
+
+    def any_of(conditions: list[str]) -> str:
+        return f"coalesce({' OR '.join(f'({c})' for c in conditions) or 'false'}, false)"
+
+    def named(cases: list[tuple[str, str]]) -> str:
+        return f"concat_ws(', ', {', '.join(f'CASE WHEN {c} THEN {t} END' for c, t in cases)})" if cases else \
+            "NULL::VARCHAR"
+
+    code_cases = [(f"({r.condition})", f"'{r.column}=' || coalesce(CAST({q(r.column)} AS VARCHAR), 'NULL')")
+                  for r in codes]
+    rule_cases = [(f"({w})", sql_literal(w)) for w in rules]
+    return f"""CREATE OR REPLACE TEMP VIEW egov_dossier_rules AS
+SELECT *,
+       {any_of([r.condition for r in codes])} AS codes_out_of_range,
+       {named(code_cases)} AS codes_problem,
+       {any_of(rules)} AS dates_out_of_order,
+       {named(rule_cases)} AS dates_problem
+FROM {contract.table}"""
+
+
+DOSSIERS = SOURCES[DOSSIER_SOURCE]
+
+
 @dataclass(frozen=True)
 class SqlCheck:
     """A check: its query file is sql/check_<name>.sql; `requires` lists the tables it needs."""
@@ -73,11 +142,10 @@ CHECKS: tuple[SqlCheck, ...] = (
              "MaHoSo là duy nhất: đếm số bản sao thừa (sau bản đầu tiên) còn trong dữ liệu đã nạp, mọi năm.",
              ("stg_dossiers",)),
     SqlCheck("dossier_codes_out_of_range", "ERROR", "dossiers", "hồ sơ có mã ngoài danh mục cho phép",
-             "KenhThucHien 1–3, TrangThaiHoSo 1–10, MucDo 1–4 hoặc trống, DuocThanhToanTrucTuyen 0–2, "
-             "HoSoCoThanhPhanSoHoa 0/1, LoaiDoiTuong 1/2, LePhi ≥ 0: đếm số hồ sơ vi phạm.", ("stg_dossiers",)),
-    SqlCheck("dossier_dates_out_of_order", "ERROR", "dossiers", "hồ sơ có ngày trước ngày tiếp nhận",
-             "NgayHenTra, NgayKetThucXuLy, NgayTra không trước NgayTiepNhan: đếm số hồ sơ vi phạm.",
-             ("stg_dossiers",)),
+             codes_description(DOSSIERS) + " (config/sources.yaml): đếm số hồ sơ vi phạm.", ("stg_dossiers",)),
+    SqlCheck("dossier_dates_out_of_order", "ERROR", "dossiers", "hồ sơ có các ngày sai thứ tự",
+             "Không hồ sơ nào có: " + "; ".join(r.when for r in DOSSIERS.rules)
+             + " (config/sources.yaml, rules): đếm số hồ sơ vi phạm.", ("stg_dossiers",)),
     SqlCheck("dossier_year_mismatch", "ERROR", "dossiers", "hồ sơ xếp sai năm tiếp nhận",
              "Năm của hồ sơ bằng năm của NgayTiepNhan: đếm số hồ sơ vi phạm.", ("stg_dossiers",)),
     SqlCheck("dossier_unknown_procedure", "WARN", "dossiers", "hồ sơ có mã TTHC không thuộc danh mục của cơ quan",
@@ -185,7 +253,8 @@ def _source_rows(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any]) -> None:
-    con.execute((SQL_DIR / "dossier_rules.sql").read_text(encoding="utf-8"))
+    if _table_exists(con, DOSSIER_TABLE):
+        con.execute(row_rules_view(DOSSIERS))
     _source_rows(con)
     con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_thresholds (source VARCHAR, max_share DOUBLE)")
     overrides = thresholds.get("quarantined_share_by_source") or {}
@@ -238,17 +307,9 @@ def _screen_dossiers(con: duckdb.DuckDBPyConnection, params: dict[str, Any], nam
     (brought up to date first: only files loaded since they were counted are scanned)."""
     if not any(n in SCREENED_CHECKS for n in names) or not _table_exists(con, "stg_dossiers"):
         return {}
-    from pipelines.core.file_facts import (
-        DOSSIER_SOURCE,
-        DOSSIER_TABLE,
-        SCAN_FILES,
-        refresh_file_facts,
-        rows_to_count,
-    )
-
+    con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
     insert_sql = (SQL_DIR / "dossier_file_checks.sql").read_text(encoding="utf-8")
-    rules = (SQL_DIR / "dossier_rules.sql").read_text(encoding="utf-8")
-    scope = hashlib.sha256((insert_sql + rules).encode()).hexdigest()[:16]
+    scope = hashlib.sha256((insert_sql + row_rules_view(DOSSIERS)).encode()).hexdigest()[:16]
     years = [y for (y,) in con.execute(  # every year: a duplicate's other copy may be in any of them
         f"SELECT DISTINCT year FROM {DOSSIER_TABLE} UNION SELECT year FROM ingested_files WHERE source = ? "
         "UNION SELECT year FROM dossier_file_checks ORDER BY ALL", [DOSSIER_SOURCE]).fetchall() if y is not None]
@@ -306,7 +367,7 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: l
     finally:
         con.execute("DROP TABLE IF EXISTS egov_dq_rows; DROP TABLE IF EXISTS egov_dq_thresholds; "
                     "DROP TABLE IF EXISTS egov_dq_indicator_bounds; DROP VIEW IF EXISTS egov_source_rows; "
-                    "DROP TABLE IF EXISTS egov_dq_decimals")
+                    "DROP TABLE IF EXISTS egov_dq_decimals; DROP VIEW IF EXISTS egov_dossier_rules")
     return results
 
 

@@ -67,7 +67,7 @@ def rubric_dir(tmp_path: Path, uncertainty: dict | None = None, criteria: list |
 
 @pytest.fixture
 def db() -> Iterator[duckdb.DuckDBPyConnection]:
-    db = connect(":memory:")  # the warehouse's staging schema and macros
+    db = connect(":memory:")  # the warehouse's staging tables and the agency_years view
     create_tables(db, "indicators")
     yield db
     db.close()

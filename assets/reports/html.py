@@ -31,20 +31,17 @@ import plotly
 from assets.reports.common import (
     ClassStyles,
     Provisional,
-    agency_groups,
     atomic_path,
     class_styles,
-    group_of,
-    has_table,
     page_file,
     provisional,
     rank_interval,
     remove_leftovers,
     robustness_vi,
     uncertainty_settings,
-    vi_sort_key,
     write_text_atomic,
 )
+from assets.reports.data import RankedGroup, ranked_years, ranking, records
 from assets.reports.scorecard_766 import PAGE as SCORECARD_766_PAGE
 from assets.reports.scorecard_766 import agency_766, write_766_page
 from expectations.sql_checks import quality_summary
@@ -64,12 +61,6 @@ def _environment() -> jinja2.Environment:
         r["prev_rank"], r["rank"]), profile_file=page_file,
         interval=lambda r: rank_interval(r["q05_rank"], r["q95_rank"]))
     return env
-
-
-def _records(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
 def install_static(out_dir: Path) -> None:
@@ -106,7 +97,7 @@ def _tick(label: str, width: int) -> str:
 CATEGORY_AXIS = {"type": "category", "automargin": True, "autotickangles": [0, 90]}
 
 
-def _year_charts(groups: list[dict], trend: list[dict], year: int, classes: ClassStyles) -> dict[str, dict]:
+def _year_charts(groups: list[RankedGroup], trend: list[dict], year: int, classes: ClassStyles) -> dict[str, dict]:
     """Plotly figures (plain JSON specs: building them with plotly.graph_objects is 10× slower per page)."""
     charts: dict[str, dict] = {}
     labels = [_tick(g["label"], 11) for g in groups]
@@ -167,7 +158,7 @@ def _year_charts(groups: list[dict], trend: list[dict], year: int, classes: Clas
     return charts
 
 
-def _interval_chart(group: dict) -> dict:
+def _interval_chart(group: RankedGroup) -> dict:
     """Each unit's published rank and the 90 % interval of its rank when the methodology moves (the median with
     a bar from the 5 % to the 95 % rank), best rank on top; units without an analysis are left out."""
     rows = [r for r in reversed(group["rows"]) if r["q05_rank"] is not None]
@@ -193,40 +184,9 @@ def _interval_chart(group: dict) -> dict:
     }
 
 
-def _groups(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
-    uncertain = has_table(con, "rank_uncertainty")
-    ranking = _records(con, f"""
-        SELECT r.*, {"u.median_rank, u.q05_rank, u.q95_rank" if uncertain else
-                     "NULL AS median_rank, NULL AS q05_rank, NULL AS q95_rank"}
-        FROM rankings AS r
-        {"LEFT JOIN rank_uncertainty AS u USING (year, agency_group, agency_code)" if uncertain else ""}
-        WHERE r.year = ?""", [year])
-    ranking.sort(key=lambda r: (r["rank"], vi_sort_key(r["agency_name"]), r["agency_code"]))
-    criteria = _records(con, """
-        SELECT DISTINCT agency_group, criterion_order, criterion_code, criterion_name,
-               sum(points) OVER (PARTITION BY agency_group, criterion_code) AS max_points
-        FROM rubric_items WHERE year = ? ORDER BY agency_group, criterion_order""", [year])
-    points = con.execute("SELECT agency_code, criterion_code, points FROM criterion_scores WHERE year = ?",
-                         [year]).fetchall()
-    per_agency: dict[str, dict[str, float]] = defaultdict(dict)
-    for code, crit, pts in points:
-        per_agency[code][crit] = pts
-    known = agency_groups(con)
-    groups = []
-    for group in sorted({r["agency_group"] for r in ranking}, key=lambda g: (group_of(known, g).order, g)):
-        rows = [r | {"criteria": per_agency[r["agency_code"]]} for r in ranking if r["agency_group"] == group]
-        groups.append({
-            "group": group, "label": group_of(known, group).label_vi, "colour": group_of(known, group).colour,
-            "rows": rows,
-            "max_points": rows[0]["max_points"],
-            "criteria": [c for c in criteria if c["agency_group"] == group],
-        })
-    return groups
-
-
 def _trend(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
     """The province's online dossier ratio per month (from the year-to-date counts) and year to date."""
-    return _records(con, """
+    return records(con, """
         SELECT year, month, value AS ytd_ratio,
                (numerator - coalesce(lag(numerator) OVER w, 0))
                / nullif(denominator - coalesce(lag(denominator) OVER w, 0), 0) AS monthly_ratio
@@ -237,12 +197,12 @@ def _trend(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
 
 
 def _profiles(con: duckdb.DuckDBPyConnection, year: int) -> tuple[list[dict], dict, dict]:
-    profiles = _records(con, """
+    profiles = records(con, """
         SELECT p.*, a.agency_group_label FROM agency_profiles AS p LEFT JOIN agencies AS a USING (agency_code)
         WHERE p.year = ? ORDER BY p.agency_code""", [year])
     settings = uncertainty_settings(con, year)
-    if settings is not None and has_table(con, "rank_uncertainty") and has_table(con, "class_probability"):
-        found = {r["agency_code"]: r for r in _records(con, """
+    if settings is not None:
+        found = {r["agency_code"]: r for r in records(con, """
             SELECT u.agency_code, u.q05_rank, u.q95_rank, c.probability
             FROM rank_uncertainty AS u
             JOIN agency_profiles AS p USING (year, agency_code)
@@ -256,7 +216,7 @@ def _profiles(con: duckdb.DuckDBPyConnection, year: int) -> tuple[list[dict], di
     for p in profiles:
         p.setdefault("robustness", None)
     items: dict[str, list[dict]] = defaultdict(list)
-    for r in _records(con, """
+    for r in records(con, """
             SELECT i.*, coalesce(c.label_vi, i.indicator_code) AS label, c.is_flag, r.criterion_name,
                    r.criterion_order, r.item_order
             FROM agency_profile_items AS i
@@ -265,7 +225,7 @@ def _profiles(con: duckdb.DuckDBPyConnection, year: int) -> tuple[list[dict], di
             WHERE i.year = ? ORDER BY i.agency_code, r.criterion_order, r.item_order""", [year]):
         items[r["agency_code"]].append(r)
     steps: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for r in _records(con, """
+    for r in records(con, """
             SELECT w.*, coalesce(c.label_vi, w.indicator_code) AS label, c.is_flag
             FROM what_if AS w LEFT JOIN indicator_catalogue AS c USING (indicator_code)
             WHERE w.year = ? ORDER BY w.agency_code, w.goal, w.step""", [year]):
@@ -338,7 +298,7 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
     status = provisional(con, year, now)
     classes = class_styles(con, year)
     common = {**_page_globals(con, status), "class_colours": classes.colours()}
-    groups = _groups(con, year)
+    groups = ranking(con, year)
     sc766 = write_766_page(con, env, year, year_dir, {**common, "static": f"../{STATIC}",
                                                       "data_docs": _docs_link(data_docs, year_dir)})
     page = env.get_template("year.html").render(
@@ -380,12 +340,9 @@ def write_unranked_page(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path
     year_dir = out_dir / str(year)
     year_dir.mkdir(parents=True, exist_ok=True)
     remove_leftovers(year_dir, year_dir / PROFILE_DIR)
-    try:
-        caveats = quality_summary(con, year)
-    except duckdb.Error:  # a marts file without the quality tables: nothing to add
-        caveats = []
     page = env.get_template("unranked.html").render(
-        year=year, charts={}, caveats=caveats, static=f"../{STATIC}", data_docs=_docs_link(data_docs, year_dir),
+        year=year, charts={}, caveats=quality_summary(con, year), static=f"../{STATIC}",
+        data_docs=_docs_link(data_docs, year_dir),
         **_page_globals(con, provisional(con, year, now)))
     index = write_text_atomic(year_dir / "index.html", page)
     withdrawn = [*sorted((year_dir / PROFILE_DIR).glob("*.html")), *sorted(year_dir.glob(f"xep_hang_{year}.xlsx"))]
@@ -414,10 +371,3 @@ def write_report_index(out_dir: Path, con: duckdb.DuckDBPyConnection | None = No
     install_static(out_dir)
     return write_text_atomic(out_dir / "index.html", _environment().get_template("index.html").render(
         years=years, workbooks=workbooks, notes=notes, static=STATIC))
-
-
-def ranked_years(con: duckdb.DuckDBPyConnection) -> set[int]:
-    """Years with at least one ranked agency in the marts (none when the marts have no rankings table)."""
-    if not has_table(con, "rankings"):
-        return set()
-    return {int(y) for (y,) in con.execute("SELECT DISTINCT year FROM rankings").fetchall()}

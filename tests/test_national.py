@@ -24,6 +24,8 @@ from test_safety_reports import page
 
 from assets.marts.publish import open_marts
 
+pytestmark = pytest.mark.slow  # national runs of several provinces: Dagster, multiprocess and Celery
+
 YEAR = 2024
 INFRA_HEADER = ["year", "agency_code", "staff_count", "computers", "computers_internet", "has_lan", "bandwidth_mbps",
                 "has_firewall", "has_antivirus", "has_backup", "security_assessed", "offline_computer_secret",
@@ -319,8 +321,6 @@ def _default_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None,
-                    reason="Debian's redis-server is not installed (./egov test installs it, as it does chromium)")
 def wait_until(ready: Callable[[], bool], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not ready():
@@ -328,6 +328,8 @@ def wait_until(ready: Callable[[], bool], seconds: float = 60) -> None:
         time.sleep(0.5)
 
 
+@pytest.mark.skipif(shutil.which("redis-server") is None,
+                    reason="Debian's redis-server is not installed (./egov test installs it, as it does chromium)")
 def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch):
     from pipelines.cli.instance import initialise_instance
@@ -548,7 +550,7 @@ def test_a_province_folder_without_its_agency_registry_fails_naming_the_folder(t
                                                                               monkeypatch: pytest.MonkeyPatch,
                                                                               capsys: pytest.CaptureFixture[str]):
     """Issue 24: without raw/agencies/ every record of the province would be quarantined as of an unknown agency."""
-    from pipelines.cli import execute_pipeline
+    from pipelines.cli.runs import execute_pipeline
 
     base = tmp_path / "data"
     write_national(base, {"AAA": PROVINCES["AAA"]})
@@ -572,7 +574,7 @@ def test_a_provincial_run_of_a_province_folder_waits_for_the_national_runs_lock(
     province_pipeline does) waits for it: their steps never interleave on AAA's warehouse."""
     import dagster as dg
 
-    from pipelines.cli import execute_pipeline
+    from pipelines.cli.runs import execute_pipeline
 
     base = write_national(tmp_path / "data", {"AAA": PROVINCES["AAA"]})
     folder = base / "provinces" / "AAA"

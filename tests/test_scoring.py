@@ -1,5 +1,8 @@
 """Scoring and ranking (docs/domain.md §5) on hand-computed fixtures: points, rounding at the class boundaries,
-ties, the district variant, criterion ranks, merged agencies' previous rank, rubric fallback and backfills."""
+ties, the district variant, criterion ranks, merged agencies' previous rank, rubric fallback and backfills.
+
+Scored with the tests' own standard rubric (tests/fixtures/rubrics/standard/2016.yaml): the figures below are
+computed by hand from its points and targets, whatever the bundled config/rubrics/ says."""
 
 from __future__ import annotations
 
@@ -8,15 +11,14 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from conftest import create_tables
+from conftest import RUBRIC_FIXTURES, create_tables
 
 from assets.scoring.score import score_years
 from pipelines.core.registry.reading import RubricError
 from pipelines.core.registry.rubrics import load_rubric
 from pipelines.core.warehouse import connect
 
-PROJECT = Path(__file__).resolve().parents[1]
-RUBRICS = PROJECT / "config" / "rubrics"
+RUBRICS = RUBRIC_FIXTURES / "standard"
 STANDARD = load_rubric(RUBRICS / "2016.yaml")
 SERVICES = [i.code for c in STANDARD.variants["department"].criteria if c.code == "services" for i in c.items]
 PEOPLE = ["it_staff_present", "staff_it_trained_ratio", "it_security_trained_ratio"]

@@ -165,8 +165,9 @@ def write_province_ranking(base: Path, provinces: dict[str, str]) -> None:
         "'has_lan', 1, 1, 2016, 1, 1)",
         [YEAR],
     )
-    con.execute("INSERT INTO rubric_classes VALUES (?, 'province', 'Không xếp loại', 0, 2016, '#1b7837', '#C6EFCE', 4)",
-                [YEAR])
+    con.execute(
+        "INSERT INTO rubric_classes VALUES (?, 'province', 'Không xếp loại', 0, 2016, '#1b7837', '#C6EFCE', 4)", [YEAR]
+    )
     for rank, (code, name) in enumerate(provinces.items(), start=1):
         con.execute(
             "INSERT INTO rankings VALUES (?, 'province', ?, ?, ?, 1, ?, ?, 'Không xếp loại', 2016)",
@@ -195,7 +196,10 @@ def test_a_province_code_of_dot_dot_segments_writes_its_page_in_the_province_pag
     assert all(p.resolve().is_relative_to(reports.parent.resolve()) for p in new)
     pages = sorted(pages_dir.iterdir())
     assert len(pages) == 2 and {p for p in new if p.is_relative_to(reports)} == {
-        *pages, reports / "index.html", reports / f"xep_hang_tinh_{YEAR}.xlsx"}
+        *pages,
+        reports / "index.html",
+        reports / f"xep_hang_tinh_{YEAR}.xlsx",
+    }
     index = (reports / "index.html").read_text(encoding="utf-8")
     text = {page: page.read_text(encoding="utf-8") for page in pages}
     page_of = {name: next(p for p in pages if f"<h1>{name}</h1>" in text[p]) for name in provinces.values()}

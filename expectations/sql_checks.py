@@ -11,12 +11,9 @@ Sentences for stewards are in Vietnamese.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from expectations import SQL_DIR
@@ -30,6 +27,7 @@ from pipelines.core.staging import staged_values
 if TYPE_CHECKING:
     import duckdb
 
+from pipelines.core.queries import has_table, json_safe
 from pipelines.core.sql import sql_literal
 from pipelines.core.vietnamese import vn_int, vn_pct
 from pipelines.core.warehouse import transaction
@@ -223,25 +221,6 @@ class CheckResult:
         return self.failed == 0
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
-                            [name]).fetchall()[0][0]
-                or con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT temporary",
-                               [name]).fetchall()[0][0])
-
-
 def _source_rows(con: duckdb.DuckDBPyConnection) -> None:
     """The temp view egov_source_rows(source, year, agency_code): one row per staged row of every source of
     config/sources.yaml (the registry's rows with year and agency_code NULL), so the SQL of reconciliation, missing
@@ -253,7 +232,7 @@ def _source_rows(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any]) -> None:
-    if _table_exists(con, DOSSIER_TABLE):
+    if has_table(con, DOSSIER_TABLE):
         con.execute(row_rules_view(DOSSIERS))
     _source_rows(con)
     con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_thresholds (source VARCHAR, max_share DOUBLE)")
@@ -268,7 +247,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any]) -> None
                         [[k, float(lo), float(hi)] for k, (lo, hi) in bounds.items()])
     # The decimals each year's rubric rounds totals to (rank checks); absent (older warehouses): 2.
     con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_decimals (year INTEGER, agency_group VARCHAR, decimals INTEGER)")
-    if _table_exists(con, "rubric_classes") and con.execute(
+    if has_table(con, "rubric_classes") and con.execute(
             "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'rubric_classes' AND column_name = 'decimals'"
             ).fetchall()[0][0]:
         con.execute("INSERT INTO egov_dq_decimals SELECT DISTINCT year, agency_group, decimals FROM rubric_classes")
@@ -287,7 +266,7 @@ def _run_one(con: duckdb.DuckDBPyConnection, check: SqlCheck, params: dict[str, 
     failed = int(con.execute("SELECT coalesce(sum(n), 0) FROM egov_dq_rows").fetchall()[0][0])
     cursor = con.execute(f"SELECT * EXCLUDE (n) FROM egov_dq_rows LIMIT {int(sample_rows)}")
     names = [d[0] for d in cursor.description]
-    sample = [{k: _json_safe(v) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+    sample = [{k: json_safe(v) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
     by_key: dict[tuple[int | None, str, str | None], int] = {}
     if failed and "year" in columns:
         source = "source" if "source" in columns else sql_literal(check.source)
@@ -305,7 +284,7 @@ def _run_one(con: duckdb.DuckDBPyConnection, check: SqlCheck, params: dict[str, 
 def _screen_dossiers(con: duckdb.DuckDBPyConnection, params: dict[str, Any], names: list[str]) -> dict[str, int]:
     """Failure counts of the row-level dossier checks among `names`, added up from their counts per raw file
     (brought up to date first: only files loaded since they were counted are scanned)."""
-    if not any(n in SCREENED_CHECKS for n in names) or not _table_exists(con, "stg_dossiers"):
+    if not any(n in SCREENED_CHECKS for n in names) or not has_table(con, "stg_dossiers"):
         return {}
     con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
     insert_sql = (SQL_DIR / "dossier_file_checks.sql").read_text(encoding="utf-8")
@@ -351,7 +330,7 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: l
         screened = _screen_dossiers(con, params, [c.name for c in selected])
         screen_share = (time.perf_counter() - start) / max(len(screened), 1)  # its time, split over its checks
         for check in selected:
-            missing = [t for t in check.requires if not _table_exists(con, t)]
+            missing = [t for t in check.requires if not has_table(con, t)]
             if missing:
                 results.append(CheckResult(check.name, check.severity, 0,
                                            f"{check.description} (bỏ qua: chưa có bảng {', '.join(missing)})",
@@ -456,7 +435,7 @@ def _check_phrase(entry: str) -> str:
 def no_records(con: duckdb.DuckDBPyConnection, year: int) -> bool:
     """Whether `year` was checked and no row of it is staged in any yearly source: the year the scoring does not
     rank (assets/scoring/score.py years_without_records), read from `data_quality` (warehouse or marts)."""
-    if not _table_exists(con, "data_quality"):
+    if not has_table(con, "data_quality"):
         return False
     checked, staged = con.execute(
         "SELECT count(*) FILTER (WHERE agency_code = '*'), coalesce(sum(rows_loaded) FILTER (WHERE agency_code IS "
@@ -471,12 +450,10 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
 
     Reads `data_quality` (build it first), `quarantine`, `ingested_files` and the agency registry: works on the
     warehouse, or on the marts file if `data_quality` is copied there."""
-    if not _table_exists(con, "data_quality"):
+    if not has_table(con, "data_quality"):
         return [f"Chưa có bảng data_quality cho năm {year}."]
     lines: list[str] = []
-    registry = "stg_agencies" if _table_exists(con, "stg_agencies") else "agencies"  # warehouse or marts
-    groups = "agency_groups" if _table_exists(con, "agency_groups") else "(SELECT NULL AS agency_group, NULL AS " \
-        "group_order)"  # a marts file older than the table: names in code order
+    registry = "stg_agencies" if has_table(con, "stg_agencies") else "agencies"  # warehouse or marts
     required = list(load_thresholds()["required_returns"])
     # Sources without any file that year (sources_without_files): one line for all, not every agency's name.
     no_files = [s for (s,) in con.execute(
@@ -494,7 +471,7 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
         names = [r[0] for r in con.execute(
             f"SELECT coalesce(a.agency_name, d.agency_code) FROM data_quality AS d "
             f"LEFT JOIN {registry} AS a ON a.agency_code = d.agency_code "
-            f"LEFT JOIN {groups} AS g ON g.agency_group = a.agency_group "
+            "LEFT JOIN agency_groups AS g ON g.agency_group = a.agency_group "
             "WHERE d.year = ? AND d.source = ? AND d.missing_return "
             "ORDER BY g.group_order NULLS LAST, d.agency_code", [year, source]).fetchall()]
         if names:

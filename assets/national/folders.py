@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.core import settings
-from pipelines.core.provinces import PROVINCE_CODE
+from pipelines.core.provinces import PROVINCE_CODE, PROVINCE_GROUP
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ def registry_provinces(base: Path) -> list[str]:
         write_agency_groups(con, registry.agency_groups)
         ingest(con, registry.sources["agencies"], settings.raw_dir(base), None, full_refresh=True)
         return [code for (code,) in con.execute(
-            "SELECT DISTINCT agency_code FROM stg_agencies WHERE agency_group = 'province' ORDER BY 1").fetchall()]
+            "SELECT DISTINCT agency_code FROM stg_agencies WHERE agency_group = ? ORDER BY 1",
+            [PROVINCE_GROUP]).fetchall()]
 
 
 def _shown(name: str) -> str:

@@ -91,7 +91,9 @@ def dossier(code: str, agency: str = "SO-TP", *, procedure: str = "P1", channel:
             applicant, "Nguyễn Văn An", "001099012345", "0912345678", "an.nguyen@example.vn"]
 
 
-SCHEMA_FILES = {  # the warehouse tables of each layer, as the pipeline creates them (staging: warehouse.connect)
+# The warehouse tables of each layer, as the pipeline creates them. The staging tables (generated from
+# config/sources.yaml) and the core's own (pipelines/core/warehouse.sql) come with warehouse.connect.
+SCHEMA_FILES = {
     "indicators": PROJECT / "assets" / "indicators" / "sql" / "schema.sql",
     "scoring": PROJECT / "assets" / "scoring" / "schema.sql",
     "profiles": PROJECT / "assets" / "profiles" / "schema.sql",

@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from assets.marts.dictionary import describe_marts
+from assets.scorecard.build import ensure_schema as ensure_scorecard_tables
 from pipelines.core.settings import PROJECT_ROOT
 from pipelines.core.sql import sql_identifier
 from pipelines.core.warehouse import lock_holder
@@ -141,6 +142,7 @@ def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path,
     `max_drop_share` (None: no guard) stops the publish when a year would lose more than that share of its
     ranked units or indicator values compared with the published marts.
     """
+    ensure_scorecard_tables(con)  # the marts copy them even before a first scoring
     marts_dir.mkdir(parents=True, exist_ok=True)
     remove_leftovers(marts_dir)
     final = marts_dir / MARTS_FILE

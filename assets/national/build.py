@@ -18,7 +18,7 @@ import duckdb
 from assets.marts.publish import MARTS_FILE, Statement
 from assets.national.folders import province_folders
 from pipelines.core import settings
-from pipelines.core.provinces import NATIONAL, province_dir
+from pipelines.core.provinces import NATIONAL, PROVINCE_GROUP, province_dir
 from pipelines.core.registry.catalogue import load_catalogue
 from pipelines.core.sql import sql_identifier, sql_literal
 from pipelines.core.warehouse import transaction
@@ -126,11 +126,11 @@ def national_marts_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str]) ->
 
 
 # The country's best units per group across provinces: every province's agency ranking side by side.
-NATIONAL_VIEW = """CREATE OR REPLACE VIEW m.national_agency_rankings AS
+NATIONAL_VIEW = f"""CREATE OR REPLACE VIEW m.national_agency_rankings AS
 SELECT r.year, r.agency_group, r.province_code, p.agency_name AS province_name, r.agency_code, r.agency_name,
        r.total_points, r.index_value, r.rank AS rank_in_province,
        rank() OVER (PARTITION BY r.year, r.agency_group ORDER BY r.total_points DESC) AS rank_in_country,
        count(*) OVER (PARTITION BY r.year, r.agency_group) AS units_in_country
 FROM m.rankings AS r
 LEFT JOIN m.agencies AS p ON p.province_code = r.province_code AND p.agency_code = r.province_code
-WHERE r.agency_group <> 'province'"""
+WHERE r.agency_group <> {sql_literal(PROVINCE_GROUP)}"""

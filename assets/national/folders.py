@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.core import settings
-from pipelines.core.provinces import PROVINCE_CODE
+from pipelines.core.provinces import PROVINCE_CODE, PROVINCE_GROUP
 from pipelines.core.registry.sources import REGISTRY_TABLE, load_sources, registry_source
 
 
@@ -33,7 +33,8 @@ def registry_provinces(base: Path) -> list[str]:
         write_agency_groups(con, registry.agency_groups)
         ingest(con, registry_source(registry.sources), settings.raw_dir(base), None, full_refresh=True)
         return [code for (code,) in con.execute(
-            f"SELECT DISTINCT agency_code FROM {REGISTRY_TABLE} WHERE agency_group = 'province' ORDER BY 1").fetchall()]
+            f"SELECT DISTINCT agency_code FROM {REGISTRY_TABLE} WHERE agency_group = ? ORDER BY 1",
+            [PROVINCE_GROUP]).fetchall()]
 
 
 def _shown(name: str) -> str:

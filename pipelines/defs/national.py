@@ -18,7 +18,7 @@ from assets.national.folders import province_folders
 from assets.national.reports import write_national_reports
 from assets.profiles.profiles import build_profiles
 from assets.scoring.score import score_years
-from pipelines.core.provinces import province_dir, province_lock
+from pipelines.core.provinces import PROVINCE_GROUP, province_dir, province_lock
 from pipelines.core.registry import load_registry
 from pipelines.core.registry.sources import load_sources, registry_source
 from pipelines.core.registry.thresholds import load_thresholds
@@ -124,9 +124,9 @@ def national_rankings(context: dg.AssetExecutionContext, warehouse: Warehouse) -
         ingest(con, registry_source(registry.sources), warehouse.raw_dir, None, full_refresh=True, log=context.log.info)
         indicators = build_province_indicators(con, warehouse.base, years)
         for code, year in con.execute(
-                "SELECT agency_code, year FROM agency_years WHERE evaluated AND agency_group = 'province' "
+                "SELECT agency_code, year FROM agency_years WHERE evaluated AND agency_group = ? "
                 "AND list_contains(?::INTEGER[], year) AND agency_code NOT IN "
-                "(SELECT agency_code FROM indicator_values) ORDER BY ALL", [years]).fetchall():
+                "(SELECT agency_code FROM indicator_values) ORDER BY ALL", [PROVINCE_GROUP, years]).fetchall():
             context.log.warning(f"province {code} {year}: in the national registry but no published records "
                                 f"(no folder provinces/{code}/ or no marts): ranked with none")
         write_agency_groups(con, registry.agency_groups)

@@ -180,8 +180,8 @@ def test_totals_are_shown_with_the_rubrics_decimals_and_never_a_default_of_its_o
     heads, _ = table(sheet)
     assert sheet.cell(row=HEADER_ROW + 1, column=heads.index("Tổng điểm") + 1).number_format.endswith("#,##0.000")
     con.execute("DELETE FROM rubric_classes WHERE year = ? AND agency_group = 'department'", [YEAR])
-    with pytest.raises(ValueError, match=f"the marts hold no rubric classes \\(rubric_classes\\) of {YEAR} for the "
-                                         "group department: publish them again"):
+    with pytest.raises(ValueError, match=f"the marts hold no classes \\(rubric_classes\\) of group 'department' in "
+                                         f"{YEAR}: the decimals its totals are rounded to are unknown"):
         write_ranking_workbook(con, YEAR, tmp_path / "none")
     con.close()
 

@@ -565,9 +565,9 @@ def test_the_workbook_is_streamed_row_by_row(grown: tuple[Path, dict]):
 
 
 def test_a_cell_written_above_a_streamed_row_is_refused(tmp_path: Path):
-    from assets.reports.workbook import STREAMED, _Workbook
+    from assets.reports.workbook import STREAMED, _StreamedWorkbook
 
-    wb = _Workbook(str(tmp_path / "x.xlsx"), STREAMED)
+    wb = _StreamedWorkbook(str(tmp_path / "x.xlsx"), STREAMED)
     ws = wb.add_worksheet("a")
     ws.write_string(0, 0, "first")
     ws.write_string(1, 0, "second")

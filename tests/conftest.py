@@ -9,9 +9,9 @@ Every test must be able to fail, and pass in any order:
 Order independence is checked by running the suite backwards (`EGOV_TEST_ORDER=reverse ./egov test`: files and
 the tests in them in reverse order) and the tests that change data one by one.
 
-`pytest -m "not slow"` is the loop to run while editing (about a minute): `slow` marks whatever runs the whole
-pipeline, Dagster runs or a server, or takes more than a couple of seconds; a test that uses the sample province is
-marked slow here, without having to say so. `./egov test` runs everything."""
+`pytest -m "not slow"` is the loop to run while editing (about a minute): `slow` marks a test that runs the whole
+pipeline or a Dagster run, starts a server or a browser, or takes more than ~2 s; a test that uses the sample
+province is marked slow here, without having to say so. `./egov test` runs everything."""
 
 from __future__ import annotations
 

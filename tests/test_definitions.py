@@ -106,6 +106,7 @@ def test_the_code_location_module_holds_one_definitions_object():
     assert [name for name, value in vars(location).items() if isinstance(value, dg.Definitions)] == ["defs"]
 
 
+@pytest.mark.slow
 def test_loading_the_definitions_warns_nothing():
     """Every process that loads the code location (the UI's code server, step processes, Celery tasks) logs what
     it prints on import: Dagster's "beta" note for `backfill_policy` came once per asset, 17 lines each time."""

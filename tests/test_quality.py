@@ -507,6 +507,7 @@ def test_staging_suites_follow_their_contracts() -> None:
     assert {s.name: s.kwargs.get("value_set") for s in suite_specs("stg_services")}["level_allowed"] == [1, 2, 3, 4]
 
 
+@pytest.mark.slow
 def test_gx_clean_frames_pass_and_data_docs_are_published(clean_frames: dict[str, Any], gx_site: Path) -> None:
     from expectations.gx_runner import data_docs_index, validate_frames
 
@@ -523,6 +524,7 @@ def test_gx_clean_frames_pass_and_data_docs_are_published(clean_frames: dict[str
     assert not list((gx_site.parent / "gx").rglob("index.html"))  # no second, default site
 
 
+@pytest.mark.slow
 def test_gx_reports_exactly_the_planted_faults(clean_frames: dict[str, Any], gx_site: Path) -> None:
     import pandas as pd
 
@@ -570,6 +572,7 @@ def test_gx_reports_exactly_the_planted_faults(clean_frames: dict[str, Any], gx_
         validate_frames({"stg_dossiers": indicators}, gx_site)
 
 
+@pytest.mark.slow
 def test_gx_catches_impossible_profiles_and_what_if_steps(clean_frames: dict[str, Any], gx_site: Path) -> None:
     from expectations.gx_runner import validate_frames
 
@@ -588,6 +591,7 @@ def test_gx_catches_impossible_profiles_and_what_if_steps(clean_frames: dict[str
     }
 
 
+@pytest.mark.slow
 def test_gx_keeps_a_bounded_history(clean_frames: dict[str, Any], tmp_path: Path) -> None:
     from expectations.gx_runner import validate_frames
 

@@ -382,6 +382,7 @@ def test_a_deployment_reads_its_own_rubric_folder_and_declares_groups_there(data
         load_registry(data_dir)
 
 
+@pytest.mark.slow
 def test_custom_classes_and_a_group_of_provinces_run_through_gx_the_workbook_and_the_html_report(data_dir):
     from pipelines.cli.runs import run_pipeline
 

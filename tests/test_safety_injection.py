@@ -70,6 +70,7 @@ def national_marts(tmp_path: Path, marts: dict[str, Path]) -> Path:
     return out / MARTS_FILE
 
 
+@pytest.mark.slow
 def test_a_provincial_run_whose_data_directory_holds_a_quote_publishes_its_marts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):

@@ -315,6 +315,7 @@ def test_100000_runs_of_200_units_stay_within_the_memory_limit(tmp_path: Path):
 # --- the Dagster step, on a warehouse file ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_step_writes_its_tables_in_a_dagster_run(data_dir: Path):
     import dagster as dg
 

@@ -1,0 +1,66 @@
+"""The extract file ($EGOV_DATA_DIR/extract.yaml) is checked before anything connects, and the raw-files sensor never
+sees an extract's unfinished file (no server needed: tests/test_extraction.py has those)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assets.extraction.extract import ExtractError, check_extract, load_extracts
+from pipelines.core.registry.sources import load_sources
+from pipelines.defs.sensors import raw_fingerprints
+
+BASE = {
+    "kind": "postgres",
+    "host": "db.example",
+    "database": "motcua",
+    "user": "reader",
+    "password_env": "MOTCUA_PW",
+    "table": "motcua.ho_so",
+    "cursor": "NgayCapNhat",
+    "columns": {"MaHoSo": "ma_ho_so", "NgayTiepNhan": "ngay_nhan", "NgayCapNhat": "cap_nhat_luc"},
+}
+
+
+def write(data_dir, text: str) -> None:
+    (data_dir / "extract.yaml").write_text(text, encoding="utf-8")
+
+
+def test_a_password_in_the_file_is_refused(data_dir):
+    import yaml
+
+    write(data_dir, yaml.safe_dump({"extracts": {"dossiers": {**BASE, "password": "hunter2"}}}))
+    with pytest.raises(ExtractError) as caught:
+        load_extracts(data_dir)
+    assert "password: never in the file; give password_env" in str(caught.value)
+    assert "hunter2" not in str(caught.value) and str(data_dir / "extract.yaml") in str(caught.value)
+
+
+def test_a_column_outside_the_contract_or_a_personal_one_is_refused(data_dir):
+    import yaml
+
+    write(
+        data_dir,
+        yaml.safe_dump(
+            {"extracts": {"dossiers": {**BASE, "columns": {**BASE["columns"], "MaHoSoo": "x", "ChuHoSo": "chu_ho_so"}}}}
+        ),
+    )
+    extract = load_extracts(data_dir)["dossiers"]
+    with pytest.raises(ExtractError, match="columns MaHoSoo are not columns of the contract"):
+        check_extract("dossiers", extract, load_sources()["dossiers"])
+    write(
+        data_dir,
+        yaml.safe_dump({"extracts": {"dossiers": {**BASE, "columns": {**BASE["columns"], "ChuHoSo": "chu_ho_so"}}}}),
+    )
+    with pytest.raises(ExtractError, match=r"personal columns \(ChuHoSo\) are never extracted"):
+        check_extract("dossiers", load_extracts(data_dir)["dossiers"], load_sources()["dossiers"])
+
+
+def test_the_sensor_does_not_see_an_unfinished_extract(data_dir):
+    year = data_dir / "raw" / "dossiers" / "2024"
+    year.mkdir(parents=True)
+    (year / "hoso.csv").write_text("MaHoSo\n")
+    before = raw_fingerprints(data_dir / "raw")
+    (year / ".extract_123_2024.parquet.tmp").write_bytes(b"PAR1 half written")
+    assert raw_fingerprints(data_dir / "raw") == before
+    (year / ".extract_123_2024.parquet.tmp").rename(year / "extract_20240101T000000_20240102T000000.parquet")
+    assert raw_fingerprints(data_dir / "raw") != before

@@ -64,3 +64,15 @@ def test_the_sensor_does_not_see_an_unfinished_extract(data_dir):
     assert raw_fingerprints(data_dir / "raw") == before
     (year / ".extract_123_2024.parquet.tmp").rename(year / "extract_20240101T000000_20240102T000000.parquet")
     assert raw_fingerprints(data_dir / "raw") != before
+
+
+def test_a_source_with_an_extract_is_loaded_after_it(data_dir):
+    """extract.yaml in the data directory: an asset per extract, upstream of its source's staging asset only."""
+    from pipelines.defs.extraction import build_extraction_assets, extraction_key
+    from pipelines.defs.ingestion import build_ingestion_assets
+
+    write(data_dir, "extracts:\n  dossiers: {kind: postgres}\n")  # checked when it runs, not when the code loads
+    assert [a.key for a in build_extraction_assets(data_dir)] == [extraction_key("dossiers")]
+    deps = {a.key.path[-1]: set(a.asset_deps[a.key]) for a in build_ingestion_assets(extracted=["dossiers"])}
+    assert extraction_key("dossiers") in deps["stg_dossiers"]
+    assert not any(extraction_key("dossiers") in d for name, d in deps.items() if name != "stg_dossiers")

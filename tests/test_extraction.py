@@ -414,3 +414,24 @@ def test_figures_after_nightly_extracts_equal_one_extract_of_the_final_state(
     monkeypatch.setenv("EGOV_DATA_DIR", str(fresh))
     assert night(fresh) == second
     assert len(raw_files(fresh)) == 1
+
+
+def test_a_query_names_the_contracts_columns_itself(data_dir, registry, server, db, monkeypatch):
+    configure(data_dir, server, db, monkeypatch)
+    put(server, db, "Q1", "2024-03-05 09:00:00")
+    spec = yaml.safe_load((data_dir / "extract.yaml").read_text())
+    one = spec["extracts"]["dossiers"]
+    del one["table"], one["columns"]
+    renamed = ", ".join(f'{src} AS "{name}"' for name, src in COLUMNS.items())
+    one["query"] = f"SELECT {renamed} FROM motcua.ho_so WHERE ma_don_vi = 'SO-TP'"
+    (data_dir / "extract.yaml").write_text(yaml.safe_dump(spec))
+    assert extract(data_dir).rows == 1
+
+    # A query without the key: stopped before any file is written, naming the column.
+    without_key = renamed.replace('AS "MaHoSo"', "AS ma")
+    one["query"] = f"SELECT {without_key} FROM motcua.ho_so"
+    (data_dir / "extract.yaml").write_text(yaml.safe_dump(spec))
+    (data_dir / "extract_state" / "dossiers.json").unlink()
+    with pytest.raises(ExtractError, match="the rows have no column MaHoSo"):
+        extract(data_dir)
+    assert len(raw_files(data_dir)) == 1

@@ -76,3 +76,27 @@ def test_a_source_with_an_extract_is_loaded_after_it(data_dir):
     deps = {a.key.path[-1]: set(a.asset_deps[a.key]) for a in build_ingestion_assets(extracted=["dossiers"])}
     assert extraction_key("dossiers") in deps["stg_dossiers"]
     assert not any(extraction_key("dossiers") in d for name, d in deps.items() if name != "stg_dossiers")
+
+
+def test_rows_are_filed_by_the_year_of_their_own_date():
+    """The year folder of a row is its year column's (a date-time, as text in any form the contract reads, or a year
+    number); a row without a readable one goes to its cursor's year, where the loader quarantines it by name."""
+    from datetime import datetime
+
+    import pyarrow as pa
+
+    from assets.extraction.extract import _by_year
+
+    rows = pa.table(
+        {
+            "NgayTiepNhan": ["20241230080000", "05/01/2025 08:00:00", "not a date", None, "2023"],
+            "NgayCapNhat": [datetime(2025, 1, 3)] * 5,
+        }
+    )
+    assert sorted((year, part.num_rows) for year, part in _by_year(rows, "NgayTiepNhan", rows["NgayCapNhat"])) == [
+        (2023, 1),
+        (2024, 1),
+        (2025, 3),
+    ]
+    typed = pa.table({"NgayTiepNhan": [datetime(2024, 12, 30, 8)], "NgayCapNhat": [datetime(2025, 1, 3)]})
+    assert [(y, p.num_rows) for y, p in _by_year(typed, "NgayTiepNhan", typed["NgayCapNhat"])] == [(2024, 1)]

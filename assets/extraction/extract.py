@@ -39,6 +39,17 @@ from pipelines.core.registry.sources import SourceContract
 EXTRACT_FILE = "extract.yaml"
 STATE_DIR = "extract_state"  # $EGOV_DATA_DIR/extract_state/<source>.json: the watermark of each extract
 CURSOR_FORMAT = "%Y%m%dT%H%M%S"  # in file names: extract_<first>_<last>.parquet
+# Date-times as text (a query that returns the system's text columns): the forms macros.sql egov_timestamp reads.
+TEXT_DATE_FORMATS = (
+    "%Y%m%d%H%M%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%Y%m%d",
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+)
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 
 
@@ -253,6 +264,13 @@ def run_extract(
     tail: list[tuple[str, str]] = []
     try:
         for batch in _batches(extract, name, since):
+            if not read:  # a query names its own columns: the cursor and the key must be among them
+                missing = [c for c in [extract.cursor, *key_cols] if c not in batch.schema.names]
+                if missing:
+                    raise ExtractError(
+                        f"extract {name}: the rows have no column {', '.join(missing)} (the cursor and "
+                        f"the key of {contract.name} must be among the query's columns)"
+                    )
             read += batch.num_rows
             table = pa.Table.from_batches([batch])
             if seen and before is not None:  # only rows up to the old watermark can have been written already
@@ -313,7 +331,15 @@ def _by_year(table: pa.Table, year_col: str, cursor: pa.ChunkedArray) -> Iterato
     goes to its cursor's year, where the loader quarantines it (its year column is empty)."""
     if year_col in table.column_names:
         column = table[year_col]
-        years = pc.year(column) if pa.types.is_temporal(column.type) else pc.cast(column, pa.int64(), safe=False)
+        if pa.types.is_temporal(column.type):
+            years = pc.year(column)
+        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            # A date-time as text, in the forms the contract reads (macros.sql egov_timestamp), or a year number.
+            parsed = [pc.strptime(column, format=f, unit="s", error_is_null=True) for f in TEXT_DATE_FORMATS]
+            number = pc.cast(pc.if_else(pc.match_substring_regex(column, r"^\d{4}$"), column, None), pa.int64())
+            years = pc.coalesce(*[pc.year(p) for p in parsed], number)
+        else:
+            years = pc.cast(column, pa.int64(), safe=False)
     else:
         years = pc.year(cursor)
     years = pc.coalesce(pc.cast(years, pa.int64()), pc.cast(pc.year(cursor), pa.int64()))

@@ -435,3 +435,47 @@ def test_a_query_names_the_contracts_columns_itself(data_dir, registry, server, 
     with pytest.raises(ExtractError, match="the rows have no column MaHoSo"):
         extract(data_dir)
     assert len(raw_files(data_dir)) == 1
+
+
+def test_the_sample_log_loaded_into_postgresql_comes_back_by_extraction(
+    data_dir, registry, server, db, monkeypatch, tmp_path
+):
+    """pipelines/sample/to_postgres.py (docs/operators.md, "Try extraction in five minutes"): files → a table → the
+    extract.yaml it prints → the same dossiers in raw/, filed by year, personal columns never in the database."""
+    from conftest import DOSSIER_HEADER, dossier, write_csv
+
+    from pipelines.sample.to_postgres import load, main
+
+    exports = tmp_path / "exports"
+    unfinished = dossier("S2", status=4, finished="", returned="")
+    write_csv(exports / "dossiers" / "2024" / "a.csv", DOSSIER_HEADER, [dossier("S1"), unfinished])
+    write_csv(exports / "dossiers" / "2025" / "b.csv", DOSSIER_HEADER, [dossier("S3", received="20250210080000")])
+    assert load(exports, server.uri(db)) == 3
+    assert server.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'ho_so' AND "
+        "column_name IN ('ChuHoSo', 'SoGiayTo', 'SoDienThoai', 'Email')",
+        db,
+    ) == [(0,)]
+    printed = []
+    monkeypatch.setattr("builtins.print", lambda *a, **k: printed.append(" ".join(map(str, a))))
+    assert main([str(exports), server.uri(db)]) == 0
+    (data_dir / "extract.yaml").write_text(
+        printed[-1].replace(f"user: {server.user}", f"user: {server.user}\n    password_env: {PASSWORD_ENV}")
+    )
+    monkeypatch.setenv(PASSWORD_ENV, server.password)
+    result = extract(data_dir)
+    assert result.rows == 3 and sorted(f.parent.name for f in result.files) == ["2024", "2025"]
+    con = connect(data_dir / "warehouse" / "egov.duckdb")
+    try:
+        ingest(con, CONTRACTS["agencies"], data_dir / "raw", None)
+        for year in (2024, 2025):
+            ingest(con, CONTRACTS["dossiers"], data_dir / "raw", year)
+        # S1 and S3 finished: their last change is their return (5 days after reception); S2 is being processed.
+        staged = con.execute("SELECT MaHoSo, year, TrangThaiHoSo, NgayCapNhat FROM stg_dossiers ORDER BY 1")
+        assert staged.fetchall() == [
+            ("S1", 2024, 10, datetime(2024, 1, 10, 8)),
+            ("S2", 2024, 4, datetime(2024, 1, 5, 8)),
+            ("S3", 2025, 10, datetime(2025, 2, 15, 8)),
+        ]
+    finally:
+        con.close()

@@ -57,7 +57,8 @@ FROM quarantine
 ORDER BY source, year, file, line;
 
 CREATE TABLE m.ingested_files AS
-SELECT source, year, file, file_format, encoding, status, message, rows_read, rows_loaded, rows_quarantined
+SELECT source, year, file, file_format, encoding, status, message, rows_read, rows_loaded, rows_quarantined,
+       rows_superseded
 FROM ingested_files
 ORDER BY source, year, file;
 

@@ -61,12 +61,17 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
         return execute_national(years, full_refresh=full_refresh, data_dir=base, allow_shrink=allow_shrink,
                                 verbose=verbose, **national)
     raw = settings.raw_dir(base)
-    if not raw_files_present(raw):
+    # With extracts (extract.yaml), the records come from the database: raw/ may start empty, and a night with no
+    # new file may still have changed rows to pull, so the run is never skipped as unchanged.
+    from assets.extraction.extract import EXTRACT_FILE
+
+    extracting = (base / EXTRACT_FILE).is_file()
+    if not extracting and not raw_files_present(raw):
         _say(f"No raw files under {raw}: is the share mounted and EGOV_DATA_DIR right? Nothing was run; the "
              "published marts are unchanged (docs/operators.md says where each source's files go).")
         return EXIT_USAGE
     span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
-    if skip_unchanged and not full_refresh and unchanged.nothing_new(base, years):
+    if skip_unchanged and not full_refresh and not extracting and unchanged.nothing_new(base, years):
         _say(f"== Nothing new for {span} since the last successful run (raw files, code, configuration and "
              "published files unchanged): the published marts are up to date; nothing was run ==")
         return EXIT_OK

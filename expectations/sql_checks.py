@@ -27,6 +27,8 @@ from pipelines.core.registry.thresholds import load_thresholds
 if TYPE_CHECKING:
     import duckdb
 
+    from pipelines.core.registry import Registry
+
 from pipelines.core.vietnamese import vn_int, vn_pct
 from pipelines.core.warehouse import transaction
 
@@ -183,25 +185,37 @@ def _source_rows(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE OR REPLACE TEMP VIEW egov_source_rows AS\n" + "\nUNION ALL ".join(branches))
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any]) -> None:
+def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any], years: list[int],
+             registry: Registry | None = None) -> None:
     con.execute((SQL_DIR / "dossier_rules.sql").read_text(encoding="utf-8"))
     _source_rows(con)
     con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_thresholds (source VARCHAR, max_share DOUBLE)")
     overrides = thresholds.get("quarantined_share_by_source") or {}
     if overrides:
         con.executemany("INSERT INTO egov_dq_thresholds VALUES (?, ?)", [[k, float(v)] for k, v in overrides.items()])
+    # the ranges of the non-ratio indicators per year: the year's rubric's assessed_indicators min/max, else
+    # thresholds.yaml indicator_bounds (Registry.value_ranges); without a registry, the thresholds only
     con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_indicator_bounds "
-                "(indicator_code VARCHAR, min_value DOUBLE, max_value DOUBLE)")
+                "(year INTEGER, indicator_code VARCHAR, min_value DOUBLE, max_value DOUBLE)")
     bounds = thresholds.get("indicator_bounds") or {}
-    if bounds:
-        con.executemany("INSERT INTO egov_dq_indicator_bounds VALUES (?, ?, ?)",
-                        [[k, float(lo), float(hi)] for k, (lo, hi) in bounds.items()])
+    rows = []
+    for year in years:
+        ranges = (registry.value_ranges(year) if registry is not None
+                  else {k: (lo, hi, "") for k, (lo, hi) in bounds.items()})
+        rows += [[year, k, float(lo), float(hi)] for k, (lo, hi, _) in ranges.items()]
+    if rows:
+        con.executemany("INSERT INTO egov_dq_indicator_bounds VALUES (?, ?, ?, ?)", rows)
     # The decimals each year's rubric rounds totals to (rank checks); absent (older warehouses): 2.
-    con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_decimals (year INTEGER, agency_group VARCHAR, decimals INTEGER)")
-    if _table_exists(con, "rubric_classes") and con.execute(
-            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'rubric_classes' AND column_name = 'decimals'"
-            ).fetchall()[0][0]:
-        con.execute("INSERT INTO egov_dq_decimals SELECT DISTINCT year, agency_group, decimals FROM rubric_classes")
+    # ... and what they round: the total, or the index (rounding: index; absent: the total)
+    con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_decimals (year INTEGER, agency_group VARCHAR, decimals INTEGER, "
+                "rounding VARCHAR)")
+    if _table_exists(con, "rubric_classes"):
+        columns = {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() "
+                                             "WHERE table_name = 'rubric_classes'").fetchall()}
+        if "decimals" in columns:
+            rounding = "rounding" if "rounding" in columns else "'total'"
+            con.execute(f"INSERT INTO egov_dq_decimals SELECT DISTINCT year, agency_group, decimals, {rounding} "
+                        "FROM rubric_classes")
 
 
 def _params_for(sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -270,10 +284,11 @@ def _screen_dossiers(con: duckdb.DuckDBPyConnection, params: dict[str, Any], nam
 
 
 def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: list[str] | None = None,
-                   thresholds: dict[str, Any] | None = None) -> list[CheckResult]:
+                   thresholds: dict[str, Any] | None = None, registry: Registry | None = None) -> list[CheckResult]:
     """Run the SQL checks (all, or those in `names`) for `years`; a check whose tables are absent is skipped
     (failed = 0, skipped = True), so the same call works before the marts are built. `thresholds`: as
-    `load_thresholds()` returns them (the default: thresholds.yaml, read now)."""
+    `load_thresholds()` returns them (the default: thresholds.yaml, read now); `registry`: the data directory's,
+    for the value ranges its rubrics declare (default: the thresholds file's only)."""
     thresholds = load_thresholds() if thresholds is None else thresholds
     params = {"years": [int(y) for y in years], "default_share": float(thresholds["max_quarantined_share"]),
               "min_rows": int(thresholds.get("min_rows_for_share", 0)), "sample_rows": int(thresholds["sample_rows"]),
@@ -282,7 +297,7 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: l
     unknown = set(names or []) - {c.name for c in CHECKS}
     if unknown:
         raise KeyError(f"unknown SQL checks: {', '.join(sorted(unknown))}")
-    _prepare(con, thresholds)
+    _prepare(con, thresholds, [int(y) for y in years], registry)
     results = []
     try:
         start = time.perf_counter()

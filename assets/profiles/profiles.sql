@@ -16,11 +16,12 @@ SELECT s.year, s.agency_code, s.agency_group, s.criterion_code, s.indicator_code
                           ORDER BY s.points / nullif(s.max_points, 0) DESC, s.max_points DESC, s.indicator_code),
        row_number() OVER (PARTITION BY s.year, s.agency_code
                           ORDER BY s.max_points - s.points DESC, s.indicator_code)
-FROM indicator_scores AS s;
+FROM indicator_scores AS s
+WHERE s.points IS NOT NULL;  -- an indicator without a value under missing: skip is left out, not lost
 
 INSERT INTO agency_profiles
 WITH ranked AS (
-    SELECT * FROM rankings_history
+    SELECT * FROM rankings_history WHERE rank IS NOT NULL  -- a unit without enough data for a total: no profile
 ),
 rounding AS (
     SELECT DISTINCT year, agency_group, coalesce(decimals, 2) AS decimals FROM rubric_classes
@@ -95,10 +96,23 @@ INSERT INTO what_if
 WITH rounding AS (
     SELECT DISTINCT year, agency_group, coalesce(decimals, 2) AS decimals FROM rubric_classes
 ),
+additive AS (
+    -- the groups whose total is the sum of their item points (every node arithmetic, a missing value earning 0,
+    -- the total rounded): the greedy choice below is exact for them. Geometric nodes, missing: skip and
+    -- rounding: index have no what-if yet (docs/rubrics.md §3).
+    SELECT year, agency_group FROM rubric_classes
+    GROUP BY ALL
+    HAVING bool_and(coalesce(aggregate, 'arithmetic') = 'arithmetic' AND coalesce(missing, 'zero') = 'zero'
+                    AND coalesce(min_coverage, 0) = 0 AND coalesce(rounding, 'total') = 'total')
+    EXCEPT
+    SELECT year, agency_group FROM rubric_criteria
+    WHERE aggregate <> 'arithmetic' OR missing <> 'zero' OR min_coverage > 0
+),
 goals AS (
     SELECT year, agency_code, 'next_class' AS goal, 'đạt loại ' || next_class AS goal_label,
            CAST(next_class_min AS DECIMAL(38, 9)) - CAST(total_points AS DECIMAL(38, 9)) AS points_needed
     FROM agency_profiles
+    SEMI JOIN additive USING (year, agency_group)
     WHERE next_class IS NOT NULL
     UNION ALL
     SELECT year, agency_code, 'pass_agency_above', 'vượt ' || coalesce(agency_above_name, agency_above_code),
@@ -106,6 +120,7 @@ goals AS (
                - CAST(total_points AS DECIMAL(38, 9))
     FROM agency_profiles
     JOIN rounding AS d USING (year, agency_group)
+    SEMI JOIN additive USING (year, agency_group)
     WHERE agency_above_code IS NOT NULL
 ),
 items AS (

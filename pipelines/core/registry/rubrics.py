@@ -393,6 +393,23 @@ class Rubric:
     ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict, compare=False)
 
 
+# The range of an indicator value nothing declares (a ratio).
+DEFAULT_RANGE = (0.0, 1.0)
+
+
+def value_ranges(rubric: Rubric | None, bounds: dict[str, tuple[float, float]]
+                 ) -> dict[str, tuple[float, float, str]]:
+    """code → (min, max, where it is declared) of the values of a year: the rubric's `assessed_indicators` min/max
+    (a side not given: as below), else the thresholds file's indicator_bounds (catalogue indicators), else
+    [0, 1] (codes absent from the result). `where`: the rubric file, or "" for the thresholds file."""
+    out = {code: (float(lo), float(hi), "") for code, (lo, hi) in bounds.items()}
+    for code, (lo, hi) in (rubric.ranges if rubric else {}).items():
+        base = bounds.get(code, DEFAULT_RANGE)
+        out[code] = (float(base[0] if lo is None else lo), float(base[1] if hi is None else hi),
+                     f"assessed_indicators of {shown_path(rubric.path)}" if rubric else "")
+    return out
+
+
 def rubric_files(rubric_dir: Path) -> dict[int, Path]:
     """`<year>.yaml` files of the folder by year; other files (README, draft-2026.yaml) are ignored."""
     files: dict[int, Path] = {}

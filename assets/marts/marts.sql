@@ -39,13 +39,13 @@ FROM indicator_scores
 ORDER BY year, agency_code, criterion_code, indicator_code;
 
 CREATE TABLE m.criterion_scores AS
-SELECT year, agency_code, agency_group, criterion_code, criterion_name, points, max_points, rank
+SELECT year, agency_code, agency_group, criterion_code, criterion_name, points, max_points, rank, parent_code, level
 FROM criterion_scores
 ORDER BY year, agency_group, criterion_code, rank, agency_code;
 
 CREATE TABLE m.rankings AS
 SELECT year, agency_group, agency_code, agency_name, total_points, max_points, index_value, rank,
-       prev_rank, rank_change, rank_change_label, classification, rubric_year
+       prev_rank, rank_change, rank_change_label, classification, rubric_year, unranked_reason
 FROM rankings_history
 ORDER BY year, agency_group, rank, agency_code;
 
@@ -139,7 +139,7 @@ COMMENT ON COLUMN m.indicator_scores.criterion_code IS 'Criterion the indicator 
 COMMENT ON COLUMN m.indicator_scores.indicator_code IS 'Indicator code';
 COMMENT ON COLUMN m.indicator_scores.value IS 'Indicator value (NULL earns 0)';
 COMMENT ON COLUMN m.indicator_scores.target IS 'The value from which the item earns full points in its group that year (method target: the rubric target; fraction_of_max, minmax: the group''s best value; NULL when no unit of the group has a value)';
-COMMENT ON COLUMN m.indicator_scores.points IS 'Points earned = max_points × the share of the item''s scoring method (rubric_items.method; target: min(value / target, 1))';
+COMMENT ON COLUMN m.indicator_scores.points IS 'Points earned = max_points × the share of the item''s scoring method (rubric_items.method; target: min(value / target, 1)); NULL when the value is missing under a criterion with missing: skip (left out, the other indicators re-weighted)';
 COMMENT ON COLUMN m.indicator_scores.max_points IS 'Points available for this indicator';
 
 COMMENT ON TABLE m.criterion_scores IS 'Points per criterion (Hạ tầng, Nội bộ, Dịch vụ công, Nhân lực, Chính sách, Cấp xã) and the rank on it';
@@ -148,24 +148,27 @@ COMMENT ON COLUMN m.criterion_scores.agency_code IS 'Agency code';
 COMMENT ON COLUMN m.criterion_scores.agency_group IS 'Agency group';
 COMMENT ON COLUMN m.criterion_scores.criterion_code IS 'Criterion code of the rubric';
 COMMENT ON COLUMN m.criterion_scores.criterion_name IS 'Criterion name in Vietnamese';
-COMMENT ON COLUMN m.criterion_scores.points IS 'Points earned on the criterion';
+COMMENT ON COLUMN m.criterion_scores.points IS 'Points earned on the criterion: its children''s points (indicators or sub-criteria) by its aggregate rule (rubric_criteria: arithmetic = their sum, geometric); NULL when it has not enough data (missing: skip, min_coverage)';
 COMMENT ON COLUMN m.criterion_scores.max_points IS 'Maximum points of the criterion for this group';
-COMMENT ON COLUMN m.criterion_scores.rank IS 'Rank on this criterion within year and group (competition style: 1, 2, 2, 4)';
+COMMENT ON COLUMN m.criterion_scores.rank IS 'Rank on this criterion within year and group (competition style: 1, 2, 2, 4), for criteria of every level; NULL when points is NULL';
+COMMENT ON COLUMN m.criterion_scores.parent_code IS 'The criterion this one belongs to (a sub-criterion, nested criteria); NULL for a top-level criterion';
+COMMENT ON COLUMN m.criterion_scores.level IS 'Level in the rubric''s tree: 1 = top-level criterion, 2 = its sub-criteria, ...';
 
 COMMENT ON TABLE m.rankings IS 'The annual ranking: total, index, classification, rank and change per agency group (like a decision''s appendix)';
 COMMENT ON COLUMN m.rankings.year IS 'Evaluation year';
 COMMENT ON COLUMN m.rankings.agency_group IS 'Agency group: ranks are within the group';
 COMMENT ON COLUMN m.rankings.agency_code IS 'Agency code';
 COMMENT ON COLUMN m.rankings.agency_name IS 'Agency name';
-COMMENT ON COLUMN m.rankings.total_points IS 'Total points (Tổng điểm), rounded to the rubric''s decimals (rubric_classes.decimals, 2 unless the rubric says)';
+COMMENT ON COLUMN m.rankings.total_points IS 'Total points (Tổng điểm), rounded to the rubric''s decimals (rubric_classes.decimals, 2 unless the rubric says; rounding: index: not rounded, the index is); NULL when the unit is not ranked (unranked_reason)';
 COMMENT ON COLUMN m.rankings.max_points IS 'Maximum points of the rubric for the group (100)';
-COMMENT ON COLUMN m.rankings.index_value IS 'Index = total / maximum, 0..1 (like the ministry''s published indices)';
+COMMENT ON COLUMN m.rankings.index_value IS 'Index = total / maximum, 0..1 (like the ministry''s published indices); rounding: index: rounded to the rubric''s decimals, and classes and ranks follow it';
 COMMENT ON COLUMN m.rankings.rank IS 'Rank (Xếp hạng) within year and group by rounded total, competition style (1, 2, 2, 4)';
 COMMENT ON COLUMN m.rankings.prev_rank IS 'Rank the year before (a merged agency: its predecessor''s rank)';
 COMMENT ON COLUMN m.rankings.rank_change IS 'prev_rank − rank: positive = moved up';
 COMMENT ON COLUMN m.rankings.rank_change_label IS 'The change in words: tăng / giảm N bậc, giữ nguyên';
 COMMENT ON COLUMN m.rankings.classification IS 'Xếp loại (Tốt / Khá / Trung bình / Yếu, or the rubric''s own classes) by the rubric thresholds';
 COMMENT ON COLUMN m.rankings.rubric_year IS 'Year of the rubric file used (the year''s own, or the latest earlier one)';
+COMMENT ON COLUMN m.rankings.unranked_reason IS 'Why a unit is listed without total, index, rank and class: ''không đủ dữ liệu: …'' (not enough data under the rubric''s missing / min_coverage, with the criteria short of data); NULL for a ranked unit';
 
 COMMENT ON TABLE m.quarantine IS 'Raw records that broke their contract: not loaded, kept with file, line and reason';
 COMMENT ON COLUMN m.quarantine.source IS 'Raw source (agencies, services, dossiers, one_stop, infrastructure, capacity, assessments)';
@@ -215,14 +218,21 @@ ORDER BY indicator_code;
 CREATE TABLE m.rubric_items AS
 SELECT year, agency_group, criterion_order, criterion_code, criterion_name, criterion_name_en,
        sum(points) OVER (PARTITION BY year, agency_group, criterion_code) AS criterion_max_points,
-       item_order, indicator_code, points, target, rubric_year, method, params
+       item_order, indicator_code, points, target, rubric_year, method, params, transform
 FROM rubric_items
 ORDER BY year, agency_group, criterion_order, item_order;
 
 CREATE TABLE m.rubric_classes AS
-SELECT year, agency_group, label, min_total, rubric_year, colour, fill, decimals
+SELECT year, agency_group, label, min_total, rubric_year, colour, fill, decimals, rounding, aggregate, missing,
+       min_coverage
 FROM rubric_classes
 ORDER BY year, agency_group, min_total DESC;
+
+CREATE TABLE m.rubric_criteria AS
+SELECT year, agency_group, criterion_order, criterion_code, criterion_name, criterion_name_en, parent_code, level,
+       max_points, aggregate, missing, min_coverage, rubric_year
+FROM rubric_criteria
+ORDER BY year, agency_group, criterion_order;
 
 CREATE TABLE m.scoring_methods AS
 SELECT method, parameters, description_vi
@@ -250,7 +260,8 @@ COMMENT ON COLUMN m.rubric_items.points IS 'Points available';
 COMMENT ON COLUMN m.rubric_items.target IS 'Value that earns the full points (flags: 1; goalposts: best); NULL when it depends on the group (fraction_of_max, minmax)';
 COMMENT ON COLUMN m.rubric_items.rubric_year IS 'Year of the rubric file (the year''s own or the latest earlier one)';
 COMMENT ON COLUMN m.rubric_items.method IS 'Scoring method (see scoring_methods): target, goalposts, fraction_of_max, minmax, steps';
-COMMENT ON COLUMN m.rubric_items.params IS 'The method''s parameters (JSON), e.g. {"target": 0.9}, {"best": 5.0, "worst": 30.0}';
+COMMENT ON COLUMN m.rubric_items.params IS 'The method''s parameters (JSON), e.g. {"target": 0.9}, {"best": 5.0, "worst": 30.0}, {"direction": -1.0} (minmax, fraction_of_max: lower is better)';
+COMMENT ON COLUMN m.rubric_items.transform IS 'log: the method reads the natural log of the value, and of its parameters in the value''s units (target, worst, best, step minima); NULL: the value as it is';
 
 COMMENT ON TABLE m.rubric_classes IS 'Classification thresholds (xếp loại) per year and agency group';
 COMMENT ON COLUMN m.rubric_classes.year IS 'Scored year';
@@ -261,6 +272,25 @@ COMMENT ON COLUMN m.rubric_classes.rubric_year IS 'Year of the rubric file';
 COMMENT ON COLUMN m.rubric_classes.colour IS 'Colour of the class in the HTML report (badges, charts)';
 COMMENT ON COLUMN m.rubric_classes.fill IS 'Row background of the class in the Excel workbook';
 COMMENT ON COLUMN m.rubric_classes.decimals IS 'Decimals the totals are rounded to before classification and rank';
+COMMENT ON COLUMN m.rubric_classes.rounding IS 'What decimals rounds: total (the default) or index (total / maximum; classes on the rounded index × the maximum)';
+COMMENT ON COLUMN m.rubric_classes.aggregate IS 'How the total combines the top-level criteria: arithmetic (their sum) or geometric';
+COMMENT ON COLUMN m.rubric_classes.missing IS 'What a top-level criterion without a value counts for in the total: zero, or skip (left out, the others re-weighted)';
+COMMENT ON COLUMN m.rubric_classes.min_coverage IS 'Share of the maximum that must have a value for the unit to have a total (else it is not ranked)';
+
+COMMENT ON TABLE m.rubric_criteria IS 'Every criterion of the rubric per year and agency group, at every level (nested criteria), and how it combines its children';
+COMMENT ON COLUMN m.rubric_criteria.year IS 'Scored year';
+COMMENT ON COLUMN m.rubric_criteria.agency_group IS 'Agency group';
+COMMENT ON COLUMN m.rubric_criteria.criterion_order IS 'Position in the rubric, a criterion before its sub-criteria (as rubric_items.criterion_order)';
+COMMENT ON COLUMN m.rubric_criteria.criterion_code IS 'Criterion code';
+COMMENT ON COLUMN m.rubric_criteria.criterion_name IS 'Criterion name in Vietnamese';
+COMMENT ON COLUMN m.rubric_criteria.criterion_name_en IS 'Criterion name in English';
+COMMENT ON COLUMN m.rubric_criteria.parent_code IS 'The criterion it belongs to; NULL at the top level';
+COMMENT ON COLUMN m.rubric_criteria.level IS '1 = top-level criterion, 2 = its sub-criteria, ...';
+COMMENT ON COLUMN m.rubric_criteria.max_points IS 'Maximum points: the sum of its children''s (indicators'' points or sub-criteria''s maximum)';
+COMMENT ON COLUMN m.rubric_criteria.aggregate IS 'arithmetic: points = the sum of the children''s; geometric: max_points × Π (child points / child max) ^ (child max / Σ child max)';
+COMMENT ON COLUMN m.rubric_criteria.missing IS 'zero: a child without a value counts 0; skip: it is left out and the others re-weighted to the full max_points';
+COMMENT ON COLUMN m.rubric_criteria.min_coverage IS 'Share of max_points whose children must have a value, else the criterion has none (0: no minimum)';
+COMMENT ON COLUMN m.rubric_criteria.rubric_year IS 'Year of the rubric file';
 
 COMMENT ON TABLE m.scoring_methods IS 'How an indicator value earns a share of a rubric item''s points, per method name (pipelines/core/methods.py)';
 COMMENT ON COLUMN m.scoring_methods.method IS 'Method name, as in rubric_items.method';
@@ -357,7 +387,7 @@ LEFT JOIN (SELECT DISTINCT year, agency_group, criterion_code, criterion_order F
 ORDER BY s.year, s.agency_group, r.criterion_order, s.criterion_code;
 
 CREATE TABLE m.uncertainty_settings AS
-SELECT year, rubric_year, runs, seed, weights, targets, methods
+SELECT year, rubric_year, runs, seed, weights, targets, methods, alternatives
 FROM uncertainty_settings
 ORDER BY year;
 
@@ -395,6 +425,7 @@ COMMENT ON COLUMN m.uncertainty_settings.seed IS 'Random seed: the same seed giv
 COMMENT ON COLUMN m.uncertainty_settings.weights IS 'Each item''s points × a factor drawn in [1 − weights, 1 + weights], then rescaled so the maximum is unchanged (0.25: ±25 %)';
 COMMENT ON COLUMN m.uncertainty_settings.targets IS 'Each item''s method parameters (target, goalposts, step thresholds) × a factor in [1 − targets, 1 + targets]';
 COMMENT ON COLUMN m.uncertainty_settings.methods IS 'Per indicator, the other scoring methods drawn with equal chance beside its own (JSON; {} when none)';
+COMMENT ON COLUMN m.uncertainty_settings.alternatives IS 'The aggregate and missing rules each criterion and the total may take instead of its own in a run, with equal chance (JSON; {} when none)';
 
 COMMENT ON TABLE m.scorecard_766 IS 'QĐ 766/QĐ-TTg scorecard computed from the dossier log: each item''s numerator, denominator, value and points per unit and period (month, quarter, year; each period its own ratio)';
 COMMENT ON COLUMN m.scorecard_766.period IS 'Period key: 2026-08 (month), 2026-Q3 (quarter), 2026 (year); dossiers count in the period of their NgayTiepNhan (local time)';

@@ -242,8 +242,8 @@ def class_styles(con: duckdb.DuckDBPyConnection, year: int) -> ClassStyles:
     if has_table(con, "rankings"):
         known = {r[0] for r in rows}
         rows += [(c, None, None) for (c,) in con.execute(
-            "SELECT DISTINCT classification FROM rankings WHERE year = ? ORDER BY 1", [int(year)]).fetchall()
-            if c not in known]
+            "SELECT DISTINCT classification FROM rankings WHERE year = ? AND classification IS NOT NULL ORDER BY 1",
+            [int(year)]).fetchall() if c not in known]
     defaults = load_methodology().classification
     by_label = class_colours(defaults, defaults)
     styles = ClassStyles()

@@ -156,7 +156,8 @@ def _year_charts(groups: list[dict], trend: list[dict], year: int, classes: Clas
         charts[f"criteria_{g['group']}"] = {
             "data": [{"type": "box", "name": _tick(c["criterion_name"], 20), "boxpoints": "all", "jitter": 0.4,
                       "pointpos": 0,
-                      "y": [r["criteria"].get(c["criterion_code"], 0) / c["max_points"] for r in rows],
+                      "y": [None if (v := r["criteria"].get(c["criterion_code"], 0)) is None else v / c["max_points"]
+                            for r in rows],
                       "text": [r["agency_name"] for r in rows],
                       "hovertemplate": "%{text}: %{y:.0%}<extra></extra>"} for c in g["criteria"]],
             "layout": {"title": {"text": f"Tỷ lệ điểm đạt theo tiêu chí – {g['label']}"}, "height": 380,
@@ -200,11 +201,20 @@ def _groups(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
         FROM rankings AS r
         {"LEFT JOIN rank_uncertainty AS u USING (year, agency_group, agency_code)" if uncertain else ""}
         WHERE r.year = ?""", [year])
-    ranking.sort(key=lambda r: (r["rank"], vi_sort_key(r["agency_name"]), r["agency_code"]))
+    # units without enough data for a rank (rankings.unranked_reason) last
+    ranking.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, vi_sort_key(r["agency_name"]), r["agency_code"]))
     criteria = _records(con, """
         SELECT DISTINCT agency_group, criterion_order, criterion_code, criterion_name,
                sum(points) OVER (PARTITION BY agency_group, criterion_code) AS max_points
         FROM rubric_items WHERE year = ? ORDER BY agency_group, criterion_order""", [year])
+    if has_table(con, "rubric_criteria"):  # nested criteria: a column per top-level criterion
+        nested = {g for (g,) in con.execute("SELECT DISTINCT agency_group FROM rubric_criteria WHERE year = ? AND "
+                                            "level > 1", [year]).fetchall()}
+        if nested:
+            criteria = [c for c in criteria if c["agency_group"] not in nested] + _records(con, """
+                SELECT agency_group, criterion_order, criterion_code, criterion_name, max_points
+                FROM rubric_criteria WHERE year = ? AND level = 1 AND list_contains(?, agency_group)
+                ORDER BY agency_group, criterion_order""", [year, sorted(nested)])
     points = con.execute("SELECT agency_code, criterion_code, points FROM criterion_scores WHERE year = ?",
                          [year]).fetchall()
     per_agency: dict[str, dict[str, float]] = defaultdict(dict)

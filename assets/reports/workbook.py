@@ -84,6 +84,7 @@ TITLE_ROW, NOTE_ROW, HEADER_ROW = 0, 1, 2
 FIRST_DATA_ROW = HEADER_ROW + 1
 FIXED_HEADINGS_LEFT = ("STT", "Mã cơ quan", "Tên cơ quan")
 INTERVAL_HEADING = "Khoảng xếp hạng (90%)"  # the rank's 5–95 % interval over the uncertainty runs
+UNRANKED = "không đủ dữ liệu"  # a unit without a total: not ranked (rankings.unranked_reason says why)
 FIXED_HEADINGS_RIGHT = ("Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", INTERVAL_HEADING, "Thay đổi so với năm trước")
 TENTATIVE = " (tạm tính)"  # appended to the change heading of a provisional year
 INVALID_SHEET_CHARS = str.maketrans({c: " " for c in "[]:*?/\\"})
@@ -100,16 +101,17 @@ class _Criterion:
 class _Ranked:
     agency_code: str
     agency_name: str | None
-    total_points: float
+    total_points: float | None  # None: not ranked (unranked_reason)
     max_points: float
-    index_value: float
-    rank: int
+    index_value: float | None
+    rank: int | None
     prev_rank: int | None
     rank_change: int | None
-    classification: str
+    classification: str | None
     rubric_year: int
     q05_rank: int | None = None
     q95_rank: int | None = None
+    unranked_reason: str | None = None  # 'không đủ dữ liệu: …' for a unit without a total
 
 
 # --- small helpers --------------------------------------------------------------------------------------------
@@ -220,25 +222,34 @@ class _Formats:
 
 def _rankings(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, list[_Ranked]]:
     uncertain = _has_table(con, "rank_uncertainty")
+    reason = "r.unranked_reason" if _has_column(con, "rankings", "unranked_reason") else "NULL"
     rows = con.execute(
         "SELECT r.agency_group, r.agency_code, r.agency_name, r.total_points, r.max_points, r.index_value, r.rank, "
         "r.prev_rank, r.rank_change, r.classification, r.rubric_year, "
-        + ("u.q05_rank, u.q95_rank FROM rankings AS r LEFT JOIN rank_uncertainty AS u "
-           "USING (year, agency_group, agency_code)" if uncertain else "NULL, NULL FROM rankings AS r")
+        + ("u.q05_rank, u.q95_rank" if uncertain else "NULL, NULL") + f", {reason} FROM rankings AS r "
+        + ("LEFT JOIN rank_uncertainty AS u USING (year, agency_group, agency_code)" if uncertain else "")
         + " WHERE r.year = ?",
         [year],
     ).fetchall()
     by_group: dict[str, list[_Ranked]] = {}
     for group, *rest in rows:
         by_group.setdefault(group, []).append(_Ranked(*rest))
-    for ranked in by_group.values():
-        ranked.sort(key=lambda r: (r.rank, vi_sort_key(r.agency_name), r.agency_code))
+    for ranked in by_group.values():  # the units without enough data for a rank last
+        ranked.sort(key=lambda r: (r.rank is None, r.rank or 0, vi_sort_key(r.agency_name), r.agency_code))
     groups = agency_groups(con)
     return dict(sorted(by_group.items(), key=lambda kv: (group_of(groups, kv[0]).order, kv[0])))
 
 
 def _criteria(con: duckdb.DuckDBPyConnection, year: int, group: str) -> list[_Criterion]:
-    """The group's criteria in rubric order (rubric_items), else as found in criterion_scores."""
+    """The group's top-level criteria in rubric order (rubric_criteria for nested criteria, else rubric_items), else
+    as found in criterion_scores."""
+    if _has_table(con, "rubric_criteria"):
+        rows = con.execute(
+            "SELECT criterion_code, criterion_name, max_points FROM rubric_criteria WHERE year = ? AND "
+            "agency_group = ? AND level = 1 AND EXISTS (SELECT 1 FROM rubric_criteria AS s WHERE s.year = ? AND "
+            "s.agency_group = ? AND s.level > 1) ORDER BY criterion_order", [year, group, year, group]).fetchall()
+        if rows:
+            return [_Criterion(c, n, round(float(m), 9)) for c, n, m in rows]
     if _has_table(con, "rubric_items"):
         rows = con.execute(
             "SELECT criterion_code, any_value(criterion_name), sum(points) FROM rubric_items "
@@ -340,6 +351,11 @@ def _ranking_sheet(
         _text(ws, row, 2, r.agency_name, fmt.cell_text)
         for j, c in enumerate(criteria):
             _number(ws, row, 3 + j, points.get((r.agency_code, c.code)), fmt.cell_points)
+        if r.rank is None:  # not ranked: no total, index, class or rank, the reason in their place
+            for col in (col_total, col_index, col_rank, col_interval, col_change):
+                ws.write_blank(row, col, None, fmt.cell_center)
+            _text(ws, row, col_class, r.unranked_reason or UNRANKED, fmt.cell_center)
+            continue
         ws.write_number(row, col_total, r.total_points, total_cell)
         ws.write_number(row, col_index, r.index_value, index_cell)
         _text(ws, row, col_class, r.classification, fmt.cell_center)

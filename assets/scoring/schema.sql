@@ -194,5 +194,7 @@ CREATE TABLE IF NOT EXISTS uncertainty_settings (
     seed        BIGINT NOT NULL,
     weights     DOUBLE NOT NULL,  -- points × a factor in [1 − weights, 1 + weights], rescaled to the maximum
     targets     DOUBLE NOT NULL,  -- method parameters × a factor in [1 − targets, 1 + targets]
-    methods     JSON              -- indicator → the other methods drawn with its own ({} when none)
+    methods     JSON,             -- indicator → the other methods drawn with its own ({} when none)
+    alternatives JSON             -- the aggregate / missing rules every node may take instead ({} when none)
 );
+ALTER TABLE uncertainty_settings ADD COLUMN IF NOT EXISTS alternatives JSON;

@@ -11,7 +11,9 @@ and agency group in many runs, as the JRC's composite-indicator method (COINr's 
   every method configuration the runs drew × the group's units, so every method works and no formula is written
   twice. Without `targets` and alternatives that is one configuration per item, however many runs;
 - a run's totals are the drawn points times those shares: numpy over runs × units, a loop over the rubric's items
-  only;
+  only; a rubric that is not a plain sum (nested criteria with another rule than the sum, geometric nodes, missing
+  values left out, the index rounded) is evaluated node by node like score_nodes.sql (`tree_totals`), and may
+  draw each node's `aggregate` and `missing` among its own and `uncertainty.alternatives`;
 - uncertainty_stats.sql ranks and classifies every run exactly like the published ranking (`round_decimals`, the
   rubric's decimals, competition ranks) and summarises each unit: mean, median, 5 % and 95 % rank, class shares;
 - the Sobol indices of each criterion's weights on the mean absolute rank shift from the published ranks. The
@@ -31,7 +33,7 @@ from __future__ import annotations
 import json
 import math
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -56,10 +58,11 @@ class GroupItems:
     """The rubric items of a year and group as scored (rubric_items), in rubric order."""
 
     codes: list[str]
-    criteria: list[str]
+    criteria: list[str]  # each item's top-level criterion (the Sobol groups)
     points: np.ndarray
     methods: list[str]
     params: list[dict]
+    leaves: list[str] = field(default_factory=list)  # each item's own criterion (its leaf in the rubric's tree)
 
     @property
     def maximum(self) -> float:
@@ -79,9 +82,121 @@ def _group_items(con: duckdb.DuckDBPyConnection, year: int, group: str) -> Group
     rows = con.execute("SELECT indicator_code, criterion_code, points, method, CAST(params AS VARCHAR) "
                        "FROM rubric_items WHERE year = ? AND agency_group = ? ORDER BY criterion_order, item_order",
                        [year, group]).fetchall()
-    return GroupItems([r[0] for r in rows], [r[1] for r in rows], np.array([r[2] for r in rows], dtype=float),
+    parents = dict(con.execute("SELECT criterion_code, parent_code FROM rubric_criteria WHERE year = ? AND "
+                               "agency_group = ?", [year, group]).fetchall())
+
+    def top(code: str) -> str:
+        while parents.get(code):
+            code = parents[code]
+        return code
+
+    return GroupItems([r[0] for r in rows], [top(r[1]) for r in rows], np.array([r[2] for r in rows], dtype=float),
                       [r[3] or methods.DEFAULT_METHOD for r in rows],
-                      [methods.parse_params(r[3] or methods.DEFAULT_METHOD, json.loads(r[4] or "{}")) for r in rows])
+                      [methods.parse_params(r[3] or methods.DEFAULT_METHOD, json.loads(r[4] or "{}")) for r in rows],
+                      [r[1] for r in rows])
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The criteria of a year and group (rubric_criteria) and the total (rubric_classes), for a rubric that is not a
+    plain sum of its items' points, or whose nodes' rules the runs draw."""
+
+    order: list[str]  # criteria, parents before their sub-criteria
+    parent: dict[str, str]  # criterion → its parent ('' = the total)
+    how: dict[str, tuple[str, str, float]]  # node ('' = the total) → (aggregate, missing, min_coverage)
+    rounding: str  # total | index
+
+
+PLAIN = ("arithmetic", "zero", 0.0)
+
+
+def _tree(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec) -> Tree | None:
+    """The group's tree, or None when its total is the plain sum of its items' points (one level, every node
+    arithmetic with 0 for a missing value, the total rounded) and no rule is drawn: the runs are then sums."""
+    rows = con.execute("SELECT criterion_code, coalesce(parent_code, ''), level, aggregate, missing, min_coverage "
+                       "FROM rubric_criteria WHERE year = ? AND agency_group = ? ORDER BY criterion_order",
+                       [year, group]).fetchall()
+    total = con.execute("SELECT coalesce(any_value(aggregate), 'arithmetic'), coalesce(any_value(missing), 'zero'), "
+                        "coalesce(any_value(min_coverage), 0), coalesce(any_value(rounding), 'total') "
+                        "FROM rubric_classes WHERE year = ? AND agency_group = ?", [year, group]).fetchone()
+    how = {code: (aggregate, missing, float(coverage)) for code, _, _, aggregate, missing, coverage in rows}
+    how[""] = (total[0], total[1], float(total[2]))
+    drawn = bool(spec.alternatives.aggregate or spec.alternatives.missing)
+    if not drawn and total[3] == "total" and all(r[2] == 1 for r in rows) and all(h == PLAIN for h in how.values()):
+        return None
+    return Tree([r[0] for r in rows], {r[0]: r[1] for r in rows}, how, total[3])
+
+
+Hows = dict[str, tuple[np.ndarray, np.ndarray]]  # node → (geometric?, skip?) per run, shape (runs, 1)
+
+
+def draw_hows(tree: Tree, spec: UncertaintySpec, rng: np.random.Generator, runs: int) -> Hows:
+    """Each node's rule in each run: its own, or one of `uncertainty.alternatives`, with equal chance (nothing is
+    drawn without alternatives, so the other draws stay as they were)."""
+    out: Hows = {}
+    for node in ["", *tree.order]:
+        aggregate, missing, _ = tree.how[node]
+        chosen = []
+        for own, alternatives, value in ((aggregate, spec.alternatives.aggregate, "geometric"),
+                                         (missing, spec.alternatives.missing, "skip")):
+            options = [own, *(a for a in dict.fromkeys(alternatives) if a != own)]
+            pick = rng.integers(len(options), size=runs) if len(options) > 1 else np.zeros(runs, dtype=int)
+            chosen.append((np.array([o == value for o in options])[pick])[:, None])
+        out[node] = (chosen[0], chosen[1])
+    return out
+
+
+def nominal_hows(tree: Tree, runs: int) -> Hows:
+    return {node: (np.full((runs, 1), a == "geometric"), np.full((runs, 1), m == "skip"))
+            for node, (a, m, _) in tree.how.items()}
+
+
+Child = tuple[np.ndarray, np.ndarray, np.ndarray]  # points (runs × units, NaN: no value), weight (runs × 1), has
+
+
+def _combine(children: list[Child], how: tuple[np.ndarray, np.ndarray], min_coverage: float) -> Child:
+    """A node from its children, as score_nodes.sql computes it, for every run at once."""
+    geometric, skip = how
+    weights = [w for _, w, _ in children]
+    has = [np.broadcast_to(h, children[0][0].shape) for _, _, h in children]
+    points = [np.nan_to_num(p) for p, _, _ in children]  # under zero, a child without a value counts 0
+    w_all = sum(weights)
+    w_valued = sum(w * h for w, h in zip(weights, has, strict=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = [p / w for p, w in zip(points, weights, strict=True)]
+        logs = [w * np.log(np.where(s > 0, s, 1.0)) for s, w in zip(shares, weights, strict=True)]
+        arithmetic_zero = sum(points)
+        arithmetic_skip = w_all * sum(p * h for p, h in zip(points, has, strict=True)) / w_valued
+        geometric_zero = np.where(np.logical_or.reduce([s <= 0 for s in shares]), 0.0,
+                                  w_all * np.exp(sum(logs) / w_all))
+        geometric_skip = np.where(np.logical_or.reduce([(s <= 0) & h for s, h in zip(shares, has, strict=True)]),
+                                  0.0, w_all * np.exp(sum(lg * h for lg, h in zip(logs, has, strict=True)) / w_valued))
+    value = np.where(geometric, np.where(skip, geometric_skip, geometric_zero),
+                     np.where(skip, arithmetic_skip, arithmetic_zero))
+    none = (skip & (w_valued == 0)) | (w_valued < min_coverage * w_all - 1e-12)
+    return np.where(none, np.nan, value), w_all, ~none
+
+
+def tree_totals(tree: Tree, leaves: list[str], points: np.ndarray, share: np.ndarray, config: np.ndarray,
+                valued: np.ndarray, hows: Hows) -> np.ndarray:
+    """Runs × units totals of a tree (NaN: no value): each item's drawn points × its drawn share, a child without a
+    value (`valued`, items × units) counted by its node's rule, node by node from the deepest up."""
+    children: dict[str, list[Child]] = {node: [] for node in ["", *tree.order]}
+    for i, leaf in enumerate(leaves):
+        w = points[:, i, None]
+        children[leaf].append((w * share[config[:, i]], w, valued[i][None, :]))
+    for node in reversed(tree.order):
+        children[tree.parent[node]].append(_combine(children[node], hows[node], tree.how[node][2]))
+    total, _, has = _combine(children[""], hows[""], tree.how[""][2])
+    return np.where(has, total, np.nan)
+
+
+def _valued(con: duckdb.DuckDBPyConnection, units: list[str], codes: list[str]) -> np.ndarray:
+    """Items × units: whether the unit has a (finite) value for the item's indicator, in the `ua_scope` group."""
+    found = {(u, c) for u, c in con.execute(
+        "SELECT s.agency_code, s.indicator_code FROM indicator_scores AS s JOIN ua_scope AS u "
+        "ON u.year = s.year AND u.agency_group = s.agency_group WHERE isfinite(s.value)").fetchall()}
+    return np.array([[(u, c) in found for u in units] for c in codes], dtype=bool)
 
 
 def rng_for(spec: UncertaintySpec, year: int, group: str) -> np.random.Generator:
@@ -209,13 +324,14 @@ class Group:
     decimals: int
 
 
-def _group(con: duckdb.DuckDBPyConnection, year: int, group: str, units: list[str]) -> Group:
+def _group(con: duckdb.DuckDBPyConnection, year: int, group: str, units: list[str], per: float = 1.0) -> Group:
+    """`per`: what the rounded figure is per unit of total (rounding: index: 1 / maximum; the total: 1)."""
     ranks = dict(con.execute("SELECT agency_code, rank FROM rankings WHERE year = ? AND agency_group = ?",
                              [year, group]).fetchall())
     classes = con.execute("SELECT label, min_total, decimals FROM rubric_classes WHERE year = ? AND agency_group = ? "
                           "ORDER BY min_total DESC", [year, group]).fetchall()
     decimals = int(classes[0][2])
-    minimums = rounded_units(np.array([[c[1] for c in classes]], dtype=float), decimals)[0]
+    minimums = rounded_units(np.array([[c[1] * per for c in classes]], dtype=float), decimals)[0]
     return Group(year, group, units, np.array([ranks[u] for u in units]), [c[0] for c in classes], minimums,
                  decimals)
 
@@ -254,14 +370,43 @@ def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: U
     rng = rng_for(spec, year, group)
     draws = draw_runs(items, spec, rng)
     units, share = shares(con, draws.configs)
-    g = _group(con, year, group, units)
-    stats, probability = summarise(g, run_totals(draws, share))
+    tree = _tree(con, year, group, spec)
+    if tree is None:  # a plain sum: each run's totals are its items' points × shares
+        g = _group(con, year, group, units)
+        stats, probability = summarise(g, run_totals(draws, share))
+
+        def evaluate(design: np.ndarray) -> np.ndarray:
+            return design @ share[: len(items.codes)]  # the nominal configurations: weights move alone
+    else:
+        per = 1 / items.maximum if tree.rounding == "index" else 1.0
+        ranked = [i for i, (_, rank) in enumerate(con.execute(
+            "SELECT u.agency_code, r.rank FROM unnest(?::VARCHAR[]) AS u(agency_code) LEFT JOIN rankings AS r "
+            "ON r.agency_code = u.agency_code AND r.year = ? AND r.agency_group = ?", [units, year, group]
+        ).fetchall()) if rank is not None]
+        if not ranked:
+            return None
+        keep = np.array(ranked)
+        valued = _valued(con, units, items.codes)
+        g = _group(con, year, group, [units[i] for i in keep], per)
+        hows = draw_hows(tree, spec, rng, spec.runs)
+
+        def figures(totals: np.ndarray) -> np.ndarray:
+            """The ranked units' totals (or indices), a run's unit without a value below every other."""
+            return np.nan_to_num(totals[:, keep] * per, nan=-1.0)
+
+        stats, probability = summarise(g, figures(tree_totals(tree, items.leaves, draws.points, share, draws.config,
+                                                              valued, hows)))
+
+        def evaluate(design: np.ndarray) -> np.ndarray:
+            nominal = np.tile(np.arange(len(items.codes)), (design.shape[0], 1))
+            return figures(tree_totals(tree, items.leaves, design, share, nominal, valued,
+                                       nominal_hows(tree, design.shape[0])))
     criteria = list(dict.fromkeys(items.criteria))
     first = total = np.full(len(criteria), np.nan)
     model_runs = 0  # weights that do not move have no sensitivity to share out
     if spec.weights:
         design, base = sobol_design(items, spec, rng)
-        shift = rank_shift(g, design @ share[: len(items.codes)])  # the nominal configurations: weights move alone
+        shift = rank_shift(g, evaluate(design))
         first, total = sobol_indices(shift, base, len(criteria))
         model_runs = base * (len(criteria) + 2)
     sensitivity = pl.DataFrame({"year": year, "agency_group": group, "criterion_code": criteria,
@@ -294,7 +439,9 @@ def analyse_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: 
         results["uncertainty_settings"].append(pl.DataFrame({
             "year": year, "rubric_year": rubric.year, "runs": spec.runs, "seed": spec.seed, "weights": spec.weights,
             "targets": spec.targets, "methods": json.dumps({code: [{"method": m.method, **m.params} for m in alts]
-                                                            for code, alts in spec.methods.items()}, sort_keys=True)}))
+                                                            for code, alts in spec.methods.items()}, sort_keys=True),
+            "alternatives": json.dumps({k: list(v) for k, v in spec.alternatives.model_dump().items() if v},
+                                       sort_keys=True)}))
         for group in groups:
             found = analyse_group(con, year, group, spec)
             for table, frame in zip(TABLES, found or (), strict=False):

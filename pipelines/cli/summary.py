@@ -57,10 +57,13 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> int |
                     _say("     …")
                     continue
                 rank, name, total, cls, change = row
+                if rank is None:  # not enough data for a total (rankings.unranked_reason)
+                    _say(f"    –. {name:<48} {'–':>{4 + places}}  không đủ dữ liệu")
+                    continue
                 _say(f"  {rank:>3}. {name:<48} {total:{4 + places}.{places}f}  {cls:<10} {change or ''}")
         classes = con.execute(
-            "SELECT classification, count(*) FROM rankings WHERE year = ? GROUP BY ALL ORDER BY 2 DESC",
-            [year]).fetchall()
+            "SELECT classification, count(*) FROM rankings WHERE year = ? AND classification IS NOT NULL "
+            "GROUP BY ALL ORDER BY 2 DESC", [year]).fetchall()
         _say("\nXếp loại: " + ", ".join(f"{c} {n}" for c, n in classes))
         _print_quality(con, year, settings.data_docs_index(base))
     _say(f"\nMarts: {marts} (query them read-only with `egov sql`; see docs/analysts.md)")

@@ -180,6 +180,19 @@ def _below_one(value: Any) -> float:
 BelowOne = Annotated[float, BeforeValidator(_below_one)]
 
 
+class AlternativesSpec(Model):
+    """`uncertainty.alternatives`: other aggregation rules each node (every criterion and the total) may take in a
+    run, besides its own, with equal chance, drawn per node and run."""
+
+    aggregate: tuple[Aggregate, ...] = ()
+    missing: tuple[Missing, ...] = ()
+
+    @field_validator("aggregate", "missing", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        return () if value is None else value
+
+
 class UncertaintySpec(Model):
     """A rubric's `uncertainty:` (docs/rubrics.md §2b): how far its weights, targets and methods may reasonably move,
     for the rank intervals and sensitivity indices of assets/scoring/uncertainty.py. Absent: these defaults."""
@@ -189,6 +202,12 @@ class UncertaintySpec(Model):
     weights: BelowOne = 0.25  # each item's points × a factor drawn in [1 − weights, 1 + weights], then rescaled
     targets: BelowOne = 0.0  # each item's method parameters (target, goalposts, step thresholds) × [1 ± targets]
     methods: dict[Code, tuple[MethodSpec, ...]] = {}  # indicator → other methods drawn with its own, equal chance
+    alternatives: AlternativesSpec = AlternativesSpec()  # aggregate / missing rules every node may take instead
+
+    @field_validator("alternatives", mode="before")
+    @classmethod
+    def _empty_alternatives(cls, value: Any) -> Any:
+        return {} if value is None else value
 
     @field_validator("runs")
     @classmethod

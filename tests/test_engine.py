@@ -41,6 +41,34 @@ def item_points(db, year: int, indicator: str) -> dict[str, float | None]:
                            "ORDER BY 1", [year, indicator]).fetchall())
 
 
+SKIP_VALUES = {
+    # complete: P = 2.99 + 3.01 × 0.5 = 4.495; Q1 = 1 + 0.5 = 1.5, Q2 = 2 × 0.25 = 0.5, Q = 2; total 6.495
+    "U1": {"p1": 1, "p2": 0.5, "q1": 1, "q2": 0.5, "q3": 0.25},
+    # p2 missing: P has a value for 2.99 / 6 = 49.8 % of its weight, below 50 %: no value; the total then has
+    # Q's 4 of 10 = 40 %: no value either, so U2 is not ranked (not ranked at 0)
+    "U2": {"p1": 1, "p2": None, "q1": 1, "q2": 1, "q3": 1},
+    # p1 missing (no row at all): P has 3.01 / 6 = 50.2 %: P = 6 × (3.01 × 0.5) / 3.01 = 3;
+    # q1 missing: Q1 has exactly 50 %: Q1 = 2 × 0.5 / 1 = 1; q3 missing under Q2's own missing: zero → 0;
+    # Q = 4 × (1 + 0) / 4 = 1; total 4
+    "U3": {"p2": 0.5, "q2": 0.5},
+    # P = 1.495 + 3.01 = 4.505; q1, q2 missing: Q1 has no value (gap at level 2), Q = 4 × Q2 / 2 = 4 × 1 / 2 = 2
+    # from Q2 alone (50 %); total 6.505
+    "U4": {"p1": 0.5, "p2": 1, "q1": None, "q3": 0.5},
+}
+
+GEOMETRIC_VALUES = {
+    # G = 4 × g1^(2/4) × g2^(1/4) × g3^(1/4) (weights 2, 1, 1 of 4)
+    # E1: 4 × 0.5 × 0.5 × 1 = 1; income: (ln 1000 − ln 100) / (ln 10000 − ln 100) = 1 / 2 → 0.5; total 1.5
+    "E1": {"g1": 0.25, "g2": 0.0625, "g3": 1, "income": 1000},
+    # E2: a child at share 0 makes the node 0; income at worst (100): 0; total 0
+    "E2": {"g1": 0.81, "g2": 0.6561, "g3": 0, "income": 100},
+    # E3: 4 × 1 × 0.2 × 0.4 = 0.32; income above best: 1; total 1.32
+    "E3": {"g1": 1, "g2": 0.0016, "g3": 0.0256, "income": 20000},
+    # E4: 4 × 0.8 × 1 × 1 = 3.2 (with equal weights it would be 4 × 0.64^(1/3) = 3.447); income below worst: 0
+    "E4": {"g1": 0.64, "g2": 1, "g3": 1, "income": 50},
+}
+
+
 # --- nested criteria ----------------------------------------------------------------------------------------------
 
 THREE_LEVEL_VALUES = {
@@ -91,20 +119,7 @@ def test_three_levels_arithmetic_complete_data_equal_flat_effective_weights(con,
 def test_skip_with_gaps_at_two_levels_and_min_coverage_just_met_and_just_missed(con, tmp_path: Path):  # noqa: F811
     for code in ("U1", "U2", "U3", "U4"):
         agency(con, code)
-    put_values(con, 2024, {
-        # complete: P = 2.99 + 3.01 × 0.5 = 4.495; Q1 = 1 + 0.5 = 1.5, Q2 = 2 × 0.25 = 0.5, Q = 2; total 6.495
-        "U1": {"p1": 1, "p2": 0.5, "q1": 1, "q2": 0.5, "q3": 0.25},
-        # p2 missing: P has a value for 2.99 / 6 = 49.8 % of its weight, below 50 %: no value; the total then has
-        # Q's 4 of 10 = 40 %: no value either, so U2 is not ranked (not ranked at 0)
-        "U2": {"p1": 1, "p2": None, "q1": 1, "q2": 1, "q3": 1},
-        # p1 missing (no row at all): P has 3.01 / 6 = 50.2 %: P = 6 × (3.01 × 0.5) / 3.01 = 3;
-        # q1 missing: Q1 has exactly 50 %: Q1 = 2 × 0.5 / 1 = 1; q3 missing under Q2's own missing: zero → 0;
-        # Q = 4 × (1 + 0) / 4 = 1; total 4
-        "U3": {"p2": 0.5, "q2": 0.5},
-        # P = 1.495 + 3.01 = 4.505; q1, q2 missing: Q1 has no value (gap at level 2), Q = 4 × Q2 / 2 = 4 × 1 / 2 = 2
-        # from Q2 alone (50 %); total 6.505
-        "U4": {"p1": 0.5, "p2": 1, "q1": None, "q3": 0.5},
-    })
+    put_values(con, 2024, SKIP_VALUES)
     score_years(con, [2024], ENGINE / "skip_coverage")
     assert rankings(con, 2024) == {
         "U1": (6.495, 0.6495, 2, "Đạt", None),
@@ -129,17 +144,7 @@ def test_skip_with_gaps_at_two_levels_and_min_coverage_just_met_and_just_missed(
 def test_geometric_node_with_a_zero_child_unequal_weights_and_log_goalposts(con, tmp_path: Path):  # noqa: F811
     for code in ("E1", "E2", "E3", "E4"):
         agency(con, code)
-    put_values(con, 2024, {
-        # G = 4 × g1^(2/4) × g2^(1/4) × g3^(1/4) (weights 2, 1, 1 of 4)
-        # E1: 4 × 0.5 × 0.5 × 1 = 1; income: (ln 1000 − ln 100) / (ln 10000 − ln 100) = 1 / 2 → 0.5; total 1.5
-        "E1": {"g1": 0.25, "g2": 0.0625, "g3": 1, "income": 1000},
-        # E2: a child at share 0 makes the node 0; income at worst (100): 0; total 0
-        "E2": {"g1": 0.81, "g2": 0.6561, "g3": 0, "income": 100},
-        # E3: 4 × 1 × 0.2 × 0.4 = 0.32; income above best: 1; total 1.32
-        "E3": {"g1": 1, "g2": 0.0016, "g3": 0.0256, "income": 20000},
-        # E4: 4 × 0.8 × 1 × 1 = 3.2 (with equal weights it would be 4 × 0.64^(1/3) = 3.447); income below worst: 0
-        "E4": {"g1": 0.64, "g2": 1, "g3": 1, "income": 50},
-    })
+    put_values(con, 2024, GEOMETRIC_VALUES)
     score_years(con, [2024], ENGINE / "geometric_log")
     assert {code: (total, rank) for code, (total, _, rank, *_) in rankings(con, 2024).items()} == {
         "E1": (1.5, 2), "E2": (0.0, 4), "E3": (1.32, 3), "E4": (3.2, 1)}
@@ -181,3 +186,73 @@ def test_direction_minus_one_on_minmax_with_ties_and_on_fraction_of_max(con, tmp
     put_values(con, 2025, {"D1": {"days": 5}, "D2": {"days": 5}, "D3": {"days": None}})
     score_years(con, [2025], ENGINE / "direction")
     assert item_points(con, 2025, "days") == {"D1": 8.0, "D2": 8.0, "D3": 0.0, "D4": 0.0}
+
+
+# --- rank uncertainty over the tree (point 10) ----------------------------------------------------------------
+
+def with_uncertainty(tmp_path: Path, fixture: str, uncertainty: dict) -> Path:
+    """A copy of a test-owned rubric folder with an `uncertainty:` section."""
+    import yaml
+
+    folder = tmp_path / fixture
+    folder.mkdir()
+    for path in (ENGINE / fixture).glob("*.yaml"):
+        body = yaml.safe_load(path.read_text(encoding="utf-8"))
+        (folder / path.name).write_text(yaml.safe_dump({**body, "uncertainty": uncertainty}, allow_unicode=True),
+                                        encoding="utf-8")
+    return folder
+
+
+def intervals(db) -> dict[str, tuple]:
+    return {code: tuple(rest) for code, *rest in db.execute(
+        "SELECT agency_code, nominal_rank, q05_rank, q95_rank, mean_rank FROM rank_uncertainty ORDER BY 1").fetchall()}
+
+
+@pytest.mark.parametrize("fixture", ["skip_coverage", "geometric_log"])
+def test_uncertainty_runs_of_a_tree_with_nothing_moving_give_the_published_ranks(con, tmp_path: Path,  # noqa: F811
+                                                                                  fixture: str):
+    """The runs evaluate the tree node by node in numpy (assets/scoring/uncertainty.py): with weights fixed and no
+    alternative, every run must give the ranks score_nodes.sql published, for missing values left out, coverage,
+    geometric nodes and the log transform alike; a unit without a total has no interval."""
+    from assets.scoring.uncertainty import analyse_years
+
+    values = {"skip_coverage": SKIP_VALUES, "geometric_log": GEOMETRIC_VALUES}[fixture]
+    for code in values:
+        agency(con, code)
+    put_values(con, 2024, values)
+    folder = with_uncertainty(tmp_path, fixture, {"weights": 0, "runs": 50})
+    score_years(con, [2024], folder)
+    analyse_years(con, [2024], folder)
+    published = {code: rank for code, (_, _, rank, *_) in rankings(con, 2024).items() if rank is not None}
+    assert {code: (nominal, q05, q95) for code, (nominal, q05, q95, _) in intervals(con).items()} == {
+        code: (rank, rank, rank) for code, rank in published.items()}
+
+
+def test_uncertainty_alternatives_draw_the_aggregate_of_each_node(con, tmp_path: Path):  # noqa: F811
+    """`alternatives: {aggregate: [geometric]}`: in about half of the runs the total is the geometric mean. E1 is
+    first by the sum (2 × 1 + 2 × 0 = 2 of 4 against 4 × 0.4 = 1.6) and last by the geometric mean (a share of 0:
+    0, against 1.6): every unit's 90 % interval spans ranks 1 to 2 and its mean rank lies near 1.5."""
+    import yaml
+
+    from assets.scoring.uncertainty import analyse_years
+
+    folder = tmp_path / "alternatives"
+    folder.mkdir()
+    (folder / "2024.yaml").write_text(yaml.safe_dump({
+        "year": 2024, "title": "Thử", "maximum": 4, "assessed_indicators": ["x1", "x2"],
+        "classification": [{"label": "Đạt", "min": 1}, {"label": "Chưa đạt", "min": 0}],
+        "criteria": [{"code": "c1", "name_vi": "C1", "max_points": 2, "indicators": [{"code": "x1", "points": 2}]},
+                     {"code": "c2", "name_vi": "C2", "max_points": 2, "indicators": [{"code": "x2", "points": 2}]}],
+        "uncertainty": {"weights": 0, "runs": 400, "alternatives": {"aggregate": ["geometric"]}}},
+        allow_unicode=True), encoding="utf-8")
+    for code in ("E1", "E2"):
+        agency(con, code)
+    put_values(con, 2024, {"E1": {"x1": 1, "x2": 0}, "E2": {"x1": 0.4, "x2": 0.4}})
+    score_years(con, [2024], folder)
+    analyse_years(con, [2024], folder)
+    got = intervals(con)
+    assert {code: (nominal, q05, q95) for code, (nominal, q05, q95, _) in got.items()} == {
+        "E1": (1, 1, 2), "E2": (2, 1, 2)}
+    assert all(1.4 < mean < 1.6 for *_, mean in got.values())
+    assert con.execute("SELECT alternatives FROM uncertainty_settings").fetchall() == [
+        ('{"aggregate": ["geometric"]}',)]

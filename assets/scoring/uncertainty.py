@@ -379,10 +379,9 @@ def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: U
             return design @ share[: len(items.codes)]  # the nominal configurations: weights move alone
     else:
         per = 1 / items.maximum if tree.rounding == "index" else 1.0
-        ranked = [i for i, (_, rank) in enumerate(con.execute(
-            "SELECT u.agency_code, r.rank FROM unnest(?::VARCHAR[]) AS u(agency_code) LEFT JOIN rankings AS r "
-            "ON r.agency_code = u.agency_code AND r.year = ? AND r.agency_group = ?", [units, year, group]
-        ).fetchall()) if rank is not None]
+        published = dict(con.execute("SELECT agency_code, rank FROM rankings WHERE year = ? AND agency_group = ?",
+                                     [year, group]).fetchall())
+        ranked = [i for i, unit in enumerate(units) if published.get(unit) is not None]  # unranked: no interval
         if not ranked:
             return None
         keep = np.array(ranked)

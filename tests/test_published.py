@@ -307,6 +307,22 @@ def test_a_deployment_of_2003_to_2005_backfills_with_its_own_rubrics_and_lists_a
         assert (base / "marts" / "reports" / str(year) / "index.html").is_file()
         assert (base / "marts" / "reports" / str(year) / f"xep_hang_{year}.xlsx").is_file()
     assert "không đủ dữ liệu" in (base / "marts" / "reports" / "2004" / "index.html").read_text(encoding="utf-8")
+    # the hierarchy: a column per top-level criterion, the sub-levels in the methodology sheet and on the unit's page
+    from openpyxl import load_workbook
+
+    book = load_workbook(base / "marts" / "reports" / "2004" / "xep_hang_2004.xlsx")
+    rows = list(book["Quốc gia"].iter_rows(values_only=True))
+    heading = next(r for r in rows if r[1] == "Mã cơ quan")
+    assert heading[3:5] == ("Dịch vụ trực tuyến (1)", "Hạ tầng và con người (2)") and heading[5] == "Tổng điểm"
+    bbb = next(r for r in rows if r[1] == "BBB")
+    assert bbb[heading.index("Xếp loại")].startswith("không đủ dữ liệu") and bbb[heading.index("Xếp hạng")] is None
+    method = [c for r in book["Phương pháp"].iter_rows(values_only=True) for c in r if isinstance(c, str)]
+    assert "Hạ tầng và con người › Nguồn nhân lực" in method
+    assert any(line.startswith("Tổng điểm: cộng điểm các thành phần; bỏ qua thành phần không có số liệu")
+               for line in method)
+    page = next(p for p in (base / "marts" / "reports" / "2004" / "co-quan").glob("*.html")
+                if "AAA" in p.read_text(encoding="utf-8"))
+    assert 'data-criterion="people" data-level="2"' in page.read_text(encoding="utf-8")
 
 
 def test_published_rubrics_have_their_readme_and_validate():

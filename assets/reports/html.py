@@ -282,6 +282,22 @@ def _profiles(con: duckdb.DuckDBPyConnection, year: int) -> tuple[list[dict], di
     return profiles, items, steps
 
 
+def _criteria_levels(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, list[dict]]:
+    """For a rubric with nested criteria (docs/rubrics.md §2c): each unit's criteria of every level, parents first,
+    with points, maximum and rank in the group; {} for rubrics of one level (their pages stay as they were)."""
+    if not has_table(con, "rubric_criteria") or not con.execute(
+            "SELECT count(*) FROM rubric_criteria WHERE year = ? AND level > 1", [year]).fetchall()[0][0]:
+        return {}
+    out: dict[str, list[dict]] = defaultdict(list)
+    for r in _records(con, """
+            SELECT s.agency_code, s.criterion_code, s.criterion_name, s.level, s.points, s.max_points, s.rank
+            FROM criterion_scores AS s
+            JOIN rubric_criteria AS c USING (year, agency_group, criterion_code)
+            WHERE s.year = ? ORDER BY s.agency_code, c.criterion_order""", [year]):
+        out[r["agency_code"]].append(r)
+    return out
+
+
 def _profile_charts(profile: dict, items: list[dict]) -> dict[str, dict]:
     labels = [i["label"] for i in reversed(items)]
     history = profile["rank_history"]
@@ -359,6 +375,7 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
     index = write_text_atomic(year_dir / "index.html", page)
 
     profiles, items, steps = _profiles(con, year)
+    levels = _criteria_levels(con, year)
     by_agency_766 = agency_766(con, year)
     template = env.get_template("agency.html")
     keep = set()
@@ -370,6 +387,7 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
         keep.add(name)
         write_text_atomic(year_dir / PROFILE_DIR / name, template.render(
             year=year, p=p, items=items[code], what_if=what_if, charts=_profile_charts(p, items[code]),
+            levels=levels.get(code, []),
             sc766=by_agency_766.get(code), scorecard_766=SCORECARD_766_PAGE,
             static=f"../../{STATIC}", above_file=_profile_file(p["agency_above_code"]) if p["agency_above_code"]
             else None, data_docs=docs, **common))

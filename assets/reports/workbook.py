@@ -433,6 +433,45 @@ def _variants(rows: list[tuple], groups: list[str], labels: dict[str, str]) -> l
     return [(", ".join(labels.get(g, g) for g in members), members, key) for members, key in variants]
 
 
+AGGREGATE_VI = {"arithmetic": "cộng điểm các thành phần", "geometric": "trung bình nhân có trọng số của tỷ lệ điểm "
+                "các thành phần (một thành phần 0 điểm thì bằng 0)"}
+MISSING_VI = {"zero": "thành phần không có số liệu được 0 điểm",
+              "skip": "bỏ qua thành phần không có số liệu, chia lại trọng số cho các thành phần còn lại"}
+
+
+def _tree(con: duckdb.DuckDBPyConnection, year: int) -> tuple[dict[str, str], list[str]]:
+    """For a rubric with nested criteria or other rules than the sum (rubric_criteria, rubric_classes; docs/rubrics.md
+    §2c): each criterion's path of names ("Chỉ số phụ A › Trụ cột A1") and a sentence per rule in Vietnamese;
+    nothing for a rubric of one level that sums its points (the sheet stays as it was)."""
+    if not (_has_table(con, "rubric_criteria") and _has_column(con, "rubric_classes", "aggregate")):
+        return {}, []
+    rows = con.execute("SELECT DISTINCT criterion_code, criterion_name, parent_code, level, aggregate, missing, "
+                       "min_coverage FROM rubric_criteria WHERE year = ? ORDER BY level, criterion_code",
+                       [year]).fetchall()
+    totals = con.execute("SELECT DISTINCT aggregate, missing, min_coverage, rounding FROM rubric_classes "
+                         "WHERE year = ?", [year]).fetchall()
+    names = {code: name for code, name, *_ in rows}
+    parents = {code: parent for code, _, parent, *_ in rows}
+
+    def path(code: str) -> str:
+        return f"{path(parents[code])} › {names[code]}" if parents.get(code) else names[code]
+
+    def rule(aggregate: str, missing: str, coverage: float) -> str:
+        text = f"{AGGREGATE_VI.get(aggregate, aggregate)}; {MISSING_VI.get(missing, missing)}"
+        return text + (f"; cần số liệu cho ít nhất {vn_number(coverage * 100, None)}% trọng số" if coverage else "")
+
+    plain = ("arithmetic", "zero", 0.0)
+    lines = [f"Tổng điểm: {rule(*t[:3])}." for t in totals if tuple(t[:3]) != plain]
+    lines += [f"Tiêu chí «{path(code)}»: {rule(a, m, c)}." for code, _, _, _, a, m, c in rows if (a, m, c) != plain]
+    if any(t[3] == "index" for t in totals):
+        lines.append("Xếp loại và xếp hạng theo chỉ số (tổng điểm / điểm tối đa) đã làm tròn.")
+    nested = any(level > 1 for _, _, _, level, *_ in rows)
+    if nested:
+        lines.insert(0, "Bộ chỉ số có tiêu chí nhiều cấp: điểm của một tiêu chí tổng hợp từ các tiêu chí con của nó "
+                        "(cột «Tiêu chí» ghi cả đường dẫn); mỗi tiêu chí ở mọi cấp đều được chấm và xếp hạng.")
+    return ({code: path(code) for code in names} if nested else {}), lines
+
+
 def _method_descriptions(con: duckdb.DuckDBPyConnection, used: list[str]) -> list[tuple[str, str]]:
     """(method, Vietnamese formula) of the methods used: from the marts' scoring_methods, else the registry."""
     from pipelines.core.methods import METHODS
@@ -478,6 +517,8 @@ def _method_sheet(
         "(0 đến 1).",
         "Xếp hạng trong từng năm và nhóm cơ quan theo tổng điểm giảm dần; bằng điểm thì đồng hạng (1, 2, 2, 4).",
     ]
+    paths, rules = _tree(con, year)
+    lines += rules
     row = 1
     for line in lines:
         ws.write_string(row, 0, line, fmt.text)
@@ -515,7 +556,7 @@ def _method_sheet(
             got[(ccode, icode)] = pts
         points.append(got)
     for ccode, (cname, indicators) in criteria.items():
-        _text(ws, row, 0, cname, fmt.bold_text)
+        _text(ws, row, 0, paths.get(ccode, cname), fmt.bold_text)
         for col in (1, 2, 3):
             ws.write_blank(row, col, None, fmt.bold_text)
         for v, got in enumerate(points):

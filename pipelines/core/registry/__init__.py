@@ -73,11 +73,6 @@ class Registry:
         earlier = [y for y in self.rubrics if y <= year]
         return self.rubrics[max(earlier)] if earlier else None
 
-    @property
-    def first_year(self) -> int | None:
-        """The first year the deployment can score: its earliest annual rubric file (None without one)."""
-        return min(self.rubrics) if self.rubrics else None
-
     def value_ranges(self, year: int | None) -> dict[str, tuple[float, float, str]]:
         """code → (min, max, where declared) for the indicator values of `year` (rubrics.value_ranges); a code
         absent lies in [0, 1]. Without a year: the thresholds file's bounds only."""

@@ -334,11 +334,6 @@ class Aggregation:
     missing: str = DEFAULT_MISSING
     min_coverage: float = 0.0  # share of the node's weight that must have a value
 
-    @property
-    def default(self) -> bool:
-        """Today's rule: the points are the sum of the children's, a child without a value earning 0."""
-        return self == Aggregation()
-
 
 @dataclass(frozen=True)
 class Criterion:
@@ -380,18 +375,9 @@ class Variant:
         for c in self.criteria:
             yield from c.walk()
 
-    def leaves(self) -> Iterator[Criterion]:
-        """The criteria that hold indicators, in rubric order."""
-        return (c for c, _, _ in self.nodes() if not c.children)
-
     @property
     def items(self) -> tuple[Item, ...]:
         return tuple(i for c in self.criteria for i in c.all_items)
-
-    @property
-    def flat(self) -> bool:
-        """One level of criteria, every node summing its children with 0 for a missing value (before issue 26)."""
-        return all(not c.children and c.how.default for c in self.criteria) and self.how.default
 
 
 @dataclass(frozen=True)

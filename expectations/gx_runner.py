@@ -18,6 +18,7 @@ only imported when a table must be validated.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import math
 import time
@@ -27,9 +28,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from expectations import SQL_DIR
-from expectations.suites import MART_SUITES, STAGING_SUITES, Spec, add_derived_columns, build_suite, suite_specs
+from expectations.suites import (
+    MART_SUITES,
+    STAGING_SUITES,
+    SUITE_FORMAT,
+    Spec,
+    add_derived_columns,
+    build_suite,
+    frame_for_data_docs,
+    suite_specs,
+)
 from pipelines.core.registry import Registry, load_registry
 from pipelines.core.registry.thresholds import load_thresholds
+from pipelines.core.sql import sql_identifier
 
 if TYPE_CHECKING:
     import duckdb
@@ -118,7 +129,10 @@ def _prune_results(ctx: Any, keep: int, suites: list[str]) -> None:
 
 
 def _json_safe(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
+    """A value of a validation result as plain JSON, its texts unescaped (GX validated escaped text cells)."""
+    if isinstance(value, str):
+        return html.unescape(value)
+    if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         return None if math.isnan(value) else value
@@ -179,7 +193,7 @@ def _checkpoint(ctx: Any, name: str, gx: Any, registry: Registry | None = None) 
     specs changed (GX's add_or_update compares every expectation: ~0.25 s a table on every run otherwise)."""
     fingerprints_path = Path(ctx.root_directory) / "egov_suite_fingerprints.json"
     fingerprints = json.loads(fingerprints_path.read_text()) if fingerprints_path.exists() else {}
-    fingerprint = hashlib.sha256(repr(suite_specs(name, registry)).encode()).hexdigest()
+    fingerprint = hashlib.sha256(repr((SUITE_FORMAT, suite_specs(name, registry))).encode()).hexdigest()
     loaded = _loaded_checkpoints.get((id(ctx), name))
     if loaded is not None and loaded[0] == fingerprint == fingerprints.get(name):
         return loaded[1]  # loaded by this process already (the GX worker loads them all while the run computes)
@@ -225,12 +239,12 @@ def _cache_path(site_dir: Path) -> Path:
 
 
 def _validation_key(name: str, fingerprint: str, run_name: str | None, registry: Registry | None = None) -> str:
-    """What a stored result is valid for: the table's content, the suite's specs, the run's label (years), the
-    GX version and the summary format."""
+    """What a stored result is valid for: the table's content, the suite's specs and how they become GX objects,
+    the run's label (years), the GX version and the summary format."""
     from importlib.metadata import version
 
     context = (fingerprint, suite_specs(name, registry), run_name or name, version("great-expectations"),
-               SUMMARY_FORMAT)
+               SUMMARY_FORMAT, SUITE_FORMAT)
     return hashlib.sha256(repr(context).encode()).hexdigest()
 
 
@@ -322,7 +336,7 @@ def _validate(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str 
     for name, frame in frames.items():
         start = time.perf_counter()
         checkpoint = _checkpoint(ctx, name, gx, registry)
-        outcome = checkpoint.run(batch_parameters={"dataframe": add_derived_columns(name, frame)},
+        outcome = checkpoint.run(batch_parameters={"dataframe": frame_for_data_docs(add_derived_columns(name, frame))},
                                  run_id=RunIdentifier(run_name=run_name or name, run_time=datetime.now(UTC)))
         [(identifier, validation)] = outcome.run_results.items()
         rendered += [identifier, ExpectationSuiteIdentifier(name=name)]
@@ -372,7 +386,7 @@ def _frame_query(con: duckdb.DuckDBPyConnection, name: str, years: list[int],
     # nested columns (lists of indicator codes, rank history) have no expectations and no pandas equality
     drop = [c for c, t in types.items() if c in ("source_file", "source_line") or t.endswith("]")
             or t.startswith("STRUCT")]
-    select = f"SELECT * EXCLUDE ({', '.join(drop)})" if drop else "SELECT *"
+    select = f"SELECT * EXCLUDE ({', '.join(map(sql_identifier, drop))})" if drop else "SELECT *"
     if "year" in columns:
         return f"{select} FROM {table} WHERE list_contains($years, year)", {"years": years}
     return f"{select} FROM {table}", None

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from pipelines.core.registry import Registry
 
+from pipelines.core.sql import sql_literal
 from pipelines.core.vietnamese import vn_int, vn_pct
 from pipelines.core.warehouse import transaction
 
@@ -180,7 +181,7 @@ def _source_rows(con: duckdb.DuckDBPyConnection) -> None:
     config/sources.yaml (the registry's rows with year and agency_code NULL), so the SQL of reconciliation, missing
     returns and data_quality lists no source itself. A view: a query that keeps a few sources reads only their
     tables."""
-    branches = [f"SELECT '{name}' AS source, {'year' if c.partitioned else 'NULL::INTEGER'} AS year, "
+    branches = [f"SELECT {sql_literal(name)} AS source, {'year' if c.partitioned else 'NULL::INTEGER'} AS year, "
                 f"{c.agency_column or 'NULL::VARCHAR'} AS agency_code FROM {c.table}" for name, c in SOURCES.items()]
     con.execute("CREATE OR REPLACE TEMP VIEW egov_source_rows AS\n" + "\nUNION ALL ".join(branches))
 
@@ -234,7 +235,7 @@ def _run_one(con: duckdb.DuckDBPyConnection, check: SqlCheck, params: dict[str, 
     sample = [{k: _json_safe(v) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
     by_key: dict[tuple[int | None, str, str | None], int] = {}
     if failed and "year" in columns:
-        source = "source" if "source" in columns else f"'{check.source}'"
+        source = "source" if "source" in columns else sql_literal(check.source)
         groups = [("'*'", "")]
         if "agency_code" in columns:
             groups.append(("agency_code", ", agency_code"))
@@ -406,6 +407,18 @@ def _check_phrase(entry: str) -> str:
     return f"{vn_int(int(count))} {titles.get(name, name)} ({severity})"
 
 
+def no_records(con: duckdb.DuckDBPyConnection, year: int) -> bool:
+    """Whether `year` was checked and no row of it is staged in any yearly source: the year the scoring does not
+    rank (assets/scoring/score.py years_without_records), read from `data_quality` (warehouse or marts)."""
+    if not _table_exists(con, "data_quality"):
+        return False
+    checked, staged = con.execute(
+        "SELECT count(*) FILTER (WHERE agency_code = '*'), coalesce(sum(rows_loaded) FILTER (WHERE agency_code IS "
+        "DISTINCT FROM '*'), 0) FROM data_quality WHERE year = ? AND list_contains(?, source)",
+        [year, list(YEARLY_SOURCES)]).fetchone()
+    return bool(checked) and not staged
+
+
 def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
     """Short Vietnamese lines for the end of a run: missing returns (the required ones first), quarantined rows,
     failed checks.
@@ -423,7 +436,13 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
     no_files = [s for (s,) in con.execute(
         "SELECT source FROM data_quality WHERE year = ? AND agency_code = '*' AND contains(failed_checks, "
         "'sources_without_files ') ORDER BY list_position(?, source)", [year, list(YEARLY_SOURCES)]).fetchall()]
+    unranked = no_records(con, year)
+    if unranked:  # nothing to rank: one line, not every agency's missing returns
+        lines.append(f"Không có bản ghi nào của năm {year} trong các nguồn dữ liệu theo năm ("
+                     f"{'; '.join(SOURCE_LABELS.get(s, s) for s in YEARLY_SOURCES)}): năm {year} không được xếp hạng.")
     for source in sorted(RETURN_SOURCES, key=lambda s: required.index(s) if s in required else len(required)):
+        if unranked:
+            break
         if source in no_files:
             continue
         names = [r[0] for r in con.execute(
@@ -434,7 +453,7 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
             "ORDER BY g.group_order NULLS LAST, d.agency_code", [year, source]).fetchall()]
         if names:
             lines.append(f"{len(names)} cơ quan chưa gửi báo cáo {SOURCE_LABELS[source]} năm {year}: {_names(names)}")
-    if no_files:
+    if no_files and not unranked:
         lines.append(f"Năm {year} không có tệp nào của nguồn {'; '.join(SOURCE_LABELS.get(s, s) for s in no_files)}"
                      " – các chỉ số từ " + ("các nguồn này" if len(no_files) > 1 else "nguồn này")
                      + " để trống (0 điểm).")

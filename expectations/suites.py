@@ -11,6 +11,7 @@ their nullable forms, numeric ones any int or float, text the pandas `str` dtype
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -368,6 +369,9 @@ SUITE_SOURCE = {**dict.fromkeys(MART_SUITES, "marts"),
                 **{c.table: name for name, c in load_sources().items() if c.table in SUITES},
                 "dossier_agency_month": "dossiers"}
 
+# How build_suite turns specs into GX objects (2: texts HTML-escaped): part of a stored suite's and result's key
+# (expectations/gx_runner.py), so a change rebuilds the stored suites and validates the tables again.
+SUITE_FORMAT = 2
 SUITE_DESCRIPTIONS = {
     "stg_agencies": "Danh mục cơ quan: mã duy nhất, nhóm cơ quan hợp lệ, thời gian hiệu lực",
     "stg_services": "Danh mục thủ tục hành chính theo năm: mức độ 1–4, không trùng thủ tục",
@@ -411,23 +415,53 @@ def _condition(when: tuple[str, str, Any]) -> Any:
     from great_expectations.expectations.row_conditions import Column
 
     col, op, value = when
-    c = Column(col)
+    c, value = Column(col), _escaped(value)  # compared with the escaped frame
     return {"==": lambda: c == value, "!=": lambda: c != value, "in": lambda: c.is_in(value),
             "not_in": lambda: c.is_not_in(value), "is_null": lambda: c.is_null()}[op]()
 
 
+def for_data_docs(text: str) -> str:
+    """A text as GX must receive it. The Data Docs put an expectation's description, and the unexpected values of a
+    validation result, into the page as HTML, not as text: a rubric's class label `<script>…` in a description, an
+    agency code `<img onerror=…>` among the unexpected values ran there (issue 24). So every text GX gets is
+    escaped: the descriptions and notes, the frames' text cells (`frame_for_data_docs`) and the texts they are
+    compared with (value sets, row conditions). Escaping is one-to-one, so equal texts stay equal and distinct ones
+    distinct: every expectation judges the rows as before. The specs keep the plain text that the summaries and
+    reports show (and escape themselves); gx_runner unescapes the values it reads back."""
+    return html.escape(text)
+
+
+def _escaped(value: Any) -> Any:
+    """A value compared with a frame's text cells, escaped like them (for_data_docs); numbers, flags as they are."""
+    if isinstance(value, str):
+        return for_data_docs(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_escaped(v) for v in value)
+    return value
+
+
+def frame_for_data_docs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its text cells escaped (for_data_docs); the frame itself is left as it is."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or str(out[col].dtype) in ("string", "str"):
+            out[col] = out[col].map(lambda v: for_data_docs(v) if isinstance(v, str) else v)
+    return out
+
+
 def build_suite(name: str, registry: Registry | None = None) -> gx.ExpectationSuite:
-    """Fresh GX objects for a suite (GX binds an expectation to one suite, so they are never reused)."""
+    """Fresh GX objects for a suite (GX binds an expectation to one suite, so they are never reused). Every text is
+    HTML-escaped (for_data_docs); bump SUITE_FORMAT when what this function gives GX changes."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
     expectations = []
     for spec in suite_specs(name, registry):
         cls = getattr(gxe, spec.kind)
-        kwargs = dict(spec.kwargs)
+        kwargs = {k: _escaped(v) if k == "value_set" else v for k, v in spec.kwargs.items()}
         if spec.when is not None:
             kwargs["row_condition"] = _condition(spec.when)
-        expectations.append(cls(**kwargs, description=spec.vi, severity=spec.severity,
-                                meta={"name": spec.name, "mo_ta": spec.vi}))
+        expectations.append(cls(**kwargs, description=for_data_docs(spec.vi), severity=spec.severity,
+                                meta={"name": spec.name, "mo_ta": for_data_docs(spec.vi)}))
     return gx.ExpectationSuite(name=name, expectations=expectations,
-                               meta={"notes": SUITE_DESCRIPTIONS.get(name, name)})
+                               meta={"notes": for_data_docs(SUITE_DESCRIPTIONS.get(name, name))})

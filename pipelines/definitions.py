@@ -5,16 +5,16 @@ runs each province through the provincial job (docs/operators.md, "National depl
 
 import dagster as dg
 
+from pipelines.defs import provincial  # the module, not its Definitions: `dagster -m` wants one at module scope
 from pipelines.defs.jobs import NATIONAL_JOB, PIPELINE_JOB, national_job
 from pipelines.defs.national import national_assets
-from pipelines.defs.provincial import provincial_defs
 from pipelines.defs.schedules import nightly_national
 from pipelines.defs.sensors import province_folders_sensor
 
 __all__ = ["NATIONAL_JOB", "PIPELINE_JOB", "defs"]
 
 defs = dg.Definitions.merge(
-    provincial_defs,
+    provincial.provincial_defs,
     dg.Definitions(assets=national_assets, jobs=[national_job], schedules=[nightly_national],
                    sensors=[province_folders_sensor]),
 )

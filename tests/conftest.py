@@ -7,7 +7,11 @@ Every test must be able to fail, and pass in any order:
   files works on its own copy (`own_province`); tables come from the project's schema files (`create_tables`);
 - thresholds are passed explicitly, not monkeypatched.
 Order independence is checked by running the suite backwards (`EGOV_TEST_ORDER=reverse ./egov test`: files and
-the tests in them in reverse order) and the tests that change data one by one."""
+the tests in them in reverse order) and the tests that change data one by one.
+
+`pytest -m "not slow"` is the loop to run while editing (about a minute): `slow` marks whatever runs the whole
+pipeline, Dagster runs or a server, or takes more than a couple of seconds; a test that uses the sample province is
+marked slow here, without having to say so. `./egov test` runs everything."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import csv
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -22,6 +27,15 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+PROVINCE_FIXTURES = {"province", "own_province", "report_marts"}  # a whole pipeline run of the sample province
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """A test on the sample province is slow whether or not it says so (before `-m` deselects anything)."""
+    if PROVINCE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own grouping by fixture scope
@@ -35,6 +49,9 @@ DOSSIER_HEADER = [
     "ChuHoSo", "SoGiayTo", "SoDienThoai", "Email",
 ]
 PROJECT = Path(__file__).resolve().parents[1]
+# The tests' own rubric folders: engine tests score with these, not config/rubrics/, so that a change of the bundled
+# methodology does not change their hand-computed figures (tests/test_rubric.py checks the bundled rubric itself).
+RUBRIC_FIXTURES = PROJECT / "tests" / "fixtures" / "rubrics"
 YEARS = [2023, 2024, 2025]  # the years of the shared sample province
 EVIL_AGENCY_CODE = "SO-TP"
 EVIL_AGENCY_NAME = '=HYPERLINK("http://evil","x")'
@@ -91,14 +108,42 @@ def create_tables(con, *layers: str) -> None:
 def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small sample province (3 years) run once through the whole pipeline, shared by the end-to-end tests.
 
-    Read it, never change it: a test that reruns the pipeline or adds or deletes files uses `own_province`."""
+    Read it, never change it: a test that reruns the pipeline or adds or deletes files uses `own_province`.
+    Built once per test session: under pytest-xdist, the first worker that needs it builds it (the others wait on a
+    file lock) into a scratch folder renamed into place when the run succeeded; a failed build is not retried by
+    every worker, each fails with its message."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # one process: its own temporary folder
+        return build_province(tmp_path_factory.mktemp("province"))
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent  # the session's folder, above each worker's own
+    done, failed = shared / "province", shared / "province.failed"
+    with FileLock(shared / "province.lock"):
+        if not (done / "complete").is_file():
+            if failed.is_file():
+                pytest.fail(f"the sample province failed to build in another worker:\n"
+                            f"{failed.read_text(encoding='utf-8')}", pytrace=False)
+            scratch = Path(tempfile.mkdtemp(prefix="province.building-", dir=shared))
+            try:
+                build_province(scratch)
+            except BaseException as error:
+                failed.write_text(f"{type(error).__name__}: {error}", encoding="utf-8")
+                shutil.rmtree(scratch, ignore_errors=True)
+                raise
+            (scratch / "complete").write_text("built\n", encoding="utf-8")
+            scratch.rename(done)
+    return done / "data"
+
+
+def build_province(folder: Path) -> Path:
+    """Generate the sample province in `folder`/data and run the whole pipeline on it (Dagster home beside it)."""
     from pipelines.cli.runs import run_pipeline  # imports Dagster: only for the tests that need it
     from pipelines.sample.synthetic import generate_sample_province
 
-    base = tmp_path_factory.mktemp("province") / "data"
+    base = folder / "data"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EGOV_DATA_DIR", str(base))
-        mp.setenv("DAGSTER_HOME", str(base.parent / "dagster_home"))
+        mp.setenv("DAGSTER_HOME", str(folder / "dagster_home"))
         generate_sample_province(base / "raw", scale=0.02, first_year=YEARS[0], last_year=YEARS[-1],
                                  through=date(YEARS[-1], 12, 31))
         # A name a spreadsheet would run as a formula if written carelessly: reports must keep it text.

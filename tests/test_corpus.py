@@ -11,10 +11,12 @@ import csv
 import io
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import duckdb
 import pytest
+import xlsxwriter
 import yaml
 
 from assets.ingestion.load import ingest
@@ -29,8 +31,12 @@ FILLER = "Căn cứ Luật Xây dựng số 50/2014/QH13 và Nghị định 15/2
 
 def _generate(raw: Path, spec: dict) -> None:
     """Build what is not worth (or not possible) committing: a cell of `bytes` bytes in one record or in the header
-    of a committed file, a file name that is not UTF-8, a link to a file outside the raw directory."""
+    of a committed file, a file name that is not UTF-8, a link to a file outside the raw directory, a workbook
+    whose sheet XML is `bytes` long."""
     path = raw / spec.get("file", spec.get("link", ""))
+    if spec["kind"] == "xlsx_bomb":
+        _xlsx_bomb(raw / spec["from"], path, spec["bytes"])
+        return
     if spec["kind"] == "huge_header":
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
         header = next(csv.reader(io.StringIO(lines[0])))
@@ -53,11 +59,42 @@ def _generate(raw: Path, spec: dict) -> None:
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     header = next(csv.reader(io.StringIO(lines[0])))
     record = next(csv.reader(io.StringIO(lines[spec["line"] - 1])))
-    record[header.index(spec["column"])] = FILLER * (spec["bytes"] // len(FILLER.encode()) + 1)
+    record[header.index(spec["column"])] = "\x00"  # where the filler goes: it holds no delimiter, quote nor line break
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(record)
-    lines[spec["line"] - 1] = out.getvalue()
-    path.write_text("".join(lines), encoding="utf-8")
+    before, after = out.getvalue().split("\x00")
+    repeats = spec["bytes"] // len(FILLER.encode()) + 1
+    with path.open("w", encoding="utf-8", newline="") as fh:  # written in pieces: the cell may be 40 MB
+        fh.writelines(lines[: spec["line"] - 1])
+        fh.write(before)
+        for _ in range(repeats // 1000):
+            fh.write(FILLER * 1000)
+        fh.write(FILLER * (repeats % 1000) + after)
+        fh.writelines(lines[spec["line"] :])
+
+
+def _xlsx_bomb(source: Path, path: Path, size: int) -> None:
+    """The rows of a committed CSV saved as a workbook whose sheet XML is padded with `size` blanks (which XML
+    readers skip): a few hundred KB on disk, over 200 MB once inflated."""
+    plain = path.parent.parent / f"{path.stem}.plain.xlsx"  # outside the source's year folder, removed below
+    book = xlsxwriter.Workbook(str(plain))
+    sheet = book.add_worksheet("Data")
+    for i, row in enumerate(csv.reader(io.StringIO(source.read_text(encoding="utf-8")))):
+        sheet.write_row(i, 0, row)
+    book.close()
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename != "xl/worksheets/sheet1.xml":
+                dst.writestr(info, data)
+                continue
+            head, tail = data.split(b"<sheetData>", 1)
+            with dst.open(info.filename, "w", force_zip64=True) as fh:
+                fh.write(head + b"<sheetData>")
+                for _ in range(size // 2**20):
+                    fh.write(b" " * 2**20)
+                fh.write(b" " * (size % 2**20) + tail)
+    plain.unlink()
 
 
 def _personal_values(raw: Path, source: str, listed: list[str]) -> set[str]:

@@ -1,4 +1,5 @@
-"""The code location loads, and the schedule and sensor request the right partitions (Dagster testing APIs)."""
+"""The code location loads, its asset graph and checks are the committed snapshot, and the schedule and sensor
+request the right partitions (Dagster testing APIs)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from conftest import DOSSIER_HEADER, dossier, write_csv
+from syrupy.assertion import SnapshotAssertion
 
 from pipelines import cli
 from pipelines.core.settings import today_vn
@@ -37,6 +39,43 @@ def test_definitions_load_with_every_layer_and_year_partitions():
     assert {"quarantine_within_threshold", "dossier_log_consistent", "ratios_within_0_1", "ranks_follow_totals",
             "critical_expectations_pass"} <= blocking
     assert defs.resolve_job_def("egov_pipeline") is not None
+
+
+def partitions_kind(partitions: dg.PartitionsDefinition | None) -> str | None:
+    """How an asset is partitioned, in words that do not change with today's date."""
+    if partitions is None:
+        return None
+    if isinstance(partitions, dg.TimeWindowPartitionsDefinition):
+        return (f"time window: cron {partitions.cron_schedule!r}, {partitions.fmt!r} from "
+                f"{partitions.start:%Y-%m-%d} ({partitions.timezone}), end offset {partitions.end_offset}")
+    if isinstance(partitions, dg.DynamicPartitionsDefinition):
+        return f"dynamic: {partitions.name}"
+    if isinstance(partitions, dg.MultiPartitionsDefinition):
+        return " × ".join(f"{d.name} ({partitions_kind(d.partitions_def)})" for d in partitions.partitions_defs)
+    return type(partitions).__name__
+
+
+def test_asset_graph_and_checks_are_the_committed_snapshot(snapshot: SnapshotAssertion):
+    """Every asset (group, partitions, what it depends on) and every check (its asset, whether it blocks), sorted.
+    A change of the graph is deliberate: `pytest --snapshot-update tests/test_definitions.py` and commit the diff
+    of tests/__snapshots__/test_definitions.ambr (docs/developers.md, "The tests")."""
+    graph = defs.resolve_asset_graph()
+    assets = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        assets[key.to_user_string()] = {"group": node.group_name, "partitions": partitions_kind(node.partitions_def),
+                                        "deps": sorted(k.to_user_string() for k in node.parent_keys)}
+    checks = sorted((key.asset_key.to_user_string(), key.name, graph.get_check_spec(key).blocking)
+                    for key in graph.asset_check_keys)
+    assert {"assets": assets, "checks": [{"asset": a, "name": n, "blocking": b} for a, n, b in checks]} == snapshot
+
+
+def test_the_code_location_module_holds_one_definitions_object():
+    """`dagster dev -m pipelines.definitions` (and `dagster asset materialize -m`) refuse a module with more than one
+    Definitions at module scope: an imported one counts."""
+    import pipelines.definitions as location
+
+    assert [name for name, value in vars(location).items() if isinstance(value, dg.Definitions)] == ["defs"]
 
 
 def test_loading_the_definitions_warns_nothing():

@@ -21,6 +21,8 @@ from conftest import AGENCY_HEADER, DOSSIER_HEADER, dossier, write_csv
 
 from assets.marts.publish import open_marts
 
+pytestmark = pytest.mark.slow  # national runs of several provinces: Dagster, multiprocess and Celery
+
 YEAR = 2024
 INFRA_HEADER = ["year", "agency_code", "staff_count", "computers", "computers_internet", "has_lan", "bandwidth_mbps",
                 "has_firewall", "has_antivirus", "has_backup", "security_assessed", "offline_computer_secret",
@@ -220,8 +222,6 @@ def _default_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None,
-                    reason="Debian's redis-server is not installed (./egov test installs it, as it does chromium)")
 def wait_until(ready: Callable[[], bool], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not ready():
@@ -229,6 +229,8 @@ def wait_until(ready: Callable[[], bool], seconds: float = 60) -> None:
         time.sleep(0.5)
 
 
+@pytest.mark.skipif(shutil.which("redis-server") is None,
+                    reason="Debian's redis-server is not installed (./egov test installs it, as it does chromium)")
 def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch):
     from pipelines.cli.instance import initialise_instance
@@ -371,3 +373,127 @@ def test_a_new_dagster_home_opened_by_several_processes_at_once_is_created_once(
     outcomes = [(*p.communicate(timeout=120), p.returncode) for p in processes]
     assert [(rc, out.strip()) for out, _, rc in outcomes] == [(0, "0")] * 4, [err for _, err, _ in outcomes]
     assert (home / ".egov-initialised").exists()
+
+
+def test_province_folders_runs_only_registry_provinces_and_names_every_folder_it_skips(tmp_path: Path):
+    """Issue 24 (6, 7): the one place that decides which folders of provinces/ run. No Dagster run: discovery only."""
+    from assets.national.folders import province_folders
+
+    base = tmp_path / "data"
+    registry = ["AAA", "BBB", "CCC", "DDD", "EEE", "LCU", "lcu"]
+    write_csv(base / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER,
+              [[code, f"Tỉnh {code}", "province", "", "2016-01-01", "", ""] for code in registry]
+              + [["AAA", "Tỉnh An lần hai", "province", "", "2016-01-01", "", ""]])  # a duplicate: the first is kept
+    (base / "rubrics").mkdir(parents=True)
+    (base / "rubrics" / "2016.yaml").write_text(RUBRIC, encoding="utf-8")
+    provinces = base / "provinces"
+    for name in ("AAA", "LCU", "lcu", "a b", "X|Y", "Hà_Nội", "FFF", "aaa", ".snapshot"):
+        (provinces / name / "raw").mkdir(parents=True)
+    (provinces / "EEE").mkdir()  # its raw files have not arrived
+    (tmp_path / "volume2" / "DDD" / "raw").mkdir(parents=True)
+    (provinces / "DDD").symlink_to(tmp_path / "volume2" / "DDD")  # a province kept on another volume: it runs
+    (provinces / "CCC").symlink_to(provinces / "AAA")  # AAA's folder under a second name
+    (provinces / "GGG").symlink_to(tmp_path / "nowhere")
+    (provinces / "AAA.zip").write_bytes(b"PK")
+    (provinces / "README.md").write_text("Một thư mục cho mỗi tỉnh.\n", encoding="utf-8")
+
+    found = province_folders(base)
+    assert found.codes == ["AAA", "DDD"]  # BBB has no folder: the ranking of provinces warns about it
+    reasons = {"a b": "not a province code", "X|Y": "not a province code", "Hà_Nội": "not a province code",
+               "FFF": "not a province of the national registry", "aaa": "which has AAA", "EEE": "no raw/ folder",
+               "CCC": "a link to the folder of provinces/AAA/", "LCU": "the same code as provinces/lcu/",
+               "lcu": "the same code as provinces/LCU/", "GGG": "a link to nothing", "AAA.zip": "not a folder"}
+    assert len(found.skipped) == len(reasons), found.skipped
+    for name, reason in reasons.items():
+        (message,) = [m for m in found.skipped if m.startswith(f"provinces/{name}/:") or m.startswith(
+            f"provinces/{name}:")]
+        assert reason in message and "skipped" in message, message
+
+
+def test_stray_folders_are_neither_run_nor_ranked_and_each_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]):
+    """Issue 24 (6, 7): a backup `a b/`, `X|Y`, `Hà_Nội`, `aaa` beside `AAA` and a link to AAA's folder are skipped
+    with a warning each; the two provinces of the registry run and are ranked as without them. A duplicate row of
+    the national registry is quarantined as the national directory's own ('*'), not as province AAA's."""
+    base = write_national(tmp_path / "data")
+    with (base / "raw" / "agencies" / "tinh.csv").open("a", encoding="utf-8") as fh:
+        fh.write("AAA,Tỉnh An lần hai,province,,2016-01-01,,\n")  # line 4
+    provinces = base / "provinces"
+    stray = ["a b", "X|Y", "Hà_Nội", "aaa"]
+    for name in stray:
+        shutil.copytree(provinces / "AAA", provinces / name)
+    (provinces / "ZZZ").symlink_to(provinces / "AAA")
+    run(base, tmp_path / "home", monkeypatch)
+
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "skipped" in line]
+    for name in [*stray, "ZZZ"]:
+        assert len([w for w in warnings if f"provinces/{name}/:" in w]) == 1, (name, warnings)
+    for name in stray:
+        assert not (provinces / name / "marts").exists()  # not run
+    marts = base / "marts" / "egov.duckdb"
+    # Ranks in the country by hand, from the two provinces' own published rankings (rank(): ties share a rank).
+    units = [(code, agency, points) for code in PROVINCES for agency, points in query(
+        provinces / code / "marts" / "egov.duckdb",
+        f"SELECT agency_code, total_points FROM rankings WHERE year = {YEAR} AND agency_group = 'department'")]
+    expected = sorted((code, PROVINCES[code][0], agency, 1 + sum(p > points for _, _, p in units), len(units))
+                      for code, agency, points in units)
+    assert len(expected) == 4
+    assert query(marts, "SELECT province_code, province_name, agency_code, rank_in_country, units_in_country "
+                 f"FROM national_agency_rankings WHERE year = {YEAR} ORDER BY ALL") == expected
+    assert query(marts, "SELECT agency_code, total_points, rank FROM rankings WHERE agency_group = 'province' "
+                 "ORDER BY rank") == [("BBB", 1.75, 1), ("AAA", 1.0, 2)]
+    assert query(marts, "SELECT DISTINCT province_code FROM rankings ORDER BY 1") == [("AAA",), ("BBB",)]
+    assert query(marts, "SELECT province_code, source, file, line, agency_code FROM quarantine ORDER BY ALL") == [
+        ("*", "agencies", "agencies/tinh.csv", 4, "AAA")]
+
+
+def test_a_province_folder_without_its_agency_registry_fails_naming_the_folder(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch,
+                                                                              capsys: pytest.CaptureFixture[str]):
+    """Issue 24: without raw/agencies/ every record of the province would be quarantined as of an unknown agency."""
+    from pipelines.cli.runs import execute_pipeline
+
+    base = tmp_path / "data"
+    write_national(base, {"AAA": PROVINCES["AAA"]})
+    shutil.rmtree(base / "provinces" / "AAA" / "raw" / "agencies")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("EGOV_DATA_DIR", str(base))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert execute_pipeline([YEAR], data_dir=base, full_refresh=True) == 1
+    out = capsys.readouterr().out
+    assert f"province AAA: no agency registry in {base / 'provinces' / 'AAA' / 'raw' / 'agencies'}" in out
+    assert not (base / "provinces" / "AAA" / "marts" / "egov.duckdb").exists()
+    assert not (base / "marts" / "egov.duckdb").exists()
+
+
+def test_a_provincial_run_of_a_province_folder_waits_for_the_national_runs_lock(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch,
+                                                                             capsys: pytest.CaptureFixture[str]):
+    """Issue 24: `egov run` with EGOV_DATA_DIR=provinces/AAA while a national run works on AAA (holds its lock, as
+    province_pipeline does) waits for it: their steps never interleave on AAA's warehouse."""
+    import dagster as dg
+
+    from pipelines.cli.runs import execute_pipeline
+
+    base = write_national(tmp_path / "data", {"AAA": PROVINCES["AAA"]})
+    folder = base / "provinces" / "AAA"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import time; from pathlib import Path; from pipelines.core.provinces import province_lock\n"
+        f"with province_lock(Path({str(folder)!r}), print):\n"
+        "    print('held', flush=True); time.sleep(6)\n"
+        "print(time.time(), flush=True)")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("EGOV_DATA_DIR", str(folder))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert execute_pipeline([YEAR], data_dir=folder, full_refresh=True) == 0
+    released = float(holder.stdout.readline())
+    assert holder.wait(timeout=60) == 0
+    assert "province AAA: another run holds it; waiting for it to end" in capsys.readouterr().out
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (record,) = instance.get_run_records(dg.RunsFilter(job_name="egov_pipeline"))
+        assert record.start_time is not None and record.start_time >= released

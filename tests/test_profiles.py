@@ -1,6 +1,6 @@
 """Agency profiles and the what-if on a hand-computed case (docs/domain.md §5 arithmetic).
 
-2024, three departments scored with the standard rubric:
+2024, three departments scored with the tests' standard rubric (tests/fixtures/rubrics/standard):
   D0: every indicator at target → 100.00, rank 1.
   D1: dossier_online_ratio 0.25 (5 of 10 points), has_lan missing (0 of 2) → 93.00, rank 2, Tốt.
   D2: edoc_ratio 0.45 (4 of 8), esign_ratio missing (0 of 6), official_email_ratio 0.5 (3 of 6),

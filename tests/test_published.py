@@ -195,6 +195,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+@pytest.mark.slow  # the whole pipeline
 def test_undp_hdi_2021_reproduces_the_published_hdi_and_ranks_of_30_countries(tmp_path: Path,
                                                                               monkeypatch: pytest.MonkeyPatch):
     """HDR 2021/22 (tests/fixtures/published/hdi/README.md): UNDP's four components at full precision → the HDI to
@@ -229,6 +230,7 @@ def test_undp_hdi_2021_reproduces_the_published_hdi_and_ranks_of_30_countries(tm
 
 # --- COINr's ASEM example: three levels, min-max with direction, missing values left out ------------------------
 
+@pytest.mark.slow  # the whole pipeline
 def test_coinr_asem_index_reproduces_the_reference_scores_and_ranks_at_every_level(tmp_path: Path,
                                                                                   monkeypatch: pytest.MonkeyPatch):
     """51 countries, 49 indicators with 63 genuine gaps (tests/fixtures/published/asem/README.md): every normalised
@@ -271,6 +273,7 @@ def test_coinr_asem_index_reproduces_the_reference_scores_and_ranks_at_every_lev
 
 # --- a deployment whose rubrics start in 2003 --------------------------------------------------------------------
 
+@pytest.mark.slow  # the whole pipeline
 def test_a_deployment_of_2003_to_2005_backfills_with_its_own_rubrics_and_lists_an_unranked_unit(tmp_path: Path):
     """Years come from the rubric folder, not a constant: `egov backfill --years 2003-2005` runs end to end (reports
     included) on a deployment whose first rubric is 2003.yaml; 2002 is refused before anything runs. A country

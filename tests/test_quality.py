@@ -16,6 +16,7 @@ from expectations.suites import MART_SUITES, STAGING_SUITES, SUITES, suite_specs
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.warehouse import connect
 
+PROJECT = Path(__file__).resolve().parents[1]
 YEAR = 2024
 AGENCIES = [  # code, name, group, parent, valid_from, valid_to, successor
     ("SO-A", "Sở Tư pháp", "department", None, "2016-01-01", None, None),
@@ -547,3 +548,36 @@ def test_a_handful_of_rows_is_not_judged_on_its_quarantined_share(tmp_path: Path
     con = tiny_warehouse(tmp_path / "w.duckdb")
     [result] = run_sql_checks(con, [2024], names=["quarantined_share"])
     assert result.passed and result.failed == 0
+
+
+def test_a_class_label_reaches_the_data_docs_as_text(tmp_path: Path) -> None:
+    """A rubric's class label `<script>alert(1)</script>` (any text a deployment writes) is shown, never run, in
+    the Data Docs: GX puts an expectation's description into the page as HTML (issue 24)."""
+    import pandas as pd
+    import yaml
+
+    from expectations.gx_runner import validate_frames
+    from pipelines.core.registry import load_registry
+
+    base = tmp_path / "data"
+    (base / "rubrics").mkdir(parents=True)
+    rubric = yaml.safe_load((PROJECT / "config" / "rubrics" / "2016.yaml").read_text(encoding="utf-8"))
+    label = "<script>alert(1)</script>"
+    rubric["classification"] = [{"label": label, "min": 80}, {"label": "Khá & <b>giỏi</b>", "min": 0}]
+    (base / "rubrics" / "2016.yaml").write_text(yaml.safe_dump(rubric, allow_unicode=True), encoding="utf-8")
+    registry = load_registry(base)
+    frame = pd.DataFrame({"year": [YEAR, YEAR], "agency_group": ["department"] * 2, "agency_code": ["SO-A", "SO-B"],
+                          "agency_name": ["Sở Tư pháp", "Sở Y tế"], "total_points": [90.0, 10.0],
+                          "max_points": [100.0, 100.0], "index_value": [0.9, 0.1], "rank": [1, 2],
+                          "classification": [label, "<i>ngoài danh mục</i>"]})  # the second fails: a value shown too
+    site = base / "quality" / "data_docs"
+    result = validate_frames({"rankings": frame}, site, registry=registry)["rankings"]
+    assert [f["name"] for f in result["failed_expectations"]] == ["classification_allowed"]
+    pages = {p: p.read_text(encoding="utf-8") for p in site.rglob("*.html")}
+    shown = [p for p, text in pages.items() if "Xếp loại là một trong:" in text]
+    assert {p.parent.name for p in shown} >= {"expectations"} and len(shown) >= 2  # the suite and the result
+    for path, text in pages.items():
+        assert "<script>alert(1)" not in text and "<b>giỏi" not in text and "<i>ngoài" not in text, path
+    for path in shown:
+        assert ("Xếp loại là một trong: Tốt, Khá, Trung bình, Yếu, &lt;script&gt;alert(1)&lt;/script&gt;, "
+                "Khá &amp; &lt;b&gt;giỏi&lt;/b&gt;") in pages[path], path

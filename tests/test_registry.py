@@ -17,7 +17,7 @@ import duckdb
 import openpyxl
 import pytest
 import yaml
-from conftest import AGENCY_HEADER, write_csv
+from conftest import AGENCY_HEADER, RUBRIC_FIXTURES, write_csv
 
 from pipelines.core import settings
 from pipelines.core.registry import load_registry
@@ -34,12 +34,12 @@ from pipelines.core.registry.rubrics import load_rubric
 from pipelines.core.registry.sources import SOURCES_PATH, load_sources
 from pipelines.core.registry.thresholds import THRESHOLDS_PATH, load_threshold_model
 
-RUBRIC = settings.RUBRIC_DIR / "2016.yaml"
+RUBRIC = RUBRIC_FIXTURES / "standard" / "2016.yaml"  # the tests' own: a bundled rubric's layout may change
 GREEN, GREEN_FILL, RED, RED_FILL = "#1b7837", "#C6EFCE", "#b2182b", "#FFC7CE"  # Tốt's and Yếu's (methodology.yaml)
 
 
 def edited(tmp_path: Path, original: Path, old: str, new: str, name: str | None = None) -> Path:
-    """A copy of a bundled file with one text replaced, as an editor's slip would leave it."""
+    """A copy of a configuration file with one text replaced, as an editor's slip would leave it."""
     text = original.read_text(encoding="utf-8")
     assert old in text, f"{old!r} is no longer in {original}"
     path = tmp_path / (name or original.name)
@@ -49,7 +49,7 @@ def edited(tmp_path: Path, original: Path, old: str, new: str, name: str | None 
 
 # --- every typo kind, with file and key path ------------------------------------------------------------------------
 
-TYPOS = [  # (id, bundled file, loader, text, replacement, the message after "<file>: ")
+TYPOS = [  # (id, configuration file, loader, text, replacement, the message after "<file>: ")
     ("unknown key", SOURCES_PATH, load_sources,
      "MaHoSo: {type: text, required: true}", "MaHoSo: {type: text, requried: true}",
      "sources.dossiers.columns.MaHoSo.requried: unknown key (did you mean 'required'?)"),

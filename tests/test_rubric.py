@@ -1,5 +1,8 @@
 """Rubric files: the shipped 2016 rubric is docs/domain.md §5 exactly, and every mistake an evaluator can make in
-YAML stops the run with a message naming the file and the problem."""
+YAML stops the run with a message naming the file and the problem.
+
+Only the tests of the shipped rubric read config/rubrics/; the mistakes are made in a copy of the tests' own standard
+rubric (tests/fixtures/rubrics/standard), so a change of the bundled methodology does not move them."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import RUBRIC_FIXTURES
 
 from pipelines.core.registry.__main__ import main
 from pipelines.core.registry.catalogue import FALLBACK_INDICATOR_CODES, known_indicator_codes
@@ -16,6 +20,7 @@ from pipelines.core.registry.rubrics import load_rubric, rubric_file_for, rubric
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHIPPED = PROJECT / "config" / "rubrics" / "2016.yaml"
+OWN = RUBRIC_FIXTURES / "standard" / "2016.yaml"
 
 STANDARD = {  # docs/domain.md §5, typed out independently of the YAML
     "infrastructure": ("Hạ tầng kỹ thuật CNTT và ATTT", 20, [
@@ -39,7 +44,8 @@ COMMUNES = ("Ứng dụng CNTT tại UBND cấp xã", 10, [
 
 
 def standard() -> dict:
-    return yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
+    """The tests' standard rubric, to change in a test."""
+    return yaml.safe_load(OWN.read_text(encoding="utf-8"))
 
 
 def write(directory: Path, data: dict, year: int | None = None) -> Path:
@@ -85,7 +91,7 @@ def test_catalogue_codes_and_fallback(tmp_path: Path):
     catalogue.write_text("indicators:\n  - {code: edoc_ratio}\n", encoding="utf-8")
     assert known_indicator_codes(catalogue) == {"edoc_ratio"}
     with pytest.raises(RubricError, match="'computers_per_staff'.*unknown indicator code"):
-        load_rubric(SHIPPED, catalogue)
+        load_rubric(OWN, catalogue)
 
 
 def test_rubric_of_a_year_is_its_own_or_the_latest_earlier(tmp_path: Path):
@@ -251,7 +257,7 @@ def test_validation_errors_name_the_file_and_the_problem(tmp_path: Path, mutate,
 
 
 def test_duplicate_yaml_keys_and_broken_yaml_are_rejected(tmp_path: Path):
-    text = SHIPPED.read_text(encoding="utf-8").replace("  commune: {same_as: department}",
+    text = OWN.read_text(encoding="utf-8").replace("  commune: {same_as: department}",
                                                        "  commune: {same_as: department}\n  district: {}")
     path = tmp_path / "2016.yaml"
     path.write_text(text, encoding="utf-8")
@@ -305,7 +311,7 @@ def test_assessed_indicator_is_declared_in_yaml_only(tmp_path: Path):
 
 
 def test_cli_validates_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    assert main([str(PROJECT / "config" / "rubrics")]) == 0
+    assert main([str(OWN.parent)]) == 0
     assert "OK 2016.yaml" in capsys.readouterr().out
     data = standard()
     data["classification"][1]["min"] = 90

@@ -264,6 +264,36 @@ def test_a_raw_folder_emptied_by_a_lost_mount_never_replaces_the_ranking(own_pro
     assert done.returncode == 0 and ranked_with_points(marts_file, YEAR) == ranked
 
 
+def rankings_of(marts_file: Path) -> list[tuple]:
+    with open_marts(marts_file) as con:
+        return con.execute("SELECT * FROM rankings ORDER BY ALL").fetchall()
+
+
+def test_a_year_whose_every_source_folder_is_empty_is_not_ranked(own_province: Path):
+    # 2026: a folder for every yearly source, none with a file; the agency registry lists 2026's agencies, which
+    # were all ranked 1st at 0,00 (issue 24): 103 of them, after the 2025 mergers
+    marts_file = own_province / "marts" / "egov.duckdb"
+    before = rankings_of(marts_file)
+    for source in ("dossiers", "services", "one_stop", "infrastructure", "capacity", "assessments"):
+        (own_province / "raw" / source / "2026").mkdir(parents=True)
+    done = egov(own_province, "run", "--year", "2026")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "no records for year 2026: not ranked" in done.stdout, done.stdout[-3000:]
+    assert rankings_of(marts_file) == before  # no 2026 row; 2023–2025 as published
+    with open_marts(marts_file) as con:
+        assert con.execute("SELECT count(*) FROM agency_years WHERE year = 2026 AND evaluated").fetchone()[0] > 0
+        for table in ("criterion_scores", "agency_profiles", "rank_uncertainty"):
+            assert con.execute(f"SELECT count(*) FROM {table} WHERE year = 2026").fetchone()[0] == 0, table
+    unranked = (own_province / "marts" / "reports" / "2026" / "index.html").read_text(encoding="utf-8")
+    assert "Chưa có xếp hạng cho năm 2026" in unranked
+    assert "Không có bản ghi nào của năm 2026 trong các nguồn dữ liệu theo năm" in unranked
+    assert "năm 2026 không được xếp hạng" in unranked
+    assert "0,00" not in unranked
+    report = egov(own_province, "report", "--year", "2026", "--no-files")
+    assert report.returncode == 2
+    assert "no records for year 2026: not ranked" in report.stdout, report.stdout
+
+
 def test_a_backfill_on_an_empty_data_directory_publishes_nothing(tmp_path: Path):
     base = tmp_path / "data"
     (base / "raw").mkdir(parents=True)

@@ -10,6 +10,11 @@ import csv
 import io
 import json
 import os
+import resource
+import subprocess
+import sys
+import unicodedata
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +22,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 import xlsxwriter
-from conftest import AGENCY_HEADER, DOSSIER_HEADER, dossier, write_csv
+from conftest import AGENCY_HEADER, DOSSIER_HEADER, PROJECT, dossier, write_csv
 
 from assets.ingestion.load import ingest
 from pipelines.core.registry.sources import load_sources
@@ -496,3 +501,224 @@ def test_utf16_is_read_with_a_byte_order_mark_and_named_without_one(con, data_di
         "Đăng ký chấm dứt giám hộ", "Đăng ký khai sinh"]
     assert got["services/2024/no_bom.csv"][0] == "rejected"
     assert "UTF-16" in got["services/2024/no_bom.csv"][4] and "UTF-8" in got["services/2024/no_bom.csv"][4]
+
+
+# --- round 3, item 2: no record disappears from the reconciliation ------------------------------------------------
+
+def test_a_quote_inside_a_value_does_not_shift_the_lines_after_it(con, data_dir):
+    """A quote inside an unquoted value is a character of it for DuckDB: the scan that numbers the lines (run
+    because of the blank line) must not take it to open a field that swallows the lines after it."""
+    rows = [",".join(map(str, dossier(f"Q{i}", received="20240305080000"))) for i in range(5)]
+    rows[1] = rows[1].replace("Nguyễn Văn An", 'Nguyễn Văn "Tý')  # a nickname, one quote: line 3
+    path = data_dir / "raw" / "dossiers" / "2024" / "03" / "q.csv"
+    path.parent.mkdir(parents=True)
+    # header, Q0 (2), Q1 (3), Q2 (4), a blank line (5), Q3 (6), Q4 (7)
+    path.write_text("\n".join([",".join(DOSSIER_HEADER), *rows[:3], "", *rows[3:]]) + "\n", encoding="utf-8")
+    report = load(con, data_dir, "dossiers")
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (5, 5, 0)
+    assert con.execute("SELECT MaHoSo, source_line FROM stg_dossiers ORDER BY source_line").fetchall() == [
+        ("Q0", 2), ("Q1", 3), ("Q2", 4), ("Q3", 6), ("Q4", 7)]
+
+
+def test_a_quote_that_never_closes_in_a_large_file_loses_no_record_unreported(con, data_dir):
+    """A MaTTHC typed as "1.001193 opens a quoted field that runs to the end of the file: by CSV's rules the file
+    holds 11 records, but DuckDB, past its 8 MB read block, resumed mid-field and read 47,992 of the 100,000 lines
+    (read 47,992 = loaded + quarantined: the rest gone unreported). Either the file is counted as 11 records, or it
+    is rejected naming the line of the quote; never a count that hides lines."""
+    rows = [",".join(map(str, dossier(f"SO-TP-2024-{i:06d}", received="20240405080000"))) for i in range(100_000)]
+    rows[10] = rows[10].replace(",P1,", ',"1.001193,', 1)  # record 11, on line 12
+    path = data_dir / "raw" / "dossiers" / "2024" / "04" / "big.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(",".join(DOSSIER_HEADER) + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    load(con, data_dir, "dossiers")
+    status, read, loaded, quarantined, message = files(con, "dossiers")["dossiers/2024/04/big.csv"]
+    if status == "rejected":
+        assert (read, loaded, quarantined) == (0, 0, 0)
+        assert "cannot be split into records reliably" in message
+        assert "a scan of its lines finds 11 (the last of them opens a quote on line 12 that never closes)" in message
+        assert con.execute("SELECT count(*) FROM stg_dossiers").fetchone()[0] == 0
+    else:
+        assert (status, read, loaded, quarantined) == ("loaded", 11, 10, 1)
+        assert [(line, rule) for _, line, rule, _, _ in held(con, "dossiers")] == [(12, "unreadable_record")]
+
+
+def test_records_over_1_mb_on_one_line_or_many_are_quarantined_at_their_lines(con, data_dir):
+    """Once a line over 1 MB shows, every record over 1 MB is taken out before DuckDB reads the file (its reader
+    skipped one over 32 MB unreported): also one whose quoted cell runs over 20 short lines, and one that ends the
+    file without a line break; CRLF line breaks stay CRLF (DuckDB refuses a file that mixes them)."""
+    one_line = "2024,SO-TP,1.000002," + "x" * 1_500_000 + ",3,0"
+    many_lines = '2024,SO-TP,1.000004,"' + "\r\n".join(["y" * 100_000] * 20) + '",3,0'
+    last = "2024,SO-TP,1.000006," + "z" * 1_200_000 + ",3,0"
+    lines = [",".join(SERVICES_HEADER), "2024,SO-TP,1.000001,A,3,0", one_line, "2024,SO-TP,1.000003,B,3,0",
+             many_lines, "2024,SO-TP,1.000005,C,3,0", last]
+    path = data_dir / "raw" / "services" / "2024" / "s.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes("\r\n".join(lines).encode())  # header 1, A 2, one_line 3, B 4, many_lines 5-24, C 25, last 26
+    report = load(con, data_dir, "services")
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (6, 3, 3)
+    assert con.execute("SELECT procedure_name, source_line FROM stg_services ORDER BY 2").fetchall() == [
+        ("A", 2), ("B", 4), ("C", 25)]
+    got = held(con, "services")
+    assert [(line, rule, reason) for _, line, rule, reason, _ in got] == [
+        (3, "unreadable_record", f"unreadable record (line size over maximum): {len(one_line):,} bytes, over the "
+                                 "limit of 1 MB"),
+        (5, "unreadable_record", f"unreadable record (line size over maximum): {len(many_lines):,} bytes, lines "
+                                 "5-24, over the limit of 1 MB"),
+        (26, "unreadable_record", f"unreadable record (line size over maximum): {len(last):,} bytes, over the "
+                                  "limit of 1 MB")]
+    assert [raw for *_, raw in got] == [one_line[:2000], many_lines[:2000], last[:2000]]
+
+
+# --- round 3, item 10: an XLSX bomb ---------------------------------------------------------------------------
+
+INGEST_SERVICES = """
+import json, resource, sys
+from pathlib import Path
+from assets.ingestion.load import ingest
+from pipelines.core.registry.sources import load_sources
+from pipelines.core.warehouse import connect
+contracts, data = load_sources(), Path(sys.argv[1])
+con = connect(data / "warehouse" / "egov.duckdb")
+ingest(con, contracts["agencies"], data / "raw", None)
+ingest(con, contracts["services"], data / "raw", 2024)
+files = con.execute("SELECT file, status, rows_read, rows_loaded, message FROM ingested_files "
+                    "WHERE source = 'services' ORDER BY file").fetchall()
+print(json.dumps({"files": files, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
+"""
+
+
+def _inline_string_bomb(path: Path, rows: int) -> None:
+    """A sheet as some exporters write it: every value an inline string, here the services header over one row
+    and `rows` - 1 rows of one cell (about 5 MB on disk for a million rows)."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+    def cell(ref: str, text: str) -> str:
+        return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-'
+                      'types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+                      'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override '
+                      'PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+                      'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType='
+                      '"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
+        book.writestr("_rels/.rels", f'<Relationships xmlns="{package}"><Relationship Id="rId1" Type="{rel}/'
+                      'officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        book.writestr("xl/workbook.xml", f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets><sheet name="Sheet1" '
+                      'sheetId="1" r:id="rId1"/></sheets></workbook>')
+        book.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{package}"><Relationship Id="rId1" '
+                      f'Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+        with book.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            header = "".join(cell(f"{chr(65 + i)}1", name) for i, name in enumerate(SERVICES_HEADER))
+            sheet.write(f'<worksheet xmlns="{main}"><sheetData><row r="1">{header}</row>'.encode())
+            for start in range(2, rows + 1, 10_000):
+                sheet.write("".join(f'<row r="{r}">{cell(f"A{r}", "x")}</row>'
+                                    for r in range(start, min(start + 10_000, rows + 1))).encode())
+            sheet.write(b"</sheetData></worksheet>")
+
+
+def test_xlsx_bombs_are_rejected_by_name_before_the_reader_allocates_them(data_dir, registry):
+    """10: a million inline strings (5 MB on disk; the reader took 2.4 GB) and one stray value in XFD1048576 (a few
+    KB; the reader asked for 17 billion cells and aborted the process, exit 134, naming no file) are rejected by
+    name, from their ZIP directory and a streamed pass over their XML; the workbook beside them loads. The load
+    runs in a child process capped at 2 GB of address space: what the reader would allocate cannot fit in it."""
+    raw = data_dir / "raw" / "services" / "2024"
+    raw.mkdir(parents=True)
+    _inline_string_bomb(raw / "inline.xlsx", 1_000_000)
+    book = xlsxwriter.Workbook(str(raw / "stray.xlsx"))
+    sheet = book.add_worksheet("Data")
+    for i, row in enumerate([SERVICES_HEADER, [2024, "SO-YT", "1.001193", "Đăng ký khai sinh", 3, 0]]):
+        sheet.write_row(i, 0, row)
+    sheet.write(1_048_575, 16_383, "x")  # XFD1048576, the last cell of a sheet
+    book.close()
+    book = xlsxwriter.Workbook(str(raw / "good.xlsx"))
+    sheet = book.add_worksheet("Data")
+    for i, row in enumerate([SERVICES_HEADER, *([2024, "SO-TP", f"1.00119{k}", "Thủ tục", 3, 0] for k in range(3))]):
+        sheet.write_row(i, 0, row)
+    book.close()
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    child = subprocess.run([sys.executable, "-c", INGEST_SERVICES, str(data_dir)], cwd=PROJECT, capture_output=True,
+                           text=True, preexec_fn=cap, timeout=600, check=False)
+    assert child.returncode == 0, child.stderr[-2000:]
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    got = {file: (status, read, loaded, message) for file, status, read, loaded, message in result["files"]}
+    assert got["services/2024/good.xlsx"] == ("loaded", 3, 3, None)
+    status, read, _, message = got["services/2024/inline.xlsx"]
+    assert (status, read) == ("rejected", 0)
+    assert message == (
+        "file rejected: the file is too large to read safely: sheet Sheet1 reaches cell F1000000 (1,000,000 rows × "
+        f"6 columns = {1_000_000 * 6:,} cells, which the reader would hold in memory), which exceeds the limit of "
+        "4,000,000 cells per sheet; delete what lies beyond the data (a stray value far below or right of it), "
+        "split it or save it as CSV")
+    status, read, _, message = got["services/2024/stray.xlsx"]
+    assert (status, read) == ("rejected", 0)
+    assert f"sheet Data reaches cell XFD1048576 (1,048,576 rows × 16,384 columns = {1_048_576 * 16_384:,} cells" in (
+        message)
+    assert result["peak_mb"] < 1024
+
+
+# --- round 3: codes in NFC, invisible characters shown ------------------------------------------------------------
+
+def test_a_code_typed_decomposed_is_the_registry_code(data_dir):
+    """A code typed on a Mac arrives decomposed (NFD: 'Ò' as 'O' + U+0300) and reads exactly like the composed
+    one (NFC): at ingestion both are NFC, in the registry and in the files, so it is a known agency and a key."""
+    nfc = "PHÒNG-GD"
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert nfd != nfc
+    write_csv(data_dir / "raw" / "agencies" / "agencies.csv", AGENCY_HEADER, [
+        ["SO-TP", "Sở Tư pháp", "department", "", "2016-01-01", "", ""],
+        [nfd, "Phòng Giáo dục và Đào tạo", "district", "", "2016-01-01", "", ""],
+    ])
+    write_csv(data_dir / "raw" / "services" / "2024" / "s.csv", SERVICES_HEADER, [
+        [2024, nfc, "1.000001", "Thủ tục A", 3, 0],
+        [2024, nfd, "1.000001", "Thủ tục A", 3, 0],  # the same key, decomposed
+        [2024, nfd, "1.000002", "Thủ tục B", 3, 0],
+    ])
+    con = connect(data_dir / "warehouse" / "egov.duckdb")
+    try:
+        ingest(con, CONTRACTS["agencies"], data_dir / "raw", None)
+        assert sorted(c for (c,) in con.execute("SELECT agency_code FROM stg_agencies").fetchall()) == [nfc, "SO-TP"]
+        report = load(con, data_dir, "services")
+        assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (3, 2, 1)
+        assert [(line, rule, reason) for _, line, rule, reason, _ in held(con, "services")] == [
+            (3, "duplicate", f"duplicate agency_code/procedure_code {nfc}/1.000001: the first one is kept "
+                             "(services/2024/s.csv:2)")]
+        assert con.execute("SELECT agency_code, procedure_code FROM stg_services ORDER BY source_line").fetchall() == [
+            (nfc, "1.000001"), (nfc, "1.000002")]
+    finally:
+        con.close()
+
+
+def test_an_unknown_code_shows_its_invisible_characters(data_dir):
+    """A code with a zero-width space (pasted from a web page) is another code, kept as it is; the message shows
+    the character, since 'unknown agency SO-TP' beside a registry that holds SO-TP would explain nothing."""
+    write_csv(data_dir / "raw" / "agencies" / "agencies.csv", AGENCY_HEADER, [
+        ["SO-TP", "Sở Tư pháp", "department", "", "2016-01-01", "", ""],
+        ["H01", "UBND huyện Sông Lam", "district", "", "2016-01-01", "", ""],
+        ["X001", "UBND xã Tân An", "commune", "H01\u200b", "2016-01-01", "", ""],  # a zero-width space after H01
+    ])
+    write_csv(data_dir / "raw" / "services" / "2024" / "s.csv", SERVICES_HEADER, [
+        [2024, "SO-TP\u200b", "1.000002", "Thủ tục B", 3, 0],
+        [2024, "\ufeffSO-TP", "1.000003", "Thủ tục C", 3, 0],  # a byte-order mark, copied from another file
+        [2024, "SO-TP", "1.000002", "Thủ tục B", 3, 0],
+    ])
+    con = connect(data_dir / "warehouse" / "egov.duckdb")
+    try:
+        registry = ingest(con, CONTRACTS["agencies"], data_dir / "raw", None)
+        assert (registry.rows_read, registry.rows_loaded, registry.rows_quarantined) == (3, 2, 1)
+        assert [(line, rule, reason) for _, line, rule, reason, _ in held(con, "agencies")] == [
+            (4, "bad_link", "parent_code H01\\u200b is not an agency_code of Danh mục cơ quan")]
+        report = load(con, data_dir, "services")
+        assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (3, 1, 2)
+        got = held(con, "services")
+        assert [(line, rule, reason) for _, line, rule, reason, _ in got] == [
+            (2, "unknown_agency", "unknown agency SO-TP\\u200b (not in the agency registry)"),
+            (3, "unknown_agency", "unknown agency \\ufeffSO-TP (not in the agency registry)")]
+        assert "SO-TP\u200b," in got[0][4]  # the raw record keeps the character
+    finally:
+        con.close()

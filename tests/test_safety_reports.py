@@ -474,3 +474,114 @@ def test_tied_agencies_are_listed_in_vietnamese_order(province: Path, tmp_path: 
     rows = sheet_rows(book["UBND cấp xã"])[3:3 + len(NAMES)]
     assert [r[2] for r in rows] == VIETNAMESE_ORDER
     book.close()
+
+
+# --- 7. a group too big to draw or hold agency by agency (issue 24: 10,000 agencies took 4.47 GB) ---------------
+
+
+def grown_communes(province: Path, tmp_path: Path, size: int) -> Path:
+    """A copy of the marts whose 2024 communes are copied, under new codes and names, until the group has `size`
+    agencies: their rankings, criterion points and rank intervals (what the year page and the workbook read)."""
+    base = data_copy(province, tmp_path)
+    con = duckdb.connect(str(base / "marts" / "egov.duckdb"))
+    communes = [c for (c,) in con.execute(
+        "SELECT agency_code FROM rankings WHERE year = 2024 AND agency_group = 'commune' ORDER BY 1").fetchall()]
+    extra = [(f"{communes[i % len(communes)]}-BIS{i}", communes[i % len(communes)], i)
+             for i in range(size - len(communes))]
+    con.execute("CREATE TEMP TABLE copies (new VARCHAR, old VARCHAR, k INTEGER)")
+    con.executemany("INSERT INTO copies VALUES (?, ?, ?)", extra)
+    for table in ("rankings", "criterion_scores", "rank_uncertainty", "class_probability"):
+        columns = [c for (c,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                                             "ORDER BY ordinal_position", [table]).fetchall()]
+        picked = ", ".join("c.new" if c == "agency_code" else "x.agency_name || ' bis ' || c.k"
+                           if c == "agency_name" else f"x.{c}" for c in columns)
+        con.execute(f"INSERT INTO {table} SELECT {picked} FROM {table} AS x JOIN copies AS c ON c.old = x.agency_code "
+                    "WHERE x.year = 2024")
+    con.close()
+    return base
+
+
+def chart_specs(path: Path) -> dict[str, dict]:
+    found = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>',
+                      path.read_text(encoding="utf-8"), re.S)
+    return json.loads(found.group(1))
+
+
+@pytest.fixture(scope="module")
+def grown(province: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """The reports of 2024 with 301 communes: one more than the largest group drawn agency by agency."""
+    base = grown_communes(province, tmp_path_factory.mktemp("grown"), 301)
+    return base, write_reports(base / "marts" / "egov.duckdb", [2024], base / "marts" / "reports", data_dir=base)[2024]
+
+
+def test_a_group_of_more_than_300_agencies_is_charted_by_its_distribution(grown: tuple[Path, dict]):
+    base, written = grown
+    con = duckdb.connect(str(base / "marts" / "egov.duckdb"), read_only=True)
+    names = {n for (n,) in con.execute(
+        "SELECT agency_name FROM rankings WHERE year = 2024 AND agency_group = 'commune'").fetchall()}
+    classes = dict(con.execute("SELECT classification, count(*) FROM rankings WHERE year = 2024 AND agency_group = "
+                               "'commune' GROUP BY ALL").fetchall())
+    departments = {n for (n,) in con.execute(
+        "SELECT agency_name FROM rankings WHERE year = 2024 AND agency_group = 'department'").fetchall()}
+    con.close()
+    assert len(names) == 301
+    charts = chart_specs(written["html"])
+    commune = {k: v for k, v in charts.items() if k.endswith("_commune")}
+    assert set(commune) == {"rank_commune", "interval_commune", "criteria_commune"}
+    text = json.dumps(commune, ensure_ascii=False)
+    assert not any(n in text for n in names)  # no agency by agency
+    # 20 bands of total points, stacked by class: every commune counted once, in its own class
+    bars = commune["rank_commune"]["data"]
+    assert all(len(b["y"]) == 20 for b in bars)
+    assert {b["name"]: sum(b["y"]) for b in bars if sum(b["y"])} == classes
+    assert sum(commune["interval_commune"]["data"][0]["y"]) == 301
+    assert all(len(b["q1"]) == 1 and "y" not in b for b in commune["criteria_commune"]["data"])  # quartiles only
+    # a group of 19 is still drawn agency by agency; the table lists every commune
+    assert set(charts["rank_department"]["data"][0]["y"]) == departments
+    year_page = page(written["html"])
+    listed = {r[1] for t, r in year_page.rows if t.get("data-group") == "commune" and len(r) > 1}
+    assert names <= listed
+    assert "301 cơ quan: các biểu đồ dưới đây cho biết phân bố của cả nhóm" in year_page.visible
+
+
+def test_the_workbook_is_streamed_row_by_row(grown: tuple[Path, dict]):
+    # xlsxwriter's constant_memory mode writes each row out as the next starts, its strings inline: a workbook with
+    # a shared-strings part was held whole in memory until closed
+    import zipfile
+
+    xlsx_file = grown[1]["xlsx"]
+    with zipfile.ZipFile(xlsx_file) as xlsx:
+        assert "xl/sharedStrings.xml" not in xlsx.namelist()
+        assert "inlineStr" in xlsx.read("xl/worksheets/sheet3.xml").decode("utf-8")
+    wb = openpyxl.load_workbook(xlsx_file, read_only=True)
+    codes = [r[1] for r in sheet_rows(wb["UBND cấp xã"])[3:] if isinstance(r[0], int)]
+    assert len(codes) == 301 and len(set(codes)) == 301
+
+
+def test_a_cell_written_above_a_streamed_row_is_refused(tmp_path: Path):
+    from assets.reports.workbook import STREAMED, _Workbook
+
+    wb = _Workbook(str(tmp_path / "x.xlsx"), STREAMED)
+    ws = wb.add_worksheet("a")
+    ws.write_string(0, 0, "first")
+    ws.write_string(1, 0, "second")
+    with pytest.raises(RuntimeError, match=r"sheet 'a': cell B1 written after a later row"):
+        ws.write_number(0, 1, 1)
+    wb.close()
+
+
+def test_profile_pages_written_in_chunks_are_those_written_at_once(province: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch):
+    import assets.reports.html as report_html
+
+    pages = {}
+    for chunk in (10_000, 7):  # every agency at once; then 7 at a time, the last chunk short
+        monkeypatch.setattr(report_html, "PROFILE_CHUNK", chunk)
+        out = tmp_path / f"chunk-{chunk}"
+        con = duckdb.connect(str(province / "marts" / "egov.duckdb"), read_only=True)
+        try:
+            report_html.write_html_report(con, 2024, out, now=datetime(2026, 1, 1, tzinfo=UTC))
+        finally:
+            con.close()
+        pages[chunk] = files(out / "2024" / "co-quan")
+    assert len(pages[7]) > 7 * 10 and len(pages[7]) % 7 and pages[7] == pages[10_000]

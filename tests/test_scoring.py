@@ -1,5 +1,8 @@
 """Scoring and ranking (docs/domain.md §5) on hand-computed fixtures: points, rounding at the class boundaries,
-ties, the district variant, criterion ranks, merged agencies' previous rank, rubric fallback and backfills."""
+ties, the district variant, criterion ranks, merged agencies' previous rank, rubric fallback and backfills.
+
+Scored with the tests' own standard rubric (tests/fixtures/rubrics/standard/2016.yaml): the figures below are
+computed by hand from its points and targets, whatever the bundled config/rubrics/ says."""
 
 from __future__ import annotations
 
@@ -8,15 +11,14 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from conftest import create_tables
+from conftest import RUBRIC_FIXTURES, create_tables
 
 from assets.scoring.score import score_years
 from pipelines.core.registry.reading import RubricError
 from pipelines.core.registry.rubrics import load_rubric
 from pipelines.core.warehouse import connect
 
-PROJECT = Path(__file__).resolve().parents[1]
-RUBRICS = PROJECT / "config" / "rubrics"
+RUBRICS = RUBRIC_FIXTURES / "standard"
 STANDARD = load_rubric(RUBRICS / "2016.yaml")
 SERVICES = [i.code for c in STANDARD.variants["department"].criteria if c.code == "services" for i in c.items]
 PEOPLE = ["it_staff_present", "staff_it_trained_ratio", "it_security_trained_ratio"]
@@ -282,3 +284,23 @@ def test_an_assessed_indicator_added_in_yaml_only_changes_the_score(con, tmp_pat
     score_years(con, [2024], tmp_path)
     assert item(con, 2024, "D1", "portal_quality") == (0.5, 1.0, 1.0, 2.0)
     assert ranking(con, 2024, "D1")["total_points"] == 99.0
+
+
+def test_a_year_is_recorded_by_a_row_of_any_yearly_source_never_by_the_registry(con):
+    from assets.scoring.score import years_without_records
+    from pipelines.core.registry.sources import load_sources
+
+    sources = load_sources()
+    agency(con, "D1")  # the registry lists D1 every year: not a record of any
+    values(con, 2024, "D1")
+    values(con, 2025, "D1")
+    assert years_without_records(con, [2024, 2025], sources) == [2024, 2025]
+    # one inspector's value (a yearly source like any other) is a record of 2025
+    con.execute("INSERT INTO stg_assessments (year, agency_code, indicator_code, value) "
+                "VALUES (2025, 'D1', 'has_it_plan', 1)")
+    assert years_without_records(con, [2024, 2025], sources) == [2024]
+    score_years(con, [2024, 2025], RUBRICS, not_ranked=[2024])
+    assert con.execute("SELECT year, count(*) FROM rankings GROUP BY ALL").fetchall() == [(2025, 1)]
+    # a year ranked before loses its ranking when it has no record any more
+    score_years(con, [2024, 2025], RUBRICS, not_ranked=[2024, 2025])
+    assert con.execute("SELECT count(*) FROM rankings").fetchone()[0] == 0

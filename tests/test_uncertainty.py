@@ -11,7 +11,10 @@ tests/test_scoring.py's `con`); the reports are those the session's sample provi
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from itertools import takewhile
 from pathlib import Path
@@ -238,6 +241,76 @@ def test_only_the_criterion_that_separates_the_units_drives_their_ranks(db, tmp_
     assert got["a"][2] == got["b"][2] == 1024 * 4
 
 
+# --- memory: the runs in chunks -----------------------------------------------------------------------------------
+
+
+def tables_of(db) -> dict[str, list[tuple]]:
+    """Every row of the three tables, in a fixed order."""
+    return {t: db.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in ("rank_uncertainty", "class_probability", "rank_sensitivity")}
+
+
+@pytest.mark.parametrize(("section", "memory"), [
+    # chunks of 15 runs, 75,000 / (5 units × 160 + 5 items × (64 + 600 + 5 × 32)) bytes, the last one short
+    # (100 = 6 × 15 + 10), each with its own target configurations; the design 32 of its 128 base samples at a time
+    (MOVE_EVERYTHING, 150_000),
+    # 800 bytes: every run and every design row on its own; the ranks first counted in 2 bands of 3 (half the
+    # memory for the counts, half of that for the bands: 200 bytes // (16 × 5 units)), then within each
+    # quantile's band, one unit at a time
+    ({"weights": 0.25, "methods": MOVE_EVERYTHING["methods"]}, 800),
+    # 1 byte: the same, in one band of all 6 ranks
+    ({"weights": 0.25, "methods": MOVE_EVERYTHING["methods"]}, 1),
+])
+def test_runs_in_chunks_give_the_rows_of_one_chunk(db, tmp_path: Path, section: dict, memory: int):
+    five_units(db)
+    folder = rubric_dir(tmp_path, {**section, "runs": 100})
+    score_years(db, [YEAR], folder)
+    analyse_years(db, [YEAR], folder, memory=1e12)  # all at once
+    whole = tables_of(db)
+    analyse_years(db, [YEAR], folder, memory=memory)
+    assert tables_of(db) == whole
+    assert len(whole["rank_uncertainty"]) == 5 and {r[-1] for r in whole["rank_uncertainty"]} == {100}
+
+
+# The rank uncertainty of 200 units over 100,000 runs (the most a rubric allows), in a process of its own: its peak
+# resident memory, the warehouse's default memory limit (900 MB) in force. All runs at once took 6.0 GB (issue 24).
+MANY_UNITS = """
+import json, resource, sys
+from pathlib import Path
+import numpy as np
+from conftest import create_tables
+from assets.scoring.score import score_years
+from assets.scoring.uncertainty import analyse_years
+from pipelines.core.warehouse import connect
+
+folder, units = Path(sys.argv[1]), int(sys.argv[2])
+db = connect(":memory:")
+create_tables(db, "indicators")
+db.executemany("INSERT INTO stg_agencies (agency_code, agency_name, agency_group) VALUES (?, ?, 'department')",
+               [[f"U{i:04d}", f"Cơ quan {i}"] for i in range(units)])
+values = np.random.default_rng(1).random((units, len(sys.argv[3:])))
+db.executemany("INSERT INTO indicator_values VALUES (2024, ?, ?, NULL, NULL, ?, 'computed')",
+               [[f"U{i:04d}", code, float(values[i, k])] for i in range(units) for k, code in enumerate(sys.argv[3:])])
+score_years(db, [2024], folder)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+analyse_years(db, [2024], folder)
+rows = db.execute("SELECT count(*), min(runs) FROM rank_uncertainty").fetchone()
+print(json.dumps({"before_kb": before, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "rows": rows}))
+"""
+
+
+def test_100000_runs_of_200_units_stay_within_the_memory_limit(tmp_path: Path):
+    project = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(project / "tests"), str(project)])}
+    env.pop("EGOV_DUCKDB_MEMORY_LIMIT", None)
+    done = subprocess.run([sys.executable, "-c", MANY_UNITS, str(rubric_dir(tmp_path, {"runs": 100_000})), "200",
+                           *INDICATORS], capture_output=True, text=True, timeout=900, cwd=project, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["rows"] == [200, 100_000]
+    assert got["peak_kb"] < 1.5 * 2**20, f"peak {got['peak_kb'] / 2**10:.0f} MB"
+
+
 # --- the Dagster step, on a warehouse file ---------------------------------------------------------------------
 
 
@@ -253,6 +326,9 @@ def test_the_step_writes_its_tables_in_a_dagster_run(data_dir: Path):
     db = connect(warehouse_path(data_dir))
     create_tables(db, "indicators")
     five_units(db)
+    # a record of the year in a yearly source: a year without any is not ranked (assets/scoring/score.py)
+    db.execute("INSERT INTO stg_assessments (year, agency_code, indicator_code, value) VALUES (?, 'BEST', "
+               "'has_lan', 1)", [YEAR])
     db.close()
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize([scores, rank_uncertainty], partition_key=str(YEAR), instance=instance,

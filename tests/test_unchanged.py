@@ -105,7 +105,7 @@ def test_nothing_new_only_when_every_input_and_output_is_as_the_last_run_left_it
 def test_run_with_nothing_new_returns_before_starting_dagster(tmp_path: Path) -> None:
     base = _data_dir(tmp_path)
     env = {"EGOV_DATA_DIR": str(base), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
-    code = ("import os\nfrom pathlib import Path\nfrom pipelines import unchanged\n"
+    code = ("import os\nfrom pathlib import Path\nfrom pipelines.cli import unchanged\n"
             "base = Path(os.environ['EGOV_DATA_DIR'])\n"
             "unchanged.record_success(base, [2024], unchanged.fingerprint(base, [2024]))\n"
             "from pipelines.cli import main\nprint('EXIT=%d' % main(['run', '--year', '2024']))")

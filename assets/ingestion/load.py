@@ -35,7 +35,9 @@ from pipelines.core.registry import load_registry
 from pipelines.core.registry.rubrics import DEFAULT_RANGE
 from pipelines.core.registry.sources import ColumnContract, SourceContract
 from pipelines.core.registry.thresholds import load_thresholds
-from pipelines.core.warehouse import transaction
+from pipelines.core.sql import sql_identifier as q
+from pipelines.core.sql import sql_literal as lit
+from pipelines.core.warehouse import memory_limit_bytes, transaction
 
 TYPE_WORDS = {
     "int": "whole number", "decimal": "number", "flag": "flag (0/1)", "date": "date (yyyy-mm-dd or dd/mm/yyyy)",
@@ -56,12 +58,13 @@ SQL_TYPES = {"text": "VARCHAR", "int": "BIGINT", "decimal": "DOUBLE", "flag": "I
 SCRATCH = "egov_scratch"
 PARSED = f"{SCRATCH}.parsed"
 SCRATCH_FILE_RATIO = 0.5
-BYTE_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
-              "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 # Control characters (C0, DEL, C1): any of them in a code quarantines its row (a NUL in MaHoSo would be stored in the
 # key); a name (free_text) may hold line breaks and tabs. Neither is ever stored in quarantine.raw.
 CONTROL = r"[\x00-\x1F\x7F-\x9F]"
 CONTROL_IN_TEXT = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
+# Characters no one sees in a code (zero-width space, BOM, no-break space, a lone combining mark, ...): a message
+# naming an unknown code shows them escaped (X001\u200b), or it would read exactly like the registry's X001.
+INVISIBLE = r"[\p{Cc}\p{Cf}\p{Z}\p{Mn}\p{Me}\p{Co}]"
 # What reading one file may raise when the file itself is at fault: the file is rejected, the others load.
 FILE_ERRORS = (csv.Error, UnicodeError, OSError, duckdb.InvalidInputException, duckdb.ConversionException,
                duckdb.IOException)
@@ -107,16 +110,6 @@ class IngestReport:
         return [f for f in self.files if f.status == "rejected"]
 
 
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(value: object) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return str(value)
-
-
 def typed_expr(col: ColumnContract, native: bool = False) -> str:
     """The column's typed value from its text (`<name>__raw`), or from a typed Parquet value (`native`, see
     readers.NATIVE: taken as it is where its text would parse back to it, else parsed from that text)."""
@@ -129,6 +122,12 @@ def typed_expr(col: ColumnContract, native: bool = False) -> str:
     if col.default is not None:
         expr = f"coalesce({expr}, CASE WHEN {raw} IS NULL THEN {lit(col.default)} END)"
     return f"CAST({expr} AS {SQL_TYPES[col.type]})"
+
+
+def shown(expr: str) -> str:
+    """SQL: the text `expr` with every invisible character (INVISIBLE) but the space written as \\uXXXX."""
+    return (f"array_to_string(list_transform(string_split({expr}, ''), lambda ch: CASE WHEN ch <> ' ' AND "
+            f"regexp_matches(ch, {lit(INVISIBLE)}) THEN printf('\\u%04x', unicode(ch)) ELSE ch END), '')")
 
 
 Ranges = dict[str, tuple[float, float, str]]  # indicator code → (min, max, where declared); others: [0, 1]
@@ -217,7 +216,7 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
     if contract.agency_column:
         ac = q(contract.agency_column)
         checks.append((f"{ac} IS NOT NULL AND {ac} NOT IN (SELECT agency_code FROM stg_agencies)",
-                       f"'unknown agency ' || {ac} || ' (not in the agency registry)'", "unknown_agency"))
+                       f"'unknown agency ' || {shown(ac)} || ' (not in the agency registry)'", "unknown_agency"))
     for rule in contract.rules:
         checks.append((f"coalesce({rule.when}, false)", lit(rule.reason), "rule"))
     reason = "nullif(concat_ws('; ', " + ", ".join(f"CASE WHEN {c} THEN {r} END" for c, r, _ in checks) + "), '')"
@@ -352,7 +351,7 @@ def _parse_files(
     loader's transaction opens, so that transaction sees every parsed row; it only writes PARSED (and reads the
     agency registry).
     """
-    con.execute(f"ATTACH {lit(_scratch_location(con, files))} AS {SCRATCH}")
+    con.execute(f"ATTACH ? AS {SCRATCH}", [_scratch_location(con, files)])
     con.execute(f"CREATE OR REPLACE TABLE {PARSED} AS "
                 + parse_select(contract, _empty_relation(contract), year, 0, ",", ranges=ranges))
     threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
@@ -377,8 +376,13 @@ def _parse_files(
         # Line numbers are settled one file at a time, while the decoded copies still exist (see record_lines).
         for p in parsed:
             if p.opened is not None:
-                if p.opened.file_format == "csv":
-                    p.rejects = _place_records_on_physical_lines(con, p.file_id, p.opened, p.rejects)
+                try:
+                    if p.opened.file_format == "csv":
+                        p.rejects = _place_records_on_physical_lines(con, p.file_id, p.opened, p.rejects)
+                        p.rejects += p.opened.oversized
+                except FileRejected as exc:
+                    con.execute(f"DELETE FROM {PARSED} WHERE __file_id = ?", [p.file_id])
+                    p.rejected, p.rejects = f"file rejected: the file {exc}", []
                 for extra in p.opened.cleanup:
                     extra.unlink(missing_ok=True)
     return parsed
@@ -387,11 +391,9 @@ def _parse_files(
 def _scratch_location(con: duckdb.DuckDBPyConnection, files: list[RawEntry]) -> str:
     """':memory:', or a new scratch database file in the warehouse's temp directory when the files' bytes exceed
     SCRATCH_FILE_RATIO × the memory limit (see SCRATCH)."""
-    limit, temp_dir = con.execute(
-        "SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
-    number, unit = limit.split()
+    temp_dir = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
     raw_bytes = sum(e.path.stat().st_size for e in files if not e.refused)
-    if not temp_dir or raw_bytes <= SCRATCH_FILE_RATIO * float(number) * BYTE_UNITS[unit]:
+    if not temp_dir or raw_bytes <= SCRATCH_FILE_RATIO * memory_limit_bytes(con):
         return ":memory:"
     path = Path(temp_dir) / "egov_scratch.duckdb"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -493,21 +495,29 @@ def _place_records_on_physical_lines(
     """Give a CSV's good records and rejects the physical line they start on.
 
     One record per line (the usual export) is the fast path. Blank lines or line breaks inside quoted fields
-    make DuckDB's record numbers drift from the file's lines; then one pass over the file maps them back.
+    make DuckDB's record numbers drift from the file's lines; then one pass over the file maps them back. When
+    that pass and DuckDB disagree on the records even by DuckDB's quoting rules, DuckDB skipped some (broken
+    quoting: a field it read as swallowing many lines, cut at its buffer's end): the file is rejected rather
+    than loaded without them.
     """
     good = con.execute(f"SELECT count(*) FROM {PARSED} WHERE __file_id = ?", [file_id]).fetchone()[0]
     if opened.physical_lines == 1 + good + len(rejects):
         if rejects:
             _place_records_between_rejects(con, file_id, [line for line, _, _ in rejects])
         return rejects
-    records = record_lines(opened.readable or opened.path)
-    physical = dict(records)
     rejected = {line for line, _, _ in rejects}
-    good_lines = [p for logical, p in records if logical not in rejected]
-    if len(good_lines) != good:  # the scan disagrees with DuckDB's split: keep its numbering, do not guess
-        if rejects:
-            _place_records_between_rejects(con, file_id, [line for line, _, _ in rejects])
-        return rejects
+    for exact in (False, True):  # the quick scan, then (if it disagrees with DuckDB) one that follows its quoting
+        records, open_quote = record_lines(opened.readable or opened.path, opened.delimiter, exact)
+        physical = dict(records)
+        good_lines = [p for logical, p in records if logical not in rejected]
+        if len(good_lines) == good and rejected <= physical.keys():
+            break
+    else:  # DuckDB lost records (or made some up): keeping its count would hide them
+        why = (f"the last of them opens a quote on line {records[-1][1]} that never closes" if open_quote and records
+               else "a quote never closed, text after a closing quote, or a cell over 1 MB?")
+        raise FileRejected(
+            f"cannot be split into records reliably: the CSV reader read {good + len(rejects):,} records where a "
+            f"scan of its lines finds {len(records):,} ({why}); nothing of it loaded: fix it and send it again")
     con.execute("CREATE OR REPLACE TEMP TABLE egov_lines AS SELECT unnest(?::BIGINT[]) AS physical, "
                 "generate_subscripts(?::BIGINT[], 1) + 1 AS line", [good_lines, good_lines])
     con.execute(f"UPDATE {PARSED} AS p SET __line = l.physical FROM egov_lines AS l "
@@ -572,7 +582,8 @@ SELECT p.__file_id, p.__line,
        CASE
            WHEN p.next = p.node THEN {lit(col.name + ' ')} || p.next || {lit(" is the row's own " + col.refers_to)}
            WHEN p.next NOT IN (SELECT node FROM known)
-               THEN {lit(col.name + ' ')} || p.next || {lit(f' is not an {col.refers_to} of {contract.label}')}
+               THEN {lit(col.name + ' ')} || {shown('p.next')}
+                    || {lit(f' is not an {col.refers_to} of {contract.label}')}
            WHEN c.cycle IS NOT NULL THEN {lit(col.name + ' forms a cycle: ')} || c.cycle
        END AS reason
 FROM parsed AS p LEFT JOIN cycles AS c ON c.start = p.node

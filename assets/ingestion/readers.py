@@ -4,8 +4,9 @@ Every format ends up the same shape, so one SQL statement parses and checks them
 column (VARCHAR, trimmed, '' as NULL; typed Parquet integers and timestamps as they are, see NATIVE), plus
 `__line`, the record's line in the file, and `__reader_reason`, what the reader saw that the text cannot show (a
 code typed as a number in Excel). Personal-data columns are never read
-(always NULL): nothing checks them, and a quarantined record shows them as '***'. CSV is read by DuckDB itself
-(streaming, parallel); only UTF-16 files and files in a legacy Windows code page are transcoded first.
+(always NULL): nothing checks them, and a quarantined record shows them as '***'. Codes are read in Unicode NFC.
+CSV is read by DuckDB itself (streaming, parallel); only UTF-16 files and files in a legacy Windows code page are
+transcoded first, and a file with a record over MAX_LINE_BYTES is copied without it (withhold_long_records).
 
 A file of a source with personal data is never quoted in a message: rejections name columns, counts and
 positions only, and a record whose fields cannot be matched to the header is withheld whole.
@@ -17,15 +18,20 @@ import codecs
 import csv
 import io
 import math
+import posixpath
 import re
 import unicodedata
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
+from xml.etree import ElementTree
 
 import duckdb
 
 from pipelines.core.registry.sources import ColumnContract, SourceContract
+from pipelines.core.sql import sql_identifier as _quote
 
 if TYPE_CHECKING:
     import fastexcel
@@ -35,6 +41,11 @@ FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 SNIFF_BYTES = 4 * 1024 * 1024
 MAX_LINE_BYTES = 1024 * 1024  # a longer record is quarantined, not loaded
 HEADER_ROWS = 20  # an XLSX header is looked for in the top rows of a sheet (title rows above it are skipped)
+# The XLSX reader inflates a sheet's XML whole and holds the rectangle from its first to its last cell in memory (a
+# 100,000-row dossier sheet, 63 MB of XML and 1.8M cells, peaks at 600 MB): a workbook over either limit is
+# rejected before it is opened, from its ZIP directory and one streamed pass over its sheets (check_workbook_size).
+MAX_XLSX_PART_BYTES = 200 * 1024 * 1024  # uncompressed, per part of the workbook (a sheet's XML, its strings)
+MAX_SHEET_CELLS = 4_000_000  # per sheet, the rectangle up to its last row and column
 TRANSCODED = {"windows-1258": "cp1258", "windows-1252": "cp1252", "utf-16": "utf-16"}  # encoding → Python codec
 WITHHELD = "[withheld: its fields do not match the header, so its personal data cannot be masked]"
 # The integer types every value of which fits a BIGINT, and every numeric type.
@@ -94,6 +105,8 @@ class OpenedFile:
     readable: Path | None = None  # the UTF-8 text DuckDB scans (a transcoded copy for legacy code pages)
     physical_lines: int = 0  # of `readable`, header included
     native: frozenset[str] = frozenset()
+    # Records over MAX_LINE_BYTES, taken out before DuckDB reads the file: (physical line, reason, raw).
+    oversized: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def file_format(path: Path) -> str | None:
@@ -241,12 +254,16 @@ def _read(column: ColumnContract, positions: dict[str, int]) -> bool:
     return column.name in positions and not column.personal
 
 
-def _text_expr(expr: str) -> str:
-    return f"nullif(trim(CAST({expr} AS VARCHAR)), '')"
+def _is_code(column: ColumnContract) -> bool:
+    """A code: a text column that is neither a name (free text) nor personal data."""
+    return column.type == "text" and not column.free_text and not column.personal
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _text_expr(expr: str, code: bool = False) -> str:
+    """The value as text, trimmed, '' as NULL; a code in Unicode NFC, so that a code typed on a Mac (NFD: 'Ở' as
+    'O' + horn + hook) is the same code as the registry's (invisible characters are kept, see load.shown)."""
+    text = f"nullif(trim(CAST({expr} AS VARCHAR)), '')"
+    return f"nfc_normalize({text})" if code else text
 
 
 def open_raw_file(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContract, tmp_dir: Path) -> OpenedFile:
@@ -271,14 +288,14 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
         transcode_to_utf8(path, encoding, readable)
         cleanup.append(readable)
         notes.append(f"decoded from {encoding}")
-    lf, crlf, lone_cr, ends_with_lf = line_breaks(readable)
+    lf, crlf, lone_cr, ends_with_lf, long_line = line_breaks(readable)
     if lone_cr or 0 < crlf < lf:
         normalised = tmp_dir / f"{path.stem}.{abs(hash(str(path)))}.lf.csv"
         normalise_line_breaks(readable, normalised)
         cleanup.append(normalised)
         readable = normalised
         notes.append("mixed line breaks (CRLF, LF, CR) read as LF")
-        lf, _, _, ends_with_lf = line_breaks(readable)
+        lf, _, _, ends_with_lf, long_line = line_breaks(readable)
     with readable.open("r", encoding="utf-8-sig", newline="") as fh:
         header_line = fh.readline(MAX_LINE_BYTES + 1)
     if not header_line.strip():
@@ -293,10 +310,18 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
     positions, extras = map_header(header, contract)
     if extras:
         notes.append(extra_columns_note(extras))
+    oversized = []
+    if long_line:  # DuckDB skips a record over its 32 MB buffer unreported: such records never reach it
+        short = tmp_dir / f"{path.stem}.{abs(hash(str(path)))}.short.csv"
+        oversized = [_oversized_reject(record, contract.has_personal_data)
+                     for record in withhold_long_records(readable, short, delimiter)]
+        cleanup.append(short)
+        readable = short
     width = len(header)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     select = ", ".join(
-        f"{_text_expr('c' + str(positions[c.name])) if _read(c, positions) else 'NULL::VARCHAR'} AS {_quote(c.name)}"
+        f"{_text_expr('c' + str(positions[c.name]), _is_code(c)) if _read(c, positions) else 'NULL::VARCHAR'} "
+        f"AS {_quote(c.name)}"
         for c in contract.columns
     )
     personal = {positions[c.name] for c in contract.columns if c.personal and c.name in positions}
@@ -315,19 +340,32 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
     opened.width = width
     opened.readable = readable
     opened.physical_lines = lf + (not ends_with_lf)
+    opened.oversized = oversized
     return opened
 
 
-def line_breaks(path: Path) -> tuple[int, int, int, bool]:
-    """(line feeds, CR LF pairs, lone CRs, ends with a line feed) of a file, read in chunks."""
+def line_breaks(path: Path) -> tuple[int, int, int, bool, bool]:
+    """(line feeds, CR LF pairs, lone CRs, ends with a line feed, has a line over MAX_LINE_BYTES) of a file.
+
+    Read in chunks of MAX_LINE_BYTES, so a longer line always spans a chunk's end: only the line running into
+    each chunk is measured, not every line.
+    """
     lf = crlf = cr = 0
     last = b""
+    offset = line_start = 0
+    long_line = False
     with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
+        while chunk := fh.read(MAX_LINE_BYTES):
             lf, cr, crlf = lf + chunk.count(b"\n"), cr + chunk.count(b"\r"), crlf + chunk.count(b"\r\n")
             crlf += last == b"\r" and chunk[:1] == b"\n"
             last = chunk[-1:]
-    return lf, crlf, cr - crlf, last == b"\n"
+            first = chunk.find(b"\n")
+            if first >= 0:
+                long_line |= offset + first - line_start > MAX_LINE_BYTES
+                line_start = offset + chunk.rfind(b"\n") + 1
+            offset += len(chunk)
+    long_line |= offset - line_start > MAX_LINE_BYTES
+    return lf, crlf, cr - crlf, last == b"\n", long_line
 
 
 def normalise_line_breaks(path: Path, target: Path) -> None:
@@ -341,26 +379,143 @@ def normalise_line_breaks(path: Path, target: Path) -> None:
         dst.write(carry.replace(b"\r", b"\n"))
 
 
-def record_lines(path: Path) -> list[tuple[int, int]]:
-    """(line as DuckDB counts it, physical line where it starts) of every record after the header.
+# Where a CSV scan stands, as DuckDB's reader sees it: a quote opens a quoted field only at the start of a field
+# (elsewhere it is a character of the value), "" inside one is a quote, and a line break ends the record only
+# outside quotes. (After a malformed field, such as text after a closing quote, DuckDB resumes in ways this does
+# not follow: the loader then finds the record counts differ, and rejects the file rather than lose records.)
+_START, _FIELD, _QUOTED, _QUOTE_SEEN = range(4)  # at a field's start; in an unquoted field; in quotes; in quotes
+# just after a quote (closing, or the first of "")
+
+
+def _line_pattern(delimiter: str) -> re.Pattern[bytes]:
+    """A whole line of complete fields, ending outside quotes (possessive: linear even when it fails)."""
+    d = re.escape(delimiter.encode())
+    field_ = rb'(?>"(?:[^"]|"")*+"[^' + d + rb'\n]*+|[^"' + d + rb'\n][^' + d + rb'\n]*+|)'
+    return re.compile(field_ + rb"(?:" + d + field_ + rb")*+\n?")
+
+
+def _quote_state(text: bytes, state: int, delimiter: bytes, boundary: re.Pattern[bytes]) -> int:
+    """The scan state after `text` (a line or a piece of one), from `state` before it."""
+    i, n = 0, len(text)
+    while i < n:
+        if state == _QUOTED:
+            j = text.find(b'"', i)
+            if j < 0:
+                return _QUOTED
+            state, i = _QUOTE_SEEN, j + 1
+        elif state in (_START, _QUOTE_SEEN):  # a quote opens a field at its start; "" is a quote within one
+            state, i = (_QUOTED, i + 1) if text[i] == 0x22 else (_FIELD, i)
+        else:  # in an unquoted field, or after a closing quote: up to the next delimiter or line break
+            found = boundary.search(text, i)
+            if found is None:
+                return _FIELD
+            state, i = _START, found.end()
+    return state
+
+
+def record_lines(path: Path, delimiter: str, exact: bool = False) -> tuple[list[tuple[int, int]], bool]:
+    """(line as DuckDB counts it, physical line where it starts) of every record after the header, and whether
+    the file ends inside quotes (its last record opens a quote that never closes).
 
     DuckDB skips blank lines and does not count a line break inside a quoted field, so its record order and
     reject line numbers drift from the file's lines; this pass (run only when the counts show a drift) gives
-    every record its physical line back.
+    every record its physical line back. The quick pass takes a line with an odd number of quotes to open or
+    close a quoted field; the `exact` one follows DuckDB's quoting, so a quote inside an unquoted value
+    (Nguyễn Văn "Tý) does not swallow the lines after it (about 10 times slower on a file of quoted fields).
     """
     records: list[tuple[int, int]] = []
     logical = physical = 0
-    in_quotes = False
+    state = _START
+    whole_line = _line_pattern(delimiter)
+    boundary = re.compile(b"[" + re.escape(delimiter.encode()) + b"\n]")
     with path.open("rb") as fh:
         for text in fh:
             physical += 1
-            if not in_quotes:
+            if state == _START:
                 logical += 1
                 if physical > 1 and text.strip(b"\r\n"):
                     records.append((logical, physical))
-            if text.count(b'"') % 2:
-                in_quotes = not in_quotes
-    return records
+            if b'"' not in text:
+                continue
+            if not exact:
+                state = (_QUOTED if state == _START else _START) if text.count(b'"') % 2 else state
+            elif state != _START or not whole_line.fullmatch(text):
+                state = _quote_state(text, state, delimiter.encode(), boundary)
+    return records, state == _QUOTED
+
+
+def withhold_long_records(path: Path, target: Path, delimiter: str) -> list[tuple[int, int, int, bytes]]:
+    """Copy a CSV with each record over MAX_LINE_BYTES left out; (first line, last line, size in bytes, its first
+    8 KB) of each one left out.
+
+    A left-out record is replaced by its line breaks alone, so every later line keeps its number and DuckDB
+    reads blank lines there (which it skips). DuckDB reports a record over `max_line_size` only up to its 32 MB
+    buffer; a longer one it skips unreported, and the record count still balances without it. The file is
+    read in pieces of at most MAX_LINE_BYTES: a 500 MB record is never held in memory.
+    """
+    limit = MAX_LINE_BYTES + 1
+    delim = delimiter.encode()
+    boundary = re.compile(b"[" + re.escape(delim) + b"\n]")
+    out: list[tuple[int, int, int, bytes]] = []
+    physical = 0
+    state = _START
+    pieces: list[bytes] = []  # the current record, while it may still fit
+    breaks: list[bytes] = []  # its line breaks
+    size = 0
+    head = b""
+    line_end = True
+    with path.open("rb") as src, target.open("wb") as dst:
+
+        def end_record(last_break: bytes) -> None:
+            nonlocal pieces, breaks, size, head
+            first = physical - len(breaks) + bool(last_break)  # an unbroken last line is one more
+            if size - len(last_break) > MAX_LINE_BYTES:
+                if first == 1:
+                    raise FileRejected(f"has a header row over {MAX_LINE_BYTES // 1024 // 1024} MB long "
+                                       "(a quote in it that never closes?)")
+                dst.write(b"".join(breaks))
+                out.append((first, physical, size - len(last_break), head))
+            else:
+                dst.write(b"".join(pieces))
+            pieces, breaks, size, head = [], [], 0, b""
+
+        while piece := src.readline(limit):
+            if not size and state == _START and piece.endswith(b"\n") and b'"' not in piece:  # a short record
+                physical += 1
+                dst.write(piece)
+                continue
+            size += len(piece)
+            if len(head) < 8192:
+                head += piece[: 8192 - len(head)]
+            if size <= limit + 1:
+                pieces.append(piece)
+            else:
+                pieces = []
+            line_end = piece.endswith(b"\n")
+            if state in (_START, _FIELD) and b'"' not in piece:
+                state = _START if line_end or piece.endswith(delim) else _FIELD
+            else:
+                state = _quote_state(piece, state, delim, boundary)
+            if line_end:
+                physical += 1
+                breaks.append(b"\r\n" if piece.endswith(b"\r\n") else b"\n")
+                if state == _START:
+                    end_record(breaks[-1])
+        if size:  # the last record: without a line break at its end, or in a quote never closed
+            physical += not line_end
+            end_record(breaks[-1] if line_end else b"")
+    return out
+
+
+def _oversized_reject(record: tuple[int, int, int, bytes], personal_source: bool) -> tuple[int, str, str]:
+    """The quarantine row of a record left out for its size: its first line, why, and its start as raw text."""
+    first, last, size, head = record
+    where = f", lines {first}-{last}" if last > first else ""
+    reason = (f"unreadable record (line size over maximum): {size:,} bytes{where}, over the limit of "
+              f"{MAX_LINE_BYTES // 1024 // 1024} MB")
+    if personal_source:
+        return first, reason + ": record withheld, it may hold personal data", WITHHELD
+    return first, reason, head.decode("utf-8", errors="replace")[:2000]
 
 
 def read_structural_rejects(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> list[tuple[int, str, str | None]]:
@@ -409,8 +564,8 @@ def mask_raw_line(fields: list[str] | None, raw: str, delimiter: str, personal_p
 
 
 def _code_columns(contract: SourceContract, positions: dict[str, int]) -> list[ColumnContract]:
-    """The codes a file has: text columns that are not names (free text) nor personal data."""
-    return [c for c in contract.columns if c.type == "text" and not c.free_text and _read(c, positions)]
+    """The codes a file has (see _is_code)."""
+    return [c for c in contract.columns if _is_code(c) and _read(c, positions)]
 
 
 def _reader_error(exc: Exception, path: Path, contract: SourceContract) -> str:
@@ -433,6 +588,7 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
     import fastexcel
     import polars as pl
 
+    check_workbook_size(path)
     try:
         reader = fastexcel.read_excel(path)
         names = list(reader.sheet_names)
@@ -473,8 +629,8 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
     relation_name = f"xlsx_{abs(hash(str(path)))}"
     con.register(relation_name, body)
     select = ", ".join(
-        f"{_text_expr(_quote(sheet.columns[positions[c.name]])) if _read(c, positions) else 'NULL::VARCHAR'} "
-        f"AS {_quote(c.name)}"
+        (_text_expr(_quote(sheet.columns[positions[c.name]]), _is_code(c)) if _read(c, positions) else "NULL::VARCHAR")
+        + f" AS {_quote(c.name)}"
         for c in contract.columns
     )
     notes = [f"read sheet {names[index]} (sheets: {listing})"] if len(names) > 1 else []
@@ -483,6 +639,153 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
         notes.append(extra_columns_note(extras))
     relation = f"SELECT {select}, CAST(__line AS BIGINT) AS __line, __reader_reason FROM {relation_name}"
     return OpenedFile(path, "xlsx", None, ",", relation, [], notes)
+
+
+def check_workbook_size(path: Path) -> None:
+    """Reject a workbook that would take gigabytes to read, before the XLSX reader opens it.
+
+    A 2 MB file of a million inline strings took 2.4 GB, a 7.9 MB one aborted the process (the allocator's abort
+    names no file), and a single stray value in cell XFD1048576 asks for 17 billion cells. Each part's size is
+    read from the ZIP's central directory (nothing inflated); each sheet's extent from one pass over its XML,
+    inflated in chunks. A file that is no ZIP is left to the reader, which says what it is.
+    """
+    try:
+        book = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return
+    with book:
+        names = _sheet_parts(book)
+        for info in book.infolist():
+            if info.file_size > MAX_XLSX_PART_BYTES:
+                part = (f"sheet {names[info.filename]} ({info.filename})" if info.filename in names
+                        else info.filename)
+                raise FileRejected(
+                    f"is too large to read safely: {part} is {info.file_size / 2**20:,.0f} MB uncompressed, which "
+                    f"exceeds the limit of {MAX_XLSX_PART_BYTES // 2**20} MB per part of a workbook; split it or "
+                    "save it as CSV")
+        for part, name in names.items():
+            try:
+                with book.open(part) as xml:
+                    rows, columns = _sheet_extent(xml)
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+                raise FileRejected(f"is not a readable XLSX workbook ({part}: {exc})") from exc
+            if rows * columns > MAX_SHEET_CELLS:
+                raise FileRejected(
+                    f"is too large to read safely: sheet {name} reaches cell {_column_name(columns)}{rows} "
+                    f"({rows:,} rows × {columns:,} columns = {rows * columns:,} cells, which the reader would hold "
+                    f"in memory), which exceeds the limit of {MAX_SHEET_CELLS:,} cells per sheet; delete what lies "
+                    "beyond the data (a stray value far below or right of it), split it or save it as CSV")
+
+
+def _sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part → sheet name: the workbook's sheets, plus any part in xl/worksheets/ (named by its path)."""
+    parts = {n: n for n in book.namelist() if re.fullmatch(r"xl/worksheets/[^/]+\.xml", n)}
+    try:
+        small = all(book.getinfo(n).file_size < 2**20 for n in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"))
+        workbook = ElementTree.fromstring(book.read("xl/workbook.xml")) if small else None
+        rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels")) if small else None
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile):
+        return parts
+    if workbook is None or rels is None:
+        return parts
+    targets = {r.get("Id"): r.get("Target", "") for r in rels if r.tag.endswith("Relationship")}
+    for sheet in workbook.iter():
+        if sheet.tag.endswith("}sheet"):
+            rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), None)
+            target = targets.get(rid, "")
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+            if part in book.namelist():
+                parts[part] = sheet.get("name", part)
+    return parts
+
+
+def _sheet_extent(xml: IO[bytes]) -> tuple[int, int]:
+    """(last row, last column) of a sheet's cells, read from its XML in chunks; counted from A1, so an upper
+    bound of the rectangle the reader holds (it starts at the first cell).
+
+    The quick pass reads the row numbers and only the cells past column Z; when those allow a rectangle over
+    MAX_SHEET_CELLS, a second pass reads every cell's column. Cells or rows placed by their order (no `r`
+    attribute first, as some exporters write them) are followed one by one.
+    """
+    head = xml.read(1 << 22)
+    prefix = re.search(rb"<(\w+:)?worksheet\b", head)
+    p = prefix.group(1) or b"" if prefix else b""  # a namespace prefix (<x:c>): letters, nothing to escape
+    row_numbers = re.compile(rb"<" + p + rb'row r="(\d+)"')
+    rows_by_order = re.compile(rb"<" + p + rb'row(?:>|/>|\s(?!r="))')  # a row without its number first
+    unusual_cells = re.compile(rb"<" + p + rb'c(?: r="([A-Z]{2,})(\d+)"|>|/>|\s(?!r="))')  # past Z, or by order
+    rows = columns = 0
+    cells = False
+    for chunk in _xml_chunks(head, xml):
+        rows = max(rows, max(map(int, row_numbers.findall(chunk)), default=0))
+        for found in unusual_cells.finditer(chunk):
+            if found.group(1) is None:
+                xml.seek(0)
+                return _sheet_extent_exact(xml, p)
+            rows, columns = max(rows, int(found.group(2))), max(columns, _column_number(found.group(1)))
+        if rows_by_order.search(chunk):
+            xml.seek(0)
+            return _sheet_extent_exact(xml, p)
+        cells = cells or b"<" + p + b'c r="' in chunk
+    if rows * max(columns, 26 * cells) <= MAX_SHEET_CELLS:
+        return rows, max(columns, 26 * cells)
+    xml.seek(0)
+    letters = re.compile(rb"<" + p + rb'c r="([A-Z]+)')
+    for chunk in _xml_chunks(b"", xml):
+        columns = max(columns, max(map(_column_number, set(letters.findall(chunk))), default=0))
+    return rows, columns
+
+
+def _sheet_extent_exact(xml: IO[bytes], p: bytes) -> tuple[int, int]:
+    """(last row, last column) of every cell, placed by its `r` attribute or by its order in the XML; stops as soon
+    as they exceed MAX_SHEET_CELLS."""
+    tags = re.compile(rb"<" + p + rb"(row|c)(?=[\s/>])([^>]*)>")
+    ref = re.compile(rb'\br="([A-Z]*)(\d*)"')
+    row = column = rows = columns = 0
+    for chunk in _xml_chunks(b"", xml):
+        for tag in tags.finditer(chunk):
+            at = ref.search(tag.group(2))
+            if tag.group(1) == b"row":
+                row, column = (int(at.group(2)) if at and at.group(2) else row + 1), 0
+                continue
+            if at and at.group(1):
+                column = _column_number(at.group(1))
+                row = int(at.group(2)) if at.group(2) else row
+            else:
+                column += 1
+            rows, columns = max(rows, row), max(columns, column)
+        if rows * columns > MAX_SHEET_CELLS:
+            break
+    return rows, columns
+
+
+def _xml_chunks(head: bytes, xml: IO[bytes]):  # noqa: ANN202 - a generator of bytes
+    """The XML in chunks of about 4 MB, each cut before its last '<' so that no tag is split."""
+    carry = head
+    while chunk := xml.read(1 << 22):
+        carry += chunk
+        cut = carry.rfind(b"<")
+        if cut <= 0:  # no tag begins after the first byte: a long text, cut anywhere
+            cut = len(carry)
+        yield carry[:cut]
+        carry = carry[cut:]
+    yield carry
+
+
+def _column_number(letters: bytes | str) -> int:
+    """AA → 27."""
+    n = 0
+    for c in letters.encode() if isinstance(letters, str) else letters:
+        n = n * 26 + c - 64
+    return n
+
+
+def _column_name(number: int) -> str:
+    """27 → AA."""
+    name = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        name = chr(65 + rest) + name
+    return name or "A"
 
 
 def _find_header(rows: list[tuple], contract: SourceContract) -> tuple[int, dict[str, int], list[str]] | HeaderMismatch:
@@ -603,7 +906,7 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceCo
         if not _read(c, positions):
             return "NULL::VARCHAR"
         column = _quote(names[positions[c.name]])
-        return column if c.name in native else _text_expr(column)
+        return column if c.name in native else _text_expr(column, _is_code(c))
 
     select = ", ".join(f"{value(c)} AS {_quote(c.name)}" for c in contract.columns)
     numeric = ", ".join(f"'{t}'" for t in NUMERIC_TYPES)

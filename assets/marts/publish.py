@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.core.settings import PROJECT_ROOT
+from pipelines.core.sql import sql_identifier
 from pipelines.core.warehouse import lock_holder
 
 MARTS_SQL = PROJECT_ROOT / "assets" / "marts" / "marts.sql"
@@ -52,6 +53,10 @@ CREATE TABLE IF NOT EXISTS published_counts (
     published_at TIMESTAMP NOT NULL,
     PRIMARY KEY (table_name, year)
 )"""
+
+
+# A statement run after marts.sql: SQL, or SQL and its bound parameters (a value from a folder name or a file).
+Statement = str | tuple[str, list]
 
 
 class PublishBlocked(RuntimeError):
@@ -97,7 +102,7 @@ def year_counts(con: duckdb.DuckDBPyConnection, database: str) -> dict[tuple[str
     for table, (_, measure) in GUARDED_TABLES.items():
         if table in present:
             for year, n in con.execute(
-                    f"SELECT year, {measure} FROM {database}.{table} GROUP BY year").fetchall():
+                    f"SELECT year, {measure} FROM {sql_identifier(database)}.{table} GROUP BY year").fetchall():
                 counts[(table, int(year))] = n
     return counts
 
@@ -124,12 +129,12 @@ def check_shrinkage(published: dict[tuple[str, int], int], new: dict[tuple[str, 
 
 
 def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path,
-                  extra_sql: list[str] | Callable[[duckdb.DuckDBPyConnection], list[str]] | None = None, *,
-                  max_drop_share: float | None = None) -> dict:
+                  extra_sql: list[Statement] | Callable[[duckdb.DuckDBPyConnection], list[Statement]] | None = None,
+                  *, max_drop_share: float | None = None) -> dict:
     """Build the marts from the warehouse connection `con` and publish them; returns table row counts.
 
-    `extra_sql`: statements run after marts.sql, or a function of the connection that returns them once marts.sql
-    has built `m` (the national marts read which tables it made).
+    `extra_sql`: statements run after marts.sql (SQL, or SQL and its parameters), or a function of the connection
+    that returns them once marts.sql has built `m` (the national marts read which tables it made).
 
     `max_drop_share` (None: no guard) stops the publish when a year would lose more than that share of its
     ranked units or indicator values compared with the published marts.
@@ -139,13 +144,14 @@ def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path,
     final = marts_dir / MARTS_FILE
     tmp = marts_dir / f".{MARTS_FILE}.{os.getpid()}.building"
     exports: dict[str, Path] = {}
-    con.execute(f"ATTACH '{tmp}' AS m")
+    con.execute("ATTACH ? AS m", [str(tmp)])  # bound: the data directory's path may hold any character (`O'X`)
     try:
         con.execute(MARTS_SQL.read_text(encoding="utf-8"))
-        for sql in (extra_sql(con) if callable(extra_sql) else extra_sql) or []:
-            con.execute(sql)
+        for statement in (extra_sql(con) if callable(extra_sql) else extra_sql) or []:
+            sql, params = statement if isinstance(statement, tuple) else (statement, None)
+            con.execute(sql, params)
         counts = {
-            t: con.execute(f"SELECT count(*) FROM m.{t}").fetchall()[0][0]
+            t: con.execute(f"SELECT count(*) FROM m.{sql_identifier(t)}").fetchall()[0][0]
             for (t,) in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'm' ORDER BY table_name").fetchall()
         }
@@ -264,7 +270,7 @@ def open_marts_for_queries(marts_file: Path, allowed_dirs: Iterable[Path] = ()) 
         con = duckdb.connect(":memory:", config={"temp_directory": str(scratch)})
         try:
             try:
-                con.execute(f"ATTACH '{str(link).replace(chr(39), chr(39) * 2)}' AS egov (READ_ONLY)")
+                con.execute("ATTACH ? AS egov (READ_ONLY)", [str(link)])  # bound: any path
             except duckdb.Error as error:
                 if "Conflicting lock" in str(error):
                     raise MartsLocked(
@@ -294,5 +300,5 @@ def _export_parquet(con: duckdb.DuckDBPyConnection, marts_dir: Path) -> dict[str
     for table in EXPORTED_TABLES:
         tmp = out / f".{table}.{os.getpid()}.parquet"
         written[table] = tmp
-        con.execute(f"COPY m.{table} TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY m.{sql_identifier(table)} TO ? (FORMAT parquet, COMPRESSION zstd)", [str(tmp)])
     return written

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import duckdb
 
-from assets.marts.publish import MARTS_FILE
+from assets.marts.publish import MARTS_FILE, Statement
+from assets.national.folders import province_folders
 from pipelines.core import settings
 from pipelines.core.provinces import NATIONAL, province_dir
 from pipelines.core.registry.catalogue import load_catalogue
+from pipelines.core.sql import sql_identifier, sql_literal
 from pipelines.core.warehouse import transaction
 
 INDICATOR_SCHEMA = settings.PROJECT_ROOT / "assets" / "indicators" / "sql" / "schema.sql"
@@ -28,11 +30,15 @@ AGGREGATES = {
     "ratio_of_sums": ("sum(numerator)", "sum(denominator)"),
     "mean": ("sum(value)", "count(value)"),
 }
+# Tables whose rows in the national warehouse are about its own files, not a ranked province: a duplicate row of
+# province LCU quarantined from the national registry is the registry's ('*'), not LCU's own quarantine.
+NATIONAL_FILE_TABLES = ("quarantine", "data_quality")
 
 
 def province_marts(base: Path) -> dict[str, Path]:
-    """The published marts of every province folder that has them, by province code."""
-    found = {code: province_dir(base, code) / "marts" / MARTS_FILE for code in settings.province_codes(base)}
+    """The published marts of every province folder that has them, by province code (the folders that run: a
+    stray copy's marts are not ranked)."""
+    found = {code: province_dir(base, code) / "marts" / MARTS_FILE for code in province_folders(base).codes}
     return {code: path for code, path in found.items() if path.is_file()}
 
 
@@ -44,13 +50,15 @@ def alias(code: str) -> str:
 def attached(con: duckdb.DuckDBPyConnection, marts: dict[str, Path]) -> Iterator[dict[str, str]]:
     """The provinces' published marts attached read-only (readers never block a province's next publish)."""
     names = {code: alias(code) for code in marts}
-    for code, path in marts.items():
-        con.execute(f"ATTACH '{path}' AS {names[code]} (READ_ONLY)")
+    attached_names: list[str] = []
     try:
+        for code, path in marts.items():  # the path bound: a folder named `O'X` is a path like any other
+            con.execute(f"ATTACH ? AS {sql_identifier(names[code])} (READ_ONLY)", [str(path)])
+            attached_names.append(names[code])
         yield names
     finally:
-        for name in names.values():
-            con.execute(f"DETACH {name}")
+        for name in attached_names:
+            con.execute(f"DETACH {sql_identifier(name)}")
 
 
 def build_province_indicators(con: duckdb.DuckDBPyConnection, base: Path, years: list[int]) -> int:
@@ -68,7 +76,7 @@ def build_province_indicators(con: duckdb.DuckDBPyConnection, base: Path, years:
                     INSERT INTO indicator_values
                     SELECT year, ? AS agency_code, indicator_code, {numerator}, {denominator},
                            {numerator} / nullif({denominator}, 0), 'computed'
-                    FROM {name}.indicators
+                    FROM {sql_identifier(name)}.indicators
                     WHERE source = 'computed' AND list_contains(?::INTEGER[], year)
                       AND list_contains(?::VARCHAR[], indicator_code)
                     GROUP BY year, indicator_code""", [code, years, codes])
@@ -83,26 +91,30 @@ def ensure_national_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(ddl[ddl.index("CREATE TABLE IF NOT EXISTS data_quality"):].split(";", 1)[0])
 
 
-def national_marts_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str]) -> list[str]:
+def national_marts_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str]) -> list[Statement]:
     """Statements run after marts.sql built the provinces' level into `m`: `province_code` on every table, then
-    every province's own marts appended (`INSERT ... BY NAME`, so the comments of marts.sql stay)."""
+    every province's own marts appended (`INSERT ... BY NAME`, so the comments of marts.sql stay). A code is a
+    folder name: bound, never pasted (`Z'; COPY ...` is a code like any other); names are quoted identifiers."""
     tables = [t for (t,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'm' ORDER BY table_name").fetchall()]
     columns = {(t, c) for t, c in con.execute(
-        "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = 'm'").fetchall()}
-    sql = []
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = 'm'").fetchall()
+        if t not in NATIONAL_FILE_TABLES}  # their national rows are '*' whatever agency they name
+    sql: list[Statement] = []
     for table in tables:
-        own = "agency_code" if (table, "agency_code") in columns else f"'{NATIONAL}'"
-        sql += [f"ALTER TABLE m.{table} ADD COLUMN province_code VARCHAR",
-                f"UPDATE m.{table} SET province_code = {own}",
-                f"COMMENT ON COLUMN m.{table}.province_code IS 'Province (tỉnh, thành phố) the row belongs to: a "
+        own = "agency_code" if (table, "agency_code") in columns else sql_literal(NATIONAL)
+        target = f"m.{sql_identifier(table)}"
+        sql += [f"ALTER TABLE {target} ADD COLUMN province_code VARCHAR",
+                f"UPDATE {target} SET province_code = {own}",
+                f"COMMENT ON COLUMN {target}.province_code IS 'Province (tỉnh, thành phố) the row belongs to: a "
                 "province''s own table rows, or for the ranking of provinces the province ranked; ''*'' = national "
                 "(the national rubric and groups)'"]
         for code, name in names.items():
             present = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
                                   [name, table]).fetchall()[0][0]
             if present:
-                sql.append(f"INSERT INTO m.{table} BY NAME SELECT *, '{code}' AS province_code FROM {name}.{table}")
+                sql.append((f"INSERT INTO {target} BY NAME SELECT *, ?::VARCHAR AS province_code "
+                            f"FROM {sql_identifier(name)}.{sql_identifier(table)}", [code]))
     # The scorecard view joins names per province.
     sql.append("""CREATE OR REPLACE VIEW m.dossier_scorecard AS
         SELECT d.province_code, d.year, d.month, d.agency_code, coalesce(a.agency_name, 'Toàn tỉnh') AS agency_name,

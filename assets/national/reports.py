@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
+from urllib.parse import quote
 
 import xlsxwriter
 
 from assets.marts.publish import MARTS_FILE, open_marts
+from assets.reports.common import page_file
 from pipelines.core import settings
 
 REPORTS_DIR = "reports"
@@ -70,7 +72,7 @@ def _workbook(path: Path, year: int, criteria: list[str], rows: list[tuple]) -> 
 def _index(out: Path, year: int, criteria: list[str], rows: list[tuple]) -> Path:
     head = "".join(f"<th>{escape(c)}</th>" for c in ["Xếp hạng", "Tỉnh, thành phố", *criteria, "Chỉ số", "Thay đổi"])
     body = "".join(
-        f"<tr><td class=n>{rank}</td><td><a href='{PROVINCE_PAGES}/{escape(code)}.html'>{escape(name)}</a></td>"
+        f"<tr><td class=n>{rank}</td><td><a href='{PROVINCE_PAGES}/{escape(page_file(code))}'>{escape(name)}</a></td>"
         + "".join(f"<td class=n>{p:.4f}</td>" for p in points)
         + f"<td class=n>{index:.4f}</td><td>{escape(change or '')}</td></tr>"
         for rank, code, name, index, change, points in rows)
@@ -83,11 +85,12 @@ def _index(out: Path, year: int, criteria: list[str], rows: list[tuple]) -> Path
 
 def _province_page(out: Path, year: int, criteria: list[str], row: tuple) -> Path:
     rank, code, name, index, change, points = row
-    # From marts/reports/<year>/tinh/<code>.html up to the national data directory, then the province's own report.
-    own = f"../../../../provinces/{code}/marts/reports/{year}/index.html"
+    # From marts/reports/<year>/tinh/<page>.html up to the national data directory, then the province's own report
+    # (the code one path segment of the link, whatever it holds).
+    own = f"../../../../provinces/{quote(code, safe='')}/marts/reports/{year}/index.html"
     items = "".join(f"<tr><td>{escape(c)}</td><td class=n>{p:.4f}</td></tr>" for c, p in zip(criteria, points,
                                                                                            strict=True))
-    path = out / PROVINCE_PAGES / f"{code}.html"
+    path = out / PROVINCE_PAGES / page_file(code)  # the code comes from the national registry: never a path
     path.write_text(_page(f"{name} — năm {year}", (
         f"<p>Xếp hạng {rank}, chỉ số {index:.4f} {escape(change or '')}</p><table>{items}</table>"
         f"<p><a href='{escape(own)}'>Báo cáo xếp hạng các cơ quan, đơn vị của tỉnh</a> · "

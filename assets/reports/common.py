@@ -4,6 +4,8 @@
 - `vi_sort_key`: Vietnamese alphabetical order for names shown to people (ICU's `vi` collation, through DuckDB);
 - `atomic_path` / `write_text_atomic` / `remove_leftovers`: every report file is written under a temporary
   name in its own folder and renamed over the old one, so a reader or a failed run never leaves half a file;
+- `page_file`: the file name of a page named after a code from the data (an agency's, a province's), which never
+  leaves its folder;
 - `data_docs_page`: where the Great Expectations Data Docs of a data directory are;
 - `agency_groups` / `class_styles`: the groups (order, label, sheet, colour) and the classes (order, colours) as the
   marts publish them from the registry (pipelines/core/registry/), so no report spells a group or a class out;
@@ -18,7 +20,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,8 +41,8 @@ from pipelines.core.registry.methodology import (
 from pipelines.core.vietnamese import vn_pct
 
 __all__ = ["VIETNAM", "ClassStyles", "Provisional", "agency_groups", "atomic_path", "class_styles", "data_docs_page",
-           "has_table", "provisional", "rank_interval", "remove_leftovers", "robustness_vi", "uncertainty_settings",
-           "vi_sort_key", "write_text_atomic"]
+           "has_table", "page_file", "provisional", "rank_interval", "remove_leftovers", "robustness_vi",
+           "uncertainty_settings", "vi_sort_key", "write_text_atomic"]
 
 # The evaluation calendar is Vietnam's (the partitions and the nightly schedule use it too), not the server's.
 VIETNAM = ZoneInfo(settings.TIMEZONE)
@@ -149,10 +151,18 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write `text` (UTF-8) to `path` atomically; returns `path`."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+def page_file(code: str) -> str:
+    """The page file name of a code from the data (agency, province): letters, digits, `-`, `_` and `.` kept, any
+    other character (`/`, `\\`) an `_`, no leading dot, so `../../x` is `_.._x.html`, a file of the page's own
+    folder."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in code).lstrip(".") + ".html"
+
+
+def write_text_atomic(path: Path, text: str | Iterable[str]) -> Path:
+    """Write `text` (UTF-8) to `path` atomically; returns `path`. `text` may come in parts (a Jinja template's
+    `generate()`), so a page of 10,000 agencies is never held whole."""
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as out:
+        out.writelines([text] if isinstance(text, str) else text)
     return Path(path)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import os
 import shutil
+import statistics
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from assets.reports.common import (
     class_styles,
     group_of,
     has_table,
+    page_file,
     provisional,
     rank_interval,
     remove_leftovers,
@@ -54,13 +56,22 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 STATIC = "_static"
 PROFILE_DIR = "co-quan"
 GOAL_ORDER = ("next_class", "pass_agency_above")
+# A group of more agencies than this gets charts of its distribution (_summary_charts) instead of a bar, a point
+# and an interval per agency: at 10,000 agencies those were 190,000 px tall and MBs of JSON per chart (issue 24).
+# The table above them still lists every agency. 300: more than a province's communes (~240).
+CHART_UNITS = 300
+SUMMARY_BANDS = 20  # bands of total points
+INTERVAL_BINS = (0, 1, 3, 6, 11, 21, 51, 101, 201, 501, 1001)  # widths of rank intervals, from each to the next
+# Profile pages are read from the marts and written this many agencies at a time: a group of 10,000 agencies read
+# at once held ~50 kB of rows per agency (issue 24); a chunk's ~25 MB whatever the group's size.
+PROFILE_CHUNK = 500
 
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=vn_number, pct=vn_pct, int=vn_int, change=lambda r: rank_change_text(
-        r["prev_rank"], r["rank"]), profile_file=_profile_file,
+        r["prev_rank"], r["rank"]), profile_file=page_file,
         interval=lambda r: rank_interval(r["q05_rank"], r["q95_rank"]))
     return env
 
@@ -143,6 +154,9 @@ def _year_charts(groups: list[dict], trend: list[dict], year: int, classes: Clas
     }
     for g in groups:
         rows = g["rows"]
+        if g["summarised"]:
+            charts |= _summary_charts(g, classes)
+            continue
         names = [r["agency_name"] for r in reversed(rows)]
         charts[f"rank_{g['group']}"] = {
             "data": [{"type": "bar", "orientation": "h", "y": names, "x": [r["total_points"] for r in reversed(rows)],
@@ -164,6 +178,54 @@ def _year_charts(groups: list[dict], trend: list[dict], year: int, classes: Clas
                        "showlegend": False, "yaxis": {"tickformat": ".0%", "range": [0, 1.05]},
                        "xaxis": {**CATEGORY_AXIS, "tickfont": {"size": 11}}, "separators": ",."},
         }
+    return charts
+
+
+def _summary_charts(group: dict, classes: ClassStyles) -> dict[str, dict]:
+    """The charts of a group of more than CHART_UNITS agencies, whose size does not grow with it: how many agencies
+    per band of total points (by class), how wide their rank intervals are, and each criterion's quartiles."""
+    rows, code, label = group["rows"], group["group"], group["label"]
+    step = max(group["max_points"], 1) / SUMMARY_BANDS
+    band = [min(int(r["total_points"] // step), SUMMARY_BANDS - 1) for r in rows]
+    edges = [vn_number(step * k, None) for k in range(SUMMARY_BANDS + 1)]
+    charts = {f"rank_{code}": {
+        "data": [{"type": "bar", "name": cls, "marker": {"color": classes.colour(cls)},
+                  "x": [f"{edges[k]}–{edges[k + 1]}" for k in range(SUMMARY_BANDS)],
+                  "y": [sum(1 for r, b in zip(rows, band, strict=True) if b == k and r["classification"] == cls)
+                        for k in range(SUMMARY_BANDS)],
+                  "hovertemplate": f"%{{x}} điểm: %{{y}} cơ quan {cls}<extra></extra>"} for cls in classes],
+        "layout": {"barmode": "stack", "title": {"text": f"Số cơ quan theo tổng điểm – {label}"}, "height": 380,
+                   "xaxis": {**CATEGORY_AXIS, "title": {"text": "Tổng điểm"}},
+                   "yaxis": {"title": {"text": "Số cơ quan"}}, "separators": ",.",
+                   "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "traceorder": "normal"}},
+    }}
+    widths = [r["q95_rank"] - r["q05_rank"] for r in rows if r["q05_rank"] is not None]
+    if widths:
+        bins = [(lo, hi) for lo, hi in zip(INTERVAL_BINS, [*INTERVAL_BINS[1:], None], strict=True)
+                if lo <= max(widths)]
+        charts[f"interval_{code}"] = {
+            "data": [{"type": "bar", "marker": {"color": group["colour"]},
+                      "x": [vn_int(lo) if hi == lo + 1 else f"{vn_int(lo)}–{vn_int(hi - 1)}" if hi else
+                            f"≥ {vn_int(lo)}" for lo, hi in bins],
+                      "y": [sum(1 for w in widths if lo <= w and (hi is None or w < hi)) for lo, hi in bins],
+                      "hovertemplate": "khoảng rộng %{x} bậc: %{y} cơ quan<extra></extra>"}],
+            "layout": {"title": {"text": f"Độ rộng khoảng xếp hạng 90% khi phương pháp thay đổi – {label}"},
+                       "height": 360, "xaxis": {**CATEGORY_AXIS, "title": {"text": "Số bậc giữa hạng 5% và 95%"}},
+                       "yaxis": {"title": {"text": "Số cơ quan"}}, "separators": ",."},
+        }
+    boxes = []
+    for c in group["criteria"]:
+        shares = sorted(r["criteria"].get(c["criterion_code"], 0) / c["max_points"] for r in rows)
+        q1, median, q3 = statistics.quantiles(shares, n=4, method="inclusive")
+        boxes.append({"type": "box", "name": _tick(c["criterion_name"], 20), "x": [_tick(c["criterion_name"], 20)],
+                      "q1": [q1], "median": [median], "q3": [q3], "lowerfence": [shares[0]],
+                      "upperfence": [shares[-1]], "boxpoints": False})
+    charts[f"criteria_{code}"] = {
+        "data": boxes,
+        "layout": {"title": {"text": f"Tỷ lệ điểm đạt theo tiêu chí – {label} (tứ phân vị, thấp nhất, cao nhất)"},
+                   "height": 380, "showlegend": False, "yaxis": {"tickformat": ".0%", "range": [0, 1.05]},
+                   "xaxis": {**CATEGORY_AXIS, "tickfont": {"size": 11}}, "separators": ",."},
+    }
     return charts
 
 
@@ -226,7 +288,7 @@ def _groups(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
         rows = [r | {"criteria": per_agency[r["agency_code"]]} for r in ranking if r["agency_group"] == group]
         groups.append({
             "group": group, "label": group_of(known, group).label_vi, "colour": group_of(known, group).colour,
-            "rows": rows,
+            "rows": rows, "summarised": len(rows) > CHART_UNITS,
             "max_points": rows[0]["max_points"],
             "criteria": [c for c in criteria if c["agency_group"] == group],
         })
@@ -245,10 +307,11 @@ def _trend(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
         ORDER BY year, month""", [year])
 
 
-def _profiles(con: duckdb.DuckDBPyConnection, year: int) -> tuple[list[dict], dict, dict]:
+def _profiles(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]) -> tuple[list[dict], dict, dict]:
+    """The profiles of the agencies `codes` (a chunk of the year's, PROFILE_CHUNK), their items and what-if steps."""
     profiles = _records(con, """
         SELECT p.*, a.agency_group_label FROM agency_profiles AS p LEFT JOIN agencies AS a USING (agency_code)
-        WHERE p.year = ? ORDER BY p.agency_code""", [year])
+        WHERE p.year = ? AND p.agency_code IN (SELECT unnest(?::VARCHAR[])) ORDER BY p.agency_code""", [year, codes])
     settings = uncertainty_settings(con, year)
     if settings is not None and has_table(con, "rank_uncertainty") and has_table(con, "class_probability"):
         found = {r["agency_code"]: r for r in _records(con, """
@@ -257,7 +320,7 @@ def _profiles(con: duckdb.DuckDBPyConnection, year: int) -> tuple[list[dict], di
             JOIN agency_profiles AS p USING (year, agency_code)
             LEFT JOIN class_probability AS c
                    ON c.year = u.year AND c.agency_code = u.agency_code AND c.classification = p.classification
-            WHERE u.year = ?""", [year])}
+            WHERE u.year = ? AND u.agency_code IN (SELECT unnest(?::VARCHAR[]))""", [year, codes])}
         for p in profiles:
             r = found.get(p["agency_code"])
             p["robustness"] = r and robustness_vi(p["rank"], r["q05_rank"], r["q95_rank"], p["classification"],
@@ -271,20 +334,23 @@ def _profiles(con: duckdb.DuckDBPyConnection, year: int) -> tuple[list[dict], di
             FROM agency_profile_items AS i
             LEFT JOIN indicator_catalogue AS c USING (indicator_code)
             LEFT JOIN rubric_items AS r USING (year, agency_group, criterion_code, indicator_code)
-            WHERE i.year = ? ORDER BY i.agency_code, r.criterion_order, r.item_order""", [year]):
+            WHERE i.year = ? AND i.agency_code IN (SELECT unnest(?::VARCHAR[]))
+            ORDER BY i.agency_code, r.criterion_order, r.item_order""", [year, codes]):
         items[r["agency_code"]].append(r)
     steps: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for r in _records(con, """
             SELECT w.*, coalesce(c.label_vi, w.indicator_code) AS label, c.is_flag
             FROM what_if AS w LEFT JOIN indicator_catalogue AS c USING (indicator_code)
-            WHERE w.year = ? ORDER BY w.agency_code, w.goal, w.step""", [year]):
+            WHERE w.year = ? AND w.agency_code IN (SELECT unnest(?::VARCHAR[]))
+            ORDER BY w.agency_code, w.goal, w.step""", [year, codes]):
         steps[r["agency_code"]][r["goal"]].append(r)
     return profiles, items, steps
 
 
-def _criteria_levels(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, list[dict]]:
-    """For a rubric with nested criteria (docs/rubrics.md §2c): each unit's criteria of every level, parents first,
-    with points, maximum and rank in the group; {} for rubrics of one level (their pages stay as they were)."""
+def _criteria_levels(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]) -> dict[str, list[dict]]:
+    """For a rubric with nested criteria (docs/rubrics.md §2c): the criteria of every level of the units `codes`,
+    parents first, with points, maximum and rank in the group; {} for rubrics of one level (their pages stay as they
+    were)."""
     if not has_table(con, "rubric_criteria") or not con.execute(
             "SELECT count(*) FROM rubric_criteria WHERE year = ? AND level > 1", [year]).fetchall()[0][0]:
         return {}
@@ -293,7 +359,8 @@ def _criteria_levels(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, lis
             SELECT s.agency_code, s.criterion_code, s.criterion_name, s.level, s.points, s.max_points, s.rank
             FROM criterion_scores AS s
             JOIN rubric_criteria AS c USING (year, agency_group, criterion_code)
-            WHERE s.year = ? ORDER BY s.agency_code, c.criterion_order""", [year]):
+            WHERE s.year = ? AND list_contains(?, s.agency_code)
+            ORDER BY s.agency_code, c.criterion_order""", [year, codes]):
         out[r["agency_code"]].append(r)
     return out
 
@@ -366,7 +433,7 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
     groups = _groups(con, year)
     sc766 = write_766_page(con, env, year, year_dir, {**common, "static": f"../{STATIC}",
                                                       "data_docs": _docs_link(data_docs, year_dir)})
-    page = env.get_template("year.html").render(
+    page = env.get_template("year.html").generate(
         scorecard_766=SCORECARD_766_PAGE if sc766 else None,
         year=year, groups=groups, charts=_year_charts(groups, _trend(con, year), year, classes),
         caveats=quality_summary(con, year), static=f"../{STATIC}", profile_dir=PROFILE_DIR,
@@ -374,23 +441,27 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
         data_docs=_docs_link(data_docs, year_dir), **common)
     index = write_text_atomic(year_dir / "index.html", page)
 
-    profiles, items, steps = _profiles(con, year)
-    levels = _criteria_levels(con, year)
-    by_agency_766 = agency_766(con, year)
     template = env.get_template("agency.html")
     keep = set()
     docs = _docs_link(data_docs, year_dir / PROFILE_DIR)
-    for p in profiles:
-        code = p["agency_code"]
-        what_if = [{"goal": goal, "steps": steps[code][goal]} for goal in GOAL_ORDER if steps[code].get(goal)]
-        name = _profile_file(code)
-        keep.add(name)
-        write_text_atomic(year_dir / PROFILE_DIR / name, template.render(
-            year=year, p=p, items=items[code], what_if=what_if, charts=_profile_charts(p, items[code]),
-            levels=levels.get(code, []),
-            sc766=by_agency_766.get(code), scorecard_766=SCORECARD_766_PAGE,
-            static=f"../../{STATIC}", above_file=_profile_file(p["agency_above_code"]) if p["agency_above_code"]
-            else None, data_docs=docs, **common))
+    codes = [c for (c,) in con.execute("SELECT agency_code FROM agency_profiles WHERE year = ? ORDER BY agency_code",
+                                       [year]).fetchall()]
+    for start in range(0, len(codes), PROFILE_CHUNK):
+        chunk = codes[start:start + PROFILE_CHUNK]
+        profiles, items, steps = _profiles(con, year, chunk)
+        by_agency_766 = agency_766(con, year, chunk)
+        levels = _criteria_levels(con, year, chunk)
+        for p in profiles:
+            code = p["agency_code"]
+            what_if = [{"goal": goal, "steps": steps[code][goal]} for goal in GOAL_ORDER if steps[code].get(goal)]
+            name = page_file(code)
+            keep.add(name)
+            write_text_atomic(year_dir / PROFILE_DIR / name, template.generate(
+                year=year, p=p, items=items[code], what_if=what_if, charts=_profile_charts(p, items[code]),
+                levels=levels.get(code, []),
+                sc766=by_agency_766.get(code), scorecard_766=SCORECARD_766_PAGE,
+                static=f"../../{STATIC}", above_file=page_file(p["agency_above_code"]) if p["agency_above_code"]
+                else None, data_docs=docs, **common))
     for stale in (year_dir / PROFILE_DIR).glob("*.html"):  # an agency no longer ranked that year
         if stale.name not in keep:
             stale.unlink()
@@ -419,11 +490,6 @@ def write_unranked_page(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path
     for path in withdrawn:
         path.unlink()
     return index, withdrawn
-
-
-def _profile_file(code: str) -> str:
-    """A safe file name for an agency code (codes come from input files)."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in code).lstrip(".") + ".html"
 
 
 def write_report_index(out_dir: Path, con: duckdb.DuckDBPyConnection | None = None,

@@ -19,6 +19,7 @@ from assets.reports.common import data_docs_page, has_table
 from assets.reports.html import ranked_years, write_html_report, write_report_index, write_unranked_page
 from assets.reports.workbook import write_ranking_workbook
 from pipelines.core import settings
+from pipelines.core.warehouse import MEMORY_LIMIT
 
 REPORTS_DIR = "reports"
 # Tables whose years the marts "know" (a year can have indicators and agencies before anyone is ranked).
@@ -48,6 +49,7 @@ def write_reports(marts_file: Path, years: list[int], out_dir: Path,
         return written
     docs = data_docs_page(data_dir or settings.data_dir())
     with open_marts(marts_file) as con:
+        con.execute("SET memory_limit = ?", [MEMORY_LIMIT])  # the warehouse's, not DuckDB's default of 80 % of RAM
         ranked, known = ranked_years(con), _known_years(con)
         if not ranked:
             progress(f"reports: the marts {marts_file} hold no ranking of any year")

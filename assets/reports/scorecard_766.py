@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import jinja2
@@ -50,45 +50,47 @@ def level_of(levels: list[dict[str, Any]], total: float | None, computable: floa
     return next((lv for lv in levels if share >= lv["min_share"] - 1e-9), levels[-1] if levels else None)
 
 
-def _totals(con: duckdb.DuckDBPyConnection, year: int) -> list[dict[str, Any]]:
-    """Every unit's totals of the year's periods, with its name and group (the province first)."""
-    return _records(con, """
+class Cell(NamedTuple):
+    """A unit's total of one period, as the page and the sheet show it."""
+
+    total_points: float | None
+    computable_max: float
+    rank: int | None
+    level: dict[str, Any] | None
+
+
+def table(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, Any]:
+    """The page's table: columns (periods: the months, the quarters, the year) and one row per unit grouped by
+    agency group, province first. Read in batches into one small Cell per unit and period: a group of 10,000
+    units has some 170,000 of them."""
+    levels = _levels(con, year)
+    cells: dict[str, dict[str, Cell]] = defaultdict(dict)
+    units: dict[str, tuple[str | None, str, str | None, int | None]] = {}
+    types: dict[str, str] = {}
+    cur = con.execute("""
         SELECT t.period, t.period_type, t.agency_code, t.agency_group, t.total_points, t.computable_max, t.rank,
                coalesce(a.agency_name, ?) AS agency_name, g.label_vi AS group_label, g.group_order
         FROM scorecard_766_totals AS t
         LEFT JOIN agencies AS a USING (agency_code)
         LEFT JOIN agency_groups AS g ON g.agency_group = t.agency_group
         WHERE t.period LIKE ? || '%'""", [PROVINCE_NAME, str(year)])
-
-
-def _columns(totals: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(period, heading) in reading order: the months, the quarters, the year."""
+    while batch := cur.fetchmany(10_000):
+        for period, period_type, code, group, total, computable, rank, name, group_label, group_order in batch:
+            cells[code][period] = Cell(total, computable, rank, level_of(levels, total, computable))
+            units[code] = (group, name, group_label, group_order)
+            types[period] = period_type
+    groups: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    for code, (group, name, _, _) in units.items():
+        groups[group].append({"code": code, "name": name, "cells": cells[code]})
     kinds = {"month": 0, "quarter": 1, "year": 2}
-    periods = sorted({(kinds[t["period_type"]], t["period"]) for t in totals})
     heading = {"month": lambda p: f"T{int(p[-2:])}", "quarter": lambda p: p[-2:].replace("Q", "Quý "),
                "year": lambda p: f"Năm {p}"}
-    types = {t["period"]: t["period_type"] for t in totals}
-    return [(p, heading[types[p]](p)) for _, p in periods]
-
-
-def table(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, Any]:
-    """The page's table: columns (periods) and one row per unit grouped by agency group, province first."""
-    totals = _totals(con, year)
-    levels = _levels(con, year)
-    cells: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    units: dict[str, dict[str, Any]] = {}
-    for t in totals:
-        cells[t["agency_code"]][t["period"]] = t | {"level": level_of(levels, t["total_points"],
-                                                                      t["computable_max"])}
-        units[t["agency_code"]] = t
-    groups: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
-    for code, u in units.items():
-        groups[u["agency_group"]].append({"code": code, "name": u["agency_name"], "cells": cells[code]})
-    ordered = sorted(groups.items(), key=lambda kv: (kv[0] is not None, units[kv[1][0]["code"]]["group_order"] or 0,
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0] is not None, units[kv[1][0]["code"]][3] or 0,
                                                      kv[0] or ""))
     return {
-        "columns": _columns(totals), "levels": levels,
-        "groups": [{"group": g, "label": units[rows[0]["code"]]["group_label"] or g or PROVINCE_NAME,
+        "columns": [(p, heading[types[p]](p)) for p in sorted(types, key=lambda p: (kinds[types[p]], p))],
+        "levels": levels,
+        "groups": [{"group": g, "label": units[rows[0]["code"]][2] or g or PROVINCE_NAME,
                     "rows": sorted(rows, key=lambda r: (vi_sort_key(r["name"]), r["code"]))}
                    for g, rows in ordered],
     }
@@ -128,28 +130,30 @@ def write_766_page(con: duckdb.DuckDBPyConnection, env: jinja2.Environment, year
     if not has_scorecard(con, year):
         path.unlink(missing_ok=True)
         return None
-    html = env.get_template("scorecard_766.html").render(
+    html = env.get_template("scorecard_766.html").generate(
         year=year, t=table(con, year), charts={"trend_766": _trend_chart(con, year)},
         not_computable=_not_computable(con, year), **page_globals)
     return write_text_atomic(path, html)
 
 
-def agency_766(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, dict[str, Any]]:
-    """Per agency: its months (total, computable maximum, rank) and the items it lost most points on in its
-    latest scored month."""
+def agency_766(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]) -> dict[str, dict[str, Any]]:
+    """Per agency of `codes` (the profile pages', a chunk at a time): its months (total, computable maximum, rank)
+    and the items it lost most points on in its latest scored month."""
     if not has_scorecard(con, year):
         return {}
     levels = _levels(con, year)
     months: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in _records(con, """
             SELECT agency_code, period, total_points, computable_max, rank FROM scorecard_766_totals
-            WHERE period_type = 'month' AND left(period, 4) = ? ORDER BY agency_code, period""", [str(year)]):
+            WHERE period_type = 'month' AND left(period, 4) = ? AND agency_code IN (SELECT unnest(?::VARCHAR[]))
+            ORDER BY agency_code, period""", [str(year), codes]):
         months[r["agency_code"]].append(r | {"level": level_of(levels, r["total_points"], r["computable_max"])})
     lost: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in _records(con, """
             WITH latest AS (
                 SELECT agency_code, max(period) AS period FROM scorecard_766_totals
-                WHERE period_type = 'month' AND left(period, 4) = ? AND total_points IS NOT NULL GROUP BY ALL
+                WHERE period_type = 'month' AND left(period, 4) = ? AND total_points IS NOT NULL
+                      AND agency_code IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL
             )
             SELECT s.agency_code, s.period, i.name_vi, s.value, s.points, s.max_points,
                    s.max_points - s.points AS lost
@@ -158,7 +162,8 @@ def agency_766(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, dict[str,
             WHERE s.points IS NOT NULL AND s.max_points > s.points
             QUALIFY row_number() OVER (PARTITION BY s.agency_code ORDER BY lost DESC, i.criterion_order,
                                        i.item_order) <= ?
-            ORDER BY s.agency_code, lost DESC, i.criterion_order, i.item_order""", [str(year), year, LOST_SHOWN]):
+            ORDER BY s.agency_code, lost DESC, i.criterion_order, i.item_order""", [str(year), codes, year,
+                                                                                    LOST_SHOWN]):
         lost[r["agency_code"]].append(r)
     return {code: {"months": months[code], "lost": lost.get(code, [])} for code in months}
 
@@ -191,9 +196,9 @@ def write_766_sheet(wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int
             ws.write_string(row, 1, r["code"], fmt.cell_text)
             ws.write_string(row, 2, r["name"], fmt.cell_text)
             for i, (period, _) in enumerate(t["columns"]):
-                c = r["cells"].get(period, {})
+                c = r["cells"].get(period)
                 for j, key in enumerate(("total_points", "computable_max", "rank")):
-                    value = c.get(key)
+                    value = getattr(c, key) if c else None
                     if value is None:
                         ws.write_blank(row, 3 + 3 * i + j, None, fmt.cell_text)
                     else:

@@ -9,6 +9,7 @@ transaction, so reruns and backfills are idempotent and readers never see half a
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 import duckdb
@@ -17,6 +18,7 @@ from pipelines.core import methods
 from pipelines.core.registry.catalogue import CATALOGUE_PATH
 from pipelines.core.registry.reading import RubricError
 from pipelines.core.registry.rubrics import Rubric, rubrics_for_years
+from pipelines.core.registry.sources import SourceContract
 from pipelines.core.warehouse import transaction
 
 HERE = Path(__file__).parent
@@ -99,11 +101,24 @@ def score_tree(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(nodes_sql, {"level": level})
 
 
+def years_without_records(con: duckdb.DuckDBPyConnection, years: Iterable[int],
+                          sources: Mapping[str, SourceContract]) -> list[int]:
+    """The years of `years` with no row staged in any source that arrives per year (`partitioned` in
+    config/sources.yaml: the dossier log, the service catalogue, the one-stop returns, infrastructure, capacity,
+    assessments): rows quarantined or files rejected do not count, and neither does the agency registry, which lists
+    who is evaluated, not what they did. Such a year is not ranked: scored, every agency of the registry would be
+    ranked 1st with 0 points (issue 24)."""
+    tables = [c.table for c in sources.values() if c.partitioned]
+    return [y for y in sorted({int(y) for y in years})
+            if not any(con.execute(f"SELECT 1 FROM {t} WHERE year = ? LIMIT 1", [y]).fetchone() for t in tables)]
+
+
 def score_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Path,
-                catalogue_path: Path = CATALOGUE_PATH) -> dict[str, int]:
+                catalogue_path: Path = CATALOGUE_PATH, *, not_ranked: Collection[int] = ()) -> dict[str, int]:
     """Replace scores, criterion scores and rankings of `years`; returns the rows written per table.
 
-    Every rubric needed is validated before any row changes, so a bad file leaves the warehouse as it was.
+    Every rubric needed is validated before any row changes, so a bad file leaves the warehouse as it was. The
+    years of `not_ranked` (years_without_records) lose their scores and rankings and get none.
     """
     years = sorted({int(y) for y in years})
     if not years:
@@ -114,8 +129,9 @@ def score_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Pa
     # One row per evaluated agency and year (a registry listing an agency twice must not score it twice).
     con.execute("""CREATE OR REPLACE TEMP TABLE scoring_agencies AS
         SELECT year, agency_code, agency_name, agency_group FROM agency_years
-        WHERE evaluated AND year IN (SELECT year FROM scoring_years)
-        QUALIFY row_number() OVER (PARTITION BY year, agency_code ORDER BY agency_group, agency_name) = 1""")
+        WHERE evaluated AND year IN (SELECT year FROM scoring_years) AND NOT list_contains(?::INTEGER[], year)
+        QUALIFY row_number() OVER (PARTITION BY year, agency_code ORDER BY agency_group, agency_name) = 1""",
+                [sorted(int(y) for y in not_ranked)])
     try:
         for year, rubric in rubrics.items():
             unknown = con.execute("SELECT DISTINCT agency_group FROM scoring_agencies WHERE year = ? AND "

@@ -26,6 +26,10 @@ and agency group in many runs, as the JRC's composite-indicator method (COINr's 
 A step of its own (asset `rank_uncertainty`), not part of `scores`: the published ranking never waits for it, its
 cost shows in the step timings, and it reads only scored tables (indicator values, not dossiers), so its time
 depends on the units and runs, not on the dossier count.
+
+Its memory does not: runs and design rows are taken in chunks sized to a share of the warehouse's memory limit
+(ARRAY_SHARE, `analyse_group`), so any `runs` and group size fit, and the results do not depend on the chunks: a
+run draws the same numbers in any chunk (`draw_runs`), and the statistics are counted run by run (`summarise`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,10 +48,22 @@ import polars as pl
 from pipelines.core import methods
 from pipelines.core.registry.catalogue import CATALOGUE_PATH
 from pipelines.core.registry.rubrics import UncertaintySpec, rubrics_for_years
-from pipelines.core.warehouse import transaction
+from pipelines.core.warehouse import memory_limit_bytes, transaction
 
 HERE = Path(__file__).parent
 TABLES = ("rank_uncertainty", "class_probability", "rank_sensitivity", "uncertainty_settings")
+# The arrays of one chunk of runs (or of sensitivity design rows) stay within this share of the warehouse's DuckDB
+# memory limit (pipelines/warehouse.py, 900 MB unless EGOV_DUCKDB_MEMORY_LIMIT says otherwise): all runs at once
+# held runs × units arrays, 100,000 runs of 300 units peaked at 8.9 GB (issue 24). The rest of the limit is DuckDB's
+# and the Python process's own. Bytes held at once (estimates with some room; the peaks they give are measured in
+# docs/benchmarks.md, "Issue 24", and bounded by tests/test_uncertainty.py):
+ARRAY_SHARE = 0.25
+CELL_BYTES = 160  # per run × unit: totals, rounded totals, ranks, their sort's and the classes' temporaries
+RUN_ITEM_BYTES = 64  # per run × item: the drawn factors, choices, points and configuration indices
+CONFIG_BYTES = 600  # per configuration with `targets` (one per run and item): its tuple, JSON and warehouse row
+SHARE_BYTES = 32  # per configuration × unit with `targets`: the shares matrix and the query's batches
+COUNT_BYTES = 16  # per unit × rank: the runs counted at each rank (int32), a chunk's counts and their sums (int64)
+QUANTILES = (0.05, 0.5, 0.95)  # the rank interval and the median
 
 
 def _sql(name: str) -> str:
@@ -131,8 +148,9 @@ Hows = dict[str, tuple[np.ndarray, np.ndarray]]  # node → (geometric?, skip?) 
 
 
 def draw_hows(tree: Tree, spec: UncertaintySpec, rng: np.random.Generator, runs: int) -> Hows:
-    """Each node's rule in each run: its own, or one of `uncertainty.alternatives`, with equal chance (nothing is
-    drawn without alternatives, so the other draws stay as they were)."""
+    """Each node's rule in each run: its own, or one of `uncertainty.alternatives`, with equal chance, from a stream
+    of its own (`rng`: hows_rng_for), so the runs' and the design's numbers stay where they are; runs × nodes
+    booleans, drawn for all runs at once (chunks slice them)."""
     out: Hows = {}
     for node in ["", *tree.order]:
         aggregate, missing, _ = tree.how[node]
@@ -199,6 +217,11 @@ def _valued(con: duckdb.DuckDBPyConnection, units: list[str], codes: list[str]) 
     return np.array([[(u, c) in found for u in units] for c in codes], dtype=bool)
 
 
+def hows_rng_for(spec: UncertaintySpec, year: int, group: str) -> np.random.Generator:
+    """The stream of the nodes' drawn rules (alternatives), apart from the runs' (rng_for)."""
+    return np.random.default_rng([spec.seed, year, zlib.crc32(group.encode()), 26])
+
+
 def rng_for(spec: UncertaintySpec, year: int, group: str) -> np.random.Generator:
     """One stream per year and group from the rubric's seed: a rerun, or another group added, changes nothing."""
     return np.random.default_rng([spec.seed, year, zlib.crc32(group.encode())])
@@ -210,21 +233,41 @@ def rescaled(points: np.ndarray, factors: np.ndarray) -> np.ndarray:
     return moved * (points.sum() / moved.sum(axis=1, keepdims=True))
 
 
-def draw_runs(items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator) -> Draws:
-    """Weights, method choices and parameter factors of every run, and the configurations they need: without
-    `targets`, each option of each item once (however many runs); with it, one per run and item."""
+def _stream(rng: np.random.Generator, skip: int) -> np.random.Generator:
+    """A copy of `rng` moved on by `skip` numbers, as if they had been drawn (PCG64: one per double)."""
+    bits = type(rng.bit_generator)()
+    bits.state = rng.bit_generator.state
+    bits.advance(skip)
+    return np.random.Generator(bits)
+
+
+def numbers_per_run(items: GroupItems, spec: UncertaintySpec) -> int:
+    """Random numbers each run takes from the group's stream: a weight factor and a method choice per item, and a
+    target factor with `targets`."""
+    return (3 if spec.targets else 2) * len(items.codes)
+
+
+def draw_runs(items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator, start: int = 0,
+              stop: int | None = None) -> Draws:
+    """Weights, method choices and parameter factors of runs `start` to `stop` (all by default), and the
+    configurations they need: without `targets`, each option of each item once (however many runs); with it, one
+    per run and item. The stream `rng` is left as it was: the weights of all runs come first in it, then the method
+    choices, then the target factors, and a chunk takes its numbers from their places, so runs drawn in chunks are
+    the very runs drawn at once."""
     runs, n = spec.runs, len(items.codes)
-    weight = rng.uniform(1 - spec.weights, 1 + spec.weights, (runs, n))
+    stop = runs if stop is None else stop
+    size = (stop - start, n)
+    weight = _stream(rng, start * n).uniform(1 - spec.weights, 1 + spec.weights, size)
     options = [[(items.methods[i], items.params[i])]
                + [(m.method, m.params) for m in spec.methods.get(code, ())] for i, code in enumerate(items.codes)]
     counts = np.array([len(o) for o in options])
-    choice = (rng.random((runs, n)) * counts).astype(int)
+    choice = (_stream(rng, (runs + start) * n).random(size) * counts).astype(int)
     nominal = [(items.codes[i], *options[i][0]) for i in range(n)]  # the first n configurations: as published
     if spec.targets:
-        factor = rng.uniform(1 - spec.targets, 1 + spec.targets, (runs, n))
-        index = n + np.arange(runs * n).reshape(runs, n)
+        factor = _stream(rng, (2 * runs + start) * n).uniform(1 - spec.targets, 1 + spec.targets, size)
+        index = n + np.arange(size[0] * n).reshape(size)
         drawn = [(items.codes[i], *options[i][k], f) for i, k, f in
-                 zip(np.tile(np.arange(n), runs), choice.ravel().tolist(), factor.ravel().tolist(), strict=True)]
+                 zip(np.tile(np.arange(n), size[0]), choice.ravel().tolist(), factor.ravel().tolist(), strict=True)]
     else:
         starts = n + np.concatenate([[0], np.cumsum(counts)[:-1]])
         index = starts + choice
@@ -232,12 +275,13 @@ def draw_runs(items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator
     configs = [(code, method, methods.params_json(params)) for code, method, params in nominal]
     configs += [(code, method, methods.params_json(methods.perturbed(method, params, f)))
                 for code, method, params, f in drawn]
-    points = rescaled(items.points, weight) if spec.weights else np.tile(items.points, (runs, 1))
+    points = rescaled(items.points, weight) if spec.weights else np.tile(items.points, (size[0], 1))
     return Draws(points, index, configs)
 
 
-def shares(con: duckdb.DuckDBPyConnection, configs: list[tuple[str, str, str]]) -> tuple[list[str], np.ndarray]:
-    """(units, configurations × units shares) of the `ua_scope` group, by the scoring methods' macros."""
+def shares(con: duckdb.DuckDBPyConnection, configs: list[tuple[str, str, str]], units: list[str]) -> np.ndarray:
+    """Configurations × units shares of the `ua_scope` group's `units` (sorted), by the scoring methods' macros;
+    read in batches, so only the matrix is held whole."""
     con.execute("CREATE OR REPLACE TEMP TABLE ua_configs (config_id INTEGER, indicator_code VARCHAR, method VARCHAR, "
                 "params VARCHAR)")
     frame = pl.DataFrame({"config_id": np.arange(len(configs), dtype=np.int32),
@@ -246,11 +290,13 @@ def shares(con: duckdb.DuckDBPyConnection, configs: list[tuple[str, str, str]]) 
     con.register("ua_configs_frame", frame.to_arrow())
     con.execute("INSERT INTO ua_configs SELECT * FROM ua_configs_frame")
     con.unregister("ua_configs_frame")
-    got = con.execute(_sql("uncertainty_shares")).fetchnumpy()
-    n_configs = len(configs)
-    units = [str(u) for u in got["agency_code"][: len(got["agency_code"]) // n_configs]]
-    matrix = np.asarray(got["share"], dtype=float).reshape(n_configs, len(units))
-    return units, matrix
+    del frame
+    matrix = np.zeros((len(configs), len(units)))  # every unit has a row of every item (score.sql)
+    for batch in con.sql(_sql("uncertainty_shares")).to_arrow_reader(1 << 16):
+        matrix[batch.column("config_id").to_numpy(), batch.column("unit").to_numpy()] = (
+            batch.column("share").to_numpy(zero_copy_only=False))
+    con.execute("DELETE FROM ua_configs")
+    return matrix
 
 
 def run_totals(draws: Draws, share: np.ndarray) -> np.ndarray:
@@ -261,20 +307,33 @@ def run_totals(draws: Draws, share: np.ndarray) -> np.ndarray:
     return totals
 
 
-def sobol_design(items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    """Item points of the Saltelli design: A, B, then for each criterion A with that criterion's items from B
-    (base samples × (criteria + 2) rows; the base samples are `runs` rounded up to a power of two, the balanced
-    sizes of a Sobol sequence); returns them and the number of base samples."""
+def sobol_shift(g: Group, items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator,
+                nominal_share: np.ndarray, memory: float,
+                evaluate: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, int]:
+    """The rank shift (`rank_shift`) of every row of the Saltelli design: A, B, then for each criterion A with that
+    criterion's items from B (base samples × (criteria + 2) rows; the base samples are `runs` rounded up to a power
+    of two, the balanced sizes of a Sobol sequence), with the published configurations (weights move alone).
+    Returns the shifts in that row order and the number of base samples. Taken a power of two of base samples at a
+    time, within `memory` bytes: a Sobol sequence drawn in parts is the sequence drawn at once."""
     n_items = len(items.codes)
     base = 1 << max(6, math.ceil(math.log2(spec.runs)))
     from scipy.stats import qmc  # here, not at the top: importing scipy.stats costs ~0.9 s of every run's start
 
-    sample = qmc.Sobol(d=2 * n_items, scramble=True, rng=rng).random(base)
-    factors = 1 - spec.weights + 2 * spec.weights * sample
-    a, b = factors[:, :n_items], factors[:, n_items:]
+    sampler = qmc.Sobol(d=2 * n_items, scramble=True, rng=rng)
+    fit = memory // (len(g.units) * CELL_BYTES + 2 * n_items * RUN_ITEM_BYTES)
+    chunk = min(base, 1 << max(0, int(fit).bit_length() - 1))  # the largest power of two that fits
     criteria = np.array(items.criteria)
-    mixed = [np.where(criteria == c, b, a) for c in dict.fromkeys(items.criteria)]
-    return rescaled(items.points, np.vstack([a, b, *mixed])), base
+    nominal = np.arange(n_items)
+    shift = np.empty((len(set(items.criteria)) + 2, base))
+    for start in range(0, base, chunk):
+        factors = 1 - spec.weights + 2 * spec.weights * sampler.random(chunk)
+        a, b = factors[:, :n_items], factors[:, n_items:]
+        for row, moved in enumerate([a, b, *(np.where(criteria == c, b, a) for c in dict.fromkeys(items.criteria))]):
+            points = rescaled(items.points, moved)
+            totals = (run_totals(Draws(points, np.broadcast_to(nominal, points.shape), []), nominal_share)
+                      if evaluate is None else evaluate(points))  # a tree: evaluate (analyse_group)
+            shift[row, start:start + chunk] = rank_shift(g, totals)
+    return shift.ravel(), base
 
 
 def sobol_indices(shift: np.ndarray, base: int, groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -299,8 +358,10 @@ def rounded_units(totals: np.ndarray, decimals: int) -> np.ndarray:
 
 
 def competition_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks of each row's values, highest first, competition style (1, 2, 2, 4) like SQL rank()."""
-    order = np.argsort(-values, axis=1, kind="stable")
+    """Ranks of each row's values, highest first, competition style (1, 2, 2, 4) like SQL rank(). Tied values share
+    the first place of their run in the sorted row, so the order among them does not matter: an unstable sort,
+    2.6 times faster than a stable one on 300 units."""
+    order = np.argsort(-values, axis=1)
     ordered = np.take_along_axis(values, order, axis=1)
     position = np.arange(values.shape[1])
     starts = np.ones_like(ordered, dtype=bool)
@@ -336,21 +397,73 @@ def _group(con: duckdb.DuckDBPyConnection, year: int, group: str, units: list[st
                  decimals)
 
 
-def summarise(g: Group, totals: np.ndarray) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """rank_uncertainty and class_probability rows of the group from its runs × units totals."""
-    rounded = rounded_units(totals, g.decimals)
-    ranks = competition_ranks(rounded)
-    q05, median, q95 = np.quantile(ranks, [0.05, 0.5, 0.95], axis=0, method="inverted_cdf")
-    n_runs, n_units = ranks.shape
+def _counted(at: np.ndarray, cells: np.ndarray) -> None:
+    """Add one to `at` (int32, any shape) at each flat index of `cells`."""
+    at += np.bincount(cells.ravel(), minlength=at.size).reshape(at.shape).astype(np.int32)
+
+
+def summarise(g: Group, run_totals_in_chunks: Callable[[], Iterator[np.ndarray]], runs: int, memory: float
+              ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """rank_uncertainty and class_probability rows of the group from its runs' totals, given a chunk of runs × units
+    at a time by `run_totals_in_chunks()`. Counted run by run, so any chunks give the same rows: the sum of each
+    unit's ranks, its runs in each class, and its runs at each rank, whence its quantiles exactly as np.quantile's
+    `inverted_cdf` over all runs (the smallest rank that many runs reach).
+
+    The runs at each rank take units × ranks counts. When they do not fit in `memory` bytes, the first pass counts
+    the runs in bands of ranks, which locates each quantile's band; a second pass over the runs (drawn again)
+    counts the ranks within those bands only, for as many units at a time as fit."""
+    n_units = len(g.units)
+    rank_sum = np.zeros(n_units, dtype=np.int64)
+    in_class = np.zeros((n_units, len(g.labels)), dtype=np.int64)
+    # the place, in a unit's ranks sorted, of each quantile: np.quantile's own choice for this many runs
+    places = np.quantile(np.arange(1, runs + 1), QUANTILES, method="inverted_cdf")
+    bands = max(1, int(memory // 2 // (COUNT_BYTES * n_units)))
+    width = -(-(n_units + 1) // bands)  # ranks per band (1: every rank counted, the quantiles exact at once)
+    at_band = np.zeros((n_units, -(-(n_units + 1) // width)), dtype=np.int32)  # runs ≤ 100,000
+    unit_row = np.arange(n_units) * at_band.shape[1]
+    for totals in run_totals_in_chunks():
+        rounded = rounded_units(totals, g.decimals)
+        del totals
+        ranks = competition_ranks(rounded)
+        rank_sum += ranks.sum(axis=0)
+        # the class of a total: the one with the highest minimum it reaches (minimums listed highest first)
+        cls = np.argmax(rounded[..., None] >= g.minimums, axis=-1)
+        del rounded
+        for k in range(len(g.labels)):
+            in_class[:, k] += (cls == k).sum(axis=0)
+        del cls
+        _counted(at_band, unit_row + ranks // width)
+        del ranks
+    reached = np.cumsum(at_band, axis=1)
+    del at_band
+    band = np.stack([(reached < place).sum(axis=1) for place in places])  # quantiles × units
+    quantiles = band * width
+    if width > 1:  # the ranks within each quantile's band
+        before = np.take_along_axis(np.pad(reached, ((0, 0), (1, 0)))[:, :-1], band.T, axis=1).T
+        del reached
+        block = max(1, int(memory // 2 // (COUNT_BYTES * len(places) * width)))
+        for first in range(0, n_units, block):
+            last = min(first + block, n_units)
+            at_rank = np.zeros((last - first, len(places), width), dtype=np.int32)
+            starts = quantiles[:, first:last].T  # units × quantiles: the first rank of each band
+            for totals in run_totals_in_chunks():
+                ranks = competition_ranks(rounded_units(totals, g.decimals))[:, first:last, None]
+                del totals
+                offset = ranks - starts
+                inside = (offset >= 0) & (offset < width)
+                cell = (np.arange(last - first)[:, None] * len(places) + np.arange(len(places))) * width + offset
+                _counted(at_rank, cell[inside])
+                del ranks, offset, inside, cell
+            within = np.cumsum(at_rank, axis=2) + before[:, first:last].T[..., None]
+            quantiles[:, first:last] += (within < places[:, None]).sum(axis=2).T
+    q05, median, q95 = quantiles
     stats = pl.DataFrame({"year": g.year, "agency_group": g.group, "agency_code": g.units, "nominal_rank": g.nominal,
-                          "mean_rank": ranks.mean(axis=0), "median_rank": median, "q05_rank": q05, "q95_rank": q95,
-                          "runs": n_runs})
-    # the class of a total: the one with the highest minimum it reaches (minimums listed highest first)
-    cls = np.argmax(rounded[..., None] >= g.minimums, axis=-1)
-    shares = np.stack([(cls == k).mean(axis=0) for k in range(len(g.labels))], axis=1)
+                          "mean_rank": rank_sum / runs, "median_rank": median, "q05_rank": q05, "q95_rank": q95,
+                          "runs": runs})
     probability = pl.DataFrame({"year": g.year, "agency_group": g.group,
                                 "agency_code": np.repeat(g.units, len(g.labels)),
-                                "classification": np.tile(g.labels, n_units), "probability": shares.ravel()})
+                                "classification": np.tile(g.labels, n_units),
+                                "probability": (in_class / runs).ravel()})
     return stats, probability
 
 
@@ -359,53 +472,73 @@ def rank_shift(g: Group, totals: np.ndarray) -> np.ndarray:
     return np.abs(competition_ranks(rounded_units(totals, g.decimals)) - g.nominal).mean(axis=1)
 
 
-def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec
-                  ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
-    """rank_uncertainty, class_probability and rank_sensitivity rows of one year and agency group."""
+def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec,
+                  memory: float | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
+    """rank_uncertainty, class_probability and rank_sensitivity rows of one year and agency group, its arrays
+    within `memory` bytes (by default ARRAY_SHARE of the connection's memory limit)."""
     items = _group_items(con, year, group)
     if not items.codes:
         return None
     con.execute("CREATE OR REPLACE TEMP TABLE ua_scope AS SELECT ?::INTEGER AS year, ?::VARCHAR AS agency_group",
                 [year, group])
-    rng = rng_for(spec, year, group)
-    draws = draw_runs(items, spec, rng)
-    units, share = shares(con, draws.configs)
+    units = [u for (u,) in con.execute(
+        "SELECT DISTINCT s.agency_code FROM indicator_scores AS s "
+        "JOIN ua_scope AS u ON u.year = s.year AND u.agency_group = s.agency_group ORDER BY 1").fetchall()]
     tree = _tree(con, year, group, spec)
-    if tree is None:  # a plain sum: each run's totals are its items' points × shares
+    keep: np.ndarray | None = None  # a tree: the ranked units' columns (a unit without a total has no interval)
+    per = 1.0
+    if tree is None:
         g = _group(con, year, group, units)
-        stats, probability = summarise(g, run_totals(draws, share))
-
-        def evaluate(design: np.ndarray) -> np.ndarray:
-            return design @ share[: len(items.codes)]  # the nominal configurations: weights move alone
     else:
         per = 1 / items.maximum if tree.rounding == "index" else 1.0
         published = dict(con.execute("SELECT agency_code, rank FROM rankings WHERE year = ? AND agency_group = ?",
                                      [year, group]).fetchall())
-        ranked = [i for i, unit in enumerate(units) if published.get(unit) is not None]  # unranked: no interval
-        if not ranked:
+        keep = np.array([i for i, unit in enumerate(units) if published.get(unit) is not None], dtype=int)
+        if not keep.size:
             return None
-        keep = np.array(ranked)
-        valued = _valued(con, units, items.codes)
         g = _group(con, year, group, [units[i] for i in keep], per)
-        hows = draw_hows(tree, spec, rng, spec.runs)
+        valued = _valued(con, units, items.codes)
+        hows = draw_hows(tree, spec, hows_rng_for(spec, year, group), spec.runs)
+    # half for a chunk's arrays, half for the counts of runs at each rank (summarise)
+    half = (ARRAY_SHARE * memory_limit_bytes(con) if memory is None else memory) / 2
+    rng = rng_for(spec, year, group)
+    n_items = len(items.codes)
+    # the published configurations, then (without targets) each option of each item: what every run chooses from
+    fixed = shares(con, draw_runs(items, spec, rng, 0, 0).configs, units)
+    per_run = len(units) * CELL_BYTES + n_items * RUN_ITEM_BYTES
+    if spec.targets:  # each run and item has a configuration of its own
+        per_run += n_items * (CONFIG_BYTES + len(units) * SHARE_BYTES)
+    chunk = max(1, int(half // per_run))
 
-        def figures(totals: np.ndarray) -> np.ndarray:
-            """The ranked units' totals (or indices), a run's unit without a value below every other."""
-            return np.nan_to_num(totals[:, keep] * per, nan=-1.0)
+    def figures(totals: np.ndarray) -> np.ndarray:
+        """A tree's totals of the ranked units (or their indices), a run's unit without a value below every other."""
+        return np.nan_to_num(totals[:, keep] * per, nan=-1.0)
 
-        stats, probability = summarise(g, figures(tree_totals(tree, items.leaves, draws.points, share, draws.config,
-                                                              valued, hows)))
+    def totals_in_chunks() -> Iterator[np.ndarray]:
+        for start in range(0, spec.runs, chunk):
+            stop = min(start + chunk, spec.runs)
+            draws = draw_runs(items, spec, rng, start, stop)
+            share = shares(con, draws.configs, units) if spec.targets else fixed
+            if tree is None:  # a plain sum: each run's totals are its items' points × shares
+                yield run_totals(draws, share)
+            else:
+                yield figures(tree_totals(tree, items.leaves, draws.points, share, draws.config, valued,
+                                          {node: (a[start:stop], m[start:stop]) for node, (a, m) in hows.items()}))
 
-        def evaluate(design: np.ndarray) -> np.ndarray:
-            nominal = np.tile(np.arange(len(items.codes)), (design.shape[0], 1))
-            return figures(tree_totals(tree, items.leaves, design, share, nominal, valued,
-                                       nominal_hows(tree, design.shape[0])))
+    def evaluate(points: np.ndarray) -> np.ndarray:
+        """A tree's design rows, with the published configurations and rules (weights move alone)."""
+        assert tree is not None
+        nominal = np.broadcast_to(np.arange(n_items), points.shape)
+        return figures(tree_totals(tree, items.leaves, points, fixed, nominal, valued,
+                                   nominal_hows(tree, points.shape[0])))
+
+    stats, probability = summarise(g, totals_in_chunks, spec.runs, half)
     criteria = list(dict.fromkeys(items.criteria))
     first = total = np.full(len(criteria), np.nan)
     model_runs = 0  # weights that do not move have no sensitivity to share out
     if spec.weights:
-        design, base = sobol_design(items, spec, rng)
-        shift = rank_shift(g, evaluate(design))
+        rng.bit_generator.advance(spec.runs * numbers_per_run(items, spec))  # the design's numbers follow the runs'
+        shift, base = sobol_shift(g, items, spec, rng, fixed[:n_items], half, None if tree is None else evaluate)
         first, total = sobol_indices(shift, base, len(criteria))
         model_runs = base * (len(criteria) + 2)
     sensitivity = pl.DataFrame({"year": year, "agency_group": group, "criterion_code": criteria,
@@ -422,8 +555,9 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frames: list[pl.DataFram
 
 
 def analyse_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Path,
-                  catalogue_path: Path = CATALOGUE_PATH) -> dict[str, int]:
-    """Replace the uncertainty tables of `years` (scores must be there); returns the rows written per table."""
+                  catalogue_path: Path = CATALOGUE_PATH, memory: float | None = None) -> dict[str, int]:
+    """Replace the uncertainty tables of `years` (scores must be there); returns the rows written per table.
+    `memory`: the bytes a group's arrays may hold (analyse_group); the same rows whatever it is."""
     years = sorted({int(y) for y in years})
     rubrics = rubrics_for_years(years, Path(rubric_dir), catalogue_path)
     methods.install(con)
@@ -442,7 +576,7 @@ def analyse_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: 
             "alternatives": json.dumps({k: list(v) for k, v in spec.alternatives.model_dump().items() if v},
                                        sort_keys=True)}))
         for group in groups:
-            found = analyse_group(con, year, group, spec)
+            found = analyse_group(con, year, group, spec, memory)
             for table, frame in zip(TABLES, found or (), strict=False):
                 results[table].append(frame)
     for name in ("ua_scope", "ua_configs"):

@@ -77,18 +77,32 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
         _say(f"== Nothing new for {span} since the last successful run (raw files, code, configuration and "
              "published files unchanged): the published marts are up to date; nothing was run ==")
         return EXIT_OK
+    from pipelines.core.provinces import province_lock
+
+    # A national run's province step holds this folder's lock while it writes the folder (provinces/<code>/ is a
+    # provincial data directory): `egov run` on that folder waits for it, their steps never interleave.
+    with province_lock(base, _say):
+        return _execute_provincial(base, years, span, full_refresh=full_refresh, allow_shrink=allow_shrink,
+                                   verbose=verbose)
+
+
+def _execute_provincial(base: Path, years: list[int], span: str, *, full_refresh: bool, allow_shrink: bool,
+                        verbose: bool) -> int:
+    """The provincial run of `execute_pipeline`, under the folder's lock."""
+    from pipelines.cli import unchanged
+
     inputs = unchanged.fingerprint(base, years)  # taken before the run: a file arriving during it is new next time
     unchanged.forget(base)
     import dagster as dg
 
     from expectations import gx_worker  # started by the staging checks when a staged table changed
-    from pipelines.definitions import PIPELINE_JOB, defs
-    from pipelines.defs.jobs import pipeline_run_config
+    from pipelines.defs.jobs import PIPELINE_JOB, pipeline_run_config
+    from pipelines.defs.provincial import provincial_defs
     from pipelines.defs.resources import build_resources
     from pipelines.defs.runs import live_warehouse_runs, process_tags, reap_dead_runs
 
     ensure_dagster_home(base)
-    job = defs.resolve_job_def(PIPELINE_JOB)
+    job = provincial_defs.resolve_job_def(PIPELINE_JOB)
     run_config = pipeline_run_config(job, full_refresh=full_refresh, allow_shrink=allow_shrink,
                                      log_level="INFO" if verbose else "WARNING")
     with dg.DagsterInstance.get() as instance:
@@ -143,13 +157,18 @@ def execute_national(years: list[int], *, full_refresh: bool, data_dir: Path, al
     Dagster run of the national job on the chosen executor; returns the exit code."""
     import dagster as dg
 
+    from assets.national.folders import province_folders
     from pipelines import definitions
     from pipelines.defs.provinces import PROVINCE_DIMENSION, range_tags, sync_province_partitions
     from pipelines.defs.runs import live_warehouse_runs, process_tags, reap_dead_runs
 
     base = data_dir
-    if not settings.province_codes(base):
-        _say(f"No province folder with a raw/ folder under {settings.provinces_dir(base)}. Nothing was run.")
+    folders = province_folders(base)
+    if not folders.codes:  # a run names the folders it skips (its first step); here nothing would run
+        for message in folders.skipped:
+            _say(f"  {message}")
+        _say(f"No province of the national registry has a folder with a raw/ folder under "
+             f"{settings.provinces_dir(base)}. Nothing was run.")
         return EXIT_USAGE
     if executor == "celery":
         problem = celery_workers_problem(broker or DEFAULT_BROKER)

@@ -30,7 +30,10 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> int |
             _say(f"The marts at {marts} hold no ranking yet.")
             return None
         if year not in ranked:
-            _say(f"The marts hold no ranking for {year}: they rank {_years_text(ranked)}.")
+            from expectations.sql_checks import no_records
+
+            why = f"no records for year {year}: not ranked; " if no_records(con, year) else ""
+            _say(f"The marts hold no ranking for {year} ({why}they rank {_years_text(ranked)}).")
             return None
         _say(f"\n== Xếp hạng mức độ ứng dụng CNTT năm {year} (ranking {year}) ==")
         # Groups in their order and with their labels (marts older than the agency_groups table: by code).

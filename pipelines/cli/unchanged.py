@@ -49,7 +49,7 @@ def _code_hash() -> str:
 
 def _rubric_hash(base: Path) -> str:
     """The contents of every file of the rubric folder a run of `base` reads (settings.rubric_dir): the only
-    configuration of a deployment outside the code (pipelines/registry.py `configuration_files` lists what the
+    configuration of a deployment outside the code (pipelines/core/registry/ `configuration_files` lists what the
     registry reads; tests/test_unchanged.py checks each is covered). Links are followed, as the registry follows
     them; a file added, renamed, removed or edited (whatever its size and time) changes it."""
     root = settings.rubric_dir(base)

@@ -36,6 +36,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.core.sql import sql_literal
 from pipelines.core.vietnamese import vn_number
 
 REQUIRED = object()  # a parameter without default
@@ -305,7 +306,7 @@ def summary_vi(method: str, params: dict[str, Any] | str | None) -> str:
 
 
 def _dispatch(attribute: str, fallback: str) -> str:
-    branches = "\n".join(f"        WHEN '{m.name}' THEN ({getattr(m, attribute)})" for m in METHODS.values())
+    branches = "\n".join(f"        WHEN {sql_literal(m.name)} THEN ({getattr(m, attribute)})" for m in METHODS.values())
     return f"CASE method\n{branches}\n        ELSE {fallback} END"
 
 
@@ -323,10 +324,10 @@ def _log_struct_sql() -> str:
 def macros_sql() -> str:
     """The DuckDB macros of the registry, as SQL (temporary: installed on each connection that scores)."""
     unknown = "error('unknown scoring method: ' || method)"
-    shape = json.dumps(PARAMS_SHAPE).replace("'", "''")
+    shape = sql_literal(json.dumps(PARAMS_SHAPE))
     return f"""-- Generated from pipelines/core/methods.py (METHODS): edit the registry, not this text.
 -- The parameters of a rubric item (rubric_items.params, JSON) as a struct.
-CREATE OR REPLACE TEMP MACRO method_params(params) AS json_transform(params, '{shape}');
+CREATE OR REPLACE TEMP MACRO method_params(params) AS json_transform(params, {shape});
 
 -- The parameters under an item's transform (rubric_items.transform): `log` logs those in the value's units.
 CREATE OR REPLACE TEMP MACRO method_params_log(p) AS {_log_struct_sql()};

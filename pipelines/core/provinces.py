@@ -5,6 +5,7 @@ Dagster-free, so that the national layer (`assets/national/`), the code location
 from __future__ import annotations
 
 import fcntl
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,10 +13,18 @@ from pathlib import Path
 
 from pipelines.core import settings
 
-NATIONAL = "*"  # province_code of national rows that belong to no single province (the national rubric, groups)
+NATIONAL = "*"  # province_code of national rows of no single province (the national rubric, groups, registry)
+
+# What a province code, and so a province folder's name, may hold: it becomes a partition key ('|' joins the
+# dimensions), a step's mapping key and a DuckDB database name, so ASCII letters, digits, '-' and '_' only.
+PROVINCE_CODE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def province_dir(base: Path, code: str) -> Path:
+    """The folder of province `code`: one folder of provinces/. A code that would be a path instead (`..`, `a/b`,
+    `/etc`: a partition key added by hand) is refused, so no run writes outside the national data directory."""
+    if code in ("", ".", "..") or "/" in code or "\0" in code:
+        raise ValueError(f"province {code!r}: not a folder name of {settings.provinces_dir(base)}")
     return settings.provinces_dir(base) / code
 
 

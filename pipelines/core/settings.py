@@ -69,11 +69,3 @@ def provinces_dir(base: Path | None = None) -> Path:
 def is_national(base: Path | None = None) -> bool:
     """A national data directory holds a `provinces/` folder; without one it is a provincial directory, as always."""
     return provinces_dir(base).is_dir()
-
-
-def province_codes(base: Path | None = None) -> list[str]:
-    """The provinces of a national data directory: the folders of provinces/ that hold a raw/ folder."""
-    folder = provinces_dir(base)
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if (p / "raw").is_dir() and not p.name.startswith("."))

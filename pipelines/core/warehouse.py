@@ -26,6 +26,24 @@ SCHEMA_FILES = (
 # the Python side (~0.3 GB). 900 MB keeps a 10M-dossier run under 1.2 GB and completes 100M (docs/benchmarks.md,
 # "Issue 17"); unlimited costs ~10% less CPU at 3× the RSS.
 MEMORY_LIMIT = os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "900MB")
+BYTE_UNITS = {
+    "bytes": 1,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+    "TiB": 2**40,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+}
+
+
+def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
+    """The connection's DuckDB memory limit in bytes ('858.3 MiB' as DuckDB reports it): the budget the steps that
+    hold large arrays outside DuckDB (the load's scratch choice, the uncertainty runs) size themselves by."""
+    number, unit = scalar(con, "SELECT current_setting('memory_limit')").split()
+    return float(number) * BYTE_UNITS[unit]
 
 
 def lock_holder(message: str) -> str:
@@ -48,6 +66,8 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ())
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    # Imported here: the registry loads the scoring methods, which quote their SQL with this module.
+
     con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
     for path in SCHEMA_FILES:
         con.execute(path.read_text(encoding="utf-8"))

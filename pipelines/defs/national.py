@@ -14,11 +14,13 @@ from assets.national.build import (
     national_marts_sql,
     province_marts,
 )
+from assets.national.folders import province_folders
 from assets.national.reports import write_national_reports
 from assets.profiles.profiles import build_profiles
 from assets.scoring.score import score_years
 from pipelines.core.provinces import province_dir, province_lock
 from pipelines.core.registry import load_registry
+from pipelines.core.registry.sources import load_sources
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.warehouse import write_agency_groups
 from pipelines.defs.jobs import NATIONAL_GROUP, PIPELINE_JOB, pipeline_run_config
@@ -34,11 +36,16 @@ class ProvinceConfig(dg.Config):
     """Publish a province's marts even when a year would lose most of its rankings."""
 
 
-@dg.op(out=dg.DynamicOut(list), description="The provinces of the run's partitions, one output each.")
+@dg.op(out=dg.DynamicOut(list), description="The provinces of the run's partitions, one output each; the folders "
+       "of provinces/ that are not provinces of the national registry are named and skipped.")
 def run_provinces(context: dg.OpExecutionContext, warehouse: Warehouse):
+    folders = province_folders(warehouse.base)
+    for message in folders.skipped:
+        context.log.warning(message)
     for code, years in run_scope(context).items():
-        if not province_dir(warehouse.base, code).is_dir():  # a run launched before its folder was removed
-            context.log.warning(f"province {code}: no folder {province_dir(warehouse.base, code)}; skipped")
+        if code not in folders.codes:  # a run launched before its folder was removed (or renamed)
+            context.log.warning(f"province {code}: no longer a province folder ({province_dir(warehouse.base, code)});"
+                                " skipped")
             continue
         yield dg.DynamicOutput([code, years], mapping_key="".join(c if c.isalnum() else "_" for c in code))
 
@@ -50,6 +57,12 @@ def province_pipeline(context: dg.OpExecutionContext, config: ProvinceConfig, sc
 
     code, years = scope
     folder = province_dir(warehouse.base, code)
+    registry = folder / "raw" / load_sources()["agencies"].folder
+    if not any(p.is_file() and not p.name.startswith((".", "~$")) for p in registry.rglob("*")):
+        raise dg.Failure(f"province {code}: no agency registry in {registry} (the province's own agencies, "
+                         "docs/raw_contracts.md): without it every record would be quarantined as of an unknown "
+                         "agency. Put the registry there and run again; the province's published marts are "
+                         "unchanged")
     job = provincial_defs.resolve_job_def(PIPELINE_JOB)
     with province_lock(folder, context.log.info):
         started = time.monotonic()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.core import settings
+from assets.national.folders import province_folders
 from pipelines.defs.partitions import yearly_partitions
 
 PROVINCE_DIMENSION, YEAR_DIMENSION = "province", "year"
@@ -32,17 +32,17 @@ national_partitions = dg.MultiPartitionsDefinition(
     {PROVINCE_DIMENSION: province_partitions, YEAR_DIMENSION: yearly_partitions})
 
 
-def province_folder_changes(known: list[str], base: Path) -> tuple[list[str], list[str]]:
-    """(added, removed): the province folders not yet in the `province` partitions, and the partitions whose folder
-    is gone (a removed folder is dropped from the partitions, so a run never reaches a province it cannot read;
-    its Dagster history stays)."""
-    folders = settings.province_codes(base)
+def province_folder_changes(known: list[str], folders: list[str]) -> tuple[list[str], list[str]]:
+    """(added, removed): the province folders (`province_folders(base).codes`) not yet in the `province` partitions,
+    and the partitions whose folder is gone or no longer runs (dropped from the partitions, so a run never reaches
+    a province it cannot read; its Dagster history stays)."""
     return [c for c in folders if c not in known], [c for c in known if c not in folders]
 
 
 def sync_province_partitions(instance: dg.DagsterInstance, base: Path) -> tuple[list[str], list[str]]:
     """Bring the `province` partitions in line with the folders; returns (added, removed)."""
-    added, removed = province_folder_changes(instance.get_dynamic_partitions(PROVINCE_DIMENSION), base)
+    added, removed = province_folder_changes(instance.get_dynamic_partitions(PROVINCE_DIMENSION),
+                                             province_folders(base).codes)
     if added:
         instance.add_dynamic_partitions(PROVINCE_DIMENSION, added)
     for code in removed:

@@ -3,7 +3,7 @@ the ranks move when the rubric's weights, targets and methods do (assets/scoring
 
 import dagster as dg
 
-from assets.scoring.score import score_years
+from assets.scoring.score import score_years, years_without_records
 from assets.scoring.uncertainty import analyse_years
 from pipelines.core.registry import load_registry
 from pipelines.core.registry.rubrics import misnamed_rubric_files
@@ -32,12 +32,19 @@ def scores(context: dg.AssetExecutionContext, warehouse: Warehouse):
         context.log.warning(line)
     with warehouse.connect() as con:
         write_agency_groups(con, registry.agency_groups)  # with those the rubrics declare, for every later step
-        counts = score_years(con, years, registry.rubric_dir)
+        empty = years_without_records(con, years, registry.sources)
+        for year in empty:
+            context.log.warning(f"no records for year {year}: not ranked (no row staged from any yearly source's "
+                                f"raw/<source>/{year}/ folder; the agency registry alone ranks nobody)")
+        counts = score_years(con, years, registry.rubric_dir, not_ranked=empty)
         ranked = con.execute(
             "SELECT count(*) FROM rankings WHERE year IN (SELECT unnest(?::INTEGER[]))", [years]).fetchall()[0][0]
     context.log.info(f"scored {years[0]}–{years[-1]}: {ranked:,} agencies ranked")
     for key in ("indicator_scores", "criterion_scores", "rankings"):
-        yield dg.MaterializeResult(asset_key=key, metadata={"row_count": dg.MetadataValue.int(counts.get(key, 0))})
+        metadata = {"row_count": dg.MetadataValue.int(counts.get(key, 0))}
+        if key == "rankings":
+            metadata["years_not_ranked"] = dg.MetadataValue.json(empty)  # no records (years_without_records)
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata)
 
 
 @dg.multi_asset(

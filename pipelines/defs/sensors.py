@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.national.folders import province_folders
 from pipelines.core import settings
 from pipelines.core.provinces import province_dir
 from pipelines.core.registry.rubrics import rubric_files
@@ -101,7 +102,10 @@ def province_years(folder: Path) -> list[int]:
 )
 def province_folders_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> dg.SensorResult:
     base = warehouse.base
-    new, removed = province_folder_changes(context.instance.get_dynamic_partitions(PROVINCE_DIMENSION), base)
+    folders = province_folders(base)
+    for message in folders.skipped:  # every evaluation, as long as the folder stays: nothing is skipped silently
+        context.log.warning(message)
+    new, removed = province_folder_changes(context.instance.get_dynamic_partitions(PROVINCE_DIMENSION), folders.codes)
     if not new and not removed:
         return dg.SensorResult(skip_reason="no new or removed province folder")
     requests = []

@@ -20,10 +20,9 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import math
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +37,7 @@ from expectations.suites import (
     frame_for_data_docs,
     suite_specs,
 )
+from pipelines.core.queries import has_table, json_safe
 from pipelines.core.registry import Registry, load_registry
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.sql import sql_identifier
@@ -128,26 +128,16 @@ def _prune_results(ctx: Any, keep: int, suites: list[str]) -> None:
             store.remove_key(old)
 
 
-def _json_safe(value: Any) -> Any:
-    """A value of a validation result as plain JSON, its texts unescaped (GX validated escaped text cells)."""
+def _result_value(value: Any) -> Any:
+    """A value of a validation result as plain JSON, its texts unescaped (GX validated HTML-escaped text cells)."""
+    value = json_safe(value)
     if isinstance(value, str):
         return html.unescape(value)
-    if value is None or isinstance(value, bool | int):
-        return value
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy / pandas scalars
-        try:
-            return _json_safe(value.item())
-        except (ValueError, TypeError):
-            pass
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+    if isinstance(value, list):
+        return [_result_value(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    return str(value)
+        return {k: _result_value(v) for k, v in value.items()}
+    return value
 
 
 def _summarise(validation: Any, specs: dict[str, Spec], rows: int, seconds: float) -> dict[str, Any]:
@@ -166,8 +156,8 @@ def _summarise(validation: Any, specs: dict[str, Spec], rows: int, seconds: floa
             "name": spec.name if spec else cfg.type,
             "column": spec.column if spec else cfg.kwargs.get("column"),
             "unexpected_count": result.get("unexpected_count"),
-            "observed_value": _json_safe(result.get("observed_value")),
-            "sample": _json_safe((result.get("partial_unexpected_list") or [])[:SAMPLE_VALUES]),
+            "observed_value": _result_value(result.get("observed_value")),
+            "sample": _result_value((result.get("partial_unexpected_list") or [])[:SAMPLE_VALUES]),
             "severity": spec.severity if spec else str(cfg.severity),
             "description": spec.vi if spec else (cfg.description or ""),
             "error": error,
@@ -352,11 +342,6 @@ def _validate(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str 
     return results
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [table]).fetchall()[0][0])
-
-
 DOSSIER_AGENCY_MONTH_TEMP = "egov_dq_dossier_agency_month"
 
 
@@ -378,7 +363,7 @@ def _frame_query(con: duckdb.DuckDBPyConnection, name: str, years: list[int],
             return f"SELECT * FROM {aggregate}", None
         return _dossier_aggregate(con, years), {"years": years}
     table = {"indicators": "indicator_values"}.get(name, name)
-    if not _table_exists(con, table):
+    if not has_table(con, table):
         return None
     types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
                              "AND NOT internal", [table]).fetchall())

@@ -11,30 +11,33 @@ Sentences for stewards are in Vietnamese.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from expectations import SQL_DIR
-from expectations.suites import SUITE_SOURCE, suite_specs
-from pipelines.core.registry.sources import load_sources
+from expectations.suites import SUITE_SOURCE, suite_specs, value_list
+from pipelines.core.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, SCAN_FILES, refresh_file_facts, rows_to_count
+from pipelines.core.registry.sources import REGISTRY_TABLE, SourceContract, load_sources, registry_source
 from pipelines.core.registry.thresholds import load_thresholds
+from pipelines.core.sql import sql_identifier as q
+from pipelines.core.staging import staged_values
 
 if TYPE_CHECKING:
     import duckdb
 
     from pipelines.core.registry import Registry
 
+from pipelines.core.queries import has_table, json_safe
 from pipelines.core.sql import sql_literal
 from pipelines.core.vietnamese import vn_int, vn_pct
 from pipelines.core.warehouse import transaction
 
 # The sources, their labels in a sentence and their returns come from config/sources.yaml (pipelines/core/registry/).
 SOURCES = load_sources()
+# The agency registry (role: registry), the one source without a year: its files and rows count in every year.
+REGISTRY = registry_source(SOURCES).name
 # Sources every evaluated agency returns each year: data_quality.missing_return is set for these.
 RETURN_SOURCES = tuple(name for name, c in SOURCES.items() if c.agency_return)
 # Sources that arrive per year (raw/<source>/<year>/): a year without any of their files is noted, not failed.
@@ -58,6 +61,72 @@ RULE_LABELS = {
     "bad_link": "mã liên kết sai (cấp trên, kế thừa)",
 }
 
+
+# --- the dossier log's value and row rules, from its contract ------------------------------------------------
+
+class CodeRule(NamedTuple):
+    column: str
+    condition: str  # true on a staged value the contract does not allow
+    shown: str  # the rule as the check's description reads it: "KenhThucHien 1–3", "LePhi ≥ 0"
+    coded: bool  # a code list (else a minimum)
+    given: bool  # the value must be given (required, or filled by a `default`): empty breaks the rule too
+
+
+def code_rules(contract: SourceContract) -> list[CodeRule]:
+    """A rule per stored column with a code list (`allowed`, a flag, a level) or a minimum. The loader quarantines
+    the rows that break them; the check finds any staged by other means."""
+    rules = []
+    for col in contract.stored_columns:
+        name, values, given = q(col.name), staged_values(col), col.required or col.default is not None
+        if values:
+            listed = ", ".join(sql_literal(v) for v in values)
+            condition = f"{name} NOT IN ({listed})"
+            rules.append(CodeRule(col.name, f"{name} IS NULL OR {condition}" if given else condition,
+                                  f"{col.name} {value_list(values)}", True, given))
+        elif col.min is not None:
+            rules.append(CodeRule(col.name, f"{name} < {col.min:g}", f"{col.name} ≥ {col.min:g}", False, False))
+    return rules
+
+
+def codes_description(contract: SourceContract) -> str:
+    """The code rules in a sentence: "KenhThucHien 1–3, TrangThaiHoSo 1–10; MucDo 1–4, ... hoặc trống; LePhi ≥ 0"."""
+    rules = code_rules(contract)
+    optional = [r.shown for r in rules if r.coded and not r.given]
+    parts = [", ".join(r.shown for r in rules if r.coded and r.given),
+             ", ".join(optional) + " hoặc trống" if optional else "",
+             ", ".join(r.shown for r in rules if not r.coded)]
+    return "; ".join(p for p in parts if p)
+
+
+def row_rules_view(contract: SourceContract) -> str:
+    """The temp view `egov_dossier_rules`: the staged dossier log with, per row, whether it breaks the code rules
+    (`codes_out_of_range`, the offending fields in `codes_problem`) or the contract's row rules (`rules:` of
+    config/sources.yaml: the date order, `dates_out_of_order`, the broken conditions in `dates_problem`). Written
+    once for the per-file screen (sql/dossier_file_checks.sql) and the checks that list the failing rows."""
+    codes, rules = code_rules(contract), [r.when for r in contract.rules]
+
+    def any_of(conditions: list[str]) -> str:
+        return f"coalesce({' OR '.join(f'({c})' for c in conditions) or 'false'}, false)"
+
+    def named(cases: list[tuple[str, str]]) -> str:
+        return f"concat_ws(', ', {', '.join(f'CASE WHEN {c} THEN {t} END' for c, t in cases)})" if cases else \
+            "NULL::VARCHAR"
+
+    code_cases = [(f"({r.condition})", f"'{r.column}=' || coalesce(CAST({q(r.column)} AS VARCHAR), 'NULL')")
+                  for r in codes]
+    rule_cases = [(f"({w})", sql_literal(w)) for w in rules]
+    return f"""CREATE OR REPLACE TEMP VIEW egov_dossier_rules AS
+SELECT *,
+       {any_of([r.condition for r in codes])} AS codes_out_of_range,
+       {named(code_cases)} AS codes_problem,
+       {any_of(rules)} AS dates_out_of_order,
+       {named(rule_cases)} AS dates_problem
+FROM {contract.table}"""
+
+
+DOSSIERS = SOURCES[DOSSIER_SOURCE]
+
+
 @dataclass(frozen=True)
 class SqlCheck:
     """A check: its query file is sql/check_<name>.sql; `requires` lists the tables it needs."""
@@ -75,11 +144,10 @@ CHECKS: tuple[SqlCheck, ...] = (
              "MaHoSo là duy nhất: đếm số bản sao thừa (sau bản đầu tiên) còn trong dữ liệu đã nạp, mọi năm.",
              ("stg_dossiers",)),
     SqlCheck("dossier_codes_out_of_range", "ERROR", "dossiers", "hồ sơ có mã ngoài danh mục cho phép",
-             "KenhThucHien 1–3, TrangThaiHoSo 1–10, MucDo 1–4 hoặc trống, DuocThanhToanTrucTuyen 0–2, "
-             "HoSoCoThanhPhanSoHoa 0/1, LoaiDoiTuong 1/2, LePhi ≥ 0: đếm số hồ sơ vi phạm.", ("stg_dossiers",)),
-    SqlCheck("dossier_dates_out_of_order", "ERROR", "dossiers", "hồ sơ có ngày trước ngày tiếp nhận",
-             "NgayHenTra, NgayKetThucXuLy, NgayTra không trước NgayTiepNhan: đếm số hồ sơ vi phạm.",
-             ("stg_dossiers",)),
+             codes_description(DOSSIERS) + " (config/sources.yaml): đếm số hồ sơ vi phạm.", ("stg_dossiers",)),
+    SqlCheck("dossier_dates_out_of_order", "ERROR", "dossiers", "hồ sơ có các ngày sai thứ tự",
+             "Không hồ sơ nào có: " + "; ".join(r.when for r in DOSSIERS.rules)
+             + " (config/sources.yaml, rules): đếm số hồ sơ vi phạm.", ("stg_dossiers",)),
     SqlCheck("dossier_year_mismatch", "ERROR", "dossiers", "hồ sơ xếp sai năm tiếp nhận",
              "Năm của hồ sơ bằng năm của NgayTiepNhan: đếm số hồ sơ vi phạm.", ("stg_dossiers",)),
     SqlCheck("dossier_unknown_procedure", "WARN", "dossiers", "hồ sơ có mã TTHC không thuộc danh mục của cơ quan",
@@ -157,25 +225,6 @@ class CheckResult:
         return self.failed == 0
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
-                            [name]).fetchall()[0][0]
-                or con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT temporary",
-                               [name]).fetchall()[0][0])
-
-
 def _source_rows(con: duckdb.DuckDBPyConnection) -> None:
     """The temp view egov_source_rows(source, year, agency_code): one row per staged row of every source of
     config/sources.yaml (the registry's rows with year and agency_code NULL), so the SQL of reconciliation, missing
@@ -188,7 +237,8 @@ def _source_rows(con: duckdb.DuckDBPyConnection) -> None:
 
 def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any], years: list[int],
              registry: Registry | None = None) -> None:
-    con.execute((SQL_DIR / "dossier_rules.sql").read_text(encoding="utf-8"))
+    if has_table(con, DOSSIER_TABLE):
+        con.execute(row_rules_view(DOSSIERS))
     _source_rows(con)
     con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_thresholds (source VARCHAR, max_share DOUBLE)")
     overrides = thresholds.get("quarantined_share_by_source") or {}
@@ -206,17 +256,13 @@ def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any], years: 
         rows += [[year, k, float(lo), float(hi)] for k, (lo, hi, _) in ranges.items()]
     if rows:
         con.executemany("INSERT INTO egov_dq_indicator_bounds VALUES (?, ?, ?, ?)", rows)
-    # The decimals each year's rubric rounds totals to (rank checks); absent (older warehouses): 2.
-    # ... and what they round: the total, or the index (rounding: index; absent: the total)
+    # The decimals each year's rubric rounds totals to (rank checks), as the scoring wrote them with its classes,
+    # and what they round: the total, or the index (rounding: index)
     con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_decimals (year INTEGER, agency_group VARCHAR, decimals INTEGER, "
                 "rounding VARCHAR)")
-    if _table_exists(con, "rubric_classes"):
-        columns = {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() "
-                                             "WHERE table_name = 'rubric_classes'").fetchall()}
-        if "decimals" in columns:
-            rounding = "rounding" if "rounding" in columns else "'total'"
-            con.execute(f"INSERT INTO egov_dq_decimals SELECT DISTINCT year, agency_group, decimals, {rounding} "
-                        "FROM rubric_classes")
+    if has_table(con, "rubric_classes"):
+        con.execute("INSERT INTO egov_dq_decimals SELECT DISTINCT year, agency_group, decimals, rounding "
+                    "FROM rubric_classes")
 
 
 def _params_for(sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -232,7 +278,7 @@ def _run_one(con: duckdb.DuckDBPyConnection, check: SqlCheck, params: dict[str, 
     failed = int(con.execute("SELECT coalesce(sum(n), 0) FROM egov_dq_rows").fetchall()[0][0])
     cursor = con.execute(f"SELECT * EXCLUDE (n) FROM egov_dq_rows LIMIT {int(sample_rows)}")
     names = [d[0] for d in cursor.description]
-    sample = [{k: _json_safe(v) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+    sample = [{k: json_safe(v) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
     by_key: dict[tuple[int | None, str, str | None], int] = {}
     if failed and "year" in columns:
         source = "source" if "source" in columns else sql_literal(check.source)
@@ -250,19 +296,11 @@ def _run_one(con: duckdb.DuckDBPyConnection, check: SqlCheck, params: dict[str, 
 def _screen_dossiers(con: duckdb.DuckDBPyConnection, params: dict[str, Any], names: list[str]) -> dict[str, int]:
     """Failure counts of the row-level dossier checks among `names`, added up from their counts per raw file
     (brought up to date first: only files loaded since they were counted are scanned)."""
-    if not any(n in SCREENED_CHECKS for n in names) or not _table_exists(con, "stg_dossiers"):
+    if not any(n in SCREENED_CHECKS for n in names) or not has_table(con, "stg_dossiers"):
         return {}
-    from pipelines.core.file_facts import (
-        DOSSIER_SOURCE,
-        DOSSIER_TABLE,
-        SCAN_FILES,
-        refresh_file_facts,
-        rows_to_count,
-    )
-
+    con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
     insert_sql = (SQL_DIR / "dossier_file_checks.sql").read_text(encoding="utf-8")
-    rules = (SQL_DIR / "dossier_rules.sql").read_text(encoding="utf-8")
-    scope = hashlib.sha256((insert_sql + rules).encode()).hexdigest()[:16]
+    scope = hashlib.sha256((insert_sql + row_rules_view(DOSSIERS)).encode()).hexdigest()[:16]
     years = [y for (y,) in con.execute(  # every year: a duplicate's other copy may be in any of them
         f"SELECT DISTINCT year FROM {DOSSIER_TABLE} UNION SELECT year FROM ingested_files WHERE source = ? "
         "UNION SELECT year FROM dossier_file_checks ORDER BY ALL", [DOSSIER_SOURCE]).fetchall() if y is not None]
@@ -305,7 +343,7 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: l
         screened = _screen_dossiers(con, params, [c.name for c in selected])
         screen_share = (time.perf_counter() - start) / max(len(screened), 1)  # its time, split over its checks
         for check in selected:
-            missing = [t for t in check.requires if not _table_exists(con, t)]
+            missing = [t for t in check.requires if not has_table(con, t)]
             if missing:
                 results.append(CheckResult(check.name, check.severity, 0,
                                            f"{check.description} (bỏ qua: chưa có bảng {', '.join(missing)})",
@@ -321,7 +359,7 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: l
     finally:
         con.execute("DROP TABLE IF EXISTS egov_dq_rows; DROP TABLE IF EXISTS egov_dq_thresholds; "
                     "DROP TABLE IF EXISTS egov_dq_indicator_bounds; DROP VIEW IF EXISTS egov_source_rows; "
-                    "DROP TABLE IF EXISTS egov_dq_decimals")
+                    "DROP TABLE IF EXISTS egov_dq_decimals; DROP VIEW IF EXISTS egov_dossier_rules")
     return results
 
 
@@ -410,7 +448,7 @@ def _check_phrase(entry: str) -> str:
 def no_records(con: duckdb.DuckDBPyConnection, year: int) -> bool:
     """Whether `year` was checked and no row of it is staged in any yearly source: the year the scoring does not
     rank (assets/scoring/score.py years_without_records), read from `data_quality` (warehouse or marts)."""
-    if not _table_exists(con, "data_quality"):
+    if not has_table(con, "data_quality"):
         return False
     checked, staged = con.execute(
         "SELECT count(*) FILTER (WHERE agency_code = '*'), coalesce(sum(rows_loaded) FILTER (WHERE agency_code IS "
@@ -425,12 +463,10 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
 
     Reads `data_quality` (build it first), `quarantine`, `ingested_files` and the agency registry: works on the
     warehouse, or on the marts file if `data_quality` is copied there."""
-    if not _table_exists(con, "data_quality"):
+    if not has_table(con, "data_quality"):
         return [f"Chưa có bảng data_quality cho năm {year}."]
     lines: list[str] = []
-    registry = "stg_agencies" if _table_exists(con, "stg_agencies") else "agencies"  # warehouse or marts
-    groups = "agency_groups" if _table_exists(con, "agency_groups") else "(SELECT NULL AS agency_group, NULL AS " \
-        "group_order)"  # a marts file older than the table: names in code order
+    registry = REGISTRY_TABLE if has_table(con, REGISTRY_TABLE) else "agencies"  # warehouse or marts
     required = list(load_thresholds()["required_returns"])
     # Sources without any file that year (sources_without_files): one line for all, not every agency's name.
     no_files = [s for (s,) in con.execute(
@@ -448,7 +484,7 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
         names = [r[0] for r in con.execute(
             f"SELECT coalesce(a.agency_name, d.agency_code) FROM data_quality AS d "
             f"LEFT JOIN {registry} AS a ON a.agency_code = d.agency_code "
-            f"LEFT JOIN {groups} AS g ON g.agency_group = a.agency_group "
+            "LEFT JOIN agency_groups AS g ON g.agency_group = a.agency_group "
             "WHERE d.year = ? AND d.source = ? AND d.missing_return "
             "ORDER BY g.group_order NULLS LAST, d.agency_code", [year, source]).fetchall()]
         if names:
@@ -458,14 +494,14 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
                      " – các chỉ số từ " + ("các nguồn này" if len(no_files) > 1 else "nguồn này")
                      + " để trống (0 điểm).")
     rules = con.execute(
-        "SELECT source, rule, count(*) FROM quarantine WHERE year = ? OR (year IS NULL AND source = 'agencies') "
-        "GROUP BY ALL ORDER BY source, count(*) DESC, rule", [year]).fetchall()
+        "SELECT source, rule, count(*) FROM quarantine WHERE year = ? OR (year IS NULL AND source = ?) "
+        "GROUP BY ALL ORDER BY source, count(*) DESC, rule", [year, REGISTRY]).fetchall()
     by_source: dict[str, list[tuple[str, int]]] = {}
     for source, rule, n in rules:
         by_source.setdefault(source, []).append((rule, int(n)))
     read = dict(con.execute(
-        "SELECT source, sum(rows_read) FROM ingested_files WHERE year = ? OR (year IS NULL AND source = 'agencies') "
-        "GROUP BY source", [year]).fetchall())
+        "SELECT source, sum(rows_read) FROM ingested_files WHERE year = ? OR (year IS NULL AND source = ?) "
+        "GROUP BY source", [year, REGISTRY]).fetchall())
     for source, items in by_source.items():
         rows = sum(n for rule, n in items if rule != "file_rejected")
         files = sum(n for rule, n in items if rule == "file_rejected")
@@ -478,7 +514,7 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
         if files:
             names = [r[0] for r in con.execute(
                 "SELECT file FROM quarantine WHERE source = ? AND rule = 'file_rejected' AND year IS NOT DISTINCT FROM "
-                "CASE WHEN ? = 'agencies' THEN NULL ELSE ? END ORDER BY file", [source, source, year]).fetchall()]
+                "CASE WHEN ? = ? THEN NULL ELSE ? END ORDER BY file", [source, source, REGISTRY, year]).fetchall()]
             shown = ", ".join(names[:5]) + (f" và {len(names) - 5} tệp khác" if len(names) > 5 else "")
             lines.append(f"{vn_int(files)} tệp {label} bị từ chối cả tệp: {shown}")
     for source, failed in con.execute(

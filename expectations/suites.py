@@ -16,9 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from pipelines.core.file_facts import DOSSIER_TABLE
 from pipelines.core.registry import Registry, load_registry
-from pipelines.core.registry.sources import load_sources
+from pipelines.core.registry.sources import SourceContract, load_sources
 from pipelines.core.registry.thresholds import load_thresholds
+from pipelines.core.staging import YEAR, staged_values
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 INDICATOR_SOURCES = ["computed", "assessment"]
 INT_TYPES = ["int8", "int16", "int32", "int64", "Int8Dtype", "Int16Dtype", "Int32Dtype", "Int64Dtype"]
 NUM_TYPES = [*INT_TYPES, "float32", "float64", "Float32Dtype", "Float64Dtype"]
+DATE_TYPES = ["datetime64[s]", "datetime64[ms]", "datetime64[us]", "datetime64[ns]"]
 
 # Columns computed from a frame before validation (pandas.eval expressions), for rules GX cannot express
 # directly on two columns with a factor (computers ≤ 10 × staff_count).
@@ -80,6 +83,11 @@ def texts(*cols: str) -> list[Spec]:
                  {"column": c, "type_": "str"}) for c in cols]
 
 
+def dates(*cols: str) -> list[Spec]:
+    return [Spec("ExpectColumnValuesToBeInTypeList", f"{c}_is_date", f"{c} là ngày (giờ)",
+                 {"column": c, "type_list": DATE_TYPES}) for c in cols]
+
+
 def not_null(*cols: str) -> list[Spec]:
     return [Spec("ExpectColumnValuesToNotBeNull", f"{c}_present", f"{c} không được để trống",
                  {"column": c}) for c in cols]
@@ -111,10 +119,6 @@ def counts(*cols: str) -> list[Spec]:
     return ints(*cols) + [between(c, 0, None, f"{c} không âm", name=f"{c}_not_negative") for c in cols]
 
 
-def flags(*cols: str) -> list[Spec]:
-    return ints(*cols) + [in_set(c, [0, 1], f"{c} là cờ 0/1") for c in cols]
-
-
 def at_most(part: str, whole: str, vi: str, *, severity: str = "critical") -> Spec:
     """part ≤ whole on rows where both are known."""
     return Spec("ExpectColumnPairValuesAToBeGreaterThanB", f"{part}_not_above_{whole}", vi,
@@ -122,22 +126,34 @@ def at_most(part: str, whole: str, vi: str, *, severity: str = "critical") -> Sp
                 severity=severity)
 
 
+def plausible_year(col: str = "year") -> Spec:
+    return between(col, 2000, 2100, "Năm đánh giá trong khoảng 2000–2100", name="year_plausible")
+
+
 def year_range(col: str = "year") -> list[Spec]:
-    return ints(col) + not_null(col) + [between(col, 2000, 2100, "Năm đánh giá trong khoảng 2000–2100",
-                                                name="year_plausible")]
+    return ints(col) + not_null(col) + [plausible_year(col)]
 
 
-def bounded_values(col: str, registry: Registry) -> list[Spec]:
-    """Indicator values: ratios in [0, 1], the non-ratio indicators within their range: the rubrics'
-    assessed_indicators min/max, else thresholds.yaml indicator_bounds (the widest any year gives: a suite is not
-    per year; ingestion checks each year's own range)."""
+def bounded_values(col: str, registry: Registry, by: str = "indicator_code") -> list[Spec]:
+    """Indicator values (`by` names the indicator): ratios in [0, 1], the non-ratio indicators within their range:
+    the rubrics' assessed_indicators min/max, else thresholds.yaml indicator_bounds (the widest any year gives: a
+    suite is not per year; ingestion checks each year's own range)."""
     bounds = registry.widest_value_ranges()
     specs = [between(col, 0, 1, "Giá trị chỉ số tỷ lệ phải nằm trong [0, 1]", name="ratio_value_in_0_1",
-                     when=("indicator_code", "not_in", sorted(bounds)) if bounds else None)]
+                     when=(by, "not_in", sorted(bounds)) if bounds else None)]
     specs += [between(col, lo, hi, f"{code} phải nằm trong [{lo}, {hi}]", name=f"{code}_in_range",
-                      when=("indicator_code", "==", code), severity="warning")
+                      when=(by, "==", code), severity="warning")
               for code, (lo, hi) in sorted(bounds.items())]
     return specs
+
+
+def value_list(values: tuple[int | str, ...] | list[int | str]) -> str:
+    """Allowed values as a reader takes them in: '1–12' for a run of whole numbers (three or more), else '0/1',
+    'department, district, commune'."""
+    ints_ = [v for v in values if isinstance(v, int)]
+    if len(ints_) == len(values) >= 3 and ints_ == list(range(ints_[0], ints_[0] + len(ints_))):
+        return f"{ints_[0]}–{ints_[-1]}"
+    return "/".join(map(str, values)) if len(ints_) == len(values) else ", ".join(map(str, values))
 
 
 def groups_allowed(registry: Registry) -> Spec:
@@ -155,34 +171,54 @@ def classes_allowed(registry: Registry) -> Spec:
 # --- the suites (each takes the registry of the data directory validated) -------------------------------------
 
 
+# What a column's contract type expects of its frame column (a flag and a level are whole numbers).
+TYPE_SPECS: dict[str, Callable[[str], list[Spec]]] = {
+    "text": texts, "int": ints, "flag": ints, "level": ints, "decimal": nums, "date": dates, "timestamp": dates}
+
+
+def contract_specs(contract: SourceContract, registry: Registry) -> list[Spec]:
+    """The expectations a staging table's contract (config/sources.yaml) implies, column by column: its type; present
+    when required (or filled by a `default`); its allowed values (`allowed`, the registry's agency groups, a flag's
+    0/1, a level's 1–4); its minimum; an assessed value's range (`range_by`); a plausible year; and the key
+    (`unique`, within the year) unique. Written nowhere else: a new column or source gets them from its contract."""
+    stored = [c.name for c in contract.stored_columns]
+    specs = year_range() if contract.partitioned and YEAR not in stored else []
+    for col in contract.stored_columns:
+        specs += TYPE_SPECS[col.type](col.name)
+        if col.required or col.default is not None:
+            specs += not_null(col.name)
+        if col.name == YEAR and contract.partitioned:
+            specs.append(plausible_year(col.name))
+        values = staged_values(col)
+        if values:
+            shown = f"{col.name} là cờ 0/1" if col.type == "flag" else f"{col.name} là một trong: {value_list(values)}"
+            specs.append(in_set(col.name, list(values), shown))
+        if col.min is not None:
+            specs.append(between(col.name, col.min, None, f"{col.name} không âm", name=f"{col.name}_not_negative")
+                         if col.min == 0 else
+                         between(col.name, col.min, None, f"{col.name} từ {col.min:g} trở lên",
+                                 name=f"{col.name}_at_least_{col.min:g}"))
+        if col.range_by:
+            specs += bounded_values(col.name, registry, by=col.range_by)
+        if col.keep_label_as:
+            specs += texts(col.keep_label_as)
+    if contract.unique:
+        key = list(dict.fromkeys([YEAR, *contract.unique] if contract.partitioned else contract.unique))
+        specs.append(unique(*key, vi=f"Không trùng {contract.key_label or 'khóa'}: mỗi ({', '.join(key)}) một dòng"))
+    return specs
+
+
+# The rules of a staging table its contract cannot say, written here: between columns, and what is plausible.
 def stg_agencies(registry: Registry) -> list[Spec]:
     return [
-        *texts("agency_code", "agency_name", "agency_group"),
-        *not_null("agency_code", "agency_name", "agency_group"),
-        unique("agency_code", vi="Mỗi mã cơ quan chỉ có một dòng trong danh mục"),
-        groups_allowed(registry),
         at_most("valid_from", "valid_to", "Ngày hết hiệu lực không trước ngày bắt đầu hiệu lực"),
         Spec("ExpectColumnValuesToNotBeNull", "commune_has_parent", "UBND xã phải có huyện trực thuộc (parent_code)",
              {"column": "parent_code"}, when=("agency_group", "==", "commune"), severity="warning"),
     ]
 
 
-def stg_services(registry: Registry) -> list[Spec]:
-    return [
-        *year_range(), *texts("agency_code", "procedure_code"), *not_null("agency_code", "procedure_code"),
-        unique("year", "agency_code", "procedure_code", vi="Mỗi thủ tục chỉ một dòng cho mỗi cơ quan và năm"),
-        *ints("level"),
-        in_set("level", [1, 2, 3, 4], "Mức độ dịch vụ công là 1–4 (trống: không trực tuyến)"),
-        *flags("has_fee"),
-    ]
-
-
 def stg_one_stop(registry: Registry) -> list[Spec]:
     return [
-        *year_range(), *texts("agency_code"), *not_null("agency_code"), *ints("month"),
-        in_set("month", list(range(1, 13)), "Tháng từ 1 đến 12"),
-        unique("year", "month", "agency_code", vi="Mỗi cơ quan một dòng cho mỗi tháng"),
-        *flags("uses_software"), *counts("dossiers_in_software", "dossiers_total"),
         at_most("dossiers_in_software", "dossiers_total",
                 "Số hồ sơ trên phần mềm không vượt tổng số hồ sơ tiếp nhận"),
         between("dossiers_in_software", 0, 0, "Không dùng phần mềm một cửa thì không có hồ sơ trên phần mềm",
@@ -193,13 +229,6 @@ def stg_one_stop(registry: Registry) -> list[Spec]:
 def stg_infrastructure(registry: Registry) -> list[Spec]:
     max_per_staff = load_thresholds()["indicator_bounds"].get("computers_per_staff", [0, 10])[1]
     return [
-        *year_range(), *texts("agency_code"), *not_null("agency_code"),
-        unique("year", "agency_code", vi="Mỗi cơ quan một báo cáo hạ tầng mỗi năm"),
-        *counts("staff_count", "computers", "computers_internet"),
-        *nums("bandwidth_mbps"), between("bandwidth_mbps", 0, None, "Băng thông không âm",
-                                         name="bandwidth_mbps_not_negative"),
-        *flags("has_lan", "has_firewall", "has_antivirus", "has_backup", "security_assessed",
-               "offline_computer_secret", "has_website"),
         at_most("computers_internet", "computers", "Số máy tính kết nối Internet không vượt tổng số máy tính"),
         between("staff_count", 1, None, "Cơ quan có ít nhất một cán bộ (0 làm các tỷ lệ theo cán bộ bị trống)",
                 name="staff_count_positive", severity="warning"),
@@ -211,11 +240,6 @@ def stg_infrastructure(registry: Registry) -> list[Spec]:
 
 def stg_capacity(registry: Registry) -> list[Spec]:
     return [
-        *year_range(), *texts("agency_code"), *not_null("agency_code"),
-        unique("year", "agency_code", vi="Mỗi cơ quan một báo cáo ứng dụng CNTT mỗi năm"),
-        *counts("docs_sent_total", "docs_sent_electronic", "docs_signed_digital", "staff_with_email", "it_staff",
-                "it_staff_security_trained", "staff_it_trained", "it_budget_vnd"),
-        *flags("has_it_plan", "has_it_regulation"),
         at_most("docs_sent_electronic", "docs_sent_total", "Văn bản gửi điện tử không vượt tổng số văn bản gửi"),
         at_most("docs_signed_digital", "docs_sent_electronic",
                 "Văn bản ký số không vượt số văn bản gửi điện tử"),
@@ -224,12 +248,22 @@ def stg_capacity(registry: Registry) -> list[Spec]:
     ]
 
 
-def stg_assessments(registry: Registry) -> list[Spec]:
-    return [
-        *year_range(), *texts("agency_code", "indicator_code"), *not_null("agency_code", "indicator_code", "value"),
-        unique("year", "agency_code", "indicator_code", vi="Mỗi chỉ số chấm một lần cho mỗi cơ quan và năm"),
-        *nums("value"), *bounded_values("value", registry),
-    ]
+STAGING_RULES: dict[str, Callable[[Registry], list[Spec]]] = {
+    "stg_agencies": stg_agencies, "stg_one_stop": stg_one_stop, "stg_infrastructure": stg_infrastructure,
+    "stg_capacity": stg_capacity,
+}
+# The dossier log is validated in DuckDB SQL (sql_checks.py; too big for pandas) and through its monthly aggregate
+# `dossier_agency_month`; every other source's table has a suite.
+SQL_VALIDATED = (DOSSIER_TABLE,)
+
+
+def staging_suite(source: str) -> Callable[[Registry], list[Spec]]:
+    """The suite of a source's staging table: its contract's expectations, then the table's own rules."""
+    def specs(registry: Registry) -> list[Spec]:
+        contract = registry.sources[source]
+        return contract_specs(contract, registry) + STAGING_RULES.get(contract.table, lambda _registry: [])(registry)
+
+    return specs
 
 
 def indicators(registry: Registry) -> list[Spec]:
@@ -352,15 +386,14 @@ def dossier_agency_month(registry: Registry) -> list[Spec]:
 
 
 SUITES: dict[str, Callable[[Registry], list[Spec]]] = {
-    "stg_agencies": stg_agencies, "stg_services": stg_services, "stg_one_stop": stg_one_stop,
-    "stg_infrastructure": stg_infrastructure, "stg_capacity": stg_capacity, "stg_assessments": stg_assessments,
+    **{c.table: staging_suite(name) for name, c in load_sources().items() if c.table not in SQL_VALIDATED},
     "indicators": indicators, "indicator_scores": indicator_scores, "criterion_scores": criterion_scores,
     "rankings": rankings, "agency_profiles": agency_profiles, "what_if": what_if,
     "dossier_agency_month": dossier_agency_month,
 }
 
-# Staging suites: the sources' tables that have a suite (the dossier log is validated through its monthly
-# aggregate `dossier_agency_month`); mart suites: the rest (`indicators` is read from the warehouse table
+# Staging suites: the sources' tables (the dossier log is validated through its monthly aggregate
+# `dossier_agency_month`); mart suites: the rest (`indicators` is read from the warehouse table
 # `indicator_values`, `dossier_agency_month` from sql/dossier_agency_month.sql).
 STAGING_SUITES = tuple(c.table for c in load_sources().values() if c.table in SUITES)
 MART_SUITES = tuple(name for name in SUITES if name not in STAGING_SUITES)
@@ -372,13 +405,17 @@ SUITE_SOURCE = {**dict.fromkeys(MART_SUITES, "marts"),
 # How build_suite turns specs into GX objects (2: texts HTML-escaped): part of a stored suite's and result's key
 # (expectations/gx_runner.py), so a change rebuilds the stored suites and validates the tables again.
 SUITE_FORMAT = 2
+# What a staging suite checks besides its contract (STAGING_RULES), in its description.
+STAGING_NOTES = {
+    "stg_agencies": "thời gian hiệu lực, xã có huyện trực thuộc",
+    "stg_one_stop": "số hồ sơ trên phần mềm hợp lý",
+    "stg_infrastructure": "số máy tính hợp lý",
+    "stg_capacity": "tập con không vượt tổng",
+}
 SUITE_DESCRIPTIONS = {
-    "stg_agencies": "Danh mục cơ quan: mã duy nhất, nhóm cơ quan hợp lệ, thời gian hiệu lực",
-    "stg_services": "Danh mục thủ tục hành chính theo năm: mức độ 1–4, không trùng thủ tục",
-    "stg_one_stop": "Sử dụng phần mềm một cửa theo tháng: tháng 1–12, số hồ sơ hợp lý",
-    "stg_infrastructure": "Báo cáo hạ tầng kỹ thuật: số lượng không âm, cờ 0/1, số máy tính hợp lý",
-    "stg_capacity": "Báo cáo ứng dụng CNTT nội bộ, nhân lực, chính sách: số lượng không âm, tập con không vượt tổng",
-    "stg_assessments": "Chỉ số do đoàn đánh giá chấm: mỗi chỉ số một lần, giá trị trong khoảng cho phép",
+    **{c.table: f"{c.label}: kiểu, giá trị bắt buộc và cho phép, không trùng {c.key_label or 'khóa'} (theo "
+       "config/sources.yaml)" + (f"; {STAGING_NOTES[c.table]}" if c.table in STAGING_NOTES else "")
+       for c in load_sources().values() if c.table in SUITES},
     "indicators": "Giá trị chỉ số: tỷ lệ trong [0, 1], mẫu số 0 thì giá trị trống, không trùng",
     "indicator_scores": "Điểm theo chỉ số: từ 0 đến điểm tối đa của chỉ số",
     "criterion_scores": "Điểm theo tiêu chí: từ 0 đến điểm tối đa, thứ hạng từ 1",
@@ -441,11 +478,14 @@ def _escaped(value: Any) -> Any:
 
 
 def frame_for_data_docs(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with its text cells escaped (for_data_docs); the frame itself is left as it is."""
+    """The frame with its text cells escaped (for_data_docs); the frame itself is left as it is. Only the cells
+    holding a character to escape are touched (found by a vectorised match: few, if any, of a table's)."""
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or str(out[col].dtype) in ("string", "str"):
-            out[col] = out[col].map(lambda v: for_data_docs(v) if isinstance(v, str) else v)
+            marked = out[col].str.contains(r"[&<>\"']", regex=True, na=False).astype(bool)
+            if marked.any():
+                out.loc[marked, col] = out.loc[marked, col].map(for_data_docs)
     return out
 
 

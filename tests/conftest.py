@@ -9,9 +9,9 @@ Every test must be able to fail, and pass in any order:
 Order independence is checked by running the suite backwards (`EGOV_TEST_ORDER=reverse ./egov test`: files and
 the tests in them in reverse order) and the tests that change data one by one.
 
-`pytest -m "not slow"` is the loop to run while editing (about a minute): `slow` marks whatever runs the whole
-pipeline, Dagster runs or a server, or takes more than a couple of seconds; a test that uses the sample province is
-marked slow here, without having to say so. `./egov test` runs everything."""
+`pytest -m "not slow"` is the loop to run while editing (about a minute): `slow` marks a test that runs the whole
+pipeline or a Dagster run, starts a server or a browser, or takes more than ~2 s; a test that uses the sample
+province is marked slow here, without having to say so. `./egov test` runs everything."""
 
 from __future__ import annotations
 
@@ -91,7 +91,9 @@ def dossier(code: str, agency: str = "SO-TP", *, procedure: str = "P1", channel:
             applicant, "Nguyễn Văn An", "001099012345", "0912345678", "an.nguyen@example.vn"]
 
 
-SCHEMA_FILES = {  # the warehouse tables of each layer, as the pipeline creates them (staging: warehouse.connect)
+# The warehouse tables of each layer, as the pipeline creates them. The staging tables (generated from
+# config/sources.yaml) and the core's own (pipelines/core/warehouse.sql) come with warehouse.connect.
+SCHEMA_FILES = {
     "indicators": PROJECT / "assets" / "indicators" / "sql" / "schema.sql",
     "scoring": PROJECT / "assets" / "scoring" / "schema.sql",
     "profiles": PROJECT / "assets" / "profiles" / "schema.sql",

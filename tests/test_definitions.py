@@ -41,6 +41,35 @@ def test_definitions_load_with_every_layer_and_year_partitions():
     assert defs.resolve_job_def("egov_pipeline") is not None
 
 
+@pytest.mark.filterwarnings("ignore:Parameter `backfill_policy`")
+def test_full_refresh_reaches_every_staging_table_whatever_its_name(tmp_path: Path):
+    """`table:` in sources.yaml is any SQL name: full refresh went only to the steps whose name starts with stg_, so
+    `egov backfill` never reloaded a source staged as staging_x (issue 25). The ingestion steps are the sources'
+    tables."""
+    from pipelines.core.registry.sources import SOURCES_PATH, load_sources
+    from pipelines.defs.ingestion import build_ingestion_assets
+    from pipelines.defs.jobs import PIPELINE_JOB, pipeline_run_config
+
+    text = SOURCES_PATH.read_text(encoding="utf-8")
+    assert "table: stg_services\n" in text
+    path = tmp_path / "sources.yaml"
+    path.write_text(text.replace("table: stg_services\n", "table: staging_x\n"), encoding="utf-8")
+    sources = load_sources(path)
+    job = dg.Definitions(assets=build_ingestion_assets(sources), jobs=[dg.define_asset_job("ingest")],
+                         resources=build_resources(tmp_path)).resolve_job_def("ingest")
+    config = pipeline_run_config(job, full_refresh=True, sources=sources)
+    assert {op for op, c in config["ops"].items() if c["config"].get("full_refresh")} == {
+        "stg_agencies", "staging_x", "stg_dossiers", "stg_one_stop", "stg_infrastructure", "stg_capacity",
+        "stg_assessments"}
+    # The code location's job: every source's step, and a run config Dagster accepts.
+    job = defs.resolve_job_def(PIPELINE_JOB)
+    config = pipeline_run_config(job, full_refresh=True)
+    assert {op for op, c in config["ops"].items() if c["config"].get("full_refresh")} == {
+        "stg_agencies", "stg_services", "stg_dossiers", "stg_one_stop", "stg_infrastructure", "stg_capacity",
+        "stg_assessments"}
+    assert dg.validate_run_config(job, config)
+
+
 def partitions_kind(partitions: dg.PartitionsDefinition | None) -> str | None:
     """How an asset is partitioned, in words that do not change with today's date."""
     if partitions is None:
@@ -78,6 +107,7 @@ def test_the_code_location_module_holds_one_definitions_object():
     assert [name for name, value in vars(location).items() if isinstance(value, dg.Definitions)] == ["defs"]
 
 
+@pytest.mark.slow
 def test_loading_the_definitions_warns_nothing():
     """Every process that loads the code location (the UI's code server, step processes, Celery tasks) logs what
     it prints on import: Dagster's "beta" note for `backfill_policy` came once per asset, 17 lines each time."""

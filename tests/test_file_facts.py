@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 from conftest import DOSSIER_HEADER, dossier, write_csv
 
 from expectations.gx_runner import load_frames
@@ -18,6 +19,8 @@ from expectations.sql_checks import run_sql_checks
 from pipelines.defs.indicators import dossier_indicators_ytd
 from pipelines.defs.ingestion import ingestion_assets
 from pipelines.defs.resources import build_resources
+
+pytestmark = pytest.mark.slow  # each test runs the ingestion and indicator assets in Dagster, night after night
 
 STAGING = [a for a in ingestion_assets if a.key.path[-1] in ("stg_agencies", "stg_services", "stg_dossiers")]
 # Counted from the staged log directly: the definitions of docs/domain.md §4, written here independently.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from conftest import AGENCY_HEADER, DOSSIER_HEADER, dossier, to_cp1258, write_cs
 
 from assets.ingestion.load import ingest
 from assets.ingestion.readers import FileRejected, detect_encoding
-from pipelines.core.registry.sources import load_sources
+from pipelines.core.registry.sources import ColumnContract, load_sources
+from pipelines.core.staging import staging_ddl
 from pipelines.core.warehouse import connect
 
 CONTRACTS = load_sources()
@@ -490,3 +492,98 @@ def test_number_cells_of_xlsx_and_doubles_of_parquet_load_with_their_exact_value
         (3, "invalid", "value: 'inf' is not a valid number"),
         (7, "invalid", "value: 'true' is not a valid number"),
     ]
+
+
+# --- the staging tables, generated from the contracts --------------------------------------------------------
+
+def described(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, str]]:
+    """(column, type, nullable) of a table, in order."""
+    return [(name, kind, null) for name, kind, null, *_ in con.execute(f"DESCRIBE {table}").fetchall()]
+
+
+def test_staging_tables_are_typed_by_their_contracts():
+    """Written by hand from config/sources.yaml: codes (`allowed`) and the year are INTEGER, counts and amounts
+    BIGINT, flags and levels INTEGER; required columns, and a code with a default, NOT NULL; the level's label right
+    after it; personal columns absent; source_file and source_line last."""
+    con = connect(":memory:")
+    assert described(con, "stg_services") == [
+        ("year", "INTEGER", "NO"), ("agency_code", "VARCHAR", "NO"), ("procedure_code", "VARCHAR", "NO"),
+        ("procedure_name", "VARCHAR", "YES"), ("level", "INTEGER", "YES"), ("level_label", "VARCHAR", "YES"),
+        ("has_fee", "INTEGER", "YES"), ("source_file", "VARCHAR", "YES"), ("source_line", "BIGINT", "YES")]
+    assert described(con, "stg_agencies")[:3] == [
+        ("agency_code", "VARCHAR", "NO"), ("agency_name", "VARCHAR", "NO"), ("agency_group", "VARCHAR", "NO")]
+    assert described(con, "stg_assessments") == [
+        ("year", "INTEGER", "NO"), ("agency_code", "VARCHAR", "NO"), ("indicator_code", "VARCHAR", "NO"),
+        ("value", "DOUBLE", "NO"), ("source_file", "VARCHAR", "YES"), ("source_line", "BIGINT", "YES")]
+    one_stop = {name: (kind, null) for name, kind, null in described(con, "stg_one_stop")}
+    assert (one_stop["month"], one_stop["uses_software"], one_stop["dossiers_total"]) == (
+        ("INTEGER", "NO"), ("INTEGER", "YES"), ("BIGINT", "YES"))
+    assert {name: kind for name, kind, _ in described(con, "stg_infrastructure")}["bandwidth_mbps"] == "DOUBLE"
+    dossiers = {name: (kind, null) for name, kind, null in described(con, "stg_dossiers")}
+    assert dossiers["year"] == ("INTEGER", "NO")  # from NgayTiepNhan: not a column of the files
+    assert dossiers["KenhThucHien"] == ("INTEGER", "NO")  # empty reads as 1
+    assert dossiers["MucDo"] == dossiers["CoKetQuaDienTu"] == ("INTEGER", "YES")
+    assert dossiers["TrangThaiHoSo"] == ("INTEGER", "NO")
+    assert dossiers["LePhi"] == dossiers["SoLanBoSung"] == ("BIGINT", "YES")
+    assert dossiers["NgayTiepNhan"] == ("TIMESTAMP", "NO") and dossiers["NgayCongDanBoSung"] == ("TIMESTAMP", "YES")
+    assert not {"ChuHoSo", "SoGiayTo", "SoDienThoai", "Email"} & set(dossiers)
+    assert list(dossiers)[-2:] == ["source_file", "source_line"]
+
+
+def test_a_column_added_to_a_contract_reaches_an_existing_warehouse(data_dir, registry):
+    """A warehouse made under a contract gets a column added to it later (its DDL adds every missing column), and
+    the loader fills it; the rows of a file without it keep it empty."""
+    path = data_dir / "warehouse" / "egov.duckdb"
+    raw = data_dir / "raw" / "capacity" / "2024"
+    write_csv(raw / "old.csv", CAPACITY_HEADER, [[2024, "SO-TP", 10, 8, 6, 5, 2, 1, 3, 1, 0, 1000]])
+    con = connect(path)
+    ingest(con, CONTRACTS["agencies"], data_dir / "raw", None)
+    assert load(con, data_dir, "capacity").rows_loaded == 1
+    con.close()
+
+    extended = replace(CONTRACTS["capacity"], columns=(
+        *CONTRACTS["capacity"].columns, ColumnContract(name="cloud_services", type="int", min=0, optional=True),
+        ColumnContract(name="has_cloud_plan", type="flag", optional=True)))
+    write_csv(raw / "new.csv", [*CAPACITY_HEADER, "cloud_services", "has_cloud_plan"],
+              [[2024, "SO-YT", 20, 18, 12, 9, 3, 2, 6, 1, 1, 2000, 4, "có"]])
+    con = connect(path)
+    con.execute(staging_ddl(extended))
+    assert described(con, "stg_capacity")[-2:] == [("cloud_services", "BIGINT", "YES"),
+                                                   ("has_cloud_plan", "INTEGER", "YES")]
+    report = ingest(con, extended, data_dir / "raw", 2024)
+    assert (report.rows_read, report.rows_loaded) == (2, 2)
+    assert con.execute("SELECT agency_code, it_budget_vnd, cloud_services, has_cloud_plan FROM stg_capacity "
+                       "ORDER BY agency_code").fetchall() == [("SO-TP", 1000, None, None), ("SO-YT", 2000, 4, 1)]
+    con.execute(staging_ddl(extended))  # a second time changes nothing
+    assert len(described(con, "stg_capacity")) == len(CAPACITY_HEADER) + 4
+    con.close()
+
+
+def test_a_warehouse_from_before_the_sync_columns_gets_them_and_loads_them(data_dir, registry):
+    """A warehouse made before the dossier contract gained the national sync columns: its stg_dossiers (typed here
+    as it then was) gains them on open, after source_line, and a file carrying them loads."""
+    path = data_dir / "warehouse" / "egov.duckdb"
+    path.parent.mkdir(parents=True)
+    old = duckdb.connect(str(path))
+    old.execute("""CREATE TABLE stg_dossiers (
+        year INTEGER NOT NULL, MaHoSo VARCHAR NOT NULL, MaTTHC VARCHAR NOT NULL, DonViXuLy VARCHAR NOT NULL,
+        KenhThucHien INTEGER NOT NULL, MucDo INTEGER, NgayTiepNhan TIMESTAMP NOT NULL, NgayHenTra TIMESTAMP,
+        NgayKetThucXuLy TIMESTAMP, NgayTra TIMESTAMP, TrangThaiHoSo INTEGER NOT NULL, LePhi BIGINT,
+        DuocThanhToanTrucTuyen INTEGER, HoSoCoThanhPhanSoHoa INTEGER, LoaiDoiTuong INTEGER,
+        source_file VARCHAR, source_line BIGINT)""")
+    old.close()
+    con = connect(path)
+    assert described(con, "stg_dossiers")[-8:] == [
+        ("source_file", "VARCHAR", "YES"), ("source_line", "BIGINT", "YES"),
+        ("NgayYeuCauBoSung", "TIMESTAMP", "YES"), ("NgayCongDanBoSung", "TIMESTAMP", "YES"),
+        ("SoLanBoSung", "BIGINT", "YES"), ("CoKetQuaDienTu", "INTEGER", "YES"), ("DaSoHoaKetQua", "INTEGER", "YES"),
+        ("DuocLayTuKhoDMQG", "INTEGER", "YES")]
+    ingest(con, CONTRACTS["agencies"], data_dir / "raw", None)
+    sync = ["NgayYeuCauBoSung", "NgayCongDanBoSung", "SoLanBoSung", "CoKetQuaDienTu", "DaSoHoaKetQua",
+            "DuocLayTuKhoDMQG"]
+    write_csv(data_dir / "raw" / "dossiers" / "2024" / "01" / "sync.csv", DOSSIER_HEADER + sync,
+              [dossier("S1") + ["20240106080000", "20240107080000", 1, 1, 0, 1]])
+    assert load(con, data_dir, "dossiers").rows_loaded == 1
+    assert con.execute("SELECT MaHoSo, KenhThucHien, NgayCongDanBoSung, SoLanBoSung, DuocLayTuKhoDMQG, source_line "
+                       "FROM stg_dossiers").fetchall() == [("S1", 2, datetime(2024, 1, 7, 8), 1, 1, 2)]
+    con.close()

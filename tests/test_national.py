@@ -6,6 +6,7 @@ computed by hand from the records below; the multiprocess and celery executors m
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,8 +17,10 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import openpyxl
 import pytest
-from conftest import AGENCY_HEADER, DOSSIER_HEADER, dossier, write_csv
+from conftest import AGENCY_HEADER, DOSSIER_HEADER, PROJECT, dossier, vn_value, write_csv
+from test_safety_reports import page
 
 from assets.marts.publish import open_marts
 
@@ -147,6 +150,93 @@ def test_two_provinces_rank_by_hand_and_equal_their_provincial_runs(national: Pa
     assert (national / "marts" / "reports" / str(YEAR) / f"xep_hang_tinh_{YEAR}.xlsx").is_file()
 
 
+# --- the national report: the provincial reports' templates, numbers and atomic writes ------------------------------
+
+
+def national_ranking(index: Path) -> tuple[list[str], list[list[str]]]:
+    """The headings and rows of the national page's ranking table."""
+    rows = [r for t, r in page(index).rows if t.get("class") == "ranking"]
+    return rows[0], rows[1:]
+
+
+def test_the_national_report_lists_every_province_with_its_rank_in_vietnamese_numbers(national: Path):
+    reports = national / "marts" / "reports" / str(YEAR)
+    heads, rows = national_ranking(reports / "index.html")
+    # By hand (PROVINCES): BBB 0.75 + 1 = 1.75 points of 2, index 0.875, rank 1; AAA 0.5 + 0.5 = 1, index 0.5, rank 2.
+    # The rubric rounds to 4 decimals: every figure is shown with 4, a decimal comma, as the provinces' reports do.
+    expected = {"Tỉnh Bình": (1, 1.75, 1.75, 0.875), "Tỉnh An": (2, 1.0, 1.0, 0.5)}
+    column = {name: heads.index(name) for name in ("Tỉnh, thành phố", "Xếp hạng", "Dịch vụ (2)", "Tổng điểm", "Chỉ số")}
+    shown = {r[column["Tỉnh, thành phố"]]: (int(r[column["Xếp hạng"]]), vn_value(r[column["Dịch vụ (2)"]], 4),
+                                            vn_value(r[column["Tổng điểm"]], 4), vn_value(r[column["Chỉ số"]], 4))
+             for r in rows}
+    assert shown == expected
+    # Every province of the national ranking, with its rank, and no other row.
+    ranked = query(national / "marts" / "egov.duckdb",
+                   f"SELECT agency_name, rank FROM rankings WHERE year = {YEAR} AND agency_group = 'province'")
+    assert sorted((name, rank) for name, (rank, *_) in shown.items()) == sorted(ranked) and len(rows) == len(ranked)
+    assert {r[heads.index("Xếp loại")] for r in rows} == {"Không xếp loại"}  # the class badge
+    html = (reports / "index.html").read_text(encoding="utf-8")
+    assert 'class="cls"' in html and 'data-chart="index_province"' in html
+    assert '<link rel="stylesheet" href="../_static/report.css">' in html  # the provincial layout and stylesheet
+    assert (reports.parent / "_static" / "report.css").read_bytes() == (
+        PROJECT / "assets" / "reports" / "templates" / "report.css").read_bytes()
+    # A province's page: its figures in Vietnamese too, and no number with a decimal point anywhere.
+    aaa = (reports / "tinh" / "AAA.html").read_text(encoding="utf-8")
+    assert re.search(r'data-field="index_value">([^<]*)<', aaa)[1] == "0,5000"
+    assert re.search(r'data-field="rank">([^<]*)<', aaa)[1] == "2"
+    for text in (page(reports / "index.html").visible, page(reports / "tinh" / "AAA.html").visible):
+        assert not re.search(r"\d\.\d{4}", text), text
+    # The workbook: the provincial ranking sheet's layout, numbers stored as numbers in Vietnamese formats.
+    book = openpyxl.load_workbook(reports / f"xep_hang_tinh_{YEAR}.xlsx")
+    ws = book[book.sheetnames[0]]
+    heads = [c.value for c in ws[3]]
+    assert heads[:3] == ["STT", "Mã tỉnh", "Tỉnh, thành phố"]
+    index = heads.index("Chỉ số") + 1
+    assert [(ws.cell(r, 2).value, ws.cell(r, index).value, ws.cell(r, index).number_format) for r in (4, 5)] == [
+        ("BBB", 0.875, "[$-42A]0.0000"), ("AAA", 0.5, "[$-42A]0.0000")]
+
+
+def test_a_failed_national_rewrite_leaves_the_previous_files_whole(national: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch):
+    """Every national file is written under a temporary name and renamed: a page that fails half-way (a character
+    UTF-8 cannot encode, as a full disk would) or a workbook that cannot be saved leaves the previous files as they
+    were, and no temporary file."""
+    import jinja2
+    import xlsxwriter.workbook
+
+    from assets.national.reports import write_national_reports
+
+    base = tmp_path / "data"
+    shutil.copytree(national / "marts", base / "marts", ignore=shutil.ignore_patterns("parquet", ".readers"))
+    write_national_reports(base, [YEAR])
+    reports = base / "marts" / "reports"
+    before = {p: p.read_bytes() for p in sorted(reports.rglob("*")) if p.is_file()}
+    assert len([p for p in before if p.suffix == ".html"]) == 4  # the years, the ranking and a page per province
+    render, generate = jinja2.Template.render, jinja2.Template.generate
+
+    def half_then_unencodable(text: str) -> str:
+        return text[: len(text) // 2] + "\udc80" + text[len(text) // 2:]
+
+    monkeypatch.setattr(jinja2.Template, "render", lambda self, *a, **k: half_then_unencodable(render(self, *a, **k)))
+    monkeypatch.setattr(jinja2.Template, "generate",
+                        lambda self, *a, **k: iter([half_then_unencodable("".join(generate(self, *a, **k)))]))
+    with pytest.raises(UnicodeEncodeError):
+        write_national_reports(base, [YEAR])
+    after = {p: p.read_bytes() for p in sorted(reports.rglob("*")) if p.is_file()}
+    assert sorted(after) == sorted(before)  # no temporary file left behind
+    assert {p: after[p] for p in after if p.suffix == ".html"} == {p: before[p] for p in before if p.suffix == ".html"}
+    monkeypatch.undo()
+    before = after
+
+    def full_disk(self):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(xlsxwriter.workbook.Workbook, "close", full_disk)
+    with pytest.raises(OSError):
+        write_national_reports(base, [YEAR])
+    assert {p: p.read_bytes() for p in sorted(reports.rglob("*")) if p.is_file()} == before
+
+
 def test_rank_change_across_the_2025_merger_follows_successor_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                     capsys: pytest.CaptureFixture[str]):
     """docs/domain.md §5 and §8: a province that absorbed others in 2025 keeps its own 2024 rank as its previous rank;
@@ -179,6 +269,15 @@ def test_rank_change_across_the_2025_merger_follows_successor_codes(tmp_path: Pa
         (2024, "BBB", 2.0, 1, None, None, None), (2024, "CCC", 1.5, 2, None, None, None),
         (2024, "AAA", 0.25, 3, None, None, None),
         (2025, "AAA", 1.75, 1, 3, 2, "tăng 2 bậc"), (2025, "DDD", 0.25, 2, 2, 0, "giữ nguyên")]
+    # The 2025 report: the change against 2024 and, two years being ranked, the trend of the index (total / 2).
+    reports = base / "marts" / "reports" / "2025"
+    heads, rows = national_ranking(reports / "index.html")
+    assert [(r[heads.index("Tỉnh, thành phố")], r[heads.index("Thay đổi so với năm trước")]) for r in rows] == [
+        ("Tỉnh An", "↑2"), ("Tỉnh Đông", "–")]
+    assert 'data-chart="trend_province"' in (reports / "index.html").read_text(encoding="utf-8")
+    years = [r for t, r in page(reports / "tinh" / "AAA.html").rows if t.get("class") == "history"][1:]
+    assert [(int(y), vn_value(index, 4), int(rank)) for y, index, _, rank in years] == [(2024, 0.125, 3),
+                                                                                        (2025, 0.875, 1)]
 
 
 def test_multiprocess_runs_provinces_at_once_and_a_busy_province_queues(national: Path, tmp_path: Path,

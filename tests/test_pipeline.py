@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 from conftest import YEARS
 
+from assets.marts.dictionary import load_dictionary
 from pipelines.cli.runs import run_pipeline
 from pipelines.core.settings import PROJECT_ROOT
 
@@ -56,6 +57,13 @@ def test_marts_describe_every_column_and_hold_no_personal_data(province: Path):
             "data_quality", "ingested_files", "indicator_scores"} <= tables
     undocumented = [(t, c) for t, c, comment in columns if not comment and t != "dossier_scorecard"]
     assert undocumented == []
+    # Every comment is its table's data dictionary (assets/marts/dictionary/<table>.yaml), which describes every
+    # column of every marts table and no other column.
+    dictionary = load_dictionary()
+    in_tables = {(t, c): comment for t, c, comment in columns if t != "dossier_scorecard"}
+    assert in_tables == {(t, c): text for t, entry in dictionary.items() for c, text in entry.columns.items()}
+    assert dict(con.execute("SELECT table_name, comment FROM duckdb_tables() WHERE database_name = 'egov'"
+                            ).fetchall()) == {t: entry.description for t, entry in dictionary.items()}
     assert not {c.lower() for _, c, _ in columns} & PERSONAL
     planted = con.execute("SELECT count(*) FROM quarantine WHERE raw ILIKE '%@%' OR raw ~ '09[0-9]{8}'"
                           ).fetchall()[0][0]

@@ -71,6 +71,7 @@ ICT_DA_NANG = {2016: ((0.84, 0.76, 0.89), "0.83"), 2019: ((0.7925, 0.9538, 0.85)
                2023: ((0.7908, 0.7892, 0.9655), "0.8485")}
 
 
+@pytest.mark.slow
 def test_ict_index_deployment_of_provinces_and_assessments_runs_end_to_end_with_egov_backfill(tmp_path: Path):
     base = deployment(tmp_path / "data", "vn_ict_index",
                       [("DNG", "Thành phố Đà Nẵng", "province"), ("HNI", "Thành phố Hà Nội", "province")],
@@ -130,6 +131,7 @@ DTI_2022 = {
 }
 
 
+@pytest.mark.slow
 def test_provincial_dti_2022_reproduces_the_published_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     base = deployment(tmp_path / "data", "dti_province",
                       [(code, name, "province") for code, (name, _, _) in DTI_2022.items()],
@@ -168,6 +170,7 @@ EGDI_2024 = {
 }
 
 
+@pytest.mark.slow
 def test_un_egdi_2024_reproduces_the_published_index_and_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     base = deployment(tmp_path / "data", "un_egdi",
                       [(code, name, "country") for code, (name, _, _) in EGDI_2024.items()],

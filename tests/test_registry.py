@@ -21,7 +21,12 @@ from conftest import AGENCY_HEADER, RUBRIC_FIXTURES, write_csv
 
 from pipelines.core import settings
 from pipelines.core.registry import load_registry
-from pipelines.core.registry.catalogue import CATALOGUE_PATH, load_catalogue
+from pipelines.core.registry.catalogue import (
+    CATALOGUE_PATH,
+    indicator_families,
+    known_indicator_codes,
+    load_catalogue,
+)
 from pipelines.core.registry.methodology import (
     METHODOLOGY_PATH,
     GroupLabels,
@@ -31,7 +36,7 @@ from pipelines.core.registry.methodology import (
 )
 from pipelines.core.registry.reading import RegistryError, RubricError, read_yaml, shown_path
 from pipelines.core.registry.rubrics import load_rubric
-from pipelines.core.registry.sources import SOURCES_PATH, load_sources
+from pipelines.core.registry.sources import REGISTRY_TABLE, SOURCES_PATH, load_sources, registry_source
 from pipelines.core.registry.thresholds import THRESHOLDS_PATH, load_threshold_model
 
 RUBRIC = RUBRIC_FIXTURES / "standard" / "2016.yaml"  # the tests' own: a bundled rubric's layout may change
@@ -98,6 +103,30 @@ TYPOS = [  # (id, configuration file, loader, text, replacement, the message aft
      "classification, class 'Yếu': colour must be a colour like \"#1b7837\", got 'red'"),
     ("rubric decimals", RUBRIC, load_rubric, "maximum: 100", "maximum: 100\ndecimals: two",
      "decimals: must be a whole number, got 'two'"),
+    # What the code assumes of the sources together (issue 25): a source it would skip is a load-time error.
+    ("a second source without year folders", SOURCES_PATH, load_sources,
+     "    folder: services\n    partitioned: true", "    folder: services\n    partitioned: false",
+     "sources.services.partitioned: false is not supported for a source other than the agency registry "
+     "(sources.agencies, role: registry): give its files year folders, raw/services/<year>/, and partitioned: true"),
+    ("no agency registry", SOURCES_PATH, load_sources, "    role: registry\n", "",
+     "sources: no source has role: registry; give it to the agency registry (the source without year folders whose "
+     "agency codes every other source is checked against)"),
+    ("two agency registries", SOURCES_PATH, load_sources,
+     "    folder: services\n", "    folder: services\n    role: registry\n",
+     "sources.services.role: a second source with role: registry (sources.agencies has it); the agency registry is "
+     "one source"),
+    ("unknown role", SOURCES_PATH, load_sources, "    role: registry\n", "    role: registre\n",
+     "sources.agencies.role: must be one of 'registry', got 'registre'"),
+    ("agency registry with year folders", SOURCES_PATH, load_sources,
+     "    folder: agencies\n    partitioned: false", "    folder: agencies\n    partitioned: true",
+     "sources.agencies.partitioned: the agency registry (role: registry) has no year folders: it must be false"),
+    ("agency registry's table", SOURCES_PATH, load_sources, "table: stg_agencies", "table: stg_agency",
+     "sources.agencies.table: the agency registry's staging table must be stg_agencies (the SQL of the marts, the "
+     "scoring and the checks reads it by that name), got 'stg_agency'"),
+    ("a table named twice", SOURCES_PATH, load_sources, "table: stg_dossiers", "table: stg_services",
+     "sources.dossiers.table: stg_services is already the staging table of sources.services"),
+    ("a table that is no SQL name", SOURCES_PATH, load_sources, "table: stg_services", "table: stg services",
+     "sources.services.table: must be a code of lower-case letters, digits and _, got 'stg services'"),
 ]
 
 
@@ -217,6 +246,51 @@ def test_a_file_that_looks_like_a_rubric_but_is_not_read_is_reported(tmp_path, c
         "draft's name starts with draft"]
 
 
+NEW_INDICATOR = ('  - {code: edoc_signed_ratio, family: %s, label_vi: "Tỷ lệ văn bản ký số", '
+                 'national: ratio_of_sums}\n')
+
+
+@pytest.mark.parametrize(("family", "sql"), [
+    ("dossier_ytd", "assets/indicators/sql/dossier_ytd.sql"),  # a file of the folder that is no family
+    ("capacity", "assets/indicators/sql/capacity.sql"),  # a family that does not compute it (yet)
+])
+def test_an_indicator_no_family_sql_computes_is_refused_at_load(tmp_path, family, sql):
+    """Before issue 25 the entry was accepted and every unit scored 0 on it without a word: no family SQL computed
+    it, and indicator_values lists every catalogue indicator (LEFT JOIN)."""
+    path = tmp_path / "catalogue.yaml"
+    path.write_text(CATALOGUE_PATH.read_text(encoding="utf-8") + NEW_INDICATOR % family, encoding="utf-8")
+    with pytest.raises(RegistryError) as err:
+        load_catalogue(path)
+    assert str(err.value) == (
+        f"{path}: indicators[edoc_signed_ratio].family: {sql} does not compute 'edoc_signed_ratio' (the code, as an "
+        "SQL string 'edoc_signed_ratio', is not in it): add its numerator and denominator there, or name the family "
+        f"that computes it, got '{family}'")
+
+
+def test_the_families_run_are_the_catalogues_and_each_computes_its_indicators():
+    from assets.indicators.build import SQL_DIR
+
+    catalogue = load_catalogue()
+    assert indicator_families(catalogue) == (
+        "services", "dossiers", "one_stop", "infrastructure", "capacity", "communes")
+    for i in catalogue:
+        assert f"'{i.code}'" in (SQL_DIR / f"{i.family}.sql").read_text(encoding="utf-8"), i.code
+
+
+def test_the_agency_registry_is_found_by_its_role(tmp_path):
+    sources = load_sources()
+    assert registry_source(sources).name == "agencies" and registry_source(sources).table == REGISTRY_TABLE
+    renamed = edited(tmp_path, SOURCES_PATH, "  agencies:\n    label:", "  units:\n    label:")
+    assert registry_source(load_sources(renamed)).name == "units"
+    assert registry_source(load_sources(renamed)).folder == "agencies"
+
+
+def test_a_missing_catalogue_is_an_error_naming_it(tmp_path):
+    with pytest.raises(RegistryError, match=rf"^{re.escape(str(tmp_path / 'missing.yaml'))}: no such file \(the "
+                                            r"indicator catalogue\)$"):
+        known_indicator_codes(tmp_path / "missing.yaml")
+
+
 def test_the_bundled_configuration_loads_and_fits_together():
     registry = load_registry()
     assert registry.group_codes == ["department", "district", "commune", "central"]
@@ -308,6 +382,7 @@ def test_a_deployment_reads_its_own_rubric_folder_and_declares_groups_there(data
         load_registry(data_dir)
 
 
+@pytest.mark.slow
 def test_custom_classes_and_a_group_of_provinces_run_through_gx_the_workbook_and_the_html_report(data_dir):
     from pipelines.cli.runs import run_pipeline
 

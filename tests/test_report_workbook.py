@@ -167,6 +167,25 @@ def test_ties_are_listed_in_vietnamese_alphabetical_order(report_marts: Path, tm
     assert shown == ["Sở Ánh sáng", "Sở Bình", "Sở Dân tộc", "Sở Đào tạo", "Sở Em"]
 
 
+def test_totals_are_shown_with_the_rubrics_decimals_and_never_a_default_of_its_own(report_marts: Path,
+                                                                                   tmp_path: Path):
+    """The rounding of totals is the rubric's (rubric_classes.decimals, whose default is the registry's): the
+    workbook kept a fallback of 2 of its own, used when the marts did not say (issue 25)."""
+    copy = tmp_path / "egov.duckdb"
+    shutil.copyfile(report_marts, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("UPDATE rubric_classes SET decimals = 3 WHERE year = ? AND agency_group = 'department'", [YEAR])
+    sheet = openpyxl.load_workbook(write_ranking_workbook(con, YEAR, tmp_path / "three"))["Sở ban ngành"]
+    assert "làm tròn 3 chữ số" in sheet.cell(row=2, column=1).value
+    heads, _ = table(sheet)
+    assert sheet.cell(row=HEADER_ROW + 1, column=heads.index("Tổng điểm") + 1).number_format.endswith("#,##0.000")
+    con.execute("DELETE FROM rubric_classes WHERE year = ? AND agency_group = 'department'", [YEAR])
+    with pytest.raises(ValueError, match=f"the marts hold no classes \\(rubric_classes\\) of group 'department' in "
+                                         f"{YEAR}: the decimals its totals are rounded to are unknown"):
+        write_ranking_workbook(con, YEAR, tmp_path / "none")
+    con.close()
+
+
 def test_changes_cover_up_down_and_new(book: Workbook, marts: duckdb.DuckDBPyConnection, tmp_path: Path):
     texts = {r[-1] for s in GROUP_SHEETS.values() for r in table(book[s])[1]}
     assert any(t.startswith("↑") for t in texts) and any(t.startswith("↓") for t in texts)

@@ -14,7 +14,7 @@ import yaml
 from conftest import RUBRIC_FIXTURES
 
 from pipelines.core.registry.__main__ import main
-from pipelines.core.registry.catalogue import FALLBACK_INDICATOR_CODES, known_indicator_codes
+from pipelines.core.registry.catalogue import known_indicator_codes
 from pipelines.core.registry.reading import RubricError
 from pipelines.core.registry.rubrics import load_rubric, rubric_file_for, rubrics_for_years
 
@@ -84,9 +84,8 @@ def test_district_variant_scales_every_department_indicator_and_adds_communes():
     assert [c.code for c in district.criteria] == [*STANDARD, "communes"]
 
 
-def test_catalogue_codes_and_fallback(tmp_path: Path):
-    assert known_indicator_codes(tmp_path / "missing.yaml") == set(FALLBACK_INDICATOR_CODES)
-    assert set(FALLBACK_INDICATOR_CODES) <= known_indicator_codes()
+def test_catalogue_codes(tmp_path: Path):
+    assert {"edoc_ratio", "computers_per_staff", "commune_website_ratio"} <= known_indicator_codes()
     catalogue = tmp_path / "catalogue.yaml"
     catalogue.write_text("indicators:\n  - {code: edoc_ratio}\n", encoding="utf-8")
     assert known_indicator_codes(catalogue) == {"edoc_ratio"}

@@ -454,6 +454,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_egov_ui_starts_from_a_clean_shell_and_stops_on_the_first_ctrl_c(data_dir: Path):
     port = free_port()
     venv_bin = str(Path(sys.executable).parent)

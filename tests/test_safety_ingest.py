@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import polars as pl
+import pytest
 import xlsxwriter
 from conftest import AGENCY_HEADER, DOSSIER_HEADER, PROJECT, dossier, write_csv
 
@@ -77,6 +78,7 @@ def headerless_lines(codes: list[str]) -> str:
 
 # --- 3 and 9: personal data, end to end -----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_headerless_and_shifted_dossier_files_and_a_0_100_score_in_a_real_run(data_dir, registry, capfd):
     """3a, 3b and 9 through `egov run`'s own pipeline: no personal value reaches any output, counts reconcile,
     and an inspector's 0-100 score is quarantined at ingestion and blocks the run by name (a quarantined assessment
@@ -190,6 +192,7 @@ def test_rejections_of_a_source_with_personal_data_quote_none_of_its_values(con,
 
 # --- 5: one bad file rejects only itself ----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_an_oversized_header_and_an_undecodable_file_name_reject_only_their_file_in_a_dagster_run(data_dir,
                                                                                                 registry):
     raw = data_dir / "raw" / "dossiers" / "2024" / "03"
@@ -520,6 +523,7 @@ def test_a_quote_inside_a_value_does_not_shift_the_lines_after_it(con, data_dir)
         ("Q0", 2), ("Q1", 3), ("Q2", 4), ("Q3", 6), ("Q4", 7)]
 
 
+@pytest.mark.slow
 def test_a_quote_that_never_closes_in_a_large_file_loses_no_record_unreported(con, data_dir):
     """A MaTTHC typed as "1.001193 opens a quoted field that runs to the end of the file: by CSV's rules the file
     holds 11 records, but DuckDB, past its 8 MB read block, resumed mid-field and read 47,992 of the 100,000 lines
@@ -619,6 +623,7 @@ def _inline_string_bomb(path: Path, rows: int) -> None:
             sheet.write(b"</sheetData></worksheet>")
 
 
+@pytest.mark.slow
 def test_xlsx_bombs_are_rejected_by_name_before_the_reader_allocates_them(data_dir, registry):
     """10: a million inline strings (5 MB on disk; the reader took 2.4 GB) and one stray value in XFD1048576 (a few
     KB; the reader asked for 17 billion cells and aborted the process, exit 134, naming no file) are rejected by

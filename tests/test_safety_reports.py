@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
+from conftest import vn_value
 
 from assets.reports.publish import write_reports
 
@@ -449,12 +450,13 @@ def test_the_sort_key_follows_the_vietnamese_alphabet():
     assert sorted(NAMES, key=vi_sort_key) == VIETNAMESE_ORDER
 
 
-def test_tied_agencies_are_listed_in_vietnamese_order(province: Path, tmp_path: Path):
+def _tied_copy(province: Path, tmp_path: Path) -> Path:
+    """A copy whose 2024 communes are NAMES, all tied at rank 1 (codes X000… in NAMES order, not the alphabet's)."""
     codes = [f"X{i:03d}" for i in range(len(NAMES))]
     values = ", ".join(f"('{c}', '{n}')" for c, n in zip(codes, NAMES, strict=True))
     keep = "SELECT agency_code FROM rankings WHERE year = 2024 AND agency_group = 'commune' ORDER BY agency_code " \
            f"LIMIT {len(NAMES)}"
-    base = data_copy(
+    return data_copy(
         province, tmp_path,
         f"CREATE TEMP TABLE names AS SELECT k.code AS agency_code, n.name FROM (SELECT agency_code AS code, "
         f"row_number() OVER (ORDER BY agency_code) AS i FROM ({keep})) AS k JOIN (SELECT *, row_number() OVER () "
@@ -465,6 +467,10 @@ def test_tied_agencies_are_listed_in_vietnamese_order(province: Path, tmp_path: 
         "WHERE rankings.agency_code = names.agency_code AND year = 2024",
         "UPDATE agencies SET agency_name = names.name FROM names WHERE agencies.agency_code = names.agency_code",
     )
+
+
+def test_tied_agencies_are_listed_in_vietnamese_order(province: Path, tmp_path: Path):
+    base = _tied_copy(province, tmp_path)
     out = base / "marts" / "reports"
     write_reports(base / "marts" / "egov.duckdb", [2024], out)
     shown = [r[1] for t, r in page(out / "2024" / "index.html").rows
@@ -559,9 +565,9 @@ def test_the_workbook_is_streamed_row_by_row(grown: tuple[Path, dict]):
 
 
 def test_a_cell_written_above_a_streamed_row_is_refused(tmp_path: Path):
-    from assets.reports.workbook import STREAMED, _Workbook
+    from assets.reports.workbook import STREAMED, _StreamedWorkbook
 
-    wb = _Workbook(str(tmp_path / "x.xlsx"), STREAMED)
+    wb = _StreamedWorkbook(str(tmp_path / "x.xlsx"), STREAMED)
     ws = wb.add_worksheet("a")
     ws.write_string(0, 0, "first")
     ws.write_string(1, 0, "second")
@@ -585,3 +591,33 @@ def test_profile_pages_written_in_chunks_are_those_written_at_once(province: Pat
             con.close()
         pages[chunk] = files(out / "2024" / "co-quan")
     assert len(pages[7]) > 7 * 10 and len(pages[7]) % 7 and pages[7] == pages[10_000]
+
+
+def test_the_console_summary_reads_the_ranking_as_the_reports_do(province: Path, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]):
+    """`egov report` prints a group's first and last three in the reports' order (ties in Vietnamese order, not by
+    code) with Vietnamese numbers (70,00, not 70.00)."""
+    from pipelines.cli.summary import print_report
+
+    base = _tied_copy(province, tmp_path)
+    assert print_report(2024, data_dir=base) == 2024
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index(f"UBND cấp xã (commune, {len(NAMES)} agencies)")
+    shown = lines[start + 1:lines.index("", start)]
+    assert shown[3].strip() == "…"
+    # "    1. <name, padded to 48> <total>  <class> <change>"
+    parsed = [re.fullmatch(r"\s+(\d+)\. (.{48}) +(\S+)  .*", line) for line in shown[:3] + shown[4:]]
+    assert [m[2].rstrip() for m in parsed] == VIETNAMESE_ORDER[:3] + VIETNAMESE_ORDER[-3:]
+    assert [(m[1], vn_value(m[3], 2)) for m in parsed] == [("1", 70.0)] * 6
+
+
+def test_a_ranked_group_without_its_classes_is_refused_not_given_default_decimals(province: Path, tmp_path: Path):
+    """A group's decimals are its rubric's (rubric_classes): the reports never assume 2 for a group without them."""
+    from assets.reports.workbook import write_ranking_workbook
+
+    base = data_copy(province, tmp_path, "DELETE FROM rubric_classes WHERE year = 2024 AND agency_group = 'central'")
+    con = duckdb.connect(str(base / "marts" / "egov.duckdb"), read_only=True)
+    with pytest.raises(ValueError, match=r"group 'central' in 2024"):
+        write_ranking_workbook(con, 2024, tmp_path / "out")
+    con.close()
+    assert not (tmp_path / "out" / "2024" / "xep_hang_2024.xlsx").exists()

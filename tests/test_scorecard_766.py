@@ -92,12 +92,14 @@ def total(con: duckdb.DuckDBPyConnection, period: str, agency: str) -> tuple:
                        "WHERE period = ? AND agency_code = ?", [period, agency]).fetchone()
 
 
+@pytest.mark.slow
 def test_on_time_counts_the_pause_the_second_supplement_and_unfinished_dossiers_at_the_reference_instant(scored):
     # counted: A1..A6 (A7..A10 are refused, withdrawn, stopped, registered); on time: A1, A2 (paused), A6 (due 10/4
     # after the instant 1/4); late: A3 (no pause), A4 (two supplements), A5 (due 28/3 before 1/4)
     assert item(scored, "2024-03", "SO-TP", "on_time_766") == (3, 6, 0.5, 10.0, 20.0)
 
 
+@pytest.mark.slow
 def test_other_items_follow_their_definitions_and_thresholds(scored):
     # accepted dossiers of online services: A1..A6, A8 (A9 is level 2); online: A1, A8 → 2/7, full points at 50%
     assert item(scored, "2024-03", "SO-TP", "online_submission_766") == (2, 7, pytest.approx(2 / 7), 6.86, 12.0)
@@ -114,6 +116,7 @@ def test_other_items_follow_their_definitions_and_thresholds(scored):
     assert item(scored, "2024-03", "SO-TP", "satisfaction_766") == (None, None, None, None, 18.0)
 
 
+@pytest.mark.slow
 def test_totals_read_x_of_the_computable_points_and_rank_within_the_group(scored):
     # SO-TP: 10 + 6.86 + 6.67 + 0.69 + 5.5 = 29.72 of 20 + 12 + 10 + 5.5 + 5.5 = 53
     # SO-YT: on time 1/2 → 10, online 1/2 → 12, digitised 5.5, data store 2.75 = 30.25 of 20 + 12 + 5.5 + 5.5 = 43
@@ -122,6 +125,7 @@ def test_totals_read_x_of_the_computable_points_and_rank_within_the_group(scored
     assert total(scored, "2024-03", "SO-TC") == (None, 0.0, None, "department")  # no dossiers: not ranked
 
 
+@pytest.mark.slow
 def test_a_month_without_dossiers_gives_null_values(scored):
     rows = scored.execute("SELECT indicator_code, numerator, denominator, value, points FROM scorecard_766 "
                           "WHERE period = '2024-02' AND agency_code = 'SO-TP' AND indicator_code = 'on_time_766'"
@@ -130,6 +134,7 @@ def test_a_month_without_dossiers_gives_null_values(scored):
     assert total(scored, "2024-02", "SO-TP")[:2] == (None, 0.0)
 
 
+@pytest.mark.slow
 def test_a_quarter_is_its_own_ratio_judged_at_its_own_instant(scored):
     # Q1: January 1/1 and March 3/6; the quarter is 4/7, not the mean of its months (0.75)
     assert item(scored, "2024-01", "SO-TP", "on_time_766")[:3] == (1, 1, 1.0)
@@ -146,6 +151,7 @@ def test_a_quarter_is_its_own_ratio_judged_at_its_own_instant(scored):
     assert (types["2024"], types["2024-Q2"], types["2024-05"]) == ("year", "quarter", "month")
 
 
+@pytest.mark.slow
 def test_the_province_row_is_the_sum_of_its_agencies(scored):
     # March: SO-TP 3/6 and SO-YT 1/2 on time → 4/8
     assert item(scored, "2024-03", "PROVINCE", "on_time_766") == (4, 8, 0.5, 10.0, 20.0)
@@ -159,6 +165,7 @@ def test_the_province_row_is_the_sum_of_its_agencies(scored):
     assert mismatches == []
 
 
+@pytest.mark.slow
 def test_the_published_figure_588_received_486_on_time_earns_16_53(data_dir: Path, registry: Path):
     """BQL các KCN, Phú Thọ, August 2026, as published on the national portal (here as SO-YT, August 2024)."""
     rows = [row(f"F{i}", "SO-YT", "20240805080000", "20240812080000",
@@ -176,6 +183,7 @@ def test_the_published_figure_588_received_486_on_time_earns_16_53(data_dir: Pat
         con.close()
 
 
+@pytest.mark.slow
 def test_a_night_rescores_only_the_months_its_new_file_touches(data_dir: Path, registry: Path):
     write_csv(data_dir / "raw" / "dossiers" / "2024" / "hoso_2024.csv", HEADER, LOG)
     run(data_dir)
@@ -209,6 +217,7 @@ def scorecard_tables(data_dir: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("night", ["without_the_rubric", "failing_at_the_scoring_step"])
 def test_months_to_rescore_stay_marked_until_they_are_scored(data_dir: Path, registry: Path, tmp_path: Path,
                                                               night: str):
@@ -263,6 +272,7 @@ def test_months_to_rescore_stay_marked_until_they_are_scored(data_dir: Path, reg
         con.close()
 
 
+@pytest.mark.slow
 def test_a_supplement_pauses_a_dossier_only_inside_its_processing_window(data_dir: Path, registry: Path):
     """Supplement dates outside [received, finished] are quarantined by the loader, and never move a due date: a
     dossier nine months late with a request dated 2010 stays late (staged by hand, past the loader's rules); an

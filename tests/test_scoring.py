@@ -26,7 +26,7 @@ PEOPLE = ["it_staff_present", "staff_it_trained_ratio", "it_security_trained_rat
 
 @pytest.fixture
 def con() -> duckdb.DuckDBPyConnection:
-    con = connect(":memory:")  # the warehouse's staging schema (stg_agencies, agency_years) and macros
+    con = connect(":memory:")  # the warehouse's staging tables and the agency_years view
     create_tables(con, "indicators")  # indicator_values as the indicator assets create it
     return con
 

@@ -19,6 +19,8 @@ from conftest import PROJECT
 
 from pipelines.sample.synthetic import generate_sample_province
 
+pytestmark = pytest.mark.slow  # each test generates sample provinces
+
 SYNC = ["NgayYeuCauBoSung", "NgayCongDanBoSung", "SoLanBoSung", "CoKetQuaDienTu", "DaSoHoaKetQua",
         "DuocLayTuKhoDMQG"]  # docs/raw_contracts.md: the optional columns of the national sync format
 

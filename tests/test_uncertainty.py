@@ -67,7 +67,7 @@ def rubric_dir(tmp_path: Path, uncertainty: dict | None = None, criteria: list |
 
 @pytest.fixture
 def db() -> Iterator[duckdb.DuckDBPyConnection]:
-    db = connect(":memory:")  # the warehouse's staging schema and macros
+    db = connect(":memory:")  # the warehouse's staging tables and the agency_years view
     create_tables(db, "indicators")
     yield db
     db.close()
@@ -299,6 +299,7 @@ print(json.dumps({"before_kb": before, "peak_kb": resource.getrusage(resource.RU
 """
 
 
+@pytest.mark.slow  # tens of seconds: 100,000 runs and 4 × 131,072 design rows of 200 units
 def test_100000_runs_of_200_units_stay_within_the_memory_limit(tmp_path: Path):
     project = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(project / "tests"), str(project)])}
@@ -314,6 +315,7 @@ def test_100000_runs_of_200_units_stay_within_the_memory_limit(tmp_path: Path):
 # --- the Dagster step, on a warehouse file ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_step_writes_its_tables_in_a_dagster_run(data_dir: Path):
     import dagster as dg
 

@@ -253,6 +253,7 @@ def _ranking(base: Path) -> list[tuple]:
                            "ORDER BY rank").fetchall()
 
 
+@pytest.mark.slow
 def test_a_rubric_edited_in_the_deployment_is_applied_by_the_next_run(
         data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from pipelines.cli import main

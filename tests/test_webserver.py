@@ -12,7 +12,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from pipelines.core.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow  # starts `dagster dev`
 
 
 def free_port() -> int:

@@ -13,12 +13,11 @@ from pathlib import Path
 import duckdb
 
 from pipelines.core.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, refresh_file_facts
-from pipelines.core.registry.catalogue import load_catalogue
+from pipelines.core.registry.catalogue import indicator_families, load_catalogue
 from pipelines.core.warehouse import transaction
 
 HERE = Path(__file__).parent
 SQL_DIR = HERE / "sql"
-FAMILIES = ("services", "dossiers", "one_stop", "infrastructure", "capacity", "communes")
 
 
 def load_indicator_catalogue() -> list[dict]:
@@ -74,7 +73,8 @@ def build_indicators(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[s
         with transaction(con):
             con.execute("CREATE OR REPLACE TEMP TABLE egov_indicator_parts (year INTEGER, agency_code VARCHAR, "
                         "indicator_code VARCHAR, numerator DOUBLE, denominator DOUBLE)")
-            for family in FAMILIES:
+            # Each family SQL appends its own indicators' parts and reads no other family's: any order works.
+            for family in indicator_families(load_catalogue()):
                 before = con.execute("SELECT count(*) FROM egov_indicator_parts").fetchall()[0][0]
                 con.execute(_sql(family))
                 counts[family] = con.execute("SELECT count(*) FROM egov_indicator_parts").fetchall()[0][0] - before

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.core.registry.sources import SourceContract, load_sources
+from pipelines.core.registry.sources import SourceContract, load_sources, registry_source
 
 YEAR_FOLDER = re.compile(r"(19|20)\d\d")
 YEAR_IN_PATH = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
@@ -138,7 +138,7 @@ def _strays(root: Path, contract: SourceContract, year: int | None) -> list[tupl
     """Files meant for this source (and year) that lie outside its folders, each with why it is not read."""
     contracts = load_sources()
     folders = {c.folder: c.name for c in contracts.values()}
-    registry = next(c.name for c in contracts.values() if not c.partitioned)
+    registry = registry_source(contracts).name
     out: list[tuple[Path, str | None]] = []
     for name in sorted(n for n in os.listdir(root) if not _skipped(n)) if root.is_dir() else []:
         path = root / name

@@ -33,20 +33,21 @@ from assets.ingestion.readers import (
 )
 from pipelines.core.registry import load_registry
 from pipelines.core.registry.rubrics import DEFAULT_RANGE
-from pipelines.core.registry.sources import ColumnContract, SourceContract
+from pipelines.core.registry.sources import REGISTRY_TABLE, ColumnContract, SourceContract
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.sql import sql_identifier as q
 from pipelines.core.sql import sql_literal as lit
+from pipelines.core.staging import SQL_TYPES
 from pipelines.core.warehouse import memory_limit_bytes, transaction
 
 TYPE_WORDS = {
     "int": "whole number", "decimal": "number", "flag": "flag (0/1)", "date": "date (yyyy-mm-dd or dd/mm/yyyy)",
     "timestamp": "date-time (yyyyMMddHHmmss)", "level": "service level (1-4, một phần, toàn trình)",
 }
+# The parsing macro of each contract type (macros.sql, created by `install_parsers` before a load parses a file).
 PARSERS = {"int": "egov_int", "decimal": "egov_decimal", "flag": "egov_flag", "date": "egov_date",
            "timestamp": "egov_timestamp", "level": "egov_level"}
-SQL_TYPES = {"text": "VARCHAR", "int": "BIGINT", "decimal": "DOUBLE", "flag": "INTEGER", "date": "DATE",
-             "timestamp": "TIMESTAMP", "level": "INTEGER"}
+MACROS_SQL = Path(__file__).parent / "macros.sql"
 # Parsed rows of the files being loaded, in a database attached to the warehouse connection, so the connections that
 # parse files in parallel share it (a TEMP table would be private to one connection). In memory for small loads;
 # past SCRATCH_FILE_RATIO × the memory limit of raw bytes, in a scratch database file in the warehouse's temp
@@ -108,6 +109,12 @@ class IngestReport:
     @property
     def rejected_files(self) -> list[FileReport]:
         return [f for f in self.files if f.status == "rejected"]
+
+
+def install_parsers(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the parsing macros (macros.sql) in the warehouse: stored macros, so the connections that parse files in
+    parallel (cursors of `con`) see them too."""
+    con.execute(MACROS_SQL.read_text(encoding="utf-8"))
 
 
 def typed_expr(col: ColumnContract, native: bool = False) -> str:
@@ -215,7 +222,7 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
                        "wrong_year"))
     if contract.agency_column:
         ac = q(contract.agency_column)
-        checks.append((f"{ac} IS NOT NULL AND {ac} NOT IN (SELECT agency_code FROM stg_agencies)",
+        checks.append((f"{ac} IS NOT NULL AND {ac} NOT IN (SELECT agency_code FROM {REGISTRY_TABLE})",
                        f"'unknown agency ' || {shown(ac)} || ' (not in the agency registry)'", "unknown_agency"))
     for rule in contract.rules:
         checks.append((f"coalesce({rule.when}, false)", lit(rule.reason), "rule"))
@@ -249,7 +256,7 @@ def context_hash(con: duckdb.DuckDBPyConnection, contract: SourceContract, range
                                                                else ranges).items())))
     if contract.agency_column:
         parts.append(str(con.execute(
-            "SELECT coalesce(sum(hash(agency_code)), 0) || '-' || count(*) FROM stg_agencies").fetchone()[0]))
+            f"SELECT coalesce(sum(hash(agency_code)), 0) || '-' || count(*) FROM {REGISTRY_TABLE}").fetchone()[0]))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -351,6 +358,7 @@ def _parse_files(
     loader's transaction opens, so that transaction sees every parsed row; it only writes PARSED (and reads the
     agency registry).
     """
+    install_parsers(con)
     con.execute(f"ATTACH ? AS {SCRATCH}", [_scratch_location(con, files)])
     con.execute(f"CREATE OR REPLACE TABLE {PARSED} AS "
                 + parse_select(contract, _empty_relation(contract), year, 0, ",", ranges=ranges))

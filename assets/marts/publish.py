@@ -24,6 +24,8 @@ from pathlib import Path
 
 import duckdb
 
+from assets.marts.dictionary import describe_marts
+from assets.scorecard.build import ensure_schema as ensure_scorecard_tables
 from pipelines.core.settings import PROJECT_ROOT
 from pipelines.core.sql import sql_identifier
 from pipelines.core.warehouse import lock_holder
@@ -133,12 +135,14 @@ def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path,
                   *, max_drop_share: float | None = None) -> dict:
     """Build the marts from the warehouse connection `con` and publish them; returns table row counts.
 
-    `extra_sql`: statements run after marts.sql (SQL, or SQL and its parameters), or a function of the connection
-    that returns them once marts.sql has built `m` (the national marts read which tables it made).
+    `extra_sql`: statements run after marts.sql and its data dictionary (SQL, or SQL and its parameters), or a
+    function of the connection that returns them once marts.sql has built `m` (the national marts read which tables
+    it made).
 
     `max_drop_share` (None: no guard) stops the publish when a year would lose more than that share of its
     ranked units or indicator values compared with the published marts.
     """
+    ensure_scorecard_tables(con)  # the marts copy them even before a first scoring
     marts_dir.mkdir(parents=True, exist_ok=True)
     remove_leftovers(marts_dir)
     final = marts_dir / MARTS_FILE
@@ -147,6 +151,7 @@ def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path,
     con.execute("ATTACH ? AS m", [str(tmp)])  # bound: the data directory's path may hold any character (`O'X`)
     try:
         con.execute(MARTS_SQL.read_text(encoding="utf-8"))
+        describe_marts(con, "m")  # the data dictionary (assets/marts/dictionary/) as the tables' comments
         for statement in (extra_sql(con) if callable(extra_sql) else extra_sql) or []:
             sql, params = statement if isinstance(statement, tuple) else (statement, None)
             con.execute(sql, params)

@@ -18,7 +18,7 @@ import duckdb
 from assets.marts.publish import MARTS_FILE, Statement
 from assets.national.folders import province_folders
 from pipelines.core import settings
-from pipelines.core.provinces import NATIONAL, province_dir
+from pipelines.core.provinces import NATIONAL, PROVINCE_GROUP, province_dir
 from pipelines.core.registry.catalogue import load_catalogue
 from pipelines.core.sql import sql_identifier, sql_literal
 from pipelines.core.warehouse import transaction
@@ -93,8 +93,8 @@ def ensure_national_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def national_marts_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str]) -> list[Statement]:
     """Statements run after marts.sql built the provinces' level into `m`: `province_code` on every table, then
-    every province's own marts appended (`INSERT ... BY NAME`, so the comments of marts.sql stay). A code is a
-    folder name: bound, never pasted (`Z'; COPY ...` is a code like any other); names are quoted identifiers."""
+    every province's own marts appended (`INSERT ... BY NAME`, so the comments of the data dictionary stay). A code
+    is a folder name: bound, never pasted (`Z'; COPY ...` is a code like any other); names are quoted identifiers."""
     tables = [t for (t,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'm' ORDER BY table_name").fetchall()]
     columns = {(t, c) for t, c in con.execute(
@@ -126,11 +126,11 @@ def national_marts_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str]) ->
 
 
 # The country's best units per group across provinces: every province's agency ranking side by side.
-NATIONAL_VIEW = """CREATE OR REPLACE VIEW m.national_agency_rankings AS
+NATIONAL_VIEW = f"""CREATE OR REPLACE VIEW m.national_agency_rankings AS
 SELECT r.year, r.agency_group, r.province_code, p.agency_name AS province_name, r.agency_code, r.agency_name,
        r.total_points, r.index_value, r.rank AS rank_in_province,
        rank() OVER (PARTITION BY r.year, r.agency_group ORDER BY r.total_points DESC) AS rank_in_country,
        count(*) OVER (PARTITION BY r.year, r.agency_group) AS units_in_country
 FROM m.rankings AS r
 LEFT JOIN m.agencies AS p ON p.province_code = r.province_code AND p.agency_code = r.province_code
-WHERE r.agency_group <> 'province'"""
+WHERE r.agency_group <> {sql_literal(PROVINCE_GROUP)}"""

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.core import settings
-from pipelines.core.provinces import PROVINCE_CODE
+from pipelines.core.provinces import PROVINCE_CODE, PROVINCE_GROUP
+from pipelines.core.registry.sources import REGISTRY_TABLE, load_sources, registry_source
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,10 @@ def registry_provinces(base: Path) -> list[str]:
     registry = load_registry(base)
     with contextlib.closing(connect(":memory:")) as con:
         write_agency_groups(con, registry.agency_groups)
-        ingest(con, registry.sources["agencies"], settings.raw_dir(base), None, full_refresh=True)
+        ingest(con, registry_source(registry.sources), settings.raw_dir(base), None, full_refresh=True)
         return [code for (code,) in con.execute(
-            "SELECT DISTINCT agency_code FROM stg_agencies WHERE agency_group = 'province' ORDER BY 1").fetchall()]
+            f"SELECT DISTINCT agency_code FROM {REGISTRY_TABLE} WHERE agency_group = ? ORDER BY 1",
+            [PROVINCE_GROUP]).fetchall()]
 
 
 def _shown(name: str) -> str:
@@ -60,8 +62,9 @@ def province_folders(base: Path) -> ProvinceFolders:
     registry = registry_provinces(base)
     by_folded = {_folded(code): code for code in registry}
     skipped = [] if registry else [
-        f"the national registry ({settings.raw_dir(base) / 'agencies'}) names no province (a row with agency_group "
-        "province): no folder can run; put the registry there (docs/operators.md, National deployment)"]
+        f"the national registry ({settings.raw_dir(base) / registry_source(load_sources()).folder}) names no "
+        "province (a row with agency_group province): no folder can run; put the registry there (docs/operators.md, "
+        "National deployment)"]
     candidates: dict[str, Path] = {}
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         name, shown = entry.name, f"provinces/{_shown(entry.name)}"

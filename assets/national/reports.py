@@ -1,98 +1,221 @@
-"""The national report: the ranking of provinces as the ministry publishes it (Excel and HTML), and one page per
-province with its category indices and a link to the province's own report (its agencies' ranking)."""
+"""The national report: the ranking of provinces as the ministry publishes it, written like a province's reports
+(assets/reports/): read through the same report data layer, rendered through the same Jinja templates (the base
+layout, the ranking table, report.css, Plotly offline), numbers in Vietnamese (`0,8123`), every file written
+atomically.
+
+    marts/reports/index.html                       the years (as a province's)
+    marts/reports/<year>/index.html                the ranking of provinces: class badges, rank intervals when the
+                                                   marts hold them, a chart of the index, the trend across years
+    marts/reports/<year>/tinh/<code>.html          one page per province: its rank, index and criteria, its years,
+                                                   and a link to the province's own report (its agencies' ranking)
+    marts/reports/<year>/xep_hang_tinh_<year>.xlsx the ranking sheet of the provincial workbook, for provinces
+"""
 
 from __future__ import annotations
 
-from html import escape
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
-import xlsxwriter
+import duckdb
+import jinja2
 
 from assets.marts.publish import MARTS_FILE, open_marts
-from assets.reports.common import page_file
+from assets.reports.common import (
+    ClassStyles,
+    Provisional,
+    class_styles,
+    page_file,
+    provisional,
+    remove_leftovers,
+    write_text_atomic,
+)
+from assets.reports.data import RankedGroup, history, ranked_years, ranking
+from assets.reports.html import (
+    CATEGORY_AXIS,
+    STATIC,
+    _bar_height,
+    _environment,
+    _interval_chart,
+    _page_globals,
+    install_static,
+    write_report_index,
+)
+from assets.reports.workbook import new_workbook
+from assets.reports.workbook.formats import Formats, sheet_name
+from assets.reports.workbook.rankings import PROVINCES, ranking_sheet
 from pipelines.core import settings
+from pipelines.core.provinces import PROVINCE_GROUP
 
 REPORTS_DIR = "reports"
 PROVINCE_PAGES = "tinh"
-STYLE = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-         "padding:4px 8px}td.n{text-align:right}")
+GROUPS = (PROVINCE_GROUP,)  # what the national marts rank (their other groups are the provinces' own)
+UNITS = "các tỉnh, thành phố"
 
 
-def _page(title: str, body: str) -> str:
-    return (f"<!doctype html><html lang='vi'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>")
-
-
-def _ranking(con, year: int) -> tuple[list[str], list[tuple]]:
-    """Criteria in rubric order, and per province: rank, code, name, index, change, criterion points."""
-    criteria = [c for c, _ in con.execute(
-        "SELECT DISTINCT criterion_name, criterion_order FROM rubric_items WHERE year = ? AND agency_group = "
-        "'province' AND province_code = '*' ORDER BY criterion_order", [year]).fetchall()]
-    rows = con.execute("""
-        SELECT r.rank, r.agency_code, r.agency_name, r.index_value, r.rank_change_label,
-               list(c.points ORDER BY i.criterion_order) AS points
-        FROM rankings AS r
-        JOIN criterion_scores AS c USING (year, agency_code, agency_group, province_code)
-        JOIN (SELECT DISTINCT criterion_code, criterion_order FROM rubric_items
-              WHERE year = ? AND agency_group = 'province' AND province_code = '*') AS i USING (criterion_code)
-        WHERE r.year = ? AND r.agency_group = 'province'
-        GROUP BY ALL ORDER BY r.rank, r.agency_code""", [year, year]).fetchall()
-    return criteria, rows
-
-
-def write_national_reports(base: Path, years: list[int]) -> dict[int, list[Path]]:
-    """Excel and HTML ranking of provinces for each ranked year of `years`; returns the files written per year."""
-    marts = settings.marts_dir(base) / MARTS_FILE
+def write_national_reports(base: Path, years: list[int], *, now: datetime | None = None) -> dict[int, list[Path]]:
+    """The ranking of provinces of each ranked year of `years` (Excel, HTML, a page per province) and the index of
+    the years; returns the files written per year. `now` decides whether a year is still running (default: now,
+    Vietnam time)."""
+    out_dir = settings.marts_dir(base) / REPORTS_DIR
     written: dict[int, list[Path]] = {}
-    with open_marts(marts) as con:
-        ranked = {y for (y,) in con.execute(
-            "SELECT DISTINCT year FROM rankings WHERE agency_group = 'province'").fetchall()}
-        for year in sorted(set(years) & ranked):
-            out = settings.marts_dir(base) / REPORTS_DIR / str(year)
-            (out / PROVINCE_PAGES).mkdir(parents=True, exist_ok=True)
-            criteria, rows = _ranking(con, year)
-            written[year] = [_workbook(out / f"xep_hang_tinh_{year}.xlsx", year, criteria, rows),
-                             _index(out, year, criteria, rows)]
-            written[year] += [_province_page(out, year, criteria, row) for row in rows]
+    with open_marts(settings.marts_dir(base) / MARTS_FILE) as con:
+        env = _environment()
+        install_static(out_dir)
+        for year in sorted(set(years) & ranked_years(con, GROUPS)):
+            written[year] = _write_year(con, env, out_dir, year, now)
+        write_report_index(out_dir, con, now)
     return written
 
 
-def _workbook(path: Path, year: int, criteria: list[str], rows: list[tuple]) -> Path:
-    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
-    sheet = book.add_worksheet("province")
-    sheet.write_row(0, 0, [f"Xếp hạng mức độ ứng dụng CNTT các tỉnh, thành phố năm {year}"])
-    sheet.write_row(2, 0, ["Xếp hạng", "Mã tỉnh", "Tỉnh, thành phố", *criteria, "Chỉ số", "Thay đổi"])
-    for i, (rank, code, name, index, change, points) in enumerate(rows, start=3):
-        sheet.write_row(i, 0, [rank, code, name, *points, index, change or ""])
-    book.close()
+def _write_year(
+    con: duckdb.DuckDBPyConnection, env: jinja2.Environment, out_dir: Path, year: int, now: datetime | None
+) -> list[Path]:
+    year_dir = out_dir / str(year)
+    pages_dir = year_dir / PROVINCE_PAGES
+    pages_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(year_dir, pages_dir)
+    groups = ranking(con, year, GROUPS)
+    status = provisional(con, year, now)
+    classes = class_styles(con, year, GROUPS)
+    trend = history(con, year, GROUPS)
+    common = {**_page_globals(con, status), "class_colours": classes.colours(), "data_docs": None}
+    workbook = _workbook(year_dir / f"xep_hang_tinh_{year}.xlsx", year, groups, classes, status)
+    index = write_text_atomic(
+        year_dir / "index.html",
+        env.get_template("national.html").render(
+            year=year,
+            groups=groups,
+            charts=_charts(groups, trend, year, classes),
+            pages=PROVINCE_PAGES,
+            workbook=workbook.name,
+            rubric_year=groups[0]["rows"][0]["rubric_year"],
+            static=f"../{STATIC}",
+            **common,
+        ),
+    )
+    template = env.get_template("province.html")
+    pages = []
+    for group in groups:
+        for row in group["rows"]:
+            code = row["agency_code"]
+            # From reports/<year>/tinh/<page>.html up to the national data directory, then the province's own
+            # report (the code one path segment of the link, whatever it holds).
+            own = f"../../../../provinces/{quote(code, safe='')}/marts/reports/{year}/index.html"
+            years = trend.get(code, [])
+            pages.append(
+                write_text_atomic(
+                    pages_dir / page_file(code),
+                    template.render(  # never a path: page_file
+                        year=year,
+                        g=group,
+                        r=row,
+                        history=years,
+                        own=own,
+                        charts=_province_charts(years),
+                        static=f"../../{STATIC}",
+                        **common,
+                    ),
+                )
+            )
+    for stale in pages_dir.glob("*.html"):  # a province no longer ranked that year
+        if stale not in pages:
+            stale.unlink()
+    return [workbook, index, *pages]
+
+
+def _workbook(
+    path: Path, year: int, groups: list[RankedGroup], classes: ClassStyles, status: Provisional | None
+) -> Path:
+    """The ranking of provinces as the provincial workbook's ranking sheet: same layout, formats and guards."""
+    with new_workbook(path, f"Xếp hạng mức độ ứng dụng CNTT {UNITS} năm {year}", status) as wb:
+        fmt = Formats(wb, classes)
+        taken: set[str] = set()
+        for group in groups:
+            ranking_sheet(wb, fmt, sheet_name(group["sheet"], taken), year, group, list(classes), status, PROVINCES)
     return path
 
 
-def _index(out: Path, year: int, criteria: list[str], rows: list[tuple]) -> Path:
-    head = "".join(f"<th>{escape(c)}</th>" for c in ["Xếp hạng", "Tỉnh, thành phố", *criteria, "Chỉ số", "Thay đổi"])
-    body = "".join(
-        f"<tr><td class=n>{rank}</td><td><a href='{PROVINCE_PAGES}/{escape(page_file(code))}'>{escape(name)}</a></td>"
-        + "".join(f"<td class=n>{p:.4f}</td>" for p in points)
-        + f"<td class=n>{index:.4f}</td><td>{escape(change or '')}</td></tr>"
-        for rank, code, name, index, change, points in rows)
-    path = out / "index.html"
-    path.write_text(_page(f"Xếp hạng mức độ ứng dụng CNTT các tỉnh, thành phố năm {year}",
-                          f"<p><a href='xep_hang_tinh_{year}.xlsx'>Excel</a></p><table><tr>{head}</tr>{body}</table>"),
-                    encoding="utf-8")
-    return path
+def _charts(
+    groups: list[RankedGroup], trend: dict[str, list[dict[str, Any]]], year: int, classes: ClassStyles
+) -> dict[str, dict]:
+    """Per group: the index of each province (coloured by class), the rank intervals when the marts hold them,
+    and each province's index over the years when there are several."""
+    charts: dict[str, dict] = {}
+    for g in groups:
+        rows = list(reversed(g["rows"]))  # the best on top
+        names = [r["agency_name"] for r in rows]
+        charts[f"index_{g['group']}"] = {
+            "data": [
+                {
+                    "type": "bar",
+                    "orientation": "h",
+                    "y": names,
+                    "x": [r["index_value"] for r in rows],
+                    "marker": {"color": [classes.colour(r["classification"]) for r in rows]},
+                    "hovertemplate": "%{y}: chỉ số %{x:.4f}<extra></extra>",
+                }
+            ],
+            "layout": {
+                "title": {"text": f"Chỉ số {UNITS}, năm {year}"},
+                "height": _bar_height(len(rows)),
+                "yaxis": {"automargin": True, "dtick": 1},
+                "xaxis": {"range": [0, 1]},
+                "separators": ",.",
+            },
+        }
+        if any(r["q05_rank"] is not None for r in rows):
+            charts[f"interval_{g['group']}"] = _interval_chart({**g, "label": UNITS})
+        years = sorted({h["year"] for r in rows for h in trend.get(r["agency_code"], [])})
+        if len(years) > 1:
+            charts[f"trend_{g['group']}"] = {
+                "data": [
+                    {
+                        "type": "scatter",
+                        "mode": "lines+markers",
+                        "name": r["agency_name"],
+                        "x": [str(h["year"]) for h in trend.get(r["agency_code"], [])],
+                        "y": [h["index_value"] for h in trend.get(r["agency_code"], [])],
+                        "hovertemplate": "%{fullData.name}, %{x}: chỉ số %{y:.4f}<extra></extra>",
+                    }
+                    for r in g["rows"]
+                ],
+                "layout": {
+                    "title": {"text": f"Chỉ số {UNITS} qua các năm"},
+                    "height": 420,
+                    "xaxis": {**CATEGORY_AXIS, "categoryorder": "array", "categoryarray": list(map(str, years))},
+                    "yaxis": {"range": [0, 1.05], "title": {"text": "Chỉ số"}},
+                    "separators": ",.",
+                },
+            }
+    return charts
 
 
-def _province_page(out: Path, year: int, criteria: list[str], row: tuple) -> Path:
-    rank, code, name, index, change, points = row
-    # From marts/reports/<year>/tinh/<page>.html up to the national data directory, then the province's own report
-    # (the code one path segment of the link, whatever it holds).
-    own = f"../../../../provinces/{quote(code, safe='')}/marts/reports/{year}/index.html"
-    items = "".join(f"<tr><td>{escape(c)}</td><td class=n>{p:.4f}</td></tr>" for c, p in zip(criteria, points,
-                                                                                           strict=True))
-    path = out / PROVINCE_PAGES / page_file(code)  # the code comes from the national registry: never a path
-    path.write_text(_page(f"{name} — năm {year}", (
-        f"<p>Xếp hạng {rank}, chỉ số {index:.4f} {escape(change or '')}</p><table>{items}</table>"
-        f"<p><a href='{escape(own)}'>Báo cáo xếp hạng các cơ quan, đơn vị của tỉnh</a> · "
-        "<a href='../index.html'>Xếp hạng các tỉnh</a></p>")), encoding="utf-8")
-    return path
+def _province_charts(years: list[dict[str, Any]]) -> dict[str, dict]:
+    """The province's index over the years, each point labelled with its rank; none for a single year."""
+    if len(years) < 2:
+        return {}
+    return {
+        "history": {
+            "data": [
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers+text",
+                    "x": [str(h["year"]) for h in years],
+                    "y": [h["index_value"] for h in years],
+                    "text": [f"hạng {h['rank']}" for h in years],
+                    "textposition": "top center",
+                    "name": "Chỉ số",
+                    "hovertemplate": "%{x}: chỉ số %{y:.4f}, %{text}<extra></extra>",
+                }
+            ],
+            "layout": {
+                "title": {"text": "Chỉ số và xếp hạng qua các năm"},
+                "height": 320,
+                "separators": ",.",
+                "xaxis": {"type": "category"},
+                "yaxis": {"range": [0, 1.05], "title": {"text": "Chỉ số"}},
+            },
+        }
+    }

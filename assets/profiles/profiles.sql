@@ -2,7 +2,7 @@
 -- Exact arithmetic on the rubric: an item's points are max_points × its method's share of the value
 -- (method_share), and the value that earns p of its points is the method's inverse (method_value, both macros of
 -- pipelines/core/methods.py), so the what-if is right for every scoring method. Sums use DECIMAL(38, 9), like
--- score.sql; totals are rounded to the rubric's decimals (rubric_classes.decimals), 2 unless it says otherwise.
+-- score.sql; totals are rounded to the rubric's decimals (rubric_classes.decimals).
 
 INSERT INTO agency_profile_items
 SELECT s.year, s.agency_code, s.agency_group, s.criterion_code, s.indicator_code, s.value, s.target, s.points,
@@ -24,7 +24,7 @@ WITH ranked AS (
     SELECT * FROM rankings_history WHERE rank IS NOT NULL  -- a unit without enough data for a total: no profile
 ),
 rounding AS (
-    SELECT DISTINCT year, agency_group, coalesce(decimals, 2) AS decimals FROM rubric_classes
+    SELECT DISTINCT year, agency_group, decimals FROM rubric_classes
 ),
 group_sizes AS (
     SELECT year, agency_group, count(*) AS group_size FROM ranked GROUP BY ALL
@@ -94,7 +94,7 @@ ORDER BY r.year, r.agency_group, r.rank, r.agency_code;
 -- Rankings round the total half away from zero, so reaching (threshold - total_points) on the unrounded sum is enough.
 INSERT INTO what_if
 WITH rounding AS (
-    SELECT DISTINCT year, agency_group, coalesce(decimals, 2) AS decimals FROM rubric_classes
+    SELECT DISTINCT year, agency_group, decimals FROM rubric_classes
 ),
 additive AS (
     -- the groups whose total is the sum of their item points (every node arithmetic, a missing value earning 0,

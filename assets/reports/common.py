@@ -20,7 +20,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,17 +31,11 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from pipelines.core import settings
-from pipelines.core.registry.methodology import (
-    AgencyGroup,
-    class_colours,
-    load_methodology,
-    standard_agency_groups,
-    tint,
-)
+from pipelines.core.registry.methodology import AgencyGroup, tint
 from pipelines.core.vietnamese import vn_pct
 
 __all__ = ["VIETNAM", "ClassStyles", "Provisional", "agency_groups", "atomic_path", "class_styles", "data_docs_page",
-           "has_table", "page_file", "provisional", "rank_interval", "remove_leftovers", "robustness_vi",
+           "page_file", "provisional", "rank_interval", "remove_leftovers", "robustness_vi",
            "uncertainty_settings", "vi_sort_key", "write_text_atomic"]
 
 # The evaluation calendar is Vietnam's (the partitions and the nightly schedule use it too), not the server's.
@@ -76,12 +70,6 @@ class Provisional:
                 f"năm {self.year - 1} chưa phải kết quả chính thức.")
 
 
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the connection's database has the table (older or hand-made marts files may lack some)."""
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-                            "AND table_catalog = current_database()", [name]).fetchall()[0][0])
-
-
 def vietnam_now(now: datetime | None = None) -> datetime:
     """`now` (default: the current time) as a Vietnam wall-clock time; a naive `now` is taken as the machine's."""
     return (now or datetime.now(VIETNAM)).astimezone(VIETNAM)
@@ -91,10 +79,9 @@ def provisional(con: duckdb.DuckDBPyConnection, year: int, now: datetime | None 
     """The year's provisional status from the marts, or None when its ranking is final.
 
     Provisional when the year has not ended in Vietnam (Asia/Ho_Chi_Minh) at `now`, or when no annual return of
-    the year is in the marts (no `computers_per_staff` denominator; a marts without `indicators` cannot show
-    that they are, so it counts as missing)."""
+    the year is in the marts (no `computers_per_staff` denominator)."""
     running = int(year) >= vietnam_now(now).year
-    returns_in = has_table(con, "indicators") and con.execute(
+    returns_in = con.execute(
         "SELECT count(*) > 0 FROM indicators WHERE year = ? AND indicator_code = ? AND denominator IS NOT NULL",
         [int(year), ANNUAL_RETURN_INDICATOR]).fetchall()[0][0]
     if running or not returns_in:
@@ -205,10 +192,8 @@ UNKNOWN_COLOUR = "#777777"  # a label no rubric of the marts names (never expect
 
 
 def agency_groups(con: duckdb.DuckDBPyConnection) -> dict[str, AgencyGroup]:
-    """code → group, in report order: the marts' `agency_groups`, else (marts older than that table) the standard
-    groups of config/methodology.yaml."""
-    if not has_table(con, "agency_groups"):
-        return {g.code: g for g in standard_agency_groups()}
+    """code → group, in report order, as the marts' `agency_groups` publish them (a national marts also holds
+    every province's copy of its groups: one per code)."""
     rows = con.execute("SELECT agency_group, group_order, label_vi, label_en, sheet_name, colour FROM agency_groups "
                        "ORDER BY group_order, agency_group").fetchall()
     return {r[0]: AgencyGroup(*r) for r in rows}
@@ -239,27 +224,34 @@ class _Colours(dict):
         return UNKNOWN_COLOUR
 
 
-def class_styles(con: duckdb.DuckDBPyConnection, year: int) -> ClassStyles:
-    """The year's class labels, highest minimum first, with their colours from the marts' rubric_classes (marts
-    older than its colour columns: config/methodology.yaml's by label), and any label the ranking carries besides."""
-    rows: list[tuple] = []
-    if has_table(con, "rubric_classes"):
-        columns = {c for (c,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = "
-                                             "'rubric_classes' AND table_catalog = current_database()").fetchall()}
-        style = "any_value(colour), any_value(fill)" if {"colour", "fill"} <= columns else "NULL, NULL"
-        rows = con.execute(f"SELECT label, {style} FROM rubric_classes WHERE year = ? GROUP BY label "
-                           "ORDER BY max(min_total) DESC, label", [int(year)]).fetchall()
-    if has_table(con, "rankings"):
-        known = {r[0] for r in rows}
-        rows += [(c, None, None) for (c,) in con.execute(
-            "SELECT DISTINCT classification FROM rankings WHERE year = ? AND classification IS NOT NULL ORDER BY 1",
-            [int(year)]).fetchall() if c not in known]
-    defaults = load_methodology().classification
-    by_label = class_colours(defaults, defaults)
+def class_styles(con: duckdb.DuckDBPyConnection, year: int, groups: Collection[str] | None = None) -> ClassStyles:
+    """The year's class labels (of `groups`, default all), highest minimum first, with their colours from the marts'
+    rubric_classes, and any label the ranking carries besides (grey)."""
+    scope = [int(year), None if groups is None else list(groups)]
+    rows = con.execute("SELECT label, any_value(colour), any_value(fill) FROM rubric_classes WHERE year = $1 "
+                       "AND ($2::VARCHAR[] IS NULL OR list_contains($2, agency_group)) GROUP BY label "
+                       "ORDER BY max(min_total) DESC, label", scope).fetchall()
+    known = {r[0] for r in rows}
+    rows += [(c, None, None) for (c,) in con.execute(
+        "SELECT DISTINCT classification FROM rankings WHERE year = $1 AND classification IS NOT NULL "
+        "AND ($2::VARCHAR[] IS NULL OR list_contains($2, agency_group)) ORDER BY 1", scope).fetchall()
+        if c not in known]
     styles = ClassStyles()
     for label, colour, fill in rows:
-        styles[label] = (colour, fill) if colour and fill else by_label.get(label) or styles[label]
+        styles[label] = (colour, fill) if colour and fill else styles[label]
     return styles
+
+
+def rubric_decimals(con: duckdb.DuckDBPyConnection, year: int, group: str | None = None) -> int:
+    """The decimals the year's totals (of `group`, else of every group) are rounded to: the rubric's `decimals`, as
+    the marts' rubric_classes hold it. No default here: the rubric's is the registry's (pipelines/core/registry/)."""
+    found = con.execute("SELECT max(decimals) FROM rubric_classes WHERE year = ? AND agency_group = coalesce(?, "
+                        "agency_group)", [int(year), group]).fetchall()[0][0]
+    if found is None:
+        raise ValueError(f"the marts hold no rubric classes (rubric_classes) of {year}"
+                         + (f" for the group {group}" if group else "") + f": publish them again (egov run --year "
+                         f"{year})")
+    return int(found)
 
 
 # --- rank uncertainty ---------------------------------------------------------------------------------------------
@@ -275,8 +267,6 @@ def rank_interval(q05: int | None, q95: int | None) -> str:
 
 def uncertainty_settings(con: duckdb.DuckDBPyConnection, year: int) -> dict | None:
     """The year's uncertainty settings as the marts hold them (runs, weights, targets, methods), or None."""
-    if not has_table(con, "uncertainty_settings"):
-        return None
     cur = con.execute("SELECT runs, weights, targets, CAST(methods AS VARCHAR) AS methods FROM uncertainty_settings "
                       "WHERE year = ?", [int(year)])
     row = cur.fetchone()

@@ -32,20 +32,17 @@ import plotly
 from assets.reports.common import (
     ClassStyles,
     Provisional,
-    agency_groups,
     atomic_path,
     class_styles,
-    group_of,
-    has_table,
     page_file,
     provisional,
     rank_interval,
     remove_leftovers,
     robustness_vi,
     uncertainty_settings,
-    vi_sort_key,
     write_text_atomic,
 )
+from assets.reports.data import RankedGroup, ranked_years, ranking, records
 from assets.reports.scorecard_766 import PAGE as SCORECARD_766_PAGE
 from assets.reports.scorecard_766 import agency_766, write_766_page
 from expectations.sql_checks import quality_summary
@@ -74,12 +71,6 @@ def _environment() -> jinja2.Environment:
         r["prev_rank"], r["rank"]), profile_file=page_file,
         interval=lambda r: rank_interval(r["q05_rank"], r["q95_rank"]))
     return env
-
-
-def _records(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
 def install_static(out_dir: Path) -> None:
@@ -116,7 +107,7 @@ def _tick(label: str, width: int) -> str:
 CATEGORY_AXIS = {"type": "category", "automargin": True, "autotickangles": [0, 90]}
 
 
-def _year_charts(groups: list[dict], trend: list[dict], year: int, classes: ClassStyles) -> dict[str, dict]:
+def _year_charts(groups: list[RankedGroup], trend: list[dict], year: int, classes: ClassStyles) -> dict[str, dict]:
     """Plotly figures (plain JSON specs: building them with plotly.graph_objects is 10× slower per page)."""
     charts: dict[str, dict] = {}
     labels = [_tick(g["label"], 11) for g in groups]
@@ -154,7 +145,7 @@ def _year_charts(groups: list[dict], trend: list[dict], year: int, classes: Clas
     }
     for g in groups:
         rows = g["rows"]
-        if g["summarised"]:
+        if len(g["rows"]) > CHART_UNITS:
             charts |= _summary_charts(g, classes)
             continue
         names = [r["agency_name"] for r in reversed(rows)]
@@ -181,10 +172,11 @@ def _year_charts(groups: list[dict], trend: list[dict], year: int, classes: Clas
     return charts
 
 
-def _summary_charts(group: dict, classes: ClassStyles) -> dict[str, dict]:
+def _summary_charts(group: RankedGroup, classes: ClassStyles) -> dict[str, dict]:
     """The charts of a group of more than CHART_UNITS agencies, whose size does not grow with it: how many agencies
     per band of total points (by class), how wide their rank intervals are, and each criterion's quartiles."""
-    rows, code, label = group["rows"], group["group"], group["label"]
+    code, label = group["group"], group["label"]
+    rows = [r for r in group["rows"] if r["total_points"] is not None]  # not the units without enough data
     step = max(group["max_points"], 1) / SUMMARY_BANDS
     band = [min(int(r["total_points"] // step), SUMMARY_BANDS - 1) for r in rows]
     edges = [vn_number(step * k, None) for k in range(SUMMARY_BANDS + 1)]
@@ -215,7 +207,10 @@ def _summary_charts(group: dict, classes: ClassStyles) -> dict[str, dict]:
         }
     boxes = []
     for c in group["criteria"]:
-        shares = sorted(r["criteria"].get(c["criterion_code"], 0) / c["max_points"] for r in rows)
+        shares = sorted(v / c["max_points"] for r in rows
+                        if (v := r["criteria"].get(c["criterion_code"], 0)) is not None)
+        if len(shares) < 2:  # quartiles need two values
+            continue
         q1, median, q3 = statistics.quantiles(shares, n=4, method="inclusive")
         boxes.append({"type": "box", "name": _tick(c["criterion_name"], 20), "x": [_tick(c["criterion_name"], 20)],
                       "q1": [q1], "median": [median], "q3": [q3], "lowerfence": [shares[0]],
@@ -229,7 +224,7 @@ def _summary_charts(group: dict, classes: ClassStyles) -> dict[str, dict]:
     return charts
 
 
-def _interval_chart(group: dict) -> dict:
+def _interval_chart(group: RankedGroup) -> dict:
     """Each unit's published rank and the 90 % interval of its rank when the methodology moves (the median with
     a bar from the 5 % to the 95 % rank), best rank on top; units without an analysis are left out."""
     rows = [r for r in reversed(group["rows"]) if r["q05_rank"] is not None]
@@ -255,49 +250,9 @@ def _interval_chart(group: dict) -> dict:
     }
 
 
-def _groups(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
-    uncertain = has_table(con, "rank_uncertainty")
-    ranking = _records(con, f"""
-        SELECT r.*, {"u.median_rank, u.q05_rank, u.q95_rank" if uncertain else
-                     "NULL AS median_rank, NULL AS q05_rank, NULL AS q95_rank"}
-        FROM rankings AS r
-        {"LEFT JOIN rank_uncertainty AS u USING (year, agency_group, agency_code)" if uncertain else ""}
-        WHERE r.year = ?""", [year])
-    # units without enough data for a rank (rankings.unranked_reason) last
-    ranking.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, vi_sort_key(r["agency_name"]), r["agency_code"]))
-    criteria = _records(con, """
-        SELECT DISTINCT agency_group, criterion_order, criterion_code, criterion_name,
-               sum(points) OVER (PARTITION BY agency_group, criterion_code) AS max_points
-        FROM rubric_items WHERE year = ? ORDER BY agency_group, criterion_order""", [year])
-    if has_table(con, "rubric_criteria"):  # nested criteria: a column per top-level criterion
-        nested = {g for (g,) in con.execute("SELECT DISTINCT agency_group FROM rubric_criteria WHERE year = ? AND "
-                                            "level > 1", [year]).fetchall()}
-        if nested:
-            criteria = [c for c in criteria if c["agency_group"] not in nested] + _records(con, """
-                SELECT agency_group, criterion_order, criterion_code, criterion_name, max_points
-                FROM rubric_criteria WHERE year = ? AND level = 1 AND list_contains(?, agency_group)
-                ORDER BY agency_group, criterion_order""", [year, sorted(nested)])
-    points = con.execute("SELECT agency_code, criterion_code, points FROM criterion_scores WHERE year = ?",
-                         [year]).fetchall()
-    per_agency: dict[str, dict[str, float]] = defaultdict(dict)
-    for code, crit, pts in points:
-        per_agency[code][crit] = pts
-    known = agency_groups(con)
-    groups = []
-    for group in sorted({r["agency_group"] for r in ranking}, key=lambda g: (group_of(known, g).order, g)):
-        rows = [r | {"criteria": per_agency[r["agency_code"]]} for r in ranking if r["agency_group"] == group]
-        groups.append({
-            "group": group, "label": group_of(known, group).label_vi, "colour": group_of(known, group).colour,
-            "rows": rows, "summarised": len(rows) > CHART_UNITS,
-            "max_points": rows[0]["max_points"],
-            "criteria": [c for c in criteria if c["agency_group"] == group],
-        })
-    return groups
-
-
 def _trend(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
     """The province's online dossier ratio per month (from the year-to-date counts) and year to date."""
-    return _records(con, """
+    return records(con, """
         SELECT year, month, value AS ytd_ratio,
                (numerator - coalesce(lag(numerator) OVER w, 0))
                / nullif(denominator - coalesce(lag(denominator) OVER w, 0), 0) AS monthly_ratio
@@ -309,12 +264,12 @@ def _trend(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
 
 def _profiles(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]) -> tuple[list[dict], dict, dict]:
     """The profiles of the agencies `codes` (a chunk of the year's, PROFILE_CHUNK), their items and what-if steps."""
-    profiles = _records(con, """
+    profiles = records(con, """
         SELECT p.*, a.agency_group_label FROM agency_profiles AS p LEFT JOIN agencies AS a USING (agency_code)
         WHERE p.year = ? AND p.agency_code IN (SELECT unnest(?::VARCHAR[])) ORDER BY p.agency_code""", [year, codes])
     settings = uncertainty_settings(con, year)
-    if settings is not None and has_table(con, "rank_uncertainty") and has_table(con, "class_probability"):
-        found = {r["agency_code"]: r for r in _records(con, """
+    if settings is not None:
+        found = {r["agency_code"]: r for r in records(con, """
             SELECT u.agency_code, u.q05_rank, u.q95_rank, c.probability
             FROM rank_uncertainty AS u
             JOIN agency_profiles AS p USING (year, agency_code)
@@ -328,7 +283,7 @@ def _profiles(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]) -> tu
     for p in profiles:
         p.setdefault("robustness", None)
     items: dict[str, list[dict]] = defaultdict(list)
-    for r in _records(con, """
+    for r in records(con, """
             SELECT i.*, coalesce(c.label_vi, i.indicator_code) AS label, c.is_flag, r.criterion_name,
                    r.criterion_order, r.item_order
             FROM agency_profile_items AS i
@@ -338,7 +293,7 @@ def _profiles(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]) -> tu
             ORDER BY i.agency_code, r.criterion_order, r.item_order""", [year, codes]):
         items[r["agency_code"]].append(r)
     steps: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for r in _records(con, """
+    for r in records(con, """
             SELECT w.*, coalesce(c.label_vi, w.indicator_code) AS label, c.is_flag
             FROM what_if AS w LEFT JOIN indicator_catalogue AS c USING (indicator_code)
             WHERE w.year = ? AND w.agency_code IN (SELECT unnest(?::VARCHAR[]))
@@ -351,11 +306,10 @@ def _criteria_levels(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]
     """For a rubric with nested criteria (docs/rubrics.md §2c): the criteria of every level of the units `codes`,
     parents first, with points, maximum and rank in the group; {} for rubrics of one level (their pages stay as they
     were)."""
-    if not has_table(con, "rubric_criteria") or not con.execute(
-            "SELECT count(*) FROM rubric_criteria WHERE year = ? AND level > 1", [year]).fetchall()[0][0]:
+    if not con.execute("SELECT count(*) FROM rubric_criteria WHERE year = ? AND level > 1", [year]).fetchall()[0][0]:
         return {}
     out: dict[str, list[dict]] = defaultdict(list)
-    for r in _records(con, """
+    for r in records(con, """
             SELECT s.agency_code, s.criterion_code, s.criterion_name, s.level, s.points, s.max_points, s.rank
             FROM criterion_scores AS s
             JOIN rubric_criteria AS c USING (year, agency_group, criterion_code)
@@ -430,12 +384,13 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
     status = provisional(con, year, now)
     classes = class_styles(con, year)
     common = {**_page_globals(con, status), "class_colours": classes.colours()}
-    groups = _groups(con, year)
+    groups = ranking(con, year)
     sc766 = write_766_page(con, env, year, year_dir, {**common, "static": f"../{STATIC}",
                                                       "data_docs": _docs_link(data_docs, year_dir)})
     page = env.get_template("year.html").generate(
         scorecard_766=SCORECARD_766_PAGE if sc766 else None,
-        year=year, groups=groups, charts=_year_charts(groups, _trend(con, year), year, classes),
+        year=year, groups=groups, chart_units=CHART_UNITS,
+        charts=_year_charts(groups, _trend(con, year), year, classes),
         caveats=quality_summary(con, year), static=f"../{STATIC}", profile_dir=PROFILE_DIR,
         rubric_year=groups[0]["rows"][0]["rubric_year"] if groups else None,
         data_docs=_docs_link(data_docs, year_dir), **common)
@@ -478,12 +433,9 @@ def write_unranked_page(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path
     year_dir = out_dir / str(year)
     year_dir.mkdir(parents=True, exist_ok=True)
     remove_leftovers(year_dir, year_dir / PROFILE_DIR)
-    try:
-        caveats = quality_summary(con, year)
-    except duckdb.Error:  # a marts file without the quality tables: nothing to add
-        caveats = []
     page = env.get_template("unranked.html").render(
-        year=year, charts={}, caveats=caveats, static=f"../{STATIC}", data_docs=_docs_link(data_docs, year_dir),
+        year=year, charts={}, caveats=quality_summary(con, year), static=f"../{STATIC}",
+        data_docs=_docs_link(data_docs, year_dir),
         **_page_globals(con, provisional(con, year, now)))
     index = write_text_atomic(year_dir / "index.html", page)
     withdrawn = [*sorted((year_dir / PROFILE_DIR).glob("*.html")), *sorted(year_dir.glob(f"xep_hang_{year}.xlsx"))]
@@ -512,10 +464,3 @@ def write_report_index(out_dir: Path, con: duckdb.DuckDBPyConnection | None = No
     install_static(out_dir)
     return write_text_atomic(out_dir / "index.html", _environment().get_template("index.html").render(
         years=years, workbooks=workbooks, notes=notes, static=STATIC))
-
-
-def ranked_years(con: duckdb.DuckDBPyConnection) -> set[int]:
-    """Years with at least one ranked agency in the marts (none when the marts have no rankings table)."""
-    if not has_table(con, "rankings"):
-        return set()
-    return {int(y) for (y,) in con.execute("SELECT DISTINCT year FROM rankings").fetchall()}

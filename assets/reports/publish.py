@@ -15,8 +15,9 @@ from pathlib import Path
 import duckdb
 
 from assets.marts.publish import open_marts
-from assets.reports.common import data_docs_page, has_table
-from assets.reports.html import ranked_years, write_html_report, write_report_index, write_unranked_page
+from assets.reports.common import data_docs_page
+from assets.reports.data import has_table, ranked_years
+from assets.reports.html import write_html_report, write_report_index, write_unranked_page
 from assets.reports.workbook import write_ranking_workbook
 from pipelines.core import settings
 from pipelines.core.warehouse import MEMORY_LIMIT

@@ -4,7 +4,7 @@
   the rubric's level), the quarters and the year, and the province's total by month against the previous year;
 - `agency_766`: an agency's months and the items where it lost most points in the latest month (its profile page);
 - `write_766_sheet`: the same table as a workbook sheet.
-A marts file without the scorecard (an older one, a year before the decision) yields no page, section or sheet.
+A year without the scorecard (before the decision) yields no page, section or sheet.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any, NamedTuple
 import duckdb
 import jinja2
 
-from assets.reports.common import has_table, vi_sort_key, write_text_atomic
+from assets.reports.common import vi_sort_key, write_text_atomic
+from assets.reports.data import records
 
 PAGE = "chi-so-766.html"
 SHEET = "Chỉ số 766 theo tháng"
@@ -25,20 +26,14 @@ PROVINCE_NAME = "Toàn tỉnh"
 LOST_SHOWN = 3  # items listed where an agency lost most in the latest month
 
 
-def _records(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
-
-
 def has_scorecard(con: duckdb.DuckDBPyConnection, year: int) -> bool:
     """Whether the marts hold the 766 scorecard of `year`."""
-    return has_table(con, "scorecard_766_totals") and bool(con.execute(
+    return bool(con.execute(
         "SELECT count(*) FROM scorecard_766_totals WHERE period = ?", [str(year)]).fetchone()[0])
 
 
 def _levels(con: duckdb.DuckDBPyConnection, year: int) -> list[dict[str, Any]]:
-    return _records(con, "SELECT label, min_share, colour, fill FROM scorecard_766_levels WHERE year = ? "
+    return records(con, "SELECT label, min_share, colour, fill FROM scorecard_766_levels WHERE year = ? "
                          "ORDER BY min_share DESC", [year])
 
 
@@ -119,7 +114,7 @@ def _trend_chart(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, Any]:
 
 
 def _not_computable(con: duckdb.DuckDBPyConnection, year: int) -> list[dict[str, Any]]:
-    return _records(con, "SELECT name_vi, max_points FROM scorecard_766_items WHERE year = ? AND NOT computable "
+    return records(con, "SELECT name_vi, max_points FROM scorecard_766_items WHERE year = ? AND NOT computable "
                          "ORDER BY criterion_order, item_order", [year])
 
 
@@ -143,13 +138,13 @@ def agency_766(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]) -> d
         return {}
     levels = _levels(con, year)
     months: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in _records(con, """
+    for r in records(con, """
             SELECT agency_code, period, total_points, computable_max, rank FROM scorecard_766_totals
             WHERE period_type = 'month' AND left(period, 4) = ? AND agency_code IN (SELECT unnest(?::VARCHAR[]))
             ORDER BY agency_code, period""", [str(year), codes]):
         months[r["agency_code"]].append(r | {"level": level_of(levels, r["total_points"], r["computable_max"])})
     lost: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in _records(con, """
+    for r in records(con, """
             WITH latest AS (
                 SELECT agency_code, max(period) AS period FROM scorecard_766_totals
                 WHERE period_type = 'month' AND left(period, 4) = ? AND total_points IS NOT NULL

@@ -22,6 +22,7 @@ from pipelines.core import methods
 from pipelines.core.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, refresh_file_facts
 from pipelines.core.registry import Registry
 from pipelines.core.registry.rubrics import Rubric
+from pipelines.core.registry.sources import load_sources, registry_source
 from pipelines.core.warehouse import transaction
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -72,7 +73,8 @@ def _ingested(con: duckdb.DuckDBPyConnection, source: str, year: int | None) -> 
 def facts_scope(con: duckdb.DuckDBPyConnection, year: int) -> str:
     """What a year's facts depend on besides its dossier files: the catalogue's levels (online services), the
     agency registry (which rows were loaded) and the facts SQL itself."""
-    return _fingerprint(_ingested(con, "services", year), _ingested(con, "agencies", None), _sql("facts_766"))
+    return _fingerprint(_ingested(con, "services", year), _ingested(con, registry_source(load_sources()).name, None),
+                        _sql("facts_766"))
 
 
 def _state(con: duckdb.DuckDBPyConnection, year: int) -> tuple[str | None, datetime | None]:

@@ -2,7 +2,8 @@
 -- file), kept in dossier_file_checks so a night counts only the files loaded since (pipelines/core/file_facts.py).
 -- Per check, the file's rows that break it; a check whose counts add up to 0 passes without running its own query
 -- (check_<name>.sql), one with a count above 0 runs it for the exact failures, by-agency counts and samples.
--- The code and date rules are the macros of dossier_rules.sql, shared with the check files.
+-- The code and date rules are columns of the view egov_dossier_rules (expectations/sql_checks.py row_rules_view,
+-- generated from config/sources.yaml), shared with the check files.
 --   repeated_keys: rows whose MaHoSo is empty or whose MaHoSo's MD5 (md5_number, 128 bits) is found more than once
 --   in the whole log (every year), at the time the file was counted. Hashes, not text: grouping 100M text codes
 --   does not fit in 1 GB. Not DuckDB's hash(): its 64 bits collide for codes that differ in a few digits (1,250 of
@@ -19,12 +20,9 @@ SELECT
     coalesce(d.source_file, '') AS source_file,
     count(*) AS received,
     count(*) FILTER (WHERE d.MaHoSo IS NULL OR md5_number(d.MaHoSo) IN (SELECT key_hash FROM repeated)) AS repeated_keys,
-    count(*) FILTER (WHERE dossier_codes_out_of_range(d.KenhThucHien, d.TrangThaiHoSo, d.MucDo,
-                                                      d.DuocThanhToanTrucTuyen, d.HoSoCoThanhPhanSoHoa,
-                                                      d.LoaiDoiTuong, d.LePhi)) AS codes_out_of_range,
-    count(*) FILTER (WHERE dossier_dates_out_of_order(d.NgayTiepNhan, d.NgayHenTra, d.NgayKetThucXuLy, d.NgayTra))
-        AS dates_out_of_order,
+    count(*) FILTER (WHERE d.codes_out_of_range) AS codes_out_of_range,
+    count(*) FILTER (WHERE d.dates_out_of_order) AS dates_out_of_order,
     count(*) FILTER (WHERE year(d.NgayTiepNhan) <> d.year) AS year_mismatch
-FROM stg_dossiers AS d
+FROM egov_dossier_rules AS d
 SEMI JOIN egov_scan_files AS f ON f.year = d.year AND f.source_file = coalesce(d.source_file, '')
 GROUP BY ALL;

@@ -80,7 +80,11 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
     from pipelines.core.provinces import province_lock
 
     # A national run's province step holds this folder's lock while it writes the folder (provinces/<code>/ is a
-    # provincial data directory): `egov run` on that folder waits for it, their steps never interleave.
+    # provincial data directory): `egov run` on that folder waits for it, their steps never interleave. A
+    # provincial deployment keeps its own rule: a second run says at once that another run is writing.
+    if base.parent.name != settings.PROVINCES or not settings.is_national(base.parent.parent):
+        return _execute_provincial(base, years, span, full_refresh=full_refresh, allow_shrink=allow_shrink,
+                                   verbose=verbose)
     with province_lock(base, _say):
         return _execute_provincial(base, years, span, full_refresh=full_refresh, allow_shrink=allow_shrink,
                                    verbose=verbose)

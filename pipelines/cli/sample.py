@@ -54,8 +54,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if code == EXIT_OK:
             print_national_report(base, 2025)
         return code
+    from pipelines.core.registry.sources import load_sources, registry_source
+
     raw = settings.raw_dir()
-    if args.regenerate or not (raw / "agencies").exists():
+    if args.regenerate or not (raw / registry_source(load_sources()).folder).exists():
         cmd_generate(args)
     else:
         _say(f"== Using the raw files already in {raw} (--regenerate to rebuild the sample) ==")

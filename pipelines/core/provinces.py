@@ -14,6 +14,8 @@ from pathlib import Path
 from pipelines.core import settings
 
 NATIONAL = "*"  # province_code of national rows of no single province (the national rubric, groups, registry)
+# The agency group of the provinces: theirs in the national registry, the group the national rubric ranks.
+PROVINCE_GROUP = "province"
 
 # What a province code, and so a province folder's name, may hold: it becomes a partition key ('|' joins the
 # dimensions), a step's mapping key and a DuckDB database name, so ASCII letters, digits, '-' and '_' only.

@@ -1,4 +1,7 @@
-"""The warehouse connection: one DuckDB file, its schema and parsing macros applied on every open."""
+"""The warehouse connection: one DuckDB file, its staging tables and the core's own tables created on every open.
+
+The layers above create their own tables before they use them (the parsing macros: the loader; the scores, the
+scorecard, the row checks' counts: their steps)."""
 
 from __future__ import annotations
 
@@ -12,13 +15,11 @@ from typing import Any
 import duckdb
 
 from pipelines.core.registry.methodology import AgencyGroup, standard_agency_groups
-from pipelines.core.settings import PROJECT_ROOT
+from pipelines.core.registry.sources import load_sources
+from pipelines.core.staging import staging_schema
 
-SCHEMA_FILES = (
-    PROJECT_ROOT / "assets" / "ingestion" / "macros.sql",
-    PROJECT_ROOT / "assets" / "ingestion" / "schema.sql",
-    PROJECT_ROOT / "assets" / "scorecard" / "sql" / "schema.sql",  # the marts copy its tables even before a scoring
-)
+# The core's own tables (agency groups, quarantine, ingested files, ...) and the agency_years view over stg_agencies.
+WAREHOUSE_SQL = Path(__file__).with_suffix(".sql")
 
 
 # DuckDB's memory limit for the warehouse (its default is 80% of RAM): past it, big intermediates (the parsed dossier
@@ -69,8 +70,8 @@ def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     # Imported here: the registry loads the scoring methods, which quote their SQL with this module.
 
     con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
-    for path in SCHEMA_FILES:
-        con.execute(path.read_text(encoding="utf-8"))
+    con.execute(staging_schema(load_sources().values()))  # generated from config/sources.yaml
+    con.execute(WAREHOUSE_SQL.read_text(encoding="utf-8"))
     if not scalar(con, "SELECT count(*) FROM agency_groups"):  # a new warehouse: the standard groups
         write_agency_groups(con, standard_agency_groups())
     return con
@@ -96,7 +97,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 def write_agency_groups(con: duckdb.DuckDBPyConnection, groups: Iterable[AgencyGroup]) -> int:
-    """Refill the warehouse dimension `agency_groups` (assets/ingestion/schema.sql), so SQL joins it for a group's
+    """Refill the warehouse dimension `agency_groups` (pipelines/core/warehouse.sql), so SQL joins it for a group's
     label and order instead of spelling the groups out; returns the rows written. The warehouse starts with the
     standard groups (pipelines/core/warehouse.py); each scoring step writes those of the registry it scores with."""
     rows = [(g.code, g.order, g.label_vi, g.label_en, g.sheet, g.colour) for g in groups]

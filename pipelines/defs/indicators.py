@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.indicators.build import build_dossier_ytd, build_indicators
-from pipelines.core.registry.sources import load_sources
+from pipelines.core.registry.sources import REGISTRY_TABLE, load_sources
 from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
 
@@ -37,7 +37,7 @@ def indicator_values(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
     group_name="indicators",
     partitions_def=yearly_partitions,
     backfill_policy=single_run,
-    deps=[dg.AssetKey("stg_dossiers"), dg.AssetKey("stg_services"), dg.AssetKey("stg_agencies")],
+    deps=[dg.AssetKey("stg_dossiers"), dg.AssetKey("stg_services"), dg.AssetKey(REGISTRY_TABLE)],
     kinds={"duckdb"},
     description="Dossier indicators year to date by month, per agency and for the whole province ('*').",
 )

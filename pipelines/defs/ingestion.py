@@ -5,7 +5,7 @@ import dagster as dg
 
 from assets.ingestion.load import IngestReport, ingest
 from pipelines.core.registry import load_registry
-from pipelines.core.registry.sources import SourceContract, load_sources
+from pipelines.core.registry.sources import SourceContract, load_sources, registry_source
 from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
 
@@ -68,12 +68,14 @@ def build_ingestion_asset(contract: SourceContract, upstream: list[dg.AssetKey])
     return _ingest
 
 
-def build_ingestion_assets() -> list[dg.AssetsDefinition]:
-    """An asset per source of config/sources.yaml; the agency registry (the one source without year folders) first,
-    since every other source's agency codes are checked against it."""
-    contracts = load_sources()
-    registry = build_ingestion_asset(next(c for c in contracts.values() if not c.partitioned), [])
-    return [registry] + [build_ingestion_asset(c, [registry.key]) for c in contracts.values() if c.partitioned]
+def build_ingestion_assets(contracts: dict[str, SourceContract] | None = None) -> list[dg.AssetsDefinition]:
+    """An asset per source of config/sources.yaml (default), named after its staging table; the agency registry
+    (`role: registry`) first, since every other source's agency codes are checked against it."""
+    contracts = load_sources() if contracts is None else contracts
+    registry_contract = registry_source(contracts)
+    registry = build_ingestion_asset(registry_contract, [])
+    return [registry] + [build_ingestion_asset(c, [registry.key]) for c in contracts.values()
+                         if c is not registry_contract]
 
 
 ingestion_assets = build_ingestion_assets()

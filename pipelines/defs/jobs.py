@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.core.registry.sources import SourceContract, load_sources
+
 PIPELINE_JOB = "egov_pipeline"
 # Runs that write the warehouse queue behind each other (one DuckDB writer); see the instance's
 # tag_concurrency_limits written by `egov` into DAGSTER_HOME/dagster.yaml.
@@ -20,9 +22,14 @@ pipeline_job = dg.define_asset_job(
 
 
 def pipeline_run_config(job: dg.JobDefinition, *, full_refresh: bool = False, allow_shrink: bool = False,
-                        log_level: str = "WARNING", prefix: str = "") -> dict:
-    """The provincial job's run config: reload every file or not, the shrink guard, egov's progress lines."""
-    ingest_ops = [n for n in job.graph.node_names() if n.startswith("stg_")]
+                        log_level: str = "WARNING", prefix: str = "",
+                        sources: dict[str, SourceContract] | None = None) -> dict:
+    """The provincial job's run config: reload every file or not, the shrink guard, egov's progress lines.
+
+    The ingestion steps are the staging tables of the sources (config/sources.yaml unless `sources` is given), each
+    source's asset being named after its table, whatever the name (`table:` need not start with stg_)."""
+    tables = {c.table for c in (load_sources() if sources is None else sources).values()}
+    ingest_ops = [n for n in job.graph.node_names() if n in tables]
     return {
         "ops": {**{name: {"config": {"full_refresh": full_refresh}} for name in ingest_ops},
                 "marts": {"config": {"allow_shrink": allow_shrink}}},

@@ -5,6 +5,7 @@ import time
 import dagster as dg
 
 from assets.marts.publish import MARTS_FILE, publish_marts
+from pipelines.core.registry.sources import REGISTRY_TABLE
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.defs.partitions import single_run
 from pipelines.defs.resources import Warehouse
@@ -19,7 +20,7 @@ class MartsConfig(dg.Config):
     group_name="marts",
     backfill_policy=single_run,  # lets `dagster asset materialize --partition-range` include it
     deps=["rankings", "criterion_scores", "indicator_scores", "indicator_values", "dossier_indicators_ytd",
-          "stg_agencies", "agency_profiles", "data_quality", "rank_uncertainty", "class_probability",
+          REGISTRY_TABLE, "agency_profiles", "data_quality", "rank_uncertainty", "class_probability",
           "rank_sensitivity", "scorecard_766", "scorecard_766_totals"],
     kinds={"duckdb", "parquet"},
     description="data/marts/egov.duckdb: every year's indicators, scores, rankings, quarantine and dimensions, "

@@ -18,9 +18,9 @@ from assets.national.folders import province_folders
 from assets.national.reports import write_national_reports
 from assets.profiles.profiles import build_profiles
 from assets.scoring.score import score_years
-from pipelines.core.provinces import province_dir, province_lock
+from pipelines.core.provinces import PROVINCE_GROUP, province_dir, province_lock
 from pipelines.core.registry import load_registry
-from pipelines.core.registry.sources import load_sources
+from pipelines.core.registry.sources import load_sources, registry_source
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.warehouse import write_agency_groups
 from pipelines.defs.jobs import NATIONAL_GROUP, PIPELINE_JOB, pipeline_run_config
@@ -57,7 +57,7 @@ def province_pipeline(context: dg.OpExecutionContext, config: ProvinceConfig, sc
 
     code, years = scope
     folder = province_dir(warehouse.base, code)
-    registry = folder / "raw" / load_sources()["agencies"].folder
+    registry = folder / "raw" / registry_source(load_sources()).folder
     if not any(p.is_file() and not p.name.startswith((".", "~$")) for p in registry.rglob("*")):
         raise dg.Failure(f"province {code}: no agency registry in {registry} (the province's own agencies, "
                          "docs/raw_contracts.md): without it every record would be quarantined as of an unknown "
@@ -121,12 +121,12 @@ def national_rankings(context: dg.AssetExecutionContext, warehouse: Warehouse) -
     years = _years(context)
     registry = load_registry(warehouse.base)
     with warehouse.connect() as con:
-        ingest(con, registry.sources["agencies"], warehouse.raw_dir, None, full_refresh=True, log=context.log.info)
+        ingest(con, registry_source(registry.sources), warehouse.raw_dir, None, full_refresh=True, log=context.log.info)
         indicators = build_province_indicators(con, warehouse.base, years)
         for code, year in con.execute(
-                "SELECT agency_code, year FROM agency_years WHERE evaluated AND agency_group = 'province' "
+                "SELECT agency_code, year FROM agency_years WHERE evaluated AND agency_group = ? "
                 "AND list_contains(?::INTEGER[], year) AND agency_code NOT IN "
-                "(SELECT agency_code FROM indicator_values) ORDER BY ALL", [years]).fetchall():
+                "(SELECT agency_code FROM indicator_values) ORDER BY ALL", [PROVINCE_GROUP, years]).fetchall():
             context.log.warning(f"province {code} {year}: in the national registry but no published records "
                                 f"(no folder provinces/{code}/ or no marts): ranked with none")
         write_agency_groups(con, registry.agency_groups)

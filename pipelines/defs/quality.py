@@ -10,7 +10,7 @@ from expectations.sql_checks import CHECKS, CheckResult, build_data_quality, run
 from expectations.suites import STAGING_SUITES
 from pipelines.core import settings
 from pipelines.core.registry import load_registry
-from pipelines.core.registry.sources import load_sources
+from pipelines.core.registry.sources import load_sources, registry_source
 from pipelines.defs.partitions import partition_years, run_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
 
@@ -82,9 +82,9 @@ def _check_result(results: list[CheckResult], severity: dg.AssetCheckSeverity, s
 QUARANTINE_CHECKS = ["quarantined_share", "ingest_reconciliation"]
 QUARANTINE_DESCRIPTION = ("Blocks the ranking when more than the allowed share of the source's rows was quarantined "
                           "(config/thresholds.yaml) or when counts do not reconcile.")
-# The agency registry (the one source without year folders): the other sources' staging assets depend on it, so its
-# check must run before them.
-REGISTRY = next(name for name, c in load_sources().items() if not c.partitioned)
+# The agency registry (role: registry): the other sources' staging assets depend on it, so its check must run before
+# them.
+REGISTRY = registry_source(load_sources()).name
 STAGING_TABLES = {source: c.table for source, c in load_sources().items() if source != REGISTRY}
 
 

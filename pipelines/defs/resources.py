@@ -58,7 +58,7 @@ class Warehouse(DuckDBResource):
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection with the schema and the parsing macros in place.
+        """A connection with the staging tables and the core's own tables in place (pipelines/core/warehouse.py).
 
         A lock held by another process is waited for briefly (a run ending), then reported with its holder
         instead of DuckDBResource's silent ~100 s of retries and a traceback.

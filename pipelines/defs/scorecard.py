@@ -5,6 +5,7 @@ import dagster as dg
 
 from assets.scorecard.build import ensure_schema, refresh_facts, score_dirty
 from pipelines.core.registry import load_registry
+from pipelines.core.registry.sources import REGISTRY_TABLE
 from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
 
@@ -13,7 +14,7 @@ from pipelines.defs.resources import Warehouse
     group_name="scorecard",
     partitions_def=yearly_partitions,
     backfill_policy=single_run,
-    deps=[dg.AssetKey("stg_dossiers"), dg.AssetKey("stg_services"), dg.AssetKey("stg_agencies")],
+    deps=[dg.AssetKey("stg_dossiers"), dg.AssetKey("stg_services"), dg.AssetKey(REGISTRY_TABLE)],
     kinds={"duckdb"},
     description="The dossier log reduced to the QĐ 766 counts per raw file, month and agency; rescans only the "
     "files that changed and marks their months for rescoring.",

@@ -7,6 +7,7 @@ from assets.scoring.score import score_years, years_without_records
 from assets.scoring.uncertainty import analyse_years
 from pipelines.core.registry import load_registry
 from pipelines.core.registry.rubrics import misnamed_rubric_files
+from pipelines.core.registry.sources import REGISTRY_TABLE
 from pipelines.core.warehouse import write_agency_groups
 from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
@@ -15,7 +16,7 @@ from pipelines.defs.resources import Warehouse
 @dg.multi_asset(
     specs=[
         dg.AssetSpec("indicator_scores", group_name="scoring", kinds={"duckdb"},
-                     deps=["indicator_values", "stg_agencies"],
+                     deps=["indicator_values", REGISTRY_TABLE],
                      description="Points earned per agency and rubric item (value against target)."),
         dg.AssetSpec("criterion_scores", group_name="scoring", kinds={"duckdb"}, deps=["indicator_values"],
                      description="Points per criterion and the rank on each criterion."),

@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipelines.core import settings
-from pipelines.core.registry.catalogue import CATALOGUE_PATH, Indicator, load_catalogue
+from pipelines.core.registry.catalogue import CATALOGUE_PATH, Indicator, family_sql_files, load_catalogue
 from pipelines.core.registry.methodology import (
     METHODOLOGY_PATH,
     AgencyGroup,
@@ -35,7 +35,7 @@ from pipelines.core.registry.methodology import (
     agency_groups,
     load_methodology,
 )
-from pipelines.core.registry.reading import RegistryError, RubricError, _raise, _stamp, parse, read_yaml
+from pipelines.core.registry.reading import RegistryError, RubricError, _raise, _stamp
 from pipelines.core.registry.rubrics import (
     PERIODIC_DIR,
     Rubric,
@@ -44,7 +44,7 @@ from pipelines.core.registry.rubrics import (
     rubric_files,
     value_ranges,
 )
-from pipelines.core.registry.sources import SOURCES_PATH, SourceContract, SourcesFile, _with_groups
+from pipelines.core.registry.sources import SOURCES_PATH, SourceContract, _with_groups, parse_sources
 from pipelines.core.registry.thresholds import THRESHOLDS_PATH, Thresholds, load_threshold_model
 
 
@@ -110,11 +110,12 @@ def load_registry(data_dir: Path | None = None) -> Registry:
 
 
 def configuration_files(data_dir: Path) -> list[Path]:
-    """What `load_registry(data_dir)` reads: the bundled files, the rubric folder and its rubrics. Its cache
-    follows them, and so does `egov run`'s fingerprint (pipelines/cli/unchanged.py: the code folders and the rubric
-    folder), so an edited rubric is applied by the next run."""
+    """What `load_registry(data_dir)` reads: the bundled files (with the family SQL files the catalogue is checked
+    against), the rubric folder and its rubrics. Its cache follows them, and so does `egov run`'s fingerprint
+    (pipelines/cli/unchanged.py: the code folders and the rubric folder), so an edited rubric is applied by the next
+    run."""
     rubric_dir = settings.rubric_dir(data_dir)
-    return [SOURCES_PATH, METHODOLOGY_PATH, CATALOGUE_PATH, THRESHOLDS_PATH, rubric_dir,
+    return [SOURCES_PATH, METHODOLOGY_PATH, CATALOGUE_PATH, *family_sql_files(), THRESHOLDS_PATH, rubric_dir,
             *rubric_files(rubric_dir).values(),
             *(p for files in periodic_rubric_files(rubric_dir).values() for p in files.values())]
 
@@ -140,7 +141,7 @@ def _load_registry(base: Path, rubric_dir: Path, _stamp: tuple) -> Registry:
                        "or quarter")
     groups = agency_groups(methodology, rubrics.values())
     codes = [g.code for g in groups]
-    sources = _with_groups(parse(SourcesFile, read_yaml(SOURCES_PATH), SOURCES_PATH).sources, codes)
+    sources = _with_groups(parse_sources(SOURCES_PATH), codes)
     thresholds = load_threshold_model()
 
     def fail(path: Path, where: str, problem: str) -> None:

@@ -7,11 +7,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 
 from pipelines.core import settings
 from pipelines.core.registry.fields import Code, Flag, Model, Text, Whole, _fail
-from pipelines.core.registry.reading import _stamp, parse, read_yaml
+from pipelines.core.registry.reading import RegistryError, _stamp, parse, read_yaml, shown_path
 
 CATALOGUE_PATH = settings.CONFIG_DIR / "catalogue.yaml"
 
@@ -32,9 +32,17 @@ class Indicator(Model):
 
     @field_validator("family")
     @classmethod
-    def _family_has_sql(cls, family: str) -> str:
-        if not (INDICATOR_SQL_DIR / f"{family}.sql").is_file():
+    def _family_computes_it(cls, family: str, info: ValidationInfo) -> str:
+        """The family SQL must exist and compute the code: an indicator no SQL computes would be listed, scored
+        and published at 0 for every unit, without a word. Checked statically: the code as an SQL string."""
+        sql = INDICATOR_SQL_DIR / f"{family}.sql"
+        if not sql.is_file():
             raise _fail(f"must name an SQL file of {INDICATOR_SQL_DIR.relative_to(settings.PROJECT_ROOT)}", family)
+        code = info.data.get("code")
+        if code is not None and f"'{code}'" not in sql.read_text(encoding="utf-8"):
+            raise _fail(f"{shown_path(sql)} does not compute {code!r} (the code, as an SQL string '{code}', is not "
+                        "in it): add its numerator and denominator there, or name the family that computes it",
+                        family)
         return family
 
 
@@ -52,8 +60,13 @@ class Catalogue(Model):
 
 
 def load_catalogue(path: Path = CATALOGUE_PATH) -> tuple[Indicator, ...]:
-    """The indicator catalogue (docs/domain.md §4), typed."""
-    return _load_catalogue(Path(path), _stamp(path))
+    """The indicator catalogue (docs/domain.md §4), typed; loaded again when it or a family SQL file changes."""
+    return _load_catalogue(Path(path), _stamp(path, *family_sql_files()))
+
+
+def family_sql_files() -> list[Path]:
+    """The SQL files of assets/indicators/sql/: what the catalogue's check of each family reads."""
+    return sorted(INDICATOR_SQL_DIR.glob("*.sql"))
 
 
 @lru_cache(maxsize=8)
@@ -61,23 +74,18 @@ def _load_catalogue(path: Path, _stamp: tuple) -> tuple[Indicator, ...]:
     return parse(Catalogue, read_yaml(path), path).indicators
 
 
-FALLBACK_INDICATOR_CODES = (
-    "svc_online_ratio", "svc_level3_ratio", "svc_level4_ratio", "dossier_online_ratio",
-    "dossier_online_ratio_l3", "dossier_online_ratio_l4", "svc_with_online_dossier_ratio",
-    "dossier_on_time_ratio", "dossier_paid_online_ratio", "dossier_digitized_ratio",
-    "one_stop_in_software_ratio", "computers_per_staff", "internet_computer_ratio", "has_lan",
-    "security_assessed", "offline_computer_secret", "security_measures", "edoc_ratio", "esign_ratio",
-    "official_email_ratio", "it_staff_present", "staff_it_trained_ratio", "it_security_trained_ratio",
-    "has_it_plan", "has_it_regulation", "has_it_budget", "commune_computers_ratio", "commune_lan_ratio",
-    "commune_one_stop_ratio", "commune_website_ratio",
-)
+def indicator_families(indicators: tuple[Indicator, ...]) -> tuple[str, ...]:
+    """The family SQL files to run (assets/indicators/sql/<family>.sql), in catalogue order: the families the
+    catalogue names, so a new family is a new file and its indicators' entries, nothing else."""
+    return tuple(dict.fromkeys(i.family for i in indicators))
 
 
 def known_indicator_codes(catalogue_path: Path = CATALOGUE_PATH) -> set[str]:
-    """The catalogue's codes (a lenient read: `code:` keys only), else the fallback list when the file is absent."""
+    """The catalogue's codes (another file than the bundled one: a lenient read of its `code:` keys); a missing
+    file is an error naming it, never a list of codes kept elsewhere."""
     catalogue_path = Path(catalogue_path)
-    if not catalogue_path.exists():
-        return set(FALLBACK_INDICATOR_CODES)
+    if not catalogue_path.is_file():
+        raise RegistryError(f"{shown_path(catalogue_path)}: no such file (the indicator catalogue)")
     if catalogue_path == CATALOGUE_PATH:
         return {i.code for i in load_catalogue()}
     data = read_yaml(catalogue_path)

@@ -41,6 +41,10 @@ from pipelines.core.registry.methodology import (
 )
 from pipelines.core.registry.reading import RubricError, _raise, _stamp, parse, read_yaml, shown_path
 
+# The decimals totals are rounded to when a rubric does not say (its `decimals:`): written here only; the scoring,
+# the checks, the marts (rubric_classes.decimals), the workbook and the CLI read the rubric's.
+DEFAULT_DECIMALS = 2
+
 RUBRIC_FILE_NAME = re.compile(r"^(\d{4})\.ya?ml$")
 # Periodic rubrics (scored per month or quarter, e.g. the QĐ 766 scorecard) live in <rubric folder>/periodic/<name>/,
 # a `<year>.yaml` per version like the annual ones, out of the annual folder's reach (rubric_files reads one level).
@@ -251,7 +255,7 @@ class RubricFile(Model):
     title: Text | None = None  # alias: title_vi
     title_en: str | None = None
     maximum: Positive
-    decimals: Whole = 2  # totals are rounded to this many decimals for classes and ranks
+    decimals: Whole = DEFAULT_DECIMALS  # totals are rounded to this many decimals for classes and ranks
     rounding: Rounding = "total"  # index: the index (total / maximum) is rounded to `decimals` instead
     aggregate: Aggregate = DEFAULT_AGGREGATE  # how the total combines the criteria
     missing: Missing = DEFAULT_MISSING  # the default of every node (criteria and total)
@@ -388,7 +392,7 @@ class Rubric:
     maximum: float
     variants: dict[str, Variant]
     assessed: dict[str, dict[str, str]]
-    decimals: int = 2
+    decimals: int = DEFAULT_DECIMALS
     rounding: str = "total"  # or "index" (RubricFile.rounding)
     groups: dict[str, GroupLabels] = field(default_factory=dict)  # how the rubric shows its groups
     uncertainty: UncertaintySpec = field(default_factory=UncertaintySpec)  # rank intervals, sensitivity

@@ -12,11 +12,15 @@ from pydantic import ConfigDict, field_validator
 from pydantic import dataclasses as pydantic_dataclasses
 
 from pipelines.core import settings
-from pipelines.core.registry.fields import Flag, Model, Number, Text, _fail
+from pipelines.core.registry.fields import Code, Flag, Model, Number, Text, _fail
 from pipelines.core.registry.methodology import METHODOLOGY_PATH, load_methodology
-from pipelines.core.registry.reading import _stamp, parse, read_yaml
+from pipelines.core.registry.reading import RegistryError, _raise, _stamp, parse, read_yaml
 
 SOURCES_PATH = settings.CONFIG_DIR / "sources.yaml"
+
+# The staging table of the agency registry (the source with `role: registry`). The SQL of the marts, the scoring,
+# the ingestion and the checks reads it by this name; the loader checks that the registry's contract says so.
+REGISTRY_TABLE = "stg_agencies"
 
 
 ColumnType = Literal["text", "int", "decimal", "flag", "date", "timestamp", "level"]
@@ -58,8 +62,11 @@ class SourceContract:
     label: Text
     folder: Text
     partitioned: Flag
-    table: Text
+    table: Code  # the staging table, which is also the name of its Dagster asset
     columns: tuple[ColumnContract, ...]
+    # registry: the agency registry, the one source without year folders, which the agency codes of every other
+    # source are checked against (exactly one source has it); code addresses the registry by this, not by its name
+    role: Literal["registry"] | None = None
     unique: tuple[str, ...] = ()
     year_column: str | None = None
     year_from: str | None = None
@@ -135,8 +142,57 @@ def load_sources(path: Path = SOURCES_PATH) -> dict[str, SourceContract]:
 
 @lru_cache(maxsize=8)
 def _load_sources(path: Path, _stamp: tuple) -> dict[str, SourceContract]:
-    sources = parse(SourcesFile, read_yaml(path), path).sources
-    return _with_groups(sources, list(load_methodology().agency_groups))
+    return _with_groups(parse_sources(path), list(load_methodology().agency_groups))
+
+
+def parse_sources(path: Path) -> dict[str, SourceContract]:
+    """The contracts of a sources file, checked one by one and together (`check_sources`)."""
+    sources: dict[str, SourceContract] = parse(SourcesFile, read_yaml(path), path).sources
+    check_sources(sources, path)
+    return sources
+
+
+def check_sources(sources: dict[str, SourceContract], path: Path) -> None:
+    """What the code assumes of the sources as a whole, so that a source it would skip stops the load instead:
+    exactly one agency registry (`role: registry`), the only source without year folders (the code makes it one
+    Dagster asset for all years, ahead of the others: a second unpartitioned source would get no asset), with the
+    staging table the SQL reads (REGISTRY_TABLE); every staging table named once (it is the source's asset)."""
+    def fail(name: str, key: str, problem: str) -> None:
+        _raise(RegistryError, path, f"sources.{name}.{key}" if name else "sources", problem)
+
+    registries = [s.name for s in sources.values() if s.role == "registry"]
+    if not registries:
+        fail("", "", "no source has role: registry; give it to the agency registry (the source without year "
+             "folders whose agency codes every other source is checked against)")
+    if len(registries) > 1:
+        fail(registries[1], "role", f"a second source with role: registry (sources.{registries[0]} has it); the "
+             "agency registry is one source")
+    registry = sources[registries[0]]
+    if registry.partitioned:
+        fail(registry.name, "partitioned", "the agency registry (role: registry) has no year folders: it must be "
+             "false")
+    if registry.table != REGISTRY_TABLE:
+        fail(registry.name, "table", f"the agency registry's staging table must be {REGISTRY_TABLE} (the SQL of "
+             f"the marts, the scoring and the checks reads it by that name), got {registry.table!r}")
+    for s in sources.values():
+        if not s.partitioned and s is not registry:
+            fail(s.name, "partitioned", f"false is not supported for a source other than the agency registry "
+                 f"(sources.{registry.name}, role: registry): give its files year folders, raw/{s.folder}/<year>/, "
+                 "and partitioned: true")
+    tables: dict[str, str] = {}
+    for s in sources.values():
+        if s.table in tables:
+            fail(s.name, "table", f"{s.table} is already the staging table of sources.{tables[s.table]}")
+        tables[s.table] = s.name
+
+
+def registry_source(sources: dict[str, SourceContract]) -> SourceContract:
+    """The agency registry's contract: the source with `role: registry` (one, checked when the file loads)."""
+    found = [s for s in sources.values() if s.role == "registry"]
+    if len(found) != 1:
+        raise RegistryError(f"{len(found)} sources with role: registry among {list(sources)}; the agency registry is "
+                            "exactly one source")
+    return found[0]
 
 
 def _with_groups(sources: dict[str, SourceContract], groups: list[str]) -> dict[str, SourceContract]:

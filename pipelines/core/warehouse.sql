@@ -1,0 +1,74 @@
+-- The core's own tables of the warehouse (pipelines/core/warehouse.py runs this file on every open, after the
+-- staging tables, which pipelines/core/staging.py generates from config/sources.yaml): the agency groups, what the
+-- loader quarantined and read, which raw files the per-file facts hold, and the agency_years view over the registry.
+
+-- The agency groups (dimension): the standard ones of config/methodology.yaml and those the rubrics declare,
+-- refilled from the registry (pipelines/core/warehouse.py write_agency_groups) by every scoring step. SQL joins it
+-- for a group's label and order instead of spelling the groups out.
+CREATE TABLE IF NOT EXISTS agency_groups (
+    agency_group VARCHAR NOT NULL,  -- the code, as in stg_agencies.agency_group
+    group_order  INTEGER NOT NULL,  -- position in reports and summaries
+    label_vi     VARCHAR NOT NULL,  -- as published rankings name the group
+    label_en     VARCHAR NOT NULL,
+    sheet_name   VARCHAR NOT NULL,  -- the workbook sheet of its ranking
+    colour       VARCHAR NOT NULL   -- its colour in the HTML report
+);
+
+-- Rows that broke their contract: never dropped silently.
+CREATE TABLE IF NOT EXISTS quarantine (
+    source VARCHAR NOT NULL,
+    year   INTEGER,           -- partition year; NULL for the agency registry
+    file   VARCHAR NOT NULL,  -- path relative to the raw directory
+    line   BIGINT,            -- physical line in the file (header = 1); 0 when the whole file was rejected
+    reason VARCHAR NOT NULL,
+    agency_code VARCHAR,      -- the record's agency as written, when it could be read
+    rule   VARCHAR NOT NULL,  -- the kind of violation: empty, invalid, not_allowed, negative, out_of_range,
+                              -- wrong_year, unknown_agency, rule, bad_link, duplicate, unreadable_record,
+                              -- file_rejected (also a file refused unread: a link out of raw/, a stray file)
+    raw    VARCHAR            -- the record as read, personal-data fields masked ('[withheld: ...]' when they
+                              -- cannot be located); control characters shown as U+FFFD
+);
+
+-- One row per raw file and load: how it was read and how its rows reconcile.
+CREATE TABLE IF NOT EXISTS ingested_files (
+    source           VARCHAR NOT NULL,
+    year             INTEGER,
+    file             VARCHAR NOT NULL,
+    file_format      VARCHAR,
+    encoding         VARCHAR,
+    status           VARCHAR NOT NULL,  -- loaded | rejected
+    message          VARCHAR,
+    rows_read        BIGINT NOT NULL,
+    rows_loaded      BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL,
+    file_size        BIGINT,
+    file_mtime_ns    BIGINT,
+    context_hash     VARCHAR            -- contract + registry fingerprint: a change reloads the file
+);
+
+-- Which raw files each per-file facts table (pipelines/core/file_facts.py) holds the counts of, and under which
+-- scope. The loader deletes a file's rows here when it replaces the file's staged rows (all of a partition on a
+-- full refresh), in the same transaction: a facts table then counts the file again from its new rows.
+CREATE TABLE IF NOT EXISTS file_facts_built (
+    facts       VARCHAR NOT NULL,  -- the facts table, e.g. dossier_file_facts
+    source      VARCHAR NOT NULL,  -- the raw source (config/sources.yaml)
+    year        INTEGER,
+    source_file VARCHAR NOT NULL,
+    scope       VARCHAR NOT NULL   -- what the counts depend on besides the file (the SQL, the catalogue, ...)
+);
+
+-- Which agencies exist in which year. An agency exists in a year when its validity overlaps it;
+-- it is evaluated (scored and ranked) in a year when it still exists on 31 December of that year.
+CREATE OR REPLACE VIEW agency_years AS
+SELECT
+    y.year,
+    a.agency_code,
+    a.agency_name,
+    a.agency_group,
+    a.parent_code,
+    a.successor_code,
+    (a.valid_to IS NULL OR a.valid_to >= make_date(y.year, 12, 31)) AS evaluated
+FROM stg_agencies AS a
+CROSS JOIN (SELECT DISTINCT year FROM range(2000, 2101) AS r(year)) AS y
+WHERE coalesce(a.valid_from, DATE '1900-01-01') <= make_date(y.year, 12, 31)
+  AND (a.valid_to IS NULL OR a.valid_to >= make_date(y.year, 1, 1));

@@ -256,3 +256,29 @@ def test_uncertainty_alternatives_draw_the_aggregate_of_each_node(con, tmp_path:
     assert all(1.4 < mean < 1.6 for *_, mean in got.values())
     assert con.execute("SELECT alternatives FROM uncertainty_settings").fetchall() == [
         ('{"aggregate": ["geometric"]}',)]
+
+
+# --- the what-if under the log transform (point 10) ---------------------------------------------------------------
+
+def test_what_if_of_an_item_under_log_gives_the_value_in_its_own_units(con, tmp_path: Path):  # noqa: F811
+    """L1: income 1000 → (ln 1000 − ln 100) / (ln 10000 − ln 100) = 1/2 → 5 points, x 1 → 10: 15, Đạt.
+    L2: income 100 → 0, x 0.8 → 8: 8, 7 points short of Đạt. The largest gain is income's (10, x's is 2): it needs
+    7 of its 10 points, share 0.7: ln v = ln 100 + 0.7 × (ln 10000 − ln 100) = 1.7 × ln 100, v = 100^1.7 = 10^3.4 =
+    2511.88643…, rounded up to 4 decimals: 2511.8865 (read linearly from the posts, 100 + 0.7 × 9900 = 7030 would
+    earn 10 × ln 70.3 / ln 100 = 9.24 points, not 7)."""
+    from assets.profiles.profiles import build_profiles
+
+    folder = ENGINE / "log_what_if"
+    for code in ("L1", "L2"):
+        agency(con, code)
+    put_values(con, 2024, {"L1": {"income": 1000, "x": 1}, "L2": {"income": 100, "x": 0.8}})
+    score_years(con, [2024], folder)
+    build_profiles(con, folder)
+    steps = con.execute("SELECT step, indicator_code, current_value, required_value, current_points, new_points, "
+                        "points_needed, reachable FROM what_if WHERE agency_code = 'L2' AND goal = 'next_class' "
+                        "ORDER BY step").fetchall()
+    assert len(steps) == 1
+    step, indicator, current, required, before, after, needed, reachable = steps[0]
+    assert (step, indicator, current, required, before, reachable) == (1, "income", 100.0, 2511.8865, 0.0, True)
+    assert needed == pytest.approx(7.0, abs=1e-9)
+    assert after == pytest.approx(7.0, abs=1e-6) and after >= 7.0  # the rounded-up value still meets the goal

@@ -127,10 +127,12 @@ items AS (
     -- each item with its method and parameters (rubric rows scored before methods existed: target), and the
     -- smallest and largest value of the OTHER units of its group with a value (what fraction_of_max and minmax
     -- compare with)
+    -- (under transform: log, the method reads logs: the parameters, the others' values and the inverse's value are
+    -- in those units, and the value is taken back to the indicator's units before it is rounded)
     SELECT p.year, p.agency_code, p.criterion_code, p.indicator_code, p.value, p.points, p.max_points, r.method,
-           method_params(coalesce(r.params, json_object('target', r.target))) AS prm,
-           min(p.value) FILTER (WHERE isfinite(p.value)) OVER others AS o_min,
-           max(p.value) FILTER (WHERE isfinite(p.value)) OVER others AS o_max
+           r.transform, method_params_for(coalesce(r.params, json_object('target', r.target)), r.transform) AS prm,
+           min(method_transform(r.transform, p.value)) FILTER (WHERE isfinite(p.value)) OVER others AS o_min,
+           max(method_transform(r.transform, p.value)) FILTER (WHERE isfinite(p.value)) OVER others AS o_max
     FROM agency_profile_items AS p
     JOIN rubric_items AS r USING (year, agency_group, criterion_code, indicator_code)
     WINDOW others AS (PARTITION BY p.year, p.agency_group, p.indicator_code
@@ -146,7 +148,7 @@ gains AS (
 ),
 steps AS (
     SELECT g.year, g.agency_code, g.goal, g.goal_label, g.points_needed, i.criterion_code, i.indicator_code,
-           i.value, i.points, i.max_points, i.gain, i.value_levels, i.method, i.prm, i.o_min, i.o_max,
+           i.value, i.points, i.max_points, i.gain, i.value_levels, i.method, i.transform, i.prm, i.o_min, i.o_max,
            i.higher_is_better,
            row_number() OVER w AS step,
            coalesce(sum(i.gain) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS gained_before,
@@ -164,9 +166,10 @@ chosen AS (
 valued AS (
     -- exact: the value that earns points + needed_here; full: the value from which the item earns all its points
     SELECT *,
-           method_value(method, CAST(points AS DECIMAL(38, 9)) + needed_here, CAST(max_points AS DECIMAL(38, 9)),
-                        prm, o_min, o_max) AS exact_value,
-           method_value(method, 1, 1, prm, o_min, o_max) AS full_value
+           method_untransform(transform, method_value(method, CAST(points AS DECIMAL(38, 9)) + needed_here,
+                                                      CAST(max_points AS DECIMAL(38, 9)), prm, o_min, o_max))
+               AS exact_value,
+           method_untransform(transform, method_value(method, 1, 1, prm, o_min, o_max)) AS full_value
     FROM chosen
 ),
 rounded AS (
@@ -178,9 +181,8 @@ rounded AS (
     FROM valued
 ),
 scored AS (
-    SELECT *, max_points * method_share(method, required, prm, least(o_min, required), greatest(o_max, required))
-                  AS new_points_raw
-    FROM rounded
+    SELECT *, max_points * method_share(method, t, prm, least(o_min, t), greatest(o_max, t)) AS new_points_raw
+    FROM (SELECT *, method_transform(transform, required) AS t FROM rounded)
 )
 SELECT year, agency_code, goal, goal_label, CAST(points_needed AS DOUBLE), reachable, step, criterion_code,
        indicator_code, value, CAST(required AS DOUBLE) AS required_value, full_value AS target,

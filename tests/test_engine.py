@@ -282,3 +282,31 @@ def test_what_if_of_an_item_under_log_gives_the_value_in_its_own_units(con, tmp_
     assert (step, indicator, current, required, before, reachable) == (1, "income", 100.0, 2511.8865, 0.0, True)
     assert needed == pytest.approx(7.0, abs=1e-9)
     assert after == pytest.approx(7.0, abs=1e-6) and after >= 7.0  # the rounded-up value still meets the goal
+
+
+# --- rounding of the index (point 8) ------------------------------------------------------------------------------
+
+def test_rounding_index_ties_units_whose_index_rounds_alike_and_classes_follow_it(con, tmp_path: Path):  # noqa: F811
+    """x = 0.9259 → total 2.7777, index 0.9259; x = 0.92586 → total 2.77758, index 0.92586 → 0.9259 at 4 decimals:
+    the same rounded index, so rank 1 both, and both Cao (0.9259 × 3 = 2.7777 ≥ 2.77765, although 2.77758 is not);
+    x = 0.9 → 0.9, rank 3, Thấp. Rounding the total to 4 decimals instead splits the first two (2.7777 > 2.7776)
+    and leaves the second Thấp (2.7776 < 2.77765)."""
+    import yaml
+
+    for code in ("R1", "R2", "R3"):
+        agency(con, code)
+    put_values(con, 2024, {"R1": {"x": 0.9259}, "R2": {"x": 0.92586}, "R3": {"x": 0.9}})
+    score_years(con, [2024], ENGINE / "rounding_index")
+    got = rankings(con, 2024)
+    assert {code: (index, rank, cls) for code, (_, index, rank, cls, _) in got.items()} == {
+        "R1": (0.9259, 1, "Cao"), "R2": (0.9259, 1, "Cao"), "R3": (0.9, 3, "Thấp")}
+    assert got["R2"][0] == pytest.approx(2.77758, abs=1e-9)  # the total itself is not rounded
+
+    folder = tmp_path / "rounding_total"
+    folder.mkdir()
+    body = yaml.safe_load((ENGINE / "rounding_index" / "2024.yaml").read_text(encoding="utf-8"))
+    (folder / "2024.yaml").write_text(yaml.safe_dump({**body, "rounding": "total"}, allow_unicode=True),
+                                      encoding="utf-8")
+    score_years(con, [2024], folder)
+    assert {code: (total, rank, cls) for code, (total, _, rank, cls, _) in rankings(con, 2024).items()} == {
+        "R1": (2.7777, 1, "Cao"), "R2": (2.7776, 2, "Thấp"), "R3": (2.7, 3, "Thấp")}

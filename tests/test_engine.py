@@ -310,3 +310,37 @@ def test_rounding_index_ties_units_whose_index_rounds_alike_and_classes_follow_i
     score_years(con, [2024], folder)
     assert {code: (total, rank, cls) for code, (total, _, rank, cls, _) in rankings(con, 2024).items()} == {
         "R1": (2.7777, 1, "Cao"), "R2": (2.7776, 2, "Thấp"), "R3": (2.7, 3, "Thấp")}
+
+
+def test_what_if_of_a_geometric_node_evaluates_the_tree(con, tmp_path: Path):  # noqa: F811
+    """G = 4 × a^(2/4) × b^(1/4) × c^(1/4) (shares; the fixture's points 2, 1, 1), Đạt from 3.
+    W1: 1, 1, 1 → 4, rank 1. W2: a 0.25, b 0.5, c 1 → 4 × 0.5 × 0.5^(1/4) = 1.6818 → 1.68, rank 2.
+    W3: a 0, b 0, c 1 → 0 (a share 0), rank 3.
+    W2 to Đạt: a alone at 1 gives 4 × 0.5^(1/4) = 3.36 ≥ 3 (b alone 2): a needs 4 × √a × 0.5^(1/4) ≥ 3,
+      a ≥ (0.75 × 2^(1/4))² = 0.5625 × √2 = 0.795495…, rounded up 0.7955: 2 × 0.7955 = 1.591 points (the sum's
+      greedy would ask for (0.5 + 1.32) / 2 = 0.91). W2 past W1 (4.01 of 4): a and b at 1 give 4: not reachable.
+    W3 to Đạt: neither a nor b alone lifts the node from 0 (the other stays 0): a first (2 points to gain), then b
+      ≥ (3 / 4)^4 = 0.31640625 → 0.3165. W3 past W2 (1.69): a, then b ≥ (1.69 / 4)^4 = 0.0318644… → 0.0319."""
+    from assets.profiles.profiles import build_profiles
+
+    folder = ENGINE / "geometric_what_if"
+    for code in ("W1", "W2", "W3"):
+        agency(con, code)
+    put_values(con, 2024, {"W1": {"a": 1, "b": 1, "c": 1}, "W2": {"a": 0.25, "b": 0.5, "c": 1},
+                           "W3": {"a": 0, "b": 0, "c": 1}})
+    score_years(con, [2024], folder)
+    assert {code: (total, rank) for code, (total, _, rank, *_) in rankings(con, 2024).items()} == {
+        "W1": (4.0, 1), "W2": (1.68, 2), "W3": (0.0, 3)}
+    build_profiles(con, folder)
+
+    def steps(code: str, goal: str) -> list[tuple]:
+        return [(step, indicator, required, round(new, 6), reachable) for step, indicator, required, new, reachable
+                in con.execute("SELECT step, indicator_code, required_value, new_points, reachable FROM what_if "
+                               "WHERE agency_code = ? AND goal = ? ORDER BY step", [code, goal]).fetchall()]
+
+    assert steps("W2", "next_class") == [(1, "a", 0.7955, 1.591, True)]
+    assert steps("W2", "pass_agency_above") == [(1, "a", 1.0, 2.0, False), (2, "b", 1.0, 1.0, False)]
+    assert steps("W3", "next_class") == [(1, "a", 1.0, 2.0, True), (2, "b", 0.3165, 0.3165, True)]
+    assert steps("W3", "pass_agency_above") == [(1, "a", 1.0, 2.0, True), (2, "b", 0.0319, 0.0319, True)]
+    assert con.execute("SELECT points_needed, points_gained FROM what_if WHERE agency_code = 'W2' "
+                       "AND goal = 'next_class'").fetchall() == [(1.32, 1.091)]

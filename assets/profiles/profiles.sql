@@ -99,7 +99,7 @@ WITH rounding AS (
 additive AS (
     -- the groups whose total is the sum of their item points (every node arithmetic, a missing value earning 0,
     -- the total rounded): the greedy choice below is exact for them. Geometric nodes, missing: skip and
-    -- rounding: index have no what-if yet (docs/rubrics.md §3).
+    -- min_coverage: tree_what_if.py, on the whole tree; rounding: index has no what-if yet (docs/rubrics.md §3).
     SELECT year, agency_group FROM rubric_classes
     GROUP BY ALL
     HAVING bool_and(coalesce(aggregate, 'arithmetic') = 'arithmetic' AND coalesce(missing, 'zero') = 'zero'

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 from conftest import write_csv
 
 from assets.ingestion.load import ingest
@@ -81,3 +82,38 @@ def test_two_deployments_of_one_installation_check_their_own_assessed_codes(tmp_
     assert [r[2] for r in quarantined(growth)] == ["value 200 is outside [0, 1] for indicator days"]
     speed.close()
     growth.close()
+
+
+def test_bounds_in_the_thresholds_file_for_codes_the_deployment_does_not_use_are_ignored(tmp_path: Path,
+                                                                                            monkeypatch):
+    """The thresholds file of an installation serving two deployments may bound one's assessed code; the other
+    deployment, whose rubrics do not know it, loads (before: 'unknown indicator code', and nothing ran)."""
+    import pipelines.core.registry as registry_module
+    from pipelines.core.registry.thresholds import load_threshold_model
+
+    thresholds = tmp_path / "thresholds.yaml"
+    thresholds.write_text("indicator_bounds:\n  computers_per_staff: [0, 10]\n  gdp_growth: [-50, 50]\n",
+                          encoding="utf-8")
+    monkeypatch.setattr(registry_module, "load_threshold_model", lambda: load_threshold_model(thresholds))
+    base = deployment(tmp_path / "speed", "direction")  # its rubric assesses days and cost, not gdp_growth
+    ranges = registry_module.load_registry(base).value_ranges(2024)
+    assert (ranges["days"][:2], ranges["cost"][:2]) == ((0.0, 365.0), (0.0, 1000.0))
+
+
+@pytest.mark.slow  # a Great Expectations suite
+def test_a_negative_assessed_value_passes_the_indicator_checks_a_negative_count_does_not(tmp_path: Path):
+    """numerator_not_negative holds for counts (source computed); an assessed value (numerator = value) is checked
+    against its declared range only: GDP growth −3.25 in [−50, 50] passes, a count of −2 dossiers is critical."""
+    import pandas as pd
+
+    from expectations.gx_runner import validate_frames
+    from pipelines.core.registry import load_registry
+
+    registry = load_registry(deployment(tmp_path / "growth", "growth"))
+    frame = pd.DataFrame({"year": [2024, 2024], "agency_code": ["U1", "U2"],
+                          "indicator_code": ["gdp_growth", "dossier_online_ratio"],
+                          "numerator": [-3.25, -2.0], "denominator": [1.0, 10.0], "value": [-3.25, -0.2],
+                          "source": ["assessment", "computed"]})
+    result = validate_frames({"indicators": frame}, tmp_path / "docs", registry=registry)["indicators"]
+    failed = {f["name"]: f["unexpected_count"] for f in result["failed_expectations"]}
+    assert failed == {"numerator_not_negative": 1, "ratio_value_in_0_1": 1}  # U2's count and its ratio only

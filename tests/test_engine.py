@@ -344,3 +344,25 @@ def test_what_if_of_a_geometric_node_evaluates_the_tree(con, tmp_path: Path):  #
     assert steps("W3", "pass_agency_above") == [(1, "a", 1.0, 2.0, True), (2, "b", 0.0319, 0.0319, True)]
     assert con.execute("SELECT points_needed, points_gained FROM what_if WHERE agency_code = 'W2' "
                        "AND goal = 'next_class'").fetchall() == [(1.32, 1.091)]
+
+
+def test_what_if_under_rounding_index_aims_at_the_rounded_index(con, tmp_path: Path):  # noqa: F811
+    """The rounding_index fixture (max 3, 4 decimals, Cao from 2.77765): R1 index 0.9259, R2 0.92586 → 0.9259 (both
+    Cao, rank 1), R3 0.9 (Thấp). R2 is Cao already: no next class (its total 2.77758 is below 2.77765; the rounded
+    index × 3 = 2.7777 is not). R3 to Cao: the least index on the 4-decimal grid with index × 3 ≥ 2.77765 is 0.9259
+    (2.77765 / 3 = 0.925883…), reached from 0.92585 (half up): x ≥ 0.92585 → 0.9259 rounded up, 2.7777 points.
+    R3 past the unit above (index 0.9259): index 0.9260, from 0.92595: x → 0.926, 2.778 points."""
+    from assets.profiles.profiles import build_profiles
+
+    for code in ("R1", "R2", "R3"):
+        agency(con, code)
+    put_values(con, 2024, {"R1": {"x": 0.9259}, "R2": {"x": 0.92586}, "R3": {"x": 0.9}})
+    folder = ENGINE / "rounding_index"
+    score_years(con, [2024], folder)
+    build_profiles(con, folder)
+    assert con.execute("SELECT agency_code, next_class FROM agency_profiles ORDER BY 1").fetchall() == [
+        ("R1", None), ("R2", None), ("R3", "Cao")]
+    got = con.execute("SELECT agency_code, goal, step, indicator_code, required_value, round(new_points, 6), reachable "
+                      "FROM what_if ORDER BY ALL").fetchall()
+    assert got == [("R3", "next_class", 1, "x", 0.9259, 2.7777, True),
+                   ("R3", "pass_agency_above", 1, "x", 0.926, 2.778, True)]

@@ -21,7 +21,12 @@ WHERE s.points IS NOT NULL;  -- an indicator without a value under missing: skip
 
 INSERT INTO agency_profiles
 WITH ranked AS (
-    SELECT * FROM rankings_history WHERE rank IS NOT NULL  -- a unit without enough data for a total: no profile
+    -- a unit without enough data for a total: no profile. `standing`: what classes and ranks compare (the total;
+    -- under rounding: index, the rounded index × the maximum)
+    SELECT h.*, CASE WHEN k.rounding = 'index' THEN h.index_value * h.max_points ELSE h.total_points END AS standing
+    FROM rankings_history AS h
+    LEFT JOIN (SELECT DISTINCT year, agency_group, rounding FROM rubric_classes) AS k USING (year, agency_group)
+    WHERE h.rank IS NOT NULL
 ),
 rounding AS (
     SELECT DISTINCT year, agency_group, decimals FROM rubric_classes
@@ -30,22 +35,22 @@ group_sizes AS (
     SELECT year, agency_group, count(*) AS group_size FROM ranked GROUP BY ALL
 ),
 next_classes AS (
-    -- the lowest class threshold above the agency's total
+    -- the lowest class threshold above the agency's standing
     SELECT r.year, r.agency_code, arg_min(c.label, c.min_total) AS next_class, min(c.min_total) AS next_class_min
     FROM ranked AS r
     JOIN rubric_classes AS c
-      ON c.year = r.year AND c.agency_group = r.agency_group AND c.min_total > r.total_points
+      ON c.year = r.year AND c.agency_group = r.agency_group AND c.min_total > r.standing
     GROUP BY ALL
 ),
 above AS (
-    -- the nearest agency with a higher total in the same group (ties: the first code)
+    -- the nearest agency with a higher standing in the same group (ties: the first code)
     SELECT r.year, r.agency_code,
-           arg_min(o.agency_code, (o.total_points, o.agency_code)) AS agency_above_code,
-           arg_min(o.agency_name, (o.total_points, o.agency_code)) AS agency_above_name,
-           min(o.total_points) AS agency_above_total
+           arg_min(o.agency_code, (o.standing, o.agency_code)) AS agency_above_code,
+           arg_min(o.agency_name, (o.standing, o.agency_code)) AS agency_above_name,
+           arg_min(o.total_points, (o.standing, o.agency_code)) AS agency_above_total
     FROM ranked AS r
-    JOIN rankings AS o
-      ON o.year = r.year AND o.agency_group = r.agency_group AND o.total_points > r.total_points
+    JOIN ranked AS o
+      ON o.year = r.year AND o.agency_group = r.agency_group AND o.standing > r.standing
     GROUP BY ALL
 ),
 items AS (

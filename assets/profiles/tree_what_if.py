@@ -8,7 +8,8 @@ scoring does (assets/scoring/uncertainty.py `tree_totals`, every candidate at on
 the total most is taken (when none lifts it alone, as beside a sibling at 0, the one with the most points to gain),
 until the goal is met; the last item needs only the share that meets it (bisection on the tree, which grows with
 the share), turned into a value by its method's inverse (pipelines/core/methods.py, the transform undone) and rounded
-as profiles.sql rounds, towards more points. Groups that round the index (`rounding: index`) have no what-if yet.
+as profiles.sql rounds, towards more points. Under `rounding: index` the goal is the total whose index rounds to
+the next class's minimum, or one step of the last decimal above the index of the unit above.
 """
 
 from __future__ import annotations
@@ -38,13 +39,24 @@ class _Item:
 
 
 def _groups(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str, Tree]]:
-    """(year, group, tree) of the groups profiles.sql leaves without a what-if and whose total is rounded."""
+    """(year, group, tree) of the groups profiles.sql leaves without a what-if: a node other than a sum with
+    missing values at 0, or the index rounded."""
     out = []
     for year, group in con.execute("SELECT DISTINCT year, agency_group FROM agency_profiles ORDER BY ALL").fetchall():
         tree = _tree(con, year, group, UncertaintySpec())
-        if tree is not None and tree.rounding == "total" and any(h != PLAIN for h in tree.how.values()):
+        if tree is not None and (tree.rounding == "index" or any(h != PLAIN for h in tree.how.values())):
             out.append((year, group, tree))
     return out
+
+
+def index_goal(goal: str, threshold: float, maximum: float, decimals: int) -> float:
+    """Under rounding: index, the least total that reaches `threshold`: for next_class a class minimum (a total),
+    reached when the index rounded half up to `decimals` × the maximum is at least it; for pass_agency_above the
+    rounded index of the unit above, passed one step of the last decimal above it."""
+    step = 10.0**-decimals
+    # next_class: the least index on the grid whose multiple of the maximum reaches the class minimum
+    index = math.ceil(round(threshold / maximum / step, 6)) * step if goal == "next_class" else threshold + step
+    return (index - step / 2) * maximum + 1e-9  # rounded half up from here (a hair above: no tie left to the floats)
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> float | None:
@@ -189,19 +201,26 @@ def tree_what_if(con: duckdb.DuckDBPyConnection) -> int:
         g = _Group(con, year, group, tree)
         goals = con.execute(
             """
-            SELECT p.agency_code, 'next_class', 'đạt loại ' || p.next_class, p.next_class_min, p.total_points
-            FROM agency_profiles AS p WHERE p.year = $1 AND p.agency_group = $2 AND p.next_class IS NOT NULL
+            SELECT p.agency_code, 'next_class', 'đạt loại ' || p.next_class, p.next_class_min, p.total_points,
+                   NULL, p.max_points, d.decimals
+            FROM agency_profiles AS p
+            JOIN (SELECT DISTINCT year, agency_group, decimals FROM rubric_classes) AS d USING (year, agency_group)
+            WHERE p.year = $1 AND p.agency_group = $2 AND p.next_class IS NOT NULL
             UNION ALL
             SELECT p.agency_code, 'pass_agency_above', 'vượt ' || coalesce(p.agency_above_name, p.agency_above_code),
                    CAST(CAST(p.agency_above_total AS DECIMAL(38, 9)) + CAST(10 ** -d.decimals AS DECIMAL(18, 9))
-                        AS DOUBLE), p.total_points
+                        AS DOUBLE), p.total_points, a.index_value, p.max_points, d.decimals
             FROM agency_profiles AS p
             JOIN (SELECT DISTINCT year, agency_group, decimals FROM rubric_classes) AS d USING (year, agency_group)
+            LEFT JOIN rankings AS a
+                   ON a.year = p.year AND a.agency_group = p.agency_group AND a.agency_code = p.agency_above_code
             WHERE p.year = $1 AND p.agency_group = $2 AND p.agency_above_code IS NOT NULL
             ORDER BY 1, 2""",
             [year, group],
         ).fetchall()
-        for unit, goal, label, goal_total, total in goals:
+        for unit, goal, label, goal_total, total, above_index, maximum, decimals in goals:
+            if tree.rounding == "index":
+                goal_total = index_goal(goal, goal_total if goal == "next_class" else above_index, maximum, decimals)
             reachable, steps = g.steps(unit, goal_total)
             current = g.current.get(unit, {})
             for step, (i, required, share, full, lower) in enumerate(steps, start=1):

@@ -23,11 +23,15 @@ HEADER = ["year", "agency_code", "indicator_code", "value"]
 def deployment(base: Path, rubric: str) -> Path:
     """A data directory with its own rubric folder (a copy of a test-owned rubric) and a small agency registry."""
     shutil.copytree(ENGINE / rubric, base / "rubrics")
-    write_csv(base / "raw" / "agencies" / "don_vi.csv",
-              ["agency_code", "agency_name", "agency_group", "parent_code", "valid_from", "valid_to",
-               "successor_code"],
-              [["U1", "Đơn vị 1", "department", "", "", "", ""], ["U2", "Đơn vị 2", "department", "", "", "", ""],
-               ["U3", "Đơn vị 3", "department", "", "", "", ""]])
+    write_csv(
+        base / "raw" / "agencies" / "don_vi.csv",
+        ["agency_code", "agency_name", "agency_group", "parent_code", "valid_from", "valid_to", "successor_code"],
+        [
+            ["U1", "Đơn vị 1", "department", "", "", "", ""],
+            ["U2", "Đơn vị 2", "department", "", "", "", ""],
+            ["U3", "Đơn vị 3", "department", "", "", "", ""],
+        ],
+    )
     return base
 
 
@@ -40,28 +44,33 @@ def load_assessments(base: Path, rows: list[list[object]]) -> duckdb.DuckDBPyCon
 
 
 def loaded(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], float]:
-    return {(a, i): v for a, i, v in con.execute(
-        "SELECT agency_code, indicator_code, value FROM stg_assessments").fetchall()}
+    return {
+        (a, i): v
+        for a, i, v in con.execute("SELECT agency_code, indicator_code, value FROM stg_assessments").fetchall()
+    }
 
 
 def quarantined(con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    return con.execute("SELECT line, rule, reason FROM quarantine WHERE source = 'assessments' ORDER BY line"
-                       ).fetchall()
+    return con.execute(
+        "SELECT line, rule, reason FROM quarantine WHERE source = 'assessments' ORDER BY line"
+    ).fetchall()
 
 
 def test_assessed_range_from_the_rubric_inside_at_the_bounds_and_outside(tmp_path: Path):
     base = deployment(tmp_path / "data", "direction")  # days: [0, 365], cost: [0, 1000]
-    con = load_assessments(base, [
-        [2024, "U1", "days", "12.5"],      # inside
-        [2024, "U2", "days", "0"],         # at the lower bound
-        [2024, "U3", "days", "365"],       # at the upper bound
-        [2024, "U1", "cost", "1000"],
-        [2024, "U2", "cost", "1000.5"],    # outside: above the rubric's max
-        [2024, "U3", "cost", "-1"],        # outside: below its min
-        [2024, "U3", "other_share", "1.5"],  # not declared by the rubric: a ratio, [0, 1]
-    ])
-    assert loaded(con) == {("U1", "days"): 12.5, ("U2", "days"): 0.0, ("U3", "days"): 365.0,
-                           ("U1", "cost"): 1000.0}
+    con = load_assessments(
+        base,
+        [
+            [2024, "U1", "days", "12.5"],  # inside
+            [2024, "U2", "days", "0"],  # at the lower bound
+            [2024, "U3", "days", "365"],  # at the upper bound
+            [2024, "U1", "cost", "1000"],
+            [2024, "U2", "cost", "1000.5"],  # outside: above the rubric's max
+            [2024, "U3", "cost", "-1"],  # outside: below its min
+            [2024, "U3", "other_share", "1.5"],  # not declared by the rubric: a ratio, [0, 1]
+        ],
+    )
+    assert loaded(con) == {("U1", "days"): 12.5, ("U2", "days"): 0.0, ("U3", "days"): 365.0, ("U1", "cost"): 1000.0}
     rubric = base / "rubrics" / "2024.yaml"
     assert quarantined(con) == [
         (6, "out_of_range", f"value 1000.5 is outside [0, 1000] for indicator cost (assessed_indicators of {rubric})"),
@@ -78,22 +87,22 @@ def test_two_deployments_of_one_installation_check_their_own_assessed_codes(tmp_
     # each deployment's rubric declares its own code; the other's code is a ratio there, in [0, 1]
     assert loaded(speed) == {("U1", "days"): 200.0}
     assert [r[2] for r in quarantined(speed)] == ["value -3.25 is outside [0, 1] for indicator gdp_growth"]
-    assert loaded(growth) == {("U2", "gdp_growth"): -3.25}   # negative, and valid: the range allows it
+    assert loaded(growth) == {("U2", "gdp_growth"): -3.25}  # negative, and valid: the range allows it
     assert [r[2] for r in quarantined(growth)] == ["value 200 is outside [0, 1] for indicator days"]
     speed.close()
     growth.close()
 
 
-def test_bounds_in_the_thresholds_file_for_codes_the_deployment_does_not_use_are_ignored(tmp_path: Path,
-                                                                                            monkeypatch):
+def test_bounds_in_the_thresholds_file_for_codes_the_deployment_does_not_use_are_ignored(tmp_path: Path, monkeypatch):
     """The thresholds file of an installation serving two deployments may bound one's assessed code; the other
     deployment, whose rubrics do not know it, loads (before: 'unknown indicator code', and nothing ran)."""
     import pipelines.core.registry as registry_module
     from pipelines.core.registry.thresholds import load_threshold_model
 
     thresholds = tmp_path / "thresholds.yaml"
-    thresholds.write_text("indicator_bounds:\n  computers_per_staff: [0, 10]\n  gdp_growth: [-50, 50]\n",
-                          encoding="utf-8")
+    thresholds.write_text(
+        "indicator_bounds:\n  computers_per_staff: [0, 10]\n  gdp_growth: [-50, 50]\n", encoding="utf-8"
+    )
     monkeypatch.setattr(registry_module, "load_threshold_model", lambda: load_threshold_model(thresholds))
     base = deployment(tmp_path / "speed", "direction")  # its rubric assesses days and cost, not gdp_growth
     ranges = registry_module.load_registry(base).value_ranges(2024)
@@ -110,10 +119,17 @@ def test_a_negative_assessed_value_passes_the_indicator_checks_a_negative_count_
     from pipelines.core.registry import load_registry
 
     registry = load_registry(deployment(tmp_path / "growth", "growth"))
-    frame = pd.DataFrame({"year": [2024, 2024], "agency_code": ["U1", "U2"],
-                          "indicator_code": ["gdp_growth", "dossier_online_ratio"],
-                          "numerator": [-3.25, -2.0], "denominator": [1.0, 10.0], "value": [-3.25, -0.2],
-                          "source": ["assessment", "computed"]})
+    frame = pd.DataFrame(
+        {
+            "year": [2024, 2024],
+            "agency_code": ["U1", "U2"],
+            "indicator_code": ["gdp_growth", "dossier_online_ratio"],
+            "numerator": [-3.25, -2.0],
+            "denominator": [1.0, 10.0],
+            "value": [-3.25, -0.2],
+            "source": ["assessment", "computed"],
+        }
+    )
     result = validate_frames({"indicators": frame}, tmp_path / "docs", registry=registry)["indicators"]
     failed = {f["name"]: f["unexpected_count"] for f in result["failed_expectations"]}
     assert failed == {"numerator_not_negative": 1, "ratio_value_in_0_1": 1}  # U2's count and its ratio only

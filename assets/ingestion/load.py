@@ -31,6 +31,8 @@ from assets.ingestion.readers import (
     read_structural_rejects,
     record_lines,
 )
+from pipelines.core.registry import load_registry
+from pipelines.core.registry.rubrics import DEFAULT_RANGE
 from pipelines.core.registry.sources import REGISTRY_TABLE, ColumnContract, SourceContract
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.sql import sql_identifier as q
@@ -64,8 +66,6 @@ CONTROL_IN_TEXT = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
 # Characters no one sees in a code (zero-width space, BOM, no-break space, a lone combining mark, ...): a message
 # naming an unknown code shows them escaped (X001\u200b), or it would read exactly like the registry's X001.
 INVISIBLE = r"[\p{Cc}\p{Cf}\p{Z}\p{Mn}\p{Me}\p{Co}]"
-# The range of an assessed value without an entry in thresholds.yaml indicator_bounds (as that file says).
-DEFAULT_RANGE = (0, 1)
 # What reading one file may raise when the file itself is at fault: the file is rejected, the others load.
 FILE_ERRORS = (csv.Error, UnicodeError, OSError, duckdb.InvalidInputException, duckdb.ConversionException,
                duckdb.IOException)
@@ -142,16 +142,25 @@ def shown(expr: str) -> str:
             f"regexp_matches(ch, {lit(INVISIBLE)}) THEN printf('\\u%04x', unicode(ch)) ELSE ch END), '')")
 
 
-def indicator_ranges() -> dict[str, tuple[float, float]]:
-    """thresholds.yaml indicator_bounds: the indicators whose values are not ratios in [0, 1]."""
-    return {code: (lo, hi) for code, (lo, hi) in (load_thresholds()["indicator_bounds"] or {}).items()}
+Ranges = dict[str, tuple[float, float, str]]  # indicator code → (min, max, where declared); others: [0, 1]
+
+
+def indicator_ranges(data_dir: Path | None = None, year: int | None = None) -> Ranges:
+    """The ranges of the indicators whose values are not ratios in [0, 1]: those the year's rubric of the data
+    directory declares under assessed_indicators (min, max), else thresholds.yaml indicator_bounds
+    (Registry.value_ranges); without a data directory, thresholds.yaml only."""
+    if data_dir is None:
+        return {code: (float(lo), float(hi), "")
+                for code, (lo, hi) in (load_thresholds()["indicator_bounds"] or {}).items()}
+    return load_registry(data_dir).value_ranges(year)
 
 
 def _bound(value: float) -> str:
     return f"{value:g}"
 
 
-def column_checks(col: ColumnContract, native: bool = False) -> list[tuple[str, str, str]]:
+def column_checks(col: ColumnContract, native: bool = False, ranges: Ranges | None = None
+                  ) -> list[tuple[str, str, str]]:
     """(condition, reason expression, rule) per violation a column can show; a `native` (typed) value is quoted as
     its text, as the text path would have read it."""
     raw, val, name = q(col.name + "__raw"), q(col.name), col.name
@@ -169,19 +178,20 @@ def column_checks(col: ColumnContract, native: bool = False) -> list[tuple[str, 
             f"{pattern}))) || ') after ' || chr(39) || left(regexp_extract({raw}, {before}), 40) || chr(39)",
             "invalid"))
     if col.range_by:
-        ranges = indicator_ranges()
+        ranges = indicator_ranges() if ranges is None else ranges
         by = q(col.range_by)
 
-        def per_indicator(pick: Callable[[tuple[float, float]], str]) -> str:
+        def per_indicator(pick: Callable[[tuple[float, float, str]], str]) -> str:
             whens = " ".join(f"WHEN {lit(code)} THEN {pick(r)}" for code, r in sorted(ranges.items()))
-            return f"CASE {by} {whens} ELSE {pick(DEFAULT_RANGE)} END" if whens else pick(DEFAULT_RANGE)
+            return f"CASE {by} {whens} ELSE {pick((*DEFAULT_RANGE, ''))} END" if whens else pick((*DEFAULT_RANGE, ""))
 
         lo, hi = per_indicator(lambda r: str(float(r[0]))), per_indicator(lambda r: str(float(r[1])))
         shown = (f"{per_indicator(lambda r: lit(_bound(r[0])))} || ', ' || "
                  f"{per_indicator(lambda r: lit(_bound(r[1])))}")
+        where = per_indicator(lambda r: lit(f" ({r[2]})" if r[2] else ""))
         checks.append((f"{val} IS NOT NULL AND NOT ({val} BETWEEN {lo} AND {hi})",
-                       f"{lit(name + ' ')} || {as_text} || ' is outside [' || {shown} || '] for indicator ' || {by}",
-                       "out_of_range"))
+                       f"{lit(name + ' ')} || {as_text} || ' is outside [' || {shown} || '] for indicator ' || {by}"
+                       f" || {where}", "out_of_range"))
     if col.type != "text":
         bad = f"{val} = -1" if col.type == "level" else f"{val} IS NULL"
         reason = quoted_raw + lit(f"' is not a valid {TYPE_WORDS[col.type]}")
@@ -197,14 +207,14 @@ def column_checks(col: ColumnContract, native: bool = False) -> list[tuple[str, 
 
 
 def parse_select(contract: SourceContract, relation_sql: str, year: int | None, file_id: int, delimiter: str,
-                 native: Collection[str] = ()) -> str:
+                 native: Collection[str] = (), ranges: Ranges | None = None) -> str:
     """One SELECT that types every column and names each violation of the contract in `__reason`; the columns in
     `native` arrive typed (OpenedFile.native), the others as text."""
     raw_cols = ", ".join(f"{q(c.name)} AS {q(c.name + '__raw')}" for c in contract.columns)
     typed_cols = ", ".join(f"{typed_expr(c, c.name in native)} AS {q(c.name)}" for c in contract.stored_columns)
     checks: list[tuple[str, str, str]] = [("__reader_reason IS NOT NULL", "__reader_reason", "invalid")]
     for col in contract.columns:
-        checks.extend(column_checks(col, col.name in native))
+        checks.extend(column_checks(col, col.name in native, ranges))
     if year is not None and contract.year_column:
         yc = q(contract.year_column)
         checks.append((f"{yc} IS NOT NULL AND {yc} <> {year}",
@@ -240,11 +250,15 @@ SELECT {file_id}::INTEGER AS __file_id, CAST(__line AS BIGINT) AS __line, {store
 FROM checked"""
 
 
-def context_hash(con: duckdb.DuckDBPyConnection, contract: SourceContract) -> str:
-    """What a loaded file's result depends on besides its bytes: its contract and, if checked, the registry."""
+def context_hash(con: duckdb.DuckDBPyConnection, contract: SourceContract, ranges: Ranges | None = None) -> str:
+    """What a loaded file's result depends on besides its bytes: its contract, the value ranges it is checked
+    against and, if checked, the registry."""
     parts = [repr(contract)]
     if any(c.range_by for c in contract.columns):
-        parts.append(repr(sorted(indicator_ranges().items())))
+        # as before rubrics declared ranges: (min, max) pairs, so a file loaded then is not reloaded for nothing
+        parts.append(repr(sorted((code, (lo, hi) if not where else (lo, hi, where))
+                                 for code, (lo, hi, where) in (indicator_ranges() if ranges is None
+                                                               else ranges).items())))
     if contract.agency_column:
         parts.append(str(con.execute(
             f"SELECT coalesce(sum(hash(agency_code)), 0) || '-' || count(*) FROM {REGISTRY_TABLE}").fetchone()[0]))
@@ -267,7 +281,9 @@ def ingest(
     """
     report = IngestReport(contract.name, year)
     entries = list_raw_files(raw_dir, contract, year)
-    ctx = context_hash(con, contract)
+    # the value ranges of the year: its rubric's assessed_indicators, the thresholds file (data dir = raw_dir/..)
+    ranges = indicator_ranges(Path(raw_dir).parent, year) if any(c.range_by for c in contract.columns) else None
+    ctx = context_hash(con, contract, ranges)
     year_filter = "year IS NULL" if year is None else f"year = {year}"
     stg_year_filter = "TRUE" if year is None else f"year = {year}"
     previous = {
@@ -296,7 +312,7 @@ def ingest(
     report.skipped_unchanged = len(entries) - len(changed)
 
     try:
-        parsed = _parse_files(con, contract, year, changed) if changed else []
+        parsed = _parse_files(con, contract, year, changed, ranges) if changed else []
         if parsed and any(c.refers_to for c in contract.columns):
             _check_links(con, contract, year, [] if full_refresh else stale, full_refresh)
         with transaction(con):
@@ -348,6 +364,7 @@ def _parse_files(
     contract: SourceContract,
     year: int | None,
     files: list[RawEntry],
+    ranges: Ranges | None = None,
 ) -> list[_ParsedFile]:
     """Type and check every file into PARSED, several files at a time (one DuckDB connection each).
 
@@ -359,7 +376,7 @@ def _parse_files(
     install_parsers(con)
     con.execute(f"ATTACH ? AS {SCRATCH}", [_scratch_location(con, files)])
     con.execute(f"CREATE OR REPLACE TABLE {PARSED} AS "
-                + parse_select(contract, _empty_relation(contract), year, 0, ","))
+                + parse_select(contract, _empty_relation(contract), year, 0, ",", ranges=ranges))
     threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
     workers = max(1, min(len(files), threads, MAX_PARSE_WORKERS))
     with tempfile.TemporaryDirectory(prefix="egov-ingest-") as tmp:
@@ -370,7 +387,7 @@ def _parse_files(
                 return _ParsedFile(file_id, rejected=f"file rejected: the file {entry.refused}")
             cur = con.cursor()
             try:
-                return _parse_file(cur, contract, entry.path, year, file_id, Path(tmp))
+                return _parse_file(cur, contract, entry.path, year, file_id, Path(tmp), ranges)
             finally:
                 cur.close()
 
@@ -420,13 +437,14 @@ def _release_scratch(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _parse_file(cur: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, year: int | None,
-                file_id: int, tmp: Path) -> _ParsedFile:
+                file_id: int, tmp: Path, ranges: Ranges | None = None) -> _ParsedFile:
     """Parse one file into PARSED, or say why the whole file is rejected (without quoting a personal source)."""
     try:
         opened = open_raw_file(cur, path, contract, tmp)
         if opened.file_format == "csv":
             cur.execute("DROP TABLE IF EXISTS egov_rej_errors; DROP TABLE IF EXISTS egov_rej_scans")
-        select = parse_select(contract, opened.relation_sql, year, file_id, opened.delimiter, opened.native)
+        select = parse_select(contract, opened.relation_sql, year, file_id, opened.delimiter, opened.native,
+                              ranges)
         cur.execute(f"INSERT INTO {PARSED} " + select, opened.params)  # one statement: all rows or none
         rejects = read_structural_rejects(cur, opened) if opened.file_format == "csv" else []
     except (FileRejected, *FILE_ERRORS) as exc:

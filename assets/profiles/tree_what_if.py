@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
-from assets.scoring.uncertainty import PLAIN, Tree, _tree, nominal_hows, tree_totals
+from assets.scoring.uncertainty import PLAIN, Tree, group_tree, nominal_hows, tree_totals
 from pipelines.core.registry.rubrics import UncertaintySpec
 
 EPS = 1e-12  # below this, a difference of totals is the arithmetic's noise
@@ -43,7 +43,7 @@ def _groups(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str, Tree]]:
     missing values at 0, or the index rounded."""
     out = []
     for year, group in con.execute("SELECT DISTINCT year, agency_group FROM agency_profiles ORDER BY ALL").fetchall():
-        tree = _tree(con, year, group, UncertaintySpec())
+        tree = group_tree(con, year, group, UncertaintySpec())
         if tree is not None and (tree.rounding == "index" or any(h != PLAIN for h in tree.how.values())):
             out.append((year, group, tree))
     return out

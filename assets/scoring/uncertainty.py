@@ -127,7 +127,7 @@ class Tree:
 PLAIN = ("arithmetic", "zero", 0.0)
 
 
-def _tree(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec) -> Tree | None:
+def group_tree(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec) -> Tree | None:
     """The group's tree, or None when its total is the plain sum of its items' points (one level, every node
     arithmetic with 0 for a missing value, the total rounded) and no rule is drawn: the runs are then sums."""
     rows = con.execute("SELECT criterion_code, coalesce(parent_code, ''), level, aggregate, missing, min_coverage "
@@ -484,7 +484,7 @@ def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: U
     units = [u for (u,) in con.execute(
         "SELECT DISTINCT s.agency_code FROM indicator_scores AS s "
         "JOIN ua_scope AS u ON u.year = s.year AND u.agency_group = s.agency_group ORDER BY 1").fetchall()]
-    tree = _tree(con, year, group, spec)
+    tree = group_tree(con, year, group, spec)
     keep: np.ndarray | None = None  # a tree: the ranked units' columns (a unit without a total has no interval)
     per = 1.0
     if tree is None:

@@ -275,3 +275,118 @@ def test_a_copy_of_a_loaded_version_in_a_later_file_is_superseded_not_conflictin
     load(con, raw)
     assert quarantine(con) == []
     assert files(con) == [("dossiers/2024/a.csv", 1, 1, 0, 0), ("dossiers/2024/b.csv", 1, 0, 0, 1)]
+
+
+# Versions across years: the reception date (NgayTiepNhan) decides a dossier's year folder; a corrected reception
+# date, or an export filing a new version under another year, moves the record. The latest version across every
+# year of the source is the only staged record, whichever year is loaded first.
+MOVED = "SELECT year, MaHoSo, NgayTiepNhan, TrangThaiHoSo, source_file FROM stg_dossiers ORDER BY MaHoSo"
+# HS1 received 30 Dec 2024 (being processed), its reception date corrected to 2 Jan 2025 by a later version, which
+# the export files under 2025; HS2 stays a 2024 dossier, HS3 a 2025 one.
+HS1_2024 = hs("HS1", "20241230090000", received="20241230080000", status=4)
+HS1_2025 = hs("HS1", "20250103090000", received="20250102080000")
+HS2 = hs("HS2", "20241229090000", received="20241229080000")
+HS3 = hs("HS3", "20250104090000", received="20250104080000")
+MOVED_FINAL = [
+    (2025, "HS1", datetime(2025, 1, 2, 8), 10, "dossiers/2025/b.csv"),
+    (2024, "HS2", datetime(2024, 12, 29, 8), 10, "dossiers/2024/a.csv"),
+    (2025, "HS3", datetime(2025, 1, 4, 8), 10, "dossiers/2025/b.csv"),
+]
+
+
+def load_year(con: duckdb.DuckDBPyConnection, raw: Path, year: int, **kw):
+    return ingest(con, CONTRACTS["dossiers"], raw, year, **kw)
+
+
+def single_export(data_dir: Path) -> list[tuple]:
+    """The staged log of one export of the final state (HS2 in 2024, HS1 and HS3 in 2025) in another warehouse."""
+    other = data_dir.parent / "other"
+    shutil.copytree(data_dir / "raw" / "agencies", other / "raw" / "agencies")
+    write_csv(other / "raw" / "dossiers" / "2024" / "a.csv", HEADER, [HS2])
+    write_csv(other / "raw" / "dossiers" / "2025" / "b.csv", HEADER, [HS1_2025, HS3])
+    once = connect(other / "egov.duckdb")
+    try:
+        ingest(once, CONTRACTS["agencies"], other / "raw", None)
+        for year in (2024, 2025):
+            load_year(once, other / "raw", year)
+        return once.execute(MOVED).fetchall()
+    finally:
+        once.close()
+
+
+def test_a_later_version_in_another_year_supersedes_the_staged_one(con, data_dir):
+    raw = data_dir / "raw"
+    write_csv(raw / "dossiers" / "2024" / "a.csv", HEADER, [HS1_2024, HS2])
+    load_year(con, raw, 2024)
+    # The 2024 file's facts were counted (as the facts step records it): they must be counted again.
+    con.execute(
+        "INSERT INTO file_facts_built VALUES ('dossier_file_facts', 'dossiers', 2024, 'dossiers/2024/a.csv', 's')"
+    )
+    write_csv(raw / "dossiers" / "2025" / "b.csv", HEADER, [HS1_2025, HS3])
+    report = load_year(con, raw, 2025)
+    # HS1 leaves 2024's staging in the 2025 load: one record, in 2025; a.csv: read 2 = loaded 1 + superseded 1.
+    assert con.execute(MOVED).fetchall() == MOVED_FINAL
+    assert report.other_years == {2024}
+    assert files(con) == [("dossiers/2024/a.csv", 2, 1, 0, 1), ("dossiers/2025/b.csv", 2, 2, 0, 0)]
+    assert quarantine(con) == []
+    built = "SELECT count(*) FROM file_facts_built WHERE source_file = 'dossiers/2024/a.csv'"
+    assert con.execute(built).fetchone() == (0,)
+    # Loading 2024 again changes nothing (its file is unchanged), and the final state is a single export's.
+    assert load_year(con, raw, 2024).skipped_unchanged == 1
+    assert con.execute(MOVED).fetchall() == MOVED_FINAL == single_export(data_dir)
+    # A full reload of either year gives the same records and counts.
+    before = files(con)
+    for year in (2024, 2025):
+        load_year(con, raw, year, full_refresh=True)
+        assert con.execute(MOVED).fetchall() == MOVED_FINAL and files(con) == before
+
+
+def test_an_older_version_arriving_later_in_another_year_is_superseded(con, data_dir):
+    raw = data_dir / "raw"
+    write_csv(raw / "dossiers" / "2025" / "b.csv", HEADER, [HS1_2025, HS3])
+    load_year(con, raw, 2025)
+    # The 2024 export with HS1's older state arrives after the 2025 one was loaded.
+    write_csv(raw / "dossiers" / "2024" / "a.csv", HEADER, [HS1_2024, HS2])
+    report = load_year(con, raw, 2024)
+    assert (report.rows_read, report.rows_loaded, report.rows_superseded, report.other_years) == (2, 1, 1, set())
+    assert con.execute(MOVED).fetchall() == MOVED_FINAL == single_export(data_dir)
+    assert files(con) == [("dossiers/2024/a.csv", 2, 1, 0, 1), ("dossiers/2025/b.csv", 2, 2, 0, 0)]
+    assert quarantine(con) == []
+
+
+def test_the_same_version_in_two_years_with_other_values_is_conflicting(con, data_dir):
+    raw = data_dir / "raw"
+    write_csv(raw / "dossiers" / "2024" / "a.csv", HEADER, [HS1_2024])
+    load_year(con, raw, 2024)
+    # The same version of HS1 filed under 2025 with another reception date: two states under one version.
+    write_csv(raw / "dossiers" / "2025" / "b.csv", HEADER, [hs("HS1", "20241230090000", received="20250102080000")])
+    load_year(con, raw, 2025)
+    assert quarantine(con) == [
+        (
+            "dossiers/2025/b.csv",
+            2,
+            "conflicting",
+            "conflicting MaHoSo HS1: version 2024-12-30 09:00:00 is also in dossiers/2024/a.csv:2 with other values: "
+            "the first one is kept",
+        )
+    ]
+    assert con.execute("SELECT year, MaHoSo, source_file FROM stg_dossiers").fetchall() == [
+        (2024, "HS1", "dossiers/2024/a.csv")
+    ]
+
+
+def test_a_removed_file_gives_back_the_version_it_superseded_in_another_year(con, data_dir):
+    raw = data_dir / "raw"
+    write_csv(raw / "dossiers" / "2024" / "a.csv", HEADER, [HS1_2024, HS2])
+    later = write_csv(raw / "dossiers" / "2025" / "b.csv", HEADER, [HS1_2025, HS3])
+    load_year(con, raw, 2024)
+    load_year(con, raw, 2025)
+    later.unlink()
+    report = load_year(con, raw, 2025)
+    # The 2025 file went: HS1's 2024 version is the record again, read back in the same load.
+    assert report.other_years == {2024}
+    assert con.execute(MOVED).fetchall() == [
+        (2024, "HS1", datetime(2024, 12, 30, 8), 4, "dossiers/2024/a.csv"),
+        (2024, "HS2", datetime(2024, 12, 29, 8), 10, "dossiers/2024/a.csv"),
+    ]
+    assert files(con) == [("dossiers/2024/a.csv", 2, 2, 0, 0)]

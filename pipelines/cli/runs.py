@@ -138,7 +138,32 @@ def _execute_provincial(base: Path, years: list[int], span: str, *, full_refresh
         return EXIT_FAILED
     unchanged.record_success(base, years, inputs)
     _say(f"== Pipeline finished in {elapsed:.1f} s (Dagster run {result.run_id}) ==")
+    others = sorted(set(years_changed_outside(result.all_events)) - set(years))
+    if others:
+        # Records that change: a version filed under another year (a corrected reception date) left that year's
+        # staging; its figures are counted again now, one run per year, so no dossier stays counted twice.
+        _say(f"== Records moved between years: the staged log of {', '.join(map(str, others))} changed; "
+             "running those years too ==")
+        for other in others:
+            code = _execute_provincial(base, [other], str(other), full_refresh=False, allow_shrink=allow_shrink,
+                                       verbose=verbose)
+            if code != EXIT_OK:
+                return code
     return EXIT_OK
+
+
+def years_changed_outside(events: list) -> list[int]:
+    """The years the run's loads changed besides their own (the ingestion metadata OTHER_YEARS)."""
+    from pipelines.defs.ingestion import OTHER_YEARS
+
+    found: set[int] = set()
+    for event in events:
+        if event.event_type_value != "ASSET_MATERIALIZATION":
+            continue
+        value = event.event_specific_data.materialization.metadata.get(OTHER_YEARS)
+        if value is not None:
+            found.update(int(y) for y in value.value)
+    return sorted(found)
 
 
 def say_failed_steps(events: list) -> None:

@@ -470,3 +470,31 @@ def test_a_dossier_moving_between_years_gives_the_figures_of_a_full_reload(
     write_csv(once / "raw" / "dossiers" / "2025" / "b.csv", HEADER, [HS1_2025, HS3])
     year_night(once, 2024)
     assert year_night(once, 2025) == (incremental, [])
+
+
+@pytest.mark.slow
+def test_egov_run_of_one_year_runs_the_year_a_record_left(data_dir: Path, registry: Path, capfd):
+    """`egov run --year 2025` after HS1 moved from 2024 to 2025: the 2024 figures are counted again in the same
+    command, so the published marts never count HS1 in both years."""
+    from pipelines.cli.runs import run_pipeline
+
+    dossiers = data_dir / "raw" / "dossiers"
+    write_csv(dossiers / "2024" / "a.csv", HEADER, [HS1_2024, HS2])
+    assert run_pipeline([2024], data_dir=data_dir)
+    write_csv(dossiers / "2025" / "b.csv", HEADER, [HS1_2025, HS3])
+    capfd.readouterr()
+    assert run_pipeline([2025], data_dir=data_dir)
+    assert "Records of 2024 changed (extracted, or moved between years); running those years too" in (
+        capfd.readouterr().out
+    )
+    marts = duckdb.connect(str(data_dir / "marts" / "egov.duckdb"), read_only=True)
+    try:
+        # The province's accepted dossiers year to date (the digitised ratio's denominator): 2024 through December,
+        # HS2 alone (HS1 would make 2 if it stayed); 2025 through January, HS1 and HS3.
+        assert marts.execute(
+            "SELECT year, month, denominator FROM dossier_indicators_ytd WHERE agency_code = '*' "
+            "AND indicator_code = 'dossier_digitized_ratio' AND (year, month) IN ((2024, 12), (2025, 1)) "
+            "ORDER BY ALL"
+        ).fetchall() == [(2024, 12, 1.0), (2025, 1, 2.0)]
+    finally:
+        marts.close()

@@ -140,9 +140,11 @@ def _execute_provincial(base: Path, years: list[int], span: str, *, full_refresh
     _say(f"== Pipeline finished in {elapsed:.1f} s (Dagster run {result.run_id}) ==")
     others = sorted(set(years_changed_outside(result.all_events)) - set(years))
     if others:
-        # Records that change: a version filed under another year (a corrected reception date) left that year's
-        # staging; its figures are counted again now, one run per year, so no dossier stays counted twice.
-        _say(f"== Records moved between years: the staged log of {', '.join(map(str, others))} changed; "
+        # Records that change: an extract wrote a new version into another year's folder (a dossier received in
+        # December changed in January), or a version filed under another year (a corrected reception date) left
+        # that year's staging: those years run now, one run each, so no change waits and no dossier stays counted
+        # twice.
+        _say(f"== Records of {', '.join(map(str, others))} changed (extracted, or moved between years); "
              "running those years too ==")
         for other in others:
             code = _execute_provincial(base, [other], str(other), full_refresh=False, allow_shrink=allow_shrink,
@@ -153,16 +155,19 @@ def _execute_provincial(base: Path, years: list[int], span: str, *, full_refresh
 
 
 def years_changed_outside(events: list) -> list[int]:
-    """The years the run's loads changed besides their own (the ingestion metadata OTHER_YEARS)."""
+    """The years a run's steps changed, its own included: the year folders its extracts wrote to (extraction
+    metadata YEARS_WRITTEN) and the years whose staged rows its loads changed (ingestion metadata OTHER_YEARS)."""
+    from pipelines.defs.extraction import YEARS_WRITTEN
     from pipelines.defs.ingestion import OTHER_YEARS
 
     found: set[int] = set()
     for event in events:
         if event.event_type_value != "ASSET_MATERIALIZATION":
             continue
-        value = event.event_specific_data.materialization.metadata.get(OTHER_YEARS)
-        if value is not None:
-            found.update(int(y) for y in value.value)
+        metadata = event.event_specific_data.materialization.metadata
+        for key in (YEARS_WRITTEN, OTHER_YEARS):
+            if key in metadata:
+                found.update(int(y) for y in metadata[key].value)
     return sorted(found)
 
 

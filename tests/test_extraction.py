@@ -494,10 +494,9 @@ YEAR_FIGURES = {
 def year_night(data_dir: Path, year: int) -> tuple[dict[str, list[tuple]], list[int]]:
     """One Dagster run of `year` (the extract, the loads, the facts, indicators and 766 scorecard): every year's
     figures, and the years the run changed besides its own, as `egov run` reads them to run those years after."""
-    from pipelines.cli.runs import years_changed_outside
     from pipelines.defs.extraction import build_extraction_asset
     from pipelines.defs.indicators import dossier_indicators_ytd
-    from pipelines.defs.ingestion import build_ingestion_assets
+    from pipelines.defs.ingestion import build_ingestion_assets, years_changed
     from pipelines.defs.resources import build_resources
     from pipelines.defs.scorecard import scorecard_766, scorecard_766_facts
 
@@ -514,7 +513,7 @@ def year_night(data_dir: Path, year: int) -> tuple[dict[str, list[tuple]], list[
             resources=build_resources(data_dir),
         )
         assert result.success
-        others = sorted(set(years_changed_outside(result.all_events)) - {year})
+        others = sorted(set(years_changed(result.all_events)) - {year})
     con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
     try:
         return {name: con.execute(sql).fetchall() for name, sql in YEAR_FIGURES.items()}, others

@@ -401,20 +401,30 @@ RANKINGS = "SELECT year, agency_group, agency_code, total_points, rank, classifi
 
 def year_night(data_dir: Path, year: int) -> tuple[dict[str, list[tuple]], list[int]]:
     """One Dagster run of `year`: every load, the indicators, scores and rankings, the 766 scorecard; returns the
-    figures of every year, and the other years whose staged rows the run's loads changed (as `egov run` reads them).
-    """
-    from pipelines.cli.runs import years_changed_outside
+    figures of every year, and the other years whose staged rows the run's loads changed, which `egov run` and
+    other_years_sensor (evaluated here on the run) run after it."""
     from pipelines.defs.indicators import dossier_indicators_ytd, indicator_values
-    from pipelines.defs.ingestion import ingestion_assets
+    from pipelines.defs.ingestion import ingestion_assets, years_changed
     from pipelines.defs.resources import build_resources
     from pipelines.defs.scorecard import scorecard_766, scorecard_766_facts
     from pipelines.defs.scoring import scores
+    from pipelines.defs.sensors import other_years_sensor
 
     assets = [*ingestion_assets, indicator_values, scores, dossier_indicators_ytd, scorecard_766_facts, scorecard_766]
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(assets, partition_key=str(year), instance=instance, resources=build_resources(data_dir))
         assert result.success
-        others = years_changed_outside(result.all_events)
+        others = years_changed(result.all_events)
+        # What other_years_sensor asks for after this run, in the daemon (the CLI's rule, tested below).
+        [success] = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
+        context = dg.build_run_status_sensor_context(
+            sensor_name="other_years_sensor",
+            dagster_event=success.dagster_event,
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(result.run_id),
+        )
+        requested = [int(r.partition_key) for r in other_years_sensor(context)]
+        assert requested == [y for y in others if y != year]
     con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
     try:
         figures = {

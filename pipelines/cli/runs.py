@@ -138,7 +138,9 @@ def _execute_provincial(base: Path, years: list[int], span: str, *, full_refresh
         return EXIT_FAILED
     unchanged.record_success(base, years, inputs)
     _say(f"== Pipeline finished in {elapsed:.1f} s (Dagster run {result.run_id}) ==")
-    others = sorted(set(years_changed_outside(result.all_events)) - set(years))
+    from pipelines.defs.ingestion import years_changed
+
+    others = sorted(set(years_changed(result.all_events)) - set(years))
     if others:
         # Records that change: an extract wrote a new version into another year's folder (a dossier received in
         # December changed in January), or a version filed under another year (a corrected reception date) left
@@ -153,22 +155,6 @@ def _execute_provincial(base: Path, years: list[int], span: str, *, full_refresh
                 return code
     return EXIT_OK
 
-
-def years_changed_outside(events: list) -> list[int]:
-    """The years a run's steps changed, its own included: the year folders its extracts wrote to (extraction
-    metadata YEARS_WRITTEN) and the years whose staged rows its loads changed (ingestion metadata OTHER_YEARS)."""
-    from pipelines.defs.extraction import YEARS_WRITTEN
-    from pipelines.defs.ingestion import OTHER_YEARS
-
-    found: set[int] = set()
-    for event in events:
-        if event.event_type_value != "ASSET_MATERIALIZATION":
-            continue
-        metadata = event.event_specific_data.materialization.metadata
-        for key in (YEARS_WRITTEN, OTHER_YEARS):
-            if key in metadata:
-                found.update(int(y) for y in metadata[key].value)
-    return sorted(found)
 
 
 def say_failed_steps(events: list) -> None:

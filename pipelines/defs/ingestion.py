@@ -7,7 +7,7 @@ from assets.ingestion.load import IngestReport, ingest
 from pipelines.core import settings
 from pipelines.core.registry import load_registry
 from pipelines.core.registry.sources import SourceContract, load_sources, registry_source
-from pipelines.defs.extraction import extract_names, extraction_key
+from pipelines.defs.extraction import YEARS_WRITTEN, extract_names, extraction_key
 from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
 
@@ -44,6 +44,21 @@ def _metadata(reports: list[IngestReport]) -> dict[str, dg.MetadataValue]:
         # runs them after; docs/raw_contracts.md "Records that change").
         OTHER_YEARS: dg.MetadataValue.json(sorted({y for r in reports for y in r.other_years})),
     }
+
+
+def years_changed(events: list[dg.DagsterEvent]) -> list[int]:
+    """The years a run's steps changed, its own included: the year folders its extracts wrote to (extraction
+    metadata YEARS_WRITTEN) and the years whose staged rows its loads changed (OTHER_YEARS). `egov run` and
+    other_years_sensor run those of them outside the run."""
+    found: set[int] = set()
+    for event in events:
+        if event.event_type_value != "ASSET_MATERIALIZATION":
+            continue
+        metadata = event.event_specific_data.materialization.metadata
+        for key in (YEARS_WRITTEN, OTHER_YEARS):
+            if key in metadata:
+                found.update(int(y) for y in metadata[key].value)
+    return sorted(found)
 
 
 def build_ingestion_asset(contract: SourceContract, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:

@@ -508,3 +508,54 @@ def test_egov_run_of_one_year_runs_the_year_a_record_left(data_dir: Path, regist
         ).fetchall() == [(2024, 12, 1.0), (2025, 1, 2.0)]
     finally:
         marts.close()
+
+
+def test_a_new_registry_does_not_make_the_years_read_one_another_again(con, data_dir):
+    """A new agency registry changes every file's context: each year is read again when it is loaded, and a year's
+    load does not read the other years (which would read it again in turn: a load per year per year)."""
+    raw = data_dir / "raw"
+    for year in (2024, 2025):
+        write_csv(
+            raw / "dossiers" / str(year) / "a.csv",
+            HEADER,
+            [hs("HS1", f"{year}0305090000", received=f"{year}0305080000", status=4)],
+        )
+        write_csv(
+            raw / "dossiers" / str(year) / "b.csv",
+            HEADER,
+            [hs("HS1", f"{year}0306090000", received=f"{year}0305080000")],
+        )
+        load_year(con, raw, year)
+    # HS1 is one record: its 2025 version; 2024's two versions are superseded, and 2025's first one.
+    assert con.execute("SELECT year, source_file FROM stg_dossiers").fetchall() == [(2025, "dossiers/2025/b.csv")]
+    with (raw / "agencies" / "agencies.csv").open("a", encoding="utf-8") as f:
+        f.write("SO-NV,Sở Nội vụ,department,,2016-01-01,,\n")
+    ingest(con, CONTRACTS["agencies"], raw, None)
+    lines: list[str] = []
+    report = load_year(con, raw, 2024, log=lines.append)
+    assert (report.other_years, report.skipped_unchanged, report.rows_read) == (set(), 0, 2)
+    assert not [line for line in lines if "read again" in line and "2025" in line]
+    report = load_year(con, raw, 2025)
+    assert (report.other_years, report.skipped_unchanged) == (set(), 0)
+    assert con.execute("SELECT year, source_file FROM stg_dossiers").fetchall() == [(2025, "dossiers/2025/b.csv")]
+    assert files(con) == [
+        ("dossiers/2024/a.csv", 1, 0, 0, 1),
+        ("dossiers/2024/b.csv", 1, 0, 0, 1),
+        ("dossiers/2025/a.csv", 1, 0, 0, 1),
+        ("dossiers/2025/b.csv", 1, 1, 0, 0),
+    ]
+
+
+def test_a_file_marked_to_read_again_is_read_at_the_next_load_of_its_year(con, data_dir):
+    """A crash after the load that marked other years' files (in its transaction) and before they were read leaves
+    them marked: the next load of their year reads them."""
+    raw = data_dir / "raw"
+    write_csv(raw / "dossiers" / "2024" / "a.csv", HEADER, [HS1_2024, HS2])
+    write_csv(raw / "dossiers" / "2025" / "b.csv", HEADER, [HS1_2025, HS3])
+    load_year(con, raw, 2024)
+    load_year(con, raw, 2025)
+    con.execute("UPDATE ingested_files SET context_hash = 'reread' WHERE file = 'dossiers/2024/a.csv'")
+    report = load_year(con, raw, 2024)
+    assert (report.skipped_unchanged, report.rows_read, report.rows_superseded) == (0, 2, 1)
+    assert con.execute(MOVED).fetchall() == MOVED_FINAL
+    assert con.execute("SELECT count(*) FROM ingested_files WHERE context_hash = 'reread'").fetchone() == (0,)

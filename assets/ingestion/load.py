@@ -269,8 +269,31 @@ def ingest(
     """Bring staging in line with the raw files of one source and year.
 
     Files whose size, modification time and context are unchanged since their last load are kept as loaded,
-    so a night with one new file reads that file only; `full_refresh` reloads the whole partition.
+    so a night with one new file reads that file only; `full_refresh` reloads the whole partition. A source with
+    records that change may then read again files of other years (see _ingest_year), each year once per file
+    that went or changed in bytes: a queue, not a recursion, so the years never re-read one another in turn.
     """
+    report, queue = _ingest_year(con, contract, raw_dir, year, full_refresh=full_refresh, log=log)
+    while queue:
+        other = queue.pop(0)
+        log(f"{contract.folder}/{other}: read again, a file of another year changed or went (its superseded "
+            "versions may be the record again)")
+        _, more = _ingest_year(con, contract, raw_dir, other, full_refresh=False, log=log)
+        report.other_years.add(other)
+        queue += [y for y in more if y not in queue]
+    return report
+
+
+def _ingest_year(
+    con: duckdb.DuckDBPyConnection,
+    contract: SourceContract,
+    raw_dir: Path,
+    year: int | None,
+    *,
+    full_refresh: bool,
+    log: Callable[[str], None],
+) -> tuple[IngestReport, list[int]]:
+    """`ingest` for one year; returns its report and the other years whose files it marked to read again."""
     report = IngestReport(contract.name, year)
     entries = list_raw_files(raw_dir, contract, year)
     ctx = context_hash(con, contract)
@@ -283,14 +306,18 @@ def ingest(
             f"WHERE source = ? AND {year_filter}", [contract.name]).fetchall()
     }
     changed: list[RawEntry] = []
-    modified = False  # a loaded file changed (not merely marked REREAD): the versions it superseded may come back
+    # A loaded file whose bytes changed (not a file marked REREAD, nor one whose context alone changed: a new
+    # contract or registry reaches every year as it runs; a rule that now quarantines a newer version gives back an
+    # older one of another year when that year is reloaded, `egov backfill`): the versions it superseded may come
+    # back.
+    modified = False
     stats: dict[str, os.stat_result] = {}
     for e in entries:
         st = stats[e.name] = os.lstat(e.path) if e.refused else e.path.stat()  # a refused link is not followed
         if full_refresh or previous.get(e.name) != (st.st_size, st.st_mtime_ns, ctx):
             changed.append(e)
             modified = modified or (e.name in previous and previous[e.name][2] != REREAD
-                                    and previous[e.name] != (st.st_size, st.st_mtime_ns, ctx))
+                                    and previous[e.name][:2] != (st.st_size, st.st_mtime_ns))
     gone = set(previous) - {e.name for e in entries}
     # Records that change are resolved across every year of the source (a dossier whose reception date was
     # corrected moves to another year's folder): when a file went or changed, the files of other years holding
@@ -335,21 +362,16 @@ def ingest(
             if changed:
                 _load_files(con, contract, year, changed, stats, report, ctx, log, parsed)
             if reread_years:  # marked in this transaction: a crash before they are read leaves them to read
-                con.execute(f"UPDATE ingested_files SET context_hash = {lit(REREAD)} WHERE source = ? AND year <> ? "
-                            "AND rows_superseded > 0", [contract.name, year])
+                con.execute(f"UPDATE ingested_files SET context_hash = {lit(REREAD)} WHERE source = ? "
+                            "AND list_contains(?, year) AND rows_superseded > 0", [contract.name, reread_years])
     finally:
         con.execute("DROP TABLE IF EXISTS egov_dups; DROP TABLE IF EXISTS egov_files; DROP TABLE IF EXISTS egov_stale; "
                     "DROP TABLE IF EXISTS egov_superseded; DROP TABLE IF EXISTS egov_versions")
         _release_scratch(con)
-    for other in reread_years:
-        log(f"{contract.folder}/{other}: read again, a file of {year} changed or went (its superseded versions "
-            "may be the record again)")
-        ingest(con, contract, raw_dir, other, log=log)
-        report.other_years.add(other)
     report.quarantined_by_rule = dict(con.execute(
         f"SELECT rule, count(*) FROM quarantine WHERE source = ? AND {year_filter} GROUP BY rule ORDER BY rule",
         [contract.name]).fetchall())
-    return report
+    return report, reread_years
 
 
 @dataclass

@@ -331,6 +331,11 @@ def test_a_later_version_in_another_year_supersedes_the_staged_one(con, data_dir
     assert quarantine(con) == []
     built = "SELECT count(*) FROM file_facts_built WHERE source_file = 'dossiers/2024/a.csv'"
     assert con.execute(built).fetchone() == (0,)
+    # Each year reconciles (2024: read 2 = loaded 1 + superseded 1, one staged row), and no code is staged twice.
+    from expectations.sql_checks import run_sql_checks
+
+    checks = run_sql_checks(con, [2024, 2025], names=["ingest_reconciliation", "dossier_duplicate_mahoso"])
+    assert {c.name: c.failed for c in checks} == {"ingest_reconciliation": 0, "dossier_duplicate_mahoso": 0}
     # Loading 2024 again changes nothing (its file is unchanged), and the final state is a single export's.
     assert load_year(con, raw, 2024).skipped_unchanged == 1
     assert con.execute(MOVED).fetchall() == MOVED_FINAL == single_export(data_dir)

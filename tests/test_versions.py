@@ -1,6 +1,6 @@
 """Records that change (config/sources.yaml `key` + `version`, docs/raw_contracts.md "Records that change"): an
 incremental feed sends a dossier again at each change of state; the latest version of each key across the files of
-its year is the record, older versions are superseded (counted, not quarantined), and the staged log, the per-file
+every year is the record, older versions are superseded (counted, not quarantined), and the staged log, the per-file
 facts, the indicators and the QĐ 766 scorecard after night-by-night loads equal those of a full reload of a single
 export of the final state. Expected values are worked out by hand from the rows written here.
 """

@@ -499,9 +499,11 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
     by_source: dict[str, list[tuple[str, int]]] = {}
     for source, rule, n in rules:
         by_source.setdefault(source, []).append((rule, int(n)))
+    # Older versions of a record (superseded) are not records: the share is of the rows the quarantined-share check
+    # judges (check_quarantined_share.sql).
     read = dict(con.execute(
-        "SELECT source, sum(rows_read) FROM ingested_files WHERE year = ? OR (year IS NULL AND source = ?) "
-        "GROUP BY source", [year, REGISTRY]).fetchall())
+        "SELECT source, sum(rows_read - rows_superseded) FROM ingested_files "
+        "WHERE year = ? OR (year IS NULL AND source = ?) GROUP BY source", [year, REGISTRY]).fetchall())
     for source, items in by_source.items():
         rows = sum(n for rule, n in items if rule != "file_rejected")
         files = sum(n for rule, n in items if rule == "file_rejected")

@@ -479,3 +479,97 @@ def test_the_sample_log_loaded_into_postgresql_comes_back_by_extraction(
         ]
     finally:
         con.close()
+
+
+# Every year's figures: a dossier whose reception date is corrected into the next year moves there.
+YEAR_FIGURES = {
+    "staged": "SELECT * EXCLUDE (source_file, source_line) FROM stg_dossiers ORDER BY MaHoSo",
+    "facts": "SELECT year, month, agency_code, sum(received), sum(accepted), sum(processed), sum(processed_on_time) "
+    "FROM dossier_file_facts GROUP BY ALL ORDER BY ALL",
+    "indicators": "SELECT * FROM dossier_indicators_ytd ORDER BY ALL",
+    "scorecard": FIGURES["scorecard"],
+}
+
+
+def year_night(data_dir: Path, year: int) -> tuple[dict[str, list[tuple]], list[int]]:
+    """One Dagster run of `year` (the extract, the loads, the facts, indicators and 766 scorecard): every year's
+    figures, and the years the run changed besides its own, as `egov run` reads them to run those years after."""
+    from pipelines.defs.extraction import build_extraction_asset
+    from pipelines.defs.indicators import dossier_indicators_ytd
+    from pipelines.defs.ingestion import build_ingestion_assets, years_changed
+    from pipelines.defs.resources import build_resources
+    from pipelines.defs.scorecard import scorecard_766, scorecard_766_facts
+
+    staging = [
+        a
+        for a in build_ingestion_assets(extracted=["dossiers"])
+        if a.key.path[-1] in ("stg_agencies", "stg_services", "stg_dossiers")
+    ]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [build_extraction_asset("dossiers"), *staging, dossier_indicators_ytd, scorecard_766_facts, scorecard_766],
+            partition_key=str(year),
+            instance=instance,
+            resources=build_resources(data_dir),
+        )
+        assert result.success
+        others = sorted(set(years_changed(result.all_events)) - {year})
+    con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
+    try:
+        return {name: con.execute(sql).fetchall() for name, sql in YEAR_FIGURES.items()}, others
+    finally:
+        con.close()
+
+
+def test_a_reception_date_corrected_into_the_next_year_moves_the_dossier(
+    data_dir, registry, server, db, monkeypatch, tmp_path
+):
+    configure(data_dir, server, db, monkeypatch)
+    # Night of 31 December 2024: HS1 (received 30 December) and HS2 (29 December), both being processed.
+    put(server, db, "HS1", "2024-12-30 09:00:00", received="2024-12-30 08:00:00")
+    put(server, db, "HS2", "2024-12-29 09:00:00", received="2024-12-29 08:00:00")
+    first, others = year_night(data_dir, 2024)
+    assert (first["facts"], others) == ([(2024, 12, "SO-TP", 2, 2, 0, 0)], [])
+    # January 2025: HS1's reception was wrongly dated: it is 2 January 2025, and it finished on 3 January (due the
+    # 7th); HS2, a December dossier, finished on 2 January (due 3 January); HS3 received on 4 January.
+    server.execute(
+        "UPDATE motcua.ho_so SET ngay_nhan = TIMESTAMP '2025-01-02 08:00:00', "
+        "ngay_hen_tra = TIMESTAMP '2025-01-07 08:00:00' WHERE ma_ho_so = 'HS1'",
+        db,
+    )
+    put(server, db, "HS1", "2025-01-03 09:00:00", status=10, finished="2025-01-03 08:00:00")
+    put(
+        server,
+        db,
+        "HS2",
+        "2025-01-02 09:00:00",
+        received="2024-12-29 08:00:00",
+        status=10,
+        finished="2025-01-02 08:00:00",
+    )
+    put(server, db, "HS3", "2025-01-04 09:00:00", received="2025-01-04 08:00:00")
+    # The run of 2025 (the nightly one): HS2's new version went to the 2024 folder, HS1 left 2024's staging.
+    second, others = year_night(data_dir, 2025)
+    assert others == [2024]
+    # Each year's file of an extract is named by the extract's cursor range (2 to 4 January).
+    assert raw_files(data_dir) == [
+        "dossiers/2024/extract_20241229T090000_20241230T090000.parquet",
+        "dossiers/2024/extract_20250102T090000_20250104T090000.parquet",
+        "dossiers/2025/extract_20250102T090000_20250104T090000.parquet",
+    ]
+    assert [r[:2] for r in second["staged"]] == [(2025, "HS1"), (2024, "HS2"), (2025, "HS3")]  # HS1 staged once
+    # Then the run of 2024, as `egov run` does: December 2024 holds HS2 alone, processed on time; January 2025 holds
+    # HS1 (on time) and HS3 (being processed).
+    final, others = year_night(data_dir, 2024)
+    assert (final["facts"], others) == ([(2024, 12, "SO-TP", 1, 1, 1, 1), (2025, 1, "SO-TP", 2, 2, 1, 1)], [])
+
+    # One extract of the final state into a fresh data directory gives the same figures.
+    fresh = tmp_path / "fresh"
+    (fresh / "raw").mkdir(parents=True)
+    import shutil
+
+    shutil.copytree(data_dir / "raw" / "agencies", fresh / "raw" / "agencies")
+    configure(fresh, server, db, monkeypatch)
+    monkeypatch.setenv("EGOV_DATA_DIR", str(fresh))
+    assert year_night(fresh, 2025)[1] == [2024]
+    assert year_night(fresh, 2024) == (final, [])

@@ -58,7 +58,8 @@ def test_dagster_dev_shows_partitioned_assets_schedule_and_sensor(data_dir: Path
         repo = graphql(port, "{ repositoriesOrError { ... on RepositoryConnection { nodes { "
                              "schedules { name } sensors { name } } } } }")["repositoriesOrError"]["nodes"][0]
         assert sorted(s["name"] for s in repo["schedules"]) == ["nightly_current_year", "nightly_national"]
-        assert sorted(s["name"] for s in repo["sensors"]) == ["province_folders_sensor", "raw_files_sensor"]
+        assert sorted(s["name"] for s in repo["sensors"]) == [
+            "other_years_sensor", "province_folders_sensor", "raw_files_sensor"]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

@@ -69,6 +69,9 @@ INVISIBLE = r"[\p{Cc}\p{Cf}\p{Z}\p{Mn}\p{Me}\p{Co}]"
 # What reading one file may raise when the file itself is at fault: the file is rejected, the others load.
 FILE_ERRORS = (csv.Error, UnicodeError, OSError, duckdb.InvalidInputException, duckdb.ConversionException,
                duckdb.IOException)
+# ingested_files.context_hash of a file to read again whatever its fingerprint: a file of another year holding
+# superseded versions, one of which may be the record again after the file that superseded it changed or went.
+REREAD = "reread"
 # Files parsed at once. Each parse holds its own buffers under the warehouse's memory limit (900 MB by default), so
 # a many-core server does not start one per core; 2 is what the benchmarks measured (docs/benchmarks.md).
 MAX_PARSE_WORKERS = 4
@@ -94,6 +97,9 @@ class IngestReport:
     files: list[FileReport] = field(default_factory=list)
     skipped_unchanged: int = 0
     quarantined_by_rule: dict[str, int] = field(default_factory=dict)
+    # Other years whose staged rows this load changed (records that change: a version in another year's folder,
+    # or versions given back after a file went): their per-file facts are counted again when those years run.
+    other_years: set[int] = field(default_factory=set)
 
     @property
     def rows_read(self) -> int:
@@ -277,8 +283,31 @@ def ingest(
     """Bring staging in line with the raw files of one source and year.
 
     Files whose size, modification time and context are unchanged since their last load are kept as loaded,
-    so a night with one new file reads that file only; `full_refresh` reloads the whole partition.
+    so a night with one new file reads that file only; `full_refresh` reloads the whole partition. A source with
+    records that change may then read again files of other years (see _ingest_year), each year once per file
+    that went or changed in bytes: a queue, not a recursion, so the years never re-read one another in turn.
     """
+    report, queue = _ingest_year(con, contract, raw_dir, year, full_refresh=full_refresh, log=log)
+    while queue:
+        other = queue.pop(0)
+        log(f"{contract.folder}/{other}: read again, a file of another year changed or went (its superseded "
+            "versions may be the record again)")
+        _, more = _ingest_year(con, contract, raw_dir, other, full_refresh=False, log=log)
+        report.other_years.add(other)
+        queue += [y for y in more if y not in queue]
+    return report
+
+
+def _ingest_year(
+    con: duckdb.DuckDBPyConnection,
+    contract: SourceContract,
+    raw_dir: Path,
+    year: int | None,
+    *,
+    full_refresh: bool,
+    log: Callable[[str], None],
+) -> tuple[IngestReport, list[int]]:
+    """`ingest` for one year; returns its report and the other years whose files it marked to read again."""
     report = IngestReport(contract.name, year)
     entries = list_raw_files(raw_dir, contract, year)
     # the value ranges of the year: its rubric's assessed_indicators, the thresholds file (data dir = raw_dir/..)
@@ -293,12 +322,27 @@ def ingest(
             f"WHERE source = ? AND {year_filter}", [contract.name]).fetchall()
     }
     changed: list[RawEntry] = []
+    # A loaded file whose bytes changed (not a file marked REREAD, nor one whose context alone changed: a new
+    # contract or registry reaches every year as it runs; a rule that now quarantines a newer version gives back an
+    # older one of another year when that year is reloaded, `egov backfill`): the versions it superseded may come
+    # back.
+    modified = False
     stats: dict[str, os.stat_result] = {}
     for e in entries:
         st = stats[e.name] = os.lstat(e.path) if e.refused else e.path.stat()  # a refused link is not followed
         if full_refresh or previous.get(e.name) != (st.st_size, st.st_mtime_ns, ctx):
             changed.append(e)
+            modified = modified or (e.name in previous and previous[e.name][2] != REREAD
+                                    and previous[e.name][:2] != (st.st_size, st.st_mtime_ns))
     gone = set(previous) - {e.name for e in entries}
+    # Records that change are resolved across every year of the source (a dossier whose reception date was
+    # corrected moves to another year's folder): when a file went or changed, the files of other years holding
+    # superseded versions are read again after this year's load, since one of them may be the record again.
+    reread_years: list[int] = []
+    if contract.version and year is not None and (gone or modified):
+        reread_years = [y for (y,) in con.execute(
+            "SELECT DISTINCT year FROM ingested_files WHERE source = ? AND year <> ? AND rows_superseded > 0 "
+            "ORDER BY year", [contract.name, year]).fetchall()]
     if contract.version and not full_refresh and (gone or any(e.name in previous for e in changed)) and con.execute(
             f"SELECT count(*) FROM ingested_files WHERE source = ? AND {year_filter} AND rows_superseded > 0",
             [contract.name]).fetchone()[0]:
@@ -333,6 +377,9 @@ def ingest(
                             f"AND source_file IN (SELECT file FROM egov_stale)", [contract.name])
             if changed:
                 _load_files(con, contract, year, changed, stats, report, ctx, log, parsed)
+            if reread_years:  # marked in this transaction: a crash before they are read leaves them to read
+                con.execute(f"UPDATE ingested_files SET context_hash = {lit(REREAD)} WHERE source = ? "
+                            "AND list_contains(?, year) AND rows_superseded > 0", [contract.name, reread_years])
     finally:
         con.execute("DROP TABLE IF EXISTS egov_dups; DROP TABLE IF EXISTS egov_files; DROP TABLE IF EXISTS egov_stale; "
                     "DROP TABLE IF EXISTS egov_superseded; DROP TABLE IF EXISTS egov_versions")
@@ -340,7 +387,7 @@ def ingest(
     report.quarantined_by_rule = dict(con.execute(
         f"SELECT rule, count(*) FROM quarantine WHERE source = ? AND {year_filter} GROUP BY rule ORDER BY rule",
         [contract.name]).fetchall())
-    return report
+    return report, reread_years
 
 
 @dataclass
@@ -491,7 +538,7 @@ def _load_files(
             entry.name, opened.file_format, opened.encoding, "loaded", "; ".join(opened.notes),
             rows_read=len(p.rejects), rows_quarantined=len(p.rejects))
     if created:
-        _dedupe_and_insert(con, contract, year)
+        report.other_years |= _dedupe_and_insert(con, contract, year)
         counts = con.execute(
             "SELECT __file_id, count(*), count(*) FILTER (WHERE __reason IS NOT NULL OR d.__file_id IS NOT NULL), "
             f"count(o.__file_id) FROM {PARSED} p LEFT JOIN egov_dups d USING (__file_id, __line) "
@@ -624,12 +671,14 @@ WHERE l.reason IS NOT NULL AND p.__file_id = l.__file_id AND p.__line = l.__line
     con.execute("DROP TABLE IF EXISTS egov_links")
 
 
-def _dedupe_and_insert(con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None) -> None:
-    """Keep the first row of each key (by file, line, and rows already staged from other files)."""
+def _dedupe_and_insert(con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None) -> set[int]:
+    """Keep the first row of each key (by file, line, and rows already staged from other files); returns the other
+    years whose staged rows changed (records that change, see _resolve_versions)."""
     stg_year_filter = "TRUE" if year is None else f"s.year = {year}"
     con.execute("CREATE OR REPLACE TEMP TABLE egov_superseded (__file_id INTEGER, __line BIGINT)")
+    other_years: set[int] = set()
     if contract.version:
-        _resolve_versions(con, contract, year)
+        other_years = _resolve_versions(con, contract, year)
     elif contract.unique:
         keys = ", ".join(q(k) for k in contract.unique)
         key_text = " || '/' || ".join(f"CAST(p.{q(k)} AS VARCHAR)" for k in contract.unique)
@@ -691,11 +740,14 @@ FROM {PARSED} AS p JOIN egov_files AS f ON f.file_id = p.__file_id
 ANTI JOIN egov_dups AS d ON d.__file_id = p.__file_id AND d.__line = p.__line
 ANTI JOIN egov_superseded AS o ON o.__file_id = p.__file_id AND o.__line = p.__line
 WHERE p.__reason IS NULL""")
+    return other_years
 
 
-def _resolve_versions(con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None) -> None:
+def _resolve_versions(con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None) -> set[int]:
     """Records that change (contract `key` + `version`): keep the latest version of each key among the parsed rows
-    and the rows staged for the partition from files this load keeps.
+    and the rows staged from files this load keeps, in every year of the source (a record whose year-deciding date
+    was corrected arrives in another year's folder; it must not stay staged in both). Returns the other years
+    whose staged rows it removed.
 
     Per key, the rows are ranked by version (a row without one below any with one), then staged before parsed,
     then by file and line, as the duplicate rule keeps the first. Every other row of the key is superseded, unless
@@ -705,8 +757,7 @@ def _resolve_versions(con: duckdb.DuckDBPyConnection, contract: SourceContract, 
     counts in ingested_files move from loaded to superseded, and its per-file facts are counted again.
     Fills egov_dups (parsed rows to quarantine, as the duplicate rule does) and egov_superseded (parsed rows).
     """
-    stg_year_filter = "TRUE" if year is None else f"s.year = {year}"
-    year_filter = "year IS NULL" if year is None else f"year = {year}"
+    s_year = "NULL::INTEGER" if year is None else "s.year"  # every year of the source: a record may move
     keys = ", ".join(q(k) for k in contract.record_key)
     s_keys = ", ".join(f"s.{q(k)}" for k in contract.record_key)
     key_text = " || '/' || ".join(f"CAST({q(k)} AS VARCHAR)" for k in contract.record_key)
@@ -718,16 +769,17 @@ def _resolve_versions(con: duckdb.DuckDBPyConnection, contract: SourceContract, 
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE egov_versions AS
 WITH parsed AS (
-    SELECT __file_id, __line, NULL::VARCHAR AS s_file, NULL::BIGINT AS s_line, {keys}, {version} AS v,
+    SELECT __file_id, __line, NULL::INTEGER AS s_year, NULL::VARCHAR AS s_file, NULL::BIGINT AS s_line, {keys},
+           {version} AS v,
            hash({content}) AS c, hash({keys}) AS h
     FROM {PARSED} WHERE __reason IS NULL
 ),
 -- Keys are first matched by their 64-bit hash, as the duplicate rule does: cheap at 100M rows.
 many AS (SELECT h FROM parsed GROUP BY h HAVING count(*) > 1),
 staged AS (
-    SELECT NULL::INTEGER AS __file_id, NULL::BIGINT AS __line, s.source_file AS s_file, s.source_line AS s_line,
-           {s_keys}, s.{version} AS v, hash({s_content}) AS c, hash({s_keys}) AS h
-    FROM {contract.table} AS s WHERE {stg_year_filter} AND hash({s_keys}) IN (SELECT h FROM parsed)
+    SELECT NULL::INTEGER AS __file_id, NULL::BIGINT AS __line, {s_year} AS s_year, s.source_file AS s_file,
+           s.source_line AS s_line, {s_keys}, s.{version} AS v, hash({s_content}) AS c, hash({s_keys}) AS h
+    FROM {contract.table} AS s WHERE hash({s_keys}) IN (SELECT h FROM parsed)
 ),
 candidates AS (
     SELECT * FROM parsed WHERE h IN (SELECT h FROM many) OR h IN (SELECT h FROM staged)
@@ -741,7 +793,7 @@ ranked AS (
     FROM candidates
     WINDOW w AS (PARTITION BY {keys} ORDER BY v DESC NULLS LAST, s_file IS NULL, s_file, s_line, __file_id, __line)
 )
-SELECT r.__file_id, r.__line, r.s_file, r.s_line, {key_text} AS key_value, r.v,
+SELECT r.__file_id, r.__line, r.s_year, r.s_file, r.s_line, {key_text} AS key_value, r.v,
        coalesce(r.win_s_file, f.file) || ':' || r.win_line AS winner,
        CASE WHEN r.win_v IS NULL THEN 'duplicate'
             WHEN r.v = r.win_v AND r.c <> r.win_c THEN 'conflicting'
@@ -765,13 +817,18 @@ INSERT INTO quarantine
 SELECT {lit(contract.name)}, {year if year is not None else 'NULL'}, f.file, d.__line, d.reason, p.__agency,
        d.outcome, {_stored_raw(contract, 'p')}
 FROM egov_dups AS d JOIN {PARSED} AS p USING (__file_id, __line) JOIN egov_files AS f ON f.file_id = d.__file_id""")
-    # Staged rows superseded by a later version leave staging and count as superseded in their file.
-    out = con.execute("SELECT s_file, count(*) FROM egov_versions WHERE s_file IS NOT NULL GROUP BY s_file").fetchall()
+    # Staged rows superseded by a later version leave staging, in whichever year they were (the same transaction,
+    # on the one writer of the warehouse), and count as superseded in their file, whose facts are counted again.
+    out = con.execute("SELECT s_year, s_file, count(*) FROM egov_versions WHERE s_file IS NOT NULL "
+                      "GROUP BY ALL ORDER BY ALL").fetchall()
     if out:
+        same_year = "" if year is None else " AND s.year = d.s_year"
         con.execute(f"DELETE FROM {contract.table} AS s USING egov_versions AS d "
-                    f"WHERE {stg_year_filter} AND s.source_file = d.s_file AND s.source_line = d.s_line")
-    for file, n in out:
+                    f"WHERE d.s_file IS NOT NULL AND s.source_file = d.s_file AND s.source_line = d.s_line{same_year}")
+    for s_year_value, file, n in out:
+        year_filter = "year IS NULL" if s_year_value is None else f"year = {int(s_year_value)}"
         con.execute(f"UPDATE ingested_files SET rows_loaded = rows_loaded - ?, rows_superseded = rows_superseded + ? "
                     f"WHERE source = ? AND {year_filter} AND file = ?", [n, n, contract.name, file])
         con.execute(f"DELETE FROM file_facts_built WHERE source = ? AND {year_filter} AND source_file = ?",
                     [contract.name, file])
+    return {int(y) for y, _, _ in out if y is not None and y != year}

@@ -145,7 +145,23 @@ def _execute_provincial(base: Path, years: list[int], span: str, *, full_refresh
         return EXIT_FAILED
     unchanged.record_success(base, years, inputs)
     _say(f"== Pipeline finished in {elapsed:.1f} s (Dagster run {result.run_id}) ==")
+    from pipelines.defs.ingestion import years_changed
+
+    others = sorted(set(years_changed(result.all_events)) - set(years))
+    if others:
+        # Records that change: an extract wrote a new version into another year's folder (a dossier received in
+        # December changed in January), or a version filed under another year (a corrected reception date) left
+        # that year's staging: those years run now, one run each, so no change waits and no dossier stays counted
+        # twice.
+        _say(f"== Records of {', '.join(map(str, others))} changed (extracted, or moved between years); "
+             "running those years too ==")
+        for other in others:
+            code = _execute_provincial(base, [other], str(other), full_refresh=False, allow_shrink=allow_shrink,
+                                       verbose=verbose)
+            if code != EXIT_OK:
+                return code
     return EXIT_OK
+
 
 
 def say_failed_steps(events: list) -> None:

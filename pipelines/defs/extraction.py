@@ -12,6 +12,9 @@ from pipelines.core.registry import load_registry
 from pipelines.defs.resources import Warehouse
 
 GROUP = "extraction"
+# The extraction metadata naming the year folders its files went to: a change to a dossier of another year than
+# the run's (received in December, finished in January) is loaded by a run of that year (pipelines/cli/runs.py).
+YEARS_WRITTEN = "years_written"
 
 
 def extract_names(base: Path) -> list[str]:
@@ -57,6 +60,7 @@ def build_extraction_asset(source: str) -> dg.AssetsDefinition:
                 "rows_written": dg.MetadataValue.int(result.rows),
                 "rows_read": dg.MetadataValue.int(result.rows_read),
                 "files": dg.MetadataValue.json([str(f.relative_to(warehouse.raw_dir)) for f in result.files]),
+                YEARS_WRITTEN: dg.MetadataValue.json(sorted({int(f.parent.name) for f in result.files})),
                 "watermark": dg.MetadataValue.text(str(read_state(base, source)["watermark"])),
             }
         )

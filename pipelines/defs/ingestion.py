@@ -7,9 +7,12 @@ from assets.ingestion.load import IngestReport, ingest
 from pipelines.core import settings
 from pipelines.core.registry import load_registry
 from pipelines.core.registry.sources import SourceContract, load_sources, registry_source
-from pipelines.defs.extraction import extract_names, extraction_key
+from pipelines.defs.extraction import YEARS_WRITTEN, extract_names, extraction_key
 from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
+
+# The ingestion metadata naming the other years whose staged rows a load changed (a record moved between years).
+OTHER_YEARS = "other_years_changed"
 
 
 class IngestConfig(dg.Config):
@@ -37,7 +40,25 @@ def _metadata(reports: list[IngestReport]) -> dict[str, dg.MetadataValue]:
         "rejected": dg.MetadataValue.md("\n".join(f"- `{f.file}`: {f.message}" for f in rejected) or "none"),
         "quarantined_by_rule (partition totals)": dg.MetadataValue.json(by_rule),
         "by_year": dg.MetadataValue.md("\n".join(rows)),
+        # Records that change: years outside the run whose staged rows this load changed (pipelines/cli/runs.py
+        # runs them after; docs/raw_contracts.md "Records that change").
+        OTHER_YEARS: dg.MetadataValue.json(sorted({y for r in reports for y in r.other_years})),
     }
+
+
+def years_changed(events: list[dg.DagsterEvent]) -> list[int]:
+    """The years a run's steps changed, its own included: the year folders its extracts wrote to (extraction
+    metadata YEARS_WRITTEN) and the years whose staged rows its loads changed (OTHER_YEARS). `egov run` and
+    other_years_sensor run those of them outside the run."""
+    found: set[int] = set()
+    for event in events:
+        if event.event_type_value != "ASSET_MATERIALIZATION":
+            continue
+        metadata = event.event_specific_data.materialization.metadata
+        for key in (YEARS_WRITTEN, OTHER_YEARS):
+            if key in metadata:
+                found.update(int(y) for y in metadata[key].value)
+    return sorted(found)
 
 
 def build_ingestion_asset(contract: SourceContract, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
@@ -65,6 +86,12 @@ def build_ingestion_asset(contract: SourceContract, upstream: list[dg.AssetKey])
                 for f in report.rejected_files:
                     context.log.error(f"{current.folder}/{year or ''} {f.file}: {f.message}")
                 reports.append(report)
+        outside = sorted({y for r in reports for y in r.other_years} - set(years))
+        if outside:
+            context.log.warning(
+                f"{current.folder}: records moved between years; the staged rows of {', '.join(map(str, outside))} "
+                "changed in this load: their indicators and rankings are counted again when those years run "
+                "(`egov run` does it after this run)")
         return dg.MaterializeResult(metadata=_metadata(reports))
 
     return _ingest

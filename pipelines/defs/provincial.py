@@ -18,7 +18,7 @@ from pipelines.defs.resources import build_resources
 from pipelines.defs.schedules import nightly_current_year
 from pipelines.defs.scorecard import scorecard_766, scorecard_766_facts
 from pipelines.defs.scoring import rank_uncertainty, scores
-from pipelines.defs.sensors import raw_files_sensor
+from pipelines.defs.sensors import other_years_sensor, raw_files_sensor
 
 __all__ = ["provincial_defs"]
 
@@ -28,7 +28,7 @@ provincial_defs = dg.Definitions(
     asset_checks=quality_checks,
     jobs=[pipeline_job],
     schedules=[nightly_current_year],
-    sensors=[raw_files_sensor],
+    sensors=[raw_files_sensor, other_years_sensor],
     resources=build_resources(),
     # Dagster's console logger stays the default; `egov` picks its progress lines in the run config.
     loggers={"console": dg.colored_console_logger, "egov_progress": progress_logger},

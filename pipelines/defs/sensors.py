@@ -13,6 +13,7 @@ from pipelines.core import settings
 from pipelines.core.provinces import province_dir
 from pipelines.core.registry.rubrics import rubric_files
 from pipelines.core.registry.sources import load_sources
+from pipelines.defs.ingestion import years_changed
 from pipelines.defs.jobs import national_job, pipeline_job
 from pipelines.defs.partitions import yearly_partitions
 from pipelines.defs.provinces import (
@@ -117,3 +118,30 @@ def province_folders_sensor(context: dg.SensorEvaluationContext, warehouse: Ware
     changes = ([province_partitions.build_add_request(new)] if new else []) + (
         [province_partitions.build_delete_request(removed)] if removed else [])
     return dg.SensorResult(dynamic_partitions_requests=changes, run_requests=requests)
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[pipeline_job],
+    request_job=pipeline_job,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="After a successful run: the years its extracts wrote into, or whose staged dossiers its loads "
+    "changed (a record moved between years), besides its own, are run too (docs/raw_contracts.md).",
+)
+def other_years_sensor(context: dg.RunStatusSensorContext) -> list[dg.RunRequest]:
+    run = context.dagster_run
+    records = context.instance.get_records_for_run(
+        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+    changed = years_changed([r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event])
+    tags = run.tags
+    if "dagster/partition" in tags:
+        own = {int(tags["dagster/partition"])}
+    elif "dagster/asset_partition_range_start" in tags:
+        own = set(range(int(tags["dagster/asset_partition_range_start"]),
+                        int(tags["dagster/asset_partition_range_end"]) + 1))
+    else:
+        own = set()
+    others = [y for y in changed if y not in own]
+    if others:
+        context.log.info(f"run {run.run_id[:8]} changed the records of {others}: running them")
+    return [dg.RunRequest(run_key=f"other-years-{run.run_id}-{y}", partition_key=str(y)) for y in others]

@@ -76,7 +76,7 @@ class SourceContract:
     key_label: str | None = None  # how a duplicate of the `unique` key reads in Vietnamese ("trùng MaHoSo")
     agency_return: Flag = False  # every evaluated agency sends it each year (data_quality.missing_return)
     # Records that change (an incremental feed sends a dossier again at each change of state): the row with the
-    # latest `version` of each `key` across the files of a year is the record, older ones are superseded.
+    # latest `version` of each `key` across the files of every year is the record, older ones are superseded.
     key: tuple[str, ...] = ()
     version: str | None = None
 

@@ -74,7 +74,12 @@ def build_ingestion_assets(contracts: dict[str, SourceContract] | None = None) -
     contracts = load_sources() if contracts is None else contracts
     registry_contract = registry_source(contracts)
     registry = build_ingestion_asset(registry_contract, [])
-    return [registry] + [build_ingestion_asset(c, [registry.key]) for c in contracts.values()
+    # A source whose column names another source's key (a rating's dossier) is loaded after that source.
+    def upstream(c: SourceContract) -> list[dg.AssetKey]:
+        keys_of = dict.fromkeys(col.key_of for col in c.columns if col.key_of)
+        return [registry.key, *(dg.AssetKey(contracts[k].table) for k in keys_of if k)]
+
+    return [registry] + [build_ingestion_asset(c, upstream(c)) for c in contracts.values()
                          if c is not registry_contract]
 
 

@@ -111,9 +111,13 @@ def test_other_items_follow_their_definitions_and_thresholds(scored):
     # the data store flag is empty for every SO-TP dossier of March: unknown, not 0
     assert item(scored, "2024-03", "SO-TP", "data_store_766") == (None, 8, None, None, 5.5)
     assert item(scored, "2024-03", "SO-YT", "data_store_766") == (1, 2, 0.5, 2.75, 5.5)
-    # not computable from the log: shown with their points, no value
-    assert item(scored, "2024-03", "SO-TP", "transparency_766") == (None, None, None, None, 18.0)
-    assert item(scored, "2024-03", "SO-TP", "satisfaction_766") == (None, None, None, None, 18.0)
+    # without the optional inputs (catalogue sync flags, NgayDongBo, ratings, feedback): shown with their points, no
+    # value, so out of the computable maximum; the sync item's denominator is the on-time item's (A1..A6)
+    assert item(scored, "2024-03", "SO-TP", "published_766") == (None, 0, None, None, 9.0)
+    assert item(scored, "2024-03", "SO-TP", "synced_766") == (None, 6, None, None, 9.0)
+    assert item(scored, "2024-03", "SO-TP", "satisfied_766") == (0, 0, None, None, 6.0)
+    assert item(scored, "2024-03", "SO-TP", "rated_766") == (None, 4, None, None, 6.0)  # finished: A1..A4
+    assert item(scored, "2024-03", "SO-TP", "feedback_on_time_766") == (0, 0, None, None, 6.0)
 
 
 @pytest.mark.slow
@@ -436,8 +440,10 @@ def test_the_766_rubric_is_in_force_from_2022_and_cites_its_points(data_dir: Pat
     criteria = next(iter(rubric.variants.values())).criteria
     # the decision's six groups and their points
     assert [c.max_points for c in criteria] == [18, 20, 12, 10, 22, 18]
+    # every item is computed (issue 27): the transparency and satisfaction groups from the optional inputs
     not_computable = sum(i.points for c in criteria for i in c.items if not rubric.indicators[i.code].computable)
-    assert not_computable == 36
+    assert not_computable == 0
+    assert [[i.points for i in c.items] for c in criteria] == [[9, 9], [20], [12], [10], [5.5] * 4, [6, 6, 6]]
 
 
 def test_a_monthly_rubric_among_the_annual_ones_is_refused(data_dir: Path):

@@ -114,8 +114,14 @@ def _trend_chart(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, Any]:
 
 
 def _not_computable(con: duckdb.DuckDBPyConnection, year: int) -> list[dict[str, Any]]:
-    return records(con, "SELECT name_vi, max_points FROM scorecard_766_items WHERE year = ? AND NOT computable "
-                         "ORDER BY criterion_order, item_order", [year])
+    """The items without a value for the province's year: not computable from the records, or their optional input
+    (catalogue sync flags, NgayDongBo, ratings, feedback) was not sent."""
+    return records(con, """
+        SELECT i.name_vi, i.max_points FROM scorecard_766_items AS i
+        LEFT JOIN scorecard_766 AS s ON s.period = CAST(i.year AS VARCHAR) AND s.agency_code = 'PROVINCE'
+                                    AND s.indicator_code = i.indicator_code
+        WHERE i.year = ? AND (NOT i.computable OR s.points IS NULL)
+        ORDER BY i.criterion_order, i.item_order""", [year])
 
 
 def write_766_page(con: duckdb.DuckDBPyConnection, env: jinja2.Environment, year: int, year_dir: Path,
@@ -171,8 +177,10 @@ def write_766_sheet(wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int
     ws = wb.add_worksheet(SHEET)
     ws.write_string(0, 0, f"Chỉ số phục vụ người dân, doanh nghiệp (QĐ 766/QĐ-TTg) năm {year}: điểm đạt / điểm "
                           "tính được, tính từ hồ sơ của tỉnh", fmt.title)
-    ws.write_string(1, 0, "Điểm tính được: các chỉ số có số liệu trong kỳ; các chỉ số công khai minh bạch và mức độ "
-                          "hài lòng không tính được từ hồ sơ. Hạng: trong nhóm cơ quan, theo tổng điểm.", fmt.note)
+    missing = _not_computable(con, year)
+    ws.write_string(1, 0, "Điểm tính được: các chỉ số có số liệu trong kỳ" + (
+        "; không có số liệu cả năm: " + "; ".join(i["name_vi"] for i in missing) if missing else "")
+        + ". Hạng: trong nhóm cơ quan, theo tổng điểm.", fmt.note)
     heads = ["Nhóm", "Mã cơ quan", "Tên cơ quan"]
     for _, label in t["columns"]:
         heads += [f"{label}: điểm", f"{label}: tính được", f"{label}: hạng"]

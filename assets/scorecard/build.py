@@ -77,6 +77,17 @@ def facts_scope(con: duckdb.DuckDBPyConnection, year: int) -> str:
                         _sql("facts_766"))
 
 
+def inputs_scope(con: duckdb.DuckDBPyConnection) -> str:
+    """What the transparency and satisfaction items read besides the facts: the ratings and feedback files (any
+    year: a rating or a due date may fall in another year than its file's) and, once there are any, the dossier
+    files too (a dossier finished, or rated, in another month than its reception month). Empty without them, so a
+    province without these inputs is rescored as before."""
+    ratings, feedback = _ingested(con, "ratings", None), _ingested(con, "feedback", None)
+    if not ratings and not feedback:
+        return ""
+    return _fingerprint(ratings, feedback, _ingested(con, DOSSIER_SOURCE, None))
+
+
 def _state(con: duckdb.DuckDBPyConnection, year: int) -> tuple[str | None, datetime | None]:
     row = con.execute("SELECT score_scope, latest FROM scorecard_766_state WHERE year = ?", [year]).fetchone()
     return row if row else (None, None)
@@ -151,7 +162,7 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
         return {"periods": 0, "months_waiting": waiting, "periods_kept": kept}
     check_rubric(rubric)
     items = rubric_rows(year, rubric)
-    score_scope = _fingerprint(items, level_rows(year, rubric), _sql("scorecard_766"))
+    score_scope = _fingerprint(items, level_rows(year, rubric), _sql("scorecard_766"), inputs_scope(con))
     old_scope, old_latest = _state(con, year)
     latest = con.execute("SELECT max(NgayTiepNhan) FROM stg_dossiers").fetchone()[0]
     last = con.execute("SELECT max(month) FROM scorecard_766_facts WHERE year = ?", [year]).fetchone()[0]

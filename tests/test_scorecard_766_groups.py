@@ -232,3 +232,84 @@ def test_without_the_inputs_the_new_items_are_not_computable_and_the_totals_unch
         assert total(con, "2024-03", "SO-YT") == (64.0, 64.0, 1)
     finally:
         con.close()
+
+
+def lost(con: duckdb.DuckDBPyConnection, period: str, agency: str) -> set[tuple]:
+    return set(
+        con.execute(
+            "SELECT indicator_code, record_code, reason_code, days_late FROM scorecard_766_dossiers "
+            "WHERE period = ? AND agency_code = ?",
+            [period, agency],
+        ).fetchall()
+    )
+
+
+@pytest.mark.slow
+def test_the_trace_holds_exactly_the_records_each_item_lost(scored):
+    # SO-TP March: the dossier items lost nothing (all on time, online, paid, flagged); P2 is not published; S2
+    # synced a day after the instant (2/4 08:00 - 1/4 00:00: 1 day, rounded up to 2), S3 never; S2 rated 4 and S3 3;
+    # S5 never rated; F3 answered 3 days late (18/3 10:00 - 15/3 17:00 → 2.7 → 3), F4 unanswered 12 days past due
+    # at 1/4 (1/4 - 20/3 17:00 → 11.3 → 12)
+    assert lost(scored, "2024-03", "SO-TP") == {
+        ("published_766", "P2", "not_published", None),
+        ("synced_766", "S2", "synced_late", 2),
+        ("synced_766", "S3", "not_synced", None),
+        ("satisfied_766", "S2", "rated_unsatisfied", None),
+        ("satisfied_766", "S3", "rated_neutral", None),
+        ("rated_766", "S5", "not_rated", None),
+        ("feedback_on_time_766", "F3", "answered_late", 3),
+        ("feedback_on_time_766", "F4", "unanswered_late", 12),
+    }
+    assert lost(scored, "2024-03", "SO-YT") == set()  # 100 of 100: nothing lost
+    # April: S1's latest rating (3) costs April, not March; May: F6 is not yet due, L1 not yet late
+    assert lost(scored, "2024-04", "SO-TP") == {
+        ("satisfied_766", "S1", "rated_neutral", None),
+        ("published_766", "P2", "not_published", None),
+    }
+    # every item: the records lost are its denominator minus its numerator, for every agency and month
+    off = scored.execute("""
+        SELECT s.period, s.agency_code, s.indicator_code FROM scorecard_766 AS s
+        LEFT JOIN (SELECT period, agency_code, indicator_code, count(*) AS n FROM scorecard_766_dossiers
+                   GROUP BY ALL) AS t USING (period, agency_code, indicator_code)
+        WHERE s.period_type = 'month' AND s.agency_code <> 'PROVINCE'
+          AND coalesce(t.n, 0) <> CASE WHEN s.points IS NOT NULL THEN s.denominator - s.numerator ELSE 0 END
+        """).fetchall()
+    assert off == []
+
+
+@pytest.mark.slow
+def test_the_trace_names_late_dossiers_with_their_days(data_dir: Path, registry: Path):
+    """The dossier items: a dossier finished late, one asked twice for a supplement, one unfinished past its due
+    date, one in person among online services, one with its fee paid at the counter."""
+    raw = data_dir / "raw" / "dossiers" / "2024" / "hs.csv"
+    write_csv(
+        raw,
+        HEADER,
+        [
+            row("T1", "SO-TP", "20240304080000", "20240304090000"),  # counts everywhere
+            dossier("T2", received="20240304080000", due="20240309080000", finished="20240312100000")
+            + ["", "", "", 1, 1, 1, "20240304090000"],  # 3 days 2 h late → 4
+            dossier("T3", received="20240304080000", finished="20240305080000")
+            + ["20240304100000", "20240304120000", 2, 1, 1, 1, "20240304090000"],  # asked twice
+            dossier("T4", received="20240320080000", due="20240328080000", finished="", returned="", status=4)
+            + ["", "", "", 1, 1, 1, "20240320090000"],  # open, 1/4 - 28/3 8:00 → 4
+            dossier("T5", channel=1, received="20240304080000", fee=20000, paid=0)
+            + ["", "", "", 1, 1, 1, "20240304090000"],  # in person, fee unpaid
+            row("T6", "SO-TP", "20240410080000", "20240410090000"),  # the log goes on in April
+        ],
+    )
+    run(data_dir)
+    con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
+    try:
+        assert lost(con, "2024-03", "SO-TP") == {
+            ("on_time_766", "T2", "late", 4),
+            ("on_time_766", "T3", "asked_twice", None),
+            ("on_time_766", "T4", "open_late", 4),
+            ("online_submission_766", "T5", "not_online", None),
+            ("paid_online_766", "T5", "not_paid_online", None),
+        }
+        assert con.execute("SELECT reason FROM scorecard_766_dossiers WHERE record_code = 'T2'").fetchone() == (
+            "Giải quyết trễ hạn 4 ngày",
+        )
+    finally:
+        con.close()

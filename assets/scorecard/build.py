@@ -162,7 +162,8 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
         return {"periods": 0, "months_waiting": waiting, "periods_kept": kept}
     check_rubric(rubric)
     items = rubric_rows(year, rubric)
-    score_scope = _fingerprint(items, level_rows(year, rubric), _sql("scorecard_766"), inputs_scope(con))
+    score_scope = _fingerprint(items, level_rows(year, rubric), _sql("scorecard_766"), _sql("scorecard_766_dossiers"),
+                               inputs_scope(con))
     old_scope, old_latest = _state(con, year)
     latest = con.execute("SELECT max(NgayTiepNhan) FROM stg_dossiers").fetchone()[0]
     last = con.execute("SELECT max(month) FROM scorecard_766_facts WHERE year = ?", [year]).fetchone()[0]
@@ -200,14 +201,16 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
             SELECT year, agency_code, agency_group FROM agency_years WHERE year = ?
             QUALIFY row_number() OVER (PARTITION BY year, agency_code ORDER BY agency_group) = 1""", [year])
         if old_scope != score_scope:  # a new rubric: no period of the old one may stay
-            for table in ("scorecard_766", "scorecard_766_totals"):
+            for table in ("scorecard_766", "scorecard_766_totals", "scorecard_766_dossiers"):
                 con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
         valid = [key for key, *_ in period_keys(year, months, rubric.period)]
-        for table in ("scorecard_766", "scorecard_766_totals"):  # the periods rescored, and any no longer scored
+        for table in ("scorecard_766", "scorecard_766_totals", "scorecard_766_dossiers"):  # the periods rescored,
+            # and any no longer scored
             con.execute(f"DELETE FROM {table} WHERE year = ? AND (period IN (SELECT period FROM sc_periods) "
                         "OR period NOT IN (SELECT unnest(?::VARCHAR[])))", [year, valid])
         if rows:
             con.execute(_sql("scorecard_766"))
+            con.execute(_sql("scorecard_766_dossiers"))  # the records behind every lost point, month by month
         con.execute("DELETE FROM scorecard_766_dirty WHERE year = ?", [year])
         _set_state(con, year, score_scope=score_scope, latest=latest)
         con.execute("DROP TABLE sc_periods; DROP TABLE sc_items; DROP TABLE sc_units")

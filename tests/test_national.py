@@ -624,3 +624,18 @@ def test_provinces_are_ranked_monthly_by_their_own_766_scorecards(national: Path
     assert got == expected
     assert set(query(marts, "SELECT DISTINCT province_name FROM national_scorecard_766")) == {("Tỉnh An",),
                                                                                             ("Tỉnh Bình",)}
+
+
+def test_the_national_766_page_lists_provinces_by_month(national: Path):
+    marts = national / "marts" / "egov.duckdb"
+    year_dir = national / "marts" / "reports" / str(YEAR)
+    assert 'href="chi-so-766.html"' in (year_dir / "index.html").read_text(encoding="utf-8")
+    html = (year_dir / "chi-so-766.html").read_text(encoding="utf-8")
+    for code, name, total, computable in query(marts, "SELECT province_code, province_name, total_points, "
+                                                      "computable_max FROM national_scorecard_766 "
+                                                      "WHERE period = '2024-01'"):
+        row = re.search(rf'<tr data-agency="{code}">(.*?)</tr>', html, re.S)
+        assert row and name in row.group(1), code
+        cell = re.search(r'<td class="num" data-period="2024-01"[^>]*>([^<]*)<span class="of">/([^<]*)</span>',
+                         row.group(1))
+        assert cell and cell.groups() == (f"{total:.2f}".replace(".", ","), f"{computable:g}".replace(".", ","))

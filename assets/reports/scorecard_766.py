@@ -136,7 +136,7 @@ def write_766_page(con: duckdb.DuckDBPyConnection, env: jinja2.Environment, year
         return None
     html = env.get_template("scorecard_766.html").generate(
         year=year, t=table(con, year), charts={"trend_766": _trend_chart(con, year)},
-        not_computable=_not_computable(con, year), **page_globals)
+        not_computable=_not_computable(con, year), **{"national": False, **page_globals})
     return write_text_atomic(path, html)
 
 

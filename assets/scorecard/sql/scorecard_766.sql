@@ -35,7 +35,10 @@ SELECT *, make_timestamp(year, first_month, 1, 0, 0, 0) AS period_start,
 FROM sc_periods;
 
 CREATE OR REPLACE TEMP TABLE sc_extra AS
-WITH latest_rating AS (  -- per period, each dossier's latest rating given by the period's end, if in the period
+WITH period_months AS (  -- each period once per month it spans: a dossier joins its 3 periods by (year, month)
+    SELECT *, unnest(range(first_month, last_month + 1)) AS month FROM sc_bounds
+),
+latest_rating AS (  -- per period, each dossier's latest rating given by the period's end, if in the period
     SELECT b.year, b.period, r.MaHoSo, arg_max(r.MucDo, r.NgayDanhGia) AS MucDo
     FROM sc_bounds AS b JOIN stg_ratings AS r ON r.year <= b.year AND r.NgayDanhGia < b.period_end
     GROUP BY b.year, b.period, b.period_start, r.MaHoSo
@@ -51,8 +54,7 @@ rows AS (
     -- synced_766: received in the period, TrangThaiHoSo not 1, 3, 7, 8 (the on-time item's); synced by the instant
     SELECT b.year, b.period, d.DonViXuLy AS agency_code, 1 AS sync_counted,
            coalesce(d.NgayDongBo <= b.ref, false)::INTEGER AS synced, (d.NgayDongBo IS NOT NULL)::INTEGER AS sync_known
-    FROM sc_bounds AS b JOIN stg_dossiers AS d ON d.year = b.year
-     AND month(d.NgayTiepNhan) BETWEEN b.first_month AND b.last_month
+    FROM period_months AS b JOIN stg_dossiers AS d ON d.year = b.year AND month(d.NgayTiepNhan) = b.month
     WHERE d.TrangThaiHoSo NOT IN (1, 3, 7, 8)
     UNION ALL BY NAME
     -- satisfied_766: the ratings given in the period (a dossier's latest), by the dossier's agency; MucDo 1 or 2
@@ -62,8 +64,8 @@ rows AS (
     -- rated_766: finished (9, 10) in the period (NgayKetThucXuLy), with a rating given by the period's end
     SELECT b.year, b.period, d.DonViXuLy AS agency_code, 1 AS finished,
            coalesce(r.rated_at < b.period_end, false)::INTEGER AS rated
-    FROM sc_bounds AS b JOIN stg_dossiers AS d ON d.year <= b.year AND year(d.NgayKetThucXuLy) = b.year
-     AND month(d.NgayKetThucXuLy) BETWEEN b.first_month AND b.last_month
+    FROM period_months AS b JOIN stg_dossiers AS d ON year(d.NgayKetThucXuLy) = b.year
+     AND month(d.NgayKetThucXuLy) = b.month AND d.year <= b.year
     LEFT JOIN first_rating AS r ON r.MaHoSo = d.MaHoSo
     WHERE d.TrangThaiHoSo IN (9, 10)
     UNION ALL BY NAME

@@ -10,7 +10,7 @@ WITH months AS (
            make_timestamp(year, first_month, 1, 0, 0, 0) + INTERVAL 1 MONTH AS period_end
     FROM sc_periods WHERE period_type = 'month'
 ),
-d AS (
+d AS MATERIALIZED (
     SELECT m.year, m.period, m.ref, m.period_end, d.MaHoSo, d.DonViXuLy AS agency_code,
            d.TrangThaiHoSo NOT IN (1, 3, 7, 8) AS counted,
            d.TrangThaiHoSo NOT IN (1, 3) AS accepted,
@@ -27,7 +27,7 @@ d AS (
     JOIN stg_dossiers AS d ON d.year = m.year AND month(d.NgayTiepNhan) = m.month
     LEFT JOIN stg_services AS s ON s.year = d.year AND s.agency_code = d.DonViXuLy AND s.procedure_code = d.MaTTHC
 ),
-timed AS (  -- the due date as the on-time item moves it: by the pause of a supplement provided in time
+timed AS MATERIALIZED (  -- the due date as the on-time item moves it: by the pause of a supplement provided in time
     SELECT *, NgayHenTra + CASE WHEN finished AND provided <= NgayKetThucXuLy THEN pause
                                 WHEN NOT finished AND provided <= ref THEN pause
                                 ELSE INTERVAL 0 SECOND END AS due

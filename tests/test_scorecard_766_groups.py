@@ -313,3 +313,31 @@ def test_the_trace_names_late_dossiers_with_their_days(data_dir: Path, registry:
         )
     finally:
         con.close()
+
+
+def tables(data_dir: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
+    try:
+        return {
+            t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in ("scorecard_766", "scorecard_766_totals", "scorecard_766_dossiers")
+        }
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_inputs_added_then_removed_rescore_like_a_run_that_never_had_them(data_dir: Path, registry: Path):
+    import shutil
+
+    write_log(data_dir, inputs=False)
+    run(data_dir)
+    without = tables(data_dir)
+    write_log(data_dir)  # the same log with the four inputs: every month rescored with them
+    run(data_dir)
+    assert tables(data_dir) != without
+    shutil.rmtree(data_dir / "raw" / "ratings")
+    shutil.rmtree(data_dir / "raw" / "feedback")
+    write_log(data_dir, inputs=False)
+    run(data_dir)
+    assert tables(data_dir) == without

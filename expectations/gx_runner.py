@@ -178,7 +178,7 @@ def _summarise(validation: Any, specs: dict[str, Spec], rows: int, seconds: floa
     }
 
 
-def _checkpoint(ctx: Any, name: str, gx: Any, registry: Registry | None = None) -> Any:
+def prepared_checkpoint(ctx: Any, name: str, gx: Any, registry: Registry | None = None) -> Any:
     """The table's checkpoint; suite, validation definition and checkpoint are only rewritten when the suite's
     specs changed (GX's add_or_update compares every expectation: ~0.25 s a table on every run otherwise)."""
     fingerprints_path = Path(ctx.root_directory) / "egov_suite_fingerprints.json"
@@ -296,7 +296,7 @@ def validate_tables(load: Callable[[list[str]], dict[str, pd.DataFrame]], finger
         # In the worker started by the staging checks when it runs (GX already imported there), else here.
         results = gx_worker.validate(frames, site_dir, run_name, keep_runs)
         if results is None:
-            results = _validate(frames, site_dir, run_name=run_name, keep_runs=keep_runs, registry=registry)
+            results = validate_in_process(frames, site_dir, run_name=run_name, keep_runs=keep_runs, registry=registry)
         for name in todo:
             if name in results:
                 cache[name] = {"key": keys[name], "result": results[name]}
@@ -313,9 +313,9 @@ def validate_tables(load: Callable[[list[str]], dict[str, pd.DataFrame]], finger
     return out
 
 
-def _validate(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str | None,
-              keep_runs: int | None = None,
-              registry: Registry | None = None) -> dict[str, dict[str, Any]]:
+def validate_in_process(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str | None,
+                        keep_runs: int | None = None,
+                        registry: Registry | None = None) -> dict[str, dict[str, Any]]:
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
@@ -325,7 +325,7 @@ def _validate(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str 
     rendered: list[Any] = []  # the pages to (re)build: the new validation results and their suites
     for name, frame in frames.items():
         start = time.perf_counter()
-        checkpoint = _checkpoint(ctx, name, gx, registry)
+        checkpoint = prepared_checkpoint(ctx, name, gx, registry)
         outcome = checkpoint.run(batch_parameters={"dataframe": frame_for_data_docs(add_derived_columns(name, frame))},
                                  run_id=RunIdentifier(run_name=run_name or name, run_time=datetime.now(UTC)))
         [(identifier, validation)] = outcome.run_results.items()

@@ -1,17 +1,13 @@
 """Great Expectations in a process of its own, started as soon as a run knows it will validate something.
 
-Importing GX takes ~4 s of one core (7 s of wall on a busy machine) and opening its project and checkpoints ~1.5 s
-more, all at the very end of a run (`data_quality`): a night with one new day waited ~6 s there, half of its run.
-The staging checks know, right after ingestion, whether a staged table changed (then the marts built from it change
-too); they `start()` this worker, which imports GX, opens the project and loads every checkpoint while indicators,
-scores, rankings and reports are computed (mostly one core busy: the other is free), then waits. `data_quality`
-hands it the frames to validate (pickled to a private temporary directory) and reads back the same summaries
-`_validate` returns in-process; the blocking `critical_expectations_pass` check is built from them as before, so
-GX still gates the publish. A thread was measured and dropped before (it competes for the GIL); a process does not.
-Started at run start instead, it cost ~5 s of CPU in every run whose tables did not change, and at a lower
-priority it starved on a busy machine (measured, docs/benchmarks.md). When no worker runs (another executor, a
-test, a worker that failed, `EGOV_GX_WORKER=0`), `validate()` returns None and the caller validates in its own
-process, as before.
+Importing GX and opening its project and checkpoints takes seconds of one core, all at the very end of a run
+(`data_quality`). The staging checks know, right after ingestion, whether a staged table changed; they `start()`
+this worker, which gets GX ready while indicators, scores and reports use the other core, then waits.
+`data_quality` hands it the frames to validate (pickled to a private temporary directory) and reads back the same
+summaries `validate_in_process` returns; the blocking `critical_expectations_pass` check is built from them, so GX
+still gates the publish. A process, not a thread: GX would compete for the GIL (measurements: docs/benchmarks.md).
+When no worker runs (another executor, a test, a worker that failed, `EGOV_GX_WORKER=0`), `validate()` returns
+None and the caller validates in its own process.
 
     python -m expectations.gx_worker <site_dir> <data_dir>   # reads one request (JSON line) on stdin, writes its result
 """
@@ -56,8 +52,8 @@ def running() -> bool:
 
 def validate(frames: dict[str, pd.DataFrame], site_dir: Path, run_name: str | None,
              keep_runs: int | None = None) -> dict[str, Any] | None:
-    """The worker's `_validate(frames, site_dir, run_name=..., keep_runs=...)`, or None when there is no worker, it
-    was started for another Data Docs site, or it failed."""
+    """The worker's `validate_in_process(frames, site_dir, run_name=..., keep_runs=...)`, or None when there is no
+    worker, it was started for another Data Docs site, or it failed."""
     if not running() or _workdir is None or Path(_worker.args[-2]).resolve() != Path(site_dir).resolve():
         return None
     work = Path(_workdir.name)
@@ -94,7 +90,7 @@ def stop() -> None:
 def main(site_dir: Path, data_dir: Path) -> int:
     import great_expectations as gx
 
-    from expectations.gx_runner import _checkpoint, _validate, gx_context
+    from expectations.gx_runner import gx_context, prepared_checkpoint, validate_in_process
     from expectations.suites import MART_SUITES, STAGING_SUITES
     from pipelines.core.registry import load_registry
 
@@ -103,7 +99,7 @@ def main(site_dir: Path, data_dir: Path) -> int:
     # The slow part of a first validation, done while the run computes: the import, the project, the checkpoints.
     ctx = gx_context(site_dir)
     for name in (*STAGING_SUITES, *MART_SUITES):
-        _checkpoint(ctx, name, gx, registry)
+        prepared_checkpoint(ctx, name, gx, registry)
 
     line = sys.stdin.readline()
     if not line.strip():
@@ -113,7 +109,7 @@ def main(site_dir: Path, data_dir: Path) -> int:
     for name, path in request["frames"].items():
         with open(path, "rb") as fh:
             frames[name] = pickle.load(fh)  # written by our own run, in our own temporary directory
-    results = _validate(frames, site_dir, run_name=request["run_name"], keep_runs=request["keep_runs"],
+    results = validate_in_process(frames, site_dir, run_name=request["run_name"], keep_runs=request["keep_runs"],
                         registry=registry)
     Path(request["out"]).write_text(json.dumps(results))
     return 0

@@ -27,6 +27,8 @@ from pipelines.core.staging import staged_values
 if TYPE_CHECKING:
     import duckdb
 
+    from pipelines.core.registry import Registry
+
 from pipelines.core.queries import has_table, json_safe
 from pipelines.core.sql import sql_literal
 from pipelines.core.vietnamese import vn_int, vn_pct
@@ -235,7 +237,8 @@ def _source_rows(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE OR REPLACE TEMP VIEW egov_source_rows AS\n" + "\nUNION ALL ".join(branches))
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any]) -> None:
+def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any], years: list[int],
+             registry: Registry | None = None) -> None:
     if has_table(con, DOSSIER_TABLE):
         con.execute(row_rules_view(DOSSIERS))
     _source_rows(con)
@@ -243,16 +246,25 @@ def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any]) -> None
     overrides = thresholds.get("quarantined_share_by_source") or {}
     if overrides:
         con.executemany("INSERT INTO egov_dq_thresholds VALUES (?, ?)", [[k, float(v)] for k, v in overrides.items()])
+    # the ranges of the non-ratio indicators per year: the year's rubric's assessed_indicators min/max, else
+    # thresholds.yaml indicator_bounds (Registry.value_ranges); without a registry, the thresholds only
     con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_indicator_bounds "
-                "(indicator_code VARCHAR, min_value DOUBLE, max_value DOUBLE)")
+                "(year INTEGER, indicator_code VARCHAR, min_value DOUBLE, max_value DOUBLE)")
     bounds = thresholds.get("indicator_bounds") or {}
-    if bounds:
-        con.executemany("INSERT INTO egov_dq_indicator_bounds VALUES (?, ?, ?)",
-                        [[k, float(lo), float(hi)] for k, (lo, hi) in bounds.items()])
-    # The decimals each year's rubric rounds totals to (rank checks), as the scoring wrote them with its classes.
-    con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_decimals (year INTEGER, agency_group VARCHAR, decimals INTEGER)")
+    rows = []
+    for year in years:
+        ranges = (registry.value_ranges(year) if registry is not None
+                  else {k: (lo, hi, "") for k, (lo, hi) in bounds.items()})
+        rows += [[year, k, float(lo), float(hi)] for k, (lo, hi, _) in ranges.items()]
+    if rows:
+        con.executemany("INSERT INTO egov_dq_indicator_bounds VALUES (?, ?, ?, ?)", rows)
+    # The decimals each year's rubric rounds totals to (rank checks), as the scoring wrote them with its classes,
+    # and what they round: the total, or the index (rounding: index)
+    con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_decimals (year INTEGER, agency_group VARCHAR, decimals INTEGER, "
+                "rounding VARCHAR)")
     if has_table(con, "rubric_classes"):
-        con.execute("INSERT INTO egov_dq_decimals SELECT DISTINCT year, agency_group, decimals FROM rubric_classes")
+        con.execute("INSERT INTO egov_dq_decimals SELECT DISTINCT year, agency_group, decimals, rounding "
+                    "FROM rubric_classes")
 
 
 def _params_for(sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -313,10 +325,11 @@ def _screen_dossiers(con: duckdb.DuckDBPyConnection, params: dict[str, Any], nam
 
 
 def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: list[str] | None = None,
-                   thresholds: dict[str, Any] | None = None) -> list[CheckResult]:
+                   thresholds: dict[str, Any] | None = None, registry: Registry | None = None) -> list[CheckResult]:
     """Run the SQL checks (all, or those in `names`) for `years`; a check whose tables are absent is skipped
     (failed = 0, skipped = True), so the same call works before the marts are built. `thresholds`: as
-    `load_thresholds()` returns them (the default: thresholds.yaml, read now)."""
+    `load_thresholds()` returns them (the default: thresholds.yaml, read now); `registry`: the data directory's,
+    for the value ranges its rubrics declare (default: the thresholds file's only)."""
     thresholds = load_thresholds() if thresholds is None else thresholds
     params = {"years": [int(y) for y in years], "default_share": float(thresholds["max_quarantined_share"]),
               "min_rows": int(thresholds.get("min_rows_for_share", 0)), "sample_rows": int(thresholds["sample_rows"]),
@@ -325,7 +338,7 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: l
     unknown = set(names or []) - {c.name for c in CHECKS}
     if unknown:
         raise KeyError(f"unknown SQL checks: {', '.join(sorted(unknown))}")
-    _prepare(con, thresholds)
+    _prepare(con, thresholds, [int(y) for y in years], registry)
     results = []
     try:
         start = time.perf_counter()

@@ -42,7 +42,8 @@ DERIVED_COLUMNS: dict[str, dict[str, str]] = {
 class Spec:
     """One expectation: GX class name, a stable snake_case name, a Vietnamese description, its kwargs.
 
-    `when` restricts it to rows matching (column, operator, value), operator one of ==, !=, in, not_in.
+    `when` restricts it to rows matching (column, operator, value), operator one of ==, !=, in, not_in, is_null
+    (value unused).
     `severity` is "critical" (wrong data: block) or "warning" (implausible: look at it).
     """
 
@@ -133,10 +134,11 @@ def year_range(col: str = "year") -> list[Spec]:
     return ints(col) + not_null(col) + [plausible_year(col)]
 
 
-def bounded_values(col: str, by: str = "indicator_code") -> list[Spec]:
-    """Indicator values (`by` names the indicator): ratios in [0, 1], the few non-ratio indicators within their
-    thresholds.yaml bounds."""
-    bounds: dict[str, list[float]] = load_thresholds()["indicator_bounds"] or {}
+def bounded_values(col: str, registry: Registry, by: str = "indicator_code") -> list[Spec]:
+    """Indicator values (`by` names the indicator): ratios in [0, 1], the non-ratio indicators within their range:
+    the rubrics' assessed_indicators min/max, else thresholds.yaml indicator_bounds (the widest any year gives: a
+    suite is not per year; ingestion checks each year's own range)."""
+    bounds = registry.widest_value_ranges()
     specs = [between(col, 0, 1, "Giá trị chỉ số tỷ lệ phải nằm trong [0, 1]", name="ratio_value_in_0_1",
                      when=(by, "not_in", sorted(bounds)) if bounds else None)]
     specs += [between(col, lo, hi, f"{code} phải nằm trong [{lo}, {hi}]", name=f"{code}_in_range",
@@ -174,7 +176,7 @@ TYPE_SPECS: dict[str, Callable[[str], list[Spec]]] = {
     "text": texts, "int": ints, "flag": ints, "level": ints, "decimal": nums, "date": dates, "timestamp": dates}
 
 
-def contract_specs(contract: SourceContract) -> list[Spec]:
+def contract_specs(contract: SourceContract, registry: Registry) -> list[Spec]:
     """The expectations a staging table's contract (config/sources.yaml) implies, column by column: its type; present
     when required (or filled by a `default`); its allowed values (`allowed`, the registry's agency groups, a flag's
     0/1, a level's 1–4); its minimum; an assessed value's range (`range_by`); a plausible year; and the key
@@ -197,7 +199,7 @@ def contract_specs(contract: SourceContract) -> list[Spec]:
                          between(col.name, col.min, None, f"{col.name} từ {col.min:g} trở lên",
                                  name=f"{col.name}_at_least_{col.min:g}"))
         if col.range_by:
-            specs += bounded_values(col.name, by=col.range_by)
+            specs += bounded_values(col.name, registry, by=col.range_by)
         if col.keep_label_as:
             specs += texts(col.keep_label_as)
     if contract.unique:
@@ -259,7 +261,7 @@ def staging_suite(source: str) -> Callable[[Registry], list[Spec]]:
     """The suite of a source's staging table: its contract's expectations, then the table's own rules."""
     def specs(registry: Registry) -> list[Spec]:
         contract = registry.sources[source]
-        return contract_specs(contract) + STAGING_RULES.get(contract.table, lambda _registry: [])(registry)
+        return contract_specs(contract, registry) + STAGING_RULES.get(contract.table, lambda _registry: [])(registry)
 
     return specs
 
@@ -268,8 +270,10 @@ def indicators(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_code", "indicator_code"), *not_null("agency_code", "indicator_code"),
         unique("year", "agency_code", "indicator_code", vi="Mỗi chỉ số một giá trị cho mỗi cơ quan và năm"),
-        *nums("numerator", "denominator", "value"), *bounded_values("value"),
-        between("numerator", 0, None, "Tử số không âm", name="numerator_not_negative"),
+        *nums("numerator", "denominator", "value"), *bounded_values("value", registry),
+        # counts are not negative; an assessed value (numerator = value) may be, where its range allows (GDP growth)
+        between("numerator", 0, None, "Tử số (số đếm) không âm", name="numerator_not_negative",
+                when=("source", "==", "computed")),
         between("denominator", 0, None, "Mẫu số không âm", name="denominator_not_negative"),
         Spec("ExpectColumnValuesToBeNull", "value_null_when_denominator_zero",
              "Mẫu số bằng 0 thì giá trị để trống (NULL), không tính là 0", {"column": "value"},
@@ -282,7 +286,8 @@ def indicators(registry: Registry) -> list[Spec]:
 def indicator_scores(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_code", "agency_group", "criterion_code", "indicator_code"),
-        *not_null("agency_code", "criterion_code", "indicator_code", "points", "max_points"),
+        # points: NULL for an indicator without a value under missing: skip (left out of its criterion)
+        *not_null("agency_code", "criterion_code", "indicator_code", "max_points"),
         unique("year", "agency_code", "criterion_code", "indicator_code",
                vi="Mỗi chỉ số của bộ chỉ số được chấm một lần cho mỗi cơ quan và năm"),
         groups_allowed(registry),
@@ -331,7 +336,8 @@ def what_if(registry: Registry) -> list[Spec]:
 def criterion_scores(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_code", "agency_group", "criterion_code"),
-        *not_null("agency_code", "criterion_code", "points", "max_points"),
+        # points and rank: NULL for a criterion without enough data (missing: skip, min_coverage)
+        *not_null("agency_code", "criterion_code", "max_points"),
         unique("year", "agency_code", "criterion_code", vi="Mỗi tiêu chí một dòng cho mỗi cơ quan và năm"),
         groups_allowed(registry),
         *nums("points", "max_points"), *ints("rank"),
@@ -346,8 +352,10 @@ def criterion_scores(registry: Registry) -> list[Spec]:
 def rankings(registry: Registry) -> list[Spec]:
     return [
         *year_range(), *texts("agency_group", "agency_code", "agency_name", "classification"),
-        *not_null("agency_code", "agency_name", "total_points", "max_points", "index_value", "rank",
-                  "classification"),
+        *not_null("agency_code", "agency_name", "max_points"),
+        # a unit without enough data for a total is listed unranked, with its reason, and only then
+        *[replace(spec, when=("unranked_reason", "is_null", None))
+          for spec in not_null("total_points", "index_value", "rank", "classification")],
         unique("year", "agency_group", "agency_code", vi="Mỗi cơ quan xếp hạng một lần trong nhóm mỗi năm"),
         groups_allowed(registry),
         classes_allowed(registry),
@@ -446,7 +454,7 @@ def _condition(when: tuple[str, str, Any]) -> Any:
     col, op, value = when
     c, value = Column(col), _escaped(value)  # compared with the escaped frame
     return {"==": lambda: c == value, "!=": lambda: c != value, "in": lambda: c.is_in(value),
-            "not_in": lambda: c.is_not_in(value)}[op]()
+            "not_in": lambda: c.is_not_in(value), "is_null": lambda: c.is_null()}[op]()
 
 
 def for_data_docs(text: str) -> str:

@@ -574,11 +574,12 @@ def test_a_warehouse_from_before_the_sync_columns_gets_them_and_loads_them(data_
         source_file VARCHAR, source_line BIGINT)""")
     old.close()
     con = connect(path)
-    assert described(con, "stg_dossiers")[-9:] == [
+    assert described(con, "stg_dossiers")[-10:] == [
         ("source_file", "VARCHAR", "YES"), ("source_line", "BIGINT", "YES"),
         ("NgayYeuCauBoSung", "TIMESTAMP", "YES"), ("NgayCongDanBoSung", "TIMESTAMP", "YES"),
         ("SoLanBoSung", "BIGINT", "YES"), ("CoKetQuaDienTu", "INTEGER", "YES"), ("DaSoHoaKetQua", "INTEGER", "YES"),
-        ("DuocLayTuKhoDMQG", "INTEGER", "YES"), ("NgayDongBo", "TIMESTAMP", "YES")]
+        ("DuocLayTuKhoDMQG", "INTEGER", "YES"), ("NgayDongBo", "TIMESTAMP", "YES"),
+        ("NgayCapNhat", "TIMESTAMP", "YES")]
     ingest(con, CONTRACTS["agencies"], data_dir / "raw", None)
     sync = ["NgayYeuCauBoSung", "NgayCongDanBoSung", "SoLanBoSung", "CoKetQuaDienTu", "DaSoHoaKetQua",
             "DuocLayTuKhoDMQG"]

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -85,11 +85,11 @@ def write_national(base: Path, provinces: dict = PROVINCES) -> Path:
 
 
 def run(base: Path, home: Path, monkeypatch: pytest.MonkeyPatch, years: tuple[int, ...] = (YEAR,),
-        **national: object) -> None:
+        dagster_yaml: str = "telemetry:\n  enabled: false\n", **national: object) -> None:
     from pipelines.cli.runs import execute_pipeline
 
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(dagster_yaml)
     monkeypatch.setenv("EGOV_DATA_DIR", str(base))
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     assert execute_pipeline(list(years), data_dir=base, full_refresh=True, **national) == 0
@@ -330,17 +330,32 @@ def wait_until(ready: Callable[[], bool], seconds: float = 60) -> None:
         time.sleep(0.5)
 
 
+@pytest.fixture
+def dagster_pg() -> Iterator:
+    """A PostgreSQL server (tests/postgres.py) with an empty database `dagster` for the instance."""
+    from postgres import postgres_server
+
+    with postgres_server() as server:
+        server.execute("CREATE DATABASE dagster")
+        yield server
+
+
 @pytest.mark.skipif(shutil.which("redis-server") is None,
                     reason="Debian's redis-server is not installed (./egov test installs it, as it does chromium)")
 def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch):
-    from pipelines.cli.instance import initialise_instance
+                                                          monkeypatch: pytest.MonkeyPatch, dagster_pg):
+    """The workers and the run share the Dagster instance in PostgreSQL (EGOV_DAGSTER_PG_URL, dagster-postgres), as
+    workers on several machines do (docs/operators.md)."""
+    from pipelines.cli.instance import PG_URL_ENV, POSTGRES_STORAGE, initialise_instance
     from pipelines.cli.runs import celery_workers_problem, execute_pipeline
 
     base = write_national(tmp_path / "data")
     home = tmp_path / "home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    server = dagster_pg
+    monkeypatch.setenv(PG_URL_ENV, server.uri("dagster").replace("postgresql://", "postgresql+psycopg2://"))
+    dagster_yaml = "telemetry:\n  enabled: false\n" + POSTGRES_STORAGE
+    (home / "dagster.yaml").write_text(dagster_yaml)
     initialise_instance(home)  # before two workers open it at once (as `egov worker` does)
     port = free_port()
     broker = f"redis://127.0.0.1:{port}/0"
@@ -365,7 +380,10 @@ def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_pa
                 env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True, preexec_fn=_default_signals))
         wait_until(lambda: celery_workers_problem(broker, timeout=1) is None)
-        run(base, home, monkeypatch, executor="celery", broker=broker)
+        run(base, home, monkeypatch, executor="celery", broker=broker, dagster_yaml=dagster_yaml)
+        # The runs are in PostgreSQL (the refused one and this one), none in DAGSTER_HOME's SQLite.
+        assert server.execute("SELECT count(*) FROM runs", "dagster")[0][0] >= 1
+        assert not list(home.glob("**/*.db"))
     finally:
         for process in reversed(started):
             os.killpg(process.pid, signal.SIGTERM)

@@ -7,6 +7,7 @@ a subprocess, reports included, the sources it does not collect noted once per y
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ from assets.marts.publish import open_marts
 from pipelines.core.settings import PROJECT_ROOT
 
 PUBLISHED = PROJECT_ROOT / "config" / "rubrics" / "published"
+FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 EGOV = str(Path(sys.executable).parent / "egov")
 
 
@@ -29,9 +31,10 @@ def published(x: float, places: int) -> Decimal:
     return Decimal(repr(x)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
-def deployment(base: Path, rubric: str, units: list[tuple[str, str, str]],
-               components: dict[int, dict[str, dict[str, float]]]) -> Path:
-    """A data directory with only raw/agencies, raw/assessments/<year>/ and the published rubric in rubrics/."""
+def deployment(base: Path, rubric: str | Path, units: list[tuple[str, str, str]],
+               components: dict[int, dict[str, dict[str, float | str]]]) -> Path:
+    """A data directory with only raw/agencies, raw/assessments/<year>/ and the published rubric in rubrics/ (or
+    another rubric folder, given as a path)."""
     write_csv(base / "raw" / "agencies" / "don_vi.csv", AGENCY_HEADER,
               [[code, name, group, "", "", "", ""] for code, name, group in units])
     for year, by_unit in components.items():
@@ -39,7 +42,7 @@ def deployment(base: Path, rubric: str, units: list[tuple[str, str, str]],
                   ["year", "agency_code", "indicator_code", "value"],
                   [[year, code, indicator, value] for code, values in by_unit.items()
                    for indicator, value in values.items()])
-    shutil.copytree(PUBLISHED / rubric, base / "rubrics")
+    shutil.copytree(PUBLISHED / rubric if isinstance(rubric, str) else rubric, base / "rubrics")
     (base.parent / "dagster_home").mkdir(exist_ok=True)
     (base.parent / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     return base
@@ -184,11 +187,155 @@ def test_un_egdi_2024_reproduces_the_published_index_and_groups(tmp_path: Path, 
     assert got["VNM"][0] == 2.3128
 
 
+# --- the UNDP HDI: log transform, goalposts, geometric mean, the index rounded ---------------------------------------
+
+HDI_COMPONENTS = {"hdi_life_expectancy": "life_expectancy", "hdi_expected_schooling": "expected_schooling",
+                  "hdi_mean_schooling": "mean_schooling", "hdi_gni_per_capita": "gni_pc"}
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.slow  # the whole pipeline
+def test_undp_hdi_2021_reproduces_the_published_hdi_and_ranks_of_30_countries(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch):
+    """HDR 2021/22 (tests/fixtures/published/hdi/README.md): UNDP's four components at full precision → the HDI to
+    3 decimals and the order of UNDP's ranks (among 191 countries) for all 30 countries, Japan and Korea sharing one."""
+    components = read_csv(FIXTURES / "published" / "hdi" / "components.csv")
+    published = {r["iso3"]: r for r in read_csv(FIXTURES / "published" / "hdi" / "published.csv")}
+    base = deployment(tmp_path / "data", "undp_hdi", [(c["iso3"], c["country"], "country") for c in components],
+                      {2021: {c["iso3"]: {code: c[column] for code, column in HDI_COMPONENTS.items()}
+                              for c in components}})
+    run_in_process(base, [2021], monkeypatch)
+    got = rankings(base, 2021)
+    assert len(got) == 30
+    hdi = {code: Decimal(published[code]["hdi"]) for code in published}
+    for code, (_, index, rank, classification) in got.items():
+        assert Decimal(repr(index)) == hdi[code], code            # the published HDI, 3 decimals (0.93 = 0.930)
+        assert rank == 1 + sum(other > hdi[code] for other in hdi.values()), code   # ranked on the rounded HDI
+        assert classification == ("Very high" if hdi[code] >= Decimal("0.8") else "High" if hdi[code] >= Decimal(
+            "0.7") else "Medium" if hdi[code] >= Decimal("0.55") else "Low"), code
+    undp = {code: int(r["rank"]) for code, r in published.items()}
+    for a in got:   # the same order as UNDP's ranks among all 191 countries, ties included
+        for b in got:
+            assert (got[a][2] < got[b][2]) == (undp[a] < undp[b]), (a, b)
+    assert got["JPN"][2] == got["KOR"][2] == 12   # 0.925 both (0.924637 and 0.924744 before rounding)
+    with open_marts(base / "marts" / "egov.duckdb") as con:
+        # Qatar: 0.8545013 before rounding, the closest to a rounding boundary; the dimension indices unrounded
+        qatar = dict(con.execute("SELECT criterion_code, points FROM criterion_scores WHERE agency_code = 'QAT'"
+                                 ).fetchall())
+        assert qatar["income"] == 1.0   # GNI per capita above 75,000: capped
+        assert con.execute("SELECT level, parent_code FROM criterion_scores WHERE agency_code = 'QAT' AND "
+                           "criterion_code = 'education'").fetchall() == [(1, None)]
+
+
+# --- COINr's ASEM example: three levels, min-max with direction, missing values left out ------------------------
+
+@pytest.mark.slow  # the whole pipeline
+def test_coinr_asem_index_reproduces_the_reference_scores_and_ranks_at_every_level(tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch):
+    """51 countries, 49 indicators with 63 genuine gaps (tests/fixtures/published/asem/README.md): every normalised
+    indicator, pillar, sub-index and index score of the reference port of COINr's Normalise + Aggregate, to 1e-6 on
+    its 0-100 scale, and every rank of the aggregates."""
+    folder = FIXTURES / "published" / "asem"
+    meta = [m for m in read_csv(folder / "iMeta.csv") if m["Type"] == "Indicator"]
+    data = read_csv(folder / "iData.csv")
+    base = deployment(tmp_path / "data", "coinr_asem", [(r["uCode"], r["uName"], "country") for r in data],
+                      {2018: {r["uCode"]: {f"asem_{m['iCode'].lower()}": r[m["iCode"]] for m in meta
+                                           if r[m["iCode"]] != ""} for r in data}})   # a gap: no row at all
+    run_in_process(base, [2018], monkeypatch)
+    with open_marts(base / "marts" / "egov.duckdb") as con:
+        items = {(u, i.removeprefix("asem_")): None if p is None else 100 * p / m for u, i, p, m in con.execute(
+            "SELECT agency_code, indicator_code, points, max_points FROM indicator_scores WHERE year = 2018"
+        ).fetchall()}
+        nodes = {(u, c): (100 * p / m, r) for u, c, p, m, r in con.execute(
+            "SELECT agency_code, criterion_code, points, max_points, rank FROM criterion_scores WHERE year = 2018"
+        ).fetchall()}
+        nodes.update({(u, "index"): (100 * i, r) for u, i, r in con.execute(
+            "SELECT agency_code, index_value, rank FROM rankings WHERE year = 2018").fetchall()})
+    reference = read_csv(folder / "reference_scores.csv")
+    assert len(reference) == 51 * 60
+    gaps = 0
+    for row in reference:
+        unit, code = row["uCode"], row["iCode"].lower()
+        if row["level"] == "1":
+            if row["score"] == "":
+                gaps += 1
+                assert items[unit, code] is None, (unit, code)   # left out (missing: skip), not 0
+            else:
+                assert items[unit, code] == pytest.approx(float(row["score"]), abs=1e-6), (unit, code)
+        else:
+            score, rank = nodes[unit, code]
+            assert score == pytest.approx(float(row["score"]), abs=1e-6), (unit, code)
+            assert rank == int(row["rank"]), (unit, code)
+    assert gaps == 63
+    assert list(rankings(base, 2018))[:3] == ["DEU", "GBR", "FRA"]
+
+
+# --- a deployment whose rubrics start in 2003 --------------------------------------------------------------------
+
+@pytest.mark.slow  # the whole pipeline
+def test_a_deployment_of_2003_to_2005_backfills_with_its_own_rubrics_and_lists_an_unranked_unit(tmp_path: Path):
+    """Years come from the rubric folder, not a constant: `egov backfill --years 2003-2005` runs end to end (reports
+    included) on a deployment whose first rubric is 2003.yaml; 2002 is refused before anything runs. A country
+    without enough data in 2004 is listed unranked with its reason, in the marts and the reports."""
+    values = {
+        2003: {"AAA": {"e_osi": 0.5, "e_tii": 0.4, "e_hci": 0.9}, "BBB": {"e_osi": 0.2, "e_tii": 0.6, "e_hci": 0.7}},
+        # BBB 2004: e_tii and e_hci missing: criterion people_and_networks has no value (0 of 2 points with data);
+        # the total then has services' 1 of 3 = 33.3 % < 50 %: not ranked
+        2004: {"AAA": {"e_osi": 0.6, "e_tii": 0.5, "e_hci": 0.9}, "BBB": {"e_osi": 0.9}},
+        2005: {"AAA": {"e_osi": 0.7, "e_tii": 0.5}, "BBB": {"e_osi": 0.8, "e_tii": 0.8, "e_hci": 0.8}},
+    }
+    base = deployment(tmp_path / "data", FIXTURES / "engine" / "early",
+                      [("AAA", "Country A", "country"), ("BBB", "Country B", "country")], values)
+    env = {**os.environ, "EGOV_DATA_DIR": str(base), "DAGSTER_HOME": str(base.parent / "dagster_home")}
+    refused = subprocess.run([EGOV, "backfill", "--years", "2002-2005"], env=env, capture_output=True, text=True,
+                             timeout=300, cwd=PROJECT_ROOT)
+    assert refused.returncode == 2 and "No rubric for 2002" in refused.stdout + refused.stderr
+    done = subprocess.run([EGOV, "backfill", "--years", "2003-2005"], env=env, capture_output=True, text=True,
+                          timeout=900, cwd=PROJECT_ROOT)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # 2003: AAA 0.5 + (0.4 + 0.9) = 1.8; BBB 0.2 + 1.3 = 1.5
+    assert rankings(base, 2003) == {"AAA": (1.8, 0.6, 1, "Cao"), "BBB": (1.5, 0.5, 2, "Cao")}
+    # 2004: AAA 0.6 + 1.4 = 2.0; BBB unranked
+    assert rankings(base, 2004) == {"AAA": (2.0, 0.666666667, 1, "Cao"), "BBB": (None, None, None, None)}
+    # 2005: AAA: people has no value (e_hci missing, 0 of 1 point < 50 %), people_and_networks = networks
+    # re-weighted: 2 × 0.5 / 1 = 1.0 (1 of 2 points = 50 %, just enough); total 0.7 + 1.0 = 1.7; BBB 0.8 + 1.6 = 2.4
+    assert rankings(base, 2005) == {"BBB": (2.4, 0.8, 1, "Cao"), "AAA": (1.7, 0.566666667, 2, "Cao")}
+    with open_marts(base / "marts" / "egov.duckdb") as con:
+        assert con.execute("SELECT unranked_reason FROM rankings WHERE year = 2004 AND agency_code = 'BBB'"
+                           ).fetchall() == [("không đủ dữ liệu: Tổng điểm: có dữ liệu cho 33,3% trọng số, dưới mức tối "
+                                             "thiểu 50% (Hạ tầng và con người: không có dữ liệu (Hạ tầng viễn thông: "
+                                             "không có dữ liệu; Nguồn nhân lực: không có dữ liệu))",)]
+    for year in (2003, 2004, 2005):
+        assert (base / "marts" / "reports" / str(year) / "index.html").is_file()
+        assert (base / "marts" / "reports" / str(year) / f"xep_hang_{year}.xlsx").is_file()
+    assert "không đủ dữ liệu" in (base / "marts" / "reports" / "2004" / "index.html").read_text(encoding="utf-8")
+    # the hierarchy: a column per top-level criterion, the sub-levels in the methodology sheet and on the unit's page
+    from openpyxl import load_workbook
+
+    book = load_workbook(base / "marts" / "reports" / "2004" / "xep_hang_2004.xlsx")
+    rows = list(book["Quốc gia"].iter_rows(values_only=True))
+    heading = next(r for r in rows if r[1] == "Mã cơ quan")
+    assert heading[3:5] == ("Dịch vụ trực tuyến (1)", "Hạ tầng và con người (2)") and heading[5] == "Tổng điểm"
+    bbb = next(r for r in rows if r[1] == "BBB")
+    assert bbb[heading.index("Xếp loại")].startswith("không đủ dữ liệu") and bbb[heading.index("Xếp hạng")] is None
+    method = [c for r in book["Phương pháp"].iter_rows(values_only=True) for c in r if isinstance(c, str)]
+    assert "Hạ tầng và con người › Nguồn nhân lực" in method
+    assert any(line.startswith("Tổng điểm: cộng điểm các thành phần; bỏ qua thành phần không có số liệu")
+               for line in method)
+    page = next(p for p in (base / "marts" / "reports" / "2004" / "co-quan").glob("*.html")
+                if "AAA" in p.read_text(encoding="utf-8"))
+    assert 'data-criterion="people" data-level="2"' in page.read_text(encoding="utf-8")
+
+
 def test_published_rubrics_have_their_readme_and_validate():
     from pipelines.core.registry.rubrics import validate_rubric_dir
 
     readme = (PUBLISHED / "README.md").read_text(encoding="utf-8")
-    for folder in ("vn_ict_index", "dti_province", "un_egdi"):
+    for folder in ("vn_ict_index", "dti_province", "un_egdi", "undp_hdi", "coinr_asem"):
         assert folder in readme
         (rubric,) = validate_rubric_dir(PUBLISHED / folder)
-        assert rubric.decimals in (3, 5) and rubric.assessed
+        assert rubric.decimals in (3, 5, 6) and rubric.assessed

@@ -648,7 +648,8 @@ def test_a_class_label_reaches_the_data_docs_as_text(tmp_path: Path) -> None:
     frame = pd.DataFrame({"year": [YEAR, YEAR], "agency_group": ["department"] * 2, "agency_code": ["SO-A", "SO-B"],
                           "agency_name": ["Sở Tư pháp", "Sở Y tế"], "total_points": [90.0, 10.0],
                           "max_points": [100.0, 100.0], "index_value": [0.9, 0.1], "rank": [1, 2],
-                          "classification": [label, "<i>ngoài danh mục</i>"]})  # the second fails: a value shown too
+                          "classification": [label, "<i>ngoài danh mục</i>"],  # the second fails: a value shown too
+                          "unranked_reason": [None, None]})
     site = base / "quality" / "data_docs"
     result = validate_frames({"rankings": frame}, site, registry=registry)["rankings"]
     assert [f["name"] for f in result["failed_expectations"]] == ["classification_allowed"]

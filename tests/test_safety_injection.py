@@ -167,15 +167,19 @@ def write_province_ranking(base: Path, provinces: dict[str, str]) -> None:
         [YEAR],
     )
     con.execute(
-        "INSERT INTO rubric_classes VALUES (?, 'province', 'Không xếp loại', 0, 2016, '#1b7837', '#C6EFCE', 4)", [YEAR]
+        "INSERT INTO rubric_classes (year, agency_group, label, min_total, rubric_year, colour, fill, decimals) "
+        "VALUES (?, 'province', 'Không xếp loại', 0, 2016, '#1b7837', '#C6EFCE', 4)", [YEAR]
     )
     for rank, (code, name) in enumerate(provinces.items(), start=1):
         con.execute(
-            "INSERT INTO rankings VALUES (?, 'province', ?, ?, ?, 1, ?, ?, 'Không xếp loại', 2016)",
+            "INSERT INTO rankings (year, agency_group, agency_code, agency_name, total_points, max_points, "
+            "index_value, rank, classification, rubric_year) "
+            "VALUES (?, 'province', ?, ?, ?, 1, ?, ?, 'Không xếp loại', 2016)",
             [YEAR, code, name, 1 / rank, 1 / rank, rank],
         )
         con.execute(
-            "INSERT INTO criterion_scores VALUES (?, ?, 'province', 'c1', 'Tiêu chí 1', ?, 1, ?)",
+            "INSERT INTO criterion_scores (year, agency_code, agency_group, criterion_code, criterion_name, points, "
+            "max_points, rank) VALUES (?, ?, 'province', 'c1', 'Tiêu chí 1', ?, 1, ?)",
             [YEAR, code, 1 / rank, rank],
         )
     publish_marts(con, base / "marts", lambda built: national_marts_sql(built, {}))

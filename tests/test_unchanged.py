@@ -126,7 +126,7 @@ def test_gx_worker_gives_the_in_process_summaries(province: Path, tmp_path: Path
     import duckdb
 
     from expectations import gx_worker
-    from expectations.gx_runner import _validate, load_frames
+    from expectations.gx_runner import load_frames, validate_in_process
     from pipelines.core.registry import load_registry
     from tests.conftest import YEARS
 
@@ -140,7 +140,8 @@ def test_gx_worker_gives_the_in_process_summaries(province: Path, tmp_path: Path
     finally:
         gx_worker.stop()
     assert not gx_worker.running()
-    here = _validate(frames, tmp_path / "b" / "data_docs", run_name="2023-2025", registry=load_registry(province))
+    here = validate_in_process(frames, tmp_path / "b" / "data_docs", run_name="2023-2025",
+                               registry=load_registry(province))
     assert in_worker is not None and _without_timings(in_worker) == _without_timings(here)
     assert (tmp_path / "a" / "data_docs" / "index.html").exists()  # the worker built the Data Docs
 

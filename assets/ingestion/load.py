@@ -31,6 +31,8 @@ from assets.ingestion.readers import (
     read_structural_rejects,
     record_lines,
 )
+from pipelines.core.registry import load_registry
+from pipelines.core.registry.rubrics import DEFAULT_RANGE
 from pipelines.core.registry.sources import REGISTRY_TABLE, ColumnContract, SourceContract, key_target, load_sources
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.sql import sql_identifier as q
@@ -64,8 +66,6 @@ CONTROL_IN_TEXT = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
 # Characters no one sees in a code (zero-width space, BOM, no-break space, a lone combining mark, ...): a message
 # naming an unknown code shows them escaped (X001\u200b), or it would read exactly like the registry's X001.
 INVISIBLE = r"[\p{Cc}\p{Cf}\p{Z}\p{Mn}\p{Me}\p{Co}]"
-# The range of an assessed value without an entry in thresholds.yaml indicator_bounds (as that file says).
-DEFAULT_RANGE = (0, 1)
 # What reading one file may raise when the file itself is at fault: the file is rejected, the others load.
 FILE_ERRORS = (csv.Error, UnicodeError, OSError, duckdb.InvalidInputException, duckdb.ConversionException,
                duckdb.IOException)
@@ -84,6 +84,7 @@ class FileReport:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    rows_superseded: int = 0  # older versions of a record (contract key + version), neither loaded nor quarantined
 
 
 @dataclass
@@ -105,6 +106,10 @@ class IngestReport:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def rows_superseded(self) -> int:
+        return sum(f.rows_superseded for f in self.files)
 
     @property
     def rejected_files(self) -> list[FileReport]:
@@ -137,16 +142,25 @@ def shown(expr: str) -> str:
             f"regexp_matches(ch, {lit(INVISIBLE)}) THEN printf('\\u%04x', unicode(ch)) ELSE ch END), '')")
 
 
-def indicator_ranges() -> dict[str, tuple[float, float]]:
-    """thresholds.yaml indicator_bounds: the indicators whose values are not ratios in [0, 1]."""
-    return {code: (lo, hi) for code, (lo, hi) in (load_thresholds()["indicator_bounds"] or {}).items()}
+Ranges = dict[str, tuple[float, float, str]]  # indicator code → (min, max, where declared); others: [0, 1]
+
+
+def indicator_ranges(data_dir: Path | None = None, year: int | None = None) -> Ranges:
+    """The ranges of the indicators whose values are not ratios in [0, 1]: those the year's rubric of the data
+    directory declares under assessed_indicators (min, max), else thresholds.yaml indicator_bounds
+    (Registry.value_ranges); without a data directory, thresholds.yaml only."""
+    if data_dir is None:
+        return {code: (float(lo), float(hi), "")
+                for code, (lo, hi) in (load_thresholds()["indicator_bounds"] or {}).items()}
+    return load_registry(data_dir).value_ranges(year)
 
 
 def _bound(value: float) -> str:
     return f"{value:g}"
 
 
-def column_checks(col: ColumnContract, native: bool = False) -> list[tuple[str, str, str]]:
+def column_checks(col: ColumnContract, native: bool = False, ranges: Ranges | None = None
+                  ) -> list[tuple[str, str, str]]:
     """(condition, reason expression, rule) per violation a column can show; a `native` (typed) value is quoted as
     its text, as the text path would have read it."""
     raw, val, name = q(col.name + "__raw"), q(col.name), col.name
@@ -164,19 +178,20 @@ def column_checks(col: ColumnContract, native: bool = False) -> list[tuple[str, 
             f"{pattern}))) || ') after ' || chr(39) || left(regexp_extract({raw}, {before}), 40) || chr(39)",
             "invalid"))
     if col.range_by:
-        ranges = indicator_ranges()
+        ranges = indicator_ranges() if ranges is None else ranges
         by = q(col.range_by)
 
-        def per_indicator(pick: Callable[[tuple[float, float]], str]) -> str:
+        def per_indicator(pick: Callable[[tuple[float, float, str]], str]) -> str:
             whens = " ".join(f"WHEN {lit(code)} THEN {pick(r)}" for code, r in sorted(ranges.items()))
-            return f"CASE {by} {whens} ELSE {pick(DEFAULT_RANGE)} END" if whens else pick(DEFAULT_RANGE)
+            return f"CASE {by} {whens} ELSE {pick((*DEFAULT_RANGE, ''))} END" if whens else pick((*DEFAULT_RANGE, ""))
 
         lo, hi = per_indicator(lambda r: str(float(r[0]))), per_indicator(lambda r: str(float(r[1])))
         shown = (f"{per_indicator(lambda r: lit(_bound(r[0])))} || ', ' || "
                  f"{per_indicator(lambda r: lit(_bound(r[1])))}")
+        where = per_indicator(lambda r: lit(f" ({r[2]})" if r[2] else ""))
         checks.append((f"{val} IS NOT NULL AND NOT ({val} BETWEEN {lo} AND {hi})",
-                       f"{lit(name + ' ')} || {as_text} || ' is outside [' || {shown} || '] for indicator ' || {by}",
-                       "out_of_range"))
+                       f"{lit(name + ' ')} || {as_text} || ' is outside [' || {shown} || '] for indicator ' || {by}"
+                       f" || {where}", "out_of_range"))
     if col.type != "text":
         bad = f"{val} = -1" if col.type == "level" else f"{val} IS NULL"
         reason = quoted_raw + lit(f"' is not a valid {TYPE_WORDS[col.type]}")
@@ -192,14 +207,14 @@ def column_checks(col: ColumnContract, native: bool = False) -> list[tuple[str, 
 
 
 def parse_select(contract: SourceContract, relation_sql: str, year: int | None, file_id: int, delimiter: str,
-                 native: Collection[str] = ()) -> str:
+                 native: Collection[str] = (), ranges: Ranges | None = None) -> str:
     """One SELECT that types every column and names each violation of the contract in `__reason`; the columns in
     `native` arrive typed (OpenedFile.native), the others as text."""
     raw_cols = ", ".join(f"{q(c.name)} AS {q(c.name + '__raw')}" for c in contract.columns)
     typed_cols = ", ".join(f"{typed_expr(c, c.name in native)} AS {q(c.name)}" for c in contract.stored_columns)
     checks: list[tuple[str, str, str]] = [("__reader_reason IS NOT NULL", "__reader_reason", "invalid")]
     for col in contract.columns:
-        checks.extend(column_checks(col, col.name in native))
+        checks.extend(column_checks(col, col.name in native, ranges))
     if year is not None and contract.year_column:
         yc = q(contract.year_column)
         checks.append((f"{yc} IS NOT NULL AND {yc} <> {year}",
@@ -242,11 +257,15 @@ SELECT {file_id}::INTEGER AS __file_id, CAST(__line AS BIGINT) AS __line, {store
 FROM checked"""
 
 
-def context_hash(con: duckdb.DuckDBPyConnection, contract: SourceContract) -> str:
-    """What a loaded file's result depends on besides its bytes: its contract and, if checked, the registry."""
+def context_hash(con: duckdb.DuckDBPyConnection, contract: SourceContract, ranges: Ranges | None = None) -> str:
+    """What a loaded file's result depends on besides its bytes: its contract, the value ranges it is checked
+    against and, if checked, the registry."""
     parts = [repr(contract)]
     if any(c.range_by for c in contract.columns):
-        parts.append(repr(sorted(indicator_ranges().items())))
+        # as before rubrics declared ranges: (min, max) pairs, so a file loaded then is not reloaded for nothing
+        parts.append(repr(sorted((code, (lo, hi) if not where else (lo, hi, where))
+                                 for code, (lo, hi, where) in (indicator_ranges() if ranges is None
+                                                               else ranges).items())))
     if contract.agency_column:
         parts.append(str(con.execute(
             f"SELECT coalesce(sum(hash(agency_code)), 0) || '-' || count(*) FROM {REGISTRY_TABLE}").fetchone()[0]))
@@ -274,7 +293,9 @@ def ingest(
     """
     report = IngestReport(contract.name, year)
     entries = list_raw_files(raw_dir, contract, year)
-    ctx = context_hash(con, contract)
+    # the value ranges of the year: its rubric's assessed_indicators, the thresholds file (data dir = raw_dir/..)
+    ranges = indicator_ranges(Path(raw_dir).parent, year) if any(c.range_by for c in contract.columns) else None
+    ctx = context_hash(con, contract, ranges)
     year_filter = "year IS NULL" if year is None else f"year = {year}"
     stg_year_filter = "TRUE" if year is None else f"year = {year}"
     previous = {
@@ -290,11 +311,20 @@ def ingest(
         if full_refresh or previous.get(e.name) != (st.st_size, st.st_mtime_ns, ctx):
             changed.append(e)
     gone = set(previous) - {e.name for e in entries}
+    if contract.version and not full_refresh and (gone or any(e.name in previous for e in changed)) and con.execute(
+            f"SELECT count(*) FROM ingested_files WHERE source = ? AND {year_filter} AND rows_superseded > 0",
+            [contract.name]).fetchone()[0]:
+        # A file of a versioned source changed or went while some rows of the year are superseded: a version it
+        # superseded may be the record again, and that row is no longer staged. Reading the year's files again is
+        # the one exact answer (with nothing superseded, nothing can come back: the usual reload of its files).
+        log(f"{contract.folder}/{year}: a file changed or was removed; every file of the year is read again "
+            "(records that change: the latest version of each key)")
+        full_refresh, changed = True, list(entries)
     stale = [e.name for e in changed] + sorted(gone)
     report.skipped_unchanged = len(entries) - len(changed)
 
     try:
-        parsed = _parse_files(con, contract, year, changed) if changed else []
+        parsed = _parse_files(con, contract, year, changed, ranges) if changed else []
         if parsed and any(c.refers_to for c in contract.columns):
             _check_links(con, contract, year, [] if full_refresh else stale, full_refresh)
         with transaction(con):
@@ -316,7 +346,8 @@ def ingest(
             if changed:
                 _load_files(con, contract, year, changed, stats, report, ctx, log, parsed)
     finally:
-        con.execute("DROP TABLE IF EXISTS egov_dups; DROP TABLE IF EXISTS egov_files; DROP TABLE IF EXISTS egov_stale")
+        con.execute("DROP TABLE IF EXISTS egov_dups; DROP TABLE IF EXISTS egov_files; DROP TABLE IF EXISTS egov_stale; "
+                    "DROP TABLE IF EXISTS egov_superseded; DROP TABLE IF EXISTS egov_versions")
         _release_scratch(con)
     report.quarantined_by_rule = dict(con.execute(
         f"SELECT rule, count(*) FROM quarantine WHERE source = ? AND {year_filter} GROUP BY rule ORDER BY rule",
@@ -345,6 +376,7 @@ def _parse_files(
     contract: SourceContract,
     year: int | None,
     files: list[RawEntry],
+    ranges: Ranges | None = None,
 ) -> list[_ParsedFile]:
     """Type and check every file into PARSED, several files at a time (one DuckDB connection each).
 
@@ -356,7 +388,7 @@ def _parse_files(
     install_parsers(con)
     con.execute(f"ATTACH ? AS {SCRATCH}", [_scratch_location(con, files)])
     con.execute(f"CREATE OR REPLACE TABLE {PARSED} AS "
-                + parse_select(contract, _empty_relation(contract), year, 0, ","))
+                + parse_select(contract, _empty_relation(contract), year, 0, ",", ranges=ranges))
     threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
     workers = max(1, min(len(files), threads, MAX_PARSE_WORKERS))
     with tempfile.TemporaryDirectory(prefix="egov-ingest-") as tmp:
@@ -367,7 +399,7 @@ def _parse_files(
                 return _ParsedFile(file_id, rejected=f"file rejected: the file {entry.refused}")
             cur = con.cursor()
             try:
-                return _parse_file(cur, contract, entry.path, year, file_id, Path(tmp))
+                return _parse_file(cur, contract, entry.path, year, file_id, Path(tmp), ranges)
             finally:
                 cur.close()
 
@@ -417,13 +449,14 @@ def _release_scratch(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _parse_file(cur: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, year: int | None,
-                file_id: int, tmp: Path) -> _ParsedFile:
+                file_id: int, tmp: Path, ranges: Ranges | None = None) -> _ParsedFile:
     """Parse one file into PARSED, or say why the whole file is rejected (without quoting a personal source)."""
     try:
         opened = open_raw_file(cur, path, contract, tmp)
         if opened.file_format == "csv":
             cur.execute("DROP TABLE IF EXISTS egov_rej_errors; DROP TABLE IF EXISTS egov_rej_scans")
-        select = parse_select(contract, opened.relation_sql, year, file_id, opened.delimiter, opened.native)
+        select = parse_select(contract, opened.relation_sql, year, file_id, opened.delimiter, opened.native,
+                              ranges)
         cur.execute(f"INSERT INTO {PARSED} " + select, opened.params)  # one statement: all rows or none
         rejects = read_structural_rejects(cur, opened) if opened.file_format == "csv" else []
     except (FileRejected, *FILE_ERRORS) as exc:
@@ -472,23 +505,29 @@ def _load_files(
     if created:
         _dedupe_and_insert(con, contract, year)
         counts = con.execute(
-            "SELECT __file_id, count(*), count(*) FILTER (WHERE __reason IS NOT NULL OR d.__file_id IS NOT NULL) "
-            f"FROM {PARSED} p LEFT JOIN egov_dups d USING (__file_id, __line) GROUP BY ALL").fetchall()
-        for file_id, read, quarantined in counts:
+            "SELECT __file_id, count(*), count(*) FILTER (WHERE __reason IS NOT NULL OR d.__file_id IS NOT NULL), "
+            f"count(o.__file_id) FROM {PARSED} p LEFT JOIN egov_dups d USING (__file_id, __line) "
+            "LEFT JOIN egov_superseded o USING (__file_id, __line) GROUP BY ALL").fetchall()
+        for file_id, read, quarantined, superseded in counts:
             fr = per_file[file_id]
             fr.rows_read += read
             fr.rows_quarantined += quarantined
+            fr.rows_superseded += superseded
     for _, fr in sorted(per_file.items()):
-        fr.rows_loaded = fr.rows_read - fr.rows_quarantined
+        fr.rows_loaded = fr.rows_read - fr.rows_quarantined - fr.rows_superseded
         st = stats[fr.file]
         con.execute(
-            "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ingested_files (source, year, file, file_format, encoding, status, message, rows_read, "
+            "rows_loaded, rows_quarantined, file_size, file_mtime_ns, context_hash, rows_superseded) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [contract.name, year, fr.file, fr.file_format, fr.encoding, fr.status, fr.message or None,
-             fr.rows_read, fr.rows_loaded, fr.rows_quarantined, st.st_size, st.st_mtime_ns, ctx])
+             fr.rows_read, fr.rows_loaded, fr.rows_quarantined, st.st_size, st.st_mtime_ns, ctx, fr.rows_superseded])
         report.files.append(fr)
         if fr.status == "loaded":
             log(f"{fr.file}: {fr.rows_read:,} rows read, {fr.rows_loaded:,} loaded, "
-                f"{fr.rows_quarantined:,} quarantined" + (f" ({fr.message})" if fr.message else ""))
+                f"{fr.rows_quarantined:,} quarantined"
+                + (f", {fr.rows_superseded:,} superseded by later versions" if fr.rows_superseded else "")
+                + (f" ({fr.message})" if fr.message else ""))
 
 
 def _place_records_on_physical_lines(
@@ -600,7 +639,10 @@ WHERE l.reason IS NOT NULL AND p.__file_id = l.__file_id AND p.__line = l.__line
 def _dedupe_and_insert(con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None) -> None:
     """Keep the first row of each key (by file, line, and rows already staged from other files)."""
     stg_year_filter = "TRUE" if year is None else f"s.year = {year}"
-    if contract.unique:
+    con.execute("CREATE OR REPLACE TEMP TABLE egov_superseded (__file_id INTEGER, __line BIGINT)")
+    if contract.version:
+        _resolve_versions(con, contract, year)
+    elif contract.unique:
         keys = ", ".join(q(k) for k in contract.unique)
         key_text = " || '/' || ".join(f"CAST(p.{q(k)} AS VARCHAR)" for k in contract.unique)
         key_name = "/".join(contract.unique)
@@ -659,4 +701,89 @@ INSERT INTO {contract.table} ({insert_cols})
 SELECT {select_cols}
 FROM {PARSED} AS p JOIN egov_files AS f ON f.file_id = p.__file_id
 ANTI JOIN egov_dups AS d ON d.__file_id = p.__file_id AND d.__line = p.__line
+ANTI JOIN egov_superseded AS o ON o.__file_id = p.__file_id AND o.__line = p.__line
 WHERE p.__reason IS NULL""")
+
+
+def _resolve_versions(con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None) -> None:
+    """Records that change (contract `key` + `version`): keep the latest version of each key among the parsed rows
+    and the rows staged for the partition from files this load keeps.
+
+    Per key, the rows are ranked by version (a row without one below any with one), then staged before parsed,
+    then by file and line, as the duplicate rule keeps the first. Every other row of the key is superseded, unless
+    it has the winner's version and other values (quarantined as `conflicting`: the feed sent two states under one
+    version) or, like the winner, no version at all (quarantined as a `duplicate`: the rule without versions).
+    A staged row can only be superseded (staged rows rank first at equal version): it leaves staging, its file's
+    counts in ingested_files move from loaded to superseded, and its per-file facts are counted again.
+    Fills egov_dups (parsed rows to quarantine, as the duplicate rule does) and egov_superseded (parsed rows).
+    """
+    stg_year_filter = "TRUE" if year is None else f"s.year = {year}"
+    year_filter = "year IS NULL" if year is None else f"year = {year}"
+    keys = ", ".join(q(k) for k in contract.record_key)
+    s_keys = ", ".join(f"s.{q(k)}" for k in contract.record_key)
+    key_text = " || '/' || ".join(f"CAST({q(k)} AS VARCHAR)" for k in contract.record_key)
+    key_name = "/".join(contract.record_key)
+    version = q(contract.version)
+    # The values that make two versions the same state: every stored column (personal ones are never stored).
+    content = ", ".join(q(c.name) for c in contract.stored_columns)
+    s_content = ", ".join(f"s.{q(c.name)}" for c in contract.stored_columns)
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE egov_versions AS
+WITH parsed AS (
+    SELECT __file_id, __line, NULL::VARCHAR AS s_file, NULL::BIGINT AS s_line, {keys}, {version} AS v,
+           hash({content}) AS c, hash({keys}) AS h
+    FROM {PARSED} WHERE __reason IS NULL
+),
+-- Keys are first matched by their 64-bit hash, as the duplicate rule does: cheap at 100M rows.
+many AS (SELECT h FROM parsed GROUP BY h HAVING count(*) > 1),
+staged AS (
+    SELECT NULL::INTEGER AS __file_id, NULL::BIGINT AS __line, s.source_file AS s_file, s.source_line AS s_line,
+           {s_keys}, s.{version} AS v, hash({s_content}) AS c, hash({s_keys}) AS h
+    FROM {contract.table} AS s WHERE {stg_year_filter} AND hash({s_keys}) IN (SELECT h FROM parsed)
+),
+candidates AS (
+    SELECT * FROM parsed WHERE h IN (SELECT h FROM many) OR h IN (SELECT h FROM staged)
+    UNION ALL
+    SELECT * FROM staged
+),
+ranked AS (
+    SELECT *, row_number() OVER w AS n, first_value(v) OVER w AS win_v, first_value(c) OVER w AS win_c,
+           first_value(s_file) OVER w AS win_s_file, first_value(__file_id) OVER w AS win_file_id,
+           first_value(coalesce(s_line, __line)) OVER w AS win_line
+    FROM candidates
+    WINDOW w AS (PARTITION BY {keys} ORDER BY v DESC NULLS LAST, s_file IS NULL, s_file, s_line, __file_id, __line)
+)
+SELECT r.__file_id, r.__line, r.s_file, r.s_line, {key_text} AS key_value, r.v,
+       coalesce(r.win_s_file, f.file) || ':' || r.win_line AS winner,
+       CASE WHEN r.win_v IS NULL THEN 'duplicate'
+            WHEN r.v = r.win_v AND r.c <> r.win_c THEN 'conflicting'
+            ELSE 'superseded' END AS outcome
+FROM ranked AS r LEFT JOIN egov_files AS f ON f.file_id = r.win_file_id
+WHERE r.n > 1""")
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE egov_dups AS
+SELECT __file_id, __line, outcome,
+       CASE outcome
+           WHEN 'duplicate' THEN {lit(f"duplicate {key_name} ")} || key_value
+               || ': the first one is kept (' || winner || ')'
+           ELSE {lit(f"conflicting {key_name} ")} || key_value || ': version ' || strftime(v, '%Y-%m-%d %H:%M:%S')
+               || ' is also in ' || winner || ' with other values: the first one is kept'
+       END AS reason
+FROM egov_versions WHERE __file_id IS NOT NULL AND outcome <> 'superseded'""")
+    con.execute("INSERT INTO egov_superseded SELECT __file_id, __line FROM egov_versions "
+                "WHERE __file_id IS NOT NULL AND outcome = 'superseded'")
+    con.execute(f"""
+INSERT INTO quarantine
+SELECT {lit(contract.name)}, {year if year is not None else 'NULL'}, f.file, d.__line, d.reason, p.__agency,
+       d.outcome, {_stored_raw(contract, 'p')}
+FROM egov_dups AS d JOIN {PARSED} AS p USING (__file_id, __line) JOIN egov_files AS f ON f.file_id = d.__file_id""")
+    # Staged rows superseded by a later version leave staging and count as superseded in their file.
+    out = con.execute("SELECT s_file, count(*) FROM egov_versions WHERE s_file IS NOT NULL GROUP BY s_file").fetchall()
+    if out:
+        con.execute(f"DELETE FROM {contract.table} AS s USING egov_versions AS d "
+                    f"WHERE {stg_year_filter} AND s.source_file = d.s_file AND s.source_line = d.s_line")
+    for file, n in out:
+        con.execute(f"UPDATE ingested_files SET rows_loaded = rows_loaded - ?, rows_superseded = rows_superseded + ? "
+                    f"WHERE source = ? AND {year_filter} AND file = ?", [n, n, contract.name, file])
+        con.execute(f"DELETE FROM file_facts_built WHERE source = ? AND {year_filter} AND source_file = ?",
+                    [contract.name, file])

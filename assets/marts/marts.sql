@@ -41,13 +41,13 @@ FROM indicator_scores
 ORDER BY year, agency_code, criterion_code, indicator_code;
 
 CREATE TABLE m.criterion_scores AS
-SELECT year, agency_code, agency_group, criterion_code, criterion_name, points, max_points, rank
+SELECT year, agency_code, agency_group, criterion_code, criterion_name, points, max_points, rank, parent_code, level
 FROM criterion_scores
 ORDER BY year, agency_group, criterion_code, rank, agency_code;
 
 CREATE TABLE m.rankings AS
 SELECT year, agency_group, agency_code, agency_name, total_points, max_points, index_value, rank,
-       prev_rank, rank_change, rank_change_label, classification, rubric_year
+       prev_rank, rank_change, rank_change_label, classification, rubric_year, unranked_reason
 FROM rankings_history
 ORDER BY year, agency_group, rank, agency_code;
 
@@ -57,7 +57,8 @@ FROM quarantine
 ORDER BY source, year, file, line;
 
 CREATE TABLE m.ingested_files AS
-SELECT source, year, file, file_format, encoding, status, message, rows_read, rows_loaded, rows_quarantined
+SELECT source, year, file, file_format, encoding, status, message, rows_read, rows_loaded, rows_quarantined,
+       rows_superseded
 FROM ingested_files
 ORDER BY source, year, file;
 
@@ -109,14 +110,21 @@ ORDER BY indicator_code;
 CREATE TABLE m.rubric_items AS
 SELECT year, agency_group, criterion_order, criterion_code, criterion_name, criterion_name_en,
        sum(points) OVER (PARTITION BY year, agency_group, criterion_code) AS criterion_max_points,
-       item_order, indicator_code, points, target, rubric_year, method, params
+       item_order, indicator_code, points, target, rubric_year, method, params, transform
 FROM rubric_items
 ORDER BY year, agency_group, criterion_order, item_order;
 
 CREATE TABLE m.rubric_classes AS
-SELECT year, agency_group, label, min_total, rubric_year, colour, fill, decimals
+SELECT year, agency_group, label, min_total, rubric_year, colour, fill, decimals, rounding, aggregate, missing,
+       min_coverage
 FROM rubric_classes
 ORDER BY year, agency_group, min_total DESC;
+
+CREATE TABLE m.rubric_criteria AS
+SELECT year, agency_group, criterion_order, criterion_code, criterion_name, criterion_name_en, parent_code, level,
+       max_points, aggregate, missing, min_coverage, rubric_year
+FROM rubric_criteria
+ORDER BY year, agency_group, criterion_order;
 
 CREATE TABLE m.scoring_methods AS
 SELECT method, parameters, description_vi
@@ -155,6 +163,6 @@ LEFT JOIN (SELECT DISTINCT year, agency_group, criterion_code, criterion_order F
 ORDER BY s.year, s.agency_group, r.criterion_order, s.criterion_code;
 
 CREATE TABLE m.uncertainty_settings AS
-SELECT year, rubric_year, runs, seed, weights, targets, methods
+SELECT year, rubric_year, runs, seed, weights, targets, methods, alternatives
 FROM uncertainty_settings
 ORDER BY year;

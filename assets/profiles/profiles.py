@@ -2,8 +2,9 @@
 
 No anchor system explains a rank. The rubric makes it exact arithmetic: each item's points are max_points × its
 scoring method's share of the value, and every method has an inverse (pipelines/core/methods.py), so the points an
-agency lost, and the value that would win them back, are known. profiles.sql does all of it; this module only
-prepares the indicator names and the methods' macros, and replaces the years.
+agency lost, and the value that would win them back, are known. profiles.sql does all of it where the total is the
+sum of the items' points; tree_what_if.py adds the what-if of the groups whose tree is not (geometric nodes, missing:
+skip, min_coverage); this module prepares the indicator names and the methods' macros, and replaces the years.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from assets.indicators.build import load_indicator_catalogue
+from assets.profiles.tree_what_if import tree_what_if
 from pipelines.core import methods
 from pipelines.core.registry.rubrics import load_rubric, rubric_files
 from pipelines.core.warehouse import transaction
@@ -48,4 +50,5 @@ def build_profiles(con: duckdb.DuckDBPyConnection, rubric_dir: Path) -> dict[str
         con.execute(_sql("schema"))
         con.executemany("INSERT INTO indicator_labels VALUES (?, ?, ?, ?, ?, ?)", labels)
         con.execute(_sql("profiles"))
+        tree_what_if(con)  # the groups whose total is not the sum of their items' points
     return {table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in PROFILE_TABLES}

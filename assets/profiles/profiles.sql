@@ -16,11 +16,17 @@ SELECT s.year, s.agency_code, s.agency_group, s.criterion_code, s.indicator_code
                           ORDER BY s.points / nullif(s.max_points, 0) DESC, s.max_points DESC, s.indicator_code),
        row_number() OVER (PARTITION BY s.year, s.agency_code
                           ORDER BY s.max_points - s.points DESC, s.indicator_code)
-FROM indicator_scores AS s;
+FROM indicator_scores AS s
+WHERE s.points IS NOT NULL;  -- an indicator without a value under missing: skip is left out, not lost
 
 INSERT INTO agency_profiles
 WITH ranked AS (
-    SELECT * FROM rankings_history
+    -- a unit without enough data for a total: no profile. `standing`: what classes and ranks compare (the total;
+    -- under rounding: index, the rounded index × the maximum)
+    SELECT h.*, CASE WHEN k.rounding = 'index' THEN h.index_value * h.max_points ELSE h.total_points END AS standing
+    FROM rankings_history AS h
+    LEFT JOIN (SELECT DISTINCT year, agency_group, rounding FROM rubric_classes) AS k USING (year, agency_group)
+    WHERE h.rank IS NOT NULL
 ),
 rounding AS (
     SELECT DISTINCT year, agency_group, decimals FROM rubric_classes
@@ -29,22 +35,22 @@ group_sizes AS (
     SELECT year, agency_group, count(*) AS group_size FROM ranked GROUP BY ALL
 ),
 next_classes AS (
-    -- the lowest class threshold above the agency's total
+    -- the lowest class threshold above the agency's standing
     SELECT r.year, r.agency_code, arg_min(c.label, c.min_total) AS next_class, min(c.min_total) AS next_class_min
     FROM ranked AS r
     JOIN rubric_classes AS c
-      ON c.year = r.year AND c.agency_group = r.agency_group AND c.min_total > r.total_points
+      ON c.year = r.year AND c.agency_group = r.agency_group AND c.min_total > r.standing
     GROUP BY ALL
 ),
 above AS (
-    -- the nearest agency with a higher total in the same group (ties: the first code)
+    -- the nearest agency with a higher standing in the same group (ties: the first code)
     SELECT r.year, r.agency_code,
-           arg_min(o.agency_code, (o.total_points, o.agency_code)) AS agency_above_code,
-           arg_min(o.agency_name, (o.total_points, o.agency_code)) AS agency_above_name,
-           min(o.total_points) AS agency_above_total
+           arg_min(o.agency_code, (o.standing, o.agency_code)) AS agency_above_code,
+           arg_min(o.agency_name, (o.standing, o.agency_code)) AS agency_above_name,
+           arg_min(o.total_points, (o.standing, o.agency_code)) AS agency_above_total
     FROM ranked AS r
-    JOIN rankings AS o
-      ON o.year = r.year AND o.agency_group = r.agency_group AND o.total_points > r.total_points
+    JOIN ranked AS o
+      ON o.year = r.year AND o.agency_group = r.agency_group AND o.standing > r.standing
     GROUP BY ALL
 ),
 items AS (
@@ -95,10 +101,23 @@ INSERT INTO what_if
 WITH rounding AS (
     SELECT DISTINCT year, agency_group, decimals FROM rubric_classes
 ),
+additive AS (
+    -- the groups whose total is the sum of their item points (every node arithmetic, a missing value earning 0,
+    -- the total rounded): the greedy choice below is exact for them. Geometric nodes, missing: skip and
+    -- min_coverage: tree_what_if.py, on the whole tree; rounding: index has no what-if yet (docs/rubrics.md §3).
+    SELECT year, agency_group FROM rubric_classes
+    GROUP BY ALL
+    HAVING bool_and(coalesce(aggregate, 'arithmetic') = 'arithmetic' AND coalesce(missing, 'zero') = 'zero'
+                    AND coalesce(min_coverage, 0) = 0 AND coalesce(rounding, 'total') = 'total')
+    EXCEPT
+    SELECT year, agency_group FROM rubric_criteria
+    WHERE aggregate <> 'arithmetic' OR missing <> 'zero' OR min_coverage > 0
+),
 goals AS (
     SELECT year, agency_code, 'next_class' AS goal, 'đạt loại ' || next_class AS goal_label,
            CAST(next_class_min AS DECIMAL(38, 9)) - CAST(total_points AS DECIMAL(38, 9)) AS points_needed
     FROM agency_profiles
+    SEMI JOIN additive USING (year, agency_group)
     WHERE next_class IS NOT NULL
     UNION ALL
     SELECT year, agency_code, 'pass_agency_above', 'vượt ' || coalesce(agency_above_name, agency_above_code),
@@ -106,16 +125,19 @@ goals AS (
                - CAST(total_points AS DECIMAL(38, 9))
     FROM agency_profiles
     JOIN rounding AS d USING (year, agency_group)
+    SEMI JOIN additive USING (year, agency_group)
     WHERE agency_above_code IS NOT NULL
 ),
 items AS (
     -- each item with its method and parameters (rubric rows scored before methods existed: target), and the
     -- smallest and largest value of the OTHER units of its group with a value (what fraction_of_max and minmax
     -- compare with)
+    -- (under transform: log, the method reads logs: the parameters, the others' values and the inverse's value are
+    -- in those units, and the value is taken back to the indicator's units before it is rounded)
     SELECT p.year, p.agency_code, p.criterion_code, p.indicator_code, p.value, p.points, p.max_points, r.method,
-           method_params(coalesce(r.params, json_object('target', r.target))) AS prm,
-           min(p.value) FILTER (WHERE isfinite(p.value)) OVER others AS o_min,
-           max(p.value) FILTER (WHERE isfinite(p.value)) OVER others AS o_max
+           r.transform, method_params_for(coalesce(r.params, json_object('target', r.target)), r.transform) AS prm,
+           min(method_transform(r.transform, p.value)) FILTER (WHERE isfinite(p.value)) OVER others AS o_min,
+           max(method_transform(r.transform, p.value)) FILTER (WHERE isfinite(p.value)) OVER others AS o_max
     FROM agency_profile_items AS p
     JOIN rubric_items AS r USING (year, agency_group, criterion_code, indicator_code)
     WINDOW others AS (PARTITION BY p.year, p.agency_group, p.indicator_code
@@ -131,7 +153,7 @@ gains AS (
 ),
 steps AS (
     SELECT g.year, g.agency_code, g.goal, g.goal_label, g.points_needed, i.criterion_code, i.indicator_code,
-           i.value, i.points, i.max_points, i.gain, i.value_levels, i.method, i.prm, i.o_min, i.o_max,
+           i.value, i.points, i.max_points, i.gain, i.value_levels, i.method, i.transform, i.prm, i.o_min, i.o_max,
            i.higher_is_better,
            row_number() OVER w AS step,
            coalesce(sum(i.gain) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS gained_before,
@@ -149,9 +171,10 @@ chosen AS (
 valued AS (
     -- exact: the value that earns points + needed_here; full: the value from which the item earns all its points
     SELECT *,
-           method_value(method, CAST(points AS DECIMAL(38, 9)) + needed_here, CAST(max_points AS DECIMAL(38, 9)),
-                        prm, o_min, o_max) AS exact_value,
-           method_value(method, 1, 1, prm, o_min, o_max) AS full_value
+           method_untransform(transform, method_value(method, CAST(points AS DECIMAL(38, 9)) + needed_here,
+                                                      CAST(max_points AS DECIMAL(38, 9)), prm, o_min, o_max))
+               AS exact_value,
+           method_untransform(transform, method_value(method, 1, 1, prm, o_min, o_max)) AS full_value
     FROM chosen
 ),
 rounded AS (
@@ -163,9 +186,8 @@ rounded AS (
     FROM valued
 ),
 scored AS (
-    SELECT *, max_points * method_share(method, required, prm, least(o_min, required), greatest(o_max, required))
-                  AS new_points_raw
-    FROM rounded
+    SELECT *, max_points * method_share(method, t, prm, least(o_min, t), greatest(o_max, t)) AS new_points_raw
+    FROM (SELECT *, method_transform(transform, required) AS t FROM rounded)
 )
 SELECT year, agency_code, goal, goal_label, CAST(points_needed AS DOUBLE), reachable, step, criterion_code,
        indicator_code, value, CAST(required AS DOUBLE) AS required_value, full_value AS target,

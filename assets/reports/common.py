@@ -233,8 +233,9 @@ def class_styles(con: duckdb.DuckDBPyConnection, year: int, groups: Collection[s
                        "ORDER BY max(min_total) DESC, label", scope).fetchall()
     known = {r[0] for r in rows}
     rows += [(c, None, None) for (c,) in con.execute(
-        "SELECT DISTINCT classification FROM rankings WHERE year = $1 AND ($2::VARCHAR[] IS NULL "
-        "OR list_contains($2, agency_group)) ORDER BY 1", scope).fetchall() if c not in known]
+        "SELECT DISTINCT classification FROM rankings WHERE year = $1 AND classification IS NOT NULL "
+        "AND ($2::VARCHAR[] IS NULL OR list_contains($2, agency_group)) ORDER BY 1", scope).fetchall()
+        if c not in known]
     styles = ClassStyles()
     for label, colour, fill in rows:
         styles[label] = (colour, fill) if colour and fill else styles[label]

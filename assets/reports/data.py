@@ -3,9 +3,10 @@ workbook, the HTML pages, the console summary (`egov report`) and the national r
 criteria or decimals.
 
 - `ranking(con, year, groups)`: per agency group, in the order of the marts' `agency_groups`, the ranked units sorted
-  by rank, then Vietnamese alphabetical order of the name (ties), then code; each with its criterion points and the
-  90 % rank interval when the marts hold one; each group with its criteria (and their maximum points) and the
-  decimals its rubric rounds totals to;
+  by rank, then Vietnamese alphabetical order of the name (ties), then code, and the units not ranked for want of
+  data (`unranked_reason`) last; each with its criterion points and the 90 % rank interval when the marts hold one;
+  each group with its criteria (the top-level ones of a nested rubric, with their maximum points) and the decimals
+  its rubric rounds totals to;
 - `ranked_years`, `default_year`, `history`: which years are ranked, which one `egov report` shows by default, and
   each unit's rank and index over the years (the national trend);
 - `records`, `has_table`, `json_safe`: the one way to read rows as dicts, to ask whether a table exists and to make a
@@ -100,6 +101,19 @@ def ranking(con: duckdb.DuckDBPyConnection, year: int, groups: Collection[str] |
         scope,
     ).fetchall():
         criteria[group].append(Criterion(criterion_code=code, criterion_name=name, max_points=float(maximum)))
+    # nested criteria (docs/rubrics.md §2c): a column per top-level criterion, its maximum the rubric's
+    nested: dict[str, list[Criterion]] = defaultdict(list)
+    for group, code, name, maximum in con.execute(
+        f"""
+            SELECT agency_group, criterion_code, criterion_name, round(max_points, 9)
+            FROM rubric_criteria AS c WHERE year = $1 AND level = 1 AND {_IN_GROUPS}
+            AND EXISTS (SELECT 1 FROM rubric_criteria AS s WHERE s.year = c.year AND s.agency_group = c.agency_group
+                        AND s.level > 1)
+            ORDER BY agency_group, criterion_order, criterion_code""",
+        scope,
+    ).fetchall():
+        nested[group].append(Criterion(criterion_code=code, criterion_name=name, max_points=float(maximum)))
+    criteria.update(nested)
     decimals = dict(
         con.execute(
             f"SELECT agency_group, max(decimals) FROM rubric_classes WHERE year = $1 "
@@ -120,7 +134,11 @@ def ranking(con: duckdb.DuckDBPyConnection, year: int, groups: Collection[str] |
                 "its totals are rounded to are unknown; rebuild the marts with `egov run`"
             )
         group = group_of(known, code)
-        units = sorted(by_group[code], key=lambda r: (r["rank"], vi_sort_key(r["agency_name"]), r["agency_code"]))
+        # units without enough data for a rank (rankings.unranked_reason) last
+        units = sorted(
+            by_group[code],
+            key=lambda r: (r["rank"] is None, r["rank"] or 0, vi_sort_key(r["agency_name"]), r["agency_code"]),
+        )
         ranked.append(
             RankedGroup(
                 group=code,

@@ -161,7 +161,8 @@ def _year_charts(groups: list[RankedGroup], trend: list[dict], year: int, classe
         charts[f"criteria_{g['group']}"] = {
             "data": [{"type": "box", "name": _tick(c["criterion_name"], 20), "boxpoints": "all", "jitter": 0.4,
                       "pointpos": 0,
-                      "y": [r["criteria"].get(c["criterion_code"], 0) / c["max_points"] for r in rows],
+                      "y": [None if (v := r["criteria"].get(c["criterion_code"], 0)) is None else v / c["max_points"]
+                            for r in rows],
                       "text": [r["agency_name"] for r in rows],
                       "hovertemplate": "%{text}: %{y:.0%}<extra></extra>"} for c in g["criteria"]],
             "layout": {"title": {"text": f"Tỷ lệ điểm đạt theo tiêu chí – {g['label']}"}, "height": 380,
@@ -174,7 +175,8 @@ def _year_charts(groups: list[RankedGroup], trend: list[dict], year: int, classe
 def _summary_charts(group: RankedGroup, classes: ClassStyles) -> dict[str, dict]:
     """The charts of a group of more than CHART_UNITS agencies, whose size does not grow with it: how many agencies
     per band of total points (by class), how wide their rank intervals are, and each criterion's quartiles."""
-    rows, code, label = group["rows"], group["group"], group["label"]
+    code, label = group["group"], group["label"]
+    rows = [r for r in group["rows"] if r["total_points"] is not None]  # not the units without enough data
     step = max(group["max_points"], 1) / SUMMARY_BANDS
     band = [min(int(r["total_points"] // step), SUMMARY_BANDS - 1) for r in rows]
     edges = [vn_number(step * k, None) for k in range(SUMMARY_BANDS + 1)]
@@ -205,7 +207,10 @@ def _summary_charts(group: RankedGroup, classes: ClassStyles) -> dict[str, dict]
         }
     boxes = []
     for c in group["criteria"]:
-        shares = sorted(r["criteria"].get(c["criterion_code"], 0) / c["max_points"] for r in rows)
+        shares = sorted(v / c["max_points"] for r in rows
+                        if (v := r["criteria"].get(c["criterion_code"], 0)) is not None)
+        if len(shares) < 2:  # quartiles need two values
+            continue
         q1, median, q3 = statistics.quantiles(shares, n=4, method="inclusive")
         boxes.append({"type": "box", "name": _tick(c["criterion_name"], 20), "x": [_tick(c["criterion_name"], 20)],
                       "q1": [q1], "median": [median], "q3": [q3], "lowerfence": [shares[0]],
@@ -297,6 +302,23 @@ def _profiles(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]) -> tu
     return profiles, items, steps
 
 
+def _criteria_levels(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]) -> dict[str, list[dict]]:
+    """For a rubric with nested criteria (docs/rubrics.md §2c): the criteria of every level of the units `codes`,
+    parents first, with points, maximum and rank in the group; {} for rubrics of one level (their pages stay as they
+    were)."""
+    if not con.execute("SELECT count(*) FROM rubric_criteria WHERE year = ? AND level > 1", [year]).fetchall()[0][0]:
+        return {}
+    out: dict[str, list[dict]] = defaultdict(list)
+    for r in records(con, """
+            SELECT s.agency_code, s.criterion_code, s.criterion_name, s.level, s.points, s.max_points, s.rank
+            FROM criterion_scores AS s
+            JOIN rubric_criteria AS c USING (year, agency_group, criterion_code)
+            WHERE s.year = ? AND list_contains(?, s.agency_code)
+            ORDER BY s.agency_code, c.criterion_order""", [year, codes]):
+        out[r["agency_code"]].append(r)
+    return out
+
+
 def _profile_charts(profile: dict, items: list[dict]) -> dict[str, dict]:
     labels = [i["label"] for i in reversed(items)]
     history = profile["rank_history"]
@@ -383,6 +405,7 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
         chunk = codes[start:start + PROFILE_CHUNK]
         profiles, items, steps = _profiles(con, year, chunk)
         by_agency_766 = agency_766(con, year, chunk)
+        levels = _criteria_levels(con, year, chunk)
         for p in profiles:
             code = p["agency_code"]
             what_if = [{"goal": goal, "steps": steps[code][goal]} for goal in GOAL_ORDER if steps[code].get(goal)]
@@ -390,6 +413,7 @@ def write_html_report(con: duckdb.DuckDBPyConnection, year: int, out_dir: Path, 
             keep.add(name)
             write_text_atomic(year_dir / PROFILE_DIR / name, template.generate(
                 year=year, p=p, items=items[code], what_if=what_if, charts=_profile_charts(p, items[code]),
+                levels=levels.get(code, []),
                 sc766=by_agency_766.get(code), scorecard_766=SCORECARD_766_PAGE,
                 static=f"../../{STATIC}", above_file=page_file(p["agency_above_code"]) if p["agency_above_code"]
                 else None, data_docs=docs, **common))

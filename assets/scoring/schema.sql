@@ -15,7 +15,26 @@ CREATE TABLE IF NOT EXISTS rubric_items (
     criterion_order   INTEGER,           -- position in the rubric, for presentation
     item_order        INTEGER,
     method            VARCHAR DEFAULT 'target',  -- scoring method (pipelines/core/methods.py)
-    params            JSON               -- its parameters, e.g. {"target": 0.9}, {"best": 5, "worst": 30}
+    params            JSON,              -- its parameters, e.g. {"target": 0.9}, {"best": 5, "worst": 30}
+    transform         VARCHAR            -- log: the method reads ln(value); NULL: the value as it is
+);
+
+-- Every criterion of the rubric per scored year and group, at every level (a criterion holds indicators, in
+-- rubric_items, or sub-criteria, which name it as their parent_code), and how it combines its children.
+CREATE TABLE IF NOT EXISTS rubric_criteria (
+    year              INTEGER NOT NULL,
+    agency_group      VARCHAR NOT NULL,
+    criterion_code    VARCHAR NOT NULL,
+    criterion_name    VARCHAR NOT NULL,
+    criterion_name_en VARCHAR,
+    parent_code       VARCHAR,           -- the criterion it belongs to; NULL at the top level
+    level             INTEGER NOT NULL,  -- 1 = top
+    criterion_order   INTEGER NOT NULL,  -- position in the rubric, parents before their sub-criteria
+    max_points        DOUBLE NOT NULL,
+    aggregate         VARCHAR NOT NULL,  -- arithmetic | geometric
+    missing           VARCHAR NOT NULL,  -- zero | skip
+    min_coverage      DOUBLE NOT NULL,   -- share of the weight that must have a value, else the node has none
+    rubric_year       INTEGER NOT NULL
 );
 
 -- Classification thresholds (xếp loại) per scored year and group, on the total rounded to `decimals`.
@@ -27,7 +46,11 @@ CREATE TABLE IF NOT EXISTS rubric_classes (
     rubric_year  INTEGER NOT NULL,
     colour       VARCHAR,           -- badge and chart colour in the HTML report
     fill         VARCHAR,           -- row background in the workbook
-    decimals     INTEGER DEFAULT 2  -- the rubric's rounding of totals (and criterion points) for class and rank
+    decimals     INTEGER DEFAULT 2, -- the rubric's rounding of totals (and criterion points) for class and rank
+    rounding     VARCHAR DEFAULT 'total',       -- what `decimals` rounds: the total, or the index (total / maximum)
+    aggregate    VARCHAR DEFAULT 'arithmetic',  -- how the total combines the top-level criteria
+    missing      VARCHAR DEFAULT 'zero',        -- ... and a criterion without a value
+    min_coverage DOUBLE DEFAULT 0               -- share of the maximum that must have a value, else unranked
 );
 -- Warehouses made before the classes had colours.
 ALTER TABLE rubric_classes ADD COLUMN IF NOT EXISTS colour VARCHAR;
@@ -38,6 +61,12 @@ ALTER TABLE rubric_items ADD COLUMN IF NOT EXISTS method VARCHAR DEFAULT 'target
 ALTER TABLE rubric_items ADD COLUMN IF NOT EXISTS params JSON;
 ALTER TABLE rubric_items ALTER COLUMN target DROP NOT NULL;
 ALTER TABLE rubric_classes ADD COLUMN IF NOT EXISTS decimals INTEGER DEFAULT 2;
+-- ... and before nested criteria, aggregation and missing values (issue 26)
+ALTER TABLE rubric_items ADD COLUMN IF NOT EXISTS transform VARCHAR;
+ALTER TABLE rubric_classes ADD COLUMN IF NOT EXISTS rounding VARCHAR DEFAULT 'total';
+ALTER TABLE rubric_classes ADD COLUMN IF NOT EXISTS aggregate VARCHAR DEFAULT 'arithmetic';
+ALTER TABLE rubric_classes ADD COLUMN IF NOT EXISTS missing VARCHAR DEFAULT 'zero';
+ALTER TABLE rubric_classes ADD COLUMN IF NOT EXISTS min_coverage DOUBLE DEFAULT 0;
 
 -- Points per agency and rubric item: why an agency gained or lost points.
 CREATE TABLE IF NOT EXISTS indicator_scores (
@@ -49,10 +78,12 @@ CREATE TABLE IF NOT EXISTS indicator_scores (
     value          DOUBLE,            -- the indicator value (NULL: unknown, earns 0)
     target         DOUBLE,            -- the value from which the item earns full points in this group and year
                                       -- (fraction_of_max, minmax: the group's best; NULL when no unit has a value)
-    points         DOUBLE NOT NULL,   -- earned: max_points × the method's share (target: clamp(value / target, 0, 1))
+    points         DOUBLE,            -- earned: max_points × the method's share (target: clamp(value / target, 0, 1));
+                                      -- NULL: no value, left out of its criterion (missing: skip)
     max_points     DOUBLE NOT NULL
 );
 ALTER TABLE indicator_scores ALTER COLUMN target DROP NOT NULL;
+ALTER TABLE indicator_scores ALTER COLUMN points DROP NOT NULL;
 
 CREATE TABLE IF NOT EXISTS criterion_scores (
     year           INTEGER NOT NULL,
@@ -60,23 +91,37 @@ CREATE TABLE IF NOT EXISTS criterion_scores (
     agency_group   VARCHAR NOT NULL,
     criterion_code VARCHAR NOT NULL,
     criterion_name VARCHAR NOT NULL,
-    points         DOUBLE NOT NULL,   -- sum of the criterion's item points (not rounded)
+    points         DOUBLE,            -- its children's points aggregated (arithmetic: their sum; not rounded);
+                                      -- NULL: not enough data (missing: skip, min_coverage)
     max_points     DOUBLE NOT NULL,
-    rank           INTEGER NOT NULL   -- within year, group and criterion, by points rounded to the decimals
+    rank           INTEGER,           -- within year, group and criterion, by points rounded to the decimals
+    parent_code    VARCHAR,           -- the criterion it belongs to (NULL: a top-level criterion)
+    level          INTEGER            -- 1 = top
 );
+ALTER TABLE criterion_scores ALTER COLUMN points DROP NOT NULL;
+ALTER TABLE criterion_scores ALTER COLUMN rank DROP NOT NULL;
+ALTER TABLE criterion_scores ADD COLUMN IF NOT EXISTS parent_code VARCHAR;
+ALTER TABLE criterion_scores ADD COLUMN IF NOT EXISTS level INTEGER;
 
 CREATE TABLE IF NOT EXISTS rankings (
     year           INTEGER NOT NULL,
     agency_group   VARCHAR NOT NULL,
     agency_code    VARCHAR NOT NULL,
     agency_name    VARCHAR,
-    total_points   DOUBLE NOT NULL,   -- sum of item points, rounded to the rubric's decimals (2 unless it says)
+    total_points   DOUBLE,            -- sum of item points, rounded to the rubric's decimals (2 unless it says);
+                                      -- NULL: not ranked (unranked_reason)
     max_points     DOUBLE NOT NULL,   -- the group's maximum (100)
-    index_value    DOUBLE NOT NULL,   -- total_points / max_points, 0..1
-    rank           INTEGER NOT NULL,  -- within year and group, by total_points descending, competition style
-    classification VARCHAR NOT NULL,  -- by the rubric's thresholds on total_points
-    rubric_year    INTEGER NOT NULL
+    index_value    DOUBLE,            -- total_points / max_points, 0..1 (rounding: index: rounded to the decimals)
+    rank           INTEGER,           -- within year and group, by total_points descending, competition style
+    classification VARCHAR,           -- by the rubric's thresholds on total_points
+    rubric_year    INTEGER NOT NULL,
+    unranked_reason VARCHAR           -- why a unit has no total: 'không đủ dữ liệu: …'; NULL when ranked
 );
+ALTER TABLE rankings ALTER COLUMN total_points DROP NOT NULL;
+ALTER TABLE rankings ALTER COLUMN index_value DROP NOT NULL;
+ALTER TABLE rankings ALTER COLUMN rank DROP NOT NULL;
+ALTER TABLE rankings ALTER COLUMN classification DROP NOT NULL;
+ALTER TABLE rankings ADD COLUMN IF NOT EXISTS unranked_reason VARCHAR;
 
 -- Rank change against the previous year, computed over every year present, so recomputing one year never
 -- leaves the next year's change stale. prev_rank: the agency's own rank in year - 1 in the same group; else,
@@ -149,5 +194,7 @@ CREATE TABLE IF NOT EXISTS uncertainty_settings (
     seed        BIGINT NOT NULL,
     weights     DOUBLE NOT NULL,  -- points × a factor in [1 − weights, 1 + weights], rescaled to the maximum
     targets     DOUBLE NOT NULL,  -- method parameters × a factor in [1 − targets, 1 + targets]
-    methods     JSON              -- indicator → the other methods drawn with its own ({} when none)
+    methods     JSON,             -- indicator → the other methods drawn with its own ({} when none)
+    alternatives JSON             -- the aggregate / missing rules every node may take instead ({} when none)
 );
+ALTER TABLE uncertainty_settings ADD COLUMN IF NOT EXISTS alternatives JSON;

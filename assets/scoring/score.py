@@ -1,9 +1,10 @@
 """Score and rank agencies in DuckDB: indicator values × the year's rubric (docs/domain.md §5).
 
-Python only validates the rubric files and loads them into `rubric_items` / `rubric_classes`; the arithmetic
-is SQL (score.sql, with the scoring methods' macros of methods.py), so an analyst can reproduce any figure from
-the warehouse tables alone. Each call replaces the given years in one transaction, so reruns and backfills are
-idempotent and readers never see half a year.
+Python only validates the rubric files and loads them into `rubric_items` / `rubric_criteria` / `rubric_classes`;
+the arithmetic is SQL (score.sql: the items; score_nodes.sql: one level of criteria, run from the deepest level up
+to the total; score_ranks.sql: criterion scores and rankings; with the scoring methods' macros of methods.py), so an
+analyst can reproduce any figure from the warehouse tables alone. Each call replaces the given years in one
+transaction, so reruns and backfills are idempotent and readers never see half a year.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from pipelines.core.registry.sources import SourceContract
 from pipelines.core.warehouse import transaction
 
 HERE = Path(__file__).parent
-SCORED_TABLES = ("rubric_items", "rubric_classes", "indicator_scores", "criterion_scores", "rankings")
+SCORED_TABLES = ("rubric_items", "rubric_criteria", "rubric_classes", "indicator_scores", "criterion_scores",
+                 "rankings")
+TOTAL_LABEL = "Tổng điểm"  # the total, in the reason a unit is not ranked
 
 
 def _sql(name: str) -> str:
@@ -36,20 +39,66 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     methods.install(con)
 
 
-def rubric_rows(year: int, rubric: Rubric) -> tuple[list[tuple], list[tuple]]:
-    """The rubric of `year` as rows of rubric_items and rubric_classes, one set per agency group."""
+class ScoringError(ValueError):
+    """Values the rubric cannot score (a value <= 0 under transform: log); the message names unit, indicator and
+    value."""
+
+
+def rubric_rows(year: int, rubric: Rubric) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """The rubric of `year` as rows of rubric_items, rubric_criteria and rubric_classes, one set per agency group.
+    Criteria are numbered parents first (criterion_order), so a rubric of one level keeps its positions."""
     items: list[tuple] = []
+    criteria: list[tuple] = []
     classes: list[tuple] = []
     for group, variant in rubric.variants.items():
-        for ci, crit in enumerate(variant.criteria, start=1):
+        for ci, (crit, parent, level) in enumerate(variant.nodes(), start=1):
+            criteria.append((year, group, crit.code, crit.name, crit.name_en or None, parent, level, ci,
+                             crit.max_points, crit.how.aggregate, crit.how.missing, crit.how.min_coverage,
+                             rubric.year))
             for ii, item in enumerate(crit.items, start=1):
                 items.append((year, group, crit.code, crit.name, item.code, item.points, item.target,
                               rubric.year, crit.name_en or None, ci, ii, item.method,
-                              methods.params_json(item.params)))
+                              methods.params_json(item.params), item.transform))
+        how = variant.how
         classes.extend((year, group, label, minimum, rubric.year, *variant.colours.get(label, (None, None)),
-                        rubric.decimals)
+                        rubric.decimals, rubric.rounding, how.aggregate, how.missing, how.min_coverage)
                        for label, minimum in variant.classes)
-    return items, classes
+    return items, criteria, classes
+
+
+def check_log_values(con: duckdb.DuckDBPyConnection) -> None:
+    """A value <= 0 of an item under transform: log has no logarithm: stop before scoring, naming them."""
+    bad = con.execute("""
+        SELECT DISTINCT v.year, v.agency_code, v.indicator_code, v.value
+        FROM indicator_values AS v
+        JOIN scoring_agencies AS a USING (year, agency_code)
+        JOIN rubric_items AS r
+          ON r.year = v.year AND r.agency_group = a.agency_group AND r.indicator_code = v.indicator_code
+        WHERE r.transform = 'log' AND v.value <= 0
+        ORDER BY ALL LIMIT 20""").fetchall()
+    if bad:
+        raise ScoringError("transform: log needs positive values; these have no logarithm: "
+                           + "; ".join(f"{year} unit {unit}, indicator {code}: value {value:g}"
+                                       for year, unit, code, value in bad))
+
+
+def score_tree(con: duckdb.DuckDBPyConnection) -> None:
+    """Points of every criterion, level by level from the deepest up, and of the total (level 0), into the temp
+    table node_points (score_nodes.sql)."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE scoring_nodes AS
+        SELECT year, agency_group, criterion_code AS node, coalesce(parent_code, '') AS parent_code, level,
+               criterion_order, criterion_name, aggregate, missing, min_coverage, criterion_name AS label
+        FROM rubric_criteria WHERE year IN (SELECT year FROM scoring_years)
+        UNION ALL
+        SELECT DISTINCT year, agency_group, '', NULL, 0, 0, ?, coalesce(aggregate, 'arithmetic'),
+               coalesce(missing, 'zero'), coalesce(min_coverage, 0), ?
+        FROM rubric_classes WHERE year IN (SELECT year FROM scoring_years)""", [TOTAL_LABEL, TOTAL_LABEL])
+    con.execute("""CREATE OR REPLACE TEMP TABLE node_points (year INTEGER, agency_code VARCHAR, agency_group VARCHAR,
+        node VARCHAR, level INTEGER, points DECIMAL(38, 9), max_points DECIMAL(38, 9), reason VARCHAR)""")
+    deepest = con.execute("SELECT coalesce(max(level), 0) FROM scoring_nodes").fetchone()[0]
+    nodes_sql = _sql("score_nodes")
+    for level in range(deepest, -1, -1):
+        con.execute(nodes_sql, {"level": level})
 
 
 def years_without_records(con: duckdb.DuckDBPyConnection, years: Iterable[int],
@@ -93,23 +142,36 @@ def score_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Pa
                                   f"have no variant in this rubric; it defines {list(rubric.variants)} (declare "
                                   "the group under groups:)")
         item_rows: list[tuple] = []
+        criterion_rows: list[tuple] = []
         class_rows: list[tuple] = []
         for year, rubric in rubrics.items():
-            items, classes = rubric_rows(year, rubric)
+            items, criteria, classes = rubric_rows(year, rubric)
             item_rows += items
+            criterion_rows += criteria
             class_rows += classes
         counts: dict[str, int] = {}
         with transaction(con):
             for table in SCORED_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE year IN (SELECT year FROM scoring_years)")
-            con.executemany("INSERT INTO rubric_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", item_rows)
+            con.executemany("INSERT INTO rubric_items (year, agency_group, criterion_code, criterion_name, "
+                            "indicator_code, points, target, rubric_year, criterion_name_en, criterion_order, "
+                            "item_order, method, params, transform) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            item_rows)
+            con.executemany("INSERT INTO rubric_criteria (year, agency_group, criterion_code, criterion_name, "
+                            "criterion_name_en, parent_code, level, criterion_order, max_points, aggregate, missing, "
+                            "min_coverage, rubric_year) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            criterion_rows)
             con.executemany("INSERT INTO rubric_classes (year, agency_group, label, min_total, rubric_year, colour, "
-                            "fill, decimals) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", class_rows)
+                            "fill, decimals, rounding, aggregate, missing, min_coverage) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", class_rows)
+            check_log_values(con)
             con.execute(_sql("score"))
+            score_tree(con)
+            con.execute(_sql("score_ranks"))
             for table in SCORED_TABLES:
                 counts[table] = con.execute(f"SELECT count(*) FROM {table} "
                                             "WHERE year IN (SELECT year FROM scoring_years)").fetchall()[0][0]
     finally:
-        con.execute("DROP TABLE IF EXISTS scoring_years")
-        con.execute("DROP TABLE IF EXISTS scoring_agencies")
+        for temp in ("scoring_years", "scoring_agencies", "scoring_nodes", "node_points"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
     return counts

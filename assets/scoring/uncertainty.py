@@ -11,7 +11,9 @@ and agency group in many runs, as the JRC's composite-indicator method (COINr's 
   every method configuration the runs drew × the group's units, so every method works and no formula is written
   twice. Without `targets` and alternatives that is one configuration per item, however many runs;
 - a run's totals are the drawn points times those shares: numpy over runs × units, a loop over the rubric's items
-  only;
+  only; a rubric that is not a plain sum (nested criteria with another rule than the sum, geometric nodes, missing
+  values left out, the index rounded) is evaluated node by node like score_nodes.sql (`tree_totals`), and may
+  draw each node's `aggregate` and `missing` among its own and `uncertainty.alternatives`;
 - uncertainty_stats.sql ranks and classifies every run exactly like the published ranking (`round_decimals`, the
   rubric's decimals, competition ranks) and summarises each unit: mean, median, 5 % and 95 % rank, class shares;
 - the Sobol indices of each criterion's weights on the mean absolute rank shift from the published ranks. The
@@ -36,7 +38,7 @@ import json
 import math
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -73,10 +75,11 @@ class GroupItems:
     """The rubric items of a year and group as scored (rubric_items), in rubric order."""
 
     codes: list[str]
-    criteria: list[str]
+    criteria: list[str]  # each item's top-level criterion (the Sobol groups)
     points: np.ndarray
     methods: list[str]
     params: list[dict]
+    leaves: list[str] = field(default_factory=list)  # each item's own criterion (its leaf in the rubric's tree)
 
     @property
     def maximum(self) -> float:
@@ -96,9 +99,127 @@ def _group_items(con: duckdb.DuckDBPyConnection, year: int, group: str) -> Group
     rows = con.execute("SELECT indicator_code, criterion_code, points, method, CAST(params AS VARCHAR) "
                        "FROM rubric_items WHERE year = ? AND agency_group = ? ORDER BY criterion_order, item_order",
                        [year, group]).fetchall()
-    return GroupItems([r[0] for r in rows], [r[1] for r in rows], np.array([r[2] for r in rows], dtype=float),
+    parents = dict(con.execute("SELECT criterion_code, parent_code FROM rubric_criteria WHERE year = ? AND "
+                               "agency_group = ?", [year, group]).fetchall())
+
+    def top(code: str) -> str:
+        while parents.get(code):
+            code = parents[code]
+        return code
+
+    return GroupItems([r[0] for r in rows], [top(r[1]) for r in rows], np.array([r[2] for r in rows], dtype=float),
                       [r[3] or methods.DEFAULT_METHOD for r in rows],
-                      [methods.parse_params(r[3] or methods.DEFAULT_METHOD, json.loads(r[4] or "{}")) for r in rows])
+                      [methods.parse_params(r[3] or methods.DEFAULT_METHOD, json.loads(r[4] or "{}")) for r in rows],
+                      [r[1] for r in rows])
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The criteria of a year and group (rubric_criteria) and the total (rubric_classes), for a rubric that is not a
+    plain sum of its items' points, or whose nodes' rules the runs draw."""
+
+    order: list[str]  # criteria, parents before their sub-criteria
+    parent: dict[str, str]  # criterion → its parent ('' = the total)
+    how: dict[str, tuple[str, str, float]]  # node ('' = the total) → (aggregate, missing, min_coverage)
+    rounding: str  # total | index
+
+
+PLAIN = ("arithmetic", "zero", 0.0)
+
+
+def group_tree(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec) -> Tree | None:
+    """The group's tree, or None when its total is the plain sum of its items' points (one level, every node
+    arithmetic with 0 for a missing value, the total rounded) and no rule is drawn: the runs are then sums."""
+    rows = con.execute("SELECT criterion_code, coalesce(parent_code, ''), level, aggregate, missing, min_coverage "
+                       "FROM rubric_criteria WHERE year = ? AND agency_group = ? ORDER BY criterion_order",
+                       [year, group]).fetchall()
+    total = con.execute("SELECT coalesce(any_value(aggregate), 'arithmetic'), coalesce(any_value(missing), 'zero'), "
+                        "coalesce(any_value(min_coverage), 0), coalesce(any_value(rounding), 'total') "
+                        "FROM rubric_classes WHERE year = ? AND agency_group = ?", [year, group]).fetchone()
+    how = {code: (aggregate, missing, float(coverage)) for code, _, _, aggregate, missing, coverage in rows}
+    how[""] = (total[0], total[1], float(total[2]))
+    drawn = bool(spec.alternatives.aggregate or spec.alternatives.missing)
+    if not drawn and total[3] == "total" and all(r[2] == 1 for r in rows) and all(h == PLAIN for h in how.values()):
+        return None
+    return Tree([r[0] for r in rows], {r[0]: r[1] for r in rows}, how, total[3])
+
+
+Hows = dict[str, tuple[np.ndarray, np.ndarray]]  # node → (geometric?, skip?) per run, shape (runs, 1)
+
+
+def draw_hows(tree: Tree, spec: UncertaintySpec, rng: np.random.Generator, runs: int) -> Hows:
+    """Each node's rule in each run: its own, or one of `uncertainty.alternatives`, with equal chance, from a stream
+    of its own (`rng`: hows_rng_for), so the runs' and the design's numbers stay where they are; runs × nodes
+    booleans, drawn for all runs at once (chunks slice them)."""
+    out: Hows = {}
+    for node in ["", *tree.order]:
+        aggregate, missing, _ = tree.how[node]
+        chosen = []
+        for own, alternatives, value in ((aggregate, spec.alternatives.aggregate, "geometric"),
+                                         (missing, spec.alternatives.missing, "skip")):
+            options = [own, *(a for a in dict.fromkeys(alternatives) if a != own)]
+            pick = rng.integers(len(options), size=runs) if len(options) > 1 else np.zeros(runs, dtype=int)
+            chosen.append((np.array([o == value for o in options])[pick])[:, None])
+        out[node] = (chosen[0], chosen[1])
+    return out
+
+
+def nominal_hows(tree: Tree, runs: int) -> Hows:
+    return {node: (np.full((runs, 1), a == "geometric"), np.full((runs, 1), m == "skip"))
+            for node, (a, m, _) in tree.how.items()}
+
+
+Child = tuple[np.ndarray, np.ndarray, np.ndarray]  # points (runs × units, NaN: no value), weight (runs × 1), has
+
+
+def _combine(children: list[Child], how: tuple[np.ndarray, np.ndarray], min_coverage: float) -> Child:
+    """A node from its children, as score_nodes.sql computes it, for every run at once."""
+    geometric, skip = how
+    weights = [w for _, w, _ in children]
+    has = [np.broadcast_to(h, children[0][0].shape) for _, _, h in children]
+    points = [np.nan_to_num(p) for p, _, _ in children]  # under zero, a child without a value counts 0
+    w_all = sum(weights)
+    w_valued = sum(w * h for w, h in zip(weights, has, strict=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = [p / w for p, w in zip(points, weights, strict=True)]
+        logs = [w * np.log(np.where(s > 0, s, 1.0)) for s, w in zip(shares, weights, strict=True)]
+        arithmetic_zero = sum(points)
+        arithmetic_skip = w_all * sum(p * h for p, h in zip(points, has, strict=True)) / w_valued
+        geometric_zero = np.where(np.logical_or.reduce([s <= 0 for s in shares]), 0.0,
+                                  w_all * np.exp(sum(logs) / w_all))
+        geometric_skip = np.where(np.logical_or.reduce([(s <= 0) & h for s, h in zip(shares, has, strict=True)]),
+                                  0.0, w_all * np.exp(sum(lg * h for lg, h in zip(logs, has, strict=True)) / w_valued))
+    value = np.where(geometric, np.where(skip, geometric_skip, geometric_zero),
+                     np.where(skip, arithmetic_skip, arithmetic_zero))
+    none = (skip & (w_valued == 0)) | (w_valued < min_coverage * w_all - 1e-12)
+    return np.where(none, np.nan, value), w_all, ~none
+
+
+def tree_totals(tree: Tree, leaves: list[str], points: np.ndarray, share: np.ndarray, config: np.ndarray,
+                valued: np.ndarray, hows: Hows) -> np.ndarray:
+    """Runs × units totals of a tree (NaN: no value): each item's drawn points × its drawn share, a child without a
+    value (`valued`, items × units) counted by its node's rule, node by node from the deepest up."""
+    children: dict[str, list[Child]] = {node: [] for node in ["", *tree.order]}
+    for i, leaf in enumerate(leaves):
+        w = points[:, i, None]
+        children[leaf].append((w * share[config[:, i]], w, valued[i][None, :]))
+    for node in reversed(tree.order):
+        children[tree.parent[node]].append(_combine(children[node], hows[node], tree.how[node][2]))
+    total, _, has = _combine(children[""], hows[""], tree.how[""][2])
+    return np.where(has, total, np.nan)
+
+
+def _valued(con: duckdb.DuckDBPyConnection, units: list[str], codes: list[str]) -> np.ndarray:
+    """Items × units: whether the unit has a (finite) value for the item's indicator, in the `ua_scope` group."""
+    found = {(u, c) for u, c in con.execute(
+        "SELECT s.agency_code, s.indicator_code FROM indicator_scores AS s JOIN ua_scope AS u "
+        "ON u.year = s.year AND u.agency_group = s.agency_group WHERE isfinite(s.value)").fetchall()}
+    return np.array([[(u, c) in found for u in units] for c in codes], dtype=bool)
+
+
+def hows_rng_for(spec: UncertaintySpec, year: int, group: str) -> np.random.Generator:
+    """The stream of the nodes' drawn rules (alternatives), apart from the runs' (rng_for)."""
+    return np.random.default_rng([spec.seed, year, zlib.crc32(group.encode()), 26])
 
 
 def rng_for(spec: UncertaintySpec, year: int, group: str) -> np.random.Generator:
@@ -187,7 +308,8 @@ def run_totals(draws: Draws, share: np.ndarray) -> np.ndarray:
 
 
 def sobol_shift(g: Group, items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator,
-                nominal_share: np.ndarray, memory: float) -> tuple[np.ndarray, int]:
+                nominal_share: np.ndarray, memory: float,
+                evaluate: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, int]:
     """The rank shift (`rank_shift`) of every row of the Saltelli design: A, B, then for each criterion A with that
     criterion's items from B (base samples × (criteria + 2) rows; the base samples are `runs` rounded up to a power
     of two, the balanced sizes of a Sobol sequence), with the published configurations (weights move alone).
@@ -208,7 +330,8 @@ def sobol_shift(g: Group, items: GroupItems, spec: UncertaintySpec, rng: np.rand
         a, b = factors[:, :n_items], factors[:, n_items:]
         for row, moved in enumerate([a, b, *(np.where(criteria == c, b, a) for c in dict.fromkeys(items.criteria))]):
             points = rescaled(items.points, moved)
-            totals = run_totals(Draws(points, np.broadcast_to(nominal, points.shape), []), nominal_share)
+            totals = (run_totals(Draws(points, np.broadcast_to(nominal, points.shape), []), nominal_share)
+                      if evaluate is None else evaluate(points))  # a tree: evaluate (analyse_group)
             shift[row, start:start + chunk] = rank_shift(g, totals)
     return shift.ravel(), base
 
@@ -262,13 +385,14 @@ class Group:
     decimals: int
 
 
-def _group(con: duckdb.DuckDBPyConnection, year: int, group: str, units: list[str]) -> Group:
+def _group(con: duckdb.DuckDBPyConnection, year: int, group: str, units: list[str], per: float = 1.0) -> Group:
+    """`per`: what the rounded figure is per unit of total (rounding: index: 1 / maximum; the total: 1)."""
     ranks = dict(con.execute("SELECT agency_code, rank FROM rankings WHERE year = ? AND agency_group = ?",
                              [year, group]).fetchall())
     classes = con.execute("SELECT label, min_total, decimals FROM rubric_classes WHERE year = ? AND agency_group = ? "
                           "ORDER BY min_total DESC", [year, group]).fetchall()
     decimals = int(classes[0][2])
-    minimums = rounded_units(np.array([[c[1] for c in classes]], dtype=float), decimals)[0]
+    minimums = rounded_units(np.array([[c[1] * per for c in classes]], dtype=float), decimals)[0]
     return Group(year, group, units, np.array([ranks[u] for u in units]), [c[0] for c in classes], minimums,
                  decimals)
 
@@ -360,7 +484,21 @@ def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: U
     units = [u for (u,) in con.execute(
         "SELECT DISTINCT s.agency_code FROM indicator_scores AS s "
         "JOIN ua_scope AS u ON u.year = s.year AND u.agency_group = s.agency_group ORDER BY 1").fetchall()]
-    g = _group(con, year, group, units)
+    tree = group_tree(con, year, group, spec)
+    keep: np.ndarray | None = None  # a tree: the ranked units' columns (a unit without a total has no interval)
+    per = 1.0
+    if tree is None:
+        g = _group(con, year, group, units)
+    else:
+        per = 1 / items.maximum if tree.rounding == "index" else 1.0
+        published = dict(con.execute("SELECT agency_code, rank FROM rankings WHERE year = ? AND agency_group = ?",
+                                     [year, group]).fetchall())
+        keep = np.array([i for i, unit in enumerate(units) if published.get(unit) is not None], dtype=int)
+        if not keep.size:
+            return None
+        g = _group(con, year, group, [units[i] for i in keep], per)
+        valued = _valued(con, units, items.codes)
+        hows = draw_hows(tree, spec, hows_rng_for(spec, year, group), spec.runs)
     # half for a chunk's arrays, half for the counts of runs at each rank (summarise)
     half = (ARRAY_SHARE * memory_limit_bytes(con) if memory is None else memory) / 2
     rng = rng_for(spec, year, group)
@@ -372,10 +510,27 @@ def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: U
         per_run += n_items * (CONFIG_BYTES + len(units) * SHARE_BYTES)
     chunk = max(1, int(half // per_run))
 
+    def figures(totals: np.ndarray) -> np.ndarray:
+        """A tree's totals of the ranked units (or their indices), a run's unit without a value below every other."""
+        return np.nan_to_num(totals[:, keep] * per, nan=-1.0)
+
     def totals_in_chunks() -> Iterator[np.ndarray]:
         for start in range(0, spec.runs, chunk):
-            draws = draw_runs(items, spec, rng, start, min(start + chunk, spec.runs))
-            yield run_totals(draws, shares(con, draws.configs, units) if spec.targets else fixed)
+            stop = min(start + chunk, spec.runs)
+            draws = draw_runs(items, spec, rng, start, stop)
+            share = shares(con, draws.configs, units) if spec.targets else fixed
+            if tree is None:  # a plain sum: each run's totals are its items' points × shares
+                yield run_totals(draws, share)
+            else:
+                yield figures(tree_totals(tree, items.leaves, draws.points, share, draws.config, valued,
+                                          {node: (a[start:stop], m[start:stop]) for node, (a, m) in hows.items()}))
+
+    def evaluate(points: np.ndarray) -> np.ndarray:
+        """A tree's design rows, with the published configurations and rules (weights move alone)."""
+        assert tree is not None
+        nominal = np.broadcast_to(np.arange(n_items), points.shape)
+        return figures(tree_totals(tree, items.leaves, points, fixed, nominal, valued,
+                                   nominal_hows(tree, points.shape[0])))
 
     stats, probability = summarise(g, totals_in_chunks, spec.runs, half)
     criteria = list(dict.fromkeys(items.criteria))
@@ -383,7 +538,7 @@ def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: U
     model_runs = 0  # weights that do not move have no sensitivity to share out
     if spec.weights:
         rng.bit_generator.advance(spec.runs * numbers_per_run(items, spec))  # the design's numbers follow the runs'
-        shift, base = sobol_shift(g, items, spec, rng, fixed[:n_items], half)
+        shift, base = sobol_shift(g, items, spec, rng, fixed[:n_items], half, None if tree is None else evaluate)
         first, total = sobol_indices(shift, base, len(criteria))
         model_runs = base * (len(criteria) + 2)
     sensitivity = pl.DataFrame({"year": year, "agency_group": group, "criterion_code": criteria,
@@ -417,7 +572,9 @@ def analyse_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: 
         results["uncertainty_settings"].append(pl.DataFrame({
             "year": year, "rubric_year": rubric.year, "runs": spec.runs, "seed": spec.seed, "weights": spec.weights,
             "targets": spec.targets, "methods": json.dumps({code: [{"method": m.method, **m.params} for m in alts]
-                                                            for code, alts in spec.methods.items()}, sort_keys=True)}))
+                                                            for code, alts in spec.methods.items()}, sort_keys=True),
+            "alternatives": json.dumps({k: list(v) for k, v in spec.alternatives.model_dump().items() if v},
+                                       sort_keys=True)}))
         for group in groups:
             found = analyse_group(con, year, group, spec, memory)
             for table, frame in zip(TABLES, found or (), strict=False):

@@ -1,12 +1,13 @@
--- Share of a source's rows quarantined in a year (ingested_files: sum rows_quarantined / sum rows_read)
+-- Share of a source's rows quarantined in a year (ingested_files: sum rows_quarantined / sum rows_read, the older
+-- versions of a record, rows_superseded, left out: they are not records of their own)
 -- above its threshold (thresholds.yaml; temp table egov_dq_thresholds holds per-source overrides).
 -- A source whose threshold is 0 (assessments: one value can move a rank) fails on any quarantined row or rejected
 -- file, however few rows it has; the others only from $min_rows rows read.
 -- The agency registry has no year (NULL) and is checked with every year. One row per source and year, naming its
 -- first $sample_rows quarantined rows (file:line and reason; reasons never quote personal data).
 WITH shares AS (
-    SELECT source, year, sum(rows_read) AS rows_read, sum(rows_quarantined) AS rows_quarantined,
-           sum(rows_quarantined) / nullif(sum(rows_read), 0) AS share,
+    SELECT source, year, sum(rows_read - rows_superseded) AS rows_read, sum(rows_quarantined) AS rows_quarantined,
+           sum(rows_quarantined) / nullif(sum(rows_read - rows_superseded), 0) AS share,
            count(*) FILTER (WHERE status = 'rejected') AS rejected_files
     FROM ingested_files
     WHERE year IS NULL OR list_contains($years, year)

@@ -72,7 +72,9 @@ WITH sources AS (
     FROM (SELECT unnest($years) AS year) AS y
     CROSS JOIN sources AS s
     LEFT JOIN (
-        SELECT year, source, sum(rows_read) AS rows_read, sum(rows_loaded) AS rows_loaded,
+        -- Older versions of a record (superseded, config/sources.yaml key + version) are not records of their own:
+        -- read = loaded + quarantined here, as in the rows per agency.
+        SELECT year, source, sum(rows_read - rows_superseded) AS rows_read, sum(rows_loaded) AS rows_loaded,
                sum(rows_quarantined) AS rows_quarantined
         FROM ingested_files GROUP BY ALL
     ) AS f ON f.year = y.year AND f.source = s.source

@@ -12,6 +12,7 @@ from pathlib import Path
 from pipelines.cli.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, _say
 from pipelines.cli.instance import ensure_dagster_home
 from pipelines.core import settings
+from pipelines.core.registry.rubrics import rubric_files
 
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"  # `--executor celery` and `egov worker` without --broker
 
@@ -29,9 +30,9 @@ def parse_years(text: str) -> list[int]:
     if first > last:
         raise argparse.ArgumentTypeError(f"the range {text} ends before it starts")
     this_year = settings.today_vn().year
-    if first < settings.FIRST_YEAR or last > this_year:
+    if first < settings.EARLIEST_YEAR or last > this_year:
         raise argparse.ArgumentTypeError(
-            f"years must lie between {settings.FIRST_YEAR} and {this_year} (got {text})")
+            f"years must lie between {settings.EARLIEST_YEAR} and {this_year} (got {text})")
     return list(range(first, last + 1))
 
 
@@ -61,12 +62,23 @@ def execute_pipeline(years: list[int], *, full_refresh: bool = False, data_dir: 
         return execute_national(years, full_refresh=full_refresh, data_dir=base, allow_shrink=allow_shrink,
                                 verbose=verbose, **national)
     raw = settings.raw_dir(base)
-    if not raw_files_present(raw):
+    # With extracts (extract.yaml), the records come from the database: raw/ may start empty, and a night with no
+    # new file may still have changed rows to pull, so the run is never skipped as unchanged.
+    from assets.extraction.extract import EXTRACT_FILE
+
+    extracting = (base / EXTRACT_FILE).is_file()
+    if not extracting and not raw_files_present(raw):
         _say(f"No raw files under {raw}: is the share mounted and EGOV_DATA_DIR right? Nothing was run; the "
              "published marts are unchanged (docs/operators.md says where each source's files go).")
         return EXIT_USAGE
+    rubrics = rubric_files(settings.rubric_dir(base))
+    if rubrics and min(years) < min(rubrics):
+        _say(f"No rubric for {min(years)}: the rubrics of {settings.rubric_dir(base)} start with {min(rubrics)}.yaml, "
+             "and a year is scored with its own file or the latest earlier one (docs/rubrics.md §1). Nothing was run; "
+             "the published marts are unchanged.")
+        return EXIT_USAGE
     span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
-    if skip_unchanged and not full_refresh and unchanged.nothing_new(base, years):
+    if skip_unchanged and not full_refresh and not extracting and unchanged.nothing_new(base, years):
         _say(f"== Nothing new for {span} since the last successful run (raw files, code, configuration and "
              "published files unchanged): the published marts are up to date; nothing was run ==")
         return EXIT_OK
@@ -173,6 +185,12 @@ def execute_national(years: list[int], *, full_refresh: bool, data_dir: Path, al
             _say(f"{problem}. Nothing was run.")
             return EXIT_FAILED
     ensure_dagster_home(base)
+    rubrics = rubric_files(settings.rubric_dir(base))
+    if rubrics and min(years) < min(rubrics):
+        _say(f"No rubric for {min(years)}: the rubrics of {settings.rubric_dir(base)} start with {min(rubrics)}.yaml, "
+             "and a year is scored with its own file or the latest earlier one (docs/rubrics.md §1). Nothing was run; "
+             "the published marts are unchanged.")
+        return EXIT_USAGE
     span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
     province_config = {"full_refresh": full_refresh, "allow_shrink": allow_shrink}
     run_config: dict = {

@@ -10,6 +10,7 @@ from pipelines.cli.console import EXIT_OK, _say
 from pipelines.cli.runs import execute_pipeline
 from pipelines.cli.summary import print_national_report, print_report, say_where_reports_are
 from pipelines.core import settings
+from pipelines.core.registry.rubrics import rubric_files
 
 NATIONAL_DEMO_SCALE = 0.02  # `egov demo --national`: ~6,000 dossiers a year in a small province, 50,000 in Hà Nội
 
@@ -60,7 +61,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         cmd_generate(args)
     else:
         _say(f"== Using the raw files already in {raw} (--regenerate to rebuild the sample) ==")
-    years = list(range(settings.FIRST_YEAR, settings.today_vn().year + 1))
+    # every year from the first rubric file of the folder the run reads (the bundled one: 2016)
+    years = list(range(min(rubric_files(settings.rubric_dir())), settings.today_vn().year + 1))
     code = execute_pipeline(years, full_refresh=args.regenerate, verbose=args.verbose)
     if code != EXIT_OK:
         return code

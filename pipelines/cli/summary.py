@@ -46,10 +46,13 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> int |
                 if row is None:
                     _say("     …")
                     continue
+                if row["rank"] is None:  # not enough data for a total (rankings.unranked_reason)
+                    _say(f"    –. {row['agency_name']:<48} {'–':>{4 + group['decimals']}}  không đủ dữ liệu")
+                    continue
                 total = vn_number(row["total_points"], group["decimals"])
                 _say(f"  {row['rank']:>3}. {row['agency_name']:<48} {total:>{4 + group['decimals']}}  "
                      f"{row['classification']:<10} {row['rank_change_label'] or ''}")
-        classes = Counter(r["classification"] for g in groups for r in g["rows"])
+        classes = Counter(r["classification"] for g in groups for r in g["rows"] if r["classification"] is not None)
         _say("\nXếp loại: " + ", ".join(f"{c} {n}" for c, n in classes.most_common()))
         _print_quality(con, year, settings.data_docs_index(base))
     _say(f"\nMarts: {marts} (query them read-only with `egov sql`; see docs/analysts.md)")

@@ -8,12 +8,18 @@ turns the registry into temporary macros (`method_share`, `method_value`, ...) t
 call, so the arithmetic stays in the warehouse and an analyst can read it in `macros_sql()`.
 
 Names follow COINr's normalisation functions (n_minmax, n_goalposts, n_fracmax): one formula per name, the
-parameters beside the name, the direction (lower is better) given by the parameters, not by a sign flip.
+parameters beside the name. Lower is better: `goalposts` with best below worst; `minmax` and `fraction_of_max` with
+`direction: -1` (COINr's iMeta Direction), from the group's own data, never from posts copied by hand.
+
+`transform: log` on an item (TRANSFORMS) takes the natural log of the value and of the parameters given in the
+value's units (`Param.log`: target, worst, best, step minima) before the method applies; the inverse's value is
+taken back (exp). A rubric checks the parameters under the transform when it is loaded (`log_params`).
 
 In the SQL of an entry:
   forward  `v` the value (finite, not NULL), `p` the parameters (a struct), `g_min` / `g_max` the smallest and
            largest value among the units of the group and year that have one (this unit included). The
            result may leave [0, 1]: `method_share` clamps it, and a NULL, NaN or infinite value earns 0.
+           Under a transform, `v`, `g_min`, `g_max` and the parameters are in the transformed units.
   inverse  `want` of `out_of` points (share = want / out_of, both DECIMAL so `target` keeps exact arithmetic),
            `p`, and `g_min` / `g_max` of the OTHER units of the group (NULL when there are none): the least
            value (the greatest when lower is better) that earns that share, the others' values unchanged;
@@ -84,6 +90,27 @@ def _steps_times(value: list[dict[str, float]], factor: float) -> list[dict[str,
     return [{"min": s["min"] * factor, "share": s["share"]} for s in value]
 
 
+def _kept(value: Any, factor: float) -> Any:
+    return value
+
+
+def _direction(name: str, value: Any) -> float:
+    if isinstance(value, bool) or value not in (1, -1):
+        raise MethodError(f"{name} must be 1 (higher is better) or -1 (lower is better), got {value!r}")
+    return float(value)
+
+
+def _log_number(name: str, value: float) -> float:
+    if value <= 0:
+        raise MethodError(f"{name} must be positive under transform: log (its logarithm is taken), got {value:g}")
+    return math.log(value)
+
+
+def _log_steps(name: str, value: list[dict[str, float]]) -> list[dict[str, float]]:
+    return [{"min": _log_number(f"{name}[{i}].min", s["min"]), "share": s["share"]}
+            for i, s in enumerate(value, start=1)]
+
+
 @dataclass(frozen=True)
 class Param:
     """A method parameter as written in a rubric item."""
@@ -95,6 +122,10 @@ class Param:
     # (value, factor) → the parameter moved by `factor` (the uncertainty analysis' `targets: 0.1` draws factors in
     # [0.9, 1.1]); a threshold on the value scale is multiplied, so the order of goalposts and steps is kept
     perturb: Callable[[Any, float], Any] = _times
+    # given in the value's units: (name, value) → the value under `transform: log` (raises MethodError when it has no
+    # logarithm), and the same in SQL on `p`; None: the parameter is not in the value's units (direction)
+    log: Callable[[str, Any], Any] | None = _log_number
+    log_sql: str | None = None  # default: ln(p.<name>)
 
 
 @dataclass(frozen=True)
@@ -113,6 +144,15 @@ class Method:
 
 def _n(x: float) -> str:
     return vn_number(x, None)
+
+
+def _lower(p: dict[str, Any]) -> bool:
+    return (p.get("direction") or 1) < 0
+
+
+# `direction: -1` (lower is better) of the methods relative to the group; absent (None): 1, and not stored, so the
+# parameters of an item written before the key existed are unchanged
+DIRECTION = Param("direction", "DOUBLE", _direction, None, perturb=_kept, log=None)
 
 
 def _goalposts_check(p: dict[str, Any]) -> None:
@@ -144,25 +184,36 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     ),
     Method(
         "fraction_of_max",
-        (),
-        forward_sql="CASE WHEN g_max > 0 THEN v / g_max ELSE 0 END",
-        inverse_sql="CASE WHEN g_max > 0 THEN g_max * want / out_of END",
+        (DIRECTION,),
+        forward_sql="CASE WHEN coalesce(p.direction, 1) < 0 THEN CASE WHEN g_min > 0 THEN g_min / v ELSE 0 END "
+                    "WHEN g_max > 0 THEN v / g_max ELSE 0 END",
+        inverse_sql="CASE WHEN coalesce(p.direction, 1) < 0 THEN CASE WHEN g_min > 0 THEN g_min * out_of / want END "
+                    "WHEN g_max > 0 THEN g_max * want / out_of END",
         description_vi="điểm tối đa × giá trị / giá trị lớn nhất của các đơn vị cùng nhóm trong năm (0 khi giá "
-                       "trị lớn nhất không dương).",
-        summary_vi=lambda p: "giá trị / giá trị lớn nhất trong nhóm",
+                       "trị lớn nhất không dương); direction: -1 (càng thấp càng tốt): giá trị nhỏ nhất / giá trị "
+                       "(0 khi giá trị nhỏ nhất không dương).",
+        summary_vi=lambda p: ("càng thấp càng tốt: giá trị nhỏ nhất trong nhóm / giá trị" if _lower(p)
+                              else "giá trị / giá trị lớn nhất trong nhóm"),
+        higher_is_better_sql="coalesce(p.direction, 1) > 0",
     ),
     Method(
         "minmax",
-        (),
-        forward_sql="CASE WHEN g_max = g_min THEN 1 ELSE (v - g_min) / (g_max - g_min) END",
-        inverse_sql="g_min + (g_max - g_min) * want / out_of",
+        (DIRECTION,),
+        forward_sql="CASE WHEN g_max = g_min THEN 1 WHEN coalesce(p.direction, 1) < 0 "
+                    "THEN (g_max - v) / (g_max - g_min) ELSE (v - g_min) / (g_max - g_min) END",
+        inverse_sql="CASE WHEN coalesce(p.direction, 1) < 0 THEN g_max - (g_max - g_min) * want / out_of "
+                    "ELSE g_min + (g_max - g_min) * want / out_of END",
         description_vi="điểm tối đa × (giá trị − nhỏ nhất) / (lớn nhất − nhỏ nhất), nhỏ nhất và lớn nhất trong "
-                       "các đơn vị cùng nhóm trong năm; mọi đơn vị bằng nhau thì đều được đủ điểm.",
-        summary_vi=lambda p: "(giá trị − nhỏ nhất) / (lớn nhất − nhỏ nhất) trong nhóm",
+                       "các đơn vị cùng nhóm trong năm; mọi đơn vị bằng nhau thì đều được đủ điểm; direction: -1 "
+                       "(càng thấp càng tốt): (lớn nhất − giá trị) / (lớn nhất − nhỏ nhất).",
+        summary_vi=lambda p: ("càng thấp càng tốt: (lớn nhất − giá trị) / (lớn nhất − nhỏ nhất) trong nhóm"
+                              if _lower(p) else "(giá trị − nhỏ nhất) / (lớn nhất − nhỏ nhất) trong nhóm"),
+        higher_is_better_sql="coalesce(p.direction, 1) > 0",
     ),
     Method(
         "steps",
-        (Param("steps", [{"min": "DOUBLE", "share": "DOUBLE"}], _steps, perturb=_steps_times),),
+        (Param("steps", [{"min": "DOUBLE", "share": "DOUBLE"}], _steps, perturb=_steps_times, log=_log_steps,
+               log_sql="[{'min': ln(x.min), 'share': x.share} FOR x IN p.steps]"),),
         forward_sql="coalesce(list_last([x.share FOR x IN p.steps IF x.min <= v]), 0)",
         # a step's share is compared with a small slack: want / out_of is a binary fraction (2.1 / 3 > 0.7)
         inverse_sql="list_min([x.min FOR x IN p.steps IF x.share >= want / out_of - 1e-12])",
@@ -174,6 +225,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 )}
 METHOD_NAMES: tuple[str, ...] = tuple(METHODS)
 DEFAULT_METHOD = "target"
+TRANSFORMS: tuple[str, ...] = ("log",)  # an item's `transform:` (none by default)
 PARAM_NAMES: tuple[str, ...] = tuple(dict.fromkeys(p.name for m in METHODS.values() for p in m.params))
 
 
@@ -207,7 +259,7 @@ def parse_params(method: str, given: dict[str, Any]) -> dict[str, Any]:
             params[param.name] = param.check(param.name, given[param.name])
         elif param.default is REQUIRED:
             raise MethodError(f"method {method!r} needs {param.name}")
-        else:
+        elif param.default is not None:  # None: optional, and not stored when absent (direction)
             params[param.name] = param.default
     if entry.check:
         entry.check(params)
@@ -218,7 +270,22 @@ def perturbed(method: str, params: dict[str, Any], factor: float) -> dict[str, A
     """The parameters with every one moved by `factor` (1: unchanged), for the uncertainty analysis."""
     if factor == 1:
         return params
-    return {p.name: p.perturb(params[p.name], factor) for p in METHODS[method].params}
+    return {p.name: p.perturb(params[p.name], factor) for p in METHODS[method].params if p.name in params}
+
+
+def log_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters under `transform: log` (those in the value's units, logged), checked like the method's own
+    (goalposts that differ; `target` above 1, so that its logarithm is positive); raises MethodError."""
+    entry = METHODS[method]
+    logged = {p.name: (p.log(p.name, params[p.name]) if p.log else params[p.name])
+              for p in entry.params if p.name in params}
+    if entry.check:
+        entry.check(logged)
+    for p in entry.params:
+        if p.check is _positive and p.name in logged and logged[p.name] <= 0:
+            raise MethodError(f"{p.name} must be above 1 under transform: log (its logarithm must be positive), "
+                              f"got {params[p.name]:g}")
+    return logged
 
 
 def params_json(params: dict[str, Any]) -> str:
@@ -243,6 +310,17 @@ def _dispatch(attribute: str, fallback: str) -> str:
     return f"CASE method\n{branches}\n        ELSE {fallback} END"
 
 
+def _log_struct_sql() -> str:
+    """The parameters' struct with those in the value's units logged (the struct's fields in PARAMS_SHAPE order)."""
+    params = {p.name: p for m in METHODS.values() for p in m.params}
+    fields = []
+    for name in PARAMS_SHAPE:
+        p = params[name]
+        expr = (p.log_sql or f"ln(p.{name})") if p.log else f"p.{name}"
+        fields.append(f"{name} := {expr}")
+    return "struct_pack(" + ", ".join(fields) + ")"
+
+
 def macros_sql() -> str:
     """The DuckDB macros of the registry, as SQL (temporary: installed on each connection that scores)."""
     unknown = "error('unknown scoring method: ' || method)"
@@ -250,6 +328,18 @@ def macros_sql() -> str:
     return f"""-- Generated from pipelines/core/methods.py (METHODS): edit the registry, not this text.
 -- The parameters of a rubric item (rubric_items.params, JSON) as a struct.
 CREATE OR REPLACE TEMP MACRO method_params(params) AS json_transform(params, {shape});
+
+-- The parameters under an item's transform (rubric_items.transform): `log` logs those in the value's units.
+CREATE OR REPLACE TEMP MACRO method_params_log(p) AS {_log_struct_sql()};
+CREATE OR REPLACE TEMP MACRO method_params_for(params, transform) AS
+    CASE WHEN transform = 'log' THEN method_params_log(method_params(params)) ELSE method_params(params) END;
+
+-- A value in the units its method reads (transform: log → ln v; a value <= 0 has none: NULL, refused before
+-- scoring), and back (the inverse's value → the indicator's units).
+CREATE OR REPLACE TEMP MACRO method_transform(transform, v) AS
+    CASE WHEN transform = 'log' THEN CASE WHEN v > 0 THEN ln(v) END ELSE v END;
+CREATE OR REPLACE TEMP MACRO method_untransform(transform, v) AS
+    CASE WHEN transform = 'log' THEN exp(v) ELSE v END;
 
 -- Share (0..1) of an item's points that value v earns: NULL, NaN and infinite values earn 0.
 CREATE OR REPLACE TEMP MACRO method_share(method, v, p, g_min, g_max) AS

@@ -12,7 +12,10 @@ CONFIG_DIR = PROJECT_ROOT / "config"
 RUBRIC_DIR = CONFIG_DIR / "rubrics"  # the bundled rubrics (the standard methodology and published ones)
 NATIONAL_RUBRIC_DIR = RUBRIC_DIR / "national"  # the bundled ranking of provinces (docs/domain.md §8)
 PROVINCES = "provinces"  # a national data directory: provinces/<province_code>/ holds one provincial data directory
-FIRST_YEAR = 2016
+# The earliest year the pipeline's calendar holds (Dagster's year partitions; the quality suites' plausible years
+# are 2000–2100). Which years a deployment can score is data: from its earliest rubric file on (the CLI and the
+# raw-files sensor read it, docs/rubrics.md §1), so a deployment whose rubrics start in 2003 backfills 2003–2014.
+EARLIEST_YEAR = 2000
 # The evaluation's clock: "this year" and "tonight" are Vietnam's, whatever the machine's own time zone.
 TIMEZONE = "Asia/Ho_Chi_Minh"
 

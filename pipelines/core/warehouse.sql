@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
     reason VARCHAR NOT NULL,
     agency_code VARCHAR,      -- the record's agency as written, when it could be read
     rule   VARCHAR NOT NULL,  -- the kind of violation: empty, invalid, not_allowed, negative, out_of_range,
-                              -- wrong_year, unknown_agency, unknown_key, rule, bad_link, duplicate, unreadable_record,
+                              -- wrong_year, unknown_agency, unknown_key, rule, bad_link, duplicate, conflicting,
+                              -- unreadable_record,
                               -- file_rejected (also a file refused unread: a link out of raw/, a stray file)
     raw    VARCHAR            -- the record as read, personal-data fields masked ('[withheld: ...]' when they
                               -- cannot be located); control characters shown as U+FFFD
@@ -43,8 +44,11 @@ CREATE TABLE IF NOT EXISTS ingested_files (
     rows_quarantined BIGINT NOT NULL,
     file_size        BIGINT,
     file_mtime_ns    BIGINT,
-    context_hash     VARCHAR            -- contract + registry fingerprint: a change reloads the file
+    context_hash     VARCHAR,           -- contract + registry fingerprint: a change reloads the file
+    rows_superseded  BIGINT NOT NULL DEFAULT 0  -- older versions of a record (contract key + version)
 );
+-- Warehouses from before records that change (config/sources.yaml key + version) get the column.
+ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS rows_superseded BIGINT DEFAULT 0;
 
 -- Which raw files each per-file facts table (pipelines/core/file_facts.py) holds the counts of, and under which
 -- scope. The loader deletes a file's rows here when it replaces the file's staged rows (all of a partition on a

@@ -4,8 +4,10 @@
 import dagster as dg
 
 from assets.ingestion.load import IngestReport, ingest
+from pipelines.core import settings
 from pipelines.core.registry import load_registry
 from pipelines.core.registry.sources import SourceContract, load_sources, registry_source
+from pipelines.defs.extraction import extract_names, extraction_key
 from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
 
@@ -68,18 +70,23 @@ def build_ingestion_asset(contract: SourceContract, upstream: list[dg.AssetKey])
     return _ingest
 
 
-def build_ingestion_assets(contracts: dict[str, SourceContract] | None = None) -> list[dg.AssetsDefinition]:
+def build_ingestion_assets(contracts: dict[str, SourceContract] | None = None,
+                           extracted: list[str] | None = None) -> list[dg.AssetsDefinition]:
     """An asset per source of config/sources.yaml (default), named after its staging table; the agency registry
-    (`role: registry`) first, since every other source's agency codes are checked against it."""
+    (`role: registry`) first, since every other source's agency codes are checked against it. A source with an
+    extract (`extracted`, default: those of the data directory's extract.yaml) is loaded after its extraction."""
     contracts = load_sources() if contracts is None else contracts
+    extracted = extract_names(settings.data_dir()) if extracted is None else extracted
     registry_contract = registry_source(contracts)
-    registry = build_ingestion_asset(registry_contract, [])
-    # A source whose column names another source's key (a rating's dossier) is loaded after that source.
-    def upstream(c: SourceContract) -> list[dg.AssetKey]:
-        keys_of = dict.fromkeys(col.key_of for col in c.columns if col.key_of)
-        return [registry.key, *(dg.AssetKey(contracts[k].table) for k in keys_of if k)]
 
-    return [registry] + [build_ingestion_asset(c, upstream(c)) for c in contracts.values()
+    def upstream(c: SourceContract, first: list[dg.AssetKey]) -> list[dg.AssetKey]:
+        # after its extraction, if extracted; and after the source whose keys its column names (a rating's dossier)
+        keys_of = dict.fromkeys(col.key_of for col in c.columns if col.key_of)
+        return (first + ([extraction_key(c.name)] if c.name in extracted else [])
+                + [dg.AssetKey(contracts[k].table) for k in keys_of if k])
+
+    registry = build_ingestion_asset(registry_contract, upstream(registry_contract, []))
+    return [registry] + [build_ingestion_asset(c, upstream(c, [registry.key])) for c in contracts.values()
                          if c is not registry_contract]
 
 

@@ -1,4 +1,5 @@
-"""Year partitions: every annual figure of the evaluation is computed per year, from 2016 to this year."""
+"""Year partitions: every annual figure of the evaluation is computed per year, from settings.EARLIEST_YEAR (2000)
+to this year; a deployment scores the years from its earliest rubric file on (the CLI refuses earlier ones)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import warnings
 
 import dagster as dg
 
-from pipelines.core.settings import FIRST_YEAR, TIMEZONE
+from pipelines.core.settings import EARLIEST_YEAR, TIMEZONE
 
 # Dagster has no yearly class; a yearly cron with a %Y key is the documented way (STACK_NOTES).
 # end_offset=1 adds the running year, which the nightly run refreshes as its data grows.
 yearly_partitions = dg.TimeWindowPartitionsDefinition(
-    cron_schedule="0 0 1 1 *", start=str(FIRST_YEAR), fmt="%Y", timezone=TIMEZONE, end_offset=1
+    cron_schedule="0 0 1 1 *", start=str(EARLIEST_YEAR), fmt="%Y", timezone=TIMEZONE, end_offset=1
 )
 
 # One run processes a whole range of years in one set-based SQL pass per asset, so

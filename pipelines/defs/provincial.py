@@ -5,6 +5,7 @@ A provincial deployment loads it through `pipelines.definitions`; the national j
 
 import dagster as dg
 
+from pipelines.defs.extraction import extraction_assets
 from pipelines.defs.indicators import dossier_indicators_ytd, indicator_values
 from pipelines.defs.ingestion import ingestion_assets
 from pipelines.defs.jobs import pipeline_job
@@ -22,8 +23,8 @@ from pipelines.defs.sensors import raw_files_sensor
 __all__ = ["provincial_defs"]
 
 provincial_defs = dg.Definitions(
-    assets=[*ingestion_assets, indicator_values, dossier_indicators_ytd, scores, rank_uncertainty, agency_profiles,
-            data_quality, scorecard_766_facts, scorecard_766, marts, ranking_reports],
+    assets=[*extraction_assets, *ingestion_assets, indicator_values, dossier_indicators_ytd, scores, rank_uncertainty,
+            agency_profiles, data_quality, scorecard_766_facts, scorecard_766, marts, ranking_reports],
     asset_checks=quality_checks,
     jobs=[pipeline_job],
     schedules=[nightly_current_year],

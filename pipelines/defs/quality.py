@@ -36,13 +36,16 @@ _run_results: dict[tuple[str, tuple[int, ...]], dict[str, CheckResult]] = {}
 _run_frames: dict[tuple[str, tuple[int, ...]], dict[str, str]] = {}
 
 
-def _run_checks(run_id: str, con, years: list[int], names: list[str] | None = None) -> list[CheckResult]:
-    """The results of `names` (default: every check) for this run, in CHECKS order, running only the missing."""
+def _run_checks(run_id: str, con, years: list[int], names: list[str] | None = None, *,
+                warehouse: Warehouse) -> list[CheckResult]:
+    """The results of `names` (default: every check) for this run, in CHECKS order, running only the missing (with
+    the value ranges the data directory's rubrics declare)."""
     cached = _run_results.setdefault((run_id, tuple(years)), {})
     wanted = [c.name for c in CHECKS if names is None or c.name in names]
     missing = [n for n in wanted if n not in cached]
     if missing:
-        cached.update({r.name: r for r in run_sql_checks(con, years, names=missing)})
+        cached.update({r.name: r for r in run_sql_checks(con, years, names=missing,
+                                                         registry=load_registry(warehouse.base))})
     return [cached[n] for n in wanted]
 
 
@@ -93,7 +96,8 @@ STAGING_TABLES = {source: c.table for source, c in load_sources().items()
                 description=QUARANTINE_DESCRIPTION)
 def registry_quarantine_check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as con:  # not shared: it runs before the other sources are loaded
-        results = run_sql_checks(con, run_years(context), names=QUARANTINE_CHECKS)
+        results = run_sql_checks(con, run_years(context), names=QUARANTINE_CHECKS,
+                                 registry=load_registry(warehouse.base))
     return _check_result(results, dg.AssetCheckSeverity.ERROR, REGISTRY, context.log.error)
 
 
@@ -155,7 +159,7 @@ def staging_checks(context: dg.AssetCheckExecutionContext, warehouse: Warehouse)
     with warehouse.connect() as con:
         _prepare_gx(context, con, warehouse)
         results = _run_checks(context.run.run_id, con, run_years(context),
-                              [*QUARANTINE_CHECKS, *DOSSIER_ERRORS, *DOSSIER_WARNINGS])
+                              [*QUARANTINE_CHECKS, *DOSSIER_ERRORS, *DOSSIER_WARNINGS], warehouse=warehouse)
     by_name = {r.name: r for r in results}
     context.log.info("SQL checks: " + ", ".join(f"{r.name} {r.seconds:.2f} s" for r in results))
     quarantine = [by_name[n] for n in QUARANTINE_CHECKS]
@@ -172,7 +176,8 @@ def staging_checks(context: dg.AssetCheckExecutionContext, warehouse: Warehouse)
                 description="Every ratio indicator lies in [0, 1]; bounded indicators within their range.")
 def ratios_within_0_1(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
-        results = _run_checks(context.run.run_id, con, run_years(context), ["indicator_ratio_out_of_range"])
+        results = _run_checks(context.run.run_id, con, run_years(context), ["indicator_ratio_out_of_range"],
+                              warehouse=warehouse)
     return _check_result(results, dg.AssetCheckSeverity.ERROR, log=context.log.error)
 
 
@@ -180,7 +185,8 @@ def ratios_within_0_1(context: dg.AssetCheckExecutionContext, warehouse: Warehou
                 description="Ranks are competition ranks of the rounded totals, within year and group.")
 def ranks_follow_totals(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
-        results = _run_checks(context.run.run_id, con, run_years(context), ["rankings_rank_sequence"])
+        results = _run_checks(context.run.run_id, con, run_years(context), ["rankings_rank_sequence"],
+                              warehouse=warehouse)
     return _check_result(results, dg.AssetCheckSeverity.ERROR, log=context.log.error)
 
 
@@ -212,7 +218,8 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
     staged = _run_frames.pop(key, {})  # from the staging checks of this run, when they ran in this process
 
     with warehouse.connect() as con:
-        checks = _run_checks(context.run.run_id, con, years)  # the check steps' results, the rest run here
+        # the check steps' results, the rest run here
+        checks = _run_checks(context.run.run_id, con, years, warehouse=warehouse)
         fingerprints = {**staged, **table_fingerprints(con, years, [t for t in GX_TABLES if t not in staged])}
         fingerprints = {t: fingerprints[t] for t in GX_TABLES if t in fingerprints}
         aggregate = AGGREGATE_TABLE if "dossier_agency_month" in staged else DOSSIER_AGENCY_MONTH_TEMP

@@ -11,6 +11,7 @@ import dagster as dg
 from assets.national.folders import province_folders
 from pipelines.core import settings
 from pipelines.core.provinces import province_dir
+from pipelines.core.registry.rubrics import rubric_files
 from pipelines.core.registry.sources import load_sources
 from pipelines.defs.jobs import national_job, pipeline_job
 from pipelines.defs.partitions import yearly_partitions
@@ -66,7 +67,9 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) 
         return dg.SensorResult(skip_reason="a national data directory: see province_folders_sensor")
     current = raw_fingerprints(warehouse.raw_dir)
     previous = json.loads(context.cursor) if context.cursor else {}
-    all_years = yearly_partitions.get_partition_keys()
+    # the years this deployment can score: from its earliest rubric file on (the partitions start in 2000)
+    first = min(rubric_files(settings.rubric_dir(warehouse.base)), default=None)
+    all_years = [y for y in yearly_partitions.get_partition_keys() if first is None or int(y) >= first]
     years = changed_years(previous, current, all_years)
     if not years:
         return dg.SensorResult(skip_reason="no raw file changed", cursor=json.dumps(current, sort_keys=True))

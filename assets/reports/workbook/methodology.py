@@ -1,7 +1,8 @@
 """The methodology sheet ("Phương pháp"): the year's rubric of the ranked groups (criteria, indicators with their
 Vietnamese names, points per group variant, targets and scoring methods, class thresholds) and how robust the
 ranking is when the methodology moves (rank intervals, Sobol indices), from the marts tables rubric_items,
-rubric_classes, indicator_catalogue, scoring_methods, uncertainty_settings and rank_sensitivity."""
+rubric_classes, rubric_criteria (nested criteria by their path, the rules of every node other than the sum),
+indicator_catalogue, scoring_methods, uncertainty_settings and rank_sensitivity."""
 
 from __future__ import annotations
 
@@ -43,6 +44,57 @@ def _variants(rows: list[tuple], groups: list[str], labels: dict[str, str]) -> l
         else:
             variants.append(([g], key))
     return [(", ".join(labels.get(g, g) for g in members), members, key) for members, key in variants]
+
+
+AGGREGATE_VI = {
+    "arithmetic": "cộng điểm các thành phần",
+    "geometric": "trung bình nhân có trọng số của tỷ lệ điểm các thành phần (một thành phần 0 điểm thì bằng 0)",
+}
+MISSING_VI = {
+    "zero": "thành phần không có số liệu được 0 điểm",
+    "skip": "bỏ qua thành phần không có số liệu, chia lại trọng số cho các thành phần còn lại",
+}
+
+
+def _tree(con: duckdb.DuckDBPyConnection, year: int, groups: list[str]) -> tuple[dict[str, str], list[str]]:
+    """For a rubric with nested criteria or other rules than the sum (rubric_criteria, rubric_classes; docs/rubrics.md
+    §2c): each criterion's path of names ("Chỉ số phụ A › Trụ cột A1") and a sentence per rule in Vietnamese;
+    nothing for a rubric of one level that sums its points (the sheet stays as it was)."""
+    rows = con.execute(
+        "SELECT DISTINCT criterion_code, criterion_name, parent_code, level, aggregate, missing, min_coverage "
+        "FROM rubric_criteria WHERE year = ? AND list_contains(?, agency_group) ORDER BY level, criterion_code",
+        [year, groups],
+    ).fetchall()
+    totals = con.execute(
+        "SELECT DISTINCT aggregate, missing, min_coverage, rounding FROM rubric_classes "
+        "WHERE year = ? AND list_contains(?, agency_group) ORDER BY ALL",
+        [year, groups],
+    ).fetchall()
+    names = {code: name for code, name, *_ in rows}
+    parents = {code: parent for code, _, parent, *_ in rows}
+
+    def path(code: str) -> str:
+        return f"{path(parents[code])} › {names[code]}" if parents.get(code) else names[code]
+
+    def rule(aggregate: str, missing: str, coverage: float) -> str:
+        sentence = f"{AGGREGATE_VI.get(aggregate, aggregate)}; {MISSING_VI.get(missing, missing)}"
+        if coverage:
+            sentence += f"; cần số liệu cho ít nhất {vn_number(coverage * 100, None)}% trọng số"
+        return sentence
+
+    plain = ("arithmetic", "zero", 0.0)
+    lines = [f"Tổng điểm: {rule(*t[:3])}." for t in totals if tuple(t[:3]) != plain]
+    lines += [f"Tiêu chí «{path(code)}»: {rule(a, m, c)}." for code, _, _, _, a, m, c in rows if (a, m, c) != plain]
+    if any(t[3] == "index" for t in totals):
+        lines.append("Xếp loại và xếp hạng theo chỉ số (tổng điểm / điểm tối đa) đã làm tròn.")
+    nested = any(level > 1 for _, _, _, level, *_ in rows)
+    if nested:
+        lines.insert(
+            0,
+            "Bộ chỉ số có tiêu chí nhiều cấp: điểm của một tiêu chí tổng hợp từ các tiêu chí con của nó (cột «Tiêu "
+            "chí» ghi cả đường dẫn); mỗi tiêu chí ở mọi cấp đều được chấm và xếp hạng.",
+        )
+    return ({code: path(code) for code in names} if nested else {}), lines
 
 
 def _method_descriptions(con: duckdb.DuckDBPyConnection, used: list[str]) -> list[tuple[str, str]]:
@@ -93,6 +145,8 @@ def method_sheet(
         "(0 đến 1).",
         "Xếp hạng trong từng năm và nhóm cơ quan theo tổng điểm giảm dần; bằng điểm thì đồng hạng (1, 2, 2, 4).",
     ]
+    paths, rules = _tree(con, year, groups)
+    lines += rules
     row = 1
     for line in lines:
         ws.write_string(row, 0, line, fmt.text)
@@ -122,7 +176,7 @@ def method_sheet(
             got[(ccode, icode)] = pts
         points.append(got)
     for ccode, (cname, indicators) in criteria.items():
-        text(ws, row, 0, cname, fmt.bold_text)
+        text(ws, row, 0, paths.get(ccode, cname), fmt.bold_text)
         for col in (1, 2, 3):
             ws.write_blank(row, col, None, fmt.bold_text)
         for v, got in enumerate(points):

@@ -21,6 +21,7 @@ TITLE_ROW, NOTE_ROW, HEADER_ROW = 0, 1, 2
 FIRST_DATA_ROW = HEADER_ROW + 1
 FIXED_HEADINGS_RIGHT = ("Tổng điểm", "Chỉ số", "Xếp loại", "Xếp hạng", INTERVAL_HEADING, "Thay đổi so với năm trước")
 TENTATIVE = " (tạm tính)"  # appended to the change heading of a provisional year
+UNRANKED = "không đủ dữ liệu"  # a unit without a total: not ranked (rankings.unranked_reason says why)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,11 @@ def ranking_sheet(
         text(ws, row, 2, r["agency_name"], fmt.cell_text)
         for j, c in enumerate(criteria):
             number(ws, row, 3 + j, r["criteria"].get(c["criterion_code"]), total_cell)
+        if r["rank"] is None:  # not ranked: no total, index, class or rank, the reason in their place
+            for col in (col_total, col_index, col_rank, col_interval, col_change):
+                ws.write_blank(row, col, None, fmt.cell_center)
+            text(ws, row, col_class, r["unranked_reason"] or UNRANKED, fmt.cell_center)
+            continue
         ws.write_number(row, col_total, r["total_points"], total_cell)
         ws.write_number(row, col_index, r["index_value"], index_cell)
         text(ws, row, col_class, r["classification"], fmt.cell_center)

@@ -36,7 +36,14 @@ from pipelines.core.registry.methodology import (
     load_methodology,
 )
 from pipelines.core.registry.reading import RegistryError, RubricError, _raise, _stamp
-from pipelines.core.registry.rubrics import PERIODIC_DIR, Rubric, load_rubric, periodic_rubric_files, rubric_files
+from pipelines.core.registry.rubrics import (
+    PERIODIC_DIR,
+    Rubric,
+    load_rubric,
+    periodic_rubric_files,
+    rubric_files,
+    value_ranges,
+)
 from pipelines.core.registry.sources import SOURCES_PATH, SourceContract, _with_groups, parse_sources
 from pipelines.core.registry.thresholds import THRESHOLDS_PATH, Thresholds, load_threshold_model
 
@@ -60,6 +67,25 @@ class Registry:
         versions = self.periodic.get(name, {})
         earlier = [y for y in versions if y <= year]
         return versions[max(earlier)] if earlier else None
+
+    def rubric_for(self, year: int) -> Rubric | None:
+        """The annual rubric in force in `year` (the latest file not after it), None before the first."""
+        earlier = [y for y in self.rubrics if y <= year]
+        return self.rubrics[max(earlier)] if earlier else None
+
+    def value_ranges(self, year: int | None) -> dict[str, tuple[float, float, str]]:
+        """code → (min, max, where declared) for the indicator values of `year` (rubrics.value_ranges); a code
+        absent lies in [0, 1]. Without a year: the thresholds file's bounds only."""
+        return value_ranges(self.rubric_for(year) if year is not None else None, self.thresholds.indicator_bounds)
+
+    def widest_value_ranges(self) -> dict[str, tuple[float, float]]:
+        """code → the widest (min, max) any year's rubric or the thresholds file gives it (checks not per year)."""
+        out: dict[str, tuple[float, float]] = {}
+        for year in [None, *self.rubrics]:
+            for code, (lo, hi, _) in self.value_ranges(year).items():
+                old = out.get(code, (lo, hi))
+                out[code] = (min(lo, old[0]), max(hi, old[1]))
+        return out
 
     @property
     def group_codes(self) -> list[str]:
@@ -100,6 +126,9 @@ def _load_registry(base: Path, rubric_dir: Path, _stamp: tuple) -> Registry:
     indicators = load_catalogue()
     rubrics = {year: load_rubric(path) for year, path in rubric_files(rubric_dir).items()}
     for rubric in rubrics.values():
+        if rubric.year < settings.EARLIEST_YEAR:
+            _raise(RubricError, rubric.path, "year", f"{rubric.year} is before {settings.EARLIEST_YEAR}, the earliest "
+                   "year the pipeline's calendar holds (settings.EARLIEST_YEAR)")
         if rubric.period != "year":
             _raise(RubricError, rubric.path, "period", f"a {rubric.period}ly rubric belongs in "
                    f"{PERIODIC_DIR}/<name>/ of the rubric folder, not among the annual rubrics")
@@ -127,9 +156,6 @@ def _load_registry(base: Path, rubric_dir: Path, _stamp: tuple) -> Registry:
         for name in names:
             if name not in sources:
                 fail(THRESHOLDS_PATH, f"{key}.{name}", f"unknown source (sources.yaml: {list(sources)})")
-    assessed = {code for r in rubrics.values() for code in r.assessed}
-    for code in thresholds.indicator_bounds:
-        if code not in {i.code for i in indicators} | assessed:
-            fail(THRESHOLDS_PATH, f"indicator_bounds.{code}", "unknown indicator code (not in the catalogue nor "
-                 "assessed by a rubric)")
+    # indicator_bounds may name codes this deployment does not use (another deployment's assessed indicators, in
+    # the same installation): they are ignored, not errors
     return Registry(base, rubric_dir, sources, indicators, thresholds, methodology, groups, rubrics, periodic)

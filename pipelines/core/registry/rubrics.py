@@ -4,7 +4,7 @@ checked and expanded into each agency group's variant, before anything is scored
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -13,14 +13,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from pipelines.core.methods import DEFAULT_METHOD, PARAM_NAMES, MethodError, parse_params
+from pipelines.core.methods import DEFAULT_METHOD, PARAM_NAMES, MethodError, log_params, parse_params
 from pipelines.core.registry.catalogue import CATALOGUE_PATH, known_indicator_codes
 from pipelines.core.registry.fields import (
     TOLERANCE,
     Code,
     Flag,
     Model,
+    Number,
     Positive,
+    Share,
     Text,
     Whole,
     _fail,
@@ -52,8 +54,16 @@ PERIODIC_DIR = "periodic"
 
 
 Period = Literal["month", "quarter", "year"]
-
-
+# How a node (a criterion, or the total) combines its children (docs/rubrics.md §2c): `arithmetic` sums their points;
+# `geometric`: max_points × Π share_i ^ (w_i / Σ w), a child's share its points / its maximum, w_i its maximum.
+Aggregate = Literal["arithmetic", "geometric"]
+# What a child without a value counts for: `zero` (0 points) or `skip` (left out, the others re-weighted).
+Missing = Literal["zero", "skip"]
+# What `decimals` rounds for classes and ranks: the total, or the index (total / maximum).
+Rounding = Literal["total", "index"]
+Transform = Literal["log"]
+DEFAULT_AGGREGATE: Aggregate = "arithmetic"
+DEFAULT_MISSING: Missing = "zero"
 
 
 class MethodSpec(Model):
@@ -89,25 +99,50 @@ class MethodSpec(Model):
 
 
 class ItemSpec(MethodSpec):
-    """An indicator of a criterion: its points and how a value earns them (`method` and its parameters)."""
+    """An indicator of a criterion: its points and how a value earns them (`method` and its parameters, after
+    `transform`)."""
 
     code: Code
     points: Positive
+    transform: Transform | None = None  # log: ln of the value and of the parameters in its units
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _parameters_under_the_transform(self) -> ItemSpec:
+        if self.transform == "log":
+            try:
+                log_params(self.method, self.params)
+            except MethodError as exc:
+                raise PydanticCustomError("egov", "{reason}", {"reason": str(exc)}) from None
+        return self
 
 
 class CriterionSpec(Model):
+    """A criterion: `indicators:` (a leaf) or `criteria:` (sub-criteria, to any depth), and how it aggregates
+    them; `missing` / `min_coverage` left out take the rubric's."""
+
     code: Code
     name_vi: Text  # alias: name
     name_en: str | None = None
     max_points: Positive
-    indicators: tuple[ItemSpec, ...]
+    indicators: tuple[ItemSpec, ...] | None = None
+    criteria: tuple[CriterionSpec, ...] | None = None
+    aggregate: Aggregate = DEFAULT_AGGREGATE
+    missing: Missing | None = None
+    min_coverage: Share | None = None
     note: str | None = None
 
-    @field_validator("indicators", mode="before")
+    @field_validator("indicators", "criteria", mode="before")
     @classmethod
     def _listed(cls, value: Any) -> Any:
         return _non_empty(value)
+
+    @model_validator(mode="after")
+    def _one_kind_of_children(self) -> CriterionSpec:
+        if (self.indicators is None) == (self.criteria is None):
+            raise PydanticCustomError("egov", "give either indicators: or criteria: (sub-criteria), not "
+                                              + ("both" if self.indicators is not None else "neither"))
+        return self
 
 
 class GroupSpec(GroupLabels):
@@ -129,7 +164,15 @@ class AssessedSpec(Model):
     code: Code
     name_vi: str | None = None  # aliases: name, label_vi
     name_en: str | None = None  # alias: label_en
+    min: Number | None = None  # the values' range, checked at ingestion (default: thresholds.yaml, else [0, 1])
+    max: Number | None = None
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AssessedSpec:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise PydanticCustomError("egov", "min ({lo}) must not exceed max ({hi})", {"lo": self.min, "hi": self.max})
+        return self
 
 
 def _below_one(value: Any) -> float:
@@ -141,6 +184,19 @@ def _below_one(value: Any) -> float:
 BelowOne = Annotated[float, BeforeValidator(_below_one)]
 
 
+class AlternativesSpec(Model):
+    """`uncertainty.alternatives`: other aggregation rules each node (every criterion and the total) may take in a
+    run, besides its own, with equal chance, drawn per node and run."""
+
+    aggregate: tuple[Aggregate, ...] = ()
+    missing: tuple[Missing, ...] = ()
+
+    @field_validator("aggregate", "missing", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        return () if value is None else value
+
+
 class UncertaintySpec(Model):
     """A rubric's `uncertainty:` (docs/rubrics.md §2b): how far its weights, targets and methods may reasonably move,
     for the rank intervals and sensitivity indices of assets/scoring/uncertainty.py. Absent: these defaults."""
@@ -150,6 +206,12 @@ class UncertaintySpec(Model):
     weights: BelowOne = 0.25  # each item's points × a factor drawn in [1 − weights, 1 + weights], then rescaled
     targets: BelowOne = 0.0  # each item's method parameters (target, goalposts, step thresholds) × [1 ± targets]
     methods: dict[Code, tuple[MethodSpec, ...]] = {}  # indicator → other methods drawn with its own, equal chance
+    alternatives: AlternativesSpec = AlternativesSpec()  # aggregate / missing rules every node may take instead
+
+    @field_validator("alternatives", mode="before")
+    @classmethod
+    def _empty_alternatives(cls, value: Any) -> Any:
+        return {} if value is None else value
 
     @field_validator("runs")
     @classmethod
@@ -194,6 +256,10 @@ class RubricFile(Model):
     title_en: str | None = None
     maximum: Positive
     decimals: Whole = DEFAULT_DECIMALS  # totals are rounded to this many decimals for classes and ranks
+    rounding: Rounding = "total"  # index: the index (total / maximum) is rounded to `decimals` instead
+    aggregate: Aggregate = DEFAULT_AGGREGATE  # how the total combines the criteria
+    missing: Missing = DEFAULT_MISSING  # the default of every node (criteria and total)
+    min_coverage: Share | None = None  # likewise
     classification: tuple[ClassSpec, ...] | None = None  # alias: thresholds
     assessed_indicators: tuple[AssessedSpec, ...] = ()
     criteria: tuple[CriterionSpec, ...]
@@ -261,15 +327,40 @@ class Item:
     target: float | None  # the `target` parameter; None for the other methods
     method: str = DEFAULT_METHOD  # pipelines/core/methods.py
     params: dict[str, Any] = field(default_factory=dict, hash=False)  # the method's parameters, defaults filled
+    transform: str | None = None  # log: the method reads ln(value) (methods.TRANSFORMS)
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """How a node combines its children, with the rubric's defaults filled in."""
+
+    aggregate: str = DEFAULT_AGGREGATE
+    missing: str = DEFAULT_MISSING
+    min_coverage: float = 0.0  # share of the node's weight that must have a value
 
 
 @dataclass(frozen=True)
 class Criterion:
+    """A node of the rubric: its indicators (`items`, a leaf) or its sub-criteria (`children`)."""
+
     code: str
     name: str
     name_en: str
     max_points: float
-    items: tuple[Item, ...]
+    items: tuple[Item, ...]  # () for a criterion of sub-criteria
+    children: tuple[Criterion, ...] = ()
+    how: Aggregation = field(default_factory=Aggregation)
+
+    def walk(self, parent: str | None = None, level: int = 1) -> Iterator[tuple[Criterion, str | None, int]]:
+        """This node and every node below it, parents first: (node, parent code, level; 1 = top)."""
+        yield self, parent, level
+        for child in self.children:
+            yield from child.walk(self.code, level + 1)
+
+    @property
+    def all_items(self) -> tuple[Item, ...]:
+        """The indicators of this node and of every node below it, in rubric order."""
+        return tuple(i for node, _, _ in self.walk() for i in node.items)
 
 
 @dataclass(frozen=True)
@@ -277,10 +368,20 @@ class Variant:
     """The rubric as applied to one agency group: its criteria, maximum and classification thresholds."""
 
     group: str
-    criteria: tuple[Criterion, ...]
+    criteria: tuple[Criterion, ...]  # the top-level criteria
     maximum: float
     classes: tuple[tuple[str, float], ...]  # (label, minimum total), highest first; the last minimum is 0
     colours: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False)  # label → (colour, fill)
+    how: Aggregation = field(default_factory=Aggregation)  # how the total combines the criteria
+
+    def nodes(self) -> Iterator[tuple[Criterion, str | None, int]]:
+        """Every criterion of every level, parents first: (node, parent code or None, level)."""
+        for c in self.criteria:
+            yield from c.walk()
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return tuple(i for c in self.criteria for i in c.all_items)
 
 
 @dataclass(frozen=True)
@@ -292,10 +393,30 @@ class Rubric:
     variants: dict[str, Variant]
     assessed: dict[str, dict[str, str]]
     decimals: int = DEFAULT_DECIMALS
+    rounding: str = "total"  # or "index" (RubricFile.rounding)
     groups: dict[str, GroupLabels] = field(default_factory=dict)  # how the rubric shows its groups
     uncertainty: UncertaintySpec = field(default_factory=UncertaintySpec)  # rank intervals, sensitivity
     period: str = "year"  # month | quarter | year (RubricFile.period)
     indicators: dict[str, PeriodicIndicatorSpec] = field(default_factory=dict, compare=False)  # periodic ones
+    # assessed indicators' declared ranges (min, max; None: that side from thresholds.yaml, else [0, 1])
+    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict, compare=False)
+
+
+# The range of an indicator value nothing declares (a ratio).
+DEFAULT_RANGE = (0.0, 1.0)
+
+
+def value_ranges(rubric: Rubric | None, bounds: dict[str, tuple[float, float]]
+                 ) -> dict[str, tuple[float, float, str]]:
+    """code → (min, max, where it is declared) of the values of a year: the rubric's `assessed_indicators` min/max
+    (a side not given: as below), else the thresholds file's indicator_bounds (catalogue indicators), else
+    [0, 1] (codes absent from the result). `where`: the rubric file, or "" for the thresholds file."""
+    out = {code: (float(lo), float(hi), "") for code, (lo, hi) in bounds.items()}
+    for code, (lo, hi) in (rubric.ranges if rubric else {}).items():
+        base = bounds.get(code, DEFAULT_RANGE)
+        out[code] = (float(base[0] if lo is None else lo), float(base[1] if hi is None else hi),
+                     f"assessed_indicators of {shown_path(rubric.path)}" if rubric else "")
+    return out
 
 
 def rubric_files(rubric_dir: Path) -> dict[int, Path]:
@@ -389,11 +510,19 @@ def _normalise_aliases(path: Path, data: Any) -> Any:
         return [fix(v, f"{kind} {v['code']!r}" if isinstance(v, dict) and isinstance(v.get("code"), str)
                     else f"{kind} {i + 1}", aliases) for i, v in enumerate(value)]
 
+    def criteria(value: Any) -> Any:
+        """Criteria and their sub-criteria, to any depth."""
+        out = each(value, "criterion", CRITERION_ALIASES)
+        if isinstance(out, list):
+            out = [{**c, "criteria": criteria(c["criteria"])} if isinstance(c, dict) and "criteria" in c else c
+                   for c in out]
+        return out
+
     top = fix(data, "", TOP_ALIASES)
     if not isinstance(top, dict):
         return top
     if "criteria" in top:
-        top["criteria"] = each(top["criteria"], "criterion", CRITERION_ALIASES)
+        top["criteria"] = criteria(top["criteria"])
     if "assessed_indicators" in top:
         top["assessed_indicators"] = each(top["assessed_indicators"], "assessed indicator", ASSESSED_ALIASES)
     if isinstance(top.get("groups"), dict):
@@ -401,7 +530,7 @@ def _normalise_aliases(path: Path, data: Any) -> Any:
         for code, g in top["groups"].items():
             g = fix(g, f"groups.{code}", GROUP_ALIASES)
             if isinstance(g, dict) and "extra_criteria" in g:
-                g["extra_criteria"] = each(g["extra_criteria"], "criterion", CRITERION_ALIASES)
+                g["extra_criteria"] = criteria(g["extra_criteria"])
             groups[code] = g
         top["groups"] = groups
     return top
@@ -409,26 +538,39 @@ def _normalise_aliases(path: Path, data: Any) -> Any:
 
 
 
-def _criteria(fail: Callable[[str, str], None], specs: tuple[CriterionSpec, ...], known: set[str]) -> list[Criterion]:
+def _criteria(fail: Callable[[str, str], None], specs: tuple[CriterionSpec, ...], known: set[str],
+              spec: RubricFile, within: str = "") -> list[Criterion]:
     out = []
     for c in specs:
-        where = f"criterion {c.code!r}"
-        for i in c.indicators:
+        where = f"{within}criterion {c.code!r}"
+        how = Aggregation(c.aggregate, c.missing or spec.missing,
+                          c.min_coverage if c.min_coverage is not None else spec.min_coverage or 0.0)
+        if c.criteria is not None:
+            children = _criteria(fail, c.criteria, known, spec, f"{where}, ")
+            total = sum(child.max_points for child in children)
+            if abs(total - c.max_points) > TOLERANCE:
+                fail(where, f"sub-criteria max_points add up to {total:g}, but max_points is {c.max_points:g}")
+            out.append(Criterion(c.code, c.name_vi, c.name_en or "", c.max_points, (), tuple(children), how))
+            continue
+        indicators = c.indicators or ()
+        for i in indicators:
             if i.code not in known:
                 fail(f"{where}, indicator {i.code!r}", "unknown indicator code: not in the indicator catalogue "
                      "(config/catalogue.yaml) nor under assessed_indicators: of this file")
-        total = sum(i.points for i in c.indicators)
+        total = sum(i.points for i in indicators)
         if abs(total - c.max_points) > TOLERANCE:
             fail(where, f"indicator points add up to {total:g}, but max_points is {c.max_points:g}")
-        items = tuple(Item(i.code, i.points, i.params.get("target"), i.method, i.params) for i in c.indicators)
-        out.append(Criterion(c.code, c.name_vi, c.name_en or "", c.max_points, items))
+        items = tuple(Item(i.code, i.points, i.params.get("target"), i.method, i.params, i.transform)
+                      for i in indicators)
+        out.append(Criterion(c.code, c.name_vi, c.name_en or "", c.max_points, items, (), how))
     return out
 
 
-def _scaled(criteria: list[Criterion], scale: float) -> list[Criterion]:
-    """Scale points and maxima (0.9 × 6 → 5.4), rounded to 9 decimals to drop binary noise."""
+def _scaled(criteria: list[Criterion] | tuple[Criterion, ...], scale: float) -> list[Criterion]:
+    """Scale points and maxima (0.9 × 6 → 5.4), rounded to 9 decimals to drop binary noise, at every level."""
     return [replace(c, max_points=round(c.max_points * scale, 9),
-                    items=tuple(replace(i, points=round(i.points * scale, 9)) for i in c.items)) for c in criteria]
+                    items=tuple(replace(i, points=round(i.points * scale, 9)) for i in c.items),
+                    children=tuple(_scaled(c.children, scale))) for c in criteria]
 
 
 def _duplicates(codes: list[str]) -> list[str]:
@@ -449,6 +591,7 @@ def expand_rubric(path: Path, spec: RubricFile, known_codes: set[str], methodolo
     if name and int(name.group(1)) != spec.year:
         fail("year", f"the file is named for {name.group(1)} but says year: {spec.year}")
     assessed = {a.code: {"name": a.name_vi or a.code, "name_en": a.name_en or ""} for a in spec.assessed_indicators}
+    ranges = {a.code: (a.min, a.max) for a in spec.assessed_indicators if a.min is not None or a.max is not None}
     dup = _duplicates([a.code for a in spec.assessed_indicators])
     if dup:
         fail("assessed_indicators", f"duplicate indicator code {dup[0]!r}")
@@ -461,7 +604,8 @@ def expand_rubric(path: Path, spec: RubricFile, known_codes: set[str], methodolo
         fail("periodic_indicators", f"duplicate indicator code {_duplicates(list(periodic))}")
     # A periodic rubric scores its own indicators only (its scorecard's SQL computes them, not the catalogue).
     known = set(periodic) if spec.period != "year" else set(known_codes) | set(assessed)
-    standard = _criteria(fail, spec.criteria, known)
+    standard = _criteria(fail, spec.criteria, known, spec)
+    total_how = Aggregation(spec.aggregate, spec.missing, spec.min_coverage or 0.0)
     base_max = sum(c.max_points for c in standard)
     if abs(base_max - spec.maximum) > TOLERANCE:
         fail("criteria", f"criteria max_points add up to {base_max:g}, but maximum is {spec.maximum:g}")
@@ -491,11 +635,11 @@ def expand_rubric(path: Path, spec: RubricFile, known_codes: set[str], methodolo
             def fail_in_group(w: str, p: str, gw: str = where) -> None:
                 fail(f"{gw}, {w}", p)
 
-            criteria += _criteria(fail_in_group, g.extra_criteria, known)
-        dup = _duplicates([c.code for c in criteria])
+            criteria += _criteria(fail_in_group, g.extra_criteria, known, spec)
+        dup = _duplicates([n.code for c in criteria for n, _, _ in c.walk()])
         if dup:
             fail(where, f"duplicate criterion code(s) {dup}")
-        dup = _duplicates([i.code for c in criteria for i in c.items])
+        dup = _duplicates([i.code for c in criteria for i in c.all_items])
         if dup:
             fail(where, f"duplicate indicator code(s) {dup}: an indicator can be scored once per group")
         group_max = round(sum(c.max_points for c in criteria), 9)
@@ -511,18 +655,18 @@ def expand_rubric(path: Path, spec: RubricFile, known_codes: set[str], methodolo
         else:
             class_specs, classes = base_specs, base_classes
         variants[group] = Variant(group, tuple(criteria), group_max, classes,
-                                  class_colours(class_specs, methodology.classification))
+                                  class_colours(class_specs, methodology.classification), total_how)
     for group, same_as in pending.items():
         variants[group] = replace(variants[same_as], group=group)
     labels = {code: GroupLabels(**{k: getattr(g, k) for k in GroupLabels.model_fields})
               for code, g in spec.groups.items()}
-    scored = {i.code for v in variants.values() for c in v.criteria for i in c.items}
+    scored = {i.code for v in variants.values() for i in v.items}
     for code in spec.uncertainty.methods:
         if code not in scored:
             fail(f"uncertainty.methods.{code}", "not an indicator scored by this rubric (no criterion of any group "
                                                 "gives it points)")
     return Rubric(spec.year, path, spec.title or f"Rubric {spec.year}", spec.maximum, variants, assessed,
-                  spec.decimals, labels, spec.uncertainty, spec.period, periodic)
+                  spec.decimals, spec.rounding, labels, spec.uncertainty, spec.period, periodic, ranges)
 
 
 def load_rubric(path: Path, catalogue_path: Path = CATALOGUE_PATH) -> Rubric:

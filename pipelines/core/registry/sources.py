@@ -77,6 +77,16 @@ class SourceContract:
     key_label: str | None = None  # how a duplicate of the `unique` key reads in Vietnamese ("trùng MaHoSo")
     agency_return: Flag = False  # every evaluated agency sends it each year (data_quality.missing_return)
     optional_source: Flag = False  # a province may send none of its files: a year without them is not noted
+    # Records that change (an incremental feed sends a dossier again at each change of state): the row with the
+    # latest `version` of each `key` across the files of a year is the record, older ones are superseded.
+    key: tuple[str, ...] = ()
+    version: str | None = None
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _one_key_column(cls, value: Any) -> Any:
+        """`key: MaHoSo` names one column; a list names several."""
+        return [value] if isinstance(value, str) else value
 
     @field_validator("columns", mode="before")
     @classmethod
@@ -94,11 +104,28 @@ class SourceContract:
         for k in self.unique:
             if k not in names:
                 raise _fail("unique must name columns", k)
+        for k in self.key:
+            if k not in names:
+                raise _fail("key must name columns", k)
+        if bool(self.key) != (self.version is not None):
+            raise _fail("key and version go together (the latest version of each key is the record)",
+                        self.version or list(self.key))
+        if self.version is not None:
+            if self.version not in names:
+                raise _fail("version must name one of the columns", self.version)
+            if self.unique and self.unique != self.key:
+                raise _fail("unique must be the key when both are given (rows without a version keep the first of "
+                            "each key)", list(self.unique))
         for c in self.columns:
             if c.refers_to and list(self.unique) != [c.refers_to]:
                 raise _fail(f"{c.name}.refers_to must name the source's one key column (unique)", c.refers_to)
             if c.range_by and c.range_by not in names:
                 raise _fail(f"{c.name}.range_by must name a column", c.range_by)
+
+    @property
+    def record_key(self) -> tuple[str, ...]:
+        """The columns that name one record: `key` for a versioned source, else `unique`."""
+        return self.key or self.unique
 
     @property
     def stored_columns(self) -> list[ColumnContract]:

@@ -41,7 +41,8 @@ REGISTRY = registry_source(SOURCES).name
 # Sources every evaluated agency returns each year: data_quality.missing_return is set for these.
 RETURN_SOURCES = tuple(name for name, c in SOURCES.items() if c.agency_return)
 # Sources that arrive per year (raw/<source>/<year>/): a year without any of their files is noted, not failed.
-YEARLY_SOURCES = tuple(name for name, c in SOURCES.items() if c.partitioned)
+# An optional source (the QĐ 766 ratings and feedback) is left out: a province may send none.
+YEARLY_SOURCES = tuple(name for name, c in SOURCES.items() if c.partitioned and not c.optional_source)
 SOURCE_LABELS = {  # as they read inside a Vietnamese sentence
     **{name: c.label_in_sentence for name, c in SOURCES.items()},
     "marts": "chỉ số, điểm và xếp hạng",
@@ -53,6 +54,7 @@ RULE_LABELS = {
     "negative": "số âm",
     "wrong_year": "sai năm",
     "unknown_agency": "mã cơ quan không có trong danh mục",
+    "unknown_key": "mã hồ sơ không có trong sổ hồ sơ",
     "rule": "vi phạm ràng buộc giữa các cột",
     "duplicate": "trùng khóa",
     "unreadable_record": "dòng không đọc được",
@@ -401,8 +403,12 @@ def build_data_quality(con: duckdb.DuckDBPyConnection, years: list[int], gx_resu
                         [[y, s, a, "; ".join(texts)] for (y, s, a), texts in sorted(
                             entries.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))])
     statements = [s.strip() for s in (SQL_DIR / "data_quality.sql").read_text(encoding="utf-8").split(";\n")]
+    # An optional source (ratings, feedback) has rows only in the years it was sent: absent, it is not a source.
+    sent = {s for (s,) in con.execute("SELECT DISTINCT source FROM ingested_files WHERE list_contains(?, year)",
+                                      [years]).fetchall()} if has_table(con, "ingested_files") else set()
     params = {"years": years, "return_sources": list(RETURN_SOURCES),
-              "sources": [name for name, c in SOURCES.items() if c.partitioned]}
+              "sources": [name for name, c in SOURCES.items()
+                          if c.partitioned and (not c.optional_source or name in sent)]}
     _source_rows(con)
     try:
         with transaction(con):

@@ -60,13 +60,13 @@ def test_full_refresh_reaches_every_staging_table_whatever_its_name(tmp_path: Pa
     config = pipeline_run_config(job, full_refresh=True, sources=sources)
     assert {op for op, c in config["ops"].items() if c["config"].get("full_refresh")} == {
         "stg_agencies", "staging_x", "stg_dossiers", "stg_one_stop", "stg_infrastructure", "stg_capacity",
-        "stg_assessments"}
+        "stg_assessments", "stg_ratings", "stg_feedback"}
     # The code location's job: every source's step, and a run config Dagster accepts.
     job = defs.resolve_job_def(PIPELINE_JOB)
     config = pipeline_run_config(job, full_refresh=True)
     assert {op for op, c in config["ops"].items() if c["config"].get("full_refresh")} == {
         "stg_agencies", "stg_services", "stg_dossiers", "stg_one_stop", "stg_infrastructure", "stg_capacity",
-        "stg_assessments"}
+        "stg_assessments", "stg_ratings", "stg_feedback"}
     assert dg.validate_run_config(job, config)
 
 

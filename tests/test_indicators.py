@@ -87,6 +87,29 @@ def test_accepted_levels_on_time_fees_and_digitisation(con):
     assert v["svc_online_ratio"][:2] == (3, 4) and v["svc_level4_ratio"][:2] == (2, 4)
 
 
+def test_satisfaction_ratio_counts_each_dossiers_latest_rating_of_the_year(con):
+    """satisfaction_ratio (issue 27): satisfied (MucDo 1, 2) of the ratings given in the year, a dossier's latest
+    of the year counting once, by the dossier's agency (a 2023 dossier rated in 2024 counts in 2024)."""
+    t0 = "TIMESTAMP '2024-01-10 08:00'"
+    add_dossiers(con, f"""VALUES
+        (2024, 'a', 'P', 'D1', 2, NULL, {t0}, NULL, NULL, NULL, 10, 0, 0, 1, 1),
+        (2024, 'b', 'P', 'D1', 2, NULL, {t0}, NULL, NULL, NULL, 10, 0, 0, 1, 1),
+        (2024, 'c', 'P', 'D1', 2, NULL, {t0}, NULL, NULL, NULL, 10, 0, 0, 1, 1),
+        (2023, 'd', 'P', 'D1', 2, NULL, TIMESTAMP '2023-12-20 08:00', NULL, NULL, NULL, 10, 0, 0, 1, 1),
+        (2024, 'e', 'P', 'H1', 2, NULL, {t0}, NULL, NULL, NULL, 10, 0, 0, 1, 1)""")
+    con.execute("""INSERT INTO stg_ratings (year, MaHoSo, NgayDanhGia, MucDo, KenhDanhGia) VALUES
+        (2024, 'a', TIMESTAMP '2024-01-12 08:00', 1, 1),   -- very satisfied
+        (2024, 'b', TIMESTAMP '2024-01-12 08:00', 2, 1),   -- satisfied, then
+        (2024, 'b', TIMESTAMP '2024-02-01 08:00', 4, 2),   -- not satisfied: the latest counts
+        (2024, 'c', TIMESTAMP '2024-01-12 08:00', 3, 3),   -- neutral
+        (2024, 'd', TIMESTAMP '2024-01-05 08:00', 2, 1),   -- a 2023 dossier rated in 2024
+        (2023, 'a', TIMESTAMP '2023-12-30 08:00', 4, 1)    -- another year's rating: not in 2024's""")
+    build_indicators(con, [2024])
+    assert values(con, "D1")["satisfaction_ratio"] == (2, 4, 0.5)  # a, d of a, b, c, d
+    assert values(con, "H1")["satisfaction_ratio"] == (0, 0, None)  # no rating: no value, not 0
+    assert values(con, "X1")["satisfaction_ratio"] == (0, 0, None)
+
+
 def test_zero_denominators_and_missing_returns_give_null_rows(con):
     build_indicators(con, [2024])
     v = values(con, "D1")

@@ -509,7 +509,8 @@ def test_staging_tables_are_typed_by_their_contracts():
     assert described(con, "stg_services") == [
         ("year", "INTEGER", "NO"), ("agency_code", "VARCHAR", "NO"), ("procedure_code", "VARCHAR", "NO"),
         ("procedure_name", "VARCHAR", "YES"), ("level", "INTEGER", "YES"), ("level_label", "VARCHAR", "YES"),
-        ("has_fee", "INTEGER", "YES"), ("source_file", "VARCHAR", "YES"), ("source_line", "BIGINT", "YES")]
+        ("has_fee", "INTEGER", "YES"), ("published_on", "DATE", "YES"), ("synced_national", "INTEGER", "YES"),
+        ("source_file", "VARCHAR", "YES"), ("source_line", "BIGINT", "YES")]
     assert described(con, "stg_agencies")[:3] == [
         ("agency_code", "VARCHAR", "NO"), ("agency_name", "VARCHAR", "NO"), ("agency_group", "VARCHAR", "NO")]
     assert described(con, "stg_assessments") == [
@@ -573,11 +574,12 @@ def test_a_warehouse_from_before_the_sync_columns_gets_them_and_loads_them(data_
         source_file VARCHAR, source_line BIGINT)""")
     old.close()
     con = connect(path)
-    assert described(con, "stg_dossiers")[-9:] == [
+    assert described(con, "stg_dossiers")[-10:] == [
         ("source_file", "VARCHAR", "YES"), ("source_line", "BIGINT", "YES"),
         ("NgayYeuCauBoSung", "TIMESTAMP", "YES"), ("NgayCongDanBoSung", "TIMESTAMP", "YES"),
         ("SoLanBoSung", "BIGINT", "YES"), ("CoKetQuaDienTu", "INTEGER", "YES"), ("DaSoHoaKetQua", "INTEGER", "YES"),
-        ("DuocLayTuKhoDMQG", "INTEGER", "YES"), ("NgayCapNhat", "TIMESTAMP", "YES")]
+        ("DuocLayTuKhoDMQG", "INTEGER", "YES"), ("NgayDongBo", "TIMESTAMP", "YES"),
+        ("NgayCapNhat", "TIMESTAMP", "YES")]
     ingest(con, CONTRACTS["agencies"], data_dir / "raw", None)
     sync = ["NgayYeuCauBoSung", "NgayCongDanBoSung", "SoLanBoSung", "CoKetQuaDienTu", "DaSoHoaKetQua",
             "DuocLayTuKhoDMQG"]

@@ -64,9 +64,11 @@ def write_province(folder: Path, departments: dict[str, tuple[int, int, int]], y
               ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"],
               [[year, code, f"P-{code}", "Thủ tục", 3, 0] for code in departments])
     rows = []
-    for code, (online, total, _) in departments.items():
+    for code, (online, total, lan) in departments.items():
+        # a department without a LAN also finished its first dossier (January) late: the 766 months differ
         rows += [dossier(f"{code}-{year}-{i}", code, procedure=f"P-{code}", channel=2 if i < online else 1,
-                         received=f"{year}0{i % 9 + 1}05080000") for i in range(total)]
+                         received=f"{year}0{i % 9 + 1}05080000",
+                         due=f"{year}0{i % 9 + 1}06080000" if lan == 0 and i == 0 else None) for i in range(total)]
     write_csv(raw / "dossiers" / str(year) / "01" / "ho_so.csv", DOSSIER_HEADER, rows)
     write_csv(raw / "infrastructure" / str(year) / "ha_tang.csv", INFRA_HEADER,
               [[year, code, 10, 10, 10, lan, 100, 1, 1, 1, 1, 1, 1] for code, (_, _, lan) in departments.items()])
@@ -614,3 +616,44 @@ def test_a_provincial_run_of_a_province_folder_waits_for_the_national_runs_lock(
     with dg.DagsterInstance.from_config(str(home)) as instance:
         (record,) = instance.get_run_records(dg.RunsFilter(job_name="egov_pipeline"))
         assert record.start_time is not None and record.start_time >= released
+
+
+def test_provinces_are_ranked_monthly_by_their_own_766_scorecards(national: Path):
+    """The national monthly ranking equals the one recomputed from the provinces' own marts: each province's
+    province row (its agencies' numerators and denominators summed), ranked per period by total points."""
+    from collections import defaultdict
+
+    marts = national / "marts" / "egov.duckdb"
+    own: dict[str, list[tuple]] = defaultdict(list)
+    for code in PROVINCES:
+        for period, total, computable in query(
+                national / "provinces" / code / "marts" / "egov.duckdb",
+                "SELECT period, total_points, computable_max FROM scorecard_766_totals WHERE agency_code = 'PROVINCE'"):
+            own[period].append((code, total, computable))
+    expected = set()
+    for period, rows in own.items():
+        ranked = [r for r in rows if r[1] is not None]
+        for code, total, computable in rows:
+            rank = 1 + sum(other > total for _, other, _ in ranked) if total is not None else None
+            expected.add((period, code, total, computable, rank, len(ranked)))
+    assert expected and any(r[4] == 2 for r in expected)  # some month ranks both provinces
+    got = set(query(marts, "SELECT period, province_code, total_points, computable_max, rank, provinces_ranked "
+                           "FROM national_scorecard_766"))
+    assert got == expected
+    assert set(query(marts, "SELECT DISTINCT province_name FROM national_scorecard_766")) == {("Tỉnh An",),
+                                                                                            ("Tỉnh Bình",)}
+
+
+def test_the_national_766_page_lists_provinces_by_month(national: Path):
+    marts = national / "marts" / "egov.duckdb"
+    year_dir = national / "marts" / "reports" / str(YEAR)
+    assert 'href="chi-so-766.html"' in (year_dir / "index.html").read_text(encoding="utf-8")
+    html = (year_dir / "chi-so-766.html").read_text(encoding="utf-8")
+    for code, name, total, computable in query(marts, "SELECT province_code, province_name, total_points, "
+                                                      "computable_max FROM national_scorecard_766 "
+                                                      "WHERE period = '2024-01'"):
+        row = re.search(rf'<tr data-agency="{code}">(.*?)</tr>', html, re.S)
+        assert row and name in row.group(1), code
+        cell = re.search(r'<td class="num" data-period="2024-01"[^>]*>([^<]*)<span class="of">/([^<]*)</span>',
+                         row.group(1))
+        assert cell and cell.groups() == (f"{total:.2f}".replace(".", ","), f"{computable:g}".replace(".", ","))

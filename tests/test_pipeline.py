@@ -79,7 +79,7 @@ def test_counts_reconcile_and_injected_faults_are_quarantined(province: Path):
     warehouse = duckdb.connect(str(province / "warehouse" / "egov.duckdb"), read_only=True)
     staged = sum(warehouse.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in (
         "stg_agencies", "stg_services", "stg_dossiers", "stg_one_stop", "stg_infrastructure", "stg_capacity",
-        "stg_assessments"))
+        "stg_assessments", "stg_ratings", "stg_feedback"))
     warehouse.close()
     assert staged == loaded
     # The faults in the raw dossier files, counted here from the files themselves, are exactly the rows held.

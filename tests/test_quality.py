@@ -463,6 +463,12 @@ def clean_frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     con = connect(tmp_path_factory.mktemp("wh") / "w.duckdb")
     build_clean(con)
+    # the optional QĐ 766 sources, sent (their suites validate what the clean province has none of)
+    put(con, "stg_ratings", [{"year": YEAR, "MaHoSo": "SO-A-1", "NgayDanhGia": datetime(YEAR, 1, 20, 9), "MucDo": 1,
+                              "KenhDanhGia": 1}])
+    put(con, "stg_feedback", [{"year": YEAR, "MaPhanAnh": "PA1", "DonViXuLy": "SO-A",
+                               "NgayTiepNhan": datetime(YEAR, 1, 5, 8), "HanXuLy": datetime(YEAR, 1, 15, 17),
+                               "NgayXuLy": datetime(YEAR, 1, 10, 9), "TrangThai": 3}])
     frames = load_frames(con, [YEAR])
     con.close()
     return frames

@@ -143,7 +143,7 @@ def test_a_key_written_twice_is_rejected_with_both_lines(tmp_path):
     path = edited(tmp_path, SOURCES_PATH, "      MaTTHC: {type: text, required: true}",
                   "      MaTTHC: {type: text, required: true}\n      MaHoSo: {type: text}")
     lines = path.read_text(encoding="utf-8").splitlines()
-    first, second = (i + 1 for i, line in enumerate(lines) if line.strip().startswith("MaHoSo:"))
+    first, second, *_ = (i + 1 for i, line in enumerate(lines) if line.strip().startswith("MaHoSo:"))
     with pytest.raises(RegistryError) as err:
         load_sources(path)
     assert str(err.value) == (f"{path}: duplicate key 'MaHoSo' (line {second}) in sources.dossiers.columns, "

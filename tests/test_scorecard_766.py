@@ -111,9 +111,13 @@ def test_other_items_follow_their_definitions_and_thresholds(scored):
     # the data store flag is empty for every SO-TP dossier of March: unknown, not 0
     assert item(scored, "2024-03", "SO-TP", "data_store_766") == (None, 8, None, None, 5.5)
     assert item(scored, "2024-03", "SO-YT", "data_store_766") == (1, 2, 0.5, 2.75, 5.5)
-    # not computable from the log: shown with their points, no value
-    assert item(scored, "2024-03", "SO-TP", "transparency_766") == (None, None, None, None, 18.0)
-    assert item(scored, "2024-03", "SO-TP", "satisfaction_766") == (None, None, None, None, 18.0)
+    # without the optional inputs (catalogue sync flags, NgayDongBo, ratings, feedback): shown with their points, no
+    # value, so out of the computable maximum; the sync item's denominator is the on-time item's (A1..A6)
+    assert item(scored, "2024-03", "SO-TP", "published_766") == (None, 0, None, None, 9.0)
+    assert item(scored, "2024-03", "SO-TP", "synced_766") == (None, 6, None, None, 9.0)
+    assert item(scored, "2024-03", "SO-TP", "satisfied_766") == (0, 0, None, None, 6.0)
+    assert item(scored, "2024-03", "SO-TP", "rated_766") == (None, 4, None, None, 6.0)  # finished: A1..A4
+    assert item(scored, "2024-03", "SO-TP", "feedback_on_time_766") == (0, 0, None, None, 6.0)
 
 
 @pytest.mark.slow
@@ -367,10 +371,24 @@ def test_the_sample_is_scored_for_every_month_quarter_and_year(province: Path):
                   WHERE agency_code <> 'PROVINCE' GROUP BY ALL) AS a USING (period, indicator_code)
             WHERE p.agency_code = 'PROVINCE' AND p.denominator <> a.d""").fetchone()[0]
         assert off == 0
-        # a total reads x of y computable points: never above them, and 36 points are never computable
+        # a total reads x of y computable points: never above them; with the sample's catalogue sync flags,
+        # NgayDongBo, ratings and feedback (from 2022), the province computes all 100 points every period
         bad = con.execute("SELECT count(*) FROM scorecard_766_totals WHERE total_points > computable_max + 1e-9 "
-                          "OR computable_max > 64 + 1e-9").fetchone()[0]
+                          "OR computable_max > 100 + 1e-9").fetchone()[0]
         assert bad == 0
+        assert con.execute("SELECT count(*) FROM scorecard_766_totals WHERE agency_code = 'PROVINCE' "
+                           "AND computable_max <> 100").fetchone()[0] == 0
+        # the trace: every agency's month and item has exactly as many records lost as its denominator minus its
+        # numerator (none when the item has no value)
+        off = con.execute("""
+            SELECT count(*) FROM scorecard_766 AS s
+            LEFT JOIN (SELECT period, agency_code, indicator_code, count(*) AS n FROM scorecard_766_dossiers
+                       GROUP BY ALL) AS t USING (period, agency_code, indicator_code)
+            WHERE s.period_type = 'month' AND s.agency_code <> 'PROVINCE'
+              AND coalesce(t.n, 0) <> CASE WHEN s.points IS NOT NULL THEN s.denominator - s.numerator ELSE 0 END
+            """).fetchone()[0]
+        assert off == 0
+        assert con.execute("SELECT count(DISTINCT indicator_code) FROM scorecard_766_dossiers").fetchone()[0] >= 10
     finally:
         con.close()
 
@@ -404,6 +422,18 @@ def test_the_year_report_links_the_monthly_page_and_agency_pages_show_their_mont
     assert section.count('<tr data-period="2024-') == 12
     shown = re.findall(r"<li>([^:<]+): mất", section[section.index('class="lost-766"'):])
     assert shown == [name for (name,) in lost] and len(shown) >= 1
+    # the records that cost it most in its latest month, each a record the trace holds for it then
+    con = marts(province)
+    try:
+        traced = {r for (r,) in con.execute("SELECT record_code FROM scorecard_766_dossiers "
+                                             "WHERE period = '2024-12' AND agency_code = 'SO-YT'").fetchall()}
+    finally:
+        con.close()
+    listed = re.findall(r'<tr data-record="([^"]+)">', section)
+    assert 1 <= len(listed) <= 10 and set(listed) <= traced
+    book = load_workbook(year_dir / "xep_hang_2024.xlsx", read_only=True)
+    records_sheet = [r for r in book["Hồ sơ mất điểm 766"].iter_rows(values_only=True) if r[0] == "SO-YT"]
+    assert [r[4] for r in records_sheet] == listed
     sheet = load_workbook(year_dir / "xep_hang_2024.xlsx", read_only=True)["Chỉ số 766 theo tháng"]
     rows = list(sheet.iter_rows(values_only=True))
     assert "T8: điểm" in rows[2]
@@ -436,8 +466,10 @@ def test_the_766_rubric_is_in_force_from_2022_and_cites_its_points(data_dir: Pat
     criteria = next(iter(rubric.variants.values())).criteria
     # the decision's six groups and their points
     assert [c.max_points for c in criteria] == [18, 20, 12, 10, 22, 18]
+    # every item is computed (issue 27): the transparency and satisfaction groups from the optional inputs
     not_computable = sum(i.points for c in criteria for i in c.items if not rubric.indicators[i.code].computable)
-    assert not_computable == 36
+    assert not_computable == 0
+    assert [[i.points for i in c.items] for c in criteria] == [[9, 9], [20], [12], [10], [5.5] * 4, [6, 6, 6]]
 
 
 def test_a_monthly_rubric_among_the_annual_ones_is_refused(data_dir: Path):

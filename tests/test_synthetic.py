@@ -22,7 +22,7 @@ from pipelines.sample.synthetic import generate_sample_province
 pytestmark = pytest.mark.slow  # each test generates sample provinces
 
 SYNC = ["NgayYeuCauBoSung", "NgayCongDanBoSung", "SoLanBoSung", "CoKetQuaDienTu", "DaSoHoaKetQua",
-        "DuocLayTuKhoDMQG"]  # docs/raw_contracts.md: the optional columns of the national sync format
+        "DuocLayTuKhoDMQG", "NgayDongBo"]  # docs/raw_contracts.md: the optional columns of the national sync format
 
 
 def digest(raw: Path) -> dict[str, str]:
@@ -85,7 +85,8 @@ def test_layout_columns_formats_and_restructuring(sample: tuple[Path, dict]):
     frame = pl.read_csv(raw / "dossiers" / "2018" / "03" / "hoso_2018_03.csv", infer_schema_length=0)
     contract = yaml.safe_load((PROJECT / "config" / "sources.yaml").read_text(encoding="utf-8"))
     # the raw contract's columns, but for the optional sync columns, which exports carry from 2022 only
-    assert frame.columns == [c for c in contract["sources"]["dossiers"]["columns"] if c not in SYNC]
+    # (and NgayCapNhat, the version of records that change: the sample sends each dossier once)
+    assert frame.columns == [c for c in contract["sources"]["dossiers"]["columns"] if c not in [*SYNC, "NgayCapNhat"]]
     assert frame["ChuHoSo"].null_count() == 0  # personal data is there, for the pipeline to drop
     rows_per_year = {str(year): sum(pl.read_csv(p, infer_schema_length=0).height
                                     for p in (raw / "dossiers" / str(year)).rglob("*.csv"))
@@ -181,3 +182,46 @@ def test_sync_columns_appear_from_2022_with_growing_shares_and_leave_the_other_c
     assert with_sync.columns == plain.columns + SYNC
     assert with_sync.select(plain.columns).equals(plain)
 
+
+
+def test_the_766_inputs_appear_from_2022_with_growing_shares_and_weaker_agencies_behind(tmp_path: Path):
+    from pipelines.sample.synthetic import UNKNOWN_DOSSIER, build_agencies, quality
+
+    manifest = generate_sample_province(tmp_path / "raw", scale=0.02, first_year=2021, last_year=2024,
+                                        through=date(2024, 12, 31))
+    raw = tmp_path / "raw"
+    con = duckdb.connect()
+    assert not (raw / "ratings" / "2021").exists() and not (raw / "feedback" / "2021").exists()
+    assert "synced_national" not in (raw / "services" / "2021" / "catalogue_2021.csv").read_text("utf-8-sig")[:200]
+    published = dict(con.execute(f"""
+        SELECT year, avg(synced_national) FROM read_csv('{raw}/services/202[24]/*.csv', union_by_name = true)
+        GROUP BY ALL""").fetchall())  # 2023's catalogue is a workbook
+    assert 0.3 < published[2022] < published[2024] < 0.97
+    dossiers = f"read_parquet('{raw}/dossiers/202[234]/*/*.parquet', union_by_name = true)"
+    synced = dict(con.execute(f"SELECT left(NgayTiepNhan, 4), avg((NgayDongBo <> '')::INT) FROM {dossiers} "
+                              "GROUP BY ALL").fetchall())
+    assert 0.3 < synced["2022"] < synced["2023"] < synced["2024"] < 0.97
+    assert con.execute(f"SELECT count(*) FROM {dossiers} WHERE NgayDongBo <> '' AND NgayDongBo < NgayTiepNhan "
+                       "AND try_strptime(NgayTiepNhan, '%Y%m%d%H%M%S') IS NOT NULL").fetchone()[0] == 0  # but a fault
+    # ratings: of finished dossiers of the log, but one a year of no dossier (counted as a fault); a few twice
+    ratings = f"read_csv('{raw}/ratings/*/*.csv', all_varchar = true)"
+    unknown = con.execute(f"SELECT count(*) FROM {ratings} WHERE MaHoSo NOT IN (SELECT MaHoSo FROM {dossiers})"
+                          ).fetchone()[0]
+    assert unknown == manifest["injected_faults"]["ratings"]["unknown_dossier"] == 3
+    assert con.execute(f"SELECT count(*) FROM {ratings} WHERE MaHoSo LIKE '{UNKNOWN_DOSSIER}%'").fetchone()[0] == 3
+    twice = con.execute(f"SELECT count(*) FROM (SELECT MaHoSo FROM {ratings} GROUP BY 1 HAVING count(*) > 1)"
+                        ).fetchone()[0]
+    assert twice > 10
+    assert {m for (m,) in con.execute(f"SELECT DISTINCT MucDo FROM {ratings}").fetchall()} == {"1", "2", "3", "4"}
+    # weaker agencies (quality) are clearly behind on the satisfied share and on feedback answered on time
+    weak = [a.code for a in build_agencies(20161) if quality(a) < 0.45]
+    strong = [a.code for a in build_agencies(20161) if quality(a) > 0.85]
+    satisfied = con.execute(f"""
+        SELECT avg((r.MucDo IN ('1', '2'))::INT) FILTER (WHERE list_contains(?, d.DonViXuLy)),
+               avg((r.MucDo IN ('1', '2'))::INT) FILTER (WHERE list_contains(?, d.DonViXuLy))
+        FROM {ratings} AS r JOIN {dossiers} AS d USING (MaHoSo)""", [weak, strong]).fetchone()
+    assert satisfied[0] + 0.1 < satisfied[1]
+    feedback = f"read_csv('{raw}/feedback/*/*.csv', all_varchar = true)"
+    statuses = {s for (s,) in con.execute(f"SELECT DISTINCT TrangThai FROM {feedback}").fetchall()}
+    assert statuses == {"2", "3", "4"}
+    assert con.execute(f"SELECT count(*) FROM {feedback} WHERE HoTen IS NULL OR SoDienThoai IS NULL").fetchone()[0] == 0

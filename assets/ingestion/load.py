@@ -33,7 +33,7 @@ from assets.ingestion.readers import (
 )
 from pipelines.core.registry import load_registry
 from pipelines.core.registry.rubrics import DEFAULT_RANGE
-from pipelines.core.registry.sources import REGISTRY_TABLE, ColumnContract, SourceContract
+from pipelines.core.registry.sources import REGISTRY_TABLE, ColumnContract, SourceContract, key_target, load_sources
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.sql import sql_identifier as q
 from pipelines.core.sql import sql_literal as lit
@@ -235,6 +235,12 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
         ac = q(contract.agency_column)
         checks.append((f"{ac} IS NOT NULL AND {ac} NOT IN (SELECT agency_code FROM {REGISTRY_TABLE})",
                        f"'unknown agency ' || {shown(ac)} || ' (not in the agency registry)'", "unknown_agency"))
+    for col in contract.columns:
+        if col.key_of:  # a rating names a dossier of the log (any year): else it belongs to no agency
+            table, key, label = key_target(load_sources(), col)
+            c = q(col.name)
+            checks.append((f"{c} IS NOT NULL AND {c} NOT IN (SELECT {q(key)} FROM {table} WHERE {q(key)} IS NOT NULL)",
+                           f"'unknown {key} ' || {shown(c)} || {lit(f' (not in {label})')}", "unknown_key"))
     for rule in contract.rules:
         checks.append((f"coalesce({rule.when}, false)", lit(rule.reason), "rule"))
     reason = "nullif(concat_ws('; ', " + ", ".join(f"CASE WHEN {c} THEN {r} END" for c, r, _ in checks) + "), '')"
@@ -243,7 +249,8 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
         "'***'" if c.personal else f"coalesce(CAST({q(c.name + '__raw')} AS VARCHAR), '')" for c in contract.columns
     ) + f"), {lit(CONTROL_IN_TEXT)}, '\ufffd', 'g')"
     stored = ", ".join(q(c.name) for c in contract.stored_columns)
-    agency = q((contract.agency_column or "agency_code") + "__raw")
+    agency_raw = (contract.agency_column or "agency_code") + "__raw"
+    agency = q(agency_raw) if agency_raw[:-5] in {c.name for c in contract.columns} else "NULL::VARCHAR"
     labels = "".join(
         f", {q(c.name + '__raw')} AS {q(c.keep_label_as)}" for c in contract.stored_columns if c.keep_label_as)
     return f"""
@@ -268,6 +275,11 @@ def context_hash(con: duckdb.DuckDBPyConnection, contract: SourceContract, range
     if contract.agency_column:
         parts.append(str(con.execute(
             f"SELECT coalesce(sum(hash(agency_code)), 0) || '-' || count(*) FROM {REGISTRY_TABLE}").fetchone()[0]))
+    for col in contract.columns:  # the keys a column must name (a rating's dossiers): a new dossier file reloads
+        if col.key_of:
+            table, key, _ = key_target(load_sources(), col)
+            parts.append(str(con.execute(
+                f"SELECT coalesce(sum(hash({q(key)})), 0) || '-' || count(*) FROM {table}").fetchone()[0]))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 

@@ -79,6 +79,12 @@ SELECT year, rubric_year, criterion_code, criterion_name, criterion_order, item_
 FROM scorecard_766_items
 ORDER BY year, criterion_order, item_order;
 
+-- Every lost point traced to its records, month by month (no personal column: records are named by their code).
+CREATE TABLE m.scorecard_766_dossiers AS
+SELECT period, agency_code, indicator_code, record_code, reason_code, reason, days_late
+FROM scorecard_766_dossiers
+ORDER BY period, agency_code, indicator_code, record_code;
+
 CREATE TABLE m.scorecard_766_levels AS
 SELECT year, label, min_share, colour, fill FROM scorecard_766_levels ORDER BY year, min_share DESC;
 

@@ -17,6 +17,7 @@ import duckdb
 
 from assets.marts.publish import MARTS_FILE, Statement
 from assets.national.folders import province_folders
+from assets.scorecard.build import PROVINCE as PROVINCE_UNIT
 from pipelines.core import settings
 from pipelines.core.provinces import NATIONAL, PROVINCE_GROUP, province_dir
 from pipelines.core.registry.catalogue import load_catalogue
@@ -122,6 +123,7 @@ def national_marts_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str]) ->
         FROM m.dossier_indicators_ytd AS d
         LEFT JOIN m.agencies AS a USING (province_code, agency_code)""")
     sql.append(NATIONAL_VIEW)
+    sql.append(NATIONAL_766_VIEW)
     return sql
 
 
@@ -134,3 +136,18 @@ SELECT r.year, r.agency_group, r.province_code, p.agency_name AS province_name, 
 FROM m.rankings AS r
 LEFT JOIN m.agencies AS p ON p.province_code = r.province_code AND p.agency_code = r.province_code
 WHERE r.agency_group <> {sql_literal(PROVINCE_GROUP)}"""
+
+
+# The provinces ranked by their QĐ 766 scorecard, every month, quarter and year: each province's own province row
+# (numerators and denominators summed over its agencies, as its marts publish it), ranked per period by total points
+# (ties share a rank; a province without a total is not ranked), with its share of the computable points.
+NATIONAL_766_VIEW = f"""CREATE OR REPLACE VIEW m.national_scorecard_766 AS
+SELECT t.period, t.period_type, t.province_code, p.agency_name AS province_name, t.total_points, t.computable_max,
+       100 * t.total_points / nullif(t.computable_max, 0) AS share_of_computable,
+       CASE WHEN t.total_points IS NOT NULL THEN rank() OVER (
+           PARTITION BY t.period, t.total_points IS NOT NULL ORDER BY t.total_points DESC) END AS rank,
+       count(t.total_points) OVER (PARTITION BY t.period) AS provinces_ranked
+FROM m.scorecard_766_totals AS t
+LEFT JOIN m.agencies AS p ON p.province_code = t.province_code AND p.agency_code = t.province_code
+WHERE t.agency_code = {sql_literal(PROVINCE_UNIT)}
+  AND t.province_code NOT IN ({sql_literal(NATIONAL)}, {sql_literal(PROVINCE_UNIT)})"""

@@ -9,6 +9,8 @@ atomically.
     marts/reports/<year>/tinh/<code>.html          one page per province: its rank, index and criteria, its years,
                                                    and a link to the province's own report (its agencies' ranking)
     marts/reports/<year>/xep_hang_tinh_<year>.xlsx the ranking sheet of the provincial workbook, for provinces
+    marts/reports/<year>/chi-so-766.html           the provinces × months of the QĐ 766 scorecard
+                                                   (national_scorecard_766), in the provincial page's layout
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from assets.reports.common import (
     remove_leftovers,
     write_text_atomic,
 )
-from assets.reports.data import RankedGroup, history, ranked_years, ranking
+from assets.reports.data import RankedGroup, has_table, history, ranked_years, ranking
 from assets.reports.html import (
     CATEGORY_AXIS,
     STATIC,
@@ -42,11 +44,14 @@ from assets.reports.html import (
     install_static,
     write_report_index,
 )
+from assets.reports.scorecard_766 import PAGE as SCORECARD_766_PAGE
+from assets.reports.scorecard_766 import write_766_page
 from assets.reports.workbook import new_workbook
 from assets.reports.workbook.formats import Formats, sheet_name
 from assets.reports.workbook.rankings import PROVINCES, ranking_sheet
 from pipelines.core import settings
 from pipelines.core.provinces import PROVINCE_GROUP
+from pipelines.core.sql import sql_literal
 
 REPORTS_DIR = "reports"
 PROVINCE_PAGES = "tinh"
@@ -82,6 +87,7 @@ def _write_year(
     trend = history(con, year, GROUPS)
     common = {**_page_globals(con, status), "class_colours": classes.colours(), "data_docs": None}
     workbook = _workbook(year_dir / f"xep_hang_tinh_{year}.xlsx", year, groups, classes, status)
+    page_766 = _write_766(con, env, year, year_dir, common)
     index = write_text_atomic(
         year_dir / "index.html",
         env.get_template("national.html").render(
@@ -90,6 +96,7 @@ def _write_year(
             charts=_charts(groups, trend, year, classes),
             pages=PROVINCE_PAGES,
             workbook=workbook.name,
+            scorecard_766=SCORECARD_766_PAGE if page_766 else None,
             rubric_year=groups[0]["rows"][0]["rubric_year"],
             static=f"../{STATIC}",
             **common,
@@ -122,7 +129,35 @@ def _write_year(
     for stale in pages_dir.glob("*.html"):  # a province no longer ranked that year
         if stale not in pages:
             stale.unlink()
-    return [workbook, index, *pages]
+    return [workbook, index, *pages, *([page_766] if page_766 else [])]
+
+
+def _write_766(con: duckdb.DuckDBPyConnection, env: jinja2.Environment, year: int, year_dir: Path,
+               common: dict[str, Any]) -> Path | None:
+    """reports/<year>/chi-so-766.html: the provinces ranked by their QĐ 766 scorecard every month, quarter and year,
+    written by the provincial page's code (assets/reports/scorecard_766.py) on a cursor of its own whose temporary
+    views show national_scorecard_766 as that page reads a province's scorecard (a unit per province, one group)."""
+    if not has_table(con, "national_scorecard_766"):
+        return None
+    cur = con.cursor()
+    try:
+        # Copied first: the marts' views bind their tables by name when read, and the views below take those names.
+        cur.execute("CREATE TEMP TABLE egov_n766 AS SELECT * FROM national_scorecard_766 WHERE left(period, 4) = ?",
+                    [str(year)])
+        cur.execute("CREATE TEMP TABLE egov_n766_levels AS SELECT DISTINCT year, label, min_share, colour, fill "
+                    "FROM scorecard_766_levels WHERE year = ?", [year])
+        cur.execute(f"""CREATE TEMP VIEW scorecard_766_totals AS
+            SELECT period, period_type, province_code AS agency_code, {sql_literal(PROVINCE_GROUP)} AS agency_group,
+                   total_points, computable_max, rank
+            FROM egov_n766""")
+        cur.execute("""CREATE TEMP VIEW agencies AS
+            SELECT DISTINCT province_code AS agency_code, coalesce(province_name, province_code) AS agency_name
+            FROM egov_n766""")
+        cur.execute("CREATE TEMP VIEW scorecard_766_levels AS SELECT * FROM egov_n766_levels")
+        cur.execute("CREATE TEMP TABLE scorecard_766_items AS SELECT * FROM scorecard_766_items WHERE false")
+        return write_766_page(cur, env, year, year_dir, {**common, "national": True, "static": f"../{STATIC}"})
+    finally:
+        cur.close()
 
 
 def _workbook(

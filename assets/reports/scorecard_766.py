@@ -3,7 +3,8 @@
 - `write_766_page`: reports/<year>/chi-so-766.html, agencies × months (points of the computable maximum, coloured by
   the rubric's level), the quarters and the year, and the province's total by month against the previous year;
 - `agency_766`: an agency's months and the items where it lost most points in the latest month (its profile page);
-- `write_766_sheet`: the same table as a workbook sheet.
+- `write_766_sheet`: the same table as a workbook sheet, and a sheet of the records that cost each agency most points
+  in its latest month (`costly_records`, from scorecard_766_dossiers; also on the agency pages).
 A year without the scorecard (before the decision) yields no page, section or sheet.
 """
 
@@ -17,13 +18,15 @@ import duckdb
 import jinja2
 
 from assets.reports.common import vi_sort_key, write_text_atomic
-from assets.reports.data import records
+from assets.reports.data import has_table, records
 
 PAGE = "chi-so-766.html"
 SHEET = "Chỉ số 766 theo tháng"
+RECORDS_SHEET = "Hồ sơ mất điểm 766"
 PROVINCE = "PROVINCE"
 PROVINCE_NAME = "Toàn tỉnh"
 LOST_SHOWN = 3  # items listed where an agency lost most in the latest month
+RECORDS_SHOWN = 10  # records listed that cost an agency most in the latest month (page and workbook)
 
 
 def has_scorecard(con: duckdb.DuckDBPyConnection, year: int) -> bool:
@@ -114,8 +117,14 @@ def _trend_chart(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, Any]:
 
 
 def _not_computable(con: duckdb.DuckDBPyConnection, year: int) -> list[dict[str, Any]]:
-    return records(con, "SELECT name_vi, max_points FROM scorecard_766_items WHERE year = ? AND NOT computable "
-                         "ORDER BY criterion_order, item_order", [year])
+    """The items without a value for the province's year: not computable from the records, or their optional input
+    (catalogue sync flags, NgayDongBo, ratings, feedback) was not sent."""
+    return records(con, """
+        SELECT i.name_vi, i.max_points FROM scorecard_766_items AS i
+        LEFT JOIN scorecard_766 AS s ON s.period = CAST(i.year AS VARCHAR) AND s.agency_code = 'PROVINCE'
+                                    AND s.indicator_code = i.indicator_code
+        WHERE i.year = ? AND (NOT i.computable OR s.points IS NULL)
+        ORDER BY i.criterion_order, i.item_order""", [year])
 
 
 def write_766_page(con: duckdb.DuckDBPyConnection, env: jinja2.Environment, year: int, year_dir: Path,
@@ -127,7 +136,7 @@ def write_766_page(con: duckdb.DuckDBPyConnection, env: jinja2.Environment, year
         return None
     html = env.get_template("scorecard_766.html").generate(
         year=year, t=table(con, year), charts={"trend_766": _trend_chart(con, year)},
-        not_computable=_not_computable(con, year), **page_globals)
+        not_computable=_not_computable(con, year), **{"national": False, **page_globals})
     return write_text_atomic(path, html)
 
 
@@ -160,7 +169,42 @@ def agency_766(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]) -> d
             ORDER BY s.agency_code, lost DESC, i.criterion_order, i.item_order""", [str(year), codes, year,
                                                                                     LOST_SHOWN]):
         lost[r["agency_code"]].append(r)
-    return {code: {"months": months[code], "lost": lost.get(code, [])} for code in months}
+    records_lost = costly_records(con, year, codes)
+    return {code: {"months": months[code], "lost": lost.get(code, []), "records": records_lost.get(code, [])}
+            for code in months}
+
+
+def costly_records(con: duckdb.DuckDBPyConnection, year: int, codes: list[str] | None = None,
+                   limit: int = RECORDS_SHOWN) -> dict[str, list[dict[str, Any]]]:
+    """Per agency (of `codes`, or every one), the records that cost it most points in its latest scored month
+    (scorecard_766_dossiers): what a record cost is its item's lost points shared among the item's lost records, so
+    a late dossier among 10 costs more than one among 1,000, and a record of an item at its full points costs 0
+    (left out)."""
+    if not has_table(con, "scorecard_766_dossiers"):
+        return {}
+    if codes is None:
+        codes = [c for (c,) in con.execute("SELECT DISTINCT agency_code FROM scorecard_766_totals "
+                                           "WHERE left(period, 4) = ?", [str(year)]).fetchall()]
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in records(con, """
+            WITH latest AS (
+                SELECT agency_code, max(period) AS period FROM scorecard_766_totals
+                WHERE period_type = 'month' AND left(period, 4) = ? AND total_points IS NOT NULL
+                      AND agency_code <> 'PROVINCE'
+                      AND agency_code IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL
+            )
+            SELECT t.agency_code, t.period, i.name_vi, t.record_code, t.reason, t.days_late,
+                   (s.max_points - s.points) / (s.denominator - s.numerator) AS cost
+            FROM scorecard_766_dossiers AS t JOIN latest USING (agency_code, period)
+            JOIN scorecard_766 AS s USING (period, agency_code, indicator_code)
+            JOIN scorecard_766_items AS i ON i.year = ? AND i.indicator_code = t.indicator_code
+            WHERE s.max_points > s.points
+            QUALIFY row_number() OVER (PARTITION BY t.agency_code ORDER BY cost DESC, t.days_late DESC NULLS LAST,
+                                       i.criterion_order, i.item_order, t.record_code) <= ?
+            ORDER BY t.agency_code, cost DESC, t.days_late DESC NULLS LAST, i.criterion_order, i.item_order,
+                     t.record_code""", [str(year), codes, year, limit]):
+        out[r["agency_code"]].append(r)
+    return out
 
 
 def write_766_sheet(wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int) -> bool:
@@ -171,8 +215,10 @@ def write_766_sheet(wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int
     ws = wb.add_worksheet(SHEET)
     ws.write_string(0, 0, f"Chỉ số phục vụ người dân, doanh nghiệp (QĐ 766/QĐ-TTg) năm {year}: điểm đạt / điểm "
                           "tính được, tính từ hồ sơ của tỉnh", fmt.title)
-    ws.write_string(1, 0, "Điểm tính được: các chỉ số có số liệu trong kỳ; các chỉ số công khai minh bạch và mức độ "
-                          "hài lòng không tính được từ hồ sơ. Hạng: trong nhóm cơ quan, theo tổng điểm.", fmt.note)
+    missing = _not_computable(con, year)
+    ws.write_string(1, 0, "Điểm tính được: các chỉ số có số liệu trong kỳ" + (
+        "; không có số liệu cả năm: " + "; ".join(i["name_vi"] for i in missing) if missing else "")
+        + ". Hạng: trong nhóm cơ quan, theo tổng điểm.", fmt.note)
     heads = ["Nhóm", "Mã cơ quan", "Tên cơ quan"]
     for _, label in t["columns"]:
         heads += [f"{label}: điểm", f"{label}: tính được", f"{label}: hạng"]
@@ -200,4 +246,30 @@ def write_766_sheet(wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int
                         ws.write_number(row, 3 + 3 * i + j, value,
                                         fmt.cell_int if key == "rank" else fmt.cell_points)
             row += 1
+    _records_sheet(wb, fmt, con, year, t)
     return True
+
+
+def _records_sheet(wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int, t: dict[str, Any]) -> None:
+    """Per agency, the records that cost it most points in its latest month: the agency page's list."""
+    by_agency = costly_records(con, year)
+    ws = wb.add_worksheet(RECORDS_SHEET)
+    ws.write_string(0, 0, f"Chỉ số 766 năm {year}: hồ sơ làm mất nhiều điểm nhất trong tháng gần nhất của mỗi cơ "
+                          f"quan (tối đa {RECORDS_SHOWN} hồ sơ)", fmt.title)
+    ws.write_string(1, 0, "Điểm mất của một hồ sơ: số điểm chỉ số bị mất chia đều cho các hồ sơ không đạt của chỉ số "
+                          "đó. Bảng scorecard_766_dossiers của kho dữ liệu có mọi hồ sơ.", fmt.note)
+    heads = ["Mã cơ quan", "Tên cơ quan", "Tháng", "Chỉ số", "Mã hồ sơ", "Lý do", "Điểm mất"]
+    for col, head in enumerate(heads):
+        ws.write_string(2, col, head, fmt.heading)
+    for col, width in enumerate((12, 40, 9, 40, 22, 50, 9)):
+        ws.set_column(col, col, width)
+    ws.freeze_panes(3, 0)
+    row = 3
+    for g in t["groups"]:
+        for r in g["rows"]:
+            for rec in by_agency.get(r["code"], []):
+                for col, value in enumerate((r["code"], r["name"], rec["period"], rec["name_vi"], rec["record_code"],
+                                             rec["reason"])):
+                    ws.write_string(row, col, str(value), fmt.cell_text)
+                ws.write_number(row, 6, rec["cost"], fmt.cell_points)
+                row += 1

@@ -77,6 +77,18 @@ def facts_scope(con: duckdb.DuckDBPyConnection, year: int) -> str:
                         _sql("facts_766"))
 
 
+def inputs_scope(con: duckdb.DuckDBPyConnection) -> str:
+    """What the transparency and satisfaction items read besides the facts: the ratings and feedback files (any
+    year: a rating or a due date may fall in another year than its file's) and, once there are ratings, the dossier
+    files too (a dossier finished, or rated, in another month than its reception month, which alone the facts mark
+    dirty): a province with ratings rescores its whole year when its log changes. Empty without them, so a province
+    without these inputs is rescored as before."""
+    ratings, feedback = _ingested(con, "ratings", None), _ingested(con, "feedback", None)
+    if not ratings and not feedback:
+        return ""
+    return _fingerprint(ratings, feedback, _ingested(con, DOSSIER_SOURCE, None) if ratings else None)
+
+
 def _state(con: duckdb.DuckDBPyConnection, year: int) -> tuple[str | None, datetime | None]:
     row = con.execute("SELECT score_scope, latest FROM scorecard_766_state WHERE year = ?", [year]).fetchone()
     return row if row else (None, None)
@@ -151,7 +163,8 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
         return {"periods": 0, "months_waiting": waiting, "periods_kept": kept}
     check_rubric(rubric)
     items = rubric_rows(year, rubric)
-    score_scope = _fingerprint(items, level_rows(year, rubric), _sql("scorecard_766"))
+    score_scope = _fingerprint(items, level_rows(year, rubric), _sql("scorecard_766"), _sql("scorecard_766_dossiers"),
+                               inputs_scope(con))
     old_scope, old_latest = _state(con, year)
     latest = con.execute("SELECT max(NgayTiepNhan) FROM stg_dossiers").fetchone()[0]
     last = con.execute("SELECT max(month) FROM scorecard_766_facts WHERE year = ?", [year]).fetchone()[0]
@@ -189,14 +202,16 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
             SELECT year, agency_code, agency_group FROM agency_years WHERE year = ?
             QUALIFY row_number() OVER (PARTITION BY year, agency_code ORDER BY agency_group) = 1""", [year])
         if old_scope != score_scope:  # a new rubric: no period of the old one may stay
-            for table in ("scorecard_766", "scorecard_766_totals"):
+            for table in ("scorecard_766", "scorecard_766_totals", "scorecard_766_dossiers"):
                 con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
         valid = [key for key, *_ in period_keys(year, months, rubric.period)]
-        for table in ("scorecard_766", "scorecard_766_totals"):  # the periods rescored, and any no longer scored
+        for table in ("scorecard_766", "scorecard_766_totals", "scorecard_766_dossiers"):  # the periods rescored,
+            # and any no longer scored
             con.execute(f"DELETE FROM {table} WHERE year = ? AND (period IN (SELECT period FROM sc_periods) "
                         "OR period NOT IN (SELECT unnest(?::VARCHAR[])))", [year, valid])
         if rows:
             con.execute(_sql("scorecard_766"))
+            con.execute(_sql("scorecard_766_dossiers"))  # the records behind every lost point, month by month
         con.execute("DELETE FROM scorecard_766_dirty WHERE year = ?", [year])
         _set_state(con, year, score_scope=score_scope, latest=latest)
         con.execute("DROP TABLE sc_periods; DROP TABLE sc_items; DROP TABLE sc_units")

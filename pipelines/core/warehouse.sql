@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
     reason VARCHAR NOT NULL,
     agency_code VARCHAR,      -- the record's agency as written, when it could be read
     rule   VARCHAR NOT NULL,  -- the kind of violation: empty, invalid, not_allowed, negative, out_of_range,
-                              -- wrong_year, unknown_agency, rule, bad_link, duplicate, conflicting,
+                              -- wrong_year, unknown_agency, unknown_key, rule, bad_link, duplicate, conflicting,
                               -- unreadable_record,
                               -- file_rejected (also a file refused unread: a link out of raw/, a stray file)
     raw    VARCHAR            -- the record as read, personal-data fields masked ('[withheld: ...]' when they

@@ -107,7 +107,10 @@ def build_ingestion_assets(contracts: dict[str, SourceContract] | None = None,
     registry_contract = registry_source(contracts)
 
     def upstream(c: SourceContract, first: list[dg.AssetKey]) -> list[dg.AssetKey]:
-        return first + ([extraction_key(c.name)] if c.name in extracted else [])
+        # after its extraction, if extracted; and after the source whose keys its column names (a rating's dossier)
+        keys_of = dict.fromkeys(col.key_of for col in c.columns if col.key_of)
+        return (first + ([extraction_key(c.name)] if c.name in extracted else [])
+                + [dg.AssetKey(contracts[k].table) for k in keys_of if k])
 
     registry = build_ingestion_asset(registry_contract, upstream(registry_contract, []))
     return [registry] + [build_ingestion_asset(c, upstream(c, [registry.key])) for c in contracts.values()

@@ -85,7 +85,11 @@ QUARANTINE_DESCRIPTION = ("Blocks the ranking when more than the allowed share o
 # The agency registry (role: registry): the other sources' staging assets depend on it, so its check must run before
 # them.
 REGISTRY = registry_source(load_sources()).name
-STAGING_TABLES = {source: c.table for source, c in load_sources().items() if source != REGISTRY}
+# A source whose rows name another source's keys (a rating's dossier: `key_of`) is loaded after that source, whose
+# blocking checks run in the step below: its own check is a step of its own, after it.
+LINKED_TABLES = {source: c.table for source, c in load_sources().items() if any(col.key_of for col in c.columns)}
+STAGING_TABLES = {source: c.table for source, c in load_sources().items()
+                  if source != REGISTRY and source not in LINKED_TABLES}
 
 
 @dg.asset_check(asset=load_sources()[REGISTRY].table, name="quarantine_within_threshold", blocking=True,
@@ -95,6 +99,20 @@ def registry_quarantine_check(context: dg.AssetCheckExecutionContext, warehouse:
         results = run_sql_checks(con, run_years(context), names=QUARANTINE_CHECKS,
                                  registry=load_registry(warehouse.base))
     return _check_result(results, dg.AssetCheckSeverity.ERROR, REGISTRY, context.log.error)
+
+
+def _linked_quarantine_check(source: str, table: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=table, name="quarantine_within_threshold", blocking=True,
+                    description=QUARANTINE_DESCRIPTION)
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connect() as con:
+            results = run_sql_checks(con, run_years(context), names=QUARANTINE_CHECKS)
+        return _check_result(results, dg.AssetCheckSeverity.ERROR, source, context.log.error)
+
+    return _check
+
+
+linked_quarantine_checks = [_linked_quarantine_check(source, table) for source, table in LINKED_TABLES.items()]
 
 
 # The checks of the other staging tables run as one step after them (one connection, one pass of each check
@@ -248,4 +266,5 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
     )
 
 
-quality_checks = [registry_quarantine_check, staging_checks, ratios_within_0_1, ranks_follow_totals]
+quality_checks = [registry_quarantine_check, staging_checks, *linked_quarantine_checks, ratios_within_0_1,
+                  ranks_follow_totals]

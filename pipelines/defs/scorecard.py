@@ -31,10 +31,12 @@ def scorecard_766_facts(context: dg.AssetExecutionContext, warehouse: Warehouse)
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec("scorecard_766", group_name="scorecard", kinds={"duckdb"}, deps=["scorecard_766_facts"],
+        dg.AssetSpec("scorecard_766", group_name="scorecard", kinds={"duckdb"},
+                     deps=["scorecard_766_facts", "stg_ratings", "stg_feedback"],
                      description="QĐ 766 items per unit (and 'PROVINCE') and month, quarter, year: numerator, "
                      "denominator, value, points."),
-        dg.AssetSpec("scorecard_766_totals", group_name="scorecard", kinds={"duckdb"}, deps=["scorecard_766_facts"],
+        dg.AssetSpec("scorecard_766_totals", group_name="scorecard", kinds={"duckdb"},
+                     deps=["scorecard_766_facts", "stg_ratings", "stg_feedback"],
                      description="QĐ 766 totals of the computable points and the rank per group and period."),
     ],
     partitions_def=yearly_partitions,

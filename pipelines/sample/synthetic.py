@@ -19,14 +19,15 @@ import shutil
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-SOURCES = ("agencies", "services", "dossiers", "one_stop", "infrastructure", "capacity", "assessments")
+SOURCES = ("agencies", "services", "dossiers", "one_stop", "infrastructure", "capacity", "assessments", "ratings",
+           "feedback")
 DOSSIERS_PER_YEAR = 300_000
 CHUNK_ROWS = 2_000_000
 FIXED_TIME = datetime(2026, 1, 1)  # XLSX document properties: a fixed date keeps the files byte-identical
@@ -66,8 +67,14 @@ TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 # The optional columns of the national sync format (config/sources.yaml), by the first year the sample's exports
 # carry them: the supplement dates and electronic results since the QĐ 766 portal (2022), the data store later.
 SYNC_COLUMNS_FROM = {"NgayYeuCauBoSung": 2022, "NgayCongDanBoSung": 2022, "SoLanBoSung": 2022,
-                     "CoKetQuaDienTu": 2022, "DaSoHoaKetQua": 2022, "DuocLayTuKhoDMQG": 2023}
+                     "CoKetQuaDienTu": 2022, "DaSoHoaKetQua": 2022, "DuocLayTuKhoDMQG": 2023, "NgayDongBo": 2022}
 SYNC_STREAM = 766  # the sync columns' own generator: the other columns keep the values they had without them
+# The QĐ 766 transparency and satisfaction inputs (docs/raw_contracts.md), from the year the portal scores them:
+# the catalogue's national-database columns, the citizens' ratings and the feedback (PAKN), each from its own
+# generator, so every other file stays as it was.
+INPUTS_766_FROM = 2022
+RATING_STREAM, FEEDBACK_STREAM = 7661, 7662
+UNKNOWN_DOSSIER = "HS-KHONG-CO"  # a rating of no dossier: one a year, quarantined (a counted fault)
 
 
 @dataclass(frozen=True)
@@ -270,6 +277,8 @@ def generate_sample_province(
 
     dossiers_per_year: dict[int, int] = {}
     procedures_per_year: dict[int, int] = {}
+    # the end of the data (the last month's end): no rating or answer comes later
+    until = np.datetime64(date(through.year + through.month // 12, through.month % 12 + 1, 1), "s")
     for year in range(first_year, last_year + 1):
         existing = [a for a in agencies if a.exists(year)]
         owned = owned_after if year >= 2025 else owned_before
@@ -277,7 +286,7 @@ def generate_sample_province(
         procedures_per_year[year] = len({p for _, p, _, _ in catalogue})
         months = 12 if year < through.year else (through.month if year == through.year else 0)
         dossiers_per_year[year] = _write_dossiers(raw_dir, year, months, existing, catalogue, seed, scale,
-                                                  dossier_format, fault, files)
+                                                  dossier_format, fault, files, until)
         _write_one_stop(raw_dir, year, months, existing, seed, files)
         if year < through.year or through == date(year, 12, 31):
             _write_returns(raw_dir, year, existing, seed, fault, files)
@@ -317,8 +326,12 @@ def _write_services(raw_dir: Path, year: int, existing: list[Agency], owned: dic
             name = (f"{PROCEDURE_WORDS[int(u * 10)]} {PROCEDURE_OBJECTS[int(u * 1000) % 12]} "
                     f"(thủ tục {p})")
             label = "" if level == 1 and year % 2 == 0 else level_label(level, year)
-            rows.append([year, a.code, p, name, label, has_fee])
+            rows.append([year, a.code, p, name, label, has_fee, *_national_database(a, p, year)])
     header = ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"]
+    if year >= INPUTS_766_FROM:
+        header += ["published_on", "synced_national"]
+    else:
+        rows = [r[:len(header)] for r in rows]
     stem = raw_dir / "services" / str(year) / f"catalogue_{year}"
     if year in (2019, 2023):
         path = stem.with_suffix(".xlsx")
@@ -334,9 +347,21 @@ def _write_services(raw_dir: Path, year: int, existing: list[Agency], owned: dic
     return catalogue
 
 
+def _national_database(agency: Agency, procedure: str, year: int) -> list[object]:
+    """published_on and synced_national of a procedure (from INPUTS_766_FROM): the share matching the national
+    database grows every year, better agencies keep theirs in step; half of the others were never published."""
+    share = min(0.97, (0.6 + 0.1 * (year - INPUTS_766_FROM)) * (0.45 + 0.55 * quality(agency)))
+    u = _unit(f"published:{procedure}:{agency.code}:{year}")
+    synced = u < share
+    if not synced and u > (1 + share) / 2:
+        return ["", 0]
+    day = int(_unit(f"published_on:{procedure}") * 365)
+    return [(date(INPUTS_766_FROM - 1, 1, 1) + timedelta(days=day)).isoformat(), int(synced)]
+
+
 def _write_dossiers(raw_dir: Path, year: int, months: int, existing: list[Agency],
                     catalogue: list[tuple[str, str, int, int]], seed: int, scale: float, dossier_format: str,
-                    fault: Callable, files: list[str]) -> int:
+                    fault: Callable, files: list[str], until: np.datetime64 | None = None) -> int:
     by_code = {a.code: a for a in existing}
     cat_agency = np.array([c[0] for c in catalogue])
     cat_proc = np.array([c[1] for c in catalogue])
@@ -366,12 +391,20 @@ def _write_dossiers(raw_dir: Path, year: int, months: int, existing: list[Agency
         # in one chunk (every month of the default sample) is byte-identical to drawing it at once.
         parts = max(1, -(-n // CHUNK_ROWS))
         month_faults = _MonthFaults(year, month, n, fault)
+        inputs_766 = year >= INPUTS_766_FROM and until is not None
+        rating_rng = np.random.default_rng([seed, year, month, RATING_STREAM])
+        ratings: list[pl.DataFrame] = []
+        if inputs_766:
+            _write_feedback(raw_dir, year, month, np.array(active), weight, q_active, n,
+                            np.random.default_rng([seed, year, month, FEEDBACK_STREAM]), until, files)
         for part in range(parts):
             first = part * CHUNK_ROWS
             frame = _draw_dossier_chunk(
                 rng, year, month, months, progress, min(CHUNK_ROWS, n - first), first, codes, idx, weight,
                 q_active, starts, lengths, cat_proc, cat_level, cat_fee, sync_rng=sync_rng)
             frame = month_faults.apply(frame, first=part == 0, last=part == parts - 1)
+            if inputs_766:
+                ratings.append(_ratings(frame, year, rating_rng, {c: quality(by_code[c]) for c in active}, until))
             total += frame.height
             name = f"hoso_{year}_{month:02d}" + (f"_part{part + 1}" if parts > 1 else "")
             path = folder / (name + (".parquet" if use_parquet else ".csv"))
@@ -381,7 +414,104 @@ def _write_dossiers(raw_dir: Path, year: int, months: int, existing: list[Agency
                 frame.write_csv(path)
             files.append(path.relative_to(raw_dir).as_posix())
             del frame
+        if inputs_766:
+            _write_ratings(raw_dir, year, month, ratings, fault, files)
     return total
+
+
+def _ratings(frame: pl.DataFrame, year: int, rng: np.random.Generator, q_of: dict[str, float],
+             until: np.datetime64) -> pl.DataFrame:
+    """The citizens' ratings of a chunk's finished dossiers (the ones the loader keeps: not the injected faults,
+    not a re-sent copy): the share rated grows every year, better agencies are rated more and better; one dossier
+    in fifty is rated again a few days later (the latest counts). Only ratings given by `until` (the data's end)."""
+    fmt = "%Y%m%d%H%M%S"
+    received = pl.col("NgayTiepNhan").str.strptime(pl.Datetime("ms"), fmt, strict=False)
+    done = frame.filter((pl.col("NgayKetThucXuLy") != "") & (pl.col("DonViXuLy") != "XXX-UNKNOWN")
+                        & received.is_not_null() & (pl.col("NgayHenTra") >= pl.col("NgayTiepNhan"))
+                        ).unique("MaHoSo", keep="first", maintain_order=True)
+    n = done.height
+    if not n:
+        return pl.DataFrame(schema={"MaHoSo": pl.String, "at": pl.Datetime("ms"), "MucDo": pl.Int64,
+                                    "KenhDanhGia": pl.Int64})
+    since = year - INPUTS_766_FROM
+    q = np.array([q_of.get(a, 0.5) for a in done["DonViXuLy"].to_list()])
+    finished = done["NgayKetThucXuLy"].str.strptime(pl.Datetime("ms"), fmt).to_numpy()
+    rated = rng.random(n) < min(0.9, 0.3 + 0.15 * since) * (0.4 + 0.6 * q)
+    at = finished + rng.integers(600, 3 * 86400, n).astype("timedelta64[s]")
+    satisfied = rng.random(n) < min(0.97, 0.7 + 0.05 * since) * (0.55 + 0.45 * q)
+    level = np.where(satisfied, np.where(rng.random(n) < 0.5, 1, 2), np.where(rng.random(n) < 0.6, 3, 4))
+    channel = rng.choice([1, 2, 3], n, p=[0.5, 0.35, 0.15])
+    again = rated & (rng.random(n) < 0.02)
+    later = at + rng.integers(86400, 5 * 86400, n).astype("timedelta64[s]")
+    relevel = np.where(rng.random(n) < 0.5, 2, 4)
+    codes = done["MaHoSo"].to_numpy()
+    out = pl.DataFrame({
+        "MaHoSo": np.concatenate([codes[rated], codes[again]]),
+        "at": np.concatenate([at[rated], later[again]]).astype("datetime64[ms]"),
+        "MucDo": np.concatenate([level[rated], relevel[again]]),
+        "KenhDanhGia": np.concatenate([channel[rated], channel[again]]),
+    })
+    return out.filter(pl.col("at") < pl.lit(until.astype("datetime64[ms]").item()))
+
+
+def _write_ratings(raw_dir: Path, year: int, month: int, parts: list[pl.DataFrame], fault: Callable,
+                   files: list[str]) -> None:
+    """The month's ratings, each in the folder of the year it was given (a December dossier may be rated in
+    January); January's file also holds a rating of no dossier, which the loader quarantines."""
+    frame = pl.concat(parts)
+    if month == 1:
+        frame = pl.concat([frame, pl.DataFrame({"MaHoSo": [f"{UNKNOWN_DOSSIER}-{year}"],
+                                                "at": [datetime(year, 1, 15, 9)], "MucDo": [1], "KenhDanhGia": [1]},
+                                               schema=frame.schema)])
+        fault("ratings", "unknown_dossier")
+    frame = frame.with_columns(pl.col("at").dt.year().alias("rating_year"),
+                               pl.col("at").dt.strftime("%Y%m%d%H%M%S").alias("NgayDanhGia"))
+    for (rating_year,), part in sorted(frame.group_by("rating_year"), key=lambda kv: kv[0]):
+        path = raw_dir / "ratings" / str(rating_year) / f"danhgia_{year}_{month:02d}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part.select("MaHoSo", "NgayDanhGia", "MucDo", "KenhDanhGia").write_csv(path)
+        files.append(path.relative_to(raw_dir).as_posix())
+
+
+def _write_feedback(raw_dir: Path, year: int, month: int, active: np.ndarray, weight: np.ndarray,
+                    q_active: np.ndarray, n_dossiers: int, rng: np.random.Generator, until: np.datetime64,
+                    files: list[str]) -> None:
+    """The month's feedback and petitions (PAKN), one per ~60 dossiers, in the folder of the month received: due
+    10-15 days later; answered on time more often every year and by better agencies, else 1-14 days late; a few
+    withdrawn, a few never answered; those whose answer would come after the data's end not answered yet. With the
+    petitioner's name, phone and address and the text, as exports have them (dropped by the loader)."""
+    n = max(1, n_dossiers // 60)
+    fmt = "%Y%m%d%H%M%S"
+    pick = rng.choice(len(active), size=n, p=weight / weight.sum())
+    q = q_active[pick]
+    days = calendar.monthrange(year, month)[1]
+    start = np.datetime64(f"{year}-{month:02d}-01T00:00:00", "s")
+    received = start + (rng.integers(0, days, n) * 86400 + rng.integers(7 * 3600, 17 * 3600, n)).astype(
+        "timedelta64[s]")
+    due = received + (rng.integers(10, 16, n) * 86400).astype("timedelta64[s]")
+    on_time = rng.random(n) < min(0.97, 0.65 + 0.08 * (year - INPUTS_766_FROM)) * (0.5 + 0.5 * q)
+    early = received + ((due - received).astype(np.int64) * rng.uniform(0.2, 1.0, n)).astype("timedelta64[s]")
+    answered = np.where(on_time, early, due + (rng.integers(1, 15, n) * 86400).astype("timedelta64[s]"))
+    r = rng.random(n)
+    status = np.where(r < 0.03, 4, np.where((r < 0.06) | (answered >= until), 2, 3))
+    text = pl.Series(answered.astype("datetime64[ms]")).dt.strftime(fmt)
+    frame = pl.DataFrame({
+        "MaPhanAnh": [f"PA-{year}{month:02d}-{i:05d}" for i in range(1, n + 1)],
+        "DonViXuLy": active[pick],
+        "NgayTiepNhan": pl.Series(received.astype("datetime64[ms]")).dt.strftime(fmt),
+        "HanXuLy": pl.Series(due.astype("datetime64[ms]")).dt.strftime(fmt),
+        "NgayXuLy": pl.select(pl.when(pl.Series(status == 3)).then(text).otherwise(pl.lit(""))).to_series(),
+        "TrangThai": status,
+        "NoiDung": ["Phản ánh về thời gian giải quyết hồ sơ"] * n,
+        "HoTen": [f"{FAMILY[i % len(FAMILY)]} {MIDDLE[i % len(MIDDLE)]} {GIVEN[i % len(GIVEN)]}"
+                  for i in rng.integers(0, 10**6, n)],
+        "SoDienThoai": [f"09{v:08d}" for v in rng.integers(0, 10**8, n)],
+        "DiaChi": [f"Thôn {v}, xã Tân An" for v in rng.integers(1, 20, n)],
+    })
+    path = raw_dir / "feedback" / str(year) / f"pakn_{year}_{month:02d}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_csv(path)
+    files.append(path.relative_to(raw_dir).as_posix())
 
 
 def write_dossier_day(raw_dir: Path, year: int, month: int, day: int, n: int, *, seed: int = 20161,
@@ -554,6 +684,11 @@ def _sync_columns(rng: np.random.Generator, year: int, q: np.ndarray, received: 
         "DaSoHoaKetQua": pl.Series(np.where(unknown[2], "", flag(0.08 + 0.15 * since))),
         "DuocLayTuKhoDMQG": pl.Series(np.where(unknown[3], "", flag(0.03 + 0.08 * (year - 2023)))),
     }
+    # NgayDongBo (drawn last: the columns above keep their values): the first sync of the status to the national
+    # portal, mostly within hours, some days late; the share synced grows, weaker agencies sync clearly less
+    synced = (status != 1) & (rng.random(n) < min(0.97, 0.6 + 0.12 * since) * (0.35 + 0.65 * q))
+    delay = np.where(rng.random(n) < 0.85, rng.integers(300, 6 * 3600, n), rng.integers(86400, 20 * 86400, n))
+    columns["NgayDongBo"] = stamp(received + delay.astype("timedelta64[s]"), synced)
     return {name: col for name, col in columns.items() if year >= SYNC_COLUMNS_FROM[name]}
 
 

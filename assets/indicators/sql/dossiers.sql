@@ -2,6 +2,8 @@
 -- "Dossiers of online services" are those whose level (MucDo, else the catalogue's) is 3 or 4.
 -- svc_with_online_dossier_ratio: the agency's catalogue procedures of level 3/4 that received at least one
 -- accepted online dossier, over all its catalogue procedures of level 3/4.
+-- satisfaction_ratio: the ratings given in the year (NgayDanhGia; the optional ratings source), each dossier's latest
+-- of the year, with MucDo 1 or 2 (hài lòng, rất hài lòng), by the dossier's agency; no rating: no value.
 INSERT INTO egov_indicator_parts
 WITH per_agency AS (
     SELECT year, agency_code,
@@ -30,11 +32,24 @@ online_services AS (
     FROM stg_services AS s
     WHERE s.year IN (SELECT year FROM egov_years) AND s.level IN (3, 4)
     GROUP BY ALL
+),
+latest_rating AS (
+    SELECT r.year, r.MaHoSo, arg_max(r.MucDo, r.NgayDanhGia) AS MucDo
+    FROM stg_ratings AS r
+    WHERE r.year IN (SELECT year FROM egov_years)
+    GROUP BY ALL
+),
+ratings AS (
+    SELECT l.year, d.DonViXuLy AS agency_code, count(*) AS ratings,
+           count(*) FILTER (WHERE l.MucDo IN (1, 2)) AS satisfied
+    FROM latest_rating AS l JOIN stg_dossiers AS d ON d.MaHoSo = l.MaHoSo AND d.year <= l.year
+    GROUP BY ALL
 )
 SELECT a.year, a.agency_code, m.indicator_code, coalesce(m.numerator, 0), coalesce(m.denominator, 0)
 FROM egov_agencies AS a
 LEFT JOIN per_agency AS p USING (year, agency_code)
-LEFT JOIN online_services AS o USING (year, agency_code),
+LEFT JOIN online_services AS o USING (year, agency_code)
+LEFT JOIN ratings AS g USING (year, agency_code),
 LATERAL (SELECT unnest([
     {'indicator_code': 'dossier_online_ratio',          'numerator': p.online_accepted_online, 'denominator': p.online_accepted},
     {'indicator_code': 'dossier_online_ratio_l3',       'numerator': p.l3_accepted_online,     'denominator': p.l3_accepted},
@@ -42,5 +57,6 @@ LATERAL (SELECT unnest([
     {'indicator_code': 'svc_with_online_dossier_ratio', 'numerator': o.with_online_dossier,    'denominator': o.services},
     {'indicator_code': 'dossier_on_time_ratio',         'numerator': p.processed_on_time,      'denominator': p.processed},
     {'indicator_code': 'dossier_paid_online_ratio',     'numerator': p.paid_online,            'denominator': p.accepted_with_fee},
-    {'indicator_code': 'dossier_digitized_ratio',       'numerator': p.digitised,              'denominator': p.accepted}
+    {'indicator_code': 'dossier_digitized_ratio',       'numerator': p.digitised,              'denominator': p.accepted},
+    {'indicator_code': 'satisfaction_ratio',            'numerator': g.satisfied,              'denominator': g.ratings}
 ], recursive := true)) AS m;

@@ -39,6 +39,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from assets.reports.common import Provisional, agency_groups, atomic_path, class_styles, provisional, remove_leftovers
 from assets.reports.data import ranking
+from assets.reports.scorecard_766 import RECORDS_SHEET as SCORECARD_766_RECORDS_SHEET
 from assets.reports.scorecard_766 import SHEET as SCORECARD_766_SHEET
 from assets.reports.scorecard_766 import write_766_sheet
 from assets.reports.workbook.formats import METHOD_SHEET, QUALITY_SHEET, Formats, sheet_name
@@ -106,7 +107,8 @@ def write_ranking_workbook(
     path = Path(out_dir) / str(year) / f"xep_hang_{year}.xlsx"
     with new_workbook(path, f"Xếp hạng mức độ ứng dụng CNTT năm {year}", status) as wb:
         fmt = Formats(wb, classes)
-        taken = {METHOD_SHEET.casefold(), QUALITY_SHEET.casefold(), SCORECARD_766_SHEET.casefold()}
+        taken = {METHOD_SHEET.casefold(), QUALITY_SHEET.casefold(), SCORECARD_766_SHEET.casefold(),
+                 SCORECARD_766_RECORDS_SHEET.casefold()}
         for group in groups:
             ranking_sheet(wb, fmt, sheet_name(group["sheet"], taken), year, group, list(classes), status)
         method_sheet(wb, fmt, marts, year, groups, labels)

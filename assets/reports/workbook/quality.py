@@ -8,7 +8,7 @@ from xlsxwriter.workbook import Workbook
 
 from assets.reports.common import agency_groups, group_of
 from assets.reports.workbook.formats import QUALITY_SHEET, Formats, table, text_sheet
-from expectations.sql_checks import REGISTRY, SOURCE_LABELS, quality_summary, rule_label
+from expectations.sql_checks import REGISTRY, SOURCE_LABELS, SOURCES, quality_summary, rule_label
 
 NAMES = "LEFT JOIN agencies AS a ON a.agency_code = d.agency_code"  # an agency's name and group, by its code
 
@@ -84,7 +84,8 @@ def quality_sheet(
             ["Mã cơ quan", "Tên cơ quan", "Nguồn dữ liệu", "Lý do", "Số dòng"],
             [
                 [
-                    code or "(không đọc được mã cơ quan)",
+                    code or ("(không đọc được mã cơ quan)" if source not in SOURCES or SOURCES[source].agency_column
+                             else "(cơ quan lấy từ hồ sơ)"),  # a rating: its agency is its dossier's
                     name or ("mã không có trong danh mục cơ quan" if code else ""),
                     SOURCE_LABELS.get(source, source),
                     _rules_text(source, rules),

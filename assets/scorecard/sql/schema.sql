@@ -106,3 +106,16 @@ CREATE TABLE IF NOT EXISTS scorecard_766_totals (
     computable_max DOUBLE NOT NULL,
     rank           INTEGER            -- within the agency group and period, by total_points; NULL: no total, PROVINCE
 );
+
+-- Every lost point traced to its records (monthly periods): one row per record in an item's denominator but not its
+-- numerator, when the item has a value for the unit and month (scorecard_766_dossiers.sql gives every reason).
+CREATE TABLE IF NOT EXISTS scorecard_766_dossiers (
+    year           INTEGER NOT NULL,
+    period         VARCHAR NOT NULL,  -- 2026-08
+    agency_code    VARCHAR NOT NULL,
+    indicator_code VARCHAR NOT NULL,
+    record_code    VARCHAR NOT NULL,  -- MaHoSo; the procedure code (published_766); MaPhanAnh (feedback)
+    reason_code    VARCHAR NOT NULL,
+    reason         VARCHAR NOT NULL,  -- in Vietnamese, for the agency pages
+    days_late      INTEGER            -- days past the due date (on time, feedback), or synced after the instant
+);

@@ -26,8 +26,70 @@ FROM sc_periods AS p
 JOIN scorecard_766_facts AS f ON f.year = p.year AND f.month BETWEEN p.first_month AND p.last_month
 GROUP BY GROUPING SETS ((p.year, p.period, f.agency_code), (p.year, p.period));
 
+-- The transparency and satisfaction items (docs/rubrics.md §8) read the staged inputs directly: the sync instant is
+-- compared with each period's reference instant, and a rating or a feedback belongs to the period of its own date,
+-- not its dossier's. A period runs from its first month's start to `period_end` (the start of the next period).
+CREATE OR REPLACE TEMP TABLE sc_bounds AS
+SELECT *, make_timestamp(year, first_month, 1, 0, 0, 0) AS period_start,
+       make_timestamp(year, first_month, 1, 0, 0, 0) + to_months(last_month - first_month + 1) AS period_end
+FROM sc_periods;
+
+CREATE OR REPLACE TEMP TABLE sc_extra AS
+WITH period_months AS (  -- each period once per month it spans: a dossier joins its 3 periods by (year, month)
+    SELECT *, unnest(range(first_month, last_month + 1)) AS month FROM sc_bounds
+),
+latest_rating AS (  -- per period, each dossier's latest rating given by the period's end, if in the period
+    SELECT b.year, b.period, r.MaHoSo, arg_max(r.MucDo, r.NgayDanhGia) AS MucDo
+    FROM sc_bounds AS b JOIN stg_ratings AS r ON r.year <= b.year AND r.NgayDanhGia < b.period_end
+    GROUP BY b.year, b.period, b.period_start, r.MaHoSo
+    HAVING max(r.NgayDanhGia) >= b.period_start
+),
+first_rating AS (SELECT MaHoSo, min(NgayDanhGia) AS rated_at FROM stg_ratings GROUP BY MaHoSo),
+rows AS (
+    -- published_766: the procedures of the period's year's catalogue; synced_national = 1 (known: not NULL)
+    SELECT b.year, b.period, s.agency_code, 1 AS procedures, (s.synced_national = 1)::INTEGER AS published,
+           (s.synced_national IS NOT NULL)::INTEGER AS published_known
+    FROM sc_bounds AS b JOIN stg_services AS s ON s.year = b.year
+    UNION ALL BY NAME
+    -- synced_766: received in the period, TrangThaiHoSo not 1, 3, 7, 8 (the on-time item's); synced by the instant
+    SELECT b.year, b.period, d.DonViXuLy AS agency_code, 1 AS sync_counted,
+           coalesce(d.NgayDongBo <= b.ref, false)::INTEGER AS synced, (d.NgayDongBo IS NOT NULL)::INTEGER AS sync_known
+    FROM period_months AS b JOIN stg_dossiers AS d ON d.year = b.year AND month(d.NgayTiepNhan) = b.month
+    WHERE d.TrangThaiHoSo NOT IN (1, 3, 7, 8)
+    UNION ALL BY NAME
+    -- satisfied_766: the ratings given in the period (a dossier's latest), by the dossier's agency; MucDo 1 or 2
+    SELECT l.year, l.period, d.DonViXuLy AS agency_code, 1 AS ratings, (l.MucDo IN (1, 2))::INTEGER AS satisfied
+    FROM latest_rating AS l JOIN stg_dossiers AS d ON d.MaHoSo = l.MaHoSo AND d.year <= l.year
+    UNION ALL BY NAME
+    -- rated_766: finished (9, 10) in the period (NgayKetThucXuLy), with a rating given by the period's end
+    SELECT b.year, b.period, d.DonViXuLy AS agency_code, 1 AS finished,
+           coalesce(r.rated_at < b.period_end, false)::INTEGER AS rated
+    FROM period_months AS b JOIN stg_dossiers AS d ON year(d.NgayKetThucXuLy) = b.year
+     AND month(d.NgayKetThucXuLy) = b.month AND d.year <= b.year
+    LEFT JOIN first_rating AS r ON r.MaHoSo = d.MaHoSo
+    WHERE d.TrangThaiHoSo IN (9, 10)
+    UNION ALL BY NAME
+    -- feedback_on_time_766: due in the period (HanXuLy), not withdrawn (4); on time: answered (3) by HanXuLy, or
+    -- not answered yet (1, 2) and not yet due at the reference instant
+    SELECT b.year, b.period, f.DonViXuLy AS agency_code, 1 AS feedback_due,
+           ((f.TrangThai = 3 AND f.NgayXuLy <= f.HanXuLy) OR (f.TrangThai IN (1, 2) AND f.HanXuLy >= b.ref))::INTEGER
+               AS feedback_on_time
+    FROM sc_bounds AS b JOIN stg_feedback AS f ON f.HanXuLy >= b.period_start AND f.HanXuLy < b.period_end
+    WHERE f.TrangThai <> 4
+)
+SELECT year, period, coalesce(agency_code, 'PROVINCE') AS agency_code,
+       sum(procedures) AS procedures, sum(published) AS published, sum(published_known) AS published_known,
+       sum(sync_counted) AS sync_counted, sum(synced) AS synced, sum(sync_known) AS sync_known,
+       sum(ratings) AS ratings, sum(satisfied) AS satisfied, sum(finished) AS finished, sum(rated) AS rated,
+       sum(feedback_due) AS feedback_due, sum(feedback_on_time) AS feedback_on_time
+FROM rows
+GROUP BY GROUPING SETS ((year, period, agency_code), (year, period));
+
 -- One row per unit, period and computed indicator. A flag item's numerator is NULL (so its value is) when no
--- accepted dossier of the period carries the flag: the column was absent or empty, which is unknown, not 0.
+-- accepted dossier of the period carries the flag: the column was absent or empty, which is unknown, not 0. Likewise
+-- published_766, synced_766 and rated_766 when no procedure of the year's catalogue carries synced_national, no
+-- dossier of the province's period NgayDongBo, no rating was given in the province's period: the input is absent
+-- (an empty NgayDongBo among others is "never synced", an agency without a rating among others is 0).
 CREATE OR REPLACE TEMP TABLE sc_values AS
 WITH units AS (
     SELECT year, agency_code, agency_group FROM sc_units
@@ -39,7 +101,9 @@ SELECT u.year, p.period, p.period_type, u.agency_code, u.agency_group, k.indicat
        CASE WHEN k.denominator > 0 THEN k.numerator / k.denominator END AS value
 FROM units AS u
 JOIN sc_periods AS p USING (year)
-LEFT JOIN sc_sums AS s ON s.year = u.year AND s.period = p.period AND s.agency_code = u.agency_code,
+LEFT JOIN sc_sums AS s ON s.year = u.year AND s.period = p.period AND s.agency_code = u.agency_code
+LEFT JOIN sc_extra AS x ON x.year = u.year AND x.period = p.period AND x.agency_code = u.agency_code
+LEFT JOIN sc_extra AS pv ON pv.year = u.year AND pv.period = p.period AND pv.agency_code = 'PROVINCE',
 LATERAL (SELECT unnest([
     {'indicator_code': 'on_time_766',           'numerator': coalesce(s.on_time, 0)::DOUBLE,     'denominator': coalesce(s.counted, 0)::DOUBLE},
     {'indicator_code': 'online_submission_766', 'numerator': coalesce(s.os_online, 0)::DOUBLE,   'denominator': coalesce(s.os_accepted, 0)::DOUBLE},
@@ -47,7 +111,12 @@ LATERAL (SELECT unnest([
     {'indicator_code': 'e_result_766',          'numerator': CASE WHEN s.e_result_known > 0 THEN s.e_result END::DOUBLE,                 'denominator': coalesce(s.accepted, 0)::DOUBLE},
     {'indicator_code': 'digitised_result_766',  'numerator': CASE WHEN s.digitised_result_known > 0 THEN s.digitised_result END::DOUBLE, 'denominator': coalesce(s.accepted, 0)::DOUBLE},
     {'indicator_code': 'digitised_766',         'numerator': CASE WHEN s.digitised_known > 0 THEN s.digitised END::DOUBLE,               'denominator': coalesce(s.accepted, 0)::DOUBLE},
-    {'indicator_code': 'data_store_766',        'numerator': CASE WHEN s.data_store_known > 0 THEN s.data_store END::DOUBLE,             'denominator': coalesce(s.accepted, 0)::DOUBLE}
+    {'indicator_code': 'data_store_766',        'numerator': CASE WHEN s.data_store_known > 0 THEN s.data_store END::DOUBLE,             'denominator': coalesce(s.accepted, 0)::DOUBLE},
+    {'indicator_code': 'published_766',         'numerator': CASE WHEN pv.published_known > 0 THEN coalesce(x.published, 0) END::DOUBLE, 'denominator': coalesce(x.procedures, 0)::DOUBLE},
+    {'indicator_code': 'synced_766',            'numerator': CASE WHEN pv.sync_known > 0 THEN coalesce(x.synced, 0) END::DOUBLE,         'denominator': coalesce(x.sync_counted, 0)::DOUBLE},
+    {'indicator_code': 'satisfied_766',         'numerator': coalesce(x.satisfied, 0)::DOUBLE,                                          'denominator': coalesce(x.ratings, 0)::DOUBLE},
+    {'indicator_code': 'rated_766',             'numerator': CASE WHEN pv.ratings > 0 THEN coalesce(x.rated, 0) END::DOUBLE,             'denominator': coalesce(x.finished, 0)::DOUBLE},
+    {'indicator_code': 'feedback_on_time_766',  'numerator': coalesce(x.feedback_on_time, 0)::DOUBLE,                                    'denominator': coalesce(x.feedback_due, 0)::DOUBLE}
 ], recursive := true)) AS k;
 
 -- Every item of the rubric for every unit and period; a not computable item has no value and keeps its maximum.
@@ -90,5 +159,7 @@ SELECT year, period, period_type, agency_code, agency_group, total_points, compu
 FROM totals;
 
 DROP TABLE sc_sums;
+DROP TABLE sc_bounds;
+DROP TABLE sc_extra;
 DROP TABLE sc_values;
 DROP TABLE sc_scored;

@@ -46,6 +46,7 @@ class ColumnContract:
     free_text: Flag = False  # a name: may hold line breaks and tabs (any control character quarantines a code)
     refers_to: str | None = None  # the source's own key column this column must name (a link between rows)
     range_by: str | None = None  # the column naming the indicator whose range (thresholds.yaml) bounds the value
+    key_of: str | None = None  # another source whose one key column this column must name (a rating's dossier)
 
 
 @pydantic_dataclasses.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
@@ -75,6 +76,7 @@ class SourceContract:
     sheet: str | None = None  # the XLSX sheet to read; None: the one visible sheet whose header matches
     key_label: str | None = None  # how a duplicate of the `unique` key reads in Vietnamese ("trùng MaHoSo")
     agency_return: Flag = False  # every evaluated agency sends it each year (data_quality.missing_return)
+    optional_source: Flag = False  # a province may send none of its files: a year without them is not noted
     # Records that change (an incremental feed sends a dossier again at each change of state): the row with the
     # latest `version` of each `key` across the files of every year is the record, older ones are superseded.
     key: tuple[str, ...] = ()
@@ -206,11 +208,23 @@ def check_sources(sources: dict[str, SourceContract], path: Path) -> None:
             fail(s.name, "partitioned", f"false is not supported for a source other than the agency registry "
                  f"(sources.{registry.name}, role: registry): give its files year folders, raw/{s.folder}/<year>/, "
                  "and partitioned: true")
+    for s in sources.values():
+        for c in s.columns:
+            target = sources.get(c.key_of) if c.key_of else None
+            if c.key_of and (target is None or len(target.unique) != 1 or target is s):
+                fail(s.name, f"columns.{c.name}.key_of", f"{c.key_of!r} is not another source with one key column "
+                     "(unique: [column])")
     tables: dict[str, str] = {}
     for s in sources.values():
         if s.table in tables:
             fail(s.name, "table", f"{s.table} is already the staging table of sources.{tables[s.table]}")
         tables[s.table] = s.name
+
+
+def key_target(sources: dict[str, SourceContract], col: ColumnContract) -> tuple[str, str, str]:
+    """The staging table, key column and label of the source a `key_of` column names (checked when loaded)."""
+    target = sources[str(col.key_of)]
+    return target.table, target.unique[0], target.label
 
 
 def registry_source(sources: dict[str, SourceContract]) -> SourceContract:

@@ -65,8 +65,13 @@ PROBES = {
 
 def timed(code: str, env: dict[str, str]) -> dict[str, float]:
     """Wall and CPU seconds of `python -c code` (GNU time), plus the in-process run seconds when it prints them."""
-    done = subprocess.run(["/usr/bin/time", "-f", "TIME %e %U %S", sys.executable, "-c", code], env=env, cwd=ROOT,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "TIME %e %U %S", sys.executable, "-c", code],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise SystemExit(f"probe failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     wall, user, system = map(float, re.search(r"TIME ([\d.]+) ([\d.]+) ([\d.]+)", done.stderr).groups())
@@ -95,9 +100,11 @@ def main() -> None:
 
     noop = figures["noop_run"]
     floor = noop["wall_s"]
-    print(f"\nA run of {noop['steps']} no-op steps, from process start to exit: {floor:.2f} s wall, "
-          f"{noop['cpu_s']:.2f} s CPU (Dagster executing the steps: {noop['run_s']:.2f} s); Great Expectations' "
-          f"import beside it: {figures['gx_import']['cpu_s']:.2f} s CPU.")
+    print(
+        f"\nA run of {noop['steps']} no-op steps, from process start to exit: {floor:.2f} s wall, "
+        f"{noop['cpu_s']:.2f} s CPU (Dagster executing the steps: {noop['run_s']:.2f} s); Great Expectations' "
+        f"import beside it: {figures['gx_import']['cpu_s']:.2f} s CPU."
+    )
     report: dict[str, object] = {"probes": figures, "repeat": args.repeat}
     if args.results:
         measured = json.loads(args.results.read_text())
@@ -105,9 +112,11 @@ def main() -> None:
         night = measured["incremental"]["one_new_day"]["wall_s"]
         budget = 0.10 * full
         report.update(results=str(args.results), full_run_s=full, night_s=night, night_budget_s=round(budget, 2))
-        print(f"{measured['dossiers']:,} dossiers: full run {full} s, so a night within 10% has {budget:.2f} s; "
-              f"the floor alone takes {floor / budget:.0%} of that, leaving {budget - floor:.2f} s for the work "
-              f"(the measured night: {night} s, of which {night - floor:.2f} s above the floor).")
+        print(
+            f"{measured['dossiers']:,} dossiers: full run {full} s, so a night within 10% has {budget:.2f} s; "
+            f"the floor alone takes {floor / budget:.0%} of that, leaving {budget - floor:.2f} s for the work "
+            f"(the measured night: {night} s, of which {night - floor:.2f} s above the floor)."
+        )
     if args.out:
         args.out.write_text(json.dumps(report, indent=2))
 

@@ -26,12 +26,31 @@ from pipelines.core.registry.sources import load_sources  # noqa: E402
 from pipelines.core.warehouse import connect  # noqa: E402
 
 TYPED_COLUMNS = {  # what bench/run.py's "duckdb_typed" declares: the bare typed load the loader is measured against
-    "MaHoSo": "VARCHAR", "MaTTHC": "VARCHAR", "DonViXuLy": "VARCHAR", "KenhThucHien": "INTEGER", "MucDo": "INTEGER",
-    "NgayTiepNhan": "TIMESTAMP", "NgayHenTra": "TIMESTAMP", "NgayKetThucXuLy": "TIMESTAMP", "NgayTra": "TIMESTAMP",
-    "TrangThaiHoSo": "INTEGER", "LePhi": "BIGINT", "DuocThanhToanTrucTuyen": "INTEGER", "HoSoCoThanhPhanSoHoa":
-    "INTEGER", "LoaiDoiTuong": "INTEGER", "ChuHoSo": "VARCHAR", "SoGiayTo": "VARCHAR", "SoDienThoai": "VARCHAR",
-    "Email": "VARCHAR", "NgayYeuCauBoSung": "TIMESTAMP", "NgayCongDanBoSung": "TIMESTAMP", "SoLanBoSung": "INTEGER",
-    "CoKetQuaDienTu": "INTEGER", "DaSoHoaKetQua": "INTEGER", "DuocLayTuKhoDMQG": "INTEGER"}
+    "MaHoSo": "VARCHAR",
+    "MaTTHC": "VARCHAR",
+    "DonViXuLy": "VARCHAR",
+    "KenhThucHien": "INTEGER",
+    "MucDo": "INTEGER",
+    "NgayTiepNhan": "TIMESTAMP",
+    "NgayHenTra": "TIMESTAMP",
+    "NgayKetThucXuLy": "TIMESTAMP",
+    "NgayTra": "TIMESTAMP",
+    "TrangThaiHoSo": "INTEGER",
+    "LePhi": "BIGINT",
+    "DuocThanhToanTrucTuyen": "INTEGER",
+    "HoSoCoThanhPhanSoHoa": "INTEGER",
+    "LoaiDoiTuong": "INTEGER",
+    "ChuHoSo": "VARCHAR",
+    "SoGiayTo": "VARCHAR",
+    "SoDienThoai": "VARCHAR",
+    "Email": "VARCHAR",
+    "NgayYeuCauBoSung": "TIMESTAMP",
+    "NgayCongDanBoSung": "TIMESTAMP",
+    "SoLanBoSung": "INTEGER",
+    "CoKetQuaDienTu": "INTEGER",
+    "DaSoHoaKetQua": "INTEGER",
+    "DuocLayTuKhoDMQG": "INTEGER",
+}
 PERSONAL = "ChuHoSo, SoGiayTo, SoDienThoai, Email"
 
 
@@ -71,24 +90,39 @@ def main() -> int:
     stages: dict[str, tuple[str, list]] = {
         "bare DuckDB: typed CSV → table in a file": (
             f"CREATE OR REPLACE TABLE target.typed AS SELECT * EXCLUDE ({PERSONAL}) FROM read_csv('{args.csv}', "
-            f"header=true, auto_detect=false, timestampformat='%Y%m%d%H%M%S', columns={TYPED_COLUMNS})", []),
+            f"header=true, auto_detect=false, timestampformat='%Y%m%d%H%M%S', columns={TYPED_COLUMNS})",
+            [],
+        ),
         "loader: CSV as text, trimmed, numbered → temp table": (
-            f"CREATE OR REPLACE TEMP TABLE t AS {csv.relation_sql}", csv.params),
+            f"CREATE OR REPLACE TEMP TABLE t AS {csv.relation_sql}",
+            csv.params,
+        ),
         "loader: the contract's parse (types, checks, reasons) → temp table": (
-            f"CREATE OR REPLACE TEMP TABLE t AS {parse}", csv.params),
+            f"CREATE OR REPLACE TEMP TABLE t AS {parse}",
+            csv.params,
+        ),
         "loader: the same → scratch database file (as at 10M)": (
-            f"CREATE OR REPLACE TABLE scratch.parsed AS {parse}", csv.params),
+            f"CREATE OR REPLACE TABLE scratch.parsed AS {parse}",
+            csv.params,
+        ),
         "loader: scratch → warehouse table (good rows)": (
             f"INSERT INTO target.stg ({stored}, source_file, source_line) SELECT {stored}, 'f', __line "
-            "FROM scratch.parsed WHERE __reason IS NULL", []),
+            "FROM scratch.parsed WHERE __reason IS NULL",
+            [],
+        ),
         "write-once: the parse → warehouse table directly": (
             f"INSERT INTO target.stg ({stored}, source_file, source_line) SELECT {stored}, 'f', __line "
-            f"FROM ({parse}) WHERE __reason IS NULL", csv.params),
+            f"FROM ({parse}) WHERE __reason IS NULL",
+            csv.params,
+        ),
         "Parquet, typed columns as text (before) → temp table": (
-            "CREATE OR REPLACE TEMP TABLE t AS " + parse_select(contract, pq_as_text, 2024, 0, ","), pq.params),
+            "CREATE OR REPLACE TEMP TABLE t AS " + parse_select(contract, pq_as_text, 2024, 0, ","),
+            pq.params,
+        ),
         "Parquet, typed columns taken as they are → temp table": (
             "CREATE OR REPLACE TEMP TABLE t AS " + parse_select(contract, pq.relation_sql, 2024, 0, ",", pq.native),
-            pq.params),
+            pq.params,
+        ),
     }
     seconds: dict[str, list[float]] = {label: [] for label in stages}
     for i in range(args.repeat):
@@ -101,8 +135,9 @@ def main() -> int:
         print(f"round {i + 1} of {args.repeat} done", file=sys.stderr, flush=True)
     rows, broken = con.execute("SELECT count(*), count(__reason) FROM scratch.parsed").fetchone()
     base = min(seconds["bare DuckDB: typed CSV → table in a file"])
-    print(f"\n{args.csv.name}: {rows:,} dossiers ({broken:,} quarantined), one thread, "
-          f"lowest CPU of {args.repeat} (s)\n")
+    print(
+        f"\n{args.csv.name}: {rows:,} dossiers ({broken:,} quarantined), one thread, lowest CPU of {args.repeat} (s)\n"
+    )
     print("| stage | CPU (s) | × bare typed load |\n|---|---|---|")
     for label, values in seconds.items():
         print(f"| {label} | {min(values):.2f} | {min(values) / base:.2f} |")

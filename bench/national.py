@@ -137,20 +137,40 @@ def run_executor(data: Path, year: int, executor: str, workers: int, log: Path) 
             if executor == "celery":
                 broker = f"redis://127.0.0.1:{free_port()}/0"
                 command += ["--broker", broker]
-                helpers.append(subprocess.Popen(["redis-server", "--port", broker.split(":")[2].split("/")[0],
-                                                 "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL,
-                                                start_new_session=True))
+                helpers.append(
+                    subprocess.Popen(
+                        [
+                            "redis-server",
+                            "--port",
+                            broker.split(":")[2].split("/")[0],
+                            "--save",
+                            "",
+                            "--appendonly",
+                            "no",
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        start_new_session=True,
+                    )
+                )
                 for n in range(workers):
-                    helpers.append(subprocess.Popen(
-                        egov("worker", "--broker", broker, "--concurrency", "1", "--name", f"w{n + 1}"),
-                        env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+                    helpers.append(
+                        subprocess.Popen(
+                            egov("worker", "--broker", broker, "--concurrency", "1", "--name", f"w{n + 1}"),
+                            env=env,
+                            stdout=out,
+                            stderr=subprocess.STDOUT,
+                            start_new_session=True,
+                        )
+                    )
                 time.sleep(1)
-            done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                  cwd=ROOT)
+            done = subprocess.run(
+                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
+            )
             while executor == "celery" and "No Celery worker answers" in done.stdout:  # workers still starting
                 time.sleep(2)
-                done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True, cwd=ROOT)
+                done = subprocess.run(
+                    command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
+                )
             out.write(done.stdout)
         finally:
             for process in reversed(helpers):
@@ -159,13 +179,27 @@ def run_executor(data: Path, year: int, executor: str, workers: int, log: Path) 
     if done.returncode != 0:
         raise SystemExit(f"{executor}: {' '.join(command)} failed, see {log}")
     run_id = re.findall(r"Dagster run ([0-9a-f-]{36})", done.stdout)[-1]
-    steps = json.loads(subprocess.run([sys.executable, str(HERE / "steps.py"), run_id], env=env,
-                                      capture_output=True, text=True, cwd=ROOT, check=True).stdout)
-    return {"executor": executor, "workers": 1 if executor == "in_process" else workers,
-            "wall_s": round(wall, 1), "cpu_s": round(monitor.cpu_s, 1),
-            "cpu_s_reaped_children": round(children_cpu_s() - cpu_before, 1), "peak_rss_mb": round(monitor.peak_mb),
-            "run_id": run_id, "steps": steps,
-            "marts": marts_digest(data / "marts" / "egov.duckdb")}
+    steps = json.loads(
+        subprocess.run(
+            [sys.executable, str(HERE / "steps.py"), run_id],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=True,
+        ).stdout
+    )
+    return {
+        "executor": executor,
+        "workers": 1 if executor == "in_process" else workers,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(monitor.cpu_s, 1),
+        "cpu_s_reaped_children": round(children_cpu_s() - cpu_before, 1),
+        "peak_rss_mb": round(monitor.peak_mb),
+        "run_id": run_id,
+        "steps": steps,
+        "marts": marts_digest(data / "marts" / "egov.duckdb"),
+    }
 
 
 def marts_digest(path: Path) -> dict[str, str]:
@@ -175,8 +209,12 @@ def marts_digest(path: Path) -> dict[str, str]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
-        return {t: hashlib.sha256(repr(con.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall()).encode())
-                .hexdigest()[:16] for t in tables}
+        return {
+            t: hashlib.sha256(repr(con.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall()).encode()).hexdigest()[
+                :16
+            ]
+            for t in tables
+        }
     finally:
         con.close()
 
@@ -210,10 +248,17 @@ def summarise(scale: float, year: int, dossiers: int, results: list[dict]) -> di
     first = results[0]["steps"]
     province_s = [s for k, s in first.items() if k.startswith("province_results.province_pipeline[")]
     national_s = sum(first.get(k, 0.0) for k in NATIONAL_STEPS)
-    return {"scale": scale, "year": year, "dossiers": dossiers, "provinces": len(province_s),
-            "province_step_s": {"sum": round(sum(province_s), 1), "max": max(province_s, default=0.0)},
-            "national_steps_s": round(national_s, 1), "results": results, "estimate_from": results[0]["executor"],
-            "estimate_s": {n: round(estimate(province_s, national_s, n), 1) for n in (2, 8, 34)}}
+    return {
+        "scale": scale,
+        "year": year,
+        "dossiers": dossiers,
+        "provinces": len(province_s),
+        "province_step_s": {"sum": round(sum(province_s), 1), "max": max(province_s, default=0.0)},
+        "national_steps_s": round(national_s, 1),
+        "results": results,
+        "estimate_from": results[0]["executor"],
+        "estimate_s": {n: round(estimate(province_s, national_s, n), 1) for n in (2, 8, 34)},
+    }
 
 
 def main() -> None:
@@ -230,8 +275,9 @@ def main() -> None:
         from pipelines.sample.national import generate_national_sample
 
         print(f"== generating the national sample at scale {args.scale} for {args.year} in {data}", flush=True)
-        generate_national_sample(data, scale=args.scale, first_year=args.year, last_year=args.year,
-                                 progress=lambda m: print(m, flush=True))
+        generate_national_sample(
+            data, scale=args.scale, first_year=args.year, last_year=args.year, progress=lambda m: print(m, flush=True)
+        )
     dossiers = count_dossiers(data, args.year)
     print(f"== {dossiers:,} dossiers in {args.year}", flush=True)
     out = HERE / "results" / f"national-{args.scale}.json"
@@ -239,8 +285,7 @@ def main() -> None:
     for executor in args.executors.split(","):
         print(f"== {executor}", flush=True)
         result = run_executor(data, args.year, executor, args.workers, args.data_root / f"{executor}.log")
-        print(f"   wall {result['wall_s']} s, CPU {result['cpu_s']} s, peak RSS {result['peak_rss_mb']} MB",
-              flush=True)
+        print(f"   wall {result['wall_s']} s, CPU {result['cpu_s']} s, peak RSS {result['peak_rss_mb']} MB", flush=True)
         results.append(result)
         report = summarise(args.scale, args.year, dossiers, results)
         out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")  # after each executor

@@ -215,10 +215,7 @@ def main() -> None:
         f"quality: {med['quality_s']:.1f} s; step time {med['step_s']:.1f} s; run wall {med['wall_s']:.1f} s; "
         f"process wall {med['process_wall_s']:.1f} s"
     )
-    print(
-        f"quality share of step time: {med['share_step']:.1%}; "
-        f"of run wall time: {med['share_wall']:.1%}"
-    )
+    print(f"quality share of step time: {med['share_step']:.1%}; of run wall time: {med['share_wall']:.1%}")
     out = args.out / f"quality-share-{args.mode}{'-cold' if args.cold else ''}-{args.dossiers}.json"
     out.write_text(
         json.dumps(

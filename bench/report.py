@@ -30,8 +30,10 @@ def _cpu(s: dict) -> float | None:
 
 def main(paths: list[str]) -> None:
     reports = sorted((json.loads(Path(p).read_text()) for p in paths), key=lambda r: r["dossiers"])
-    print("| dossiers (files on disk) | contender | median wall (s) | median CPU (s) | peak RSS (MB) | × bare DuckDB "
-          "aggregate | × bare DuckDB typed table | runs |")
+    print(
+        "| dossiers (files on disk) | contender | median wall (s) | median CPU (s) | peak RSS (MB) | × bare DuckDB "
+        "aggregate | × bare DuckDB typed table | runs |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in reports:
         gen = r["generation"]
@@ -40,11 +42,14 @@ def main(paths: list[str]) -> None:
         typed = r["results"].get("duckdb_typed", {}).get("wall_s")
         for name, s in r["results"].items():
             cpu = _cpu(s)
-            print(f"| {size} | {LABELS.get(name, name)} | {s['wall_s']:.1f} | {cpu if cpu is not None else '-'} "
-                  f"| {s['peak_rss_mb']:.0f} | {s['wall_s'] / base:.2f} | "
-                  f"{s['wall_s'] / typed:.2f} | {len(s['runs'])} |" if base and typed else
-                  f"| {size} | {LABELS.get(name, name)} | {s['wall_s']:.1f} | {cpu} | {s['peak_rss_mb']:.0f} | - | - "
-                  f"| {len(s['runs'])} |")
+            print(
+                f"| {size} | {LABELS.get(name, name)} | {s['wall_s']:.1f} | {cpu if cpu is not None else '-'} "
+                f"| {s['peak_rss_mb']:.0f} | {s['wall_s'] / base:.2f} | "
+                f"{s['wall_s'] / typed:.2f} | {len(s['runs'])} |"
+                if base and typed
+                else f"| {size} | {LABELS.get(name, name)} | {s['wall_s']:.1f} | {cpu} | {s['peak_rss_mb']:.0f} "
+                f"| - | - | {len(s['runs'])} |"
+            )
             size = ""
         for name, why in r.get("skipped", {}).items():
             print(f"| {size} | {LABELS.get(name, name)} | - | - | - | - | - | {why} |")
@@ -52,12 +57,16 @@ def main(paths: list[str]) -> None:
             inc = r["incremental"]
             night, none = inc["one_new_day"], inc["nothing_new"]
             full = r["results"]["pipeline"]
-            print(f"| | incremental night (+{inc['new_day_dossiers']:,} dossiers, `egov run`) | {night['wall_s']:.1f} "
-                  f"| {_cpu(night)} | {night['peak_rss_mb']:.0f} | {night['wall_s'] / full['wall_s']:.0%} of the "
-                  f"full run | | {len(night['runs'])} |")
+            print(
+                f"| | incremental night (+{inc['new_day_dossiers']:,} dossiers, `egov run`) | {night['wall_s']:.1f} "
+                f"| {_cpu(night)} | {night['peak_rss_mb']:.0f} | {night['wall_s'] / full['wall_s']:.0%} of the "
+                f"full run | | {len(night['runs'])} |"
+            )
             none_cpu = round(none["cpu_s"], 2) if "cpu_s" in none else "-"
-            print(f"| | rerun with nothing new (`egov run`) | {none['wall_s']:.2f} | {none_cpu} "
-                  f"| {none['peak_rss_mb']:.0f} | | | |")
+            print(
+                f"| | rerun with nothing new (`egov run`) | {none['wall_s']:.2f} | {none_cpu} "
+                f"| {none['peak_rss_mb']:.0f} | | | |"
+            )
     for r in reports:
         if "pipeline" not in r["results"]:
             continue

@@ -247,8 +247,11 @@ def parquet_copy(data: Path, env: dict[str, str]) -> Path:
     print(f"== converting the dossier files to Parquet into {target / 'raw'} ==", flush=True)
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(data / "raw", target / "raw", ignore=shutil.ignore_patterns("dossiers"))
-    subprocess.run([sys.executable, "-c", PARQUET_SCRIPT, str(data / "raw" / "dossiers"),
-                    str(target / "raw" / "dossiers")], env=env, check=True)
+    subprocess.run(
+        [sys.executable, "-c", PARQUET_SCRIPT, str(data / "raw" / "dossiers"), str(target / "raw" / "dossiers")],
+        env=env,
+        check=True,
+    )
     (target / "converted").write_text("")
     return target
 
@@ -296,8 +299,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dossiers", type=int, default=1_000_000, help="dossiers in the benchmark year")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", nargs="*", default=["pipeline", "pipeline_parquet", *BASELINES],
-                        help="contenders to run")
+    parser.add_argument(
+        "--only", nargs="*", default=["pipeline", "pipeline_parquet", *BASELINES], help="contenders to run"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "out", help="where results-<N>.json go")
     parser.add_argument(
         "--data-root",
@@ -350,8 +354,12 @@ def main() -> None:
                 if contender == "pipeline_parquet":
                     run_env = {**env, "EGOV_DATA_DIR": str(parquet), "DAGSTER_HOME": str(parquet / "dagster_home")}
             elif contender == "duckdb_parquet":
-                command = [sys.executable, "-c", BASELINES[contender],
-                           str(parquet / "raw" / "dossiers" / str(YEAR) / "*" / "*.parquet")]
+                command = [
+                    sys.executable,
+                    "-c",
+                    BASELINES[contender],
+                    str(parquet / "raw" / "dossiers" / str(YEAR) / "*" / "*.parquet"),
+                ]
             else:
                 command = [sys.executable, "-c", BASELINES[contender], files]
             run = timed(command, run_env)
@@ -390,14 +398,18 @@ def print_table(report: dict) -> None:
     base = results.get("duckdb", {}).get("wall_s")
     typed = results.get("duckdb_typed", {}).get("wall_s")
     print(f"\n{report['dossiers']:,} dossiers ({report['format']})")
-    print("| contender | median wall (s) | median CPU (s) | peak RSS (MB) | × bare DuckDB | × DuckDB typed table "
-          "| runs |\n|---|---|---|---|---|---|---|")
+    print(
+        "| contender | median wall (s) | median CPU (s) | peak RSS (MB) | × bare DuckDB | × DuckDB typed table "
+        "| runs |\n|---|---|---|---|---|---|---|"
+    )
     for name, s in results.items():
         ratio = f"{s['wall_s'] / base:.2f}" if base else "-"
         ratio_typed = f"{s['wall_s'] / typed:.2f}" if typed else "-"
         cpu = statistics.median(r["cpu_s"] for r in s["runs"])
-        print(f"| {name} | {s['wall_s']:.1f} | {cpu:.1f} | {s['peak_rss_mb']:.0f} | {ratio} | {ratio_typed} "
-              f"| {len(s['runs'])} |")
+        print(
+            f"| {name} | {s['wall_s']:.1f} | {cpu:.1f} | {s['peak_rss_mb']:.0f} | {ratio} | {ratio_typed} "
+            f"| {len(s['runs'])} |"
+        )
     for name, why in report["skipped"].items():
         print(f"| {name} | - | - | - | - | - | {why} |")
     if "pipeline" in results:

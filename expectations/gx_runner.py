@@ -151,17 +151,19 @@ def _summarise(validation: Any, specs: dict[str, Spec], rows: int, seconds: floa
         error = None
         if r.exception_info and r.exception_info.get("raised_exception"):
             error = r.exception_info.get("exception_message")
-        failed.append({
-            "expectation": cfg.type,
-            "name": spec.name if spec else cfg.type,
-            "column": spec.column if spec else cfg.kwargs.get("column"),
-            "unexpected_count": result.get("unexpected_count"),
-            "observed_value": _result_value(result.get("observed_value")),
-            "sample": _result_value((result.get("partial_unexpected_list") or [])[:SAMPLE_VALUES]),
-            "severity": spec.severity if spec else str(cfg.severity),
-            "description": spec.vi if spec else (cfg.description or ""),
-            "error": error,
-        })
+        failed.append(
+            {
+                "expectation": cfg.type,
+                "name": spec.name if spec else cfg.type,
+                "column": spec.column if spec else cfg.kwargs.get("column"),
+                "unexpected_count": result.get("unexpected_count"),
+                "observed_value": _result_value(result.get("observed_value")),
+                "sample": _result_value((result.get("partial_unexpected_list") or [])[:SAMPLE_VALUES]),
+                "severity": spec.severity if spec else str(cfg.severity),
+                "description": spec.vi if spec else (cfg.description or ""),
+                "error": error,
+            }
+        )
     order = {name: i for i, name in enumerate(specs)}
     failed.sort(key=lambda f: order.get(f["name"], len(order)))  # suite order: GX's own order is not stable
     stats = validation.statistics
@@ -192,8 +194,15 @@ def prepared_checkpoint(ctx: Any, name: str, gx: Any, registry: Registry | None 
     return checkpoint
 
 
-def _stored_or_new_checkpoint(ctx: Any, name: str, gx: Any, fingerprints: dict[str, str], fingerprint: str,
-                              fingerprints_path: Path, registry: Registry | None) -> Any:
+def _stored_or_new_checkpoint(
+    ctx: Any,
+    name: str,
+    gx: Any,
+    fingerprints: dict[str, str],
+    fingerprint: str,
+    fingerprints_path: Path,
+    registry: Registry | None,
+) -> Any:
     """The stored checkpoint when its suite is unchanged, else suite, definition and checkpoint written anew."""
     if fingerprints.get(name) == fingerprint:
         try:
@@ -202,13 +211,16 @@ def _stored_or_new_checkpoint(ctx: Any, name: str, gx: Any, fingerprints: dict[s
             pass
     suite = ctx.suites.add_or_update(build_suite(name, registry))
     validation_definition = ctx.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=name, data=_batch_definition(ctx, name), suite=suite))
-    checkpoint = ctx.checkpoints.add_or_update(gx.Checkpoint(
-        name=name,
-        validation_definitions=[validation_definition],
-        actions=[],  # the Data Docs are rebuilt once, after every table (a rebuild per table costs ~0.4 s)
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_VALUES},
-    ))
+        gx.ValidationDefinition(name=name, data=_batch_definition(ctx, name), suite=suite)
+    )
+    checkpoint = ctx.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=name,
+            validation_definitions=[validation_definition],
+            actions=[],  # the Data Docs are rebuilt once, after every table (a rebuild per table costs ~0.4 s)
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_VALUES},
+        )
+    )
     fingerprints[name] = fingerprint
     fingerprints_path.write_text(json.dumps(fingerprints, indent=1, sort_keys=True))
     return checkpoint
@@ -233,8 +245,14 @@ def _validation_key(name: str, fingerprint: str, run_name: str | None, registry:
     the run's label (years), the GX version and the summary format."""
     from importlib.metadata import version
 
-    context = (fingerprint, suite_specs(name, registry), run_name or name, version("great-expectations"),
-               SUMMARY_FORMAT, SUITE_FORMAT)
+    context = (
+        fingerprint,
+        suite_specs(name, registry),
+        run_name or name,
+        version("great-expectations"),
+        SUMMARY_FORMAT,
+        SUITE_FORMAT,
+    )
     return hashlib.sha256(repr(context).encode()).hexdigest()
 
 
@@ -242,9 +260,14 @@ def _has_pages(site_dir: Path, name: str) -> bool:
     return any((Path(site_dir) / "validations" / name).rglob("*.html"))
 
 
-def validate_frames(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str | None = None,
-                    keep_runs: int | None = None,
-                    registry: Registry | None = None) -> dict[str, dict[str, Any]]:
+def validate_frames(
+    frames: dict[str, pd.DataFrame],
+    site_dir: Path,
+    *,
+    run_name: str | None = None,
+    keep_runs: int | None = None,
+    registry: Registry | None = None,
+) -> dict[str, dict[str, Any]]:
     """Validate each frame with the suite of the same name and rebuild the Data Docs under `site_dir`.
 
     Returns per table {"success", "evaluated", "failed", "errors" (critical failures), "warnings",
@@ -258,25 +281,40 @@ def validate_frames(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name
     for name in frames:
         suite_specs(name, registry)  # fail fast on an unknown table
     fingerprints = {name: frame_fingerprint(frame) for name, frame in frames.items()}
-    return validate_tables(lambda names: {n: frames[n] for n in names}, fingerprints, site_dir, run_name=run_name,
-                           keep_runs=keep_runs, registry=registry)
+    return validate_tables(
+        lambda names: {n: frames[n] for n in names},
+        fingerprints,
+        site_dir,
+        run_name=run_name,
+        keep_runs=keep_runs,
+        registry=registry,
+    )
 
 
-def tables_to_validate(site_dir: Path, fingerprints: dict[str, str], *, run_name: str | None = None,
-                       registry: Registry | None = None) -> list[str]:
+def tables_to_validate(
+    site_dir: Path, fingerprints: dict[str, str], *, run_name: str | None = None, registry: Registry | None = None
+) -> list[str]:
     """The tables among `fingerprints` that `validate_tables` would validate (content, suite or label changed, or
     no page yet); cheap, and without importing GX."""
     cache_path = _cache_path(site_dir)
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-    return [name for name, fp in fingerprints.items()
-            if (cache.get(name) or {}).get("key") != _validation_key(name, fp, run_name, registry)
-            or not _has_pages(site_dir, name)]
+    return [
+        name
+        for name, fp in fingerprints.items()
+        if (cache.get(name) or {}).get("key") != _validation_key(name, fp, run_name, registry)
+        or not _has_pages(site_dir, name)
+    ]
 
 
-def validate_tables(load: Callable[[list[str]], dict[str, pd.DataFrame]], fingerprints: dict[str, str],
-                    site_dir: Path, *, run_name: str | None = None,
-                    keep_runs: int | None = None,
-                    registry: Registry | None = None) -> dict[str, dict[str, Any]]:
+def validate_tables(
+    load: Callable[[list[str]], dict[str, pd.DataFrame]],
+    fingerprints: dict[str, str],
+    site_dir: Path,
+    *,
+    run_name: str | None = None,
+    keep_runs: int | None = None,
+    registry: Registry | None = None,
+) -> dict[str, dict[str, Any]]:
     """`validate_frames` for tables known by their content fingerprints (`table_fingerprints`): only the tables
     whose fingerprint, suite or label changed since their stored result are loaded (`load(names)`) and
     validated; the others return their stored summary with "reused": True, and their pages stay in the Data
@@ -313,9 +351,14 @@ def validate_tables(load: Callable[[list[str]], dict[str, pd.DataFrame]], finger
     return out
 
 
-def validate_in_process(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_name: str | None,
-                        keep_runs: int | None = None,
-                        registry: Registry | None = None) -> dict[str, dict[str, Any]]:
+def validate_in_process(
+    frames: dict[str, pd.DataFrame],
+    site_dir: Path,
+    *,
+    run_name: str | None,
+    keep_runs: int | None = None,
+    registry: Registry | None = None,
+) -> dict[str, dict[str, Any]]:
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
@@ -326,8 +369,10 @@ def validate_in_process(frames: dict[str, pd.DataFrame], site_dir: Path, *, run_
     for name, frame in frames.items():
         start = time.perf_counter()
         checkpoint = prepared_checkpoint(ctx, name, gx, registry)
-        outcome = checkpoint.run(batch_parameters={"dataframe": frame_for_data_docs(add_derived_columns(name, frame))},
-                                 run_id=RunIdentifier(run_name=run_name or name, run_time=datetime.now(UTC)))
+        outcome = checkpoint.run(
+            batch_parameters={"dataframe": frame_for_data_docs(add_derived_columns(name, frame))},
+            run_id=RunIdentifier(run_name=run_name or name, run_time=datetime.now(UTC)),
+        )
         [(identifier, validation)] = outcome.run_results.items()
         rendered += [identifier, ExpectationSuiteIdentifier(name=name)]
         specs = {s.name: s for s in suite_specs(name, registry)}
@@ -354,8 +399,9 @@ def _dossier_aggregate(con: duckdb.DuckDBPyConnection, years: list[int]) -> str:
     return (SQL_DIR / "dossier_agency_month.sql").read_text(encoding="utf-8")
 
 
-def _frame_query(con: duckdb.DuckDBPyConnection, name: str, years: list[int],
-                 aggregate: str | None = None) -> tuple[str, dict | None] | None:
+def _frame_query(
+    con: duckdb.DuckDBPyConnection, name: str, years: list[int], aggregate: str | None = None
+) -> tuple[str, dict | None] | None:
     """The query (and parameters) that reads the frame of suite `name`, or None when its table is absent.
     `aggregate` names a table already holding the dossier aggregate of `years` (one scan of the log is enough)."""
     if name == "dossier_agency_month":
@@ -365,20 +411,30 @@ def _frame_query(con: duckdb.DuckDBPyConnection, name: str, years: list[int],
     table = {"indicators": "indicator_values"}.get(name, name)
     if not has_table(con, table):
         return None
-    types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
-                             "AND NOT internal", [table]).fetchall())
+    types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND NOT internal", [table]
+        ).fetchall()
+    )
     columns = set(types)
     # nested columns (lists of indicator codes, rank history) have no expectations and no pandas equality
-    drop = [c for c, t in types.items() if c in ("source_file", "source_line") or t.endswith("]")
-            or t.startswith("STRUCT")]
+    drop = [
+        c for c, t in types.items() if c in ("source_file", "source_line") or t.endswith("]") or t.startswith("STRUCT")
+    ]
     select = f"SELECT * EXCLUDE ({', '.join(map(sql_identifier, drop))})" if drop else "SELECT *"
     if "year" in columns:
         return f"{select} FROM {table} WHERE list_contains($years, year)", {"years": years}
     return f"{select} FROM {table}", None
 
 
-def table_fingerprints(con: duckdb.DuckDBPyConnection, years: list[int], tables: list[str] | None = None, *,
-                       aggregate: str = DOSSIER_AGENCY_MONTH_TEMP, temporary: bool = True) -> dict[str, str]:
+def table_fingerprints(
+    con: duckdb.DuckDBPyConnection,
+    years: list[int],
+    tables: list[str] | None = None,
+    *,
+    aggregate: str = DOSSIER_AGENCY_MONTH_TEMP,
+    temporary: bool = True,
+) -> dict[str, str]:
     """Per suite table present in the warehouse: a fingerprint of exactly what `load_frames` would read
     (column names and types, row count, sum of row hashes), computed in DuckDB without loading the frame.
 
@@ -399,13 +455,15 @@ def table_fingerprints(con: duckdb.DuckDBPyConnection, years: list[int], tables:
         query, params = found
         schema = con.execute(f"DESCRIBE {query}", params).fetchall()
         rows, checksum = con.execute(
-            f"SELECT count(*), coalesce(sum(hash(q)), 0)::VARCHAR FROM ({query}) AS q", params).fetchall()[0]
+            f"SELECT count(*), coalesce(sum(hash(q)), 0)::VARCHAR FROM ({query}) AS q", params
+        ).fetchall()[0]
         out[name] = hashlib.sha256(repr(([(c[0], c[1]) for c in schema], rows, checksum)).encode()).hexdigest()
     return out
 
 
-def load_frames(con: duckdb.DuckDBPyConnection, years: list[int], tables: list[str] | None = None, *,
-                aggregate: str | None = None) -> dict[str, pd.DataFrame]:
+def load_frames(
+    con: duckdb.DuckDBPyConnection, years: list[int], tables: list[str] | None = None, *, aggregate: str | None = None
+) -> dict[str, pd.DataFrame]:
     """The frames the suites expect, read from the warehouse for `years` (marts only when built).
 
     stg_agencies is read whole (it has no year); `indicators` comes from `indicator_values`;

@@ -40,9 +40,12 @@ def start(site_dir: Path, data_dir: Path) -> None:
         return
     _workdir = tempfile.TemporaryDirectory(prefix="egov-gx-")
     _worker = subprocess.Popen(
-        [sys.executable, "-m", "expectations.gx_worker", str(site_dir), str(data_dir)], stdin=subprocess.PIPE,
+        [sys.executable, "-m", "expectations.gx_worker", str(site_dir), str(data_dir)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
-        text=True, cwd=Path(__file__).resolve().parents[1])
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     atexit.register(stop)
 
 
@@ -50,8 +53,9 @@ def running() -> bool:
     return _worker is not None and _worker.poll() is None
 
 
-def validate(frames: dict[str, pd.DataFrame], site_dir: Path, run_name: str | None,
-             keep_runs: int | None = None) -> dict[str, Any] | None:
+def validate(
+    frames: dict[str, pd.DataFrame], site_dir: Path, run_name: str | None, keep_runs: int | None = None
+) -> dict[str, Any] | None:
     """The worker's `validate_in_process(frames, site_dir, run_name=..., keep_runs=...)`, or None when there is no
     worker, it was started for another Data Docs site, or it failed."""
     if not running() or _workdir is None or Path(_worker.args[-2]).resolve() != Path(site_dir).resolve():
@@ -109,8 +113,9 @@ def main(site_dir: Path, data_dir: Path) -> int:
     for name, path in request["frames"].items():
         with open(path, "rb") as fh:
             frames[name] = pickle.load(fh)  # written by our own run, in our own temporary directory
-    results = validate_in_process(frames, site_dir, run_name=request["run_name"], keep_runs=request["keep_runs"],
-                        registry=registry)
+    results = validate_in_process(
+        frames, site_dir, run_name=request["run_name"], keep_runs=request["keep_runs"], registry=registry
+    )
     Path(request["out"]).write_text(json.dumps(results))
     return 0
 

@@ -66,6 +66,7 @@ RULE_LABELS = {
 
 # --- the dossier log's value and row rules, from its contract ------------------------------------------------
 
+
 class CodeRule(NamedTuple):
     column: str
     condition: str  # true on a staged value the contract does not allow
@@ -83,8 +84,15 @@ def code_rules(contract: SourceContract) -> list[CodeRule]:
         if values:
             listed = ", ".join(sql_literal(v) for v in values)
             condition = f"{name} NOT IN ({listed})"
-            rules.append(CodeRule(col.name, f"{name} IS NULL OR {condition}" if given else condition,
-                                  f"{col.name} {value_list(values)}", True, given))
+            rules.append(
+                CodeRule(
+                    col.name,
+                    f"{name} IS NULL OR {condition}" if given else condition,
+                    f"{col.name} {value_list(values)}",
+                    True,
+                    given,
+                )
+            )
         elif col.min is not None:
             rules.append(CodeRule(col.name, f"{name} < {col.min:g}", f"{col.name} ≥ {col.min:g}", False, False))
     return rules
@@ -94,9 +102,11 @@ def codes_description(contract: SourceContract) -> str:
     """The code rules in a sentence: "KenhThucHien 1–3, TrangThaiHoSo 1–10; MucDo 1–4, ... hoặc trống; LePhi ≥ 0"."""
     rules = code_rules(contract)
     optional = [r.shown for r in rules if r.coded and not r.given]
-    parts = [", ".join(r.shown for r in rules if r.coded and r.given),
-             ", ".join(optional) + " hoặc trống" if optional else "",
-             ", ".join(r.shown for r in rules if not r.coded)]
+    parts = [
+        ", ".join(r.shown for r in rules if r.coded and r.given),
+        ", ".join(optional) + " hoặc trống" if optional else "",
+        ", ".join(r.shown for r in rules if not r.coded),
+    ]
     return "; ".join(p for p in parts if p)
 
 
@@ -111,11 +121,15 @@ def row_rules_view(contract: SourceContract) -> str:
         return f"coalesce({' OR '.join(f'({c})' for c in conditions) or 'false'}, false)"
 
     def named(cases: list[tuple[str, str]]) -> str:
-        return f"concat_ws(', ', {', '.join(f'CASE WHEN {c} THEN {t} END' for c, t in cases)})" if cases else \
-            "NULL::VARCHAR"
+        return (
+            f"concat_ws(', ', {', '.join(f'CASE WHEN {c} THEN {t} END' for c, t in cases)})"
+            if cases
+            else "NULL::VARCHAR"
+        )
 
-    code_cases = [(f"({r.condition})", f"'{r.column}=' || coalesce(CAST({q(r.column)} AS VARCHAR), 'NULL')")
-                  for r in codes]
+    code_cases = [
+        (f"({r.condition})", f"'{r.column}=' || coalesce(CAST({q(r.column)} AS VARCHAR), 'NULL')") for r in codes
+    ]
     rule_cases = [(f"({w})", sql_literal(w)) for w in rules]
     return f"""CREATE OR REPLACE TEMP VIEW egov_dossier_rules AS
 SELECT *,
@@ -142,57 +156,153 @@ class SqlCheck:
 
 
 CHECKS: tuple[SqlCheck, ...] = (
-    SqlCheck("dossier_duplicate_mahoso", "ERROR", "dossiers", "bản sao thừa của mã hồ sơ (MaHoSo) trùng",
-             "MaHoSo là duy nhất: đếm số bản sao thừa (sau bản đầu tiên) còn trong dữ liệu đã nạp, mọi năm.",
-             ("stg_dossiers",)),
-    SqlCheck("dossier_codes_out_of_range", "ERROR", "dossiers", "hồ sơ có mã ngoài danh mục cho phép",
-             codes_description(DOSSIERS) + " (config/sources.yaml): đếm số hồ sơ vi phạm.", ("stg_dossiers",)),
-    SqlCheck("dossier_dates_out_of_order", "ERROR", "dossiers", "hồ sơ có các ngày sai thứ tự",
-             "Không hồ sơ nào có: " + "; ".join(r.when for r in DOSSIERS.rules)
-             + " (config/sources.yaml, rules): đếm số hồ sơ vi phạm.", ("stg_dossiers",)),
-    SqlCheck("dossier_year_mismatch", "ERROR", "dossiers", "hồ sơ xếp sai năm tiếp nhận",
-             "Năm của hồ sơ bằng năm của NgayTiepNhan: đếm số hồ sơ vi phạm.", ("stg_dossiers",)),
-    SqlCheck("dossier_unknown_procedure", "WARN", "dossiers", "hồ sơ có mã TTHC không thuộc danh mục của cơ quan",
-             "MaTTHC của hồ sơ có trong danh mục TTHC năm đó của cơ quan tiếp nhận: đếm số hồ sơ, theo cơ quan.",
-             ("stg_dossiers", "stg_services")),
-    SqlCheck("dossier_missing_months", "WARN", "dossiers", "tháng không có hồ sơ nào",
-             "Mọi tháng trước tháng cuối cùng có dữ liệu đều có hồ sơ: đếm số tháng trống (thiếu tệp tháng?).",
-             ("stg_dossiers",)),
-    SqlCheck("missing_returns", "WARN", "*", "báo cáo bắt buộc chưa gửi",
-             "Mọi cơ quan được đánh giá đã gửi các báo cáo bắt buộc (thresholds.yaml required_returns): "
-             "đếm số báo cáo thiếu (cơ quan × loại báo cáo).", ()),
-    SqlCheck("sources_without_files", "WARN", "*", "nguồn dữ liệu không có tệp nào trong năm",
-             "Mỗi nguồn dữ liệu theo năm có ít nhất một tệp; nguồn không có tệp thì các chỉ số của nguồn để trống "
-             "(0 điểm): đếm số nguồn không có tệp.", ("ingested_files",)),
-    SqlCheck("quarantined_share", "ERROR", "*", "nguồn dữ liệu có tỷ lệ dòng bị cách ly vượt ngưỡng",
-             "Tỷ lệ dòng bị cách ly của mỗi nguồn và năm không vượt ngưỡng (thresholds.yaml): "
-             "đếm số cặp nguồn–năm vượt ngưỡng.", ()),
-    SqlCheck("rejected_files", "WARN", "*", "tệp bị từ chối cả tệp",
-             "Không có tệp nào bị từ chối cả tệp (không đọc được, sai mã hóa, thiếu cột): đếm số tệp.", ()),
-    SqlCheck("ingest_reconciliation", "ERROR", "*", "nguồn–năm có số dòng không khớp",
-             "Số dòng đọc = nạp + cách ly, khớp với bảng staging và bảng quarantine: đếm số cặp nguồn–năm lệch.",
-             ()),
-    SqlCheck("indicator_ratio_out_of_range", "ERROR", "marts", "giá trị chỉ số tỷ lệ ngoài [0, 1]",
-             "Chỉ số tỷ lệ nằm trong [0, 1]: đếm số giá trị vi phạm.", ("indicator_values",)),
-    SqlCheck("indicator_out_of_bounds", "WARN", "marts", "giá trị chỉ số ngoài khoảng hợp lý",
-             "Chỉ số không phải tỷ lệ (vd. computers_per_staff) nằm trong khoảng của thresholds.yaml: "
-             "đếm số giá trị vi phạm.", ("indicator_values",)),
-    SqlCheck("rankings_rank_sequence", "ERROR", "marts", "thứ hạng không đúng thứ tự tổng điểm",
-             "Thứ hạng là xếp hạng kiểu thi đấu (1, 2, 2, 4) theo tổng điểm làm tròn theo bộ chỉ số (2 chữ số nếu "
-             "bộ chỉ số không nói khác), trong năm và nhóm: đếm số cơ quan có thứ hạng sai.", ("rankings",)),
-    SqlCheck("criterion_rank_sequence", "WARN", "marts", "thứ hạng tiêu chí không đúng thứ tự điểm",
-             "Thứ hạng theo tiêu chí là xếp hạng kiểu thi đấu theo điểm tiêu chí: đếm số dòng sai.",
-             ("criterion_scores",)),
-    SqlCheck("rankings_missing_agencies", "WARN", "marts", "cơ quan được đánh giá nhưng chưa được xếp hạng",
-             "Mọi cơ quan được đánh giá trong năm có trong bảng xếp hạng: đếm số cơ quan thiếu.", ("rankings",)),
+    SqlCheck(
+        "dossier_duplicate_mahoso",
+        "ERROR",
+        "dossiers",
+        "bản sao thừa của mã hồ sơ (MaHoSo) trùng",
+        "MaHoSo là duy nhất: đếm số bản sao thừa (sau bản đầu tiên) còn trong dữ liệu đã nạp, mọi năm.",
+        ("stg_dossiers",),
+    ),
+    SqlCheck(
+        "dossier_codes_out_of_range",
+        "ERROR",
+        "dossiers",
+        "hồ sơ có mã ngoài danh mục cho phép",
+        codes_description(DOSSIERS) + " (config/sources.yaml): đếm số hồ sơ vi phạm.",
+        ("stg_dossiers",),
+    ),
+    SqlCheck(
+        "dossier_dates_out_of_order",
+        "ERROR",
+        "dossiers",
+        "hồ sơ có các ngày sai thứ tự",
+        "Không hồ sơ nào có: "
+        + "; ".join(r.when for r in DOSSIERS.rules)
+        + " (config/sources.yaml, rules): đếm số hồ sơ vi phạm.",
+        ("stg_dossiers",),
+    ),
+    SqlCheck(
+        "dossier_year_mismatch",
+        "ERROR",
+        "dossiers",
+        "hồ sơ xếp sai năm tiếp nhận",
+        "Năm của hồ sơ bằng năm của NgayTiepNhan: đếm số hồ sơ vi phạm.",
+        ("stg_dossiers",),
+    ),
+    SqlCheck(
+        "dossier_unknown_procedure",
+        "WARN",
+        "dossiers",
+        "hồ sơ có mã TTHC không thuộc danh mục của cơ quan",
+        "MaTTHC của hồ sơ có trong danh mục TTHC năm đó của cơ quan tiếp nhận: đếm số hồ sơ, theo cơ quan.",
+        ("stg_dossiers", "stg_services"),
+    ),
+    SqlCheck(
+        "dossier_missing_months",
+        "WARN",
+        "dossiers",
+        "tháng không có hồ sơ nào",
+        "Mọi tháng trước tháng cuối cùng có dữ liệu đều có hồ sơ: đếm số tháng trống (thiếu tệp tháng?).",
+        ("stg_dossiers",),
+    ),
+    SqlCheck(
+        "missing_returns",
+        "WARN",
+        "*",
+        "báo cáo bắt buộc chưa gửi",
+        "Mọi cơ quan được đánh giá đã gửi các báo cáo bắt buộc (thresholds.yaml required_returns): "
+        "đếm số báo cáo thiếu (cơ quan × loại báo cáo).",
+        (),
+    ),
+    SqlCheck(
+        "sources_without_files",
+        "WARN",
+        "*",
+        "nguồn dữ liệu không có tệp nào trong năm",
+        "Mỗi nguồn dữ liệu theo năm có ít nhất một tệp; nguồn không có tệp thì các chỉ số của nguồn để trống "
+        "(0 điểm): đếm số nguồn không có tệp.",
+        ("ingested_files",),
+    ),
+    SqlCheck(
+        "quarantined_share",
+        "ERROR",
+        "*",
+        "nguồn dữ liệu có tỷ lệ dòng bị cách ly vượt ngưỡng",
+        "Tỷ lệ dòng bị cách ly của mỗi nguồn và năm không vượt ngưỡng (thresholds.yaml): "
+        "đếm số cặp nguồn–năm vượt ngưỡng.",
+        (),
+    ),
+    SqlCheck(
+        "rejected_files",
+        "WARN",
+        "*",
+        "tệp bị từ chối cả tệp",
+        "Không có tệp nào bị từ chối cả tệp (không đọc được, sai mã hóa, thiếu cột): đếm số tệp.",
+        (),
+    ),
+    SqlCheck(
+        "ingest_reconciliation",
+        "ERROR",
+        "*",
+        "nguồn–năm có số dòng không khớp",
+        "Số dòng đọc = nạp + cách ly, khớp với bảng staging và bảng quarantine: đếm số cặp nguồn–năm lệch.",
+        (),
+    ),
+    SqlCheck(
+        "indicator_ratio_out_of_range",
+        "ERROR",
+        "marts",
+        "giá trị chỉ số tỷ lệ ngoài [0, 1]",
+        "Chỉ số tỷ lệ nằm trong [0, 1]: đếm số giá trị vi phạm.",
+        ("indicator_values",),
+    ),
+    SqlCheck(
+        "indicator_out_of_bounds",
+        "WARN",
+        "marts",
+        "giá trị chỉ số ngoài khoảng hợp lý",
+        "Chỉ số không phải tỷ lệ (vd. computers_per_staff) nằm trong khoảng của thresholds.yaml: "
+        "đếm số giá trị vi phạm.",
+        ("indicator_values",),
+    ),
+    SqlCheck(
+        "rankings_rank_sequence",
+        "ERROR",
+        "marts",
+        "thứ hạng không đúng thứ tự tổng điểm",
+        "Thứ hạng là xếp hạng kiểu thi đấu (1, 2, 2, 4) theo tổng điểm làm tròn theo bộ chỉ số (2 chữ số nếu "
+        "bộ chỉ số không nói khác), trong năm và nhóm: đếm số cơ quan có thứ hạng sai.",
+        ("rankings",),
+    ),
+    SqlCheck(
+        "criterion_rank_sequence",
+        "WARN",
+        "marts",
+        "thứ hạng tiêu chí không đúng thứ tự điểm",
+        "Thứ hạng theo tiêu chí là xếp hạng kiểu thi đấu theo điểm tiêu chí: đếm số dòng sai.",
+        ("criterion_scores",),
+    ),
+    SqlCheck(
+        "rankings_missing_agencies",
+        "WARN",
+        "marts",
+        "cơ quan được đánh giá nhưng chưa được xếp hạng",
+        "Mọi cơ quan được đánh giá trong năm có trong bảng xếp hạng: đếm số cơ quan thiếu.",
+        ("rankings",),
+    ),
 )
 
 
 # Row-level checks of the dossier log screened by their counts per raw file (sql/dossier_file_checks.sql, kept in
 # dossier_file_checks: a night counts only its new files): each check runs its own query only when its counts add
 # up above 0. Check → its column; duplicates are screened over every year (a copy may sit in another year).
-SCREENED_CHECKS = {"dossier_duplicate_mahoso": "repeated_keys", "dossier_codes_out_of_range": "codes_out_of_range",
-                   "dossier_dates_out_of_order": "dates_out_of_order", "dossier_year_mismatch": "year_mismatch"}
+SCREENED_CHECKS = {
+    "dossier_duplicate_mahoso": "repeated_keys",
+    "dossier_codes_out_of_range": "codes_out_of_range",
+    "dossier_dates_out_of_order": "dates_out_of_order",
+    "dossier_year_mismatch": "year_mismatch",
+}
 ALL_YEARS_SCREEN = ("dossier_duplicate_mahoso",)
 # The code hashes the per-file screen groups (sql/dossier_file_checks.sql): the MD5 of the rows whose 64-bit hash()
 # (cheap, but it collides) is repeated in the whole log when a quarter or more of it is counted (a full run), else
@@ -232,13 +342,17 @@ def _source_rows(con: duckdb.DuckDBPyConnection) -> None:
     config/sources.yaml (the registry's rows with year and agency_code NULL), so the SQL of reconciliation, missing
     returns and data_quality lists no source itself. A view: a query that keeps a few sources reads only their
     tables."""
-    branches = [f"SELECT {sql_literal(name)} AS source, {'year' if c.partitioned else 'NULL::INTEGER'} AS year, "
-                f"{c.agency_column or 'NULL::VARCHAR'} AS agency_code FROM {c.table}" for name, c in SOURCES.items()]
+    branches = [
+        f"SELECT {sql_literal(name)} AS source, {'year' if c.partitioned else 'NULL::INTEGER'} AS year, "
+        f"{c.agency_column or 'NULL::VARCHAR'} AS agency_code FROM {c.table}"
+        for name, c in SOURCES.items()
+    ]
     con.execute("CREATE OR REPLACE TEMP VIEW egov_source_rows AS\n" + "\nUNION ALL ".join(branches))
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any], years: list[int],
-             registry: Registry | None = None) -> None:
+def _prepare(
+    con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any], years: list[int], registry: Registry | None = None
+) -> None:
     if has_table(con, DOSSIER_TABLE):
         con.execute(row_rules_view(DOSSIERS))
     _source_rows(con)
@@ -248,23 +362,29 @@ def _prepare(con: duckdb.DuckDBPyConnection, thresholds: dict[str, Any], years: 
         con.executemany("INSERT INTO egov_dq_thresholds VALUES (?, ?)", [[k, float(v)] for k, v in overrides.items()])
     # the ranges of the non-ratio indicators per year: the year's rubric's assessed_indicators min/max, else
     # thresholds.yaml indicator_bounds (Registry.value_ranges); without a registry, the thresholds only
-    con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_indicator_bounds "
-                "(year INTEGER, indicator_code VARCHAR, min_value DOUBLE, max_value DOUBLE)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE egov_dq_indicator_bounds "
+        "(year INTEGER, indicator_code VARCHAR, min_value DOUBLE, max_value DOUBLE)"
+    )
     bounds = thresholds.get("indicator_bounds") or {}
     rows = []
     for year in years:
-        ranges = (registry.value_ranges(year) if registry is not None
-                  else {k: (lo, hi, "") for k, (lo, hi) in bounds.items()})
+        ranges = (
+            registry.value_ranges(year) if registry is not None else {k: (lo, hi, "") for k, (lo, hi) in bounds.items()}
+        )
         rows += [[year, k, float(lo), float(hi)] for k, (lo, hi, _) in ranges.items()]
     if rows:
         con.executemany("INSERT INTO egov_dq_indicator_bounds VALUES (?, ?, ?, ?)", rows)
     # The decimals each year's rubric rounds totals to (rank checks), as the scoring wrote them with its classes,
     # and what they round: the total, or the index (rounding: index)
-    con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_decimals (year INTEGER, agency_group VARCHAR, decimals INTEGER, "
-                "rounding VARCHAR)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE egov_dq_decimals (year INTEGER, agency_group VARCHAR, decimals INTEGER, "
+        "rounding VARCHAR)"
+    )
     if has_table(con, "rubric_classes"):
-        con.execute("INSERT INTO egov_dq_decimals SELECT DISTINCT year, agency_group, decimals, rounding "
-                    "FROM rubric_classes")
+        con.execute(
+            "INSERT INTO egov_dq_decimals SELECT DISTINCT year, agency_group, decimals, rounding FROM rubric_classes"
+        )
 
 
 def _params_for(sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -289,8 +409,8 @@ def _run_one(con: duckdb.DuckDBPyConnection, check: SqlCheck, params: dict[str, 
             groups.append(("agency_code", ", agency_code"))
         for agency_expr, agency_group in groups:
             for year, src, agency, n in con.execute(
-                    f"SELECT year, {source}, {agency_expr}, sum(n) FROM egov_dq_rows "
-                    f"GROUP BY year, {source}{agency_group}").fetchall():
+                f"SELECT year, {source}, {agency_expr}, sum(n) FROM egov_dq_rows GROUP BY year, {source}{agency_group}"
+            ).fetchall():
                 by_key[(year, src, agency)] = int(n)
     return CheckResult(check.name, check.severity, failed, check.description, sample, check.source, False, by_key)
 
@@ -303,37 +423,64 @@ def _screen_dossiers(con: duckdb.DuckDBPyConnection, params: dict[str, Any], nam
     con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
     insert_sql = (SQL_DIR / "dossier_file_checks.sql").read_text(encoding="utf-8")
     scope = hashlib.sha256((insert_sql + row_rules_view(DOSSIERS)).encode()).hexdigest()[:16]
-    years = [y for (y,) in con.execute(  # every year: a duplicate's other copy may be in any of them
-        f"SELECT DISTINCT year FROM {DOSSIER_TABLE} UNION SELECT year FROM ingested_files WHERE source = ? "
-        "UNION SELECT year FROM dossier_file_checks ORDER BY ALL", [DOSSIER_SOURCE]).fetchall() if y is not None]
+    years = [
+        y
+        for (y,) in con.execute(  # every year: a duplicate's other copy may be in any of them
+            f"SELECT DISTINCT year FROM {DOSSIER_TABLE} UNION SELECT year FROM ingested_files WHERE source = ? "
+            "UNION SELECT year FROM dossier_file_checks ORDER BY ALL",
+            [DOSSIER_SOURCE],
+        ).fetchall()
+        if y is not None
+    ]
     pending, total = rows_to_count(con, facts="dossier_file_checks", source=DOSSIER_SOURCE, scope=scope)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {SCAN_FILES} (year INTEGER, source_file VARCHAR)")  # the view's
     con.execute(ALL_CODE_HASHES if 4 * pending >= total else COUNTED_CODE_HASHES)  # (each count replaces it)
     try:
         for year in years:
-            refresh_file_facts(con, year, facts="dossier_file_checks", source=DOSSIER_SOURCE, staged=DOSSIER_TABLE,
-                               insert_sql=insert_sql, scope=scope)
+            refresh_file_facts(
+                con,
+                year,
+                facts="dossier_file_checks",
+                source=DOSSIER_SOURCE,
+                staged=DOSSIER_TABLE,
+                insert_sql=insert_sql,
+                scope=scope,
+            )
     finally:
         con.execute(f"DROP VIEW egov_code_hashes; DROP TABLE IF EXISTS {SCAN_FILES}")
     sums = ", ".join(
         f"coalesce(sum({column}) FILTER (WHERE {'TRUE' if name in ALL_YEARS_SCREEN else 'list_contains($years, year)'})"
-        f", 0)::BIGINT AS {name}" for name, column in SCREENED_CHECKS.items() if name in names)
+        f", 0)::BIGINT AS {name}"
+        for name, column in SCREENED_CHECKS.items()
+        if name in names
+    )
     sql = f"SELECT {sums} FROM dossier_file_checks"
     cursor = con.execute(sql, _params_for(sql, params))
     row = cursor.fetchall()[0]
     return {d[0]: int(n) for d, n in zip(cursor.description, row, strict=True)}
 
 
-def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: list[str] | None = None,
-                   thresholds: dict[str, Any] | None = None, registry: Registry | None = None) -> list[CheckResult]:
+def run_sql_checks(
+    con: duckdb.DuckDBPyConnection,
+    years: list[int],
+    *,
+    names: list[str] | None = None,
+    thresholds: dict[str, Any] | None = None,
+    registry: Registry | None = None,
+) -> list[CheckResult]:
     """Run the SQL checks (all, or those in `names`) for `years`; a check whose tables are absent is skipped
     (failed = 0, skipped = True), so the same call works before the marts are built. `thresholds`: as
     `load_thresholds()` returns them (the default: thresholds.yaml, read now); `registry`: the data directory's,
     for the value ranges its rubrics declare (default: the thresholds file's only)."""
     thresholds = load_thresholds() if thresholds is None else thresholds
-    params = {"years": [int(y) for y in years], "default_share": float(thresholds["max_quarantined_share"]),
-              "min_rows": int(thresholds.get("min_rows_for_share", 0)), "sample_rows": int(thresholds["sample_rows"]),
-              "required": list(thresholds["required_returns"] or []), "sources": list(YEARLY_SOURCES)}
+    params = {
+        "years": [int(y) for y in years],
+        "default_share": float(thresholds["max_quarantined_share"]),
+        "min_rows": int(thresholds.get("min_rows_for_share", 0)),
+        "sample_rows": int(thresholds["sample_rows"]),
+        "required": list(thresholds["required_returns"] or []),
+        "sources": list(YEARLY_SOURCES),
+    }
     selected = [c for c in CHECKS if names is None or c.name in names]
     unknown = set(names or []) - {c.name for c in CHECKS}
     if unknown:
@@ -347,9 +494,17 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: l
         for check in selected:
             missing = [t for t in check.requires if not has_table(con, t)]
             if missing:
-                results.append(CheckResult(check.name, check.severity, 0,
-                                           f"{check.description} (bỏ qua: chưa có bảng {', '.join(missing)})",
-                                           [], check.source, skipped=True))
+                results.append(
+                    CheckResult(
+                        check.name,
+                        check.severity,
+                        0,
+                        f"{check.description} (bỏ qua: chưa có bảng {', '.join(missing)})",
+                        [],
+                        check.source,
+                        skipped=True,
+                    )
+                )
                 continue
             start = time.perf_counter()
             if screened.get(check.name) == 0:  # its per-file counts add up to 0: its query returns no row
@@ -359,16 +514,20 @@ def run_sql_checks(con: duckdb.DuckDBPyConnection, years: list[int], *, names: l
             result.seconds = time.perf_counter() - start + (screen_share if check.name in screened else 0.0)
             results.append(result)
     finally:
-        con.execute("DROP TABLE IF EXISTS egov_dq_rows; DROP TABLE IF EXISTS egov_dq_thresholds; "
-                    "DROP TABLE IF EXISTS egov_dq_indicator_bounds; DROP VIEW IF EXISTS egov_source_rows; "
-                    "DROP TABLE IF EXISTS egov_dq_decimals; DROP VIEW IF EXISTS egov_dossier_rules")
+        con.execute(
+            "DROP TABLE IF EXISTS egov_dq_rows; DROP TABLE IF EXISTS egov_dq_thresholds; "
+            "DROP TABLE IF EXISTS egov_dq_indicator_bounds; DROP VIEW IF EXISTS egov_source_rows; "
+            "DROP TABLE IF EXISTS egov_dq_decimals; DROP VIEW IF EXISTS egov_dossier_rules"
+        )
     return results
 
 
 # --- the data_quality table ---------------------------------------------------------------------------------
 
-def _failed_entries(years: list[int], checks: list[CheckResult],
-                    gx_results: dict[str, dict] | None) -> dict[tuple[int, str, str | None], list[str]]:
+
+def _failed_entries(
+    years: list[int], checks: list[CheckResult], gx_results: dict[str, dict] | None
+) -> dict[tuple[int, str, str | None], list[str]]:
     entries: dict[tuple[int, str, str | None], list[str]] = {}
     for result in checks:
         for (year, source, agency), n in result.by_key.items():
@@ -388,27 +547,48 @@ def _failed_entries(years: list[int], checks: list[CheckResult],
     return entries
 
 
-def build_data_quality(con: duckdb.DuckDBPyConnection, years: list[int], gx_results: dict[str, dict] | None = None,
-                       checks: list[CheckResult] | None = None, *,
-                       thresholds: dict[str, Any] | None = None) -> int:
+def build_data_quality(
+    con: duckdb.DuckDBPyConnection,
+    years: list[int],
+    gx_results: dict[str, dict] | None = None,
+    checks: list[CheckResult] | None = None,
+    *,
+    thresholds: dict[str, Any] | None = None,
+) -> int:
     """Rebuild the `data_quality` rows of `years` (runs the SQL checks, with `thresholds`, unless `checks` are
     given); returns the number of rows written. GX failures are attributed to the '*' row of the suite's source."""
     years = [int(y) for y in years]
     checks = run_sql_checks(con, years, thresholds=thresholds) if checks is None else checks
     entries = _failed_entries(years, checks, gx_results)
-    con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_failed "
-                "(year INTEGER, source VARCHAR, agency_code VARCHAR, failed_checks VARCHAR)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE egov_dq_failed "
+        "(year INTEGER, source VARCHAR, agency_code VARCHAR, failed_checks VARCHAR)"
+    )
     if entries:
-        con.executemany("INSERT INTO egov_dq_failed VALUES (?, ?, ?, ?)",
-                        [[y, s, a, "; ".join(texts)] for (y, s, a), texts in sorted(
-                            entries.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))])
+        con.executemany(
+            "INSERT INTO egov_dq_failed VALUES (?, ?, ?, ?)",
+            [
+                [y, s, a, "; ".join(texts)]
+                for (y, s, a), texts in sorted(entries.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))
+            ],
+        )
     statements = [s.strip() for s in (SQL_DIR / "data_quality.sql").read_text(encoding="utf-8").split(";\n")]
     # An optional source (ratings, feedback) has rows only in the years it was sent: absent, it is not a source.
-    sent = {s for (s,) in con.execute("SELECT DISTINCT source FROM ingested_files WHERE list_contains(?, year)",
-                                      [years]).fetchall()} if has_table(con, "ingested_files") else set()
-    params = {"years": years, "return_sources": list(RETURN_SOURCES),
-              "sources": [name for name, c in SOURCES.items()
-                          if c.partitioned and (not c.optional_source or name in sent)]}
+    sent = (
+        {
+            s
+            for (s,) in con.execute(
+                "SELECT DISTINCT source FROM ingested_files WHERE list_contains(?, year)", [years]
+            ).fetchall()
+        }
+        if has_table(con, "ingested_files")
+        else set()
+    )
+    params = {
+        "years": years,
+        "return_sources": list(RETURN_SOURCES),
+        "sources": [name for name, c in SOURCES.items() if c.partitioned and (not c.optional_source or name in sent)],
+    }
     _source_rows(con)
     try:
         with transaction(con):
@@ -421,6 +601,7 @@ def build_data_quality(con: duckdb.DuckDBPyConnection, years: list[int], gx_resu
 
 
 # --- the summary --------------------------------------------------------------------------------------------
+
 
 def _names(names: list[str], limit: int = 10) -> str:
     shown = ", ".join(names[:limit])
@@ -459,7 +640,8 @@ def no_records(con: duckdb.DuckDBPyConnection, year: int) -> bool:
     checked, staged = con.execute(
         "SELECT count(*) FILTER (WHERE agency_code = '*'), coalesce(sum(rows_loaded) FILTER (WHERE agency_code IS "
         "DISTINCT FROM '*'), 0) FROM data_quality WHERE year = ? AND list_contains(?, source)",
-        [year, list(YEARLY_SOURCES)]).fetchone()
+        [year, list(YEARLY_SOURCES)],
+    ).fetchone()
     return bool(checked) and not staged
 
 
@@ -475,41 +657,60 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
     registry = REGISTRY_TABLE if has_table(con, REGISTRY_TABLE) else "agencies"  # warehouse or marts
     required = list(load_thresholds()["required_returns"])
     # Sources without any file that year (sources_without_files): one line for all, not every agency's name.
-    no_files = [s for (s,) in con.execute(
-        "SELECT source FROM data_quality WHERE year = ? AND agency_code = '*' AND contains(failed_checks, "
-        "'sources_without_files ') ORDER BY list_position(?, source)", [year, list(YEARLY_SOURCES)]).fetchall()]
+    no_files = [
+        s
+        for (s,) in con.execute(
+            "SELECT source FROM data_quality WHERE year = ? AND agency_code = '*' AND contains(failed_checks, "
+            "'sources_without_files ') ORDER BY list_position(?, source)",
+            [year, list(YEARLY_SOURCES)],
+        ).fetchall()
+    ]
     unranked = no_records(con, year)
     if unranked:  # nothing to rank: one line, not every agency's missing returns
-        lines.append(f"Không có bản ghi nào của năm {year} trong các nguồn dữ liệu theo năm ("
-                     f"{'; '.join(SOURCE_LABELS.get(s, s) for s in YEARLY_SOURCES)}): năm {year} không được xếp hạng.")
+        lines.append(
+            f"Không có bản ghi nào của năm {year} trong các nguồn dữ liệu theo năm ("
+            f"{'; '.join(SOURCE_LABELS.get(s, s) for s in YEARLY_SOURCES)}): năm {year} không được xếp hạng."
+        )
     for source in sorted(RETURN_SOURCES, key=lambda s: required.index(s) if s in required else len(required)):
         if unranked:
             break
         if source in no_files:
             continue
-        names = [r[0] for r in con.execute(
-            f"SELECT coalesce(a.agency_name, d.agency_code) FROM data_quality AS d "
-            f"LEFT JOIN {registry} AS a ON a.agency_code = d.agency_code "
-            "LEFT JOIN agency_groups AS g ON g.agency_group = a.agency_group "
-            "WHERE d.year = ? AND d.source = ? AND d.missing_return "
-            "ORDER BY g.group_order NULLS LAST, d.agency_code", [year, source]).fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                f"SELECT coalesce(a.agency_name, d.agency_code) FROM data_quality AS d "
+                f"LEFT JOIN {registry} AS a ON a.agency_code = d.agency_code "
+                "LEFT JOIN agency_groups AS g ON g.agency_group = a.agency_group "
+                "WHERE d.year = ? AND d.source = ? AND d.missing_return "
+                "ORDER BY g.group_order NULLS LAST, d.agency_code",
+                [year, source],
+            ).fetchall()
+        ]
         if names:
             lines.append(f"{len(names)} cơ quan chưa gửi báo cáo {SOURCE_LABELS[source]} năm {year}: {_names(names)}")
     if no_files and not unranked:
-        lines.append(f"Năm {year} không có tệp nào của nguồn {'; '.join(SOURCE_LABELS.get(s, s) for s in no_files)}"
-                     " – các chỉ số từ " + ("các nguồn này" if len(no_files) > 1 else "nguồn này")
-                     + " để trống (0 điểm).")
+        lines.append(
+            f"Năm {year} không có tệp nào của nguồn {'; '.join(SOURCE_LABELS.get(s, s) for s in no_files)}"
+            " – các chỉ số từ " + ("các nguồn này" if len(no_files) > 1 else "nguồn này") + " để trống (0 điểm)."
+        )
     rules = con.execute(
         "SELECT source, rule, count(*) FROM quarantine WHERE year = ? OR (year IS NULL AND source = ?) "
-        "GROUP BY ALL ORDER BY source, count(*) DESC, rule", [year, REGISTRY]).fetchall()
+        "GROUP BY ALL ORDER BY source, count(*) DESC, rule",
+        [year, REGISTRY],
+    ).fetchall()
     by_source: dict[str, list[tuple[str, int]]] = {}
     for source, rule, n in rules:
         by_source.setdefault(source, []).append((rule, int(n)))
     # Older versions of a record (superseded) are not records: the share is of the rows the quarantined-share check
     # judges (check_quarantined_share.sql).
-    read = dict(con.execute(
-        "SELECT source, sum(rows_read - rows_superseded) FROM ingested_files "
-        "WHERE year = ? OR (year IS NULL AND source = ?) GROUP BY source", [year, REGISTRY]).fetchall())
+    read = dict(
+        con.execute(
+            "SELECT source, sum(rows_read - rows_superseded) FROM ingested_files "
+            "WHERE year = ? OR (year IS NULL AND source = ?) GROUP BY source",
+            [year, REGISTRY],
+        ).fetchall()
+    )
     for source, items in by_source.items():
         rows = sum(n for rule, n in items if rule != "file_rejected")
         files = sum(n for rule, n in items if rule == "file_rejected")
@@ -520,16 +721,26 @@ def quality_summary(con: duckdb.DuckDBPyConnection, year: int) -> list[str]:
             share = f" ({vn_pct(rows / total)})" if total else ""
             lines.append(f"{vn_int(rows)} dòng {label} bị cách ly{share}: {', '.join(parts)}")
         if files:
-            names = [r[0] for r in con.execute(
-                "SELECT file FROM quarantine WHERE source = ? AND rule = 'file_rejected' AND year IS NOT DISTINCT FROM "
-                "CASE WHEN ? = ? THEN NULL ELSE ? END ORDER BY file", [source, source, REGISTRY, year]).fetchall()]
+            names = [
+                r[0]
+                for r in con.execute(
+                    "SELECT file FROM quarantine WHERE source = ? AND rule = 'file_rejected' "
+                    "AND year IS NOT DISTINCT FROM CASE WHEN ? = ? THEN NULL ELSE ? END ORDER BY file",
+                    [source, source, REGISTRY, year],
+                ).fetchall()
+            ]
             shown = ", ".join(names[:5]) + (f" và {len(names) - 5} tệp khác" if len(names) > 5 else "")
             lines.append(f"{vn_int(files)} tệp {label} bị từ chối cả tệp: {shown}")
     for source, failed in con.execute(
-            "SELECT source, failed_checks FROM data_quality WHERE year = ? AND agency_code = '*' "
-            "AND failed_checks IS NOT NULL ORDER BY source", [year]).fetchall():
-        phrases = [_check_phrase(e) for e in failed.split("; ")
-                   if not e.startswith(("missing_returns ", "rejected_files ", "sources_without_files "))]
+        "SELECT source, failed_checks FROM data_quality WHERE year = ? AND agency_code = '*' "
+        "AND failed_checks IS NOT NULL ORDER BY source",
+        [year],
+    ).fetchall():
+        phrases = [
+            _check_phrase(e)
+            for e in failed.split("; ")
+            if not e.startswith(("missing_returns ", "rejected_files ", "sources_without_files "))
+        ]
         if phrases:
             lines.append(f"Kiểm tra chưa đạt ({SOURCE_LABELS.get(source, source)}): {'; '.join(phrases)}")
     if not lines:

@@ -68,29 +68,49 @@ class Spec:
 
 # --- small builders -----------------------------------------------------------------------------------------
 
+
 def ints(*cols: str) -> list[Spec]:
-    return [Spec("ExpectColumnValuesToBeInTypeList", f"{c}_is_integer", f"{c} là số nguyên",
-                 {"column": c, "type_list": INT_TYPES}) for c in cols]
+    return [
+        Spec(
+            "ExpectColumnValuesToBeInTypeList",
+            f"{c}_is_integer",
+            f"{c} là số nguyên",
+            {"column": c, "type_list": INT_TYPES},
+        )
+        for c in cols
+    ]
 
 
 def nums(*cols: str) -> list[Spec]:
-    return [Spec("ExpectColumnValuesToBeInTypeList", f"{c}_is_number", f"{c} là số",
-                 {"column": c, "type_list": NUM_TYPES}) for c in cols]
+    return [
+        Spec("ExpectColumnValuesToBeInTypeList", f"{c}_is_number", f"{c} là số", {"column": c, "type_list": NUM_TYPES})
+        for c in cols
+    ]
 
 
 def texts(*cols: str) -> list[Spec]:
-    return [Spec("ExpectColumnValuesToBeOfType", f"{c}_is_text", f"{c} là chuỗi ký tự",
-                 {"column": c, "type_": "str"}) for c in cols]
+    return [
+        Spec("ExpectColumnValuesToBeOfType", f"{c}_is_text", f"{c} là chuỗi ký tự", {"column": c, "type_": "str"})
+        for c in cols
+    ]
 
 
 def dates(*cols: str) -> list[Spec]:
-    return [Spec("ExpectColumnValuesToBeInTypeList", f"{c}_is_date", f"{c} là ngày (giờ)",
-                 {"column": c, "type_list": DATE_TYPES}) for c in cols]
+    return [
+        Spec(
+            "ExpectColumnValuesToBeInTypeList",
+            f"{c}_is_date",
+            f"{c} là ngày (giờ)",
+            {"column": c, "type_list": DATE_TYPES},
+        )
+        for c in cols
+    ]
 
 
 def not_null(*cols: str) -> list[Spec]:
-    return [Spec("ExpectColumnValuesToNotBeNull", f"{c}_present", f"{c} không được để trống",
-                 {"column": c}) for c in cols]
+    return [
+        Spec("ExpectColumnValuesToNotBeNull", f"{c}_present", f"{c} không được để trống", {"column": c}) for c in cols
+    ]
 
 
 def unique(*cols: str, vi: str | None = None) -> Spec:
@@ -101,17 +121,26 @@ def unique(*cols: str, vi: str | None = None) -> Spec:
 
 
 def in_set(col: str, values: list[Any], vi: str, *, severity: str = "critical") -> Spec:
-    return Spec("ExpectColumnValuesToBeInSet", f"{col}_allowed", vi, {"column": col, "value_set": values},
-                severity=severity)
+    return Spec(
+        "ExpectColumnValuesToBeInSet", f"{col}_allowed", vi, {"column": col, "value_set": values}, severity=severity
+    )
 
 
-def between(col: str, lo: float | None, hi: float | None, vi: str, *, name: str | None = None,
-            when: tuple[str, str, Any] | None = None, severity: str = "critical", strict_min: bool = False) -> Spec:
+def between(
+    col: str,
+    lo: float | None,
+    hi: float | None,
+    vi: str,
+    *,
+    name: str | None = None,
+    when: tuple[str, str, Any] | None = None,
+    severity: str = "critical",
+    strict_min: bool = False,
+) -> Spec:
     kwargs: dict[str, Any] = {"column": col, "min_value": lo, "max_value": hi}
     if strict_min:
         kwargs["strict_min"] = True
-    return Spec("ExpectColumnValuesToBeBetween", name or f"{col}_in_range", vi, kwargs, when=when,
-                severity=severity)
+    return Spec("ExpectColumnValuesToBeBetween", name or f"{col}_in_range", vi, kwargs, when=when, severity=severity)
 
 
 def counts(*cols: str) -> list[Spec]:
@@ -121,9 +150,13 @@ def counts(*cols: str) -> list[Spec]:
 
 def at_most(part: str, whole: str, vi: str, *, severity: str = "critical") -> Spec:
     """part ≤ whole on rows where both are known."""
-    return Spec("ExpectColumnPairValuesAToBeGreaterThanB", f"{part}_not_above_{whole}", vi,
-                {"column_A": whole, "column_B": part, "or_equal": True, "ignore_row_if": "either_value_is_missing"},
-                severity=severity)
+    return Spec(
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        f"{part}_not_above_{whole}",
+        vi,
+        {"column_A": whole, "column_B": part, "or_equal": True, "ignore_row_if": "either_value_is_missing"},
+        severity=severity,
+    )
 
 
 def plausible_year(col: str = "year") -> Spec:
@@ -139,11 +172,28 @@ def bounded_values(col: str, registry: Registry, by: str = "indicator_code") -> 
     the rubrics' assessed_indicators min/max, else thresholds.yaml indicator_bounds (the widest any year gives: a
     suite is not per year; ingestion checks each year's own range)."""
     bounds = registry.widest_value_ranges()
-    specs = [between(col, 0, 1, "Giá trị chỉ số tỷ lệ phải nằm trong [0, 1]", name="ratio_value_in_0_1",
-                     when=(by, "not_in", sorted(bounds)) if bounds else None)]
-    specs += [between(col, lo, hi, f"{code} phải nằm trong [{lo}, {hi}]", name=f"{code}_in_range",
-                      when=(by, "==", code), severity="warning")
-              for code, (lo, hi) in sorted(bounds.items())]
+    specs = [
+        between(
+            col,
+            0,
+            1,
+            "Giá trị chỉ số tỷ lệ phải nằm trong [0, 1]",
+            name="ratio_value_in_0_1",
+            when=(by, "not_in", sorted(bounds)) if bounds else None,
+        )
+    ]
+    specs += [
+        between(
+            col,
+            lo,
+            hi,
+            f"{code} phải nằm trong [{lo}, {hi}]",
+            name=f"{code}_in_range",
+            when=(by, "==", code),
+            severity="warning",
+        )
+        for code, (lo, hi) in sorted(bounds.items())
+    ]
     return specs
 
 
@@ -173,7 +223,14 @@ def classes_allowed(registry: Registry) -> Spec:
 
 # What a column's contract type expects of its frame column (a flag and a level are whole numbers).
 TYPE_SPECS: dict[str, Callable[[str], list[Spec]]] = {
-    "text": texts, "int": ints, "flag": ints, "level": ints, "decimal": nums, "date": dates, "timestamp": dates}
+    "text": texts,
+    "int": ints,
+    "flag": ints,
+    "level": ints,
+    "decimal": nums,
+    "date": dates,
+    "timestamp": dates,
+}
 
 
 def contract_specs(contract: SourceContract, registry: Registry) -> list[Spec]:
@@ -194,10 +251,17 @@ def contract_specs(contract: SourceContract, registry: Registry) -> list[Spec]:
             shown = f"{col.name} là cờ 0/1" if col.type == "flag" else f"{col.name} là một trong: {value_list(values)}"
             specs.append(in_set(col.name, list(values), shown))
         if col.min is not None:
-            specs.append(between(col.name, col.min, None, f"{col.name} không âm", name=f"{col.name}_not_negative")
-                         if col.min == 0 else
-                         between(col.name, col.min, None, f"{col.name} từ {col.min:g} trở lên",
-                                 name=f"{col.name}_at_least_{col.min:g}"))
+            specs.append(
+                between(col.name, col.min, None, f"{col.name} không âm", name=f"{col.name}_not_negative")
+                if col.min == 0
+                else between(
+                    col.name,
+                    col.min,
+                    None,
+                    f"{col.name} từ {col.min:g} trở lên",
+                    name=f"{col.name}_at_least_{col.min:g}",
+                )
+            )
         if col.range_by:
             specs += bounded_values(col.name, registry, by=col.range_by)
         if col.keep_label_as:
@@ -212,17 +276,29 @@ def contract_specs(contract: SourceContract, registry: Registry) -> list[Spec]:
 def stg_agencies(registry: Registry) -> list[Spec]:
     return [
         at_most("valid_from", "valid_to", "Ngày hết hiệu lực không trước ngày bắt đầu hiệu lực"),
-        Spec("ExpectColumnValuesToNotBeNull", "commune_has_parent", "UBND xã phải có huyện trực thuộc (parent_code)",
-             {"column": "parent_code"}, when=("agency_group", "==", "commune"), severity="warning"),
+        Spec(
+            "ExpectColumnValuesToNotBeNull",
+            "commune_has_parent",
+            "UBND xã phải có huyện trực thuộc (parent_code)",
+            {"column": "parent_code"},
+            when=("agency_group", "==", "commune"),
+            severity="warning",
+        ),
     ]
 
 
 def stg_one_stop(registry: Registry) -> list[Spec]:
     return [
-        at_most("dossiers_in_software", "dossiers_total",
-                "Số hồ sơ trên phần mềm không vượt tổng số hồ sơ tiếp nhận"),
-        between("dossiers_in_software", 0, 0, "Không dùng phần mềm một cửa thì không có hồ sơ trên phần mềm",
-                name="no_software_no_dossiers_in_software", when=("uses_software", "==", 0), severity="warning"),
+        at_most("dossiers_in_software", "dossiers_total", "Số hồ sơ trên phần mềm không vượt tổng số hồ sơ tiếp nhận"),
+        between(
+            "dossiers_in_software",
+            0,
+            0,
+            "Không dùng phần mềm một cửa thì không có hồ sơ trên phần mềm",
+            name="no_software_no_dossiers_in_software",
+            when=("uses_software", "==", 0),
+            severity="warning",
+        ),
     ]
 
 
@@ -230,26 +306,41 @@ def stg_infrastructure(registry: Registry) -> list[Spec]:
     max_per_staff = load_thresholds()["indicator_bounds"].get("computers_per_staff", [0, 10])[1]
     return [
         at_most("computers_internet", "computers", "Số máy tính kết nối Internet không vượt tổng số máy tính"),
-        between("staff_count", 1, None, "Cơ quan có ít nhất một cán bộ (0 làm các tỷ lệ theo cán bộ bị trống)",
-                name="staff_count_positive", severity="warning"),
-        between("computers_per_staff", 0, max_per_staff,
-                f"Số máy tính không quá {max_per_staff} lần số cán bộ (nghi nhập nhầm số liệu)",
-                name="computers_at_most_10x_staff", severity="warning"),
+        between(
+            "staff_count",
+            1,
+            None,
+            "Cơ quan có ít nhất một cán bộ (0 làm các tỷ lệ theo cán bộ bị trống)",
+            name="staff_count_positive",
+            severity="warning",
+        ),
+        between(
+            "computers_per_staff",
+            0,
+            max_per_staff,
+            f"Số máy tính không quá {max_per_staff} lần số cán bộ (nghi nhập nhầm số liệu)",
+            name="computers_at_most_10x_staff",
+            severity="warning",
+        ),
     ]
 
 
 def stg_capacity(registry: Registry) -> list[Spec]:
     return [
         at_most("docs_sent_electronic", "docs_sent_total", "Văn bản gửi điện tử không vượt tổng số văn bản gửi"),
-        at_most("docs_signed_digital", "docs_sent_electronic",
-                "Văn bản ký số không vượt số văn bản gửi điện tử"),
-        at_most("it_staff_security_trained", "it_staff",
-                "Cán bộ chuyên trách CNTT được đào tạo ATTT không vượt số cán bộ chuyên trách"),
+        at_most("docs_signed_digital", "docs_sent_electronic", "Văn bản ký số không vượt số văn bản gửi điện tử"),
+        at_most(
+            "it_staff_security_trained",
+            "it_staff",
+            "Cán bộ chuyên trách CNTT được đào tạo ATTT không vượt số cán bộ chuyên trách",
+        ),
     ]
 
 
 STAGING_RULES: dict[str, Callable[[Registry], list[Spec]]] = {
-    "stg_agencies": stg_agencies, "stg_one_stop": stg_one_stop, "stg_infrastructure": stg_infrastructure,
+    "stg_agencies": stg_agencies,
+    "stg_one_stop": stg_one_stop,
+    "stg_infrastructure": stg_infrastructure,
     "stg_capacity": stg_capacity,
 }
 # The dossier log is validated in DuckDB SQL (sql_checks.py; too big for pandas) and through its monthly aggregate
@@ -259,6 +350,7 @@ SQL_VALIDATED = (DOSSIER_TABLE,)
 
 def staging_suite(source: str) -> Callable[[Registry], list[Spec]]:
     """The suite of a source's staging table: its contract's expectations, then the table's own rules."""
+
     def specs(registry: Registry) -> list[Spec]:
         contract = registry.sources[source]
         return contract_specs(contract, registry) + STAGING_RULES.get(contract.table, lambda _registry: [])(registry)
@@ -268,28 +360,51 @@ def staging_suite(source: str) -> Callable[[Registry], list[Spec]]:
 
 def indicators(registry: Registry) -> list[Spec]:
     return [
-        *year_range(), *texts("agency_code", "indicator_code"), *not_null("agency_code", "indicator_code"),
+        *year_range(),
+        *texts("agency_code", "indicator_code"),
+        *not_null("agency_code", "indicator_code"),
         unique("year", "agency_code", "indicator_code", vi="Mỗi chỉ số một giá trị cho mỗi cơ quan và năm"),
-        *nums("numerator", "denominator", "value"), *bounded_values("value", registry),
+        *nums("numerator", "denominator", "value"),
+        *bounded_values("value", registry),
         # counts are not negative; an assessed value (numerator = value) may be, where its range allows (GDP growth)
-        between("numerator", 0, None, "Tử số (số đếm) không âm", name="numerator_not_negative",
-                when=("source", "==", "computed")),
+        between(
+            "numerator",
+            0,
+            None,
+            "Tử số (số đếm) không âm",
+            name="numerator_not_negative",
+            when=("source", "==", "computed"),
+        ),
         between("denominator", 0, None, "Mẫu số không âm", name="denominator_not_negative"),
-        Spec("ExpectColumnValuesToBeNull", "value_null_when_denominator_zero",
-             "Mẫu số bằng 0 thì giá trị để trống (NULL), không tính là 0", {"column": "value"},
-             when=("denominator", "==", 0)),
-        in_set("source", INDICATOR_SOURCES, "Nguồn: computed (tính từ dữ liệu) hoặc assessment (đoàn chấm)",
-               severity="warning"),
+        Spec(
+            "ExpectColumnValuesToBeNull",
+            "value_null_when_denominator_zero",
+            "Mẫu số bằng 0 thì giá trị để trống (NULL), không tính là 0",
+            {"column": "value"},
+            when=("denominator", "==", 0),
+        ),
+        in_set(
+            "source",
+            INDICATOR_SOURCES,
+            "Nguồn: computed (tính từ dữ liệu) hoặc assessment (đoàn chấm)",
+            severity="warning",
+        ),
     ]
 
 
 def indicator_scores(registry: Registry) -> list[Spec]:
     return [
-        *year_range(), *texts("agency_code", "agency_group", "criterion_code", "indicator_code"),
+        *year_range(),
+        *texts("agency_code", "agency_group", "criterion_code", "indicator_code"),
         # points: NULL for an indicator without a value under missing: skip (left out of its criterion)
         *not_null("agency_code", "criterion_code", "indicator_code", "max_points"),
-        unique("year", "agency_code", "criterion_code", "indicator_code",
-               vi="Mỗi chỉ số của bộ chỉ số được chấm một lần cho mỗi cơ quan và năm"),
+        unique(
+            "year",
+            "agency_code",
+            "criterion_code",
+            "indicator_code",
+            vi="Mỗi chỉ số của bộ chỉ số được chấm một lần cho mỗi cơ quan và năm",
+        ),
         groups_allowed(registry),
         *nums("value", "target", "points", "max_points"),
         between("points", 0, None, "Điểm đạt không âm", name="points_not_negative"),
@@ -299,7 +414,8 @@ def indicator_scores(registry: Registry) -> list[Spec]:
 
 def agency_profiles(registry: Registry) -> list[Spec]:
     return [
-        *year_range(), *texts("agency_code", "agency_group", "classification"),
+        *year_range(),
+        *texts("agency_code", "agency_group", "classification"),
         *not_null("agency_code", "total_points", "points_lost", "rank", "group_size", "classification"),
         unique("year", "agency_code", vi="Mỗi cơ quan một hồ sơ xếp hạng mỗi năm"),
         classes_allowed(registry),
@@ -307,43 +423,63 @@ def agency_profiles(registry: Registry) -> list[Spec]:
         between("points_lost", 0, None, "Điểm bị mất không âm", name="points_lost_not_negative"),
         at_most("rank", "group_size", "Thứ hạng không vượt số cơ quan của nhóm"),
         at_most("total_points", "max_points", "Tổng điểm không vượt điểm tối đa"),
-        between("points_to_next_class", 0, None, "Điểm còn thiếu để lên loại lớn hơn 0",
-                name="points_to_next_class_positive", strict_min=True),
-        between("points_to_pass_above", 0, None, "Điểm còn thiếu để vượt cơ quan xếp trên lớn hơn 0",
-                name="points_to_pass_above_positive", strict_min=True),
+        between(
+            "points_to_next_class",
+            0,
+            None,
+            "Điểm còn thiếu để lên loại lớn hơn 0",
+            name="points_to_next_class_positive",
+            strict_min=True,
+        ),
+        between(
+            "points_to_pass_above",
+            0,
+            None,
+            "Điểm còn thiếu để vượt cơ quan xếp trên lớn hơn 0",
+            name="points_to_pass_above_positive",
+            strict_min=True,
+        ),
     ]
 
 
 def what_if(registry: Registry) -> list[Spec]:
     return [
-        *year_range(), *texts("agency_code", "goal", "indicator_code"),
+        *year_range(),
+        *texts("agency_code", "goal", "indicator_code"),
         *not_null("agency_code", "goal", "step", "indicator_code", "required_value", "points_gained"),
         unique("year", "agency_code", "goal", "step", vi="Mỗi bước của một mục tiêu xuất hiện một lần"),
-        in_set("goal", ["next_class", "pass_agency_above"], "Mục tiêu: lên loại (next_class) hoặc vượt cơ quan "
-               "xếp trên (pass_agency_above)"),
-        *ints("step"), between("step", 1, None, "Bước từ 1 trở lên", name="step_at_least_1"),
-        between("points_needed", 0, None, "Điểm cần thêm lớn hơn 0", name="points_needed_positive",
-                strict_min=True),
-        between("points_gained", 0, None, "Mỗi bước thêm được điểm", name="points_gained_positive",
-                strict_min=True),
+        in_set(
+            "goal",
+            ["next_class", "pass_agency_above"],
+            "Mục tiêu: lên loại (next_class) hoặc vượt cơ quan xếp trên (pass_agency_above)",
+        ),
+        *ints("step"),
+        between("step", 1, None, "Bước từ 1 trở lên", name="step_at_least_1"),
+        between("points_needed", 0, None, "Điểm cần thêm lớn hơn 0", name="points_needed_positive", strict_min=True),
+        between("points_gained", 0, None, "Mỗi bước thêm được điểm", name="points_gained_positive", strict_min=True),
         # lower is better (processing days): the value to reach lies above the best one
-        replace(at_most("required_value", "target", "Giá trị cần đạt không vượt mục tiêu của bộ chỉ số"),
-                when=("lower_is_better", "!=", True)),
+        replace(
+            at_most("required_value", "target", "Giá trị cần đạt không vượt mục tiêu của bộ chỉ số"),
+            when=("lower_is_better", "!=", True),
+        ),
         at_most("current_points", "new_points", "Điểm sau cải thiện không thấp hơn điểm hiện tại"),
     ]
 
 
 def criterion_scores(registry: Registry) -> list[Spec]:
     return [
-        *year_range(), *texts("agency_code", "agency_group", "criterion_code"),
+        *year_range(),
+        *texts("agency_code", "agency_group", "criterion_code"),
         # points and rank: NULL for a criterion without enough data (missing: skip, min_coverage)
         *not_null("agency_code", "criterion_code", "max_points"),
         unique("year", "agency_code", "criterion_code", vi="Mỗi tiêu chí một dòng cho mỗi cơ quan và năm"),
         groups_allowed(registry),
-        *nums("points", "max_points"), *ints("rank"),
+        *nums("points", "max_points"),
+        *ints("rank"),
         between("points", 0, None, "Điểm tiêu chí không âm", name="points_not_negative"),
-        between("max_points", 0, None, "Điểm tối đa của tiêu chí lớn hơn 0", name="max_points_positive",
-                strict_min=True),
+        between(
+            "max_points", 0, None, "Điểm tối đa của tiêu chí lớn hơn 0", name="max_points_positive", strict_min=True
+        ),
         at_most("points", "max_points", "Điểm tiêu chí không vượt điểm tối đa"),
         between("rank", 1, None, "Thứ hạng theo tiêu chí từ 1 trở lên", name="rank_at_least_1"),
     ]
@@ -351,15 +487,19 @@ def criterion_scores(registry: Registry) -> list[Spec]:
 
 def rankings(registry: Registry) -> list[Spec]:
     return [
-        *year_range(), *texts("agency_group", "agency_code", "agency_name", "classification"),
+        *year_range(),
+        *texts("agency_group", "agency_code", "agency_name", "classification"),
         *not_null("agency_code", "agency_name", "max_points"),
         # a unit without enough data for a total is listed unranked, with its reason, and only then
-        *[replace(spec, when=("unranked_reason", "is_null", None))
-          for spec in not_null("total_points", "index_value", "rank", "classification")],
+        *[
+            replace(spec, when=("unranked_reason", "is_null", None))
+            for spec in not_null("total_points", "index_value", "rank", "classification")
+        ],
         unique("year", "agency_group", "agency_code", vi="Mỗi cơ quan xếp hạng một lần trong nhóm mỗi năm"),
         groups_allowed(registry),
         classes_allowed(registry),
-        *nums("total_points", "max_points", "index_value"), *ints("rank"),
+        *nums("total_points", "max_points", "index_value"),
+        *ints("rank"),
         between("total_points", 0, None, "Tổng điểm không âm", name="total_points_not_negative"),
         between("max_points", 0, None, "Điểm tối đa lớn hơn 0", name="max_points_positive", strict_min=True),
         at_most("total_points", "max_points", "Tổng điểm không vượt điểm tối đa"),
@@ -371,7 +511,10 @@ def rankings(registry: Registry) -> list[Spec]:
 def dossier_agency_month(registry: Registry) -> list[Spec]:
     measures = ("dossiers", "accepted", "online", "finished", "on_time", "with_fee", "paid_online", "digitised")
     return [
-        *year_range(), *texts("agency_code"), *not_null("agency_code"), *ints("month"),
+        *year_range(),
+        *texts("agency_code"),
+        *not_null("agency_code"),
+        *ints("month"),
         in_set("month", list(range(1, 13)), "Tháng tiếp nhận từ 1 đến 12"),
         unique("year", "month", "agency_code", vi="Một dòng cho mỗi cơ quan và tháng"),
         *counts(*measures),
@@ -387,8 +530,12 @@ def dossier_agency_month(registry: Registry) -> list[Spec]:
 
 SUITES: dict[str, Callable[[Registry], list[Spec]]] = {
     **{c.table: staging_suite(name) for name, c in load_sources().items() if c.table not in SQL_VALIDATED},
-    "indicators": indicators, "indicator_scores": indicator_scores, "criterion_scores": criterion_scores,
-    "rankings": rankings, "agency_profiles": agency_profiles, "what_if": what_if,
+    "indicators": indicators,
+    "indicator_scores": indicator_scores,
+    "criterion_scores": criterion_scores,
+    "rankings": rankings,
+    "agency_profiles": agency_profiles,
+    "what_if": what_if,
     "dossier_agency_month": dossier_agency_month,
 }
 
@@ -398,9 +545,11 @@ SUITES: dict[str, Callable[[Registry], list[Spec]]] = {
 STAGING_SUITES = tuple(c.table for c in load_sources().values() if c.table in SUITES)
 MART_SUITES = tuple(name for name in SUITES if name not in STAGING_SUITES)
 # The raw source a suite speaks for (data_quality.failed_checks); the marts' suites speak for "marts".
-SUITE_SOURCE = {**dict.fromkeys(MART_SUITES, "marts"),
-                **{c.table: name for name, c in load_sources().items() if c.table in SUITES},
-                "dossier_agency_month": "dossiers"}
+SUITE_SOURCE = {
+    **dict.fromkeys(MART_SUITES, "marts"),
+    **{c.table: name for name, c in load_sources().items() if c.table in SUITES},
+    "dossier_agency_month": "dossiers",
+}
 
 # How build_suite turns specs into GX objects (2: texts HTML-escaped): part of a stored suite's and result's key
 # (expectations/gx_runner.py), so a change rebuilds the stored suites and validates the tables again.
@@ -413,9 +562,12 @@ STAGING_NOTES = {
     "stg_capacity": "tập con không vượt tổng",
 }
 SUITE_DESCRIPTIONS = {
-    **{c.table: f"{c.label}: kiểu, giá trị bắt buộc và cho phép, không trùng {c.key_label or 'khóa'} (theo "
-       "config/sources.yaml)" + (f"; {STAGING_NOTES[c.table]}" if c.table in STAGING_NOTES else "")
-       for c in load_sources().values() if c.table in SUITES},
+    **{
+        c.table: f"{c.label}: kiểu, giá trị bắt buộc và cho phép, không trùng {c.key_label or 'khóa'} (theo "
+        "config/sources.yaml)" + (f"; {STAGING_NOTES[c.table]}" if c.table in STAGING_NOTES else "")
+        for c in load_sources().values()
+        if c.table in SUITES
+    },
     "indicators": "Giá trị chỉ số: tỷ lệ trong [0, 1], mẫu số 0 thì giá trị trống, không trùng",
     "indicator_scores": "Điểm theo chỉ số: từ 0 đến điểm tối đa của chỉ số",
     "criterion_scores": "Điểm theo tiêu chí: từ 0 đến điểm tối đa, thứ hạng từ 1",
@@ -453,8 +605,13 @@ def _condition(when: tuple[str, str, Any]) -> Any:
 
     col, op, value = when
     c, value = Column(col), _escaped(value)  # compared with the escaped frame
-    return {"==": lambda: c == value, "!=": lambda: c != value, "in": lambda: c.is_in(value),
-            "not_in": lambda: c.is_not_in(value), "is_null": lambda: c.is_null()}[op]()
+    return {
+        "==": lambda: c == value,
+        "!=": lambda: c != value,
+        "in": lambda: c.is_in(value),
+        "not_in": lambda: c.is_not_in(value),
+        "is_null": lambda: c.is_null(),
+    }[op]()
 
 
 def for_data_docs(text: str) -> str:
@@ -501,7 +658,14 @@ def build_suite(name: str, registry: Registry | None = None) -> gx.ExpectationSu
         kwargs = {k: _escaped(v) if k == "value_set" else v for k, v in spec.kwargs.items()}
         if spec.when is not None:
             kwargs["row_condition"] = _condition(spec.when)
-        expectations.append(cls(**kwargs, description=for_data_docs(spec.vi), severity=spec.severity,
-                                meta={"name": spec.name, "mo_ta": for_data_docs(spec.vi)}))
-    return gx.ExpectationSuite(name=name, expectations=expectations,
-                               meta={"notes": for_data_docs(SUITE_DESCRIPTIONS.get(name, name))})
+        expectations.append(
+            cls(
+                **kwargs,
+                description=for_data_docs(spec.vi),
+                severity=spec.severity,
+                meta={"name": spec.name, "mo_ta": for_data_docs(spec.vi)},
+            )
+        )
+    return gx.ExpectationSuite(
+        name=name, expectations=expectations, meta={"notes": for_data_docs(SUITE_DESCRIPTIONS.get(name, name))}
+    )

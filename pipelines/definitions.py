@@ -15,8 +15,9 @@ __all__ = ["NATIONAL_JOB", "PIPELINE_JOB", "defs"]
 
 defs = dg.Definitions.merge(
     provincial.provincial_defs,
-    dg.Definitions(assets=national_assets, jobs=[national_job], schedules=[nightly_national],
-                   sensors=[province_folders_sensor]),
+    dg.Definitions(
+        assets=national_assets, jobs=[national_job], schedules=[nightly_national], sensors=[province_folders_sensor]
+    ),
 )
 
 

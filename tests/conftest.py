@@ -43,10 +43,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if os.environ.get("EGOV_TEST_ORDER") == "reverse":
         items.reverse()
 
+
 DOSSIER_HEADER = [
-    "MaHoSo", "MaTTHC", "DonViXuLy", "KenhThucHien", "MucDo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy",
-    "NgayTra", "TrangThaiHoSo", "LePhi", "DuocThanhToanTrucTuyen", "HoSoCoThanhPhanSoHoa", "LoaiDoiTuong",
-    "ChuHoSo", "SoGiayTo", "SoDienThoai", "Email",
+    "MaHoSo",
+    "MaTTHC",
+    "DonViXuLy",
+    "KenhThucHien",
+    "MucDo",
+    "NgayTiepNhan",
+    "NgayHenTra",
+    "NgayKetThucXuLy",
+    "NgayTra",
+    "TrangThaiHoSo",
+    "LePhi",
+    "DuocThanhToanTrucTuyen",
+    "HoSoCoThanhPhanSoHoa",
+    "LoaiDoiTuong",
+    "ChuHoSo",
+    "SoGiayTo",
+    "SoDienThoai",
+    "Email",
 ]
 PROJECT = Path(__file__).resolve().parents[1]
 # The tests' own rubric folders: engine tests score with these, not config/rubrics/, so that a change of the bundled
@@ -55,12 +71,20 @@ RUBRIC_FIXTURES = PROJECT / "tests" / "fixtures" / "rubrics"
 YEARS = [2023, 2024, 2025]  # the years of the shared sample province
 EVIL_AGENCY_CODE = "SO-TP"
 EVIL_AGENCY_NAME = '=HYPERLINK("http://evil","x")'
-AGENCY_HEADER = ["agency_code", "agency_name", "agency_group", "parent_code", "valid_from", "valid_to",
-                 "successor_code"]
+AGENCY_HEADER = [
+    "agency_code",
+    "agency_name",
+    "agency_group",
+    "parent_code",
+    "valid_from",
+    "valid_to",
+    "successor_code",
+]
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[object]], *, encoding: str = "utf-8",
-              delimiter: str = ",") -> Path:
+def write_csv(
+    path: Path, header: list[str], rows: list[list[object]], *, encoding: str = "utf-8", delimiter: str = ","
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding=encoding, newline="") as fh:
         writer = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
@@ -69,10 +93,23 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]], *, encodi
     return path
 
 
-def dossier(code: str, agency: str = "SO-TP", *, procedure: str = "P1", channel: object = 2, level: object = 3,
-            received: str = "20240105080000", due: str | None = None, finished: str | None = None,
-            returned: str | None = None, status: object = 10, fee: object = 0, paid: object = 0,
-            digitised: object = 1, applicant: object = 1) -> list[object]:
+def dossier(
+    code: str,
+    agency: str = "SO-TP",
+    *,
+    procedure: str = "P1",
+    channel: object = 2,
+    level: object = 3,
+    received: str = "20240105080000",
+    due: str | None = None,
+    finished: str | None = None,
+    returned: str | None = None,
+    status: object = 10,
+    fee: object = 0,
+    paid: object = 0,
+    digitised: object = 1,
+    applicant: object = 1,
+) -> list[object]:
     """A dossier row; due, finished and returned default to 5, 4 and 5 days after reception."""
     from datetime import datetime, timedelta
 
@@ -87,8 +124,26 @@ def dossier(code: str, agency: str = "SO-TP", *, procedure: str = "P1", channel:
     due = later(5) if due is None else due
     finished = later(4) if finished is None else finished
     returned = later(5) if returned is None else returned
-    return [code, procedure, agency, channel, level, received, due, finished, returned, status, fee, paid, digitised,
-            applicant, "Nguyễn Văn An", "001099012345", "0912345678", "an.nguyen@example.vn"]
+    return [
+        code,
+        procedure,
+        agency,
+        channel,
+        level,
+        received,
+        due,
+        finished,
+        returned,
+        status,
+        fee,
+        paid,
+        digitised,
+        applicant,
+        "Nguyễn Văn An",
+        "001099012345",
+        "0912345678",
+        "an.nguyen@example.vn",
+    ]
 
 
 # The warehouse tables of each layer, as the pipeline creates them. The staging tables (generated from
@@ -123,8 +178,10 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with FileLock(shared / "province.lock"):
         if not (done / "complete").is_file():
             if failed.is_file():
-                pytest.fail(f"the sample province failed to build in another worker:\n"
-                            f"{failed.read_text(encoding='utf-8')}", pytrace=False)
+                pytest.fail(
+                    f"the sample province failed to build in another worker:\n{failed.read_text(encoding='utf-8')}",
+                    pytrace=False,
+                )
             scratch = Path(tempfile.mkdtemp(prefix="province.building-", dir=shared))
             try:
                 build_province(scratch)
@@ -146,8 +203,9 @@ def build_province(folder: Path) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EGOV_DATA_DIR", str(base))
         mp.setenv("DAGSTER_HOME", str(folder / "dagster_home"))
-        generate_sample_province(base / "raw", scale=0.02, first_year=YEARS[0], last_year=YEARS[-1],
-                                 through=date(YEARS[-1], 12, 31))
+        generate_sample_province(
+            base / "raw", scale=0.02, first_year=YEARS[0], last_year=YEARS[-1], through=date(YEARS[-1], 12, 31)
+        )
         # A name a spreadsheet would run as a formula if written carelessly: reports must keep it text.
         registry_file = base / "raw" / "agencies" / "agencies.csv"
         with registry_file.open(encoding="utf-8", newline="") as fh:
@@ -201,15 +259,19 @@ def con(data_dir: Path, registry: Path) -> Iterator:
 @pytest.fixture
 def registry(data_dir: Path) -> Path:
     """A small agency registry: two departments, a district with two communes, a merged department."""
-    return write_csv(data_dir / "raw" / "agencies" / "agencies.csv", AGENCY_HEADER, [
-        ["SO-TP", "Sở Tư pháp", "department", "", "2016-01-01", "", ""],
-        ["SO-YT", "Sở Y tế", "department", "", "2016-01-01", "", ""],
-        ["SO-KH", "Sở Kế hoạch và Đầu tư", "department", "", "2016-01-01", "28/02/2025", "SO-TC"],
-        ["SO-TC", "Sở Tài chính", "department", "", "", "", ""],
-        ["H01", "UBND huyện Sông Lam", "district", "", "2016-01-01", "2025-06-30", ""],
-        ["X001", "UBND xã Tân An", "commune", "H01", "2016-01-01", "", ""],
-        ["X002", "UBND xã Phú Hòa", "commune", "H01", "2016-01-01", "", ""],
-    ])
+    return write_csv(
+        data_dir / "raw" / "agencies" / "agencies.csv",
+        AGENCY_HEADER,
+        [
+            ["SO-TP", "Sở Tư pháp", "department", "", "2016-01-01", "", ""],
+            ["SO-YT", "Sở Y tế", "department", "", "2016-01-01", "", ""],
+            ["SO-KH", "Sở Kế hoạch và Đầu tư", "department", "", "2016-01-01", "28/02/2025", "SO-TC"],
+            ["SO-TC", "Sở Tài chính", "department", "", "", "", ""],
+            ["H01", "UBND huyện Sông Lam", "district", "", "2016-01-01", "2025-06-30", ""],
+            ["X001", "UBND xã Tân An", "commune", "H01", "2016-01-01", "", ""],
+            ["X002", "UBND xã Phú Hòa", "commune", "H01", "2016-01-01", "", ""],
+        ],
+    )
 
 
 TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}

@@ -26,9 +26,22 @@ from pipelines.defs.sensors import raw_files_sensor
 def test_definitions_load_with_every_layer_and_year_partitions():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"stg_agencies", "stg_services", "stg_dossiers", "stg_one_stop", "stg_infrastructure", "stg_capacity",
-            "stg_assessments", "indicator_values", "dossier_indicators_ytd", "indicator_scores", "criterion_scores",
-            "rankings", "data_quality", "marts"} <= keys
+    assert {
+        "stg_agencies",
+        "stg_services",
+        "stg_dossiers",
+        "stg_one_stop",
+        "stg_infrastructure",
+        "stg_capacity",
+        "stg_assessments",
+        "indicator_values",
+        "dossier_indicators_ytd",
+        "indicator_scores",
+        "criterion_scores",
+        "rankings",
+        "data_quality",
+        "marts",
+    } <= keys
     now = datetime.now(UTC)  # one instant for both: no disagreement at midnight
     years = graph.get(dg.AssetKey("stg_dossiers")).partitions_def.get_partition_keys(current_time=now)
     # the calendar starts in 2000 (settings.EARLIEST_YEAR); a deployment scores from its earliest rubric file on
@@ -36,8 +49,13 @@ def test_definitions_load_with_every_layer_and_year_partitions():
     assert graph.get(dg.AssetKey("stg_agencies")).partitions_def is None
     specs = [spec for d in [*quality_checks, data_quality] for spec in d.check_specs]
     blocking = {spec.name for spec in specs if spec.blocking}
-    assert {"quarantine_within_threshold", "dossier_log_consistent", "ratios_within_0_1", "ranks_follow_totals",
-            "critical_expectations_pass"} <= blocking
+    assert {
+        "quarantine_within_threshold",
+        "dossier_log_consistent",
+        "ratios_within_0_1",
+        "ranks_follow_totals",
+        "critical_expectations_pass",
+    } <= blocking
     assert defs.resolve_job_def("egov_pipeline") is not None
 
 
@@ -55,18 +73,37 @@ def test_full_refresh_reaches_every_staging_table_whatever_its_name(tmp_path: Pa
     path = tmp_path / "sources.yaml"
     path.write_text(text.replace("table: stg_services\n", "table: staging_x\n"), encoding="utf-8")
     sources = load_sources(path)
-    job = dg.Definitions(assets=build_ingestion_assets(sources), jobs=[dg.define_asset_job("ingest")],
-                         resources=build_resources(tmp_path)).resolve_job_def("ingest")
+    job = dg.Definitions(
+        assets=build_ingestion_assets(sources),
+        jobs=[dg.define_asset_job("ingest")],
+        resources=build_resources(tmp_path),
+    ).resolve_job_def("ingest")
     config = pipeline_run_config(job, full_refresh=True, sources=sources)
     assert {op for op, c in config["ops"].items() if c["config"].get("full_refresh")} == {
-        "stg_agencies", "staging_x", "stg_dossiers", "stg_one_stop", "stg_infrastructure", "stg_capacity",
-        "stg_assessments", "stg_ratings", "stg_feedback"}
+        "stg_agencies",
+        "staging_x",
+        "stg_dossiers",
+        "stg_one_stop",
+        "stg_infrastructure",
+        "stg_capacity",
+        "stg_assessments",
+        "stg_ratings",
+        "stg_feedback",
+    }
     # The code location's job: every source's step, and a run config Dagster accepts.
     job = defs.resolve_job_def(PIPELINE_JOB)
     config = pipeline_run_config(job, full_refresh=True)
     assert {op for op, c in config["ops"].items() if c["config"].get("full_refresh")} == {
-        "stg_agencies", "stg_services", "stg_dossiers", "stg_one_stop", "stg_infrastructure", "stg_capacity",
-        "stg_assessments", "stg_ratings", "stg_feedback"}
+        "stg_agencies",
+        "stg_services",
+        "stg_dossiers",
+        "stg_one_stop",
+        "stg_infrastructure",
+        "stg_capacity",
+        "stg_assessments",
+        "stg_ratings",
+        "stg_feedback",
+    }
     assert dg.validate_run_config(job, config)
 
 
@@ -75,8 +112,10 @@ def partitions_kind(partitions: dg.PartitionsDefinition | None) -> str | None:
     if partitions is None:
         return None
     if isinstance(partitions, dg.TimeWindowPartitionsDefinition):
-        return (f"time window: cron {partitions.cron_schedule!r}, {partitions.fmt!r} from "
-                f"{partitions.start:%Y-%m-%d} ({partitions.timezone}), end offset {partitions.end_offset}")
+        return (
+            f"time window: cron {partitions.cron_schedule!r}, {partitions.fmt!r} from "
+            f"{partitions.start:%Y-%m-%d} ({partitions.timezone}), end offset {partitions.end_offset}"
+        )
     if isinstance(partitions, dg.DynamicPartitionsDefinition):
         return f"dynamic: {partitions.name}"
     if isinstance(partitions, dg.MultiPartitionsDefinition):
@@ -92,10 +131,14 @@ def test_asset_graph_and_checks_are_the_committed_snapshot(snapshot: SnapshotAss
     assets = {}
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
         node = graph.get(key)
-        assets[key.to_user_string()] = {"group": node.group_name, "partitions": partitions_kind(node.partitions_def),
-                                        "deps": sorted(k.to_user_string() for k in node.parent_keys)}
-    checks = sorted((key.asset_key.to_user_string(), key.name, graph.get_check_spec(key).blocking)
-                    for key in graph.asset_check_keys)
+        assets[key.to_user_string()] = {
+            "group": node.group_name,
+            "partitions": partitions_kind(node.partitions_def),
+            "deps": sorted(k.to_user_string() for k in node.parent_keys),
+        }
+    checks = sorted(
+        (key.asset_key.to_user_string(), key.name, graph.get_check_spec(key).blocking) for key in graph.asset_check_keys
+    )
     assert {"assets": assets, "checks": [{"asset": a, "name": n, "blocking": b} for a, n, b in checks]} == snapshot
 
 
@@ -114,16 +157,24 @@ def test_loading_the_definitions_warns_nothing():
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-W", "default", "-c", "import pipelines.definitions"], capture_output=True,
-                          text=True, cwd=Path(__file__).resolve().parents[1], check=True)
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-c", "import pipelines.definitions"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        check=True,
+    )
     assert "Warning" not in done.stderr, done.stderr[:2000]
 
 
-@pytest.mark.parametrize(("instant", "vietnam_year"), [
-    (datetime(2025, 12, 31, 16, 59, tzinfo=UTC), 2025),  # 23:59 on 31 December in Hà Nội
-    (datetime(2025, 12, 31, 17, 30, tzinfo=UTC), 2026),  # 00:30 on 1 January in Hà Nội, still 2025 in UTC
-    (datetime(2026, 1, 1, 16, 0, tzinfo=UTC), 2026),
-])
+@pytest.mark.parametrize(
+    ("instant", "vietnam_year"),
+    [
+        (datetime(2025, 12, 31, 16, 59, tzinfo=UTC), 2025),  # 23:59 on 31 December in Hà Nội
+        (datetime(2025, 12, 31, 17, 30, tzinfo=UTC), 2026),  # 00:30 on 1 January in Hà Nội, still 2025 in UTC
+        (datetime(2026, 1, 1, 16, 0, tzinfo=UTC), 2026),
+    ],
+)
 def test_this_year_is_vietnams_around_new_year(instant: datetime, vietnam_year: int):
     assert today_vn(instant).year == vietnam_year
     assert yearly_partitions.get_partition_keys(current_time=instant)[-1] == str(vietnam_year)

@@ -46,8 +46,13 @@ def night(data_dir: Path, *, full_refresh: bool = False, year: int = 2024) -> di
     """One run of staging and the year-to-date indicators; returns what the dossier facts counted for the year."""
     config = {"ops": {"stg_dossiers": {"config": {"full_refresh": True}}}} if full_refresh else None
     with dg.DagsterInstance.ephemeral() as instance:
-        result = dg.materialize([*STAGING, dossier_indicators_ytd], partition_key=str(year), instance=instance,
-                                resources=build_resources(data_dir), run_config=config)
+        result = dg.materialize(
+            [*STAGING, dossier_indicators_ytd],
+            partition_key=str(year),
+            instance=instance,
+            resources=build_resources(data_dir),
+            run_config=config,
+        )
     assert result.success
     [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "dossier_indicators_ytd"]
     return event.materialization.metadata["rows"].value["dossier_facts"][str(year)]
@@ -60,10 +65,14 @@ def facts_and_scratch(data_dir: Path) -> tuple[list[tuple], list[tuple]]:
     con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"))
     try:
         frame = load_frames(con, [2024], ["dossier_agency_month"])["dossier_agency_month"]
-        by_agency = con.execute(f"SELECT month, agency, sum(COLUMNS(* EXCLUDE (month, agency, procedure, mucdo))) "
-                                f"FROM ({FROM_SCRATCH}) GROUP BY ALL ORDER BY ALL").fetchall()
-        assert [tuple(int(v) if k != "agency_code" else v for k, v in r.items() if k != "year")
-                for r in frame.to_dict("records")] == by_agency
+        by_agency = con.execute(
+            f"SELECT month, agency, sum(COLUMNS(* EXCLUDE (month, agency, procedure, mucdo))) "
+            f"FROM ({FROM_SCRATCH}) GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        assert [
+            tuple(int(v) if k != "agency_code" else v for k, v in r.items() if k != "year")
+            for r in frame.to_dict("records")
+        ] == by_agency
         return con.execute(KEPT).fetchall(), con.execute(FROM_SCRATCH).fetchall()
     finally:
         con.close()
@@ -72,9 +81,13 @@ def facts_and_scratch(data_dir: Path) -> tuple[list[tuple], list[tuple]]:
 def received(data_dir: Path) -> dict[tuple[int, str], int]:
     con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
     try:
-        return dict(((m, a), n) for m, a, n in con.execute(
-            "SELECT month, agency_code, sum(received)::INTEGER FROM dossier_file_facts WHERE year = 2024 "
-            "GROUP BY ALL").fetchall())
+        return dict(
+            ((m, a), n)
+            for m, a, n in con.execute(
+                "SELECT month, agency_code, sum(received)::INTEGER FROM dossier_file_facts WHERE year = 2024 "
+                "GROUP BY ALL"
+            ).fetchall()
+        )
     finally:
         con.close()
 
@@ -82,18 +95,25 @@ def received(data_dir: Path) -> dict[tuple[int, str], int]:
 def test_facts_follow_every_change_of_the_files(data_dir: Path, registry: Path):
     march = data_dir / "raw" / "dossiers" / "2024" / "b_march.csv"
     may = data_dir / "raw" / "dossiers" / "2024" / "a_may.csv"  # sorts first: the first file on a full refresh
-    write_csv(march, DOSSIER_HEADER, [
-        dossier("K1", "SO-TP", received="20240304080000", fee=20000, paid=1),
-        dossier("K2", "SO-YT", received="20240305080000", status=3, level=""),
-        dossier("K3", "SO-YT", received="20240306080000", channel=1, finished="20240320080000"),  # late
-    ])
+    write_csv(
+        march,
+        DOSSIER_HEADER,
+        [
+            dossier("K1", "SO-TP", received="20240304080000", fee=20000, paid=1),
+            dossier("K2", "SO-YT", received="20240305080000", status=3, level=""),
+            dossier("K3", "SO-YT", received="20240306080000", channel=1, finished="20240320080000"),  # late
+        ],
+    )
     assert night(data_dir) == {"files_counted": 1, "files_removed": 0, "whole_year": 0}
     kept, scratch = facts_and_scratch(data_dir)
     assert kept == scratch and received(data_dir) == {(3, "SO-TP"): 1, (3, "SO-YT"): 2}
 
     # The next night's file repeats K1 (another agency and month): the staged copy in b_march.csv is kept.
-    write_csv(may, DOSSIER_HEADER, [dossier("K1", "SO-YT", received="20240502080000"),
-                                    dossier("K4", "SO-TP", received="20240503080000")])
+    write_csv(
+        may,
+        DOSSIER_HEADER,
+        [dossier("K1", "SO-YT", received="20240502080000"), dossier("K4", "SO-TP", received="20240503080000")],
+    )
     assert night(data_dir) == {"files_counted": 1, "files_removed": 0, "whole_year": 0}
     kept, scratch = facts_and_scratch(data_dir)
     assert kept == scratch and received(data_dir) == {(3, "SO-TP"): 1, (3, "SO-YT"): 2, (5, "SO-TP"): 1}
@@ -102,10 +122,14 @@ def test_facts_follow_every_change_of_the_files(data_dir: Path, registry: Path):
     assert night(data_dir) == {"files_counted": 0, "files_removed": 0, "whole_year": 0}
 
     # b_march.csv is sent again without K3.
-    write_csv(march, DOSSIER_HEADER, [
-        dossier("K1", "SO-TP", received="20240304080000", fee=20000, paid=1),
-        dossier("K2", "SO-YT", received="20240305080000", status=3, level=""),
-    ])
+    write_csv(
+        march,
+        DOSSIER_HEADER,
+        [
+            dossier("K1", "SO-TP", received="20240304080000", fee=20000, paid=1),
+            dossier("K2", "SO-YT", received="20240305080000", status=3, level=""),
+        ],
+    )
     assert night(data_dir) == {"files_counted": 1, "files_removed": 1, "whole_year": 0}
     kept, scratch = facts_and_scratch(data_dir)
     assert kept == scratch and received(data_dir) == {(3, "SO-TP"): 1, (3, "SO-YT"): 1, (5, "SO-TP"): 1}
@@ -123,13 +147,18 @@ def test_facts_follow_every_change_of_the_files(data_dir: Path, registry: Path):
 
 
 def test_rows_staged_by_hand_are_counted_by_counting_the_year_again(data_dir: Path, registry: Path):
-    write_csv(data_dir / "raw" / "dossiers" / "2024" / "01" / "hoso.csv", DOSSIER_HEADER,
-              [dossier("K1", "SO-TP", received="20240104080000")])
+    write_csv(
+        data_dir / "raw" / "dossiers" / "2024" / "01" / "hoso.csv",
+        DOSSIER_HEADER,
+        [dossier("K1", "SO-TP", received="20240104080000")],
+    )
     night(data_dir)
     con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"))
     try:  # an analyst's fix typed into staging (no file): not from the loader, so no file's facts hold it
-        con.execute("INSERT INTO stg_dossiers (year, MaHoSo, MaTTHC, DonViXuLy, KenhThucHien, NgayTiepNhan, "
-                    "TrangThaiHoSo) VALUES (2024, 'K9', 'P1', 'SO-YT', 2, TIMESTAMP '2024-02-01 08:00:00', 2)")
+        con.execute(
+            "INSERT INTO stg_dossiers (year, MaHoSo, MaTTHC, DonViXuLy, KenhThucHien, NgayTiepNhan, "
+            "TrangThaiHoSo) VALUES (2024, 'K9', 'P1', 'SO-YT', 2, TIMESTAMP '2024-02-01 08:00:00', 2)"
+        )
     finally:
         con.close()
     assert night(data_dir)["whole_year"] == 1
@@ -138,8 +167,11 @@ def test_rows_staged_by_hand_are_counted_by_counting_the_year_again(data_dir: Pa
 
 
 def test_a_nights_file_repeating_a_code_of_another_year_fails_the_duplicate_check(data_dir: Path, registry: Path):
-    write_csv(data_dir / "raw" / "dossiers" / "2024" / "a.csv", DOSSIER_HEADER,
-              [dossier("K1", "SO-TP", received="20240304080000"), dossier("K2", "SO-TP", received="20240305080000")])
+    write_csv(
+        data_dir / "raw" / "dossiers" / "2024" / "a.csv",
+        DOSSIER_HEADER,
+        [dossier("K1", "SO-TP", received="20240304080000"), dossier("K2", "SO-TP", received="20240305080000")],
+    )
     night(data_dir)
     con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"))
     try:
@@ -147,16 +179,19 @@ def test_a_nights_file_repeating_a_code_of_another_year_fails_the_duplicate_chec
     finally:
         con.close()
     # the 2025 export repeats K1 (the loader dedupes within a year only)
-    write_csv(data_dir / "raw" / "dossiers" / "2025" / "b.csv", DOSSIER_HEADER,
-              [dossier("K1", "SO-YT", received="20250106080000"), dossier("K3", "SO-YT", received="20250107080000")])
+    write_csv(
+        data_dir / "raw" / "dossiers" / "2025" / "b.csv",
+        DOSSIER_HEADER,
+        [dossier("K1", "SO-YT", received="20250106080000"), dossier("K3", "SO-YT", received="20250107080000")],
+    )
     night(data_dir, year=2025)
     con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"))
     try:
         [dup] = run_sql_checks(con, [2025], names=["dossier_duplicate_mahoso"])
         assert dup.failed == 1 and dup.sample[0]["MaHoSo"] == "K1" and dup.sample[0]["year"] == 2025
         # 2024's file was counted before the copy existed and is not counted again: the 2025 file's count finds it
-        assert con.execute("SELECT year, source_file, received, repeated_keys FROM dossier_file_checks "
-                           "ORDER BY year").fetchall() == [(2024, "dossiers/2024/a.csv", 2, 0),
-                                                 (2025, "dossiers/2025/b.csv", 2, 1)]
+        assert con.execute(
+            "SELECT year, source_file, received, repeated_keys FROM dossier_file_checks ORDER BY year"
+        ).fetchall() == [(2024, "dossiers/2024/a.csv", 2, 0), (2025, "dossiers/2025/b.csv", 2, 1)]
     finally:
         con.close()

@@ -8,8 +8,10 @@ import pytest
 from assets.indicators.build import build_dossier_ytd, build_indicators, load_indicator_catalogue
 from pipelines.core.warehouse import connect
 
-DOSSIER_COLS = ("year, MaHoSo, MaTTHC, DonViXuLy, KenhThucHien, MucDo, NgayTiepNhan, NgayHenTra, NgayKetThucXuLy, "
-                "NgayTra, TrangThaiHoSo, LePhi, DuocThanhToanTrucTuyen, HoSoCoThanhPhanSoHoa, LoaiDoiTuong")
+DOSSIER_COLS = (
+    "year, MaHoSo, MaTTHC, DonViXuLy, KenhThucHien, MucDo, NgayTiepNhan, NgayHenTra, NgayKetThucXuLy, "
+    "NgayTra, TrangThaiHoSo, LePhi, DuocThanhToanTrucTuyen, HoSoCoThanhPhanSoHoa, LoaiDoiTuong"
+)
 
 
 @pytest.fixture
@@ -28,8 +30,10 @@ def con() -> duckdb.DuckDBPyConnection:
 
 
 def values(con: duckdb.DuckDBPyConnection, agency: str, year: int = 2024) -> dict[str, tuple]:
-    rows = con.execute("SELECT indicator_code, numerator, denominator, value FROM indicator_values "
-                       "WHERE agency_code = ? AND year = ?", [agency, year]).fetchall()
+    rows = con.execute(
+        "SELECT indicator_code, numerator, denominator, value FROM indicator_values WHERE agency_code = ? AND year = ?",
+        [agency, year],
+    ).fetchall()
     return {code: (num, den, val) for code, num, den, val in rows}
 
 
@@ -42,12 +46,15 @@ def test_quang_nam_2020_catalogue_and_online_dossier_figures(con):
     con.execute("""INSERT INTO stg_services (year, agency_code, procedure_code, level)
         SELECT 2024, 'QN', 'P' || i, CASE WHEN i < 539 THEN 3 WHEN i < 792 THEN 4 ELSE 2 END FROM range(1800) t(i)""")
     ts = "TIMESTAMP '2024-03-01 08:00:00'"
-    add_dossiers(con, f"""
+    add_dossiers(
+        con,
+        f"""
         SELECT 2024, 'A' || i, 'P0', 'QN', CASE WHEN i < 6630 THEN 2 ELSE 1 END, NULL, {ts}, NULL, NULL, NULL,
                4, 0, 0, 0, 1 FROM range(31701) t(i)
         UNION ALL
         SELECT 2024, 'B' || i, 'P600', 'QN', CASE WHEN i < 2830 THEN 2 ELSE 1 END, NULL, {ts}, NULL, NULL, NULL,
-               4, 0, 0, 0, 1 FROM range(7789) t(i)""")
+               4, 0, 0, 0, 1 FROM range(7789) t(i)""",
+    )
     build_indicators(con, [2024])
     v = values(con, "QN")
     assert v["svc_level3_ratio"] == (539, 1800, pytest.approx(0.29944, abs=1e-5))
@@ -64,7 +71,9 @@ def test_accepted_levels_on_time_fees_and_digitisation(con):
     con.execute("""INSERT INTO stg_services (year, agency_code, procedure_code, level) VALUES
         (2024, 'D1', 'L2', 2), (2024, 'D1', 'L3', 3), (2024, 'D1', 'L4', 4), (2024, 'D1', 'L4b', 4)""")
     t0, t1, t2 = "TIMESTAMP '2024-01-10 08:00'", "TIMESTAMP '2024-01-15 08:00'", "TIMESTAMP '2024-01-20 08:00'"
-    add_dossiers(con, f"""VALUES
+    add_dossiers(
+        con,
+        f"""VALUES
         (2024, 'a', 'L3', 'D1', 2, NULL, {t0}, {t1}, {t0}, {t1}, 10, 50000, 1, 1, 1),  -- online L3, on time, paid
         (2024, 'b', 'L3', 'D1', 1, NULL, {t0}, {t1}, {t2}, {t2}, 9, 50000, 0, 0, 1),   -- in person L3, late
         (2024, 'c', 'L3', 'D1', 2, NULL, {t0}, {t1}, NULL, NULL, 3, 0, 0, 1, 1),        -- refused: not accepted
@@ -72,7 +81,8 @@ def test_accepted_levels_on_time_fees_and_digitisation(con):
         (2024, 'e', 'L2', 'D1', 2, 4, {t0}, {t1}, NULL, NULL, 10, 0, 0, 0, 1),          -- MucDo 4 beats catalogue 2
         (2024, 'f', 'L4', 'D1', 2, 2, {t0}, {t1}, {t0}, NULL, 4, 0, 0, 0, 1),           -- MucDo 2 beats catalogue 4
         (2024, 'g', 'L4', 'D1', 1, NULL, {t0}, NULL, {t0}, NULL, 9, 20000, 2, 1, 2)     -- processed, no due date
-    """)
+    """,
+    )
     build_indicators(con, [2024])
     v = values(con, "D1")
     # Accepted dossiers of online services: a, b (L3), e (MucDo 4), g (L4); f counts as level 2.
@@ -91,12 +101,15 @@ def test_satisfaction_ratio_counts_each_dossiers_latest_rating_of_the_year(con):
     """satisfaction_ratio (issue 27): satisfied (MucDo 1, 2) of the ratings given in the year, a dossier's latest
     of the year counting once, by the dossier's agency (a 2023 dossier rated in 2024 counts in 2024)."""
     t0 = "TIMESTAMP '2024-01-10 08:00'"
-    add_dossiers(con, f"""VALUES
+    add_dossiers(
+        con,
+        f"""VALUES
         (2024, 'a', 'P', 'D1', 2, NULL, {t0}, NULL, NULL, NULL, 10, 0, 0, 1, 1),
         (2024, 'b', 'P', 'D1', 2, NULL, {t0}, NULL, NULL, NULL, 10, 0, 0, 1, 1),
         (2024, 'c', 'P', 'D1', 2, NULL, {t0}, NULL, NULL, NULL, 10, 0, 0, 1, 1),
         (2023, 'd', 'P', 'D1', 2, NULL, TIMESTAMP '2023-12-20 08:00', NULL, NULL, NULL, 10, 0, 0, 1, 1),
-        (2024, 'e', 'P', 'H1', 2, NULL, {t0}, NULL, NULL, NULL, 10, 0, 0, 1, 1)""")
+        (2024, 'e', 'P', 'H1', 2, NULL, {t0}, NULL, NULL, NULL, 10, 0, 0, 1, 1)""",
+    )
     con.execute("""INSERT INTO stg_ratings (year, MaHoSo, NgayDanhGia, MucDo, KenhDanhGia) VALUES
         (2024, 'a', TIMESTAMP '2024-01-12 08:00', 1, 1),   -- very satisfied
         (2024, 'b', TIMESTAMP '2024-01-12 08:00', 2, 1),   -- satisfied, then
@@ -131,8 +144,10 @@ def test_return_indicators_flags_and_security_measures(con):
     con.execute("""INSERT INTO stg_capacity (year, agency_code, docs_sent_total, docs_sent_electronic,
         docs_signed_digital, staff_with_email, it_staff, it_staff_security_trained, staff_it_trained, has_it_plan,
         has_it_regulation, it_budget_vnd) VALUES (2024, 'D1', 1000, 900, 450, 38, 2, 1, 30, 1, 0, 0)""")
-    con.execute("INSERT INTO stg_one_stop (year, month, agency_code, uses_software, dossiers_in_software, "
-                "dossiers_total) VALUES (2024, 1, 'D1', 1, 80, 100), (2024, 2, 'D1', 1, 100, 100)")
+    con.execute(
+        "INSERT INTO stg_one_stop (year, month, agency_code, uses_software, dossiers_in_software, "
+        "dossiers_total) VALUES (2024, 1, 'D1', 1, 80, 100), (2024, 2, 'D1', 1, 100, 100)"
+    )
     build_indicators(con, [2024])
     v = values(con, "D1")
     assert v["computers_per_staff"] == (50, 40, 1.25)
@@ -149,8 +164,10 @@ def test_return_indicators_flags_and_security_measures(con):
 def test_commune_roll_ups_of_a_district(con):
     con.execute("""INSERT INTO stg_infrastructure (year, agency_code, staff_count, computers, has_lan, has_website)
         VALUES (2024, 'X1', 20, 10, 1, 0), (2024, 'X2', 20, 30, 0, 1)""")  # X3 sent no return
-    con.execute("INSERT INTO stg_one_stop (year, month, agency_code, uses_software) VALUES "
-                "(2024, 1, 'X1', 0), (2024, 2, 'X1', 1), (2024, 1, 'X2', 0), (2024, 1, 'X3', 0)")
+    con.execute(
+        "INSERT INTO stg_one_stop (year, month, agency_code, uses_software) VALUES "
+        "(2024, 1, 'X1', 0), (2024, 2, 'X1', 1), (2024, 1, 'X2', 0), (2024, 1, 'X3', 0)"
+    )
     build_indicators(con, [2024])
     h1 = values(con, "H1")
     assert h1["commune_computers_ratio"] == (1.5, 2, 0.75)  # (0.5 + min(1.5, 1)) / 2
@@ -161,21 +178,33 @@ def test_commune_roll_ups_of_a_district(con):
 
 
 def test_assessments_replace_or_add_indicators(con):
-    con.execute("INSERT INTO stg_assessments (year, agency_code, indicator_code, value) VALUES "
-                "(2024, 'D1', 'security_assessed', 1), (2024, 'D1', 'portal_quality', 0.8)")
+    con.execute(
+        "INSERT INTO stg_assessments (year, agency_code, indicator_code, value) VALUES "
+        "(2024, 'D1', 'security_assessed', 1), (2024, 'D1', 'portal_quality', 0.8)"
+    )
     build_indicators(con, [2024])
     v = values(con, "D1")
     assert v["security_assessed"] == (1, None, 1) and v["portal_quality"] == (0.8, None, 0.8)
-    sources = dict(con.execute("SELECT indicator_code, source FROM indicator_values WHERE agency_code = 'D1' "
-                               "AND indicator_code IN ('security_assessed', 'has_lan')").fetchall())
+    sources = dict(
+        con.execute(
+            "SELECT indicator_code, source FROM indicator_values WHERE agency_code = 'D1' "
+            "AND indicator_code IN ('security_assessed', 'has_lan')"
+        ).fetchall()
+    )
     assert sources == {"security_assessed": "assessment", "has_lan": "computed"}
-    assert con.execute("SELECT count(*) FROM indicator_values WHERE agency_code = 'D1' "
-                       "AND indicator_code = 'security_assessed'").fetchall()[0][0] == 1
+    assert (
+        con.execute(
+            "SELECT count(*) FROM indicator_values WHERE agency_code = 'D1' AND indicator_code = 'security_assessed'"
+        ).fetchall()[0][0]
+        == 1
+    )
 
 
 def test_rebuild_is_idempotent_and_other_years_untouched(con):
-    con.execute("INSERT INTO stg_services (year, agency_code, procedure_code, level) VALUES "
-                "(2023, 'D1', 'P', 3), (2024, 'D1', 'P', 4)")
+    con.execute(
+        "INSERT INTO stg_services (year, agency_code, procedure_code, level) VALUES "
+        "(2023, 'D1', 'P', 3), (2024, 'D1', 'P', 4)"
+    )
     build_indicators(con, [2023, 2024])
     first = con.execute("SELECT * FROM indicator_values ORDER BY ALL").fetchall()
     build_indicators(con, [2024])
@@ -184,19 +213,26 @@ def test_rebuild_is_idempotent_and_other_years_untouched(con):
 
 
 def test_year_to_date_scorecard_by_month_and_province(con):
-    con.execute("INSERT INTO stg_services (year, agency_code, procedure_code, level) VALUES "
-                "(2024, 'D1', 'P', 3), (2024, 'QN', 'Q', 4)")
-    add_dossiers(con, """VALUES
+    con.execute(
+        "INSERT INTO stg_services (year, agency_code, procedure_code, level) VALUES "
+        "(2024, 'D1', 'P', 3), (2024, 'QN', 'Q', 4)"
+    )
+    add_dossiers(
+        con,
+        """VALUES
         (2024, 'a', 'P', 'D1', 2, NULL, TIMESTAMP '2024-01-05 08:00', NULL, NULL, NULL, 4, 0, 0, 0, 1),
         (2024, 'b', 'P', 'D1', 1, NULL, TIMESTAMP '2024-02-05 08:00', NULL, NULL, NULL, 4, 0, 0, 0, 1),
         (2024, 'c', 'Q', 'QN', 1, NULL, TIMESTAMP '2024-02-07 08:00', NULL, NULL, NULL, 4, 0, 0, 0, 1),
-        (2024, 'd', 'Q', 'QN', 2, NULL, TIMESTAMP '2024-03-07 08:00', NULL, NULL, NULL, 4, 0, 0, 0, 1)""")
+        (2024, 'd', 'Q', 'QN', 2, NULL, TIMESTAMP '2024-03-07 08:00', NULL, NULL, NULL, 4, 0, 0, 0, 1)""",
+    )
     build_dossier_ytd(con, [2024])
 
     def ytd(agency: str, month: int, code: str = "dossier_online_ratio") -> tuple:
-        return con.execute("SELECT numerator, denominator, value FROM dossier_indicators_ytd WHERE year = 2024 "
-                           "AND month = ? AND agency_code = ? AND indicator_code = ?", [month, agency, code]
-                           ).fetchall()[0]
+        return con.execute(
+            "SELECT numerator, denominator, value FROM dossier_indicators_ytd WHERE year = 2024 "
+            "AND month = ? AND agency_code = ? AND indicator_code = ?",
+            [month, agency, code],
+        ).fetchall()[0]
 
     assert ytd("D1", 1) == (1, 1, 1.0)
     assert ytd("D1", 2) == (1, 2, 0.5)

@@ -27,9 +27,21 @@ from assets.marts.publish import open_marts
 pytestmark = pytest.mark.slow  # national runs of several provinces: Dagster, multiprocess and Celery
 
 YEAR = 2024
-INFRA_HEADER = ["year", "agency_code", "staff_count", "computers", "computers_internet", "has_lan", "bandwidth_mbps",
-                "has_firewall", "has_antivirus", "has_backup", "security_assessed", "offline_computer_secret",
-                "has_website"]
+INFRA_HEADER = [
+    "year",
+    "agency_code",
+    "staff_count",
+    "computers",
+    "computers_internet",
+    "has_lan",
+    "bandwidth_mbps",
+    "has_firewall",
+    "has_antivirus",
+    "has_backup",
+    "security_assessed",
+    "offline_computer_secret",
+    "has_website",
+]
 # The national rubric of these tests: dossier_online_ratio (aggregated as a ratio of sums) and has_lan (a mean), one
 # point each, target 1: a province's total is its online ratio plus its share of agencies with a LAN.
 RUBRIC = """version: 1
@@ -51,32 +63,51 @@ groups:
 """
 # Per province and department: (online dossiers, dossiers, has_lan), all dossiers of level-3 services, accepted.
 PROVINCES = {
-    "AAA": ("Tỉnh An", {"SO-A": (3, 4, 1), "SO-B": (1, 4, 0)}),   # (3 + 1) / (4 + 4) = 0.5; LAN 1 of 2 = 0.5
+    "AAA": ("Tỉnh An", {"SO-A": (3, 4, 1), "SO-B": (1, 4, 0)}),  # (3 + 1) / (4 + 4) = 0.5; LAN 1 of 2 = 0.5
     "BBB": ("Tỉnh Bình", {"SO-A": (2, 2, 1), "SO-B": (1, 2, 1)}),  # (2 + 1) / (2 + 2) = 0.75; LAN 2 of 2 = 1
 }
 
 
 def write_province(folder: Path, departments: dict[str, tuple[int, int, int]], year: int = YEAR) -> None:
     raw = folder / "raw"
-    write_csv(raw / "agencies" / "co_quan.csv", AGENCY_HEADER,
-              [[code, f"Sở {code}", "department", "", "2016-01-01", "", ""] for code in departments])
-    write_csv(raw / "services" / str(year) / "tthc.csv",
-              ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"],
-              [[year, code, f"P-{code}", "Thủ tục", 3, 0] for code in departments])
+    write_csv(
+        raw / "agencies" / "co_quan.csv",
+        AGENCY_HEADER,
+        [[code, f"Sở {code}", "department", "", "2016-01-01", "", ""] for code in departments],
+    )
+    write_csv(
+        raw / "services" / str(year) / "tthc.csv",
+        ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"],
+        [[year, code, f"P-{code}", "Thủ tục", 3, 0] for code in departments],
+    )
     rows = []
     for code, (online, total, lan) in departments.items():
         # a department without a LAN also finished its first dossier (January) late: the 766 months differ
-        rows += [dossier(f"{code}-{year}-{i}", code, procedure=f"P-{code}", channel=2 if i < online else 1,
-                         received=f"{year}0{i % 9 + 1}05080000",
-                         due=f"{year}0{i % 9 + 1}06080000" if lan == 0 and i == 0 else None) for i in range(total)]
+        rows += [
+            dossier(
+                f"{code}-{year}-{i}",
+                code,
+                procedure=f"P-{code}",
+                channel=2 if i < online else 1,
+                received=f"{year}0{i % 9 + 1}05080000",
+                due=f"{year}0{i % 9 + 1}06080000" if lan == 0 and i == 0 else None,
+            )
+            for i in range(total)
+        ]
     write_csv(raw / "dossiers" / str(year) / "01" / "ho_so.csv", DOSSIER_HEADER, rows)
-    write_csv(raw / "infrastructure" / str(year) / "ha_tang.csv", INFRA_HEADER,
-              [[year, code, 10, 10, 10, lan, 100, 1, 1, 1, 1, 1, 1] for code, (_, _, lan) in departments.items()])
+    write_csv(
+        raw / "infrastructure" / str(year) / "ha_tang.csv",
+        INFRA_HEADER,
+        [[year, code, 10, 10, 10, lan, 100, 1, 1, 1, 1, 1, 1] for code, (_, _, lan) in departments.items()],
+    )
 
 
 def write_national(base: Path, provinces: dict = PROVINCES) -> Path:
-    write_csv(base / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER,
-              [[code, name, "province", "", "2016-01-01", "", ""] for code, (name, _) in provinces.items()])
+    write_csv(
+        base / "raw" / "agencies" / "tinh.csv",
+        AGENCY_HEADER,
+        [[code, name, "province", "", "2016-01-01", "", ""] for code, (name, _) in provinces.items()],
+    )
     (base / "rubrics").mkdir(parents=True, exist_ok=True)
     (base / "rubrics" / "2016.yaml").write_text(RUBRIC, encoding="utf-8")
     for code, (_, departments) in provinces.items():
@@ -84,8 +115,14 @@ def write_national(base: Path, provinces: dict = PROVINCES) -> Path:
     return base
 
 
-def run(base: Path, home: Path, monkeypatch: pytest.MonkeyPatch, years: tuple[int, ...] = (YEAR,),
-        dagster_yaml: str = "telemetry:\n  enabled: false\n", **national: object) -> None:
+def run(
+    base: Path,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    years: tuple[int, ...] = (YEAR,),
+    dagster_yaml: str = "telemetry:\n  enabled: false\n",
+    **national: object,
+) -> None:
     from pipelines.cli.runs import execute_pipeline
 
     home.mkdir(parents=True, exist_ok=True)
@@ -117,29 +154,41 @@ def marts_content(marts: Path) -> dict[str, list[tuple]]:
     return {t: query(marts, f"SELECT * FROM {t} ORDER BY ALL") for t in (*TABLES, "national_agency_rankings")}
 
 
-def test_two_provinces_rank_by_hand_and_equal_their_provincial_runs(national: Path, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch):
+def test_two_provinces_rank_by_hand_and_equal_their_provincial_runs(
+    national: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     solo = tmp_path / "solo"
     write_province(solo, PROVINCES["AAA"][1])  # the province's folder alone, as a provincial deployment
     marts = national / "marts" / "egov.duckdb"
-    assert query(marts, "SELECT agency_code, total_points, index_value, rank, province_code FROM rankings "
-                 "WHERE agency_group = 'province' ORDER BY rank") == [
-        ("BBB", 1.75, 0.875, 1, "BBB"), ("AAA", 1.0, 0.5, 2, "AAA")]
-    assert query(marts, "SELECT agency_code, numerator, denominator, value FROM indicators WHERE province_code = "
-                 "agency_code AND indicator_code IN ('dossier_online_ratio', 'has_lan') "
-                 "ORDER BY agency_code, indicator_code") == [
-        ("AAA", 4.0, 8.0, 0.5), ("AAA", 1.0, 2.0, 0.5), ("BBB", 3.0, 4.0, 0.75), ("BBB", 2.0, 2.0, 1.0)]
+    assert query(
+        marts,
+        "SELECT agency_code, total_points, index_value, rank, province_code FROM rankings "
+        "WHERE agency_group = 'province' ORDER BY rank",
+    ) == [("BBB", 1.75, 0.875, 1, "BBB"), ("AAA", 1.0, 0.5, 2, "AAA")]
+    assert query(
+        marts,
+        "SELECT agency_code, numerator, denominator, value FROM indicators WHERE province_code = "
+        "agency_code AND indicator_code IN ('dossier_online_ratio', 'has_lan') "
+        "ORDER BY agency_code, indicator_code",
+    ) == [("AAA", 4.0, 8.0, 0.5), ("AAA", 1.0, 2.0, 0.5), ("BBB", 3.0, 4.0, 0.75), ("BBB", 2.0, 2.0, 1.0)]
     assert query(marts, "SELECT count(*) FROM rankings WHERE province_code IS NULL") == [(0,)]
 
     run(solo, tmp_path / "home-solo", monkeypatch)
     for table in TABLES:
         alone = query(solo / "marts" / "egov.duckdb", f"SELECT * FROM {table} ORDER BY ALL")
         assert alone, table
-        within = query(marts, f"SELECT * EXCLUDE (province_code) FROM {table} WHERE province_code = 'AAA' "
-                       + ("AND agency_group IS DISTINCT FROM 'province' " if table in ("rankings", "agencies",
-                                                                             "criterion_scores") else
-                          "AND agency_code <> 'AAA' " if table == "indicators" else "")
-                       + "ORDER BY ALL")
+        within = query(
+            marts,
+            f"SELECT * EXCLUDE (province_code) FROM {table} WHERE province_code = 'AAA' "
+            + (
+                "AND agency_group IS DISTINCT FROM 'province' "
+                if table in ("rankings", "agencies", "criterion_scores")
+                else "AND agency_code <> 'AAA' "
+                if table == "indicators"
+                else ""
+            )
+            + "ORDER BY ALL",
+        )
         assert within == alone, table
 
     # the national report: the ranking of provinces, a page per province linking to its own report
@@ -168,20 +217,29 @@ def test_the_national_report_lists_every_province_with_its_rank_in_vietnamese_nu
     # The rubric rounds to 4 decimals: every figure is shown with 4, a decimal comma, as the provinces' reports do.
     expected = {"Tỉnh Bình": (1, 1.75, 1.75, 0.875), "Tỉnh An": (2, 1.0, 1.0, 0.5)}
     column = {name: heads.index(name) for name in ("Tỉnh, thành phố", "Xếp hạng", "Dịch vụ (2)", "Tổng điểm", "Chỉ số")}
-    shown = {r[column["Tỉnh, thành phố"]]: (int(r[column["Xếp hạng"]]), vn_value(r[column["Dịch vụ (2)"]], 4),
-                                            vn_value(r[column["Tổng điểm"]], 4), vn_value(r[column["Chỉ số"]], 4))
-             for r in rows}
+    shown = {
+        r[column["Tỉnh, thành phố"]]: (
+            int(r[column["Xếp hạng"]]),
+            vn_value(r[column["Dịch vụ (2)"]], 4),
+            vn_value(r[column["Tổng điểm"]], 4),
+            vn_value(r[column["Chỉ số"]], 4),
+        )
+        for r in rows
+    }
     assert shown == expected
     # Every province of the national ranking, with its rank, and no other row.
-    ranked = query(national / "marts" / "egov.duckdb",
-                   f"SELECT agency_name, rank FROM rankings WHERE year = {YEAR} AND agency_group = 'province'")
+    ranked = query(
+        national / "marts" / "egov.duckdb",
+        f"SELECT agency_name, rank FROM rankings WHERE year = {YEAR} AND agency_group = 'province'",
+    )
     assert sorted((name, rank) for name, (rank, *_) in shown.items()) == sorted(ranked) and len(rows) == len(ranked)
     assert {r[heads.index("Xếp loại")] for r in rows} == {"Không xếp loại"}  # the class badge
     html = (reports / "index.html").read_text(encoding="utf-8")
     assert 'class="cls"' in html and 'data-chart="index_province"' in html
     assert '<link rel="stylesheet" href="../_static/report.css">' in html  # the provincial layout and stylesheet
     assert (reports.parent / "_static" / "report.css").read_bytes() == (
-        PROJECT / "assets" / "reports" / "templates" / "report.css").read_bytes()
+        PROJECT / "assets" / "reports" / "templates" / "report.css"
+    ).read_bytes()
     # A province's page: its figures in Vietnamese too, and no number with a decimal point anywhere.
     aaa = (reports / "tinh" / "AAA.html").read_text(encoding="utf-8")
     assert re.search(r'data-field="index_value">([^<]*)<', aaa)[1] == "0,5000"
@@ -195,11 +253,14 @@ def test_the_national_report_lists_every_province_with_its_rank_in_vietnamese_nu
     assert heads[:3] == ["STT", "Mã tỉnh", "Tỉnh, thành phố"]
     index = heads.index("Chỉ số") + 1
     assert [(ws.cell(r, 2).value, ws.cell(r, index).value, ws.cell(r, index).number_format) for r in (4, 5)] == [
-        ("BBB", 0.875, "[$-42A]0.0000"), ("AAA", 0.5, "[$-42A]0.0000")]
+        ("BBB", 0.875, "[$-42A]0.0000"),
+        ("AAA", 0.5, "[$-42A]0.0000"),
+    ]
 
 
-def test_a_failed_national_rewrite_leaves_the_previous_files_whole(national: Path, tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch):
+def test_a_failed_national_rewrite_leaves_the_previous_files_whole(
+    national: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """Every national file is written under a temporary name and renamed: a page that fails half-way (a character
     UTF-8 cannot encode, as a full disk would) or a workbook that cannot be saved leaves the previous files as they
     were, and no temporary file."""
@@ -217,11 +278,14 @@ def test_a_failed_national_rewrite_leaves_the_previous_files_whole(national: Pat
     render, generate = jinja2.Template.render, jinja2.Template.generate
 
     def half_then_unencodable(text: str) -> str:
-        return text[: len(text) // 2] + "\udc80" + text[len(text) // 2:]
+        return text[: len(text) // 2] + "\udc80" + text[len(text) // 2 :]
 
     monkeypatch.setattr(jinja2.Template, "render", lambda self, *a, **k: half_then_unencodable(render(self, *a, **k)))
-    monkeypatch.setattr(jinja2.Template, "generate",
-                        lambda self, *a, **k: iter([half_then_unencodable("".join(generate(self, *a, **k)))]))
+    monkeypatch.setattr(
+        jinja2.Template,
+        "generate",
+        lambda self, *a, **k: iter([half_then_unencodable("".join(generate(self, *a, **k)))]),
+    )
     with pytest.raises(UnicodeEncodeError):
         write_national_reports(base, [YEAR])
     after = {p: p.read_bytes() for p in sorted(reports.rglob("*")) if p.is_file()}
@@ -239,8 +303,9 @@ def test_a_failed_national_rewrite_leaves_the_previous_files_whole(national: Pat
     assert {p: p.read_bytes() for p in sorted(reports.rglob("*")) if p.is_file()} == before
 
 
-def test_rank_change_across_the_2025_merger_follows_successor_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                    capsys: pytest.CaptureFixture[str]):
+def test_rank_change_across_the_2025_merger_follows_successor_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     """docs/domain.md §5 and §8: a province that absorbed others in 2025 keeps its own 2024 rank as its previous rank;
     a province new in 2025 (its predecessors' `successor_code`) takes the best 2024 rank among its predecessors.
 
@@ -248,11 +313,16 @@ def test_rank_change_across_the_2025_merger_follows_successor_codes(tmp_path: Pa
     LAN) = 0.25, rank 3. 2025: BBB merged into AAA, CCC into the new DDD. AAA (3/4, LAN) = 1.75, rank 1, previous
     rank its own 3: "tăng 2 bậc"; DDD (1/4, no LAN) = 0.25, rank 2, previous rank CCC's 2: "giữ nguyên"."""
     base = tmp_path / "data"
-    write_csv(base / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER, [
-        ["AAA", "Tỉnh An", "province", "", "2016-01-01", "", ""],
-        ["BBB", "Tỉnh Bình", "province", "", "2016-01-01", "2025-06-30", "AAA"],
-        ["CCC", "Tỉnh Cao", "province", "", "2016-01-01", "2025-06-30", "DDD"],
-        ["DDD", "Tỉnh Đông", "province", "", "2025-07-01", "", ""]])
+    write_csv(
+        base / "raw" / "agencies" / "tinh.csv",
+        AGENCY_HEADER,
+        [
+            ["AAA", "Tỉnh An", "province", "", "2016-01-01", "", ""],
+            ["BBB", "Tỉnh Bình", "province", "", "2016-01-01", "2025-06-30", "AAA"],
+            ["CCC", "Tỉnh Cao", "province", "", "2016-01-01", "2025-06-30", "DDD"],
+            ["DDD", "Tỉnh Đông", "province", "", "2025-07-01", "", ""],
+        ],
+    )
     (base / "rubrics").mkdir(parents=True)
     (base / "rubrics" / "2016.yaml").write_text(RUBRIC, encoding="utf-8")
     write_province(base / "provinces" / "AAA", {"SO-A": (1, 4, 0)}, 2024)
@@ -265,33 +335,52 @@ def test_rank_change_across_the_2025_merger_follows_successor_codes(tmp_path: Pa
     lines = capsys.readouterr().out.splitlines()
     assert "  [DDD] ✓ marts" in {line.split(" (")[0] for line in lines}
     assert "  ✓ national_rankings" in {line.split(" (")[0] for line in lines}
-    assert query(base / "marts" / "egov.duckdb",
-                 "SELECT year, agency_code, total_points, rank, prev_rank, rank_change, rank_change_label "
-                 "FROM rankings WHERE agency_group = 'province' ORDER BY year, rank") == [
-        (2024, "BBB", 2.0, 1, None, None, None), (2024, "CCC", 1.5, 2, None, None, None),
+    assert query(
+        base / "marts" / "egov.duckdb",
+        "SELECT year, agency_code, total_points, rank, prev_rank, rank_change, rank_change_label "
+        "FROM rankings WHERE agency_group = 'province' ORDER BY year, rank",
+    ) == [
+        (2024, "BBB", 2.0, 1, None, None, None),
+        (2024, "CCC", 1.5, 2, None, None, None),
         (2024, "AAA", 0.25, 3, None, None, None),
-        (2025, "AAA", 1.75, 1, 3, 2, "tăng 2 bậc"), (2025, "DDD", 0.25, 2, 2, 0, "giữ nguyên")]
+        (2025, "AAA", 1.75, 1, 3, 2, "tăng 2 bậc"),
+        (2025, "DDD", 0.25, 2, 2, 0, "giữ nguyên"),
+    ]
     # The 2025 report: the change against 2024 and, two years being ranked, the trend of the index (total / 2).
     reports = base / "marts" / "reports" / "2025"
     heads, rows = national_ranking(reports / "index.html")
     assert [(r[heads.index("Tỉnh, thành phố")], r[heads.index("Thay đổi so với năm trước")]) for r in rows] == [
-        ("Tỉnh An", "↑2"), ("Tỉnh Đông", "–")]
+        ("Tỉnh An", "↑2"),
+        ("Tỉnh Đông", "–"),
+    ]
     assert 'data-chart="trend_province"' in (reports / "index.html").read_text(encoding="utf-8")
     years = [r for t, r in page(reports / "tinh" / "AAA.html").rows if t.get("class") == "history"][1:]
-    assert [(int(y), vn_value(index, 4), int(rank)) for y, index, _, rank in years] == [(2024, 0.125, 3),
-                                                                                        (2025, 0.875, 1)]
+    assert [(int(y), vn_value(index, 4), int(rank)) for y, index, _, rank in years] == [
+        (2024, 0.125, 3),
+        (2025, 0.875, 1),
+    ]
 
 
-def test_multiprocess_runs_provinces_at_once_and_a_busy_province_queues(national: Path, tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch):
+def test_multiprocess_runs_provinces_at_once_and_a_busy_province_queues(
+    national: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     import dagster as dg
 
     base = write_national(tmp_path / "data")
     # Another run holds province AAA (its lock) for the first seconds: AAA's step waits instead of failing.
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from pipelines.core.provinces import province_lock\n"
-        f"with province_lock(Path({str(base / 'provinces' / 'AAA')!r}), print):\n"
-        "    print('held', flush=True); time.sleep(25)")], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time; from pathlib import Path; from pipelines.core.provinces import province_lock\n"
+                f"with province_lock(Path({str(base / 'provinces' / 'AAA')!r}), print):\n"
+                "    print('held', flush=True); time.sleep(25)"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     run(base, tmp_path / "home", monkeypatch, executor="multiprocess", workers=2)
     assert holder.wait(timeout=60) == 0
@@ -340,10 +429,13 @@ def dagster_pg() -> Iterator:
         yield server
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None,
-                    reason="Debian's redis-server is not installed (./egov test installs it, as it does chromium)")
-def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch, dagster_pg):
+@pytest.mark.skipif(
+    shutil.which("redis-server") is None,
+    reason="Debian's redis-server is not installed (./egov test installs it, as it does chromium)",
+)
+def test_celery_with_two_workers_publishes_the_same_marts(
+    national: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dagster_pg
+):
     """The workers and the run share the Dagster instance in PostgreSQL (EGOV_DAGSTER_PG_URL, dagster-postgres), as
     workers on several machines do (docs/operators.md)."""
     from pipelines.cli.instance import PG_URL_ENV, POSTGRES_STORAGE, initialise_instance
@@ -360,25 +452,52 @@ def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_pa
     port = free_port()
     broker = f"redis://127.0.0.1:{port}/0"
     (tmp_path / "celery.yaml").write_text(f"execution:\n  config:\n    broker: {broker}\n    backend: {broker}\n")
-    env = {**os.environ, "EGOV_DATA_DIR": str(base), "DAGSTER_HOME": str(home),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "EGOV_DATA_DIR": str(base),
+        "DAGSTER_HOME": str(home),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     started = []
     # Without a broker, or without a worker, a celery run is refused at once (dagster-celery would wait forever).
     assert "does not answer" in celery_workers_problem(broker, timeout=1)
     try:
-        started.append(subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
-                                        stdout=subprocess.DEVNULL, start_new_session=True,
-                                        preexec_fn=_default_signals))
+        started.append(
+            subprocess.Popen(
+                ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_default_signals,
+            )
+        )
         wait_until(lambda: "does not answer" not in (celery_workers_problem(broker, timeout=1) or ""))
         assert "No Celery worker answers" in celery_workers_problem(broker, timeout=1)
         assert execute_pipeline([YEAR], data_dir=base, full_refresh=True, executor="celery", broker=broker) == 1
         assert not (base / "marts" / "egov.duckdb").exists()
         for name in ("w1", "w2"):
-            started.append(subprocess.Popen(
-                [str(Path(sys.executable).parent / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
-                 "-y", str(tmp_path / "celery.yaml"), "-n", name, "--", "--concurrency=1"],
-                env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=_default_signals))
+            started.append(
+                subprocess.Popen(
+                    [
+                        str(Path(sys.executable).parent / "dagster-celery"),
+                        "worker",
+                        "start",
+                        "-A",
+                        "dagster_celery.app",
+                        "-y",
+                        str(tmp_path / "celery.yaml"),
+                        "-n",
+                        name,
+                        "--",
+                        "--concurrency=1",
+                    ],
+                    env=env,
+                    cwd=tmp_path,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                    preexec_fn=_default_signals,
+                )
+            )
         wait_until(lambda: celery_workers_problem(broker, timeout=1) is None)
         run(base, home, monkeypatch, executor="celery", broker=broker, dagster_yaml=dagster_yaml)
         # The runs are in PostgreSQL (the refused one and this one), none in DAGSTER_HOME's SQLite.
@@ -396,8 +515,9 @@ def test_celery_with_two_workers_publishes_the_same_marts(national: Path, tmp_pa
     assert marts_content(base / "marts" / "egov.duckdb") == marts_content(national / "marts" / "egov.duckdb")
 
 
-def test_a_province_added_or_removed_is_followed_by_the_sensor_and_the_nightly_run(national: Path, tmp_path: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch):
+def test_a_province_added_or_removed_is_followed_by_the_sensor_and_the_nightly_run(
+    national: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     import dagster as dg
 
     from pipelines.definitions import defs
@@ -414,8 +534,11 @@ def test_a_province_added_or_removed_is_followed_by_the_sensor_and_the_nightly_r
     # A third province: 1 online dossier of 4, no LAN in its one department; in the national registry too.
     added = {**PROVINCES, "CCC": ("Tỉnh Cao", {"SO-A": (1, 4, 0)})}
     write_national(base, {"CCC": added["CCC"]})
-    write_csv(base / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER,
-              [[code, name, "province", "", "2016-01-01", "", ""] for code, (name, _) in added.items()])
+    write_csv(
+        base / "raw" / "agencies" / "tinh.csv",
+        AGENCY_HEADER,
+        [[code, name, "province", "", "2016-01-01", "", ""] for code, (name, _) in added.items()],
+    )
 
     with dg.DagsterInstance.get() as instance:
         context = dg.build_sensor_context(instance=instance, resources={"warehouse": Warehouse(data_dir=str(base))})
@@ -424,14 +547,16 @@ def test_a_province_added_or_removed_is_followed_by_the_sensor_and_the_nightly_r
         assert list(request.partition_keys) == ["CCC"]
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))  # as the daemon
         assert "CCC|2024" in defs.resolve_assets_def("province_results").partitions_def.get_partition_keys(
-            dynamic_partitions_store=instance)
+            dynamic_partitions_store=instance
+        )
         (run_request,) = result.run_requests
         job = defs.resolve_job_def("egov_national")
         done = job.execute_in_process(instance=instance, tags=run_request.tags, raise_on_error=False)
         assert done.success
     marts = base / "marts" / "egov.duckdb"
-    assert query(marts, "SELECT agency_code, total_points, rank FROM rankings WHERE agency_group = 'province' "
-                 "ORDER BY rank") == [("BBB", 1.75, 1), ("AAA", 1.0, 2), ("CCC", 0.25, 3)]
+    assert query(
+        marts, "SELECT agency_code, total_points, rank FROM rankings WHERE agency_group = 'province' ORDER BY rank"
+    ) == [("BBB", 1.75, 1), ("AAA", 1.0, 2), ("CCC", 0.25, 3)]
     assert query(marts, "SELECT count(*) FROM rankings WHERE province_code = 'CCC' AND agency_code = 'SO-A'") == [(1,)]
 
     # BBB's folder is removed: the sensor drops it from the partitions, and the nightly schedule's run covers the
@@ -449,15 +574,27 @@ def test_a_province_added_or_removed_is_followed_by_the_sensor_and_the_nightly_r
         nightly = nightly_national(schedule)
         assert nightly.run_key == f"national-nightly-{YEAR}-11-25"
         keys = defs.resolve_assets_def("province_results").partitions_def.get_partition_keys_in_range(
-            dg.PartitionKeyRange(nightly.tags["dagster/asset_partition_range_start"],
-                                 nightly.tags["dagster/asset_partition_range_end"]), dynamic_partitions_store=instance)
+            dg.PartitionKeyRange(
+                nightly.tags["dagster/asset_partition_range_start"], nightly.tags["dagster/asset_partition_range_end"]
+            ),
+            dynamic_partitions_store=instance,
+        )
         assert sorted(keys) == [f"AAA|{YEAR}", f"CCC|{YEAR}"]
-        assert job.execute_in_process(instance=instance, tags=nightly.tags, run_config={"ops": {"province_results": {
-            "ops": {"province_pipeline": {"config": {"allow_shrink": True}}}}}}, raise_on_error=False).success
-    assert query(marts, "SELECT agency_code, total_points, rank FROM rankings WHERE agency_group = 'province' "
-                 "ORDER BY rank") == [("AAA", 1.0, 1), ("CCC", 0.25, 2), ("BBB", 0.0, 3)]
-    assert query(marts, "SELECT DISTINCT province_code FROM rankings WHERE agency_group <> 'province' "
-                 "ORDER BY 1") == [("AAA",), ("CCC",)]
+        assert job.execute_in_process(
+            instance=instance,
+            tags=nightly.tags,
+            run_config={
+                "ops": {"province_results": {"ops": {"province_pipeline": {"config": {"allow_shrink": True}}}}}
+            },
+            raise_on_error=False,
+        ).success
+    assert query(
+        marts, "SELECT agency_code, total_points, rank FROM rankings WHERE agency_group = 'province' ORDER BY rank"
+    ) == [("AAA", 1.0, 1), ("CCC", 0.25, 2), ("BBB", 0.0, 3)]
+    assert query(marts, "SELECT DISTINCT province_code FROM rankings WHERE agency_group <> 'province' ORDER BY 1") == [
+        ("AAA",),
+        ("CCC",),
+    ]
 
 
 def test_national_sample_has_the_2025_merger_and_provinces_of_different_sizes(tmp_path: Path):
@@ -484,11 +621,15 @@ def test_a_new_dagster_home_opened_by_several_processes_at_once_is_created_once(
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    code = ("import dagster as dg; from pathlib import Path; from pipelines.cli.instance import initialise_instance; "
-            f"initialise_instance(Path({str(home)!r})); "
-            f"print(len(dg.DagsterInstance.from_config({str(home)!r}).get_runs()))")
-    processes = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True) for _ in range(4)]
+    code = (
+        "import dagster as dg; from pathlib import Path; from pipelines.cli.instance import initialise_instance; "
+        f"initialise_instance(Path({str(home)!r})); "
+        f"print(len(dg.DagsterInstance.from_config({str(home)!r}).get_runs()))"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
     outcomes = [(*p.communicate(timeout=120), p.returncode) for p in processes]
     assert [(rc, out.strip()) for out, _, rc in outcomes] == [(0, "0")] * 4, [err for _, err, _ in outcomes]
     assert (home / ".egov-initialised").exists()
@@ -500,9 +641,12 @@ def test_province_folders_runs_only_registry_provinces_and_names_every_folder_it
 
     base = tmp_path / "data"
     registry = ["AAA", "BBB", "CCC", "DDD", "EEE", "LCU", "lcu"]
-    write_csv(base / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER,
-              [[code, f"Tỉnh {code}", "province", "", "2016-01-01", "", ""] for code in registry]
-              + [["AAA", "Tỉnh An lần hai", "province", "", "2016-01-01", "", ""]])  # a duplicate: the first is kept
+    write_csv(
+        base / "raw" / "agencies" / "tinh.csv",
+        AGENCY_HEADER,
+        [[code, f"Tỉnh {code}", "province", "", "2016-01-01", "", ""] for code in registry]
+        + [["AAA", "Tỉnh An lần hai", "province", "", "2016-01-01", "", ""]],
+    )  # a duplicate: the first is kept
     (base / "rubrics").mkdir(parents=True)
     (base / "rubrics" / "2016.yaml").write_text(RUBRIC, encoding="utf-8")
     provinces = base / "provinces"
@@ -518,19 +662,30 @@ def test_province_folders_runs_only_registry_provinces_and_names_every_folder_it
 
     found = province_folders(base)
     assert found.codes == ["AAA", "DDD"]  # BBB has no folder: the ranking of provinces warns about it
-    reasons = {"a b": "not a province code", "X|Y": "not a province code", "Hà_Nội": "not a province code",
-               "FFF": "not a province of the national registry", "aaa": "which has AAA", "EEE": "no raw/ folder",
-               "CCC": "a link to the folder of provinces/AAA/", "LCU": "the same code as provinces/lcu/",
-               "lcu": "the same code as provinces/LCU/", "GGG": "a link to nothing", "AAA.zip": "not a folder"}
+    reasons = {
+        "a b": "not a province code",
+        "X|Y": "not a province code",
+        "Hà_Nội": "not a province code",
+        "FFF": "not a province of the national registry",
+        "aaa": "which has AAA",
+        "EEE": "no raw/ folder",
+        "CCC": "a link to the folder of provinces/AAA/",
+        "LCU": "the same code as provinces/lcu/",
+        "lcu": "the same code as provinces/LCU/",
+        "GGG": "a link to nothing",
+        "AAA.zip": "not a folder",
+    }
     assert len(found.skipped) == len(reasons), found.skipped
     for name, reason in reasons.items():
-        (message,) = [m for m in found.skipped if m.startswith(f"provinces/{name}/:") or m.startswith(
-            f"provinces/{name}:")]
+        (message,) = [
+            m for m in found.skipped if m.startswith(f"provinces/{name}/:") or m.startswith(f"provinces/{name}:")
+        ]
         assert reason in message and "skipped" in message, message
 
 
-def test_stray_folders_are_neither_run_nor_ranked_and_each_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                  capsys: pytest.CaptureFixture[str]):
+def test_stray_folders_are_neither_run_nor_ranked_and_each_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     """Issue 24 (6, 7): a backup `a b/`, `X|Y`, `Hà_Nội`, `aaa` beside `AAA` and a link to AAA's folder are skipped
     with a warning each; the two provinces of the registry run and are ranked as without them. A duplicate row of
     the national registry is quarantined as the national directory's own ('*'), not as province AAA's."""
@@ -551,24 +706,39 @@ def test_stray_folders_are_neither_run_nor_ranked_and_each_is_named(tmp_path: Pa
         assert not (provinces / name / "marts").exists()  # not run
     marts = base / "marts" / "egov.duckdb"
     # Ranks in the country by hand, from the two provinces' own published rankings (rank(): ties share a rank).
-    units = [(code, agency, points) for code in PROVINCES for agency, points in query(
-        provinces / code / "marts" / "egov.duckdb",
-        f"SELECT agency_code, total_points FROM rankings WHERE year = {YEAR} AND agency_group = 'department'")]
-    expected = sorted((code, PROVINCES[code][0], agency, 1 + sum(p > points for _, _, p in units), len(units))
-                      for code, agency, points in units)
+    units = [
+        (code, agency, points)
+        for code in PROVINCES
+        for agency, points in query(
+            provinces / code / "marts" / "egov.duckdb",
+            f"SELECT agency_code, total_points FROM rankings WHERE year = {YEAR} AND agency_group = 'department'",
+        )
+    ]
+    expected = sorted(
+        (code, PROVINCES[code][0], agency, 1 + sum(p > points for _, _, p in units), len(units))
+        for code, agency, points in units
+    )
     assert len(expected) == 4
-    assert query(marts, "SELECT province_code, province_name, agency_code, rank_in_country, units_in_country "
-                 f"FROM national_agency_rankings WHERE year = {YEAR} ORDER BY ALL") == expected
-    assert query(marts, "SELECT agency_code, total_points, rank FROM rankings WHERE agency_group = 'province' "
-                 "ORDER BY rank") == [("BBB", 1.75, 1), ("AAA", 1.0, 2)]
+    assert (
+        query(
+            marts,
+            "SELECT province_code, province_name, agency_code, rank_in_country, units_in_country "
+            f"FROM national_agency_rankings WHERE year = {YEAR} ORDER BY ALL",
+        )
+        == expected
+    )
+    assert query(
+        marts, "SELECT agency_code, total_points, rank FROM rankings WHERE agency_group = 'province' ORDER BY rank"
+    ) == [("BBB", 1.75, 1), ("AAA", 1.0, 2)]
     assert query(marts, "SELECT DISTINCT province_code FROM rankings ORDER BY 1") == [("AAA",), ("BBB",)]
     assert query(marts, "SELECT province_code, source, file, line, agency_code FROM quarantine ORDER BY ALL") == [
-        ("*", "agencies", "agencies/tinh.csv", 4, "AAA")]
+        ("*", "agencies", "agencies/tinh.csv", 4, "AAA")
+    ]
 
 
-def test_a_province_folder_without_its_agency_registry_fails_naming_the_folder(tmp_path: Path,
-                                                                              monkeypatch: pytest.MonkeyPatch,
-                                                                              capsys: pytest.CaptureFixture[str]):
+def test_a_province_folder_without_its_agency_registry_fails_naming_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     """Issue 24: without raw/agencies/ every record of the province would be quarantined as of an unknown agency."""
     from pipelines.cli.runs import execute_pipeline
 
@@ -587,9 +757,9 @@ def test_a_province_folder_without_its_agency_registry_fails_naming_the_folder(t
     assert not (base / "marts" / "egov.duckdb").exists()
 
 
-def test_a_provincial_run_of_a_province_folder_waits_for_the_national_runs_lock(tmp_path: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch,
-                                                                             capsys: pytest.CaptureFixture[str]):
+def test_a_provincial_run_of_a_province_folder_waits_for_the_national_runs_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     """Issue 24: `egov run` with EGOV_DATA_DIR=provinces/AAA while a national run works on AAA (holds its lock, as
     province_pipeline does) waits for it: their steps never interleave on AAA's warehouse."""
     import dagster as dg
@@ -598,11 +768,20 @@ def test_a_provincial_run_of_a_province_folder_waits_for_the_national_runs_lock(
 
     base = write_national(tmp_path / "data", {"AAA": PROVINCES["AAA"]})
     folder = base / "provinces" / "AAA"
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import time; from pathlib import Path; from pipelines.core.provinces import province_lock\n"
-        f"with province_lock(Path({str(folder)!r}), print):\n"
-        "    print('held', flush=True); time.sleep(6)\n"
-        "print(time.time(), flush=True)")], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import time; from pathlib import Path; from pipelines.core.provinces import province_lock\n"
+                f"with province_lock(Path({str(folder)!r}), print):\n"
+                "    print('held', flush=True); time.sleep(6)\n"
+                "print(time.time(), flush=True)"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     home = tmp_path / "home"
     home.mkdir()
@@ -627,8 +806,9 @@ def test_provinces_are_ranked_monthly_by_their_own_766_scorecards(national: Path
     own: dict[str, list[tuple]] = defaultdict(list)
     for code in PROVINCES:
         for period, total, computable in query(
-                national / "provinces" / code / "marts" / "egov.duckdb",
-                "SELECT period, total_points, computable_max FROM scorecard_766_totals WHERE agency_code = 'PROVINCE'"):
+            national / "provinces" / code / "marts" / "egov.duckdb",
+            "SELECT period, total_points, computable_max FROM scorecard_766_totals WHERE agency_code = 'PROVINCE'",
+        ):
             own[period].append((code, total, computable))
     expected = set()
     for period, rows in own.items():
@@ -637,11 +817,18 @@ def test_provinces_are_ranked_monthly_by_their_own_766_scorecards(national: Path
             rank = 1 + sum(other > total for _, other, _ in ranked) if total is not None else None
             expected.add((period, code, total, computable, rank, len(ranked)))
     assert expected and any(r[4] == 2 for r in expected)  # some month ranks both provinces
-    got = set(query(marts, "SELECT period, province_code, total_points, computable_max, rank, provinces_ranked "
-                           "FROM national_scorecard_766"))
+    got = set(
+        query(
+            marts,
+            "SELECT period, province_code, total_points, computable_max, rank, provinces_ranked "
+            "FROM national_scorecard_766",
+        )
+    )
     assert got == expected
-    assert set(query(marts, "SELECT DISTINCT province_name FROM national_scorecard_766")) == {("Tỉnh An",),
-                                                                                            ("Tỉnh Bình",)}
+    assert set(query(marts, "SELECT DISTINCT province_name FROM national_scorecard_766")) == {
+        ("Tỉnh An",),
+        ("Tỉnh Bình",),
+    }
 
 
 def test_the_national_766_page_lists_provinces_by_month(national: Path):
@@ -649,11 +836,15 @@ def test_the_national_766_page_lists_provinces_by_month(national: Path):
     year_dir = national / "marts" / "reports" / str(YEAR)
     assert 'href="chi-so-766.html"' in (year_dir / "index.html").read_text(encoding="utf-8")
     html = (year_dir / "chi-so-766.html").read_text(encoding="utf-8")
-    for code, name, total, computable in query(marts, "SELECT province_code, province_name, total_points, "
-                                                      "computable_max FROM national_scorecard_766 "
-                                                      "WHERE period = '2024-01'"):
+    for code, name, total, computable in query(
+        marts,
+        "SELECT province_code, province_name, total_points, "
+        "computable_max FROM national_scorecard_766 "
+        "WHERE period = '2024-01'",
+    ):
         row = re.search(rf'<tr data-agency="{code}">(.*?)</tr>', html, re.S)
         assert row and name in row.group(1), code
-        cell = re.search(r'<td class="num" data-period="2024-01"[^>]*>([^<]*)<span class="of">/([^<]*)</span>',
-                         row.group(1))
+        cell = re.search(
+            r'<td class="num" data-period="2024-01"[^>]*>([^<]*)<span class="of">/([^<]*)</span>', row.group(1)
+        )
         assert cell and cell.groups() == (f"{total:.2f}".replace(".", ","), f"{computable:g}".replace(".", ","))

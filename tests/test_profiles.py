@@ -15,8 +15,7 @@ from test_scoring import RUBRICS, agency, con, values  # noqa: F401  (con is the
 from assets.profiles.profiles import build_profiles
 from assets.scoring.score import score_years
 
-D2_GAPS = dict(edoc_ratio=0.45, esign_ratio=None, official_email_ratio=0.5, has_it_plan=0.0,
-               computers_per_staff=0.25)
+D2_GAPS = dict(edoc_ratio=0.45, esign_ratio=None, official_email_ratio=0.5, has_it_plan=0.0, computers_per_staff=0.25)
 
 
 @pytest.fixture
@@ -40,15 +39,23 @@ def rows(db, sql: str, params: list) -> list[dict]:
 
 
 def what_if(db, code: str, goal: str) -> list[tuple]:
-    return db.execute("SELECT step, indicator_code, current_value, required_value, current_points, new_points, "
-                       "points_gained, points_needed, reachable, goal_label FROM what_if "
-                       "WHERE year = 2024 AND agency_code = ? AND goal = ? ORDER BY step", [code, goal]).fetchall()
+    return db.execute(
+        "SELECT step, indicator_code, current_value, required_value, current_points, new_points, "
+        "points_gained, points_needed, reachable, goal_label FROM what_if "
+        "WHERE year = 2024 AND agency_code = ? AND goal = ? ORDER BY step",
+        [code, goal],
+    ).fetchall()
 
 
 def test_profile_standing_points_lost_and_history(scored):
     p = rows(scored, "SELECT * FROM agency_profiles WHERE year = 2024 AND agency_code = 'D2'", [])[0]
     assert (p["total_points"], p["points_lost"], p["rank"], p["group_size"], p["classification"]) == (
-        78.5, 21.5, 3, 3, "Khá")
+        78.5,
+        21.5,
+        3,
+        3,
+        "Khá",
+    )
     assert (p["prev_rank"], p["rank_change"]) == (1, -2)
     assert (p["next_class"], p["next_class_min"], p["points_to_next_class"]) == ("Tốt", 80.0, 1.5)
     assert (p["agency_above_code"], p["agency_above_total"]) == ("D1", 93.0)
@@ -57,13 +64,27 @@ def test_profile_standing_points_lost_and_history(scored):
     assert p["strongest_indicators"] == ["dossier_online_ratio", "svc_online_ratio", "dossier_on_time_ratio"]
     assert p["rank_history"] == [
         {"year": 2023, "rank": 1, "total_points": 100.0, "classification": "Tốt"},
-        {"year": 2024, "rank": 3, "total_points": 78.5, "classification": "Khá"}]
-    lost = dict(scored.execute("SELECT indicator_code, points_lost FROM agency_profile_items "
-                               "WHERE year = 2024 AND agency_code = 'D2' AND points_lost > 0").fetchall())
-    assert lost == pytest.approx({"edoc_ratio": 4.0, "esign_ratio": 6.0, "official_email_ratio": 3.0,
-                                  "has_it_plan": 4.0, "computers_per_staff": 4.5})
-    avg = scored.execute("SELECT group_avg_points FROM agency_profile_items WHERE year = 2024 "
-                         "AND agency_code = 'D0' AND indicator_code = 'dossier_online_ratio'").fetchall()[0][0]
+        {"year": 2024, "rank": 3, "total_points": 78.5, "classification": "Khá"},
+    ]
+    lost = dict(
+        scored.execute(
+            "SELECT indicator_code, points_lost FROM agency_profile_items "
+            "WHERE year = 2024 AND agency_code = 'D2' AND points_lost > 0"
+        ).fetchall()
+    )
+    assert lost == pytest.approx(
+        {
+            "edoc_ratio": 4.0,
+            "esign_ratio": 6.0,
+            "official_email_ratio": 3.0,
+            "has_it_plan": 4.0,
+            "computers_per_staff": 4.5,
+        }
+    )
+    avg = scored.execute(
+        "SELECT group_avg_points FROM agency_profile_items WHERE year = 2024 "
+        "AND agency_code = 'D0' AND indicator_code = 'dossier_online_ratio'"
+    ).fetchall()[0][0]
     assert avg == pytest.approx((10 + 5 + 10) / 3)
 
 
@@ -77,7 +98,8 @@ def test_top_agency_has_no_goal_above_and_top_class_no_next(scored):
 def test_what_if_next_class_needs_part_of_one_item(scored):
     # 1.5 points to 80: the biggest gap is esign_ratio (6 points); 1.5 of 6 needs 0.9 × 1.5 / 6 = 0.225.
     assert what_if(scored, "D2", "next_class") == [
-        (1, "esign_ratio", None, pytest.approx(0.225), 0.0, 1.5, 1.5, 1.5, True, "đạt loại Tốt")]
+        (1, "esign_ratio", None, pytest.approx(0.225), 0.0, 1.5, 1.5, 1.5, True, "đạt loại Tốt")
+    ]
 
 
 def test_what_if_pass_above_takes_the_fewest_items_and_flags_whole(scored):
@@ -85,8 +107,11 @@ def test_what_if_pass_above_takes_the_fewest_items_and_flags_whole(scored):
     # has_it_plan is a flag: met whole (4 points), never "0.0025 of a plan".
     steps = what_if(scored, "D2", "pass_agency_above")
     assert [(s[0], s[1], s[3], s[6]) for s in steps] == [
-        (1, "esign_ratio", 0.9, 6.0), (2, "computers_per_staff", 1.0, 4.5), (3, "edoc_ratio", 0.9, 4.0),
-        (4, "has_it_plan", 1.0, 4.0)]
+        (1, "esign_ratio", 0.9, 6.0),
+        (2, "computers_per_staff", 1.0, 4.5),
+        (3, "edoc_ratio", 0.9, 4.0),
+        (4, "has_it_plan", 1.0, 4.0),
+    ]
     assert all(s[7] == pytest.approx(14.51) and s[8] for s in steps)
     assert steps[0][9] == "vượt Cơ quan D1"
 
@@ -95,8 +120,16 @@ def test_what_if_partial_value_is_rounded_up_so_the_goal_is_met(con):  # noqa: F
     # 78.50 needs 1.5 points; the largest gap is a ratio with target 0.9 and 7 points missing:
     # 0.9 × 1.5 / 7 = 0.192857… → 0.1929, which earns 7 × 0.1929 / 0.9 = 1.50033 ≥ 1.5.
     agency(con, "E1")
-    values(con, 2024, "E1", edoc_ratio=0.45, esign_ratio=None, official_email_ratio=0.5, has_it_plan=0.0,
-           computers_per_staff=0.25)
+    values(
+        con,
+        2024,
+        "E1",
+        edoc_ratio=0.45,
+        esign_ratio=None,
+        official_email_ratio=0.5,
+        has_it_plan=0.0,
+        computers_per_staff=0.25,
+    )
     score_years(con, [2024], RUBRICS)
     con.execute("UPDATE indicator_scores SET points = 0, max_points = 7 WHERE indicator_code = 'esign_ratio'")
     con.execute("UPDATE indicator_scores SET points = 2.5 WHERE indicator_code = 'computers_per_staff'")

@@ -32,8 +32,10 @@ CATALOGUE = {"SO-A": "P1", "SO-B": "P3", "H1": "P4"}
 
 def put(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
     cols = list(rows[0])
-    con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                    [[r[c] for c in cols] for r in rows])
+    con.executemany(
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        [[r[c] for c in cols] for r in rows],
+    )
 
 
 def stage(con: duckdb.DuckDBPyConnection, source: str, rows: list[dict[str, Any]]) -> None:
@@ -44,110 +46,390 @@ def stage(con: duckdb.DuckDBPyConnection, source: str, rows: list[dict[str, Any]
         put(con, "ingested_files", [files(source, n, n, 0, year=year, name=f"{source}/{year}/extra-{n}.csv")])
 
 
-def dossier(code: str, agency: str = "SO-A", *, month: int = 1, year: int = YEAR, procedure: str | None = None,
-            line: int = 2, **over: Any) -> dict[str, Any]:
+def dossier(
+    code: str,
+    agency: str = "SO-A",
+    *,
+    month: int = 1,
+    year: int = YEAR,
+    procedure: str | None = None,
+    line: int = 2,
+    **over: Any,
+) -> dict[str, Any]:
     received = datetime(year, month, 5, 8, 0)
-    row = {"year": year, "MaHoSo": code, "MaTTHC": procedure or CATALOGUE.get(agency, "P1"), "DonViXuLy": agency,
-           "KenhThucHien": 2, "MucDo": 3, "NgayTiepNhan": received, "NgayHenTra": received + timedelta(days=5),
-           "NgayKetThucXuLy": received + timedelta(days=4), "NgayTra": received + timedelta(days=5),
-           "TrangThaiHoSo": 10, "LePhi": 0, "DuocThanhToanTrucTuyen": 0, "HoSoCoThanhPhanSoHoa": 1,
-           "LoaiDoiTuong": 1, "source_file": f"dossiers/{year}/{month:02d}/d.csv", "source_line": line}
+    row = {
+        "year": year,
+        "MaHoSo": code,
+        "MaTTHC": procedure or CATALOGUE.get(agency, "P1"),
+        "DonViXuLy": agency,
+        "KenhThucHien": 2,
+        "MucDo": 3,
+        "NgayTiepNhan": received,
+        "NgayHenTra": received + timedelta(days=5),
+        "NgayKetThucXuLy": received + timedelta(days=4),
+        "NgayTra": received + timedelta(days=5),
+        "TrangThaiHoSo": 10,
+        "LePhi": 0,
+        "DuocThanhToanTrucTuyen": 0,
+        "HoSoCoThanhPhanSoHoa": 1,
+        "LoaiDoiTuong": 1,
+        "source_file": f"dossiers/{year}/{month:02d}/d.csv",
+        "source_line": line,
+    }
     row.update(over)
     return row
 
 
-def files(source: str, read: int, loaded: int, quarantined: int, *, year: int | None = YEAR,
-          status: str = "loaded", name: str | None = None) -> dict[str, Any]:
-    return {"source": source, "year": year, "file": name or f"{source}/{year}/f.csv", "file_format": "csv",
-            "encoding": "utf-8", "status": status, "message": None, "rows_read": read, "rows_loaded": loaded,
-            "rows_quarantined": quarantined, "file_size": 1, "file_mtime_ns": 1, "context_hash": "x"}
+def files(
+    source: str,
+    read: int,
+    loaded: int,
+    quarantined: int,
+    *,
+    year: int | None = YEAR,
+    status: str = "loaded",
+    name: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "source": source,
+        "year": year,
+        "file": name or f"{source}/{year}/f.csv",
+        "file_format": "csv",
+        "encoding": "utf-8",
+        "status": status,
+        "message": None,
+        "rows_read": read,
+        "rows_loaded": loaded,
+        "rows_quarantined": quarantined,
+        "file_size": 1,
+        "file_mtime_ns": 1,
+        "context_hash": "x",
+    }
 
 
 def quarantine_row(source: str, agency: str | None, rule: str, line: int, *, year: int | None = YEAR) -> dict:
-    return {"source": source, "year": year, "file": f"{source}/{year}/f.csv", "line": line, "reason": rule,
-            "agency_code": agency, "rule": rule, "raw": "…"}
+    return {
+        "source": source,
+        "year": year,
+        "file": f"{source}/{year}/f.csv",
+        "line": line,
+        "reason": rule,
+        "agency_code": agency,
+        "rule": rule,
+        "raw": "…",
+    }
 
 
 def create_marts(con: duckdb.DuckDBPyConnection) -> None:
     """Clean indicator, criterion and ranking tables as the scoring assets would leave them (their schema files)."""
     create_tables(con, "indicators", "scoring", "profiles")
-    put(con, "indicator_values", [
-        {"year": YEAR, "agency_code": "SO-A", "indicator_code": "svc_online_ratio", "numerator": 1.0,
-         "denominator": 1.0, "value": 1.0, "source": "computed"},
-        {"year": YEAR, "agency_code": "SO-A", "indicator_code": "computers_per_staff", "numerator": 12.0,
-         "denominator": 10.0, "value": 1.2, "source": "computed"},
-        {"year": YEAR, "agency_code": "SO-A", "indicator_code": "edoc_ratio", "numerator": 0.0,
-         "denominator": 0.0, "value": None, "source": "computed"},
-        {"year": YEAR, "agency_code": "SO-B", "indicator_code": "svc_online_ratio", "numerator": 0.0,
-         "denominator": 1.0, "value": 0.0, "source": "computed"},
-        {"year": YEAR, "agency_code": "SO-B", "indicator_code": "security_assessed", "numerator": 1.0,
-         "denominator": 1.0, "value": 1.0, "source": "assessment"},
-    ])
-    put(con, "rankings", [
-        {"year": YEAR, "agency_group": g, "agency_code": c, "agency_name": n, "total_points": t, "max_points": 100.0,
-         "index_value": t / 100, "rank": r, "classification": k, "rubric_year": YEAR}
-        for g, c, n, t, r, k in [("department", "SO-A", "Sở Tư pháp", 90.0, 1, "Tốt"),
-                                 ("department", "SO-B", "Sở Y tế", 85.5, 2, "Tốt"),
-                                 ("district", "H1", "UBND huyện Sông Lam", 74.0, 1, "Khá"),
-                                 ("commune", "X1", "UBND xã Tân An", 49.0, 1, "Yếu")]])
-    put(con, "rubric_classes", [  # the rubric's classes and rounding of totals, as the scoring writes them
-        {"year": YEAR, "agency_group": g, "label": k, "min_total": lo, "rubric_year": YEAR, "decimals": 2}
-        for g in ("department", "district", "commune")
-        for k, lo in [("Tốt", 80.0), ("Khá", 65.0), ("Trung bình", 50.0), ("Yếu", 0.0)]])
-    put(con, "criterion_scores", [
-        {"year": YEAR, "agency_code": c, "agency_group": g, "criterion_code": "infrastructure",
-         "criterion_name": "Hạ tầng kỹ thuật CNTT và ATTT", "points": p, "max_points": 20.0, "rank": r}
-        for c, g, p, r in [("SO-A", "department", 18.0, 1), ("SO-B", "department", 18.0, 1),
-                           ("H1", "district", 15.0, 1), ("X1", "commune", 9.5, 1)]])
-    put(con, "indicator_scores", [
-        {"year": YEAR, "agency_code": c, "agency_group": g, "criterion_code": "services",
-         "indicator_code": "svc_online_ratio", "value": v, "target": 0.8, "points": min(v / 0.8, 1) * 8,
-         "max_points": 8.0}
-        for c, g, v in [("SO-A", "department", 1.0), ("SO-B", "department", 0.0), ("H1", "district", 0.4),
-                        ("X1", "commune", 0.6)]])
-    put(con, "agency_profiles", [
-        {"year": YEAR, "agency_code": c, "agency_name": c, "agency_group": g, "total_points": t, "max_points": 100.0,
-         "points_lost": 100.0 - t, "rank": r, "group_size": n, "classification": k, "strongest_indicators": [],
-         "weakest_indicators": [], "next_class": nxt, "next_class_min": lo, "points_to_next_class": need,
-         "rank_history": [{"year": YEAR, "rank": r, "total_points": t, "classification": k}]}
-        for c, g, t, r, n, k, nxt, lo, need in [
-            ("SO-A", "department", 90.0, 1, 2, "Tốt", None, None, None),
-            ("SO-B", "department", 85.5, 2, 2, "Tốt", None, None, None),
-            ("H1", "district", 74.0, 1, 1, "Khá", "Tốt", 80.0, 6.0),
-            ("X1", "commune", 49.0, 1, 1, "Yếu", "Trung bình", 50.0, 1.0)]])
-    put(con, "what_if", [
-        {"year": YEAR, "agency_code": "X1", "goal": "next_class", "goal_label": "đạt loại Trung bình",
-         "points_needed": 1.0, "reachable": True, "step": 1, "criterion_code": "services",
-         "indicator_code": "svc_online_ratio", "current_value": 0.6, "required_value": 0.7, "target": 0.8,
-         "current_points": 6.0, "new_points": 7.0, "points_gained": 1.0}])
+    put(
+        con,
+        "indicator_values",
+        [
+            {
+                "year": YEAR,
+                "agency_code": "SO-A",
+                "indicator_code": "svc_online_ratio",
+                "numerator": 1.0,
+                "denominator": 1.0,
+                "value": 1.0,
+                "source": "computed",
+            },
+            {
+                "year": YEAR,
+                "agency_code": "SO-A",
+                "indicator_code": "computers_per_staff",
+                "numerator": 12.0,
+                "denominator": 10.0,
+                "value": 1.2,
+                "source": "computed",
+            },
+            {
+                "year": YEAR,
+                "agency_code": "SO-A",
+                "indicator_code": "edoc_ratio",
+                "numerator": 0.0,
+                "denominator": 0.0,
+                "value": None,
+                "source": "computed",
+            },
+            {
+                "year": YEAR,
+                "agency_code": "SO-B",
+                "indicator_code": "svc_online_ratio",
+                "numerator": 0.0,
+                "denominator": 1.0,
+                "value": 0.0,
+                "source": "computed",
+            },
+            {
+                "year": YEAR,
+                "agency_code": "SO-B",
+                "indicator_code": "security_assessed",
+                "numerator": 1.0,
+                "denominator": 1.0,
+                "value": 1.0,
+                "source": "assessment",
+            },
+        ],
+    )
+    put(
+        con,
+        "rankings",
+        [
+            {
+                "year": YEAR,
+                "agency_group": g,
+                "agency_code": c,
+                "agency_name": n,
+                "total_points": t,
+                "max_points": 100.0,
+                "index_value": t / 100,
+                "rank": r,
+                "classification": k,
+                "rubric_year": YEAR,
+            }
+            for g, c, n, t, r, k in [
+                ("department", "SO-A", "Sở Tư pháp", 90.0, 1, "Tốt"),
+                ("department", "SO-B", "Sở Y tế", 85.5, 2, "Tốt"),
+                ("district", "H1", "UBND huyện Sông Lam", 74.0, 1, "Khá"),
+                ("commune", "X1", "UBND xã Tân An", 49.0, 1, "Yếu"),
+            ]
+        ],
+    )
+    put(
+        con,
+        "rubric_classes",
+        [  # the rubric's classes and rounding of totals, as the scoring writes them
+            {"year": YEAR, "agency_group": g, "label": k, "min_total": lo, "rubric_year": YEAR, "decimals": 2}
+            for g in ("department", "district", "commune")
+            for k, lo in [("Tốt", 80.0), ("Khá", 65.0), ("Trung bình", 50.0), ("Yếu", 0.0)]
+        ],
+    )
+    put(
+        con,
+        "criterion_scores",
+        [
+            {
+                "year": YEAR,
+                "agency_code": c,
+                "agency_group": g,
+                "criterion_code": "infrastructure",
+                "criterion_name": "Hạ tầng kỹ thuật CNTT và ATTT",
+                "points": p,
+                "max_points": 20.0,
+                "rank": r,
+            }
+            for c, g, p, r in [
+                ("SO-A", "department", 18.0, 1),
+                ("SO-B", "department", 18.0, 1),
+                ("H1", "district", 15.0, 1),
+                ("X1", "commune", 9.5, 1),
+            ]
+        ],
+    )
+    put(
+        con,
+        "indicator_scores",
+        [
+            {
+                "year": YEAR,
+                "agency_code": c,
+                "agency_group": g,
+                "criterion_code": "services",
+                "indicator_code": "svc_online_ratio",
+                "value": v,
+                "target": 0.8,
+                "points": min(v / 0.8, 1) * 8,
+                "max_points": 8.0,
+            }
+            for c, g, v in [
+                ("SO-A", "department", 1.0),
+                ("SO-B", "department", 0.0),
+                ("H1", "district", 0.4),
+                ("X1", "commune", 0.6),
+            ]
+        ],
+    )
+    put(
+        con,
+        "agency_profiles",
+        [
+            {
+                "year": YEAR,
+                "agency_code": c,
+                "agency_name": c,
+                "agency_group": g,
+                "total_points": t,
+                "max_points": 100.0,
+                "points_lost": 100.0 - t,
+                "rank": r,
+                "group_size": n,
+                "classification": k,
+                "strongest_indicators": [],
+                "weakest_indicators": [],
+                "next_class": nxt,
+                "next_class_min": lo,
+                "points_to_next_class": need,
+                "rank_history": [{"year": YEAR, "rank": r, "total_points": t, "classification": k}],
+            }
+            for c, g, t, r, n, k, nxt, lo, need in [
+                ("SO-A", "department", 90.0, 1, 2, "Tốt", None, None, None),
+                ("SO-B", "department", 85.5, 2, 2, "Tốt", None, None, None),
+                ("H1", "district", 74.0, 1, 1, "Khá", "Tốt", 80.0, 6.0),
+                ("X1", "commune", 49.0, 1, 1, "Yếu", "Trung bình", 50.0, 1.0),
+            ]
+        ],
+    )
+    put(
+        con,
+        "what_if",
+        [
+            {
+                "year": YEAR,
+                "agency_code": "X1",
+                "goal": "next_class",
+                "goal_label": "đạt loại Trung bình",
+                "points_needed": 1.0,
+                "reachable": True,
+                "step": 1,
+                "criterion_code": "services",
+                "indicator_code": "svc_online_ratio",
+                "current_value": 0.6,
+                "required_value": 0.7,
+                "target": 0.8,
+                "current_points": 6.0,
+                "new_points": 7.0,
+                "points_gained": 1.0,
+            }
+        ],
+    )
 
 
 def build_clean(con: duckdb.DuckDBPyConnection, *, marts: bool = True) -> None:
     """A tiny province whose data passes every check: 5 agencies, 9 dossiers over 3 months, all returns."""
-    put(con, "stg_agencies", [dict(zip(["agency_code", "agency_name", "agency_group", "parent_code", "valid_from",
-                                        "valid_to", "successor_code"], a, strict=True)) for a in AGENCIES])
-    put(con, "stg_services", [
-        {"year": YEAR, "agency_code": a, "procedure_code": p, "procedure_name": f"Thủ tục {p}", "level": lv,
-         "level_label": str(lv), "has_fee": 0}
-        for a, p, lv in [("SO-A", "P1", 3), ("SO-A", "P2", 4), ("SO-B", "P3", 2), ("H1", "P4", 3), ("X1", "P5", None)]])
+    put(
+        con,
+        "stg_agencies",
+        [
+            dict(
+                zip(
+                    [
+                        "agency_code",
+                        "agency_name",
+                        "agency_group",
+                        "parent_code",
+                        "valid_from",
+                        "valid_to",
+                        "successor_code",
+                    ],
+                    a,
+                    strict=True,
+                )
+            )
+            for a in AGENCIES
+        ],
+    )
+    put(
+        con,
+        "stg_services",
+        [
+            {
+                "year": YEAR,
+                "agency_code": a,
+                "procedure_code": p,
+                "procedure_name": f"Thủ tục {p}",
+                "level": lv,
+                "level_label": str(lv),
+                "has_fee": 0,
+            }
+            for a, p, lv in [
+                ("SO-A", "P1", 3),
+                ("SO-A", "P2", 4),
+                ("SO-B", "P3", 2),
+                ("H1", "P4", 3),
+                ("X1", "P5", None),
+            ]
+        ],
+    )
     put(con, "stg_dossiers", [dossier(f"{a}-{m}", a, month=m, line=m + 1) for a in CATALOGUE for m in (1, 2, 3)])
-    put(con, "stg_infrastructure", [
-        {"year": YEAR, "agency_code": a, "staff_count": 10, "computers": 12, "computers_internet": 11, "has_lan": 1,
-         "bandwidth_mbps": 100.0, "has_firewall": 1, "has_antivirus": 1, "has_backup": 0, "security_assessed": 1,
-         "offline_computer_secret": 0, "has_website": 1} for a in EVALUATED])
-    put(con, "stg_capacity", [
-        {"year": YEAR, "agency_code": a, "docs_sent_total": 100, "docs_sent_electronic": 90, "docs_signed_digital": 80,
-         "staff_with_email": 10, "it_staff": 1, "it_staff_security_trained": 1, "staff_it_trained": 5,
-         "has_it_plan": 1, "has_it_regulation": 0, "it_budget_vnd": 50_000_000} for a in EVALUATED])
-    put(con, "stg_one_stop", [
-        {"year": YEAR, "month": 1, "agency_code": a, "uses_software": 1, "dossiers_in_software": 5,
-         "dossiers_total": 6} for a in EVALUATED])
-    put(con, "stg_assessments", [{"year": YEAR, "agency_code": "SO-B", "indicator_code": "security_assessed",
-                                  "value": 1.0}])
-    put(con, "ingested_files", [
-        files("agencies", 5, 5, 0, year=None, name="agencies/agencies.csv"), files("services", 5, 5, 0),
-        files("dossiers", 9, 9, 0), files("infrastructure", 4, 4, 0), files("capacity", 4, 4, 0),
-        files("one_stop", 4, 4, 0), files("assessments", 1, 1, 0)])
+    put(
+        con,
+        "stg_infrastructure",
+        [
+            {
+                "year": YEAR,
+                "agency_code": a,
+                "staff_count": 10,
+                "computers": 12,
+                "computers_internet": 11,
+                "has_lan": 1,
+                "bandwidth_mbps": 100.0,
+                "has_firewall": 1,
+                "has_antivirus": 1,
+                "has_backup": 0,
+                "security_assessed": 1,
+                "offline_computer_secret": 0,
+                "has_website": 1,
+            }
+            for a in EVALUATED
+        ],
+    )
+    put(
+        con,
+        "stg_capacity",
+        [
+            {
+                "year": YEAR,
+                "agency_code": a,
+                "docs_sent_total": 100,
+                "docs_sent_electronic": 90,
+                "docs_signed_digital": 80,
+                "staff_with_email": 10,
+                "it_staff": 1,
+                "it_staff_security_trained": 1,
+                "staff_it_trained": 5,
+                "has_it_plan": 1,
+                "has_it_regulation": 0,
+                "it_budget_vnd": 50_000_000,
+            }
+            for a in EVALUATED
+        ],
+    )
+    put(
+        con,
+        "stg_one_stop",
+        [
+            {
+                "year": YEAR,
+                "month": 1,
+                "agency_code": a,
+                "uses_software": 1,
+                "dossiers_in_software": 5,
+                "dossiers_total": 6,
+            }
+            for a in EVALUATED
+        ],
+    )
+    put(
+        con,
+        "stg_assessments",
+        [{"year": YEAR, "agency_code": "SO-B", "indicator_code": "security_assessed", "value": 1.0}],
+    )
+    put(
+        con,
+        "ingested_files",
+        [
+            files("agencies", 5, 5, 0, year=None, name="agencies/agencies.csv"),
+            files("services", 5, 5, 0),
+            files("dossiers", 9, 9, 0),
+            files("infrastructure", 4, 4, 0),
+            files("capacity", 4, 4, 0),
+            files("one_stop", 4, 4, 0),
+            files("assessments", 1, 1, 0),
+        ],
+    )
     if marts:
         create_marts(con)
 
@@ -160,8 +442,9 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con.close()
 
 
-def results(con: duckdb.DuckDBPyConnection, years: list[int] | None = None,
-            thresholds: dict[str, Any] | None = None) -> dict[str, sql_checks.CheckResult]:
+def results(
+    con: duckdb.DuckDBPyConnection, years: list[int] | None = None, thresholds: dict[str, Any] | None = None
+) -> dict[str, sql_checks.CheckResult]:
     return {r.name: r for r in run_sql_checks(con, years or [YEAR], thresholds=thresholds)}
 
 
@@ -170,6 +453,7 @@ def failing(con: duckdb.DuckDBPyConnection, years: list[int] | None = None) -> d
 
 
 # --- SQL checks ---------------------------------------------------------------------------------------------
+
 
 def test_clean_data_passes_every_sql_check(con: duckdb.DuckDBPyConnection) -> None:
     res = results(con)
@@ -183,14 +467,27 @@ def test_mart_checks_are_skipped_before_the_marts_exist(tmp_path: Path) -> None:
     build_clean(con, marts=False)
     res = results(con)
     skipped = {n for n, r in res.items() if r.skipped}
-    assert skipped == {"indicator_ratio_out_of_range", "indicator_out_of_bounds", "rankings_rank_sequence",
-                       "criterion_rank_sequence", "rankings_missing_agencies"}
+    assert skipped == {
+        "indicator_ratio_out_of_range",
+        "indicator_out_of_bounds",
+        "rankings_rank_sequence",
+        "criterion_rank_sequence",
+        "rankings_missing_agencies",
+    }
     assert not any(r.failed for r in res.values())
 
 
 def test_duplicate_mahoso_counts_surplus_copies_across_years(con: duckdb.DuckDBPyConnection) -> None:
-    stage(con, "dossiers", [dossier("SO-A-1", line=20), dossier("SO-A-1", month=2, line=21),  # 2 surplus copies
-                              dossier("OLD", year=2023, month=12), dossier("OLD", month=4, line=30)])  # 1 in 2024
+    stage(
+        con,
+        "dossiers",
+        [
+            dossier("SO-A-1", line=20),
+            dossier("SO-A-1", month=2, line=21),  # 2 surplus copies
+            dossier("OLD", year=2023, month=12),
+            dossier("OLD", month=4, line=30),
+        ],
+    )  # 1 in 2024
     res = results(con)
     assert failing(con) == {"dossier_duplicate_mahoso": 3}
     dup = res["dossier_duplicate_mahoso"]
@@ -200,24 +497,45 @@ def test_duplicate_mahoso_counts_surplus_copies_across_years(con: duckdb.DuckDBP
 
 
 def test_codes_out_of_range(con: duckdb.DuckDBPyConnection) -> None:
-    stage(con, "dossiers", [dossier("C1", KenhThucHien=4), dossier("C2", TrangThaiHoSo=11),
-                              dossier("C3", MucDo=0), dossier("C4", KenhThucHien=0, LoaiDoiTuong=3),
-                              dossier("C5", MucDo=None)])  # empty MucDo is allowed
+    stage(
+        con,
+        "dossiers",
+        [
+            dossier("C1", KenhThucHien=4),
+            dossier("C2", TrangThaiHoSo=11),
+            dossier("C3", MucDo=0),
+            dossier("C4", KenhThucHien=0, LoaiDoiTuong=3),
+            dossier("C5", MucDo=None),
+        ],
+    )  # empty MucDo is allowed
     res = results(con)
     assert failing(con) == {"dossier_codes_out_of_range": 4}
     problems = {s["MaHoSo"]: s["problem"] for s in res["dossier_codes_out_of_range"].sample}
-    assert problems == {"C1": "KenhThucHien=4", "C2": "TrangThaiHoSo=11", "C3": "MucDo=0",
-                        "C4": "KenhThucHien=0, LoaiDoiTuong=3"}
+    assert problems == {
+        "C1": "KenhThucHien=4",
+        "C2": "TrangThaiHoSo=11",
+        "C3": "MucDo=0",
+        "C4": "KenhThucHien=0, LoaiDoiTuong=3",
+    }
 
 
 def test_dates_out_of_order(con: duckdb.DuckDBPyConnection) -> None:
     early = datetime(YEAR, 1, 1)
-    stage(con, "dossiers", [dossier("T1", NgayHenTra=early), dossier("T2", NgayKetThucXuLy=early),
-                              dossier("T3", NgayHenTra=None, NgayKetThucXuLy=None)])
+    stage(
+        con,
+        "dossiers",
+        [
+            dossier("T1", NgayHenTra=early),
+            dossier("T2", NgayKetThucXuLy=early),
+            dossier("T3", NgayHenTra=None, NgayKetThucXuLy=None),
+        ],
+    )
     res = results(con)
     assert failing(con) == {"dossier_dates_out_of_order": 2}
     assert [s["problem"] for s in res["dossier_dates_out_of_order"].sample] == [
-        "NgayHenTra < NgayTiepNhan", "NgayKetThucXuLy < NgayTiepNhan"]
+        "NgayHenTra < NgayTiepNhan",
+        "NgayKetThucXuLy < NgayTiepNhan",
+    ]
 
 
 def test_the_contracts_supplement_dates_and_sync_codes_are_checked_too(con: duckdb.DuckDBPyConnection) -> None:
@@ -227,34 +545,73 @@ def test_the_contracts_supplement_dates_and_sync_codes_are_checked_too(con: duck
     day = timedelta(days=1)
 
     def synced(code: str, **sync: Any) -> dict[str, Any]:
-        return dossier(code, **{**dict.fromkeys(["NgayYeuCauBoSung", "NgayCongDanBoSung", "SoLanBoSung",
-                                                 "CoKetQuaDienTu", "DaSoHoaKetQua", "DuocLayTuKhoDMQG"]), **sync})
+        return dossier(
+            code,
+            **{
+                **dict.fromkeys(
+                    [
+                        "NgayYeuCauBoSung",
+                        "NgayCongDanBoSung",
+                        "SoLanBoSung",
+                        "CoKetQuaDienTu",
+                        "DaSoHoaKetQua",
+                        "DuocLayTuKhoDMQG",
+                    ]
+                ),
+                **sync,
+            },
+        )
 
-    stage(con, "dossiers", [
-        synced("S1", NgayYeuCauBoSung=received + 2 * day, NgayCongDanBoSung=received + day),
-        synced("S2", NgayYeuCauBoSung=received + 15 * day),  # requested after processing finished
-        synced("S3", CoKetQuaDienTu=2, SoLanBoSung=-1),
-        synced("S4", NgayYeuCauBoSung=received + day, NgayCongDanBoSung=received + 2 * day, SoLanBoSung=1,
-               CoKetQuaDienTu=1, DaSoHoaKetQua=0, DuocLayTuKhoDMQG=1)])  # all in order
+    stage(
+        con,
+        "dossiers",
+        [
+            synced("S1", NgayYeuCauBoSung=received + 2 * day, NgayCongDanBoSung=received + day),
+            synced("S2", NgayYeuCauBoSung=received + 15 * day),  # requested after processing finished
+            synced("S3", CoKetQuaDienTu=2, SoLanBoSung=-1),
+            synced(
+                "S4",
+                NgayYeuCauBoSung=received + day,
+                NgayCongDanBoSung=received + 2 * day,
+                SoLanBoSung=1,
+                CoKetQuaDienTu=1,
+                DaSoHoaKetQua=0,
+                DuocLayTuKhoDMQG=1,
+            ),
+        ],
+    )  # all in order
     res = results(con)
     assert failing(con) == {"dossier_dates_out_of_order": 2, "dossier_codes_out_of_range": 1}
     assert {s["MaHoSo"]: s["problem"] for s in res["dossier_dates_out_of_order"].sample} == {
-        "S1": "NgayCongDanBoSung < NgayYeuCauBoSung", "S2": "NgayYeuCauBoSung > NgayKetThucXuLy"}
+        "S1": "NgayCongDanBoSung < NgayYeuCauBoSung",
+        "S2": "NgayYeuCauBoSung > NgayKetThucXuLy",
+    }
     assert [(s["MaHoSo"], s["problem"]) for s in res["dossier_codes_out_of_range"].sample] == [
-        ("S3", "SoLanBoSung=-1, CoKetQuaDienTu=2")]
+        ("S3", "SoLanBoSung=-1, CoKetQuaDienTu=2")
+    ]
     described = {c.name: c.description for c in CHECKS}
     assert "NgayCongDanBoSung < NgayYeuCauBoSung" in described["dossier_dates_out_of_order"]
     assert "CoKetQuaDienTu 0/1" in described["dossier_codes_out_of_range"]
 
 
 def test_unknown_procedures_are_counted_per_agency(con: duckdb.DuckDBPyConnection) -> None:
-    stage(con, "dossiers", [dossier("U1", procedure="PX"), dossier("U2", procedure="PY"),
-                              dossier("U3", "H1", procedure="P1")])  # P1 is SO-A's, not H1's
+    stage(
+        con,
+        "dossiers",
+        [dossier("U1", procedure="PX"), dossier("U2", procedure="PY"), dossier("U3", "H1", procedure="P1")],
+    )  # P1 is SO-A's, not H1's
     res = results(con)["dossier_unknown_procedure"]
     assert res.severity == "WARN" and res.failed == 3
     assert res.by_key == {(YEAR, "dossiers", "*"): 3, (YEAR, "dossiers", "SO-A"): 2, (YEAR, "dossiers", "H1"): 1}
-    assert res.sample[0] == {"year": YEAR, "agency_code": "SO-A", "agency_name": "Sở Tư pháp", "dossiers": 2,
-                             "procedures": 2, "example_procedures": ["PX", "PY"], "catalogue_size": 2}
+    assert res.sample[0] == {
+        "year": YEAR,
+        "agency_code": "SO-A",
+        "agency_name": "Sở Tư pháp",
+        "dossiers": 2,
+        "procedures": 2,
+        "example_procedures": ["PX", "PY"],
+        "catalogue_size": 2,
+    }
 
 
 def test_months_without_dossiers_before_the_last_month(con: duckdb.DuckDBPyConnection) -> None:
@@ -272,20 +629,40 @@ def test_missing_returns_of_evaluated_agencies(con: duckdb.DuckDBPyConnection) -
     res = results(con)["missing_returns"]
     assert failing(con) == {"missing_returns": 3}  # X2 is not evaluated in 2024: not asked
     assert [(s["source"], s["agency_code"]) for s in res.sample] == [
-        ("capacity", "SO-B"), ("capacity", "X1"), ("infrastructure", "SO-B")]
+        ("capacity", "SO-B"),
+        ("capacity", "X1"),
+        ("infrastructure", "SO-B"),
+    ]
 
 
 def test_quarantined_share_threshold_and_override(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM ingested_files WHERE source IN ('dossiers', 'services')")
-    put(con, "ingested_files", [files("dossiers", 100, 94, 6, name="d1.csv"), files("dossiers", 900, 900, 0, name="d2"),
-                                files("services", 100, 95, 5)])
+    put(
+        con,
+        "ingested_files",
+        [
+            files("dossiers", 100, 94, 6, name="d1.csv"),
+            files("dossiers", 900, 900, 0, name="d2"),
+            files("services", 100, 95, 5),
+        ],
+    )
     res = results(con)["quarantined_share"]
     assert res.failed == 0  # 6/1000 and 5/100 (= the threshold, not above)
     con.execute("UPDATE ingested_files SET rows_loaded = 0, rows_quarantined = 100 WHERE file = 'd2'")
     res = results(con)["quarantined_share"]
     assert (res.failed, res.severity) == (1, "ERROR")
-    assert res.sample == [{"source": "dossiers", "year": YEAR, "rows_read": 1000, "rows_quarantined": 106,
-                           "share": 0.106, "max_share": 0.05, "rejected_files": None, "quarantined": None}]
+    assert res.sample == [
+        {
+            "source": "dossiers",
+            "year": YEAR,
+            "rows_read": 1000,
+            "rows_quarantined": 106,
+            "share": 0.106,
+            "max_share": 0.05,
+            "rejected_files": None,
+            "quarantined": None,
+        }
+    ]
     thresholds = {**load_thresholds(), "quarantined_share_by_source": {"dossiers": 0.2}}
     assert results(con, thresholds=thresholds)["quarantined_share"].failed == 0  # 10.6% is within 20%
     thresholds["quarantined_share_by_source"] = {"dossiers": 0.1}
@@ -298,36 +675,82 @@ def test_any_quarantined_assessment_row_fails_the_share_check_naming_the_rows(co
     run published. thresholds.yaml gives assessments a share of 0: any row fails, named by file, line and reason."""
     con.execute("DELETE FROM ingested_files WHERE source = 'assessments'")
     put(con, "ingested_files", [files("assessments", 2499, 2429, 70, name="assessments/2024/cham_diem.csv")])
-    put(con, "quarantine", [{**quarantine_row("assessments", "SO-A", "invalid", line), "file":
-                             "assessments/2024/cham_diem.csv", "reason": f"value: '{line}e-06x' is not a valid number"}
-                            for line in range(80, 10, -1)])  # lines 11..80, inserted last first
+    put(
+        con,
+        "quarantine",
+        [
+            {
+                **quarantine_row("assessments", "SO-A", "invalid", line),
+                "file": "assessments/2024/cham_diem.csv",
+                "reason": f"value: '{line}e-06x' is not a valid number",
+            }
+            for line in range(80, 10, -1)
+        ],
+    )  # lines 11..80, inserted last first
     res = results(con)["quarantined_share"]
     assert (res.failed, res.severity) == (1, "ERROR")
-    named = "; ".join(f"assessments/2024/cham_diem.csv:{line} (value: '{line}e-06x' is not a valid number)"
-                      for line in range(11, 16))
-    assert res.sample == [{"source": "assessments", "year": YEAR, "rows_read": 2499, "rows_quarantined": 70,
-                           "share": 0.028, "max_share": 0.0, "rejected_files": None,
-                           "quarantined": named + "; and 65 more in the table quarantine"}]
+    named = "; ".join(
+        f"assessments/2024/cham_diem.csv:{line} (value: '{line}e-06x' is not a valid number)" for line in range(11, 16)
+    )
+    assert res.sample == [
+        {
+            "source": "assessments",
+            "year": YEAR,
+            "rows_read": 2499,
+            "rows_quarantined": 70,
+            "share": 0.028,
+            "max_share": 0.0,
+            "rejected_files": None,
+            "quarantined": named + "; and 65 more in the table quarantine",
+        }
+    ]
     raised = {**load_thresholds(), "quarantined_share_by_source": {"assessments": 0.05}}  # a deployment's choice
     assert results(con, thresholds=raised)["quarantined_share"].failed == 0
 
     # One row of twelve: under min_rows_for_share, still judged at a share of 0.
     con.execute("DELETE FROM quarantine; DELETE FROM ingested_files WHERE source = 'assessments'")
     put(con, "ingested_files", [files("assessments", 12, 11, 1, name="assessments/2024/a.csv")])
-    put(con, "quarantine", [{**quarantine_row("assessments", "SO-B", "invalid", 7), "file": "assessments/2024/a.csv",
-                             "reason": "value: 'inf' is not a valid number"}])
+    put(
+        con,
+        "quarantine",
+        [
+            {
+                **quarantine_row("assessments", "SO-B", "invalid", 7),
+                "file": "assessments/2024/a.csv",
+                "reason": "value: 'inf' is not a valid number",
+            }
+        ],
+    )
     res = results(con)["quarantined_share"]
     assert res.failed == 1 and res.sample[0]["quarantined"] == (
-        "assessments/2024/a.csv:7 (value: 'inf' is not a valid number)")
+        "assessments/2024/a.csv:7 (value: 'inf' is not a valid number)"
+    )
     # A rejected file of assessments (its rows were never read): the same.
     con.execute("DELETE FROM quarantine; DELETE FROM ingested_files WHERE source = 'assessments'")
-    put(con, "ingested_files", [files("assessments", 3, 3, 0, name="assessments/2024/a.csv"),
-                                files("assessments", 0, 0, 0, status="rejected", name="assessments/2024/b.xlsx")])
-    put(con, "quarantine", [{**quarantine_row("assessments", None, "file_rejected", 0), "file":
-                             "assessments/2024/b.xlsx", "reason": "file rejected: the file has 2 sheets"}])
+    put(
+        con,
+        "ingested_files",
+        [
+            files("assessments", 3, 3, 0, name="assessments/2024/a.csv"),
+            files("assessments", 0, 0, 0, status="rejected", name="assessments/2024/b.xlsx"),
+        ],
+    )
+    put(
+        con,
+        "quarantine",
+        [
+            {
+                **quarantine_row("assessments", None, "file_rejected", 0),
+                "file": "assessments/2024/b.xlsx",
+                "reason": "file rejected: the file has 2 sheets",
+            }
+        ],
+    )
     res = results(con)["quarantined_share"]
     assert res.failed == 1 and (res.sample[0]["rejected_files"], res.sample[0]["quarantined"]) == (
-        1, "assessments/2024/b.xlsx:0 (file rejected: the file has 2 sheets)")
+        1,
+        "assessments/2024/b.xlsx:0 (file rejected: the file has 2 sheets)",
+    )
 
 
 def test_rejected_files_and_reconciliation(con: duckdb.DuckDBPyConnection) -> None:
@@ -339,20 +762,37 @@ def test_rejected_files_and_reconciliation(con: duckdb.DuckDBPyConnection) -> No
     res = results(con)["ingest_reconciliation"]
     assert res.failed == 2
     assert [(s["source"], s["rows_loaded"], s["rows_in_staging"], s["rows_in_quarantine"]) for s in res.sample] == [
-        ("capacity", 4, 5, 0), ("services", 5, 5, 1)]
+        ("capacity", 4, 5, 0),
+        ("services", 5, 5, 1),
+    ]
 
 
 def test_indicator_values_out_of_range(con: duckdb.DuckDBPyConnection) -> None:
-    put(con, "indicator_values", [{**row, "source": "computed"} for row in [
-        {"year": YEAR, "agency_code": "H1", "indicator_code": "edoc_ratio", "value": 1.3},
-        {"year": YEAR, "agency_code": "X1", "indicator_code": "edoc_ratio", "value": -0.1},
-        {"year": YEAR, "agency_code": "H1", "indicator_code": "computers_per_staff", "value": 2.5},  # not a ratio
-        {"year": YEAR, "agency_code": "X1", "indicator_code": "computers_per_staff", "value": 12.0},
-        {"year": 2023, "agency_code": "X1", "indicator_code": "edoc_ratio", "value": 7.0}]])  # another year
+    put(
+        con,
+        "indicator_values",
+        [
+            {**row, "source": "computed"}
+            for row in [
+                {"year": YEAR, "agency_code": "H1", "indicator_code": "edoc_ratio", "value": 1.3},
+                {"year": YEAR, "agency_code": "X1", "indicator_code": "edoc_ratio", "value": -0.1},
+                {
+                    "year": YEAR,
+                    "agency_code": "H1",
+                    "indicator_code": "computers_per_staff",
+                    "value": 2.5,
+                },  # not a ratio
+                {"year": YEAR, "agency_code": "X1", "indicator_code": "computers_per_staff", "value": 12.0},
+                {"year": 2023, "agency_code": "X1", "indicator_code": "edoc_ratio", "value": 7.0},
+            ]
+        ],
+    )  # another year
     assert failing(con) == {"indicator_ratio_out_of_range": 2, "indicator_out_of_bounds": 1}
     res = results(con)
     assert [(s["agency_code"], s["value"]) for s in res["indicator_ratio_out_of_range"].sample] == [
-        ("H1", 1.3), ("X1", -0.1)]
+        ("H1", 1.3),
+        ("X1", -0.1),
+    ]
     assert res["indicator_out_of_bounds"].sample[0]["agency_code"] == "X1"
 
 
@@ -360,9 +800,16 @@ def test_rank_sequences(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("UPDATE rankings SET total_points = 90.004 WHERE agency_code = 'SO-B'")  # 90.00 ties SO-A: rank 1
     res = results(con)
     assert failing(con) == {"rankings_rank_sequence": 1}
-    assert res["rankings_rank_sequence"].sample == [{"year": YEAR, "agency_group": "department",
-                                                     "agency_code": "SO-B", "total_points": 90.004, "rank": 2,
-                                                     "expected_rank": 1}]
+    assert res["rankings_rank_sequence"].sample == [
+        {
+            "year": YEAR,
+            "agency_group": "department",
+            "agency_code": "SO-B",
+            "total_points": 90.004,
+            "rank": 2,
+            "expected_rank": 1,
+        }
+    ]
     con.execute("UPDATE rankings SET rank = 1 WHERE agency_code = 'SO-B'")  # 1, 1: fine
     con.execute("DELETE FROM rankings WHERE agency_code = 'X1'")
     con.execute("UPDATE criterion_scores SET rank = 2 WHERE agency_code = 'SO-B'")  # tie with SO-A: rank 1
@@ -376,51 +823,98 @@ def test_ranks_of_a_group_without_its_rubric_rounding_fail_not_rounded_to_2(con:
     con.execute("DELETE FROM rubric_classes WHERE agency_group = 'department'")
     assert failing(con) == {"rankings_rank_sequence": 2, "criterion_rank_sequence": 2}
     assert {(s["agency_code"], s["expected_rank"]) for s in results(con)["rankings_rank_sequence"].sample} == {
-        ("SO-A", None), ("SO-B", None)}
+        ("SO-A", None),
+        ("SO-B", None),
+    }
 
 
 # --- the data_quality table and the summary -----------------------------------------------------------------
 
+
 def tiny_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     """SO-A sent 3 dossiers (plus 2 quarantined), an unknown agency 1, an unreadable line 1; SO-B no returns."""
     con = connect(path)
-    put(con, "stg_agencies", [dict(zip(["agency_code", "agency_name", "agency_group", "valid_to"], a, strict=True))
-                              for a in [("SO-A", "Sở Tư pháp", "department", None),
-                                        ("SO-B", "Sở Y tế", "department", None),
-                                        ("X2", "UBND xã Phú Hòa", "commune", "2024-06-30")]])
+    put(
+        con,
+        "stg_agencies",
+        [
+            dict(zip(["agency_code", "agency_name", "agency_group", "valid_to"], a, strict=True))
+            for a in [
+                ("SO-A", "Sở Tư pháp", "department", None),
+                ("SO-B", "Sở Y tế", "department", None),
+                ("X2", "UBND xã Phú Hòa", "commune", "2024-06-30"),
+            ]
+        ],
+    )
     put(con, "stg_services", [{"year": YEAR, "agency_code": "SO-A", "procedure_code": "P1", "level": 3}])
     put(con, "stg_dossiers", [dossier(f"D{i}", month=i, line=i + 1) for i in (1, 2, 3)])
     put(con, "stg_infrastructure", [{"year": YEAR, "agency_code": "SO-A", "staff_count": 10, "computers": 9}])
-    put(con, "quarantine", [quarantine_row("dossiers", "SO-A", "duplicate", 5),
-                            quarantine_row("dossiers", "SO-A", "invalid", 6),
-                            quarantine_row("dossiers", "ZZ", "unknown_agency", 7),
-                            quarantine_row("dossiers", None, "unreadable_record", 8)])
-    put(con, "ingested_files", [files("agencies", 3, 3, 0, year=None, name="agencies/a.csv"),
-                                files("services", 1, 1, 0), files("dossiers", 7, 3, 4),
-                                files("infrastructure", 1, 1, 0)])
+    put(
+        con,
+        "quarantine",
+        [
+            quarantine_row("dossiers", "SO-A", "duplicate", 5),
+            quarantine_row("dossiers", "SO-A", "invalid", 6),
+            quarantine_row("dossiers", "ZZ", "unknown_agency", 7),
+            quarantine_row("dossiers", None, "unreadable_record", 8),
+        ],
+    )
+    put(
+        con,
+        "ingested_files",
+        [
+            files("agencies", 3, 3, 0, year=None, name="agencies/a.csv"),
+            files("services", 1, 1, 0),
+            files("dossiers", 7, 3, 4),
+            files("infrastructure", 1, 1, 0),
+        ],
+    )
     return con
 
 
 def test_data_quality_rows(tmp_path: Path) -> None:
     thresholds = {**load_thresholds(), "min_rows_for_share": 0}  # judge the share of a tiny source
     con = tiny_warehouse(tmp_path / "w.duckdb")
-    gx = {"stg_infrastructure": {"failed_expectations": [
-        {"name": "computers_internet_not_above_computers", "severity": "critical", "unexpected_count": 1}]}}
+    gx = {
+        "stg_infrastructure": {
+            "failed_expectations": [
+                {"name": "computers_internet_not_above_computers", "severity": "critical", "unexpected_count": 1}
+            ]
+        }
+    }
     # 6 sources × (3 agencies + '*'), ZZ, NULL, marts
     assert build_data_quality(con, [YEAR], gx, thresholds=thresholds) == 6 * 4 + 2 + 1
-    rows = con.execute("SELECT source, agency_code, rows_read, rows_loaded, rows_quarantined, quarantined_by_rule, "
-                       "missing_return, failed_checks FROM data_quality WHERE source IN ('dossiers', "
-                       "'infrastructure') ORDER BY ALL").fetchall()
+    rows = con.execute(
+        "SELECT source, agency_code, rows_read, rows_loaded, rows_quarantined, quarantined_by_rule, "
+        "missing_return, failed_checks FROM data_quality WHERE source IN ('dossiers', "
+        "'infrastructure') ORDER BY ALL"
+    ).fetchall()
     assert rows == [
-        ("dossiers", "*", 7, 3, 4, "duplicate: 1; invalid: 1; unknown_agency: 1; unreadable_record: 1", None,
-         "quarantined_share [ERROR]: 1"),
+        (
+            "dossiers",
+            "*",
+            7,
+            3,
+            4,
+            "duplicate: 1; invalid: 1; unknown_agency: 1; unreadable_record: 1",
+            None,
+            "quarantined_share [ERROR]: 1",
+        ),
         ("dossiers", "SO-A", 5, 3, 2, "duplicate: 1; invalid: 1", None, None),
         ("dossiers", "SO-B", 0, 0, 0, None, None, None),
         ("dossiers", "X2", 0, 0, 0, None, None, None),
         ("dossiers", "ZZ", 1, 0, 1, "unknown_agency: 1", None, None),
         ("dossiers", None, 1, 0, 1, "unreadable_record: 1", None, None),
-        ("infrastructure", "*", 1, 1, 0, None, None,
-         "missing_returns [WARN]: 1; gx stg_infrastructure.computers_internet_not_above_computers [ERROR]: 1"),
+        (
+            "infrastructure",
+            "*",
+            1,
+            1,
+            0,
+            None,
+            None,
+            "missing_returns [WARN]: 1; gx stg_infrastructure.computers_internet_not_above_computers [ERROR]: 1",
+        ),
         ("infrastructure", "SO-A", 1, 1, 0, None, False, None),
         ("infrastructure", "SO-B", 0, 0, 0, None, True, "missing_returns [WARN]: 1"),
         ("infrastructure", "X2", 0, 0, 0, None, None, None),  # not evaluated in 2024: no return asked
@@ -444,12 +938,15 @@ def test_data_quality_rows(tmp_path: Path) -> None:
 def test_summary_of_clean_data(con: duckdb.DuckDBPyConnection) -> None:
     build_data_quality(con, [YEAR])
     assert quality_summary(con, YEAR) == [
-        "Dữ liệu năm 2024: không có dòng bị cách ly, đủ báo cáo, mọi kiểm tra đều đạt."]
-    assert con.execute("SELECT count(*) FROM data_quality WHERE failed_checks IS NOT NULL OR missing_return"
-                       ).fetchall() == [(0,)]
+        "Dữ liệu năm 2024: không có dòng bị cách ly, đủ báo cáo, mọi kiểm tra đều đạt."
+    ]
+    assert con.execute(
+        "SELECT count(*) FROM data_quality WHERE failed_checks IS NOT NULL OR missing_return"
+    ).fetchall() == [(0,)]
 
 
 # --- Great Expectations -------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def gx_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -464,11 +961,26 @@ def clean_frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     con = connect(tmp_path_factory.mktemp("wh") / "w.duckdb")
     build_clean(con)
     # the optional QĐ 766 sources, sent (their suites validate what the clean province has none of)
-    put(con, "stg_ratings", [{"year": YEAR, "MaHoSo": "SO-A-1", "NgayDanhGia": datetime(YEAR, 1, 20, 9), "MucDo": 1,
-                              "KenhDanhGia": 1}])
-    put(con, "stg_feedback", [{"year": YEAR, "MaPhanAnh": "PA1", "DonViXuLy": "SO-A",
-                               "NgayTiepNhan": datetime(YEAR, 1, 5, 8), "HanXuLy": datetime(YEAR, 1, 15, 17),
-                               "NgayXuLy": datetime(YEAR, 1, 10, 9), "TrangThai": 3}])
+    put(
+        con,
+        "stg_ratings",
+        [{"year": YEAR, "MaHoSo": "SO-A-1", "NgayDanhGia": datetime(YEAR, 1, 20, 9), "MucDo": 1, "KenhDanhGia": 1}],
+    )
+    put(
+        con,
+        "stg_feedback",
+        [
+            {
+                "year": YEAR,
+                "MaPhanAnh": "PA1",
+                "DonViXuLy": "SO-A",
+                "NgayTiepNhan": datetime(YEAR, 1, 5, 8),
+                "HanXuLy": datetime(YEAR, 1, 15, 17),
+                "NgayXuLy": datetime(YEAR, 1, 10, 9),
+                "TrangThai": 3,
+            }
+        ],
+    )
     frames = load_frames(con, [YEAR])
     con.close()
     return frames
@@ -496,8 +1008,11 @@ def test_staging_suites_follow_their_contracts() -> None:
     assert set(STAGING_SUITES) == set(contracts) - {"stg_dossiers"}
     for table in STAGING_SUITES:
         contract, specs = contracts[table], {s.name: s for s in suite_specs(table)}
-        typed = {s.column for s in specs.values() if s.kind in ("ExpectColumnValuesToBeOfType",
-                                                                 "ExpectColumnValuesToBeInTypeList")}
+        typed = {
+            s.column
+            for s in specs.values()
+            if s.kind in ("ExpectColumnValuesToBeOfType", "ExpectColumnValuesToBeInTypeList")
+        }
         for col in contract.stored_columns:
             assert col.name in typed, f"{table}.{col.name}: no type expectation"
             if col.required:
@@ -545,12 +1060,20 @@ def test_gx_reports_exactly_the_planted_faults(clean_frames: dict[str, Any], gx_
     capacity = clean_frames["stg_capacity"].copy()
     capacity.loc[capacity["agency_code"] == "H1", "it_budget_vnd"] = -5
     infrastructure = clean_frames["stg_infrastructure"].copy()
-    infrastructure.loc[infrastructure["agency_code"] == "X1", ["staff_count", "computers", "computers_internet"]] = \
-        [1, 11, 11]
+    infrastructure.loc[infrastructure["agency_code"] == "X1", ["staff_count", "computers", "computers_internet"]] = [
+        1,
+        11,
+        11,
+    ]
     one_stop = clean_frames["stg_one_stop"].astype({"month": "Int32"})
     one_stop.loc[one_stop["agency_code"] == "H1", "month"] = None  # month is required by its contract
-    bad = {"indicators": indicators, "rankings": rankings, "stg_capacity": capacity,
-           "stg_infrastructure": infrastructure, "stg_one_stop": one_stop}
+    bad = {
+        "indicators": indicators,
+        "rankings": rankings,
+        "stg_capacity": capacity,
+        "stg_infrastructure": infrastructure,
+        "stg_one_stop": one_stop,
+    }
     first = validate_frames(bad, gx_site)
     assert not any(r["reused"] for r in first.values())
     assert {n: failed_names(r) for n, r in first.items()} == {
@@ -610,8 +1133,10 @@ def test_gx_keeps_a_bounded_history(clean_frames: dict[str, Any], tmp_path: Path
         assert result["success"] and not result["reused"]
 
     def kept() -> tuple[int, int]:
-        return (len(list((site / "validations" / "stg_services").rglob("*.html"))),
-                len(list((tmp_path / "quality" / "gx" / "uncommitted" / "validations").rglob("*.json"))))
+        return (
+            len(list((site / "validations" / "stg_services").rglob("*.html"))),
+            len(list((tmp_path / "quality" / "gx" / "uncommitted" / "validations").rglob("*.json"))),
+        )
 
     for run in (1, 2, 3):
         validate(run, keep_runs=1)
@@ -645,11 +1170,20 @@ def test_a_class_label_reaches_the_data_docs_as_text(tmp_path: Path) -> None:
     rubric["classification"] = [{"label": label, "min": 80}, {"label": "Khá & <b>giỏi</b>", "min": 0}]
     (base / "rubrics" / "2016.yaml").write_text(yaml.safe_dump(rubric, allow_unicode=True), encoding="utf-8")
     registry = load_registry(base)
-    frame = pd.DataFrame({"year": [YEAR, YEAR], "agency_group": ["department"] * 2, "agency_code": ["SO-A", "SO-B"],
-                          "agency_name": ["Sở Tư pháp", "Sở Y tế"], "total_points": [90.0, 10.0],
-                          "max_points": [100.0, 100.0], "index_value": [0.9, 0.1], "rank": [1, 2],
-                          "classification": [label, "<i>ngoài danh mục</i>"],  # the second fails: a value shown too
-                          "unranked_reason": [None, None]})
+    frame = pd.DataFrame(
+        {
+            "year": [YEAR, YEAR],
+            "agency_group": ["department"] * 2,
+            "agency_code": ["SO-A", "SO-B"],
+            "agency_name": ["Sở Tư pháp", "Sở Y tế"],
+            "total_points": [90.0, 10.0],
+            "max_points": [100.0, 100.0],
+            "index_value": [0.9, 0.1],
+            "rank": [1, 2],
+            "classification": [label, "<i>ngoài danh mục</i>"],  # the second fails: a value shown too
+            "unranked_reason": [None, None],
+        }
+    )
     site = base / "quality" / "data_docs"
     result = validate_frames({"rankings": frame}, site, registry=registry)["rankings"]
     assert [f["name"] for f in result["failed_expectations"]] == ["classification_allowed"]
@@ -659,8 +1193,10 @@ def test_a_class_label_reaches_the_data_docs_as_text(tmp_path: Path) -> None:
     for path, text in pages.items():
         assert "<script>alert(1)" not in text and "<b>giỏi" not in text and "<i>ngoài" not in text, path
     for path in shown:
-        assert ("Xếp loại là một trong: Tốt, Khá, Trung bình, Yếu, &lt;script&gt;alert(1)&lt;/script&gt;, "
-                "Khá &amp; &lt;b&gt;giỏi&lt;/b&gt;") in pages[path], path
+        assert (
+            "Xếp loại là một trong: Tốt, Khá, Trung bình, Yếu, &lt;script&gt;alert(1)&lt;/script&gt;, "
+            "Khá &amp; &lt;b&gt;giỏi&lt;/b&gt;"
+        ) in pages[path], path
 
 
 def test_superseded_versions_are_not_rows_of_the_quarantined_share(con: duckdb.DuckDBPyConnection) -> None:
@@ -673,7 +1209,9 @@ def test_superseded_versions_are_not_rows_of_the_quarantined_share(con: duckdb.D
     res = results(con)["quarantined_share"]
     assert (res.failed, res.sample[0]["rows_read"], res.sample[0]["share"]) == (1, 106, 0.0566)
     build_data_quality(con, [YEAR])
-    assert con.execute("SELECT rows_read, rows_loaded, rows_quarantined FROM data_quality "
-                       "WHERE year = ? AND source = 'dossiers' AND agency_code = '*'", [YEAR]).fetchall() == [
-        (106, 100, 6)]
+    assert con.execute(
+        "SELECT rows_read, rows_loaded, rows_quarantined FROM data_quality "
+        "WHERE year = ? AND source = 'dossiers' AND agency_code = '*'",
+        [YEAR],
+    ).fetchall() == [(106, 100, 6)]
     assert "6 dòng hồ sơ thủ tục hành chính bị cách ly (5,7%): 6 sai định dạng" in quality_summary(con, YEAR)

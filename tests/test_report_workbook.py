@@ -61,7 +61,7 @@ def documented(first_heading: str) -> dict[str, list[str]]:
     lines = (PROJECT / "docs" / "analysts.md").read_text(encoding="utf-8").splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_heading} |"))
     rows = {}
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         rows[line.strip("|").split("|")[0].strip()] = re.findall(r"`([^`]+)`", line)
@@ -82,8 +82,13 @@ def table(ws: Worksheet) -> tuple[list[str], list[tuple]]:
 def test_path_and_sheet_names(xlsx: Path, book: Workbook):
     assert xlsx.name == f"xep_hang_{YEAR}.xlsx" and xlsx.parent.name == str(YEAR)
     assert not [p for p in xlsx.parent.iterdir() if p.name != xlsx.name]  # no temporary file left
-    assert book.sheetnames == [*GROUP_SHEETS.values(), "Phương pháp", "Lưu ý chất lượng dữ liệu",
-                               "Chỉ số 766 theo tháng", "Hồ sơ mất điểm 766"]
+    assert book.sheetnames == [
+        *GROUP_SHEETS.values(),
+        "Phương pháp",
+        "Lưu ý chất lượng dữ liệu",
+        "Chỉ số 766 theo tháng",
+        "Hồ sơ mất điểm 766",
+    ]
 
 
 def test_title_and_heading_rows_exactly(book: Workbook):
@@ -154,12 +159,19 @@ def test_ties_are_listed_in_vietnamese_alphabetical_order(report_marts: Path, tm
     copy = tmp_path / "egov.duckdb"
     shutil.copyfile(report_marts, copy)
     con = duckdb.connect(str(copy))
-    codes = [c for (c,) in con.execute("SELECT agency_code FROM rankings WHERE year = ? AND agency_group = "
-                                       "'department' ORDER BY agency_code LIMIT 5", [YEAR]).fetchall()]
+    codes = [
+        c
+        for (c,) in con.execute(
+            "SELECT agency_code FROM rankings WHERE year = ? AND agency_group = "
+            "'department' ORDER BY agency_code LIMIT 5",
+            [YEAR],
+        ).fetchall()
+    ]
     names = ["Sở Em", "Sở Đào tạo", "Sở Bình", "Sở Dân tộc", "Sở Ánh sáng"]
     for code, name in zip(codes, names, strict=True):
-        con.execute("UPDATE rankings SET agency_name = ?, rank = 1 WHERE year = ? AND agency_code = ?",
-                    [name, YEAR, code])
+        con.execute(
+            "UPDATE rankings SET agency_name = ?, rank = 1 WHERE year = ? AND agency_code = ?", [name, YEAR, code]
+        )
     xlsx = write_ranking_workbook(con, YEAR, tmp_path / "reports")
     con.close()
     heads, rows = table(openpyxl.load_workbook(xlsx)["Sở ban ngành"])
@@ -167,8 +179,7 @@ def test_ties_are_listed_in_vietnamese_alphabetical_order(report_marts: Path, tm
     assert shown == ["Sở Ánh sáng", "Sở Bình", "Sở Dân tộc", "Sở Đào tạo", "Sở Em"]
 
 
-def test_totals_are_shown_with_the_rubrics_decimals_and_never_a_default_of_its_own(report_marts: Path,
-                                                                                   tmp_path: Path):
+def test_totals_are_shown_with_the_rubrics_decimals_and_never_a_default_of_its_own(report_marts: Path, tmp_path: Path):
     """The rounding of totals is the rubric's (rubric_classes.decimals, whose default is the registry's): the
     workbook kept a fallback of 2 of its own, used when the marts did not say (issue 25)."""
     copy = tmp_path / "egov.duckdb"
@@ -180,8 +191,11 @@ def test_totals_are_shown_with_the_rubrics_decimals_and_never_a_default_of_its_o
     heads, _ = table(sheet)
     assert sheet.cell(row=HEADER_ROW + 1, column=heads.index("Tổng điểm") + 1).number_format.endswith("#,##0.000")
     con.execute("DELETE FROM rubric_classes WHERE year = ? AND agency_group = 'department'", [YEAR])
-    with pytest.raises(ValueError, match=f"the marts hold no classes \\(rubric_classes\\) of group 'department' in "
-                                         f"{YEAR}: the decimals its totals are rounded to are unknown"):
+    with pytest.raises(
+        ValueError,
+        match=f"the marts hold no classes \\(rubric_classes\\) of group 'department' in "
+        f"{YEAR}: the decimals its totals are rounded to are unknown",
+    ):
         write_ranking_workbook(con, YEAR, tmp_path / "none")
     con.close()
 
@@ -234,8 +248,9 @@ def test_frozen_header_filter_widths_and_class_colours(book: Workbook):
         formulas = {f for s, f, _ in rules if s == area}
         assert formulas == {f'${class_col}{HEADER_ROW + 1}="{c}"' for c in ("Tốt", "Khá", "Trung bình", "Yếu")}
         colours = {f.split('"')[1]: colour for s, f, colour in rules if s == area}
-        assert colours == {label: ("FF" + background[1:], "FF" + text[1:])
-                           for label, (background, text) in documented_colours.items()}
+        assert colours == {
+            label: ("FF" + background[1:], "FF" + text[1:]) for label, (background, text) in documented_colours.items()
+        }
 
 
 def test_formula_looking_names_are_text_cells(book: Workbook, xlsx: Path):
@@ -270,8 +285,11 @@ def test_methodology_sheet_lists_the_rubric_with_the_district_variant(book: Work
     assert classes == {"Tốt": 80, "Khá": 65, "Trung bình": 50, "Yếu": 0}
 
 
-RETURN_LABELS = {"infrastructure": "hạ tầng kỹ thuật", "capacity": "ứng dụng CNTT nội bộ, nhân lực và chính sách",
-                 "one_stop": "sử dụng phần mềm một cửa điện tử"}  # the returns as the evaluation team names them
+RETURN_LABELS = {
+    "infrastructure": "hạ tầng kỹ thuật",
+    "capacity": "ứng dụng CNTT nội bộ, nhân lực và chính sách",
+    "one_stop": "sử dụng phần mềm một cửa điện tử",
+}  # the returns as the evaluation team names them
 
 
 def test_quality_sheet_lists_the_years_caveats(book: Workbook, marts: duckdb.DuckDBPyConnection):
@@ -280,14 +298,24 @@ def test_quality_sheet_lists_the_years_caveats(book: Workbook, marts: duckdb.Duc
     assert texts[0] == f"Lưu ý về chất lượng dữ liệu năm {YEAR}"
     bullets = [t[2:] for t in texts if t and t.startswith("• ")]
     # The summary: one line per return some agencies did not send, one for the quarantined dossier rows.
-    missing = marts.execute("SELECT source, list(DISTINCT agency_code) FROM data_quality WHERE year = ? "
-                            "AND missing_return GROUP BY ALL", [YEAR]).fetchall()
+    missing = marts.execute(
+        "SELECT source, list(DISTINCT agency_code) FROM data_quality WHERE year = ? AND missing_return GROUP BY ALL",
+        [YEAR],
+    ).fetchall()
     assert missing
     for source, codes in missing:
-        assert sum(b.startswith(f"{len(codes)} cơ quan chưa gửi báo cáo {RETURN_LABELS[source]} năm {YEAR}: ")
-                   for b in bullets) == 1, (source, bullets)
-    held = dict(marts.execute("SELECT rule, count(*) FROM quarantine WHERE year = ? AND source = 'dossiers' "
-                              "GROUP BY ALL", [YEAR]).fetchall())
+        assert (
+            sum(
+                b.startswith(f"{len(codes)} cơ quan chưa gửi báo cáo {RETURN_LABELS[source]} năm {YEAR}: ")
+                for b in bullets
+            )
+            == 1
+        ), (source, bullets)
+    held = dict(
+        marts.execute(
+            "SELECT rule, count(*) FROM quarantine WHERE year = ? AND source = 'dossiers' GROUP BY ALL", [YEAR]
+        ).fetchall()
+    )
     [line] = [b for b in bullets if "dòng hồ sơ thủ tục hành chính bị cách ly" in b]
     assert line.startswith(f"{sum(held.values())} dòng hồ sơ") and f"{held['duplicate']} trùng MaHoSo" in line
     # 2.: every agency with a missing return, once.
@@ -301,8 +329,9 @@ def test_quality_sheet_lists_the_years_caveats(book: Workbook, marts: duckdb.Duc
     for r in rows[end + 2 : stop]:  # "(…)": no agency code (unreadable, or a rating's, which is its dossier's)
         code = None if r[0].startswith("(") else r[0]
         per_agency[code] = per_agency.get(code, 0) + r[4]
-    assert per_agency == dict(marts.execute("SELECT agency_code, count(*) FROM quarantine WHERE year = ? "
-                                            "GROUP BY ALL", [YEAR]).fetchall())
+    assert per_agency == dict(
+        marts.execute("SELECT agency_code, count(*) FROM quarantine WHERE year = ? GROUP BY ALL", [YEAR]).fetchall()
+    )
 
 
 def test_writing_twice_gives_the_same_sheets(marts: duckdb.DuckDBPyConnection, xlsx: Path, tmp_path: Path):

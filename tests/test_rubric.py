@@ -23,24 +23,57 @@ SHIPPED = PROJECT / "config" / "rubrics" / "2016.yaml"
 OWN = RUBRIC_FIXTURES / "standard" / "2016.yaml"
 
 STANDARD = {  # docs/domain.md §5, typed out independently of the YAML
-    "infrastructure": ("Hạ tầng kỹ thuật CNTT và ATTT", 20, [
-        ("computers_per_staff", 6, 1.0), ("internet_computer_ratio", 3, 1.0), ("has_lan", 2, 1),
-        ("security_measures", 4, 1.0), ("security_assessed", 3, 1), ("offline_computer_secret", 2, 1)]),
-    "internal": ("Ứng dụng CNTT trong hoạt động nội bộ", 20, [
-        ("edoc_ratio", 8, 0.9), ("esign_ratio", 6, 0.9), ("official_email_ratio", 6, 1.0)]),
-    "services": ("Ứng dụng CNTT phục vụ người dân và doanh nghiệp", 40, [
-        ("svc_online_ratio", 8, 0.8), ("svc_level4_ratio", 4, 0.5), ("dossier_online_ratio", 10, 0.5),
-        ("svc_with_online_dossier_ratio", 4, 1.0), ("dossier_on_time_ratio", 6, 1.0),
-        ("dossier_paid_online_ratio", 4, 0.8), ("one_stop_in_software_ratio", 4, 1.0)]),
-    "people": ("Nguồn nhân lực CNTT", 10, [
-        ("it_staff_present", 3, 1), ("staff_it_trained_ratio", 4, 1.0),
-        ("it_security_trained_ratio", 3, 1.0)]),
-    "policy": ("Môi trường tổ chức và chính sách", 10, [
-        ("has_it_plan", 4, 1), ("has_it_regulation", 3, 1), ("has_it_budget", 3, 1)]),
+    "infrastructure": (
+        "Hạ tầng kỹ thuật CNTT và ATTT",
+        20,
+        [
+            ("computers_per_staff", 6, 1.0),
+            ("internet_computer_ratio", 3, 1.0),
+            ("has_lan", 2, 1),
+            ("security_measures", 4, 1.0),
+            ("security_assessed", 3, 1),
+            ("offline_computer_secret", 2, 1),
+        ],
+    ),
+    "internal": (
+        "Ứng dụng CNTT trong hoạt động nội bộ",
+        20,
+        [("edoc_ratio", 8, 0.9), ("esign_ratio", 6, 0.9), ("official_email_ratio", 6, 1.0)],
+    ),
+    "services": (
+        "Ứng dụng CNTT phục vụ người dân và doanh nghiệp",
+        40,
+        [
+            ("svc_online_ratio", 8, 0.8),
+            ("svc_level4_ratio", 4, 0.5),
+            ("dossier_online_ratio", 10, 0.5),
+            ("svc_with_online_dossier_ratio", 4, 1.0),
+            ("dossier_on_time_ratio", 6, 1.0),
+            ("dossier_paid_online_ratio", 4, 0.8),
+            ("one_stop_in_software_ratio", 4, 1.0),
+        ],
+    ),
+    "people": (
+        "Nguồn nhân lực CNTT",
+        10,
+        [("it_staff_present", 3, 1), ("staff_it_trained_ratio", 4, 1.0), ("it_security_trained_ratio", 3, 1.0)],
+    ),
+    "policy": (
+        "Môi trường tổ chức và chính sách",
+        10,
+        [("has_it_plan", 4, 1), ("has_it_regulation", 3, 1), ("has_it_budget", 3, 1)],
+    ),
 }
-COMMUNES = ("Ứng dụng CNTT tại UBND cấp xã", 10, [
-    ("commune_computers_ratio", 2.5, 1.0), ("commune_lan_ratio", 2.5, 1.0),
-    ("commune_one_stop_ratio", 2.5, 1.0), ("commune_website_ratio", 2.5, 1.0)])
+COMMUNES = (
+    "Ứng dụng CNTT tại UBND cấp xã",
+    10,
+    [
+        ("commune_computers_ratio", 2.5, 1.0),
+        ("commune_lan_ratio", 2.5, 1.0),
+        ("commune_one_stop_ratio", 2.5, 1.0),
+        ("commune_website_ratio", 2.5, 1.0),
+    ],
+)
 
 
 def standard() -> dict:
@@ -62,8 +95,7 @@ def test_shipped_2016_rubric_is_the_standard_rubric():
     rubric = load_rubric(SHIPPED)
     assert rubric.year == 2016 and rubric.maximum == 100 and rubric.title
     dept = rubric.variants["department"]
-    got = {c.code: (c.name, c.max_points, [(i.code, i.points, i.target) for i in c.items])
-           for c in dept.criteria}
+    got = {c.code: (c.name, c.max_points, [(i.code, i.points, i.target) for i in c.items]) for c in dept.criteria}
     assert got == STANDARD
     assert dept.maximum == 100
     assert dept.classes == (("Tốt", 80), ("Khá", 65), ("Trung bình", 50), ("Yếu", 0))
@@ -74,12 +106,14 @@ def test_shipped_2016_rubric_is_the_standard_rubric():
 
 def test_district_variant_scales_every_department_indicator_and_adds_communes():
     district = load_rubric(SHIPPED).variants["district"]
-    got = {c.code: (c.name, c.max_points, [(i.code, i.points, i.target) for i in c.items])
-           for c in district.criteria}
+    got = {c.code: (c.name, c.max_points, [(i.code, i.points, i.target) for i in c.items]) for c in district.criteria}
     assert got["communes"] == COMMUNES
     for code, (name, max_points, items) in STANDARD.items():
-        assert got[code] == (name, pytest.approx(0.9 * max_points),
-                             [(i, pytest.approx(0.9 * p), t) for i, p, t in items])
+        assert got[code] == (
+            name,
+            pytest.approx(0.9 * max_points),
+            [(i, pytest.approx(0.9 * p), t) for i, p, t in items],
+        )
     assert district.maximum == pytest.approx(100)
     assert [c.code for c in district.criteria] == [*STANDARD, "communes"]
 
@@ -102,7 +136,10 @@ def test_rubric_of_a_year_is_its_own_or_the_latest_earlier(tmp_path: Path):
     assert rubric_file_for(2020, tmp_path).name == "2020.yaml"
     assert rubric_file_for(2031, tmp_path).name == "2020.yaml"
     assert {y: r.year for y, r in rubrics_for_years([2017, 2020, 2022], tmp_path).items()} == {
-        2017: 2016, 2020: 2020, 2022: 2020}
+        2017: 2016,
+        2020: 2020,
+        2022: 2020,
+    }
     with pytest.raises(RubricError, match=r"no rubric for 2015.*the first is 2016\.yaml"):
         rubric_file_for(2015, tmp_path)
     with pytest.raises(RubricError, match="no rubric for 2016.*there is none"):
@@ -156,8 +193,7 @@ def _mutations() -> list[tuple[str, object, str]]:
         d["groups"]["district"]["extra_criteria"][0]["code"] = "policy"
 
     def duplicate_assessed(d):
-        d["assessed_indicators"] = [{"code": "portal_quality", "name": "A"},
-                                    {"code": "portal_quality", "name": "B"}]
+        d["assessed_indicators"] = [{"code": "portal_quality", "name": "A"}, {"code": "portal_quality", "name": "B"}]
 
     def two_names(d):
         criterion(d, "internal")["name"] = "Nội bộ"
@@ -204,35 +240,35 @@ def _mutations() -> list[tuple[str, object, str]]:
         criterion(d, "policy")["indicators"] = []
 
     return [
-        ("unknown indicator", unknown_code,
-         "criterion 'internal', indicator 'edoc_rato': unknown indicator code"),
-        ("criterion sum", criterion_sum,
-         "criterion 'internal': indicator points add up to 19, but max_points is 20"),
+        ("unknown indicator", unknown_code, "criterion 'internal', indicator 'edoc_rato': unknown indicator code"),
+        ("criterion sum", criterion_sum, "criterion 'internal': indicator points add up to 19, but max_points is 20"),
         ("criteria sum", total_sum, "criteria: criteria max_points add up to 101, but maximum is 100"),
         ("thresholds order", thresholds_order, "thresholds out of order"),
         ("thresholds equal", thresholds_equal, "thresholds out of order"),
         ("last threshold", last_not_zero, "the last class ('Yếu') must have min: 0"),
         ("zero target", zero_target, "indicator 'esign_ratio': target must be positive, got 0"),
-        ("negative target", negative_target,
-         "indicator 'svc_online_ratio': target must be positive, got -0.8"),
+        ("negative target", negative_target, "indicator 'svc_online_ratio': target must be positive, got -0.8"),
         ("negative points", negative_points, "indicator 'has_it_regulation': points must be positive"),
         ("duplicate criterion", duplicate_criterion, "duplicate criterion code(s) ['infrastructure']"),
         ("duplicate indicator", duplicate_indicator, "duplicate indicator code(s) ['has_it_plan']"),
-        ("duplicate in extra", duplicate_in_extra,
-         "groups.district: duplicate indicator code(s) ['edoc_ratio']"),
-        ("duplicate extra criterion", duplicate_extra_criterion,
-         "groups.district: duplicate criterion code(s) ['policy']"),
-        ("duplicate assessed", duplicate_assessed,
-         "assessed_indicators: duplicate indicator code 'portal_quality'"),
+        ("duplicate in extra", duplicate_in_extra, "groups.district: duplicate indicator code(s) ['edoc_ratio']"),
+        (
+            "duplicate extra criterion",
+            duplicate_extra_criterion,
+            "groups.district: duplicate criterion code(s) ['policy']",
+        ),
+        ("duplicate assessed", duplicate_assessed, "assessed_indicators: duplicate indicator code 'portal_quality'"),
         ("two names", two_names, "criterion 'internal': give only one of ['name_vi', 'name']"),
         ("typo key", typo_key, "unknown key(s) ['tagret']"),
         ("not a number", not_a_number, "points must be a number, got '8,0'"),
         ("groups not a mapping", group_not_a_mapping, "groups: expected a mapping of agency groups"),
         ("bad group code", bad_group_code, "groups.Ward: must be a code of lower-case letters, digits and _"),
-        ("district maximum", district_maximum,
-         "groups.district: criteria add up to 100 (scale 0.9 × 100 + extra criteria), but maximum is 95"),
-        ("district scale", district_scale,
-         "groups.district: criteria add up to 90, not the rubric maximum 100"),
+        (
+            "district maximum",
+            district_maximum,
+            "groups.district: criteria add up to 100 (scale 0.9 × 100 + extra criteria), but maximum is 95",
+        ),
+        ("district scale", district_scale, "groups.district: criteria add up to 90, not the rubric maximum 100"),
         ("same_as self", same_as_self, "groups.commune: same_as must name another agency group"),
         ("same_as chain", same_as_chain, "which is itself same_as another group"),
         ("same_as extra", same_as_extra, "same_as cannot be combined with other keys"),
@@ -243,8 +279,9 @@ def _mutations() -> list[tuple[str, object, str]]:
     ]
 
 
-@pytest.mark.parametrize(("mutate", "message"), [(m, msg) for _, m, msg in _mutations()],
-                         ids=[i for i, _, _ in _mutations()])
+@pytest.mark.parametrize(
+    ("mutate", "message"), [(m, msg) for _, m, msg in _mutations()], ids=[i for i, _, _ in _mutations()]
+)
 def test_validation_errors_name_the_file_and_the_problem(tmp_path: Path, mutate, message: str):
     data = copy.deepcopy(standard())
     mutate(data)
@@ -256,8 +293,9 @@ def test_validation_errors_name_the_file_and_the_problem(tmp_path: Path, mutate,
 
 
 def test_duplicate_yaml_keys_and_broken_yaml_are_rejected(tmp_path: Path):
-    text = OWN.read_text(encoding="utf-8").replace("  commune: {same_as: department}",
-                                                       "  commune: {same_as: department}\n  district: {}")
+    text = OWN.read_text(encoding="utf-8").replace(
+        "  commune: {same_as: department}", "  commune: {same_as: department}\n  district: {}"
+    )
     path = tmp_path / "2016.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(RubricError, match=r"2016\.yaml: duplicate key 'district' \(line \d+\)"):

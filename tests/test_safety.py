@@ -35,10 +35,15 @@ def file_hash(path: Path) -> str:
 
 
 def egov(base: Path, *args: str, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "EGOV_DATA_DIR": str(base), "DAGSTER_HOME": str(base.parent / "dagster_home"),
-                   **(env or {})}
-    return subprocess.run([EGOV, *args], env=environment, capture_output=True, text=True, timeout=timeout,
-                          cwd=PROJECT_ROOT)
+    environment = {
+        **os.environ,
+        "EGOV_DATA_DIR": str(base),
+        "DAGSTER_HOME": str(base.parent / "dagster_home"),
+        **(env or {}),
+    }
+    return subprocess.run(
+        [EGOV, *args], env=environment, capture_output=True, text=True, timeout=timeout, cwd=PROJECT_ROOT
+    )
 
 
 def ranked_with_points(marts_file: Path, year: int) -> int:
@@ -65,8 +70,9 @@ def test_an_analysts_read_write_session_never_makes_the_marts_unreadable(own_pro
     marts_file = own_province / "marts" / "egov.duckdb"
     expected = ranked_with_points(marts_file, YEAR)
     assert expected > 0
-    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(marts_file)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(marts_file)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert analyst.stdout.readline().strip() == "opened"
         done = egov(own_province, "run", "--year", str(YEAR))
@@ -79,8 +85,9 @@ def test_an_analysts_read_write_session_never_makes_the_marts_unreadable(own_pro
             duckdb.connect(str(marts_file), read_only=True).close()
         # Every reader of ours still reads the published file.
         assert ranked_with_points(marts_file, YEAR) == expected
-        sql = egov(own_province, "sql", f"SELECT count(*) AS n FROM rankings WHERE year = {YEAR} AND total_points > 0",
-                   "--csv")
+        sql = egov(
+            own_province, "sql", f"SELECT count(*) AS n FROM rankings WHERE year = {YEAR} AND total_points > 0", "--csv"
+        )
         assert sql.returncode == 0 and sql.stdout.split() == ["n", str(expected)], sql.stdout + sql.stderr
         report = egov(own_province, "report", "--year", str(YEAR), "--no-files")
         assert report.returncode == 0, report.stdout[-2000:]
@@ -92,8 +99,10 @@ def test_an_analysts_read_write_session_never_makes_the_marts_unreadable(own_pro
     assert done.returncode == 0, done.stdout[-3000:]
     assert not (own_province / "marts" / "egov.duckdb.wal").exists()
     con = duckdb.connect(str(marts_file), read_only=True)
-    assert con.execute("SELECT count(*) FROM rankings WHERE year = ? AND total_points > 0", [YEAR]).fetchone()[0] \
+    assert (
+        con.execute("SELECT count(*) FROM rankings WHERE year = ? AND total_points > 0", [YEAR]).fetchone()[0]
         == expected
+    )
     con.close()
 
 
@@ -110,14 +119,17 @@ def test_egov_sql_is_read_only(own_province: Path):
 
 # --- egov sql changes nothing published, reads no file and writes none unless told (issue 24, round 3)
 
+
 def _small_marts(data_dir: Path) -> dict[str, str]:
     """A published marts folder (the file, a Parquet copy, a report) written by hand; the hash of each file."""
     marts = data_dir / "marts"
     (marts / "parquet").mkdir(parents=True)
     (marts / "reports" / "2024").mkdir(parents=True)
     with duckdb.connect(str(marts / "egov.duckdb")) as con:
-        con.execute("CREATE TABLE rankings AS SELECT * FROM (VALUES ('SO-TP', 'Sở Tư pháp', 81.5, 1), "
-                    "('SO-YT', 'Sở Y tế', 64.25, 2)) t(agency_code, agency_name, total_points, rank)")
+        con.execute(
+            "CREATE TABLE rankings AS SELECT * FROM (VALUES ('SO-TP', 'Sở Tư pháp', 81.5, 1), "
+            "('SO-YT', 'Sở Y tế', 64.25, 2)) t(agency_code, agency_name, total_points, rank)"
+        )
         con.execute(f"COPY rankings TO '{marts / 'parquet' / 'rankings.parquet'}' (FORMAT parquet)")
     (marts / "reports" / "2024" / "index.html").write_text("<h1>Xếp hạng 2024</h1>", encoding="utf-8")
     return _hashes(marts)
@@ -135,15 +147,18 @@ def _sql(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 
 
 def test_egov_sql_writes_nothing_into_the_marts_folder_even_with_allow_files(
-        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
     published = _small_marts(data_dir)
     marts = data_dir / "marts"
     mine = tmp_path / "mine"
     mine.mkdir()
-    targets = [f"{marts / 'egov.duckdb'}' (FORMAT csv, USE_TMP_FILE false)",  # what DuckDB alone lets a session do
-               f"{marts / 'egov.duckdb.wal'}' (FORMAT csv)",
-               f"{marts / 'parquet' / 'rankings.parquet'}' (FORMAT parquet)",
-               f"{marts / 'reports' / '2024' / 'index.html'}' (FORMAT csv)"]
+    targets = [
+        f"{marts / 'egov.duckdb'}' (FORMAT csv, USE_TMP_FILE false)",  # what DuckDB alone lets a session do
+        f"{marts / 'egov.duckdb.wal'}' (FORMAT csv)",
+        f"{marts / 'parquet' / 'rankings.parquet'}' (FORMAT parquet)",
+        f"{marts / 'reports' / '2024' / 'index.html'}' (FORMAT csv)",
+    ]
     for allow in ([], ["--allow-files", str(mine)]):
         for target in targets:
             code, out = _sql(capsys, f"COPY rankings TO '{target}", *allow)
@@ -152,27 +167,38 @@ def test_egov_sql_writes_nothing_into_the_marts_folder_even_with_allow_files(
     assert list((marts / ".readers").iterdir()) == []
 
     # The names DuckDB allows for the database it opened (its private link's) make new files, removed on close.
-    probe = ("import sys\nfrom pathlib import Path\nfrom assets.marts.publish import open_marts_for_queries\n"
-             "with open_marts_for_queries(Path(sys.argv[1])) as con:\n"
-             "    for (p,) in con.sql(\"SELECT unnest(current_setting('allowed_paths'))\").fetchall():\n"
-             "        con.execute(f\"COPY rankings TO '{p}' (FORMAT csv, USE_TMP_FILE false)\")\n"
-             "    print(con.execute('SELECT count(*) FROM rankings').fetchone()[0])\n")
-    done = subprocess.run([sys.executable, "-c", probe, str(marts / "egov.duckdb")], capture_output=True, text=True,
-                          cwd=PROJECT_ROOT, check=True)
+    probe = (
+        "import sys\nfrom pathlib import Path\nfrom assets.marts.publish import open_marts_for_queries\n"
+        "with open_marts_for_queries(Path(sys.argv[1])) as con:\n"
+        "    for (p,) in con.sql(\"SELECT unnest(current_setting('allowed_paths'))\").fetchall():\n"
+        "        con.execute(f\"COPY rankings TO '{p}' (FORMAT csv, USE_TMP_FILE false)\")\n"
+        "    print(con.execute('SELECT count(*) FROM rankings').fetchone()[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(marts / "egov.duckdb")],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        check=True,
+    )
     assert done.stdout.split() == ["2"]
     assert _hashes(marts) == published and list((marts / ".readers").iterdir()) == []
 
     for folder in (marts, marts / "reports", data_dir, tmp_path):  # a folder holding or inside the data directory
         code, out = _sql(capsys, "SELECT 1", "--allow-files", str(folder))
-        assert code == 2 and f"--allow-files {folder}: queries may not write where the pipeline keeps its files" \
-            in out, out
+        assert (
+            code == 2 and f"--allow-files {folder}: queries may not write where the pipeline keeps its files" in out
+        ), out
 
 
 def test_egov_sql_reads_no_file_installs_nothing_and_keeps_its_settings(
-        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
     _small_marts(data_dir)
     assert _sql(capsys, "SELECT agency_code, total_points FROM rankings ORDER BY rank", "--csv") == (
-        0, "agency_code,total_points\nSO-TP,81.50\nSO-YT,64.25\n")  # DECIMAL(4, 2)
+        0,
+        "agency_code,total_points\nSO-TP,81.50\nSO-YT,64.25\n",
+    )  # DECIMAL(4, 2)
     refused = {
         "SELECT * FROM read_csv('/etc/passwd', sep = ':')": "Permission Error",
         "SELECT * FROM read_text('/etc/hostname')": "Permission Error",
@@ -190,31 +216,36 @@ def test_egov_sql_reads_no_file_installs_nothing_and_keeps_its_settings(
 
     mine = tmp_path / "mine"  # a folder of the analyst's own: its files, and those only
     mine.mkdir()
-    code, out = _sql(capsys, f"COPY (SELECT agency_code, rank FROM rankings) TO '{mine / 'r.csv'}'",
-                     "--allow-files", str(mine))
+    code, out = _sql(
+        capsys, f"COPY (SELECT agency_code, rank FROM rankings) TO '{mine / 'r.csv'}'", "--allow-files", str(mine)
+    )
     assert code == 0, out
     assert (mine / "r.csv").read_text(encoding="utf-8").splitlines() == ["agency_code,rank", "SO-TP,1", "SO-YT,2"]
-    assert _sql(capsys, f"SELECT sum(rank) AS s FROM read_csv('{mine / 'r.csv'}')", "--csv",
-                "--allow-files", str(mine)) == (0, "s\n3\n")
+    assert _sql(
+        capsys, f"SELECT sum(rank) AS s FROM read_csv('{mine / 'r.csv'}')", "--csv", "--allow-files", str(mine)
+    ) == (0, "s\n3\n")
     code, out = _sql(capsys, "SELECT * FROM read_csv('/etc/passwd', sep = ':')", "--allow-files", str(mine))
     assert code == 2 and "Permission Error" in out
 
 
 def test_egov_sql_csv_escapes_text_a_spreadsheet_would_run_and_keeps_numbers(
-        data_dir: Path, capsys: pytest.CaptureFixture[str]):
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+):
     import csv
     import io
 
     _small_marts(data_dir)
-    query = ("SELECT * FROM (VALUES ('=HYPERLINK(\"http://evil\",\"x\")', -0.5, -0.5::DECIMAL(4, 2), -3), "
-             "('+1', 0.25, 1.50::DECIMAL(4, 2), 7), ('-2', -1e-3, -0.01::DECIMAL(4, 2), 0), "
-             "('@SUM(A1)', NULL, NULL, NULL), (chr(9) || 'tab', 1, 1, 1), (chr(13) || 'cr', 1, 1, 1), "
-             "('Sở Tư pháp - Hà Nội', 1, 1, 1), ('a=b', 1, 1, 1)) t(\"=name\", share, points, change)")
+    query = (
+        'SELECT * FROM (VALUES (\'=HYPERLINK("http://evil","x")\', -0.5, -0.5::DECIMAL(4, 2), -3), '
+        "('+1', 0.25, 1.50::DECIMAL(4, 2), 7), ('-2', -1e-3, -0.01::DECIMAL(4, 2), 0), "
+        "('@SUM(A1)', NULL, NULL, NULL), (chr(9) || 'tab', 1, 1, 1), (chr(13) || 'cr', 1, 1, 1), "
+        "('Sở Tư pháp - Hà Nội', 1, 1, 1), ('a=b', 1, 1, 1)) t(\"=name\", share, points, change)"
+    )
     code, out = _sql(capsys, query, "--csv")
     assert code == 0, out
     assert list(csv.reader(io.StringIO(out, newline=""))) == [
         ["'=name", "share", "points", "change"],
-        ["'=HYPERLINK(\"http://evil\",\"x\")", "-0.5", "-0.50", "-3"],  # text escaped, numbers as they are
+        ['\'=HYPERLINK("http://evil","x")', "-0.5", "-0.50", "-3"],  # text escaped, numbers as they are
         ["'+1", "0.25", "1.50", "7"],
         ["'-2", "-0.001", "-0.01", "0"],
         ["'@SUM(A1)", "", "", ""],
@@ -227,13 +258,13 @@ def test_egov_sql_csv_escapes_text_a_spreadsheet_would_run_and_keeps_numbers(
 
 # --- 2. an empty or unmounted raw folder
 
+
 def test_the_shrink_guard_threshold_is_a_share_of_each_published_year():
     published = {("rankings", 2024): 281, ("indicators", 2024): 1000, ("rankings", 2023): 10}
     # Keeping 141 of 281 (50.2%) is fine at a 50% limit, 140 (49.8%) is not.
     check_shrinkage(published, {("rankings", 2024): 141, ("indicators", 2024): 1000, ("rankings", 2023): 10}, 0.5)
     with pytest.raises(RuntimeError, match=r"2024: 281 ranked units with points → 140"):
-        check_shrinkage(published, {("rankings", 2024): 140, ("indicators", 2024): 1000, ("rankings", 2023): 10},
-                        0.5)
+        check_shrinkage(published, {("rankings", 2024): 140, ("indicators", 2024): 1000, ("rankings", 2023): 10}, 0.5)
     with pytest.raises(RuntimeError, match=r"2023: 10 ranked units with points → 0"):  # a year gone entirely
         check_shrinkage(published, {("rankings", 2024): 281, ("indicators", 2024): 1000}, 0.5)
     check_shrinkage(published, {}, 1.0)  # a share of 1 allows anything
@@ -251,8 +282,10 @@ def test_a_raw_folder_emptied_by_a_lost_mount_never_replaces_the_ranking(own_pro
     shutil.copytree(away / "agencies", raw / "agencies")  # only the registry: every agency would score 0
     done = egov(own_province, "run", "--year", str(YEAR))
     assert done.returncode == 1
-    assert f"Not published: this run would drop more than 50% of what the published marts hold ({YEAR}: " \
-           f"{ranked:,} ranked units with points → 0" in done.stdout, done.stdout[-3000:]
+    assert (
+        f"Not published: this run would drop more than 50% of what the published marts hold ({YEAR}: "
+        f"{ranked:,} ranked units with points → 0" in done.stdout
+    ), done.stdout[-3000:]
     assert "Traceback" not in done.stdout + done.stderr
     assert file_hash(marts_file) == digest
     done = egov(own_province, "run", "--year", str(YEAR), "--allow-shrink")  # the operator's explicit choice
@@ -316,8 +349,9 @@ def test_one_unreadable_assessment_value_stops_the_run_before_the_marts_naming_i
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     done = egov(own_province, "run", "--year", str(YEAR))
     assert done.returncode == 1, done.stdout[-3000:]
-    assert f"assessments/{YEAR}/assessments_{YEAR}.csv:2 (value: 'NA' is not a valid number)" in done.stdout, \
+    assert f"assessments/{YEAR}/assessments_{YEAR}.csv:2 (value: 'NA' is not a valid number)" in done.stdout, (
         done.stdout[-3000:]
+    )
     assert "✓ marts" not in done.stdout and "the published marts were left as they were" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
     assert file_hash(marts_file) == digest
@@ -325,10 +359,18 @@ def test_one_unreadable_assessment_value_stops_the_run_before_the_marts_naming_i
 
 # --- 4. a killed run, a second run, leftovers
 
+
 def start_run(base: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "EGOV_DATA_DIR": str(base), "DAGSTER_HOME": str(base.parent / "dagster_home")}
-    return subprocess.Popen([EGOV, "run", "--full-refresh", "--verbose", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True, cwd=PROJECT_ROOT)
+    return subprocess.Popen(
+        [EGOV, "run", "--full-refresh", "--verbose", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        cwd=PROJECT_ROOT,
+    )
 
 
 def wait_for(process: subprocess.Popen, text: str) -> list[str]:
@@ -374,11 +416,11 @@ def test_the_sensor_unblocks_the_queue_behind_a_killed_run(tmp_path: Path):
     with dg.instance_for_test() as instance:
         run = instance.create_run_for_job(dg.GraphDefinition("noop").to_job(), tags={**WAREHOUSE_TAG, **tags})
         # The run as a killed process leaves it: started, never ended.
-        instance.report_dagster_event(DagsterEvent(DagsterEventType.RUN_START.value, job_name=run.job_name),
-                                      run_id=run.run_id)
+        instance.report_dagster_event(
+            DagsterEvent(DagsterEventType.RUN_START.value, job_name=run.job_name), run_id=run.run_id
+        )
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
-        context = dg.build_sensor_context(instance=instance,
-                                          resources={"warehouse": Warehouse(data_dir=str(tmp_path))})
+        context = dg.build_sensor_context(instance=instance, resources={"warehouse": Warehouse(data_dir=str(tmp_path))})
         raw_files_sensor(context)
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
 
@@ -398,8 +440,11 @@ def test_a_second_run_says_at_once_that_another_run_is_writing(own_province: Pat
 
 def test_leftovers_of_a_killed_publish_are_removed(own_province: Path):
     marts_dir = own_province / "marts"
-    leftovers = [marts_dir / ".egov.duckdb.999999.building", marts_dir / ".egov.duckdb.999999.building.wal",
-                 marts_dir / "parquet" / ".rankings.999999.parquet"]
+    leftovers = [
+        marts_dir / ".egov.duckdb.999999.building",
+        marts_dir / ".egov.duckdb.999999.building.wal",
+        marts_dir / "parquet" / ".rankings.999999.parquet",
+    ]
     for path in leftovers:
         path.write_bytes(b"half written")
     done = egov(own_province, "run", "--year", str(YEAR))
@@ -408,6 +453,7 @@ def test_leftovers_of_a_killed_publish_are_removed(own_province: Path):
 
 
 # --- the CLI: progress, reports of unknown years, full disk, the UI
+
 
 def test_a_run_prints_each_step_with_its_time_and_reports_name_the_right_data_docs(own_province: Path):
     done = egov(own_province, "run", "--year", str(YEAR))
@@ -435,13 +481,21 @@ def test_a_full_disk_gives_one_line_and_keeps_the_marts(own_province: Path, tmp_
     small = tmp_path / "small_disk"
     small.mkdir()
     # A 512 KB disk for the Dagster instance, in a private mount namespace (nothing to unmount afterwards).
-    script = (f"mount -t tmpfs -o size=512k tmpfs {small} && head -c 400000 /dev/zero > {small}/filler && "
-              f"DAGSTER_HOME={small} exec {EGOV} run --year {YEAR}")
+    script = (
+        f"mount -t tmpfs -o size=512k tmpfs {small} && head -c 400000 /dev/zero > {small}/filler && "
+        f"DAGSTER_HOME={small} exec {EGOV} run --year {YEAR}"
+    )
     probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip(f"user namespaces unavailable here: {probe.stderr.decode()[:200]}")
-    done = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "EGOV_DATA_DIR": str(own_province)}, cwd=PROJECT_ROOT)
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "EGOV_DATA_DIR": str(own_province)},
+        cwd=PROJECT_ROOT,
+    )
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-3000:]
     assert "The disk is full" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr, done.stderr[-3000:]
@@ -459,10 +513,15 @@ def test_egov_ui_starts_from_a_clean_shell_and_stops_on_the_first_ctrl_c(data_di
     port = free_port()
     venv_bin = str(Path(sys.executable).parent)
     path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p != venv_bin)
-    ui = subprocess.Popen([str(PROJECT_ROOT / "egov"), "ui", "--port", str(port)],
-                          env={**os.environ, "PATH": path}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, start_new_session=True,
-                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    ui = subprocess.Popen(
+        [str(PROJECT_ROOT / "egov"), "ui", "--port", str(port)],
+        env={**os.environ, "PATH": path},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline = time.time() + 120
         while True:

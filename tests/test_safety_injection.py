@@ -168,7 +168,8 @@ def write_province_ranking(base: Path, provinces: dict[str, str]) -> None:
     )
     con.execute(
         "INSERT INTO rubric_classes (year, agency_group, label, min_total, rubric_year, colour, fill, decimals) "
-        "VALUES (?, 'province', 'Không xếp loại', 0, 2016, '#1b7837', '#C6EFCE', 4)", [YEAR]
+        "VALUES (?, 'province', 'Không xếp loại', 0, 2016, '#1b7837', '#C6EFCE', 4)",
+        [YEAR],
     )
     for rank, (code, name) in enumerate(provinces.items(), start=1):
         con.execute(

@@ -26,9 +26,18 @@ from assets.reports.publish import write_reports
 PROJECT = Path(__file__).resolve().parents[1]
 # Tables holding a year's ranking and what is derived from it: emptied together to make a year "not ranked".
 RANKED_TABLES = ("rankings", "criterion_scores", "agency_profiles", "agency_profile_items", "what_if")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--virtual-time-budget=20000"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--virtual-time-budget=20000",
+]
 NOT_RANKED = "Chưa có xếp hạng cho năm"
 PROVISIONAL = "Số liệu tạm tính"
 CHANGE_HEADING = "Thay đổi so với năm trước"
@@ -151,8 +160,9 @@ def test_a_year_without_ranking_gets_a_page_saying_so(province: Path, tmp_path: 
     assert not (out / "2026").exists()
     assert any("2026" in line for line in log), log
     assert "2025/index.html" in [href for href, _ in page(out / "index.html").links]
-    assert (out / "2024" / "index.html").read_bytes() == (province / "marts" / "reports" / "2024" /
-                                                        "index.html").read_bytes()  # other years untouched
+    assert (out / "2024" / "index.html").read_bytes() == (
+        province / "marts" / "reports" / "2024" / "index.html"
+    ).read_bytes()  # other years untouched
 
 
 def test_an_empty_marts_never_raises(province: Path, tmp_path: Path):
@@ -173,8 +183,7 @@ def test_an_empty_marts_never_raises(province: Path, tmp_path: Path):
     write_reports(blank / "egov.duckdb", [2025], blank / "reports", progress=log.append)
     assert log and (blank / "reports" / "index.html").is_file()
     log.clear()
-    write_reports(tmp_path / "nowhere" / "egov.duckdb", [2025], tmp_path / "nowhere" / "reports",
-                  progress=log.append)
+    write_reports(tmp_path / "nowhere" / "egov.duckdb", [2025], tmp_path / "nowhere" / "reports", progress=log.append)
     assert any("egov.duckdb" in line for line in log), log
 
 
@@ -186,10 +195,13 @@ def test_the_reports_asset_succeeds_on_a_year_without_ranking(province: Path, tm
 
     base = data_copy(province, tmp_path, *unrank(2025))
     shutil.copytree(province / "marts" / "reports", base / "marts" / "reports")
-    result = dg.materialize([ranking_reports], partition_key="2025", raise_on_error=False,
-                            resources={"warehouse": Warehouse(data_dir=str(base))})
-    failures = [e.event_specific_data.error.message for e in result.all_events
-                if e.event_type_value == "STEP_FAILURE"]
+    result = dg.materialize(
+        [ranking_reports],
+        partition_key="2025",
+        raise_on_error=False,
+        resources={"warehouse": Warehouse(data_dir=str(base))},
+    )
+    failures = [e.event_specific_data.error.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert result.success, failures
     (materialization,) = result.asset_materializations_for_node("ranking_reports")
     assert isinstance(materialization.metadata["seconds"].value, float)
@@ -198,9 +210,12 @@ def test_the_reports_asset_succeeds_on_a_year_without_ranking(province: Path, tm
 
 
 def test_a_thin_ranking_of_one_agency_per_group(province: Path, tmp_path: Path):
-    keep = ("SELECT min(agency_code) FROM rankings WHERE year = 2024 GROUP BY agency_group")
-    base = data_copy(province, tmp_path, *[f"DELETE FROM {t} WHERE year = 2024 AND agency_code NOT IN ({keep})"
-                                           for t in RANKED_TABLES])
+    keep = "SELECT min(agency_code) FROM rankings WHERE year = 2024 GROUP BY agency_group"
+    base = data_copy(
+        province,
+        tmp_path,
+        *[f"DELETE FROM {t} WHERE year = 2024 AND agency_code NOT IN ({keep})" for t in RANKED_TABLES],
+    )
     out = base / "marts" / "reports"
     write_reports(base / "marts" / "egov.duckdb", [2024], out)
     rows = [r for t, r in page(out / "2024" / "index.html").rows if t.get("class") == "ranking"]
@@ -218,8 +233,12 @@ def test_a_thin_ranking_of_one_agency_per_group(province: Path, tmp_path: Path):
 
 def _provisional_copy(province: Path, tmp_path: Path) -> Path:
     """2024 without its annual infrastructure returns (no computers_per_staff denominator): not final."""
-    return data_copy(province, tmp_path, "UPDATE indicators SET numerator = NULL, denominator = NULL, value = NULL "
-                     "WHERE year = 2024 AND indicator_code = 'computers_per_staff'")
+    return data_copy(
+        province,
+        tmp_path,
+        "UPDATE indicators SET numerator = NULL, denominator = NULL, value = NULL "
+        "WHERE year = 2024 AND indicator_code = 'computers_per_staff'",
+    )
 
 
 def test_provisional_is_decided_by_the_annual_returns_and_the_vietnam_calendar(province: Path, tmp_path: Path):
@@ -266,8 +285,13 @@ def test_a_provisional_year_carries_the_banner_in_the_pages_and_the_workbook(pro
     assert "tạm tính" not in final.visible
     assert all(r[-1] == CHANGE_HEADING for t, r in final.rows if t.get("class") == "ranking" and r[0] == "STT")
     book = openpyxl.load_workbook(out / "2023" / "xep_hang_2023.xlsx")
-    assert not [v for ws in book.worksheets for r in ws.iter_rows(values_only=True) for v in r
-                if isinstance(v, str) and "tạm tính" in v]
+    assert not [
+        v
+        for ws in book.worksheets
+        for r in ws.iter_rows(values_only=True)
+        for v in r
+        if isinstance(v, str) and "tạm tính" in v
+    ]
 
 
 def test_the_running_year_is_provisional_in_vietnam_time(province: Path, tmp_path: Path):
@@ -282,8 +306,9 @@ def test_the_running_year_is_provisional_in_vietnam_time(province: Path, tmp_pat
 # --- 3. atomic writes -------------------------------------------------------------------------------------------
 
 
-def test_a_failed_rewrite_leaves_the_previous_pages_intact(province: Path, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch):
+def test_a_failed_rewrite_leaves_the_previous_pages_intact(
+    province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     import jinja2
 
     base = data_copy(province, tmp_path)
@@ -294,7 +319,7 @@ def test_a_failed_rewrite_leaves_the_previous_pages_intact(province: Path, tmp_p
 
     def broken(self, *args, **kwargs):  # half a page, then a character UTF-8 cannot encode
         text = render(self, *args, **kwargs)
-        return text[: len(text) // 2] + "\udc80" + text[len(text) // 2:]
+        return text[: len(text) // 2] + "\udc80" + text[len(text) // 2 :]
 
     monkeypatch.setattr(jinja2.Template, "render", broken)
     with pytest.raises(UnicodeEncodeError):
@@ -305,8 +330,9 @@ def test_a_failed_rewrite_leaves_the_previous_pages_intact(province: Path, tmp_p
     assert len(pages) > 100 and all(after[name] == before[name] for name in pages)
 
 
-def test_a_failed_workbook_leaves_the_previous_one_intact(province: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch):
+def test_a_failed_workbook_leaves_the_previous_one_intact(
+    province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     import xlsxwriter.workbook
 
     base = data_copy(province, tmp_path)
@@ -341,8 +367,13 @@ def test_leftovers_of_a_killed_run_are_removed_by_the_next_write(province: Path,
     marts, out = base / "marts" / "egov.duckdb", base / "marts" / "reports"
     write_reports(marts, [2024], out)
     published = set(files(out))
-    done = subprocess.run([sys.executable, "-c", KILLED_RUN, str(marts), str(out)], cwd=PROJECT,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_RUN, str(marts), str(out)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == -9, done.stderr[-2000:]
     leftovers = set(files(out)) - published
     assert leftovers, "the killed run should have left its temporary file"
@@ -374,8 +405,14 @@ def test_the_data_docs_link_follows_the_data_directory(province: Path, tmp_path:
     (base / "quality" / "data_docs").mkdir(parents=True)
     (base / "quality" / "data_docs" / "index.html").write_text("<html></html>", encoding="utf-8")
     env = {**os.environ, "EGOV_DATA_DIR": str(base), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
-    done = subprocess.run([str(Path(sys.executable).parent / "egov"), "report", "--year", "2024"], env=env,
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "egov"), "report", "--year", "2024"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     links = [href for href, _ in page(base / "marts" / "reports" / "2024" / "index.html").links]
     assert "../../../quality/data_docs/index.html" in links
@@ -418,8 +455,9 @@ def test_x_tick_labels_do_not_overlap_in_chromium(province: Path, tmp_path: Path
     text = (province / "marts" / "reports" / "2024" / "index.html").read_text(encoding="utf-8")
     measured = reports / "2024" / "measured.html"
     measured.write_text(text.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
-    done = chromium(f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={width},900", "--dump-dom",
-                    measured.as_uri())
+    done = chromium(
+        f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={width},900", "--dump-dom", measured.as_uri()
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     found = re.search(r'data-tick-boxes="([^"]*)"', done.stdout)
     assert found, "the charts did not finish drawing"
@@ -428,7 +466,7 @@ def test_x_tick_labels_do_not_overlap_in_chromium(province: Path, tmp_path: Path
     for name, chart in charts.items():
         ticks, svg = chart["ticks"], chart["svg"]
         for i, a in enumerate(ticks):
-            for b in ticks[i + 1:]:
+            for b in ticks[i + 1 :]:
                 assert not overlap(a["box"], b["box"]), (width, name, a, b)
             assert svg[0] <= a["box"][0] and a["box"][2] <= svg[2] and a["box"][3] <= svg[3], (name, a, svg)
     groups = ["Sở, ban, ngành", "UBND cấp huyện", "UBND cấp xã", "Cơ quan Trung ương tại tỉnh"]
@@ -454,15 +492,21 @@ def _tied_copy(province: Path, tmp_path: Path) -> Path:
     """A copy whose 2024 communes are NAMES, all tied at rank 1 (codes X000… in NAMES order, not the alphabet's)."""
     codes = [f"X{i:03d}" for i in range(len(NAMES))]
     values = ", ".join(f"('{c}', '{n}')" for c, n in zip(codes, NAMES, strict=True))
-    keep = "SELECT agency_code FROM rankings WHERE year = 2024 AND agency_group = 'commune' ORDER BY agency_code " \
-           f"LIMIT {len(NAMES)}"
+    keep = (
+        "SELECT agency_code FROM rankings WHERE year = 2024 AND agency_group = 'commune' ORDER BY agency_code "
+        f"LIMIT {len(NAMES)}"
+    )
     return data_copy(
-        province, tmp_path,
+        province,
+        tmp_path,
         f"CREATE TEMP TABLE names AS SELECT k.code AS agency_code, n.name FROM (SELECT agency_code AS code, "
         f"row_number() OVER (ORDER BY agency_code) AS i FROM ({keep})) AS k JOIN (SELECT *, row_number() OVER () "
         f"AS i FROM (VALUES {values}) AS v(c, name)) AS n USING (i)",
-        *[f"DELETE FROM {t} WHERE year = 2024 AND agency_group = 'commune' AND agency_code NOT IN (SELECT "
-          f"agency_code FROM names)" for t in ("rankings", "criterion_scores")],
+        *[
+            f"DELETE FROM {t} WHERE year = 2024 AND agency_group = 'commune' AND agency_code NOT IN (SELECT "
+            f"agency_code FROM names)"
+            for t in ("rankings", "criterion_scores")
+        ],
         "UPDATE rankings SET agency_name = names.name, rank = 1, total_points = 70, index_value = 0.7 FROM names "
         "WHERE rankings.agency_code = names.agency_code AND year = 2024",
         "UPDATE agencies SET agency_name = names.name FROM names WHERE agencies.agency_code = names.agency_code",
@@ -473,11 +517,12 @@ def test_tied_agencies_are_listed_in_vietnamese_order(province: Path, tmp_path: 
     base = _tied_copy(province, tmp_path)
     out = base / "marts" / "reports"
     write_reports(base / "marts" / "egov.duckdb", [2024], out)
-    shown = [r[1] for t, r in page(out / "2024" / "index.html").rows
-             if t.get("data-group") == "commune" and r[0] != "STT"]
+    shown = [
+        r[1] for t, r in page(out / "2024" / "index.html").rows if t.get("data-group") == "commune" and r[0] != "STT"
+    ]
     assert shown == VIETNAMESE_ORDER
     book = openpyxl.load_workbook(out / "2024" / "xep_hang_2024.xlsx", read_only=True)
-    rows = sheet_rows(book["UBND cấp xã"])[3:3 + len(NAMES)]
+    rows = sheet_rows(book["UBND cấp xã"])[3 : 3 + len(NAMES)]
     assert [r[2] for r in rows] == VIETNAMESE_ORDER
     book.close()
 
@@ -490,26 +535,41 @@ def grown_communes(province: Path, tmp_path: Path, size: int) -> Path:
     agencies: their rankings, criterion points and rank intervals (what the year page and the workbook read)."""
     base = data_copy(province, tmp_path)
     con = duckdb.connect(str(base / "marts" / "egov.duckdb"))
-    communes = [c for (c,) in con.execute(
-        "SELECT agency_code FROM rankings WHERE year = 2024 AND agency_group = 'commune' ORDER BY 1").fetchall()]
-    extra = [(f"{communes[i % len(communes)]}-BIS{i}", communes[i % len(communes)], i)
-             for i in range(size - len(communes))]
+    communes = [
+        c
+        for (c,) in con.execute(
+            "SELECT agency_code FROM rankings WHERE year = 2024 AND agency_group = 'commune' ORDER BY 1"
+        ).fetchall()
+    ]
+    extra = [
+        (f"{communes[i % len(communes)]}-BIS{i}", communes[i % len(communes)], i) for i in range(size - len(communes))
+    ]
     con.execute("CREATE TEMP TABLE copies (new VARCHAR, old VARCHAR, k INTEGER)")
     con.executemany("INSERT INTO copies VALUES (?, ?, ?)", extra)
     for table in ("rankings", "criterion_scores", "rank_uncertainty", "class_probability"):
-        columns = [c for (c,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                                             "ORDER BY ordinal_position", [table]).fetchall()]
-        picked = ", ".join("c.new" if c == "agency_code" else "x.agency_name || ' bis ' || c.k"
-                           if c == "agency_name" else f"x.{c}" for c in columns)
-        con.execute(f"INSERT INTO {table} SELECT {picked} FROM {table} AS x JOIN copies AS c ON c.old = x.agency_code "
-                    "WHERE x.year = 2024")
+        columns = [
+            c
+            for (c,) in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+        ]
+        picked = ", ".join(
+            "c.new" if c == "agency_code" else "x.agency_name || ' bis ' || c.k" if c == "agency_name" else f"x.{c}"
+            for c in columns
+        )
+        con.execute(
+            f"INSERT INTO {table} SELECT {picked} FROM {table} AS x JOIN copies AS c ON c.old = x.agency_code "
+            "WHERE x.year = 2024"
+        )
     con.close()
     return base
 
 
 def chart_specs(path: Path) -> dict[str, dict]:
-    found = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>',
-                      path.read_text(encoding="utf-8"), re.S)
+    found = re.search(
+        r'<script type="application/json" id="chart-data">(.*?)</script>', path.read_text(encoding="utf-8"), re.S
+    )
     return json.loads(found.group(1))
 
 
@@ -523,12 +583,23 @@ def grown(province: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
 def test_a_group_of_more_than_300_agencies_is_charted_by_its_distribution(grown: tuple[Path, dict]):
     base, written = grown
     con = duckdb.connect(str(base / "marts" / "egov.duckdb"), read_only=True)
-    names = {n for (n,) in con.execute(
-        "SELECT agency_name FROM rankings WHERE year = 2024 AND agency_group = 'commune'").fetchall()}
-    classes = dict(con.execute("SELECT classification, count(*) FROM rankings WHERE year = 2024 AND agency_group = "
-                               "'commune' GROUP BY ALL").fetchall())
-    departments = {n for (n,) in con.execute(
-        "SELECT agency_name FROM rankings WHERE year = 2024 AND agency_group = 'department'").fetchall()}
+    names = {
+        n
+        for (n,) in con.execute(
+            "SELECT agency_name FROM rankings WHERE year = 2024 AND agency_group = 'commune'"
+        ).fetchall()
+    }
+    classes = dict(
+        con.execute(
+            "SELECT classification, count(*) FROM rankings WHERE year = 2024 AND agency_group = 'commune' GROUP BY ALL"
+        ).fetchall()
+    )
+    departments = {
+        n
+        for (n,) in con.execute(
+            "SELECT agency_name FROM rankings WHERE year = 2024 AND agency_group = 'department'"
+        ).fetchall()
+    }
     con.close()
     assert len(names) == 301
     charts = chart_specs(written["html"])
@@ -576,8 +647,9 @@ def test_a_cell_written_above_a_streamed_row_is_refused(tmp_path: Path):
     wb.close()
 
 
-def test_profile_pages_written_in_chunks_are_those_written_at_once(province: Path, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch):
+def test_profile_pages_written_in_chunks_are_those_written_at_once(
+    province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     import assets.reports.html as report_html
 
     pages = {}
@@ -593,8 +665,9 @@ def test_profile_pages_written_in_chunks_are_those_written_at_once(province: Pat
     assert len(pages[7]) > 7 * 10 and len(pages[7]) % 7 and pages[7] == pages[10_000]
 
 
-def test_the_console_summary_reads_the_ranking_as_the_reports_do(province: Path, tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]):
+def test_the_console_summary_reads_the_ranking_as_the_reports_do(
+    province: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
     """`egov report` prints a group's first and last three in the reports' order (ties in Vietnamese order, not by
     code) with Vietnamese numbers (70,00, not 70.00)."""
     from pipelines.cli.summary import print_report
@@ -603,7 +676,7 @@ def test_the_console_summary_reads_the_ranking_as_the_reports_do(province: Path,
     assert print_report(2024, data_dir=base) == 2024
     lines = capsys.readouterr().out.splitlines()
     start = lines.index(f"UBND cấp xã (commune, {len(NAMES)} agencies)")
-    shown = lines[start + 1:lines.index("", start)]
+    shown = lines[start + 1 : lines.index("", start)]
     assert shown[3].strip() == "…"
     # "    1. <name, padded to 48> <total>  <class> <change>"
     parsed = [re.fullmatch(r"\s+(\d+)\. (.{48}) +(\S+)  .*", line) for line in shown[:3] + shown[4:]]

@@ -30,26 +30,64 @@ from pipelines.defs.ingestion import ingestion_assets
 from pipelines.defs.resources import build_resources
 from pipelines.defs.scorecard import scorecard_766, scorecard_766_facts
 
-SYNC = ["NgayYeuCauBoSung", "NgayCongDanBoSung", "SoLanBoSung", "CoKetQuaDienTu", "DaSoHoaKetQua",
-        "DuocLayTuKhoDMQG"]
+SYNC = ["NgayYeuCauBoSung", "NgayCongDanBoSung", "SoLanBoSung", "CoKetQuaDienTu", "DaSoHoaKetQua", "DuocLayTuKhoDMQG"]
 HEADER = DOSSIER_HEADER + SYNC
 STAGING = [a for a in ingestion_assets if a.key.path[-1] in ("stg_agencies", "stg_services", "stg_dossiers")]
 
 
-def row(code: str, agency: str, received: str, due: str, finished: str = "", *, status: int = 10, channel: int = 2,
-        level: int = 3, fee: int = 0, paid: int = 0, asked: str = "", replied: str = "", times: object = "",
-        e_result: object = "", store: object = "") -> list[object]:
+def row(
+    code: str,
+    agency: str,
+    received: str,
+    due: str,
+    finished: str = "",
+    *,
+    status: int = 10,
+    channel: int = 2,
+    level: int = 3,
+    fee: int = 0,
+    paid: int = 0,
+    asked: str = "",
+    replied: str = "",
+    times: object = "",
+    e_result: object = "",
+    store: object = "",
+) -> list[object]:
     """A dossier with the sync columns; dates as yyyyMMddHHmmss."""
-    base = dossier(code, agency, channel=channel, level=level, received=received, due=due, finished=finished,
-                   returned=finished if status == 10 else "", status=status, fee=fee, paid=paid, digitised=1)
+    base = dossier(
+        code,
+        agency,
+        channel=channel,
+        level=level,
+        received=received,
+        due=due,
+        finished=finished,
+        returned=finished if status == 10 else "",
+        status=status,
+        fee=fee,
+        paid=paid,
+        digitised=1,
+    )
     return base + [asked, replied, times, e_result, "", store]
 
 
 LOG = [
     row("B1", "SO-TP", "20240110080000", "20240117080000", "20240115080000"),
     row("A1", "SO-TP", "20240304080000", "20240311080000", "20240310080000", fee=50000, paid=1, e_result=1),
-    row("A2", "SO-TP", "20240304080000", "20240311080000", "20240313080000", channel=1, fee=50000, paid=0,
-        asked="20240305080000", replied="20240308080000", times=1, e_result=0),
+    row(
+        "A2",
+        "SO-TP",
+        "20240304080000",
+        "20240311080000",
+        "20240313080000",
+        channel=1,
+        fee=50000,
+        paid=0,
+        asked="20240305080000",
+        replied="20240308080000",
+        times=1,
+        e_result=0,
+    ),
     row("A3", "SO-TP", "20240304080000", "20240311080000", "20240313080000", channel=1, fee=20000, paid=2),
     row("A4", "SO-TP", "20240304080000", "20240311080000", "20240306080000", channel=1, times=2),
     row("A5", "SO-TP", "20240320080000", "20240328080000", status=4, channel=1),
@@ -67,8 +105,12 @@ LOG = [
 
 def run(data_dir: Path, partition: str = "2024") -> dg.ExecuteInProcessResult:
     with dg.DagsterInstance.ephemeral() as instance:
-        result = dg.materialize([*STAGING, scorecard_766_facts, scorecard_766], partition_key=partition,
-                                instance=instance, resources=build_resources(data_dir))
+        result = dg.materialize(
+            [*STAGING, scorecard_766_facts, scorecard_766],
+            partition_key=partition,
+            instance=instance,
+            resources=build_resources(data_dir),
+        )
     assert result.success
     return result
 
@@ -83,13 +125,19 @@ def scored(data_dir: Path, registry: Path) -> duckdb.DuckDBPyConnection:
 
 
 def item(con: duckdb.DuckDBPyConnection, period: str, agency: str, code: str) -> tuple:
-    return con.execute("SELECT numerator, denominator, value, points, max_points FROM scorecard_766 "
-                       "WHERE period = ? AND agency_code = ? AND indicator_code = ?", [period, agency, code]).fetchone()
+    return con.execute(
+        "SELECT numerator, denominator, value, points, max_points FROM scorecard_766 "
+        "WHERE period = ? AND agency_code = ? AND indicator_code = ?",
+        [period, agency, code],
+    ).fetchone()
 
 
 def total(con: duckdb.DuckDBPyConnection, period: str, agency: str) -> tuple:
-    return con.execute("SELECT total_points, computable_max, rank, agency_group FROM scorecard_766_totals "
-                       "WHERE period = ? AND agency_code = ?", [period, agency]).fetchone()
+    return con.execute(
+        "SELECT total_points, computable_max, rank, agency_group FROM scorecard_766_totals "
+        "WHERE period = ? AND agency_code = ?",
+        [period, agency],
+    ).fetchone()
 
 
 @pytest.mark.slow
@@ -131,9 +179,10 @@ def test_totals_read_x_of_the_computable_points_and_rank_within_the_group(scored
 
 @pytest.mark.slow
 def test_a_month_without_dossiers_gives_null_values(scored):
-    rows = scored.execute("SELECT indicator_code, numerator, denominator, value, points FROM scorecard_766 "
-                          "WHERE period = '2024-02' AND agency_code = 'SO-TP' AND indicator_code = 'on_time_766'"
-                          ).fetchall()
+    rows = scored.execute(
+        "SELECT indicator_code, numerator, denominator, value, points FROM scorecard_766 "
+        "WHERE period = '2024-02' AND agency_code = 'SO-TP' AND indicator_code = 'on_time_766'"
+    ).fetchall()
     assert rows == [("on_time_766", 0, 0, None, None)]
     assert total(scored, "2024-02", "SO-TP")[:2] == (None, 0.0)
 
@@ -172,8 +221,10 @@ def test_the_province_row_is_the_sum_of_its_agencies(scored):
 @pytest.mark.slow
 def test_the_published_figure_588_received_486_on_time_earns_16_53(data_dir: Path, registry: Path):
     """BQL các KCN, Phú Thọ, August 2026, as published on the national portal (here as SO-YT, August 2024)."""
-    rows = [row(f"F{i}", "SO-YT", "20240805080000", "20240812080000",
-                "20240810080000" if i < 486 else "20240814080000") for i in range(588)]
+    rows = [
+        row(f"F{i}", "SO-YT", "20240805080000", "20240812080000", "20240810080000" if i < 486 else "20240814080000")
+        for i in range(588)
+    ]
     # received at 05:00 on 1 September, Vietnam time (22:00 on 31 August in UTC): a September dossier
     rows.append(row("H1", "SO-TP", "20240901050000", "20240908050000", "20240905050000"))
     write_csv(data_dir / "raw" / "dossiers" / "2024" / "08" / "hoso.csv", HEADER, rows)
@@ -192,14 +243,23 @@ def test_a_night_rescores_only_the_months_its_new_file_touches(data_dir: Path, r
     write_csv(data_dir / "raw" / "dossiers" / "2024" / "hoso_2024.csv", HEADER, LOG)
     run(data_dir)
     # tonight's export: one more SO-YT dossier received on 21 May (the log's new last record)
-    write_csv(data_dir / "raw" / "dossiers" / "2024" / "05" / "hoso_0521.csv", HEADER,
-              [row("G1", "SO-YT", "20240521090000", "20240528090000", "20240522090000")])
+    write_csv(
+        data_dir / "raw" / "dossiers" / "2024" / "05" / "hoso_0521.csv",
+        HEADER,
+        [row("G1", "SO-YT", "20240521090000", "20240528090000", "20240522090000")],
+    )
     result = run(data_dir)
-    by_year = {e.asset_key.path[-1]: e.materialization.metadata["by_year"].value["2024"]
-               for e in result.get_asset_materialization_events()
-               if e.asset_key.path[-1] in ("scorecard_766_facts", "scorecard_766")}
-    assert by_year["scorecard_766_facts"] == {"files_counted": 1, "files_removed": 0, "whole_year": 0,
-                                              "dirty_months": 1}
+    by_year = {
+        e.asset_key.path[-1]: e.materialization.metadata["by_year"].value["2024"]
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path[-1] in ("scorecard_766_facts", "scorecard_766")
+    }
+    assert by_year["scorecard_766_facts"] == {
+        "files_counted": 1,
+        "files_removed": 0,
+        "whole_year": 0,
+        "dirty_months": 1,
+    }
     assert by_year["scorecard_766"] == {"periods": 3, "months": 1}  # 2024-05, 2024-Q2, 2024
     con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
     try:
@@ -215,16 +275,19 @@ def scorecard_tables(data_dir: Path) -> dict[str, list[tuple]]:
     """The scorecard's rows and totals, every year and period, in a fixed order."""
     con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
     try:
-        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-                for t in ("scorecard_766", "scorecard_766_totals")}
+        return {
+            t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in ("scorecard_766", "scorecard_766_totals")
+        }
     finally:
         con.close()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("night", ["without_the_rubric", "failing_at_the_scoring_step"])
-def test_months_to_rescore_stay_marked_until_they_are_scored(data_dir: Path, registry: Path, tmp_path: Path,
-                                                              night: str):
+def test_months_to_rescore_stay_marked_until_they_are_scored(
+    data_dir: Path, registry: Path, tmp_path: Path, night: str
+):
     """A night that builds a new file's facts but scores nothing (no 766 rubric in the deployment's folder, or the
     scoring step failing) must leave its months to the next night that scores: the result equals a rebuild."""
     import shutil
@@ -235,24 +298,38 @@ def test_months_to_rescore_stay_marked_until_they_are_scored(data_dir: Path, reg
     write_csv(data_dir / "raw" / "dossiers" / "2024" / "hoso_2024.csv", HEADER, LOG)
     run(data_dir)
     # tonight's export: four SO-TP dossiers of March finished four days late (the log's last record stays D1)
-    write_csv(data_dir / "raw" / "dossiers" / "2024" / "03" / "hoso_0322.csv", HEADER,
-              [row(f"L{i}", "SO-TP", "20240311080000", "20240318080000", "20240322080000", channel=1)
-               for i in range(4)])
+    write_csv(
+        data_dir / "raw" / "dossiers" / "2024" / "03" / "hoso_0322.csv",
+        HEADER,
+        [row(f"L{i}", "SO-TP", "20240311080000", "20240318080000", "20240322080000", channel=1) for i in range(4)],
+    )
     if night == "without_the_rubric":
         shutil.rmtree(rubric.parent)
         result = run(data_dir)
         [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "scorecard_766"]
         # March waits; the 8 periods scored before (5 months, 2 quarters, the year) are kept, with a warning
-        assert event.materialization.metadata["by_year"].value["2024"] == {"periods": 0, "months_waiting": 1,
-                                                                           "periods_kept": 8}
+        assert event.materialization.metadata["by_year"].value["2024"] == {
+            "periods": 0,
+            "months_waiting": 1,
+            "periods_kept": 8,
+        }
         rubric.parent.mkdir()
     else:  # an item the SQL does not compute: the scoring step stops (RubricError), the facts step has run
-        rubric.write_text(text.replace("{code: paid_online_766, points: 10}", "{code: sync_rate_766, points: 10}")
-                          .replace("periodic_indicators:\n", "periodic_indicators:\n  - {code: sync_rate_766, "
-                                   "name_vi: \"Tỷ lệ đồng bộ hồ sơ\"}\n"), encoding="utf-8")
+        rubric.write_text(
+            text.replace("{code: paid_online_766, points: 10}", "{code: sync_rate_766, points: 10}").replace(
+                "periodic_indicators:\n",
+                'periodic_indicators:\n  - {code: sync_rate_766, name_vi: "Tỷ lệ đồng bộ hồ sơ"}\n',
+            ),
+            encoding="utf-8",
+        )
         with dg.DagsterInstance.ephemeral() as instance:
-            failed = dg.materialize([*STAGING, scorecard_766_facts, scorecard_766], partition_key="2024",
-                                    instance=instance, resources=build_resources(data_dir), raise_on_error=False)
+            failed = dg.materialize(
+                [*STAGING, scorecard_766_facts, scorecard_766],
+                partition_key="2024",
+                instance=instance,
+                resources=build_resources(data_dir),
+                raise_on_error=False,
+            )
         assert not failed.success
         assert [e.step_key for e in failed.get_step_failure_events()] == ["scorecard_766"]
     rubric.write_text(text, encoding="utf-8")
@@ -283,23 +360,95 @@ def test_a_supplement_pauses_a_dossier_only_inside_its_processing_window(data_di
     unfinished dossier's supplement pauses it only at an instant by which it was provided."""
     rows = [
         # SO-YT, received 4/3 08:00, due 11/3 08:00
-        row("N1", "SO-YT", "20240304080000", "20240311080000", "20241211080000", channel=1,  # nine months late
-            asked="20100115080000", replied="20241202080000", times=1),
-        row("N2", "SO-YT", "20240304080000", "20240311080000", "20240313080000", channel=1,  # paused 3 days: on time
-            asked="20240305080000", replied="20240308080000", times=1),
-        row("N3", "SO-YT", "20240304080000", "20240311080000", "20240313080000", channel=1,
-            asked="20240305080000", replied="20240320080000", times=1),
-        row("N4", "SO-YT", "20240304080000", "20240311080000", "20240313080000", channel=1,
-            asked="20240314080000", replied="20240316080000", times=1),
-        row("N5", "SO-YT", "20240304080000", "20240311080000", "20240313080000", channel=1,
-            asked="20240308080000", replied="20240305080000", times=1),
+        row(
+            "N1",
+            "SO-YT",
+            "20240304080000",
+            "20240311080000",
+            "20241211080000",
+            channel=1,  # nine months late
+            asked="20100115080000",
+            replied="20241202080000",
+            times=1,
+        ),
+        row(
+            "N2",
+            "SO-YT",
+            "20240304080000",
+            "20240311080000",
+            "20240313080000",
+            channel=1,  # paused 3 days: on time
+            asked="20240305080000",
+            replied="20240308080000",
+            times=1,
+        ),
+        row(
+            "N3",
+            "SO-YT",
+            "20240304080000",
+            "20240311080000",
+            "20240313080000",
+            channel=1,
+            asked="20240305080000",
+            replied="20240320080000",
+            times=1,
+        ),
+        row(
+            "N4",
+            "SO-YT",
+            "20240304080000",
+            "20240311080000",
+            "20240313080000",
+            channel=1,
+            asked="20240314080000",
+            replied="20240316080000",
+            times=1,
+        ),
+        row(
+            "N5",
+            "SO-YT",
+            "20240304080000",
+            "20240311080000",
+            "20240313080000",
+            channel=1,
+            asked="20240308080000",
+            replied="20240305080000",
+            times=1,
+        ),
         # SO-TP, unfinished, received 20/3, due 28/3; March and Q1 are judged at 1/4, the year at 20/5 10:00 (P1)
-        row("O1", "SO-TP", "20240320080000", "20240328080000", status=4, channel=1,  # provided 30/3: due 5/4
-            asked="20240322080000", replied="20240330080000", times=1),
-        row("O2", "SO-TP", "20240320080000", "20240328080000", status=4, channel=1,  # provided 3/4, after 1/4
-            asked="20240322080000", replied="20240403080000", times=1),
-        row("O3", "SO-TP", "20240320080000", "20240328080000", status=4, channel=1,  # provided in 2030
-            asked="20240322080000", replied="20300101080000", times=1),
+        row(
+            "O1",
+            "SO-TP",
+            "20240320080000",
+            "20240328080000",
+            status=4,
+            channel=1,  # provided 30/3: due 5/4
+            asked="20240322080000",
+            replied="20240330080000",
+            times=1,
+        ),
+        row(
+            "O2",
+            "SO-TP",
+            "20240320080000",
+            "20240328080000",
+            status=4,
+            channel=1,  # provided 3/4, after 1/4
+            asked="20240322080000",
+            replied="20240403080000",
+            times=1,
+        ),
+        row(
+            "O3",
+            "SO-TP",
+            "20240320080000",
+            "20240328080000",
+            status=4,
+            channel=1,  # provided in 2030
+            asked="20240322080000",
+            replied="20300101080000",
+            times=1,
+        ),
         row("P1", "SO-TP", "20240520100000", "20240527100000", "20240522100000"),
     ]
     write_csv(data_dir / "raw" / "dossiers" / "2024" / "03" / "hoso.csv", HEADER, rows)
@@ -307,13 +456,18 @@ def test_a_supplement_pauses_a_dossier_only_inside_its_processing_window(data_di
     warehouse = data_dir / "warehouse" / "egov.duckdb"
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        held = con.execute("SELECT line, rule, reason FROM quarantine WHERE source = 'dossiers' ORDER BY line"
-                           ).fetchall()
+        held = con.execute(
+            "SELECT line, rule, reason FROM quarantine WHERE source = 'dossiers' ORDER BY line"
+        ).fetchall()
         assert held == [
             (2, "rule", "NgayYeuCauBoSung (supplement requested) is before NgayTiepNhan (received)"),
             (4, "rule", "NgayCongDanBoSung (supplement provided) is after NgayKetThucXuLy (processing finished)"),
-            (5, "rule", "NgayYeuCauBoSung (supplement requested) is after NgayKetThucXuLy (processing finished); "
-                        "NgayCongDanBoSung (supplement provided) is after NgayKetThucXuLy (processing finished)"),
+            (
+                5,
+                "rule",
+                "NgayYeuCauBoSung (supplement requested) is after NgayKetThucXuLy (processing finished); "
+                "NgayCongDanBoSung (supplement provided) is after NgayKetThucXuLy (processing finished)",
+            ),
             (6, "rule", "NgayCongDanBoSung (supplement provided) is before NgayYeuCauBoSung (supplement requested)"),
         ]
         assert item(con, "2024-03", "SO-YT", "on_time_766")[:2] == (1, 1)  # N2
@@ -328,11 +482,13 @@ def test_a_supplement_pauses_a_dossier_only_inside_its_processing_window(data_di
     # N1 staged by hand (an analyst's fix typed into staging, past the loader's rules): nine months late it stays
     con = duckdb.connect(str(warehouse))
     try:
-        con.execute("INSERT INTO stg_dossiers (year, MaHoSo, MaTTHC, DonViXuLy, KenhThucHien, MucDo, NgayTiepNhan, "
-                    "NgayHenTra, NgayKetThucXuLy, TrangThaiHoSo, NgayYeuCauBoSung, NgayCongDanBoSung, SoLanBoSung) "
-                    "VALUES (2024, 'N1', 'P1', 'SO-YT', 1, 3, TIMESTAMP '2024-03-04 08:00:00', "
-                    "TIMESTAMP '2024-03-11 08:00:00', TIMESTAMP '2024-12-11 08:00:00', 10, "
-                    "TIMESTAMP '2010-01-15 08:00:00', TIMESTAMP '2024-12-02 08:00:00', 1)")
+        con.execute(
+            "INSERT INTO stg_dossiers (year, MaHoSo, MaTTHC, DonViXuLy, KenhThucHien, MucDo, NgayTiepNhan, "
+            "NgayHenTra, NgayKetThucXuLy, TrangThaiHoSo, NgayYeuCauBoSung, NgayCongDanBoSung, SoLanBoSung) "
+            "VALUES (2024, 'N1', 'P1', 'SO-YT', 1, 3, TIMESTAMP '2024-03-04 08:00:00', "
+            "TIMESTAMP '2024-03-11 08:00:00', TIMESTAMP '2024-12-11 08:00:00', 10, "
+            "TIMESTAMP '2010-01-15 08:00:00', TIMESTAMP '2024-12-02 08:00:00', 1)"
+        )
     finally:
         con.close()
     run(data_dir)
@@ -355,14 +511,23 @@ def test_the_sample_is_scored_for_every_month_quarter_and_year(province: Path):
 
     con = marts(province)
     try:
-        periods = {p for (p,) in con.execute("SELECT DISTINCT period FROM scorecard_766_totals "
-                                             "WHERE agency_code = 'PROVINCE'").fetchall()}
-        expected = {f"{y}-{m:02d}" for y in YEARS for m in range(1, 13)} | {f"{y}-Q{q}" for y in YEARS
-                                                                             for q in range(1, 5)}
+        periods = {
+            p
+            for (p,) in con.execute(
+                "SELECT DISTINCT period FROM scorecard_766_totals WHERE agency_code = 'PROVINCE'"
+            ).fetchall()
+        }
+        expected = {f"{y}-{m:02d}" for y in YEARS for m in range(1, 13)} | {
+            f"{y}-Q{q}" for y in YEARS for q in range(1, 5)
+        }
         assert periods == expected | {str(y) for y in YEARS}
         # the optional sync columns are in the sample: the flag items have values, growing from year to year
-        shares = dict(con.execute("SELECT period, value FROM scorecard_766 WHERE agency_code = 'PROVINCE' "
-                                  "AND indicator_code = 'e_result_766' AND period_type = 'year'").fetchall())
+        shares = dict(
+            con.execute(
+                "SELECT period, value FROM scorecard_766 WHERE agency_code = 'PROVINCE' "
+                "AND indicator_code = 'e_result_766' AND period_type = 'year'"
+            ).fetchall()
+        )
         assert 0 < shares["2023"] < shares["2024"] < shares["2025"] < 1
         # the province row sums its agencies, every period and item
         off = con.execute("""
@@ -373,11 +538,17 @@ def test_the_sample_is_scored_for_every_month_quarter_and_year(province: Path):
         assert off == 0
         # a total reads x of y computable points: never above them; with the sample's catalogue sync flags,
         # NgayDongBo, ratings and feedback (from 2022), the province computes all 100 points every period
-        bad = con.execute("SELECT count(*) FROM scorecard_766_totals WHERE total_points > computable_max + 1e-9 "
-                          "OR computable_max > 100 + 1e-9").fetchone()[0]
+        bad = con.execute(
+            "SELECT count(*) FROM scorecard_766_totals WHERE total_points > computable_max + 1e-9 "
+            "OR computable_max > 100 + 1e-9"
+        ).fetchone()[0]
         assert bad == 0
-        assert con.execute("SELECT count(*) FROM scorecard_766_totals WHERE agency_code = 'PROVINCE' "
-                           "AND computable_max <> 100").fetchone()[0] == 0
+        assert (
+            con.execute(
+                "SELECT count(*) FROM scorecard_766_totals WHERE agency_code = 'PROVINCE' AND computable_max <> 100"
+            ).fetchone()[0]
+            == 0
+        )
         # the trace: every agency's month and item has exactly as many records lost as its denominator minus its
         # numerator (none when the item has no value)
         off = con.execute("""
@@ -403,10 +574,16 @@ def test_the_year_report_links_the_monthly_page_and_agency_pages_show_their_mont
     page = (year_dir / "chi-so-766.html").read_text(encoding="utf-8")
     con = marts(province)
     try:
-        total, computable = con.execute("SELECT total_points, computable_max FROM scorecard_766_totals "
-                                        "WHERE period = '2024-08' AND agency_code = 'SO-YT'").fetchone()
-        cell = re.search(r'<tr data-agency="SO-YT">.*?<td class="num" data-period="2024-08"[^>]*>([^<]*)<span '
-                         r'class="of">/([^<]*)</span>', page, re.S)
+        total, computable = con.execute(
+            "SELECT total_points, computable_max FROM scorecard_766_totals "
+            "WHERE period = '2024-08' AND agency_code = 'SO-YT'"
+        ).fetchone()
+        cell = re.search(
+            r'<tr data-agency="SO-YT">.*?<td class="num" data-period="2024-08"[^>]*>([^<]*)<span '
+            r'class="of">/([^<]*)</span>',
+            page,
+            re.S,
+        )
         assert cell and cell.groups() == (f"{total:.2f}".replace(".", ","), f"{computable:g}".replace(".", ","))
         assert "Tỷ lệ điểm đạt" in page or "tỷ lệ điểm đạt" in page  # the province's trend chart
         # the agency page: its months, and the items it lost most points on in the latest month (December)
@@ -418,15 +595,19 @@ def test_the_year_report_links_the_monthly_page_and_agency_pages_show_their_mont
     finally:
         con.close()
     profile = (year_dir / "co-quan" / "SO-YT.html").read_text(encoding="utf-8")
-    section = profile[profile.index('id="chi-so-766"'):]
+    section = profile[profile.index('id="chi-so-766"') :]
     assert section.count('<tr data-period="2024-') == 12
-    shown = re.findall(r"<li>([^:<]+): mất", section[section.index('class="lost-766"'):])
+    shown = re.findall(r"<li>([^:<]+): mất", section[section.index('class="lost-766"') :])
     assert shown == [name for (name,) in lost] and len(shown) >= 1
     # the records that cost it most in its latest month, each a record the trace holds for it then
     con = marts(province)
     try:
-        traced = {r for (r,) in con.execute("SELECT record_code FROM scorecard_766_dossiers "
-                                             "WHERE period = '2024-12' AND agency_code = 'SO-YT'").fetchall()}
+        traced = {
+            r
+            for (r,) in con.execute(
+                "SELECT record_code FROM scorecard_766_dossiers WHERE period = '2024-12' AND agency_code = 'SO-YT'"
+            ).fetchall()
+        }
     finally:
         con.close()
     listed = re.findall(r'<tr data-record="([^"]+)">', section)
@@ -477,8 +658,9 @@ def test_a_monthly_rubric_among_the_annual_ones_is_refused(data_dir: Path):
     from pipelines.core.registry.reading import RubricError
 
     rubrics = deployment_rubrics(data_dir)
-    (rubrics / "2022.yaml").write_text((rubrics / "periodic" / "766" / "2022.yaml").read_text(encoding="utf-8"),
-                                       encoding="utf-8")
+    (rubrics / "2022.yaml").write_text(
+        (rubrics / "periodic" / "766" / "2022.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     with pytest.raises(RubricError, match=r"2022.yaml: period: a monthly rubric belongs in periodic/<name>/"):
         load_registry(data_dir)
 
@@ -490,15 +672,23 @@ def test_a_periodic_item_must_be_declared_and_computed(data_dir: Path):
 
     path = deployment_rubrics(data_dir) / "periodic" / "766" / "2022.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("{code: paid_online_766, points: 10}", "{code: paid_later_766, points: 10}"),
-                    encoding="utf-8")
-    with pytest.raises(RubricError, match=r"criterion 'online_payment', indicator 'paid_later_766': unknown "
-                                          r"indicator code"):
+    path.write_text(
+        text.replace("{code: paid_online_766, points: 10}", "{code: paid_later_766, points: 10}"), encoding="utf-8"
+    )
+    with pytest.raises(
+        RubricError,
+        match=r"criterion 'online_payment', indicator 'paid_later_766': unknown "
+        r"indicator code",
+    ):
         load_registry(data_dir)
     # declared, but no SQL computes it: the run stops instead of scoring it NULL every month
-    path.write_text(text.replace("{code: paid_online_766, points: 10}", "{code: sync_rate_766, points: 10}")
-                    .replace("periodic_indicators:\n", "periodic_indicators:\n  - {code: sync_rate_766, "
-                             "name_vi: \"Tỷ lệ đồng bộ hồ sơ\"}\n"), encoding="utf-8")
+    path.write_text(
+        text.replace("{code: paid_online_766, points: 10}", "{code: sync_rate_766, points: 10}").replace(
+            "periodic_indicators:\n",
+            'periodic_indicators:\n  - {code: sync_rate_766, name_vi: "Tỷ lệ đồng bộ hồ sơ"}\n',
+        ),
+        encoding="utf-8",
+    )
     rubric = load_registry(data_dir).periodic_rubric("766", 2024)
     with pytest.raises(RubricError, match=r"periodic_indicators \['sync_rate_766'\] are marked computable"):
         check_rubric(rubric)

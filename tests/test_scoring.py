@@ -31,23 +31,36 @@ def con() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def agency(con, code: str, group: str = "department", *, name: str | None = None,
-           valid_from: str | None = None, valid_to: str | None = None, successor: str | None = None,
-           parent: str | None = None) -> None:
-    con.execute("INSERT INTO stg_agencies (agency_code, agency_name, agency_group, parent_code, valid_from, "
-                "valid_to, successor_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [code, name or f"Cơ quan {code}", group, parent, valid_from, valid_to, successor])
+def agency(
+    con,
+    code: str,
+    group: str = "department",
+    *,
+    name: str | None = None,
+    valid_from: str | None = None,
+    valid_to: str | None = None,
+    successor: str | None = None,
+    parent: str | None = None,
+) -> None:
+    con.execute(
+        "INSERT INTO stg_agencies (agency_code, agency_name, agency_group, parent_code, valid_from, "
+        "valid_to, successor_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [code, name or f"Cơ quan {code}", group, parent, valid_from, valid_to, successor],
+    )
 
 
-def values(con, year: int, code: str, group: str = "department", *, nulls: tuple[str, ...] = (),
-           **overrides: float | None) -> None:
+def values(
+    con, year: int, code: str, group: str = "department", *, nulls: tuple[str, ...] = (), **overrides: float | None
+) -> None:
     """Every indicator of the group's standard rubric at its target, except `nulls` (NULL) and `overrides`."""
     con.execute("DELETE FROM indicator_values WHERE year = ? AND agency_code = ?", [year, code])
     rows = {i.code: i.target for c in STANDARD.variants[group].criteria for i in c.items}
     rows.update(dict.fromkeys(nulls))
     rows.update(overrides)
-    con.executemany("INSERT INTO indicator_values VALUES (?, ?, ?, NULL, NULL, ?, 'computed')",
-                    [[year, code, k, v] for k, v in rows.items()])
+    con.executemany(
+        "INSERT INTO indicator_values VALUES (?, ?, ?, NULL, NULL, ?, 'computed')",
+        [[year, code, k, v] for k, v in rows.items()],
+    )
 
 
 def ranking(con, year: int, code: str) -> dict:
@@ -59,15 +72,19 @@ def ranking(con, year: int, code: str) -> dict:
 
 
 def item(con, year: int, code: str, indicator: str) -> tuple:
-    return con.execute("SELECT value, target, points, max_points FROM indicator_scores "
-                       "WHERE year = ? AND agency_code = ? AND indicator_code = ?",
-                       [year, code, indicator]).fetchall()[0]
+    return con.execute(
+        "SELECT value, target, points, max_points FROM indicator_scores "
+        "WHERE year = ? AND agency_code = ? AND indicator_code = ?",
+        [year, code, indicator],
+    ).fetchall()[0]
 
 
 def crit(con, year: int, code: str, criterion: str) -> tuple:
-    return con.execute("SELECT points, max_points, rank, criterion_name FROM criterion_scores "
-                       "WHERE year = ? AND agency_code = ? AND criterion_code = ?",
-                       [year, code, criterion]).fetchall()[0]
+    return con.execute(
+        "SELECT points, max_points, rank, criterion_name FROM criterion_scores "
+        "WHERE year = ? AND agency_code = ? AND criterion_code = ?",
+        [year, code, criterion],
+    ).fetchall()[0]
 
 
 def test_all_indicators_at_target_score_100(con):
@@ -77,23 +94,30 @@ def test_all_indicators_at_target_score_100(con):
     assert counts["rankings"] == 1 and counts["indicator_scores"] == 22 and counts["criterion_scores"] == 5
     r = ranking(con, 2024, "D1")
     assert (r["total_points"], r["max_points"], r["index_value"], r["rank"], r["classification"]) == (
-        100.0, 100.0, 1.0, 1, "Tốt")
+        100.0,
+        100.0,
+        1.0,
+        1,
+        "Tốt",
+    )
     assert r["agency_name"] == "Cơ quan D1" and r["agency_group"] == "department" and r["rubric_year"] == 2016
     assert r["prev_rank"] is None and r["rank_change"] is None and r["rank_change_label"] is None
-    assert crit(con, 2024, "D1", "services") == (
-        40.0, 40.0, 1, "Ứng dụng CNTT phục vụ người dân và doanh nghiệp")
+    assert crit(con, 2024, "D1", "services") == (40.0, 40.0, 1, "Ứng dụng CNTT phục vụ người dân và doanh nghiệp")
 
 
 def test_partial_null_negative_and_above_target_values(con):
     agency(con, "D1")
-    con.executemany("INSERT INTO indicator_values VALUES (2024, 'D1', ?, NULL, NULL, ?, 'computed')", [
-        ["edoc_ratio", 0.45],          # 0.45 / 0.9 of 8 points → 4
-        ["esign_ratio", None],         # unknown → 0
-        ["official_email_ratio", -0.5],  # impossible negative → clamped to 0
-        ["svc_online_ratio", 0.96],    # above the 0.8 target → capped at 8
-        ["computers_per_staff", float("nan")],  # not a number → 0, never full points
-        ["dossier_online_ratio", 0.1],  # 0.1 / 0.5 of 10 → 2
-    ])
+    con.executemany(
+        "INSERT INTO indicator_values VALUES (2024, 'D1', ?, NULL, NULL, ?, 'computed')",
+        [
+            ["edoc_ratio", 0.45],  # 0.45 / 0.9 of 8 points → 4
+            ["esign_ratio", None],  # unknown → 0
+            ["official_email_ratio", -0.5],  # impossible negative → clamped to 0
+            ["svc_online_ratio", 0.96],  # above the 0.8 target → capped at 8
+            ["computers_per_staff", float("nan")],  # not a number → 0, never full points
+            ["dossier_online_ratio", 0.1],  # 0.1 / 0.5 of 10 → 2
+        ],
+    )
     score_years(con, [2024], RUBRICS)
     assert item(con, 2024, "D1", "edoc_ratio") == (0.45, 0.9, 4.0, 8.0)
     assert item(con, 2024, "D1", "esign_ratio") == (None, 0.9, 0.0, 6.0)
@@ -107,17 +131,28 @@ def test_partial_null_negative_and_above_target_values(con):
     assert (r["total_points"], r["index_value"], r["classification"]) == (14.0, 0.14, "Yếu")
 
 
-@pytest.mark.parametrize(("nulls", "overrides", "total", "label"), [
-    (("dossier_online_ratio", "dossier_on_time_ratio", "has_it_plan"), {}, 80.0, "Tốt"),
-    (("dossier_online_ratio", "dossier_on_time_ratio", "has_it_plan"), {"staff_it_trained_ratio": 0.99875},
-     80.0, "Tốt"),  # 79.995 rounds to 80.00
-    (("dossier_online_ratio", "dossier_on_time_ratio", "has_it_plan"), {"staff_it_trained_ratio": 0.9985},
-     79.99, "Khá"),  # 79.994
-    ((*SERVICES,), {"dossier_online_ratio": 0.25}, 65.0, "Khá"),
-    ((*SERVICES,), {"dossier_online_ratio": 0.2495}, 64.99, "Trung bình"),
-    ((*SERVICES, *PEOPLE), {}, 50.0, "Trung bình"),
-    ((*SERVICES, *PEOPLE), {"has_it_plan": 0.9975}, 49.99, "Yếu"),
-])
+@pytest.mark.parametrize(
+    ("nulls", "overrides", "total", "label"),
+    [
+        (("dossier_online_ratio", "dossier_on_time_ratio", "has_it_plan"), {}, 80.0, "Tốt"),
+        (
+            ("dossier_online_ratio", "dossier_on_time_ratio", "has_it_plan"),
+            {"staff_it_trained_ratio": 0.99875},
+            80.0,
+            "Tốt",
+        ),  # 79.995 rounds to 80.00
+        (
+            ("dossier_online_ratio", "dossier_on_time_ratio", "has_it_plan"),
+            {"staff_it_trained_ratio": 0.9985},
+            79.99,
+            "Khá",
+        ),  # 79.994
+        ((*SERVICES,), {"dossier_online_ratio": 0.25}, 65.0, "Khá"),
+        ((*SERVICES,), {"dossier_online_ratio": 0.2495}, 64.99, "Trung bình"),
+        ((*SERVICES, *PEOPLE), {}, 50.0, "Trung bình"),
+        ((*SERVICES, *PEOPLE), {"has_it_plan": 0.9975}, 49.99, "Yếu"),
+    ],
+)
 def test_classification_boundaries_on_the_rounded_total(con, nulls, overrides, total, label):
     agency(con, "D1")
     values(con, 2024, "D1", nulls=nulls, **overrides)
@@ -130,16 +165,20 @@ def test_ties_rank_competition_style_on_the_rounded_total(con):
     for code in ("D1", "D2", "D3", "D4"):
         agency(con, code)
     lost20 = ("dossier_online_ratio", "dossier_on_time_ratio", "has_it_plan")
-    values(con, 2024, "D1")                                          # 100
-    values(con, 2024, "D2", nulls=lost20)                            # 80.00
-    values(con, 2024, "D3", nulls=lost20, has_it_plan=0.001)         # 80.004 → 80.00: tied with D2
+    values(con, 2024, "D1")  # 100
+    values(con, 2024, "D2", nulls=lost20)  # 80.00
+    values(con, 2024, "D3", nulls=lost20, has_it_plan=0.001)  # 80.004 → 80.00: tied with D2
     values(con, 2024, "D4", nulls=(*lost20, "edoc_ratio", "esign_ratio"), edoc_ratio=0.45)  # 80 - 4 - 6
     score_years(con, [2024], RUBRICS)
     got = con.execute("SELECT agency_code, total_points, rank FROM rankings ORDER BY agency_code").fetchall()
     assert got == [("D1", 100.0, 1), ("D2", 80.0, 2), ("D3", 80.0, 2), ("D4", 70.0, 4)]
     # criterion ranks: within (year, group, criterion), same competition style
     assert [crit(con, 2024, c, "policy")[:3] for c in ("D1", "D2", "D3", "D4")] == [
-        (10.0, 10.0, 1), (6.0, 10.0, 2), (6.004, 10.0, 2), (6.0, 10.0, 2)]
+        (10.0, 10.0, 1),
+        (6.0, 10.0, 2),
+        (6.004, 10.0, 2),
+        (6.0, 10.0, 2),
+    ]
     assert [crit(con, 2024, c, "internal")[2] for c in ("D1", "D2", "D3", "D4")] == [1, 1, 1, 4]
     assert [crit(con, 2024, c, "services")[2] for c in ("D1", "D2", "D3", "D4")] == [1, 2, 2, 2]
 
@@ -154,23 +193,39 @@ def test_district_rubric_scales_to_90_and_adds_communes(con):
     score_years(con, [2024], RUBRICS)
     h1 = ranking(con, 2024, "H1")
     assert (h1["total_points"], h1["max_points"], h1["index_value"], h1["rank"], h1["classification"]) == (
-        100.0, 100.0, 1.0, 1, "Tốt")
-    assert item(con, 2024, "H2", "edoc_ratio") == (0.45, 0.9, 3.6, 7.2)   # 0.9 × (8 × 0.5)
+        100.0,
+        100.0,
+        1.0,
+        1,
+        "Tốt",
+    )
+    assert item(con, 2024, "H2", "edoc_ratio") == (0.45, 0.9, 3.6, 7.2)  # 0.9 × (8 × 0.5)
     assert item(con, 2024, "H2", "commune_lan_ratio") == (0.5, 1.0, 1.25, 2.5)
     assert item(con, 2024, "H2", "commune_website_ratio") == (None, 1.0, 0.0, 2.5)
     assert crit(con, 2024, "H2", "communes") == (6.25, 10.0, 2, "Ứng dụng CNTT tại UBND cấp xã")
     assert crit(con, 2024, "H2", "internal")[:2] == (14.4, 18.0)
-    assert con.execute("SELECT criterion_code, max_points FROM criterion_scores WHERE agency_code = 'H1' "
-                       "ORDER BY criterion_code").fetchall() == [
-        ("communes", 10.0), ("infrastructure", 18.0), ("internal", 18.0), ("people", 9.0), ("policy", 9.0),
-        ("services", 36.0)]
+    assert con.execute(
+        "SELECT criterion_code, max_points FROM criterion_scores WHERE agency_code = 'H1' ORDER BY criterion_code"
+    ).fetchall() == [
+        ("communes", 10.0),
+        ("infrastructure", 18.0),
+        ("internal", 18.0),
+        ("people", 9.0),
+        ("policy", 9.0),
+        ("services", 36.0),
+    ]
     h2 = ranking(con, 2024, "H2")
     assert (h2["total_points"], h2["index_value"], h2["rank"], h2["classification"]) == (
-        92.65, 0.9265, 2, "Tốt")  # 100 - 3.6 - 1.25 - 2.5
+        92.65,
+        0.9265,
+        2,
+        "Tốt",
+    )  # 100 - 3.6 - 1.25 - 2.5
     d1 = ranking(con, 2024, "D1")  # departments rank on their own
     assert (d1["total_points"], d1["rank"]) == (96.0, 1)
-    assert con.execute("SELECT count(*) FROM indicator_scores WHERE agency_code = 'D1' "
-                       "AND criterion_code = 'communes'").fetchall()[0] == (0,)
+    assert con.execute(
+        "SELECT count(*) FROM indicator_scores WHERE agency_code = 'D1' AND criterion_code = 'communes'"
+    ).fetchall()[0] == (0,)
 
 
 def test_only_agencies_existing_on_31_december_are_ranked(con):
@@ -191,29 +246,32 @@ def test_previous_rank_own_or_merged_predecessors_and_never_stale(con):
     agency(con, "M2", valid_to="2021-03-31", successor="N")
     agency(con, "N", valid_from="2021-04-01")
     agency(con, "C", valid_from="2021-01-01")
-    values(con, 2020, "A")                                       # 1
-    values(con, 2020, "M1", nulls=("dossier_online_ratio",))     # 90 → 3
-    values(con, 2020, "M2", nulls=("has_it_plan",))              # 96 → 2
-    values(con, 2020, "B", nulls=SERVICES)                       # 60 → 4
-    values(con, 2021, "N")                                       # 100 → 1
-    values(con, 2021, "A", nulls=("has_it_plan",))               # 96 → 2
-    values(con, 2021, "B", nulls=SERVICES)                       # 60 → 4
-    values(con, 2021, "C", nulls=("edoc_ratio",))                # 92 → 3
+    values(con, 2020, "A")  # 1
+    values(con, 2020, "M1", nulls=("dossier_online_ratio",))  # 90 → 3
+    values(con, 2020, "M2", nulls=("has_it_plan",))  # 96 → 2
+    values(con, 2020, "B", nulls=SERVICES)  # 60 → 4
+    values(con, 2021, "N")  # 100 → 1
+    values(con, 2021, "A", nulls=("has_it_plan",))  # 96 → 2
+    values(con, 2021, "B", nulls=SERVICES)  # 60 → 4
+    values(con, 2021, "C", nulls=("edoc_ratio",))  # 92 → 3
     score_years(con, [2020, 2021], RUBRICS)
-    got = {code: (r["rank"], r["prev_rank"], r["rank_change"], r["rank_change_label"])
-           for code in ("N", "A", "B", "C") for r in [ranking(con, 2021, code)]}
+    got = {
+        code: (r["rank"], r["prev_rank"], r["rank_change"], r["rank_change_label"])
+        for code in ("N", "A", "B", "C")
+        for r in [ranking(con, 2021, code)]
+    }
     assert got == {
-        "N": (1, 2, 1, "tăng 1 bậc"),   # best of its predecessors M2 (2) and M1 (3)
+        "N": (1, 2, 1, "tăng 1 bậc"),  # best of its predecessors M2 (2) and M1 (3)
         "A": (2, 1, -1, "giảm 1 bậc"),
         "B": (4, 4, 0, "giữ nguyên"),
-        "C": (3, None, None, None),      # new, no predecessor
+        "C": (3, None, None, None),  # new, no predecessor
     }
     # Recompute 2020 alone: A falls to 4th, B rises to 3rd; 2021's changes follow without rescoring 2021.
-    values(con, 2020, "A", nulls=(*SERVICES, *PEOPLE))           # 50 → 4
+    values(con, 2020, "A", nulls=(*SERVICES, *PEOPLE))  # 50 → 4
     score_years(con, [2020], RUBRICS)
     assert ranking(con, 2021, "A")["rank_change_label"] == "tăng 2 bậc"
     assert ranking(con, 2021, "B")["rank_change_label"] == "giảm 1 bậc"
-    assert ranking(con, 2021, "N")["prev_rank"] == 1              # M2 is now first in 2020
+    assert ranking(con, 2021, "N")["prev_rank"] == 1  # M2 is now first in 2020
 
 
 def test_own_previous_rank_wins_over_predecessors_and_groups_stay_apart(con):
@@ -262,17 +320,18 @@ def test_rubric_fallback_and_backfill_use_the_years_own_rubric(con, tmp_path: Pa
     got = con.execute("""SELECT s.year, s.points, s.target, r.rubric_year, r.total_points
         FROM indicator_scores AS s JOIN rankings AS r USING (year, agency_code)
         WHERE s.indicator_code = 'edoc_ratio' ORDER BY s.year""").fetchall()
-    assert got == [(2019, 4.0, 0.9, 2016, 96.0), (2020, 8.0, 0.45, 2020, 100.0),
-                   (2021, 8.0, 0.45, 2020, 100.0)]
+    assert got == [(2019, 4.0, 0.9, 2016, 96.0), (2020, 8.0, 0.45, 2020, 100.0), (2021, 8.0, 0.45, 2020, 100.0)]
     assert con.execute("SELECT DISTINCT year, rubric_year FROM rubric_items ORDER BY year").fetchall() == [
-        (2019, 2016), (2020, 2020), (2021, 2020)]
+        (2019, 2016),
+        (2020, 2020),
+        (2021, 2020),
+    ]
 
 
 def test_an_assessed_indicator_added_in_yaml_only_changes_the_score(con, tmp_path: Path):
     agency(con, "D1")
     values(con, 2024, "D1")
-    con.execute("INSERT INTO indicator_values "
-                "VALUES (2024, 'D1', 'portal_quality', 0.5, NULL, 0.5, 'assessment')")
+    con.execute("INSERT INTO indicator_values VALUES (2024, 'D1', 'portal_quality', 0.5, NULL, 0.5, 'assessment')")
     score_years(con, [2024], RUBRICS)
     assert ranking(con, 2024, "D1")["total_points"] == 100.0  # not in the rubric: ignored
     data = yaml.safe_load((RUBRICS / "2016.yaml").read_text(encoding="utf-8"))
@@ -296,8 +355,9 @@ def test_a_year_is_recorded_by_a_row_of_any_yearly_source_never_by_the_registry(
     values(con, 2025, "D1")
     assert years_without_records(con, [2024, 2025], sources) == [2024, 2025]
     # one inspector's value (a yearly source like any other) is a record of 2025
-    con.execute("INSERT INTO stg_assessments (year, agency_code, indicator_code, value) "
-                "VALUES (2025, 'D1', 'has_it_plan', 1)")
+    con.execute(
+        "INSERT INTO stg_assessments (year, agency_code, indicator_code, value) VALUES (2025, 'D1', 'has_it_plan', 1)"
+    )
     assert years_without_records(con, [2024, 2025], sources) == [2024]
     score_years(con, [2024, 2025], RUBRICS, not_ranked=[2024])
     assert con.execute("SELECT year, count(*) FROM rankings GROUP BY ALL").fetchall() == [(2025, 1)]

@@ -21,18 +21,29 @@ from pipelines.sample.synthetic import generate_sample_province
 
 pytestmark = pytest.mark.slow  # each test generates sample provinces
 
-SYNC = ["NgayYeuCauBoSung", "NgayCongDanBoSung", "SoLanBoSung", "CoKetQuaDienTu", "DaSoHoaKetQua",
-        "DuocLayTuKhoDMQG", "NgayDongBo"]  # docs/raw_contracts.md: the optional columns of the national sync format
+SYNC = [
+    "NgayYeuCauBoSung",
+    "NgayCongDanBoSung",
+    "SoLanBoSung",
+    "CoKetQuaDienTu",
+    "DaSoHoaKetQua",
+    "DuocLayTuKhoDMQG",
+    "NgayDongBo",
+]  # docs/raw_contracts.md: the optional columns of the national sync format
 
 
 def digest(raw: Path) -> dict[str, str]:
-    return {p.relative_to(raw).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(raw.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(raw).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(raw.rglob("*"))
+        if p.is_file()
+    }
 
 
 def generate(base: Path, seed: int = 7, first_year: int = 2017) -> dict:
-    return generate_sample_province(base / "raw", seed=seed, scale=0.01, first_year=first_year, last_year=2019,
-                                    through=date(2019, 12, 31))
+    return generate_sample_province(
+        base / "raw", seed=seed, scale=0.01, first_year=first_year, last_year=2019, through=date(2019, 12, 31)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +63,10 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path):
 
 def existing_on(registry: pl.DataFrame, day: date) -> dict[str, int]:
     """Agencies per group that exist on `day`, counted from the registry file."""
-    alive = registry.filter((pl.col("valid_from").is_null() | (pl.col("valid_from") <= day))
-                            & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= day)))
+    alive = registry.filter(
+        (pl.col("valid_from").is_null() | (pl.col("valid_from") <= day))
+        & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= day))
+    )
     return dict(alive.group_by("agency_group").len().iter_rows())
 
 
@@ -61,7 +74,7 @@ def xlsx_table(path: Path) -> tuple[list[str], list[tuple]]:
     """The heading row and the data rows of a generated XLSX return (a title row may come first), as text."""
     rows = pl.read_excel(path, has_header=False, infer_schema_length=0).rows()
     head = next(i for i, r in enumerate(rows) if "agency_code" in r)
-    return list(rows[head]), rows[head + 1:]
+    return list(rows[head]), rows[head + 1 :]
 
 
 def test_layout_columns_formats_and_restructuring(sample: tuple[Path, dict]):
@@ -69,7 +82,8 @@ def test_layout_columns_formats_and_restructuring(sample: tuple[Path, dict]):
     raw = tmp_path / "raw"
     assert manifest["synthetic"] is True
     registry = pl.read_csv(raw / "agencies" / "agencies.csv", infer_schema_length=0).with_columns(
-        pl.col("valid_from", "valid_to").str.to_date("%Y-%m-%d"))
+        pl.col("valid_from", "valid_to").str.to_date("%Y-%m-%d")
+    )
     # README: shaped on the published figures, 19 departments, 18 districts, ~240 communes; the 2025 mergers.
     before = existing_on(registry, date(2018, 12, 31))
     assert (before["department"], before["district"]) == (19, 18) and 220 <= before["commune"] <= 260
@@ -88,9 +102,12 @@ def test_layout_columns_formats_and_restructuring(sample: tuple[Path, dict]):
     # (and NgayCapNhat, the version of records that change: the sample sends each dossier once)
     assert frame.columns == [c for c in contract["sources"]["dossiers"]["columns"] if c not in [*SYNC, "NgayCapNhat"]]
     assert frame["ChuHoSo"].null_count() == 0  # personal data is there, for the pipeline to drop
-    rows_per_year = {str(year): sum(pl.read_csv(p, infer_schema_length=0).height
-                                    for p in (raw / "dossiers" / str(year)).rglob("*.csv"))
-                     for year in (2017, 2018, 2019)}
+    rows_per_year = {
+        str(year): sum(
+            pl.read_csv(p, infer_schema_length=0).height for p in (raw / "dossiers" / str(year)).rglob("*.csv")
+        )
+        for year in (2017, 2018, 2019)
+    }
     assert stored["dossiers_per_year"] == rows_per_year  # the manifest counts what the files hold
     assert all(0.7 * 3000 <= n <= 1.3 * 3000 for n in rows_per_year.values())  # README: ~300k a year × 0.01
 
@@ -128,21 +145,25 @@ def test_injected_faults_are_in_the_files(sample: tuple[Path, dict]):
                                 < try_strptime(NgayTiepNhan, '%Y%m%d%H%M%S'))
         FROM read_csv('{glob}', all_varchar=true)""").fetchall()[0]
     faults = manifest["injected_faults"]["dossiers"]
-    claimed = (faults["duplicate_MaHoSo"], faults["unknown_agency"], faults["impossible_date"],
-               faults["due_before_received"])
+    claimed = (
+        faults["duplicate_MaHoSo"],
+        faults["unknown_agency"],
+        faults["impossible_date"],
+        faults["due_before_received"],
+    )
     assert found == claimed and all(n > 0 for n in found)  # the manifest counts what the files hold
 
 
 def test_sync_columns_appear_from_2022_with_growing_shares_and_leave_the_other_columns_unchanged(tmp_path: Path):
     from pipelines.sample import synthetic
 
-    generate_sample_province(tmp_path / "raw", scale=0.02, first_year=2021, last_year=2024,
-                             through=date(2024, 12, 31))
+    generate_sample_province(tmp_path / "raw", scale=0.02, first_year=2021, last_year=2024, through=date(2024, 12, 31))
     raw = tmp_path / "raw" / "dossiers"
 
     def year_frame(year: int) -> pl.DataFrame:
-        return pl.concat([pl.read_parquet(p).cast(pl.String) for p in sorted((raw / str(year)).rglob("*.parquet"))],
-                         how="diagonal")
+        return pl.concat(
+            [pl.read_parquet(p).cast(pl.String) for p in sorted((raw / str(year)).rglob("*.parquet"))], how="diagonal"
+        )
 
     frames = {y: year_frame(y) for y in (2021, 2022, 2023, 2024)}
     assert not set(SYNC) & set(frames[2021].columns)
@@ -157,8 +178,10 @@ def test_sync_columns_appear_from_2022_with_growing_shares_and_leave_the_other_c
     assert 0 < share(frames[2023], "DuocLayTuKhoDMQG") < share(frames[2024], "DuocLayTuKhoDMQG") < 0.3
     asked = frames[2024].filter(pl.col("NgayYeuCauBoSung") != "")
     assert 0.02 < asked.height / frames[2024].height < 0.15
-    assert (asked["NgayCongDanBoSung"].filter(asked["NgayCongDanBoSung"] != "") > asked["NgayYeuCauBoSung"].filter(
-        asked["NgayCongDanBoSung"] != "")).all()
+    assert (
+        asked["NgayCongDanBoSung"].filter(asked["NgayCongDanBoSung"] != "")
+        > asked["NgayYeuCauBoSung"].filter(asked["NgayCongDanBoSung"] != "")
+    ).all()
     assert set(frames[2024]["SoLanBoSung"].unique()) == {"", "0", "1", "2", "3"}
     # a supplement lies in its dossier's processing window (the contract's rules would quarantine it otherwise):
     # not before reception, and for a finished dossier neither requested nor provided after it was finished
@@ -174,52 +197,81 @@ def test_sync_columns_appear_from_2022_with_growing_shares_and_leave_the_other_c
         assert (provided["NgayCongDanBoSung"] <= provided["NgayKetThucXuLy"]).all()
 
     # The sync columns come from their own generator: every other column is what the draw gives without them.
-    args = (2024, 3, 12, 1.0, 50, 0, np.array(["A", "B"]), np.array([0, 1]), np.array([1.0, 2.0]),
-            np.array([0.5, 0.9]), np.array([0, 2]), np.array([2, 2]), np.array(["P1", "P2", "P3", "P4"]),
-            np.array([3, 4, 2, 3], dtype=np.int8), np.array([1, 0, 1, 0], dtype=np.int8))
+    args = (
+        2024,
+        3,
+        12,
+        1.0,
+        50,
+        0,
+        np.array(["A", "B"]),
+        np.array([0, 1]),
+        np.array([1.0, 2.0]),
+        np.array([0.5, 0.9]),
+        np.array([0, 2]),
+        np.array([2, 2]),
+        np.array(["P1", "P2", "P3", "P4"]),
+        np.array([3, 4, 2, 3], dtype=np.int8),
+        np.array([1, 0, 1, 0], dtype=np.int8),
+    )
     plain = synthetic._draw_dossier_chunk(np.random.default_rng(1), *args)
     with_sync = synthetic._draw_dossier_chunk(np.random.default_rng(1), *args, sync_rng=np.random.default_rng(2))
     assert with_sync.columns == plain.columns + SYNC
     assert with_sync.select(plain.columns).equals(plain)
 
 
-
 def test_the_766_inputs_appear_from_2022_with_growing_shares_and_weaker_agencies_behind(tmp_path: Path):
     from pipelines.sample.synthetic import UNKNOWN_DOSSIER, build_agencies, quality
 
-    manifest = generate_sample_province(tmp_path / "raw", scale=0.02, first_year=2021, last_year=2024,
-                                        through=date(2024, 12, 31))
+    manifest = generate_sample_province(
+        tmp_path / "raw", scale=0.02, first_year=2021, last_year=2024, through=date(2024, 12, 31)
+    )
     raw = tmp_path / "raw"
     con = duckdb.connect()
     assert not (raw / "ratings" / "2021").exists() and not (raw / "feedback" / "2021").exists()
     assert "synced_national" not in (raw / "services" / "2021" / "catalogue_2021.csv").read_text("utf-8-sig")[:200]
-    published = dict(con.execute(f"""
+    published = dict(
+        con.execute(f"""
         SELECT year, avg(synced_national) FROM read_csv('{raw}/services/202[24]/*.csv', union_by_name = true)
-        GROUP BY ALL""").fetchall())  # 2023's catalogue is a workbook
+        GROUP BY ALL""").fetchall()
+    )  # 2023's catalogue is a workbook
     assert 0.3 < published[2022] < published[2024] < 0.97
     dossiers = f"read_parquet('{raw}/dossiers/202[234]/*/*.parquet', union_by_name = true)"
-    synced = dict(con.execute(f"SELECT left(NgayTiepNhan, 4), avg((NgayDongBo <> '')::INT) FROM {dossiers} "
-                              "GROUP BY ALL").fetchall())
+    synced = dict(
+        con.execute(
+            f"SELECT left(NgayTiepNhan, 4), avg((NgayDongBo <> '')::INT) FROM {dossiers} GROUP BY ALL"
+        ).fetchall()
+    )
     assert 0.3 < synced["2022"] < synced["2023"] < synced["2024"] < 0.97
-    assert con.execute(f"SELECT count(*) FROM {dossiers} WHERE NgayDongBo <> '' AND NgayDongBo < NgayTiepNhan "
-                       "AND try_strptime(NgayTiepNhan, '%Y%m%d%H%M%S') IS NOT NULL").fetchone()[0] == 0  # but a fault
+    assert (
+        con.execute(
+            f"SELECT count(*) FROM {dossiers} WHERE NgayDongBo <> '' AND NgayDongBo < NgayTiepNhan "
+            "AND try_strptime(NgayTiepNhan, '%Y%m%d%H%M%S') IS NOT NULL"
+        ).fetchone()[0]
+        == 0
+    )  # but a fault
     # ratings: of finished dossiers of the log, but one a year of no dossier (counted as a fault); a few twice
     ratings = f"read_csv('{raw}/ratings/*/*.csv', all_varchar = true)"
-    unknown = con.execute(f"SELECT count(*) FROM {ratings} WHERE MaHoSo NOT IN (SELECT MaHoSo FROM {dossiers})"
-                          ).fetchone()[0]
+    unknown = con.execute(
+        f"SELECT count(*) FROM {ratings} WHERE MaHoSo NOT IN (SELECT MaHoSo FROM {dossiers})"
+    ).fetchone()[0]
     assert unknown == manifest["injected_faults"]["ratings"]["unknown_dossier"] == 3
     assert con.execute(f"SELECT count(*) FROM {ratings} WHERE MaHoSo LIKE '{UNKNOWN_DOSSIER}%'").fetchone()[0] == 3
-    twice = con.execute(f"SELECT count(*) FROM (SELECT MaHoSo FROM {ratings} GROUP BY 1 HAVING count(*) > 1)"
-                        ).fetchone()[0]
+    twice = con.execute(
+        f"SELECT count(*) FROM (SELECT MaHoSo FROM {ratings} GROUP BY 1 HAVING count(*) > 1)"
+    ).fetchone()[0]
     assert twice > 10
     assert {m for (m,) in con.execute(f"SELECT DISTINCT MucDo FROM {ratings}").fetchall()} == {"1", "2", "3", "4"}
     # weaker agencies (quality) are clearly behind on the satisfied share and on feedback answered on time
     weak = [a.code for a in build_agencies(20161) if quality(a) < 0.45]
     strong = [a.code for a in build_agencies(20161) if quality(a) > 0.85]
-    satisfied = con.execute(f"""
+    satisfied = con.execute(
+        f"""
         SELECT avg((r.MucDo IN ('1', '2'))::INT) FILTER (WHERE list_contains(?, d.DonViXuLy)),
                avg((r.MucDo IN ('1', '2'))::INT) FILTER (WHERE list_contains(?, d.DonViXuLy))
-        FROM {ratings} AS r JOIN {dossiers} AS d USING (MaHoSo)""", [weak, strong]).fetchone()
+        FROM {ratings} AS r JOIN {dossiers} AS d USING (MaHoSo)""",
+        [weak, strong],
+    ).fetchone()
     assert satisfied[0] + 0.1 < satisfied[1]
     feedback = f"read_csv('{raw}/feedback/*/*.csv', all_varchar = true)"
     statuses = {s for (s,) in con.execute(f"SELECT DISTINCT TrangThai FROM {feedback}").fetchall()}

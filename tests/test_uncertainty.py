@@ -38,27 +38,52 @@ from pipelines.core.warehouse import connect
 YEAR = 2024
 # Every scoring method once: criterion `a` holds two items, `b` three (maximum 10).
 CRITERIA = [
-    {"code": "a", "name_vi": "Tiêu chí A", "max_points": 6, "indicators": [
-        {"code": "edoc_ratio", "points": 3, "target": 0.9},
-        {"code": "esign_ratio", "points": 3, "method": "goalposts", "worst": 0, "best": 1}]},
-    {"code": "b", "name_vi": "Tiêu chí B", "max_points": 4, "indicators": [
-        {"code": "official_email_ratio", "points": 1.5, "method": "fraction_of_max"},
-        {"code": "svc_online_ratio", "points": 1.5, "method": "minmax"},
-        {"code": "has_lan", "points": 1, "method": "steps", "steps": [{"min": 0.5, "share": 1}]}]},
+    {
+        "code": "a",
+        "name_vi": "Tiêu chí A",
+        "max_points": 6,
+        "indicators": [
+            {"code": "edoc_ratio", "points": 3, "target": 0.9},
+            {"code": "esign_ratio", "points": 3, "method": "goalposts", "worst": 0, "best": 1},
+        ],
+    },
+    {
+        "code": "b",
+        "name_vi": "Tiêu chí B",
+        "max_points": 4,
+        "indicators": [
+            {"code": "official_email_ratio", "points": 1.5, "method": "fraction_of_max"},
+            {"code": "svc_online_ratio", "points": 1.5, "method": "minmax"},
+            {"code": "has_lan", "points": 1, "method": "steps", "steps": [{"min": 0.5, "share": 1}]},
+        ],
+    },
 ]
 CLASSES = [{"label": "Đạt", "min": 5}, {"label": "Chưa đạt", "min": 0}]
 INDICATORS = ["edoc_ratio", "esign_ratio", "official_email_ratio", "svc_online_ratio", "has_lan"]
-MOVE_EVERYTHING = {"weights": 0.25, "targets": 0.2, "methods": {
-    "edoc_ratio": ["fraction_of_max", "minmax", {"method": "steps", "steps": [{"min": 0.3, "share": 0.5},
-                                                                               {"min": 0.8, "share": 1}]}],
-    "esign_ratio": [{"method": "target", "target": 0.8}]}}
+MOVE_EVERYTHING = {
+    "weights": 0.25,
+    "targets": 0.2,
+    "methods": {
+        "edoc_ratio": [
+            "fraction_of_max",
+            "minmax",
+            {"method": "steps", "steps": [{"min": 0.3, "share": 0.5}, {"min": 0.8, "share": 1}]},
+        ],
+        "esign_ratio": [{"method": "target", "target": 0.8}],
+    },
+}
 
 
 def rubric_dir(tmp_path: Path, uncertainty: dict | None = None, criteria: list | None = None) -> Path:
     folder = tmp_path / "rubrics"
     folder.mkdir(exist_ok=True)
-    body = {"year": 2016, "title": "Bộ chỉ số thử", "maximum": 10, "classification": CLASSES,
-            "criteria": criteria or CRITERIA}
+    body = {
+        "year": 2016,
+        "title": "Bộ chỉ số thử",
+        "maximum": 10,
+        "classification": CLASSES,
+        "criteria": criteria or CRITERIA,
+    }
     if uncertainty is not None:
         body["uncertainty"] = uncertainty
     (folder / "2016.yaml").write_text(yaml.safe_dump(body, allow_unicode=True), encoding="utf-8")
@@ -76,8 +101,10 @@ def db() -> Iterator[duckdb.DuckDBPyConnection]:
 def unit(db, code: str, **values: float) -> None:
     """A department with these indicator values (an indicator not given has no row: NULL, 0 points)."""
     agency(db, code)
-    db.executemany("INSERT INTO indicator_values VALUES (?, ?, ?, NULL, NULL, ?, 'computed')",
-                    [[YEAR, code, k, v] for k, v in values.items()])
+    db.executemany(
+        "INSERT INTO indicator_values VALUES (?, ?, ?, NULL, NULL, ?, 'computed')",
+        [[YEAR, code, k, v] for k, v in values.items()],
+    )
 
 
 def five_units(db) -> None:
@@ -97,14 +124,23 @@ def analyse(db, folder: Path) -> None:
 
 def stats(db) -> dict[str, tuple]:
     """agency → (nominal, mean, median, q05, q95, runs)."""
-    return {r[0]: r[1:] for r in db.execute(
-        "SELECT agency_code, nominal_rank, mean_rank, median_rank, q05_rank, q95_rank, runs FROM rank_uncertainty "
-        "WHERE year = ? AND agency_group = 'department'", [YEAR]).fetchall()}
+    return {
+        r[0]: r[1:]
+        for r in db.execute(
+            "SELECT agency_code, nominal_rank, mean_rank, median_rank, q05_rank, q95_rank, runs FROM rank_uncertainty "
+            "WHERE year = ? AND agency_group = 'department'",
+            [YEAR],
+        ).fetchall()
+    }
 
 
 def probabilities(db) -> dict[tuple[str, str], float]:
-    return {(a, c): p for a, c, p in db.execute(
-        "SELECT agency_code, classification, probability FROM class_probability WHERE year = ?", [YEAR]).fetchall()}
+    return {
+        (a, c): p
+        for a, c, p in db.execute(
+            "SELECT agency_code, classification, probability FROM class_probability WHERE year = ?", [YEAR]
+        ).fetchall()
+    }
 
 
 # --- the arithmetic, by hand ---------------------------------------------------------------------------------
@@ -132,14 +168,19 @@ def test_defaults_when_a_rubric_has_no_uncertainty_section(tmp_path: Path):
     assert isinstance(spec.seed, int)
 
 
-@pytest.mark.parametrize(("section", "message"), [
-    ({"weigths": 0.2}, "uncertainty: unknown key(s) ['weigths'] (did you mean 'weights'?)"),
-    ({"weights": 1.5}, "uncertainty: weights must be a share from 0 up to (not including) 1, got 1.5"),
-    ({"runs": 3}, "uncertainty: runs must be between 10 and 100000, got 3"),
-    ({"methods": {"edoc_ratio": ["minmax", {"method": "goalposts", "worst": 1}]}},
-     "uncertainty, methods, edoc_ratio[2]: method 'goalposts' needs best"),
-    ({"methods": {"has_it_plan": ["minmax"]}}, "uncertainty.methods.has_it_plan: not an indicator scored"),
-])
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"weigths": 0.2}, "uncertainty: unknown key(s) ['weigths'] (did you mean 'weights'?)"),
+        ({"weights": 1.5}, "uncertainty: weights must be a share from 0 up to (not including) 1, got 1.5"),
+        ({"runs": 3}, "uncertainty: runs must be between 10 and 100000, got 3"),
+        (
+            {"methods": {"edoc_ratio": ["minmax", {"method": "goalposts", "worst": 1}]}},
+            "uncertainty, methods, edoc_ratio[2]: method 'goalposts' needs best",
+        ),
+        ({"methods": {"has_it_plan": ["minmax"]}}, "uncertainty.methods.has_it_plan: not an indicator scored"),
+    ],
+)
 def test_a_bad_section_names_the_place(tmp_path: Path, section: dict, message: str):
     with pytest.raises(RubricError, match=re.escape(message)):
         load_rubric(rubric_dir(tmp_path, section) / "2016.yaml")
@@ -168,8 +209,10 @@ def test_class_probabilities_add_up_to_one_and_nominal_ranks_are_the_ranking(db,
     analyse(db, rubric_dir(tmp_path, MOVE_EVERYTHING))
     sums = db.execute("SELECT agency_code, sum(probability), count(*) FROM class_probability GROUP BY ALL").fetchall()
     assert len(sums) == 5 and all(s == pytest.approx(1.0) and n == 2 for _, s, n in sums)
-    mismatched = db.execute("SELECT count(*) FROM rank_uncertainty AS u JOIN rankings AS r "
-                             "USING (year, agency_group, agency_code) WHERE u.nominal_rank <> r.rank").fetchone()[0]
+    mismatched = db.execute(
+        "SELECT count(*) FROM rank_uncertainty AS u JOIN rankings AS r "
+        "USING (year, agency_group, agency_code) WHERE u.nominal_rank <> r.rank"
+    ).fetchone()[0]
     assert mismatched == 0 and len(stats(db)) == 5
 
 
@@ -185,13 +228,20 @@ def test_fixed_weights_reproduce_the_published_ranking(db, tmp_path: Path):
     published = dict(db.execute("SELECT agency_code, rank FROM rankings").fetchall())
     assert published == {"A1": 1, "A2": 1, "A3": 4, "A4": 3}
     for code, (nominal, mean, median, q05, q95, runs) in stats(db).items():
-        assert (nominal, mean, median, q05, q95, runs) == (published[code], published[code], published[code],
-                                                           published[code], published[code], 1000)
+        assert (nominal, mean, median, q05, q95, runs) == (
+            published[code],
+            published[code],
+            published[code],
+            published[code],
+            published[code],
+            1000,
+        )
     p = probabilities(db)
     assert set(p.values()) <= {0.0, 1.0}
     assert (p["A3", "Chưa đạt"], p["A4", "Đạt"], p["A1", "Đạt"]) == (1.0, 1.0, 1.0)
-    sensitivity = db.execute("SELECT criterion_code, first_order, total_order, runs FROM rank_sensitivity "
-                              "ORDER BY criterion_code").fetchall()
+    sensitivity = db.execute(
+        "SELECT criterion_code, first_order, total_order, runs FROM rank_sensitivity ORDER BY criterion_code"
+    ).fetchall()
     assert sensitivity == [("a", None, None, 0), ("b", None, None, 0)]  # nothing moves: nothing to share out
 
 
@@ -202,7 +252,9 @@ def test_a_total_on_the_rounding_boundary_is_classified_like_the_published_one(d
     unit(db, "TOP", edoc_ratio=0.9, esign_ratio=1.0, official_email_ratio=1.0, svc_online_ratio=1.0, has_lan=1)
     analyse(db, rubric_dir(tmp_path, {"weights": 0}))
     assert db.execute("SELECT total_points, classification FROM rankings WHERE agency_code = 'EDGE'").fetchone() == (
-        5.0, "Đạt")
+        5.0,
+        "Đạt",
+    )
     assert probabilities(db)["EDGE", "Đạt"] == 1.0
 
 
@@ -230,11 +282,14 @@ def test_only_the_criterion_that_separates_the_units_drives_their_ranks(db, tmp_
     # Criterion b is the same for every unit, so its weights only rescale: no rank moves with them. The units
     # trade the two items of criterion a, so the ranks move with a's weights alone.
     for code, edoc, esign in [("U1", 0.9, 0.4), ("U2", 0.4, 0.9), ("U3", 0.7, 0.6), ("U4", 0.55, 0.75)]:
-        unit(db, code, edoc_ratio=edoc, esign_ratio=esign, official_email_ratio=0.5, svc_online_ratio=0.5,
-             has_lan=1)
+        unit(db, code, edoc_ratio=edoc, esign_ratio=esign, official_email_ratio=0.5, svc_online_ratio=0.5, has_lan=1)
     analyse(db, rubric_dir(tmp_path))
-    got = {c: (f, t, n) for c, f, t, n in db.execute(
-        "SELECT criterion_code, first_order, total_order, runs FROM rank_sensitivity").fetchall()}
+    got = {
+        c: (f, t, n)
+        for c, f, t, n in db.execute(
+            "SELECT criterion_code, first_order, total_order, runs FROM rank_sensitivity"
+        ).fetchall()
+    }
     assert got["a"][1] > 0.8 and got["a"][0] > 0.8
     assert got["b"][1] == pytest.approx(0, abs=0.02) and got["b"][0] == pytest.approx(0, abs=0.02)
     # 1000 runs → 1024 base samples (a power of two) × (2 criteria + 2)
@@ -246,21 +301,26 @@ def test_only_the_criterion_that_separates_the_units_drives_their_ranks(db, tmp_
 
 def tables_of(db) -> dict[str, list[tuple]]:
     """Every row of the three tables, in a fixed order."""
-    return {t: db.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-            for t in ("rank_uncertainty", "class_probability", "rank_sensitivity")}
+    return {
+        t: db.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+        for t in ("rank_uncertainty", "class_probability", "rank_sensitivity")
+    }
 
 
-@pytest.mark.parametrize(("section", "memory"), [
-    # chunks of 15 runs, 75,000 / (5 units × 160 + 5 items × (64 + 600 + 5 × 32)) bytes, the last one short
-    # (100 = 6 × 15 + 10), each with its own target configurations; the design 32 of its 128 base samples at a time
-    (MOVE_EVERYTHING, 150_000),
-    # 800 bytes: every run and every design row on its own; the ranks first counted in 2 bands of 3 (half the
-    # memory for the counts, half of that for the bands: 200 bytes // (16 × 5 units)), then within each
-    # quantile's band, one unit at a time
-    ({"weights": 0.25, "methods": MOVE_EVERYTHING["methods"]}, 800),
-    # 1 byte: the same, in one band of all 6 ranks
-    ({"weights": 0.25, "methods": MOVE_EVERYTHING["methods"]}, 1),
-])
+@pytest.mark.parametrize(
+    ("section", "memory"),
+    [
+        # chunks of 15 runs, 75,000 / (5 units × 160 + 5 items × (64 + 600 + 5 × 32)) bytes, the last one short
+        # (100 = 6 × 15 + 10), each with its own target configurations; the design 32 of its 128 base samples at a time
+        (MOVE_EVERYTHING, 150_000),
+        # 800 bytes: every run and every design row on its own; the ranks first counted in 2 bands of 3 (half the
+        # memory for the counts, half of that for the bands: 200 bytes // (16 × 5 units)), then within each
+        # quantile's band, one unit at a time
+        ({"weights": 0.25, "methods": MOVE_EVERYTHING["methods"]}, 800),
+        # 1 byte: the same, in one band of all 6 ranks
+        ({"weights": 0.25, "methods": MOVE_EVERYTHING["methods"]}, 1),
+    ],
+)
 def test_runs_in_chunks_give_the_rows_of_one_chunk(db, tmp_path: Path, section: dict, memory: int):
     five_units(db)
     folder = rubric_dir(tmp_path, {**section, "runs": 100})
@@ -304,8 +364,14 @@ def test_100000_runs_of_200_units_stay_within_the_memory_limit(tmp_path: Path):
     project = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(project / "tests"), str(project)])}
     env.pop("EGOV_DUCKDB_MEMORY_LIMIT", None)
-    done = subprocess.run([sys.executable, "-c", MANY_UNITS, str(rubric_dir(tmp_path, {"runs": 100_000})), "200",
-                           *INDICATORS], capture_output=True, text=True, timeout=900, cwd=project, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", MANY_UNITS, str(rubric_dir(tmp_path, {"runs": 100_000})), "200", *INDICATORS],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=project,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
     assert got["rows"] == [200, 100_000]
@@ -329,14 +395,19 @@ def test_the_step_writes_its_tables_in_a_dagster_run(data_dir: Path):
     create_tables(db, "indicators")
     five_units(db)
     # a record of the year in a yearly source: a year without any is not ranked (assets/scoring/score.py)
-    db.execute("INSERT INTO stg_assessments (year, agency_code, indicator_code, value) VALUES (?, 'BEST', "
-               "'has_lan', 1)", [YEAR])
+    db.execute(
+        "INSERT INTO stg_assessments (year, agency_code, indicator_code, value) VALUES (?, 'BEST', 'has_lan', 1)",
+        [YEAR],
+    )
     db.close()
     with dg.DagsterInstance.ephemeral() as instance:
-        result = dg.materialize([scores, rank_uncertainty], partition_key=str(YEAR), instance=instance,
-                                resources=build_resources(data_dir))
-    rows = {m.asset_key.path[-1]: m.metadata["row_count"].value
-            for m in result.asset_materializations_for_node("rank_uncertainty")}
+        result = dg.materialize(
+            [scores, rank_uncertainty], partition_key=str(YEAR), instance=instance, resources=build_resources(data_dir)
+        )
+    rows = {
+        m.asset_key.path[-1]: m.metadata["row_count"].value
+        for m in result.asset_materializations_for_node("rank_uncertainty")
+    }
     assert rows == {"rank_uncertainty": 5, "class_probability": 5 * 2, "rank_sensitivity": 2}
     db = duckdb.connect(str(warehouse_path(data_dir)), read_only=True)
     try:
@@ -368,31 +439,51 @@ def test_the_marts_hold_every_ranked_unit_of_every_year(marts):
     bad = marts.execute("""SELECT count(*) FROM (SELECT year, agency_code, sum(probability) AS s FROM
         class_probability GROUP BY ALL) WHERE abs(s - 1) > 1e-9""").fetchone()[0]
     assert bad == 0
-    ordered = marts.execute("SELECT count(*) FROM rank_uncertainty WHERE NOT (q05_rank <= median_rank "
-                            "AND median_rank <= q95_rank AND runs = 1000)").fetchone()[0]
+    ordered = marts.execute(
+        "SELECT count(*) FROM rank_uncertainty WHERE NOT (q05_rank <= median_rank "
+        "AND median_rank <= q95_rank AND runs = 1000)"
+    ).fetchone()[0]
     assert ordered == 0
-    criteria = marts.execute("SELECT count(*) FROM rank_sensitivity AS s JOIN (SELECT DISTINCT year, agency_group, "
-                             "criterion_code FROM rubric_items) USING (year, agency_group, criterion_code)").fetchone()
+    criteria = marts.execute(
+        "SELECT count(*) FROM rank_sensitivity AS s JOIN (SELECT DISTINCT year, agency_group, "
+        "criterion_code FROM rubric_items) USING (year, agency_group, criterion_code)"
+    ).fetchone()
     assert criteria[0] == marts.execute("SELECT count(*) FROM rank_sensitivity").fetchone()[0] > 0
 
 
 def test_the_year_page_shows_each_units_interval(province: Path, marts):
     page = province / "marts" / "reports" / "2024" / "index.html"
-    expected = {(g, a): interval(q05, q95) for g, a, q05, q95 in marts.execute(
-        "SELECT agency_group, agency_code, q05_rank, q95_rank FROM rank_uncertainty WHERE year = 2024").fetchall()}
+    expected = {
+        (g, a): interval(q05, q95)
+        for g, a, q05, q95 in marts.execute(
+            "SELECT agency_group, agency_code, q05_rank, q95_rank FROM rank_uncertainty WHERE year = 2024"
+        ).fetchall()
+    }
     rows = [(t, r, cells) for t, r, cells in tables(page) if t.get("class") == "ranking"]
     col = {t["data-group"]: cells.index("Khoảng xếp hạng (90%)") for t, r, cells in rows if not r}  # per table:
-    shown = {(t["data-group"], r["data-agency"]): cells[col[t["data-group"]]]  # districts have one more criterion
-             for t, r, cells in rows if "data-agency" in r}
+    shown = {
+        (t["data-group"], r["data-agency"]): cells[col[t["data-group"]]]  # districts have one more criterion
+        for t, r, cells in rows
+        if "data-agency" in r
+    }
     assert shown == expected
-    charts = json.loads(re.search(r'<script type="application/json" id="chart-data">(.*?)</script>',
-                                  page.read_text(encoding="utf-8"), re.S).group(1))
+    charts = json.loads(
+        re.search(
+            r'<script type="application/json" id="chart-data">(.*?)</script>', page.read_text(encoding="utf-8"), re.S
+        ).group(1)
+    )
     chart = charts["interval_department"]["data"][0]
-    lows = marts.execute("SELECT a.agency_name, u.q05_rank, u.median_rank, u.q95_rank FROM rank_uncertainty AS u "
-                         "JOIN agencies AS a USING (agency_code) WHERE u.year = 2024 AND u.agency_group = "
-                         "'department'").fetchall()
-    drawn = {name: (m - minus, m, m + plus) for name, m, minus, plus in zip(
-        chart["y"], chart["x"], chart["error_x"]["arrayminus"], chart["error_x"]["array"], strict=True)}
+    lows = marts.execute(
+        "SELECT a.agency_name, u.q05_rank, u.median_rank, u.q95_rank FROM rank_uncertainty AS u "
+        "JOIN agencies AS a USING (agency_code) WHERE u.year = 2024 AND u.agency_group = "
+        "'department'"
+    ).fetchall()
+    drawn = {
+        name: (m - minus, m, m + plus)
+        for name, m, minus, plus in zip(
+            chart["y"], chart["x"], chart["error_x"]["arrayminus"], chart["error_x"]["array"], strict=True
+        )
+    }
     assert drawn == {name: (q05, median, q95) for name, q05, median, q95 in lows}
 
 
@@ -403,10 +494,13 @@ def test_an_agency_page_says_how_robust_its_rank_and_class_are(province: Path, m
         JOIN class_probability AS c ON c.year = u.year AND c.agency_code = u.agency_code
                                    AND c.classification = r.classification
         WHERE u.year = 2024 AND u.q05_rank < u.q95_rank ORDER BY u.agency_code LIMIT 1""").fetchone()
-    text = " ".join((province / "marts" / "reports" / "2024" / "co-quan" / f"{code}.html").read_text(
-        encoding="utf-8").split())
-    assert (f"Xếp hạng {rank}, trong khoảng {q05}–{q95} khi trọng số thay đổi ±25%; "
-            f"{round(p * 100)}% khả năng giữ loại {cls}.") in text
+    text = " ".join(
+        (province / "marts" / "reports" / "2024" / "co-quan" / f"{code}.html").read_text(encoding="utf-8").split()
+    )
+    assert (
+        f"Xếp hạng {rank}, trong khoảng {q05}–{q95} khi trọng số thay đổi ±25%; "
+        f"{round(p * 100)}% khả năng giữ loại {cls}."
+    ) in text
 
 
 def test_the_workbook_shows_the_intervals_and_what_drives_the_ranking(marts, tmp_path: Path):
@@ -415,9 +509,13 @@ def test_the_workbook_shows_the_intervals_and_what_drives_the_ranking(marts, tmp
     rows = list(ws.iter_rows(min_row=3, values_only=True))
     heads = list(rows[0])
     col, code = heads.index("Khoảng xếp hạng (90%)"), heads.index("Mã cơ quan")
-    expected = {a: interval(q05, q95) for a, q05, q95 in marts.execute(
-        "SELECT agency_code, q05_rank, q95_rank FROM rank_uncertainty WHERE year = 2024 AND agency_group = "
-        "'department'").fetchall()}
+    expected = {
+        a: interval(q05, q95)
+        for a, q05, q95 in marts.execute(
+            "SELECT agency_code, q05_rank, q95_rank FROM rank_uncertainty WHERE year = 2024 AND agency_group = "
+            "'department'"
+        ).fetchall()
+    }
     data = takewhile(lambda r: r[0] is not None, rows[1:])  # up to the first empty row: then come the notes
     shown = {r[code]: r[col] for r in data}
     assert shown == expected

@@ -23,34 +23,48 @@ HEAVY = ("dagster", "great_expectations", "polars", "pandas")
 def _imports_after(code: str, env: dict[str, str] | None = None) -> tuple[list[str], str]:
     """The heavy modules a fresh interpreter holds after running `code`, and what it printed."""
     probe = f"{code}\nimport sys\nprint('MODULES=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, **(env or {})}, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        check=True,
+    )
     line = next(x for x in done.stdout.splitlines() if x.startswith("MODULES="))
     return [m for m in line.removeprefix("MODULES=").split(",") if m], done.stdout
 
 
 def test_help_imports_neither_dagster_nor_gx() -> None:
     loaded, out = _imports_after(
-        "from pipelines.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass")
+        "from pipelines.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass"
+    )
     assert "refresh a year" in out
     assert loaded == []
-    loaded, _ = _imports_after("from pipelines.cli import main\ntry:\n    main(['run', '--help'])\n"
-                               "except SystemExit:\n    pass")
+    loaded, _ = _imports_after(
+        "from pipelines.cli import main\ntry:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass"
+    )
     assert loaded == []
 
 
 def _data_dir(tmp_path: Path) -> Path:
     """A data directory as a successful run leaves it (raw files, warehouse, marts, Data Docs), contents fake."""
     base = tmp_path / "data"
-    for rel in ("raw/dossiers/2024/01/hoso.csv", "raw/agencies/agencies.csv", "warehouse/egov.duckdb",
-                "marts/egov.duckdb", "quality/data_docs/index.html"):
+    for rel in (
+        "raw/dossiers/2024/01/hoso.csv",
+        "raw/agencies/agencies.csv",
+        "warehouse/egov.duckdb",
+        "marts/egov.duckdb",
+        "quality/data_docs/index.html",
+    ):
         (base / rel).parent.mkdir(parents=True, exist_ok=True)
         (base / rel).write_text(rel, encoding="utf-8")
     return base
 
 
 def test_nothing_new_only_when_every_input_and_output_is_as_the_last_run_left_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     base = _data_dir(tmp_path)
     assert not unchanged.nothing_new(base, [2024])  # no successful run yet
     unchanged.record_success(base, [2024], unchanged.fingerprint(base, [2024]))
@@ -105,10 +119,12 @@ def test_nothing_new_only_when_every_input_and_output_is_as_the_last_run_left_it
 def test_run_with_nothing_new_returns_before_starting_dagster(tmp_path: Path) -> None:
     base = _data_dir(tmp_path)
     env = {"EGOV_DATA_DIR": str(base), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
-    code = ("import os\nfrom pathlib import Path\nfrom pipelines.cli import unchanged\n"
-            "base = Path(os.environ['EGOV_DATA_DIR'])\n"
-            "unchanged.record_success(base, [2024], unchanged.fingerprint(base, [2024]))\n"
-            "from pipelines.cli import main\nprint('EXIT=%d' % main(['run', '--year', '2024']))")
+    code = (
+        "import os\nfrom pathlib import Path\nfrom pipelines.cli import unchanged\n"
+        "base = Path(os.environ['EGOV_DATA_DIR'])\n"
+        "unchanged.record_success(base, [2024], unchanged.fingerprint(base, [2024]))\n"
+        "from pipelines.cli import main\nprint('EXIT=%d' % main(['run', '--year', '2024']))"
+    )
     loaded, out = _imports_after(code, env)
     assert "Nothing new for 2024" in out and "EXIT=0" in out
     assert loaded == []
@@ -140,8 +156,9 @@ def test_gx_worker_gives_the_in_process_summaries(province: Path, tmp_path: Path
     finally:
         gx_worker.stop()
     assert not gx_worker.running()
-    here = validate_in_process(frames, tmp_path / "b" / "data_docs", run_name="2023-2025",
-                               registry=load_registry(province))
+    here = validate_in_process(
+        frames, tmp_path / "b" / "data_docs", run_name="2023-2025", registry=load_registry(province)
+    )
     assert in_worker is not None and _without_timings(in_worker) == _without_timings(here)
     assert (tmp_path / "a" / "data_docs" / "index.html").exists()  # the worker built the Data Docs
 
@@ -180,12 +197,20 @@ def _deployment(base: Path) -> Path:
     periodic.mkdir(parents=True)
     for path in (settings.RUBRIC_DIR / "periodic" / "766").glob("*.yaml"):
         (periodic / path.name).write_bytes(path.read_bytes())
-    write_csv(base / "raw" / "agencies" / "tinh.csv", AGENCY_HEADER,
-              [[code, f"Tỉnh {code}", "province", "", "2016-01-01", "", ""] for code in COMPONENTS])
-    write_csv(base / "raw" / "assessments" / "2024" / "thanh_phan.csv",
-              ["year", "agency_code", "indicator_code", "value"],
-              [[2024, code, indicator, value] for code, values in COMPONENTS.items()
-               for indicator, value in zip(("ict_infrastructure", "ict_human"), values, strict=True)])
+    write_csv(
+        base / "raw" / "agencies" / "tinh.csv",
+        AGENCY_HEADER,
+        [[code, f"Tỉnh {code}", "province", "", "2016-01-01", "", ""] for code in COMPONENTS],
+    )
+    write_csv(
+        base / "raw" / "assessments" / "2024" / "thanh_phan.csv",
+        ["year", "agency_code", "indicator_code", "value"],
+        [
+            [2024, code, indicator, value]
+            for code, values in COMPONENTS.items()
+            for indicator, value in zip(("ict_infrastructure", "ict_human"), values, strict=True)
+        ],
+    )
     return base
 
 
@@ -232,8 +257,9 @@ def test_the_fingerprint_covers_every_configuration_file_the_registry_reads(tmp_
     read = [p for p in configuration_files(base) if not p.is_dir()]
     own = [p for p in read if not p.is_relative_to(settings.PROJECT_ROOT)]
     assert sorted(p.relative_to(base).as_posix() for p in own) == [
-        "rubrics/2024.yaml", *(f"rubrics/periodic/766/{p.name}"
-                               for p in sorted((settings.RUBRIC_DIR / "periodic" / "766").glob("*.yaml")))]
+        "rubrics/2024.yaml",
+        *(f"rubrics/periodic/766/{p.name}" for p in sorted((settings.RUBRIC_DIR / "periodic" / "766").glob("*.yaml"))),
+    ]
     for path in set(read) - set(own):
         folder = path.relative_to(settings.PROJECT_ROOT).parts[0]
         assert folder in unchanged.CODE_DIRS and path.suffix in unchanged.CODE_SUFFIXES, path
@@ -250,30 +276,39 @@ def _ranking(base: Path) -> list[tuple]:
     import duckdb
 
     with duckdb.connect(str(settings.marts_dir(base) / "egov.duckdb"), read_only=True) as con:
-        return con.execute("SELECT agency_code, total_points, rank FROM rankings WHERE year = 2024 "
-                           "ORDER BY rank").fetchall()
+        return con.execute(
+            "SELECT agency_code, total_points, rank FROM rankings WHERE year = 2024 ORDER BY rank"
+        ).fetchall()
 
 
 @pytest.mark.slow
 def test_a_rubric_edited_in_the_deployment_is_applied_by_the_next_run(
-        data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from pipelines.cli import main
 
     _deployment(data_dir)
     # Next year's rubric saved under a name that is not read: the run says so (issue 24, "2025.YAML").
-    (data_dir / "rubrics" / "2025.YAML").write_text(DEPLOYMENT_RUBRIC.replace("year: 2024", "year: 2025"),
-                                                    encoding="utf-8")
+    (data_dir / "rubrics" / "2025.YAML").write_text(
+        DEPLOYMENT_RUBRIC.replace("year: 2024", "year: 2025"), encoding="utf-8"
+    )
     assert main(["run", "--year", "2024"]) == 0
     assert _ranking(data_dir) == [("P01", 69.0, 1), ("P02", 45.0, 2)]
-    assert "'2025.YAML' is not read as a rubric: a rubric file must be named <year>.yaml (2025.yaml)" in \
-        capsys.readouterr().out
+    assert (
+        "'2025.YAML' is not read as a rubric: a rubric file must be named <year>.yaml (2025.yaml)"
+        in capsys.readouterr().out
+    )
     assert main(["run", "--year", "2024"]) == 0
     assert "Nothing new for 2024" in capsys.readouterr().out
 
     rubric = data_dir / "rubrics" / "2024.yaml"
     text = rubric.read_text(encoding="utf-8")
-    rubric.write_text(text.replace("points: 70}", "points: 3X}").replace("points: 30}", "points: 70}")
-                      .replace("points: 3X}", "points: 30}"), encoding="utf-8")
+    rubric.write_text(
+        text.replace("points: 70}", "points: 3X}")
+        .replace("points: 30}", "points: 70}")
+        .replace("points: 3X}", "points: 30}"),
+        encoding="utf-8",
+    )
     assert main(["run", "--year", "2024"]) == 0
     assert "Nothing new" not in capsys.readouterr().out
     assert _ranking(data_dir) == [("P02", 65.0, 1), ("P01", 41.0, 2)]

@@ -26,8 +26,11 @@ def free_port() -> int:
 
 
 def graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)["data"]
 
@@ -40,9 +43,15 @@ def restore_signals() -> None:  # background processes here inherit ignored SIGI
 def test_dagster_dev_shows_partitioned_assets_schedule_and_sensor(data_dir: Path):
     port = free_port()
     dagster = str(Path(sys.executable).parent / "dagster")
-    server = subprocess.Popen([dagster, "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)],
-                              cwd=PROJECT_ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, preexec_fn=restore_signals, start_new_session=True)
+    server = subprocess.Popen(
+        [dagster, "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=PROJECT_ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=restore_signals,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 90
         while True:
@@ -55,11 +64,16 @@ def test_dagster_dev_shows_partitioned_assets_schedule_and_sensor(data_dir: Path
         partitioned = {n["assetKey"]["path"][0]: n["isPartitioned"] for n in nodes}
         assert partitioned["stg_dossiers"] and partitioned["rankings"] and partitioned["indicator_values"]
         assert partitioned["stg_agencies"] is False and partitioned["marts"] is False
-        repo = graphql(port, "{ repositoriesOrError { ... on RepositoryConnection { nodes { "
-                             "schedules { name } sensors { name } } } } }")["repositoriesOrError"]["nodes"][0]
+        repo = graphql(
+            port,
+            "{ repositoriesOrError { ... on RepositoryConnection { nodes { schedules { name } sensors { name } } } } }",
+        )["repositoriesOrError"]["nodes"][0]
         assert sorted(s["name"] for s in repo["schedules"]) == ["nightly_current_year", "nightly_national"]
         assert sorted(s["name"] for s in repo["sensors"]) == [
-            "other_years_sensor", "province_folders_sensor", "raw_files_sensor"]
+            "other_years_sensor",
+            "province_folders_sensor",
+            "raw_files_sensor",
+        ]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

@@ -36,9 +36,18 @@ def refresh_dossier_facts(con: duckdb.DuckDBPyConnection, years: list[int]) -> d
     con.execute(_sql("schema"))
     insert_sql = _sql("dossier_file_facts")
     scope = hashlib.sha256(insert_sql.encode()).hexdigest()[:16]
-    return {str(year): refresh_file_facts(con, year, facts="dossier_file_facts", source=DOSSIER_SOURCE,
-                                          staged=DOSSIER_TABLE, insert_sql=insert_sql, scope=scope)
-            for year in years}
+    return {
+        str(year): refresh_file_facts(
+            con,
+            year,
+            facts="dossier_file_facts",
+            source=DOSSIER_SOURCE,
+            staged=DOSSIER_TABLE,
+            insert_sql=insert_sql,
+            scope=scope,
+        )
+        for year in years
+    }
 
 
 def _dossier_facts(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, dict[str, int]]:
@@ -52,11 +61,15 @@ def _prepare(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, dict
     """Inputs every family reads: the years, the agencies existing in them, the catalogue, dossier facts."""
     con.execute(_sql("schema"))
     con.execute("CREATE OR REPLACE TEMP TABLE egov_years AS SELECT unnest(?::INTEGER[]) AS year", [years])
-    con.execute("CREATE OR REPLACE TEMP TABLE egov_agencies AS "
-                "SELECT * FROM agency_years WHERE year IN (SELECT year FROM egov_years)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE egov_agencies AS "
+        "SELECT * FROM agency_years WHERE year IN (SELECT year FROM egov_years)"
+    )
     con.execute("CREATE OR REPLACE TEMP TABLE egov_catalogue (indicator_code VARCHAR, applies_to VARCHAR[])")
-    con.executemany("INSERT INTO egov_catalogue VALUES (?, ?)",
-                    [[i["code"], i.get("applies_to")] for i in load_indicator_catalogue()])
+    con.executemany(
+        "INSERT INTO egov_catalogue VALUES (?, ?)",
+        [[i["code"], i.get("applies_to")] for i in load_indicator_catalogue()],
+    )
     return _dossier_facts(con, years)
 
 
@@ -71,8 +84,10 @@ def build_indicators(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[s
     counts: dict[str, int] = {}
     try:
         with transaction(con):
-            con.execute("CREATE OR REPLACE TEMP TABLE egov_indicator_parts (year INTEGER, agency_code VARCHAR, "
-                        "indicator_code VARCHAR, numerator DOUBLE, denominator DOUBLE)")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE egov_indicator_parts (year INTEGER, agency_code VARCHAR, "
+                "indicator_code VARCHAR, numerator DOUBLE, denominator DOUBLE)"
+            )
             # Each family SQL appends its own indicators' parts and reads no other family's: any order works.
             for family in indicator_families(load_catalogue()):
                 before = con.execute("SELECT count(*) FROM egov_indicator_parts").fetchall()[0][0]
@@ -82,7 +97,8 @@ def build_indicators(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[s
             con.execute(_sql("indicator_values"))
             counts["assessments"] = con.execute(
                 "SELECT count(*) FROM indicator_values WHERE source = 'assessment' "
-                "AND year IN (SELECT year FROM egov_years)").fetchall()[0][0]
+                "AND year IN (SELECT year FROM egov_years)"
+            ).fetchall()[0][0]
     finally:
         _cleanup(con)
     return counts
@@ -96,8 +112,9 @@ def build_dossier_ytd(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[
         with transaction(con):
             con.execute("DELETE FROM dossier_indicators_ytd WHERE year IN (SELECT year FROM egov_years)")
             con.execute(_sql("dossier_ytd"))
-            rows = con.execute("SELECT count(*) FROM dossier_indicators_ytd "
-                               "WHERE year IN (SELECT year FROM egov_years)").fetchall()[0][0]
+            rows = con.execute(
+                "SELECT count(*) FROM dossier_indicators_ytd WHERE year IN (SELECT year FROM egov_years)"
+            ).fetchall()[0][0]
     finally:
         _cleanup(con)
     return {"dossier_indicators_ytd": rows, "dossier_facts": counted}

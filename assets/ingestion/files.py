@@ -56,11 +56,9 @@ def printable_name(raw_dir: Path, path: Path) -> tuple[str, str | None]:
     except UnicodeDecodeError:
         text = os.fsencode(rel).decode("utf-8", "backslashreplace")
         undecodable = True
-    shown = "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) == "Cc" else c
-                    for c in text)
+    shown = "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) == "Cc" else c for c in text)
     if undecodable:
-        return shown, ("has a name that is not valid UTF-8 (an archive unzipped from Windows?): not read; "
-                       "rename it")
+        return shown, ("has a name that is not valid UTF-8 (an archive unzipped from Windows?): not read; rename it")
     if shown != text:
         return shown, "has a control character in its name: not read; rename it"
     return text, None
@@ -160,8 +158,7 @@ def _strays(root: Path, contract: SourceContract, year: int | None) -> list[tupl
     return out
 
 
-def _attributed(entry: Path, below: Path, root: Path, year: int | None,
-                reason: str) -> list[tuple[Path, str | None]]:
+def _attributed(entry: Path, below: Path, root: Path, year: int | None, reason: str) -> list[tuple[Path, str | None]]:
     """The files at or under `entry` that belong to `year`: the year their path names, or any year if none.
 
     `{year}` in the reason becomes the year found; without one, the example that holds it is left out.

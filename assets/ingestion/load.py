@@ -41,12 +41,22 @@ from pipelines.core.staging import SQL_TYPES
 from pipelines.core.warehouse import memory_limit_bytes, transaction
 
 TYPE_WORDS = {
-    "int": "whole number", "decimal": "number", "flag": "flag (0/1)", "date": "date (yyyy-mm-dd or dd/mm/yyyy)",
-    "timestamp": "date-time (yyyyMMddHHmmss)", "level": "service level (1-4, một phần, toàn trình)",
+    "int": "whole number",
+    "decimal": "number",
+    "flag": "flag (0/1)",
+    "date": "date (yyyy-mm-dd or dd/mm/yyyy)",
+    "timestamp": "date-time (yyyyMMddHHmmss)",
+    "level": "service level (1-4, một phần, toàn trình)",
 }
 # The parsing macro of each contract type (macros.sql, created by `install_parsers` before a load parses a file).
-PARSERS = {"int": "egov_int", "decimal": "egov_decimal", "flag": "egov_flag", "date": "egov_date",
-           "timestamp": "egov_timestamp", "level": "egov_level"}
+PARSERS = {
+    "int": "egov_int",
+    "decimal": "egov_decimal",
+    "flag": "egov_flag",
+    "date": "egov_date",
+    "timestamp": "egov_timestamp",
+    "level": "egov_level",
+}
 MACROS_SQL = Path(__file__).parent / "macros.sql"
 # Parsed rows of the files being loaded, in a database attached to the warehouse connection, so the connections that
 # parse files in parallel share it (a TEMP table would be private to one connection). In memory for small loads;
@@ -67,8 +77,14 @@ CONTROL_IN_TEXT = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
 # naming an unknown code shows them escaped (X001\u200b), or it would read exactly like the registry's X001.
 INVISIBLE = r"[\p{Cc}\p{Cf}\p{Z}\p{Mn}\p{Me}\p{Co}]"
 # What reading one file may raise when the file itself is at fault: the file is rejected, the others load.
-FILE_ERRORS = (csv.Error, UnicodeError, OSError, duckdb.InvalidInputException, duckdb.ConversionException,
-               duckdb.IOException)
+FILE_ERRORS = (
+    csv.Error,
+    UnicodeError,
+    OSError,
+    duckdb.InvalidInputException,
+    duckdb.ConversionException,
+    duckdb.IOException,
+)
 # ingested_files.context_hash of a file to read again whatever its fingerprint: a file of another year holding
 # superseded versions, one of which may be the record again after the file that superseded it changed or went.
 REREAD = "reread"
@@ -144,8 +160,10 @@ def typed_expr(col: ColumnContract, native: bool = False) -> str:
 
 def shown(expr: str) -> str:
     """SQL: the text `expr` with every invisible character (INVISIBLE) but the space written as \\uXXXX."""
-    return (f"array_to_string(list_transform(string_split({expr}, ''), lambda ch: CASE WHEN ch <> ' ' AND "
-            f"regexp_matches(ch, {lit(INVISIBLE)}) THEN printf('\\u%04x', unicode(ch)) ELSE ch END), '')")
+    return (
+        f"array_to_string(list_transform(string_split({expr}, ''), lambda ch: CASE WHEN ch <> ' ' AND "
+        f"regexp_matches(ch, {lit(INVISIBLE)}) THEN printf('\\u%04x', unicode(ch)) ELSE ch END), '')"
+    )
 
 
 Ranges = dict[str, tuple[float, float, str]]  # indicator code → (min, max, where declared); others: [0, 1]
@@ -156,8 +174,9 @@ def indicator_ranges(data_dir: Path | None = None, year: int | None = None) -> R
     directory declares under assessed_indicators (min, max), else thresholds.yaml indicator_bounds
     (Registry.value_ranges); without a data directory, thresholds.yaml only."""
     if data_dir is None:
-        return {code: (float(lo), float(hi), "")
-                for code, (lo, hi) in (load_thresholds()["indicator_bounds"] or {}).items()}
+        return {
+            code: (float(lo), float(hi), "") for code, (lo, hi) in (load_thresholds()["indicator_bounds"] or {}).items()
+        }
     return load_registry(data_dir).value_ranges(year)
 
 
@@ -165,8 +184,9 @@ def _bound(value: float) -> str:
     return f"{value:g}"
 
 
-def column_checks(col: ColumnContract, native: bool = False, ranges: Ranges | None = None
-                  ) -> list[tuple[str, str, str]]:
+def column_checks(
+    col: ColumnContract, native: bool = False, ranges: Ranges | None = None
+) -> list[tuple[str, str, str]]:
     """(condition, reason expression, rule) per violation a column can show; a `native` (typed) value is quoted as
     its text, as the text path would have read it."""
     raw, val, name = q(col.name + "__raw"), q(col.name), col.name
@@ -178,11 +198,14 @@ def column_checks(col: ColumnContract, native: bool = False, ranges: Ranges | No
     if col.type == "text" and not col.personal:
         pattern = lit(CONTROL_IN_TEXT if col.free_text else CONTROL)
         before = lit("^[^" + (CONTROL_IN_TEXT if col.free_text else CONTROL)[1:] + "*")  # the text before it
-        checks.append((
-            f"regexp_matches({raw}, {pattern})",
-            f"{lit(name + ' holds a control character (')} || printf('U+%04X', unicode(regexp_extract({raw}, "
-            f"{pattern}))) || ') after ' || chr(39) || left(regexp_extract({raw}, {before}), 40) || chr(39)",
-            "invalid"))
+        checks.append(
+            (
+                f"regexp_matches({raw}, {pattern})",
+                f"{lit(name + ' holds a control character (')} || printf('U+%04X', unicode(regexp_extract({raw}, "
+                f"{pattern}))) || ') after ' || chr(39) || left(regexp_extract({raw}, {before}), 40) || chr(39)",
+                "invalid",
+            )
+        )
     if col.range_by:
         ranges = indicator_ranges() if ranges is None else ranges
         by = q(col.range_by)
@@ -192,12 +215,16 @@ def column_checks(col: ColumnContract, native: bool = False, ranges: Ranges | No
             return f"CASE {by} {whens} ELSE {pick((*DEFAULT_RANGE, ''))} END" if whens else pick((*DEFAULT_RANGE, ""))
 
         lo, hi = per_indicator(lambda r: str(float(r[0]))), per_indicator(lambda r: str(float(r[1])))
-        shown = (f"{per_indicator(lambda r: lit(_bound(r[0])))} || ', ' || "
-                 f"{per_indicator(lambda r: lit(_bound(r[1])))}")
+        shown = f"{per_indicator(lambda r: lit(_bound(r[0])))} || ', ' || {per_indicator(lambda r: lit(_bound(r[1])))}"
         where = per_indicator(lambda r: lit(f" ({r[2]})" if r[2] else ""))
-        checks.append((f"{val} IS NOT NULL AND NOT ({val} BETWEEN {lo} AND {hi})",
-                       f"{lit(name + ' ')} || {as_text} || ' is outside [' || {shown} || '] for indicator ' || {by}"
-                       f" || {where}", "out_of_range"))
+        checks.append(
+            (
+                f"{val} IS NOT NULL AND NOT ({val} BETWEEN {lo} AND {hi})",
+                f"{lit(name + ' ')} || {as_text} || ' is outside [' || {shown} || '] for indicator ' || {by}"
+                f" || {where}",
+                "out_of_range",
+            )
+        )
     if col.type != "text":
         bad = f"{val} = -1" if col.type == "level" else f"{val} IS NULL"
         reason = quoted_raw + lit(f"' is not a valid {TYPE_WORDS[col.type]}")
@@ -212,8 +239,15 @@ def column_checks(col: ColumnContract, native: bool = False, ranges: Ranges | No
     return checks
 
 
-def parse_select(contract: SourceContract, relation_sql: str, year: int | None, file_id: int, delimiter: str,
-                 native: Collection[str] = (), ranges: Ranges | None = None) -> str:
+def parse_select(
+    contract: SourceContract,
+    relation_sql: str,
+    year: int | None,
+    file_id: int,
+    delimiter: str,
+    native: Collection[str] = (),
+    ranges: Ranges | None = None,
+) -> str:
     """One SELECT that types every column and names each violation of the contract in `__reason`; the columns in
     `native` arrive typed (OpenedFile.native), the others as text."""
     raw_cols = ", ".join(f"{q(c.name)} AS {q(c.name + '__raw')}" for c in contract.columns)
@@ -223,36 +257,60 @@ def parse_select(contract: SourceContract, relation_sql: str, year: int | None, 
         checks.extend(column_checks(col, col.name in native, ranges))
     if year is not None and contract.year_column:
         yc = q(contract.year_column)
-        checks.append((f"{yc} IS NOT NULL AND {yc} <> {year}",
-                       f"'{contract.year_column} ' || {yc} || ' is not the year of its folder ({year})'", "wrong_year"))
+        checks.append(
+            (
+                f"{yc} IS NOT NULL AND {yc} <> {year}",
+                f"'{contract.year_column} ' || {yc} || ' is not the year of its folder ({year})'",
+                "wrong_year",
+            )
+        )
     if year is not None and contract.year_from:
         yc = q(contract.year_from)
-        checks.append((f"{yc} IS NOT NULL AND year({yc}) <> {year}",
-                       f"'{contract.year_from} ' || strftime({yc}, '%Y-%m-%d') "
-                       f"|| ' is not in the year of its folder ({year})'",
-                       "wrong_year"))
+        checks.append(
+            (
+                f"{yc} IS NOT NULL AND year({yc}) <> {year}",
+                f"'{contract.year_from} ' || strftime({yc}, '%Y-%m-%d') "
+                f"|| ' is not in the year of its folder ({year})'",
+                "wrong_year",
+            )
+        )
     if contract.agency_column:
         ac = q(contract.agency_column)
-        checks.append((f"{ac} IS NOT NULL AND {ac} NOT IN (SELECT agency_code FROM {REGISTRY_TABLE})",
-                       f"'unknown agency ' || {shown(ac)} || ' (not in the agency registry)'", "unknown_agency"))
+        checks.append(
+            (
+                f"{ac} IS NOT NULL AND {ac} NOT IN (SELECT agency_code FROM {REGISTRY_TABLE})",
+                f"'unknown agency ' || {shown(ac)} || ' (not in the agency registry)'",
+                "unknown_agency",
+            )
+        )
     for col in contract.columns:
         if col.key_of:  # a rating names a dossier of the log (any year): else it belongs to no agency
             table, key, label = key_target(load_sources(), col)
             c = q(col.name)
-            checks.append((f"{c} IS NOT NULL AND {c} NOT IN (SELECT {q(key)} FROM {table} WHERE {q(key)} IS NOT NULL)",
-                           f"'unknown {key} ' || {shown(c)} || {lit(f' (not in {label})')}", "unknown_key"))
+            checks.append(
+                (
+                    f"{c} IS NOT NULL AND {c} NOT IN (SELECT {q(key)} FROM {table} WHERE {q(key)} IS NOT NULL)",
+                    f"'unknown {key} ' || {shown(c)} || {lit(f' (not in {label})')}",
+                    "unknown_key",
+                )
+            )
     for rule in contract.rules:
         checks.append((f"coalesce({rule.when}, false)", lit(rule.reason), "rule"))
     reason = "nullif(concat_ws('; ', " + ", ".join(f"CASE WHEN {c} THEN {r} END" for c, r, _ in checks) + "), '')"
     rule = "coalesce(" + ", ".join(f"CASE WHEN {c} THEN {lit(k)} END" for c, _, k in checks) + ")"
-    raw_text = f"regexp_replace(concat_ws({lit(delimiter)}, " + ", ".join(
-        "'***'" if c.personal else f"coalesce(CAST({q(c.name + '__raw')} AS VARCHAR), '')" for c in contract.columns
-    ) + f"), {lit(CONTROL_IN_TEXT)}, '\ufffd', 'g')"
+    raw_text = (
+        f"regexp_replace(concat_ws({lit(delimiter)}, "
+        + ", ".join(
+            "'***'" if c.personal else f"coalesce(CAST({q(c.name + '__raw')} AS VARCHAR), '')" for c in contract.columns
+        )
+        + f"), {lit(CONTROL_IN_TEXT)}, '\ufffd', 'g')"
+    )
     stored = ", ".join(q(c.name) for c in contract.stored_columns)
     agency_raw = (contract.agency_column or "agency_code") + "__raw"
     agency = q(agency_raw) if agency_raw[:-5] in {c.name for c in contract.columns} else "NULL::VARCHAR"
     labels = "".join(
-        f", {q(c.name + '__raw')} AS {q(c.keep_label_as)}" for c in contract.stored_columns if c.keep_label_as)
+        f", {q(c.name + '__raw')} AS {q(c.keep_label_as)}" for c in contract.stored_columns if c.keep_label_as
+    )
     return f"""
 WITH raw AS (SELECT {raw_cols}, __line, __reader_reason FROM ({relation_sql})),
 typed AS (SELECT *, {typed_cols} FROM raw),
@@ -269,17 +327,32 @@ def context_hash(con: duckdb.DuckDBPyConnection, contract: SourceContract, range
     parts = [repr(contract)]
     if any(c.range_by for c in contract.columns):
         # as before rubrics declared ranges: (min, max) pairs, so a file loaded then is not reloaded for nothing
-        parts.append(repr(sorted((code, (lo, hi) if not where else (lo, hi, where))
-                                 for code, (lo, hi, where) in (indicator_ranges() if ranges is None
-                                                               else ranges).items())))
+        parts.append(
+            repr(
+                sorted(
+                    (code, (lo, hi) if not where else (lo, hi, where))
+                    for code, (lo, hi, where) in (indicator_ranges() if ranges is None else ranges).items()
+                )
+            )
+        )
     if contract.agency_column:
-        parts.append(str(con.execute(
-            f"SELECT coalesce(sum(hash(agency_code)), 0) || '-' || count(*) FROM {REGISTRY_TABLE}").fetchone()[0]))
+        parts.append(
+            str(
+                con.execute(
+                    f"SELECT coalesce(sum(hash(agency_code)), 0) || '-' || count(*) FROM {REGISTRY_TABLE}"
+                ).fetchone()[0]
+            )
+        )
     for col in contract.columns:  # the keys a column must name (a rating's dossiers): a new dossier file reloads
         if col.key_of:
             table, key, _ = key_target(load_sources(), col)
-            parts.append(str(con.execute(
-                f"SELECT coalesce(sum(hash({q(key)})), 0) || '-' || count(*) FROM {table}").fetchone()[0]))
+            parts.append(
+                str(
+                    con.execute(f"SELECT coalesce(sum(hash({q(key)})), 0) || '-' || count(*) FROM {table}").fetchone()[
+                        0
+                    ]
+                )
+            )
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -302,8 +375,10 @@ def ingest(
     report, queue = _ingest_year(con, contract, raw_dir, year, full_refresh=full_refresh, log=log)
     while queue:
         other = queue.pop(0)
-        log(f"{contract.folder}/{other}: read again, a file of another year changed or went (its superseded "
-            "versions may be the record again)")
+        log(
+            f"{contract.folder}/{other}: read again, a file of another year changed or went (its superseded "
+            "versions may be the record again)"
+        )
         _, more = _ingest_year(con, contract, raw_dir, other, full_refresh=False, log=log)
         report.other_years.add(other)
         queue += [y for y in more if y not in queue]
@@ -331,7 +406,9 @@ def _ingest_year(
         f: (size, mtime, h)
         for f, size, mtime, h in con.execute(
             f"SELECT file, file_size, file_mtime_ns, context_hash FROM ingested_files "
-            f"WHERE source = ? AND {year_filter}", [contract.name]).fetchall()
+            f"WHERE source = ? AND {year_filter}",
+            [contract.name],
+        ).fetchall()
     }
     changed: list[RawEntry] = []
     # A loaded file whose bytes changed (not a file marked REREAD, nor one whose context alone changed: a new
@@ -344,25 +421,41 @@ def _ingest_year(
         st = stats[e.name] = os.lstat(e.path) if e.refused else e.path.stat()  # a refused link is not followed
         if full_refresh or previous.get(e.name) != (st.st_size, st.st_mtime_ns, ctx):
             changed.append(e)
-            modified = modified or (e.name in previous and previous[e.name][2] != REREAD
-                                    and previous[e.name][:2] != (st.st_size, st.st_mtime_ns))
+            modified = modified or (
+                e.name in previous
+                and previous[e.name][2] != REREAD
+                and previous[e.name][:2] != (st.st_size, st.st_mtime_ns)
+            )
     gone = set(previous) - {e.name for e in entries}
     # Records that change are resolved across every year of the source (a dossier whose reception date was
     # corrected moves to another year's folder): when a file went or changed, the files of other years holding
     # superseded versions are read again after this year's load, since one of them may be the record again.
     reread_years: list[int] = []
     if contract.version and year is not None and (gone or modified):
-        reread_years = [y for (y,) in con.execute(
-            "SELECT DISTINCT year FROM ingested_files WHERE source = ? AND year <> ? AND rows_superseded > 0 "
-            "ORDER BY year", [contract.name, year]).fetchall()]
-    if contract.version and not full_refresh and (gone or any(e.name in previous for e in changed)) and con.execute(
+        reread_years = [
+            y
+            for (y,) in con.execute(
+                "SELECT DISTINCT year FROM ingested_files WHERE source = ? AND year <> ? AND rows_superseded > 0 "
+                "ORDER BY year",
+                [contract.name, year],
+            ).fetchall()
+        ]
+    if (
+        contract.version
+        and not full_refresh
+        and (gone or any(e.name in previous for e in changed))
+        and con.execute(
             f"SELECT count(*) FROM ingested_files WHERE source = ? AND {year_filter} AND rows_superseded > 0",
-            [contract.name]).fetchone()[0]:
+            [contract.name],
+        ).fetchone()[0]
+    ):
         # A file of a versioned source changed or went while some rows of the year are superseded: a version it
         # superseded may be the record again, and that row is no longer staged. Reading the year's files again is
         # the one exact answer (with nothing superseded, nothing can come back: the usual reload of its files).
-        log(f"{contract.folder}/{year}: a file changed or was removed; every file of the year is read again "
-            "(records that change: the latest version of each key)")
+        log(
+            f"{contract.folder}/{year}: a file changed or was removed; every file of the year is read again "
+            "(records that change: the latest version of each key)"
+        )
         full_refresh, changed = True, list(entries)
     stale = [e.name for e in changed] + sorted(gone)
     report.skipped_unchanged = len(entries) - len(changed)
@@ -380,25 +473,41 @@ def _ingest_year(
                 con.execute(f"DELETE FROM file_facts_built WHERE source = ? AND {year_filter}", [contract.name])
             elif stale:
                 con.execute("CREATE OR REPLACE TEMP TABLE egov_stale AS SELECT unnest(?::VARCHAR[]) AS file", [stale])
-                con.execute(f"DELETE FROM {contract.table} WHERE {stg_year_filter} "
-                            f"AND source_file IN (SELECT file FROM egov_stale)")
+                con.execute(
+                    f"DELETE FROM {contract.table} WHERE {stg_year_filter} "
+                    f"AND source_file IN (SELECT file FROM egov_stale)"
+                )
                 for table in ("quarantine", "ingested_files"):
-                    con.execute(f"DELETE FROM {table} WHERE source = ? AND {year_filter} "
-                                f"AND file IN (SELECT file FROM egov_stale)", [contract.name])
-                con.execute(f"DELETE FROM file_facts_built WHERE source = ? AND {year_filter} "
-                            f"AND source_file IN (SELECT file FROM egov_stale)", [contract.name])
+                    con.execute(
+                        f"DELETE FROM {table} WHERE source = ? AND {year_filter} "
+                        f"AND file IN (SELECT file FROM egov_stale)",
+                        [contract.name],
+                    )
+                con.execute(
+                    f"DELETE FROM file_facts_built WHERE source = ? AND {year_filter} "
+                    f"AND source_file IN (SELECT file FROM egov_stale)",
+                    [contract.name],
+                )
             if changed:
                 _load_files(con, contract, year, changed, stats, report, ctx, log, parsed)
             if reread_years:  # marked in this transaction: a crash before they are read leaves them to read
-                con.execute(f"UPDATE ingested_files SET context_hash = {lit(REREAD)} WHERE source = ? "
-                            "AND list_contains(?, year) AND rows_superseded > 0", [contract.name, reread_years])
+                con.execute(
+                    f"UPDATE ingested_files SET context_hash = {lit(REREAD)} WHERE source = ? "
+                    "AND list_contains(?, year) AND rows_superseded > 0",
+                    [contract.name, reread_years],
+                )
     finally:
-        con.execute("DROP TABLE IF EXISTS egov_dups; DROP TABLE IF EXISTS egov_files; DROP TABLE IF EXISTS egov_stale; "
-                    "DROP TABLE IF EXISTS egov_superseded; DROP TABLE IF EXISTS egov_versions")
+        con.execute(
+            "DROP TABLE IF EXISTS egov_dups; DROP TABLE IF EXISTS egov_files; DROP TABLE IF EXISTS egov_stale; "
+            "DROP TABLE IF EXISTS egov_superseded; DROP TABLE IF EXISTS egov_versions"
+        )
         _release_scratch(con)
-    report.quarantined_by_rule = dict(con.execute(
-        f"SELECT rule, count(*) FROM quarantine WHERE source = ? AND {year_filter} GROUP BY rule ORDER BY rule",
-        [contract.name]).fetchall())
+    report.quarantined_by_rule = dict(
+        con.execute(
+            f"SELECT rule, count(*) FROM quarantine WHERE source = ? AND {year_filter} GROUP BY rule ORDER BY rule",
+            [contract.name],
+        ).fetchall()
+    )
     return report, reread_years
 
 
@@ -434,8 +543,10 @@ def _parse_files(
     """
     install_parsers(con)
     con.execute(f"ATTACH ? AS {SCRATCH}", [_scratch_location(con, files)])
-    con.execute(f"CREATE OR REPLACE TABLE {PARSED} AS "
-                + parse_select(contract, _empty_relation(contract), year, 0, ",", ranges=ranges))
+    con.execute(
+        f"CREATE OR REPLACE TABLE {PARSED} AS "
+        + parse_select(contract, _empty_relation(contract), year, 0, ",", ranges=ranges)
+    )
     threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
     workers = max(1, min(len(files), threads, MAX_PARSE_WORKERS))
     with tempfile.TemporaryDirectory(prefix="egov-ingest-") as tmp:
@@ -495,15 +606,21 @@ def _release_scratch(con: duckdb.DuckDBPyConnection) -> None:
             path.unlink(missing_ok=True)
 
 
-def _parse_file(cur: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, year: int | None,
-                file_id: int, tmp: Path, ranges: Ranges | None = None) -> _ParsedFile:
+def _parse_file(
+    cur: duckdb.DuckDBPyConnection,
+    contract: SourceContract,
+    path: Path,
+    year: int | None,
+    file_id: int,
+    tmp: Path,
+    ranges: Ranges | None = None,
+) -> _ParsedFile:
     """Parse one file into PARSED, or say why the whole file is rejected (without quoting a personal source)."""
     try:
         opened = open_raw_file(cur, path, contract, tmp)
         if opened.file_format == "csv":
             cur.execute("DROP TABLE IF EXISTS egov_rej_errors; DROP TABLE IF EXISTS egov_rej_scans")
-        select = parse_select(contract, opened.relation_sql, year, file_id, opened.delimiter, opened.native,
-                              ranges)
+        select = parse_select(contract, opened.relation_sql, year, file_id, opened.delimiter, opened.native, ranges)
         cur.execute(f"INSERT INTO {PARSED} " + select, opened.params)  # one statement: all rows or none
         rejects = read_structural_rejects(cur, opened) if opened.file_format == "csv" else []
     except (FileRejected, *FILE_ERRORS) as exc:
@@ -537,24 +654,34 @@ def _load_files(
             log(f"{entry.name}: {p.rejected}")
             fmt = None if entry.refused else file_format(entry.path)
             per_file[p.file_id] = FileReport(entry.name, fmt, None, "rejected", p.rejected)
-            con.execute("INSERT INTO quarantine VALUES (?, ?, ?, 0, ?, NULL, 'file_rejected', NULL)",
-                        [contract.name, year, entry.name, p.rejected])
+            con.execute(
+                "INSERT INTO quarantine VALUES (?, ?, ?, 0, ?, NULL, 'file_rejected', NULL)",
+                [contract.name, year, entry.name, p.rejected],
+            )
             continue
         created = True
         if p.rejects:
             con.executemany(
                 "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL, 'unreadable_record', ?)",
-                [[contract.name, year, entry.name, line, reason, raw] for line, reason, raw in p.rejects])
+                [[contract.name, year, entry.name, line, reason, raw] for line, reason, raw in p.rejects],
+            )
         opened = p.opened
         per_file[p.file_id] = FileReport(
-            entry.name, opened.file_format, opened.encoding, "loaded", "; ".join(opened.notes),
-            rows_read=len(p.rejects), rows_quarantined=len(p.rejects))
+            entry.name,
+            opened.file_format,
+            opened.encoding,
+            "loaded",
+            "; ".join(opened.notes),
+            rows_read=len(p.rejects),
+            rows_quarantined=len(p.rejects),
+        )
     if created:
         report.other_years |= _dedupe_and_insert(con, contract, year)
         counts = con.execute(
             "SELECT __file_id, count(*), count(*) FILTER (WHERE __reason IS NOT NULL OR d.__file_id IS NOT NULL), "
             f"count(o.__file_id) FROM {PARSED} p LEFT JOIN egov_dups d USING (__file_id, __line) "
-            "LEFT JOIN egov_superseded o USING (__file_id, __line) GROUP BY ALL").fetchall()
+            "LEFT JOIN egov_superseded o USING (__file_id, __line) GROUP BY ALL"
+        ).fetchall()
         for file_id, read, quarantined, superseded in counts:
             fr = per_file[file_id]
             fr.rows_read += read
@@ -567,14 +694,31 @@ def _load_files(
             "INSERT INTO ingested_files (source, year, file, file_format, encoding, status, message, rows_read, "
             "rows_loaded, rows_quarantined, file_size, file_mtime_ns, context_hash, rows_superseded) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [contract.name, year, fr.file, fr.file_format, fr.encoding, fr.status, fr.message or None,
-             fr.rows_read, fr.rows_loaded, fr.rows_quarantined, st.st_size, st.st_mtime_ns, ctx, fr.rows_superseded])
+            [
+                contract.name,
+                year,
+                fr.file,
+                fr.file_format,
+                fr.encoding,
+                fr.status,
+                fr.message or None,
+                fr.rows_read,
+                fr.rows_loaded,
+                fr.rows_quarantined,
+                st.st_size,
+                st.st_mtime_ns,
+                ctx,
+                fr.rows_superseded,
+            ],
+        )
         report.files.append(fr)
         if fr.status == "loaded":
-            log(f"{fr.file}: {fr.rows_read:,} rows read, {fr.rows_loaded:,} loaded, "
+            log(
+                f"{fr.file}: {fr.rows_read:,} rows read, {fr.rows_loaded:,} loaded, "
                 f"{fr.rows_quarantined:,} quarantined"
                 + (f", {fr.rows_superseded:,} superseded by later versions" if fr.rows_superseded else "")
-                + (f" ({fr.message})" if fr.message else ""))
+                + (f" ({fr.message})" if fr.message else "")
+            )
 
 
 def _place_records_on_physical_lines(
@@ -601,15 +745,25 @@ def _place_records_on_physical_lines(
         if len(good_lines) == good and rejected <= physical.keys():
             break
     else:  # DuckDB lost records (or made some up): keeping its count would hide them
-        why = (f"the last of them opens a quote on line {records[-1][1]} that never closes" if open_quote and records
-               else "a quote never closed, text after a closing quote, or a cell over 1 MB?")
+        why = (
+            f"the last of them opens a quote on line {records[-1][1]} that never closes"
+            if open_quote and records
+            else "a quote never closed, text after a closing quote, or a cell over 1 MB?"
+        )
         raise FileRejected(
             f"cannot be split into records reliably: the CSV reader read {good + len(rejects):,} records where a "
-            f"scan of its lines finds {len(records):,} ({why}); nothing of it loaded: fix it and send it again")
-    con.execute("CREATE OR REPLACE TEMP TABLE egov_lines AS SELECT unnest(?::BIGINT[]) AS physical, "
-                "generate_subscripts(?::BIGINT[], 1) + 1 AS line", [good_lines, good_lines])
-    con.execute(f"UPDATE {PARSED} AS p SET __line = l.physical FROM egov_lines AS l "
-                "WHERE p.__file_id = ? AND p.__line = l.line", [file_id])
+            f"scan of its lines finds {len(records):,} ({why}); nothing of it loaded: fix it and send it again"
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE egov_lines AS SELECT unnest(?::BIGINT[]) AS physical, "
+        "generate_subscripts(?::BIGINT[], 1) + 1 AS line",
+        [good_lines, good_lines],
+    )
+    con.execute(
+        f"UPDATE {PARSED} AS p SET __line = l.physical FROM egov_lines AS l "
+        "WHERE p.__file_id = ? AND p.__line = l.line",
+        [file_id],
+    )
     con.execute("DROP TABLE egov_lines")
     return [(physical.get(line, line), reason, raw) for line, reason, raw in rejects]
 
@@ -620,18 +774,24 @@ def _place_records_between_rejects(con: duckdb.DuckDBPyConnection, file_id: int,
     con.execute("CREATE OR REPLACE TEMP TABLE egov_gaps AS SELECT unnest(?::BIGINT[]) AS good_before", [gaps])
     con.execute(
         f"UPDATE {PARSED} SET __line = __line + (SELECT count(*) FROM egov_gaps WHERE good_before < __line - 1) "
-        "WHERE __file_id = ?", [file_id])
+        "WHERE __file_id = ?",
+        [file_id],
+    )
     con.execute("DROP TABLE egov_gaps")
 
 
 def _stored_raw(contract: SourceContract, alias: str) -> str:
     """A quarantined row's raw text rebuilt from its stored (typed, non-personal) columns."""
-    return "concat_ws(',', " + ", ".join(
-        f"coalesce(CAST({alias}.{q(c.name)} AS VARCHAR), '')" for c in contract.stored_columns) + ")"
+    return (
+        "concat_ws(',', "
+        + ", ".join(f"coalesce(CAST({alias}.{q(c.name)} AS VARCHAR), '')" for c in contract.stored_columns)
+        + ")"
+    )
 
 
-def _check_links(con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None, stale: list[str],
-                 full_refresh: bool) -> None:
+def _check_links(
+    con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None, stale: list[str], full_refresh: bool
+) -> None:
     """Quarantine parsed rows whose link column (`refers_to`, e.g. a commune's parent_code) names the row itself,
     no row of the source, or a chain that comes back to where it started (A merged into B, B into A).
 
@@ -647,7 +807,8 @@ def _check_links(con: duckdb.DuckDBPyConnection, contract: SourceContract, year:
         if not col.refers_to:
             continue
         key, link = q(col.refers_to), q(col.name)
-        con.execute(f"""
+        con.execute(
+            f"""
 CREATE OR REPLACE TEMP TABLE egov_links AS
 WITH RECURSIVE
 parsed AS (SELECT __file_id, __line, __reason, {key} AS node, {link} AS next FROM {PARSED}),
@@ -668,16 +829,18 @@ walk(start, node, path) AS (
 cycles AS (SELECT start, min(array_to_string(path, ' → ')) AS cycle FROM walk WHERE node = start GROUP BY start)
 SELECT p.__file_id, p.__line,
        CASE
-           WHEN p.next = p.node THEN {lit(col.name + ' ')} || p.next || {lit(" is the row's own " + col.refers_to)}
+           WHEN p.next = p.node THEN {lit(col.name + " ")} || p.next || {lit(" is the row's own " + col.refers_to)}
            WHEN p.next NOT IN (SELECT node FROM known)
-               THEN {lit(col.name + ' ')} || {shown('p.next')}
-                    || {lit(f' is not an {col.refers_to} of {contract.label}')}
-           WHEN c.cycle IS NOT NULL THEN {lit(col.name + ' forms a cycle: ')} || c.cycle
+               THEN {lit(col.name + " ")} || {shown("p.next")}
+                    || {lit(f" is not an {col.refers_to} of {contract.label}")}
+           WHEN c.cycle IS NOT NULL THEN {lit(col.name + " forms a cycle: ")} || c.cycle
        END AS reason
 FROM parsed AS p LEFT JOIN cycles AS c ON c.start = p.node
-WHERE p.__reason IS NULL AND p.next IS NOT NULL""", params)
+WHERE p.__reason IS NULL AND p.next IS NOT NULL""",
+            params,
+        )
         con.execute(f"""
-UPDATE {PARSED} AS p SET __reason = l.reason, __rule = 'bad_link', __raw = {_stored_raw(contract, 'p')}
+UPDATE {PARSED} AS p SET __reason = l.reason, __rule = 'bad_link', __raw = {_stored_raw(contract, "p")}
 FROM egov_links AS l
 WHERE l.reason IS NOT NULL AND p.__file_id = l.__file_id AND p.__line = l.__line""")
     con.execute("DROP TABLE IF EXISTS egov_links")
@@ -699,11 +862,15 @@ def _dedupe_and_insert(con: duckdb.DuckDBPyConnection, contract: SourceContract,
         # Rows already staged for the partition (from unchanged files) win over new ones. None after a full refresh
         # (deleted above in this transaction): skip that join, whose planner would still size it on the deleted rows.
         staged = con.execute(f"SELECT count(*) FROM {contract.table} AS s WHERE {stg_year_filter}").fetchone()[0]
-        against_staged = f"""
+        against_staged = (
+            f"""
 UNION ALL
 SELECT p.__file_id, p.__line, {key_text}, s.source_file, s.source_line
 FROM {PARSED} AS p JOIN {contract.table} AS s ON {join_staged} AND {stg_year_filter}
-WHERE p.__reason IS NULL""" if staged else ""
+WHERE p.__reason IS NULL"""
+            if staged
+            else ""
+        )
         con.execute(f"""
 CREATE OR REPLACE TEMP TABLE egov_dups AS
 -- Keys are first grouped by their 64-bit hash, then exactly among the few rows whose hash repeats: grouping the
@@ -727,7 +894,7 @@ FROM ranked AS p JOIN egov_files AS f ON f.file_id = p.first_file WHERE n > 1{ag
         raw_dup = _stored_raw(contract, "p")
         con.execute(f"""
 INSERT INTO quarantine
-SELECT {lit(contract.name)}, {year if year is not None else 'NULL'}, f.file, d.__line,
+SELECT {lit(contract.name)}, {year if year is not None else "NULL"}, f.file, d.__line,
        'duplicate {key_name} ' || d.key_value
            || ': the first one is kept (' || d.first_file || ':' || d.first_line || ')',
        p.__agency, 'duplicate', {raw_dup}
@@ -736,11 +903,12 @@ FROM egov_dups AS d JOIN {PARSED} AS p USING (__file_id, __line) JOIN egov_files
         con.execute("CREATE OR REPLACE TEMP TABLE egov_dups (__file_id INTEGER, __line BIGINT)")
     con.execute(f"""
 INSERT INTO quarantine
-SELECT {lit(contract.name)}, {year if year is not None else 'NULL'}, f.file, p.__line,
+SELECT {lit(contract.name)}, {year if year is not None else "NULL"}, f.file, p.__line,
        p.__reason, p.__agency, p.__rule, p.__raw
 FROM {PARSED} AS p JOIN egov_files AS f ON f.file_id = p.__file_id WHERE p.__reason IS NOT NULL""")
-    target_cols = [c.name for c in contract.stored_columns] + [c.keep_label_as for c in contract.stored_columns
-                                                                if c.keep_label_as]
+    target_cols = [c.name for c in contract.stored_columns] + [
+        c.keep_label_as for c in contract.stored_columns if c.keep_label_as
+    ]
     year_col = [] if year is None or "year" in target_cols else ["year"]
     year_val = [] if not year_col else [str(year)]
     insert_cols = ", ".join(q(c) for c in year_col + target_cols + ["source_file", "source_line"])
@@ -822,25 +990,35 @@ SELECT __file_id, __line, outcome,
                || ' is also in ' || winner || ' with other values: the first one is kept'
        END AS reason
 FROM egov_versions WHERE __file_id IS NOT NULL AND outcome <> 'superseded'""")
-    con.execute("INSERT INTO egov_superseded SELECT __file_id, __line FROM egov_versions "
-                "WHERE __file_id IS NOT NULL AND outcome = 'superseded'")
+    con.execute(
+        "INSERT INTO egov_superseded SELECT __file_id, __line FROM egov_versions "
+        "WHERE __file_id IS NOT NULL AND outcome = 'superseded'"
+    )
     con.execute(f"""
 INSERT INTO quarantine
-SELECT {lit(contract.name)}, {year if year is not None else 'NULL'}, f.file, d.__line, d.reason, p.__agency,
-       d.outcome, {_stored_raw(contract, 'p')}
+SELECT {lit(contract.name)}, {year if year is not None else "NULL"}, f.file, d.__line, d.reason, p.__agency,
+       d.outcome, {_stored_raw(contract, "p")}
 FROM egov_dups AS d JOIN {PARSED} AS p USING (__file_id, __line) JOIN egov_files AS f ON f.file_id = d.__file_id""")
     # Staged rows superseded by a later version leave staging, in whichever year they were (the same transaction,
     # on the one writer of the warehouse), and count as superseded in their file, whose facts are counted again.
-    out = con.execute("SELECT s_year, s_file, count(*) FROM egov_versions WHERE s_file IS NOT NULL "
-                      "GROUP BY ALL ORDER BY ALL").fetchall()
+    out = con.execute(
+        "SELECT s_year, s_file, count(*) FROM egov_versions WHERE s_file IS NOT NULL GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
     if out:
         same_year = "" if year is None else " AND s.year = d.s_year"
-        con.execute(f"DELETE FROM {contract.table} AS s USING egov_versions AS d "
-                    f"WHERE d.s_file IS NOT NULL AND s.source_file = d.s_file AND s.source_line = d.s_line{same_year}")
+        con.execute(
+            f"DELETE FROM {contract.table} AS s USING egov_versions AS d "
+            f"WHERE d.s_file IS NOT NULL AND s.source_file = d.s_file AND s.source_line = d.s_line{same_year}"
+        )
     for s_year_value, file, n in out:
         year_filter = "year IS NULL" if s_year_value is None else f"year = {int(s_year_value)}"
-        con.execute(f"UPDATE ingested_files SET rows_loaded = rows_loaded - ?, rows_superseded = rows_superseded + ? "
-                    f"WHERE source = ? AND {year_filter} AND file = ?", [n, n, contract.name, file])
-        con.execute(f"DELETE FROM file_facts_built WHERE source = ? AND {year_filter} AND source_file = ?",
-                    [contract.name, file])
+        con.execute(
+            f"UPDATE ingested_files SET rows_loaded = rows_loaded - ?, rows_superseded = rows_superseded + ? "
+            f"WHERE source = ? AND {year_filter} AND file = ?",
+            [n, n, contract.name, file],
+        )
+        con.execute(
+            f"DELETE FROM file_facts_built WHERE source = ? AND {year_filter} AND source_file = ?",
+            [contract.name, file],
+        )
     return {int(y) for y, _, _ in out if y is not None and y != year}

@@ -66,11 +66,16 @@ NATIVE = {
 _VI_VOWELS = "aăâeêioôơuưy"
 _TONES = ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
 _VI_TONED = {unicodedata.normalize("NFC", v + t) for v in _VI_VOWELS for t in _TONES}
-VIETNAMESE_LETTERS = frozenset(
-    c for s in _VI_TONED | {"đ"} for c in {s, s.upper()} if not c.isascii()
-)
-EXCEL_ERRORS = {"Div0": "#DIV/0!", "NA": "#N/A", "Name": "#NAME?", "Null": "#NULL!", "Num": "#NUM!", "Ref": "#REF!",
-                "Value": "#VALUE!"}
+VIETNAMESE_LETTERS = frozenset(c for s in _VI_TONED | {"đ"} for c in {s, s.upper()} if not c.isascii())
+EXCEL_ERRORS = {
+    "Div0": "#DIV/0!",
+    "NA": "#N/A",
+    "Name": "#NAME?",
+    "Null": "#NULL!",
+    "Num": "#NUM!",
+    "Ref": "#REF!",
+    "Value": "#VALUE!",
+}
 COMMON_SYMBOLS = frozenset("–—‘’“”…•€₫°±×÷§©®™ ")
 
 
@@ -195,8 +200,10 @@ def _plausible_vietnamese(text: str) -> bool:
 
 def transcode_to_utf8(path: Path, encoding: str, target: Path) -> None:
     """Stream a UTF-16 or legacy-encoded file into UTF-8 NFC (Windows-1258 stores tones as combining marks)."""
-    with (path.open("r", encoding=TRANSCODED[encoding], newline="") as src,
-          target.open("w", encoding="utf-8", newline="") as dst):
+    with (
+        path.open("r", encoding=TRANSCODED[encoding], newline="") as src,
+        target.open("w", encoding="utf-8", newline="") as dst,
+    ):
         for line in src:
             dst.write(unicodedata.normalize("NFC", line))
 
@@ -234,7 +241,9 @@ def map_header(header: list[str], contract: SourceContract) -> tuple[dict[str, i
         required = [c.name for c in contract.columns if not c.optional]
         raise HeaderMismatch(
             f"has no header row: its first line names none of the columns of {contract.label} "
-            f"({', '.join(required[:4])}{', …' if len(required) > 4 else ''}); the line is not quoted", 0)
+            f"({', '.join(required[:4])}{', …' if len(required) > 4 else ''}); the line is not quoted",
+            0,
+        )
     if contract.has_personal_data:
         named = [h.strip() for h in header if normalise_name(h) in wanted]
         others = f", and {len(extras)} other column(s) not quoted (the source holds personal data)" if extras else ""
@@ -313,8 +322,10 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContra
     oversized = []
     if long_line:  # DuckDB skips a record over its 32 MB buffer unreported: such records never reach it
         short = tmp_dir / f"{path.stem}.{abs(hash(str(path)))}.short.csv"
-        oversized = [_oversized_reject(record, contract.has_personal_data)
-                     for record in withhold_long_records(readable, short, delimiter)]
+        oversized = [
+            _oversized_reject(record, contract.has_personal_data)
+            for record in withhold_long_records(readable, short, delimiter)
+        ]
         cleanup.append(short)
         readable = short
     width = len(header)
@@ -390,7 +401,7 @@ _START, _FIELD, _QUOTED, _QUOTE_SEEN = range(4)  # at a field's start; in an unq
 def _line_pattern(delimiter: str) -> re.Pattern[bytes]:
     """A whole line of complete fields, ending outside quotes (possessive: linear even when it fails)."""
     d = re.escape(delimiter.encode())
-    field_ = rb'(?>"(?:[^"]|"")*+"[^' + d + rb'\n]*+|[^"' + d + rb'\n][^' + d + rb'\n]*+|)'
+    field_ = rb'(?>"(?:[^"]|"")*+"[^' + d + rb'\n]*+|[^"' + d + rb"\n][^" + d + rb"\n]*+|)"
     return re.compile(field_ + rb"(?:" + d + field_ + rb")*+\n?")
 
 
@@ -471,8 +482,10 @@ def withhold_long_records(path: Path, target: Path, delimiter: str) -> list[tupl
             first = physical - len(breaks) + bool(last_break)  # an unbroken last line is one more
             if size - len(last_break) > MAX_LINE_BYTES:
                 if first == 1:
-                    raise FileRejected(f"has a header row over {MAX_LINE_BYTES // 1024 // 1024} MB long "
-                                       "(a quote in it that never closes?)")
+                    raise FileRejected(
+                        f"has a header row over {MAX_LINE_BYTES // 1024 // 1024} MB long "
+                        "(a quote in it that never closes?)"
+                    )
                 dst.write(b"".join(breaks))
                 out.append((first, physical, size - len(last_break), head))
             else:
@@ -511,8 +524,10 @@ def _oversized_reject(record: tuple[int, int, int, bytes], personal_source: bool
     """The quarantine row of a record left out for its size: its first line, why, and its start as raw text."""
     first, last, size, head = record
     where = f", lines {first}-{last}" if last > first else ""
-    reason = (f"unreadable record (line size over maximum): {size:,} bytes{where}, over the limit of "
-              f"{MAX_LINE_BYTES // 1024 // 1024} MB")
+    reason = (
+        f"unreadable record (line size over maximum): {size:,} bytes{where}, over the limit of "
+        f"{MAX_LINE_BYTES // 1024 // 1024} MB"
+    )
     if personal_source:
         return first, reason + ": record withheld, it may hold personal data", WITHHELD
     return first, reason, head.decode("utf-8", errors="replace")[:2000]
@@ -593,8 +608,10 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
         reader = fastexcel.read_excel(path)
         names = list(reader.sheet_names)
         # Keep blank rows (also those above the first filled one) so a row's index is its Excel row number.
-        heads = [reader.load_sheet(i, header_row=None, skip_rows=0, n_rows=HEADER_ROWS, dtypes="string")
-                 for i in range(len(names))]
+        heads = [
+            reader.load_sheet(i, header_row=None, skip_rows=0, n_rows=HEADER_ROWS, dtypes="string")
+            for i in range(len(names))
+        ]
     except Exception as exc:  # noqa: BLE001 - any reader failure means the workbook is unreadable
         # The reader's first line says what is wrong; the rest repeats it with the absolute path.
         detail = _reader_error(exc, path, contract)
@@ -608,8 +625,9 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
     index = _choose_sheet(names, found, hidden, listing, contract)
     header_index, positions, extras = found[index]
     try:
-        table, cell_errors = reader.load_sheet(index, header_row=None, skip_rows=0,
-                                               dtypes="string").to_arrow_with_errors()
+        table, cell_errors = reader.load_sheet(
+            index, header_row=None, skip_rows=0, dtypes="string"
+        ).to_arrow_with_errors()
         sheet = pl.from_arrow(table)
         # A formula whose cached result is an Excel error (#DIV/0!, #REF!) would read as empty: keep the error's
         # text instead, so a number column quarantines the row and a text column shows it.
@@ -619,8 +637,12 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceContr
                 row, col = err.position
                 sheet[row, sheet.columns[col]] = EXCEL_ERRORS.get(kind.group(1), f"#{kind.group(1).upper()}!")
         reasons = _numbers_in_codes(reader, index, sheet, _code_columns(contract, positions), positions)
-        sheet = _exact_decimals(reader, index, sheet, [positions[c.name] for c in contract.columns
-                                                       if c.type == "decimal" and _read(c, positions)])
+        sheet = _exact_decimals(
+            reader,
+            index,
+            sheet,
+            [positions[c.name] for c in contract.columns if c.type == "decimal" and _read(c, positions)],
+        )
     except fastexcel.FastExcelError as exc:
         raise FileRejected(f"is not a readable XLSX workbook ({_reader_error(exc, path, contract)})") from exc
     sheet = sheet.with_columns(pl.Series("__reader_reason", reasons, dtype=pl.String))
@@ -657,12 +679,12 @@ def check_workbook_size(path: Path) -> None:
         names = _sheet_parts(book)
         for info in book.infolist():
             if info.file_size > MAX_XLSX_PART_BYTES:
-                part = (f"sheet {names[info.filename]} ({info.filename})" if info.filename in names
-                        else info.filename)
+                part = f"sheet {names[info.filename]} ({info.filename})" if info.filename in names else info.filename
                 raise FileRejected(
                     f"is too large to read safely: {part} is {info.file_size / 2**20:,.0f} MB uncompressed, which "
                     f"exceeds the limit of {MAX_XLSX_PART_BYTES // 2**20} MB per part of a workbook; split it or "
-                    "save it as CSV")
+                    "save it as CSV"
+                )
         for part, name in names.items():
             try:
                 with book.open(part) as xml:
@@ -674,7 +696,8 @@ def check_workbook_size(path: Path) -> None:
                     f"is too large to read safely: sheet {name} reaches cell {_column_name(columns)}{rows} "
                     f"({rows:,} rows × {columns:,} columns = {rows * columns:,} cells, which the reader would hold "
                     f"in memory), which exceeds the limit of {MAX_SHEET_CELLS:,} cells per sheet; delete what lies "
-                    "beyond the data (a stray value far below or right of it), split it or save it as CSV")
+                    "beyond the data (a stray value far below or right of it), split it or save it as CSV"
+                )
 
 
 def _sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
@@ -802,8 +825,9 @@ def _find_header(rows: list[tuple], contract: SourceContract) -> tuple[int, dict
     return best or HeaderMismatch("has no header row (its sheet is empty)", 0)
 
 
-def _choose_sheet(names: list[str], found: list[tuple | HeaderMismatch], hidden: set[str], listing: str,
-                  contract: SourceContract) -> int:
+def _choose_sheet(
+    names: list[str], found: list[tuple | HeaderMismatch], hidden: set[str], listing: str, contract: SourceContract
+) -> int:
     """The sheet to read: the contract's, else the only visible one with the contract's header; else reject."""
     if contract.sheet is not None:
         if contract.sheet not in names:
@@ -816,19 +840,30 @@ def _choose_sheet(names: list[str], found: list[tuple | HeaderMismatch], hidden:
     if len(visible) == 1:
         return visible[0]
     if len(visible) > 1:
-        raise FileRejected(f"has {len(visible)} sheets that hold data ({', '.join(names[i] for i in visible)}): "
-                           "keep one, or name it in the contract (sheet: in config/sources.yaml)")
+        raise FileRejected(
+            f"has {len(visible)} sheets that hold data ({', '.join(names[i] for i in visible)}): "
+            "keep one, or name it in the contract (sheet: in config/sources.yaml)"
+        )
     if len(names) == 1:
         raise found[0]
     only_hidden = [names[i] for i in matching]
-    why = (f" (only the hidden sheet {', '.join(only_hidden)} has them: unhide it, or name it in the contract)"
-           if only_hidden else "")
-    raise FileRejected(f"has no {'visible ' if only_hidden else ''}sheet with the columns of {contract.label}"
-                       f"{why}; sheets: {listing}")
+    why = (
+        f" (only the hidden sheet {', '.join(only_hidden)} has them: unhide it, or name it in the contract)"
+        if only_hidden
+        else ""
+    )
+    raise FileRejected(
+        f"has no {'visible ' if only_hidden else ''}sheet with the columns of {contract.label}{why}; sheets: {listing}"
+    )
 
 
-def _numbers_in_codes(reader: fastexcel.ExcelReader, index: int, sheet: pl.DataFrame, codes: list[ColumnContract],
-                      positions: dict[str, int]) -> list[str | None]:
+def _numbers_in_codes(
+    reader: fastexcel.ExcelReader,
+    index: int,
+    sheet: pl.DataFrame,
+    codes: list[ColumnContract],
+    positions: dict[str, int],
+) -> list[str | None]:
     """Per sheet row, why a code cell cannot be trusted: Excel stored it as a number (or a date), not as text.
 
     Read as text, a number cell shows only its value (1.00119): the zeros of 1.001190 are gone. The cells are
@@ -838,25 +873,28 @@ def _numbers_in_codes(reader: fastexcel.ExcelReader, index: int, sheet: pl.DataF
     if not codes:
         return [None] * sheet.height
     columns = {positions[c.name]: c.name for c in codes}
-    typed = reader.load_sheet(index, header_row=None, skip_rows=0, use_columns=sorted(columns),
-                              dtypes=dict.fromkeys(columns, "duration"))
+    typed = reader.load_sheet(
+        index, header_row=None, skip_rows=0, use_columns=sorted(columns), dtypes=dict.fromkeys(columns, "duration")
+    )
     table, errors = typed.to_arrow_with_errors()
     for err in errors.errors if errors else []:
         row, col = err.position
         if re.search(r"got '(Float|Int)\(", err.detail) and col in columns:
             value = sheet[row, sheet.columns[col]]
-            reasons[row].append(f"{columns[col]} arrived as a number ({value}): format the column as text in "
-                                f"Excel; {LOST_ZEROS}")
+            reasons[row].append(
+                f"{columns[col]} arrived as a number ({value}): format the column as text in Excel; {LOST_ZEROS}"
+            )
     for name, col in zip(table.column_names, sorted(columns), strict=True):
         for row, value in enumerate(table.column(name).to_pylist()):
             if value is not None:  # only a date or time cell converts to a duration
-                reasons[row].append(f"{columns[col]} arrived as a date ({sheet[row, sheet.columns[col]]}): "
-                                    "format the column as text in Excel")
+                reasons[row].append(
+                    f"{columns[col]} arrived as a date ({sheet[row, sheet.columns[col]]}): "
+                    "format the column as text in Excel"
+                )
     return ["; ".join(r) or None for r in reasons]
 
 
-def _exact_decimals(reader: fastexcel.ExcelReader, index: int, sheet: pl.DataFrame,
-                    columns: list[int]) -> pl.DataFrame:
+def _exact_decimals(reader: fastexcel.ExcelReader, index: int, sheet: pl.DataFrame, columns: list[int]) -> pl.DataFrame:
     """The number cells of decimal columns as the shortest text that reads back to the cell's value.
 
     The reader's text keeps 9 decimals: 9.207108589519956e-06 reads as 0.000009207 and 1.5e-10 as 0. Each cell is
@@ -867,13 +905,16 @@ def _exact_decimals(reader: fastexcel.ExcelReader, index: int, sheet: pl.DataFra
 
     if not columns:
         return sheet
-    typed, _ = reader.load_sheet(index, header_row=None, skip_rows=0, use_columns=columns,
-                                 dtypes=dict.fromkeys(columns, "float")).to_arrow_with_errors()
+    typed, _ = reader.load_sheet(
+        index, header_row=None, skip_rows=0, use_columns=columns, dtypes=dict.fromkeys(columns, "float")
+    ).to_arrow_with_errors()
     for name, col in zip(typed.column_names, columns, strict=True):
         values = typed.column(name).to_pylist()
         texts = sheet[sheet.columns[col]].to_list()
-        exact = [text if i >= len(values) or not _needs_exact_text(text, values[i]) else repr(values[i])
-                 for i, text in enumerate(texts)]
+        exact = [
+            text if i >= len(values) or not _needs_exact_text(text, values[i]) else repr(values[i])
+            for i, text in enumerate(texts)
+        ]
         sheet = sheet.with_columns(pl.Series(sheet.columns[col], exact, dtype=pl.String))
     return sheet
 
@@ -892,15 +933,23 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceCo
     """Any column types: integers and timestamps where the contract wants them are taken typed (NATIVE), the rest
     read as text; a code stored as a number is flagged in `__reader_reason`."""
     try:
-        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))",
-                                 [str(path)]).fetchall())
+        types = dict(
+            con.execute(
+                "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))", [str(path)]
+            ).fetchall()
+        )
     except duckdb.Error as exc:
         raise FileRejected(f"is not a readable Parquet file ({_reader_error(exc, path, contract)})") from exc
     names = list(types)
     positions, extras = map_header(names, contract)
-    native = frozenset(c.name for c in contract.columns
-                       if _read(c, positions) and not c.keep_label_as and c.type in NATIVE
-                       and types[names[positions[c.name]]] in NATIVE[c.type][0])
+    native = frozenset(
+        c.name
+        for c in contract.columns
+        if _read(c, positions)
+        and not c.keep_label_as
+        and c.type in NATIVE
+        and types[names[positions[c.name]]] in NATIVE[c.type][0]
+    )
 
     def value(c: ColumnContract) -> str:
         if not _read(c, positions):
@@ -914,10 +963,13 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: SourceCo
         f"CASE WHEN {col} IS NOT NULL AND (typeof({col}) IN ({numeric}) OR typeof({col}) LIKE 'DECIMAL%') THEN "
         f"'{c.name} arrived as a number (' || CAST({col} AS VARCHAR) || '): store it as text (string) in the "
         f"Parquet file; {LOST_ZEROS}' END"
-        for c in _code_columns(contract, positions) for col in [_quote(names[positions[c.name]])]
+        for c in _code_columns(contract, positions)
+        for col in [_quote(names[positions[c.name]])]
     ]
     reader_reason = f"nullif(concat_ws('; ', {', '.join(flags)}), '')" if flags else "NULL::VARCHAR"
     notes = [extra_columns_note(extras)] if extras else []
-    relation = (f"SELECT {select}, file_row_number + 1 AS __line, {reader_reason} AS __reader_reason "
-                f"FROM read_parquet(?, file_row_number=true)")
+    relation = (
+        f"SELECT {select}, file_row_number + 1 AS __line, {reader_reason} AS __reader_reason "
+        f"FROM read_parquet(?, file_row_number=true)"
+    )
     return OpenedFile(path, "parquet", None, ",", relation, [str(path)], notes, native=native)

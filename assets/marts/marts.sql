@@ -86,7 +86,7 @@ FROM scorecard_766_dossiers
 ORDER BY period, agency_code, indicator_code, record_code;
 
 CREATE TABLE m.scorecard_766_levels AS
-SELECT year, label, min_share, colour, fill FROM scorecard_766_levels ORDER BY year, min_share DESC;
+SELECT year, label, min_share, colour, fill FROM scorecard_766_levels ORDER BY year ASC, min_share DESC;
 
 -- The nightly scorecard: each agency's dossier indicators, year to date, by month, with names attached.
 CREATE VIEW m.dossier_scorecard AS
@@ -118,7 +118,7 @@ CREATE TABLE m.rubric_classes AS
 SELECT year, agency_group, label, min_total, rubric_year, colour, fill, decimals, rounding, aggregate, missing,
        min_coverage
 FROM rubric_classes
-ORDER BY year, agency_group, min_total DESC;
+ORDER BY year ASC, agency_group ASC, min_total DESC;
 
 CREATE TABLE m.rubric_criteria AS
 SELECT year, agency_group, criterion_order, criterion_code, criterion_name, criterion_name_en, parent_code, level,
@@ -153,7 +153,7 @@ SELECT p.year, p.agency_group, p.agency_code, p.classification, p.probability
 FROM class_probability AS p
 LEFT JOIN rubric_classes AS c
        ON c.year = p.year AND c.agency_group = p.agency_group AND c.label = p.classification
-ORDER BY p.year, p.agency_group, p.agency_code, c.min_total DESC;
+ORDER BY p.year ASC, p.agency_group ASC, p.agency_code ASC, c.min_total DESC;
 
 CREATE TABLE m.rank_sensitivity AS
 SELECT s.year, s.agency_group, s.criterion_code, s.first_order, s.total_order, s.runs

@@ -89,8 +89,11 @@ def remove_leftovers(marts_dir: Path) -> list[Path]:
 
     Only one run publishes at a time (it holds the warehouse), so anything matching is an orphan.
     """
-    found = [*marts_dir.glob(BUILDING_GLOB), *(marts_dir / "parquet").glob(".*.parquet"),
-             *(marts_dir / READERS_DIR).glob("*")]
+    found = [
+        *marts_dir.glob(BUILDING_GLOB),
+        *(marts_dir / "parquet").glob(".*.parquet"),
+        *(marts_dir / READERS_DIR).glob("*"),
+    ]
     for path in found:
         path.unlink(missing_ok=True)
     return found
@@ -98,28 +101,37 @@ def remove_leftovers(marts_dir: Path) -> list[Path]:
 
 def year_counts(con: duckdb.DuckDBPyConnection, database: str) -> dict[tuple[str, int], int]:
     """Rows per guarded table and year in an attached marts database."""
-    present = {t for (t,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [database]).fetchall()}
+    present = {
+        t
+        for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [database]).fetchall()
+    }
     counts: dict[tuple[str, int], int] = {}
     for table, (_, measure) in GUARDED_TABLES.items():
         if table in present:
             for year, n in con.execute(
-                    f"SELECT year, {measure} FROM {sql_identifier(database)}.{table} GROUP BY year").fetchall():
+                f"SELECT year, {measure} FROM {sql_identifier(database)}.{table} GROUP BY year"
+            ).fetchall():
                 counts[(table, int(year))] = n
     return counts
 
 
-def shrinkage(published: dict[tuple[str, int], int], new: dict[tuple[str, int], int],
-              max_drop_share: float) -> list[Shrink]:
+def shrinkage(
+    published: dict[tuple[str, int], int], new: dict[tuple[str, int], int], max_drop_share: float
+) -> list[Shrink]:
     """Years where the new marts keep less than (1 − max_drop_share) of what the published marts hold."""
-    return sorted((Shrink(year, table, n, new.get((table, year), 0))
-                   for (table, year), n in published.items()
-                   if n > 0 and new.get((table, year), 0) < (1 - max_drop_share) * n),
-                  key=lambda s: (s.year, list(GUARDED_TABLES).index(s.table)))
+    return sorted(
+        (
+            Shrink(year, table, n, new.get((table, year), 0))
+            for (table, year), n in published.items()
+            if n > 0 and new.get((table, year), 0) < (1 - max_drop_share) * n
+        ),
+        key=lambda s: (s.year, list(GUARDED_TABLES).index(s.table)),
+    )
 
 
-def check_shrinkage(published: dict[tuple[str, int], int], new: dict[tuple[str, int], int],
-                    max_drop_share: float) -> None:
+def check_shrinkage(
+    published: dict[tuple[str, int], int], new: dict[tuple[str, int], int], max_drop_share: float
+) -> None:
     """Raise `PublishBlocked` with a one-line reason when the new marts would drop most of a published year."""
     lost = shrinkage(published, new, max_drop_share)
     if lost:
@@ -127,12 +139,17 @@ def check_shrinkage(published: dict[tuple[str, int], int], new: dict[tuple[str, 
         raise PublishBlocked(
             f"Not published: this run would drop more than {max_drop_share:.0%} of what the published marts hold "
             f"({shown}). Is the raw folder empty, unmounted or the wrong EGOV_DATA_DIR? The published marts are "
-            "unchanged; if the drop is intended, rerun with --allow-shrink.")
+            "unchanged; if the drop is intended, rerun with --allow-shrink."
+        )
 
 
-def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path,
-                  extra_sql: list[Statement] | Callable[[duckdb.DuckDBPyConnection], list[Statement]] | None = None,
-                  *, max_drop_share: float | None = None) -> dict:
+def publish_marts(
+    con: duckdb.DuckDBPyConnection,
+    marts_dir: Path,
+    extra_sql: list[Statement] | Callable[[duckdb.DuckDBPyConnection], list[Statement]] | None = None,
+    *,
+    max_drop_share: float | None = None,
+) -> dict:
     """Build the marts from the warehouse connection `con` and publish them; returns table row counts.
 
     `extra_sql`: statements run after marts.sql and its data dictionary (SQL, or SQL and its parameters), or a
@@ -158,7 +175,8 @@ def publish_marts(con: duckdb.DuckDBPyConnection, marts_dir: Path,
         counts = {
             t: con.execute(f"SELECT count(*) FROM m.{sql_identifier(t)}").fetchall()[0][0]
             for (t,) in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'm' ORDER BY table_name").fetchall()
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'm' ORDER BY table_name"
+            ).fetchall()
         }
         new_counts = year_counts(con, "m")
         if max_drop_share is not None:
@@ -199,8 +217,9 @@ def _record_published(con: duckdb.DuckDBPyConnection, counts: dict[tuple[str, in
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM published_counts")
     if counts:
-        con.executemany("INSERT INTO published_counts VALUES (?, ?, ?, now())",
-                        [[t, y, n] for (t, y), n in counts.items()])
+        con.executemany(
+            "INSERT INTO published_counts VALUES (?, ?, ?, now())", [[t, y, n] for (t, y), n in counts.items()]
+        )
     con.execute("COMMIT")
 
 
@@ -224,7 +243,8 @@ def open_marts(marts_file: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         if "Conflicting lock" in str(error):
             raise MartsLocked(
                 f"{marts_file} is held open read-write by another process ({lock_holder(str(error))}): "
-                "close that session, and open the marts read-only (`egov sql`, docs/analysts.md)") from None
+                "close that session, and open the marts read-only (`egov sql`, docs/analysts.md)"
+            ) from None
         if "WAL" not in str(error) or not marts_file.exists():
             raise
         link = marts_file.parent / READERS_DIR / f"{uuid.uuid4().hex}.duckdb"
@@ -262,8 +282,9 @@ def open_marts_for_queries(marts_file: Path, allowed_dirs: Iterable[Path] = ()) 
     allowed = [Path(d).resolve() for d in allowed_dirs]
     for folder in allowed:
         if folder.is_relative_to(marts_dir) or marts_dir.is_relative_to(folder):
-            raise ValueError(f"{folder}: a folder for files of your own cannot hold the marts folder {marts_dir} "
-                             "or lie inside it")
+            raise ValueError(
+                f"{folder}: a folder for files of your own cannot hold the marts folder {marts_dir} or lie inside it"
+            )
     link = marts_file.parent / READERS_DIR / f"{uuid.uuid4().hex}.duckdb"
     link.parent.mkdir(exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="egov-sql-"))
@@ -280,7 +301,8 @@ def open_marts_for_queries(marts_file: Path, allowed_dirs: Iterable[Path] = ()) 
                 if "Conflicting lock" in str(error):
                     raise MartsLocked(
                         f"{marts_file} is held open read-write by another process ({lock_holder(str(error))}): "
-                        "close that session, and open the marts read-only (`egov sql`, docs/analysts.md)") from None
+                        "close that session, and open the marts read-only (`egov sql`, docs/analysts.md)"
+                    ) from None
                 raise
             finally:
                 link.unlink(missing_ok=True)  # before any query: the name DuckDB allows no longer reaches the file

@@ -73,49 +73,69 @@ def build_province_indicators(con: duckdb.DuckDBPyConnection, base: Path, years:
             for rule in AGGREGATES:
                 numerator, denominator = AGGREGATES[rule]
                 codes = [c for c, r in rules if r == rule]
-                con.execute(f"""
+                con.execute(
+                    f"""
                     INSERT INTO indicator_values
                     SELECT year, ? AS agency_code, indicator_code, {numerator}, {denominator},
                            {numerator} / nullif({denominator}, 0), 'computed'
                     FROM {sql_identifier(name)}.indicators
                     WHERE source = 'computed' AND list_contains(?::INTEGER[], year)
                       AND list_contains(?::VARCHAR[], indicator_code)
-                    GROUP BY year, indicator_code""", [code, years, codes])
-        return con.execute("SELECT count(*) FROM indicator_values WHERE list_contains(?::INTEGER[], year)",
-                           [years]).fetchall()[0][0]
+                    GROUP BY year, indicator_code""",
+                    [code, years, codes],
+                )
+        return con.execute(
+            "SELECT count(*) FROM indicator_values WHERE list_contains(?::INTEGER[], year)", [years]
+        ).fetchall()[0][0]
 
 
 def ensure_national_tables(con: duckdb.DuckDBPyConnection) -> None:
     """The tables the marts read that the national warehouse has no step for (no dossiers, no checks of its own)."""
     con.execute(INDICATOR_SCHEMA.read_text(encoding="utf-8"))
     ddl = DATA_QUALITY_SCHEMA.read_text(encoding="utf-8")
-    con.execute(ddl[ddl.index("CREATE TABLE IF NOT EXISTS data_quality"):].split(";", 1)[0])
+    con.execute(ddl[ddl.index("CREATE TABLE IF NOT EXISTS data_quality") :].split(";", 1)[0])
 
 
 def national_marts_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str]) -> list[Statement]:
     """Statements run after marts.sql built the provinces' level into `m`: `province_code` on every table, then
     every province's own marts appended (`INSERT ... BY NAME`, so the comments of the data dictionary stay). A code
     is a folder name: bound, never pasted (`Z'; COPY ...` is a code like any other); names are quoted identifiers."""
-    tables = [t for (t,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'm' ORDER BY table_name").fetchall()]
-    columns = {(t, c) for t, c in con.execute(
-        "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = 'm'").fetchall()
-        if t not in NATIONAL_FILE_TABLES}  # their national rows are '*' whatever agency they name
+    tables = [
+        t
+        for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'm' ORDER BY table_name"
+        ).fetchall()
+    ]
+    columns = {
+        (t, c)
+        for t, c in con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = 'm'"
+        ).fetchall()
+        if t not in NATIONAL_FILE_TABLES
+    }  # their national rows are '*' whatever agency they name
     sql: list[Statement] = []
     for table in tables:
         own = "agency_code" if (table, "agency_code") in columns else sql_literal(NATIONAL)
         target = f"m.{sql_identifier(table)}"
-        sql += [f"ALTER TABLE {target} ADD COLUMN province_code VARCHAR",
-                f"UPDATE {target} SET province_code = {own}",
-                f"COMMENT ON COLUMN {target}.province_code IS 'Province (tỉnh, thành phố) the row belongs to: a "
-                "province''s own table rows, or for the ranking of provinces the province ranked; ''*'' = national "
-                "(the national rubric and groups)'"]
+        sql += [
+            f"ALTER TABLE {target} ADD COLUMN province_code VARCHAR",
+            f"UPDATE {target} SET province_code = {own}",
+            f"COMMENT ON COLUMN {target}.province_code IS 'Province (tỉnh, thành phố) the row belongs to: a "
+            "province''s own table rows, or for the ranking of provinces the province ranked; ''*'' = national "
+            "(the national rubric and groups)'",
+        ]
         for code, name in names.items():
-            present = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
-                                  [name, table]).fetchall()[0][0]
+            present = con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?", [name, table]
+            ).fetchall()[0][0]
             if present:
-                sql.append((f"INSERT INTO {target} BY NAME SELECT *, ?::VARCHAR AS province_code "
-                            f"FROM {sql_identifier(name)}.{sql_identifier(table)}", [code]))
+                sql.append(
+                    (
+                        f"INSERT INTO {target} BY NAME SELECT *, ?::VARCHAR AS province_code "
+                        f"FROM {sql_identifier(name)}.{sql_identifier(table)}",
+                        [code],
+                    )
+                )
     # The scorecard view joins names per province.
     sql.append("""CREATE OR REPLACE VIEW m.dossier_scorecard AS
         SELECT d.province_code, d.year, d.month, d.agency_code, coalesce(a.agency_name, 'Toàn tỉnh') AS agency_name,

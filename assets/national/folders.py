@@ -32,9 +32,12 @@ def registry_provinces(base: Path) -> list[str]:
     with contextlib.closing(connect(":memory:")) as con:
         write_agency_groups(con, registry.agency_groups)
         ingest(con, registry_source(registry.sources), settings.raw_dir(base), None, full_refresh=True)
-        return [code for (code,) in con.execute(
-            f"SELECT DISTINCT agency_code FROM {REGISTRY_TABLE} WHERE agency_group = ? ORDER BY 1",
-            [PROVINCE_GROUP]).fetchall()]
+        return [
+            code
+            for (code,) in con.execute(
+                f"SELECT DISTINCT agency_code FROM {REGISTRY_TABLE} WHERE agency_group = ? ORDER BY 1", [PROVINCE_GROUP]
+            ).fetchall()
+        ]
 
 
 def _shown(name: str) -> str:
@@ -61,34 +64,46 @@ def province_folders(base: Path) -> ProvinceFolders:
         return ProvinceFolders()
     registry = registry_provinces(base)
     by_folded = {_folded(code): code for code in registry}
-    skipped = [] if registry else [
-        f"the national registry ({settings.raw_dir(base) / registry_source(load_sources()).folder}) names no "
-        "province (a row with agency_group province): no folder can run; put the registry there (docs/operators.md, "
-        "National deployment)"]
+    skipped = (
+        []
+        if registry
+        else [
+            f"the national registry ({settings.raw_dir(base) / registry_source(load_sources()).folder}) names no "
+            "province (a row with agency_group province): no folder can run; put the registry there "
+            "(docs/operators.md, National deployment)"
+        ]
+    )
     candidates: dict[str, Path] = {}
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         name, shown = entry.name, f"provinces/{_shown(entry.name)}"
         if name.startswith(".") or name.lower() == "readme.md":
             continue  # hidden files and a README: nobody puts them there as a province
         if not entry.is_dir():
-            skipped.append(f"{shown}: a link to nothing (its target does not exist); skipped: mount its target or "
-                           "remove the link" if entry.is_symlink() else
-                           f"{shown}: not a folder (a province is a folder provinces/<code>/); skipped: move it out "
-                           "of provinces/")
+            skipped.append(
+                f"{shown}: a link to nothing (its target does not exist); skipped: mount its target or remove the link"
+                if entry.is_symlink()
+                else f"{shown}: not a folder (a province is a folder provinces/<code>/); skipped: move it out "
+                "of provinces/"
+            )
         elif not PROVINCE_CODE.fullmatch(name):
-            skipped.append(f"{shown}/: not a province code (a code holds only ASCII letters, digits, '-' and '_'); "
-                           "skipped: rename the folder to its province's code in the national registry, or move "
-                           "it out of provinces/")
+            skipped.append(
+                f"{shown}/: not a province code (a code holds only ASCII letters, digits, '-' and '_'); "
+                "skipped: rename the folder to its province's code in the national registry, or move "
+                "it out of provinces/"
+            )
         elif name not in registry:
             near = by_folded.get(_folded(name))
-            skipped.append(f"{shown}/: {name} is not a province of the national registry (raw/agencies/)"
-                           + (f", which has {near} (a folder is named by its code exactly, capitals included)"
-                              if near else "")
-                           + "; skipped: add the province to the national registry, or move the folder (a backup, "
-                           "a copy) out of provinces/")
+            skipped.append(
+                f"{shown}/: {name} is not a province of the national registry (raw/agencies/)"
+                + (f", which has {near} (a folder is named by its code exactly, capitals included)" if near else "")
+                + "; skipped: add the province to the national registry, or move the folder (a backup, "
+                "a copy) out of provinces/"
+            )
         elif not (entry / "raw").is_dir():
-            skipped.append(f"{shown}/: no raw/ folder (a province folder is a provincial data directory); skipped "
-                           "until its raw files are there")
+            skipped.append(
+                f"{shown}/: no raw/ folder (a province folder is a provincial data directory); skipped "
+                "until its raw files are there"
+            )
         else:
             candidates[name] = entry
     codes = []
@@ -97,12 +112,16 @@ def province_folders(base: Path) -> ProvinceFolders:
         twins = [c for c in candidates if c != code and resolved[c] == resolved[code]]
         clashes = [c for c in candidates if c != code and _folded(c) == _folded(code)]
         if twins and (entry.is_symlink() or all(not candidates[t].is_symlink() for t in twins)):
-            skipped.append(f"provinces/{code}/: a link to the folder of provinces/{twins[0]}/ (one folder under two "
-                           "names); skipped: remove the link")
+            skipped.append(
+                f"provinces/{code}/: a link to the folder of provinces/{twins[0]}/ (one folder under two "
+                "names); skipped: remove the link"
+            )
         elif clashes:
-            skipped.append(f"provinces/{code}/: the same code as provinces/{clashes[0]}/ when capitals, '-' and '_' "
-                           "are not told apart (their step and database names would clash); skipped: give one of "
-                           "them another code, in the national registry and on its folder")
+            skipped.append(
+                f"provinces/{code}/: the same code as provinces/{clashes[0]}/ when capitals, '-' and '_' "
+                "are not told apart (their step and database names would clash); skipped: give one of "
+                "them another code, in the national registry and on its folder"
+            )
         else:
             codes.append(code)
     return ProvinceFolders(codes, skipped)

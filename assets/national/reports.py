@@ -132,8 +132,9 @@ def _write_year(
     return [workbook, index, *pages, *([page_766] if page_766 else [])]
 
 
-def _write_766(con: duckdb.DuckDBPyConnection, env: jinja2.Environment, year: int, year_dir: Path,
-               common: dict[str, Any]) -> Path | None:
+def _write_766(
+    con: duckdb.DuckDBPyConnection, env: jinja2.Environment, year: int, year_dir: Path, common: dict[str, Any]
+) -> Path | None:
     """reports/<year>/chi-so-766.html: the provinces ranked by their QĐ 766 scorecard every month, quarter and year,
     written by the provincial page's code (assets/reports/scorecard_766.py) on a cursor of its own whose temporary
     views show national_scorecard_766 as that page reads a province's scorecard (a unit per province, one group)."""
@@ -142,10 +143,14 @@ def _write_766(con: duckdb.DuckDBPyConnection, env: jinja2.Environment, year: in
     cur = con.cursor()
     try:
         # Copied first: the marts' views bind their tables by name when read, and the views below take those names.
-        cur.execute("CREATE TEMP TABLE egov_n766 AS SELECT * FROM national_scorecard_766 WHERE left(period, 4) = ?",
-                    [str(year)])
-        cur.execute("CREATE TEMP TABLE egov_n766_levels AS SELECT DISTINCT year, label, min_share, colour, fill "
-                    "FROM scorecard_766_levels WHERE year = ?", [year])
+        cur.execute(
+            "CREATE TEMP TABLE egov_n766 AS SELECT * FROM national_scorecard_766 WHERE left(period, 4) = ?", [str(year)]
+        )
+        cur.execute(
+            "CREATE TEMP TABLE egov_n766_levels AS SELECT DISTINCT year, label, min_share, colour, fill "
+            "FROM scorecard_766_levels WHERE year = ?",
+            [year],
+        )
         cur.execute(f"""CREATE TEMP VIEW scorecard_766_totals AS
             SELECT period, period_type, province_code AS agency_code, {sql_literal(PROVINCE_GROUP)} AS agency_group,
                    total_points, computable_max, rank

@@ -30,9 +30,17 @@ def _sql(name: str) -> str:
 def indicator_label_rows(rubric_dir: Path) -> list[tuple]:
     """(code, label_vi, label_en, family, is_flag, value_levels) for the catalogue and the rubrics' assessed
     indicators; a flag takes 2 values (levels 1), `value_levels: N` in the catalogue means multiples of 1/N."""
-    rows = {i["code"]: (i["code"], i["label_vi"], i.get("label_en"), i["family"], bool(i.get("flag", False)),
-                        1 if i.get("flag") else i.get("value_levels"))
-            for i in load_indicator_catalogue()}
+    rows = {
+        i["code"]: (
+            i["code"],
+            i["label_vi"],
+            i.get("label_en"),
+            i["family"],
+            bool(i.get("flag", False)),
+            1 if i.get("flag") else i.get("value_levels"),
+        )
+        for i in load_indicator_catalogue()
+    }
     for path in rubric_files(rubric_dir).values():
         for code, names in load_rubric(path).assessed.items():
             rows.setdefault(code, (code, names["name"], names["name_en"] or None, "assessment", False, None))

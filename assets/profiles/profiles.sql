@@ -13,7 +13,7 @@ SELECT s.year, s.agency_code, s.agency_group, s.criterion_code, s.indicator_code
        CAST(avg(CAST(s.points AS DECIMAL(38, 9))) OVER (PARTITION BY s.year, s.agency_group, s.indicator_code)
             AS DOUBLE) AS group_avg_points,
        row_number() OVER (PARTITION BY s.year, s.agency_code
-                          ORDER BY s.points / nullif(s.max_points, 0) DESC, s.max_points DESC, s.indicator_code),
+                          ORDER BY s.points / nullif(s.max_points, 0) DESC, s.max_points DESC, s.indicator_code ASC),
        row_number() OVER (PARTITION BY s.year, s.agency_code
                           ORDER BY s.max_points - s.points DESC, s.indicator_code)
 FROM indicator_scores AS s
@@ -160,7 +160,7 @@ steps AS (
            sum(i.gain) OVER (PARTITION BY g.year, g.agency_code, g.goal) AS gain_available
     FROM goals AS g
     JOIN gains AS i USING (year, agency_code)
-    WINDOW w AS (PARTITION BY g.year, g.agency_code, g.goal ORDER BY i.gain DESC, i.indicator_code)
+    WINDOW w AS (PARTITION BY g.year, g.agency_code, g.goal ORDER BY i.gain DESC, i.indicator_code ASC)
 ),
 chosen AS (
     SELECT *, gain_available >= points_needed AS reachable,
@@ -187,7 +187,7 @@ rounded AS (
 ),
 scored AS (
     SELECT *, max_points * method_share(method, t, prm, least(o_min, t), greatest(o_max, t)) AS new_points_raw
-    FROM (SELECT *, method_transform(transform, required) AS t FROM rounded)
+    FROM (SELECT *, method_transform(transform, required) AS t FROM rounded) AS transformed
 )
 SELECT year, agency_code, goal, goal_label, CAST(points_needed AS DOUBLE), reachable, step, criterion_code,
        indicator_code, value, CAST(required AS DOUBLE) AS required_value, full_value AS target,

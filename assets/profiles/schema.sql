@@ -75,5 +75,5 @@ CREATE OR REPLACE TABLE what_if (
     current_points  DOUBLE NOT NULL,
     new_points      DOUBLE NOT NULL,
     points_gained   DOUBLE NOT NULL,
-    lower_is_better BOOLEAN NOT NULL DEFAULT false  -- true: reach at most required_value (processing days)
+    lower_is_better BOOLEAN NOT NULL DEFAULT FALSE  -- true: reach at most required_value (processing days)
 );

@@ -34,9 +34,23 @@ from pipelines.core import settings
 from pipelines.core.registry.methodology import AgencyGroup, tint
 from pipelines.core.vietnamese import vn_pct
 
-__all__ = ["VIETNAM", "ClassStyles", "Provisional", "agency_groups", "atomic_path", "class_styles", "data_docs_page",
-           "page_file", "provisional", "rank_interval", "remove_leftovers", "robustness_vi",
-           "uncertainty_settings", "vi_sort_key", "write_text_atomic"]
+__all__ = [
+    "VIETNAM",
+    "ClassStyles",
+    "Provisional",
+    "agency_groups",
+    "atomic_path",
+    "class_styles",
+    "data_docs_page",
+    "page_file",
+    "provisional",
+    "rank_interval",
+    "remove_leftovers",
+    "robustness_vi",
+    "uncertainty_settings",
+    "vi_sort_key",
+    "write_text_atomic",
+]
 
 # The evaluation calendar is Vietnam's (the partitions and the nightly schedule use it too), not the server's.
 VIETNAM = ZoneInfo(settings.TIMEZONE)
@@ -66,8 +80,10 @@ class Provisional:
 
     @property
     def banner(self) -> str:
-        return (f"Số liệu tạm tính: {self.reasons}; xếp hạng và xếp loại có thể thay đổi. Thay đổi thứ hạng so với "
-                f"năm {self.year - 1} chưa phải kết quả chính thức.")
+        return (
+            f"Số liệu tạm tính: {self.reasons}; xếp hạng và xếp loại có thể thay đổi. Thay đổi thứ hạng so với "
+            f"năm {self.year - 1} chưa phải kết quả chính thức."
+        )
 
 
 def vietnam_now(now: datetime | None = None) -> datetime:
@@ -83,7 +99,8 @@ def provisional(con: duckdb.DuckDBPyConnection, year: int, now: datetime | None 
     running = int(year) >= vietnam_now(now).year
     returns_in = con.execute(
         "SELECT count(*) > 0 FROM indicators WHERE year = ? AND indicator_code = ? AND denominator IS NOT NULL",
-        [int(year), ANNUAL_RETURN_INDICATOR]).fetchall()[0][0]
+        [int(year), ANNUAL_RETURN_INDICATOR],
+    ).fetchall()[0][0]
     if running or not returns_in:
         return Provisional(int(year), running=running, returns_missing=not returns_in)
     return None
@@ -194,8 +211,10 @@ UNKNOWN_COLOUR = "#777777"  # a label no rubric of the marts names (never expect
 def agency_groups(con: duckdb.DuckDBPyConnection) -> dict[str, AgencyGroup]:
     """code → group, in report order, as the marts' `agency_groups` publish them (a national marts also holds
     every province's copy of its groups: one per code)."""
-    rows = con.execute("SELECT agency_group, group_order, label_vi, label_en, sheet_name, colour FROM agency_groups "
-                       "ORDER BY group_order, agency_group").fetchall()
+    rows = con.execute(
+        "SELECT agency_group, group_order, label_vi, label_en, sheet_name, colour FROM agency_groups "
+        "ORDER BY group_order, agency_group"
+    ).fetchall()
     return {r[0]: AgencyGroup(*r) for r in rows}
 
 
@@ -228,14 +247,22 @@ def class_styles(con: duckdb.DuckDBPyConnection, year: int, groups: Collection[s
     """The year's class labels (of `groups`, default all), highest minimum first, with their colours from the marts'
     rubric_classes, and any label the ranking carries besides (grey)."""
     scope = [int(year), None if groups is None else list(groups)]
-    rows = con.execute("SELECT label, any_value(colour), any_value(fill) FROM rubric_classes WHERE year = $1 "
-                       "AND ($2::VARCHAR[] IS NULL OR list_contains($2, agency_group)) GROUP BY label "
-                       "ORDER BY max(min_total) DESC, label", scope).fetchall()
+    rows = con.execute(
+        "SELECT label, any_value(colour), any_value(fill) FROM rubric_classes WHERE year = $1 "
+        "AND ($2::VARCHAR[] IS NULL OR list_contains($2, agency_group)) GROUP BY label "
+        "ORDER BY max(min_total) DESC, label",
+        scope,
+    ).fetchall()
     known = {r[0] for r in rows}
-    rows += [(c, None, None) for (c,) in con.execute(
-        "SELECT DISTINCT classification FROM rankings WHERE year = $1 AND classification IS NOT NULL "
-        "AND ($2::VARCHAR[] IS NULL OR list_contains($2, agency_group)) ORDER BY 1", scope).fetchall()
-        if c not in known]
+    rows += [
+        (c, None, None)
+        for (c,) in con.execute(
+            "SELECT DISTINCT classification FROM rankings WHERE year = $1 AND classification IS NOT NULL "
+            "AND ($2::VARCHAR[] IS NULL OR list_contains($2, agency_group)) ORDER BY 1",
+            scope,
+        ).fetchall()
+        if c not in known
+    ]
     styles = ClassStyles()
     for label, colour, fill in rows:
         styles[label] = (colour, fill) if colour and fill else styles[label]
@@ -245,12 +272,17 @@ def class_styles(con: duckdb.DuckDBPyConnection, year: int, groups: Collection[s
 def rubric_decimals(con: duckdb.DuckDBPyConnection, year: int, group: str | None = None) -> int:
     """The decimals the year's totals (of `group`, else of every group) are rounded to: the rubric's `decimals`, as
     the marts' rubric_classes hold it. No default here: the rubric's is the registry's (pipelines/core/registry/)."""
-    found = con.execute("SELECT max(decimals) FROM rubric_classes WHERE year = ? AND agency_group = coalesce(?, "
-                        "agency_group)", [int(year), group]).fetchall()[0][0]
+    found = con.execute(
+        "SELECT max(decimals) FROM rubric_classes WHERE year = ? AND agency_group = coalesce(?, agency_group)",
+        [int(year), group],
+    ).fetchall()[0][0]
     if found is None:
-        raise ValueError(f"the marts hold no rubric classes (rubric_classes) of {year}"
-                         + (f" for the group {group}" if group else "") + f": publish them again (egov run --year "
-                         f"{year})")
+        raise ValueError(
+            f"the marts hold no rubric classes (rubric_classes) of {year}"
+            + (f" for the group {group}" if group else "")
+            + f": publish them again (egov run --year "
+            f"{year})"
+        )
     return int(found)
 
 
@@ -267,8 +299,10 @@ def rank_interval(q05: int | None, q95: int | None) -> str:
 
 def uncertainty_settings(con: duckdb.DuckDBPyConnection, year: int) -> dict | None:
     """The year's uncertainty settings as the marts hold them (runs, weights, targets, methods), or None."""
-    cur = con.execute("SELECT runs, weights, targets, CAST(methods AS VARCHAR) AS methods FROM uncertainty_settings "
-                      "WHERE year = ?", [int(year)])
+    cur = con.execute(
+        "SELECT runs, weights, targets, CAST(methods AS VARCHAR) AS methods FROM uncertainty_settings WHERE year = ?",
+        [int(year)],
+    )
     row = cur.fetchone()
     return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
@@ -285,8 +319,9 @@ def _what_moves(settings: dict) -> str:
     return ", ".join(parts[:-1]) + (" và " if len(parts) > 1 else "") + parts[-1] if parts else ""
 
 
-def robustness_vi(rank: int, q05: int | None, q95: int | None, classification: str, probability: float | None,
-                  settings: dict | None) -> str | None:
+def robustness_vi(
+    rank: int, q05: int | None, q95: int | None, classification: str, probability: float | None, settings: dict | None
+) -> str | None:
     """How robust a rank and class are, for an agency's page: "xếp hạng 9, trong khoảng 7–12 khi trọng số thay đổi
     ±25%; 85% khả năng giữ loại Khá". None when the marts hold no analysis of the year."""
     if settings is None or q05 is None or q95 is None:

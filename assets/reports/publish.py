@@ -35,9 +35,15 @@ def _known_years(con: duckdb.DuckDBPyConnection) -> set[int]:
     return years
 
 
-def write_reports(marts_file: Path, years: list[int], out_dir: Path,
-                  progress: Callable[[str], None] = lambda _: None, *, data_dir: Path | None = None,
-                  now: datetime | None = None) -> dict[int, dict]:
+def write_reports(
+    marts_file: Path,
+    years: list[int],
+    out_dir: Path,
+    progress: Callable[[str], None] = lambda _: None,
+    *,
+    data_dir: Path | None = None,
+    now: datetime | None = None,
+) -> dict[int, dict]:
     """Reports of `years` from `marts_file`; returns per year written its files, seconds taken and whether it
     is ranked.
 
@@ -60,17 +66,30 @@ def write_reports(marts_file: Path, years: list[int], out_dir: Path,
                 xlsx = write_ranking_workbook(con, year, out_dir, now=now)
                 html = write_html_report(con, year, out_dir, data_docs=docs, now=now)
                 pages = len(list((html.parent / "co-quan").glob("*.html")))
-                written[year] = {"html": html, "xlsx": xlsx, "profiles": pages, "ranked": True,
-                                 "seconds": round(time.monotonic() - started, 2)}
-                progress(f"report {year}: {xlsx.name}, index.html and {pages} agency profiles in {html.parent} "
-                         f"({written[year]['seconds']} s)")
+                written[year] = {
+                    "html": html,
+                    "xlsx": xlsx,
+                    "profiles": pages,
+                    "ranked": True,
+                    "seconds": round(time.monotonic() - started, 2),
+                }
+                progress(
+                    f"report {year}: {xlsx.name}, index.html and {pages} agency profiles in {html.parent} "
+                    f"({written[year]['seconds']} s)"
+                )
             elif year in known:
                 html, withdrawn = write_unranked_page(con, year, out_dir, data_docs=docs, now=now)
-                written[year] = {"html": html, "profiles": 0, "ranked": False,
-                                 "seconds": round(time.monotonic() - started, 2)}
-                progress(f"report {year}: no agency is ranked in {year}; wrote {html} saying so (Chưa có xếp hạng"
-                         f" cho năm {year})" + (f" and withdrew {len(withdrawn)} files of an earlier ranking"
-                                                 if withdrawn else ""))
+                written[year] = {
+                    "html": html,
+                    "profiles": 0,
+                    "ranked": False,
+                    "seconds": round(time.monotonic() - started, 2),
+                }
+                progress(
+                    f"report {year}: no agency is ranked in {year}; wrote {html} saying so (Chưa có xếp hạng"
+                    f" cho năm {year})"
+                    + (f" and withdrew {len(withdrawn)} files of an earlier ranking" if withdrawn else "")
+                )
             else:
                 progress(f"report {year}: skipped, the marts hold no data for {year}")
         write_report_index(out_dir, con, now)

@@ -31,13 +31,15 @@ RECORDS_SHOWN = 10  # records listed that cost an agency most in the latest mont
 
 def has_scorecard(con: duckdb.DuckDBPyConnection, year: int) -> bool:
     """Whether the marts hold the 766 scorecard of `year`."""
-    return bool(con.execute(
-        "SELECT count(*) FROM scorecard_766_totals WHERE period = ?", [str(year)]).fetchone()[0])
+    return bool(con.execute("SELECT count(*) FROM scorecard_766_totals WHERE period = ?", [str(year)]).fetchone()[0])
 
 
 def _levels(con: duckdb.DuckDBPyConnection, year: int) -> list[dict[str, Any]]:
-    return records(con, "SELECT label, min_share, colour, fill FROM scorecard_766_levels WHERE year = ? "
-                         "ORDER BY min_share DESC", [year])
+    return records(
+        con,
+        "SELECT label, min_share, colour, fill FROM scorecard_766_levels WHERE year = ? ORDER BY min_share DESC",
+        [year],
+    )
 
 
 def level_of(levels: list[dict[str, Any]], total: float | None, computable: float) -> dict[str, Any] | None:
@@ -65,13 +67,16 @@ def table(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, Any]:
     cells: dict[str, dict[str, Cell]] = defaultdict(dict)
     units: dict[str, tuple[str | None, str, str | None, int | None]] = {}
     types: dict[str, str] = {}
-    cur = con.execute("""
+    cur = con.execute(
+        """
         SELECT t.period, t.period_type, t.agency_code, t.agency_group, t.total_points, t.computable_max, t.rank,
                coalesce(a.agency_name, ?) AS agency_name, g.label_vi AS group_label, g.group_order
         FROM scorecard_766_totals AS t
         LEFT JOIN agencies AS a USING (agency_code)
         LEFT JOIN agency_groups AS g ON g.agency_group = t.agency_group
-        WHERE t.period LIKE ? || '%'""", [PROVINCE_NAME, str(year)])
+        WHERE t.period LIKE ? || '%'""",
+        [PROVINCE_NAME, str(year)],
+    )
     while batch := cur.fetchmany(10_000):
         for period, period_type, code, group, total, computable, rank, name, group_label, group_order in batch:
             cells[code][period] = Cell(total, computable, rank, level_of(levels, total, computable))
@@ -81,62 +86,92 @@ def table(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, Any]:
     for code, (group, name, _, _) in units.items():
         groups[group].append({"code": code, "name": name, "cells": cells[code]})
     kinds = {"month": 0, "quarter": 1, "year": 2}
-    heading = {"month": lambda p: f"T{int(p[-2:])}", "quarter": lambda p: p[-2:].replace("Q", "Quý "),
-               "year": lambda p: f"Năm {p}"}
-    ordered = sorted(groups.items(), key=lambda kv: (kv[0] is not None, units[kv[1][0]["code"]][3] or 0,
-                                                     kv[0] or ""))
+    heading = {
+        "month": lambda p: f"T{int(p[-2:])}",
+        "quarter": lambda p: p[-2:].replace("Q", "Quý "),
+        "year": lambda p: f"Năm {p}",
+    }
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0] is not None, units[kv[1][0]["code"]][3] or 0, kv[0] or ""))
     return {
         "columns": [(p, heading[types[p]](p)) for p in sorted(types, key=lambda p: (kinds[types[p]], p))],
         "levels": levels,
-        "groups": [{"group": g, "label": units[rows[0]["code"]][2] or g or PROVINCE_NAME,
-                    "rows": sorted(rows, key=lambda r: (vi_sort_key(r["name"]), r["code"]))}
-                   for g, rows in ordered],
+        "groups": [
+            {
+                "group": g,
+                "label": units[rows[0]["code"]][2] or g or PROVINCE_NAME,
+                "rows": sorted(rows, key=lambda r: (vi_sort_key(r["name"]), r["code"])),
+            }
+            for g, rows in ordered
+        ],
     }
 
 
 def _trend_chart(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, Any]:
     """The province's share of computable points by month, this year against the previous one."""
-    rows = con.execute("""
+    rows = con.execute(
+        """
         SELECT CAST(left(period, 4) AS INTEGER) AS y, CAST(right(period, 2) AS INTEGER) AS m,
                100 * total_points / nullif(computable_max, 0) AS share
         FROM scorecard_766_totals
         WHERE agency_code = ? AND period_type = 'month' AND left(period, 4) IN (?, ?)
-        ORDER BY y, m""", [PROVINCE, str(year - 1), str(year)]).fetchall()
+        ORDER BY y, m""",
+        [PROVINCE, str(year - 1), str(year)],
+    ).fetchall()
     by_year: dict[int, list[tuple[int, float]]] = defaultdict(list)
     for y, m, share in rows:
         by_year[y].append((m, share))
     return {
-        "data": [{"type": "scatter", "mode": "lines+markers", "name": f"Năm {y}", "x": [m for m, _ in pts],
-                  "y": [s for _, s in pts], "line": {"width": 3 if y == year else 1.5, "dash": "solid" if y == year
-                                                      else "dot"}}
-                 for y, pts in sorted(by_year.items())],
-        "layout": {"title": {"text": "Toàn tỉnh: tỷ lệ điểm đạt trên điểm tính được, theo tháng"}, "height": 360,
-                   "xaxis": {"title": {"text": "Tháng"}, "dtick": 1, "range": [0.5, 12.5]},
-                   "yaxis": {"title": {"text": "% điểm tính được"}, "rangemode": "tozero"}, "separators": ",."},
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": f"Năm {y}",
+                "x": [m for m, _ in pts],
+                "y": [s for _, s in pts],
+                "line": {"width": 3 if y == year else 1.5, "dash": "solid" if y == year else "dot"},
+            }
+            for y, pts in sorted(by_year.items())
+        ],
+        "layout": {
+            "title": {"text": "Toàn tỉnh: tỷ lệ điểm đạt trên điểm tính được, theo tháng"},
+            "height": 360,
+            "xaxis": {"title": {"text": "Tháng"}, "dtick": 1, "range": [0.5, 12.5]},
+            "yaxis": {"title": {"text": "% điểm tính được"}, "rangemode": "tozero"},
+            "separators": ",.",
+        },
     }
 
 
 def _not_computable(con: duckdb.DuckDBPyConnection, year: int) -> list[dict[str, Any]]:
     """The items without a value for the province's year: not computable from the records, or their optional input
     (catalogue sync flags, NgayDongBo, ratings, feedback) was not sent."""
-    return records(con, """
+    return records(
+        con,
+        """
         SELECT i.name_vi, i.max_points FROM scorecard_766_items AS i
         LEFT JOIN scorecard_766 AS s ON s.period = CAST(i.year AS VARCHAR) AND s.agency_code = 'PROVINCE'
                                     AND s.indicator_code = i.indicator_code
         WHERE i.year = ? AND (NOT i.computable OR s.points IS NULL)
-        ORDER BY i.criterion_order, i.item_order""", [year])
+        ORDER BY i.criterion_order, i.item_order""",
+        [year],
+    )
 
 
-def write_766_page(con: duckdb.DuckDBPyConnection, env: jinja2.Environment, year: int, year_dir: Path,
-                   page_globals: dict[str, Any]) -> Path | None:
+def write_766_page(
+    con: duckdb.DuckDBPyConnection, env: jinja2.Environment, year: int, year_dir: Path, page_globals: dict[str, Any]
+) -> Path | None:
     """Write reports/<year>/chi-so-766.html, or remove a stale one when the year has no scorecard."""
     path = year_dir / PAGE
     if not has_scorecard(con, year):
         path.unlink(missing_ok=True)
         return None
     html = env.get_template("scorecard_766.html").generate(
-        year=year, t=table(con, year), charts={"trend_766": _trend_chart(con, year)},
-        not_computable=_not_computable(con, year), **{"national": False, **page_globals})
+        year=year,
+        t=table(con, year),
+        charts={"trend_766": _trend_chart(con, year)},
+        not_computable=_not_computable(con, year),
+        **{"national": False, **page_globals},
+    )
     return write_text_atomic(path, html)
 
 
@@ -147,13 +182,19 @@ def agency_766(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]) -> d
         return {}
     levels = _levels(con, year)
     months: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in records(con, """
+    for r in records(
+        con,
+        """
             SELECT agency_code, period, total_points, computable_max, rank FROM scorecard_766_totals
             WHERE period_type = 'month' AND left(period, 4) = ? AND agency_code IN (SELECT unnest(?::VARCHAR[]))
-            ORDER BY agency_code, period""", [str(year), codes]):
+            ORDER BY agency_code, period""",
+        [str(year), codes],
+    ):
         months[r["agency_code"]].append(r | {"level": level_of(levels, r["total_points"], r["computable_max"])})
     lost: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in records(con, """
+    for r in records(
+        con,
+        """
             WITH latest AS (
                 SELECT agency_code, max(period) AS period FROM scorecard_766_totals
                 WHERE period_type = 'month' AND left(period, 4) = ? AND total_points IS NOT NULL
@@ -166,16 +207,20 @@ def agency_766(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]) -> d
             WHERE s.points IS NOT NULL AND s.max_points > s.points
             QUALIFY row_number() OVER (PARTITION BY s.agency_code ORDER BY lost DESC, i.criterion_order,
                                        i.item_order) <= ?
-            ORDER BY s.agency_code, lost DESC, i.criterion_order, i.item_order""", [str(year), codes, year,
-                                                                                    LOST_SHOWN]):
+            ORDER BY s.agency_code, lost DESC, i.criterion_order, i.item_order""",
+        [str(year), codes, year, LOST_SHOWN],
+    ):
         lost[r["agency_code"]].append(r)
     records_lost = costly_records(con, year, codes)
-    return {code: {"months": months[code], "lost": lost.get(code, []), "records": records_lost.get(code, [])}
-            for code in months}
+    return {
+        code: {"months": months[code], "lost": lost.get(code, []), "records": records_lost.get(code, [])}
+        for code in months
+    }
 
 
-def costly_records(con: duckdb.DuckDBPyConnection, year: int, codes: list[str] | None = None,
-                   limit: int = RECORDS_SHOWN) -> dict[str, list[dict[str, Any]]]:
+def costly_records(
+    con: duckdb.DuckDBPyConnection, year: int, codes: list[str] | None = None, limit: int = RECORDS_SHOWN
+) -> dict[str, list[dict[str, Any]]]:
     """Per agency (of `codes`, or every one), the records that cost it most points in its latest scored month
     (scorecard_766_dossiers): what a record cost is its item's lost points shared among the item's lost records, so
     a late dossier among 10 costs more than one among 1,000, and a record of an item at its full points costs 0
@@ -183,10 +228,16 @@ def costly_records(con: duckdb.DuckDBPyConnection, year: int, codes: list[str] |
     if not has_table(con, "scorecard_766_dossiers"):
         return {}
     if codes is None:
-        codes = [c for (c,) in con.execute("SELECT DISTINCT agency_code FROM scorecard_766_totals "
-                                           "WHERE left(period, 4) = ?", [str(year)]).fetchall()]
+        codes = [
+            c
+            for (c,) in con.execute(
+                "SELECT DISTINCT agency_code FROM scorecard_766_totals WHERE left(period, 4) = ?", [str(year)]
+            ).fetchall()
+        ]
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in records(con, """
+    for r in records(
+        con,
+        """
             WITH latest AS (
                 SELECT agency_code, max(period) AS period FROM scorecard_766_totals
                 WHERE period_type = 'month' AND left(period, 4) = ? AND total_points IS NOT NULL
@@ -202,7 +253,9 @@ def costly_records(con: duckdb.DuckDBPyConnection, year: int, codes: list[str] |
             QUALIFY row_number() OVER (PARTITION BY t.agency_code ORDER BY cost DESC, t.days_late DESC NULLS LAST,
                                        i.criterion_order, i.item_order, t.record_code) <= ?
             ORDER BY t.agency_code, cost DESC, t.days_late DESC NULLS LAST, i.criterion_order, i.item_order,
-                     t.record_code""", [str(year), codes, year, limit]):
+                     t.record_code""",
+        [str(year), codes, year, limit],
+    ):
         out[r["agency_code"]].append(r)
     return out
 
@@ -213,12 +266,22 @@ def write_766_sheet(wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int
         return False
     t = table(con, year)
     ws = wb.add_worksheet(SHEET)
-    ws.write_string(0, 0, f"Chỉ số phục vụ người dân, doanh nghiệp (QĐ 766/QĐ-TTg) năm {year}: điểm đạt / điểm "
-                          "tính được, tính từ hồ sơ của tỉnh", fmt.title)
+    ws.write_string(
+        0,
+        0,
+        f"Chỉ số phục vụ người dân, doanh nghiệp (QĐ 766/QĐ-TTg) năm {year}: điểm đạt / điểm "
+        "tính được, tính từ hồ sơ của tỉnh",
+        fmt.title,
+    )
     missing = _not_computable(con, year)
-    ws.write_string(1, 0, "Điểm tính được: các chỉ số có số liệu trong kỳ" + (
-        "; không có số liệu cả năm: " + "; ".join(i["name_vi"] for i in missing) if missing else "")
-        + ". Hạng: trong nhóm cơ quan, theo tổng điểm.", fmt.note)
+    ws.write_string(
+        1,
+        0,
+        "Điểm tính được: các chỉ số có số liệu trong kỳ"
+        + ("; không có số liệu cả năm: " + "; ".join(i["name_vi"] for i in missing) if missing else "")
+        + ". Hạng: trong nhóm cơ quan, theo tổng điểm.",
+        fmt.note,
+    )
     heads = ["Nhóm", "Mã cơ quan", "Tên cơ quan"]
     for _, label in t["columns"]:
         heads += [f"{label}: điểm", f"{label}: tính được", f"{label}: hạng"]
@@ -243,8 +306,7 @@ def write_766_sheet(wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int
                     if value is None:
                         ws.write_blank(row, 3 + 3 * i + j, None, fmt.cell_text)
                     else:
-                        ws.write_number(row, 3 + 3 * i + j, value,
-                                        fmt.cell_int if key == "rank" else fmt.cell_points)
+                        ws.write_number(row, 3 + 3 * i + j, value, fmt.cell_int if key == "rank" else fmt.cell_points)
             row += 1
     _records_sheet(wb, fmt, con, year, t)
     return True
@@ -254,10 +316,20 @@ def _records_sheet(wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int,
     """Per agency, the records that cost it most points in its latest month: the agency page's list."""
     by_agency = costly_records(con, year)
     ws = wb.add_worksheet(RECORDS_SHEET)
-    ws.write_string(0, 0, f"Chỉ số 766 năm {year}: hồ sơ làm mất nhiều điểm nhất trong tháng gần nhất của mỗi cơ "
-                          f"quan (tối đa {RECORDS_SHOWN} hồ sơ)", fmt.title)
-    ws.write_string(1, 0, "Điểm mất của một hồ sơ: số điểm chỉ số bị mất chia đều cho các hồ sơ không đạt của chỉ số "
-                          "đó. Bảng scorecard_766_dossiers của kho dữ liệu có mọi hồ sơ.", fmt.note)
+    ws.write_string(
+        0,
+        0,
+        f"Chỉ số 766 năm {year}: hồ sơ làm mất nhiều điểm nhất trong tháng gần nhất của mỗi cơ "
+        f"quan (tối đa {RECORDS_SHOWN} hồ sơ)",
+        fmt.title,
+    )
+    ws.write_string(
+        1,
+        0,
+        "Điểm mất của một hồ sơ: số điểm chỉ số bị mất chia đều cho các hồ sơ không đạt của chỉ số "
+        "đó. Bảng scorecard_766_dossiers của kho dữ liệu có mọi hồ sơ.",
+        fmt.note,
+    )
     heads = ["Mã cơ quan", "Tên cơ quan", "Tháng", "Chỉ số", "Mã hồ sơ", "Lý do", "Điểm mất"]
     for col, head in enumerate(heads):
         ws.write_string(2, col, head, fmt.heading)
@@ -268,8 +340,9 @@ def _records_sheet(wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int,
     for g in t["groups"]:
         for r in g["rows"]:
             for rec in by_agency.get(r["code"], []):
-                for col, value in enumerate((r["code"], r["name"], rec["period"], rec["name_vi"], rec["record_code"],
-                                             rec["reason"])):
+                for col, value in enumerate(
+                    (r["code"], r["name"], rec["period"], rec["name_vi"], rec["record_code"], rec["reason"])
+                ):
                     ws.write_string(row, col, str(value), fmt.cell_text)
                 ws.write_number(row, 6, rec["cost"], fmt.cell_points)
                 row += 1

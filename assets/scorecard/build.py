@@ -53,9 +53,11 @@ def check_rubric(rubric: Rubric) -> None:
 
     unknown = sorted(c for c, i in rubric.indicators.items() if i.computable and c not in computed_codes())
     if unknown:
-        raise RubricError(f"{rubric.path}: periodic_indicators {unknown} are marked computable, but "
-                          f"assets/scorecard/sql/scorecard_766.sql computes only {sorted(computed_codes())}: "
-                          "mark them computable: false, or add their numerator and denominator there")
+        raise RubricError(
+            f"{rubric.path}: periodic_indicators {unknown} are marked computable, but "
+            f"assets/scorecard/sql/scorecard_766.sql computes only {sorted(computed_codes())}: "
+            "mark them computable: false, or add their numerator and denominator there"
+        )
 
 
 def _fingerprint(*parts: object) -> str:
@@ -67,14 +69,16 @@ def _ingested(con: duckdb.DuckDBPyConnection, source: str, year: int | None) -> 
     return con.execute(
         "SELECT file, file_size, file_mtime_ns, rows_loaded, context_hash FROM ingested_files "
         "WHERE source = ? AND status = 'loaded' AND (year = ? OR ? IS NULL) ORDER BY file",
-        [source, year, year]).fetchall()
+        [source, year, year],
+    ).fetchall()
 
 
 def facts_scope(con: duckdb.DuckDBPyConnection, year: int) -> str:
     """What a year's facts depend on besides its dossier files: the catalogue's levels (online services), the
     agency registry (which rows were loaded) and the facts SQL itself."""
-    return _fingerprint(_ingested(con, "services", year), _ingested(con, registry_source(load_sources()).name, None),
-                        _sql("facts_766"))
+    return _fingerprint(
+        _ingested(con, "services", year), _ingested(con, registry_source(load_sources()).name, None), _sql("facts_766")
+    )
 
 
 def inputs_scope(con: duckdb.DuckDBPyConnection) -> str:
@@ -98,19 +102,33 @@ def _set_state(con: duckdb.DuckDBPyConnection, year: int, **values: object) -> N
     score, latest = _state(con, year)
     current = {"score_scope": score, "latest": latest, **values}
     con.execute("DELETE FROM scorecard_766_state WHERE year = ?", [year])
-    con.execute("INSERT INTO scorecard_766_state (year, score_scope, latest) VALUES (?, ?, ?)",
-                [year, current["score_scope"], current["latest"]])
+    con.execute(
+        "INSERT INTO scorecard_766_state (year, score_scope, latest) VALUES (?, ?, ?)",
+        [year, current["score_scope"], current["latest"]],
+    )
 
 
 def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, int]:
     """Bring the year's facts in line with its loaded dossier files (pipelines/core/file_facts.py), marking the
     months of the facts removed and added as dirty; returns the files counted and months marked."""
-    def mark(where: str) -> None:  # in the transaction that records the files as built; each month once
-        con.execute(f"INSERT INTO scorecard_766_dirty SELECT DISTINCT year, month FROM scorecard_766_facts "
-                    f"WHERE {where} EXCEPT SELECT year, month FROM scorecard_766_dirty", [year])
 
-    counts = refresh_file_facts(con, year, facts="scorecard_766_facts", source=DOSSIER_SOURCE, staged=DOSSIER_TABLE,
-                                insert_sql=_sql("facts_766"), scope=facts_scope(con, year), on_change=mark)
+    def mark(where: str) -> None:  # in the transaction that records the files as built; each month once
+        con.execute(
+            f"INSERT INTO scorecard_766_dirty SELECT DISTINCT year, month FROM scorecard_766_facts "
+            f"WHERE {where} EXCEPT SELECT year, month FROM scorecard_766_dirty",
+            [year],
+        )
+
+    counts = refresh_file_facts(
+        con,
+        year,
+        facts="scorecard_766_facts",
+        source=DOSSIER_SOURCE,
+        staged=DOSSIER_TABLE,
+        insert_sql=_sql("facts_766"),
+        scope=facts_scope(con, year),
+        on_change=mark,
+    )
     months = con.execute("SELECT count(DISTINCT month) FROM scorecard_766_dirty WHERE year = ?", [year]).fetchone()
     return {**counts, "dirty_months": months[0]}
 
@@ -140,9 +158,24 @@ def rubric_rows(year: int, rubric: Rubric) -> list[tuple]:
     for ci, crit in enumerate(variant.criteria, start=1):
         for ii, item in enumerate(crit.items, start=1):
             spec = rubric.indicators[item.code]
-            rows.append((year, rubric.year, crit.code, crit.name, ci, ii, item.code, spec.ref, spec.name_vi,
-                         item.points, item.method, methods.params_json(item.params), spec.computable,
-                         rubric.decimals))
+            rows.append(
+                (
+                    year,
+                    rubric.year,
+                    crit.code,
+                    crit.name,
+                    ci,
+                    ii,
+                    item.code,
+                    spec.ref,
+                    spec.name_vi,
+                    item.points,
+                    item.method,
+                    methods.params_json(item.params),
+                    spec.computable,
+                    rubric.decimals,
+                )
+            )
     return rows
 
 
@@ -158,13 +191,15 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
     if rubric is None:  # before the decision, or no 766 folder in the deployment's rubrics: nothing is scored, so
         # the marked months stay marked (scored when a rubric is back; a night that clears them scores them stale)
         waiting = con.execute("SELECT count(*) FROM scorecard_766_dirty WHERE year = ?", [year]).fetchone()[0]
-        kept = con.execute("SELECT count(DISTINCT period) FROM scorecard_766_totals WHERE year = ?",
-                           [year]).fetchone()[0]
+        kept = con.execute("SELECT count(DISTINCT period) FROM scorecard_766_totals WHERE year = ?", [year]).fetchone()[
+            0
+        ]
         return {"periods": 0, "months_waiting": waiting, "periods_kept": kept}
     check_rubric(rubric)
     items = rubric_rows(year, rubric)
-    score_scope = _fingerprint(items, level_rows(year, rubric), _sql("scorecard_766"), _sql("scorecard_766_dossiers"),
-                               inputs_scope(con))
+    score_scope = _fingerprint(
+        items, level_rows(year, rubric), _sql("scorecard_766"), _sql("scorecard_766_dossiers"), inputs_scope(con)
+    )
     old_scope, old_latest = _state(con, year)
     latest = con.execute("SELECT max(NgayTiepNhan) FROM stg_dossiers").fetchone()[0]
     last = con.execute("SELECT max(month) FROM scorecard_766_facts WHERE year = ?", [year]).fetchone()[0]
@@ -172,43 +207,65 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
     if old_scope != score_scope:
         dirty = set(months)
     else:
-        dirty = {m for (m,) in con.execute("SELECT DISTINCT month FROM scorecard_766_dirty WHERE year = ?",
-                                           [year]).fetchall()}
+        dirty = {
+            m
+            for (m,) in con.execute("SELECT DISTINCT month FROM scorecard_766_dirty WHERE year = ?", [year]).fetchall()
+        }
         if rubric.period == "month":  # months never scored (a month without dossiers before a new one)
-            dirty |= {m for (m,) in con.execute(
-                "SELECT unnest(?::INTEGER[]) EXCEPT SELECT DISTINCT CAST(right(period, 2) AS INTEGER) "
-                "FROM scorecard_766 WHERE year = ? AND period_type = 'month'", [months, year]).fetchall()}
+            dirty |= {
+                m
+                for (m,) in con.execute(
+                    "SELECT unnest(?::INTEGER[]) EXCEPT SELECT DISTINCT CAST(right(period, 2) AS INTEGER) "
+                    "FROM scorecard_766 WHERE year = ? AND period_type = 'month'",
+                    [months, year],
+                ).fetchall()
+            }
         if latest != old_latest:  # the reference instant of the periods ending after it moved with it
             moved = min(latest, old_latest) if latest and old_latest else None
             dirty |= {m for m in months if moved is None or _period_end(year, m) > moved}
     dirty &= set(months)
     periods = period_keys(year, sorted(dirty), rubric.period)
-    rows = [(year, key, kind, first, last_m,
-             min(_period_end(year, last_m), latest) if latest else _period_end(year, last_m))
-            for key, kind, first, last_m in periods]
+    rows = [
+        (
+            year,
+            key,
+            kind,
+            first,
+            last_m,
+            min(_period_end(year, last_m), latest) if latest else _period_end(year, last_m),
+        )
+        for key, kind, first, last_m in periods
+    ]
     with transaction(con):
-        con.execute("CREATE OR REPLACE TEMP TABLE sc_periods (year INTEGER, period VARCHAR, period_type VARCHAR, "
-                    "first_month INTEGER, last_month INTEGER, ref TIMESTAMP)")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE sc_periods (year INTEGER, period VARCHAR, period_type VARCHAR, "
+            "first_month INTEGER, last_month INTEGER, ref TIMESTAMP)"
+        )
         if rows:
             con.executemany("INSERT INTO sc_periods VALUES (?, ?, ?, ?, ?, ?)", rows)
         con.execute("DELETE FROM scorecard_766_items WHERE year = ?", [year])
         con.executemany("INSERT INTO scorecard_766_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", items)
         con.execute("DELETE FROM scorecard_766_levels WHERE year = ?", [year])
         con.executemany("INSERT INTO scorecard_766_levels VALUES (?, ?, ?, ?, ?)", level_rows(year, rubric))
-        con.execute("CREATE OR REPLACE TEMP TABLE sc_items AS SELECT * FROM scorecard_766_items WHERE year = ?",
-                    [year])
+        con.execute("CREATE OR REPLACE TEMP TABLE sc_items AS SELECT * FROM scorecard_766_items WHERE year = ?", [year])
         # One row per agency of the year (a registry listing an agency twice must not score it twice).
-        con.execute("""CREATE OR REPLACE TEMP TABLE sc_units AS
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE sc_units AS
             SELECT year, agency_code, agency_group FROM agency_years WHERE year = ?
-            QUALIFY row_number() OVER (PARTITION BY year, agency_code ORDER BY agency_group) = 1""", [year])
+            QUALIFY row_number() OVER (PARTITION BY year, agency_code ORDER BY agency_group) = 1""",
+            [year],
+        )
         if old_scope != score_scope:  # a new rubric: no period of the old one may stay
             for table in ("scorecard_766", "scorecard_766_totals", "scorecard_766_dossiers"):
                 con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
         valid = [key for key, *_ in period_keys(year, months, rubric.period)]
         for table in ("scorecard_766", "scorecard_766_totals", "scorecard_766_dossiers"):  # the periods rescored,
             # and any no longer scored
-            con.execute(f"DELETE FROM {table} WHERE year = ? AND (period IN (SELECT period FROM sc_periods) "
-                        "OR period NOT IN (SELECT unnest(?::VARCHAR[])))", [year, valid])
+            con.execute(
+                f"DELETE FROM {table} WHERE year = ? AND (period IN (SELECT period FROM sc_periods) "
+                "OR period NOT IN (SELECT unnest(?::VARCHAR[])))",
+                [year, valid],
+            )
         if rows:
             con.execute(_sql("scorecard_766"))
             con.execute(_sql("scorecard_766_dossiers"))  # the records behind every lost point, month by month

@@ -22,8 +22,14 @@ from pipelines.core.registry.sources import SourceContract
 from pipelines.core.warehouse import transaction
 
 HERE = Path(__file__).parent
-SCORED_TABLES = ("rubric_items", "rubric_criteria", "rubric_classes", "indicator_scores", "criterion_scores",
-                 "rankings")
+SCORED_TABLES = (
+    "rubric_items",
+    "rubric_criteria",
+    "rubric_classes",
+    "indicator_scores",
+    "criterion_scores",
+    "rankings",
+)
 TOTAL_LABEL = "Tổng điểm"  # the total, in the reason a unit is not ranked
 
 
@@ -52,17 +58,59 @@ def rubric_rows(year: int, rubric: Rubric) -> tuple[list[tuple], list[tuple], li
     classes: list[tuple] = []
     for group, variant in rubric.variants.items():
         for ci, (crit, parent, level) in enumerate(variant.nodes(), start=1):
-            criteria.append((year, group, crit.code, crit.name, crit.name_en or None, parent, level, ci,
-                             crit.max_points, crit.how.aggregate, crit.how.missing, crit.how.min_coverage,
-                             rubric.year))
+            criteria.append(
+                (
+                    year,
+                    group,
+                    crit.code,
+                    crit.name,
+                    crit.name_en or None,
+                    parent,
+                    level,
+                    ci,
+                    crit.max_points,
+                    crit.how.aggregate,
+                    crit.how.missing,
+                    crit.how.min_coverage,
+                    rubric.year,
+                )
+            )
             for ii, item in enumerate(crit.items, start=1):
-                items.append((year, group, crit.code, crit.name, item.code, item.points, item.target,
-                              rubric.year, crit.name_en or None, ci, ii, item.method,
-                              methods.params_json(item.params), item.transform))
+                items.append(
+                    (
+                        year,
+                        group,
+                        crit.code,
+                        crit.name,
+                        item.code,
+                        item.points,
+                        item.target,
+                        rubric.year,
+                        crit.name_en or None,
+                        ci,
+                        ii,
+                        item.method,
+                        methods.params_json(item.params),
+                        item.transform,
+                    )
+                )
         how = variant.how
-        classes.extend((year, group, label, minimum, rubric.year, *variant.colours.get(label, (None, None)),
-                        rubric.decimals, rubric.rounding, how.aggregate, how.missing, how.min_coverage)
-                       for label, minimum in variant.classes)
+        classes.extend(
+            (
+                year,
+                group,
+                label,
+                minimum,
+                rubric.year,
+                *variant.colours.get(label, (None, None)),
+                rubric.decimals,
+                rubric.rounding,
+                how.aggregate,
+                how.missing,
+                how.min_coverage,
+            )
+            for label, minimum in variant.classes
+        )
     return items, criteria, classes
 
 
@@ -77,22 +125,26 @@ def check_log_values(con: duckdb.DuckDBPyConnection) -> None:
         WHERE r.transform = 'log' AND v.value <= 0
         ORDER BY ALL LIMIT 20""").fetchall()
     if bad:
-        raise ScoringError("transform: log needs positive values; these have no logarithm: "
-                           + "; ".join(f"{year} unit {unit}, indicator {code}: value {value:g}"
-                                       for year, unit, code, value in bad))
+        raise ScoringError(
+            "transform: log needs positive values; these have no logarithm: "
+            + "; ".join(f"{year} unit {unit}, indicator {code}: value {value:g}" for year, unit, code, value in bad)
+        )
 
 
 def score_tree(con: duckdb.DuckDBPyConnection) -> None:
     """Points of every criterion, level by level from the deepest up, and of the total (level 0), into the temp
     table node_points (score_nodes.sql)."""
-    con.execute("""CREATE OR REPLACE TEMP TABLE scoring_nodes AS
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE scoring_nodes AS
         SELECT year, agency_group, criterion_code AS node, coalesce(parent_code, '') AS parent_code, level,
                criterion_order, criterion_name, aggregate, missing, min_coverage, criterion_name AS label
         FROM rubric_criteria WHERE year IN (SELECT year FROM scoring_years)
         UNION ALL
         SELECT DISTINCT year, agency_group, '', NULL, 0, 0, ?, coalesce(aggregate, 'arithmetic'),
                coalesce(missing, 'zero'), coalesce(min_coverage, 0), ?
-        FROM rubric_classes WHERE year IN (SELECT year FROM scoring_years)""", [TOTAL_LABEL, TOTAL_LABEL])
+        FROM rubric_classes WHERE year IN (SELECT year FROM scoring_years)""",
+        [TOTAL_LABEL, TOTAL_LABEL],
+    )
     con.execute("""CREATE OR REPLACE TEMP TABLE node_points (year INTEGER, agency_code VARCHAR, agency_group VARCHAR,
         node VARCHAR, level INTEGER, points DECIMAL(38, 9), max_points DECIMAL(38, 9), reason VARCHAR)""")
     deepest = con.execute("SELECT coalesce(max(level), 0) FROM scoring_nodes").fetchone()[0]
@@ -101,20 +153,30 @@ def score_tree(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(nodes_sql, {"level": level})
 
 
-def years_without_records(con: duckdb.DuckDBPyConnection, years: Iterable[int],
-                          sources: Mapping[str, SourceContract]) -> list[int]:
+def years_without_records(
+    con: duckdb.DuckDBPyConnection, years: Iterable[int], sources: Mapping[str, SourceContract]
+) -> list[int]:
     """The years of `years` with no row staged in any source that arrives per year (`partitioned` in
     config/sources.yaml: the dossier log, the service catalogue, the one-stop returns, infrastructure, capacity,
     assessments): rows quarantined or files rejected do not count, and neither does the agency registry, which lists
     who is evaluated, not what they did. Such a year is not ranked: scored, every agency of the registry would be
     ranked 1st with 0 points (issue 24)."""
     tables = [c.table for c in sources.values() if c.partitioned]
-    return [y for y in sorted({int(y) for y in years})
-            if not any(con.execute(f"SELECT 1 FROM {t} WHERE year = ? LIMIT 1", [y]).fetchone() for t in tables)]
+    return [
+        y
+        for y in sorted({int(y) for y in years})
+        if not any(con.execute(f"SELECT 1 FROM {t} WHERE year = ? LIMIT 1", [y]).fetchone() for t in tables)
+    ]
 
 
-def score_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Path,
-                catalogue_path: Path = CATALOGUE_PATH, *, not_ranked: Collection[int] = ()) -> dict[str, int]:
+def score_years(
+    con: duckdb.DuckDBPyConnection,
+    years: list[int],
+    rubric_dir: Path,
+    catalogue_path: Path = CATALOGUE_PATH,
+    *,
+    not_ranked: Collection[int] = (),
+) -> dict[str, int]:
     """Replace scores, criterion scores and rankings of `years`; returns the rows written per table.
 
     Every rubric needed is validated before any row changes, so a bad file leaves the warehouse as it was. The
@@ -127,20 +189,26 @@ def score_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Pa
     ensure_schema(con)
     con.execute("CREATE OR REPLACE TEMP TABLE scoring_years AS SELECT unnest(?::INTEGER[]) AS year", [years])
     # One row per evaluated agency and year (a registry listing an agency twice must not score it twice).
-    con.execute("""CREATE OR REPLACE TEMP TABLE scoring_agencies AS
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE scoring_agencies AS
         SELECT year, agency_code, agency_name, agency_group FROM agency_years
         WHERE evaluated AND year IN (SELECT year FROM scoring_years) AND NOT list_contains(?::INTEGER[], year)
         QUALIFY row_number() OVER (PARTITION BY year, agency_code ORDER BY agency_group, agency_name) = 1""",
-                [sorted(int(y) for y in not_ranked)])
+        [sorted(int(y) for y in not_ranked)],
+    )
     try:
         for year, rubric in rubrics.items():
-            unknown = con.execute("SELECT DISTINCT agency_group FROM scoring_agencies WHERE year = ? AND "
-                                  "agency_group NOT IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1",
-                                  [year, list(rubric.variants)]).fetchall()
+            unknown = con.execute(
+                "SELECT DISTINCT agency_group FROM scoring_agencies WHERE year = ? AND "
+                "agency_group NOT IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1",
+                [year, list(rubric.variants)],
+            ).fetchall()
             if unknown:
-                raise RubricError(f"{rubric.path}: agency group(s) {[g for (g,) in unknown]} of the {year} registry "
-                                  f"have no variant in this rubric; it defines {list(rubric.variants)} (declare "
-                                  "the group under groups:)")
+                raise RubricError(
+                    f"{rubric.path}: agency group(s) {[g for (g,) in unknown]} of the {year} registry "
+                    f"have no variant in this rubric; it defines {list(rubric.variants)} (declare "
+                    "the group under groups:)"
+                )
         item_rows: list[tuple] = []
         criterion_rows: list[tuple] = []
         class_rows: list[tuple] = []
@@ -153,24 +221,32 @@ def score_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Pa
         with transaction(con):
             for table in SCORED_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE year IN (SELECT year FROM scoring_years)")
-            con.executemany("INSERT INTO rubric_items (year, agency_group, criterion_code, criterion_name, "
-                            "indicator_code, points, target, rubric_year, criterion_name_en, criterion_order, "
-                            "item_order, method, params, transform) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            item_rows)
-            con.executemany("INSERT INTO rubric_criteria (year, agency_group, criterion_code, criterion_name, "
-                            "criterion_name_en, parent_code, level, criterion_order, max_points, aggregate, missing, "
-                            "min_coverage, rubric_year) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            criterion_rows)
-            con.executemany("INSERT INTO rubric_classes (year, agency_group, label, min_total, rubric_year, colour, "
-                            "fill, decimals, rounding, aggregate, missing, min_coverage) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", class_rows)
+            con.executemany(
+                "INSERT INTO rubric_items (year, agency_group, criterion_code, criterion_name, "
+                "indicator_code, points, target, rubric_year, criterion_name_en, criterion_order, "
+                "item_order, method, params, transform) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                item_rows,
+            )
+            con.executemany(
+                "INSERT INTO rubric_criteria (year, agency_group, criterion_code, criterion_name, "
+                "criterion_name_en, parent_code, level, criterion_order, max_points, aggregate, missing, "
+                "min_coverage, rubric_year) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                criterion_rows,
+            )
+            con.executemany(
+                "INSERT INTO rubric_classes (year, agency_group, label, min_total, rubric_year, colour, "
+                "fill, decimals, rounding, aggregate, missing, min_coverage) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                class_rows,
+            )
             check_log_values(con)
             con.execute(_sql("score"))
             score_tree(con)
             con.execute(_sql("score_ranks"))
             for table in SCORED_TABLES:
-                counts[table] = con.execute(f"SELECT count(*) FROM {table} "
-                                            "WHERE year IN (SELECT year FROM scoring_years)").fetchall()[0][0]
+                counts[table] = con.execute(
+                    f"SELECT count(*) FROM {table} WHERE year IN (SELECT year FROM scoring_years)"
+                ).fetchall()[0][0]
     finally:
         for temp in ("scoring_years", "scoring_agencies", "scoring_nodes", "node_points"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")

@@ -47,7 +47,7 @@ scored AS (
 )
 SELECT year, agency_code, agency_group, criterion_code, indicator_code, value,
        method_untransform(transform, method_value(method, 1, 1, p, g_min, g_max)) AS target,
-       CASE WHEN missing = 'skip' AND NOT coalesce(isfinite(value), false) THEN NULL
+       CASE WHEN missing = 'skip' AND NOT coalesce(isfinite(value), FALSE) THEN NULL
             ELSE CAST(CAST(max_points * method_share(method, tv, p, g_min, g_max) AS DECIMAL(38, 9)) AS DOUBLE)
        END AS points,
        max_points

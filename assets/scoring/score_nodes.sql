@@ -12,7 +12,7 @@
 INSERT INTO node_points
 WITH children AS (
     SELECT s.year, s.agency_code, s.agency_group, s.criterion_code AS node, CAST(s.max_points AS DECIMAL(38, 9)) AS w,
-           CAST(s.points AS DECIMAL(38, 9)) AS pts, coalesce(isfinite(s.value), false) AS valued,
+           CAST(s.points AS DECIMAL(38, 9)) AS pts, coalesce(isfinite(s.value), FALSE) AS valued,
            NULL::VARCHAR AS reason
     FROM indicator_scores AS s
     SEMI JOIN scoring_nodes AS n
@@ -32,7 +32,7 @@ sums AS (
            sum(coalesce(pts, 0)) AS sum_all,
            sum(pts) FILTER (WHERE valued) AS sum_valued,
            bool_or(coalesce(pts, 0) <= 0) AS zero_all,
-           coalesce(bool_or(pts <= 0) FILTER (WHERE valued), false) AS zero_valued,
+           coalesce(bool_or(pts <= 0) FILTER (WHERE valued), FALSE) AS zero_valued,
            sum(CAST(w AS DOUBLE) * ln(CAST(pts AS DOUBLE) / CAST(w AS DOUBLE))) FILTER (WHERE pts > 0) AS log_all,
            sum(CAST(w AS DOUBLE) * ln(CAST(pts AS DOUBLE) / CAST(w AS DOUBLE))) FILTER (WHERE valued AND pts > 0)
                AS log_valued,
@@ -55,8 +55,9 @@ SELECT year, agency_code, agency_group, node, level,
             WHEN missing = 'zero' THEN
                 CASE WHEN zero_all THEN 0 ELSE CAST(CAST(w_all AS DOUBLE) * exp(log_all / CAST(w_all AS DOUBLE))
                                                     AS DECIMAL(38, 9)) END
-            ELSE CASE WHEN zero_valued THEN 0 ELSE CAST(CAST(w_all AS DOUBLE) * exp(log_valued / CAST(w_valued AS DOUBLE))
-                                                        AS DECIMAL(38, 9)) END
+            WHEN zero_valued THEN 0
+            ELSE CAST(CAST(w_all AS DOUBLE) * exp(log_valued / CAST(w_valued AS DOUBLE))
+                                                        AS DECIMAL(38, 9))
        END AS points,
        w_all AS max_points,
        CASE WHEN NOT no_value THEN NULL

@@ -96,21 +96,30 @@ class Draws:
 
 
 def _group_items(con: duckdb.DuckDBPyConnection, year: int, group: str) -> GroupItems:
-    rows = con.execute("SELECT indicator_code, criterion_code, points, method, CAST(params AS VARCHAR) "
-                       "FROM rubric_items WHERE year = ? AND agency_group = ? ORDER BY criterion_order, item_order",
-                       [year, group]).fetchall()
-    parents = dict(con.execute("SELECT criterion_code, parent_code FROM rubric_criteria WHERE year = ? AND "
-                               "agency_group = ?", [year, group]).fetchall())
+    rows = con.execute(
+        "SELECT indicator_code, criterion_code, points, method, CAST(params AS VARCHAR) "
+        "FROM rubric_items WHERE year = ? AND agency_group = ? ORDER BY criterion_order, item_order",
+        [year, group],
+    ).fetchall()
+    parents = dict(
+        con.execute(
+            "SELECT criterion_code, parent_code FROM rubric_criteria WHERE year = ? AND agency_group = ?", [year, group]
+        ).fetchall()
+    )
 
     def top(code: str) -> str:
         while parents.get(code):
             code = parents[code]
         return code
 
-    return GroupItems([r[0] for r in rows], [top(r[1]) for r in rows], np.array([r[2] for r in rows], dtype=float),
-                      [r[3] or methods.DEFAULT_METHOD for r in rows],
-                      [methods.parse_params(r[3] or methods.DEFAULT_METHOD, json.loads(r[4] or "{}")) for r in rows],
-                      [r[1] for r in rows])
+    return GroupItems(
+        [r[0] for r in rows],
+        [top(r[1]) for r in rows],
+        np.array([r[2] for r in rows], dtype=float),
+        [r[3] or methods.DEFAULT_METHOD for r in rows],
+        [methods.parse_params(r[3] or methods.DEFAULT_METHOD, json.loads(r[4] or "{}")) for r in rows],
+        [r[1] for r in rows],
+    )
 
 
 @dataclass(frozen=True)
@@ -130,12 +139,17 @@ PLAIN = ("arithmetic", "zero", 0.0)
 def group_tree(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec) -> Tree | None:
     """The group's tree, or None when its total is the plain sum of its items' points (one level, every node
     arithmetic with 0 for a missing value, the total rounded) and no rule is drawn: the runs are then sums."""
-    rows = con.execute("SELECT criterion_code, coalesce(parent_code, ''), level, aggregate, missing, min_coverage "
-                       "FROM rubric_criteria WHERE year = ? AND agency_group = ? ORDER BY criterion_order",
-                       [year, group]).fetchall()
-    total = con.execute("SELECT coalesce(any_value(aggregate), 'arithmetic'), coalesce(any_value(missing), 'zero'), "
-                        "coalesce(any_value(min_coverage), 0), coalesce(any_value(rounding), 'total') "
-                        "FROM rubric_classes WHERE year = ? AND agency_group = ?", [year, group]).fetchone()
+    rows = con.execute(
+        "SELECT criterion_code, coalesce(parent_code, ''), level, aggregate, missing, min_coverage "
+        "FROM rubric_criteria WHERE year = ? AND agency_group = ? ORDER BY criterion_order",
+        [year, group],
+    ).fetchall()
+    total = con.execute(
+        "SELECT coalesce(any_value(aggregate), 'arithmetic'), coalesce(any_value(missing), 'zero'), "
+        "coalesce(any_value(min_coverage), 0), coalesce(any_value(rounding), 'total') "
+        "FROM rubric_classes WHERE year = ? AND agency_group = ?",
+        [year, group],
+    ).fetchone()
     how = {code: (aggregate, missing, float(coverage)) for code, _, _, aggregate, missing, coverage in rows}
     how[""] = (total[0], total[1], float(total[2]))
     drawn = bool(spec.alternatives.aggregate or spec.alternatives.missing)
@@ -155,8 +169,10 @@ def draw_hows(tree: Tree, spec: UncertaintySpec, rng: np.random.Generator, runs:
     for node in ["", *tree.order]:
         aggregate, missing, _ = tree.how[node]
         chosen = []
-        for own, alternatives, value in ((aggregate, spec.alternatives.aggregate, "geometric"),
-                                         (missing, spec.alternatives.missing, "skip")):
+        for own, alternatives, value in (
+            (aggregate, spec.alternatives.aggregate, "geometric"),
+            (missing, spec.alternatives.missing, "skip"),
+        ):
             options = [own, *(a for a in dict.fromkeys(alternatives) if a != own)]
             pick = rng.integers(len(options), size=runs) if len(options) > 1 else np.zeros(runs, dtype=int)
             chosen.append((np.array([o == value for o in options])[pick])[:, None])
@@ -165,8 +181,10 @@ def draw_hows(tree: Tree, spec: UncertaintySpec, rng: np.random.Generator, runs:
 
 
 def nominal_hows(tree: Tree, runs: int) -> Hows:
-    return {node: (np.full((runs, 1), a == "geometric"), np.full((runs, 1), m == "skip"))
-            for node, (a, m, _) in tree.how.items()}
+    return {
+        node: (np.full((runs, 1), a == "geometric"), np.full((runs, 1), m == "skip"))
+        for node, (a, m, _) in tree.how.items()
+    }
 
 
 Child = tuple[np.ndarray, np.ndarray, np.ndarray]  # points (runs × units, NaN: no value), weight (runs × 1), has
@@ -185,18 +203,30 @@ def _combine(children: list[Child], how: tuple[np.ndarray, np.ndarray], min_cove
         logs = [w * np.log(np.where(s > 0, s, 1.0)) for s, w in zip(shares, weights, strict=True)]
         arithmetic_zero = sum(points)
         arithmetic_skip = w_all * sum(p * h for p, h in zip(points, has, strict=True)) / w_valued
-        geometric_zero = np.where(np.logical_or.reduce([s <= 0 for s in shares]), 0.0,
-                                  w_all * np.exp(sum(logs) / w_all))
-        geometric_skip = np.where(np.logical_or.reduce([(s <= 0) & h for s, h in zip(shares, has, strict=True)]),
-                                  0.0, w_all * np.exp(sum(lg * h for lg, h in zip(logs, has, strict=True)) / w_valued))
-    value = np.where(geometric, np.where(skip, geometric_skip, geometric_zero),
-                     np.where(skip, arithmetic_skip, arithmetic_zero))
+        geometric_zero = np.where(
+            np.logical_or.reduce([s <= 0 for s in shares]), 0.0, w_all * np.exp(sum(logs) / w_all)
+        )
+        geometric_skip = np.where(
+            np.logical_or.reduce([(s <= 0) & h for s, h in zip(shares, has, strict=True)]),
+            0.0,
+            w_all * np.exp(sum(lg * h for lg, h in zip(logs, has, strict=True)) / w_valued),
+        )
+    value = np.where(
+        geometric, np.where(skip, geometric_skip, geometric_zero), np.where(skip, arithmetic_skip, arithmetic_zero)
+    )
     none = (skip & (w_valued == 0)) | (w_valued < min_coverage * w_all - 1e-12)
     return np.where(none, np.nan, value), w_all, ~none
 
 
-def tree_totals(tree: Tree, leaves: list[str], points: np.ndarray, share: np.ndarray, config: np.ndarray,
-                valued: np.ndarray, hows: Hows) -> np.ndarray:
+def tree_totals(
+    tree: Tree,
+    leaves: list[str],
+    points: np.ndarray,
+    share: np.ndarray,
+    config: np.ndarray,
+    valued: np.ndarray,
+    hows: Hows,
+) -> np.ndarray:
     """Runs × units totals of a tree (NaN: no value): each item's drawn points × its drawn share, a child without a
     value (`valued`, items × units) counted by its node's rule, node by node from the deepest up."""
     children: dict[str, list[Child]] = {node: [] for node in ["", *tree.order]}
@@ -211,9 +241,13 @@ def tree_totals(tree: Tree, leaves: list[str], points: np.ndarray, share: np.nda
 
 def _valued(con: duckdb.DuckDBPyConnection, units: list[str], codes: list[str]) -> np.ndarray:
     """Items × units: whether the unit has a (finite) value for the item's indicator, in the `ua_scope` group."""
-    found = {(u, c) for u, c in con.execute(
-        "SELECT s.agency_code, s.indicator_code FROM indicator_scores AS s JOIN ua_scope AS u "
-        "ON u.year = s.year AND u.agency_group = s.agency_group WHERE isfinite(s.value)").fetchall()}
+    found = {
+        (u, c)
+        for u, c in con.execute(
+            "SELECT s.agency_code, s.indicator_code FROM indicator_scores AS s JOIN ua_scope AS u "
+            "ON u.year = s.year AND u.agency_group = s.agency_group WHERE isfinite(s.value)"
+        ).fetchall()
+    }
     return np.array([[(u, c) in found for u in units] for c in codes], dtype=bool)
 
 
@@ -247,8 +281,9 @@ def numbers_per_run(items: GroupItems, spec: UncertaintySpec) -> int:
     return (3 if spec.targets else 2) * len(items.codes)
 
 
-def draw_runs(items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator, start: int = 0,
-              stop: int | None = None) -> Draws:
+def draw_runs(
+    items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator, start: int = 0, stop: int | None = None
+) -> Draws:
     """Weights, method choices and parameter factors of runs `start` to `stop` (all by default), and the
     configurations they need: without `targets`, each option of each item once (however many runs); with it, one
     per run and item. The stream `rng` is left as it was: the weights of all runs come first in it, then the method
@@ -258,23 +293,30 @@ def draw_runs(items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator
     stop = runs if stop is None else stop
     size = (stop - start, n)
     weight = _stream(rng, start * n).uniform(1 - spec.weights, 1 + spec.weights, size)
-    options = [[(items.methods[i], items.params[i])]
-               + [(m.method, m.params) for m in spec.methods.get(code, ())] for i, code in enumerate(items.codes)]
+    options = [
+        [(items.methods[i], items.params[i])] + [(m.method, m.params) for m in spec.methods.get(code, ())]
+        for i, code in enumerate(items.codes)
+    ]
     counts = np.array([len(o) for o in options])
     choice = (_stream(rng, (runs + start) * n).random(size) * counts).astype(int)
     nominal = [(items.codes[i], *options[i][0]) for i in range(n)]  # the first n configurations: as published
     if spec.targets:
         factor = _stream(rng, (2 * runs + start) * n).uniform(1 - spec.targets, 1 + spec.targets, size)
         index = n + np.arange(size[0] * n).reshape(size)
-        drawn = [(items.codes[i], *options[i][k], f) for i, k, f in
-                 zip(np.tile(np.arange(n), size[0]), choice.ravel().tolist(), factor.ravel().tolist(), strict=True)]
+        drawn = [
+            (items.codes[i], *options[i][k], f)
+            for i, k, f in zip(
+                np.tile(np.arange(n), size[0]), choice.ravel().tolist(), factor.ravel().tolist(), strict=True
+            )
+        ]
     else:
         starts = n + np.concatenate([[0], np.cumsum(counts)[:-1]])
         index = starts + choice
         drawn = [(items.codes[i], *option, 1.0) for i in range(n) for option in options[i]]
     configs = [(code, method, methods.params_json(params)) for code, method, params in nominal]
-    configs += [(code, method, methods.params_json(methods.perturbed(method, params, f)))
-                for code, method, params, f in drawn]
+    configs += [
+        (code, method, methods.params_json(methods.perturbed(method, params, f))) for code, method, params, f in drawn
+    ]
     points = rescaled(items.points, weight) if spec.weights else np.tile(items.points, (size[0], 1))
     return Draws(points, index, configs)
 
@@ -282,19 +324,27 @@ def draw_runs(items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator
 def shares(con: duckdb.DuckDBPyConnection, configs: list[tuple[str, str, str]], units: list[str]) -> np.ndarray:
     """Configurations × units shares of the `ua_scope` group's `units` (sorted), by the scoring methods' macros;
     read in batches, so only the matrix is held whole."""
-    con.execute("CREATE OR REPLACE TEMP TABLE ua_configs (config_id INTEGER, indicator_code VARCHAR, method VARCHAR, "
-                "params VARCHAR)")
-    frame = pl.DataFrame({"config_id": np.arange(len(configs), dtype=np.int32),
-                          "indicator_code": [c[0] for c in configs], "method": [c[1] for c in configs],
-                          "params": [c[2] for c in configs]})
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ua_configs (config_id INTEGER, indicator_code VARCHAR, method VARCHAR, "
+        "params VARCHAR)"
+    )
+    frame = pl.DataFrame(
+        {
+            "config_id": np.arange(len(configs), dtype=np.int32),
+            "indicator_code": [c[0] for c in configs],
+            "method": [c[1] for c in configs],
+            "params": [c[2] for c in configs],
+        }
+    )
     con.register("ua_configs_frame", frame.to_arrow())
     con.execute("INSERT INTO ua_configs SELECT * FROM ua_configs_frame")
     con.unregister("ua_configs_frame")
     del frame
     matrix = np.zeros((len(configs), len(units)))  # every unit has a row of every item (score.sql)
     for batch in con.sql(_sql("uncertainty_shares")).to_arrow_reader(1 << 16):
-        matrix[batch.column("config_id").to_numpy(), batch.column("unit").to_numpy()] = (
-            batch.column("share").to_numpy(zero_copy_only=False))
+        matrix[batch.column("config_id").to_numpy(), batch.column("unit").to_numpy()] = batch.column("share").to_numpy(
+            zero_copy_only=False
+        )
     con.execute("DELETE FROM ua_configs")
     return matrix
 
@@ -307,9 +357,15 @@ def run_totals(draws: Draws, share: np.ndarray) -> np.ndarray:
     return totals
 
 
-def sobol_shift(g: Group, items: GroupItems, spec: UncertaintySpec, rng: np.random.Generator,
-                nominal_share: np.ndarray, memory: float,
-                evaluate: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, int]:
+def sobol_shift(
+    g: Group,
+    items: GroupItems,
+    spec: UncertaintySpec,
+    rng: np.random.Generator,
+    nominal_share: np.ndarray,
+    memory: float,
+    evaluate: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, int]:
     """The rank shift (`rank_shift`) of every row of the Saltelli design: A, B, then for each criterion A with that
     criterion's items from B (base samples × (criteria + 2) rows; the base samples are `runs` rounded up to a power
     of two, the balanced sizes of a Sobol sequence), with the published configurations (weights move alone).
@@ -330,16 +386,19 @@ def sobol_shift(g: Group, items: GroupItems, spec: UncertaintySpec, rng: np.rand
         a, b = factors[:, :n_items], factors[:, n_items:]
         for row, moved in enumerate([a, b, *(np.where(criteria == c, b, a) for c in dict.fromkeys(items.criteria))]):
             points = rescaled(items.points, moved)
-            totals = (run_totals(Draws(points, np.broadcast_to(nominal, points.shape), []), nominal_share)
-                      if evaluate is None else evaluate(points))  # a tree: evaluate (analyse_group)
-            shift[row, start:start + chunk] = rank_shift(g, totals)
+            totals = (
+                run_totals(Draws(points, np.broadcast_to(nominal, points.shape), []), nominal_share)
+                if evaluate is None
+                else evaluate(points)
+            )  # a tree: evaluate (analyse_group)
+            shift[row, start : start + chunk] = rank_shift(g, totals)
     return shift.ravel(), base
 
 
 def sobol_indices(shift: np.ndarray, base: int, groups: int) -> tuple[np.ndarray, np.ndarray]:
     """First-order (Saltelli 2010) and total (Jansen 1999) indices from the outputs of `sobol_design`'s rows.
     NaN when the output never varies (no rank moves)."""
-    y_a, y_b, y_ab = shift[:base], shift[base:2 * base], shift[2 * base:].reshape(groups, base)
+    y_a, y_b, y_ab = shift[:base], shift[base : 2 * base], shift[2 * base :].reshape(groups, base)
     variance = np.var(np.concatenate([y_a, y_b]))
     if variance <= 1e-12:
         return np.full(groups, np.nan), np.full(groups, np.nan)
@@ -387,14 +446,19 @@ class Group:
 
 def _group(con: duckdb.DuckDBPyConnection, year: int, group: str, units: list[str], per: float = 1.0) -> Group:
     """`per`: what the rounded figure is per unit of total (rounding: index: 1 / maximum; the total: 1)."""
-    ranks = dict(con.execute("SELECT agency_code, rank FROM rankings WHERE year = ? AND agency_group = ?",
-                             [year, group]).fetchall())
-    classes = con.execute("SELECT label, min_total, decimals FROM rubric_classes WHERE year = ? AND agency_group = ? "
-                          "ORDER BY min_total DESC", [year, group]).fetchall()
+    ranks = dict(
+        con.execute(
+            "SELECT agency_code, rank FROM rankings WHERE year = ? AND agency_group = ?", [year, group]
+        ).fetchall()
+    )
+    classes = con.execute(
+        "SELECT label, min_total, decimals FROM rubric_classes WHERE year = ? AND agency_group = ? "
+        "ORDER BY min_total DESC",
+        [year, group],
+    ).fetchall()
     decimals = int(classes[0][2])
     minimums = rounded_units(np.array([[c[1] * per for c in classes]], dtype=float), decimals)[0]
-    return Group(year, group, units, np.array([ranks[u] for u in units]), [c[0] for c in classes], minimums,
-                 decimals)
+    return Group(year, group, units, np.array([ranks[u] for u in units]), [c[0] for c in classes], minimums, decimals)
 
 
 def _counted(at: np.ndarray, cells: np.ndarray) -> None:
@@ -402,8 +466,9 @@ def _counted(at: np.ndarray, cells: np.ndarray) -> None:
     at += np.bincount(cells.ravel(), minlength=at.size).reshape(at.shape).astype(np.int32)
 
 
-def summarise(g: Group, run_totals_in_chunks: Callable[[], Iterator[np.ndarray]], runs: int, memory: float
-              ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def summarise(
+    g: Group, run_totals_in_chunks: Callable[[], Iterator[np.ndarray]], runs: int, memory: float
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """rank_uncertainty and class_probability rows of the group from its runs' totals, given a chunk of runs × units
     at a time by `run_totals_in_chunks()`. Counted run by run, so any chunks give the same rows: the sum of each
     unit's ranks, its runs in each class, and its runs at each rank, whence its quantiles exactly as np.quantile's
@@ -457,13 +522,28 @@ def summarise(g: Group, run_totals_in_chunks: Callable[[], Iterator[np.ndarray]]
             within = np.cumsum(at_rank, axis=2) + before[:, first:last].T[..., None]
             quantiles[:, first:last] += (within < places[:, None]).sum(axis=2).T
     q05, median, q95 = quantiles
-    stats = pl.DataFrame({"year": g.year, "agency_group": g.group, "agency_code": g.units, "nominal_rank": g.nominal,
-                          "mean_rank": rank_sum / runs, "median_rank": median, "q05_rank": q05, "q95_rank": q95,
-                          "runs": runs})
-    probability = pl.DataFrame({"year": g.year, "agency_group": g.group,
-                                "agency_code": np.repeat(g.units, len(g.labels)),
-                                "classification": np.tile(g.labels, n_units),
-                                "probability": (in_class / runs).ravel()})
+    stats = pl.DataFrame(
+        {
+            "year": g.year,
+            "agency_group": g.group,
+            "agency_code": g.units,
+            "nominal_rank": g.nominal,
+            "mean_rank": rank_sum / runs,
+            "median_rank": median,
+            "q05_rank": q05,
+            "q95_rank": q95,
+            "runs": runs,
+        }
+    )
+    probability = pl.DataFrame(
+        {
+            "year": g.year,
+            "agency_group": g.group,
+            "agency_code": np.repeat(g.units, len(g.labels)),
+            "classification": np.tile(g.labels, n_units),
+            "probability": (in_class / runs).ravel(),
+        }
+    )
     return stats, probability
 
 
@@ -472,18 +552,24 @@ def rank_shift(g: Group, totals: np.ndarray) -> np.ndarray:
     return np.abs(competition_ranks(rounded_units(totals, g.decimals)) - g.nominal).mean(axis=1)
 
 
-def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec,
-                  memory: float | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
+def analyse_group(
+    con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec, memory: float | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
     """rank_uncertainty, class_probability and rank_sensitivity rows of one year and agency group, its arrays
     within `memory` bytes (by default ARRAY_SHARE of the connection's memory limit)."""
     items = _group_items(con, year, group)
     if not items.codes:
         return None
-    con.execute("CREATE OR REPLACE TEMP TABLE ua_scope AS SELECT ?::INTEGER AS year, ?::VARCHAR AS agency_group",
-                [year, group])
-    units = [u for (u,) in con.execute(
-        "SELECT DISTINCT s.agency_code FROM indicator_scores AS s "
-        "JOIN ua_scope AS u ON u.year = s.year AND u.agency_group = s.agency_group ORDER BY 1").fetchall()]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ua_scope AS SELECT ?::INTEGER AS year, ?::VARCHAR AS agency_group", [year, group]
+    )
+    units = [
+        u
+        for (u,) in con.execute(
+            "SELECT DISTINCT s.agency_code FROM indicator_scores AS s "
+            "JOIN ua_scope AS u ON u.year = s.year AND u.agency_group = s.agency_group ORDER BY 1"
+        ).fetchall()
+    ]
     tree = group_tree(con, year, group, spec)
     keep: np.ndarray | None = None  # a tree: the ranked units' columns (a unit without a total has no interval)
     per = 1.0
@@ -491,8 +577,11 @@ def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: U
         g = _group(con, year, group, units)
     else:
         per = 1 / items.maximum if tree.rounding == "index" else 1.0
-        published = dict(con.execute("SELECT agency_code, rank FROM rankings WHERE year = ? AND agency_group = ?",
-                                     [year, group]).fetchall())
+        published = dict(
+            con.execute(
+                "SELECT agency_code, rank FROM rankings WHERE year = ? AND agency_group = ?", [year, group]
+            ).fetchall()
+        )
         keep = np.array([i for i, unit in enumerate(units) if published.get(unit) is not None], dtype=int)
         if not keep.size:
             return None
@@ -522,15 +611,25 @@ def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: U
             if tree is None:  # a plain sum: each run's totals are its items' points × shares
                 yield run_totals(draws, share)
             else:
-                yield figures(tree_totals(tree, items.leaves, draws.points, share, draws.config, valued,
-                                          {node: (a[start:stop], m[start:stop]) for node, (a, m) in hows.items()}))
+                yield figures(
+                    tree_totals(
+                        tree,
+                        items.leaves,
+                        draws.points,
+                        share,
+                        draws.config,
+                        valued,
+                        {node: (a[start:stop], m[start:stop]) for node, (a, m) in hows.items()},
+                    )
+                )
 
     def evaluate(points: np.ndarray) -> np.ndarray:
         """A tree's design rows, with the published configurations and rules (weights move alone)."""
         assert tree is not None
         nominal = np.broadcast_to(np.arange(n_items), points.shape)
-        return figures(tree_totals(tree, items.leaves, points, fixed, nominal, valued,
-                                   nominal_hows(tree, points.shape[0])))
+        return figures(
+            tree_totals(tree, items.leaves, points, fixed, nominal, valued, nominal_hows(tree, points.shape[0]))
+        )
 
     stats, probability = summarise(g, totals_in_chunks, spec.runs, half)
     criteria = list(dict.fromkeys(items.criteria))
@@ -541,9 +640,17 @@ def analyse_group(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: U
         shift, base = sobol_shift(g, items, spec, rng, fixed[:n_items], half, None if tree is None else evaluate)
         first, total = sobol_indices(shift, base, len(criteria))
         model_runs = base * (len(criteria) + 2)
-    sensitivity = pl.DataFrame({"year": year, "agency_group": group, "criterion_code": criteria,
-                                "first_order": first, "total_order": total, "runs": model_runs},
-                               schema_overrides={"first_order": pl.Float64, "total_order": pl.Float64})
+    sensitivity = pl.DataFrame(
+        {
+            "year": year,
+            "agency_group": group,
+            "criterion_code": criteria,
+            "first_order": first,
+            "total_order": total,
+            "runs": model_runs,
+        },
+        schema_overrides={"first_order": pl.Float64, "total_order": pl.Float64},
+    )
     return stats, probability, sensitivity.with_columns(pl.col("first_order", "total_order").fill_nan(None))
 
 
@@ -554,8 +661,13 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frames: list[pl.DataFram
         con.unregister("ua_frame")
 
 
-def analyse_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: Path,
-                  catalogue_path: Path = CATALOGUE_PATH, memory: float | None = None) -> dict[str, int]:
+def analyse_years(
+    con: duckdb.DuckDBPyConnection,
+    years: list[int],
+    rubric_dir: Path,
+    catalogue_path: Path = CATALOGUE_PATH,
+    memory: float | None = None,
+) -> dict[str, int]:
     """Replace the uncertainty tables of `years` (scores must be there); returns the rows written per table.
     `memory`: the bytes a group's arrays may hold (analyse_group); the same rows whatever it is."""
     years = sorted({int(y) for y in years})
@@ -565,16 +677,33 @@ def analyse_years(con: duckdb.DuckDBPyConnection, years: list[int], rubric_dir: 
     results: dict[str, list[pl.DataFrame]] = {table: [] for table in TABLES}
     for year, rubric in rubrics.items():
         spec = rubric.uncertainty
-        groups = [g for (g,) in con.execute("SELECT DISTINCT agency_group FROM rankings WHERE year = ? ORDER BY 1",
-                                            [year]).fetchall()]
+        groups = [
+            g
+            for (g,) in con.execute(
+                "SELECT DISTINCT agency_group FROM rankings WHERE year = ? ORDER BY 1", [year]
+            ).fetchall()
+        ]
         if not groups:
             continue
-        results["uncertainty_settings"].append(pl.DataFrame({
-            "year": year, "rubric_year": rubric.year, "runs": spec.runs, "seed": spec.seed, "weights": spec.weights,
-            "targets": spec.targets, "methods": json.dumps({code: [{"method": m.method, **m.params} for m in alts]
-                                                            for code, alts in spec.methods.items()}, sort_keys=True),
-            "alternatives": json.dumps({k: list(v) for k, v in spec.alternatives.model_dump().items() if v},
-                                       sort_keys=True)}))
+        results["uncertainty_settings"].append(
+            pl.DataFrame(
+                {
+                    "year": year,
+                    "rubric_year": rubric.year,
+                    "runs": spec.runs,
+                    "seed": spec.seed,
+                    "weights": spec.weights,
+                    "targets": spec.targets,
+                    "methods": json.dumps(
+                        {code: [{"method": m.method, **m.params} for m in alts] for code, alts in spec.methods.items()},
+                        sort_keys=True,
+                    ),
+                    "alternatives": json.dumps(
+                        {k: list(v) for k, v in spec.alternatives.model_dump().items() if v}, sort_keys=True
+                    ),
+                }
+            )
+        )
         for group in groups:
             found = analyse_group(con, year, group, spec, memory)
             for table, frame in zip(TABLES, found or (), strict=False):

@@ -19,4 +19,4 @@ FROM unknown AS u
 LEFT JOIN catalogue AS c USING (year, agency_code)
 LEFT JOIN stg_agencies AS a USING (agency_code)
 GROUP BY u.year, u.agency_code
-ORDER BY dossiers DESC, u.year, u.agency_code
+ORDER BY dossiers DESC, u.year ASC, u.agency_code ASC

@@ -30,7 +30,7 @@ named AS (
 )
 SELECT f.source, f.year, f.rows_read, f.rows_quarantined, round(f.share, 4) AS share, f.max_share,
        nullif(f.rejected_files, 0) AS rejected_files,
-       array_to_string(list_transform(n.first, lambda r: r.file || ':' || r.line || ' (' || left(r.reason, 200) || ')'),
+       array_to_string(list_transform(n.first, LAMBDA r: r.file || ':' || r.line || ' (' || left(r.reason, 200) || ')'),  -- noqa: RF01
                        '; ')
            || CASE WHEN n.held > $sample_rows
                    THEN '; and ' || (n.held - $sample_rows) || ' more in the table quarantine' ELSE '' END

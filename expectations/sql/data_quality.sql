@@ -36,19 +36,21 @@ WITH sources AS (
     GROUP BY ALL
 ), q_agency AS (  -- rows of files rejected whole are not rows read: left to the '*' row
     SELECT source, year, agency_code, sum(n) AS n,
-           string_agg(rule || ': ' || n, '; ' ORDER BY n DESC, rule) AS by_rule
+           string_agg(rule || ': ' || n, '; ' ORDER BY n DESC, rule ASC) AS by_rule
     FROM q_rule WHERE rule <> 'file_rejected' GROUP BY ALL
 ), q_total AS (
-    SELECT source, year, string_agg(rule || ': ' || n, '; ' ORDER BY n DESC, rule) AS by_rule
-    FROM (SELECT source, year, rule, sum(n) AS n FROM q_rule GROUP BY ALL) GROUP BY ALL
+    SELECT source, year, string_agg(rule || ': ' || n, '; ' ORDER BY n DESC, rule ASC) AS by_rule
+    FROM (SELECT source, year, rule, sum(n) AS n FROM q_rule GROUP BY ALL) AS r GROUP BY ALL
 ), existing AS (
     SELECT ay.year, s.source, ay.agency_code, ay.evaluated
     FROM agency_years AS ay CROSS JOIN sources AS s
     WHERE list_contains($years, ay.year)
 ), keys AS (
     SELECT year, source, agency_code FROM existing
-    UNION SELECT year, source, agency_code FROM loaded
-    UNION SELECT year, source, agency_code FROM q_agency
+    UNION
+    SELECT year, source, agency_code FROM loaded
+    UNION
+    SELECT year, source, agency_code FROM q_agency
 ), per_agency AS (
     SELECT k.year, k.source, k.agency_code,
            coalesce(l.n, 0) + coalesce(q.n, 0) AS rows_read,
@@ -80,9 +82,11 @@ WITH sources AS (
     ) AS f ON f.year = y.year AND f.source = s.source
     LEFT JOIN q_total AS qt ON qt.year = y.year AND qt.source = s.source
     UNION ALL
-    SELECT year, 'marts', '*', NULL, NULL, NULL, NULL, NULL FROM (SELECT unnest($years) AS year)
+    SELECT year, 'marts', '*', NULL, NULL, NULL, NULL, NULL FROM (SELECT unnest($years) AS year) AS marts_years
 ), all_rows AS (
-    SELECT * FROM per_agency UNION ALL SELECT * FROM totals
+    SELECT * FROM per_agency
+    UNION ALL
+    SELECT * FROM totals
 )
 SELECT r.year, r.source, r.agency_code, r.rows_read, r.rows_loaded, r.rows_quarantined, r.quarantined_by_rule,
        r.missing_return, f.failed_checks

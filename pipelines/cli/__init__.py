@@ -22,27 +22,38 @@ from pipelines.core import settings
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--allow-shrink", action="store_true",
-                   help="publish even if a year loses most of its published rankings (normally a sign of an "
-                   "empty or unmounted raw folder; the limit is max_published_drop_share in "
-                   "config/thresholds.yaml)")
+    p.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="publish even if a year loses most of its published rankings (normally a sign of an "
+        "empty or unmounted raw folder; the limit is max_published_drop_share in "
+        "config/thresholds.yaml)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="also print each step's messages (files read, …)")
-    p.add_argument("--executor", choices=["in_process", "multiprocess", "celery"], default="in_process",
-                   help="national data directory: run the provinces one after another (in_process), in WORKERS "
-                   "processes (multiprocess) or on Celery workers (celery; docs/operators.md)")
+    p.add_argument(
+        "--executor",
+        choices=["in_process", "multiprocess", "celery"],
+        default="in_process",
+        help="national data directory: run the provinces one after another (in_process), in WORKERS "
+        "processes (multiprocess) or on Celery workers (celery; docs/operators.md)",
+    )
     p.add_argument("--workers", type=int, default=2, help="provinces at once with --executor multiprocess")
     p.add_argument("--broker", help=f"Celery broker and result backend URL (default {DEFAULT_BROKER})")
 
 
 def _add_national_sample_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--national", action="store_true",
-                   help="a national data directory instead: provinces/<code>/ per province (63 until the 2025 merger, "
-                   "34 after), the national registry in raw/agencies/; years 2024-2025; --scale multiplies each "
-                   "province's size (1.0 ≈ 18M dossiers a year in all, 0.56 ≈ 10M)")
-    p.add_argument("--all-provinces", action="store_true",
-                   help="--national: all 34 provinces (default: six, three of them merged in 2025)")
-
-
+    p.add_argument(
+        "--national",
+        action="store_true",
+        help="a national data directory instead: provinces/<code>/ per province (63 until the 2025 merger, "
+        "34 after), the national registry in raw/agencies/; years 2024-2025; --scale multiplies each "
+        "province's size (1.0 ≈ 18M dossiers a year in all, 0.56 ≈ 10M)",
+    )
+    p.add_argument(
+        "--all-provinces",
+        action="store_true",
+        help="--national: all 34 provinces (default: six, three of them merged in 2025)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,26 +68,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="build the synthetic sample province and run everything on it")
     p.add_argument("--regenerate", action="store_true", help="rebuild the sample even if raw files exist")
-    p.add_argument("--scale", type=float, help="dossier volume multiplier (1.0 ≈ 300k/year; default 1.0, "
-                   f"--national {NATIONAL_DEMO_SCALE})")
+    p.add_argument(
+        "--scale",
+        type=float,
+        help=f"dossier volume multiplier (1.0 ≈ 300k/year; default 1.0, --national {NATIONAL_DEMO_SCALE})",
+    )
     p.add_argument("--seed", type=int, default=20161, help="random seed of the sample (same seed, same data)")
     p.add_argument("-v", "--verbose", action="store_true", help="also print each step's messages (files read, …)")
     _add_national_sample_options(p)
-    p.add_argument("--executor", choices=["in_process", "multiprocess"], default="in_process",
-                   help="--national: provinces one after another, or WORKERS at once")
+    p.add_argument(
+        "--executor",
+        choices=["in_process", "multiprocess"],
+        default="in_process",
+        help="--national: provinces one after another, or WORKERS at once",
+    )
     p.add_argument("--workers", type=int, default=2, help="--national --executor multiprocess: provinces at once")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("generate", help="only write the synthetic sample province's raw files")
-    p.add_argument("--scale", type=float, help="dossier volume multiplier (1.0 ≈ 300k/year; default 1.0, "
-                   f"--national {NATIONAL_DEMO_SCALE})")
+    p.add_argument(
+        "--scale",
+        type=float,
+        help=f"dossier volume multiplier (1.0 ≈ 300k/year; default 1.0, --national {NATIONAL_DEMO_SCALE})",
+    )
     p.add_argument("--seed", type=int, default=20161, help="random seed")
     _add_national_sample_options(p)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("run", help="refresh a year (default: this year) from new or changed raw files")
-    p.add_argument("--year", "--years", dest="years", type=parse_years, metavar="YEARS",
-                   help="a year (2024) or a range (2016-2020)")
+    p.add_argument(
+        "--year",
+        "--years",
+        dest="years",
+        type=parse_years,
+        metavar="YEARS",
+        help="a year (2024) or a range (2016-2020)",
+    )
     p.add_argument("--full-refresh", action="store_true", help="reload every raw file, not only changed ones")
     _add_run_options(p)
     p.set_defaults(func=cmd_run)
@@ -86,28 +113,44 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p)
     p.set_defaults(func=cmd_backfill)
 
-    p = sub.add_parser("report", help="write a year's report files (HTML, Excel, agency profiles) from the marts "
-                       "and print its ranking summary and data quality (a national data directory: the ranking "
-                       "of provinces)")
-    p.add_argument("--year", type=int, help="year (default: the latest with annual returns; national: the latest "
-                   "ranked)")
+    p = sub.add_parser(
+        "report",
+        help="write a year's report files (HTML, Excel, agency profiles) from the marts "
+        "and print its ranking summary and data quality (a national data directory: the ranking "
+        "of provinces)",
+    )
+    p.add_argument(
+        "--year", type=int, help="year (default: the latest with annual returns; national: the latest ranked)"
+    )
     p.add_argument("--no-files", action="store_true", help="only print; do not (re)write marts/reports/<year>/")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("sql", help="query the published marts read-only (a prompt, or one QUERY)",
-                       description="Open the published marts read-only and run SQL (DuckDB dialect). Without "
-                       "QUERY, a prompt: end statements with ';', Ctrl-D to leave. Read-only: nothing you do "
-                       "here can change what the pipeline published, and no run is blocked. No other file is "
-                       "read or written (read_csv, COPY ... TO, ATTACH) but in the folders named with "
-                       "--allow-files, and no extension is installed or loaded.",
-                       epilog="Example: egov sql \"SELECT rank, agency_name, total_points FROM rankings WHERE "
-                       "year = 2025 AND agency_group = 'department' ORDER BY rank\"")
+    p = sub.add_parser(
+        "sql",
+        help="query the published marts read-only (a prompt, or one QUERY)",
+        description="Open the published marts read-only and run SQL (DuckDB dialect). Without "
+        "QUERY, a prompt: end statements with ';', Ctrl-D to leave. Read-only: nothing you do "
+        "here can change what the pipeline published, and no run is blocked. No other file is "
+        "read or written (read_csv, COPY ... TO, ATTACH) but in the folders named with "
+        "--allow-files, and no extension is installed or loaded.",
+        epilog='Example: egov sql "SELECT rank, agency_name, total_points FROM rankings WHERE '
+        "year = 2025 AND agency_group = 'department' ORDER BY rank\"",
+    )
     p.add_argument("query", nargs="?", help="one SQL statement to run and print")
-    p.add_argument("--csv", action="store_true", help="print the result as CSV (for a spreadsheet or a pipe); a "
-                   "text starting with = + - @ is written with a leading ' so that no spreadsheet runs it")
-    p.add_argument("--allow-files", action="append", metavar="DIR", help="let queries read and write files in "
-                   "this folder (again for more), e.g. COPY ... TO 'DIR/x.parquet'; never one holding or inside "
-                   "the data directory")
+    p.add_argument(
+        "--csv",
+        action="store_true",
+        help="print the result as CSV (for a spreadsheet or a pipe); a "
+        "text starting with = + - @ is written with a leading ' so that no spreadsheet runs it",
+    )
+    p.add_argument(
+        "--allow-files",
+        action="append",
+        metavar="DIR",
+        help="let queries read and write files in "
+        "this folder (again for more), e.g. COPY ... TO 'DIR/x.parquet'; never one holding or inside "
+        "the data directory",
+    )
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("worker", help="a Celery worker for national runs with --executor celery (docs/operators.md)")
@@ -140,8 +183,10 @@ def main(argv: list[str] | None = None) -> int:
                 _say(str(error))
                 return EXIT_FAILED
             raise
-        _say(f"The disk is full (writing {where} under {settings.data_dir()}): free some space and run again. "
-             "The published marts are unchanged; half-written files are removed by the next run.")
+        _say(
+            f"The disk is full (writing {where} under {settings.data_dir()}): free some space and run again. "
+            "The published marts are unchanged; half-written files are removed by the next run."
+        )
         return EXIT_FAILED
 
 

@@ -67,7 +67,8 @@ def ensure_dagster_home(data_dir: Path) -> Path:
         if current == DAGSTER_YAML + POSTGRES_STORAGE:  # the instance is in PostgreSQL: never fall back silently
             raise InstanceConfigError(
                 f"{config} keeps the Dagster instance in PostgreSQL, but {PG_URL_ENV} is not set: set it (the "
-                "postgresql:// URL of the instance's database), or remove the file to use SQLite in DAGSTER_HOME")
+                "postgresql:// URL of the instance's database), or remove the file to use SQLite in DAGSTER_HOME"
+            )
         config.write_text(wanted, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     initialise_instance(home)

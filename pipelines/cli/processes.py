@@ -59,13 +59,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """A Celery worker for national runs with `--executor celery` (dagster-celery's worker, our broker config)."""
     home = ensure_dagster_home(settings.data_dir())
     config = home / "celery.yaml"
-    config.write_text(f"execution:\n  config:\n    broker: {args.broker}\n    backend: {args.broker}\n",
-                      encoding="utf-8")
+    config.write_text(
+        f"execution:\n  config:\n    broker: {args.broker}\n    backend: {args.broker}\n", encoding="utf-8"
+    )
     bin_dir = Path(sys.executable).parent
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"  # dagster-celery runs `celery`
     name = ["-n", args.name] if args.name else []
-    command = [str(bin_dir / "dagster-celery"), "worker", "start", *name, "-A", "dagster_celery.app", "-y",
-               str(config), "--", f"--concurrency={args.concurrency}"]
+    command = [
+        str(bin_dir / "dagster-celery"),
+        "worker",
+        "start",
+        *name,
+        "-A",
+        "dagster_celery.app",
+        "-y",
+        str(config),
+        "--",
+        f"--concurrency={args.concurrency}",
+    ]
     _say(f"== Celery worker on {args.broker} (data: {settings.data_dir()}, runs: {home}); Ctrl-C to stop ==")
     return subprocess.call(command)
 

@@ -23,8 +23,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return generate_national(args, base)
     _say(f"== Generating the SYNTHETIC sample province 'Tỉnh Mẫu' into {settings.raw_dir(base)} ==")
     started = time.monotonic()
-    summary = generate_sample_province(settings.raw_dir(base), seed=args.seed, scale=args.scale or 1.0,
-                                       progress=_say)
+    summary = generate_sample_province(settings.raw_dir(base), seed=args.seed, scale=args.scale or 1.0, progress=_say)
     dossiers = sum(summary.get("dossiers_per_year", {}).values())
     _say(f"== Sample written in {time.monotonic() - started:.1f} s: {dossiers:,} dossiers (synthetic data) ==")
     return EXIT_OK
@@ -34,13 +33,18 @@ def generate_national(args: argparse.Namespace, base: Path) -> int:
     from pipelines.sample.national import DEMO, generate_national_sample
 
     provinces = None if args.all_provinces else DEMO
-    _say(f"== Generating the SYNTHETIC national sample ({'34' if provinces is None else len(provinces)} provinces "
-         f"after the 2025 merger, with those they absorbed) into {base} ==")
+    _say(
+        f"== Generating the SYNTHETIC national sample ({'34' if provinces is None else len(provinces)} provinces "
+        f"after the 2025 merger, with those they absorbed) into {base} =="
+    )
     started = time.monotonic()
-    summary = generate_national_sample(base, scale=args.scale or NATIONAL_DEMO_SCALE, seed=args.seed,
-                                       provinces=provinces, progress=_say)
-    _say(f"== National sample written in {time.monotonic() - started:.1f} s: {summary['provinces']} province folders, "
-         f"{sum(summary['dossiers'].values()):,} dossiers (synthetic data) ==")
+    summary = generate_national_sample(
+        base, scale=args.scale or NATIONAL_DEMO_SCALE, seed=args.seed, provinces=provinces, progress=_say
+    )
+    _say(
+        f"== National sample written in {time.monotonic() - started:.1f} s: {summary['provinces']} province folders, "
+        f"{sum(summary['dossiers'].values()):,} dossiers (synthetic data) =="
+    )
     return EXIT_OK
 
 
@@ -49,8 +53,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         base = settings.data_dir()
         if args.regenerate or not settings.is_national(base):
             generate_national(args, base)
-        code = execute_pipeline([2024, 2025], full_refresh=args.regenerate, verbose=args.verbose,
-                                executor=args.executor, workers=args.workers, broker=None)
+        code = execute_pipeline(
+            [2024, 2025],
+            full_refresh=args.regenerate,
+            verbose=args.verbose,
+            executor=args.executor,
+            workers=args.workers,
+            broker=None,
+        )
         if code == EXIT_OK:
             print_national_report(base, 2025)
         return code

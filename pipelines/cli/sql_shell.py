@@ -30,15 +30,19 @@ def cmd_sql(args: argparse.Namespace) -> int:
             _say(f"--allow-files {folder}: not a folder; name an existing folder for your own files.")
             return EXIT_USAGE
         if folder.is_relative_to(base) or base.is_relative_to(folder):
-            _say(f"--allow-files {folder}: queries may not write where the pipeline keeps its files (the data "
-                 f"directory {base}: raw files, warehouse, marts and reports); name a folder outside it.")
+            _say(
+                f"--allow-files {folder}: queries may not write where the pipeline keeps its files (the data "
+                f"directory {base}: raw files, warehouse, marts and reports); name a folder outside it."
+            )
             return EXIT_USAGE
     try:
         with open_marts_for_queries(marts, allowed) as con:
             if args.query:
                 return _run_query(con, args.query, args.csv)
-            _say(f"Marts {marts} (read-only). End statements with ';'. Try: SHOW TABLES; "
-                 "DESCRIBE rankings; SELECT * FROM rankings WHERE year = 2025 LIMIT 10;  Ctrl-D to leave.")
+            _say(
+                f"Marts {marts} (read-only). End statements with ';'. Try: SHOW TABLES; "
+                "DESCRIBE rankings; SELECT * FROM rankings WHERE year = 2025 LIMIT 10;  Ctrl-D to leave."
+            )
             return _prompt(con, args.csv)
     except MartsLocked as error:
         _say(str(error))
@@ -55,11 +59,17 @@ def _run_query(con, query: str, as_csv: bool) -> int:
         relation = con.sql(query)
     except duckdb.Error as error:
         text = str(error)
-        hint = (" (the marts are read-only: to keep results, write them into a folder of your own named with "
-                "--allow-files, docs/analysts.md)" if "read-only" in text
-                else " (egov sql reads and writes no file but in the folders named with --allow-files DIR, and "
-                "installs no extension: docs/analysts.md)" if isinstance(error, duckdb.PermissionException)
-                else " (egov sql's settings are fixed)" if "configuration has been locked" in text else "")
+        hint = (
+            " (the marts are read-only: to keep results, write them into a folder of your own named with "
+            "--allow-files, docs/analysts.md)"
+            if "read-only" in text
+            else " (egov sql reads and writes no file but in the folders named with --allow-files DIR, and "
+            "installs no extension: docs/analysts.md)"
+            if isinstance(error, duckdb.PermissionException)
+            else " (egov sql's settings are fixed)"
+            if "configuration has been locked" in text
+            else ""
+        )
         _say(f"Error: {text.splitlines()[0]}{hint}")
         return EXIT_USAGE
     if relation is None:

@@ -50,8 +50,10 @@ def print_report(year: int | None = None, data_dir: Path | None = None) -> int |
                     _say(f"    –. {row['agency_name']:<48} {'–':>{4 + group['decimals']}}  không đủ dữ liệu")
                     continue
                 total = vn_number(row["total_points"], group["decimals"])
-                _say(f"  {row['rank']:>3}. {row['agency_name']:<48} {total:>{4 + group['decimals']}}  "
-                     f"{row['classification']:<10} {row['rank_change_label'] or ''}")
+                _say(
+                    f"  {row['rank']:>3}. {row['agency_name']:<48} {total:>{4 + group['decimals']}}  "
+                    f"{row['classification']:<10} {row['rank_change_label'] or ''}"
+                )
         classes = Counter(r["classification"] for g in groups for r in g["rows"] if r["classification"] is not None)
         _say("\nXếp loại: " + ", ".join(f"{c} {n}" for c, n in classes.most_common()))
         _print_quality(con, year, settings.data_docs_index(base))
@@ -98,8 +100,10 @@ def print_national_report(base: Path, year: int | None = None) -> int | None:
         ranked = sorted(ranked_years(con, [PROVINCE_GROUP]))
         year = year or (ranked[-1] if ranked else None)
         if year not in ranked:
-            _say(f"The national marts at {marts} rank no provinces for {year or 'any year'}"
-                 + (f": they rank {_years_text(ranked)}." if ranked else "."))
+            _say(
+                f"The national marts at {marts} rank no provinces for {year or 'any year'}"
+                + (f": they rank {_years_text(ranked)}." if ranked else ".")
+            )
             return None
         rows = [r for g in ranking(con, year, [PROVINCE_GROUP]) for r in g["rows"]]
     _say(f"\n== Xếp hạng mức độ ứng dụng CNTT các tỉnh, thành phố năm {year} (ranking of provinces) ==")

@@ -89,9 +89,12 @@ def _outputs(base: Path) -> dict[str, object]:
     marts = settings.marts_dir(base)
     wal = wal_path(marts / MARTS_FILE)
     leftovers = [*([wal] if wal.exists() else []), *marts.glob(BUILDING_GLOB), *(marts / READERS_DIR).glob("*")]
-    return {"warehouse": _stat(settings.warehouse_path(base)), "marts": _stat(marts / MARTS_FILE),
-            "data_docs": _stat(settings.data_docs_index(base)),
-            "leftovers": sorted(p.relative_to(marts).as_posix() for p in leftovers)}
+    return {
+        "warehouse": _stat(settings.warehouse_path(base)),
+        "marts": _stat(marts / MARTS_FILE),
+        "data_docs": _stat(settings.data_docs_index(base)),
+        "leftovers": sorted(p.relative_to(marts).as_posix() for p in leftovers),
+    }
 
 
 def fingerprint(base: Path, years: list[int]) -> dict[str, object]:
@@ -99,8 +102,14 @@ def fingerprint(base: Path, years: list[int]) -> dict[str, object]:
     raw = hashlib.sha256(json.dumps(_tree(settings.raw_dir(base))).encode()).hexdigest()
     # EGOV_DATA_DIR only says where `base` is: the same data reached another way is the same data.
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("EGOV_") and k != "EGOV_DATA_DIR")
-    return {"years": years, "raw": raw, "code": _code_hash(), "rubrics": _rubric_hash(base), "env": env,
-            "today": settings.today_vn().isoformat()}
+    return {
+        "years": years,
+        "raw": raw,
+        "code": _code_hash(),
+        "rubrics": _rubric_hash(base),
+        "env": env,
+        "today": settings.today_vn().isoformat(),
+    }
 
 
 def _stamp_path(base: Path) -> Path:

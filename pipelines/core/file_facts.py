@@ -36,7 +36,9 @@ def rows_to_count(con: duckdb.DuckDBPyConnection, *, facts: str, source: str, sc
         "SELECT coalesce(sum(rows_loaded) FILTER (WHERE b.source_file IS NULL), 0), coalesce(sum(rows_loaded), 0) "
         "FROM ingested_files AS i LEFT JOIN file_facts_built AS b ON b.facts = ? AND b.source = i.source "
         "AND b.year = i.year AND b.source_file = i.file AND b.scope = ? "
-        "WHERE i.source = ? AND i.status = 'loaded'", [facts, scope, source])
+        "WHERE i.source = ? AND i.status = 'loaded'",
+        [facts, scope, source],
+    )
     return int(loaded), int(every)
 
 
@@ -58,6 +60,7 @@ def refresh_file_facts(
     `on_change(where)` runs (with `year` as its one parameter) before facts matching `where` are removed and after
     new ones matching it are inserted: the scorecard marks the months they touch.
     """
+
     def changed(where: str) -> None:
         if on_change is not None:
             on_change(where)
@@ -71,33 +74,45 @@ def refresh_file_facts(
         removed = scalar(con, f"SELECT count(DISTINCT source_file) FROM {facts} WHERE {stale_where}", [year])
         con.execute(f"DELETE FROM {facts} WHERE {stale_where}", [year])
         con.execute("DELETE FROM file_facts_built WHERE facts = ? AND source = ? AND year = ? AND scope <> ?", key)
-        scan = [f for (f,) in con.execute(
-            "SELECT file FROM ingested_files WHERE source = ? AND year = ? AND status = 'loaded' "
-            "AND file NOT IN (SELECT source_file FROM egov_kept_files) ORDER BY file", [source, year]).fetchall()]
+        scan = [
+            f
+            for (f,) in con.execute(
+                "SELECT file FROM ingested_files WHERE source = ? AND year = ? AND status = 'loaded' "
+                "AND file NOT IN (SELECT source_file FROM egov_kept_files) ORDER BY file",
+                [source, year],
+            ).fetchall()
+        ]
         _count(con, year, scan, insert_sql, changed)
         if scan:
-            con.executemany("INSERT INTO file_facts_built VALUES (?, ?, ?, ?, ?)",
-                            [[facts, source, year, f, scope] for f in scan])
+            con.executemany(
+                "INSERT INTO file_facts_built VALUES (?, ?, ?, ?, ?)", [[facts, source, year, f, scope] for f in scan]
+            )
         counted = scalar(con, f"SELECT coalesce(sum(received), 0) FROM {facts} WHERE year = ?", [year])
         rows = scalar(con, f"SELECT count(*) FROM {staged} WHERE year = ?", [year])
         whole_year = counted != rows
         if whole_year:
             changed("year = ?")
             con.execute(f"DELETE FROM {facts} WHERE year = ?", [year])
-            everything = [f for (f,) in con.execute(
-                f"SELECT DISTINCT coalesce(source_file, '') FROM {staged} WHERE year = ? ORDER BY ALL",
-                [year]).fetchall()]
+            everything = [
+                f
+                for (f,) in con.execute(
+                    f"SELECT DISTINCT coalesce(source_file, '') FROM {staged} WHERE year = ? ORDER BY ALL", [year]
+                ).fetchall()
+            ]
             _count(con, year, everything, insert_sql, changed)
         con.execute("DROP TABLE egov_kept_files")
     return {"files_counted": len(scan), "files_removed": removed, "whole_year": int(whole_year)}
 
 
-def _count(con: duckdb.DuckDBPyConnection, year: int, files: list[str], insert_sql: str,
-           changed: Callable[[str], None]) -> None:
+def _count(
+    con: duckdb.DuckDBPyConnection, year: int, files: list[str], insert_sql: str, changed: Callable[[str], None]
+) -> None:
     if not files:
         return
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {SCAN_FILES} AS "
-                "SELECT ?::INTEGER AS year, unnest(?::VARCHAR[]) AS source_file", [year, files])
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {SCAN_FILES} AS SELECT ?::INTEGER AS year, unnest(?::VARCHAR[]) AS source_file",
+        [year, files],
+    )
     con.execute(insert_sql)
     changed(f"year = ? AND source_file IN (SELECT source_file FROM {SCAN_FILES})")
     con.execute(f"DROP TABLE {SCAN_FILES}")

@@ -107,8 +107,9 @@ def _log_number(name: str, value: float) -> float:
 
 
 def _log_steps(name: str, value: list[dict[str, float]]) -> list[dict[str, float]]:
-    return [{"min": _log_number(f"{name}[{i}].min", s["min"]), "share": s["share"]}
-            for i, s in enumerate(value, start=1)]
+    return [
+        {"min": _log_number(f"{name}[{i}].min", s["min"]), "share": s["share"]} for i, s in enumerate(value, start=1)
+    ]
 
 
 @dataclass(frozen=True)
@@ -160,69 +161,90 @@ def _goalposts_check(p: dict[str, Any]) -> None:
         raise MethodError(f"worst and best must differ (both {p['best']:g})")
 
 
-METHODS: dict[str, Method] = {m.name: m for m in (
-    Method(
-        "target",
-        (Param("target", "DOUBLE", _positive, 1.0),),
-        forward_sql="v / p.target",
-        inverse_sql="CAST(p.target AS DECIMAL(38, 9)) * want / out_of",
-        description_vi="điểm tối đa × min(giá trị / mục tiêu, 1).",
-        summary_vi=lambda p: f"mục tiêu {_n(p['target'])}",
-    ),
-    Method(
-        "goalposts",
-        (Param("worst", "DOUBLE", _number), Param("best", "DOUBLE", _number)),
-        forward_sql="(v - p.worst) / (p.best - p.worst)",
-        inverse_sql="CAST(p.worst AS DECIMAL(38, 9)) "
-                    "+ (CAST(p.best AS DECIMAL(38, 9)) - CAST(p.worst AS DECIMAL(38, 9))) * want / out_of",
-        description_vi="điểm tối đa × (giá trị − mức kém) / (mức tốt − mức kém), từ 0 đến đủ điểm; mức tốt nhỏ "
-                       "hơn mức kém nghĩa là giá trị càng thấp càng tốt (vd. số ngày xử lý).",
-        summary_vi=lambda p: (f"{'càng thấp càng tốt: ' if p['best'] < p['worst'] else ''}"
-                              f"{_n(p['worst'])} được 0 điểm, {_n(p['best'])} được đủ điểm"),
-        higher_is_better_sql="p.best > p.worst",
-        check=_goalposts_check,
-    ),
-    Method(
-        "fraction_of_max",
-        (DIRECTION,),
-        forward_sql="CASE WHEN coalesce(p.direction, 1) < 0 THEN CASE WHEN g_min > 0 THEN g_min / v ELSE 0 END "
-                    "WHEN g_max > 0 THEN v / g_max ELSE 0 END",
-        inverse_sql="CASE WHEN coalesce(p.direction, 1) < 0 THEN CASE WHEN g_min > 0 THEN g_min * out_of / want END "
-                    "WHEN g_max > 0 THEN g_max * want / out_of END",
-        description_vi="điểm tối đa × giá trị / giá trị lớn nhất của các đơn vị cùng nhóm trong năm (0 khi giá "
-                       "trị lớn nhất không dương); direction: -1 (càng thấp càng tốt): giá trị nhỏ nhất / giá trị "
-                       "(0 khi giá trị nhỏ nhất không dương).",
-        summary_vi=lambda p: ("càng thấp càng tốt: giá trị nhỏ nhất trong nhóm / giá trị" if _lower(p)
-                              else "giá trị / giá trị lớn nhất trong nhóm"),
-        higher_is_better_sql="coalesce(p.direction, 1) > 0",
-    ),
-    Method(
-        "minmax",
-        (DIRECTION,),
-        forward_sql="CASE WHEN g_max = g_min THEN 1 WHEN coalesce(p.direction, 1) < 0 "
-                    "THEN (g_max - v) / (g_max - g_min) ELSE (v - g_min) / (g_max - g_min) END",
-        inverse_sql="CASE WHEN coalesce(p.direction, 1) < 0 THEN g_max - (g_max - g_min) * want / out_of "
-                    "ELSE g_min + (g_max - g_min) * want / out_of END",
-        description_vi="điểm tối đa × (giá trị − nhỏ nhất) / (lớn nhất − nhỏ nhất), nhỏ nhất và lớn nhất trong "
-                       "các đơn vị cùng nhóm trong năm; mọi đơn vị bằng nhau thì đều được đủ điểm; direction: -1 "
-                       "(càng thấp càng tốt): (lớn nhất − giá trị) / (lớn nhất − nhỏ nhất).",
-        summary_vi=lambda p: ("càng thấp càng tốt: (lớn nhất − giá trị) / (lớn nhất − nhỏ nhất) trong nhóm"
-                              if _lower(p) else "(giá trị − nhỏ nhất) / (lớn nhất − nhỏ nhất) trong nhóm"),
-        higher_is_better_sql="coalesce(p.direction, 1) > 0",
-    ),
-    Method(
-        "steps",
-        (Param("steps", [{"min": "DOUBLE", "share": "DOUBLE"}], _steps, perturb=_steps_times, log=_log_steps,
-               log_sql="[{'min': ln(x.min), 'share': x.share} FOR x IN p.steps]"),),
-        forward_sql="coalesce(list_last([x.share FOR x IN p.steps IF x.min <= v]), 0)",
-        # a step's share is compared with a small slack: want / out_of is a binary fraction (2.1 / 3 > 0.7)
-        inverse_sql="list_min([x.min FOR x IN p.steps IF x.share >= want / out_of - 1e-12])",
-        description_vi="theo bậc: đạt mức tối thiểu của bậc nào thì được tỷ lệ điểm của bậc cao nhất đã đạt; "
-                       "chưa đạt bậc nào thì 0 điểm.",
-        summary_vi=lambda p: "; ".join(f"từ {_n(s['min'])}: {vn_number(s['share'] * 100, None)}% điểm"
-                                       for s in p["steps"]),
-    ),
-)}
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method(
+            "target",
+            (Param("target", "DOUBLE", _positive, 1.0),),
+            forward_sql="v / p.target",
+            inverse_sql="CAST(p.target AS DECIMAL(38, 9)) * want / out_of",
+            description_vi="điểm tối đa × min(giá trị / mục tiêu, 1).",
+            summary_vi=lambda p: f"mục tiêu {_n(p['target'])}",
+        ),
+        Method(
+            "goalposts",
+            (Param("worst", "DOUBLE", _number), Param("best", "DOUBLE", _number)),
+            forward_sql="(v - p.worst) / (p.best - p.worst)",
+            inverse_sql="CAST(p.worst AS DECIMAL(38, 9)) "
+            "+ (CAST(p.best AS DECIMAL(38, 9)) - CAST(p.worst AS DECIMAL(38, 9))) * want / out_of",
+            description_vi="điểm tối đa × (giá trị − mức kém) / (mức tốt − mức kém), từ 0 đến đủ điểm; mức tốt nhỏ "
+            "hơn mức kém nghĩa là giá trị càng thấp càng tốt (vd. số ngày xử lý).",
+            summary_vi=lambda p: (
+                f"{'càng thấp càng tốt: ' if p['best'] < p['worst'] else ''}"
+                f"{_n(p['worst'])} được 0 điểm, {_n(p['best'])} được đủ điểm"
+            ),
+            higher_is_better_sql="p.best > p.worst",
+            check=_goalposts_check,
+        ),
+        Method(
+            "fraction_of_max",
+            (DIRECTION,),
+            forward_sql="CASE WHEN coalesce(p.direction, 1) < 0 THEN CASE WHEN g_min > 0 THEN g_min / v ELSE 0 END "
+            "WHEN g_max > 0 THEN v / g_max ELSE 0 END",
+            inverse_sql="CASE WHEN coalesce(p.direction, 1) < 0 "
+            "THEN CASE WHEN g_min > 0 THEN g_min * out_of / want END "
+            "WHEN g_max > 0 THEN g_max * want / out_of END",
+            description_vi="điểm tối đa × giá trị / giá trị lớn nhất của các đơn vị cùng nhóm trong năm (0 khi giá "
+            "trị lớn nhất không dương); direction: -1 (càng thấp càng tốt): giá trị nhỏ nhất / giá trị "
+            "(0 khi giá trị nhỏ nhất không dương).",
+            summary_vi=lambda p: (
+                "càng thấp càng tốt: giá trị nhỏ nhất trong nhóm / giá trị"
+                if _lower(p)
+                else "giá trị / giá trị lớn nhất trong nhóm"
+            ),
+            higher_is_better_sql="coalesce(p.direction, 1) > 0",
+        ),
+        Method(
+            "minmax",
+            (DIRECTION,),
+            forward_sql="CASE WHEN g_max = g_min THEN 1 WHEN coalesce(p.direction, 1) < 0 "
+            "THEN (g_max - v) / (g_max - g_min) ELSE (v - g_min) / (g_max - g_min) END",
+            inverse_sql="CASE WHEN coalesce(p.direction, 1) < 0 THEN g_max - (g_max - g_min) * want / out_of "
+            "ELSE g_min + (g_max - g_min) * want / out_of END",
+            description_vi="điểm tối đa × (giá trị − nhỏ nhất) / (lớn nhất − nhỏ nhất), nhỏ nhất và lớn nhất trong "
+            "các đơn vị cùng nhóm trong năm; mọi đơn vị bằng nhau thì đều được đủ điểm; direction: -1 "
+            "(càng thấp càng tốt): (lớn nhất − giá trị) / (lớn nhất − nhỏ nhất).",
+            summary_vi=lambda p: (
+                "càng thấp càng tốt: (lớn nhất − giá trị) / (lớn nhất − nhỏ nhất) trong nhóm"
+                if _lower(p)
+                else "(giá trị − nhỏ nhất) / (lớn nhất − nhỏ nhất) trong nhóm"
+            ),
+            higher_is_better_sql="coalesce(p.direction, 1) > 0",
+        ),
+        Method(
+            "steps",
+            (
+                Param(
+                    "steps",
+                    [{"min": "DOUBLE", "share": "DOUBLE"}],
+                    _steps,
+                    perturb=_steps_times,
+                    log=_log_steps,
+                    log_sql="[{'min': ln(x.min), 'share': x.share} FOR x IN p.steps]",
+                ),
+            ),
+            forward_sql="coalesce(list_last([x.share FOR x IN p.steps IF x.min <= v]), 0)",
+            # a step's share is compared with a small slack: want / out_of is a binary fraction (2.1 / 3 > 0.7)
+            inverse_sql="list_min([x.min FOR x IN p.steps IF x.share >= want / out_of - 1e-12])",
+            description_vi="theo bậc: đạt mức tối thiểu của bậc nào thì được tỷ lệ điểm của bậc cao nhất đã đạt; "
+            "chưa đạt bậc nào thì 0 điểm.",
+            summary_vi=lambda p: "; ".join(
+                f"từ {_n(s['min'])}: {vn_number(s['share'] * 100, None)}% điểm" for s in p["steps"]
+            ),
+        ),
+    )
+}
 METHOD_NAMES: tuple[str, ...] = tuple(METHODS)
 DEFAULT_METHOD = "target"
 TRANSFORMS: tuple[str, ...] = ("log",)  # an item's `transform:` (none by default)
@@ -277,14 +299,17 @@ def log_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
     """The parameters under `transform: log` (those in the value's units, logged), checked like the method's own
     (goalposts that differ; `target` above 1, so that its logarithm is positive); raises MethodError."""
     entry = METHODS[method]
-    logged = {p.name: (p.log(p.name, params[p.name]) if p.log else params[p.name])
-              for p in entry.params if p.name in params}
+    logged = {
+        p.name: (p.log(p.name, params[p.name]) if p.log else params[p.name]) for p in entry.params if p.name in params
+    }
     if entry.check:
         entry.check(logged)
     for p in entry.params:
         if p.check is _positive and p.name in logged and logged[p.name] <= 0:
-            raise MethodError(f"{p.name} must be above 1 under transform: log (its logarithm must be positive), "
-                              f"got {params[p.name]:g}")
+            raise MethodError(
+                f"{p.name} must be above 1 under transform: log (its logarithm must be positive), "
+                f"got {params[p.name]:g}"
+            )
     return logged
 
 
@@ -344,15 +369,15 @@ CREATE OR REPLACE TEMP MACRO method_untransform(transform, v) AS
 -- Share (0..1) of an item's points that value v earns: NULL, NaN and infinite values earn 0.
 CREATE OR REPLACE TEMP MACRO method_share(method, v, p, g_min, g_max) AS
     CASE WHEN v IS NULL OR NOT isfinite(v) THEN 0.0
-         ELSE greatest(least({_dispatch('forward_sql', unknown)}, 1.0), 0.0) END;
+         ELSE greatest(least({_dispatch("forward_sql", unknown)}, 1.0), 0.0) END;
 
 -- The value that earns `want` of `out_of` points, g_min / g_max being the OTHER units' (NULL: any value does).
 CREATE OR REPLACE TEMP MACRO method_value(method, want, out_of, p, g_min, g_max) AS
-    {_dispatch('inverse_sql', unknown)};
+    {_dispatch("inverse_sql", unknown)};
 
 -- False when a lower value earns more points (goalposts with best < worst).
 CREATE OR REPLACE TEMP MACRO method_higher_is_better(method, p) AS
-    {_dispatch('higher_is_better_sql', unknown)};
+    {_dispatch("higher_is_better_sql", unknown)};
 
 -- x rounded half away from zero to d decimals (0..9) in exact decimal arithmetic: round() wants a constant d.
 CREATE OR REPLACE TEMP MACRO round_decimals(x, d) AS
@@ -369,5 +394,7 @@ def write_methods_table(con: duckdb.DuckDBPyConnection) -> None:
     """Refresh the `scoring_methods` table (name, parameters, description) that the marts and reports read."""
     con.execute("""CREATE OR REPLACE TABLE scoring_methods (
         method VARCHAR PRIMARY KEY, parameters VARCHAR, description_vi VARCHAR NOT NULL)""")
-    con.executemany("INSERT INTO scoring_methods VALUES (?, ?, ?)",
-                    [(m.name, ", ".join(p.name for p in m.params), m.description_vi) for m in METHODS.values()])
+    con.executemany(
+        "INSERT INTO scoring_methods VALUES (?, ?, ?)",
+        [(m.name, ", ".join(p.name for p in m.params), m.description_vi) for m in METHODS.values()],
+    )

@@ -24,13 +24,17 @@ def indicator_values(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
         counts = build_indicators(con, years)
         nulls = con.execute(
             "SELECT count(*) FILTER (WHERE value IS NULL), count(*) FROM indicator_values "
-            "WHERE year IN (SELECT unnest(?::INTEGER[]))", [years]).fetchall()[0]
+            "WHERE year IN (SELECT unnest(?::INTEGER[]))",
+            [years],
+        ).fetchall()[0]
     context.log.info(f"indicators for {years[0]}–{years[-1]}: {nulls[1]:,} values ({nulls[0]:,} NULL)")
-    return dg.MaterializeResult(metadata={
-        "row_count": dg.MetadataValue.int(nulls[1]),
-        "null_values": dg.MetadataValue.int(nulls[0]),
-        "rows_by_family": dg.MetadataValue.json(counts),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "row_count": dg.MetadataValue.int(nulls[1]),
+            "null_values": dg.MetadataValue.int(nulls[0]),
+            "rows_by_family": dg.MetadataValue.json(counts),
+        }
+    )
 
 
 @dg.asset(

@@ -1,6 +1,5 @@
 """Ingestion assets: one per raw source, raw files → typed staging table (+ quarantine), per year."""
 
-
 import dagster as dg
 
 from assets.ingestion.load import IngestReport, ingest
@@ -28,8 +27,11 @@ def _metadata(reports: list[IngestReport]) -> dict[str, dg.MetadataValue]:
         for rule, n in r.quarantined_by_rule.items():
             by_rule[rule] = by_rule.get(rule, 0) + n
     rows = ["| year | files loaded | unchanged | rows read | loaded | quarantined |", "|---|---|---|---|---|---|"]
-    rows += [f"| {r.year or '-'} | {len(r.files)} | {r.skipped_unchanged} | {r.rows_read:,} | {r.rows_loaded:,} "
-             f"| {r.rows_quarantined:,} |" for r in reports]
+    rows += [
+        f"| {r.year or '-'} | {len(r.files)} | {r.skipped_unchanged} | {r.rows_read:,} | {r.rows_loaded:,} "
+        f"| {r.rows_quarantined:,} |"
+        for r in reports
+    ]
     return {
         "rows_read": dg.MetadataValue.int(sum(r.rows_read for r in reports)),
         "rows_loaded": dg.MetadataValue.int(sum(r.rows_loaded for r in reports)),
@@ -72,17 +74,16 @@ def build_ingestion_asset(contract: SourceContract, upstream: list[dg.AssetKey])
         description=f"{contract.label}: raw/{contract.folder}/ → typed staging table `{contract.table}`; "
         "rows breaking the contract go to `quarantine` with file, line and reason.",
     )
-    def _ingest(
-        context: dg.AssetExecutionContext, config: IngestConfig, warehouse: Warehouse
-    ) -> dg.MaterializeResult:
+    def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: Warehouse) -> dg.MaterializeResult:
         years: list[int | None] = partition_years(context) if contract.partitioned else [None]
         # The contract as the data directory's registry has it: the agency groups its rubrics declare are allowed.
         current = load_registry(warehouse.base).sources[contract.name]
         reports = []
         with warehouse.connect() as con:
             for year in years:
-                report = ingest(con, current, warehouse.raw_dir, year, full_refresh=config.full_refresh,
-                                log=context.log.info)
+                report = ingest(
+                    con, current, warehouse.raw_dir, year, full_refresh=config.full_refresh, log=context.log.info
+                )
                 for f in report.rejected_files:
                     context.log.error(f"{current.folder}/{year or ''} {f.file}: {f.message}")
                 reports.append(report)
@@ -91,14 +92,16 @@ def build_ingestion_asset(contract: SourceContract, upstream: list[dg.AssetKey])
             context.log.warning(
                 f"{current.folder}: records moved between years; the staged rows of {', '.join(map(str, outside))} "
                 "changed in this load: their indicators and rankings are counted again when those years run "
-                "(`egov run` does it after this run)")
+                "(`egov run` does it after this run)"
+            )
         return dg.MaterializeResult(metadata=_metadata(reports))
 
     return _ingest
 
 
-def build_ingestion_assets(contracts: dict[str, SourceContract] | None = None,
-                           extracted: list[str] | None = None) -> list[dg.AssetsDefinition]:
+def build_ingestion_assets(
+    contracts: dict[str, SourceContract] | None = None, extracted: list[str] | None = None
+) -> list[dg.AssetsDefinition]:
     """An asset per source of config/sources.yaml (default), named after its staging table; the agency registry
     (`role: registry`) first, since every other source's agency codes are checked against it. A source with an
     extract (`extracted`, default: those of the data directory's extract.yaml) is loaded after its extraction."""
@@ -109,12 +112,16 @@ def build_ingestion_assets(contracts: dict[str, SourceContract] | None = None,
     def upstream(c: SourceContract, first: list[dg.AssetKey]) -> list[dg.AssetKey]:
         # after its extraction, if extracted; and after the source whose keys its column names (a rating's dossier)
         keys_of = dict.fromkeys(col.key_of for col in c.columns if col.key_of)
-        return (first + ([extraction_key(c.name)] if c.name in extracted else [])
-                + [dg.AssetKey(contracts[k].table) for k in keys_of if k])
+        return (
+            first
+            + ([extraction_key(c.name)] if c.name in extracted else [])
+            + [dg.AssetKey(contracts[k].table) for k in keys_of if k]
+        )
 
     registry = build_ingestion_asset(registry_contract, upstream(registry_contract, []))
-    return [registry] + [build_ingestion_asset(c, upstream(c, [registry.key])) for c in contracts.values()
-                         if c is not registry_contract]
+    return [registry] + [
+        build_ingestion_asset(c, upstream(c, [registry.key])) for c in contracts.values() if c is not registry_contract
+    ]
 
 
 ingestion_assets = build_ingestion_assets()

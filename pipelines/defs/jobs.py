@@ -21,9 +21,15 @@ pipeline_job = dg.define_asset_job(
 )
 
 
-def pipeline_run_config(job: dg.JobDefinition, *, full_refresh: bool = False, allow_shrink: bool = False,
-                        log_level: str = "WARNING", prefix: str = "",
-                        sources: dict[str, SourceContract] | None = None) -> dict:
+def pipeline_run_config(
+    job: dg.JobDefinition,
+    *,
+    full_refresh: bool = False,
+    allow_shrink: bool = False,
+    log_level: str = "WARNING",
+    prefix: str = "",
+    sources: dict[str, SourceContract] | None = None,
+) -> dict:
     """The provincial job's run config: reload every file or not, the shrink guard, egov's progress lines.
 
     The ingestion steps are the staging tables of the sources (config/sources.yaml unless `sources` is given), each
@@ -31,8 +37,10 @@ def pipeline_run_config(job: dg.JobDefinition, *, full_refresh: bool = False, al
     tables = {c.table for c in (load_sources() if sources is None else sources).values()}
     ingest_ops = [n for n in job.graph.node_names() if n in tables]
     return {
-        "ops": {**{name: {"config": {"full_refresh": full_refresh}} for name in ingest_ops},
-                "marts": {"config": {"allow_shrink": allow_shrink}}},
+        "ops": {
+            **{name: {"config": {"full_refresh": full_refresh}} for name in ingest_ops},
+            "marts": {"config": {"allow_shrink": allow_shrink}},
+        },
         "loggers": {"egov_progress": {"config": {"log_level": log_level, "prefix": prefix}}},
     }
 

@@ -19,9 +19,21 @@ class MartsConfig(dg.Config):
 @dg.asset(
     group_name="marts",
     backfill_policy=single_run,  # lets `dagster asset materialize --partition-range` include it
-    deps=["rankings", "criterion_scores", "indicator_scores", "indicator_values", "dossier_indicators_ytd",
-          REGISTRY_TABLE, "agency_profiles", "data_quality", "rank_uncertainty", "class_probability",
-          "rank_sensitivity", "scorecard_766", "scorecard_766_totals"],
+    deps=[
+        "rankings",
+        "criterion_scores",
+        "indicator_scores",
+        "indicator_values",
+        "dossier_indicators_ytd",
+        REGISTRY_TABLE,
+        "agency_profiles",
+        "data_quality",
+        "rank_uncertainty",
+        "class_probability",
+        "rank_sensitivity",
+        "scorecard_766",
+        "scorecard_766_totals",
+    ],
     kinds={"duckdb", "parquet"},
     description="data/marts/egov.duckdb: every year's indicators, scores, rankings, quarantine and dimensions, "
     "with column comments. Built in a new file and renamed over the old one: readers never block or see half.",
@@ -33,8 +45,10 @@ def marts(context: dg.AssetExecutionContext, config: MartsConfig, warehouse: War
         counts = publish_marts(con, warehouse.marts_dir, max_drop_share=guard)
     path = warehouse.marts_dir / MARTS_FILE
     context.log.info(f"published {path} ({path.stat().st_size / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s")
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(path)),
-        "size_mb": dg.MetadataValue.float(round(path.stat().st_size / 1e6, 2)),
-        "tables": dg.MetadataValue.json(counts),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "size_mb": dg.MetadataValue.float(round(path.stat().st_size / 1e6, 2)),
+            "tables": dg.MetadataValue.json(counts),
+        }
+    )

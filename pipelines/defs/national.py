@@ -1,7 +1,6 @@
 """National assets: every province of the run through the provincial pipeline (one step each, in parallel under the
 multiprocess or celery executor), then the ranking of provinces, the national marts and reports."""
 
-
 import time
 
 import dagster as dg
@@ -36,52 +35,66 @@ class ProvinceConfig(dg.Config):
     """Publish a province's marts even when a year would lose most of its rankings."""
 
 
-@dg.op(out=dg.DynamicOut(list), description="The provinces of the run's partitions, one output each; the folders "
-       "of provinces/ that are not provinces of the national registry are named and skipped.")
+@dg.op(
+    out=dg.DynamicOut(list),
+    description="The provinces of the run's partitions, one output each; the folders "
+    "of provinces/ that are not provinces of the national registry are named and skipped.",
+)
 def run_provinces(context: dg.OpExecutionContext, warehouse: Warehouse):
     folders = province_folders(warehouse.base)
     for message in folders.skipped:
         context.log.warning(message)
     for code, years in run_scope(context).items():
         if code not in folders.codes:  # a run launched before its folder was removed (or renamed)
-            context.log.warning(f"province {code}: no longer a province folder ({province_dir(warehouse.base, code)});"
-                                " skipped")
+            context.log.warning(
+                f"province {code}: no longer a province folder ({province_dir(warehouse.base, code)}); skipped"
+            )
             continue
         yield dg.DynamicOutput([code, years], mapping_key="".join(c if c.isalnum() else "_" for c in code))
 
 
 @dg.op(description="One province through the provincial pipeline, into its own warehouse, marts and reports.")
-def province_pipeline(context: dg.OpExecutionContext, config: ProvinceConfig, scope: list,
-                      warehouse: Warehouse) -> list:
+def province_pipeline(
+    context: dg.OpExecutionContext, config: ProvinceConfig, scope: list, warehouse: Warehouse
+) -> list:
     from pipelines.defs.provincial import provincial_defs  # the provincial definitions alone, when the op runs
 
     code, years = scope
     folder = province_dir(warehouse.base, code)
     registry = folder / "raw" / registry_source(load_sources()).folder
     if not any(p.is_file() and not p.name.startswith((".", "~$")) for p in registry.rglob("*")):
-        raise dg.Failure(f"province {code}: no agency registry in {registry} (the province's own agencies, "
-                         "docs/raw_contracts.md): without it every record would be quarantined as of an unknown "
-                         "agency. Put the registry there and run again; the province's published marts are "
-                         "unchanged")
+        raise dg.Failure(
+            f"province {code}: no agency registry in {registry} (the province's own agencies, "
+            "docs/raw_contracts.md): without it every record would be quarantined as of an unknown "
+            "agency. Put the registry there and run again; the province's published marts are "
+            "unchanged"
+        )
     job = provincial_defs.resolve_job_def(PIPELINE_JOB)
     with province_lock(folder, context.log.info):
         started = time.monotonic()
         result = job.execute_in_process(
-            run_config=pipeline_run_config(job, full_refresh=config.full_refresh, allow_shrink=config.allow_shrink,
-                                           prefix=f"[{code}] "),
+            run_config=pipeline_run_config(
+                job, full_refresh=config.full_refresh, allow_shrink=config.allow_shrink, prefix=f"[{code}] "
+            ),
             instance=context.instance,
             resources=build_resources(folder),
-            tags={PROVINCE_TAG: code, "egov/national_run": context.run_id,
-                  "dagster/asset_partition_range_start": str(years[0]),
-                  "dagster/asset_partition_range_end": str(years[-1])},
+            tags={
+                PROVINCE_TAG: code,
+                "egov/national_run": context.run_id,
+                "dagster/asset_partition_range_start": str(years[0]),
+                "dagster/asset_partition_range_end": str(years[-1]),
+            },
             raise_on_error=False,
         )
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        raise dg.Failure(f"province {code}: its run {result.run_id[:8]} failed at {', '.join(failed)}; its published "
-                         "marts are unchanged (./egov ui shows that run)")
-    context.log.info(f"province {code} {years[0]}–{years[-1]}: run {result.run_id[:8]} in "
-                     f"{time.monotonic() - started:.1f} s")
+        raise dg.Failure(
+            f"province {code}: its run {result.run_id[:8]} failed at {', '.join(failed)}; its published "
+            "marts are unchanged (./egov ui shows that run)"
+        )
+    context.log.info(
+        f"province {code} {years[0]}–{years[-1]}: run {result.run_id[:8]} in {time.monotonic() - started:.1f} s"
+    )
     return scope
 
 
@@ -124,18 +137,28 @@ def national_rankings(context: dg.AssetExecutionContext, warehouse: Warehouse) -
         ingest(con, registry_source(registry.sources), warehouse.raw_dir, None, full_refresh=True, log=context.log.info)
         indicators = build_province_indicators(con, warehouse.base, years)
         for code, year in con.execute(
-                "SELECT agency_code, year FROM agency_years WHERE evaluated AND agency_group = ? "
-                "AND list_contains(?::INTEGER[], year) AND agency_code NOT IN "
-                "(SELECT agency_code FROM indicator_values) ORDER BY ALL", [PROVINCE_GROUP, years]).fetchall():
-            context.log.warning(f"province {code} {year}: in the national registry but no published records "
-                                f"(no folder provinces/{code}/ or no marts): ranked with none")
+            "SELECT agency_code, year FROM agency_years WHERE evaluated AND agency_group = ? "
+            "AND list_contains(?::INTEGER[], year) AND agency_code NOT IN "
+            "(SELECT agency_code FROM indicator_values) ORDER BY ALL",
+            [PROVINCE_GROUP, years],
+        ).fetchall():
+            context.log.warning(
+                f"province {code} {year}: in the national registry but no published records "
+                f"(no folder provinces/{code}/ or no marts): ranked with none"
+            )
         write_agency_groups(con, registry.agency_groups)
         counts = score_years(con, years, registry.rubric_dir)
         profiles = build_profiles(con, registry.rubric_dir)
-    context.log.info(f"provinces ranked {years[0]}–{years[-1]}: {counts['rankings']} rows, {indicators} indicator "
-                     "values")
-    return dg.MaterializeResult(metadata={"indicator_values": indicators, "rankings": counts["rankings"],
-                                          "profiles": profiles["agency_profiles"]})
+    context.log.info(
+        f"provinces ranked {years[0]}–{years[-1]}: {counts['rankings']} rows, {indicators} indicator values"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "indicator_values": indicators,
+            "rankings": counts["rankings"],
+            "profiles": profiles["agency_profiles"],
+        }
+    )
 
 
 @dg.asset(
@@ -151,8 +174,9 @@ def national_marts(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
     with warehouse.connect() as con:
         ensure_national_tables(con)
         with attached(con, province_marts(warehouse.base)) as names:
-            counts = publish_marts(con, warehouse.marts_dir, lambda built: national_marts_sql(built, names),
-                                   max_drop_share=guard)
+            counts = publish_marts(
+                con, warehouse.marts_dir, lambda built: national_marts_sql(built, names), max_drop_share=guard
+            )
     path = warehouse.marts_dir / MARTS_FILE
     context.log.info(f"published {path} ({len(names)} provinces)")
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "tables": counts})
@@ -168,8 +192,9 @@ def national_marts(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
 )
 def national_reports(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     written = write_national_reports(warehouse.base, _years(context))
-    return dg.MaterializeResult(metadata={"files": dg.MetadataValue.json({str(y): [str(p) for p in w]
-                                                                          for y, w in written.items()})})
+    return dg.MaterializeResult(
+        metadata={"files": dg.MetadataValue.json({str(y): [str(p) for p in w] for y, w in written.items()})}
+    )
 
 
 national_assets = [province_results, national_rankings, national_marts, national_reports]

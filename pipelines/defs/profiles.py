@@ -20,6 +20,8 @@ from pipelines.defs.resources import Warehouse
 def agency_profiles(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         counts = build_profiles(con, rubric_dir(warehouse.base))
-    context.log.info(f"profiles of every ranked year rebuilt: {counts['agency_profiles']:,} agency-years, "
-                     f"{counts['what_if']:,} what-if steps")
+    context.log.info(
+        f"profiles of every ranked year rebuilt: {counts['agency_profiles']:,} agency-years, "
+        f"{counts['what_if']:,} what-if steps"
+    )
     return dg.MaterializeResult(metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})

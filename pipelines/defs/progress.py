@@ -51,11 +51,18 @@ class ProgressHandler(logging.Handler):
 
 
 @dg.logger(
-    config_schema={"log_level": dg.Field(str, default_value="WARNING",
-                                         description="user messages at this level or above are printed"),
-                   "prefix": dg.Field(str, default_value="", description="put before every line: a national "
-                                      "run's province code, so the lines of provinces run at once can be told "
-                                      "apart")},
+    config_schema={
+        "log_level": dg.Field(
+            str, default_value="WARNING", description="user messages at this level or above are printed"
+        ),
+        "prefix": dg.Field(
+            str,
+            default_value="",
+            description="put before every line: a national "
+            "run's province code, so the lines of provinces run at once can be told "
+            "apart",
+        ),
+    },
     description="egov's progress lines: a line per step started and finished, warnings and errors.",
 )
 def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:

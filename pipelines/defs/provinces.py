@@ -29,7 +29,8 @@ PROVINCE_TAG = "egov/province"
 
 province_partitions = dg.DynamicPartitionsDefinition(name=PROVINCE_DIMENSION)
 national_partitions = dg.MultiPartitionsDefinition(
-    {PROVINCE_DIMENSION: province_partitions, YEAR_DIMENSION: yearly_partitions})
+    {PROVINCE_DIMENSION: province_partitions, YEAR_DIMENSION: yearly_partitions}
+)
 
 
 def province_folder_changes(known: list[str], folders: list[str]) -> tuple[list[str], list[str]]:
@@ -41,8 +42,9 @@ def province_folder_changes(known: list[str], folders: list[str]) -> tuple[list[
 
 def sync_province_partitions(instance: dg.DagsterInstance, base: Path) -> tuple[list[str], list[str]]:
     """Bring the `province` partitions in line with the folders; returns (added, removed)."""
-    added, removed = province_folder_changes(instance.get_dynamic_partitions(PROVINCE_DIMENSION),
-                                             province_folders(base).codes)
+    added, removed = province_folder_changes(
+        instance.get_dynamic_partitions(PROVINCE_DIMENSION), province_folders(base).codes
+    )
     if added:
         instance.add_dynamic_partitions(PROVINCE_DIMENSION, added)
     for code in removed:
@@ -53,8 +55,10 @@ def sync_province_partitions(instance: dg.DagsterInstance, base: Path) -> tuple[
 def range_tags(provinces: list[str], years: list[int]) -> dict[str, str]:
     """Run tags selecting provinces × years (a range of a multi-partition is a rectangle: every province from the
     first to the last, in the partitions' order, crossed with every year from the first to the last)."""
-    return {"dagster/asset_partition_range_start": f"{provinces[0]}|{years[0]}",
-            "dagster/asset_partition_range_end": f"{provinces[-1]}|{years[-1]}"}
+    return {
+        "dagster/asset_partition_range_start": f"{provinces[0]}|{years[0]}",
+        "dagster/asset_partition_range_end": f"{provinces[-1]}|{years[-1]}",
+    }
 
 
 def run_scope(context: dg.OpExecutionContext | dg.AssetExecutionContext) -> dict[str, list[int]]:
@@ -63,16 +67,17 @@ def run_scope(context: dg.OpExecutionContext | dg.AssetExecutionContext) -> dict
     start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
     if start and end:
         keys = national_partitions.get_partition_keys_in_range(
-            dg.PartitionKeyRange(start, end), dynamic_partitions_store=context.instance)
+            dg.PartitionKeyRange(start, end), dynamic_partitions_store=context.instance
+        )
     elif "dagster/partition" in tags:
         keys = [tags["dagster/partition"]]
     else:
-        raise dg.Failure("A national run needs its provinces and years (partition tags); run it with `egov run` or "
-                         "`egov backfill` on the national data directory, or launch a backfill in the UI.")
+        raise dg.Failure(
+            "A national run needs its provinces and years (partition tags); run it with `egov run` or "
+            "`egov backfill` on the national data directory, or launch a backfill in the UI."
+        )
     scope: dict[str, list[int]] = {}
     for key in keys:
         province, year = key.split("|")  # dimensions in name order: province, year
         scope.setdefault(province, []).append(int(year))
     return {code: sorted(years) for code, years in sorted(scope.items())}
-
-

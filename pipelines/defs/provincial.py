@@ -23,8 +23,20 @@ from pipelines.defs.sensors import other_years_sensor, raw_files_sensor
 __all__ = ["provincial_defs"]
 
 provincial_defs = dg.Definitions(
-    assets=[*extraction_assets, *ingestion_assets, indicator_values, dossier_indicators_ytd, scores, rank_uncertainty,
-            agency_profiles, data_quality, scorecard_766_facts, scorecard_766, marts, ranking_reports],
+    assets=[
+        *extraction_assets,
+        *ingestion_assets,
+        indicator_values,
+        dossier_indicators_ytd,
+        scores,
+        rank_uncertainty,
+        agency_profiles,
+        data_quality,
+        scorecard_766_facts,
+        scorecard_766,
+        marts,
+        ranking_reports,
+    ],
     asset_checks=quality_checks,
     jobs=[pipeline_job],
     schedules=[nightly_current_year],

@@ -14,8 +14,12 @@ from pipelines.core.registry.sources import load_sources, registry_source
 from pipelines.defs.partitions import partition_years, run_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
 
-DOSSIER_ERRORS = ["dossier_duplicate_mahoso", "dossier_codes_out_of_range", "dossier_dates_out_of_order",
-                  "dossier_year_mismatch"]
+DOSSIER_ERRORS = [
+    "dossier_duplicate_mahoso",
+    "dossier_codes_out_of_range",
+    "dossier_dates_out_of_order",
+    "dossier_year_mismatch",
+]
 DOSSIER_WARNINGS = ["dossier_unknown_procedure", "dossier_missing_months"]
 # The tables the run validates with GX: the staging ones are final once the staging checks run.
 GX_STAGING_TABLES = [*STAGING_SUITES, "dossier_agency_month"]
@@ -36,21 +40,28 @@ _run_results: dict[tuple[str, tuple[int, ...]], dict[str, CheckResult]] = {}
 _run_frames: dict[tuple[str, tuple[int, ...]], dict[str, str]] = {}
 
 
-def _run_checks(run_id: str, con, years: list[int], names: list[str] | None = None, *,
-                warehouse: Warehouse) -> list[CheckResult]:
+def _run_checks(
+    run_id: str, con, years: list[int], names: list[str] | None = None, *, warehouse: Warehouse
+) -> list[CheckResult]:
     """The results of `names` (default: every check) for this run, in CHECKS order, running only the missing (with
     the value ranges the data directory's rubrics declare)."""
     cached = _run_results.setdefault((run_id, tuple(years)), {})
     wanted = [c.name for c in CHECKS if names is None or c.name in names]
     missing = [n for n in wanted if n not in cached]
     if missing:
-        cached.update({r.name: r for r in run_sql_checks(con, years, names=missing,
-                                                         registry=load_registry(warehouse.base))})
+        cached.update(
+            {r.name: r for r in run_sql_checks(con, years, names=missing, registry=load_registry(warehouse.base))}
+        )
     return [cached[n] for n in wanted]
 
 
-def _check_result(results: list[CheckResult], severity: dg.AssetCheckSeverity, source: str | None = None,
-                  log: Callable[[str], None] | None = None, **key: str) -> dg.AssetCheckResult:
+def _check_result(
+    results: list[CheckResult],
+    severity: dg.AssetCheckSeverity,
+    source: str | None = None,
+    log: Callable[[str], None] | None = None,
+    **key: str,
+) -> dg.AssetCheckResult:
     """A check's result; when it fails, its description (and `log`) says what failed: a count per SQL check and
     its first rows (year, agency, indicator, value, ...), so a blocked run names what to fix."""
     failures = {}
@@ -58,12 +69,24 @@ def _check_result(results: list[CheckResult], severity: dg.AssetCheckSeverity, s
         failed = r.failed if source is None else sum(n for (_, s, _), n in r.by_key.items() if s == source)
         if failed:
             failures[r.name] = failed
-    samples = {r.name: [row for row in r.sample if source is None or row.get("source", source) == source]
-               for r in results if r.name in failures}
-    description = "; ".join(
-        f"{name}: {n} failed" + (", e.g. " + " | ".join(
-            ", ".join(f"{k}={v}" for k, v in row.items() if v is not None) for row in samples[name]) if samples[name]
-            else "") for name, n in failures.items()) or None
+    samples = {
+        r.name: [row for row in r.sample if source is None or row.get("source", source) == source]
+        for r in results
+        if r.name in failures
+    }
+    description = (
+        "; ".join(
+            f"{name}: {n} failed"
+            + (
+                ", e.g. "
+                + " | ".join(", ".join(f"{k}={v}" for k, v in row.items() if v is not None) for row in samples[name])
+                if samples[name]
+                else ""
+            )
+            for name, n in failures.items()
+        )
+        or None
+    )
     if description and log:
         log(f"{'/'.join(key.values()) or 'check'} failed: {description}")
     return dg.AssetCheckResult(
@@ -80,30 +103,37 @@ def _check_result(results: list[CheckResult], severity: dg.AssetCheckSeverity, s
 
 
 QUARANTINE_CHECKS = ["quarantined_share", "ingest_reconciliation"]
-QUARANTINE_DESCRIPTION = ("Blocks the ranking when more than the allowed share of the source's rows was quarantined "
-                          "(config/thresholds.yaml) or when counts do not reconcile.")
+QUARANTINE_DESCRIPTION = (
+    "Blocks the ranking when more than the allowed share of the source's rows was quarantined "
+    "(config/thresholds.yaml) or when counts do not reconcile."
+)
 # The agency registry (role: registry): the other sources' staging assets depend on it, so its check must run before
 # them.
 REGISTRY = registry_source(load_sources()).name
 # A source whose rows name another source's keys (a rating's dossier: `key_of`) is loaded after that source, whose
 # blocking checks run in the step below: its own check is a step of its own, after it.
 LINKED_TABLES = {source: c.table for source, c in load_sources().items() if any(col.key_of for col in c.columns)}
-STAGING_TABLES = {source: c.table for source, c in load_sources().items()
-                  if source != REGISTRY and source not in LINKED_TABLES}
+STAGING_TABLES = {
+    source: c.table for source, c in load_sources().items() if source != REGISTRY and source not in LINKED_TABLES
+}
 
 
-@dg.asset_check(asset=load_sources()[REGISTRY].table, name="quarantine_within_threshold", blocking=True,
-                description=QUARANTINE_DESCRIPTION)
+@dg.asset_check(
+    asset=load_sources()[REGISTRY].table,
+    name="quarantine_within_threshold",
+    blocking=True,
+    description=QUARANTINE_DESCRIPTION,
+)
 def registry_quarantine_check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as con:  # not shared: it runs before the other sources are loaded
-        results = run_sql_checks(con, run_years(context), names=QUARANTINE_CHECKS,
-                                 registry=load_registry(warehouse.base))
+        results = run_sql_checks(
+            con, run_years(context), names=QUARANTINE_CHECKS, registry=load_registry(warehouse.base)
+        )
     return _check_result(results, dg.AssetCheckSeverity.ERROR, REGISTRY, context.log.error)
 
 
 def _linked_quarantine_check(source: str, table: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=table, name="quarantine_within_threshold", blocking=True,
-                    description=QUARANTINE_DESCRIPTION)
+    @dg.asset_check(asset=table, name="quarantine_within_threshold", blocking=True, description=QUARANTINE_DESCRIPTION)
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.connect() as con:
             results = run_sql_checks(con, run_years(context), names=QUARANTINE_CHECKS)
@@ -118,13 +148,21 @@ linked_quarantine_checks = [_linked_quarantine_check(source, table) for source, 
 # The checks of the other staging tables run as one step after them (one connection, one pass of each check
 # query, no step per check); each is still its own check of its own asset, blocking where it was.
 staging_check_specs = [
-    *(dg.AssetCheckSpec("quarantine_within_threshold", asset=table, blocking=True,
-                        description=QUARANTINE_DESCRIPTION) for table in STAGING_TABLES.values()),
-    dg.AssetCheckSpec("dossier_log_consistent", asset="stg_dossiers", blocking=True,
-                      description="No duplicate MaHoSo, code out of range, date out of order or wrong year in "
-                      "staging."),
-    dg.AssetCheckSpec("dossier_log_complete", asset="stg_dossiers",
-                      description="Warns about procedures missing from the catalogue and months without dossiers."),
+    *(
+        dg.AssetCheckSpec("quarantine_within_threshold", asset=table, blocking=True, description=QUARANTINE_DESCRIPTION)
+        for table in STAGING_TABLES.values()
+    ),
+    dg.AssetCheckSpec(
+        "dossier_log_consistent",
+        asset="stg_dossiers",
+        blocking=True,
+        description="No duplicate MaHoSo, code out of range, date out of order or wrong year in staging.",
+    ),
+    dg.AssetCheckSpec(
+        "dossier_log_complete",
+        asset="stg_dossiers",
+        description="Warns about procedures missing from the catalogue and months without dossiers.",
+    ),
 ]
 
 
@@ -138,8 +176,9 @@ def _prepare_gx(context: dg.AssetCheckExecutionContext, con, warehouse: Warehous
 
     years = run_years(context)
     fingerprints = table_fingerprints(con, years, GX_STAGING_TABLES, aggregate=AGGREGATE_TABLE, temporary=False)
-    changed = tables_to_validate(data_docs_dir(warehouse), fingerprints, run_name=_label(years),
-                                 registry=load_registry(warehouse.base))
+    changed = tables_to_validate(
+        data_docs_dir(warehouse), fingerprints, run_name=_label(years), registry=load_registry(warehouse.base)
+    )
     _run_frames[(context.run.run_id, tuple(years))] = fingerprints
     context.log.info(f"GX: staged tables changed since their last validation: {', '.join(changed) or 'none'}")
     if changed:  # data_quality will validate: import GX in a worker process meanwhile (expectations/gx_worker.py)
@@ -152,41 +191,74 @@ def _label(years: list[int]) -> str:
     return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
 
 
-@dg.multi_asset_check(specs=staging_check_specs, name="staging_checks",
-                      description="Quarantine share and reconciliation of every yearly source, consistency and "
-                      "completeness of the dossier log (DuckDB SQL).")
+@dg.multi_asset_check(
+    specs=staging_check_specs,
+    name="staging_checks",
+    description="Quarantine share and reconciliation of every yearly source, consistency and "
+    "completeness of the dossier log (DuckDB SQL).",
+)
 def staging_checks(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     with warehouse.connect() as con:
         _prepare_gx(context, con, warehouse)
-        results = _run_checks(context.run.run_id, con, run_years(context),
-                              [*QUARANTINE_CHECKS, *DOSSIER_ERRORS, *DOSSIER_WARNINGS], warehouse=warehouse)
+        results = _run_checks(
+            context.run.run_id,
+            con,
+            run_years(context),
+            [*QUARANTINE_CHECKS, *DOSSIER_ERRORS, *DOSSIER_WARNINGS],
+            warehouse=warehouse,
+        )
     by_name = {r.name: r for r in results}
     context.log.info("SQL checks: " + ", ".join(f"{r.name} {r.seconds:.2f} s" for r in results))
     quarantine = [by_name[n] for n in QUARANTINE_CHECKS]
     for source, table in STAGING_TABLES.items():
-        yield _check_result(quarantine, dg.AssetCheckSeverity.ERROR, source, context.log.error,
-                            asset_key=table, check_name="quarantine_within_threshold")
-    yield _check_result([by_name[n] for n in DOSSIER_ERRORS], dg.AssetCheckSeverity.ERROR, log=context.log.error,
-                        asset_key="stg_dossiers", check_name="dossier_log_consistent")
-    yield _check_result([by_name[n] for n in DOSSIER_WARNINGS], dg.AssetCheckSeverity.WARN,
-                        asset_key="stg_dossiers", check_name="dossier_log_complete")
+        yield _check_result(
+            quarantine,
+            dg.AssetCheckSeverity.ERROR,
+            source,
+            context.log.error,
+            asset_key=table,
+            check_name="quarantine_within_threshold",
+        )
+    yield _check_result(
+        [by_name[n] for n in DOSSIER_ERRORS],
+        dg.AssetCheckSeverity.ERROR,
+        log=context.log.error,
+        asset_key="stg_dossiers",
+        check_name="dossier_log_consistent",
+    )
+    yield _check_result(
+        [by_name[n] for n in DOSSIER_WARNINGS],
+        dg.AssetCheckSeverity.WARN,
+        asset_key="stg_dossiers",
+        check_name="dossier_log_complete",
+    )
 
 
-@dg.asset_check(asset="indicator_values", name="ratios_within_0_1", blocking=True,
-                description="Every ratio indicator lies in [0, 1]; bounded indicators within their range.")
+@dg.asset_check(
+    asset="indicator_values",
+    name="ratios_within_0_1",
+    blocking=True,
+    description="Every ratio indicator lies in [0, 1]; bounded indicators within their range.",
+)
 def ratios_within_0_1(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
-        results = _run_checks(context.run.run_id, con, run_years(context), ["indicator_ratio_out_of_range"],
-                              warehouse=warehouse)
+        results = _run_checks(
+            context.run.run_id, con, run_years(context), ["indicator_ratio_out_of_range"], warehouse=warehouse
+        )
     return _check_result(results, dg.AssetCheckSeverity.ERROR, log=context.log.error)
 
 
-@dg.asset_check(asset="rankings", name="ranks_follow_totals", blocking=True,
-                description="Ranks are competition ranks of the rounded totals, within year and group.")
+@dg.asset_check(
+    asset="rankings",
+    name="ranks_follow_totals",
+    blocking=True,
+    description="Ranks are competition ranks of the rounded totals, within year and group.",
+)
 def ranks_follow_totals(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
-        results = _run_checks(context.run.run_id, con, run_years(context), ["rankings_rank_sequence"],
-                              warehouse=warehouse)
+        results = _run_checks(
+            context.run.run_id, con, run_years(context), ["rankings_rank_sequence"], warehouse=warehouse
+        )
     return _check_result(results, dg.AssetCheckSeverity.ERROR, log=context.log.error)
 
 
@@ -194,11 +266,23 @@ def ranks_follow_totals(context: dg.AssetCheckExecutionContext, warehouse: Wareh
     group_name="quality",
     partitions_def=yearly_partitions,
     backfill_policy=single_run,
-    deps=["rankings", "criterion_scores", "indicator_scores", "indicator_values", "agency_profiles",
-          *(c.table for c in load_sources().values())],
+    deps=[
+        "rankings",
+        "criterion_scores",
+        "indicator_scores",
+        "indicator_values",
+        "agency_profiles",
+        *(c.table for c in load_sources().values()),
+    ],
     kinds={"duckdb"},
-    check_specs=[dg.AssetCheckSpec("critical_expectations_pass", asset="data_quality", blocking=True,
-                                   description="No critical Great Expectations failure in the returns or marts.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "critical_expectations_pass",
+            asset="data_quality",
+            blocking=True,
+            description="No critical Great Expectations failure in the returns or marts.",
+        )
+    ],
     description="The data quality report: Great Expectations Data Docs (HTML) and the `data_quality` table "
     "per source, year and agency (rows read/loaded/quarantined, missing returns, failed checks).",
 )
@@ -224,27 +308,38 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
         fingerprints = {t: fingerprints[t] for t in GX_TABLES if t in fingerprints}
         aggregate = AGGREGATE_TABLE if "dossier_agency_month" in staged else DOSSIER_AGENCY_MONTH_TEMP
         try:
-            gx_results = validate_tables(lambda names: load_frames(con, years, names, aggregate=aggregate),
-                                         fingerprints, site, run_name=_label(years),
-                                         registry=load_registry(warehouse.base))
+            gx_results = validate_tables(
+                lambda names: load_frames(con, years, names, aggregate=aggregate),
+                fingerprints,
+                site,
+                run_name=_label(years),
+                registry=load_registry(warehouse.base),
+            )
         finally:
             gx_worker.stop()  # also when nothing needed validating after all
         rows = build_data_quality(con, years, gx_results, checks)
         con.execute(f"DROP TABLE IF EXISTS {AGGREGATE_TABLE}")
     _run_results.pop(key, None)
     reused = sorted(t for t, r in gx_results.items() if r.get("reused"))
-    context.log.info(f"GX: validated {len(gx_results) - len(reused)} tables, reused the stored results of "
-                     f"{len(reused)} unchanged ({', '.join(reused) or 'none'})")
+    context.log.info(
+        f"GX: validated {len(gx_results) - len(reused)} tables, reused the stored results of "
+        f"{len(reused)} unchanged ({', '.join(reused) or 'none'})"
+    )
     errors = {t: r["errors"] for t, r in gx_results.items() if r["errors"]}
     warnings = {t: r["warnings"] for t, r in gx_results.items() if r["warnings"]}
     failed_sql = {c.name: c.failed for c in checks if c.failed}
     index = data_docs_index(site)
-    context.log.info(f"data quality: Data Docs at {index}; GX critical failures {errors or 'none'}; "
-                     f"SQL check failures {failed_sql or 'none'}")
+    context.log.info(
+        f"data quality: Data Docs at {index}; GX critical failures {errors or 'none'}; "
+        f"SQL check failures {failed_sql or 'none'}"
+    )
     critical = "; ".join(
         f"{table}.{f['name']}: {f['unexpected_count'] if f['unexpected_count'] is not None else f['error']} failed"
         + (f", e.g. {f['sample']}" if f.get("sample") else "")
-        for table, r in gx_results.items() for f in r.get("failed_expectations", []) if f["severity"] == "critical")
+        for table, r in gx_results.items()
+        for f in r.get("failed_expectations", [])
+        if f["severity"] == "critical"
+    )
     if critical:
         context.log.error(f"critical_expectations_pass failed: {critical}")
     return dg.MaterializeResult(
@@ -255,16 +350,25 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
             "sql_check_failures": dg.MetadataValue.json(failed_sql),
             "gx_reused_unchanged": dg.MetadataValue.json(reused),
         },
-        check_results=[dg.AssetCheckResult(
-            check_name="critical_expectations_pass",
-            passed=not errors,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=critical or None,
-            metadata={"critical_failures": dg.MetadataValue.json(errors),
-                      "data_docs": dg.MetadataValue.path(str(index))},
-        )],
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="critical_expectations_pass",
+                passed=not errors,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=critical or None,
+                metadata={
+                    "critical_failures": dg.MetadataValue.json(errors),
+                    "data_docs": dg.MetadataValue.path(str(index)),
+                },
+            )
+        ],
     )
 
 
-quality_checks = [registry_quarantine_check, staging_checks, *linked_quarantine_checks, ratios_within_0_1,
-                  ranks_follow_totals]
+quality_checks = [
+    registry_quarantine_check,
+    staging_checks,
+    *linked_quarantine_checks,
+    ratios_within_0_1,
+    ranks_follow_totals,
+]

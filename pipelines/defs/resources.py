@@ -79,7 +79,8 @@ class Warehouse(DuckDBResource):
                     raise WarehouseLocked(
                         f"The warehouse {path} is in use by another process ({lock_holder(str(error))}): another "
                         "egov run, or a tool holding it open. Wait for that run to end (or close the tool) and run "
-                        "again; analysts should open the marts instead (`egov sql`).") from None
+                        "again; analysts should open the marts instead (`egov sql`)."
+                    ) from None
                 time.sleep(1.0)
         try:
             yield prepare(con)

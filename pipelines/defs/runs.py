@@ -68,11 +68,15 @@ def reap_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     for run in warehouse_runs(instance):
         if process_state(run.tags) != "gone":
             continue
-        message = (f"marked failed by egov: its process (pid {run.tags[PID_TAG]} on {run.tags[HOST_TAG]}) is gone "
-                   "(killed, out of memory or a reboot); the published marts were not changed by it")
+        message = (
+            f"marked failed by egov: its process (pid {run.tags[PID_TAG]} on {run.tags[HOST_TAG]}) is gone "
+            "(killed, out of memory or a reboot); the published marts were not changed by it"
+        )
         instance.report_run_failed(run, message)
-        said.append(f"Run {run.run_id[:8]} (started by pid {run.tags[PID_TAG]}) was left unfinished by a killed "
-                    "process: marked failed.")
+        said.append(
+            f"Run {run.run_id[:8]} (started by pid {run.tags[PID_TAG]}) was left unfinished by a killed "
+            "process: marked failed."
+        )
     return said
 
 
@@ -87,5 +91,4 @@ def reap_dead_runs_of(context: dg.SensorEvaluationContext | dg.ScheduleEvaluatio
 
 def live_warehouse_runs(instance: dg.DagsterInstance, *, exclude: str | None = None) -> list[dg.DagsterRun]:
     """Unfinished warehouse runs whose process is alive (or cannot be checked from here)."""
-    return [run for run in warehouse_runs(instance)
-            if run.run_id != exclude and process_state(run.tags) != "gone"]
+    return [run for run in warehouse_runs(instance) if run.run_id != exclude and process_state(run.tags) != "gone"]

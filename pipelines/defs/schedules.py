@@ -44,5 +44,6 @@ def nightly_national(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | d
     if not provinces:  # the folders become partitions through province_folders_sensor or `egov run`
         return dg.SkipReason("no province partitions yet: turn on province_folders_sensor or run `egov run` once")
     year = context.scheduled_execution_time.year
-    return dg.RunRequest(run_key=f"national-nightly-{context.scheduled_execution_time:%Y-%m-%d}",
-                         tags=range_tags(provinces, [year]))
+    return dg.RunRequest(
+        run_key=f"national-nightly-{context.scheduled_execution_time:%Y-%m-%d}", tags=range_tags(provinces, [year])
+    )

@@ -31,13 +31,21 @@ def scorecard_766_facts(context: dg.AssetExecutionContext, warehouse: Warehouse)
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec("scorecard_766", group_name="scorecard", kinds={"duckdb"},
-                     deps=["scorecard_766_facts", "stg_ratings", "stg_feedback"],
-                     description="QĐ 766 items per unit (and 'PROVINCE') and month, quarter, year: numerator, "
-                     "denominator, value, points."),
-        dg.AssetSpec("scorecard_766_totals", group_name="scorecard", kinds={"duckdb"},
-                     deps=["scorecard_766_facts", "stg_ratings", "stg_feedback"],
-                     description="QĐ 766 totals of the computable points and the rank per group and period."),
+        dg.AssetSpec(
+            "scorecard_766",
+            group_name="scorecard",
+            kinds={"duckdb"},
+            deps=["scorecard_766_facts", "stg_ratings", "stg_feedback"],
+            description="QĐ 766 items per unit (and 'PROVINCE') and month, quarter, year: numerator, "
+            "denominator, value, points.",
+        ),
+        dg.AssetSpec(
+            "scorecard_766_totals",
+            group_name="scorecard",
+            kinds={"duckdb"},
+            deps=["scorecard_766_facts", "stg_ratings", "stg_feedback"],
+            description="QĐ 766 totals of the computable points and the rank per group and period.",
+        ),
     ],
     partitions_def=yearly_partitions,
     backfill_policy=single_run,
@@ -52,8 +60,10 @@ def scorecard_766(context: dg.AssetExecutionContext, warehouse: Warehouse):
     context.log.info(f"766 scorecard: {counts}")
     for year, c in counts.items():
         if c.get("months_waiting") and c.get("periods_kept"):  # scores of an earlier night, now behind the facts
-            context.log.warning(f"766 scorecard {year}: no rubric in force ({registry.rubric_dir}/periodic/766/): "
-                                f"{c['months_waiting']} month(s) with new dossier facts are not rescored, and the "
-                                f"{c['periods_kept']} period(s) scored earlier are kept as they were until it is back")
+            context.log.warning(
+                f"766 scorecard {year}: no rubric in force ({registry.rubric_dir}/periodic/766/): "
+                f"{c['months_waiting']} month(s) with new dossier facts are not rescored, and the "
+                f"{c['periods_kept']} period(s) scored earlier are kept as they were until it is back"
+            )
     for key in ("scorecard_766", "scorecard_766_totals"):
         yield dg.MaterializeResult(asset_key=key, metadata={"by_year": dg.MetadataValue.json(counts)})

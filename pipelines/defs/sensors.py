@@ -43,8 +43,10 @@ def raw_fingerprints(raw_dir: Path) -> dict[str, str]:
             stat = path.stat()
             groups.setdefault(key, []).append(f"{rel.as_posix()}:{stat.st_size}:{stat.st_mtime_ns}")
     # A name that is not UTF-8 (a Windows archive unzipped here) keeps its bytes: the loader rejects that file.
-    return {key: hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()[:16]
-            for key, lines in groups.items()}
+    return {
+        key: hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        for key, lines in groups.items()
+    }
 
 
 def changed_years(previous: dict[str, str], current: dict[str, str], all_years: list[str]) -> list[str]:
@@ -75,22 +77,29 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) 
     if not years:
         return dg.SensorResult(skip_reason="no raw file changed", cursor=json.dumps(current, sort_keys=True))
     stamp = hashlib.sha256(json.dumps(current, sort_keys=True).encode()).hexdigest()[:12]
-    requests = [
-        dg.RunRequest(
-            run_key=f"raw-{stamp}-{years[0]}-{years[-1]}",
-            tags={"dagster/asset_partition_range_start": years[0], "dagster/asset_partition_range_end": years[-1]},
-        )
-    ] if years == [str(y) for y in range(int(years[0]), int(years[-1]) + 1)] else [
-        dg.RunRequest(run_key=f"raw-{stamp}-{year}", partition_key=year) for year in years
-    ]
+    requests = (
+        [
+            dg.RunRequest(
+                run_key=f"raw-{stamp}-{years[0]}-{years[-1]}",
+                tags={"dagster/asset_partition_range_start": years[0], "dagster/asset_partition_range_end": years[-1]},
+            )
+        ]
+        if years == [str(y) for y in range(int(years[0]), int(years[-1]) + 1)]
+        else [dg.RunRequest(run_key=f"raw-{stamp}-{year}", partition_key=year) for year in years]
+    )
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(current, sort_keys=True))
 
 
 def province_years(folder: Path) -> list[int]:
     """The years a province folder holds records of (year folders of its partitioned sources)."""
     raw = folder / "raw"
-    found = {int(p.name) for c in load_sources().values() if c.partitioned
-             for p in (raw / c.folder).glob("*") if p.is_dir() and p.name.isdigit()}
+    found = {
+        int(p.name)
+        for c in load_sources().values()
+        if c.partitioned
+        for p in (raw / c.folder).glob("*")
+        if p.is_dir() and p.name.isdigit()
+    }
     return sorted(y for y in found if str(y) in yearly_partitions.get_partition_keys())
 
 
@@ -113,10 +122,14 @@ def province_folders_sensor(context: dg.SensorEvaluationContext, warehouse: Ware
     for code in new:
         years = province_years(province_dir(base, code))
         if years:
-            requests.append(dg.RunRequest(run_key=f"province-{code}", tags={
-                **range_tags([code], [years[0], years[-1]]), PROVINCE_TAG: code}))
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"province-{code}", tags={**range_tags([code], [years[0], years[-1]]), PROVINCE_TAG: code}
+                )
+            )
     changes = ([province_partitions.build_add_request(new)] if new else []) + (
-        [province_partitions.build_delete_request(removed)] if removed else [])
+        [province_partitions.build_delete_request(removed)] if removed else []
+    )
     return dg.SensorResult(dynamic_partitions_requests=changes, run_requests=requests)
 
 
@@ -131,14 +144,16 @@ def province_folders_sensor(context: dg.SensorEvaluationContext, warehouse: Ware
 def other_years_sensor(context: dg.RunStatusSensorContext) -> list[dg.RunRequest]:
     run = context.dagster_run
     records = context.instance.get_records_for_run(
-        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records
     changed = years_changed([r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event])
     tags = run.tags
     if "dagster/partition" in tags:
         own = {int(tags["dagster/partition"])}
     elif "dagster/asset_partition_range_start" in tags:
-        own = set(range(int(tags["dagster/asset_partition_range_start"]),
-                        int(tags["dagster/asset_partition_range_end"]) + 1))
+        own = set(
+            range(int(tags["dagster/asset_partition_range_start"]), int(tags["dagster/asset_partition_range_end"]) + 1)
+        )
     else:
         own = set()
     others = [y for y in changed if y not in own]

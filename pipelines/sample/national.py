@@ -57,8 +57,15 @@ PROVINCES: list[tuple[str, str, float, list[tuple[str, str, float]]]] = [
 ]
 # `egov demo --national` without --all: six provinces, three of them merged in 2025 (Tuyên Quang absorbed Hà Giang).
 DEMO = ("HNI", "HCM", "TQG", "DNG", "LCU", "DBN")
-REGISTRY_HEADER = ["agency_code", "agency_name", "agency_group", "parent_code", "valid_from", "valid_to",
-                   "successor_code"]
+REGISTRY_HEADER = [
+    "agency_code",
+    "agency_name",
+    "agency_group",
+    "parent_code",
+    "valid_from",
+    "valid_to",
+    "successor_code",
+]
 
 
 def maturity(code: str) -> float:
@@ -73,10 +80,17 @@ def national_units() -> list[tuple[str, str, float, str | None]]:
     return units
 
 
-def generate_national_sample(base: Path, *, scale: float = 1.0, seed: int = 20161, first_year: int = 2024,
-                             last_year: int = 2025, through: date = date(2025, 12, 31),
-                             provinces: tuple[str, ...] | None = None,
-                             progress: Callable[[str], None] | None = None) -> dict:
+def generate_national_sample(
+    base: Path,
+    *,
+    scale: float = 1.0,
+    seed: int = 20161,
+    first_year: int = 2024,
+    last_year: int = 2025,
+    through: date = date(2025, 12, 31),
+    provinces: tuple[str, ...] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Write the national registry and a provincial sample per province under `base` (a national data directory).
 
     `scale` multiplies every province's size (1.0: ~18M dossiers a year in all; 0.56: ~10M); `provinces` keeps the
@@ -90,17 +104,31 @@ def generate_national_sample(base: Path, *, scale: float = 1.0, seed: int = 2016
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(REGISTRY_HEADER)
         for code, name, _, successor in units:
-            writer.writerow([code, name, "province", "", "2016-01-01", MERGER_END.isoformat() if successor else "",
-                             successor or ""])
+            writer.writerow(
+                [code, name, "province", "", "2016-01-01", MERGER_END.isoformat() if successor else "", successor or ""]
+            )
     dossiers: dict[str, int] = {}
     for number, (code, name, size, successor) in enumerate(units):
         folder = settings.provinces_dir(base) / code
         last = min(last_year, 2025) if successor else last_year
         manifest = generate_sample_province(
-            folder / "raw", seed=seed + number, scale=scale * size, first_year=first_year, last_year=last,
-            through=MERGER_END if successor and last == 2025 else through, maturity=maturity(code), province=name)
+            folder / "raw",
+            seed=seed + number,
+            scale=scale * size,
+            first_year=first_year,
+            last_year=last,
+            through=MERGER_END if successor and last == 2025 else through,
+            maturity=maturity(code),
+            province=name,
+        )
         dossiers[code] = sum(manifest["dossiers_per_year"].values())
-        say(f"  {code} {name}: {dossiers[code]:,} dossiers" + (f" (merged into {successor} on 1/7/2025)"
-                                                               if successor else ""))
-    return {"provinces": len(units), "current": len(kept), "dossiers": dossiers,
-            "dossiers_per_year_at_scale_1": int(sum(size for _, _, size, _ in units) * DOSSIERS_PER_YEAR)}
+        say(
+            f"  {code} {name}: {dossiers[code]:,} dossiers"
+            + (f" (merged into {successor} on 1/7/2025)" if successor else "")
+        )
+    return {
+        "provinces": len(units),
+        "current": len(kept),
+        "dossiers": dossiers,
+        "dossiers_per_year_at_scale_1": int(sum(size for _, _, size, _ in units) * DOSSIERS_PER_YEAR),
+    }

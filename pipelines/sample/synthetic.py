@@ -26,48 +26,157 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-SOURCES = ("agencies", "services", "dossiers", "one_stop", "infrastructure", "capacity", "assessments", "ratings",
-           "feedback")
+SOURCES = (
+    "agencies",
+    "services",
+    "dossiers",
+    "one_stop",
+    "infrastructure",
+    "capacity",
+    "assessments",
+    "ratings",
+    "feedback",
+)
 DOSSIERS_PER_YEAR = 300_000
 CHUNK_ROWS = 2_000_000
 FIXED_TIME = datetime(2026, 1, 1)  # XLSX document properties: a fixed date keeps the files byte-identical
 
 DEPARTMENTS = [
-    ("SO-TP", "Sở Tư pháp"), ("SO-YT", "Sở Y tế"), ("SO-GDDT", "Sở Giáo dục và Đào tạo"),
-    ("SO-TC", "Sở Tài chính"), ("SO-XD", "Sở Xây dựng"), ("SO-CT", "Sở Công Thương"), ("SO-NV", "Sở Nội vụ"),
-    ("SO-TNMT", "Sở Tài nguyên và Môi trường"), ("SO-KHDT", "Sở Kế hoạch và Đầu tư"),
-    ("SO-TTTT", "Sở Thông tin và Truyền thông"), ("SO-KHCN", "Sở Khoa học và Công nghệ"),
-    ("SO-GTVT", "Sở Giao thông vận tải"), ("SO-NNPTNT", "Sở Nông nghiệp và Phát triển nông thôn"),
-    ("SO-LDTBXH", "Sở Lao động - Thương binh và Xã hội"), ("SO-VHTTDL", "Sở Văn hóa, Thể thao và Du lịch"),
-    ("TTR", "Thanh tra tỉnh"), ("BQL-KCN", "Ban Quản lý các khu công nghiệp"), ("VP-UBND", "Văn phòng UBND tỉnh"),
+    ("SO-TP", "Sở Tư pháp"),
+    ("SO-YT", "Sở Y tế"),
+    ("SO-GDDT", "Sở Giáo dục và Đào tạo"),
+    ("SO-TC", "Sở Tài chính"),
+    ("SO-XD", "Sở Xây dựng"),
+    ("SO-CT", "Sở Công Thương"),
+    ("SO-NV", "Sở Nội vụ"),
+    ("SO-TNMT", "Sở Tài nguyên và Môi trường"),
+    ("SO-KHDT", "Sở Kế hoạch và Đầu tư"),
+    ("SO-TTTT", "Sở Thông tin và Truyền thông"),
+    ("SO-KHCN", "Sở Khoa học và Công nghệ"),
+    ("SO-GTVT", "Sở Giao thông vận tải"),
+    ("SO-NNPTNT", "Sở Nông nghiệp và Phát triển nông thôn"),
+    ("SO-LDTBXH", "Sở Lao động - Thương binh và Xã hội"),
+    ("SO-VHTTDL", "Sở Văn hóa, Thể thao và Du lịch"),
+    ("TTR", "Thanh tra tỉnh"),
+    ("BQL-KCN", "Ban Quản lý các khu công nghiệp"),
+    ("VP-UBND", "Văn phòng UBND tỉnh"),
     ("SO-NGV", "Sở Ngoại vụ"),
 ]
 # 2025 restructuring: (predecessor, successor). SO-NNMT is new; the others already exist.
-DEPARTMENT_MERGES = [("SO-KHDT", "SO-TC"), ("SO-TTTT", "SO-KHCN"), ("SO-GTVT", "SO-XD"), ("SO-LDTBXH", "SO-NV"),
-                     ("SO-TNMT", "SO-NNMT"), ("SO-NNPTNT", "SO-NNMT")]
-CENTRAL = [("CT-THUE", "Cục Thuế tỉnh"), ("CT-BHXH", "Bảo hiểm xã hội tỉnh"), ("CT-KBNN", "Kho bạc Nhà nước tỉnh"),
-           ("CT-CA", "Công an tỉnh")]
-DISTRICT_NAMES = ["Sông Lam", "Phú Ninh", "Tam Kỳ", "Hòa Vang", "Đông Giang", "Tây Sơn", "Bắc Trà", "Nam Trà",
-                  "Quế Sơn", "Đại Lộc", "Duy Xuyên", "Thăng Bình", "Tiên Phước", "Hiệp Đức", "Núi Thành",
-                  "Phước Sơn", "Nông Sơn", "Điện Bàn"]
+DEPARTMENT_MERGES = [
+    ("SO-KHDT", "SO-TC"),
+    ("SO-TTTT", "SO-KHCN"),
+    ("SO-GTVT", "SO-XD"),
+    ("SO-LDTBXH", "SO-NV"),
+    ("SO-TNMT", "SO-NNMT"),
+    ("SO-NNPTNT", "SO-NNMT"),
+]
+CENTRAL = [
+    ("CT-THUE", "Cục Thuế tỉnh"),
+    ("CT-BHXH", "Bảo hiểm xã hội tỉnh"),
+    ("CT-KBNN", "Kho bạc Nhà nước tỉnh"),
+    ("CT-CA", "Công an tỉnh"),
+]
+DISTRICT_NAMES = [
+    "Sông Lam",
+    "Phú Ninh",
+    "Tam Kỳ",
+    "Hòa Vang",
+    "Đông Giang",
+    "Tây Sơn",
+    "Bắc Trà",
+    "Nam Trà",
+    "Quế Sơn",
+    "Đại Lộc",
+    "Duy Xuyên",
+    "Thăng Bình",
+    "Tiên Phước",
+    "Hiệp Đức",
+    "Núi Thành",
+    "Phước Sơn",
+    "Nông Sơn",
+    "Điện Bàn",
+]
 DISTRICT_KINDS = ["thành phố"] + ["thị xã"] * 2 + ["huyện"] * 15
-COMMUNE_WORDS = ["An", "Bình", "Phú", "Hòa", "Tân", "Phước", "Thạnh", "Đông", "Tây", "Trung", "Mỹ", "Lộc",
-                 "Quang", "Hưng", "Thuận", "Long"]
-PROCEDURE_WORDS = ["Cấp giấy phép", "Cấp lại giấy chứng nhận", "Đăng ký", "Thẩm định hồ sơ", "Xác nhận",
-                   "Điều chỉnh giấy phép", "Gia hạn", "Chứng thực", "Công nhận", "Thủ tục giải quyết"]
-PROCEDURE_OBJECTS = ["hoạt động kinh doanh", "hành nghề", "khai sinh", "kết hôn", "quyền sử dụng đất", "xây dựng",
-                     "hộ kinh doanh", "an toàn thực phẩm", "lý lịch tư pháp", "vận tải", "môi trường", "lao động"]
+COMMUNE_WORDS = [
+    "An",
+    "Bình",
+    "Phú",
+    "Hòa",
+    "Tân",
+    "Phước",
+    "Thạnh",
+    "Đông",
+    "Tây",
+    "Trung",
+    "Mỹ",
+    "Lộc",
+    "Quang",
+    "Hưng",
+    "Thuận",
+    "Long",
+]
+PROCEDURE_WORDS = [
+    "Cấp giấy phép",
+    "Cấp lại giấy chứng nhận",
+    "Đăng ký",
+    "Thẩm định hồ sơ",
+    "Xác nhận",
+    "Điều chỉnh giấy phép",
+    "Gia hạn",
+    "Chứng thực",
+    "Công nhận",
+    "Thủ tục giải quyết",
+]
+PROCEDURE_OBJECTS = [
+    "hoạt động kinh doanh",
+    "hành nghề",
+    "khai sinh",
+    "kết hôn",
+    "quyền sử dụng đất",
+    "xây dựng",
+    "hộ kinh doanh",
+    "an toàn thực phẩm",
+    "lý lịch tư pháp",
+    "vận tải",
+    "môi trường",
+    "lao động",
+]
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng"]
 MIDDLE = ["Văn", "Thị", "Hữu", "Minh", "Ngọc", "Đức"]
 GIVEN = ["An", "Bình", "Chi", "Dũng", "Hà", "Hùng", "Lan", "Linh", "Nam", "Phương", "Quân", "Trang"]
-DOSSIER_COLUMNS = ["MaHoSo", "MaTTHC", "DonViXuLy", "KenhThucHien", "MucDo", "NgayTiepNhan", "NgayHenTra",
-                   "NgayKetThucXuLy", "NgayTra", "TrangThaiHoSo", "LePhi", "DuocThanhToanTrucTuyen",
-                   "HoSoCoThanhPhanSoHoa", "LoaiDoiTuong", "ChuHoSo", "SoGiayTo", "SoDienThoai", "Email"]
+DOSSIER_COLUMNS = [
+    "MaHoSo",
+    "MaTTHC",
+    "DonViXuLy",
+    "KenhThucHien",
+    "MucDo",
+    "NgayTiepNhan",
+    "NgayHenTra",
+    "NgayKetThucXuLy",
+    "NgayTra",
+    "TrangThaiHoSo",
+    "LePhi",
+    "DuocThanhToanTrucTuyen",
+    "HoSoCoThanhPhanSoHoa",
+    "LoaiDoiTuong",
+    "ChuHoSo",
+    "SoGiayTo",
+    "SoDienThoai",
+    "Email",
+]
 TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 # The optional columns of the national sync format (config/sources.yaml), by the first year the sample's exports
 # carry them: the supplement dates and electronic results since the QĐ 766 portal (2022), the data store later.
-SYNC_COLUMNS_FROM = {"NgayYeuCauBoSung": 2022, "NgayCongDanBoSung": 2022, "SoLanBoSung": 2022,
-                     "CoKetQuaDienTu": 2022, "DaSoHoaKetQua": 2022, "DuocLayTuKhoDMQG": 2023, "NgayDongBo": 2022}
+SYNC_COLUMNS_FROM = {
+    "NgayYeuCauBoSung": 2022,
+    "NgayCongDanBoSung": 2022,
+    "SoLanBoSung": 2022,
+    "CoKetQuaDienTu": 2022,
+    "DaSoHoaKetQua": 2022,
+    "DuocLayTuKhoDMQG": 2023,
+    "NgayDongBo": 2022,
+}
 SYNC_STREAM = 766  # the sync columns' own generator: the other columns keep the values they had without them
 # The QĐ 766 transparency and satisfaction inputs (docs/raw_contracts.md), from the year the portal scores them:
 # the catalogue's national-database columns, the citizens' ratings and the feedback (PAKN), each from its own
@@ -90,12 +199,14 @@ class Agency:
 
     def exists(self, year: int) -> bool:
         return (self.valid_from is None or self.valid_from <= date(year, 12, 31)) and (
-            self.valid_to is None or self.valid_to >= date(year, 1, 1))
+            self.valid_to is None or self.valid_to >= date(year, 1, 1)
+        )
 
     def exists_in_month(self, year: int, month: int) -> bool:
         last = date(year, month, calendar.monthrange(year, month)[1])
         return (self.valid_from is None or self.valid_from <= last) and (
-            self.valid_to is None or self.valid_to >= date(year, month, 1))
+            self.valid_to is None or self.valid_to >= date(year, month, 1)
+        )
 
     def evaluated(self, year: int) -> bool:
         return self.exists(year) and (self.valid_to is None or self.valid_to >= date(year, 12, 31))
@@ -112,8 +223,9 @@ def build_agencies(seed: int, maturity: float = 0.0) -> list[Agency]:
     merged = dict(DEPARTMENT_MERGES)
     for code, name in DEPARTMENTS:
         successor = merged.get(code)
-        agencies.append(Agency(code, name, "department", valid_to=date(2025, 2, 28) if successor else None,
-                               successor=successor))
+        agencies.append(
+            Agency(code, name, "department", valid_to=date(2025, 2, 28) if successor else None, successor=successor)
+        )
     agencies.append(Agency("SO-NNMT", "Sở Nông nghiệp và Môi trường", "department", valid_from=date(2025, 3, 1)))
     agencies += [Agency(code, name, "central") for code, name in CENTRAL]
     rng = np.random.default_rng(seed)
@@ -128,11 +240,25 @@ def build_agencies(seed: int, maturity: float = 0.0) -> list[Agency]:
             commune_no += 1
             word = COMMUNE_WORDS[(commune_no * 7) % len(COMMUNE_WORDS)]
             kind_c = "phường" if kind != "huyện" and k < 4 else "xã"
-            agencies.append(Agency(f"X{commune_no:03d}", f"UBND {kind_c} {word} {place} {k + 1}", "commune",
-                                   parent=district, valid_to=date(2025, 6, 30), successor=f"XM{new_no:02d}"))
+            agencies.append(
+                Agency(
+                    f"X{commune_no:03d}",
+                    f"UBND {kind_c} {word} {place} {k + 1}",
+                    "commune",
+                    parent=district,
+                    valid_to=date(2025, 6, 30),
+                    successor=f"XM{new_no:02d}",
+                )
+            )
     for n in range(1, new_no + 1):
-        agencies.append(Agency(f"XM{n:02d}", f"UBND xã {COMMUNE_WORDS[n % len(COMMUNE_WORDS)]} Mới {n}", "commune",
-                               valid_from=date(2025, 7, 1)))
+        agencies.append(
+            Agency(
+                f"XM{n:02d}",
+                f"UBND xã {COMMUNE_WORDS[n % len(COMMUNE_WORDS)]} Mới {n}",
+                "commune",
+                valid_from=date(2025, 7, 1),
+            )
+        )
     return [replace(a, maturity=maturity) for a in agencies] if maturity else agencies
 
 
@@ -197,8 +323,9 @@ def to_cp1258(text: str) -> bytes:
     return bytes(out)
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[object]], *, bom: bool = False,
-               encoding: str = "utf-8") -> None:
+def _write_csv(
+    path: Path, header: list[str], rows: list[list[object]], *, bom: bool = False, encoding: str = "utf-8"
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if encoding == "cp1258":
         import io
@@ -270,9 +397,22 @@ def generate_sample_province(
         faults[source][kind] = faults[source].get(kind, 0) + n
 
     header = ["agency_code", "agency_name", "agency_group", "parent_code", "valid_from", "valid_to", "successor_code"]
-    _write_csv(raw_dir / "agencies" / "agencies.csv", header, [
-        [a.code, a.name, a.group, a.parent or "", a.valid_from.isoformat() if a.valid_from else "",
-         a.valid_to.isoformat() if a.valid_to else "", a.successor or ""] for a in agencies])
+    _write_csv(
+        raw_dir / "agencies" / "agencies.csv",
+        header,
+        [
+            [
+                a.code,
+                a.name,
+                a.group,
+                a.parent or "",
+                a.valid_from.isoformat() if a.valid_from else "",
+                a.valid_to.isoformat() if a.valid_to else "",
+                a.successor or "",
+            ]
+            for a in agencies
+        ],
+    )
     files.append("agencies/agencies.csv")
 
     dossiers_per_year: dict[int, int] = {}
@@ -285,8 +425,9 @@ def generate_sample_province(
         catalogue = _write_services(raw_dir, year, existing, owned, fault, files)
         procedures_per_year[year] = len({p for _, p, _, _ in catalogue})
         months = 12 if year < through.year else (through.month if year == through.year else 0)
-        dossiers_per_year[year] = _write_dossiers(raw_dir, year, months, existing, catalogue, seed, scale,
-                                                  dossier_format, fault, files, until)
+        dossiers_per_year[year] = _write_dossiers(
+            raw_dir, year, months, existing, catalogue, seed, scale, dossier_format, fault, files, until
+        )
         _write_one_stop(raw_dir, year, months, existing, seed, files)
         if year < through.year or through == date(year, 12, 31):
             _write_returns(raw_dir, year, existing, seed, fault, files)
@@ -307,13 +448,15 @@ def generate_sample_province(
         "files_written": len(files),
         "injected_faults": faults,
     }
-    (raw_dir.parent / "sample_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2),
-                                                        encoding="utf-8")
+    (raw_dir.parent / "sample_manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     return manifest
 
 
-def _write_services(raw_dir: Path, year: int, existing: list[Agency], owned: dict[str, list[str]],
-                    fault: Callable, files: list[str]) -> list[tuple[str, str, int, int]]:
+def _write_services(
+    raw_dir: Path, year: int, existing: list[Agency], owned: dict[str, list[str]], fault: Callable, files: list[str]
+) -> list[tuple[str, str, int, int]]:
     """The year's catalogue; returns (agency, procedure, level, has_fee) rows for the dossier draw."""
     catalogue = []
     rows = []
@@ -323,15 +466,14 @@ def _write_services(raw_dir: Path, year: int, existing: list[Agency], owned: dic
             has_fee = int(_unit(f"fee:{p}") < 0.4)
             catalogue.append((a.code, p, level, has_fee))
             u = _unit(f"name:{p}")
-            name = (f"{PROCEDURE_WORDS[int(u * 10)]} {PROCEDURE_OBJECTS[int(u * 1000) % 12]} "
-                    f"(thủ tục {p})")
+            name = f"{PROCEDURE_WORDS[int(u * 10)]} {PROCEDURE_OBJECTS[int(u * 1000) % 12]} (thủ tục {p})"
             label = "" if level == 1 and year % 2 == 0 else level_label(level, year)
             rows.append([year, a.code, p, name, label, has_fee, *_national_database(a, p, year)])
     header = ["year", "agency_code", "procedure_code", "procedure_name", "level", "has_fee"]
     if year >= INPUTS_766_FROM:
         header += ["published_on", "synced_national"]
     else:
-        rows = [r[:len(header)] for r in rows]
+        rows = [r[: len(header)] for r in rows]
     stem = raw_dir / "services" / str(year) / f"catalogue_{year}"
     if year in (2019, 2023):
         path = stem.with_suffix(".xlsx")
@@ -359,9 +501,19 @@ def _national_database(agency: Agency, procedure: str, year: int) -> list[object
     return [(date(INPUTS_766_FROM - 1, 1, 1) + timedelta(days=day)).isoformat(), int(synced)]
 
 
-def _write_dossiers(raw_dir: Path, year: int, months: int, existing: list[Agency],
-                    catalogue: list[tuple[str, str, int, int]], seed: int, scale: float, dossier_format: str,
-                    fault: Callable, files: list[str], until: np.datetime64 | None = None) -> int:
+def _write_dossiers(
+    raw_dir: Path,
+    year: int,
+    months: int,
+    existing: list[Agency],
+    catalogue: list[tuple[str, str, int, int]],
+    seed: int,
+    scale: float,
+    dossier_format: str,
+    fault: Callable,
+    files: list[str],
+    until: np.datetime64 | None = None,
+) -> int:
     by_code = {a.code: a for a in existing}
     cat_agency = np.array([c[0] for c in catalogue])
     cat_proc = np.array([c[1] for c in catalogue])
@@ -395,13 +547,39 @@ def _write_dossiers(raw_dir: Path, year: int, months: int, existing: list[Agency
         rating_rng = np.random.default_rng([seed, year, month, RATING_STREAM])
         ratings: list[pl.DataFrame] = []
         if inputs_766:
-            _write_feedback(raw_dir, year, month, np.array(active), weight, q_active, n,
-                            np.random.default_rng([seed, year, month, FEEDBACK_STREAM]), until, files)
+            _write_feedback(
+                raw_dir,
+                year,
+                month,
+                np.array(active),
+                weight,
+                q_active,
+                n,
+                np.random.default_rng([seed, year, month, FEEDBACK_STREAM]),
+                until,
+                files,
+            )
         for part in range(parts):
             first = part * CHUNK_ROWS
             frame = _draw_dossier_chunk(
-                rng, year, month, months, progress, min(CHUNK_ROWS, n - first), first, codes, idx, weight,
-                q_active, starts, lengths, cat_proc, cat_level, cat_fee, sync_rng=sync_rng)
+                rng,
+                year,
+                month,
+                months,
+                progress,
+                min(CHUNK_ROWS, n - first),
+                first,
+                codes,
+                idx,
+                weight,
+                q_active,
+                starts,
+                lengths,
+                cat_proc,
+                cat_level,
+                cat_fee,
+                sync_rng=sync_rng,
+            )
             frame = month_faults.apply(frame, first=part == 0, last=part == parts - 1)
             if inputs_766:
                 ratings.append(_ratings(frame, year, rating_rng, {c: quality(by_code[c]) for c in active}, until))
@@ -419,20 +597,25 @@ def _write_dossiers(raw_dir: Path, year: int, months: int, existing: list[Agency
     return total
 
 
-def _ratings(frame: pl.DataFrame, year: int, rng: np.random.Generator, q_of: dict[str, float],
-             until: np.datetime64) -> pl.DataFrame:
+def _ratings(
+    frame: pl.DataFrame, year: int, rng: np.random.Generator, q_of: dict[str, float], until: np.datetime64
+) -> pl.DataFrame:
     """The citizens' ratings of a chunk's finished dossiers (the ones the loader keeps: not the injected faults,
     not a re-sent copy): the share rated grows every year, better agencies are rated more and better; one dossier
     in fifty is rated again a few days later (the latest counts). Only ratings given by `until` (the data's end)."""
     fmt = "%Y%m%d%H%M%S"
     received = pl.col("NgayTiepNhan").str.strptime(pl.Datetime("ms"), fmt, strict=False)
-    done = frame.filter((pl.col("NgayKetThucXuLy") != "") & (pl.col("DonViXuLy") != "XXX-UNKNOWN")
-                        & received.is_not_null() & (pl.col("NgayHenTra") >= pl.col("NgayTiepNhan"))
-                        ).unique("MaHoSo", keep="first", maintain_order=True)
+    done = frame.filter(
+        (pl.col("NgayKetThucXuLy") != "")
+        & (pl.col("DonViXuLy") != "XXX-UNKNOWN")
+        & received.is_not_null()
+        & (pl.col("NgayHenTra") >= pl.col("NgayTiepNhan"))
+    ).unique("MaHoSo", keep="first", maintain_order=True)
     n = done.height
     if not n:
-        return pl.DataFrame(schema={"MaHoSo": pl.String, "at": pl.Datetime("ms"), "MucDo": pl.Int64,
-                                    "KenhDanhGia": pl.Int64})
+        return pl.DataFrame(
+            schema={"MaHoSo": pl.String, "at": pl.Datetime("ms"), "MucDo": pl.Int64, "KenhDanhGia": pl.Int64}
+        )
     since = year - INPUTS_766_FROM
     q = np.array([q_of.get(a, 0.5) for a in done["DonViXuLy"].to_list()])
     finished = done["NgayKetThucXuLy"].str.strptime(pl.Datetime("ms"), fmt).to_numpy()
@@ -445,27 +628,42 @@ def _ratings(frame: pl.DataFrame, year: int, rng: np.random.Generator, q_of: dic
     later = at + rng.integers(86400, 5 * 86400, n).astype("timedelta64[s]")
     relevel = np.where(rng.random(n) < 0.5, 2, 4)
     codes = done["MaHoSo"].to_numpy()
-    out = pl.DataFrame({
-        "MaHoSo": np.concatenate([codes[rated], codes[again]]),
-        "at": np.concatenate([at[rated], later[again]]).astype("datetime64[ms]"),
-        "MucDo": np.concatenate([level[rated], relevel[again]]),
-        "KenhDanhGia": np.concatenate([channel[rated], channel[again]]),
-    })
+    out = pl.DataFrame(
+        {
+            "MaHoSo": np.concatenate([codes[rated], codes[again]]),
+            "at": np.concatenate([at[rated], later[again]]).astype("datetime64[ms]"),
+            "MucDo": np.concatenate([level[rated], relevel[again]]),
+            "KenhDanhGia": np.concatenate([channel[rated], channel[again]]),
+        }
+    )
     return out.filter(pl.col("at") < pl.lit(until.astype("datetime64[ms]").item()))
 
 
-def _write_ratings(raw_dir: Path, year: int, month: int, parts: list[pl.DataFrame], fault: Callable,
-                   files: list[str]) -> None:
+def _write_ratings(
+    raw_dir: Path, year: int, month: int, parts: list[pl.DataFrame], fault: Callable, files: list[str]
+) -> None:
     """The month's ratings, each in the folder of the year it was given (a December dossier may be rated in
     January); January's file also holds a rating of no dossier, which the loader quarantines."""
     frame = pl.concat(parts)
     if month == 1:
-        frame = pl.concat([frame, pl.DataFrame({"MaHoSo": [f"{UNKNOWN_DOSSIER}-{year}"],
-                                                "at": [datetime(year, 1, 15, 9)], "MucDo": [1], "KenhDanhGia": [1]},
-                                               schema=frame.schema)])
+        frame = pl.concat(
+            [
+                frame,
+                pl.DataFrame(
+                    {
+                        "MaHoSo": [f"{UNKNOWN_DOSSIER}-{year}"],
+                        "at": [datetime(year, 1, 15, 9)],
+                        "MucDo": [1],
+                        "KenhDanhGia": [1],
+                    },
+                    schema=frame.schema,
+                ),
+            ]
+        )
         fault("ratings", "unknown_dossier")
-    frame = frame.with_columns(pl.col("at").dt.year().alias("rating_year"),
-                               pl.col("at").dt.strftime("%Y%m%d%H%M%S").alias("NgayDanhGia"))
+    frame = frame.with_columns(
+        pl.col("at").dt.year().alias("rating_year"), pl.col("at").dt.strftime("%Y%m%d%H%M%S").alias("NgayDanhGia")
+    )
     for (rating_year,), part in sorted(frame.group_by("rating_year"), key=lambda kv: kv[0]):
         path = raw_dir / "ratings" / str(rating_year) / f"danhgia_{year}_{month:02d}.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -473,9 +671,18 @@ def _write_ratings(raw_dir: Path, year: int, month: int, parts: list[pl.DataFram
         files.append(path.relative_to(raw_dir).as_posix())
 
 
-def _write_feedback(raw_dir: Path, year: int, month: int, active: np.ndarray, weight: np.ndarray,
-                    q_active: np.ndarray, n_dossiers: int, rng: np.random.Generator, until: np.datetime64,
-                    files: list[str]) -> None:
+def _write_feedback(
+    raw_dir: Path,
+    year: int,
+    month: int,
+    active: np.ndarray,
+    weight: np.ndarray,
+    q_active: np.ndarray,
+    n_dossiers: int,
+    rng: np.random.Generator,
+    until: np.datetime64,
+    files: list[str],
+) -> None:
     """The month's feedback and petitions (PAKN), one per ~60 dossiers, in the folder of the month received: due
     10-15 days later; answered on time more often every year and by better agencies, else 1-14 days late; a few
     withdrawn, a few never answered; those whose answer would come after the data's end not answered yet. With the
@@ -487,7 +694,8 @@ def _write_feedback(raw_dir: Path, year: int, month: int, active: np.ndarray, we
     days = calendar.monthrange(year, month)[1]
     start = np.datetime64(f"{year}-{month:02d}-01T00:00:00", "s")
     received = start + (rng.integers(0, days, n) * 86400 + rng.integers(7 * 3600, 17 * 3600, n)).astype(
-        "timedelta64[s]")
+        "timedelta64[s]"
+    )
     due = received + (rng.integers(10, 16, n) * 86400).astype("timedelta64[s]")
     on_time = rng.random(n) < min(0.97, 0.65 + 0.08 * (year - INPUTS_766_FROM)) * (0.5 + 0.5 * q)
     early = received + ((due - received).astype(np.int64) * rng.uniform(0.2, 1.0, n)).astype("timedelta64[s]")
@@ -495,34 +703,42 @@ def _write_feedback(raw_dir: Path, year: int, month: int, active: np.ndarray, we
     r = rng.random(n)
     status = np.where(r < 0.03, 4, np.where((r < 0.06) | (answered >= until), 2, 3))
     text = pl.Series(answered.astype("datetime64[ms]")).dt.strftime(fmt)
-    frame = pl.DataFrame({
-        "MaPhanAnh": [f"PA-{year}{month:02d}-{i:05d}" for i in range(1, n + 1)],
-        "DonViXuLy": active[pick],
-        "NgayTiepNhan": pl.Series(received.astype("datetime64[ms]")).dt.strftime(fmt),
-        "HanXuLy": pl.Series(due.astype("datetime64[ms]")).dt.strftime(fmt),
-        "NgayXuLy": pl.select(pl.when(pl.Series(status == 3)).then(text).otherwise(pl.lit(""))).to_series(),
-        "TrangThai": status,
-        "NoiDung": ["Phản ánh về thời gian giải quyết hồ sơ"] * n,
-        "HoTen": [f"{FAMILY[i % len(FAMILY)]} {MIDDLE[i % len(MIDDLE)]} {GIVEN[i % len(GIVEN)]}"
-                  for i in rng.integers(0, 10**6, n)],
-        "SoDienThoai": [f"09{v:08d}" for v in rng.integers(0, 10**8, n)],
-        "DiaChi": [f"Thôn {v}, xã Tân An" for v in rng.integers(1, 20, n)],
-    })
+    frame = pl.DataFrame(
+        {
+            "MaPhanAnh": [f"PA-{year}{month:02d}-{i:05d}" for i in range(1, n + 1)],
+            "DonViXuLy": active[pick],
+            "NgayTiepNhan": pl.Series(received.astype("datetime64[ms]")).dt.strftime(fmt),
+            "HanXuLy": pl.Series(due.astype("datetime64[ms]")).dt.strftime(fmt),
+            "NgayXuLy": pl.select(pl.when(pl.Series(status == 3)).then(text).otherwise(pl.lit(""))).to_series(),
+            "TrangThai": status,
+            "NoiDung": ["Phản ánh về thời gian giải quyết hồ sơ"] * n,
+            "HoTen": [
+                f"{FAMILY[i % len(FAMILY)]} {MIDDLE[i % len(MIDDLE)]} {GIVEN[i % len(GIVEN)]}"
+                for i in rng.integers(0, 10**6, n)
+            ],
+            "SoDienThoai": [f"09{v:08d}" for v in rng.integers(0, 10**8, n)],
+            "DiaChi": [f"Thôn {v}, xã Tân An" for v in rng.integers(1, 20, n)],
+        }
+    )
     path = raw_dir / "feedback" / str(year) / f"pakn_{year}_{month:02d}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.write_csv(path)
     files.append(path.relative_to(raw_dir).as_posix())
 
 
-def write_dossier_day(raw_dir: Path, year: int, month: int, day: int, n: int, *, seed: int = 20161,
-                      dossier_format: str = "csv") -> Path:
+def write_dossier_day(
+    raw_dir: Path, year: int, month: int, day: int, n: int, *, seed: int = 20161, dossier_format: str = "csv"
+) -> Path:
     """One more day of `n` dossiers received on year-month-day, as a new file in that month's folder (the file a
     nightly export adds); dossier codes continue past any month's own numbering, so none collides."""
     agencies = build_agencies(seed)
     existing = [a for a in agencies if a.exists(year)]
     owned = _procedures(agencies, year >= 2025)
-    catalogue = [(a.code, p, service_level(a, p, year), int(_unit(f"fee:{p}") < 0.4))
-                 for a in existing for p in owned.get(a.code, [])]
+    catalogue = [
+        (a.code, p, service_level(a, p, year), int(_unit(f"fee:{p}") < 0.4))
+        for a in existing
+        for p in owned.get(a.code, [])
+    ]
     by_code = {a.code: a for a in existing}
     cat_agency = np.array([c[0] for c in catalogue])
     order = np.argsort(cat_agency, kind="stable")
@@ -535,10 +751,26 @@ def write_dossier_day(raw_dir: Path, year: int, month: int, day: int, n: int, *,
     weight = np.array([size[by_code[c].group] * (0.5 + _unit("vol:" + c)) for c in active])
     q_active = np.array([quality(by_code[c]) for c in active])
     rng = np.random.default_rng([seed, year, month, day])
-    frame = _draw_dossier_chunk(rng, year, month, 12, min(1.0, (year - 2016) / 8), n, 10**7 + day * 10**5,
-                                codes, np.searchsorted(codes, active), weight, q_active, starts, lengths, cat_proc,
-                                cat_level, cat_fee, day=day,
-                                sync_rng=np.random.default_rng([seed, year, month, day, SYNC_STREAM]))
+    frame = _draw_dossier_chunk(
+        rng,
+        year,
+        month,
+        12,
+        min(1.0, (year - 2016) / 8),
+        n,
+        10**7 + day * 10**5,
+        codes,
+        np.searchsorted(codes, active),
+        weight,
+        q_active,
+        starts,
+        lengths,
+        cat_proc,
+        cat_level,
+        cat_fee,
+        day=day,
+        sync_rng=np.random.default_rng([seed, year, month, day, SYNC_STREAM]),
+    )
     path = raw_dir / "dossiers" / str(year) / f"{month:02d}" / f"hoso_{year}_{month:02d}_{day:02d}_new.{dossier_format}"
     path.parent.mkdir(parents=True, exist_ok=True)
     if dossier_format == "parquet":
@@ -548,11 +780,26 @@ def write_dossier_day(raw_dir: Path, year: int, month: int, day: int, n: int, *,
     return path
 
 
-def _draw_dossier_chunk(rng: np.random.Generator, year: int, month: int, months: int, progress: float, n: int,
-                        first: int, codes: np.ndarray, idx: np.ndarray, weight: np.ndarray, q_active: np.ndarray,
-                        starts: np.ndarray, lengths: np.ndarray, cat_proc: np.ndarray, cat_level: np.ndarray,
-                        cat_fee: np.ndarray, day: int | None = None,
-                        sync_rng: np.random.Generator | None = None) -> pl.DataFrame:
+def _draw_dossier_chunk(
+    rng: np.random.Generator,
+    year: int,
+    month: int,
+    months: int,
+    progress: float,
+    n: int,
+    first: int,
+    codes: np.ndarray,
+    idx: np.ndarray,
+    weight: np.ndarray,
+    q_active: np.ndarray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    cat_proc: np.ndarray,
+    cat_level: np.ndarray,
+    cat_fee: np.ndarray,
+    day: int | None = None,
+    sync_rng: np.random.Generator | None = None,
+) -> pl.DataFrame:
     """`n` dossiers of a month (or of one `day` of it), numbered from `first` + 1, drawn vectorised; the optional
     sync columns of the year come from `sync_rng`, after the other columns, so those stay as they were."""
     pick = rng.choice(len(idx), size=n, p=weight / weight.sum())
@@ -572,13 +819,15 @@ def _draw_dossier_chunk(rng: np.random.Generator, year: int, month: int, months:
     span = rng.integers(3, 16, n) * 86400
     due = received + span.astype("timedelta64[s]")
     r = rng.random(n)
-    status = np.select([r < 0.03, r < 0.04, r < 0.06, r < 0.07, r < 0.10, r < 0.40],
-                       [3, 1, 7, 8, 4, 9], default=10).astype(np.int8)
+    status = np.select(
+        [r < 0.03, r < 0.04, r < 0.06, r < 0.07, r < 0.10, r < 0.40], [3, 1, 7, 8, 4, 9], default=10
+    ).astype(np.int8)
     late_in_year = (month == months) & (received >= start + np.timedelta64((days - 10) * 86400, "s"))
     status = np.where(late_in_year & (rng.random(n) < 0.6) & np.isin(status, [9, 10]), 4, status)
     on_time = rng.random(n) < (0.80 + 0.18 * q)
-    finish_offset = np.where(on_time, (span * rng.uniform(0.2, 1.0, n)),
-                             span + rng.integers(1, 12, n) * 86400).astype("timedelta64[s]")
+    finish_offset = np.where(on_time, (span * rng.uniform(0.2, 1.0, n)), span + rng.integers(1, 12, n) * 86400).astype(
+        "timedelta64[s]"
+    )
     finished = received + finish_offset
     processed = np.isin(status, [9, 10])
     returned = finished + rng.integers(600, 2 * 86400, n).astype("timedelta64[s]")
@@ -589,47 +838,63 @@ def _draw_dossier_chunk(rng: np.random.Generator, year: int, month: int, months:
     digitised = (rng.random(n) < (0.05 + 0.7 * progress) * (0.4 + 0.6 * q)).astype(np.int8)
     applicant = np.where(rng.random(n) < 0.85, "1", "2")
     seq = np.arange(first + 1, first + n + 1)
-    frame = pl.DataFrame({
-        "agency": codes[agency_idx],
-        "seq": seq,
-        "MaTTHC": cat_proc[proc_idx],
-        "KenhThucHien": channel,
-        "MucDo": mucdo,
-        "received": received.astype("datetime64[ms]"),
-        "due": due.astype("datetime64[ms]"),
-        "finished": finished.astype("datetime64[ms]"),
-        "returned": returned.astype("datetime64[ms]"),
-        "processed": processed,
-        "TrangThaiHoSo": status.astype(str),
-        "LePhi": fee.astype(str),
-        "DuocThanhToanTrucTuyen": paid,
-        "HoSoCoThanhPhanSoHoa": digitised.astype(str),
-        "LoaiDoiTuong": applicant,
-        "family": rng.integers(0, len(FAMILY), n),
-        "middle": rng.integers(0, len(MIDDLE), n),
-        "given": rng.integers(0, len(GIVEN), n),
-        "id_number": rng.integers(10**11, 10**12, n),
-        "phone": rng.integers(10**8, 10**9, n),
-    })
+    frame = pl.DataFrame(
+        {
+            "agency": codes[agency_idx],
+            "seq": seq,
+            "MaTTHC": cat_proc[proc_idx],
+            "KenhThucHien": channel,
+            "MucDo": mucdo,
+            "received": received.astype("datetime64[ms]"),
+            "due": due.astype("datetime64[ms]"),
+            "finished": finished.astype("datetime64[ms]"),
+            "returned": returned.astype("datetime64[ms]"),
+            "processed": processed,
+            "TrangThaiHoSo": status.astype(str),
+            "LePhi": fee.astype(str),
+            "DuocThanhToanTrucTuyen": paid,
+            "HoSoCoThanhPhanSoHoa": digitised.astype(str),
+            "LoaiDoiTuong": applicant,
+            "family": rng.integers(0, len(FAMILY), n),
+            "middle": rng.integers(0, len(MIDDLE), n),
+            "given": rng.integers(0, len(GIVEN), n),
+            "id_number": rng.integers(10**11, 10**12, n),
+            "phone": rng.integers(10**8, 10**9, n),
+        }
+    )
     fmt = "%Y%m%d%H%M%S"
     sync = _sync_columns(sync_rng, year, q, received, span, status, finished) if sync_rng is not None else {}
     return frame.with_columns(**sync).select(
-        pl.concat_str([pl.col("agency"), pl.lit(f"-{year}{month:02d}-"), pl.col("seq").cast(pl.String)
-                       .str.zfill(7)]).alias("MaHoSo"),
+        pl.concat_str(
+            [pl.col("agency"), pl.lit(f"-{year}{month:02d}-"), pl.col("seq").cast(pl.String).str.zfill(7)]
+        ).alias("MaHoSo"),
         "MaTTHC",
         pl.col("agency").alias("DonViXuLy"),
-        "KenhThucHien", "MucDo",
+        "KenhThucHien",
+        "MucDo",
         pl.col("received").dt.strftime(fmt).alias("NgayTiepNhan"),
         pl.col("due").dt.strftime(fmt).alias("NgayHenTra"),
-        pl.when(pl.col("processed")).then(pl.col("finished").dt.strftime(fmt)).otherwise(pl.lit(""))
+        pl.when(pl.col("processed"))
+        .then(pl.col("finished").dt.strftime(fmt))
+        .otherwise(pl.lit(""))
         .alias("NgayKetThucXuLy"),
-        pl.when(pl.col("TrangThaiHoSo") == "10").then(pl.col("returned").dt.strftime(fmt))
-        .otherwise(pl.lit("")).alias("NgayTra"),
-        "TrangThaiHoSo", "LePhi", "DuocThanhToanTrucTuyen", "HoSoCoThanhPhanSoHoa", "LoaiDoiTuong",
-        pl.concat_str([pl.col("family").replace_strict(list(range(len(FAMILY))), FAMILY, return_dtype=pl.String),
-                       pl.col("middle").replace_strict(list(range(len(MIDDLE))), MIDDLE, return_dtype=pl.String),
-                       pl.col("given").replace_strict(list(range(len(GIVEN))), GIVEN, return_dtype=pl.String)],
-                      separator=" ").alias("ChuHoSo"),
+        pl.when(pl.col("TrangThaiHoSo") == "10")
+        .then(pl.col("returned").dt.strftime(fmt))
+        .otherwise(pl.lit(""))
+        .alias("NgayTra"),
+        "TrangThaiHoSo",
+        "LePhi",
+        "DuocThanhToanTrucTuyen",
+        "HoSoCoThanhPhanSoHoa",
+        "LoaiDoiTuong",
+        pl.concat_str(
+            [
+                pl.col("family").replace_strict(list(range(len(FAMILY))), FAMILY, return_dtype=pl.String),
+                pl.col("middle").replace_strict(list(range(len(MIDDLE))), MIDDLE, return_dtype=pl.String),
+                pl.col("given").replace_strict(list(range(len(GIVEN))), GIVEN, return_dtype=pl.String),
+            ],
+            separator=" ",
+        ).alias("ChuHoSo"),
         pl.concat_str([pl.lit("0"), pl.col("id_number").cast(pl.String)]).alias("SoGiayTo"),
         pl.concat_str([pl.lit("09"), pl.col("phone").cast(pl.String).str.slice(0, 8)]).alias("SoDienThoai"),
         pl.concat_str([pl.lit("nguoidan"), pl.col("seq").cast(pl.String), pl.lit("@example.vn")]).alias("Email"),
@@ -637,8 +902,15 @@ def _draw_dossier_chunk(rng: np.random.Generator, year: int, month: int, months:
     )
 
 
-def _sync_columns(rng: np.random.Generator, year: int, q: np.ndarray, received: np.ndarray, span: np.ndarray,
-                  status: np.ndarray, finished_at: np.ndarray) -> dict[str, pl.Series]:
+def _sync_columns(
+    rng: np.random.Generator,
+    year: int,
+    q: np.ndarray,
+    received: np.ndarray,
+    span: np.ndarray,
+    status: np.ndarray,
+    finished_at: np.ndarray,
+) -> dict[str, pl.Series]:
     """The optional sync columns the year's exports carry (SYNC_COLUMNS_FROM), as text like the other columns.
 
     Shares are invented but shaped on what the QĐ 766 portal reports: a few dossiers need a supplement (one in
@@ -718,22 +990,33 @@ def _inject_dossier_faults(frame: pl.DataFrame, year: int, month: int, fault: Ca
     if frame.height < 10:
         return frame
     if month == 5:
-        frame = frame.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("XXX-UNKNOWN"))
-                                   .otherwise(pl.col("DonViXuLy")).alias("DonViXuLy"))
+        frame = frame.with_columns(
+            pl.when(pl.int_range(pl.len()) == 3)
+            .then(pl.lit("XXX-UNKNOWN"))
+            .otherwise(pl.col("DonViXuLy"))
+            .alias("DonViXuLy")
+        )
         fault("dossiers", "unknown_agency")
     if month == 2:
-        frame = frame.with_columns(pl.when(pl.int_range(pl.len()) == 4).then(pl.lit(f"{year}0231093000"))
-                                   .otherwise(pl.col("NgayTiepNhan")).alias("NgayTiepNhan"))
+        frame = frame.with_columns(
+            pl.when(pl.int_range(pl.len()) == 4)
+            .then(pl.lit(f"{year}0231093000"))
+            .otherwise(pl.col("NgayTiepNhan"))
+            .alias("NgayTiepNhan")
+        )
         fault("dossiers", "impossible_date")
     if month == 6:
-        frame = frame.with_columns(pl.when(pl.int_range(pl.len()) == 5).then(pl.lit(f"{year}0101080000"))
-                                   .otherwise(pl.col("NgayHenTra")).alias("NgayHenTra"))
+        frame = frame.with_columns(
+            pl.when(pl.int_range(pl.len()) == 5)
+            .then(pl.lit(f"{year}0101080000"))
+            .otherwise(pl.col("NgayHenTra"))
+            .alias("NgayHenTra")
+        )
         fault("dossiers", "due_before_received")
     return frame
 
 
-def _write_one_stop(raw_dir: Path, year: int, months: int, existing: list[Agency], seed: int,
-                    files: list[str]) -> None:
+def _write_one_stop(raw_dir: Path, year: int, months: int, existing: list[Agency], seed: int, files: list[str]) -> None:
     if months == 0:
         return
     rng = np.random.default_rng([seed, year, 99])
@@ -742,8 +1025,11 @@ def _write_one_stop(raw_dir: Path, year: int, months: int, existing: list[Agency
         if a.group == "central":
             continue
         q = quality(a)
-        uses = a.group == "department" or (a.group == "district" and a.code not in ("H07", "H13")) or (
-            a.group == "commune" and q > 0.6)
+        uses = (
+            a.group == "department"
+            or (a.group == "district" and a.code not in ("H07", "H13"))
+            or (a.group == "commune" and q > 0.6)
+        )
         for month in range(1, months + 1):
             if not a.exists_in_month(year, month):
                 continue
@@ -755,8 +1041,9 @@ def _write_one_stop(raw_dir: Path, year: int, months: int, existing: list[Agency
     files.append(path.relative_to(raw_dir).as_posix())
 
 
-def _write_returns(raw_dir: Path, year: int, existing: list[Agency], seed: int, fault: Callable,
-                   files: list[str]) -> None:
+def _write_returns(
+    raw_dir: Path, year: int, existing: list[Agency], seed: int, fault: Callable, files: list[str]
+) -> None:
     """Annual infrastructure and capacity returns of the agencies evaluated that year (~5% never send one)."""
     rng = np.random.default_rng([seed, year, 7])
     progress = min(1.0, (year - 2016) / 8)
@@ -772,31 +1059,90 @@ def _write_returns(raw_dir: Path, year: int, existing: list[Agency], seed: int, 
         per_staff = (0.43 + 0.5 * progress) * (0.6 + 0.5 * q) if a.group == "commune" else 0.8 + 0.3 * q
         computers = max(1, int(staff * per_staff))
         internet = int(computers * min(1.0, 0.75 + 0.3 * q))
-        flags = [int(rng.random() < p) for p in (0.5 + 0.5 * q, q, 0.6 + 0.4 * q, 0.3 + 0.7 * q,
-                                                 q * progress + 0.1, 0.4 + 0.6 * q, 0.2 + 0.8 * q * progress)]
+        flags = [
+            int(rng.random() < p)
+            for p in (
+                0.5 + 0.5 * q,
+                q,
+                0.6 + 0.4 * q,
+                0.3 + 0.7 * q,
+                q * progress + 0.1,
+                0.4 + 0.6 * q,
+                0.2 + 0.8 * q * progress,
+            )
+        ]
         bandwidth = round(float(rng.uniform(10, 200)), 1)
         if send_infra:
-            infra.append([year, a.code, staff, computers, internet, flags[0],
-                          str(bandwidth).replace(".", ",") if comma else bandwidth, flags[1], flags[2], flags[3],
-                          flags[4], flags[5], flags[6]])
+            infra.append(
+                [
+                    year,
+                    a.code,
+                    staff,
+                    computers,
+                    internet,
+                    flags[0],
+                    str(bandwidth).replace(".", ",") if comma else bandwidth,
+                    flags[1],
+                    flags[2],
+                    flags[3],
+                    flags[4],
+                    flags[5],
+                    flags[6],
+                ]
+            )
         docs = int(rng.integers(500, 20000))
         electronic = int(docs * min(0.99, (0.3 + 0.6 * progress) * (0.5 + 0.6 * q)))
         it_staff = int(rng.integers(0 if q < 0.5 else 1, 4))
         if send_capacity:
-            capacity.append([year, a.code, docs, electronic, int(electronic * min(1.0, (0.2 + 0.8 * progress) * q)),
-                             int(staff * min(1.0, 0.6 + 0.4 * q)), it_staff, int(it_staff * q),
-                             int(staff * min(1.0, 0.3 + 0.6 * q)), int(rng.random() < 0.4 + 0.6 * q),
-                             int(rng.random() < 0.3 + 0.7 * q), int(rng.random() < 0.5 + 0.5 * q) * 50_000_000])
+            capacity.append(
+                [
+                    year,
+                    a.code,
+                    docs,
+                    electronic,
+                    int(electronic * min(1.0, (0.2 + 0.8 * progress) * q)),
+                    int(staff * min(1.0, 0.6 + 0.4 * q)),
+                    it_staff,
+                    int(it_staff * q),
+                    int(staff * min(1.0, 0.3 + 0.6 * q)),
+                    int(rng.random() < 0.4 + 0.6 * q),
+                    int(rng.random() < 0.3 + 0.7 * q),
+                    int(rng.random() < 0.5 + 0.5 * q) * 50_000_000,
+                ]
+            )
     if year == 2021:
         capacity.append([year, "XXX-UNKNOWN", 100, 50, 10, 10, 1, 0, 5, 1, 1, 0])
         fault("capacity", "unknown_agency")
     odd = year % 2 == 1
-    infra_header = ["year", "agency_code", "staff_count", "computers", "computers_internet", "has_lan",
-                    "bandwidth_mbps", "has_firewall", "has_antivirus", "has_backup", "security_assessed",
-                    "offline_computer_secret", "has_website"]
-    capacity_header = ["year", "agency_code", "docs_sent_total", "docs_sent_electronic", "docs_signed_digital",
-                       "staff_with_email", "it_staff", "it_staff_security_trained", "staff_it_trained",
-                       "has_it_plan", "has_it_regulation", "it_budget_vnd"]
+    infra_header = [
+        "year",
+        "agency_code",
+        "staff_count",
+        "computers",
+        "computers_internet",
+        "has_lan",
+        "bandwidth_mbps",
+        "has_firewall",
+        "has_antivirus",
+        "has_backup",
+        "security_assessed",
+        "offline_computer_secret",
+        "has_website",
+    ]
+    capacity_header = [
+        "year",
+        "agency_code",
+        "docs_sent_total",
+        "docs_sent_electronic",
+        "docs_signed_digital",
+        "staff_with_email",
+        "it_staff",
+        "it_staff_security_trained",
+        "staff_it_trained",
+        "has_it_plan",
+        "has_it_regulation",
+        "it_budget_vnd",
+    ]
     for source, header, rows, title in (
         ("infrastructure", infra_header, infra, f"BÁO CÁO HẠ TẦNG KỸ THUẬT NĂM {year}"),
         ("capacity", capacity_header, capacity, f"BÁO CÁO ỨNG DỤNG CNTT NĂM {year}"),

@@ -192,9 +192,26 @@ def infrastructure_after_instructions() -> list[Path]:
     return [first, hidden]
 
 
-DOSSIER_HEADER = ["MaHoSo", "MaTTHC", "DonViXuLy", "KenhThucHien", "MucDo", "NgayTiepNhan", "NgayHenTra",
-                  "NgayKetThucXuLy", "NgayTra", "TrangThaiHoSo", "LePhi", "DuocThanhToanTrucTuyen",
-                  "HoSoCoThanhPhanSoHoa", "LoaiDoiTuong", "ChuHoSo", "SoGiayTo", "SoDienThoai", "Email"]
+DOSSIER_HEADER = [
+    "MaHoSo",
+    "MaTTHC",
+    "DonViXuLy",
+    "KenhThucHien",
+    "MucDo",
+    "NgayTiepNhan",
+    "NgayHenTra",
+    "NgayKetThucXuLy",
+    "NgayTra",
+    "TrangThaiHoSo",
+    "LePhi",
+    "DuocThanhToanTrucTuyen",
+    "HoSoCoThanhPhanSoHoa",
+    "LoaiDoiTuong",
+    "ChuHoSo",
+    "SoGiayTo",
+    "SoDienThoai",
+    "Email",
+]
 # code, typed as a number?, applicant, ID number, phone, e-mail
 DOSSIER_ROWS = [
     ("1.004946", False, "Trần Thị Mỹ Dung", "049187011111", "0905111222", "mydung.tran@gmail.com"),
@@ -228,6 +245,11 @@ def dossiers_with_numeric_codes() -> Path:
 
 
 if __name__ == "__main__":
-    for made in (infrastructure_with_title_and_merged_header(), capacity_with_formulas(), services_on_two_sheets(),
-                 *infrastructure_after_instructions(), dossiers_with_numeric_codes()):
+    for made in (
+        infrastructure_with_title_and_merged_header(),
+        capacity_with_formulas(),
+        services_on_two_sheets(),
+        *infrastructure_after_instructions(),
+        dossiers_with_numeric_codes(),
+    ):
         print(made.relative_to(HERE))

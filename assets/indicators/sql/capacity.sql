@@ -15,4 +15,4 @@ LATERAL (SELECT unnest([
     {'indicator_code': 'has_it_plan',               'numerator': c.has_it_plan::DOUBLE,               'denominator': CASE WHEN c.agency_code IS NOT NULL THEN 1.0 END},
     {'indicator_code': 'has_it_regulation',         'numerator': c.has_it_regulation::DOUBLE,         'denominator': CASE WHEN c.agency_code IS NOT NULL THEN 1.0 END},
     {'indicator_code': 'has_it_budget',             'numerator': (c.it_budget_vnd > 0)::INTEGER::DOUBLE, 'denominator': CASE WHEN c.agency_code IS NOT NULL THEN 1.0 END}
-], recursive := true)) AS m;
+], recursive := TRUE)) AS m;

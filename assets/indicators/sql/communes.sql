@@ -36,5 +36,5 @@ LATERAL (SELECT unnest([
     {'indicator_code': 'commune_lan_ratio',       'numerator': d.with_lan::DOUBLE,    'denominator': d.returned::DOUBLE},
     {'indicator_code': 'commune_one_stop_ratio',  'numerator': d.using_one_stop::DOUBLE, 'denominator': d.communes::DOUBLE},
     {'indicator_code': 'commune_website_ratio',   'numerator': d.with_website::DOUBLE, 'denominator': d.returned::DOUBLE}
-], recursive := true)) AS m
+], recursive := TRUE)) AS m
 WHERE a.agency_group = 'district';

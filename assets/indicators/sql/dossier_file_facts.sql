@@ -11,7 +11,7 @@ SELECT
     month(d.NgayTiepNhan)                                                        AS month,
     d.DonViXuLy                                                                  AS agency_code,
     d.MaTTHC                                                                     AS procedure_code,
-    d.MucDo                                                                      AS mucdo,
+    d.MucDo                                                                      AS mucdo,  -- noqa: AL09
     count(*)                                                                     AS received,
     count(*) FILTER (WHERE d.TrangThaiHoSo NOT IN (1, 3))                        AS accepted,
     count(*) FILTER (WHERE d.TrangThaiHoSo NOT IN (1, 3) AND d.KenhThucHien = 2) AS accepted_online,

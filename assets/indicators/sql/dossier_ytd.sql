@@ -46,4 +46,4 @@ LATERAL (SELECT unnest([
     {'indicator_code': 'dossier_on_time_ratio',         'numerator': y.processed_on_time::DOUBLE,                   'denominator': y.processed::DOUBLE},
     {'indicator_code': 'dossier_paid_online_ratio',     'numerator': y.paid_online::DOUBLE,                         'denominator': y.accepted_with_fee::DOUBLE},
     {'indicator_code': 'dossier_digitized_ratio',       'numerator': y.digitised::DOUBLE,                           'denominator': y.accepted::DOUBLE}
-], recursive := true)) AS k;
+], recursive := TRUE)) AS k;

@@ -59,4 +59,4 @@ LATERAL (SELECT unnest([
     {'indicator_code': 'dossier_paid_online_ratio',     'numerator': p.paid_online,            'denominator': p.accepted_with_fee},
     {'indicator_code': 'dossier_digitized_ratio',       'numerator': p.digitised,              'denominator': p.accepted},
     {'indicator_code': 'satisfaction_ratio',            'numerator': g.satisfied,              'denominator': g.ratings}
-], recursive := true)) AS m;
+], recursive := TRUE)) AS m;

@@ -17,5 +17,5 @@ SELECT c.year, c.agency_code, c.indicator_code, c.numerator, c.denominator, c.va
 FROM computed AS c
 ANTI JOIN assessed AS s USING (year, agency_code, indicator_code)
 UNION ALL
-SELECT year, agency_code, indicator_code, value, NULL, value, 'assessment'
+SELECT year, agency_code, indicator_code, value AS numerator, NULL AS denominator, value, 'assessment'
 FROM assessed;

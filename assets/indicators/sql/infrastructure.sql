@@ -12,4 +12,4 @@ LATERAL (SELECT unnest([
     {'indicator_code': 'offline_computer_secret', 'numerator': i.offline_computer_secret::DOUBLE, 'denominator': CASE WHEN i.agency_code IS NOT NULL THEN 1.0 END},
     {'indicator_code': 'security_measures',       'numerator': (i.has_firewall + i.has_antivirus + i.has_backup)::DOUBLE,
                                                   'denominator': CASE WHEN i.agency_code IS NOT NULL THEN 3.0 END}
-], recursive := true)) AS m;
+], recursive := TRUE)) AS m;

@@ -17,4 +17,4 @@ LATERAL (SELECT unnest([
     {'indicator_code': 'svc_online_ratio', 'numerator': coalesce(c.online, 0), 'denominator': coalesce(c.total, 0)},
     {'indicator_code': 'svc_level3_ratio', 'numerator': coalesce(c.level3, 0), 'denominator': coalesce(c.total, 0)},
     {'indicator_code': 'svc_level4_ratio', 'numerator': coalesce(c.level4, 0), 'denominator': coalesce(c.total, 0)}
-], recursive := true)) AS m;
+], recursive := TRUE)) AS m;

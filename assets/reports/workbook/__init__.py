@@ -107,8 +107,12 @@ def write_ranking_workbook(
     path = Path(out_dir) / str(year) / f"xep_hang_{year}.xlsx"
     with new_workbook(path, f"Xếp hạng mức độ ứng dụng CNTT năm {year}", status) as wb:
         fmt = Formats(wb, classes)
-        taken = {METHOD_SHEET.casefold(), QUALITY_SHEET.casefold(), SCORECARD_766_SHEET.casefold(),
-                 SCORECARD_766_RECORDS_SHEET.casefold()}
+        taken = {
+            METHOD_SHEET.casefold(),
+            QUALITY_SHEET.casefold(),
+            SCORECARD_766_SHEET.casefold(),
+            SCORECARD_766_RECORDS_SHEET.casefold(),
+        }
         for group in groups:
             ranking_sheet(wb, fmt, sheet_name(group["sheet"], taken), year, group, list(classes), status)
         method_sheet(wb, fmt, marts, year, groups, labels)

@@ -84,8 +84,12 @@ def quality_sheet(
             ["Mã cơ quan", "Tên cơ quan", "Nguồn dữ liệu", "Lý do", "Số dòng"],
             [
                 [
-                    code or ("(không đọc được mã cơ quan)" if source not in SOURCES or SOURCES[source].agency_column
-                             else "(cơ quan lấy từ hồ sơ)"),  # a rating: its agency is its dossier's
+                    code
+                    or (
+                        "(không đọc được mã cơ quan)"
+                        if source not in SOURCES or SOURCES[source].agency_column
+                        else "(cơ quan lấy từ hồ sơ)"
+                    ),  # a rating: its agency is its dossier's
                     name or ("mã không có trong danh mục cơ quan" if code else ""),
                     SOURCE_LABELS.get(source, source),
                     _rules_text(source, rules),

@@ -19,7 +19,7 @@ INSERT INTO scorecard_766_facts BY NAME
 WITH d AS (
     SELECT d.year, month(d.NgayTiepNhan) AS month, coalesce(d.source_file, '') AS source_file,
            d.DonViXuLy AS agency_code,
-           coalesce(coalesce(d.MucDo, s.level) IN (3, 4), false) AS online_service,
+           coalesce(coalesce(d.MucDo, s.level) IN (3, 4), FALSE) AS online_service,
            d.TrangThaiHoSo NOT IN (1, 3, 7, 8) AS counted,
            d.TrangThaiHoSo NOT IN (1, 3) AS accepted,
            d.TrangThaiHoSo IN (9, 10) AS finished,

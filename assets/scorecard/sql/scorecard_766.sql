@@ -53,7 +53,7 @@ rows AS (
     UNION ALL BY NAME
     -- synced_766: received in the period, TrangThaiHoSo not 1, 3, 7, 8 (the on-time item's); synced by the instant
     SELECT b.year, b.period, d.DonViXuLy AS agency_code, 1 AS sync_counted,
-           coalesce(d.NgayDongBo <= b.ref, false)::INTEGER AS synced, (d.NgayDongBo IS NOT NULL)::INTEGER AS sync_known
+           coalesce(d.NgayDongBo <= b.ref, FALSE)::INTEGER AS synced, (d.NgayDongBo IS NOT NULL)::INTEGER AS sync_known
     FROM period_months AS b JOIN stg_dossiers AS d ON d.year = b.year AND month(d.NgayTiepNhan) = b.month
     WHERE d.TrangThaiHoSo NOT IN (1, 3, 7, 8)
     UNION ALL BY NAME
@@ -63,7 +63,7 @@ rows AS (
     UNION ALL BY NAME
     -- rated_766: finished (9, 10) in the period (NgayKetThucXuLy), with a rating given by the period's end
     SELECT b.year, b.period, d.DonViXuLy AS agency_code, 1 AS finished,
-           coalesce(r.rated_at < b.period_end, false)::INTEGER AS rated
+           coalesce(r.rated_at < b.period_end, FALSE)::INTEGER AS rated
     FROM period_months AS b JOIN stg_dossiers AS d ON year(d.NgayKetThucXuLy) = b.year
      AND month(d.NgayKetThucXuLy) = b.month AND d.year <= b.year
     LEFT JOIN first_rating AS r ON r.MaHoSo = d.MaHoSo
@@ -117,7 +117,7 @@ LATERAL (SELECT unnest([
     {'indicator_code': 'satisfied_766',         'numerator': coalesce(x.satisfied, 0)::DOUBLE,                                          'denominator': coalesce(x.ratings, 0)::DOUBLE},
     {'indicator_code': 'rated_766',             'numerator': CASE WHEN pv.ratings > 0 THEN coalesce(x.rated, 0) END::DOUBLE,             'denominator': coalesce(x.finished, 0)::DOUBLE},
     {'indicator_code': 'feedback_on_time_766',  'numerator': coalesce(x.feedback_on_time, 0)::DOUBLE,                                    'denominator': coalesce(x.feedback_due, 0)::DOUBLE}
-], recursive := true)) AS k;
+], recursive := TRUE)) AS k;
 
 -- Every item of the rubric for every unit and period; a not computable item has no value and keeps its maximum.
 CREATE OR REPLACE TEMP TABLE sc_scored AS

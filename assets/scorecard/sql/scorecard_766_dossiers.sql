@@ -16,7 +16,7 @@ d AS MATERIALIZED (
            d.TrangThaiHoSo NOT IN (1, 3) AS accepted,
            d.TrangThaiHoSo IN (9, 10) AS finished,
            coalesce(d.SoLanBoSung, 0) >= 2 AS asked_twice,
-           coalesce(coalesce(d.MucDo, s.level) IN (3, 4), false) AS online_service,
+           coalesce(coalesce(d.MucDo, s.level) IN (3, 4), FALSE) AS online_service,
            d.NgayHenTra, d.NgayKetThucXuLy, d.KenhThucHien, d.LePhi, d.DuocThanhToanTrucTuyen, d.CoKetQuaDienTu,
            d.DaSoHoaKetQua, d.HoSoCoThanhPhanSoHoa, d.DuocLayTuKhoDMQG, d.NgayDongBo,
            CASE WHEN d.NgayTiepNhan <= d.NgayYeuCauBoSung AND d.NgayYeuCauBoSung <= d.NgayCongDanBoSung
@@ -46,13 +46,13 @@ lost AS (
                 THEN CAST(ceil(epoch(ref - due) / 86400) AS INTEGER) END AS days_late
     FROM timed
     WHERE counted AND NOT coalesce(NOT asked_twice AND CASE WHEN finished THEN NgayKetThucXuLy <= due
-                                                          ELSE due >= ref END, false)
+                                                          ELSE due >= ref END, FALSE)
     UNION ALL
     SELECT year, period, agency_code, 'online_submission_766', MaHoSo, 'not_online', NULL
     FROM d WHERE accepted AND online_service AND KenhThucHien IS DISTINCT FROM 2
     UNION ALL
     SELECT year, period, agency_code, 'paid_online_766', MaHoSo, 'not_paid_online', NULL
-    FROM d WHERE accepted AND LePhi > 0 AND coalesce(DuocThanhToanTrucTuyen NOT IN (1, 2), true)
+    FROM d WHERE accepted AND LePhi > 0 AND coalesce(DuocThanhToanTrucTuyen NOT IN (1, 2), TRUE)
     UNION ALL
     SELECT year, period, agency_code, 'e_result_766', MaHoSo, 'no_e_result', NULL
     FROM d WHERE accepted AND CoKetQuaDienTu IS DISTINCT FROM 1
@@ -69,7 +69,7 @@ lost AS (
     SELECT year, period, agency_code, 'synced_766', MaHoSo,
            CASE WHEN NgayDongBo IS NULL THEN 'not_synced' ELSE 'synced_late' END,
            CASE WHEN NgayDongBo IS NOT NULL THEN CAST(ceil(epoch(NgayDongBo - ref) / 86400) AS INTEGER) END
-    FROM d WHERE counted AND coalesce(NgayDongBo > ref, true)
+    FROM d WHERE counted AND coalesce(NgayDongBo > ref, TRUE)
     UNION ALL
     SELECT m.year, m.period, s.agency_code, 'published_766', s.procedure_code,
            CASE WHEN s.published_on IS NULL THEN 'not_published' ELSE 'not_matching' END, NULL
@@ -84,7 +84,7 @@ lost AS (
         JOIN stg_dossiers AS d ON d.MaHoSo = r.MaHoSo AND d.year <= m.year
         GROUP BY m.year, m.period, m.period_start, d.DonViXuLy, r.MaHoSo
         HAVING max(r.NgayDanhGia) >= m.period_start
-    )
+    ) AS latest_ratings
     WHERE MucDo NOT IN (1, 2)
     UNION ALL
     SELECT m.year, m.period, d.DonViXuLy, 'rated_766', d.MaHoSo, 'not_rated', NULL
@@ -99,7 +99,7 @@ lost AS (
     FROM months AS m JOIN stg_feedback AS f ON f.HanXuLy >= m.period_start AND f.HanXuLy < m.period_end
     WHERE f.TrangThai <> 4
       AND NOT coalesce((f.TrangThai = 3 AND f.NgayXuLy <= f.HanXuLy) OR (f.TrangThai IN (1, 2) AND f.HanXuLy >= m.ref),
-                       false)
+                       FALSE)
 )
 SELECT l.year, l.period, l.agency_code, l.indicator_code, l.record_code, l.reason_code,
        CASE l.reason_code

@@ -19,7 +19,6 @@ a rubric ("criterion 'internal', indicator 'edoc_ratio': target must be positive
 they declare, the classification labels), and is what a run reads.
 """
 
-
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -115,9 +114,16 @@ def configuration_files(data_dir: Path) -> list[Path]:
     (pipelines/cli/unchanged.py: the code folders and the rubric folder), so an edited rubric is applied by the next
     run."""
     rubric_dir = settings.rubric_dir(data_dir)
-    return [SOURCES_PATH, METHODOLOGY_PATH, CATALOGUE_PATH, *family_sql_files(), THRESHOLDS_PATH, rubric_dir,
-            *rubric_files(rubric_dir).values(),
-            *(p for files in periodic_rubric_files(rubric_dir).values() for p in files.values())]
+    return [
+        SOURCES_PATH,
+        METHODOLOGY_PATH,
+        CATALOGUE_PATH,
+        *family_sql_files(),
+        THRESHOLDS_PATH,
+        rubric_dir,
+        *rubric_files(rubric_dir).values(),
+        *(p for files in periodic_rubric_files(rubric_dir).values() for p in files.values()),
+    ]
 
 
 @lru_cache(maxsize=8)
@@ -127,18 +133,31 @@ def _load_registry(base: Path, rubric_dir: Path, _stamp: tuple) -> Registry:
     rubrics = {year: load_rubric(path) for year, path in rubric_files(rubric_dir).items()}
     for rubric in rubrics.values():
         if rubric.year < settings.EARLIEST_YEAR:
-            _raise(RubricError, rubric.path, "year", f"{rubric.year} is before {settings.EARLIEST_YEAR}, the earliest "
-                   "year the pipeline's calendar holds (settings.EARLIEST_YEAR)")
+            _raise(
+                RubricError,
+                rubric.path,
+                "year",
+                f"{rubric.year} is before {settings.EARLIEST_YEAR}, the earliest "
+                "year the pipeline's calendar holds (settings.EARLIEST_YEAR)",
+            )
         if rubric.period != "year":
-            _raise(RubricError, rubric.path, "period", f"a {rubric.period}ly rubric belongs in "
-                   f"{PERIODIC_DIR}/<name>/ of the rubric folder, not among the annual rubrics")
-    periodic = {name: {year: load_rubric(path) for year, path in files.items()}
-                for name, files in periodic_rubric_files(rubric_dir).items()}
+            _raise(
+                RubricError,
+                rubric.path,
+                "period",
+                f"a {rubric.period}ly rubric belongs in "
+                f"{PERIODIC_DIR}/<name>/ of the rubric folder, not among the annual rubrics",
+            )
+    periodic = {
+        name: {year: load_rubric(path) for year, path in files.items()}
+        for name, files in periodic_rubric_files(rubric_dir).items()
+    }
     for versions in periodic.values():
         for rubric in versions.values():
             if rubric.period == "year":
-                _raise(RubricError, rubric.path, "period", "a rubric of the periodic folder needs period: month "
-                       "or quarter")
+                _raise(
+                    RubricError, rubric.path, "period", "a rubric of the periodic folder needs period: month or quarter"
+                )
     groups = agency_groups(methodology, rubrics.values())
     codes = [g.code for g in groups]
     sources = _with_groups(parse_sources(SOURCES_PATH), codes)
@@ -151,8 +170,10 @@ def _load_registry(base: Path, rubric_dir: Path, _stamp: tuple) -> Registry:
         for g in i.applies_to or ():
             if g not in codes:
                 fail(CATALOGUE_PATH, f"indicators[{i.code}].applies_to", f"unknown agency group {g!r} (known: {codes})")
-    for key, names in (("quarantined_share_by_source", thresholds.quarantined_share_by_source),
-                       ("required_returns", thresholds.required_returns)):
+    for key, names in (
+        ("quarantined_share_by_source", thresholds.quarantined_share_by_source),
+        ("required_returns", thresholds.required_returns),
+    ):
         for name in names:
             if name not in sources:
                 fail(THRESHOLDS_PATH, f"{key}.{name}", f"unknown source (sources.yaml: {list(sources)})")

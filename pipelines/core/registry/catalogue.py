@@ -40,9 +40,11 @@ class Indicator(Model):
             raise _fail(f"must name an SQL file of {INDICATOR_SQL_DIR.relative_to(settings.PROJECT_ROOT)}", family)
         code = info.data.get("code")
         if code is not None and f"'{code}'" not in sql.read_text(encoding="utf-8"):
-            raise _fail(f"{shown_path(sql)} does not compute {code!r} (the code, as an SQL string '{code}', is not "
-                        "in it): add its numerator and denominator there, or name the family that computes it",
-                        family)
+            raise _fail(
+                f"{shown_path(sql)} does not compute {code!r} (the code, as an SQL string '{code}', is not "
+                "in it): add its numerator and denominator there, or name the family that computes it",
+                family,
+            )
         return family
 
 

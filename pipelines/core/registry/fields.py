@@ -73,7 +73,7 @@ def _code(value: Any) -> str:
 
 def _colour(value: Any) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"#[0-9A-Fa-f]{6}", value):
-        raise _fail("must be a colour like \"#1b7837\"", value)
+        raise _fail('must be a colour like "#1b7837"', value)
     return value
 
 

@@ -70,14 +70,18 @@ def load_methodology(path: Path = METHODOLOGY_PATH) -> Methodology:
 @lru_cache(maxsize=8)
 def _load_methodology(path: Path, _stamp: tuple) -> Methodology:
     methodology = parse(Methodology, read_yaml(path), path)
-    check_classes(lambda where, problem: _raise(RegistryError, path, where, problem), methodology.classification,
-                   "classification", math.inf)
+    check_classes(
+        lambda where, problem: _raise(RegistryError, path, where, problem),
+        methodology.classification,
+        "classification",
+        math.inf,
+    )
     return methodology
 
 
 def tint(colour: str, white: float = 0.75) -> str:
     """`colour` mixed with white: the light row fill of a class that names only its badge colour."""
-    rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
     return "#" + "".join(f"{round(c + (255 - c) * white):02X}" for c in rgb)
 
 
@@ -109,8 +113,16 @@ def agency_groups(methodology: Methodology, rubrics: Iterable[Rubric]) -> tuple[
             last += 1
         order = s.get("order", last)
         label = s.get("label_vi", code)
-        out.append(AgencyGroup(code, order, label, s.get("label_en", label), s.get("sheet", label),
-                               s.get("colour", methodology.palette[i % len(methodology.palette)])))
+        out.append(
+            AgencyGroup(
+                code,
+                order,
+                label,
+                s.get("label_en", label),
+                s.get("sheet", label),
+                s.get("colour", methodology.palette[i % len(methodology.palette)]),
+            )
+        )
     return tuple(sorted(out, key=lambda g: (g.order, g.code)))
 
 
@@ -119,16 +131,20 @@ def standard_agency_groups() -> tuple[AgencyGroup, ...]:
     return agency_groups(load_methodology(), [])
 
 
-def check_classes(fail: Callable[[str, str], None], classes: Iterable[ClassSpec], where: str,
-                   maximum: float) -> tuple[tuple[str, float], ...]:
+def check_classes(
+    fail: Callable[[str, str], None], classes: Iterable[ClassSpec], where: str, maximum: float
+) -> tuple[tuple[str, float], ...]:
     out = tuple((c.label, c.min) for c in classes)
     labels = [label for label, _ in out]
     if len(set(labels)) != len(labels):
         fail(where, f"duplicate classification label in {labels}")
     mins = [m for _, m in out]
     if any(a <= b for a, b in zip(mins, mins[1:], strict=False)):
-        fail(where, "thresholds out of order: list classes from the highest minimum down, strictly decreasing "
-                    f"(got {', '.join(f'{lab} >= {m:g}' for lab, m in out)})")
+        fail(
+            where,
+            "thresholds out of order: list classes from the highest minimum down, strictly decreasing "
+            f"(got {', '.join(f'{lab} >= {m:g}' for lab, m in out)})",
+        )
     if mins[-1] != 0:
         fail(where, f"the last class ({labels[-1]!r}) must have min: 0 so that every total is classified")
     if mins[0] > maximum + TOLERANCE:

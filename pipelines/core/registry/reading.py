@@ -70,8 +70,11 @@ class _BoundedAliasLoader(yaml.SafeLoader):
                 raise _AliasRefused(event, "names a value that contains it")
             self._repeated += self._size(target)
             if self._repeated > MAX_REPEATED_VALUES:
-                raise _AliasRefused(event, f"the file's aliases repeat more than {MAX_REPEATED_VALUES:,} values "
-                                           "(nested aliases, a \"billion laughs\"?)")
+                raise _AliasRefused(
+                    event,
+                    f"the file's aliases repeat more than {MAX_REPEATED_VALUES:,} values "
+                    '(nested aliases, a "billion laughs"?)',
+                )
             return super().compose_node(parent, index)
         node = super().compose_node(parent, index)
         if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
@@ -96,8 +99,9 @@ def read_yaml(path: Path, error: type[RegistryError] = RegistryError) -> Any:
     except _AliasRefused as refused:
         mark = refused.event.start_mark
         line = f"line {mark.line + 1}: " if mark is not None else ""
-        raise error(f"{shown_path(path)}: {line}alias *{refused.event.anchor}: {refused.reason}; write the values "
-                    "out") from None
+        raise error(
+            f"{shown_path(path)}: {line}alias *{refused.event.anchor}: {refused.reason}; write the values out"
+        ) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise error(f"{shown_path(path)}: not valid UTF-8 YAML: {exc}") from None
 
@@ -109,8 +113,10 @@ def _reject_duplicate_keys(path: Path, node: yaml.Node, where: str, error: type[
             key = str(key_node.value)
             line = key_node.start_mark.line + 1
             if key in seen:
-                raise error(f"{shown_path(path)}: duplicate key {key!r} (line {line}) in {where or 'the top level'}, "
-                            f"first given at line {seen[key]}")
+                raise error(
+                    f"{shown_path(path)}: duplicate key {key!r} (line {line}) in {where or 'the top level'}, "
+                    f"first given at line {seen[key]}"
+                )
             seen[key] = line
             _reject_duplicate_keys(path, value_node, f"{where}.{key}" if where else key, error)
     elif isinstance(node, yaml.SequenceNode):
@@ -131,11 +137,17 @@ MISSING = {"missing", "missing_argument"}
 
 
 _PLAIN = {  # pydantic's own errors, for the few types left to it (structure: mappings and lists)
-    "dict_type": "must be a mapping (key: value)", "model_type": "must be a mapping (key: value)",
-    "dataclass_type": "must be a mapping (key: value)", "model_attributes_type": "must be a mapping (key: value)",
-    "dataclass_exact_type": "must be a mapping (key: value)", "list_type": "must be a list",
-    "tuple_type": "must be a list", "string_type": "must be a text", "bool_type": "must be true or false",
-    "int_type": "must be a whole number", "float_type": "must be a number",
+    "dict_type": "must be a mapping (key: value)",
+    "model_type": "must be a mapping (key: value)",
+    "dataclass_type": "must be a mapping (key: value)",
+    "model_attributes_type": "must be a mapping (key: value)",
+    "dataclass_exact_type": "must be a mapping (key: value)",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "string_type": "must be a text",
+    "bool_type": "must be true or false",
+    "int_type": "must be a whole number",
+    "float_type": "must be a number",
 }
 
 
@@ -169,9 +181,15 @@ def key_path(data: Any, loc: Iterable[Any]) -> str:
     return out
 
 
-SINGULAR = {"criteria": "criterion", "extra_criteria": "criterion", "indicators": "indicator",
-            "classification": "class", "assessed_indicators": "assessed indicator", "steps": "step",
-            "periodic_indicators": "periodic indicator"}
+SINGULAR = {
+    "criteria": "criterion",
+    "extra_criteria": "criterion",
+    "indicators": "indicator",
+    "classification": "class",
+    "assessed_indicators": "assessed indicator",
+    "steps": "step",
+    "periodic_indicators": "periodic indicator",
+}
 
 
 def rubric_place(data: Any, loc: tuple) -> tuple[str, str | None]:
@@ -185,8 +203,9 @@ def rubric_place(data: Any, loc: tuple) -> tuple[str, str | None]:
         child = node.get(part) if isinstance(node, dict) else None
         if isinstance(nxt, int) and part in SINGULAR:
             item = child[nxt] if isinstance(child, list) and nxt < len(child) else None
-            name = next((item[k] for k in ("code", "label") if isinstance(item, dict) and isinstance(item.get(k), str)),
-                        None)
+            name = next(
+                (item[k] for k in ("code", "label") if isinstance(item, dict) and isinstance(item.get(k), str)), None
+            )
             segment = f"{SINGULAR[part]} {name!r}" if name is not None else f"{part}[{nxt + 1}]"
             segments.append(f"classification, {segment}" if part == "classification" and name else segment)
             node, i = item, i + 2
@@ -235,7 +254,7 @@ def _keys_at(model: Any, loc: tuple) -> list[str]:
 
 def _unknown_key_hint(model: Any, err: ErrorDetails) -> str:
     if err.get("input") is None:
-        return " (a value with an unquoted comma inside {…}? quote the text: \"…, …\")"
+        return ' (a value with an unquoted comma inside {…}? quote the text: "…, …")'
     loc = tuple(p for p in err["loc"] if p != "[key]")
     close = difflib.get_close_matches(str(loc[-1]), _keys_at(model, loc[:-1]), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -260,8 +279,13 @@ def problems(path: Path, data: Any, exc: ValidationError, model: Any, rubric: bo
                 where, text = leaf or where, _reason(err)
         else:
             where = key_path(data, loc)
-            text = ("unknown key" + _unknown_key_hint(model, err) if kind in UNKNOWN_KEY
-                    else "missing key" if kind in MISSING else _reason(err))
+            text = (
+                "unknown key" + _unknown_key_hint(model, err)
+                if kind in UNKNOWN_KEY
+                else "missing key"
+                if kind in MISSING
+                else _reason(err)
+            )
         lines.append(f"{path}: {where}: {text}" if where else f"{path}: {text}")
     return "\n".join(dict.fromkeys(lines))
 

@@ -140,8 +140,11 @@ class CriterionSpec(Model):
     @model_validator(mode="after")
     def _one_kind_of_children(self) -> CriterionSpec:
         if (self.indicators is None) == (self.criteria is None):
-            raise PydanticCustomError("egov", "give either indicators: or criteria: (sub-criteria), not "
-                                              + ("both" if self.indicators is not None else "neither"))
+            raise PydanticCustomError(
+                "egov",
+                "give either indicators: or criteria: (sub-criteria), not "
+                + ("both" if self.indicators is not None else "neither"),
+            )
         return self
 
 
@@ -228,8 +231,10 @@ class UncertaintySpec(Model):
             return {}
         if not isinstance(value, dict):
             raise _fail("expected a mapping of indicator codes to lists of methods", value)
-        return {k: [{"method": m} if isinstance(m, str) else m for m in _non_empty(v)] if isinstance(v, list) else v
-                for k, v in value.items()}
+        return {
+            k: [{"method": m} if isinstance(m, str) else m for m in _non_empty(v)] if isinstance(v, list) else v
+            for k, v in value.items()
+        }
 
 
 class PeriodicIndicatorSpec(Model):
@@ -406,16 +411,18 @@ class Rubric:
 DEFAULT_RANGE = (0.0, 1.0)
 
 
-def value_ranges(rubric: Rubric | None, bounds: dict[str, tuple[float, float]]
-                 ) -> dict[str, tuple[float, float, str]]:
+def value_ranges(rubric: Rubric | None, bounds: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float, str]]:
     """code → (min, max, where it is declared) of the values of a year: the rubric's `assessed_indicators` min/max
     (a side not given: as below), else the thresholds file's indicator_bounds (catalogue indicators), else
     [0, 1] (codes absent from the result). `where`: the rubric file, or "" for the thresholds file."""
     out = {code: (float(lo), float(hi), "") for code, (lo, hi) in bounds.items()}
     for code, (lo, hi) in (rubric.ranges if rubric else {}).items():
         base = bounds.get(code, DEFAULT_RANGE)
-        out[code] = (float(base[0] if lo is None else lo), float(base[1] if hi is None else hi),
-                     f"assessed_indicators of {shown_path(rubric.path)}" if rubric else "")
+        out[code] = (
+            float(base[0] if lo is None else lo),
+            float(base[1] if hi is None else hi),
+            f"assessed_indicators of {shown_path(rubric.path)}" if rubric else "",
+        )
     return out
 
 
@@ -459,12 +466,16 @@ def misnamed_rubric_files(rubric_dir: Path) -> list[str]:
         for p in sorted(where.iterdir()):
             year = _meant_as_rubric(p.name)
             if p.is_file() and year and not RUBRIC_FILE_NAME.match(p.name):
-                out.append(f"{shown_path(where)}: {p.name!r} is not read as a rubric: a rubric file must be named "
-                           f"<year>.yaml ({year}.yaml); a draft's name starts with draft")
+                out.append(
+                    f"{shown_path(where)}: {p.name!r} is not read as a rubric: a rubric file must be named "
+                    f"<year>.yaml ({year}.yaml); a draft's name starts with draft"
+                )
     for p in sorted(periodic.iterdir()) if periodic.is_dir() else []:
         if p.is_file() and _meant_as_rubric(p.name):
-            out.append(f"{shown_path(periodic)}: {p.name!r} is not read as a rubric: a periodic rubric goes in "
-                       f"{PERIODIC_DIR}/<name>/<year>.yaml")
+            out.append(
+                f"{shown_path(periodic)}: {p.name!r} is not read as a rubric: a periodic rubric goes in "
+                f"{PERIODIC_DIR}/<name>/<year>.yaml"
+            )
     return out
 
 
@@ -483,8 +494,9 @@ def rubric_file_for(year: int, rubric_dir: Path) -> Path:
     if not earlier:
         first = f"the first is {min(files)}.yaml" if files else "there is none"
         misnamed = "".join(f"\n{line}" for line in misnamed_rubric_files(rubric_dir))
-        raise RubricError(f"{rubric_dir}: no rubric for {year}: no file for {year} or an earlier year ({first})"
-                          + misnamed)
+        raise RubricError(
+            f"{rubric_dir}: no rubric for {year}: no file for {year} or an earlier year ({first})" + misnamed
+        )
     return files[max(earlier)]
 
 
@@ -507,15 +519,25 @@ def _normalise_aliases(path: Path, data: Any) -> Any:
     def each(value: Any, kind: str, aliases: dict[str, str]) -> Any:
         if not isinstance(value, list):
             return value
-        return [fix(v, f"{kind} {v['code']!r}" if isinstance(v, dict) and isinstance(v.get("code"), str)
-                    else f"{kind} {i + 1}", aliases) for i, v in enumerate(value)]
+        return [
+            fix(
+                v,
+                f"{kind} {v['code']!r}"
+                if isinstance(v, dict) and isinstance(v.get("code"), str)
+                else f"{kind} {i + 1}",
+                aliases,
+            )
+            for i, v in enumerate(value)
+        ]
 
     def criteria(value: Any) -> Any:
         """Criteria and their sub-criteria, to any depth."""
         out = each(value, "criterion", CRITERION_ALIASES)
         if isinstance(out, list):
-            out = [{**c, "criteria": criteria(c["criteria"])} if isinstance(c, dict) and "criteria" in c else c
-                   for c in out]
+            out = [
+                {**c, "criteria": criteria(c["criteria"])} if isinstance(c, dict) and "criteria" in c else c
+                for c in out
+            ]
         return out
 
     top = fix(data, "", TOP_ALIASES)
@@ -536,15 +558,21 @@ def _normalise_aliases(path: Path, data: Any) -> Any:
     return top
 
 
-
-
-def _criteria(fail: Callable[[str, str], None], specs: tuple[CriterionSpec, ...], known: set[str],
-              spec: RubricFile, within: str = "") -> list[Criterion]:
+def _criteria(
+    fail: Callable[[str, str], None],
+    specs: tuple[CriterionSpec, ...],
+    known: set[str],
+    spec: RubricFile,
+    within: str = "",
+) -> list[Criterion]:
     out = []
     for c in specs:
         where = f"{within}criterion {c.code!r}"
-        how = Aggregation(c.aggregate, c.missing or spec.missing,
-                          c.min_coverage if c.min_coverage is not None else spec.min_coverage or 0.0)
+        how = Aggregation(
+            c.aggregate,
+            c.missing or spec.missing,
+            c.min_coverage if c.min_coverage is not None else spec.min_coverage or 0.0,
+        )
         if c.criteria is not None:
             children = _criteria(fail, c.criteria, known, spec, f"{where}, ")
             total = sum(child.max_points for child in children)
@@ -555,22 +583,32 @@ def _criteria(fail: Callable[[str, str], None], specs: tuple[CriterionSpec, ...]
         indicators = c.indicators or ()
         for i in indicators:
             if i.code not in known:
-                fail(f"{where}, indicator {i.code!r}", "unknown indicator code: not in the indicator catalogue "
-                     "(config/catalogue.yaml) nor under assessed_indicators: of this file")
+                fail(
+                    f"{where}, indicator {i.code!r}",
+                    "unknown indicator code: not in the indicator catalogue "
+                    "(config/catalogue.yaml) nor under assessed_indicators: of this file",
+                )
         total = sum(i.points for i in indicators)
         if abs(total - c.max_points) > TOLERANCE:
             fail(where, f"indicator points add up to {total:g}, but max_points is {c.max_points:g}")
-        items = tuple(Item(i.code, i.points, i.params.get("target"), i.method, i.params, i.transform)
-                      for i in indicators)
+        items = tuple(
+            Item(i.code, i.points, i.params.get("target"), i.method, i.params, i.transform) for i in indicators
+        )
         out.append(Criterion(c.code, c.name_vi, c.name_en or "", c.max_points, items, (), how))
     return out
 
 
 def _scaled(criteria: list[Criterion] | tuple[Criterion, ...], scale: float) -> list[Criterion]:
     """Scale points and maxima (0.9 × 6 → 5.4), rounded to 9 decimals to drop binary noise, at every level."""
-    return [replace(c, max_points=round(c.max_points * scale, 9),
-                    items=tuple(replace(i, points=round(i.points * scale, 9)) for i in c.items),
-                    children=tuple(_scaled(c.children, scale))) for c in criteria]
+    return [
+        replace(
+            c,
+            max_points=round(c.max_points * scale, 9),
+            items=tuple(replace(i, points=round(i.points * scale, 9)) for i in c.items),
+            children=tuple(_scaled(c.children, scale)),
+        )
+        for c in criteria
+    ]
 
 
 def _duplicates(codes: list[str]) -> list[str]:
@@ -620,8 +658,11 @@ def expand_rubric(path: Path, spec: RubricFile, known_codes: set[str], methodolo
         g = spec.groups.get(group) or GroupSpec()
         if g.same_as is not None:
             if any(getattr(g, k) is not None for k in VARIANT_KEYS):
-                fail(where, "same_as cannot be combined with other keys (only with the group's labels, sheet, "
-                            "colour and order)")
+                fail(
+                    where,
+                    "same_as cannot be combined with other keys (only with the group's labels, sheet, "
+                    "colour and order)",
+                )
             same = spec.groups.get(g.same_as)
             if g.same_as not in codes or g.same_as == group:
                 fail(where, f"same_as must name another agency group, got {g.same_as!r}")
@@ -632,6 +673,7 @@ def expand_rubric(path: Path, spec: RubricFile, known_codes: set[str], methodolo
         scale = 1.0 if g.scale is None else g.scale
         criteria = _scaled(standard, scale) if scale != 1 else list(standard)
         if g.extra_criteria:
+
             def fail_in_group(w: str, p: str, gw: str = where) -> None:
                 fail(f"{gw}, {w}", p)
 
@@ -644,29 +686,57 @@ def expand_rubric(path: Path, spec: RubricFile, known_codes: set[str], methodolo
             fail(where, f"duplicate indicator code(s) {dup}: an indicator can be scored once per group")
         group_max = round(sum(c.max_points for c in criteria), 9)
         if g.maximum is not None and abs(g.maximum - group_max) > TOLERANCE:
-            fail(where, f"criteria add up to {group_max:g} (scale {scale:g} × {spec.maximum:g} + extra criteria), "
-                        f"but maximum is {g.maximum:g}")
+            fail(
+                where,
+                f"criteria add up to {group_max:g} (scale {scale:g} × {spec.maximum:g} + extra criteria), "
+                f"but maximum is {g.maximum:g}",
+            )
         if g.classification is not None:
             class_specs = g.classification
             classes = check_classes(fail, class_specs, f"{where}.classification", group_max)
         elif abs(group_max - spec.maximum) > TOLERANCE:
-            fail(where, f"criteria add up to {group_max:g}, not the rubric maximum {spec.maximum:g}: give this group "
-                        "its own classification thresholds")
+            fail(
+                where,
+                f"criteria add up to {group_max:g}, not the rubric maximum {spec.maximum:g}: give this group "
+                "its own classification thresholds",
+            )
         else:
             class_specs, classes = base_specs, base_classes
-        variants[group] = Variant(group, tuple(criteria), group_max, classes,
-                                  class_colours(class_specs, methodology.classification), total_how)
+        variants[group] = Variant(
+            group,
+            tuple(criteria),
+            group_max,
+            classes,
+            class_colours(class_specs, methodology.classification),
+            total_how,
+        )
     for group, same_as in pending.items():
         variants[group] = replace(variants[same_as], group=group)
-    labels = {code: GroupLabels(**{k: getattr(g, k) for k in GroupLabels.model_fields})
-              for code, g in spec.groups.items()}
+    labels = {
+        code: GroupLabels(**{k: getattr(g, k) for k in GroupLabels.model_fields}) for code, g in spec.groups.items()
+    }
     scored = {i.code for v in variants.values() for i in v.items}
     for code in spec.uncertainty.methods:
         if code not in scored:
-            fail(f"uncertainty.methods.{code}", "not an indicator scored by this rubric (no criterion of any group "
-                                                "gives it points)")
-    return Rubric(spec.year, path, spec.title or f"Rubric {spec.year}", spec.maximum, variants, assessed,
-                  spec.decimals, spec.rounding, labels, spec.uncertainty, spec.period, periodic, ranges)
+            fail(
+                f"uncertainty.methods.{code}",
+                "not an indicator scored by this rubric (no criterion of any group gives it points)",
+            )
+    return Rubric(
+        spec.year,
+        path,
+        spec.title or f"Rubric {spec.year}",
+        spec.maximum,
+        variants,
+        assessed,
+        spec.decimals,
+        spec.rounding,
+        labels,
+        spec.uncertainty,
+        spec.period,
+        periodic,
+        ranges,
+    )
 
 
 def load_rubric(path: Path, catalogue_path: Path = CATALOGUE_PATH) -> Rubric:
@@ -679,8 +749,9 @@ def load_rubric(path: Path, catalogue_path: Path = CATALOGUE_PATH) -> Rubric:
 def _load_rubric(path: Path, _stamp: tuple, catalogue_path: Path) -> Rubric:
     data = _normalise_aliases(path, read_yaml(path, RubricError))
     if not isinstance(data, dict):
-        raise RubricError(f"{shown_path(path)}: expected a mapping with keys ['criteria', 'maximum', 'year'], "
-                          f"got {_shown(data)}")
+        raise RubricError(
+            f"{shown_path(path)}: expected a mapping with keys ['criteria', 'maximum', 'year'], got {_shown(data)}"
+        )
     spec = parse(RubricFile, data, path, RubricError, rubric=True)
     return expand_rubric(path, spec, known_indicator_codes(catalogue_path), load_methodology())
 
@@ -688,8 +759,7 @@ def _load_rubric(path: Path, _stamp: tuple, catalogue_path: Path) -> Rubric:
 # The codes of docs/domain.md §4, used only when the indicator catalogue file is absent (a rubric checked alone).
 
 
-def rubrics_for_years(years: list[int], rubric_dir: Path, catalogue_path: Path = CATALOGUE_PATH
-                      ) -> dict[int, Rubric]:
+def rubrics_for_years(years: list[int], rubric_dir: Path, catalogue_path: Path = CATALOGUE_PATH) -> dict[int, Rubric]:
     """Validate every rubric the years need, up front, so a bad file stops the run before any row changes."""
     return {year: load_rubric(rubric_file_for(year, rubric_dir), catalogue_path) for year in years}
 

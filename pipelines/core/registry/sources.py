@@ -108,14 +108,18 @@ class SourceContract:
             if k not in names:
                 raise _fail("key must name columns", k)
         if bool(self.key) != (self.version is not None):
-            raise _fail("key and version go together (the latest version of each key is the record)",
-                        self.version or list(self.key))
+            raise _fail(
+                "key and version go together (the latest version of each key is the record)",
+                self.version or list(self.key),
+            )
         if self.version is not None:
             if self.version not in names:
                 raise _fail("version must name one of the columns", self.version)
             if self.unique and self.unique != self.key:
-                raise _fail("unique must be the key when both are given (rows without a version keep the first of "
-                            "each key)", list(self.unique))
+                raise _fail(
+                    "unique must be the key when both are given (rows without a version keep the first of each key)",
+                    list(self.unique),
+                )
         for c in self.columns:
             if c.refers_to and list(self.unique) != [c.refers_to]:
                 raise _fail(f"{c.name}.refers_to must name the source's one key column (unique)", c.refers_to)
@@ -186,34 +190,52 @@ def check_sources(sources: dict[str, SourceContract], path: Path) -> None:
     exactly one agency registry (`role: registry`), the only source without year folders (the code makes it one
     Dagster asset for all years, ahead of the others: a second unpartitioned source would get no asset), with the
     staging table the SQL reads (REGISTRY_TABLE); every staging table named once (it is the source's asset)."""
+
     def fail(name: str, key: str, problem: str) -> None:
         _raise(RegistryError, path, f"sources.{name}.{key}" if name else "sources", problem)
 
     registries = [s.name for s in sources.values() if s.role == "registry"]
     if not registries:
-        fail("", "", "no source has role: registry; give it to the agency registry (the source without year "
-             "folders whose agency codes every other source is checked against)")
+        fail(
+            "",
+            "",
+            "no source has role: registry; give it to the agency registry (the source without year "
+            "folders whose agency codes every other source is checked against)",
+        )
     if len(registries) > 1:
-        fail(registries[1], "role", f"a second source with role: registry (sources.{registries[0]} has it); the "
-             "agency registry is one source")
+        fail(
+            registries[1],
+            "role",
+            f"a second source with role: registry (sources.{registries[0]} has it); the agency registry is one source",
+        )
     registry = sources[registries[0]]
     if registry.partitioned:
-        fail(registry.name, "partitioned", "the agency registry (role: registry) has no year folders: it must be "
-             "false")
+        fail(registry.name, "partitioned", "the agency registry (role: registry) has no year folders: it must be false")
     if registry.table != REGISTRY_TABLE:
-        fail(registry.name, "table", f"the agency registry's staging table must be {REGISTRY_TABLE} (the SQL of "
-             f"the marts, the scoring and the checks reads it by that name), got {registry.table!r}")
+        fail(
+            registry.name,
+            "table",
+            f"the agency registry's staging table must be {REGISTRY_TABLE} (the SQL of "
+            f"the marts, the scoring and the checks reads it by that name), got {registry.table!r}",
+        )
     for s in sources.values():
         if not s.partitioned and s is not registry:
-            fail(s.name, "partitioned", f"false is not supported for a source other than the agency registry "
-                 f"(sources.{registry.name}, role: registry): give its files year folders, raw/{s.folder}/<year>/, "
-                 "and partitioned: true")
+            fail(
+                s.name,
+                "partitioned",
+                f"false is not supported for a source other than the agency registry "
+                f"(sources.{registry.name}, role: registry): give its files year folders, raw/{s.folder}/<year>/, "
+                "and partitioned: true",
+            )
     for s in sources.values():
         for c in s.columns:
             target = sources.get(c.key_of) if c.key_of else None
             if c.key_of and (target is None or len(target.unique) != 1 or target is s):
-                fail(s.name, f"columns.{c.name}.key_of", f"{c.key_of!r} is not another source with one key column "
-                     "(unique: [column])")
+                fail(
+                    s.name,
+                    f"columns.{c.name}.key_of",
+                    f"{c.key_of!r} is not another source with one key column (unique: [column])",
+                )
     tables: dict[str, str] = {}
     for s in sources.values():
         if s.table in tables:
@@ -231,13 +253,15 @@ def registry_source(sources: dict[str, SourceContract]) -> SourceContract:
     """The agency registry's contract: the source with `role: registry` (one, checked when the file loads)."""
     found = [s for s in sources.values() if s.role == "registry"]
     if len(found) != 1:
-        raise RegistryError(f"{len(found)} sources with role: registry among {list(sources)}; the agency registry is "
-                            "exactly one source")
+        raise RegistryError(
+            f"{len(found)} sources with role: registry among {list(sources)}; the agency registry is exactly one source"
+        )
     return found[0]
 
 
 def _with_groups(sources: dict[str, SourceContract], groups: list[str]) -> dict[str, SourceContract]:
     """Columns with `allowed_from: agency_groups` get the group codes as their allowed values."""
+
     def resolved(c: ColumnContract) -> ColumnContract:
         return replace(c, allowed=tuple(groups)) if c.allowed_from == "agency_groups" else c
 

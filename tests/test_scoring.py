@@ -6,6 +6,7 @@ computed by hand from its points and targets, whatever the bundled config/rubric
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -364,3 +365,32 @@ def test_a_year_is_recorded_by_a_row_of_any_yearly_source_never_by_the_registry(
     # a year ranked before loses its ranking when it has no record any more
     score_years(con, [2024, 2025], RUBRICS, not_ranked=[2024, 2025])
     assert con.execute("SELECT count(*) FROM rankings").fetchone()[0] == 0
+
+
+def test_rubric_rows_are_written_by_one_insert_of_a_list_per_column():
+    """insert_rows (one INSERT unnesting a list per column, instead of executemany's statement per row) writes every
+    row once and in step: NULLs stay NULL (also a column of NULLs only), ints and floats mixed in one column are cast
+    to the column's type, a column not named gets its default."""
+    from pipelines.core.warehouse import insert_rows
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t (k INTEGER, label VARCHAR, points DECIMAL(38, 9), share DOUBLE, none VARCHAR, "
+        "extra VARCHAR DEFAULT 'x')"
+    )
+    rows = [
+        (1, "a", 2.5, None, None),
+        (2, None, 0, 0.25, None),
+        (3, "c", 10, 1, None),
+        (4, "d", None, None, None),
+        (5, "e", 1.125, -0.5, None),
+    ]
+    insert_rows(con, "t", ["k", "label", "points", "share", "none"], rows)
+    insert_rows(con, "t", ["k"], [])  # nothing to write: no statement
+    assert con.execute("SELECT * FROM t ORDER BY k").fetchall() == [
+        (1, "a", Decimal("2.5"), None, None, "x"),
+        (2, None, Decimal(0), 0.25, None, "x"),
+        (3, "c", Decimal(10), 1.0, None, "x"),
+        (4, "d", None, None, None, "x"),
+        (5, "e", Decimal("1.125"), -0.5, None, "x"),
+    ]

@@ -17,7 +17,7 @@ from assets.indicators.build import load_indicator_catalogue
 from assets.profiles.tree_what_if import tree_what_if
 from pipelines.core import methods
 from pipelines.core.registry.rubrics import load_rubric, rubric_files
-from pipelines.core.warehouse import transaction
+from pipelines.core.warehouse import insert_rows, transaction
 
 HERE = Path(__file__).parent
 PROFILE_TABLES = ("agency_profile_items", "agency_profiles", "what_if")
@@ -56,7 +56,12 @@ def build_profiles(con: duckdb.DuckDBPyConnection, rubric_dir: Path) -> dict[str
     methods.install(con)
     with transaction(con):
         con.execute(_sql("schema"))
-        con.executemany("INSERT INTO indicator_labels VALUES (?, ?, ?, ?, ?, ?)", labels)
+        insert_rows(
+            con,
+            "indicator_labels",
+            ["indicator_code", "label_vi", "label_en", "family", "is_flag", "value_levels"],
+            labels,
+        )
         con.execute(_sql("profiles"))
         tree_what_if(con)  # the groups whose total is not the sum of their items' points
     return {table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in PROFILE_TABLES}

@@ -19,7 +19,7 @@ from pipelines.core.registry.catalogue import CATALOGUE_PATH
 from pipelines.core.registry.reading import RubricError
 from pipelines.core.registry.rubrics import Rubric, rubrics_for_years
 from pipelines.core.registry.sources import SourceContract
-from pipelines.core.warehouse import transaction
+from pipelines.core.warehouse import insert_rows, transaction
 
 HERE = Path(__file__).parent
 SCORED_TABLES = (
@@ -29,6 +29,52 @@ SCORED_TABLES = (
     "indicator_scores",
     "criterion_scores",
     "rankings",
+)
+# The columns of the rows rubric_rows returns, in their order.
+RUBRIC_ITEM_COLUMNS = (
+    "year",
+    "agency_group",
+    "criterion_code",
+    "criterion_name",
+    "indicator_code",
+    "points",
+    "target",
+    "rubric_year",
+    "criterion_name_en",
+    "criterion_order",
+    "item_order",
+    "method",
+    "params",
+    "transform",
+)
+RUBRIC_CRITERION_COLUMNS = (
+    "year",
+    "agency_group",
+    "criterion_code",
+    "criterion_name",
+    "criterion_name_en",
+    "parent_code",
+    "level",
+    "criterion_order",
+    "max_points",
+    "aggregate",
+    "missing",
+    "min_coverage",
+    "rubric_year",
+)
+RUBRIC_CLASS_COLUMNS = (
+    "year",
+    "agency_group",
+    "label",
+    "min_total",
+    "rubric_year",
+    "colour",
+    "fill",
+    "decimals",
+    "rounding",
+    "aggregate",
+    "missing",
+    "min_coverage",
 )
 TOTAL_LABEL = "Tổng điểm"  # the total, in the reason a unit is not ranked
 
@@ -221,24 +267,9 @@ def score_years(
         with transaction(con):
             for table in SCORED_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE year IN (SELECT year FROM scoring_years)")
-            con.executemany(
-                "INSERT INTO rubric_items (year, agency_group, criterion_code, criterion_name, "
-                "indicator_code, points, target, rubric_year, criterion_name_en, criterion_order, "
-                "item_order, method, params, transform) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                item_rows,
-            )
-            con.executemany(
-                "INSERT INTO rubric_criteria (year, agency_group, criterion_code, criterion_name, "
-                "criterion_name_en, parent_code, level, criterion_order, max_points, aggregate, missing, "
-                "min_coverage, rubric_year) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                criterion_rows,
-            )
-            con.executemany(
-                "INSERT INTO rubric_classes (year, agency_group, label, min_total, rubric_year, colour, "
-                "fill, decimals, rounding, aggregate, missing, min_coverage) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                class_rows,
-            )
+            insert_rows(con, "rubric_items", RUBRIC_ITEM_COLUMNS, item_rows)
+            insert_rows(con, "rubric_criteria", RUBRIC_CRITERION_COLUMNS, criterion_rows)
+            insert_rows(con, "rubric_classes", RUBRIC_CLASS_COLUMNS, class_rows)
             check_log_values(con)
             con.execute(_sql("score"))
             score_tree(con)

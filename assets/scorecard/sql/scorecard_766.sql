@@ -38,11 +38,12 @@ CREATE OR REPLACE TEMP TABLE sc_extra AS
 WITH period_months AS (  -- each period once per month it spans: a dossier joins its 3 periods by (year, month)
     SELECT *, unnest(range(first_month, last_month + 1)) AS month FROM sc_bounds
 ),
-latest_rating AS (  -- per period, each dossier's latest rating given by the period's end, if in the period
+latest_rating AS (  -- per period, each dossier's latest rating given by the period's end, if in the period: then it
+    -- is the latest of those given in the period (only the period's ratings are read, not every earlier one again)
     SELECT b.year, b.period, r.MaHoSo, arg_max(r.MucDo, r.NgayDanhGia) AS MucDo
-    FROM sc_bounds AS b JOIN stg_ratings AS r ON r.year <= b.year AND r.NgayDanhGia < b.period_end
-    GROUP BY b.year, b.period, b.period_start, r.MaHoSo
-    HAVING max(r.NgayDanhGia) >= b.period_start
+    FROM sc_bounds AS b JOIN stg_ratings AS r ON r.year <= b.year AND r.NgayDanhGia >= b.period_start
+                                             AND r.NgayDanhGia < b.period_end
+    GROUP BY b.year, b.period, r.MaHoSo
 ),
 first_rating AS (SELECT MaHoSo, min(NgayDanhGia) AS rated_at FROM stg_ratings GROUP BY MaHoSo),
 rows AS (

@@ -10,7 +10,7 @@ WITH months AS (
            make_timestamp(year, first_month, 1, 0, 0, 0) + INTERVAL 1 MONTH AS period_end
     FROM sc_periods WHERE period_type = 'month'
 ),
-d AS MATERIALIZED (
+d AS (
     SELECT m.year, m.period, m.ref, m.period_end, d.MaHoSo, d.DonViXuLy AS agency_code,
            d.TrangThaiHoSo NOT IN (1, 3, 7, 8) AS counted,
            d.TrangThaiHoSo NOT IN (1, 3) AS accepted,
@@ -27,49 +27,54 @@ d AS MATERIALIZED (
     JOIN stg_dossiers AS d ON d.year = m.year AND month(d.NgayTiepNhan) = m.month
     LEFT JOIN stg_services AS s ON s.year = d.year AND s.agency_code = d.DonViXuLy AND s.procedure_code = d.MaTTHC
 ),
-timed AS MATERIALIZED (  -- the due date as the on-time item moves it: by the pause of a supplement provided in time
+timed AS (  -- the due date as the on-time item moves it: by the pause of a supplement provided in time
     SELECT *, NgayHenTra + CASE WHEN finished AND provided <= NgayKetThucXuLy THEN pause
                                 WHEN NOT finished AND provided <= ref THEN pause
                                 ELSE INTERVAL 0 SECOND END AS due
     FROM d
 ),
-lost AS (
-    SELECT year, period, agency_code, 'on_time_766' AS indicator_code, MaHoSo AS record_code,
-           CASE WHEN asked_twice THEN 'asked_twice'
-                WHEN due IS NULL THEN 'no_due_date'
-                WHEN finished AND NgayKetThucXuLy IS NULL THEN 'no_finish_date'
-                WHEN finished THEN 'late'
-                ELSE 'open_late' END AS reason_code,
-           CASE WHEN NOT asked_twice AND due IS NOT NULL AND finished
-                THEN CAST(ceil(epoch(NgayKetThucXuLy - due) / 86400) AS INTEGER)
-                WHEN NOT asked_twice AND due IS NOT NULL
-                THEN CAST(ceil(epoch(ref - due) / 86400) AS INTEGER) END AS days_late
-    FROM timed
-    WHERE counted AND NOT coalesce(NOT asked_twice AND CASE WHEN finished THEN NgayKetThucXuLy <= due
-                                                          ELSE due >= ref END, FALSE)
-    UNION ALL
-    SELECT year, period, agency_code, 'online_submission_766', MaHoSo, 'not_online', NULL
-    FROM d WHERE accepted AND online_service AND KenhThucHien IS DISTINCT FROM 2
-    UNION ALL
-    SELECT year, period, agency_code, 'paid_online_766', MaHoSo, 'not_paid_online', NULL
-    FROM d WHERE accepted AND LePhi > 0 AND coalesce(DuocThanhToanTrucTuyen NOT IN (1, 2), TRUE)
-    UNION ALL
-    SELECT year, period, agency_code, 'e_result_766', MaHoSo, 'no_e_result', NULL
-    FROM d WHERE accepted AND CoKetQuaDienTu IS DISTINCT FROM 1
-    UNION ALL
-    SELECT year, period, agency_code, 'digitised_result_766', MaHoSo, 'result_not_digitised', NULL
-    FROM d WHERE accepted AND DaSoHoaKetQua IS DISTINCT FROM 1
-    UNION ALL
-    SELECT year, period, agency_code, 'digitised_766', MaHoSo, 'not_digitised', NULL
-    FROM d WHERE accepted AND HoSoCoThanhPhanSoHoa IS DISTINCT FROM 1
-    UNION ALL
-    SELECT year, period, agency_code, 'data_store_766', MaHoSo, 'no_data_store', NULL
-    FROM d WHERE accepted AND DuocLayTuKhoDMQG IS DISTINCT FROM 1
-    UNION ALL
-    SELECT year, period, agency_code, 'synced_766', MaHoSo,
-           CASE WHEN NgayDongBo IS NULL THEN 'not_synced' ELSE 'synced_late' END,
-           CASE WHEN NgayDongBo IS NOT NULL THEN CAST(ceil(epoch(NgayDongBo - ref) / 86400) AS INTEGER) END
-    FROM d WHERE counted AND coalesce(NgayDongBo > ref, TRUE)
+lost AS (  -- the dossier items in one pass: each dossier's lost items as a list, unnested (no dossier × item rows
+    -- for the items it did not lose, and the month's dossiers read once)
+    SELECT year, period, agency_code, l.indicator_code, MaHoSo AS record_code, l.reason_code, l.days_late  -- noqa: RF03 (l is the unnested struct)
+    FROM (
+        SELECT year, period, agency_code, MaHoSo, unnest(list_filter([
+            CASE WHEN counted AND NOT coalesce(NOT asked_twice AND CASE WHEN finished THEN NgayKetThucXuLy <= due
+                                                                      ELSE due >= ref END, FALSE)
+                 THEN {'indicator_code': 'on_time_766',
+                       'reason_code': CASE WHEN asked_twice THEN 'asked_twice'
+                                           WHEN due IS NULL THEN 'no_due_date'
+                                           WHEN finished AND NgayKetThucXuLy IS NULL THEN 'no_finish_date'
+                                           WHEN finished THEN 'late'
+                                           ELSE 'open_late' END,
+                       'days_late': CASE WHEN NOT asked_twice AND due IS NOT NULL AND finished
+                                         THEN CAST(ceil(epoch(NgayKetThucXuLy - due) / 86400) AS INTEGER)
+                                         WHEN NOT asked_twice AND due IS NOT NULL
+                                         THEN CAST(ceil(epoch(ref - due) / 86400) AS INTEGER) END} END,
+            CASE WHEN accepted AND online_service AND KenhThucHien IS DISTINCT FROM 2
+                 THEN {'indicator_code': 'online_submission_766', 'reason_code': 'not_online',
+                       'days_late': NULL::INTEGER} END,
+            CASE WHEN accepted AND LePhi > 0 AND coalesce(DuocThanhToanTrucTuyen NOT IN (1, 2), TRUE)
+                 THEN {'indicator_code': 'paid_online_766', 'reason_code': 'not_paid_online',
+                       'days_late': NULL::INTEGER} END,
+            CASE WHEN accepted AND CoKetQuaDienTu IS DISTINCT FROM 1
+                 THEN {'indicator_code': 'e_result_766', 'reason_code': 'no_e_result', 'days_late': NULL::INTEGER} END,
+            CASE WHEN accepted AND DaSoHoaKetQua IS DISTINCT FROM 1
+                 THEN {'indicator_code': 'digitised_result_766', 'reason_code': 'result_not_digitised',
+                       'days_late': NULL::INTEGER} END,
+            CASE WHEN accepted AND HoSoCoThanhPhanSoHoa IS DISTINCT FROM 1
+                 THEN {'indicator_code': 'digitised_766', 'reason_code': 'not_digitised',
+                       'days_late': NULL::INTEGER} END,
+            CASE WHEN accepted AND DuocLayTuKhoDMQG IS DISTINCT FROM 1
+                 THEN {'indicator_code': 'data_store_766', 'reason_code': 'no_data_store',
+                       'days_late': NULL::INTEGER} END,
+            CASE WHEN counted AND coalesce(NgayDongBo > ref, TRUE)
+                 THEN {'indicator_code': 'synced_766',
+                       'reason_code': CASE WHEN NgayDongBo IS NULL THEN 'not_synced' ELSE 'synced_late' END,
+                       'days_late': CASE WHEN NgayDongBo IS NOT NULL
+                                         THEN CAST(ceil(epoch(NgayDongBo - ref) / 86400) AS INTEGER) END} END
+        ], LAMBDA x: x IS NOT NULL)) AS l
+        FROM timed
+    ) AS lost_items
     UNION ALL
     SELECT m.year, m.period, s.agency_code, 'published_766', s.procedure_code,
            CASE WHEN s.published_on IS NULL THEN 'not_published' ELSE 'not_matching' END, NULL
@@ -78,12 +83,13 @@ lost AS (
     UNION ALL
     SELECT year, period, agency_code, 'satisfied_766', MaHoSo,
            CASE MucDo WHEN 3 THEN 'rated_neutral' ELSE 'rated_unsatisfied' END, NULL
-    FROM (  -- a dossier's latest rating given by the month's end, when it falls in the month
+    FROM (  -- a dossier's latest rating given by the month's end, when it falls in the month: then it is the
+        -- latest of those given in the month (only the month's ratings are read, not every earlier month's again)
         SELECT m.year, m.period, d.DonViXuLy AS agency_code, r.MaHoSo, arg_max(r.MucDo, r.NgayDanhGia) AS MucDo
-        FROM months AS m JOIN stg_ratings AS r ON r.year <= m.year AND r.NgayDanhGia < m.period_end
+        FROM months AS m JOIN stg_ratings AS r ON r.year <= m.year AND r.NgayDanhGia >= m.period_start
+                                              AND r.NgayDanhGia < m.period_end
         JOIN stg_dossiers AS d ON d.MaHoSo = r.MaHoSo AND d.year <= m.year
-        GROUP BY m.year, m.period, m.period_start, d.DonViXuLy, r.MaHoSo
-        HAVING max(r.NgayDanhGia) >= m.period_start
+        GROUP BY m.year, m.period, d.DonViXuLy, r.MaHoSo
     ) AS latest_ratings
     WHERE MucDo NOT IN (1, 2)
     UNION ALL

@@ -34,8 +34,8 @@ timed AS (  -- the due date as the on-time item moves it: by the pause of a supp
     FROM d
 ),
 lost AS (  -- the dossier items in one pass: each dossier's lost items as a list, unnested (no dossier × item rows
-    -- for the items it did not lose, and the month's dossiers read once)
-    SELECT year, period, agency_code, l.indicator_code, MaHoSo AS record_code, l.reason_code, l.days_late  -- noqa: RF03 (l is the unnested struct)
+    -- for the items it did not lose, and the month's dossiers read once); l: the unnested struct
+    SELECT year, period, agency_code, l.indicator_code, MaHoSo AS record_code, l.reason_code, l.days_late  -- noqa: RF03
     FROM (
         SELECT year, period, agency_code, MaHoSo, unnest(list_filter([
             CASE WHEN counted AND NOT coalesce(NOT asked_twice AND CASE WHEN finished THEN NgayKetThucXuLy <= due

@@ -447,6 +447,12 @@ def year_night(data_dir: Path, year: int) -> tuple[dict[str, list[tuple]], list[
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap (issues 27/28): the 766 item rated_766 of 2025 counts the dossiers finished in 2025 of every "
+    "year; when 2024's older version arrives after 2025 was scored, 2025 is neither marked dirty nor run again, so "
+    "its denominator stays 2 where a full reload gives 3 (HS2, received in 2024, finished in January 2025)",
+)
 def test_a_dossier_moving_between_years_gives_the_figures_of_a_full_reload(
     tmp_path: Path, data_dir: Path, registry: Path
 ):

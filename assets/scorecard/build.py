@@ -3,7 +3,10 @@
 Two steps, each replacing only what changed, so the nightly run stays incremental:
 - `refresh_facts` counts only the dossier files loaded since the facts were built (all of the year when the
   catalogue, the agency registry or the facts SQL changed; pipelines/core/file_facts.py) and marks the months
-  their rows fall in (before and after) as dirty, in the transaction that records the files as built;
+  their rows fall in (before and after) as dirty, in the transaction that records the files as built; so too the
+  months their dossiers finished or were rated in, when those dossiers changed: of the same year, or of a later
+  one, which it names so that year runs again (a dossier of 2024 finished in January 2025 counts in 2025's
+  rated_766);
 - `score_dirty` rescores the dirty months, their quarters and the year, plus the periods that end after the log's
   latest record when that moved (their reference instant moved with it), and unmarks them in the same transaction.
   A month stays dirty until then: through a failed scoring step, and a night without a rubric in force.
@@ -27,6 +30,9 @@ from pipelines.core.warehouse import transaction
 
 SQL_DIR = Path(__file__).parent / "sql"
 SCORECARD = "766"  # the folder config/rubrics/periodic/766/
+# Per dossier file, the months its dossiers count in besides their reception month (schema.sql): a load of one year
+# can change the periods of a later one (rated_766, satisfied_766 read the dossiers of every year up to theirs).
+ELSEWHERE = "scorecard_766_elsewhere"
 PROVINCE = "PROVINCE"
 
 
@@ -108,9 +114,10 @@ def _set_state(con: duckdb.DuckDBPyConnection, year: int, **values: object) -> N
     )
 
 
-def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, int]:
+def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> tuple[dict[str, int], list[int]]:
     """Bring the year's facts in line with its loaded dossier files (pipelines/core/file_facts.py), marking the
-    months of the facts removed and added as dirty; returns the files counted and months marked."""
+    months of the facts removed and added as dirty, and the months elsewhere whose dossiers changed (ELSEWHERE);
+    returns the files counted and months marked, and the other years, scored before, with months marked."""
 
     def mark(where: str) -> None:  # in the transaction that records the files as built; each month once
         con.execute(
@@ -118,6 +125,35 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, int]:
             f"WHERE {where} EXCEPT SELECT year, month FROM scorecard_766_dirty",
             [year],
         )
+
+    elsewhere = f"SELECT other_year, month, sum(dossiers) AS n, sum(digest) AS digest FROM {ELSEWHERE} WHERE year = ? "
+    elsewhere += "GROUP BY ALL"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sc_elsewhere_before AS {elsewhere}", [year])
+    others: list[int] = []
+
+    def mark_elsewhere() -> None:  # the months, of this year or a later one, whose finished or rated dossiers changed
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE sc_elsewhere_changed AS
+            SELECT coalesce(a.other_year, b.other_year) AS year, coalesce(a.month, b.month) AS month
+            FROM ({elsewhere}) AS a FULL JOIN sc_elsewhere_before AS b
+              ON a.other_year = b.other_year AND a.month = b.month
+            WHERE a.n IS DISTINCT FROM b.n OR a.digest IS DISTINCT FROM b.digest""",
+            [year],
+        )
+        con.execute(
+            "INSERT INTO scorecard_766_dirty SELECT year, month FROM sc_elsewhere_changed "
+            "EXCEPT SELECT year, month FROM scorecard_766_dirty"
+        )
+        # a year never scored is scored whole when it runs: only the years scored before need to run again
+        others[:] = [
+            y
+            for (y,) in con.execute(
+                "SELECT DISTINCT year FROM sc_elsewhere_changed WHERE year <> ? "
+                "AND year IN (SELECT year FROM scorecard_766_state) ORDER BY year",
+                [year],
+            ).fetchall()
+        ]
+        con.execute("DROP TABLE sc_elsewhere_changed")
 
     counts = refresh_file_facts(
         con,
@@ -128,9 +164,12 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, int]:
         insert_sql=_sql("facts_766"),
         scope=facts_scope(con, year),
         on_change=mark,
+        companions=(ELSEWHERE,),
+        before_commit=mark_elsewhere,
     )
+    con.execute("DROP TABLE sc_elsewhere_before")
     months = con.execute("SELECT count(DISTINCT month) FROM scorecard_766_dirty WHERE year = ?", [year]).fetchone()
-    return {**counts, "dirty_months": months[0]}
+    return {**counts, "dirty_months": months[0]}, others
 
 
 def period_keys(year: int, months: list[int], period: str) -> list[tuple[str, str, int, int]]:

@@ -180,11 +180,11 @@ def _execute_provincial(
     if others:
         # Records that change: an extract wrote a new version into another year's folder (a dossier received in
         # December changed in January), or a version filed under another year (a corrected reception date) left
-        # that year's staging: those years run now, one run each, so no change waits and no dossier stays counted
-        # twice.
+        # that year's staging, or a dossier of this year finished or was rated in a later year's QĐ 766 months:
+        # those years run now, one run each, so no change waits and no dossier stays counted twice.
         _say(
-            f"== Records of {', '.join(map(str, others))} changed (extracted, or moved between years); "
-            "running those years too =="
+            f"== Records of {', '.join(map(str, others))} changed (extracted, moved between years, or finished "
+            "there from an earlier year); running those years too =="
         )
         for other in others:
             code = _execute_provincial(

@@ -52,13 +52,17 @@ def refresh_file_facts(
     insert_sql: str,
     scope: str,
     on_change: Callable[[str], None] | None = None,
+    companions: tuple[str, ...] = (),
+    before_commit: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Bring `facts` for `year` in line with the staged rows of `source` (table `staged`).
 
     `insert_sql` inserts the counts of the rows of `staged` whose (year, source_file) is in SCAN_FILES, a row
-    without a file (staged by hand) under ''.
+    without a file (staged by hand) under ''; it may fill `companions` too, tables of other per-file rows (year,
+    source_file) of the same files, removed with the facts.
     `on_change(where)` runs (with `year` as its one parameter) before facts matching `where` are removed and after
-    new ones matching it are inserted: the scorecard marks the months they touch.
+    new ones matching it are inserted: the scorecard marks the months they touch. `before_commit()` runs last in
+    the transaction (the scorecard compares its companion table with what it held before).
     """
 
     def changed(where: str) -> None:
@@ -72,7 +76,8 @@ def refresh_file_facts(
         stale_where = "year = ? AND source_file NOT IN (SELECT source_file FROM egov_kept_files)"
         changed(stale_where)
         removed = scalar(con, f"SELECT count(DISTINCT source_file) FROM {facts} WHERE {stale_where}", [year])
-        con.execute(f"DELETE FROM {facts} WHERE {stale_where}", [year])
+        for table in (facts, *companions):
+            con.execute(f"DELETE FROM {table} WHERE {stale_where}", [year])
         con.execute("DELETE FROM file_facts_built WHERE facts = ? AND source = ? AND year = ? AND scope <> ?", key)
         scan = [
             f
@@ -92,7 +97,8 @@ def refresh_file_facts(
         whole_year = counted != rows
         if whole_year:
             changed("year = ?")
-            con.execute(f"DELETE FROM {facts} WHERE year = ?", [year])
+            for table in (facts, *companions):
+                con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
             everything = [
                 f
                 for (f,) in con.execute(
@@ -101,6 +107,8 @@ def refresh_file_facts(
             ]
             _count(con, year, everything, insert_sql, changed)
         con.execute("DROP TABLE egov_kept_files")
+        if before_commit is not None:
+            before_commit()
     return {"files_counted": len(scan), "files_removed": removed, "whole_year": int(whole_year)}
 
 

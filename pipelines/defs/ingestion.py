@@ -10,7 +10,8 @@ from pipelines.defs.extraction import YEARS_WRITTEN, extract_names, extraction_k
 from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
 
-# The ingestion metadata naming the other years whose staged rows a load changed (a record moved between years).
+# The metadata naming the other years whose figures a run changed: their staged rows (a record moved between years,
+# ingestion) or their QĐ 766 months (a dossier of an earlier year finished or rated in them, scorecard_766_facts).
 OTHER_YEARS = "other_years_changed"
 
 
@@ -50,8 +51,9 @@ def _metadata(reports: list[IngestReport]) -> dict[str, dg.MetadataValue]:
 
 def years_changed(events: list[dg.DagsterEvent]) -> list[int]:
     """The years a run's steps changed, its own included: the year folders its extracts wrote to (extraction
-    metadata YEARS_WRITTEN) and the years whose staged rows its loads changed (OTHER_YEARS). `egov run` and
-    other_years_sensor run those of them outside the run."""
+    metadata YEARS_WRITTEN), the years whose staged rows its loads changed and those whose QĐ 766 months its dossiers
+    changed (OTHER_YEARS). `egov run`, other_years_sensor and a national run's province step run those of them
+    outside the run."""
     found: set[int] = set()
     for event in events:
         if event.event_type_value != "ASSET_MATERIALIZATION":

@@ -6,6 +6,7 @@ import dagster as dg
 from assets.scorecard.build import ensure_schema, refresh_facts, score_dirty
 from pipelines.core.registry import load_registry
 from pipelines.core.registry.sources import REGISTRY_TABLE
+from pipelines.defs.ingestion import OTHER_YEARS
 from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
 
@@ -17,16 +18,28 @@ from pipelines.defs.resources import Warehouse
     deps=[dg.AssetKey("stg_dossiers"), dg.AssetKey("stg_services"), dg.AssetKey(REGISTRY_TABLE)],
     kinds={"duckdb"},
     description="The dossier log reduced to the QĐ 766 counts per raw file, month and agency; rescans only the "
-    "files that changed and marks their months for rescoring.",
+    "files that changed and marks their months for rescoring, and those their dossiers finished or were rated in "
+    "(naming the other years to run again).",
 )
 def scorecard_766_facts(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     counts: dict[str, dict[str, int]] = {}
+    others: set[int] = set()
+    years = partition_years(context)
     with warehouse.connect() as con:
         ensure_schema(con)
-        for year in partition_years(context):
-            counts[str(year)] = refresh_facts(con, year)
+        for year in years:
+            counts[str(year)], marked = refresh_facts(con, year)
+            others.update(marked)
     context.log.info(f"766 facts: {counts}")
-    return dg.MaterializeResult(metadata={"by_year": dg.MetadataValue.json(counts)})
+    outside = sorted(others - set(years))
+    if outside:
+        context.log.warning(
+            f"766 facts: dossiers finished or rated in {', '.join(map(str, outside))} changed in this load: those "
+            "years' 766 months are scored again when they run (`egov run` does it after this run)"
+        )
+    return dg.MaterializeResult(
+        metadata={"by_year": dg.MetadataValue.json(counts), OTHER_YEARS: dg.MetadataValue.json(outside)}
+    )
 
 
 @dg.multi_asset(

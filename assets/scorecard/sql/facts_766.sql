@@ -62,3 +62,25 @@ SELECT year, month, source_file, agency_code, online_service,
        count(*) FILTER (WHERE accepted AND DuocLayTuKhoDMQG IS NOT NULL)                 AS data_store_known
 FROM d
 GROUP BY ALL;
+
+-- The months of the same files' dossiers in other periods than their reception month's (scorecard_766_elsewhere):
+-- finished (9, 10) in a month of their year or a later one (rated_766), rated in one (satisfied_766).
+INSERT INTO scorecard_766_elsewhere BY NAME
+WITH d AS (
+    SELECT d.year, coalesce(d.source_file, '') AS source_file, d.MaHoSo, d.DonViXuLy, d.TrangThaiHoSo,
+           d.NgayKetThucXuLy
+    FROM stg_dossiers AS d
+    SEMI JOIN egov_scan_files AS f ON f.year = d.year AND f.source_file = coalesce(d.source_file, '')
+),
+counted AS (
+    SELECT year, source_file, year(NgayKetThucXuLy) AS other_year, month(NgayKetThucXuLy) AS month,
+           hash('finished', MaHoSo, DonViXuLy) AS h
+    FROM d WHERE TrangThaiHoSo IN (9, 10) AND year(NgayKetThucXuLy) >= year
+    UNION ALL
+    SELECT d.year, d.source_file, year(r.NgayDanhGia), month(r.NgayDanhGia), hash('rated', d.MaHoSo, d.DonViXuLy)
+    FROM d JOIN (SELECT DISTINCT MaHoSo, NgayDanhGia FROM stg_ratings) AS r ON r.MaHoSo = d.MaHoSo
+    WHERE year(r.NgayDanhGia) >= d.year
+)
+SELECT year, source_file, other_year, month, count(*) AS dossiers, sum(h)::HUGEINT AS digest
+FROM counted
+GROUP BY ALL;

@@ -35,6 +35,20 @@ CREATE TABLE IF NOT EXISTS scorecard_766_facts (
 ALTER TABLE scorecard_766_facts ADD COLUMN IF NOT EXISTS open_requested TIMESTAMP;
 ALTER TABLE scorecard_766_facts ADD COLUMN IF NOT EXISTS open_provided TIMESTAMP;
 
+-- Per raw file: the months its dossiers count in besides their month of reception, in their own year or a later
+-- one (the scoring reads dossiers of a year in the periods of that year and the later ones): rated_766 counts a
+-- finished dossier in the month it finished, satisfied_766 a rated one in the months of its ratings. A digest of the
+-- dossiers counted there (MaHoSo, agency) lets refresh_facts mark the months, of any year, whose dossiers changed,
+-- and name the other years to run again (a record that moved between years, an older year's file arriving late).
+CREATE TABLE IF NOT EXISTS scorecard_766_elsewhere (
+    year        INTEGER NOT NULL,  -- the dossiers' year (their staging partition)
+    source_file VARCHAR NOT NULL,
+    other_year  INTEGER NOT NULL,  -- the period's year: the dossiers' own year or a later one
+    month       INTEGER NOT NULL,
+    dossiers    BIGINT NOT NULL,
+    digest      HUGEINT NOT NULL   -- sum of hash(kind, MaHoSo, DonViXuLy) of the dossiers counted there
+);
+
 -- Which dossier files the facts hold: file_facts_built (pipelines/core/file_facts.py); the table that did it
 -- before is dropped.
 DROP TABLE IF EXISTS scorecard_766_sources;

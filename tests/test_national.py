@@ -855,3 +855,39 @@ def test_the_national_766_page_lists_provinces_by_month(national: Path):
             r'<td class="num" data-period="2024-01"[^>]*>([^<]*)<span class="of">/([^<]*)</span>', row.group(1)
         )
         assert cell and cell.groups() == (f"{total:.2f}".replace(".", ","), f"{computable:g}".replace(".", ","))
+
+
+def test_a_record_moving_between_years_in_a_province_reruns_and_reranks_the_year_it_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """Issue 28 on a national directory: a national run of 2025 whose province load took a dossier out of 2024 runs
+    2024 for that province and ranks 2024 again, as a full reload of the same files would have it.
+
+    One province, one department, 2024: 2 of its 3 dossiers online (SO-A-2024-0 and -1), a LAN: 2/3 + 1. Then the
+    one-stop system corrects SO-A-2024-0's reception date to 5 January 2025 (a later version, filed under 2025): a
+    full reload counts 1 of 2 online in 2024 (0.5 + 1 = 1.5) and 2 of 3 in 2025 (1 of 2 of its own, plus it)."""
+    base = write_national(tmp_path / "data", {"AAA": ("Tỉnh An", {"SO-A": (2, 3, 1)})})
+    run(base, tmp_path / "home", monkeypatch, years=(2024,))
+    ranking = "SELECT year, agency_code, total_points FROM rankings WHERE agency_group = 'province' ORDER BY year"
+    marts = base / "marts" / "egov.duckdb"
+    assert query(marts, ranking) == [(2024, "AAA", 1.6667)]
+
+    province = base / "provinces" / "AAA"
+    write_province(province, {"SO-A": (1, 2, 1)}, 2025)
+    write_csv(
+        province / "raw" / "dossiers" / "2025" / "02" / "sua_ngay.csv",
+        DOSSIER_HEADER + ["NgayCapNhat"],
+        [dossier("SO-A-2024-0", "SO-A", procedure="P-SO-A", received="20250105080000") + ["20250106090000"]],
+    )
+    capsys.readouterr()
+    from pipelines.cli.runs import execute_pipeline
+
+    assert execute_pipeline([2025], data_dir=base) == 0  # `egov run --years 2025`, not a reload
+    said = capsys.readouterr().out
+    assert query(marts, ranking) == [(2024, "AAA", 1.5), (2025, "AAA", 1.6667)]
+    assert "province AAA: the records of 2024 changed in this run" in said
+    assert query(
+        marts,
+        "SELECT year, agency_code, numerator, denominator FROM indicators WHERE indicator_code = "
+        "'dossier_online_ratio' AND agency_code IN ('AAA', 'SO-A') ORDER BY ALL",
+    ) == [(2024, "AAA", 1.0, 2.0), (2024, "SO-A", 1.0, 2.0), (2025, "AAA", 2.0, 3.0), (2025, "SO-A", 2.0, 3.0)]

@@ -22,6 +22,7 @@ from pipelines.core.registry import load_registry
 from pipelines.core.registry.sources import load_sources, registry_source
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.warehouse import write_agency_groups
+from pipelines.defs.ingestion import OTHER_YEARS, years_changed
 from pipelines.defs.jobs import NATIONAL_GROUP, PIPELINE_JOB, pipeline_run_config
 from pipelines.defs.partitions import single_run
 from pipelines.defs.provinces import PROVINCE_TAG, national_partitions, run_scope
@@ -53,7 +54,10 @@ def run_provinces(context: dg.OpExecutionContext, warehouse: Warehouse):
         yield dg.DynamicOutput([code, years], mapping_key="".join(c if c.isalnum() else "_" for c in code))
 
 
-@dg.op(description="One province through the provincial pipeline, into its own warehouse, marts and reports.")
+@dg.op(
+    description="One province through the provincial pipeline, into its own warehouse, marts and reports; then the "
+    "province's other years its loads changed (a record moved between years), as `egov run` does."
+)
 def province_pipeline(
     context: dg.OpExecutionContext, config: ProvinceConfig, scope: list, warehouse: Warehouse
 ) -> list:
@@ -70,37 +74,55 @@ def province_pipeline(
             "unchanged"
         )
     job = provincial_defs.resolve_job_def(PIPELINE_JOB)
-    with province_lock(folder, context.log.info):
+
+    def run_years(span: list[int], full_refresh: bool) -> list[int]:
+        """One provincial run of the years `span`; returns the other years it changed."""
         started = time.monotonic()
         result = job.execute_in_process(
             run_config=pipeline_run_config(
-                job, full_refresh=config.full_refresh, allow_shrink=config.allow_shrink, prefix=f"[{code}] "
+                job, full_refresh=full_refresh, allow_shrink=config.allow_shrink, prefix=f"[{code}] "
             ),
             instance=context.instance,
             resources=build_resources(folder),
             tags={
                 PROVINCE_TAG: code,
                 "egov/national_run": context.run_id,
-                "dagster/asset_partition_range_start": str(years[0]),
-                "dagster/asset_partition_range_end": str(years[-1]),
+                "dagster/asset_partition_range_start": str(span[0]),
+                "dagster/asset_partition_range_end": str(span[-1]),
             },
             raise_on_error=False,
         )
-    if not result.success:
-        failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        raise dg.Failure(
-            f"province {code}: its run {result.run_id[:8]} failed at {', '.join(failed)}; its published "
-            "marts are unchanged (./egov ui shows that run)"
+        if not result.success:
+            failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+            raise dg.Failure(
+                f"province {code}: its run {result.run_id[:8]} failed at {', '.join(failed)}; its published "
+                "marts are unchanged (./egov ui shows that run)"
+            )
+        context.log.info(
+            f"province {code} {span[0]}–{span[-1]}: run {result.run_id[:8]} in {time.monotonic() - started:.1f} s"
         )
-    context.log.info(
-        f"province {code} {years[0]}–{years[-1]}: run {result.run_id[:8]} in {time.monotonic() - started:.1f} s"
-    )
-    return scope
+        return sorted(set(years_changed(result.all_events)) - set(span))
+
+    others: list[int] = []
+    with province_lock(folder, context.log.info):
+        queue = run_years(years, config.full_refresh)
+        while queue:  # records that change (docs/raw_contracts.md): each year named, one run each, as `egov run`
+            other = queue.pop(0)
+            context.log.warning(
+                f"province {code}: the records of {other} changed in this run (extracted, moved between years, or "
+                "finished there from an earlier year); running that year too, then ranking it"
+            )
+            others.append(other)
+            queue += [y for y in run_years([other], False) if y not in queue]
+    return [code, years, sorted(set(others) - set(years))]
 
 
-@dg.op(description="Waits for every province of the run.")
+@dg.op(description="Waits for every province of the run; names the other years their runs changed.")
 def provinces_done(context: dg.OpExecutionContext, scopes: list[list]) -> None:
     context.log.info(f"{len(scopes)} province(s) done")
+    others = sorted({y for _, _, changed in scopes for y in changed})
+    # the national rankings and reports of those years are rebuilt in this run too (_years)
+    context.add_output_metadata({OTHER_YEARS: dg.MetadataValue.json(others)})
 
 
 @dg.graph_asset(
@@ -117,7 +139,13 @@ def province_results():
 
 
 def _years(context: dg.AssetExecutionContext) -> list[int]:
-    return sorted({y for years in run_scope(context).values() for y in years})
+    """The run's years, and the other years its provinces' runs changed and ran (province_results' metadata)."""
+    years = {y for span in run_scope(context).values() for y in span}
+    records = context.instance.get_records_for_run(
+        context.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    events = [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event]
+    return sorted(years | set(years_changed(events)))
 
 
 @dg.asset(
@@ -125,8 +153,9 @@ def _years(context: dg.AssetExecutionContext) -> list[int]:
     backfill_policy=single_run,
     deps=[province_results],
     kinds={"duckdb"},
-    description="The ranking of provinces of the run's years: the national registry (raw/agencies/), each province's "
-    "indicators aggregated from its agencies' as the catalogue says (national:), scored with the national rubric.",
+    description="The ranking of provinces of the run's years (and of the other years its provinces' runs changed): "
+    "the national registry (raw/agencies/), each province's indicators aggregated from its agencies' as the "
+    "catalogue says (national:), scored with the national rubric.",
 )
 def national_rankings(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     from assets.ingestion.load import ingest

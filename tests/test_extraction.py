@@ -559,9 +559,14 @@ def test_a_reception_date_corrected_into_the_next_year_moves_the_dossier(
     ]
     assert [r[:2] for r in second["staged"]] == [(2025, "HS1"), (2024, "HS2"), (2025, "HS3")]  # HS1 staged once
     # Then the run of 2024, as `egov run` does: December 2024 holds HS2 alone, processed on time; January 2025 holds
-    # HS1 (on time) and HS3 (being processed).
+    # HS1 (on time) and HS3 (being processed). HS2, now finished on 2 January 2025, is one of the dossiers finished
+    # in 2025's January (QĐ 766 rated_766): the run names 2025, which runs again.
     final, others = year_night(data_dir, 2024)
-    assert (final["facts"], others) == ([(2024, 12, "SO-TP", 1, 1, 1, 1), (2025, 1, "SO-TP", 2, 2, 1, 1)], [])
+    assert (final["facts"], others) == ([(2024, 12, "SO-TP", 1, 1, 1, 1), (2025, 1, "SO-TP", 2, 2, 1, 1)], [2025])
+    final, others = year_night(data_dir, 2025)
+    assert others == []
+    # Finished in January 2025: HS1 and HS2 (no ratings: no numerator).
+    assert ("2025-01", "PROVINCE", "rated_766", None, 2.0) in [r[:5] for r in final["scorecard"]]
 
     # One extract of the final state into a fresh data directory gives the same figures.
     fresh = tmp_path / "fresh"
@@ -572,4 +577,5 @@ def test_a_reception_date_corrected_into_the_next_year_moves_the_dossier(
     configure(fresh, server, db, monkeypatch)
     monkeypatch.setenv("EGOV_DATA_DIR", str(fresh))
     assert year_night(fresh, 2025)[1] == [2024]
-    assert year_night(fresh, 2024) == (final, [])
+    assert year_night(fresh, 2024)[1] == [2025]
+    assert year_night(fresh, 2025) == (final, [])

@@ -43,15 +43,15 @@ lost AS (  -- the dossier items in one pass: each dossier's lost reasons as bits
                                             WHEN finished AND NgayKetThucXuLy IS NULL THEN reason_bit('no_finish_date')
                                             WHEN finished THEN reason_bit('late')
                                             ELSE reason_bit('open_late') END ELSE 0 END
-           | CASE WHEN accepted AND online_service AND KenhThucHien IS DISTINCT FROM 2
+           + CASE WHEN accepted AND online_service AND coalesce(KenhThucHien <> 2, TRUE)
                   THEN reason_bit('not_online') ELSE 0 END
-           | CASE WHEN accepted AND LePhi > 0 AND coalesce(DuocThanhToanTrucTuyen NOT IN (1, 2), TRUE)
+           + CASE WHEN accepted AND LePhi > 0 AND coalesce(DuocThanhToanTrucTuyen NOT IN (1, 2), TRUE)
                   THEN reason_bit('not_paid_online') ELSE 0 END
-           | CASE WHEN accepted AND CoKetQuaDienTu IS DISTINCT FROM 1 THEN reason_bit('no_e_result') ELSE 0 END
-           | CASE WHEN accepted AND DaSoHoaKetQua IS DISTINCT FROM 1 THEN reason_bit('result_not_digitised') ELSE 0 END
-           | CASE WHEN accepted AND HoSoCoThanhPhanSoHoa IS DISTINCT FROM 1 THEN reason_bit('not_digitised') ELSE 0 END
-           | CASE WHEN accepted AND DuocLayTuKhoDMQG IS DISTINCT FROM 1 THEN reason_bit('no_data_store') ELSE 0 END
-           | CASE WHEN counted AND NgayDongBo IS NULL THEN reason_bit('not_synced')
+           + CASE WHEN accepted AND coalesce(CoKetQuaDienTu <> 1, TRUE) THEN reason_bit('no_e_result') ELSE 0 END
+           + CASE WHEN accepted AND coalesce(DaSoHoaKetQua <> 1, TRUE) THEN reason_bit('result_not_digitised') ELSE 0 END
+           + CASE WHEN accepted AND coalesce(HoSoCoThanhPhanSoHoa <> 1, TRUE) THEN reason_bit('not_digitised') ELSE 0 END
+           + CASE WHEN accepted AND coalesce(DuocLayTuKhoDMQG <> 1, TRUE) THEN reason_bit('no_data_store') ELSE 0 END
+           + CASE WHEN counted AND NgayDongBo IS NULL THEN reason_bit('not_synced')
                   WHEN counted AND NgayDongBo > ref THEN reason_bit('synced_late') ELSE 0 END AS reasons,
            CASE WHEN on_time_lost AND NOT asked_twice AND due IS NOT NULL AND finished
                 THEN CAST(ceil(epoch(NgayKetThucXuLy - due) / 86400) AS INTEGER)

@@ -17,7 +17,6 @@ def marts_with_one_table(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(f"ATTACH '{tmp_path / 'm.duckdb'}' AS m")
     con.execute("CREATE TABLE m.units (unit_code VARCHAR, total DOUBLE)")
-    con.execute("CREATE VIEW m.unit_names AS SELECT unit_code FROM m.units")  # views have no dictionary
     return con
 
 
@@ -103,3 +102,23 @@ def test_every_bundled_dictionary_file_is_a_table_description():
     assert dictionary["rankings"].columns["rank"] == (
         "Rank (Xếp hạng) within year and group by rounded total, competition style (1, 2, 2, 4)"
     )
+
+
+def test_a_view_is_described_like_a_table(tmp_path: Path):
+    folder = tmp_path / "dictionary"
+    write(folder, "units.yaml", "description: Units\ncolumns:\n  unit_code: Unit code\n  total: Total\n")
+    con = marts_with_one_table(tmp_path)
+    con.execute("CREATE VIEW m.unit_names AS SELECT unit_code FROM m.units")
+    with pytest.raises(RegistryError) as err:
+        describe_marts(con, "m", folder)
+    assert f"{folder}/unit_names.yaml: missing: the marts table unit_names needs its data dictionary here" in str(
+        err.value
+    )
+    write(folder, "unit_names.yaml", "description: Names of the units\ncolumns:\n  unit_code: Unit code\n")
+    assert describe_marts(con, "m", folder) == 5
+    assert con.execute("SELECT comment FROM duckdb_views() WHERE database_name = 'm'").fetchall() == [
+        ("Names of the units",)
+    ]
+    assert con.execute(
+        "SELECT comment FROM duckdb_columns() WHERE database_name = 'm' AND table_name = 'unit_names'"
+    ).fetchall() == [("Unit code",)]

@@ -5,7 +5,8 @@ Why files and not `COMMENT ON` lines in marts.sql: a table's description sits in
 developers read and edit alone, and the comments are written from it at publish time (`comment_statements`), so
 the published file's `duckdb_tables().comment` and `duckdb_columns().comment` say what the dictionary says.
 `check_described` runs first: a marts table or column without a description, or a description of a column the table
-does not have, stops the publish naming the file and the key, so the dictionary cannot drift from marts.sql.
+does not have, stops the publish naming the file and the key, so the dictionary cannot drift from marts.sql. Views
+are described like tables (`COMMENT ON TABLE` accepts a view): an analyst reads them alike.
 """
 
 from __future__ import annotations
@@ -50,12 +51,15 @@ def check_described(
     dictionary: dict[str, TableDescription],
     folder: Path = DICTIONARY_DIR,
 ) -> None:
-    """Raise RegistryError unless the dictionary describes exactly the tables of `database` and their columns."""
+    """Raise RegistryError unless the dictionary describes exactly the tables and views of `database` and their
+    columns (a view is read like a table: scorecard_766_dossiers is one)."""
     built: dict[str, list[str]] = {}
     for table, column in con.execute(
         "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ? AND table_name IN "
-        "(SELECT table_name FROM duckdb_tables() WHERE database_name = ?) ORDER BY table_name, column_index",
-        [database, database],
+        "(SELECT table_name FROM duckdb_tables() WHERE database_name = ? UNION ALL "
+        "SELECT view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal) "
+        "ORDER BY table_name, column_index",
+        [database, database, database],
     ).fetchall():
         built.setdefault(table, []).append(column)
     for table, columns in built.items():

@@ -79,11 +79,26 @@ SELECT year, rubric_year, criterion_code, criterion_name, criterion_order, item_
 FROM scorecard_766_items
 ORDER BY year, criterion_order, item_order;
 
--- Every lost point traced to its records, month by month (no personal column: records are named by their code).
-CREATE TABLE m.scorecard_766_dossiers AS
-SELECT period, agency_code, indicator_code, record_code, reason_code, reason, days_late
-FROM scorecard_766_dossiers
-ORDER BY period, agency_code, indicator_code, record_code;
+-- Every lost point traced to its records, month by month (no personal column: records are named by their code):
+-- stored compactly, one row per record and month with its reasons as bits (a plain copy, unsorted: 3-4 times fewer
+-- rows than the trace), and read through the view scorecard_766_dossiers, one row per lost item, which unnests them
+-- and joins the reasons' labels like the warehouse's view (assets/scorecard/sql/trace_view.sql, with `year`).
+CREATE TABLE m.scorecard_766_reasons AS
+SELECT reason_code, indicator_code, bit, days, label FROM scorecard_766_reasons ORDER BY bit;
+
+CREATE TABLE m.scorecard_766_lost AS
+SELECT period, agency_code, record_code, reasons, days_late, sync_days_late FROM scorecard_766_lost;
+
+CREATE VIEW m.scorecard_766_dossiers AS
+SELECT period, agency_code, indicator_code, record_code, reason_code,
+       CASE WHEN contains(label, '{days}') THEN replace(label, '{days}', CAST(days_late AS VARCHAR)) ELSE label END
+           AS reason,
+       days_late
+FROM (
+    SELECT l.period, l.agency_code, r.indicator_code, l.record_code, r.reason_code, r.label,
+           CASE r.days WHEN 'days_late' THEN l.days_late WHEN 'sync_days_late' THEN l.sync_days_late END AS days_late
+    FROM m.scorecard_766_lost AS l JOIN m.scorecard_766_reasons AS r ON l.reasons & r.bit <> 0
+) AS unnested;
 
 CREATE TABLE m.scorecard_766_levels AS
 SELECT year, label, min_share, colour, fill FROM scorecard_766_levels ORDER BY year ASC, min_share DESC;

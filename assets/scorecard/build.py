@@ -18,17 +18,23 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
 from pipelines.core import methods
 from pipelines.core.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, refresh_file_facts
 from pipelines.core.registry import Registry
+from pipelines.core.registry.fields import Model, Text
+from pipelines.core.registry.reading import RegistryError, parse, read_yaml
 from pipelines.core.registry.rubrics import Rubric
 from pipelines.core.registry.sources import load_sources, registry_source
-from pipelines.core.warehouse import transaction
+from pipelines.core.sql import sql_literal
+from pipelines.core.warehouse import insert_rows, transaction
 
 SQL_DIR = Path(__file__).parent / "sql"
+REASONS_FILE = Path(__file__).parent / "reasons_766.yaml"  # why a record did not count: codes, items, labels
+REASON_COLUMNS = ("reason_code", "indicator_code", "bit", "days", "label")
 SCORECARD = "766"  # the folder config/rubrics/periodic/766/
 # Per dossier file, the months its dossiers count in besides their reception month (schema.sql): a load of one year
 # can change the periods of a later one (rated_766, satisfied_766 read the dossiers of every year up to theirs).
@@ -41,9 +47,74 @@ def _sql(name: str) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """The scorecard's tables, and the scoring methods' macros the scoring SQL calls."""
-    con.execute(_sql("schema"))
+    """The scorecard's tables, the reasons' labels, and the scoring methods' macros the scoring SQL calls.
+
+    A warehouse written before the compact trace (a table scorecard_766_dossiers, one row per lost item) has its
+    rows folded into scorecard_766_lost, read through the view of that name from then on."""
+    old_trace = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND table_name = 'scorecard_766_dossiers'"
+    ).fetchone()[0]
+    rows = reason_rows()
+    with transaction(con):
+        if old_trace:
+            con.execute("ALTER TABLE scorecard_766_dossiers RENAME TO scorecard_766_dossiers_by_item")
+        con.execute(_sql("schema"))
+        if con.execute("SELECT * FROM scorecard_766_reasons ORDER BY bit").fetchall() != rows:
+            con.execute("DELETE FROM scorecard_766_reasons")
+            insert_rows(con, "scorecard_766_reasons", REASON_COLUMNS, rows)
+        if old_trace:
+            con.execute(
+                """INSERT INTO scorecard_766_lost
+                SELECT t.year, t.period, t.agency_code, t.record_code, bit_or(r.bit),
+                       max(t.days_late) FILTER (WHERE r.days = 'days_late'),
+                       max(t.days_late) FILTER (WHERE r.days = 'sync_days_late')
+                FROM scorecard_766_dossiers_by_item AS t
+                JOIN scorecard_766_reasons AS r USING (reason_code, indicator_code)
+                GROUP BY ALL;
+                DROP TABLE scorecard_766_dossiers_by_item"""
+            )
+        con.execute(_sql("trace_view"))
     methods.install(con)
+
+
+class Reason(Model):
+    """One reason of reasons_766.yaml."""
+
+    code: str
+    item: str
+    days: Literal["days_late", "sync_days_late"] | None = None
+    label: Text
+
+
+class Reasons(Model):
+    reasons: list[Reason]
+
+
+def reason_rows() -> list[tuple[str, str, int, str | None, str]]:
+    """scorecard_766_reasons rows, (reason_code, indicator_code, bit, days, label): a reason's bit is 2^its place in
+    reasons_766.yaml (at most 32 reasons: the bits are a UINTEGER)."""
+    listed = parse(Reasons, read_yaml(REASONS_FILE), REASONS_FILE).reasons
+    codes = [r.code for r in listed]
+    if len(set(codes)) != len(codes) or len(codes) > 32:
+        raise RegistryError(f"{REASONS_FILE}: reasons must have distinct codes, at most 32 (got {codes})")
+    return [(r.code, r.item, 1 << place, r.days, r.label) for place, r in enumerate(listed)]
+
+
+def _reason_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """`reason_bit(code)`, a reason's bit, and `reason_bits(days)`, the bits of the reasons carrying that day count,
+    for the trace SQL (constants once bound; an unknown code stops the statement naming it)."""
+    rows = reason_rows()
+    bit = " ".join(f"WHEN {sql_literal(code)} THEN {b}::UINTEGER" for code, _, b, _, _ in rows)
+    days = " ".join(
+        f"WHEN {sql_literal(kind)} THEN {sum(b for _, _, b, d, _ in rows if d == kind)}::UINTEGER"
+        for kind in ("days_late", "sync_days_late")
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP MACRO reason_bit(code) AS CASE code {bit} "
+        f"ELSE error('reason ' || code || ' is not in {REASONS_FILE.name}') END"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP MACRO reason_bits(days) AS CASE days {days} END")
 
 
 def computed_codes() -> set[str]:
@@ -237,7 +308,12 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
     check_rubric(rubric)
     items = rubric_rows(year, rubric)
     score_scope = _fingerprint(
-        items, level_rows(year, rubric), _sql("scorecard_766"), _sql("scorecard_766_dossiers"), inputs_scope(con)
+        items,
+        level_rows(year, rubric),
+        _sql("scorecard_766"),
+        _sql("scorecard_766_dossiers"),
+        [(code, item, bit, days) for code, item, bit, days, _ in reason_rows()],  # the stored bits' meaning
+        inputs_scope(con),
     )
     old_scope, old_latest = _state(con, year)
     latest = con.execute("SELECT max(NgayTiepNhan) FROM stg_dossiers").fetchone()[0]
@@ -295,10 +371,10 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
             [year],
         )
         if old_scope != score_scope:  # a new rubric: no period of the old one may stay
-            for table in ("scorecard_766", "scorecard_766_totals", "scorecard_766_dossiers"):
+            for table in ("scorecard_766", "scorecard_766_totals", "scorecard_766_lost"):
                 con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
         valid = [key for key, *_ in period_keys(year, months, rubric.period)]
-        for table in ("scorecard_766", "scorecard_766_totals", "scorecard_766_dossiers"):  # the periods rescored,
+        for table in ("scorecard_766", "scorecard_766_totals", "scorecard_766_lost"):  # the periods rescored,
             # and any no longer scored
             con.execute(
                 f"DELETE FROM {table} WHERE year = ? AND (period IN (SELECT period FROM sc_periods) "
@@ -307,6 +383,7 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
             )
         if rows:
             con.execute(_sql("scorecard_766"))
+            _reason_macros(con)
             con.execute(_sql("scorecard_766_dossiers"))  # the records behind every lost point, month by month
         con.execute("DELETE FROM scorecard_766_dirty WHERE year = ?", [year])
         _set_state(con, year, score_scope=score_scope, latest=latest)

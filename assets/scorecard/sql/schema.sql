@@ -121,15 +121,25 @@ CREATE TABLE IF NOT EXISTS scorecard_766_totals (
     rank           INTEGER            -- within the agency group and period, by total_points; NULL: no total, PROVINCE
 );
 
--- Every lost point traced to its records (monthly periods): one row per record in an item's denominator but not its
--- numerator, when the item has a value for the unit and month (scorecard_766_dossiers.sql gives every reason).
-CREATE TABLE IF NOT EXISTS scorecard_766_dossiers (
+-- Every lost point traced to its records (monthly periods), stored compactly: one row per record and month that lost
+-- something, its reasons as bits of scorecard_766_reasons, only those of items with a value for the unit and month
+-- (scorecard_766_dossiers.sql gives every reason). Read through the view scorecard_766_dossiers (build.py).
+CREATE TABLE IF NOT EXISTS scorecard_766_lost (
     year           INTEGER NOT NULL,
     period         VARCHAR NOT NULL,  -- 2026-08
     agency_code    VARCHAR NOT NULL,
-    indicator_code VARCHAR NOT NULL,
     record_code    VARCHAR NOT NULL,  -- MaHoSo; the procedure code (published_766); MaPhanAnh (feedback)
+    reasons        UINTEGER NOT NULL, -- bit_or of the lost reasons' scorecard_766_reasons.bit, never 0
+    days_late      INTEGER,           -- days past the due date (on time, feedback: reasons with days = days_late)
+    sync_days_late INTEGER            -- days synced after the reference instant (synced_late)
+);
+
+-- The reasons (assets/scorecard/reasons_766.yaml, rewritten by build.ensure_schema): which item each one is lost
+-- for, its bit in scorecard_766_lost.reasons, its Vietnamese label ({days}: the day count it carries).
+CREATE TABLE IF NOT EXISTS scorecard_766_reasons (
     reason_code    VARCHAR NOT NULL,
-    reason         VARCHAR NOT NULL,  -- in Vietnamese, for the agency pages
-    days_late      INTEGER            -- days past the due date (on time, feedback), or synced after the instant
+    indicator_code VARCHAR NOT NULL,
+    bit            UINTEGER NOT NULL,  -- 2^(place in the file)
+    days           VARCHAR,            -- days_late, sync_days_late, NULL
+    label          VARCHAR NOT NULL
 );

@@ -1,0 +1,13 @@
+-- The trace as analysts and the reports read it (docs/rubrics.md §8): one row per lost item of a record and month,
+-- unnested from scorecard_766_lost's reason bits, with the reason's label and its day count. The marts hold the same
+-- view without `year` (assets/marts/marts.sql). Rewritten by build.ensure_schema on every run.
+CREATE OR REPLACE VIEW scorecard_766_dossiers AS
+SELECT year, period, agency_code, indicator_code, record_code, reason_code,
+       CASE WHEN contains(label, '{days}') THEN replace(label, '{days}', CAST(days_late AS VARCHAR)) ELSE label END
+           AS reason,
+       days_late
+FROM (
+    SELECT l.year, l.period, l.agency_code, r.indicator_code, l.record_code, r.reason_code, r.label,
+           CASE r.days WHEN 'days_late' THEN l.days_late WHEN 'sync_days_late' THEN l.sync_days_late END AS days_late
+    FROM scorecard_766_lost AS l JOIN scorecard_766_reasons AS r ON l.reasons & r.bit <> 0
+) AS unnested;

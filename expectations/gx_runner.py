@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
+import shutil
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,6 +42,7 @@ from expectations.suites import (
 from pipelines.core.queries import has_table, json_safe
 from pipelines.core.registry import Registry, load_registry
 from pipelines.core.registry.thresholds import load_thresholds
+from pipelines.core.settings import cache_dir
 from pipelines.core.sql import sql_identifier
 
 if TYPE_CHECKING:
@@ -62,17 +65,85 @@ def data_docs_index(site_dir: Path) -> Path:
     return Path(site_dir) / "index.html"
 
 
-def gx_context(site_dir: Path) -> Any:
+def gx_context(site_dir: Path, registry: Registry | None = None) -> Any:
     """The file context rooted at `site_dir.parent`, its Data Docs site pointed at `site_dir`; one per process.
 
     GX would write the docs to gx/uncommitted/data_docs/local_site/; the default site is replaced by one whose
     store backend is `site_dir` (absolute, rewritten on each open, so a moved data directory keeps working).
+    A new project starts as a copy of the prepared project template of the same suites, when there is one
+    (`save_project_template`); `registry`: the data directory's, whose suites the template must match.
     """
     site_dir = Path(site_dir).resolve()
     key = str(site_dir)
     if key not in _contexts:
+        _seed_project(site_dir, registry or load_registry())
         _contexts[key] = _open_context(site_dir)
     return _contexts[key]
+
+
+# Bump when the way suites, validation definitions or checkpoints are written changes: older templates are then
+# ignored (the key also holds GX's version and every suite's fingerprint).
+PROJECT_TEMPLATE_FORMAT = 1
+PROJECT_DIR = "gx"  # the GX project's folder under `site_dir.parent`
+
+
+def _suite_fingerprint(name: str, registry: Registry | None) -> str:
+    return hashlib.sha256(repr((SUITE_FORMAT, suite_specs(name, registry))).encode()).hexdigest()
+
+
+def project_template_dir(registry: Registry) -> Path:
+    """Where the prepared GX project of these suites is kept: `<cache dir>/gx-projects/<key>`.
+
+    Writing the suites, validation definitions and checkpoints of a new project costs GX ~2–3 s of CPU; every new
+    data directory with the same suites (each province of a national run, each test) copies the prepared project
+    instead. The key changes with GX's version and with any suite's specs (the registry's groups and labels)."""
+    import great_expectations as gx
+
+    suites = [(name, _suite_fingerprint(name, registry)) for name in (*STAGING_SUITES, *MART_SUITES)]
+    key = hashlib.sha256(repr((PROJECT_TEMPLATE_FORMAT, gx.__version__, suites)).encode()).hexdigest()[:32]
+    return cache_dir() / "gx-projects" / key
+
+
+def _seed_project(site_dir: Path, registry: Registry) -> None:
+    """A new project starts as a copy of the template; an existing one, or no template, is left alone."""
+    project = site_dir.parent / PROJECT_DIR
+    template = project_template_dir(registry)
+    if project.exists() or not template.is_dir():
+        return
+    scratch = project.with_name(f".{PROJECT_DIR}.{os.getpid()}.tmp")
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        shutil.copytree(template, scratch)
+        scratch.rename(project)
+    except OSError:  # a template being replaced, a full disk: the project is then written as without one
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def save_project_template(ctx: Any, registry: Registry) -> None:
+    """Keep this project as the template of its suites once every suite is prepared in it (no validation results,
+    no Data Docs: only the definitions). Written beside and renamed into place: readers never see half of it."""
+    template = project_template_dir(registry)
+    if template.is_dir():
+        return
+    root = Path(ctx.root_directory)
+    stored = _read_json(root / SUITE_FINGERPRINTS)
+    if any(stored.get(name) != _suite_fingerprint(name, registry) for name in (*STAGING_SUITES, *MART_SUITES)):
+        return  # not every suite is prepared here yet
+    template.parent.mkdir(parents=True, exist_ok=True)
+    scratch = template.with_name(f".{template.name}.{os.getpid()}.tmp")
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        shutil.copytree(root, scratch, ignore=shutil.ignore_patterns("validations", "data_docs"))
+        scratch.rename(template)
+    except OSError:  # another process saved it first, or the cache is not writable: the template is optional
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+SUITE_FINGERPRINTS = "egov_suite_fingerprints.json"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _open_context(site_dir: Path) -> Any:
@@ -183,9 +254,9 @@ def _summarise(validation: Any, specs: dict[str, Spec], rows: int, seconds: floa
 def prepared_checkpoint(ctx: Any, name: str, gx: Any, registry: Registry | None = None) -> Any:
     """The table's checkpoint; suite, validation definition and checkpoint are only rewritten when the suite's
     specs changed (GX's add_or_update compares every expectation: ~0.25 s a table on every run otherwise)."""
-    fingerprints_path = Path(ctx.root_directory) / "egov_suite_fingerprints.json"
-    fingerprints = json.loads(fingerprints_path.read_text()) if fingerprints_path.exists() else {}
-    fingerprint = hashlib.sha256(repr((SUITE_FORMAT, suite_specs(name, registry))).encode()).hexdigest()
+    fingerprints_path = Path(ctx.root_directory) / SUITE_FINGERPRINTS
+    fingerprints = _read_json(fingerprints_path)
+    fingerprint = _suite_fingerprint(name, registry)
     loaded = _loaded_checkpoints.get((id(ctx), name))
     if loaded is not None and loaded[0] == fingerprint == fingerprints.get(name):
         return loaded[1]  # loaded by this process already (the GX worker loads them all while the run computes)
@@ -363,7 +434,8 @@ def validate_in_process(
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    ctx = gx_context(site_dir)
+    registry = registry or load_registry()
+    ctx = gx_context(site_dir, registry)
     results: dict[str, dict[str, Any]] = {}
     rendered: list[Any] = []  # the pages to (re)build: the new validation results and their suites
     for name, frame in frames.items():
@@ -384,6 +456,7 @@ def validate_in_process(
     # site has no index yet.
     full = not data_docs_index(site_dir).exists() or not rendered
     ctx.build_data_docs(site_names=[SITE_NAME], resource_identifiers=None if full else rendered)
+    save_project_template(ctx, registry)
     return results
 
 

@@ -94,16 +94,17 @@ def stop() -> None:
 def main(site_dir: Path, data_dir: Path) -> int:
     import great_expectations as gx
 
-    from expectations.gx_runner import gx_context, prepared_checkpoint, validate_in_process
+    from expectations.gx_runner import gx_context, prepared_checkpoint, save_project_template, validate_in_process
     from expectations.suites import MART_SUITES, STAGING_SUITES
     from pipelines.core.registry import load_registry
 
     registry = load_registry(data_dir)
 
     # The slow part of a first validation, done while the run computes: the import, the project, the checkpoints.
-    ctx = gx_context(site_dir)
+    ctx = gx_context(site_dir, registry)
     for name in (*STAGING_SUITES, *MART_SUITES):
         prepared_checkpoint(ctx, name, gx, registry)
+    save_project_template(ctx, registry)
 
     line = sys.stdin.readline()
     if not line.strip():

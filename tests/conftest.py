@@ -161,6 +161,16 @@ def create_tables(con, *layers: str) -> None:
         con.execute(SCHEMA_FILES[layer].read_text(encoding="utf-8"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's own cache (the prepared GX project, `pipelines/core/settings.py` `cache_dir`), shared by the
+    xdist workers: never the user's ~/.cache, and every session starts without one."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "cache"
+    os.environ["EGOV_CACHE_DIR"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small sample province (3 years) run once through the whole pipeline, shared by the end-to-end tests.

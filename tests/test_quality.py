@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -1143,6 +1144,35 @@ def test_gx_keeps_a_bounded_history(clean_frames: dict[str, Any], tmp_path: Path
     assert kept() == (1, 1)
     validate(4, keep_runs=2)
     assert kept() == (2, 2)
+
+
+@pytest.mark.slow
+def test_a_new_data_directory_starts_from_the_prepared_gx_project_of_the_same_suites(
+    clean_frames: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first validation of a data directory keeps its GX project (suites, validation definitions, checkpoints;
+    no results, no Data Docs) as the template of its suites; a new directory copies it instead of writing them
+    again, gives the same summaries and its own Data Docs."""
+    from expectations.gx_runner import validate_frames
+
+    monkeypatch.setenv("EGOV_CACHE_DIR", str(tmp_path / "cache"))
+
+    def suites(project: Path) -> dict[str, dict]:  # GX gives a suite a new random id each time it writes it
+        return {f.stem: json.loads(f.read_text()) for f in (project / "gx" / "expectations").glob("*.json")}
+
+    def summaries(results: dict[str, dict]) -> dict[str, dict]:
+        return {n: {k: v for k, v in r.items() if k != "seconds"} for n, r in results.items()}
+
+    first = validate_frames(clean_frames, tmp_path / "a" / "data_docs", run_name=str(YEAR))
+    [template] = (tmp_path / "cache" / "gx-projects").iterdir()
+    assert set(suites(tmp_path / "a")) == set(SUITES)
+    assert not list(template.rglob("validations")) and not list(template.rglob("*.html"))
+
+    second = validate_frames(clean_frames, tmp_path / "b" / "data_docs", run_name=str(YEAR))
+    assert summaries(second) == summaries(first) and not any(r["reused"] for r in second.values())
+    assert suites(tmp_path / "b") == suites(tmp_path / "a")  # the same ids: copied, not written again
+    assert all((tmp_path / "b" / "data_docs" / "validations" / name).is_dir() for name in SUITES)
+    assert str(tmp_path / "a") not in (tmp_path / "b" / "gx" / "great_expectations.yml").read_text()
 
 
 def test_a_handful_of_rows_is_not_judged_on_its_quarantined_share(tmp_path: Path) -> None:

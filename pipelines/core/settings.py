@@ -35,6 +35,14 @@ def data_dir() -> Path:
     return Path(os.environ.get("EGOV_DATA_DIR") or PROJECT_ROOT / "data").resolve()
 
 
+def cache_dir() -> Path:
+    """Files the pipeline can rebuild at any time, shared by every data directory of the machine (the prepared
+    Great Expectations project): `EGOV_CACHE_DIR`, else `$XDG_CACHE_HOME/egov`, else `~/.cache/egov`."""
+    if os.environ.get("EGOV_CACHE_DIR"):
+        return Path(os.environ["EGOV_CACHE_DIR"]).resolve()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").resolve() / "egov"
+
+
 def raw_dir(base: Path | None = None) -> Path:
     return (base or data_dir()) / "raw"
 

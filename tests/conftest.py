@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -175,33 +175,39 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small sample province (3 years) run once through the whole pipeline, shared by the end-to-end tests.
 
-    Read it, never change it: a test that reruns the pipeline or adds or deletes files uses `own_province`.
-    Built once per test session: under pytest-xdist, the first worker that needs it builds it (the others wait on a
-    file lock) into a scratch folder renamed into place when the run succeeded; a failed build is not retried by
-    every worker, each fails with its message."""
+    Read it, never change it: a test that reruns the pipeline or adds or deletes files uses `own_province`."""
+    return built_once(tmp_path_factory, "province", build_province)
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Path]) -> Path:
+    """`build(folder)` run once per test session, its result shared by every test that asks (read only).
+
+    Under pytest-xdist, the first worker that needs it builds it (the others wait on a file lock) into a scratch
+    folder renamed into place when the build succeeded; a failed build is not retried by every worker, each fails
+    with its message. `build` returns the path to share, inside its folder."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):  # one process: its own temporary folder
-        return build_province(tmp_path_factory.mktemp("province"))
+        return build(tmp_path_factory.mktemp(name))
     from filelock import FileLock
 
     shared = tmp_path_factory.getbasetemp().parent  # the session's folder, above each worker's own
-    done, failed = shared / "province", shared / "province.failed"
-    with FileLock(shared / "province.lock"):
+    done, failed = shared / name, shared / f"{name}.failed"
+    with FileLock(shared / f"{name}.lock"):
         if not (done / "complete").is_file():
             if failed.is_file():
                 pytest.fail(
-                    f"the sample province failed to build in another worker:\n{failed.read_text(encoding='utf-8')}",
+                    f"{name} failed to build in another worker:\n{failed.read_text(encoding='utf-8')}",
                     pytrace=False,
                 )
-            scratch = Path(tempfile.mkdtemp(prefix="province.building-", dir=shared))
+            scratch = Path(tempfile.mkdtemp(prefix=f"{name}.building-", dir=shared))
             try:
-                build_province(scratch)
+                result = build(scratch)
             except BaseException as error:
                 failed.write_text(f"{type(error).__name__}: {error}", encoding="utf-8")
                 shutil.rmtree(scratch, ignore_errors=True)
                 raise
-            (scratch / "complete").write_text("built\n", encoding="utf-8")
+            (scratch / "complete").write_text(str(result.relative_to(scratch)), encoding="utf-8")
             scratch.rename(done)
-    return done / "data"
+    return done / (done / "complete").read_text(encoding="utf-8")
 
 
 def build_province(folder: Path) -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import AGENCY_HEADER, DOSSIER_HEADER, PROJECT, dossier, vn_value, write_csv
+from conftest import AGENCY_HEADER, DOSSIER_HEADER, PROJECT, built_once, dossier, vn_value, write_csv
 from test_safety_reports import page
 
 from assets.marts.publish import open_marts
@@ -132,10 +132,14 @@ def run(
     assert execute_pipeline(list(years), data_dir=base, full_refresh=True, **national) == 0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def national(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The two provinces run once in-process (read only: tests that run again work on a fresh directory)."""
-    root = tmp_path_factory.mktemp("national")
+    """The two provinces run once in-process for the whole session (read only: tests that run again work on a fresh
+    directory)."""
+    return built_once(tmp_path_factory, "national", build_national)
+
+
+def build_national(root: Path) -> Path:
     base = write_national(root / "data")
     with pytest.MonkeyPatch.context() as mp:
         run(base, root / "dagster_home", mp)
@@ -374,7 +378,9 @@ def test_multiprocess_runs_provinces_at_once_and_a_busy_province_queues(
     import dagster as dg
 
     base = write_national(tmp_path / "data")
-    # Another run holds province AAA (its lock) for the first seconds: AAA's step waits instead of failing.
+    # Another run holds province AAA (its lock) until BBB has published: AAA's step waits instead of failing, while
+    # BBB runs in the other process (released after 5 minutes at most, whatever the machine's load).
+    bbb_marts = base / "provinces" / "BBB" / "marts" / "egov.duckdb"
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -382,7 +388,8 @@ def test_multiprocess_runs_provinces_at_once_and_a_busy_province_queues(
             (
                 "import sys, time; from pathlib import Path; from pipelines.core.provinces import province_lock\n"
                 f"with province_lock(Path({str(base / 'provinces' / 'AAA')!r}), print):\n"
-                "    print('held', flush=True); time.sleep(25)"
+                "    print('held', flush=True); deadline = time.monotonic() + 300\n"
+                f"    while not Path({str(bbb_marts)!r}).exists() and time.monotonic() < deadline: time.sleep(0.2)\n"
             ),
         ],
         stdout=subprocess.PIPE,
@@ -390,7 +397,7 @@ def test_multiprocess_runs_provinces_at_once_and_a_busy_province_queues(
     )
     assert holder.stdout.readline().strip() == "held"
     run(base, tmp_path / "home", monkeypatch, executor="multiprocess", workers=2)
-    assert holder.wait(timeout=60) == 0
+    assert holder.wait(timeout=10) == 0
     assert marts_content(base / "marts" / "egov.duckdb") == marts_content(national / "marts" / "egov.duckdb")
 
     with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:

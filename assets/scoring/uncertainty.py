@@ -45,6 +45,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from assets.scoring.score import scored_transforms
 from pipelines.core import methods
 from pipelines.core.registry.catalogue import CATALOGUE_PATH
 from pipelines.core.registry.rubrics import UncertaintySpec, rubrics_for_years
@@ -672,8 +673,8 @@ def analyse_years(
     `memory`: the bytes a group's arrays may hold (analyse_group); the same rows whatever it is."""
     years = sorted({int(y) for y in years})
     rubrics = rubrics_for_years(years, Path(rubric_dir), catalogue_path)
-    methods.install(con)
     con.execute(_sql("schema"))
+    methods.install(con, scored_transforms(con, years))
     results: dict[str, list[pl.DataFrame]] = {table: [] for table in TABLES}
     for year, rubric in rubrics.items():
         spec = rubric.uncertainty

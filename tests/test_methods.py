@@ -122,6 +122,29 @@ def test_steps_forward_and_inverse(sql):
     assert inverse(sql, "steps", 2.1, 3, {"steps": [{"min": 0.5, "share": 0.7}, {"min": 0.8, "share": 1}]}) == 0.5
 
 
+def test_macros_installed_without_transforms_score_alike_and_refuse_a_transformed_item():
+    """A rubric without `transform:` (the provincial one) gets the macros without the log cases, which plan several
+    times faster: an untransformed item scores exactly as under the full set, and one under `log` is an error, never
+    scored as if untransformed."""
+    plain, full = duckdb.connect(), duckdb.connect()
+    methods.install(plain, ())
+    methods.install(full)
+    posts = methods.params_json({"worst": 10, "best": 1000})
+    forward = "SELECT method_share('goalposts', method_transform(?, 100::DOUBLE), method_params_for(?, ?), NULL, NULL)"
+    inverse = "SELECT method_untransform(?, method_value('goalposts', 1, 2, method_params_for(?, ?), NULL, NULL))"
+    for db in (plain, full):
+        assert db.execute(forward, [None, posts, None]).fetchone()[0] == pytest.approx(1 / 11)  # (100-10) / 990
+        assert db.execute(inverse, [None, posts, None]).fetchone()[0] == pytest.approx(505)  # 10 + 990 / 2
+    # under log: (ln 100 - ln 10) / (ln 1000 - ln 10) = 1 / 2, and half the points at exp((ln 10 + ln 1000) / 2)
+    assert full.execute(forward, ["log", posts, "log"]).fetchone()[0] == pytest.approx(0.5)
+    assert full.execute(inverse, ["log", posts, "log"]).fetchone()[0] == pytest.approx(100)
+    for sql_text in (forward, inverse):
+        with pytest.raises(duckdb.InvalidInputException, match="installed without transforms.*log"):
+            plain.execute(sql_text, ["log", posts, "log"]).fetchone()
+    with pytest.raises(methods.MethodError, match="unknown transform"):
+        methods.install(plain, ["sqrt"])
+
+
 @pytest.mark.parametrize(
     ("method", "params", "others"),
     [

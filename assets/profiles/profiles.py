@@ -15,6 +15,7 @@ import duckdb
 
 from assets.indicators.build import load_indicator_catalogue
 from assets.profiles.tree_what_if import tree_what_if
+from assets.scoring.score import scored_transforms
 from pipelines.core import methods
 from pipelines.core.registry.rubrics import load_rubric, rubric_files
 from pipelines.core.warehouse import insert_rows, transaction
@@ -53,7 +54,7 @@ def build_profiles(con: duckdb.DuckDBPyConnection, rubric_dir: Path) -> dict[str
     Every year, not only the run's: a backfill of 2020 changes 2021's previous rank and every later rank history,
     and all years together take well under a second."""
     labels = indicator_label_rows(rubric_dir)
-    methods.install(con)
+    methods.install(con, scored_transforms(con))
     with transaction(con):
         con.execute(_sql("schema"))
         insert_rows(
@@ -64,4 +65,5 @@ def build_profiles(con: duckdb.DuckDBPyConnection, rubric_dir: Path) -> dict[str
         )
         con.execute(_sql("profiles"))
         tree_what_if(con)  # the groups whose total is not the sum of their items' points
+        con.execute("DROP TABLE what_if_tree_groups")
     return {table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in PROFILE_TABLES}

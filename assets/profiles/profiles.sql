@@ -89,6 +89,18 @@ LEFT JOIN next_classes AS n USING (year, agency_code)
 LEFT JOIN above AS a USING (year, agency_code)
 ORDER BY r.year, r.agency_group, r.rank, r.agency_code;
 
+-- The groups whose total is not the sum of their item points (a node geometric, missing: skip or min_coverage, or the
+-- total's index rounded): the greedy choice below is exact only for the others, so these get their what-if from
+-- tree_what_if.py, on the whole tree. A temp table that profiles.py drops: read by the what-if below and by
+-- tree_what_if.py, and empty for a rubric of plain sums.
+CREATE OR REPLACE TEMP TABLE what_if_tree_groups AS
+SELECT year, agency_group FROM rubric_classes
+WHERE coalesce(aggregate, 'arithmetic') <> 'arithmetic' OR coalesce(missing, 'zero') <> 'zero'
+   OR coalesce(min_coverage, 0) <> 0 OR coalesce(rounding, 'total') <> 'total'
+UNION
+SELECT year, agency_group FROM rubric_criteria
+WHERE aggregate <> 'arithmetic' OR missing <> 'zero' OR min_coverage > 0;
+
 -- The fewest items: take the items with the most points still to gain, largest first, until the goal is met
 -- (the k largest gains beat any other k items, so no smaller set exists; every method can reach its full points).
 -- The last item needs only part of its gain: the method's inverse gives the value that earns it, the other units'
@@ -97,27 +109,16 @@ ORDER BY r.year, r.agency_group, r.rank, r.agency_code;
 -- new_points is the method's forward formula at that value, with the group's minimum and maximum updated. Under
 -- minmax, lifting the group's lowest unit lowers the others' points: the goal is then met with room to spare.
 -- Rankings round the total half away from zero, so reaching (threshold - total_points) on the unrounded sum is enough.
+-- Only for the groups whose total is the sum of their item points: not those of what_if_tree_groups (below).
 INSERT INTO what_if
 WITH rounding AS (
     SELECT DISTINCT year, agency_group, decimals FROM rubric_classes
-),
-additive AS (
-    -- the groups whose total is the sum of their item points (every node arithmetic, a missing value earning 0,
-    -- the total rounded): the greedy choice below is exact for them. Geometric nodes, missing: skip and
-    -- min_coverage: tree_what_if.py, on the whole tree; rounding: index has no what-if yet (docs/rubrics.md §3).
-    SELECT year, agency_group FROM rubric_classes
-    GROUP BY ALL
-    HAVING bool_and(coalesce(aggregate, 'arithmetic') = 'arithmetic' AND coalesce(missing, 'zero') = 'zero'
-                    AND coalesce(min_coverage, 0) = 0 AND coalesce(rounding, 'total') = 'total')
-    EXCEPT
-    SELECT year, agency_group FROM rubric_criteria
-    WHERE aggregate <> 'arithmetic' OR missing <> 'zero' OR min_coverage > 0
 ),
 goals AS (
     SELECT year, agency_code, 'next_class' AS goal, 'đạt loại ' || next_class AS goal_label,
            CAST(next_class_min AS DECIMAL(38, 9)) - CAST(total_points AS DECIMAL(38, 9)) AS points_needed
     FROM agency_profiles
-    SEMI JOIN additive USING (year, agency_group)
+    ANTI JOIN what_if_tree_groups USING (year, agency_group)
     WHERE next_class IS NOT NULL
     UNION ALL
     SELECT year, agency_code, 'pass_agency_above', 'vượt ' || coalesce(agency_above_name, agency_above_code),
@@ -125,7 +126,7 @@ goals AS (
                - CAST(total_points AS DECIMAL(38, 9))
     FROM agency_profiles
     JOIN rounding AS d USING (year, agency_group)
-    SEMI JOIN additive USING (year, agency_group)
+    ANTI JOIN what_if_tree_groups USING (year, agency_group)
     WHERE agency_above_code IS NOT NULL
 ),
 items AS (

@@ -42,16 +42,11 @@ def _groups(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str, Tree]]:
     """(year, group, tree) of the groups profiles.sql leaves without a what-if: a node other than a sum with
     missing values at 0, or the index rounded."""
     out = []
-    # Only the groups with a rule other than a plain sum can be one (a superset: group_tree decides), so a rubric of
-    # plain sums (the provincial one) costs one query, not two per group.
+    # The groups profiles.sql left out (what_if_tree_groups, by the rules group_tree reads), so a rubric of plain
+    # sums (the provincial one) costs one query of an empty table.
     candidates = con.execute("""
         SELECT DISTINCT p.year, p.agency_group FROM agency_profiles AS p
-        WHERE EXISTS (SELECT 1 FROM rubric_criteria AS c WHERE c.year = p.year AND c.agency_group = p.agency_group
-                      AND (c.aggregate IS DISTINCT FROM 'arithmetic' OR c.missing IS DISTINCT FROM 'zero'
-                           OR c.min_coverage IS DISTINCT FROM 0))
-           OR EXISTS (SELECT 1 FROM rubric_classes AS k WHERE k.year = p.year AND k.agency_group = p.agency_group
-                      AND (coalesce(k.aggregate, 'arithmetic') <> 'arithmetic' OR coalesce(k.missing, 'zero') <> 'zero'
-                           OR coalesce(k.min_coverage, 0) <> 0 OR coalesce(k.rounding, 'total') <> 'total'))
+        SEMI JOIN what_if_tree_groups USING (year, agency_group)
         ORDER BY ALL""").fetchall()
     for year, group in candidates:
         tree = group_tree(con, year, group, UncertaintySpec())

@@ -2,8 +2,9 @@
 
 Python only validates the rubric files and loads them into `rubric_items` / `rubric_criteria` / `rubric_classes`;
 the arithmetic is SQL (score.sql: the items; score_nodes.sql: one level of criteria, run from the deepest level up
-to the total; score_ranks.sql: criterion scores and rankings; with the scoring methods' macros of methods.py), so an
-analyst can reproduce any figure from the warehouse tables alone. Each call replaces the given years in one
+to the total, or score_sums.sql for a rubric of one level of plain sums; score_ranks.sql: criterion scores and
+rankings; with the scoring methods' macros of methods.py), so an analyst can reproduce any figure from the
+warehouse tables alone. Each call replaces the given years in one
 transaction, so reruns and backfills are idempotent and readers never see half a year.
 """
 
@@ -19,7 +20,7 @@ from pipelines.core.registry.catalogue import CATALOGUE_PATH
 from pipelines.core.registry.reading import RubricError
 from pipelines.core.registry.rubrics import Rubric, rubrics_for_years
 from pipelines.core.registry.sources import SourceContract
-from pipelines.core.warehouse import insert_rows, transaction
+from pipelines.core.warehouse import fetch_one, insert_rows, transaction
 
 HERE = Path(__file__).parent
 SCORED_TABLES = (
@@ -83,12 +84,12 @@ def _sql(name: str) -> str:
     return (HERE / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_schema(con: duckdb.DuckDBPyConnection, transforms: Collection[str] = methods.TRANSFORMS) -> None:
     """Create the scoring tables, the rankings_history view (needs the staging schema's stg_agencies), the
-    scoring methods' table and their macros."""
+    scoring methods' table and their macros (for the items' `transforms` in use: methods.install)."""
     con.execute(_sql("schema"))
     methods.write_methods_table(con)
-    methods.install(con)
+    methods.install(con, transforms)
 
 
 class ScoringError(ValueError):
@@ -160,6 +161,19 @@ def rubric_rows(year: int, rubric: Rubric) -> tuple[list[tuple], list[tuple], li
     return items, criteria, classes
 
 
+def scored_transforms(con: duckdb.DuckDBPyConnection, years: Collection[int] | None = None) -> list[str]:
+    """The items' transforms in rubric_items (of `years`; of every year when None): what the methods' macros must be
+    installed for (methods.install) before SQL that reads those items."""
+    return [
+        t
+        for (t,) in con.execute(
+            "SELECT DISTINCT transform FROM rubric_items WHERE transform NOTNULL "
+            "AND (?::INTEGER[] IS NULL OR list_contains(?::INTEGER[], year)) ORDER BY 1",
+            [None if years is None else list(years)] * 2,
+        ).fetchall()
+    ]
+
+
 def check_log_values(con: duckdb.DuckDBPyConnection) -> None:
     """A value <= 0 of an item under transform: log has no logarithm: stop before scoring, naming them."""
     bad = con.execute("""
@@ -178,8 +192,12 @@ def check_log_values(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def score_tree(con: duckdb.DuckDBPyConnection) -> None:
-    """Points of every criterion, level by level from the deepest up, and of the total (level 0), into the temp
-    table node_points (score_nodes.sql)."""
+    """Points of every criterion and of the total (level 0) as `node_points`, which score_ranks.sql reads.
+
+    A rubric of one level of criteria that all sum their items' points (arithmetic, a missing value earning 0, no
+    min_coverage: the provincial rubric) needs no tree: one GROUP BY of the items' points per criterion and per unit
+    (score_sums.sql) gives the same exact sums. Any other rubric is scored level by level from the deepest up
+    (score_nodes.sql), each level's rules applied to the points of the level below."""
     con.execute(
         """CREATE OR REPLACE TEMP TABLE scoring_nodes AS
         SELECT year, agency_group, criterion_code AS node, coalesce(parent_code, '') AS parent_code, level,
@@ -191,9 +209,16 @@ def score_tree(con: duckdb.DuckDBPyConnection) -> None:
         FROM rubric_classes WHERE year IN (SELECT year FROM scoring_years)""",
         [TOTAL_LABEL, TOTAL_LABEL],
     )
+    deepest, plain = fetch_one(
+        con,
+        "SELECT coalesce(max(level), 0), coalesce(bool_and(aggregate = 'arithmetic' AND missing = 'zero' "
+        "AND min_coverage = 0), TRUE) FROM scoring_nodes",
+    )
     con.execute("""CREATE OR REPLACE TEMP TABLE node_points (year INTEGER, agency_code VARCHAR, agency_group VARCHAR,
         node VARCHAR, level INTEGER, points DECIMAL(38, 9), max_points DECIMAL(38, 9), reason VARCHAR)""")
-    deepest = con.execute("SELECT coalesce(max(level), 0) FROM scoring_nodes").fetchone()[0]
+    if deepest <= 1 and plain:
+        con.execute(_sql("score_sums"))
+        return
     nodes_sql = _sql("score_nodes")
     for level in range(deepest, -1, -1):
         con.execute(nodes_sql, {"level": level})
@@ -232,7 +257,8 @@ def score_years(
     if not years:
         return dict.fromkeys(SCORED_TABLES, 0)
     rubrics = rubrics_for_years(years, Path(rubric_dir), catalogue_path)
-    ensure_schema(con)
+    transforms = {i.transform for r in rubrics.values() for v in r.variants.values() for i in v.items} - {None}
+    ensure_schema(con, transforms)
     con.execute("CREATE OR REPLACE TEMP TABLE scoring_years AS SELECT unnest(?::INTEGER[]) AS year", [years])
     # One row per evaluated agency and year (a registry listing an agency twice must not score it twice).
     con.execute(
@@ -270,7 +296,8 @@ def score_years(
             insert_rows(con, "rubric_items", RUBRIC_ITEM_COLUMNS, item_rows)
             insert_rows(con, "rubric_criteria", RUBRIC_CRITERION_COLUMNS, criterion_rows)
             insert_rows(con, "rubric_classes", RUBRIC_CLASS_COLUMNS, class_rows)
-            check_log_values(con)
+            if "log" in transforms:
+                check_log_values(con)
             con.execute(_sql("score"))
             score_tree(con)
             con.execute(_sql("score_ranks"))

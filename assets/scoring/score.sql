@@ -1,7 +1,7 @@
 -- Score the years of `scoring_years` (temp table) with the rubric rows already in rubric_items, rubric_criteria and
 -- rubric_classes. Run by score.py inside one transaction, after the years' old rows were deleted, in three parts:
--- this file (the items), score_nodes.sql once per level of criteria from the deepest up to the total (level 0), and
--- score_ranks.sql (criterion_scores and rankings). Each item's share of its points comes from its scoring method
+-- this file (the items), score_nodes.sql once per level of criteria from the deepest up to the total (level 0) (or,
+-- for a rubric of one level of plain sums, score_sums.sql), and score_ranks.sql (criterion_scores and rankings). Each item's share of its points comes from its scoring method
 -- (rubric_items.method, .params, .transform) through the macros of pipelines/core/methods.py: method_share (value →
 -- share), method_value (share → value), method_params_for / method_transform (transform: log), round_decimals.
 -- Arithmetic is DECIMAL(38, 9) from the item points on: sums are exact and 79.995 rounds to 80.00, whatever

@@ -1,7 +1,7 @@
--- Criterion scores and rankings from the tree's points (the temp table node_points that score_nodes.sql filled, level
--- 0 being the total), for the years of `scoring_years`. Every criterion of every level is ranked within year, group
--- and criterion, on its points rounded to the rubric's decimals; a node without a value (missing: skip,
--- min_coverage) has no rank, and a unit whose total has none is listed unranked, with the reason.
+-- Criterion scores and rankings from the tree's points (the temp table node_points that score_nodes.sql or
+-- score_sums.sql filled, level 0 being the total), for the years of `scoring_years`. Every criterion of every level
+-- is ranked within year, group and criterion, on its points rounded to the rubric's decimals; a node without a value
+-- (missing: skip, min_coverage) has no rank, and a unit whose total has none is listed unranked, with the reason.
 
 INSERT INTO criterion_scores BY NAME
 WITH rounding AS (

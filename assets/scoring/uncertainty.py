@@ -45,6 +45,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from assets.scoring.score import scored_transforms
 from pipelines.core import methods
 from pipelines.core.registry.catalogue import CATALOGUE_PATH
 from pipelines.core.registry.rubrics import UncertaintySpec, rubrics_for_years
@@ -95,17 +96,37 @@ class Draws:
     configs: list[tuple[str, str, str]]  # (indicator_code, method, params JSON); the first n: the items' own
 
 
-def _group_items(con: duckdb.DuckDBPyConnection, year: int, group: str) -> GroupItems:
+# A group's criteria as rubric_criteria holds them, in rubric order: (code, parent code or '', level, aggregate,
+# missing, min_coverage); and its total's rule from rubric_classes: (aggregate, missing, min_coverage, rounding).
+Criteria = tuple[list[tuple[str, str, int, str, str, float]], tuple[str, str, float, str]]
+
+
+def year_criteria(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, Criteria]:
+    """The criteria and the total's rule of every agency group of `year`: two queries for all the groups, which
+    their items' criteria (`_group_items`) and their tree (`group_tree`) then read."""
+    totals = con.execute(
+        "SELECT agency_group, coalesce(any_value(aggregate), 'arithmetic'), coalesce(any_value(missing), 'zero'), "
+        "coalesce(any_value(min_coverage), 0), coalesce(any_value(rounding), 'total') "
+        "FROM rubric_classes WHERE year = ? GROUP BY agency_group",
+        [year],
+    ).fetchall()
+    out: dict[str, Criteria] = {g: ([], (a, m, float(c), r)) for g, a, m, c, r in totals}
+    for group, code, parent, level, aggregate, missing, coverage in con.execute(
+        "SELECT agency_group, criterion_code, coalesce(parent_code, ''), level, aggregate, missing, min_coverage "
+        "FROM rubric_criteria WHERE year = ? ORDER BY agency_group, criterion_order",
+        [year],
+    ).fetchall():
+        out[group][0].append((code, parent, level, aggregate, missing, float(coverage)))
+    return out
+
+
+def _group_items(con: duckdb.DuckDBPyConnection, year: int, group: str, criteria: Criteria) -> GroupItems:
     rows = con.execute(
         "SELECT indicator_code, criterion_code, points, method, CAST(params AS VARCHAR) "
         "FROM rubric_items WHERE year = ? AND agency_group = ? ORDER BY criterion_order, item_order",
         [year, group],
     ).fetchall()
-    parents = dict(
-        con.execute(
-            "SELECT criterion_code, parent_code FROM rubric_criteria WHERE year = ? AND agency_group = ?", [year, group]
-        ).fetchall()
-    )
+    parents = {code: parent for code, parent, *_ in criteria[0]}
 
     def top(code: str) -> str:
         while parents.get(code):
@@ -136,22 +157,15 @@ class Tree:
 PLAIN = ("arithmetic", "zero", 0.0)
 
 
-def group_tree(con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec) -> Tree | None:
+def group_tree(
+    con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec, criteria: Criteria | None = None
+) -> Tree | None:
     """The group's tree, or None when its total is the plain sum of its items' points (one level, every node
-    arithmetic with 0 for a missing value, the total rounded) and no rule is drawn: the runs are then sums."""
-    rows = con.execute(
-        "SELECT criterion_code, coalesce(parent_code, ''), level, aggregate, missing, min_coverage "
-        "FROM rubric_criteria WHERE year = ? AND agency_group = ? ORDER BY criterion_order",
-        [year, group],
-    ).fetchall()
-    total = con.execute(
-        "SELECT coalesce(any_value(aggregate), 'arithmetic'), coalesce(any_value(missing), 'zero'), "
-        "coalesce(any_value(min_coverage), 0), coalesce(any_value(rounding), 'total') "
-        "FROM rubric_classes WHERE year = ? AND agency_group = ?",
-        [year, group],
-    ).fetchone()
-    how = {code: (aggregate, missing, float(coverage)) for code, _, _, aggregate, missing, coverage in rows}
-    how[""] = (total[0], total[1], float(total[2]))
+    arithmetic with 0 for a missing value, the total rounded) and no rule is drawn: the runs are then sums.
+    `criteria`: the group's, when already read (year_criteria)."""
+    rows, total = year_criteria(con, year)[group] if criteria is None else criteria
+    how = {code: (aggregate, missing, coverage) for code, _, _, aggregate, missing, coverage in rows}
+    how[""] = total[:3]
     drawn = bool(spec.alternatives.aggregate or spec.alternatives.missing)
     if not drawn and total[3] == "total" and all(r[2] == 1 for r in rows) and all(h == PLAIN for h in how.values()):
         return None
@@ -553,11 +567,18 @@ def rank_shift(g: Group, totals: np.ndarray) -> np.ndarray:
 
 
 def analyse_group(
-    con: duckdb.DuckDBPyConnection, year: int, group: str, spec: UncertaintySpec, memory: float | None = None
+    con: duckdb.DuckDBPyConnection,
+    year: int,
+    group: str,
+    spec: UncertaintySpec,
+    memory: float | None = None,
+    criteria: Criteria | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
     """rank_uncertainty, class_probability and rank_sensitivity rows of one year and agency group, its arrays
-    within `memory` bytes (by default ARRAY_SHARE of the connection's memory limit)."""
-    items = _group_items(con, year, group)
+    within `memory` bytes (by default ARRAY_SHARE of the connection's memory limit); `criteria`: the group's, when
+    already read (year_criteria)."""
+    criteria = year_criteria(con, year)[group] if criteria is None else criteria
+    items = _group_items(con, year, group, criteria)
     if not items.codes:
         return None
     con.execute(
@@ -570,7 +591,7 @@ def analyse_group(
             "JOIN ua_scope AS u ON u.year = s.year AND u.agency_group = s.agency_group ORDER BY 1"
         ).fetchall()
     ]
-    tree = group_tree(con, year, group, spec)
+    tree = group_tree(con, year, group, spec, criteria)
     keep: np.ndarray | None = None  # a tree: the ranked units' columns (a unit without a total has no interval)
     per = 1.0
     if tree is None:
@@ -672,8 +693,8 @@ def analyse_years(
     `memory`: the bytes a group's arrays may hold (analyse_group); the same rows whatever it is."""
     years = sorted({int(y) for y in years})
     rubrics = rubrics_for_years(years, Path(rubric_dir), catalogue_path)
-    methods.install(con)
     con.execute(_sql("schema"))
+    methods.install(con, scored_transforms(con, years))
     results: dict[str, list[pl.DataFrame]] = {table: [] for table in TABLES}
     for year, rubric in rubrics.items():
         spec = rubric.uncertainty
@@ -704,8 +725,9 @@ def analyse_years(
                 }
             )
         )
+        criteria = year_criteria(con, year)
         for group in groups:
-            found = analyse_group(con, year, group, spec, memory)
+            found = analyse_group(con, year, group, spec, memory, criteria[group])
             for table, frame in zip(TABLES, found or (), strict=False):
                 results[table].append(frame)
     for name in ("ua_scope", "ua_configs"):

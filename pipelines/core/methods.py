@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -346,15 +346,25 @@ def _log_struct_sql() -> str:
     return "struct_pack(" + ", ".join(fields) + ")"
 
 
-def macros_sql() -> str:
-    """The DuckDB macros of the registry, as SQL (temporary: installed on each connection that scores)."""
-    unknown = "error('unknown scoring method: ' || method)"
-    shape = sql_literal(json.dumps(PARAMS_SHAPE))
-    return f"""-- Generated from pipelines/core/methods.py (METHODS): edit the registry, not this text.
--- The parameters of a rubric item (rubric_items.params, JSON) as a struct.
-CREATE OR REPLACE TEMP MACRO method_params(params) AS json_transform(params, {shape});
-
--- The parameters under an item's transform (rubric_items.transform): `log` logs those in the value's units.
+def _transform_macros_sql(transforms: Collection[str]) -> str:
+    """The macros of the items' transforms, for the transforms in use. Without any, each is the identity, checked:
+    a macro's argument is copied into every place it is used and `method_value` reads `p` in each method's branch,
+    so the `log` cases cost a rubric without a transform several times the planning of its scoring SQL (the
+    parameters' JSON parsed in ~60 copies in one statement); an item whose transform these macros were not
+    installed for is an error, never scored as untransformed."""
+    unknown = sorted(set(transforms) - set(TRANSFORMS))
+    if unknown:
+        raise MethodError(f"unknown transform(s) {unknown}; known: {list(TRANSFORMS)}")
+    if not transforms:
+        refuse = "error('scoring macros installed without transforms, item has transform: ' || transform)"
+        return f"""-- No item of the rubrics in use has a transform: values and parameters as they are.
+CREATE OR REPLACE TEMP MACRO method_params_for(params, transform) AS
+    CASE WHEN transform IS NULL THEN method_params(params) ELSE {refuse} END;
+CREATE OR REPLACE TEMP MACRO method_transform(transform, v) AS CASE WHEN transform IS NULL THEN v ELSE {refuse} END;
+CREATE OR REPLACE TEMP MACRO method_untransform(transform, v) AS v;
+"""
+    return f"""-- The parameters under an item's transform (rubric_items.transform): `log` logs those in the value's
+-- units.
 CREATE OR REPLACE TEMP MACRO method_params_log(p) AS {_log_struct_sql()};
 CREATE OR REPLACE TEMP MACRO method_params_for(params, transform) AS
     CASE WHEN transform = 'log' THEN method_params_log(method_params(params)) ELSE method_params(params) END;
@@ -365,6 +375,19 @@ CREATE OR REPLACE TEMP MACRO method_transform(transform, v) AS
     CASE WHEN transform = 'log' THEN CASE WHEN v > 0 THEN ln(v) END ELSE v END;
 CREATE OR REPLACE TEMP MACRO method_untransform(transform, v) AS
     CASE WHEN transform = 'log' THEN exp(v) ELSE v END;
+"""
+
+
+def macros_sql(transforms: Collection[str] = TRANSFORMS) -> str:
+    """The DuckDB macros of the registry, as SQL (temporary: installed on each connection that scores), with the
+    items' `transforms` in use (all by default; `_transform_macros_sql`)."""
+    unknown = "error('unknown scoring method: ' || method)"
+    shape = sql_literal(json.dumps(PARAMS_SHAPE))
+    return f"""-- Generated from pipelines/core/methods.py (METHODS): edit the registry, not this text.
+-- The parameters of a rubric item (rubric_items.params, JSON) as a struct.
+CREATE OR REPLACE TEMP MACRO method_params(params) AS json_transform(params, {shape});
+
+{_transform_macros_sql(transforms)}
 
 -- Share (0..1) of an item's points that value v earns: NULL, NaN and infinite values earn 0.
 CREATE OR REPLACE TEMP MACRO method_share(method, v, p, g_min, g_max) AS
@@ -385,9 +408,10 @@ CREATE OR REPLACE TEMP MACRO round_decimals(x, d) AS
 """
 
 
-def install(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the macros on `con` (temporary: every connection that scores or explains scores installs them)."""
-    con.execute(macros_sql())
+def install(con: duckdb.DuckDBPyConnection, transforms: Collection[str] = TRANSFORMS) -> None:
+    """Create the macros on `con` (temporary: every connection that scores or explains scores installs them), for
+    the items' `transforms` that the SQL to run will meet (all by default)."""
+    con.execute(macros_sql(transforms))
 
 
 def write_methods_table(con: duckdb.DuckDBPyConnection) -> None:

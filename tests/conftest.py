@@ -27,6 +27,11 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+# Great Expectations validates in the run's own process (docs/operators.md): its worker process overlaps GX's import
+# (~4.6 s of CPU) with the run on an idle core, but here both cores run tests, and a pytest worker imports GX once
+# for all its runs instead of once per run. The sample province's build (`build_province`) and
+# tests/test_unchanged.py keep the worker, so the run's path through it is exercised in every session.
+os.environ.setdefault("EGOV_GX_WORKER", "0")
 
 
 PROVINCE_FIXTURES = {"province", "own_province", "report_marts"}  # a whole pipeline run of the sample province
@@ -219,6 +224,7 @@ def build_province(folder: Path) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EGOV_DATA_DIR", str(base))
         mp.setenv("DAGSTER_HOME", str(folder / "dagster_home"))
+        mp.setenv("EGOV_GX_WORKER", "1")  # as a deployment runs: GX in its worker process
         generate_sample_province(
             base / "raw", scale=0.02, first_year=YEARS[0], last_year=YEARS[-1], through=date(YEARS[-1], 12, 31)
         )

@@ -136,10 +136,14 @@ def _without_timings(results: dict) -> dict:
     return {name: {k: v for k, v in r.items() if k != "seconds"} for name, r in results.items()}
 
 
-def test_gx_worker_gives_the_in_process_summaries(province: Path, tmp_path: Path) -> None:
+def test_gx_worker_gives_the_in_process_summaries(
+    province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Validation in the worker process (started ahead, as a run does) equals validation in this process; without
     a worker, or for another site, `validate` returns None and the caller validates itself."""
     import duckdb
+
+    monkeypatch.setenv("EGOV_GX_WORKER", "1")  # the deployments' default (tests/conftest.py turns it off)
 
     from expectations import gx_worker
     from expectations.gx_runner import load_frames, validate_in_process

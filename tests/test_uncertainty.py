@@ -335,13 +335,16 @@ def test_runs_in_chunks_give_the_rows_of_one_chunk(db, tmp_path: Path, section: 
 # The rank uncertainty of 200 units over 100,000 runs (the most a rubric allows), in a process of its own: its peak
 # resident memory, the warehouse's default memory limit (900 MB) in force. All runs at once took 6.0 GB (issue 24).
 MANY_UNITS = """
-import json, resource, sys
+import json, sys
 from pathlib import Path
 import numpy as np
 from conftest import create_tables
 from assets.scoring.score import score_years
 from assets.scoring.uncertainty import analyse_years
 from pipelines.core.warehouse import connect
+
+def peak_kb():  # this process's own high-water mark (ru_maxrss also keeps the parent's, copied by the fork)
+    return int(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")))
 
 folder, units = Path(sys.argv[1]), int(sys.argv[2])
 db = connect(":memory:")
@@ -352,10 +355,10 @@ values = np.random.default_rng(1).random((units, len(sys.argv[3:])))
 db.executemany("INSERT INTO indicator_values VALUES (2024, ?, ?, NULL, NULL, ?, 'computed')",
                [[f"U{i:04d}", code, float(values[i, k])] for i in range(units) for k, code in enumerate(sys.argv[3:])])
 score_years(db, [2024], folder)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_kb()
 analyse_years(db, [2024], folder)
 rows = db.execute("SELECT count(*), min(runs) FROM rank_uncertainty").fetchone()
-print(json.dumps({"before_kb": before, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "rows": rows}))
+print(json.dumps({"before_kb": before, "peak_kb": peak_kb(), "rows": rows}))
 """
 
 

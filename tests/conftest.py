@@ -45,9 +45,6 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 @pytest.hookimpl(trylast=True)  # after pytest's own grouping by fixture scope
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first, each file's in its order (a stable sort): the two xdist workers then end on short tests
-    instead of one waiting for the other's last long one. `EGOV_TEST_ORDER=reverse`: everything in reverse."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     if os.environ.get("EGOV_TEST_ORDER") == "reverse":
         items.reverse()
 

@@ -83,7 +83,7 @@ def gx_context(site_dir: Path, registry: Registry | None = None) -> Any:
 
 # Bump when the way suites, validation definitions or checkpoints are written changes: older templates are then
 # ignored (the key also holds GX's version and every suite's fingerprint).
-PROJECT_TEMPLATE_FORMAT = 1
+PROJECT_TEMPLATE_FORMAT = 2
 PROJECT_DIR = "gx"  # the GX project's folder under `site_dir.parent`
 
 
@@ -92,11 +92,13 @@ def _suite_fingerprint(name: str, registry: Registry | None) -> str:
 
 
 def project_template_dir(registry: Registry) -> Path:
-    """Where the prepared GX project of these suites is kept: `<cache dir>/gx-projects/<key>`.
+    """Where the prepared GX projects of these suites are kept: `<cache dir>/gx-projects/<key>/`.
 
     Writing the suites, validation definitions and checkpoints of a new project costs GX ~2–3 s of CPU; every new
-    data directory with the same suites (each province of a national run, each test) copies the prepared project
-    instead. The key changes with GX's version and with any suite's specs (the registry's groups and labels)."""
+    data directory with the same suites (each province of a national run, each test) copies a prepared project
+    instead. The key changes with GX's version and with any suite's specs (the registry's groups and labels).
+    Under it, one template per set of suites prepared (`<count>-<digest of the names>`): a directory without the
+    766 inputs prepares 13 of the 15 suites, and the next one like it should not write them again."""
     import great_expectations as gx
 
     suites = [(name, _suite_fingerprint(name, registry)) for name in (*STAGING_SUITES, *MART_SUITES)]
@@ -104,36 +106,55 @@ def project_template_dir(registry: Registry) -> Path:
     return cache_dir() / "gx-projects" / key
 
 
+def _template_name(suites: set[str]) -> str:
+    digest = hashlib.sha256(repr(sorted(suites)).encode()).hexdigest()[:16]
+    return f"{len(suites):03d}-{digest}"
+
+
+def _templates(registry: Registry) -> list[tuple[set[str], Path]]:
+    """The prepared templates of these suites, the one with the most suites first."""
+    root = project_template_dir(registry)
+    found = []
+    for folder in sorted(root.glob("[0-9]*-*"), reverse=True):
+        prepared = set(_read_json(folder / SUITE_FINGERPRINTS))
+        if folder.name == _template_name(prepared):  # complete: written whole, renamed into place
+            found.append((prepared, folder))
+    return found
+
+
 def _seed_project(site_dir: Path, registry: Registry) -> None:
-    """A new project starts as a copy of the template; an existing one, or no template, is left alone."""
+    """A new project starts as a copy of the template with the most suites; an existing one, or none, is left
+    alone (the suites the template lacks are written as without one)."""
     project = site_dir.parent / PROJECT_DIR
-    template = project_template_dir(registry)
-    if project.exists() or not template.is_dir():
+    templates = _templates(registry)
+    if project.exists() or not templates:
         return
     scratch = project.with_name(f".{PROJECT_DIR}.{os.getpid()}.tmp")
     shutil.rmtree(scratch, ignore_errors=True)
     try:
-        shutil.copytree(template, scratch)
+        shutil.copytree(templates[0][1], scratch)
         scratch.rename(project)
-    except OSError:  # a template being replaced, a full disk: the project is then written as without one
+    except OSError:  # a template being written, a full disk: the project is then written as without one
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 def save_project_template(ctx: Any, registry: Registry) -> None:
-    """Keep this project as the template of its suites once every suite is prepared in it (no validation results,
-    no Data Docs: only the definitions). Written beside and renamed into place: readers never see half of it."""
-    template = project_template_dir(registry)
-    if template.is_dir():
-        return
+    """Keep this project as a template of the suites prepared in it (no validation results, no Data Docs: only the
+    definitions), unless a template already holds all of them. Written beside and renamed into place: readers
+    never see half of it."""
     root = Path(ctx.root_directory)
     stored = _read_json(root / SUITE_FINGERPRINTS)
-    if any(stored.get(name) != _suite_fingerprint(name, registry) for name in (*STAGING_SUITES, *MART_SUITES)):
-        return  # not every suite is prepared here yet
+    prepared = {n for n in (*STAGING_SUITES, *MART_SUITES) if stored.get(n) == _suite_fingerprint(n, registry)}
+    if not prepared or any(prepared <= suites for suites, _ in _templates(registry)):
+        return
+    template = project_template_dir(registry) / _template_name(prepared)
     template.parent.mkdir(parents=True, exist_ok=True)
     scratch = template.with_name(f".{template.name}.{os.getpid()}.tmp")
     shutil.rmtree(scratch, ignore_errors=True)
     try:
         shutil.copytree(root, scratch, ignore=shutil.ignore_patterns("validations", "data_docs"))
+        fingerprints = {n: stored[n] for n in prepared}  # only what this template is valid for
+        (scratch / SUITE_FINGERPRINTS).write_text(json.dumps(fingerprints, indent=1, sort_keys=True))
         scratch.rename(template)
     except OSError:  # another process saved it first, or the cache is not writable: the template is optional
         shutil.rmtree(scratch, ignore_errors=True)

@@ -1164,7 +1164,7 @@ def test_a_new_data_directory_starts_from_the_prepared_gx_project_of_the_same_su
         return {n: {k: v for k, v in r.items() if k != "seconds"} for n, r in results.items()}
 
     first = validate_frames(clean_frames, tmp_path / "a" / "data_docs", run_name=str(YEAR))
-    [template] = (tmp_path / "cache" / "gx-projects").iterdir()
+    [template] = (tmp_path / "cache" / "gx-projects").glob("*/*")
     assert set(suites(tmp_path / "a")) == set(SUITES)
     assert not list(template.rglob("validations")) and not list(template.rglob("*.html"))
 
@@ -1173,6 +1173,32 @@ def test_a_new_data_directory_starts_from_the_prepared_gx_project_of_the_same_su
     assert suites(tmp_path / "b") == suites(tmp_path / "a")  # the same ids: copied, not written again
     assert all((tmp_path / "b" / "data_docs" / "validations" / name).is_dir() for name in SUITES)
     assert str(tmp_path / "a") not in (tmp_path / "b" / "gx" / "great_expectations.yml").read_text()
+
+
+def test_a_directory_with_fewer_tables_keeps_a_template_of_its_own_suites_and_a_fuller_one_extends_it(
+    clean_frames: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A data directory without the optional QĐ 766 sources validates 13 of the 15 tables: the next directory like
+    it copies those 13 suites instead of writing them again; a directory with every table copies the 13, writes
+    the 2 others, and keeps the fuller template for the directories after it."""
+    from expectations.gx_runner import validate_frames
+
+    monkeypatch.setenv("EGOV_CACHE_DIR", str(tmp_path / "cache"))
+    optional = {"stg_ratings", "stg_feedback"}
+    fewer = {n: f for n, f in clean_frames.items() if n not in optional}
+    assert len(fewer) == len(clean_frames) - 2
+
+    def ids(project: Path) -> dict[str, str]:  # GX gives a suite a new random id each time it writes it
+        return {f.stem: json.loads(f.read_text())["id"] for f in (project / "gx" / "expectations").glob("*.json")}
+
+    validate_frames(fewer, tmp_path / "a" / "data_docs", run_name=str(YEAR))
+    validate_frames(fewer, tmp_path / "b" / "data_docs", run_name=str(YEAR))
+    assert set(ids(tmp_path / "a")) == set(fewer) and ids(tmp_path / "b") == ids(tmp_path / "a")
+    validate_frames(clean_frames, tmp_path / "c" / "data_docs", run_name=str(YEAR))
+    c = ids(tmp_path / "c")
+    assert {n: c[n] for n in fewer} == ids(tmp_path / "a") and set(c) == set(clean_frames)
+    validate_frames(clean_frames, tmp_path / "d" / "data_docs", run_name=str(YEAR))
+    assert ids(tmp_path / "d") == c  # every suite copied, none written
 
 
 def test_a_handful_of_rows_is_not_judged_on_its_quarantined_share(tmp_path: Path) -> None:

@@ -15,11 +15,15 @@ province is marked slow here, without having to say so. `./egov test` runs every
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import os
 import re
 import shutil
+import subprocess
 import tempfile
+import traceback
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -164,6 +168,30 @@ def create_tables(con, *layers: str) -> None:
     """Create the tables of `layers` from the project's schema files, never from definitions typed in a test."""
     for layer in layers:
         con.execute(SCHEMA_FILES[layer].read_text(encoding="utf-8"))
+
+
+def egov_in_process(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`egov argv` run by its `main` in this process with `env` set, as the script would run it: the exit code,
+    and what it printed to stdout and stderr (an uncaught exception's traceback on stderr, exit code 1). The
+    environment is restored afterwards (the command sets DAGSTER_HOME)."""
+    from pipelines.cli import main
+
+    saved = dict(os.environ)
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.update(env)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as stop:  # argparse: --help, a usage error
+                code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+            except Exception:  # noqa: BLE001 - as the interpreter would: a traceback and exit code 1
+                traceback.print_exc()
+                code = 1
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(["egov", *argv], code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="session", autouse=True)

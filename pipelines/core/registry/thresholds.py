@@ -3,6 +3,7 @@ indicator out of its bounds stops the publication."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from pydantic import field_validator
 
 from pipelines.core import settings
 from pipelines.core.registry.fields import Model, Number, Share, Whole, _fail
-from pipelines.core.registry.reading import parse, read_yaml
+from pipelines.core.registry.reading import _stamp, parse, read_yaml
 
 THRESHOLDS_PATH = settings.CONFIG_DIR / "thresholds.yaml"
 
@@ -47,13 +48,19 @@ class Thresholds(Model):
 
 
 def load_thresholds(path: Path = THRESHOLDS_PATH) -> dict[str, Any]:
-    """The thresholds file over its defaults (`Thresholds`), read each time so an edit applies to the next run; a
-    typo or a wrong type in it stops the run naming the file and key."""
+    """The thresholds file over its defaults (`Thresholds`), read again once edited so an edit applies to the next
+    run; a typo or a wrong type in it stops the run naming the file and key."""
     return load_threshold_model(path).model_dump()
 
 
 def load_threshold_model(path: Path = THRESHOLDS_PATH) -> Thresholds:
-    """The quality thresholds over their defaults; a missing file means every default."""
+    """The quality thresholds over their defaults; a missing file means every default. Parsed once while the file
+    is unchanged (a run's steps ask for them some 40 times)."""
     path = Path(path)
+    return _load_threshold_model(path, _stamp(path))
+
+
+@lru_cache(maxsize=8)
+def _load_threshold_model(path: Path, _stamp: tuple) -> Thresholds:
     data = read_yaml(path) if path.exists() else None
     return parse(Thresholds, data or {}, path)

@@ -262,6 +262,52 @@ def test_the_national_marts_hold_every_table_of_every_province_with_its_code(nat
     con.close()
 
 
+def test_the_national_publish_reads_every_province_in_one_statement_per_table(tmp_path: Path):
+    """Issue 29: the national publish asked DuckDB's catalogue once per province and table, and inserted province by
+    province (63 × 29 of each at the national bench's size: most of its 38.5 s). One province or three, it now runs
+    as many statements, and reads the catalogue as often; the national marts still hold every province's rows."""
+    from test_safety_injection import empty_warehouse, publish_province
+
+    from assets.marts.publish import publish_marts
+    from assets.national.build import attached, national_marts_sql
+
+    class Counted:
+        """A real connection that counts the queries national_marts_sql runs on it."""
+
+        def __init__(self, con):
+            self.con, self.queries = con, 0
+
+        def execute(self, *args):
+            self.queries += 1
+            return self.con.execute(*args)
+
+    def publish(codes: list[str]) -> tuple[int, int, list[tuple]]:
+        root = tmp_path / str(len(codes))
+        marts = {code: publish_province(root, root / "provinces" / code) for code in codes}
+        con = empty_warehouse(root / "warehouse" / "egov.duckdb")
+        seen: dict[str, int] = {}
+
+        def statements(built):
+            counted = Counted(built)
+            made = national_marts_sql(counted, names)
+            seen.update(queries=counted.queries, statements=len(made))
+            return made
+
+        with attached(con, marts) as names:
+            publish_marts(con, root / "marts", statements)
+        con.close()
+        rows = query(
+            root / "marts" / "egov.duckdb",
+            "SELECT province_code, count(*) FROM agency_groups GROUP BY ALL ORDER BY ALL",
+        )
+        return seen["queries"], seen["statements"], rows
+
+    one, three = publish(["AAA"]), publish(["AAA", "BBB", "CCC"])
+    assert three[:2] == one[:2]
+    groups = one[2][0][1]  # the standard agency groups, in every province's marts and the national level's
+    assert three[2] == [("*", groups), ("AAA", groups), ("BBB", groups), ("CCC", groups)]
+
+
 # --- the national report: the provincial reports' templates, numbers and atomic writes ------------------------------
 
 

@@ -6,9 +6,10 @@ DATA is a national data directory already run once (its provinces' marts and the
 bench/national.py's). Each round publishes the national marts with the `national_marts_sql` of commit `--before`
 (read with `git show`) and with this checkout's, in alternating order, each on its own copy of the national
 warehouse (copied untimed) into its own marts folder, exactly as the asset does (`ensure_national_tables`, the
-provinces' marts attached, `publish_marts` without the shrink guard). Prints wall (perf_counter) and CPU
-(process_time: every DuckDB thread) per publish with the load average, then whether both versions' marts hold the
-same rows (bench/marts_digest.py, every table and view). Not part of the tests.
+provinces' marts attached, `publish_marts` without the shrink guard; the warehouse's memory limit,
+EGOV_DUCKDB_MEMORY_LIMIT or 900 MB). Prints wall (perf_counter) and CPU (process_time: every DuckDB thread) per
+publish with the load average, then whether both versions' marts hold the same rows (bench/marts_digest.py, every
+table and view). Not part of the tests.
 """
 
 from __future__ import annotations
@@ -42,15 +43,14 @@ def before_module(commit: str, work: Path):
 
 def publish(data: Path, out: Path, marts_sql) -> tuple[float, float]:
     """One national publish into `out` from a fresh copy of `data`'s warehouse: (wall, CPU) seconds."""
-    import duckdb
-
     from assets.marts.publish import publish_marts
     from assets.national.build import attached, ensure_national_tables, province_marts
+    from pipelines.core.warehouse import connect
 
     shutil.rmtree(out, ignore_errors=True)
     (out / "warehouse").mkdir(parents=True)
     shutil.copyfile(data / "warehouse" / "egov.duckdb", out / "warehouse" / "egov.duckdb")
-    con = duckdb.connect(str(out / "warehouse" / "egov.duckdb"))
+    con = connect(out / "warehouse" / "egov.duckdb")  # as the asset's: the same memory limit
     try:
         wall, cpu = time.perf_counter(), time.process_time()
         ensure_national_tables(con)

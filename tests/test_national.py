@@ -205,6 +205,109 @@ def test_two_provinces_rank_by_hand_and_equal_their_provincial_runs(
     assert (national / "marts" / "reports" / str(YEAR) / f"xep_hang_tinh_{YEAR}.xlsx").is_file()
 
 
+def test_the_national_marts_hold_every_table_of_every_province_with_its_code(national: Path, tmp_path: Path):
+    """Every table of the national marts is the national level's own table (the national warehouse published alone)
+    with `province_code` = the row's agency (or '*' where the table names no agency, and for the national files'
+    quarantine and data quality), plus every province's published table with that province's code: the same rows,
+    no more, none fewer (EXCEPT ALL both ways: the same multiset of rows). Computed from the files themselves, in one
+    DuckDB session."""
+    import duckdb
+
+    from assets.marts.publish import publish_marts
+
+    alone = tmp_path / "warehouse.duckdb"  # the national level alone, from a copy of the national warehouse
+    shutil.copyfile(national / "warehouse" / "egov.duckdb", alone)
+    con = duckdb.connect(str(alone))
+    publish_marts(con, tmp_path / "alone")
+    con.close()
+
+    con = duckdb.connect()
+    con.execute("ATTACH ? AS nat (READ_ONLY)", [str(national / "marts" / "egov.duckdb")])
+    con.execute("ATTACH ? AS own (READ_ONLY)", [str(tmp_path / "alone" / "egov.duckdb")])
+    for code in PROVINCES:
+        con.execute(f"ATTACH ? AS p_{code} (READ_ONLY)", [str(national / "provinces" / code / "marts" / "egov.duckdb")])
+
+    def tables(database: str) -> set[str]:
+        return {
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [database]
+            ).fetchall()
+        }
+
+    published = tables("nat")
+    assert published == tables("own") | set().union(*(tables(f"p_{code}") for code in PROVINCES))
+    for table in sorted(published):
+        columns = [
+            c
+            for (c,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'nat' AND table_name = ? "
+                "ORDER BY column_index",
+                [table],
+            ).fetchall()
+        ]
+        assert columns[-1] == "province_code", table
+        listed = ", ".join(f'"{c}"' for c in columns[:-1])
+        own_code = "agency_code" if "agency_code" in columns and table not in ("quarantine", "data_quality") else "'*'"
+        expected = " UNION ALL ".join(
+            [f"SELECT {listed}, {own_code} FROM own.{table}"]
+            + [f"SELECT {listed}, '{code}' FROM p_{code}.{table}" for code in PROVINCES if table in tables(f"p_{code}")]
+        )
+        published_rows = f"SELECT * FROM nat.{table}"
+        for first, second in ((published_rows, expected), (expected, published_rows)):
+            difference = f"SELECT count(*) FROM (FROM ({first}) EXCEPT ALL FROM ({second}))"
+            assert con.execute(difference).fetchall() == [(0,)], table
+    # the provinces' own rows are there: not a comparison of empty tables
+    assert con.execute("SELECT count(DISTINCT province_code) FROM nat.dossier_indicators_ytd").fetchall() == [(2,)]
+    con.close()
+
+
+def test_the_national_publish_reads_every_province_in_one_statement_per_table(tmp_path: Path):
+    """Issue 29: the national publish asked DuckDB's catalogue once per province and table, and inserted province by
+    province (63 × 29 of each at the national bench's size: most of its 38.5 s). One province or three, it now runs
+    as many statements, and reads the catalogue as often; the national marts still hold every province's rows."""
+    from test_safety_injection import empty_warehouse, publish_province
+
+    from assets.marts.publish import publish_marts
+    from assets.national.build import attached, national_marts_sql
+
+    class Counted:
+        """A real connection that counts the queries national_marts_sql runs on it."""
+
+        def __init__(self, con):
+            self.con, self.queries = con, 0
+
+        def execute(self, *args):
+            self.queries += 1
+            return self.con.execute(*args)
+
+    def publish(codes: list[str]) -> tuple[int, int, list[tuple]]:
+        root = tmp_path / str(len(codes))
+        marts = {code: publish_province(root, root / "provinces" / code) for code in codes}
+        con = empty_warehouse(root / "warehouse" / "egov.duckdb")
+        seen: dict[str, int] = {}
+
+        def statements(built):
+            counted = Counted(built)
+            made = national_marts_sql(counted, names)
+            seen.update(queries=counted.queries, statements=len(made))
+            return made
+
+        with attached(con, marts) as names:
+            publish_marts(con, root / "marts", statements)
+        con.close()
+        rows = query(
+            root / "marts" / "egov.duckdb",
+            "SELECT province_code, count(*) FROM agency_groups GROUP BY ALL ORDER BY ALL",
+        )
+        return seen["queries"], seen["statements"], rows
+
+    one, three = publish(["AAA"]), publish(["AAA", "BBB", "CCC"])
+    assert three[:2] == one[:2]
+    groups = one[2][0][1]  # the standard agency groups, in every province's marts and the national level's
+    assert three[2] == [("*", groups), ("AAA", groups), ("BBB", groups), ("CCC", groups)]
+
+
 # --- the national report: the provincial reports' templates, numbers and atomic writes ------------------------------
 
 

@@ -98,8 +98,10 @@ def ensure_national_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def national_marts_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str]) -> list[Statement]:
     """Statements run after marts.sql built the provinces' level into `m`: `province_code` on every table, then
-    every province's own marts appended (`INSERT ... BY NAME`, so the comments of the data dictionary stay). A code
-    is a folder name: bound, never pasted (`Z'; COPY ...` is a code like any other); names are quoted identifiers."""
+    every province's own marts appended (`INSERT ... BY NAME`, so the comments of the data dictionary stay), one
+    statement per table over all the provinces (`UNION ALL BY NAME`: DuckDB reads them in parallel, and a province
+    whose marts lack a newer column gets NULL there, as an INSERT of its own did). A code is a folder name: bound,
+    never pasted (`Z'; COPY ...` is a code like any other); names are quoted identifiers."""
     tables = [
         t
         for (t,) in con.execute(
@@ -113,6 +115,12 @@ def national_marts_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str]) ->
         ).fetchall()
         if t not in NATIONAL_FILE_TABLES
     }  # their national rows are '*' whatever agency they name
+    present = set(
+        con.execute(
+            "SELECT database_name, table_name FROM duckdb_tables() WHERE list_contains(?::VARCHAR[], database_name)",
+            [list(names.values())],
+        ).fetchall()
+    )
     sql: list[Statement] = []
     for table in tables:
         own = "agency_code" if (table, "agency_code") in columns else sql_literal(NATIONAL)
@@ -124,18 +132,13 @@ def national_marts_sql(con: duckdb.DuckDBPyConnection, names: dict[str, str]) ->
             "province''s own table rows, or for the ranking of provinces the province ranked; ''*'' = national "
             "(the national rubric and groups)'",
         ]
-        for code, name in names.items():
-            present = con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?", [name, table]
-            ).fetchall()[0][0]
-            if present:
-                sql.append(
-                    (
-                        f"INSERT INTO {target} BY NAME SELECT *, ?::VARCHAR AS province_code "
-                        f"FROM {sql_identifier(name)}.{sql_identifier(table)}",
-                        [code],
-                    )
-                )
+        sources = [(code, name) for code, name in names.items() if (name, table) in present]
+        if sources:
+            union = " UNION ALL BY NAME ".join(
+                f"SELECT *, ?::VARCHAR AS province_code FROM {sql_identifier(name)}.{sql_identifier(table)}"
+                for _, name in sources
+            )
+            sql.append((f"INSERT INTO {target} BY NAME {union}", [code for code, _ in sources]))
     # The scorecard view joins names per province.
     sql.append("""CREATE OR REPLACE VIEW m.dossier_scorecard AS
         SELECT d.province_code, d.year, d.month, d.agency_code, coalesce(a.agency_name, 'Toàn tỉnh') AS agency_name,

@@ -1,0 +1,93 @@
+"""A national run's fixed cost per province: national directories of N tiny provinces (the tests' own province,
+tests/test_national.py `write_province`: two departments, a handful of dossiers), each run once in-process.
+
+    .venv/bin/python bench/per_province.py [--provinces 2,8] [--root /tmp/per_province]
+
+With so little data a province costs what every province pays whatever its size: its provincial Dagster run
+(~25 steps in-process, its warehouse and marts, GX, its reports) inside the national run's `province_pipeline` step.
+For each N the script prints the run's wall and this process's CPU, the province steps' times (from the run's
+Dagster event log, bench/steps.py) and the national steps'; the cost per province is the slope between two Ns
+(wall and CPU), which includes what the national steps pay per province. Run it with EGOV_GX_WORKER=0 to keep
+GX's CPU in this process (the tests do). Not part of the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(PROJECT), str(PROJECT / "tests"), str(PROJECT / "bench")]
+
+NATIONAL_STEPS = ("national_rankings", "national_marts", "national_reports")
+
+
+def provinces(n: int) -> dict:
+    """`n` provinces like the tests' AAA (codes P01…), each with its two departments."""
+    from test_national import PROVINCES
+
+    return {f"P{i:02d}": (f"Tỉnh {i}", PROVINCES["AAA"][1]) for i in range(1, n + 1)}
+
+
+def run(root: Path, n: int) -> dict:
+    import dagster as dg
+    from steps import step_durations
+    from test_national import write_national
+
+    from pipelines.cli.runs import execute_pipeline
+    from pipelines.defs.provinces import PROVINCE_TAG
+
+    work = root / f"n{n}"
+    shutil.rmtree(work, ignore_errors=True)
+    base = write_national(work / "data", provinces(n))
+    home = work / "dagster_home"
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    os.environ["EGOV_DATA_DIR"], os.environ["DAGSTER_HOME"] = str(base), str(home)
+    wall, cpu = time.perf_counter(), time.process_time()
+    status = execute_pipeline([2024], data_dir=base, full_refresh=True)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if status:
+        raise SystemExit(f"{n} provinces: exit {status}")
+    with dg.DagsterInstance.get() as instance:
+        national = [r.dagster_run.run_id for r in instance.get_run_records() if PROVINCE_TAG not in r.dagster_run.tags]
+        steps = step_durations(instance, national[0])  # the national run: the one run not of a single province
+    province = [s for k, s in steps.items() if k.startswith("province_results.province_pipeline[")]
+    return {
+        "provinces": n,
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "province_step_s": {"median": round(statistics.median(province), 2), "sum": round(sum(province), 2)},
+        "national_steps_s": {k: steps.get(k) for k in NATIONAL_STEPS},
+        "load_average": os.getloadavg(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=None, help="where the data directories go (default: a temp dir)")
+    parser.add_argument("--provinces", default="2,8", help="the sizes to run, comma-separated (default 2,8)")
+    args = parser.parse_args()
+    root = args.root or Path(tempfile.mkdtemp(prefix="egov-per-province-"))
+    results = [run(root, int(n)) for n in args.provinces.split(",")]
+    for result in results:
+        print(json.dumps(result), flush=True)
+    first, last = results[0], results[-1]
+    if last["provinces"] > first["provinces"]:
+        extra = last["provinces"] - first["provinces"]
+        print(
+            f"per province: wall {(last['wall_s'] - first['wall_s']) / extra:.2f} s, "
+            f"CPU {(last['cpu_s'] - first['cpu_s']) / extra:.2f} s"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

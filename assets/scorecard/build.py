@@ -39,33 +39,52 @@ SCORECARD = "766"  # the folder config/rubrics/periodic/766/
 # Per dossier file, the months its dossiers count in besides their reception month (schema.sql): a load of one year
 # can change the periods of a later one (rated_766, satisfied_766 read the dossiers of every year up to theirs).
 ELSEWHERE = "scorecard_766_elsewhere"
+# Per dossier file, each dossier's own lost reasons judged at its month's end (schema.sql), read by the trace's view.
+FILE_LOST = "scorecard_766_file_lost"
 PROVINCE = "PROVINCE"
+# What the scoring writes per period (replaced together): the scores, totals, the trace's judged rows and masks.
+SCORED_TABLES = ("scorecard_766", "scorecard_766_totals", "scorecard_766_lost_scored", "scorecard_766_masks")
 
 
 def _sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    """A SQL file, with the dossier reasons' one definition (dossier_reasons.sql) spliced where it is called."""
+    text = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    if "{dossier_reasons}" in text:
+        text = text.replace("{dossier_reasons}", _sql("dossier_reasons"))
+    return text
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """The scorecard's tables, the reasons' labels, and the scoring methods' macros the scoring SQL calls.
 
     A warehouse written before the compact trace (a table scorecard_766_dossiers, one row per lost item) has its
-    rows folded into scorecard_766_lost, read through the view of that name from then on."""
-    old_trace = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
-        "AND table_name = 'scorecard_766_dossiers'"
-    ).fetchone()[0]
+    rows folded into scorecard_766_lost_scored, read through the view scorecard_766_dossiers from then on; one
+    written before the dossiers' reasons were judged per file (a table scorecard_766_lost) has that table renamed
+    so: its rows stay behind the view scorecard_766_lost until their months are scored again."""
+
+    def is_table(name: str) -> bool:
+        return bool(
+            con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND schema_name = 'main' AND table_name = ?",
+                [name],
+            ).fetchone()[0]
+        )
+
+    old_trace, old_lost = is_table("scorecard_766_dossiers"), is_table("scorecard_766_lost")
     rows = reason_rows()
     with transaction(con):
         if old_trace:
             con.execute("ALTER TABLE scorecard_766_dossiers RENAME TO scorecard_766_dossiers_by_item")
+        if old_lost:
+            con.execute("ALTER TABLE scorecard_766_lost RENAME TO scorecard_766_lost_scored")
         con.execute(_sql("schema"))
         if con.execute("SELECT * FROM scorecard_766_reasons ORDER BY bit").fetchall() != rows:
             con.execute("DELETE FROM scorecard_766_reasons")
             insert_rows(con, "scorecard_766_reasons", REASON_COLUMNS, rows)
         if old_trace:
             con.execute(
-                """INSERT INTO scorecard_766_lost
+                """INSERT INTO scorecard_766_lost_scored
                 SELECT t.year, t.period, t.agency_code, t.record_code, bit_or(r.bit),
                        max(t.days_late) FILTER (WHERE r.days = 'days_late'),
                        max(t.days_late) FILTER (WHERE r.days = 'sync_days_late')
@@ -152,10 +171,18 @@ def _ingested(con: duckdb.DuckDBPyConnection, source: str, year: int | None) -> 
 
 def facts_scope(con: duckdb.DuckDBPyConnection, year: int) -> str:
     """What a year's facts depend on besides its dossier files: the catalogue's levels (online services), the
-    agency registry (which rows were loaded) and the facts SQL itself."""
+    agency registry (which rows were loaded), the facts SQL itself and the meaning of the reason bits it stores."""
     return _fingerprint(
-        _ingested(con, "services", year), _ingested(con, registry_source(load_sources()).name, None), _sql("facts_766")
+        _ingested(con, "services", year),
+        _ingested(con, registry_source(load_sources()).name, None),
+        _sql("facts_766"),
+        _reason_meaning(),
     )
+
+
+def _reason_meaning() -> list[tuple[str, str, int, str | None]]:
+    """The stored bits' meaning: a reordered or renamed reasons_766.yaml recounts and rescores (not a new label)."""
+    return [(code, item, bit, days) for code, item, bit, days, _ in reason_rows()]
 
 
 def inputs_scope(con: duckdb.DuckDBPyConnection) -> str:
@@ -226,6 +253,7 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> tuple[dict[str, 
         ]
         con.execute("DROP TABLE sc_elsewhere_changed")
 
+    _reason_macros(con)  # the facts SQL stores each dossier's own lost reasons (scorecard_766_file_lost)
     counts = refresh_file_facts(
         con,
         year,
@@ -235,7 +263,7 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> tuple[dict[str, 
         insert_sql=_sql("facts_766"),
         scope=facts_scope(con, year),
         on_change=mark,
-        companions=(ELSEWHERE,),
+        companions=(ELSEWHERE, FILE_LOST),
         before_commit=mark_elsewhere,
     )
     con.execute("DROP TABLE sc_elsewhere_before")
@@ -312,7 +340,7 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
         level_rows(year, rubric),
         _sql("scorecard_766"),
         _sql("scorecard_766_dossiers"),
-        [(code, item, bit, days) for code, item, bit, days, _ in reason_rows()],  # the stored bits' meaning
+        _reason_meaning(),
         inputs_scope(con),
     )
     old_scope, old_latest = _state(con, year)
@@ -371,10 +399,10 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
             [year],
         )
         if old_scope != score_scope:  # a new rubric: no period of the old one may stay
-            for table in ("scorecard_766", "scorecard_766_totals", "scorecard_766_lost"):
+            for table in SCORED_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
         valid = [key for key, *_ in period_keys(year, months, rubric.period)]
-        for table in ("scorecard_766", "scorecard_766_totals", "scorecard_766_lost"):  # the periods rescored,
+        for table in SCORED_TABLES:  # the periods rescored,
             # and any no longer scored
             con.execute(
                 f"DELETE FROM {table} WHERE year = ? AND (period IN (SELECT period FROM sc_periods) "

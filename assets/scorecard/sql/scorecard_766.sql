@@ -34,18 +34,33 @@ SELECT *, make_timestamp(year, first_month, 1, 0, 0, 0) AS period_start,
        make_timestamp(year, first_month, 1, 0, 0, 0) + to_months(last_month - first_month + 1) AS period_end
 FROM sc_periods;
 
+-- The log read once for the rating items and the trace (scorecard_766_dossiers.sql drops these): each rating of the
+-- scored year or before with its dossier (of that year or before; `dossier` tells two dossiers of one code apart)
+-- and the dossier's agency; the dossiers finished (9, 10) in the scored year with their first rating's instant.
+CREATE OR REPLACE TEMP TABLE sc_rated AS
+SELECT y.year, r.MaHoSo, r.NgayDanhGia, r.MucDo, d.DonViXuLy AS agency_code, d.rowid AS dossier
+FROM (SELECT DISTINCT year FROM sc_periods) AS y
+JOIN stg_ratings AS r ON r.year <= y.year
+JOIN stg_dossiers AS d ON d.MaHoSo = r.MaHoSo AND d.year <= y.year;
+
+CREATE OR REPLACE TEMP TABLE sc_finished AS
+SELECT y.year, month(d.NgayKetThucXuLy) AS month, d.DonViXuLy AS agency_code, d.MaHoSo, r.rated_at
+FROM (SELECT DISTINCT year FROM sc_periods) AS y
+JOIN stg_dossiers AS d ON year(d.NgayKetThucXuLy) = y.year AND d.year <= y.year
+LEFT JOIN (SELECT MaHoSo, min(NgayDanhGia) AS rated_at FROM stg_ratings GROUP BY MaHoSo) AS r ON r.MaHoSo = d.MaHoSo
+WHERE d.TrangThaiHoSo IN (9, 10);
+
 CREATE OR REPLACE TEMP TABLE sc_extra AS
 WITH period_months AS (  -- each period once per month it spans: a dossier joins its 3 periods by (year, month)
     SELECT *, unnest(range(first_month, last_month + 1)) AS month FROM sc_bounds
 ),
 latest_rating AS (  -- per period, each dossier's latest rating given by the period's end, if in the period: then it
     -- is the latest of those given in the period (only the period's ratings are read, not every earlier one again)
-    SELECT b.year, b.period, r.MaHoSo, arg_max(r.MucDo, r.NgayDanhGia) AS MucDo
-    FROM sc_bounds AS b JOIN stg_ratings AS r ON r.year <= b.year AND r.NgayDanhGia >= b.period_start
-                                             AND r.NgayDanhGia < b.period_end
-    GROUP BY b.year, b.period, r.MaHoSo
+    SELECT b.year, b.period, r.dossier, any_value(r.agency_code) AS agency_code, arg_max(r.MucDo, r.NgayDanhGia) AS MucDo
+    FROM sc_bounds AS b JOIN sc_rated AS r ON r.year = b.year AND r.NgayDanhGia >= b.period_start
+                                          AND r.NgayDanhGia < b.period_end
+    GROUP BY b.year, b.period, r.dossier
 ),
-first_rating AS (SELECT MaHoSo, min(NgayDanhGia) AS rated_at FROM stg_ratings GROUP BY MaHoSo),
 rows AS (
     -- published_766: the procedures of the period's year's catalogue; synced_national = 1 (known: not NULL)
     SELECT b.year, b.period, s.agency_code, 1 AS procedures, (s.synced_national = 1)::INTEGER AS published,
@@ -59,16 +74,12 @@ rows AS (
     WHERE d.TrangThaiHoSo NOT IN (1, 3, 7, 8)
     UNION ALL BY NAME
     -- satisfied_766: the ratings given in the period (a dossier's latest), by the dossier's agency; MucDo 1 or 2
-    SELECT l.year, l.period, d.DonViXuLy AS agency_code, 1 AS ratings, (l.MucDo IN (1, 2))::INTEGER AS satisfied
-    FROM latest_rating AS l JOIN stg_dossiers AS d ON d.MaHoSo = l.MaHoSo AND d.year <= l.year
+    SELECT year, period, agency_code, 1 AS ratings, (MucDo IN (1, 2))::INTEGER AS satisfied
+    FROM latest_rating
     UNION ALL BY NAME
     -- rated_766: finished (9, 10) in the period (NgayKetThucXuLy), with a rating given by the period's end
-    SELECT b.year, b.period, d.DonViXuLy AS agency_code, 1 AS finished,
-           coalesce(r.rated_at < b.period_end, FALSE)::INTEGER AS rated
-    FROM period_months AS b JOIN stg_dossiers AS d ON year(d.NgayKetThucXuLy) = b.year
-     AND month(d.NgayKetThucXuLy) = b.month AND d.year <= b.year
-    LEFT JOIN first_rating AS r ON r.MaHoSo = d.MaHoSo
-    WHERE d.TrangThaiHoSo IN (9, 10)
+    SELECT b.year, b.period, f.agency_code, 1 AS finished, coalesce(f.rated_at < b.period_end, FALSE)::INTEGER AS rated
+    FROM period_months AS b JOIN sc_finished AS f ON f.year = b.year AND f.month = b.month
     UNION ALL BY NAME
     -- feedback_on_time_766: due in the period (HanXuLy), not withdrawn (4); on time: answered (3) by HanXuLy, or
     -- not answered yet (1, 2) and not yet due at the reference instant

@@ -16,6 +16,7 @@ Python only decides what to recompute and loads the rubric; the arithmetic is SQ
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -29,7 +30,6 @@ from pipelines.core.registry.fields import Model, Text
 from pipelines.core.registry.reading import RegistryError, parse, read_yaml
 from pipelines.core.registry.rubrics import Rubric
 from pipelines.core.registry.sources import load_sources, registry_source
-from pipelines.core.sql import sql_literal
 from pipelines.core.warehouse import insert_rows, transaction
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -39,8 +39,6 @@ SCORECARD = "766"  # the folder config/rubrics/periodic/766/
 # Per dossier file, the months its dossiers count in besides their reception month (schema.sql): a load of one year
 # can change the periods of a later one (rated_766, satisfied_766 read the dossiers of every year up to theirs).
 ELSEWHERE = "scorecard_766_elsewhere"
-# Per dossier file, each dossier's own lost reasons judged at its month's end (schema.sql), read by the trace's view.
-FILE_LOST = "scorecard_766_file_lost"
 PROVINCE = "PROVINCE"
 # What the scoring writes per period (replaced together): the scores, totals, the trace's judged rows and masks.
 SCORED_TABLES = ("scorecard_766", "scorecard_766_totals", "scorecard_766_lost_scored", "scorecard_766_masks")
@@ -93,7 +91,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
                 GROUP BY ALL;
                 DROP TABLE scorecard_766_dossiers_by_item"""
             )
-        con.execute(_sql("trace_view"))
+        con.execute(_bits_written_in(_sql("trace_view")))
     methods.install(con)
 
 
@@ -120,25 +118,21 @@ def reason_rows() -> list[tuple[str, str, int, str | None, str]]:
     return [(r.code, r.item, 1 << place, r.days, r.label) for place, r in enumerate(listed)]
 
 
-def _reason_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """`reason_bit(code)`, a reason's bit, and `reason_bits(days)`, the bits of the reasons carrying that day count,
-    for the trace SQL (constants once bound; an unknown code stops the statement naming it)."""
-    rows = reason_rows()
-    bit = " ".join(f"WHEN {sql_literal(code)} THEN {b}::UINTEGER" for code, _, b, _, _ in rows)
-    days = " ".join(
-        f"WHEN {sql_literal(kind)} THEN {sum(b for _, _, b, d, _ in rows if d == kind)}::UINTEGER"
-        for kind in ("days_late", "sync_days_late")
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP MACRO reason_bit(code) AS CASE code {bit} "
-        f"ELSE error('reason ' || code || ' is not in {REASONS_FILE.name}') END"
-    )
-    con.execute(f"CREATE OR REPLACE TEMP MACRO reason_bits(days) AS CASE days {days} END")
+def _bits_written_in(sql: str) -> str:
+    """`sql` with each `reason_bit('code')` replaced by the reason's bit (reasons_766.yaml), a constant: the trace's
+    SQL and its view name reasons by code; an unknown code stops here, naming it."""
+    bits = {code: b for code, _, b, _, _ in reason_rows()}
+
+    def bit(match: re.Match[str]) -> str:
+        if match[1] not in bits:
+            raise RegistryError(f"reason {match[1]} is not in {REASONS_FILE}")
+        return f"{bits[match[1]]}::UINTEGER"
+
+    return re.sub(r"reason_bit\('([a-z_]+)'\)", bit, sql)
 
 
 def computed_codes() -> set[str]:
     """The indicator codes scorecard_766.sql computes (its `'indicator_code': '...'` entries)."""
-    import re
 
     return set(re.findall(r"'indicator_code': '([a-z0-9_]+)'", _sql("scorecard_766")))
 
@@ -171,12 +165,11 @@ def _ingested(con: duckdb.DuckDBPyConnection, source: str, year: int | None) -> 
 
 def facts_scope(con: duckdb.DuckDBPyConnection, year: int) -> str:
     """What a year's facts depend on besides its dossier files: the catalogue's levels (online services), the
-    agency registry (which rows were loaded), the facts SQL itself and the meaning of the reason bits it stores."""
+    agency registry (which rows were loaded) and the facts SQL itself."""
     return _fingerprint(
         _ingested(con, "services", year),
         _ingested(con, registry_source(load_sources()).name, None),
         _sql("facts_766"),
-        _reason_meaning(),
     )
 
 
@@ -253,7 +246,6 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> tuple[dict[str, 
         ]
         con.execute("DROP TABLE sc_elsewhere_changed")
 
-    _reason_macros(con)  # the facts SQL stores each dossier's own lost reasons (scorecard_766_file_lost)
     counts = refresh_file_facts(
         con,
         year,
@@ -263,7 +255,7 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> tuple[dict[str, 
         insert_sql=_sql("facts_766"),
         scope=facts_scope(con, year),
         on_change=mark,
-        companions=(ELSEWHERE, FILE_LOST),
+        companions=(ELSEWHERE,),
         before_commit=mark_elsewhere,
     )
     con.execute("DROP TABLE sc_elsewhere_before")
@@ -411,8 +403,8 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
             )
         if rows:
             con.execute(_sql("scorecard_766"))
-            _reason_macros(con)
-            con.execute(_sql("scorecard_766_dossiers"))  # the records behind every lost point, month by month
+            # the records behind every lost point, month by month (but the dossiers' own: the view judges them)
+            con.execute(_bits_written_in(_sql("scorecard_766_dossiers")))
         con.execute("DELETE FROM scorecard_766_dirty WHERE year = ?", [year])
         _set_state(con, year, score_scope=score_scope, latest=latest)
         con.execute("DROP TABLE sc_periods; DROP TABLE sc_items; DROP TABLE sc_units")

@@ -85,19 +85,3 @@ SELECT year, source_file, other_year, month, count(*) AS dossiers, sum(h)::HUGEI
 FROM counted
 GROUP BY ALL;
 
--- The same files' dossiers with their own lost reasons (dossier_reasons.sql), each judged at the end of its month
--- of reception: the month's reference instant once the log has passed it, when the scoring reads these rows
--- (scorecard_766_dossiers.sql judges the running month's dossiers itself). Dossiers that lost nothing are not kept.
-INSERT INTO scorecard_766_file_lost
-WITH reason_in AS (
-    SELECT d.*, coalesce(d.source_file, '') AS file, month(d.NgayTiepNhan) AS month, s.level,
-           make_timestamp(d.year, month(d.NgayTiepNhan), 1, 0, 0, 0) + INTERVAL 1 MONTH AS ref
-    FROM stg_dossiers AS d
-    SEMI JOIN egov_scan_files AS f ON f.year = d.year AND f.source_file = coalesce(d.source_file, '')
-    LEFT JOIN stg_services AS s
-           ON s.year = d.year AND s.agency_code = d.DonViXuLy AND s.procedure_code = d.MaTTHC
-)
-SELECT year, file AS source_file, month, DonViXuLy AS agency_code, MaHoSo AS record_code, reasons, days_late,
-       sync_days_late
-FROM ({dossier_reasons}) AS dossiers
-WHERE reasons <> 0;

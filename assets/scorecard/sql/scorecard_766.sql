@@ -57,37 +57,61 @@ WITH period_months AS (  -- each period once per month it spans: a dossier joins
 latest_rating AS (  -- per period, each dossier's latest rating given by the period's end, if in the period: then it
     -- is the latest of those given in the period (only the period's ratings are read, not every earlier one again)
     SELECT b.year, b.period, r.dossier, any_value(r.agency_code) AS agency_code, arg_max(r.MucDo, r.NgayDanhGia) AS MucDo
-    FROM sc_bounds AS b JOIN sc_rated AS r ON r.year = b.year AND r.NgayDanhGia >= b.period_start
-                                          AND r.NgayDanhGia < b.period_end
+    FROM period_months AS b JOIN sc_rated AS r ON r.year = b.year AND year(r.NgayDanhGia) = b.year
+                                               AND month(r.NgayDanhGia) = b.month
     GROUP BY b.year, b.period, r.dossier
 ),
-rows AS (
+sync_months AS (  -- the counted dossiers per month and agency by when they synced: the first month's start at or
+    -- after the instant (a period's end: synced by it when that is not later) and whether by the log's latest record
+    -- (the reference instant of the periods ending after it); so each dossier is read once, not once per period
+    SELECT d.year, month(d.NgayTiepNhan) AS month, d.DonViXuLy AS agency_code,
+           CASE WHEN d.NgayDongBo = date_trunc('month', d.NgayDongBo) THEN d.NgayDongBo
+                ELSE date_trunc('month', d.NgayDongBo) + INTERVAL 1 MONTH END AS synced_by,
+           d.NgayDongBo <= (SELECT max(ref) FROM sc_bounds WHERE ref < period_end) AS by_latest,
+           count(*) AS n, count(d.NgayDongBo) AS known
+    FROM stg_dossiers AS d
+    SEMI JOIN (SELECT DISTINCT year, month FROM period_months) AS m
+           ON d.year = m.year AND month(d.NgayTiepNhan) = m.month
+    WHERE d.TrangThaiHoSo NOT IN (1, 3, 7, 8)
+    GROUP BY ALL
+),
+rows AS (  -- each item's counts per period and agency, summed per branch before the province's sums
     -- published_766: the procedures of the period's year's catalogue; synced_national = 1 (known: not NULL)
-    SELECT b.year, b.period, s.agency_code, 1 AS procedures, (s.synced_national = 1)::INTEGER AS published,
-           (s.synced_national IS NOT NULL)::INTEGER AS published_known
+    SELECT b.year, b.period, s.agency_code, count(*) AS procedures, count(*) FILTER (s.synced_national = 1) AS published,
+           count(s.synced_national) AS published_known
     FROM sc_bounds AS b JOIN stg_services AS s ON s.year = b.year
+    GROUP BY ALL
     UNION ALL BY NAME
     -- synced_766: received in the period, TrangThaiHoSo not 1, 3, 7, 8 (the on-time item's); synced by the instant
-    SELECT b.year, b.period, d.DonViXuLy AS agency_code, 1 AS sync_counted,
-           coalesce(d.NgayDongBo <= b.ref, FALSE)::INTEGER AS synced, (d.NgayDongBo IS NOT NULL)::INTEGER AS sync_known
-    FROM period_months AS b JOIN stg_dossiers AS d ON d.year = b.year AND month(d.NgayTiepNhan) = b.month
-    WHERE d.TrangThaiHoSo NOT IN (1, 3, 7, 8)
+    SELECT b.year, b.period, s.agency_code, sum(s.n) AS sync_counted,
+           coalesce(sum(s.n) FILTER (CASE WHEN b.ref < b.period_end THEN s.by_latest ELSE s.synced_by <= b.ref END), 0)
+               AS synced,
+           sum(s.known) AS sync_known
+    FROM period_months AS b JOIN sync_months AS s ON s.year = b.year AND s.month = b.month
+    GROUP BY ALL
     UNION ALL BY NAME
     -- satisfied_766: the ratings given in the period (a dossier's latest), by the dossier's agency; MucDo 1 or 2
-    SELECT year, period, agency_code, 1 AS ratings, (MucDo IN (1, 2))::INTEGER AS satisfied
+    SELECT year, period, agency_code, count(*) AS ratings, count(*) FILTER (MucDo IN (1, 2)) AS satisfied
     FROM latest_rating
+    GROUP BY ALL
     UNION ALL BY NAME
-    -- rated_766: finished (9, 10) in the period (NgayKetThucXuLy), with a rating given by the period's end
-    SELECT b.year, b.period, f.agency_code, 1 AS finished, coalesce(f.rated_at < b.period_end, FALSE)::INTEGER AS rated
-    FROM period_months AS b JOIN sc_finished AS f ON f.year = b.year AND f.month = b.month
+    -- rated_766: finished (9, 10) in the period (NgayKetThucXuLy), with a rating given by the period's end (a month's
+    -- start: a first rating before it is one of a month before it)
+    SELECT b.year, b.period, f.agency_code, sum(f.n) AS finished,
+           coalesce(sum(f.n) FILTER (f.rated_month < b.period_end), 0) AS rated
+    FROM period_months AS b
+    JOIN (SELECT year, month, agency_code, date_trunc('month', rated_at) AS rated_month, count(*) AS n
+          FROM sc_finished GROUP BY ALL) AS f ON f.year = b.year AND f.month = b.month
+    GROUP BY ALL
     UNION ALL BY NAME
     -- feedback_on_time_766: due in the period (HanXuLy), not withdrawn (4); on time: answered (3) by HanXuLy, or
     -- not answered yet (1, 2) and not yet due at the reference instant
-    SELECT b.year, b.period, f.DonViXuLy AS agency_code, 1 AS feedback_due,
-           ((f.TrangThai = 3 AND f.NgayXuLy <= f.HanXuLy) OR (f.TrangThai IN (1, 2) AND f.HanXuLy >= b.ref))::INTEGER
+    SELECT b.year, b.period, f.DonViXuLy AS agency_code, count(*) AS feedback_due,
+           count(*) FILTER ((f.TrangThai = 3 AND f.NgayXuLy <= f.HanXuLy) OR (f.TrangThai IN (1, 2) AND f.HanXuLy >= b.ref))
                AS feedback_on_time
     FROM sc_bounds AS b JOIN stg_feedback AS f ON f.HanXuLy >= b.period_start AND f.HanXuLy < b.period_end
     WHERE f.TrangThai <> 4
+    GROUP BY ALL
 )
 SELECT year, period, coalesce(agency_code, 'PROVINCE') AS agency_code,
        sum(procedures) AS procedures, sum(published) AS published, sum(published_known) AS published_known,

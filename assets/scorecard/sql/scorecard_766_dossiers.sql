@@ -6,22 +6,21 @@
 -- Stored compactly (schema.sql): one row per record and month with its lost reasons as bits (`reason_bit(code)`,
 -- assets/scorecard/reasons_766.yaml) and their day counts; the view scorecard_766_dossiers unnests them, one row
 -- per lost item, with the reasons' labels.
--- A dossier's own reasons in a month whose reference instant is its end (every month but the running one) were
--- judged once per file with the facts (scorecard_766_file_lost): here only the month's mask is written
--- (scorecard_766_masks; the view scorecard_766_lost applies it), so a full scoring reads the log only for the running
--- month, the ratings and the finished dossiers.
+-- The dossiers' own reasons (on time, online, paid online, the flags, synced: dossier_reasons.sql) are not written
+-- here: the view scorecard_766_lost judges them from the log with each month's reference instant and the mask
+-- written here (scorecard_766_masks), and the marts copy them once (a trace stored in the warehouse too cost as much
+-- as the rest of the scoring: docs/benchmarks.md "Issue 27, third part").
 
 -- The reasons of the items with a value for the unit and month: an item unknown for them (a flag absent, an input
 -- not sent) lost nothing, and a not computable one neither.
 INSERT INTO scorecard_766_masks
-SELECT s.year, s.period, p.first_month AS month, s.agency_code, bit_or(r.bit) AS reasons,
+SELECT s.year, s.period, p.first_month AS month, s.agency_code, p.ref, bit_or(r.bit) AS reasons,
        coalesce(bit_or(r.bit) FILTER (WHERE r.days = 'days_late'), 0) AS days_reasons,
-       coalesce(bit_or(r.bit) FILTER (WHERE r.days = 'sync_days_late'), 0) AS sync_reasons,
-       any_value(p.ref) = any_value(make_timestamp(p.year, p.first_month, 1, 0, 0, 0) + INTERVAL 1 MONTH) AS from_files
+       coalesce(bit_or(r.bit) FILTER (WHERE r.days = 'sync_days_late'), 0) AS sync_reasons
 FROM scorecard_766 AS s JOIN scorecard_766_reasons AS r ON r.indicator_code = s.indicator_code
 JOIN sc_periods AS p ON p.year = s.year AND p.period = s.period AND p.period_type = 'month'
 WHERE s.points IS NOT NULL
-GROUP BY s.year, s.period, p.first_month, s.agency_code;
+GROUP BY s.year, s.period, p.first_month, s.agency_code, p.ref;
 
 INSERT INTO scorecard_766_lost_scored
 WITH months AS (
@@ -30,22 +29,11 @@ WITH months AS (
            make_timestamp(year, first_month, 1, 0, 0, 0) + INTERVAL 1 MONTH AS period_end
     FROM sc_periods WHERE period_type = 'month'
 ),
-running AS (  -- the months whose reference instant is before their end (the log's latest record is in them)
-    SELECT * FROM months WHERE ref < period_end
-),
-reason_in AS (
-    SELECT m.period, m.ref, d.*, s.level
-    FROM running AS m
-    JOIN stg_dossiers AS d ON d.year = m.year AND month(d.NgayTiepNhan) = m.month
-    LEFT JOIN stg_services AS s ON s.year = d.year AND s.agency_code = d.DonViXuLy AND s.procedure_code = d.MaTTHC
-),
-lost AS (  -- the running month's dossiers in one pass (dossier_reasons.sql), then the other records
-    SELECT year, period, DonViXuLy AS agency_code, MaHoSo AS record_code, reasons, days_late, sync_days_late
-    FROM ({dossier_reasons}) AS dossiers
-    UNION ALL
-    SELECT m.year, m.period, s.agency_code, s.procedure_code,
-           CASE WHEN s.published_on IS NULL THEN reason_bit('not_published') ELSE reason_bit('not_matching') END,
-           NULL, NULL
+lost AS (  -- the records other than the dossiers' own reasons
+    SELECT m.year, m.period, s.agency_code, s.procedure_code AS record_code,
+           CASE WHEN s.published_on IS NULL THEN reason_bit('not_published') ELSE reason_bit('not_matching') END
+               AS reasons,
+           NULL::INTEGER AS days_late, NULL::INTEGER AS sync_days_late
     FROM months AS m JOIN stg_services AS s ON s.year = m.year
     WHERE s.synced_national IS DISTINCT FROM 1
     UNION ALL
@@ -54,8 +42,8 @@ lost AS (  -- the running month's dossiers in one pass (dossier_reasons.sql), th
     FROM (  -- a dossier's latest rating given by the month's end, when it falls in the month: then it is the
         -- latest of those given in the month (only the month's ratings are read, not every earlier month's again)
         SELECT m.year, m.period, r.agency_code, r.MaHoSo, arg_max(r.MucDo, r.NgayDanhGia) AS MucDo
-        FROM months AS m JOIN sc_rated AS r ON r.year = m.year AND r.NgayDanhGia >= m.period_start
-                                           AND r.NgayDanhGia < m.period_end
+        FROM months AS m JOIN sc_rated AS r ON r.year = m.year AND year(r.NgayDanhGia) = m.year
+                                           AND month(r.NgayDanhGia) = m.month
         GROUP BY m.year, m.period, r.agency_code, r.MaHoSo
     ) AS latest_ratings
     WHERE MucDo NOT IN (1, 2)

@@ -1,15 +1,24 @@
--- The compact trace (schema.sql): the rows judged when their months were scored, and the dossiers' own reasons of
--- the complete months judged per file, each masked by its unit and month's items with a value (scorecard_766_masks,
--- written with the scores: a month not scored, or no longer, shows none of its file rows). The marts copy it.
+-- The compact trace (schema.sql): the rows judged when their months were scored (scorecard_766_lost_scored), and
+-- the dossiers' own reasons, judged here from the log (dossier_reasons.sql) at each scored month's reference instant,
+-- masked by the unit and month's items with a value (scorecard_766_masks, written with the scores: a month not
+-- scored, or no longer, shows none of its dossiers). The marts copy it. The reasons' bits are written in as
+-- constants (build.py; the view outlives the connection's macros).
 CREATE OR REPLACE VIEW scorecard_766_lost AS
 SELECT year, period, agency_code, record_code, reasons, days_late, sync_days_late FROM scorecard_766_lost_scored
 UNION ALL
-SELECT f.year, m.period, f.agency_code, f.record_code, f.reasons & m.reasons AS reasons,
-       CASE WHEN f.reasons & m.days_reasons <> 0 THEN f.days_late END AS days_late,
-       CASE WHEN f.reasons & m.sync_reasons <> 0 THEN f.sync_days_late END AS sync_days_late
-FROM scorecard_766_file_lost AS f
-JOIN scorecard_766_masks AS m ON m.year = f.year AND m.month = f.month AND m.agency_code = f.agency_code
-WHERE m.from_files AND f.reasons & m.reasons <> 0;
+SELECT year, period, DonViXuLy AS agency_code, MaHoSo AS record_code, reasons & mask AS reasons,
+       CASE WHEN reasons & days_reasons <> 0 THEN days_late END AS days_late,
+       CASE WHEN reasons & sync_reasons <> 0 THEN sync_days_late END AS sync_days_late
+FROM (
+    WITH reason_in AS (
+        SELECT m.period, m.ref, m.reasons AS mask, m.days_reasons, m.sync_reasons, d.*, s.level
+        FROM scorecard_766_masks AS m
+        JOIN stg_dossiers AS d ON d.year = m.year AND month(d.NgayTiepNhan) = m.month AND d.DonViXuLy = m.agency_code
+        LEFT JOIN stg_services AS s ON s.year = d.year AND s.agency_code = d.DonViXuLy AND s.procedure_code = d.MaTTHC
+    )
+    {dossier_reasons}
+) AS dossiers
+WHERE reasons & mask <> 0;
 
 -- The trace as analysts and the reports read it (docs/rubrics.md §8): one row per lost item of a record and month,
 -- unnested from scorecard_766_lost's reason bits, with the reason's label and its day count. The marts hold the same

@@ -1,9 +1,9 @@
 -- A dossier's own lost reasons (docs/rubrics.md §8), by the rules of facts_766.sql and scorecard_766.sql: the body
--- of a subquery, spliced by build.py where the other files name it in braces, in facts_766.sql (each dossier judged at the
--- end of its month of reception, per file) and in scorecard_766_dossiers.sql (the running month's, judged at its
--- reference instant): one definition, so the two agree row for row. Reads `reason_in`: a dossier's staged columns
--- with `level` (the catalogue's level of its procedure) and `ref` (the reference instant); gives them back with
--- `reasons` (the lost reasons as bits, `reason_bit(code)`), `days_late` and `sync_days_late`.
+-- of a subquery, spliced by build.py where trace_view.sql names this file in braces (the view scorecard_766_lost
+-- judges each dossier of a scored month at the month's reference instant). Reads `reason_in`: a dossier's staged
+-- columns with `level` (the catalogue's level of its procedure) and `ref` (the reference instant); gives them back
+-- with `reasons` (the lost reasons as bits, `reason_bit(code)`, written in as constants), `days_late` and
+-- `sync_days_late`.
 SELECT *,
        CASE WHEN on_time_lost THEN CASE WHEN asked_twice THEN reason_bit('asked_twice')
                                         WHEN due IS NULL THEN reason_bit('no_due_date')

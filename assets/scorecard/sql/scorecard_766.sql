@@ -56,7 +56,8 @@ WITH period_months AS (  -- each period once per month it spans: a dossier joins
 ),
 latest_rating AS (  -- per period, each dossier's latest rating given by the period's end, if in the period: then it
     -- is the latest of those given in the period (only the period's ratings are read, not every earlier one again)
-    SELECT b.year, b.period, r.dossier, any_value(r.agency_code) AS agency_code, arg_max(r.MucDo, r.NgayDanhGia) AS MucDo
+    SELECT b.year, b.period, r.dossier, any_value(r.agency_code) AS agency_code,
+           arg_max(r.MucDo, r.NgayDanhGia) AS MucDo
     FROM period_months AS b JOIN sc_rated AS r ON r.year = b.year AND year(r.NgayDanhGia) = b.year
                                                AND month(r.NgayDanhGia) = b.month
     GROUP BY b.year, b.period, r.dossier
@@ -77,7 +78,8 @@ sync_months AS (  -- the counted dossiers per month and agency by when they sync
 ),
 rows AS (  -- each item's counts per period and agency, summed per branch before the province's sums
     -- published_766: the procedures of the period's year's catalogue; synced_national = 1 (known: not NULL)
-    SELECT b.year, b.period, s.agency_code, count(*) AS procedures, count(*) FILTER (s.synced_national = 1) AS published,
+    SELECT b.year, b.period, s.agency_code, count(*) AS procedures,
+           count(*) FILTER (s.synced_national = 1) AS published,
            count(s.synced_national) AS published_known
     FROM sc_bounds AS b JOIN stg_services AS s ON s.year = b.year
     GROUP BY ALL
@@ -107,7 +109,8 @@ rows AS (  -- each item's counts per period and agency, summed per branch before
     -- feedback_on_time_766: due in the period (HanXuLy), not withdrawn (4); on time: answered (3) by HanXuLy, or
     -- not answered yet (1, 2) and not yet due at the reference instant
     SELECT b.year, b.period, f.DonViXuLy AS agency_code, count(*) AS feedback_due,
-           count(*) FILTER ((f.TrangThai = 3 AND f.NgayXuLy <= f.HanXuLy) OR (f.TrangThai IN (1, 2) AND f.HanXuLy >= b.ref))
+           count(*) FILTER ((f.TrangThai = 3 AND f.NgayXuLy <= f.HanXuLy)
+                            OR (f.TrangThai IN (1, 2) AND f.HanXuLy >= b.ref))
                AS feedback_on_time
     FROM sc_bounds AS b JOIN stg_feedback AS f ON f.HanXuLy >= b.period_start AND f.HanXuLy < b.period_end
     WHERE f.TrangThai <> 4

@@ -36,12 +36,17 @@ FROM sc_periods;
 
 -- The log read once for the rating items and the trace (scorecard_766_dossiers.sql drops these): each rating of the
 -- scored year or before with its dossier (of that year or before; `dossier` tells two dossiers of one code apart)
--- and the dossier's agency; the dossiers finished (9, 10) in the scored year with their first rating's instant.
+-- and the dossier's agency, and the instant of the dossier's next rating (`next_at`: a rating is the dossier's latest
+-- of a period that holds it when the next one is after the period's end, or none); the dossiers finished (9, 10) in
+-- the scored year with their first rating's instant.
 CREATE OR REPLACE TEMP TABLE sc_rated AS
-SELECT y.year, r.MaHoSo, r.NgayDanhGia, r.MucDo, d.DonViXuLy AS agency_code, d.rowid AS dossier
-FROM (SELECT DISTINCT year FROM sc_periods) AS y
-JOIN stg_ratings AS r ON r.year <= y.year
-JOIN stg_dossiers AS d ON d.MaHoSo = r.MaHoSo AND d.year <= y.year;
+SELECT *, lead(NgayDanhGia) OVER (PARTITION BY year, dossier ORDER BY NgayDanhGia) AS next_at
+FROM (
+    SELECT y.year, r.MaHoSo, r.NgayDanhGia, r.MucDo, d.DonViXuLy AS agency_code, d.rowid AS dossier
+    FROM (SELECT DISTINCT year FROM sc_periods) AS y
+    JOIN stg_ratings AS r ON r.year <= y.year
+    JOIN stg_dossiers AS d ON d.MaHoSo = r.MaHoSo AND d.year <= y.year
+) AS rated;
 
 CREATE OR REPLACE TEMP TABLE sc_finished AS
 SELECT y.year, month(d.NgayKetThucXuLy) AS month, d.DonViXuLy AS agency_code, d.MaHoSo, r.rated_at
@@ -54,13 +59,13 @@ CREATE OR REPLACE TEMP TABLE sc_extra AS
 WITH period_months AS (  -- each period once per month it spans: a dossier joins its 3 periods by (year, month)
     SELECT *, unnest(range(first_month, last_month + 1)) AS month FROM sc_bounds
 ),
-latest_rating AS (  -- per period, each dossier's latest rating given by the period's end, if in the period: then it
-    -- is the latest of those given in the period (only the period's ratings are read, not every earlier one again)
-    SELECT b.year, b.period, r.dossier, any_value(r.agency_code) AS agency_code,
-           arg_max(r.MucDo, r.NgayDanhGia) AS MucDo
-    FROM period_months AS b JOIN sc_rated AS r ON r.year = b.year AND year(r.NgayDanhGia) = b.year
-                                               AND month(r.NgayDanhGia) = b.month
-    GROUP BY b.year, b.period, r.dossier
+latest_rating AS (  -- per month, agency and kind of rating (MucDo 1 or 2 or not), the ratings given in it that are
+    -- their dossier's latest of a period holding them when the next one falls in the month `next_month` or later (a
+    -- period's end is a month's start), or never
+    SELECT year, year(NgayDanhGia) AS rated_year, month(NgayDanhGia) AS month, agency_code,
+           MucDo IN (1, 2) AS satisfied, date_trunc('month', next_at) AS next_month, count(*) AS n
+    FROM sc_rated
+    GROUP BY ALL
 ),
 sync_months AS (  -- the counted dossiers per month and agency by when they synced: the first month's start at or
     -- after the instant (a period's end: synced by it when that is not later) and whether by the log's latest record
@@ -93,8 +98,10 @@ rows AS (  -- each item's counts per period and agency, summed per branch before
     GROUP BY ALL
     UNION ALL BY NAME
     -- satisfied_766: the ratings given in the period (a dossier's latest), by the dossier's agency; MucDo 1 or 2
-    SELECT year, period, agency_code, count(*) AS ratings, count(*) FILTER (MucDo IN (1, 2)) AS satisfied
-    FROM latest_rating
+    SELECT b.year, b.period, r.agency_code, sum(r.n) AS ratings, coalesce(sum(r.n) FILTER (r.satisfied), 0) AS satisfied
+    FROM period_months AS b
+    JOIN latest_rating AS r ON r.year = b.year AND r.rated_year = b.year AND r.month = b.month
+    WHERE r.next_month IS NULL OR r.next_month >= b.period_end
     GROUP BY ALL
     UNION ALL BY NAME
     -- rated_766: finished (9, 10) in the period (NgayKetThucXuLy), with a rating given by the period's end (a month's

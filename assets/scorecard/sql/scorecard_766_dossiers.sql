@@ -37,16 +37,12 @@ lost AS (  -- the records other than the dossiers' own reasons
     FROM months AS m JOIN stg_services AS s ON s.year = m.year
     WHERE s.synced_national IS DISTINCT FROM 1
     UNION ALL
-    SELECT year, period, agency_code, MaHoSo,
-           CASE MucDo WHEN 3 THEN reason_bit('rated_neutral') ELSE reason_bit('rated_unsatisfied') END, NULL, NULL
-    FROM (  -- a dossier's latest rating given by the month's end, when it falls in the month: then it is the
-        -- latest of those given in the month (only the month's ratings are read, not every earlier month's again)
-        SELECT m.year, m.period, r.agency_code, r.MaHoSo, arg_max(r.MucDo, r.NgayDanhGia) AS MucDo
-        FROM months AS m JOIN sc_rated AS r ON r.year = m.year AND year(r.NgayDanhGia) = m.year
-                                           AND month(r.NgayDanhGia) = m.month
-        GROUP BY m.year, m.period, r.agency_code, r.MaHoSo
-    ) AS latest_ratings
-    WHERE MucDo NOT IN (1, 2)
+    SELECT DISTINCT m.year, m.period, r.agency_code, r.MaHoSo,  -- a dossier's latest rating in the month (none
+           -- later by the month's end), when not satisfied; two dossiers of one code and agency are one record
+           CASE r.MucDo WHEN 3 THEN reason_bit('rated_neutral') ELSE reason_bit('rated_unsatisfied') END, NULL, NULL
+    FROM months AS m JOIN sc_rated AS r ON r.year = m.year AND year(r.NgayDanhGia) = m.year
+                                       AND month(r.NgayDanhGia) = m.month
+    WHERE (r.next_at IS NULL OR r.next_at >= m.period_end) AND r.MucDo NOT IN (1, 2)
     UNION ALL
     SELECT m.year, m.period, f.agency_code, f.MaHoSo, reason_bit('not_rated'), NULL, NULL
     FROM months AS m JOIN sc_finished AS f ON f.year = m.year AND f.month = m.month

@@ -38,7 +38,8 @@ FROM sc_periods;
 -- scored year or before with its dossier (of that year or before; `dossier` tells two dossiers of one code apart)
 -- and the dossier's agency, and the instant of the dossier's next rating (`next_at`: a rating is the dossier's latest
 -- of a period that holds it when the next one is after the period's end, or none); the dossiers finished (9, 10) in
--- the scored year with their first rating's instant.
+-- the scored year with their first rating's instant (of sc_rated's: a rating of a later year, by its date, is after
+-- every period of the scored year, like none).
 CREATE OR REPLACE TEMP TABLE sc_rated AS
 SELECT *, lead(NgayDanhGia) OVER (PARTITION BY year, dossier ORDER BY NgayDanhGia) AS next_at
 FROM (
@@ -52,7 +53,8 @@ CREATE OR REPLACE TEMP TABLE sc_finished AS
 SELECT y.year, month(d.NgayKetThucXuLy) AS month, d.DonViXuLy AS agency_code, d.MaHoSo, r.rated_at
 FROM (SELECT DISTINCT year FROM sc_periods) AS y
 JOIN stg_dossiers AS d ON year(d.NgayKetThucXuLy) = y.year AND d.year <= y.year
-LEFT JOIN (SELECT MaHoSo, min(NgayDanhGia) AS rated_at FROM stg_ratings GROUP BY MaHoSo) AS r ON r.MaHoSo = d.MaHoSo
+LEFT JOIN (SELECT year, dossier, min(NgayDanhGia) AS rated_at FROM sc_rated GROUP BY ALL) AS r
+       ON r.year = y.year AND r.dossier = d.rowid
 WHERE d.TrangThaiHoSo IN (9, 10);
 
 CREATE OR REPLACE TEMP TABLE sc_extra AS

@@ -10,11 +10,13 @@ SELECT year, period, DonViXuLy AS agency_code, MaHoSo AS record_code, reasons & 
        CASE WHEN reasons & days_reasons <> 0 THEN days_late END AS days_late,
        CASE WHEN reasons & sync_reasons <> 0 THEN sync_days_late END AS sync_days_late
 FROM (
-    WITH reason_in AS (
-        SELECT m.period, m.ref, m.reasons AS mask, m.days_reasons, m.sync_reasons, d.*, s.level
-        FROM scorecard_766_masks AS m
-        JOIN stg_dossiers AS d ON d.year = m.year AND month(d.NgayTiepNhan) = m.month AND d.DonViXuLy = m.agency_code
+    WITH reason_in AS (  -- the masks LEFT joined, and absent taken as nothing (coalesce): the optimizer then keeps the
+        -- catalogue's level joined with the catalogue hashed, not the log (an inner join made it hash the log)
+        SELECT m.period, m.ref, coalesce(m.reasons, 0) AS mask, m.days_reasons, m.sync_reasons, d.*, s.level
+        FROM stg_dossiers AS d
         LEFT JOIN stg_services AS s ON s.year = d.year AND s.agency_code = d.DonViXuLy AND s.procedure_code = d.MaTTHC
+        LEFT JOIN scorecard_766_masks AS m
+               ON m.year = d.year AND m.month = month(d.NgayTiepNhan) AND m.agency_code = d.DonViXuLy
     )
     {dossier_reasons}
 ) AS dossiers

@@ -57,7 +57,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
     A warehouse written before the compact trace (a table scorecard_766_dossiers, one row per lost item) has its
     rows folded into scorecard_766_lost_scored, read through the view scorecard_766_dossiers from then on; one
-    written before the dossiers' reasons were judged per file (a table scorecard_766_lost) has that table renamed
+    written before the view judged the dossiers' own reasons (a table scorecard_766_lost) has that table renamed
     so: its rows stay behind the view scorecard_766_lost until their months are scored again."""
 
     def is_table(name: str) -> bool:
@@ -133,7 +133,6 @@ def _bits_written_in(sql: str) -> str:
 
 def computed_codes() -> set[str]:
     """The indicator codes scorecard_766.sql computes (its `'indicator_code': '...'` entries)."""
-
     return set(re.findall(r"'indicator_code': '([a-z0-9_]+)'", _sql("scorecard_766")))
 
 
@@ -167,15 +166,8 @@ def facts_scope(con: duckdb.DuckDBPyConnection, year: int) -> str:
     """What a year's facts depend on besides its dossier files: the catalogue's levels (online services), the
     agency registry (which rows were loaded) and the facts SQL itself."""
     return _fingerprint(
-        _ingested(con, "services", year),
-        _ingested(con, registry_source(load_sources()).name, None),
-        _sql("facts_766"),
+        _ingested(con, "services", year), _ingested(con, registry_source(load_sources()).name, None), _sql("facts_766")
     )
-
-
-def _reason_meaning() -> list[tuple[str, str, int, str | None]]:
-    """The stored bits' meaning: a reordered or renamed reasons_766.yaml recounts and rescores (not a new label)."""
-    return [(code, item, bit, days) for code, item, bit, days, _ in reason_rows()]
 
 
 def inputs_scope(con: duckdb.DuckDBPyConnection) -> str:
@@ -332,7 +324,7 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
         level_rows(year, rubric),
         _sql("scorecard_766"),
         _sql("scorecard_766_dossiers"),
-        _reason_meaning(),
+        [(code, item, bit, days) for code, item, bit, days, _ in reason_rows()],  # the stored bits' meaning
         inputs_scope(con),
     )
     old_scope, old_latest = _state(con, year)

@@ -40,6 +40,9 @@ class Timed:
     def __init__(self, con, explain: str | None) -> None:
         self.con, self.explain = con, explain
         self.names = {build._sql(n): n for n in ("scorecard_766", "scorecard_766_dossiers")}
+        written_in = getattr(build, "_bits_written_in", None)  # the reasons' bits as constants (issue 27, third part)
+        if written_in is not None:
+            self.names[written_in(build._sql("scorecard_766_dossiers"))] = "scorecard_766_dossiers"
 
     def __getattr__(self, name: str):
         return getattr(self.con, name)

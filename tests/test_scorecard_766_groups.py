@@ -341,3 +341,64 @@ def test_inputs_added_then_removed_rescore_like_a_run_that_never_had_them(data_d
     write_log(data_dir, inputs=False)
     run(data_dir)
     assert tables(data_dir) == without
+
+
+@pytest.mark.slow
+def test_synced_judges_each_month_quarter_and_the_year_at_its_own_instant(data_dir: Path, registry: Path):
+    """The sync item counts each dossier once per month bucket of its sync instant (scorecard_766.sql), the trace's
+    view judges the dossiers from the log at each month's instant: both must give what a judgement of each dossier at
+    each period's instant gives. The log's last record is L1 (20/5 10:00): May, Q2 and the year are judged then."""
+    raw = data_dir / "raw"
+    write_csv(
+        raw / "services" / "2024" / "dm.csv",
+        SERVICES,
+        [[2024, "SO-TP", "P1", "A", 3, 1, "2023-05-02", 1], [2024, "SO-YT", "P1", "A", 3, 1, "2023-05-02", 1]],
+    )
+    write_csv(
+        raw / "dossiers" / "2024" / "hs.csv",
+        HEADER,
+        [
+            row("A1", "SO-TP", "20240110080000", "20240201000000"),  # at January's instant exactly: in time
+            row("A2", "SO-TP", "20240111080000", "20240201000001"),  # a second after it: 1 day late; Q1 in time
+            row("A3", "SO-TP", "20240210080000", "20240401000000"),  # February: 31 days late; Q1's instant exactly
+            row("A4", "SO-TP", "20240305080000", "20240520090000"),  # March, Q1: 49 d 9 h → 50; the year: in time
+            row("A5", "SO-TP", "20240112080000", ""),  # never
+            row("L1", "SO-TP", "20240520100000", "20240520100000", status=4),  # the last record, synced then
+            row("L2", "SO-TP", "20240520090000", "20240520100001", status=4),  # a second after it: late
+            dossier("L3", received="20240502080000", due="20240510080000", finished="", returned="", status=4)
+            + ["", "", "", 1, 1, 1, "20240502090000"],  # open, 20/5 10:00 - 10/5 08:00 = 10 d 2 h → 11
+        ],
+    )
+    run(data_dir)
+    con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
+    try:
+        synced = {
+            period: item(con, period, "SO-TP", "synced_766")[:2]
+            for period in ("2024-01", "2024-02", "2024-03", "2024-05", "2024-Q1", "2024-Q2", "2024")
+        }
+        assert synced == {
+            "2024-01": (1, 3),  # A1
+            "2024-02": (0, 1),
+            "2024-03": (0, 1),
+            "2024-05": (2, 3),  # L1, L3
+            "2024-Q1": (3, 5),  # A1, A2, A3
+            "2024-Q2": (2, 3),
+            "2024": (6, 8),  # all but A5, L2
+        }
+        assert item(con, "2024-05", "SO-TP", "on_time_766")[:2] == (2, 3)  # L3 late at 20/5 10:00
+        trace = set(
+            con.execute(
+                "SELECT period, indicator_code, record_code, reason_code, days_late FROM scorecard_766_dossiers "
+                "WHERE agency_code = 'SO-TP'"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert trace == {
+        ("2024-01", "synced_766", "A2", "synced_late", 1),
+        ("2024-01", "synced_766", "A5", "not_synced", None),
+        ("2024-02", "synced_766", "A3", "synced_late", 31),
+        ("2024-03", "synced_766", "A4", "synced_late", 50),
+        ("2024-05", "synced_766", "L2", "synced_late", 1),
+        ("2024-05", "on_time_766", "L3", "open_late", 11),
+    }

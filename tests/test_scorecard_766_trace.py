@@ -85,6 +85,44 @@ def test_a_warehouse_with_the_old_trace_table_keeps_its_rows_behind_the_view(tmp
         con.close()
 
 
+def test_a_warehouse_with_the_compact_table_keeps_its_rows_behind_the_view(tmp_path: Path):
+    """A warehouse of the second layout (a table scorecard_766_lost holding every lost record, the dossiers' own
+    reasons too) opens: the table is renamed scorecard_766_lost_scored and read through the view of its old name
+    (which adds the dossiers' reasons of the months scored from then on: none yet), so the trace is unchanged."""
+    path = tmp_path / "egov.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE scorecard_766_lost (year INTEGER NOT NULL, period VARCHAR NOT NULL, agency_code VARCHAR NOT "
+        "NULL, record_code VARCHAR NOT NULL, reasons UINTEGER NOT NULL, days_late INTEGER, sync_days_late INTEGER)"
+    )
+    # A1: late (bit 1) 4 days, no electronic result (bit 128), synced late (bit 16384) 2 days; F1: answered late
+    # (bit 262144) 3 days
+    rows = [(2024, "2024-03", "SO-TP", "A1", 1 + 128 + 16384, 4, 2), (2024, "2024-04", "SO-YT", "F1", 262144, 3, None)]
+    con.executemany("INSERT INTO scorecard_766_lost VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    con.close()
+    con = connect(path)
+    try:
+        ensure_schema(con)
+        ensure_schema(con)  # again: nothing more to rename
+        kinds = dict(
+            con.execute(
+                "SELECT table_name, table_type FROM information_schema.tables WHERE table_name LIKE 'scorecard_766_%'"
+            ).fetchall()
+        )
+        assert (kinds["scorecard_766_lost"], kinds["scorecard_766_lost_scored"]) == ("VIEW", "BASE TABLE")
+        assert con.execute("SELECT * FROM scorecard_766_lost ORDER BY ALL").fetchall() == rows
+        assert con.execute(
+            "SELECT record_code, reason_code, days_late FROM scorecard_766_dossiers ORDER BY ALL"
+        ).fetchall() == [
+            ("A1", "late", 4),
+            ("A1", "no_e_result", None),
+            ("A1", "synced_late", 2),
+            ("F1", "answered_late", 3),
+        ]
+    finally:
+        con.close()
+
+
 @pytest.mark.slow
 def test_the_views_rows_carry_the_reasons_labels(data_dir: Path, registry: Path):
     """The groups' log (test_scorecard_766_groups.py), March of SO-TP: every reason's Vietnamese text, with the days

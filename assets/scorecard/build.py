@@ -16,6 +16,7 @@ Python only decides what to recompute and loads the rubric; the arithmetic is SQ
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -29,7 +30,6 @@ from pipelines.core.registry.fields import Model, Text
 from pipelines.core.registry.reading import RegistryError, parse, read_yaml
 from pipelines.core.registry.rubrics import Rubric
 from pipelines.core.registry.sources import load_sources, registry_source
-from pipelines.core.sql import sql_literal
 from pipelines.core.warehouse import insert_rows, transaction
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -40,32 +40,49 @@ SCORECARD = "766"  # the folder config/rubrics/periodic/766/
 # can change the periods of a later one (rated_766, satisfied_766 read the dossiers of every year up to theirs).
 ELSEWHERE = "scorecard_766_elsewhere"
 PROVINCE = "PROVINCE"
+# What the scoring writes per period (replaced together): the scores, totals, the trace's judged rows and masks.
+SCORED_TABLES = ("scorecard_766", "scorecard_766_totals", "scorecard_766_lost_scored", "scorecard_766_masks")
 
 
 def _sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    """A SQL file, with the dossier reasons' one definition (dossier_reasons.sql) spliced where it is called."""
+    text = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    if "{dossier_reasons}" in text:
+        text = text.replace("{dossier_reasons}", _sql("dossier_reasons"))
+    return text
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """The scorecard's tables, the reasons' labels, and the scoring methods' macros the scoring SQL calls.
 
     A warehouse written before the compact trace (a table scorecard_766_dossiers, one row per lost item) has its
-    rows folded into scorecard_766_lost, read through the view of that name from then on."""
-    old_trace = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
-        "AND table_name = 'scorecard_766_dossiers'"
-    ).fetchone()[0]
+    rows folded into scorecard_766_lost_scored, read through the view scorecard_766_dossiers from then on; one
+    written before the view judged the dossiers' own reasons (a table scorecard_766_lost) has that table renamed
+    so: its rows stay behind the view scorecard_766_lost until their months are scored again."""
+
+    def is_table(name: str) -> bool:
+        return bool(
+            con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND schema_name = 'main' AND table_name = ?",
+                [name],
+            ).fetchone()[0]
+        )
+
+    old_trace, old_lost = is_table("scorecard_766_dossiers"), is_table("scorecard_766_lost")
     rows = reason_rows()
     with transaction(con):
         if old_trace:
             con.execute("ALTER TABLE scorecard_766_dossiers RENAME TO scorecard_766_dossiers_by_item")
+        if old_lost:
+            con.execute("ALTER TABLE scorecard_766_lost RENAME TO scorecard_766_lost_scored")
         con.execute(_sql("schema"))
         if con.execute("SELECT * FROM scorecard_766_reasons ORDER BY bit").fetchall() != rows:
             con.execute("DELETE FROM scorecard_766_reasons")
             insert_rows(con, "scorecard_766_reasons", REASON_COLUMNS, rows)
         if old_trace:
             con.execute(
-                """INSERT INTO scorecard_766_lost
+                """INSERT INTO scorecard_766_lost_scored
                 SELECT t.year, t.period, t.agency_code, t.record_code, bit_or(r.bit),
                        max(t.days_late) FILTER (WHERE r.days = 'days_late'),
                        max(t.days_late) FILTER (WHERE r.days = 'sync_days_late')
@@ -74,7 +91,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
                 GROUP BY ALL;
                 DROP TABLE scorecard_766_dossiers_by_item"""
             )
-        con.execute(_sql("trace_view"))
+        con.execute(_bits_written_in(_sql("trace_view")))
     methods.install(con)
 
 
@@ -101,26 +118,21 @@ def reason_rows() -> list[tuple[str, str, int, str | None, str]]:
     return [(r.code, r.item, 1 << place, r.days, r.label) for place, r in enumerate(listed)]
 
 
-def _reason_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """`reason_bit(code)`, a reason's bit, and `reason_bits(days)`, the bits of the reasons carrying that day count,
-    for the trace SQL (constants once bound; an unknown code stops the statement naming it)."""
-    rows = reason_rows()
-    bit = " ".join(f"WHEN {sql_literal(code)} THEN {b}::UINTEGER" for code, _, b, _, _ in rows)
-    days = " ".join(
-        f"WHEN {sql_literal(kind)} THEN {sum(b for _, _, b, d, _ in rows if d == kind)}::UINTEGER"
-        for kind in ("days_late", "sync_days_late")
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP MACRO reason_bit(code) AS CASE code {bit} "
-        f"ELSE error('reason ' || code || ' is not in {REASONS_FILE.name}') END"
-    )
-    con.execute(f"CREATE OR REPLACE TEMP MACRO reason_bits(days) AS CASE days {days} END")
+def _bits_written_in(sql: str) -> str:
+    """`sql` with each `reason_bit('code')` replaced by the reason's bit (reasons_766.yaml), a constant: the trace's
+    SQL and its view name reasons by code; an unknown code stops here, naming it."""
+    bits = {code: b for code, _, b, _, _ in reason_rows()}
+
+    def bit(match: re.Match[str]) -> str:
+        if match[1] not in bits:
+            raise RegistryError(f"reason {match[1]} is not in {REASONS_FILE}")
+        return f"{bits[match[1]]}::UINTEGER"
+
+    return re.sub(r"reason_bit\('([a-z_]+)'\)", bit, sql)
 
 
 def computed_codes() -> set[str]:
     """The indicator codes scorecard_766.sql computes (its `'indicator_code': '...'` entries)."""
-    import re
-
     return set(re.findall(r"'indicator_code': '([a-z0-9_]+)'", _sql("scorecard_766")))
 
 
@@ -371,10 +383,10 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
             [year],
         )
         if old_scope != score_scope:  # a new rubric: no period of the old one may stay
-            for table in ("scorecard_766", "scorecard_766_totals", "scorecard_766_lost"):
+            for table in SCORED_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
         valid = [key for key, *_ in period_keys(year, months, rubric.period)]
-        for table in ("scorecard_766", "scorecard_766_totals", "scorecard_766_lost"):  # the periods rescored,
+        for table in SCORED_TABLES:  # the periods rescored,
             # and any no longer scored
             con.execute(
                 f"DELETE FROM {table} WHERE year = ? AND (period IN (SELECT period FROM sc_periods) "
@@ -383,8 +395,8 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
             )
         if rows:
             con.execute(_sql("scorecard_766"))
-            _reason_macros(con)
-            con.execute(_sql("scorecard_766_dossiers"))  # the records behind every lost point, month by month
+            # the records behind every lost point, month by month (but the dossiers' own: the view judges them)
+            con.execute(_bits_written_in(_sql("scorecard_766_dossiers")))
         con.execute("DELETE FROM scorecard_766_dirty WHERE year = ?", [year])
         _set_state(con, year, score_scope=score_scope, latest=latest)
         con.execute("DROP TABLE sc_periods; DROP TABLE sc_items; DROP TABLE sc_units")

@@ -122,16 +122,32 @@ CREATE TABLE IF NOT EXISTS scorecard_766_totals (
 );
 
 -- Every lost point traced to its records (monthly periods), stored compactly: one row per record and month that lost
--- something, its reasons as bits of scorecard_766_reasons, only those of items with a value for the unit and month
--- (scorecard_766_dossiers.sql gives every reason). Read through the view scorecard_766_dossiers (build.py).
-CREATE TABLE IF NOT EXISTS scorecard_766_lost (
+-- something, its reasons as bits of scorecard_766_reasons, only those of items with a value for the unit and month.
+-- Read through the view scorecard_766_lost (trace_view.sql): these rows, judged when the months were scored
+-- (procedures, ratings, finished dossiers not rated, feedback: scorecard_766_dossiers.sql), and the dossiers' own
+-- reasons, which the view judges from the log at each month's reference instant and mask (scorecard_766_masks).
+CREATE TABLE IF NOT EXISTS scorecard_766_lost_scored (
     year           INTEGER NOT NULL,
     period         VARCHAR NOT NULL,  -- 2026-08
     agency_code    VARCHAR NOT NULL,
-    record_code    VARCHAR NOT NULL,  -- MaHoSo; the procedure code (published_766); MaPhanAnh (feedback)
+    record_code    VARCHAR NOT NULL,  -- the procedure code (published_766); MaHoSo; MaPhanAnh (feedback)
     reasons        UINTEGER NOT NULL, -- bit_or of the lost reasons' scorecard_766_reasons.bit, never 0
     days_late      INTEGER,           -- days past the due date (on time, feedback: reasons with days = days_late)
     sync_days_late INTEGER            -- days synced after the reference instant (synced_late)
+);
+
+-- Per scored month and unit: the month's reference instant and the reasons of the items with a value (points not
+-- NULL), which alone a record can have lost, and of those the ones carrying each day count. Written with the scores
+-- (a month not scored, or no longer, has none: the view shows none of its dossiers).
+CREATE TABLE IF NOT EXISTS scorecard_766_masks (
+    year           INTEGER NOT NULL,
+    period         VARCHAR NOT NULL,
+    month          INTEGER NOT NULL,
+    agency_code    VARCHAR NOT NULL,
+    ref            TIMESTAMP NOT NULL,
+    reasons        UINTEGER NOT NULL,
+    days_reasons   UINTEGER NOT NULL,  -- of `reasons`, those with days = days_late
+    sync_reasons   UINTEGER NOT NULL   -- ... with days = sync_days_late
 );
 
 -- The reasons (assets/scorecard/reasons_766.yaml, rewritten by build.ensure_schema): which item each one is lost

@@ -34,49 +34,96 @@ SELECT *, make_timestamp(year, first_month, 1, 0, 0, 0) AS period_start,
        make_timestamp(year, first_month, 1, 0, 0, 0) + to_months(last_month - first_month + 1) AS period_end
 FROM sc_periods;
 
+-- The log read once for the rating items and the trace (scorecard_766_dossiers.sql drops these): each rating of the
+-- scored year or before with its dossier (of that year or before; `dossier` tells two dossiers of one code apart)
+-- and the dossier's agency, and the instant of the dossier's next rating (`next_at`: a rating is the dossier's latest
+-- of a period that holds it when the next one is after the period's end, or none); the dossiers finished (9, 10) in
+-- the scored year with their first rating's instant (of sc_rated's: a rating of a later year, by its date, is after
+-- every period of the scored year, like none).
+CREATE OR REPLACE TEMP TABLE sc_rated AS
+SELECT *, lead(NgayDanhGia) OVER (PARTITION BY year, dossier ORDER BY NgayDanhGia) AS next_at
+FROM (
+    SELECT y.year, r.MaHoSo, r.NgayDanhGia, r.MucDo, d.DonViXuLy AS agency_code, d.rowid AS dossier
+    FROM (SELECT DISTINCT year FROM sc_periods) AS y
+    JOIN stg_ratings AS r ON r.year <= y.year
+    JOIN stg_dossiers AS d ON d.MaHoSo = r.MaHoSo AND d.year <= y.year
+) AS rated;
+
+CREATE OR REPLACE TEMP TABLE sc_finished AS
+SELECT y.year, month(d.NgayKetThucXuLy) AS month, d.DonViXuLy AS agency_code, d.MaHoSo, r.rated_at
+FROM (SELECT DISTINCT year FROM sc_periods) AS y
+JOIN stg_dossiers AS d ON year(d.NgayKetThucXuLy) = y.year AND d.year <= y.year
+LEFT JOIN (SELECT year, dossier, min(NgayDanhGia) AS rated_at FROM sc_rated GROUP BY ALL) AS r
+       ON r.year = y.year AND r.dossier = d.rowid
+WHERE d.TrangThaiHoSo IN (9, 10);
+
 CREATE OR REPLACE TEMP TABLE sc_extra AS
 WITH period_months AS (  -- each period once per month it spans: a dossier joins its 3 periods by (year, month)
     SELECT *, unnest(range(first_month, last_month + 1)) AS month FROM sc_bounds
 ),
-latest_rating AS (  -- per period, each dossier's latest rating given by the period's end, if in the period: then it
-    -- is the latest of those given in the period (only the period's ratings are read, not every earlier one again)
-    SELECT b.year, b.period, r.MaHoSo, arg_max(r.MucDo, r.NgayDanhGia) AS MucDo
-    FROM sc_bounds AS b JOIN stg_ratings AS r ON r.year <= b.year AND r.NgayDanhGia >= b.period_start
-                                             AND r.NgayDanhGia < b.period_end
-    GROUP BY b.year, b.period, r.MaHoSo
+latest_rating AS (  -- per month, agency and kind of rating (MucDo 1 or 2 or not), the ratings given in it that are
+    -- their dossier's latest of a period holding them when the next one falls in the month `next_month` or later (a
+    -- period's end is a month's start), or never
+    SELECT year, year(NgayDanhGia) AS rated_year, month(NgayDanhGia) AS month, agency_code,
+           MucDo IN (1, 2) AS satisfied, date_trunc('month', next_at) AS next_month, count(*) AS n
+    FROM sc_rated
+    GROUP BY ALL
 ),
-first_rating AS (SELECT MaHoSo, min(NgayDanhGia) AS rated_at FROM stg_ratings GROUP BY MaHoSo),
-rows AS (
+sync_months AS (  -- the counted dossiers per month and agency by when they synced: the first month's start at or
+    -- after the instant (a period's end: synced by it when that is not later) and whether by the log's latest record
+    -- (the reference instant of the periods ending after it); so each dossier is read once, not once per period
+    SELECT d.year, month(d.NgayTiepNhan) AS month, d.DonViXuLy AS agency_code,
+           CASE WHEN d.NgayDongBo = date_trunc('month', d.NgayDongBo) THEN d.NgayDongBo
+                ELSE date_trunc('month', d.NgayDongBo) + INTERVAL 1 MONTH END AS synced_by,
+           d.NgayDongBo <= (SELECT max(ref) FROM sc_bounds WHERE ref < period_end) AS by_latest,
+           count(*) AS n, count(d.NgayDongBo) AS known
+    FROM stg_dossiers AS d
+    SEMI JOIN (SELECT DISTINCT year, month FROM period_months) AS m
+           ON d.year = m.year AND month(d.NgayTiepNhan) = m.month
+    WHERE d.TrangThaiHoSo NOT IN (1, 3, 7, 8)
+    GROUP BY ALL
+),
+rows AS (  -- each item's counts per period and agency, summed per branch before the province's sums
     -- published_766: the procedures of the period's year's catalogue; synced_national = 1 (known: not NULL)
-    SELECT b.year, b.period, s.agency_code, 1 AS procedures, (s.synced_national = 1)::INTEGER AS published,
-           (s.synced_national IS NOT NULL)::INTEGER AS published_known
+    SELECT b.year, b.period, s.agency_code, count(*) AS procedures,
+           count(*) FILTER (s.synced_national = 1) AS published,
+           count(s.synced_national) AS published_known
     FROM sc_bounds AS b JOIN stg_services AS s ON s.year = b.year
+    GROUP BY ALL
     UNION ALL BY NAME
     -- synced_766: received in the period, TrangThaiHoSo not 1, 3, 7, 8 (the on-time item's); synced by the instant
-    SELECT b.year, b.period, d.DonViXuLy AS agency_code, 1 AS sync_counted,
-           coalesce(d.NgayDongBo <= b.ref, FALSE)::INTEGER AS synced, (d.NgayDongBo IS NOT NULL)::INTEGER AS sync_known
-    FROM period_months AS b JOIN stg_dossiers AS d ON d.year = b.year AND month(d.NgayTiepNhan) = b.month
-    WHERE d.TrangThaiHoSo NOT IN (1, 3, 7, 8)
+    SELECT b.year, b.period, s.agency_code, sum(s.n) AS sync_counted,
+           coalesce(sum(s.n) FILTER (CASE WHEN b.ref < b.period_end THEN s.by_latest ELSE s.synced_by <= b.ref END), 0)
+               AS synced,
+           sum(s.known) AS sync_known
+    FROM period_months AS b JOIN sync_months AS s ON s.year = b.year AND s.month = b.month
+    GROUP BY ALL
     UNION ALL BY NAME
     -- satisfied_766: the ratings given in the period (a dossier's latest), by the dossier's agency; MucDo 1 or 2
-    SELECT l.year, l.period, d.DonViXuLy AS agency_code, 1 AS ratings, (l.MucDo IN (1, 2))::INTEGER AS satisfied
-    FROM latest_rating AS l JOIN stg_dossiers AS d ON d.MaHoSo = l.MaHoSo AND d.year <= l.year
+    SELECT b.year, b.period, r.agency_code, sum(r.n) AS ratings, coalesce(sum(r.n) FILTER (r.satisfied), 0) AS satisfied
+    FROM period_months AS b
+    JOIN latest_rating AS r ON r.year = b.year AND r.rated_year = b.year AND r.month = b.month
+    WHERE r.next_month IS NULL OR r.next_month >= b.period_end
+    GROUP BY ALL
     UNION ALL BY NAME
-    -- rated_766: finished (9, 10) in the period (NgayKetThucXuLy), with a rating given by the period's end
-    SELECT b.year, b.period, d.DonViXuLy AS agency_code, 1 AS finished,
-           coalesce(r.rated_at < b.period_end, FALSE)::INTEGER AS rated
-    FROM period_months AS b JOIN stg_dossiers AS d ON year(d.NgayKetThucXuLy) = b.year
-     AND month(d.NgayKetThucXuLy) = b.month AND d.year <= b.year
-    LEFT JOIN first_rating AS r ON r.MaHoSo = d.MaHoSo
-    WHERE d.TrangThaiHoSo IN (9, 10)
+    -- rated_766: finished (9, 10) in the period (NgayKetThucXuLy), with a rating given by the period's end (a month's
+    -- start: a first rating before it is one of a month before it)
+    SELECT b.year, b.period, f.agency_code, sum(f.n) AS finished,
+           coalesce(sum(f.n) FILTER (f.rated_month < b.period_end), 0) AS rated
+    FROM period_months AS b
+    JOIN (SELECT year, month, agency_code, date_trunc('month', rated_at) AS rated_month, count(*) AS n
+          FROM sc_finished GROUP BY ALL) AS f ON f.year = b.year AND f.month = b.month
+    GROUP BY ALL
     UNION ALL BY NAME
     -- feedback_on_time_766: due in the period (HanXuLy), not withdrawn (4); on time: answered (3) by HanXuLy, or
     -- not answered yet (1, 2) and not yet due at the reference instant
-    SELECT b.year, b.period, f.DonViXuLy AS agency_code, 1 AS feedback_due,
-           ((f.TrangThai = 3 AND f.NgayXuLy <= f.HanXuLy) OR (f.TrangThai IN (1, 2) AND f.HanXuLy >= b.ref))::INTEGER
+    SELECT b.year, b.period, f.DonViXuLy AS agency_code, count(*) AS feedback_due,
+           count(*) FILTER ((f.TrangThai = 3 AND f.NgayXuLy <= f.HanXuLy)
+                            OR (f.TrangThai IN (1, 2) AND f.HanXuLy >= b.ref))
                AS feedback_on_time
     FROM sc_bounds AS b JOIN stg_feedback AS f ON f.HanXuLy >= b.period_start AND f.HanXuLy < b.period_end
     WHERE f.TrangThai <> 4
+    GROUP BY ALL
 )
 SELECT year, period, coalesce(agency_code, 'PROVINCE') AS agency_code,
        sum(procedures) AS procedures, sum(published) AS published, sum(published_known) AS published_known,

@@ -87,4 +87,3 @@ counted AS (
 SELECT year, source_file, other_year, month, count(*) AS dossiers, sum(h)::HUGEINT AS digest
 FROM counted
 GROUP BY ALL;
-

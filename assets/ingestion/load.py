@@ -283,19 +283,17 @@ def parse_select(
                 "unknown_agency",
             )
         )
+    lookups: list[str] = []  # a key looked up once per row, in `keyed` (a check is evaluated twice: reason, rule)
     for col in contract.columns:
         if col.key_of:  # a rating names a dossier of the log (any year): else it belongs to no agency
             table, key, label = key_target(load_sources(), col)
-            c = q(col.name)
-            checks.append(
-                (
-                    # Only the keys this file names are looked up: a hash of the whole log per file cost ~1 s.
-                    f"{c} IS NOT NULL AND {c} NOT IN (SELECT {q(key)} FROM {table} WHERE {q(key)} IN "
-                    f"(SELECT {c} FROM typed))",
-                    f"'unknown {key} ' || {shown(c)} || {lit(f' (not in {label})')}",
-                    "unknown_key",
-                )
+            c, unknown = q(col.name), q(f"__unknown_{col.name}")
+            # Only the keys this file names are looked up: a hash of the whole log per file cost ~1 s.
+            lookups.append(
+                f"{c} IS NOT NULL AND {c} NOT IN (SELECT {q(key)} FROM {table} WHERE {q(key)} IN "
+                f"(SELECT {c} FROM typed)) AS {unknown}"
             )
+            checks.append((unknown, f"'unknown {key} ' || {shown(c)} || {lit(f' (not in {label})')}", "unknown_key"))
     for rule in contract.rules:
         checks.append((f"coalesce({rule.when}, false)", lit(rule.reason), "rule"))
     reason = "nullif(concat_ws('; ', " + ", ".join(f"CASE WHEN {c} THEN {r} END" for c, r, _ in checks) + "), '')"
@@ -316,7 +314,8 @@ def parse_select(
     return f"""
 WITH raw AS (SELECT {raw_cols}, __line, __reader_reason FROM ({relation_sql})),
 typed AS (SELECT *, {typed_cols} FROM raw),
-checked AS (SELECT *, {reason} AS __reason, {rule} AS __rule FROM typed)
+keyed AS (SELECT *{"".join(", " + lookup for lookup in lookups)} FROM typed),
+checked AS (SELECT *, {reason} AS __reason, {rule} AS __rule FROM keyed)
 SELECT {file_id}::INTEGER AS __file_id, CAST(__line AS BIGINT) AS __line, {stored}{labels},
        __reason, __rule, CASE WHEN __reason IS NOT NULL THEN left({raw_text}, 2000) END AS __raw,
        regexp_replace({agency}, {lit(CONTROL)}, '\ufffd', 'g') AS __agency

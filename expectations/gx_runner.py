@@ -569,5 +569,16 @@ def load_frames(
     for name in wanted:
         found = _frame_query(con, name, [int(y) for y in years], aggregate)
         if found is not None:
-            frames[name] = con.execute(*found).df()
+            frames[name] = _wide_integers(con.execute(*found).df())
     return frames
+
+
+def _wide_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Narrow integer columns (DuckDB's INTEGER arrives as int32) as int64: GX's pandas range check is vectorised
+    for int64 and float64 only, and otherwise calls Python once per value (5.7 s for 4.2M ratings' `year`)."""
+    import numpy as np
+
+    narrow = {
+        c: "int64" for c, t in frame.dtypes.items() if isinstance(t, np.dtype) and t.kind in "iu" and t != "int64"
+    }
+    return frame.astype(narrow) if narrow else frame

@@ -120,8 +120,11 @@ rows AS (  -- each item's counts per period and agency, summed per branch before
     SELECT b.year, b.period, f.agency_code, sum(f.finished) AS finished,
            coalesce(sum(f.rated) FILTER (f.rated_month < b.period_end), 0) AS rated
     FROM period_months AS b
-    JOIN (SELECT * FROM finished_months UNION ALL BY NAME SELECT * FROM rated_months) AS f
-      ON f.year = b.year AND f.month = b.month
+    JOIN (
+        SELECT * FROM finished_months
+        UNION ALL BY NAME
+        SELECT * FROM rated_months
+    ) AS f ON f.year = b.year AND f.month = b.month
     GROUP BY ALL
     UNION ALL BY NAME
     -- feedback_on_time_766: due in the period (HanXuLy), not withdrawn (4); on time: answered (3) by HanXuLy, or

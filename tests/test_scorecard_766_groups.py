@@ -124,11 +124,11 @@ def write_log(data_dir: Path, *, inputs: bool = True) -> None:
         write_csv(raw / "dossiers" / "2024" / "hs.csv", HEADER[:-1], [r[:-1] for r in LOG])
 
 
-def run(data_dir: Path) -> None:
+def run(data_dir: Path, year: str = "2024") -> None:
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             [*STAGING, scorecard_766_facts, scorecard_766],
-            partition_key="2024",
+            partition_key=year,
             instance=instance,
             resources=build_resources(data_dir),
         )

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_scorecard_766_groups import run, write_log
+from conftest import write_csv
+from test_scorecard_766_groups import HEADER, SERVICES, item, row, run, write_log
 
 from assets.marts.publish import open_marts_for_queries
 from assets.scorecard.build import ensure_schema
@@ -189,3 +190,100 @@ def test_the_marts_view_reads_like_the_table_it_replaced_in_an_analysts_session(
         query = query[: query.index("```")].replace("'2026-08'", f"'{period}'").replace("'SO-TP'", f"'{agency}'")
         late = con.execute(query).fetchall()
         assert late and all(points >= 0 for *_, points in late)
+
+
+# rated_766's trace (not_rated), judged by the view: a dossier finished (9, 10) in a scored month, by its finish date,
+# with no rating given by the month's end. SO-TP, each finished 4 days after reception:
+#   D0 of 2023 (received 29/12/2023, finished 2/1/2024: January's) and D1 (5/1 → 9/1), never rated;
+#   R1 (10/1 → 14/1) rated 15/1; N1 (5/3 → 9/3) never rated; N2 (20/3 → 24/3) rated 2/4, after March's end;
+#   N3 (10/3 → 14/3) rated 20/3; N4 (29/3 → 2/4) never rated: April's, by its finish; N5 unfinished (4);
+#   A1 (10/4 → 14/4) rated 15/4. Every rating 1 (very satisfied): the satisfied item loses nothing.
+NOT_RATED_2023 = [row("D0", "SO-TP", "20231229080000", "20231229090000")]
+NOT_RATED_LOG = [
+    row("D1", "SO-TP", "20240105080000", "20240105090000"),
+    row("R1", "SO-TP", "20240110080000", "20240110090000"),
+    row("N1", "SO-TP", "20240305080000", "20240305090000"),
+    row("N2", "SO-TP", "20240320080000", "20240320090000"),
+    row("N3", "SO-TP", "20240310080000", "20240310090000"),
+    row("N4", "SO-TP", "20240329080000", "20240329090000"),
+    row("N5", "SO-TP", "20240311080000", "20240311090000", status=4),
+    row("A1", "SO-TP", "20240410080000", "20240410090000"),
+]
+NOT_RATED_RATINGS = [
+    ["R1", "20240115090000", 1, 1],
+    ["N2", "20240402090000", 1, 1],
+    ["N3", "20240320090000", 1, 1],
+    ["A1", "20240415090000", 1, 1],
+]
+# By hand: January finished D0, D1, R1, rated R1; March N1, N2, N3, rated N3 (N2 after 1/4); April N4, A1, rated A1.
+
+
+def write_not_rated_log(data_dir: Path) -> None:
+    raw = data_dir / "raw"
+    for year in (2023, 2024):
+        write_csv(
+            raw / "services" / str(year) / "dm.csv", SERVICES, [[year, "SO-TP", "P1", "A", 3, 1, "2023-05-02", 1]]
+        )
+    write_csv(raw / "dossiers" / "2023" / "hs.csv", HEADER, NOT_RATED_2023)
+    write_csv(raw / "dossiers" / "2024" / "hs.csv", HEADER, NOT_RATED_LOG)
+    write_csv(raw / "ratings" / "2024" / "dg.csv", ["MaHoSo", "NgayDanhGia", "MucDo", "KenhDanhGia"], NOT_RATED_RATINGS)
+    run(data_dir, "2023")
+    run(data_dir)
+
+
+def not_rated(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return sorted(
+        con.execute(
+            "SELECT period, record_code FROM scorecard_766_dossiers WHERE indicator_code = 'rated_766' "
+            "AND reason_code = 'not_rated' AND agency_code = 'SO-TP'"
+        ).fetchall()
+    )
+
+
+EXPECTED_NOT_RATED = [("2024-01", "D0"), ("2024-01", "D1"), ("2024-03", "N1"), ("2024-03", "N2"), ("2024-04", "N4")]
+
+
+@pytest.mark.slow
+def test_the_view_lists_the_finished_dossiers_not_rated_by_their_months_end(data_dir: Path, registry: Path):
+    write_not_rated_log(data_dir)
+    con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
+    try:
+        assert item(con, "2024-01", "SO-TP", "rated_766")[:2] == (1, 3)
+        assert item(con, "2024-03", "SO-TP", "rated_766")[:2] == (1, 3)
+        assert item(con, "2024-04", "SO-TP", "rated_766")[:2] == (1, 2)
+        assert not_rated(con) == EXPECTED_NOT_RATED
+        # judged by the view, not written by the scoring
+        assert con.execute(
+            "SELECT count(*) FROM scorecard_766_lost_scored AS l JOIN scorecard_766_reasons AS r "
+            "ON l.reasons & r.bit <> 0 WHERE r.reason_code = 'not_rated'"
+        ).fetchone() == (0,)
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_a_warehouse_whose_scoring_wrote_the_not_rated_rows_lists_them_once(data_dir: Path, registry: Path):
+    """A warehouse scored before the view judged the finished dossiers not rated holds them in
+    scorecard_766_lost_scored, in the months it scored (masks): opened, those rows are dropped and the view lists
+    each once; a month without masks (scored before them) keeps its stored rows, which alone show it."""
+    write_not_rated_log(data_dir)
+    path = data_dir / "warehouse" / "egov.duckdb"
+    con = duckdb.connect(str(path))
+    bit = con.execute("SELECT bit FROM scorecard_766_reasons WHERE reason_code = 'not_rated'").fetchone()[0]
+    # the rows the earlier scoring wrote, as it wrote them: one per record and month, the not_rated bit alone
+    con.execute(
+        "INSERT INTO scorecard_766_lost_scored SELECT * FROM scorecard_766_lost WHERE reasons = ? AND year = 2024",
+        [bit],
+    )
+    con.execute("INSERT INTO scorecard_766_lost_scored VALUES (2022, '2022-07', 'SO-TP', 'Z9', ?, NULL, NULL)", [bit])
+    assert len(not_rated(con)) == 2 * len(EXPECTED_NOT_RATED) + 1  # twice before it is opened; Z9 once
+    con.close()
+    con = connect(path)
+    try:
+        ensure_schema(con)
+        assert not_rated(con) == [("2022-07", "Z9"), *EXPECTED_NOT_RATED]
+        assert con.execute(
+            "SELECT period, record_code FROM scorecard_766_lost_scored WHERE reasons = ?", [bit]
+        ).fetchall() == [("2022-07", "Z9")]
+    finally:
+        con.close()

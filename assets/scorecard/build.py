@@ -58,7 +58,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     A warehouse written before the compact trace (a table scorecard_766_dossiers, one row per lost item) has its
     rows folded into scorecard_766_lost_scored, read through the view scorecard_766_dossiers from then on; one
     written before the view judged the dossiers' own reasons (a table scorecard_766_lost) has that table renamed
-    so: its rows stay behind the view scorecard_766_lost until their months are scored again."""
+    so: its rows stay behind the view scorecard_766_lost until their months are scored again. One written before the
+    view judged the finished dossiers not rated has those rows (alone in theirs: one row per record and kind) dropped
+    where their month has masks, the view listing them from then on (a month without masks is shown as it was
+    stored, the view judging none of its dossiers)."""
 
     def is_table(name: str) -> bool:
         return bool(
@@ -91,6 +94,16 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
                 GROUP BY ALL;
                 DROP TABLE scorecard_766_dossiers_by_item"""
             )
+        # the finished dossiers not rated, which the scoring wrote before the view judged them: a month scored so
+        # (it has masks) would list them twice; the view now lists them (a no-op once they are gone)
+        con.execute(
+            _bits_written_in(
+                """DELETE FROM scorecard_766_lost_scored AS l
+                WHERE l.reasons = reason_bit('not_rated') AND EXISTS (
+                    SELECT 1 FROM scorecard_766_masks AS m
+                    WHERE m.year = l.year AND m.period = l.period AND m.agency_code = l.agency_code)"""
+            )
+        )
         con.execute(_bits_written_in(_sql("trace_view")))
     methods.install(con)
 

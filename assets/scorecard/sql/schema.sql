@@ -124,8 +124,9 @@ CREATE TABLE IF NOT EXISTS scorecard_766_totals (
 -- Every lost point traced to its records (monthly periods), stored compactly: one row per record and month that lost
 -- something, its reasons as bits of scorecard_766_reasons, only those of items with a value for the unit and month.
 -- Read through the view scorecard_766_lost (trace_view.sql): these rows, judged when the months were scored
--- (procedures, ratings, finished dossiers not rated, feedback: scorecard_766_dossiers.sql), and the dossiers' own
--- reasons, which the view judges from the log at each month's reference instant and mask (scorecard_766_masks).
+-- (procedures, ratings, feedback: scorecard_766_dossiers.sql), and the dossiers' own reasons and the finished
+-- dossiers not rated, which the view judges from the log at each month's reference instant and mask
+-- (scorecard_766_masks).
 CREATE TABLE IF NOT EXISTS scorecard_766_lost_scored (
     year           INTEGER NOT NULL,
     period         VARCHAR NOT NULL,  -- 2026-08

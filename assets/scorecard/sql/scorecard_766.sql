@@ -34,28 +34,20 @@ SELECT *, make_timestamp(year, first_month, 1, 0, 0, 0) AS period_start,
        make_timestamp(year, first_month, 1, 0, 0, 0) + to_months(last_month - first_month + 1) AS period_end
 FROM sc_periods;
 
--- The log read once for the rating items and the trace (scorecard_766_dossiers.sql drops these): each rating of the
--- scored year or before with its dossier (of that year or before; `dossier` tells two dossiers of one code apart)
--- and the dossier's agency, and the instant of the dossier's next rating (`next_at`: a rating is the dossier's latest
--- of a period that holds it when the next one is after the period's end, or none); the dossiers finished (9, 10) in
--- the scored year with their first rating's instant (of sc_rated's: a rating of a later year, by its date, is after
--- every period of the scored year, like none).
+-- The log read once for the rating items (scorecard_766_dossiers.sql drops it): each rating of the scored year or
+-- before with its dossier (of that year or before; `dossier` tells two dossiers of one code apart), the dossier's
+-- agency and, when it finished (9, 10), its finish instant (`finished_at`), and the instant of the dossier's next
+-- rating (`next_at`: a rating is the dossier's latest of a period that holds it when the next one is after the
+-- period's end, or none). A rating of a later year, by its date, is after every period of the scored year, like none.
 CREATE OR REPLACE TEMP TABLE sc_rated AS
 SELECT *, lead(NgayDanhGia) OVER (PARTITION BY year, dossier ORDER BY NgayDanhGia) AS next_at
 FROM (
-    SELECT y.year, r.MaHoSo, r.NgayDanhGia, r.MucDo, d.DonViXuLy AS agency_code, d.rowid AS dossier
+    SELECT y.year, r.MaHoSo, r.NgayDanhGia, r.MucDo, d.DonViXuLy AS agency_code, d.rowid AS dossier,
+           CASE WHEN d.TrangThaiHoSo IN (9, 10) THEN d.NgayKetThucXuLy END AS finished_at
     FROM (SELECT DISTINCT year FROM sc_periods) AS y
     JOIN stg_ratings AS r ON r.year <= y.year
     JOIN stg_dossiers AS d ON d.MaHoSo = r.MaHoSo AND d.year <= y.year
 ) AS rated;
-
-CREATE OR REPLACE TEMP TABLE sc_finished AS
-SELECT y.year, month(d.NgayKetThucXuLy) AS month, d.DonViXuLy AS agency_code, d.MaHoSo, r.rated_at
-FROM (SELECT DISTINCT year FROM sc_periods) AS y
-JOIN stg_dossiers AS d ON year(d.NgayKetThucXuLy) = y.year AND d.year <= y.year
-LEFT JOIN (SELECT year, dossier, min(NgayDanhGia) AS rated_at FROM sc_rated GROUP BY ALL) AS r
-       ON r.year = y.year AND r.dossier = d.rowid
-WHERE d.TrangThaiHoSo IN (9, 10);
 
 CREATE OR REPLACE TEMP TABLE sc_extra AS
 WITH period_months AS (  -- each period once per month it spans: a dossier joins its 3 periods by (year, month)
@@ -83,6 +75,21 @@ sync_months AS (  -- the counted dossiers per month and agency by when they sync
     WHERE d.TrangThaiHoSo NOT IN (1, 3, 7, 8)
     GROUP BY ALL
 ),
+finished_months AS (  -- the dossiers (of the scored year or before) finished (9, 10) in the scored year, per month
+    SELECT y.year, month(d.NgayKetThucXuLy) AS month, d.DonViXuLy AS agency_code, count(*) AS finished
+    FROM (SELECT DISTINCT year FROM sc_periods) AS y
+    JOIN stg_dossiers AS d ON year(d.NgayKetThucXuLy) = y.year AND d.year <= y.year
+    WHERE d.TrangThaiHoSo IN (9, 10)
+    GROUP BY ALL
+),
+rated_months AS (  -- of them, the rated ones by the month of their first rating (of sc_rated's)
+    SELECT year, month(finished_at) AS month, agency_code, date_trunc('month', rated_at) AS rated_month,
+           count(*) AS rated
+    FROM (SELECT year, dossier, any_value(finished_at) AS finished_at, any_value(agency_code) AS agency_code,
+                 min(NgayDanhGia) AS rated_at
+          FROM sc_rated WHERE year(finished_at) = year GROUP BY year, dossier) AS first_rating
+    GROUP BY ALL
+),
 rows AS (  -- each item's counts per period and agency, summed per branch before the province's sums
     -- published_766: the procedures of the period's year's catalogue; synced_national = 1 (known: not NULL)
     SELECT b.year, b.period, s.agency_code, count(*) AS procedures,
@@ -107,12 +114,17 @@ rows AS (  -- each item's counts per period and agency, summed per branch before
     GROUP BY ALL
     UNION ALL BY NAME
     -- rated_766: finished (9, 10) in the period (NgayKetThucXuLy), with a rating given by the period's end (a month's
-    -- start: a first rating before it is one of a month before it)
-    SELECT b.year, b.period, f.agency_code, sum(f.n) AS finished,
-           coalesce(sum(f.n) FILTER (f.rated_month < b.period_end), 0) AS rated
+    -- start: a first rating before it is one of a month before it); counted, not listed: the dossiers finished per
+    -- month and agency, and of them the rated ones by the month of their first rating (the trace's own, finished
+    -- and not rated by a month's end, are judged by the view scorecard_766_lost: trace_view.sql)
+    SELECT b.year, b.period, f.agency_code, sum(f.finished) AS finished,
+           coalesce(sum(f.rated) FILTER (f.rated_month < b.period_end), 0) AS rated
     FROM period_months AS b
-    JOIN (SELECT year, month, agency_code, date_trunc('month', rated_at) AS rated_month, count(*) AS n
-          FROM sc_finished GROUP BY ALL) AS f ON f.year = b.year AND f.month = b.month
+    JOIN (
+        SELECT * FROM finished_months
+        UNION ALL BY NAME
+        SELECT * FROM rated_months
+    ) AS f ON f.year = b.year AND f.month = b.month
     GROUP BY ALL
     UNION ALL BY NAME
     -- feedback_on_time_766: due in the period (HanXuLy), not withdrawn (4); on time: answered (3) by HanXuLy, or

@@ -6,10 +6,11 @@
 -- Stored compactly (schema.sql): one row per record and month with its lost reasons as bits (`reason_bit(code)`,
 -- assets/scorecard/reasons_766.yaml) and their day counts; the view scorecard_766_dossiers unnests them, one row
 -- per lost item, with the reasons' labels.
--- The dossiers' own reasons (on time, online, paid online, the flags, synced: dossier_reasons.sql) are not written
--- here: the view scorecard_766_lost judges them from the log with each month's reference instant and the mask
--- written here (scorecard_766_masks), and the marts copy them once (a trace stored in the warehouse too cost as much
--- as the rest of the scoring: docs/benchmarks.md "Issue 27, third part").
+-- The dossiers' own reasons (on time, online, paid online, the flags, synced: dossier_reasons.sql) and the finished
+-- dossiers not rated (rated_766) are not written here: the view scorecard_766_lost judges them from the log with
+-- each month's reference instant and the mask written here (scorecard_766_masks), and the marts copy them once (a
+-- trace stored in the warehouse too cost as much as the rest of the scoring: docs/benchmarks.md "Issue 27, third
+-- part" and "fourth part").
 
 -- The reasons of the items with a value for the unit and month: an item unknown for them (a flag absent, an input
 -- not sent) lost nothing, and a not computable one neither.
@@ -29,7 +30,7 @@ WITH months AS (
            make_timestamp(year, first_month, 1, 0, 0, 0) + INTERVAL 1 MONTH AS period_end
     FROM sc_periods WHERE period_type = 'month'
 ),
-lost AS (  -- the records other than the dossiers' own reasons
+lost AS (  -- the records other than the dossiers' own reasons and the finished dossiers not rated
     SELECT m.year, m.period, s.agency_code, s.procedure_code AS record_code,
            CASE WHEN s.published_on IS NULL THEN reason_bit('not_published') ELSE reason_bit('not_matching') END
                AS reasons,
@@ -43,10 +44,6 @@ lost AS (  -- the records other than the dossiers' own reasons
     FROM months AS m JOIN sc_rated AS r ON r.year = m.year AND year(r.NgayDanhGia) = m.year
                                        AND month(r.NgayDanhGia) = m.month
     WHERE (r.next_at IS NULL OR r.next_at >= m.period_end) AND r.MucDo NOT IN (1, 2)
-    UNION ALL
-    SELECT m.year, m.period, f.agency_code, f.MaHoSo, reason_bit('not_rated'), NULL, NULL
-    FROM months AS m JOIN sc_finished AS f ON f.year = m.year AND f.month = m.month
-    WHERE f.rated_at IS NULL OR f.rated_at >= m.period_end  -- no rating given by the month's end
     UNION ALL
     SELECT m.year, m.period, f.DonViXuLy, f.MaPhanAnh,
            CASE WHEN f.TrangThai = 3 THEN reason_bit('answered_late') ELSE reason_bit('unanswered_late') END,
@@ -65,4 +62,3 @@ JOIN scorecard_766_masks AS v ON v.year = l.year AND v.period = l.period AND v.a
 WHERE l.reasons & v.reasons <> 0;
 
 DROP TABLE sc_rated;
-DROP TABLE sc_finished;

@@ -287,7 +287,6 @@ def ranks_follow_totals(context: dg.AssetCheckExecutionContext, warehouse: Wareh
     "per source, year and agency (rows read/loaded/quarantined, missing returns, failed checks).",
 )
 def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    from expectations import gx_worker
     from expectations.gx_runner import (
         DOSSIER_AGENCY_MONTH_TEMP,
         data_docs_index,
@@ -307,16 +306,14 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
         fingerprints = {**staged, **table_fingerprints(con, years, [t for t in GX_TABLES if t not in staged])}
         fingerprints = {t: fingerprints[t] for t in GX_TABLES if t in fingerprints}
         aggregate = AGGREGATE_TABLE if "dossier_agency_month" in staged else DOSSIER_AGENCY_MONTH_TEMP
-        try:
-            gx_results = validate_tables(
-                lambda names: load_frames(con, years, names, aggregate=aggregate),
-                fingerprints,
-                site,
-                run_name=_label(years),
-                registry=load_registry(warehouse.base),
-            )
-        finally:
-            gx_worker.stop()  # also when nothing needed validating after all
+        # in the GX worker when one was prepared for this site (it stays for this process's next run), else here
+        gx_results = validate_tables(
+            lambda names: load_frames(con, years, names, aggregate=aggregate),
+            fingerprints,
+            site,
+            run_name=_label(years),
+            registry=load_registry(warehouse.base),
+        )
         rows = build_data_quality(con, years, gx_results, checks)
         con.execute(f"DROP TABLE IF EXISTS {AGGREGATE_TABLE}")
     _run_results.pop(key, None)

@@ -344,17 +344,60 @@ def context_hash(con: duckdb.DuckDBPyConnection, contract: SourceContract, range
                 ).fetchone()[0]
             )
         )
-    for col in contract.columns:  # the keys a column must name (a rating's dossiers): a new dossier file reloads
+    # The keys a `key_of` column must name (a rating's dossiers) are not part of it: `_files_whose_keys_moved`.
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def key_state(con: duckdb.DuckDBPyConnection, contract: SourceContract) -> str | None:
+    """The fingerprint of the keys `contract`'s `key_of` columns must name (count and hash sum of the key tables),
+    or None when it has none."""
+    parts = []
+    for col in contract.columns:
         if col.key_of:
             table, key, _ = key_target(load_sources(), col)
             parts.append(
-                str(
-                    con.execute(f"SELECT coalesce(sum(hash({q(key)})), 0) || '-' || count(*) FROM {table}").fetchone()[
-                        0
-                    ]
-                )
+                con.execute(f"SELECT coalesce(sum(hash({q(key)})), 0) || '-' || count(*) FROM {table}").fetchone()[0]
             )
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+    return "|".join(parts) or None
+
+
+def _files_whose_keys_moved(
+    con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None, state: str, kept: list[str]
+) -> set[str]:
+    """Of the loaded files `kept` (not read again otherwise), those whose result the keys' change since their load
+    can alter: a file with a quarantined row (a key that came or went changes its reason, or lets it load) and a
+    file with a staged row whose key went. Nothing when the keys are as at the year's last load, so a night's new
+    dossiers do not reload the year's ratings."""
+    year_filter = "year IS NULL" if year is None else f"year = {year}"
+    stg_year_filter = "TRUE" if year is None else f"year = {year}"
+    stored = con.execute(f"SELECT state FROM key_states WHERE source = ? AND {year_filter}", [contract.name]).fetchall()
+    if stored == [(state,)] or not kept:
+        return set()
+    files = {
+        f
+        for (f,) in con.execute(
+            f"SELECT DISTINCT file FROM quarantine WHERE source = ? AND {year_filter} "
+            "AND file IN (SELECT unnest(?::VARCHAR[]))",
+            [contract.name, kept],
+        ).fetchall()
+    }
+    for col in contract.columns:
+        if col.key_of:
+            table, key, _ = key_target(load_sources(), col)
+            files |= {
+                f
+                for (f,) in con.execute(
+                    f"SELECT DISTINCT source_file FROM {contract.table} WHERE {stg_year_filter} "
+                    f"AND {q(col.name)} IS NOT NULL AND {q(col.name)} NOT IN (SELECT {q(key)} FROM {table})"
+                ).fetchall()
+            }
+    return files & set(kept)
+
+
+def _record_key_state(con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None, state: str) -> None:
+    year_filter = "year IS NULL" if year is None else f"year = {year}"
+    con.execute(f"DELETE FROM key_states WHERE source = ? AND {year_filter}", [contract.name])
+    con.execute("INSERT INTO key_states VALUES (?, ?, ?)", [contract.name, year, state])
 
 
 def ingest(
@@ -428,6 +471,12 @@ def _ingest_year(
                 and previous[e.name][:2] != (st.st_size, st.st_mtime_ns)
             )
     gone = set(previous) - {e.name for e in entries}
+    keys = key_state(con, contract)
+    if keys is not None and not full_refresh:  # the files a key that came or went can change are read again
+        moved = _files_whose_keys_moved(con, contract, year, keys, [e.name for e in entries if e not in changed])
+        if moved:
+            log(f"{contract.folder}/{year}: {len(moved)} file(s) read again: keys they name came or went")
+        changed += [e for e in entries if e.name in moved]
     # Records that change are resolved across every year of the source (a dossier whose reception date was
     # corrected moves to another year's folder): when a file went or changed, the files of other years holding
     # superseded versions are read again after this year's load, since one of them may be the record again.
@@ -491,6 +540,8 @@ def _ingest_year(
                 )
             if changed:
                 _load_files(con, contract, year, changed, stats, report, ctx, log, parsed)
+            if keys is not None:
+                _record_key_state(con, contract, year, keys)
             if reread_years:  # marked in this transaction: a crash before they are read leaves them to read
                 con.execute(
                     f"UPDATE ingested_files SET context_hash = {lit(REREAD)} WHERE source = ? "

@@ -50,6 +50,16 @@ CREATE TABLE IF NOT EXISTS ingested_files (
 -- Warehouses from before records that change (config/sources.yaml key + version) get the column.
 ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS rows_superseded BIGINT DEFAULT 0;
 
+-- The keys a source's `key_of` columns were last checked against (a rating names a dossier of the log), per source
+-- and year: `state` is the key tables' fingerprint at that load. Adding dossiers does not reload a year's rating
+-- files; when the fingerprint moved, the loader reads again only the files a key that came or went can change
+-- (assets/ingestion/load.py `_files_whose_keys_moved`).
+CREATE TABLE IF NOT EXISTS key_states (
+    source VARCHAR NOT NULL,
+    year   INTEGER,
+    state  VARCHAR NOT NULL
+);
+
 -- Which raw files each per-file facts table (pipelines/core/file_facts.py) holds the counts of, and under which
 -- scope. The loader deletes a file's rows here when it replaces the file's staged rows (all of a partition on a
 -- full refresh), in the same transaction: a facts table then counts the file again from its new rows.

@@ -287,3 +287,123 @@ def test_a_warehouse_whose_scoring_wrote_the_not_rated_rows_lists_them_once(data
         ).fetchall() == [("2022-07", "Z9")]
     finally:
         con.close()
+
+
+# The records that cost each agency most in its latest scored month (`costly_records`: the agency pages and the
+# workbook's sheet "Hồ sơ mất điểm 766"), on a warehouse written by hand. Items (criterion order, item order, maximum):
+# synced (1, 1, 4), e_result (1, 2, 5), digitised (1, 3, 2), on_time (2, 1, 10). A record's cost is its item's lost
+# points over its lost records (denominator − numerator):
+#   SO-TP, latest month March (April has no total, the quarter is no month): on_time (10 − 4) / (10 − 7) = 2,
+#     e_result (5 − 3) / (10 − 9) = 2, synced (4 − 3) / (20 − 16) = 0.25, digitised at its full points (left out);
+#   SO-YT, latest month April: on_time 10 / 5 = 2, e_result (5 − 3) / (4 − 3) = 2; its March costs 10 a record.
+COSTLY_ITEMS = [
+    ("synced_766", 1, 1, "Đồng bộ", 4.0),
+    ("e_result_766", 1, 2, "Kết quả điện tử", 5.0),
+    ("digitised_766", 1, 3, "Số hóa", 2.0),
+    ("on_time_766", 2, 1, "Đúng hạn", 10.0),
+]
+COSTLY_TOTALS = [  # period, period type, agency, total
+    ("2024-02", "month", "SO-TP", 15.0),
+    ("2024-03", "month", "SO-TP", 12.0),
+    ("2024-04", "month", "SO-TP", None),
+    ("2024-Q2", "quarter", "SO-TP", 10.0),
+    ("2024-03", "month", "SO-YT", 8.0),
+    ("2024-04", "month", "SO-YT", 9.0),
+    ("2024-04", "month", "PROVINCE", 20.0),
+]
+COSTLY_SCORES = [  # period, agency, item, numerator, denominator, points
+    ("2024-02", "SO-TP", "on_time_766", 0, 1, 0.0),
+    ("2024-03", "SO-TP", "on_time_766", 7, 10, 4.0),
+    ("2024-03", "SO-TP", "e_result_766", 9, 10, 3.0),
+    ("2024-03", "SO-TP", "synced_766", 16, 20, 3.0),
+    ("2024-03", "SO-TP", "digitised_766", 5, 6, 2.0),
+    ("2024-04", "SO-TP", "on_time_766", 0, 1, 0.0),
+    ("2024-03", "SO-YT", "on_time_766", 0, 1, 0.0),
+    ("2024-04", "SO-YT", "on_time_766", 0, 5, 0.0),
+    ("2024-04", "SO-YT", "e_result_766", 3, 4, 3.0),
+    ("2024-04", "PROVINCE", "on_time_766", 0, 1, 0.0),
+]
+# Reasons' bits (assets/scorecard/reasons_766.yaml): late 1, asked_twice 4, no_e_result 128, not_digitised 512,
+# not_synced 8192, synced_late 16384. Written out of order.
+COSTLY_LOST = [  # period, agency, record, reasons, days late, days synced late
+    ("2024-03", "SO-TP", "A3", 1, 2, None),
+    ("2024-03", "SO-TP", "A6", 16384, None, 3),
+    ("2024-03", "SO-TP", "A1", 1 + 128, 5, None),
+    ("2024-03", "SO-TP", "A8", 8192, None, None),
+    ("2024-03", "SO-TP", "A9", 512, None, None),
+    ("2024-03", "SO-TP", "A2", 1, 2, None),
+    ("2024-03", "SO-TP", "A7", 16384, None, 1),
+    ("2024-03", "SO-TP", "A5", 16384, None, 7),
+    ("2024-02", "SO-TP", "Z2", 1, 40, None),
+    ("2024-04", "SO-TP", "Z1", 1, 30, None),
+    ("2024-03", "SO-YT", "Y9", 1, 50, None),
+    ("2024-04", "SO-YT", "B7", 4, None, None),
+    ("2024-04", "SO-YT", "B2", 1, 2, None),
+    ("2024-04", "SO-YT", "B9", 128, None, None),
+    ("2024-04", "SO-YT", "B5", 1, 5, None),
+    ("2024-04", "SO-YT", "B1", 1, 1, None),
+    ("2024-04", "SO-YT", "B4", 1, 4, None),
+    ("2024-04", "SO-YT", "B3", 1, 3, None),
+    ("2024-04", "PROVINCE", "P1", 1, 99, None),
+]
+# By hand, each agency's records by cost, then days late (most first, none last), the item's rubric order (criterion,
+# item), the record's code: (period, item, record, days, cost).
+COSTLY_SO_TP = [
+    ("2024-03", "Đúng hạn", "A1", 5, 2.0),
+    ("2024-03", "Đúng hạn", "A2", 2, 2.0),  # A2 and A3: same cost, days and item; by code
+    ("2024-03", "Đúng hạn", "A3", 2, 2.0),
+    ("2024-03", "Kết quả điện tử", "A1", None, 2.0),  # criterion 1, but no days: after the days at the same cost
+    ("2024-03", "Đồng bộ", "A5", 7, 0.25),  # synced: its days are the days synced late
+    ("2024-03", "Đồng bộ", "A6", 3, 0.25),
+    ("2024-03", "Đồng bộ", "A7", 1, 0.25),
+    ("2024-03", "Đồng bộ", "A8", None, 0.25),
+]
+COSTLY_SO_YT = [
+    ("2024-04", "Đúng hạn", "B5", 5, 2.0),
+    ("2024-04", "Đúng hạn", "B4", 4, 2.0),
+    ("2024-04", "Đúng hạn", "B3", 3, 2.0),
+    ("2024-04", "Đúng hạn", "B2", 2, 2.0),
+    ("2024-04", "Đúng hạn", "B1", 1, 2.0),
+    ("2024-04", "Kết quả điện tử", "B9", None, 2.0),  # no days, same cost as B7: criterion 1 before 2
+    ("2024-04", "Đúng hạn", "B7", None, 2.0),
+]
+
+
+def test_the_costliest_records_are_each_agencys_latest_month_in_order_and_at_most_the_limit(tmp_path: Path):
+    from assets.reports.scorecard_766 import costly_records
+
+    con = connect(tmp_path / "egov.duckdb")
+    try:
+        ensure_schema(con)
+        con.executemany(
+            "INSERT INTO scorecard_766_items VALUES (2024, 2024, 'c' || ?, 'C', ?, ?, ?, NULL, ?, ?, 'ratio', NULL, "
+            "true, 2)",
+            [(order, order, item, code, name, points) for code, order, item, name, points in COSTLY_ITEMS],
+        )
+        con.executemany(
+            "INSERT INTO scorecard_766_totals VALUES (2024, ?, ?, ?, CASE WHEN ? = 'PROVINCE' THEN NULL ELSE 'dept' "
+            "END, ?, 100, NULL)",
+            [(period, kind, agency, agency, total) for period, kind, agency, total in COSTLY_TOTALS],
+        )
+        maximum = {code: points for code, *_, points in COSTLY_ITEMS}
+        con.executemany(
+            "INSERT INTO scorecard_766 VALUES (2024, ?, 'month', ?, ?, ?, ?, ? / ?, ?, ?)",
+            [(p, a, i, n, d, n, d, points, maximum[i]) for p, a, i, n, d, points in COSTLY_SCORES],
+        )
+        con.executemany("INSERT INTO scorecard_766_lost_scored VALUES (2024, ?, ?, ?, ?, ?, ?)", COSTLY_LOST)
+
+        def shown(found: dict) -> dict:
+            return {
+                agency: [(r["period"], r["name_vi"], r["record_code"], r["days_late"], r["cost"]) for r in rows]
+                for agency, rows in found.items()
+            }
+
+        assert shown(costly_records(con, 2024)) == {"SO-TP": COSTLY_SO_TP, "SO-YT": COSTLY_SO_YT}
+        assert shown(costly_records(con, 2024, limit=3)) == {"SO-TP": COSTLY_SO_TP[:3], "SO-YT": COSTLY_SO_YT[:3]}
+        assert shown(costly_records(con, 2024, ["SO-YT"], limit=6)) == {"SO-YT": COSTLY_SO_YT[:6]}
+        assert shown(costly_records(con, 2024, ["SO-TP"], limit=2)) == {"SO-TP": COSTLY_SO_TP[:2]}  # A2, not A3
+        first = costly_records(con, 2024, ["SO-TP"], limit=1)["SO-TP"][0]
+        assert first["reason"] == "Giải quyết trễ hạn 5 ngày"
+        assert costly_records(con, 2023) == {}
+    finally:
+        con.close()

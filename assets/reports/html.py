@@ -44,7 +44,7 @@ from assets.reports.common import (
 )
 from assets.reports.data import RankedGroup, ranked_years, ranking, records
 from assets.reports.scorecard_766 import PAGE as SCORECARD_766_PAGE
-from assets.reports.scorecard_766 import agency_766, write_766_page
+from assets.reports.scorecard_766 import CostlyRecords, agency_766, write_766_page
 from expectations.sql_checks import quality_summary
 from pipelines.core.vietnamese import rank_change_text, vn_int, vn_number, vn_pct
 
@@ -573,11 +573,13 @@ def write_html_report(
     *,
     data_docs: Path | None = None,
     now: datetime | None = None,
+    costly_766: CostlyRecords | None = None,
 ) -> Path:
     """Write the year's report and one profile page per ranked agency under out_dir/<year>/; returns index.html.
 
     `data_docs`: the Data Docs page to link (assets.reports.common.data_docs_page); `now`: the time that decides
-    whether the year is still running (default: now, in Vietnam)."""
+    whether the year is still running (default: now, in Vietnam); `costly_766`: the year's
+    `scorecard_766.costly_records` when the caller has read them (else read per chunk of profile pages)."""
     env = _environment()
     install_static(out_dir)
     year_dir = out_dir / str(year)
@@ -617,7 +619,7 @@ def write_html_report(
     for start in range(0, len(codes), PROFILE_CHUNK):
         chunk = codes[start : start + PROFILE_CHUNK]
         profiles, items, steps = _profiles(con, year, chunk)
-        by_agency_766 = agency_766(con, year, chunk)
+        by_agency_766 = agency_766(con, year, chunk, costly_766)
         levels = _criteria_levels(con, year, chunk)
         for p in profiles:
             code = p["agency_code"]

@@ -18,6 +18,7 @@ from assets.marts.publish import open_marts
 from assets.reports.common import data_docs_page
 from assets.reports.data import has_table, ranked_years
 from assets.reports.html import write_html_report, write_report_index, write_unranked_page
+from assets.reports.scorecard_766 import costly_records
 from assets.reports.workbook import write_ranking_workbook
 from pipelines.core import settings
 from pipelines.core.warehouse import MEMORY_LIMIT
@@ -63,8 +64,9 @@ def write_reports(
         for year in sorted(set(years)):
             started = time.monotonic()
             if year in ranked:
-                xlsx = write_ranking_workbook(con, year, out_dir, now=now)
-                html = write_html_report(con, year, out_dir, data_docs=docs, now=now)
+                costly = costly_records(con, year)  # read once: the workbook's sheet and the agency pages list them
+                xlsx = write_ranking_workbook(con, year, out_dir, now=now, costly_766=costly)
+                html = write_html_report(con, year, out_dir, data_docs=docs, now=now, costly_766=costly)
                 pages = len(list((html.parent / "co-quan").glob("*.html")))
                 written[year] = {
                     "html": html,

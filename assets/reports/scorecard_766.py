@@ -175,9 +175,17 @@ def write_766_page(
     return write_text_atomic(path, html)
 
 
-def agency_766(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]) -> dict[str, dict[str, Any]]:
-    """Per agency of `codes` (the profile pages', a chunk at a time): its months (total, computable maximum, rank)
-    and the items it lost most points on in its latest scored month."""
+# Per agency, the records that cost it most in its latest month (`costly_records`): read once per report year for
+# every agency and given to the workbook and the profile pages, not read again per chunk of pages.
+CostlyRecords = dict[str, list[dict[str, Any]]]
+
+
+def agency_766(
+    con: duckdb.DuckDBPyConnection, year: int, codes: list[str], costly: CostlyRecords | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per agency of `codes` (the profile pages', a chunk at a time): its months (total, computable maximum, rank),
+    the items it lost most points on in its latest scored month and the records that cost it most then (from
+    `costly`, the year's `costly_records` of every agency, when given; else read for `codes`)."""
     if not has_scorecard(con, year):
         return {}
     levels = _levels(con, year)
@@ -211,20 +219,34 @@ def agency_766(con: duckdb.DuckDBPyConnection, year: int, codes: list[str]) -> d
         [str(year), codes, year, LOST_SHOWN],
     ):
         lost[r["agency_code"]].append(r)
-    records_lost = costly_records(con, year, codes)
+    records_lost = costly_records(con, year, codes) if costly is None else costly
     return {
         code: {"months": months[code], "lost": lost.get(code, []), "records": records_lost.get(code, [])}
         for code in months
     }
 
 
+# Each agency's latest scored month (of the year's; `codes`): the month whose records its pages and sheet list.
+_LATEST_MONTHS = """
+    SELECT agency_code, max(period) AS period FROM scorecard_766_totals
+    WHERE period_type = 'month' AND left(period, 4) = ? AND total_points IS NOT NULL
+          AND agency_code <> 'PROVINCE'
+          AND agency_code IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL"""
+
+
 def costly_records(
     con: duckdb.DuckDBPyConnection, year: int, codes: list[str] | None = None, limit: int = RECORDS_SHOWN
-) -> dict[str, list[dict[str, Any]]]:
+) -> CostlyRecords:
     """Per agency (of `codes`, or every one), the records that cost it most points in its latest scored month
     (scorecard_766_dossiers): what a record cost is its item's lost points shared among the item's lost records, so
     a late dossier among 10 costs more than one among 1,000, and a record of an item at its full points costs 0
-    (left out)."""
+    (left out). Ordered by cost, then days late (most first, none last), the item's rubric order, the record's code.
+
+    One statement for every agency asked, in two ways that keep it from growing with the trace (docs/benchmarks.md
+    "Issue 29: the reports at 10M"): the latest months are bound as constants, a filter DuckDB pushes below the view's
+    unnest into the scan of the compact table (joined with the latest months alone, it unnested every month's rows
+    first: ~40M at 10M dossiers); and each agency's first `limit` rows are kept by `min_by` over a sort key, a
+    bounded heap per agency, instead of a window sorting all of the month's rows (~3M)."""
     if not has_table(con, "scorecard_766_dossiers"):
         return {}
     if codes is None:
@@ -234,34 +256,46 @@ def costly_records(
                 "SELECT DISTINCT agency_code FROM scorecard_766_totals WHERE left(period, 4) = ?", [str(year)]
             ).fetchall()
         ]
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    months = [
+        m for (m,) in con.execute(f"SELECT DISTINCT period FROM ({_LATEST_MONTHS})", [str(year), codes]).fetchall()
+    ]
+    out: CostlyRecords = defaultdict(list)
+    if not months:
+        return out
     for r in records(
         con,
-        """
-            WITH latest AS (
-                SELECT agency_code, max(period) AS period FROM scorecard_766_totals
-                WHERE period_type = 'month' AND left(period, 4) = ? AND total_points IS NOT NULL
-                      AND agency_code <> 'PROVINCE'
-                      AND agency_code IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL
+        f"""
+            WITH latest AS ({_LATEST_MONTHS}),
+            lost AS (
+                SELECT t.agency_code, t.period, i.name_vi, t.record_code, t.reason, t.days_late,
+                       (s.max_points - s.points) / (s.denominator - s.numerator) AS cost, i.criterion_order,
+                       i.item_order
+                FROM scorecard_766_dossiers AS t JOIN latest USING (agency_code, period)
+                JOIN scorecard_766 AS s USING (period, agency_code, indicator_code)
+                JOIN scorecard_766_items AS i ON i.year = ? AND i.indicator_code = t.indicator_code
+                WHERE s.max_points > s.points AND list_contains(?::VARCHAR[], t.period)
+            ),
+            kept AS (
+                SELECT unnest(min_by(lost, create_sort_key(cost, 'DESC NULLS LAST', days_late, 'DESC NULLS LAST',
+                                                           criterion_order, 'ASC NULLS LAST', item_order,
+                                                           'ASC NULLS LAST', record_code, 'ASC NULLS LAST'), ?))
+                           AS r
+                FROM lost GROUP BY agency_code
             )
-            SELECT t.agency_code, t.period, i.name_vi, t.record_code, t.reason, t.days_late,
-                   (s.max_points - s.points) / (s.denominator - s.numerator) AS cost
-            FROM scorecard_766_dossiers AS t JOIN latest USING (agency_code, period)
-            JOIN scorecard_766 AS s USING (period, agency_code, indicator_code)
-            JOIN scorecard_766_items AS i ON i.year = ? AND i.indicator_code = t.indicator_code
-            WHERE s.max_points > s.points
-            QUALIFY row_number() OVER (PARTITION BY t.agency_code ORDER BY cost DESC, t.days_late DESC NULLS LAST,
-                                       i.criterion_order, i.item_order, t.record_code) <= ?
-            ORDER BY t.agency_code, cost DESC, t.days_late DESC NULLS LAST, i.criterion_order, i.item_order,
-                     t.record_code""",
-        [str(year), codes, year, limit],
+            SELECT r.agency_code, r.period, r.name_vi, r.record_code, r.reason, r.days_late, r.cost FROM kept
+            ORDER BY r.agency_code, r.cost DESC, r.days_late DESC NULLS LAST, r.criterion_order, r.item_order,
+                     r.record_code""",
+        [str(year), codes, year, months, limit],
     ):
         out[r["agency_code"]].append(r)
     return out
 
 
-def write_766_sheet(wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int) -> bool:
-    """The page's table as a sheet: a row per unit, per period its points and the computable maximum."""
+def write_766_sheet(
+    wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int, costly: CostlyRecords | None = None
+) -> bool:
+    """The page's table as a sheet: a row per unit, per period its points and the computable maximum; and the records
+    that cost each agency most (`costly`: the year's `costly_records`, read here when not given)."""
     if not has_scorecard(con, year):
         return False
     t = table(con, year)
@@ -308,13 +342,12 @@ def write_766_sheet(wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int
                     else:
                         ws.write_number(row, 3 + 3 * i + j, value, fmt.cell_int if key == "rank" else fmt.cell_points)
             row += 1
-    _records_sheet(wb, fmt, con, year, t)
+    _records_sheet(wb, fmt, year, t, costly_records(con, year) if costly is None else costly)
     return True
 
 
-def _records_sheet(wb: Any, fmt: Any, con: duckdb.DuckDBPyConnection, year: int, t: dict[str, Any]) -> None:
+def _records_sheet(wb: Any, fmt: Any, year: int, t: dict[str, Any], by_agency: CostlyRecords) -> None:
     """Per agency, the records that cost it most points in its latest month: the agency page's list."""
-    by_agency = costly_records(con, year)
     ws = wb.add_worksheet(RECORDS_SHEET)
     ws.write_string(
         0,

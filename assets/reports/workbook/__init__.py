@@ -41,7 +41,7 @@ from assets.reports.common import Provisional, agency_groups, atomic_path, class
 from assets.reports.data import ranking
 from assets.reports.scorecard_766 import RECORDS_SHEET as SCORECARD_766_RECORDS_SHEET
 from assets.reports.scorecard_766 import SHEET as SCORECARD_766_SHEET
-from assets.reports.scorecard_766 import write_766_sheet
+from assets.reports.scorecard_766 import CostlyRecords, write_766_sheet
 from assets.reports.workbook.formats import METHOD_SHEET, QUALITY_SHEET, Formats, sheet_name
 from assets.reports.workbook.methodology import method_sheet
 from assets.reports.workbook.quality import quality_sheet
@@ -91,12 +91,18 @@ def new_workbook(path: Path, title: str, status: Provisional | None = None) -> I
 
 
 def write_ranking_workbook(
-    marts: duckdb.DuckDBPyConnection, year: int, out_dir: Path, *, now: datetime | None = None
+    marts: duckdb.DuckDBPyConnection,
+    year: int,
+    out_dir: Path,
+    *,
+    now: datetime | None = None,
+    costly_766: CostlyRecords | None = None,
 ) -> Path:
     """Write `out_dir/<year>/xep_hang_<year>.xlsx` from the marts connection and return its path.
 
-    `now` decides whether the year is still running (default: now, Vietnam time). Raises ValueError when the
-    marts hold no ranking for `year`."""
+    `now` decides whether the year is still running (default: now, Vietnam time); `costly_766`: the year's
+    `scorecard_766.costly_records` when the caller has read them (write_reports, for the pages too). Raises ValueError
+    when the marts hold no ranking for `year`."""
     year = int(year)
     groups = ranking(marts, year)
     if not groups:
@@ -117,5 +123,5 @@ def write_ranking_workbook(
             ranking_sheet(wb, fmt, sheet_name(group["sheet"], taken), year, group, list(classes), status)
         method_sheet(wb, fmt, marts, year, groups, labels)
         quality_sheet(wb, fmt, marts, year, labels)
-        write_766_sheet(wb, fmt, marts, year)
+        write_766_sheet(wb, fmt, marts, year, costly_766)
     return path

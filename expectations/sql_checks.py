@@ -500,7 +500,7 @@ def run_sql_checks(
         if counted and has_table(con, DOSSIER_TABLE):
             from assets.indicators.build import refresh_dossier_facts
 
-            refresh_dossier_facts(con, params["years"])
+            refresh_dossier_facts(con, params["years"], facts_only=True)
         facts_share = (time.perf_counter() - start) / max(len(counted), 1)
         for check in selected:
             missing = [t for t in check.requires if not has_table(con, t)]

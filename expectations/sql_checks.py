@@ -304,6 +304,10 @@ SCREENED_CHECKS = {
     "dossier_year_mismatch": "year_mismatch",
 }
 ALL_YEARS_SCREEN = ("dossier_duplicate_mahoso",)
+# Checks of the dossier log read from its counts per file, month, agency and procedure (dossier_file_facts, brought
+# up to date first: a night counts only its new files; the staging checks' GX fingerprint has just done it) instead
+# of scanning the log again. Measured at 10M dossiers: dossier_unknown_procedure 0.71 s from the log.
+FACTS_CHECKS = ("dossier_unknown_procedure", "dossier_missing_months")
 # The code hashes the per-file screen groups (sql/dossier_file_checks.sql): the MD5 of the rows whose 64-bit hash()
 # (cheap, but it collides) is repeated in the whole log when a quarter or more of it is counted (a full run), else
 # of the rows whose hash() is one of the counted files' (a night: its few codes probed against the log). Measured at
@@ -491,6 +495,13 @@ def run_sql_checks(
         start = time.perf_counter()
         screened = _screen_dossiers(con, params, [c.name for c in selected])
         screen_share = (time.perf_counter() - start) / max(len(screened), 1)  # its time, split over its checks
+        start = time.perf_counter()
+        counted = [c.name for c in selected if c.name in FACTS_CHECKS]
+        if counted and has_table(con, DOSSIER_TABLE):
+            from assets.indicators.build import refresh_dossier_facts
+
+            refresh_dossier_facts(con, params["years"], facts_only=True)
+        facts_share = (time.perf_counter() - start) / max(len(counted), 1)
         for check in selected:
             missing = [t for t in check.requires if not has_table(con, t)]
             if missing:
@@ -511,7 +522,12 @@ def run_sql_checks(
                 result = CheckResult(check.name, check.severity, 0, check.description, [], check.source)
             else:
                 result = _run_one(con, check, params, int(thresholds["sample_rows"]))
-            result.seconds = time.perf_counter() - start + (screen_share if check.name in screened else 0.0)
+            result.seconds = (
+                time.perf_counter()
+                - start
+                + (screen_share if check.name in screened else 0.0)
+                + (facts_share if check.name in counted else 0.0)
+            )
             results.append(result)
     finally:
         con.execute(

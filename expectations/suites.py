@@ -640,10 +640,35 @@ def frame_for_data_docs(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or str(out[col].dtype) in ("string", "str"):
+            if _nothing_to_escape(out[col]):
+                continue
             marked = out[col].str.contains(r"[&<>\"']", regex=True, na=False).astype(bool)
             if marked.any():
                 out.loc[marked, col] = out.loc[marked, col].map(for_data_docs)
     return out
+
+
+ESCAPED_BYTES = tuple(c.encode() for c in "&<>\"'")  # what html.escape replaces (quote=True), one byte each in UTF-8
+
+
+def _nothing_to_escape(column: pd.Series) -> bool:
+    """True when an Arrow-backed text column's bytes hold none of the characters to escape, so no cell does: in UTF-8
+    an ASCII byte is never part of another character. One pass over the column's data buffer (4.2M ratings: 0.03 s
+    instead of the 0.6 s of a regular expression per cell); False (look cell by cell) for any other column, or when
+    the buffer holds one of them (perhaps in a null slot or outside a slice: the cells then decide)."""
+    if not hasattr(column.array, "__arrow_array__"):
+        return False
+    import pyarrow as pa
+
+    chunks = column.array.__arrow_array__()
+    for chunk in chunks.chunks if isinstance(chunks, pa.ChunkedArray) else [chunks]:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return False
+        data = chunk.buffers()[2]
+        text = data.to_pybytes() if data is not None else b""
+        if any(b in text for b in ESCAPED_BYTES):
+            return False
+    return True
 
 
 def build_suite(name: str, registry: Registry | None = None) -> gx.ExpectationSuite:

@@ -622,6 +622,49 @@ def test_months_without_dossiers_before_the_last_month(con: duckdb.DuckDBPyConne
     assert [(s["year"], s["month"]) for s in res.sample] == [(YEAR, 4), (YEAR, 5)]
 
 
+def test_unknown_procedures_and_missing_months_are_read_from_the_logs_counts_per_file(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Both checks add up the log's counts per file, month, agency and procedure (dossier_file_facts), which they
+    bring up to date themselves, instead of scanning the log again; a night's new rows are counted."""
+    names = ["dossier_unknown_procedure", "dossier_missing_months"]
+    stage(
+        con,
+        "dossiers",
+        [
+            dossier("F1", procedure="PX", month=6, line=2),
+            dossier("F2", procedure="PX", month=6, line=3),
+            dossier("F3", "H1", procedure="PZ", month=6, line=4),
+            dossier("F4", "SO-B", month=6, line=5),  # P3: in SO-B's catalogue
+        ],
+    )
+    res = {r.name: r for r in run_sql_checks(con, [YEAR], names=names)}
+    # the clean province's 9 dossiers (3 agencies × January–March) and the 4 of June
+    assert dict(
+        con.execute(
+            "SELECT month, sum(received)::INTEGER FROM dossier_file_facts WHERE year = ? GROUP BY month", [YEAR]
+        ).fetchall()
+    ) == {1: 3, 2: 3, 3: 3, 6: 4}
+    unknown = res["dossier_unknown_procedure"]
+    assert unknown.failed == 3
+    assert unknown.by_key == {(YEAR, "dossiers", "*"): 3, (YEAR, "dossiers", "SO-A"): 2, (YEAR, "dossiers", "H1"): 1}
+    assert unknown.sample[0] == {
+        "year": YEAR,
+        "agency_code": "SO-A",
+        "agency_name": "Sở Tư pháp",
+        "dossiers": 2,
+        "procedures": 1,
+        "example_procedures": ["PX"],
+        "catalogue_size": 2,
+    }
+    assert [(s["year"], s["month"]) for s in res["dossier_missing_months"].sample] == [(YEAR, 4), (YEAR, 5)]
+    # a night: one more dossier, in April, of a procedure H1 does not have
+    put(con, "stg_dossiers", [dossier("F5", "H1", procedure="PZ", month=4, line=9)])
+    res = {r.name: r for r in run_sql_checks(con, [YEAR], names=names)}
+    assert res["dossier_unknown_procedure"].by_key[(YEAR, "dossiers", "H1")] == 2
+    assert [(s["year"], s["month"]) for s in res["dossier_missing_months"].sample] == [(YEAR, 5)]
+
+
 def test_missing_returns_of_evaluated_agencies(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM stg_infrastructure WHERE agency_code = 'SO-B'")
     con.execute("DELETE FROM stg_capacity WHERE agency_code IN ('X1', 'SO-B')")
@@ -1044,6 +1087,40 @@ def test_gx_clean_frames_pass_and_data_docs_are_published(clean_frames: dict[str
     html = index.read_text(encoding="utf-8")
     assert all(name in html for name in SUITES)
     assert not list((gx_site.parent / "gx").rglob("index.html"))  # no second, default site
+
+
+def test_text_columns_without_a_character_to_escape_are_found_in_one_pass() -> None:
+    """An Arrow-backed text column is escaped cell by cell only when its bytes hold one of & < > " ' (in UTF-8 no
+    other character contains those bytes); any other column is looked at cell by cell as before."""
+    import pandas as pd
+
+    from expectations.suites import _nothing_to_escape, frame_for_data_docs
+
+    plain = pd.Series(["SO-A", "Sở Tư pháp", None], dtype="str")
+    assert _nothing_to_escape(plain)
+    assert not _nothing_to_escape(pd.Series(["SO-A", "a<b"], dtype="str"))
+    assert not _nothing_to_escape(pd.Series(["it's"], dtype="str"))
+    assert not _nothing_to_escape(pd.Series(["SO-A"], dtype=object))  # not Arrow: cell by cell
+    assert not _nothing_to_escape(pd.Series(["x&y", "SO-A"], dtype="str").iloc[1:])  # the buffer still holds x&y
+    frame = pd.DataFrame({"code": plain, "name": pd.Series(["A & B", "<i>", "ç"], dtype="str")})
+    escaped = frame_for_data_docs(frame)
+    assert escaped["code"].tolist()[:2] == ["SO-A", "Sở Tư pháp"] and pd.isna(escaped["code"].iloc[2])
+    assert escaped["name"].tolist() == ["A &amp; B", "&lt;i&gt;", "ç"]
+
+
+@pytest.mark.slow
+def test_gx_does_not_hash_the_frames_for_its_batch_markers(clean_frames: dict[str, Any], tmp_path: Path) -> None:
+    """GX's own fingerprint of a frame (`pandas_data_fingerprint`, 3.7 s for 4.2M ratings) is not computed: the
+    stored validation results keep GX's other batch marker and every expectation's result."""
+    from expectations.gx_runner import validate_frames
+
+    site = tmp_path / "quality" / "data_docs"
+    res = validate_frames({"stg_ratings": clean_frames["stg_ratings"]}, site, run_name=str(YEAR))
+    assert res["stg_ratings"]["success"] and res["stg_ratings"]["evaluated"] >= 10
+    stored = [json.loads(p.read_text()) for p in (site.parent / "gx").rglob("*.json")]
+    markers = [r["meta"]["batch_markers"] for r in stored if "batch_markers" in r.get("meta", {})]
+    assert len(markers) == 1
+    assert "ge_load_time" in markers[0] and "pandas_data_fingerprint" not in markers[0]
 
 
 @pytest.mark.slow

@@ -30,10 +30,17 @@ def _sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def refresh_dossier_facts(con: duckdb.DuckDBPyConnection, years: list[int]) -> dict[str, dict[str, int]]:
+def refresh_dossier_facts(
+    con: duckdb.DuckDBPyConnection, years: list[int], *, facts_only: bool = False
+) -> dict[str, dict[str, int]]:
     """Bring `dossier_file_facts` up to date for `years`: only files loaded since they were counted are scanned
-    (pipelines/core/file_facts.py). Also what the data-quality aggregate of the dossier log reads."""
-    con.execute(_sql("schema"))
+    (pipelines/core/file_facts.py). Also what the data-quality aggregate of the dossier log and two of its checks
+    read. `facts_only`: of the layer's schema, create only this table (the SQL checks, which skip the checks of
+    indicator tables not built yet)."""
+    schema = _sql("schema")
+    if facts_only:
+        [schema] = [s for s in schema.split(";\n") if "CREATE TABLE IF NOT EXISTS dossier_file_facts (" in s]
+    con.execute(schema)
     insert_sql = _sql("dossier_file_facts")
     scope = hashlib.sha256(insert_sql.encode()).hexdigest()[:16]
     return {

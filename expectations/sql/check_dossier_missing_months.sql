@@ -1,8 +1,9 @@
 -- Months with no dossier at all in a year that has dossiers in a later month: a monthly export is probably
--- missing (raw/dossiers/<year>/<MM>/). Province-wide; one row per missing month.
+-- missing (raw/dossiers/<year>/<MM>/). Province-wide; one row per missing month. Read from the log's counts per
+-- file and month of reception (dossier_file_facts, brought up to date by sql_checks.py first), not the log.
 WITH months AS (
-    SELECT year, CAST(month(NgayTiepNhan) AS INTEGER) AS month, count(*) AS dossiers
-    FROM stg_dossiers WHERE list_contains($years, year) GROUP BY ALL
+    SELECT year, month, sum(received) AS dossiers
+    FROM dossier_file_facts WHERE list_contains($years, year) GROUP BY ALL
 ), last_month AS (
     SELECT year, max(month) AS last_month FROM months GROUP BY year
 ), expected AS (

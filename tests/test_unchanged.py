@@ -205,6 +205,28 @@ def test_one_gx_worker_serves_the_runs_of_one_process_one_site_after_another(
     assert (first / "index.html").exists() and (second / "index.html").exists()
 
 
+def test_every_stored_gx_result_is_keyed_by_the_content_it_validated(province: Path) -> None:
+    """A rating names a dossier, so stg_ratings is loaded after the staging checks: its GX fingerprint is taken by
+    data_quality from what it validates, not by the staging checks before its load. Otherwise its result was stored
+    under the table's earlier content (the next run validated it again, and that earlier content, if it came back,
+    would get a result it never had)."""
+    import duckdb
+
+    from expectations.gx_runner import table_fingerprints, tables_to_validate
+    from pipelines.core.registry import load_registry
+    from pipelines.defs.quality import GX_TABLES
+    from tests.conftest import YEARS
+
+    with duckdb.connect(str(settings.warehouse_path(province)), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM stg_ratings").fetchone()[0] > 0  # the sample has ratings
+        tables = [t for t in GX_TABLES if t != "dossier_agency_month"]  # its aggregate writes the per-file counts
+        fingerprints = table_fingerprints(con, YEARS, tables)
+    site = settings.data_docs_index(province).parent
+    label = f"{YEARS[0]}-{YEARS[-1]}"
+    assert "stg_ratings" in fingerprints
+    assert tables_to_validate(site, fingerprints, run_name=label, registry=load_registry(province)) == []
+
+
 # --- the deployment's rubric folder is part of the fingerprint (issue 24, item 9) -------------------------------------
 
 DEPLOYMENT_RUBRIC = """\

@@ -136,11 +136,13 @@ def _without_timings(results: dict) -> dict:
     return {name: {k: v for k, v in r.items() if k != "seconds"} for name, r in results.items()}
 
 
-def test_gx_worker_gives_the_in_process_summaries(
+def test_gx_worker_gives_the_in_process_summaries_and_serves_one_site_after_another(
     province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Validation in the worker process (started ahead, as a run does) equals validation in this process; without
-    a worker, or for another site, `validate` returns None and the caller validates itself."""
+    """Validation in the worker process (started ahead, as a run does) equals validation in this process. The worker
+    stays for the process's next runs: a national run validates province after province, so the worker is asked
+    to prepare the next site and validates it (GX imported once). Without a worker, for a site it was not last
+    prepared for, or once it died, `validate` returns None and the caller validates itself."""
     import duckdb
 
     monkeypatch.setenv("EGOV_GX_WORKER", "1")  # the deployments' default (tests/conftest.py turns it off)
@@ -152,57 +154,29 @@ def test_gx_worker_gives_the_in_process_summaries(
 
     with duckdb.connect(str(settings.warehouse_path(province)), read_only=True) as con:
         frames = load_frames(con, YEARS, ["rankings", "indicators", "stg_services"])
-    assert gx_worker.validate(frames, tmp_path / "a" / "data_docs", None) is None  # no worker
-    gx_worker.start(tmp_path / "a" / "data_docs", province)
+    first, second = tmp_path / "first" / "data_docs", tmp_path / "second" / "data_docs"
+    assert gx_worker.validate(frames, first, None) is None  # no worker
     try:
+        gx_worker.start(first, province)
+        pid = gx_worker._worker.pid
         assert gx_worker.validate(frames, tmp_path / "elsewhere", None) is None  # started for another site
-        in_worker = gx_worker.validate(frames, tmp_path / "a" / "data_docs", "2023-2025")
+        in_first = gx_worker.validate(frames, first, "2023-2025")
+        gx_worker.start(second, province)
+        assert gx_worker._worker.pid == pid  # the same process: GX is not imported again
+        assert gx_worker.validate(frames, first, "2023-2025") is None  # now prepared for the second site
+        in_second = gx_worker.validate(frames, second, "2023-2025")
+        gx_worker._worker.kill()
+        gx_worker._worker.wait()
+        assert gx_worker.validate(frames, second, "2023-2025") is None  # a dead worker is noticed
     finally:
         gx_worker.stop()
     assert not gx_worker.running()
     here = validate_in_process(
-        frames, tmp_path / "b" / "data_docs", run_name="2023-2025", registry=load_registry(province)
-    )
-    assert in_worker is not None and _without_timings(in_worker) == _without_timings(here)
-    assert (tmp_path / "a" / "data_docs" / "index.html").exists()  # the worker built the Data Docs
-
-
-def test_one_gx_worker_serves_the_runs_of_one_process_one_site_after_another(
-    province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A national run validates province after province in one process: the worker started for the first is asked
-    to prepare the next site and validates it (GX imported once), with the summaries of an in-process validation;
-    a site it was not last prepared for gets None (the caller validates itself), and a killed worker is noticed."""
-    import duckdb
-
-    monkeypatch.setenv("EGOV_GX_WORKER", "1")
-
-    from expectations import gx_worker
-    from expectations.gx_runner import load_frames, validate_in_process
-    from pipelines.core.registry import load_registry
-
-    with duckdb.connect(str(settings.warehouse_path(province)), read_only=True) as con:
-        frames = load_frames(con, [2024], ["stg_services", "rankings"])
-    first, second = tmp_path / "first" / "data_docs", tmp_path / "second" / "data_docs"
-    try:
-        gx_worker.start(first, province)
-        pid = gx_worker._worker.pid
-        in_first = gx_worker.validate(frames, first, "2024")
-        gx_worker.start(second, province)
-        assert gx_worker._worker.pid == pid  # the same process: GX is not imported again
-        assert gx_worker.validate(frames, first, "2024") is None  # now prepared for the second site
-        in_second = gx_worker.validate(frames, second, "2024")
-        gx_worker._worker.kill()
-        gx_worker._worker.wait()
-        assert gx_worker.validate(frames, second, "2024") is None
-    finally:
-        gx_worker.stop()
-    here = validate_in_process(
-        frames, tmp_path / "here" / "data_docs", run_name="2024", registry=load_registry(province)
+        frames, tmp_path / "here" / "data_docs", run_name="2023-2025", registry=load_registry(province)
     )
     assert in_first is not None and _without_timings(in_first) == _without_timings(here)
     assert in_second is not None and _without_timings(in_second) == _without_timings(here)
-    assert (first / "index.html").exists() and (second / "index.html").exists()
+    assert (first / "index.html").exists() and (second / "index.html").exists()  # the worker built the Data Docs
 
 
 def test_every_stored_gx_result_is_keyed_by_the_content_it_validated(province: Path) -> None:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from expectations import SQL_DIR
 from expectations.suites import (
     MART_SUITES,
+    RATING_TABLE,
     STAGING_SUITES,
     SUITE_FORMAT,
     Spec,
@@ -515,6 +516,10 @@ def _frame_query(
         if aggregate:
             return f"SELECT * FROM {aggregate}", None
         return _dossier_aggregate(con, years), {"years": years}
+    if name == "rating_month":  # the ratings' monthly aggregate (an optional source: absent, no frame)
+        if not has_table(con, RATING_TABLE):
+            return None
+        return (SQL_DIR / "rating_month.sql").read_text(encoding="utf-8"), {"years": years}
     table = {"indicators": "indicator_values"}.get(name, name)
     if not has_table(con, table):
         return None

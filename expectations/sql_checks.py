@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from expectations import SQL_DIR
-from expectations.suites import SUITE_SOURCE, suite_specs, value_list
+from expectations.suites import RATING_TABLE, SUITE_SOURCE, suite_specs, value_list
 from pipelines.core.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, SCAN_FILES, refresh_file_facts, rows_to_count
 from pipelines.core.registry.sources import REGISTRY_TABLE, SourceContract, load_sources, registry_source
 from pipelines.core.registry.thresholds import load_thresholds
@@ -110,11 +110,12 @@ def codes_description(contract: SourceContract) -> str:
     return "; ".join(p for p in parts if p)
 
 
-def row_rules_view(contract: SourceContract) -> str:
-    """The temp view `egov_dossier_rules`: the staged dossier log with, per row, whether it breaks the code rules
-    (`codes_out_of_range`, the offending fields in `codes_problem`) or the contract's row rules (`rules:` of
-    config/sources.yaml: the date order, `dates_out_of_order`, the broken conditions in `dates_problem`). Written
-    once for the per-file screen (sql/dossier_file_checks.sql) and the checks that list the failing rows."""
+def row_rules_view(contract: SourceContract, view: str = "egov_dossier_rules") -> str:
+    """The temp view `view`: a large source's staged rows (the dossier log; the ratings in `egov_rating_rules`)
+    with, per row, whether it breaks the code rules (`codes_out_of_range`, the offending fields in `codes_problem`)
+    or the contract's row rules (`rules:` of config/sources.yaml: the dossiers' date order, `dates_out_of_order`, the
+    broken conditions in `dates_problem`). Written once for the per-file screen (sql/dossier_file_checks.sql) and
+    the checks that list the failing rows."""
     codes, rules = code_rules(contract), [r.when for r in contract.rules]
 
     def any_of(conditions: list[str]) -> str:
@@ -131,7 +132,7 @@ def row_rules_view(contract: SourceContract) -> str:
         (f"({r.condition})", f"'{r.column}=' || coalesce(CAST({q(r.column)} AS VARCHAR), 'NULL')") for r in codes
     ]
     rule_cases = [(f"({w})", sql_literal(w)) for w in rules]
-    return f"""CREATE OR REPLACE TEMP VIEW egov_dossier_rules AS
+    return f"""CREATE OR REPLACE TEMP VIEW {view} AS
 SELECT *,
        {any_of([r.condition for r in codes])} AS codes_out_of_range,
        {named(code_cases)} AS codes_problem,
@@ -141,6 +142,8 @@ FROM {contract.table}"""
 
 
 DOSSIERS = SOURCES[DOSSIER_SOURCE]
+RATINGS = next(c for c in SOURCES.values() if c.table == RATING_TABLE)
+RATING_RULES_VIEW = "egov_rating_rules"
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,22 @@ CHECKS: tuple[SqlCheck, ...] = (
         "tháng không có hồ sơ nào",
         "Mọi tháng trước tháng cuối cùng có dữ liệu đều có hồ sơ: đếm số tháng trống (thiếu tệp tháng?).",
         ("stg_dossiers",),
+    ),
+    SqlCheck(
+        "rating_duplicate_key",
+        "ERROR",
+        RATINGS.name,
+        f"bản sao thừa của đánh giá trùng ({', '.join(RATINGS.unique)})",
+        f"Mỗi đánh giá ({', '.join(RATINGS.unique)}) chỉ có một dòng: đếm số bản sao thừa còn trong dữ liệu đã nạp.",
+        (RATING_TABLE, DOSSIER_TABLE),
+    ),
+    SqlCheck(
+        "rating_codes_out_of_range",
+        "ERROR",
+        RATINGS.name,
+        "đánh giá có mã ngoài danh mục cho phép",
+        codes_description(RATINGS) + " (config/sources.yaml): đếm số đánh giá vi phạm.",
+        (RATING_TABLE, DOSSIER_TABLE),
     ),
     SqlCheck(
         "missing_returns",
@@ -359,6 +378,8 @@ def _prepare(
 ) -> None:
     if has_table(con, DOSSIER_TABLE):
         con.execute(row_rules_view(DOSSIERS))
+    if has_table(con, RATING_TABLE):
+        con.execute(row_rules_view(RATINGS, RATING_RULES_VIEW))
     _source_rows(con)
     con.execute("CREATE OR REPLACE TEMP TABLE egov_dq_thresholds (source VARCHAR, max_share DOUBLE)")
     overrides = thresholds.get("quarantined_share_by_source") or {}
@@ -533,7 +554,8 @@ def run_sql_checks(
         con.execute(
             "DROP TABLE IF EXISTS egov_dq_rows; DROP TABLE IF EXISTS egov_dq_thresholds; "
             "DROP TABLE IF EXISTS egov_dq_indicator_bounds; DROP VIEW IF EXISTS egov_source_rows; "
-            "DROP TABLE IF EXISTS egov_dq_decimals; DROP VIEW IF EXISTS egov_dossier_rules"
+            "DROP TABLE IF EXISTS egov_dq_decimals; DROP VIEW IF EXISTS egov_dossier_rules; "
+            f"DROP VIEW IF EXISTS {RATING_RULES_VIEW}"
         )
     return results
 

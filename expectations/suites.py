@@ -343,9 +343,11 @@ STAGING_RULES: dict[str, Callable[[Registry], list[Spec]]] = {
     "stg_infrastructure": stg_infrastructure,
     "stg_capacity": stg_capacity,
 }
-# The dossier log is validated in DuckDB SQL (sql_checks.py; too big for pandas) and through its monthly aggregate
-# `dossier_agency_month`; every other source's table has a suite.
-SQL_VALIDATED = (DOSSIER_TABLE,)
+# The large sources (`large: true` in config/sources.yaml: the dossier log, the ratings) are validated row by row in
+# DuckDB SQL (sql_checks.py; millions of rows do not belong in pandas) and by GX through their monthly aggregates;
+# every other source's table has a suite of its own.
+SQL_VALIDATED = tuple(c.table for c in load_sources().values() if c.large)
+RATING_TABLE = "stg_ratings"  # the QĐ 766 ratings' (config/sources.yaml `ratings`)
 
 
 def staging_suite(source: str) -> Callable[[Registry], list[Spec]]:
@@ -528,6 +530,26 @@ def dossier_agency_month(registry: Registry) -> list[Spec]:
     ]
 
 
+def rating_month(registry: Registry) -> list[Spec]:
+    levels = [f"level_{v}" for v in _rating_levels()]
+    return [
+        *year_range(),
+        *ints("month"),
+        in_set("month", list(range(1, 13)), "Tháng đánh giá từ 1 đến 12"),
+        unique("year", "month", vi="Một dòng cho mỗi tháng"),
+        *counts("ratings", "rated_dossiers", *levels),
+        between("ratings", 1, None, "Mỗi dòng có ít nhất một đánh giá", name="ratings_at_least_1"),
+        at_most("rated_dossiers", "ratings", "Số hồ sơ được đánh giá không vượt số đánh giá"),
+        *(at_most(c, "ratings", f"Số đánh giá mức {c.removeprefix('level_')} không vượt số đánh giá") for c in levels),
+    ]
+
+
+def _rating_levels() -> tuple[int | str, ...]:
+    """The levels (MucDo) of the ratings' contract: sql/rating_month.sql counts each (a test keeps them equal)."""
+    ratings = next(c for c in load_sources().values() if c.table == RATING_TABLE)
+    return staged_values(next(col for col in ratings.columns if col.name == "MucDo"))
+
+
 SUITES: dict[str, Callable[[Registry], list[Spec]]] = {
     **{c.table: staging_suite(name) for name, c in load_sources().items() if c.table not in SQL_VALIDATED},
     "indicators": indicators,
@@ -537,7 +559,10 @@ SUITES: dict[str, Callable[[Registry], list[Spec]]] = {
     "agency_profiles": agency_profiles,
     "what_if": what_if,
     "dossier_agency_month": dossier_agency_month,
+    "rating_month": rating_month,
 }
+# The GX suite of each large source's monthly aggregate (its SQL: sql/<suite>.sql), by its staging table.
+AGGREGATE_SUITES = {DOSSIER_TABLE: "dossier_agency_month", RATING_TABLE: "rating_month"}
 
 # Staging suites: the sources' tables (the dossier log is validated through its monthly aggregate
 # `dossier_agency_month`); mart suites: the rest (`indicators` is read from the warehouse table
@@ -548,7 +573,7 @@ MART_SUITES = tuple(name for name in SUITES if name not in STAGING_SUITES)
 SUITE_SOURCE = {
     **dict.fromkeys(MART_SUITES, "marts"),
     **{c.table: name for name, c in load_sources().items() if c.table in SUITES},
-    "dossier_agency_month": "dossiers",
+    **{suite: name for name, c in load_sources().items() for t, suite in AGGREGATE_SUITES.items() if c.table == t},
 }
 
 # How build_suite turns specs into GX objects (2: texts HTML-escaped): part of a stored suite's and result's key
@@ -575,6 +600,7 @@ SUITE_DESCRIPTIONS = {
     "what_if": "Phương án cải thiện: mỗi bước thêm điểm, giá trị cần đạt không vượt mục tiêu",
     "rankings": "Bảng xếp hạng: tổng điểm từ 0 đến tối đa, chỉ số trong [0, 1], xếp loại hợp lệ, thứ hạng từ 1",
     "dossier_agency_month": "Hồ sơ TTHC tổng hợp theo cơ quan và tháng: các tập con không vượt tổng",
+    "rating_month": "Đánh giá mức độ hài lòng tổng hợp theo tháng: số đánh giá theo mức không vượt tổng",
 }
 
 

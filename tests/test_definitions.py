@@ -52,6 +52,7 @@ def test_definitions_load_with_every_layer_and_year_partitions():
     assert {
         "quarantine_within_threshold",
         "dossier_log_consistent",
+        "rows_consistent",
         "ratios_within_0_1",
         "ranks_follow_totals",
         "critical_expectations_pass",

@@ -13,7 +13,7 @@ from conftest import create_tables
 
 from expectations import sql_checks
 from expectations.sql_checks import CHECKS, build_data_quality, quality_summary, run_sql_checks
-from expectations.suites import MART_SUITES, STAGING_SUITES, SUITES, suite_specs
+from expectations.suites import AGGREGATE_SUITES, MART_SUITES, STAGING_SUITES, SUITES, suite_specs
 from pipelines.core.registry.sources import load_sources
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.warehouse import connect
@@ -1049,7 +1049,9 @@ def test_staging_suites_follow_their_contracts() -> None:
     column: a type, present when required, the allowed values, not negative with `min: 0`, and the key unique
     within the year."""
     contracts = {c.table: c for c in load_sources().values()}
-    assert set(STAGING_SUITES) == set(contracts) - {"stg_dossiers"}
+    large = {t for t, c in contracts.items() if c.large}  # checked in SQL, GX on their monthly aggregates
+    assert large == {"stg_dossiers", "stg_ratings"} == set(AGGREGATE_SUITES)
+    assert set(STAGING_SUITES) == set(contracts) - large
     for table in STAGING_SUITES:
         contract, specs = contracts[table], {s.name: s for s in suite_specs(table)}
         typed = {
@@ -1110,13 +1112,13 @@ def test_text_columns_without_a_character_to_escape_are_found_in_one_pass() -> N
 
 @pytest.mark.slow
 def test_gx_does_not_hash_the_frames_for_its_batch_markers(clean_frames: dict[str, Any], tmp_path: Path) -> None:
-    """GX's own fingerprint of a frame (`pandas_data_fingerprint`, 3.7 s for 4.2M ratings) is not computed: the
+    """GX's own fingerprint of a frame (`pandas_data_fingerprint`, 3.7 s for 4.2M rows) is not computed: the
     stored validation results keep GX's other batch marker and every expectation's result."""
     from expectations.gx_runner import validate_frames
 
     site = tmp_path / "quality" / "data_docs"
-    res = validate_frames({"stg_ratings": clean_frames["stg_ratings"]}, site, run_name=str(YEAR))
-    assert res["stg_ratings"]["success"] and res["stg_ratings"]["evaluated"] >= 10
+    res = validate_frames({"stg_feedback": clean_frames["stg_feedback"]}, site, run_name=str(YEAR))
+    assert res["stg_feedback"]["success"] and res["stg_feedback"]["evaluated"] >= 10
     stored = [json.loads(p.read_text()) for p in (site.parent / "gx").rglob("*.json")]
     markers = [r["meta"]["batch_markers"] for r in stored if "batch_markers" in r.get("meta", {})]
     assert len(markers) == 1
@@ -1261,7 +1263,7 @@ def test_a_directory_with_fewer_tables_keeps_a_template_of_its_own_suites_and_a_
     from expectations.gx_runner import validate_frames
 
     monkeypatch.setenv("EGOV_CACHE_DIR", str(tmp_path / "cache"))
-    optional = {"stg_ratings", "stg_feedback"}
+    optional = {"rating_month", "stg_feedback"}  # the ratings' aggregate and the feedback
     fewer = {n: f for n, f in clean_frames.items() if n not in optional}
     assert len(fewer) == len(clean_frames) - 2
 
@@ -1276,6 +1278,67 @@ def test_a_directory_with_fewer_tables_keeps_a_template_of_its_own_suites_and_a_
     assert {n: c[n] for n in fewer} == ids(tmp_path / "a") and set(c) == set(clean_frames)
     validate_frames(clean_frames, tmp_path / "d" / "data_docs", run_name=str(YEAR))
     assert ids(tmp_path / "d") == c  # every suite copied, none written
+
+
+def rating(day: int, level: int = 1, channel: int | None = 1, *, file: str = "r.csv", line: int = 2) -> dict[str, Any]:
+    """A rating of the clean province's dossier SO-A-1 (agency SO-A), on a January day of YEAR."""
+    return {
+        "year": YEAR,
+        "MaHoSo": "SO-A-1",
+        "NgayDanhGia": datetime(YEAR, 1, day, 9),
+        "MucDo": level,
+        "KenhDanhGia": channel,
+        "source_file": f"ratings/{YEAR}/{file}",
+        "source_line": line,
+    }
+
+
+def test_the_ratings_are_checked_row_by_row_in_sql(con: duckdb.DuckDBPyConnection) -> None:
+    """The ratings grow with the dossiers (config/sources.yaml `large`): their rows are checked in DuckDB, not loaded
+    into pandas for GX. A second copy of a rating (same MaHoSo and NgayDanhGia, another file) and each rating with a
+    code outside its list are counted once, under the rated dossier's agency; an empty KenhDanhGia is allowed."""
+    stage(
+        con,
+        "ratings",
+        [
+            rating(20, file="a.csv"),
+            rating(20, file="b.csv", line=7),  # the surplus copy
+            rating(21, level=5, line=3),
+            rating(22, level=2, channel=7, line=4),
+            rating(23, level=2, channel=None, line=5),
+        ],
+    )
+    res = results(con)
+    assert failing(con) == {"rating_duplicate_key": 1, "rating_codes_out_of_range": 2}
+    dup = res["rating_duplicate_key"]
+    assert dup.by_key == {(YEAR, "ratings", "*"): 1, (YEAR, "ratings", "SO-A"): 1}
+    assert [(s["source_file"], s["source_line"]) for s in dup.sample] == [(f"ratings/{YEAR}/b.csv", 7)]
+    problems = {s["source_line"]: s["problem"] for s in res["rating_codes_out_of_range"].sample}
+    assert problems == {3: "MucDo=5", 4: "KenhDanhGia=7"}
+
+
+def test_the_ratings_monthly_aggregate_is_what_gx_validates(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """GX validates the ratings through `rating_month` (sql/rating_month.sql): per year and month the ratings, the
+    dossiers rated and a count per level of the contract (MucDo); its suite passes on them."""
+    import re
+
+    from expectations import SQL_DIR
+    from expectations.gx_runner import load_frames, validate_frames
+    from expectations.suites import _rating_levels
+
+    levels = re.findall(r"AS level_(\d+)", (SQL_DIR / "rating_month.sql").read_text(encoding="utf-8"))
+    assert [int(v) for v in levels] == list(_rating_levels()) == [1, 2, 3, 4]  # the contract's MucDo, in order
+    stage(con, "ratings", [rating(20), rating(21, level=2, line=3), rating(22, level=2, line=4)])
+    put(con, "stg_ratings", [{**rating(3, level=4, line=9), "NgayDanhGia": datetime(YEAR, 3, 3, 9)}])
+    frame = load_frames(con, [YEAR], ["rating_month"])["rating_month"]
+    assert frame.to_dict("records") == [
+        {"year": YEAR, "month": 1, "ratings": 3, "rated_dossiers": 1, "level_1": 1, "level_2": 2, "level_3": 0,
+         "level_4": 0},
+        {"year": YEAR, "month": 3, "ratings": 1, "rated_dossiers": 1, "level_1": 0, "level_2": 0, "level_3": 0,
+         "level_4": 1},
+    ]  # fmt: skip
+    res = validate_frames({"rating_month": frame}, tmp_path / "data_docs", run_name=str(YEAR))
+    assert res["rating_month"]["success"] and res["rating_month"]["evaluated"] >= 20
 
 
 def test_a_handful_of_rows_is_not_judged_on_its_quarantined_share(tmp_path: Path) -> None:

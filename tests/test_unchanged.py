@@ -180,10 +180,10 @@ def test_gx_worker_gives_the_in_process_summaries_and_serves_one_site_after_anot
 
 
 def test_every_stored_gx_result_is_keyed_by_the_content_it_validated(province: Path) -> None:
-    """A rating names a dossier, so stg_ratings is loaded after the staging checks: its GX fingerprint is taken by
-    data_quality from what it validates, not by the staging checks before its load. Otherwise its result was stored
-    under the table's earlier content (the next run validated it again, and that earlier content, if it came back,
-    would get a result it never had)."""
+    """A rating names a dossier, so stg_ratings is loaded after the staging checks: the GX fingerprint of its monthly
+    aggregate (`rating_month`) is taken by data_quality from what it validates, not by the staging checks before its
+    load. Otherwise its result was stored under the table's earlier content (the next run validated it again, and
+    that earlier content, if it came back, would get a result it never had)."""
     import duckdb
 
     from expectations.gx_runner import table_fingerprints, tables_to_validate
@@ -197,7 +197,7 @@ def test_every_stored_gx_result_is_keyed_by_the_content_it_validated(province: P
         fingerprints = table_fingerprints(con, YEARS, tables)
     site = settings.data_docs_index(province).parent
     label = f"{YEARS[0]}-{YEARS[-1]}"
-    assert "stg_ratings" in fingerprints
+    assert "rating_month" in fingerprints
     assert tables_to_validate(site, fingerprints, run_name=label, registry=load_registry(province)) == []
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from expectations.sql_checks import CHECKS, CheckResult, build_data_quality, run_sql_checks
-from expectations.suites import STAGING_SUITES
+from expectations.suites import AGGREGATE_SUITES, STAGING_SUITES
 from pipelines.core import settings
 from pipelines.core.registry import load_registry
 from pipelines.core.registry.sources import load_sources, registry_source
@@ -21,9 +21,12 @@ DOSSIER_ERRORS = [
     "dossier_year_mismatch",
 ]
 DOSSIER_WARNINGS = ["dossier_unknown_procedure", "dossier_missing_months"]
-# The tables the run validates with GX: the staging ones, then the marts' (see the staging checks for when each is
-# final).
-GX_STAGING_TABLES = [*STAGING_SUITES, "dossier_agency_month"]
+# The row checks of the other large sources (config/sources.yaml `large`), blocking like the dossier log's: a
+# step after the source's load, with its quarantine check (below).
+LOG_CHECKS = {"ratings": ["rating_duplicate_key", "rating_codes_out_of_range"]}
+# The tables the run validates with GX: the staging ones and the large sources' monthly aggregates, then the marts'
+# (see the staging checks for when each is final).
+GX_STAGING_TABLES = [*STAGING_SUITES, *AGGREGATE_SUITES.values()]
 GX_TABLES = [*GX_STAGING_TABLES, "indicators", "criterion_scores", "rankings"]
 
 
@@ -133,17 +136,55 @@ def registry_quarantine_check(context: dg.AssetCheckExecutionContext, warehouse:
     return _check_result(results, dg.AssetCheckSeverity.ERROR, REGISTRY, context.log.error)
 
 
-def _linked_quarantine_check(source: str, table: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=table, name="quarantine_within_threshold", blocking=True, description=QUARANTINE_DESCRIPTION)
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+def _linked_checks(source: str, table: str) -> dg.AssetChecksDefinition:
+    """A linked source's blocking checks, one step after its load: its quarantine share and, for a large source,
+    its rows (LOG_CHECKS). Their results replace the staging checks' for the rest of the run (data_quality): those
+    ran before this source was loaded."""
+    rows = LOG_CHECKS.get(source, [])
+    specs = [
+        dg.AssetCheckSpec("quarantine_within_threshold", asset=table, blocking=True, description=QUARANTINE_DESCRIPTION)
+    ]
+    if rows:
+        specs.append(
+            dg.AssetCheckSpec(
+                "rows_consistent",
+                asset=table,
+                blocking=True,
+                description=f"No duplicate key ({', '.join(load_sources()[source].unique)}) or code out of range in "
+                "staging (DuckDB SQL).",
+            )
+        )
+
+    @dg.multi_asset_check(specs=specs, name=f"{table}_checks")
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+        years = run_years(context)
         with warehouse.connect() as con:
-            results = run_sql_checks(con, run_years(context), names=QUARANTINE_CHECKS)
-        return _check_result(results, dg.AssetCheckSeverity.ERROR, source, context.log.error)
+            results = run_sql_checks(
+                con, years, names=[*QUARANTINE_CHECKS, *rows], registry=load_registry(warehouse.base)
+            )
+        _run_results.setdefault((context.run.run_id, tuple(years)), {}).update({r.name: r for r in results})
+        by_name = {r.name: r for r in results}
+        yield _check_result(
+            [by_name[n] for n in QUARANTINE_CHECKS],
+            dg.AssetCheckSeverity.ERROR,
+            source,
+            context.log.error,
+            asset_key=table,
+            check_name="quarantine_within_threshold",
+        )
+        if rows:
+            yield _check_result(
+                [by_name[n] for n in rows],
+                dg.AssetCheckSeverity.ERROR,
+                log=context.log.error,
+                asset_key=table,
+                check_name="rows_consistent",
+            )
 
     return _check
 
 
-linked_quarantine_checks = [_linked_quarantine_check(source, table) for source, table in LINKED_TABLES.items()]
+linked_checks = [_linked_checks(source, table) for source, table in LINKED_TABLES.items()]
 
 
 # The checks of the other staging tables run as one step after them (one connection, one pass of each check
@@ -179,7 +220,8 @@ def _prepare_gx(context: dg.AssetCheckExecutionContext, con, warehouse: Warehous
     # Only the tables final now: a linked source (a rating names a dossier) is loaded after these checks, so its
     # fingerprint is data_quality's, taken from what it validates (one taken here would be of the table before
     # its load, and the result stored under it would answer for content it never saw).
-    final = [t for t in GX_STAGING_TABLES if t not in LINKED_TABLES.values()]
+    linked = {*LINKED_TABLES.values(), *(AGGREGATE_SUITES.get(t) for t in LINKED_TABLES.values())}
+    final = [t for t in GX_STAGING_TABLES if t not in linked]
     fingerprints = table_fingerprints(con, years, final, aggregate=AGGREGATE_TABLE, temporary=False)
     changed = tables_to_validate(
         data_docs_dir(warehouse), fingerprints, run_name=_label(years), registry=load_registry(warehouse.base)
@@ -370,7 +412,7 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
 quality_checks = [
     registry_quarantine_check,
     staging_checks,
-    *linked_quarantine_checks,
+    *linked_checks,
     ratios_within_0_1,
     ranks_follow_totals,
 ]

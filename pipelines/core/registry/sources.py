@@ -77,6 +77,7 @@ class SourceContract:
     key_label: str | None = None  # how a duplicate of the `unique` key reads in Vietnamese ("trùng MaHoSo")
     agency_return: Flag = False  # every evaluated agency sends it each year (data_quality.missing_return)
     optional_source: Flag = False  # a province may send none of its files: a year without them is not noted
+    large: Flag = False  # rows grow with the dossiers: checked in SQL, validated by GX through a monthly aggregate
     # Records that change (an incremental feed sends a dossier again at each change of state): the row with the
     # latest `version` of each `key` across the files of every year is the record, older ones are superseded.
     key: tuple[str, ...] = ()

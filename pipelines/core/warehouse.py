@@ -26,8 +26,9 @@ WAREHOUSE_SQL = Path(__file__).with_suffix(".sql")
 
 # DuckDB's memory limit for the warehouse (its default is 80% of RAM): past it, big intermediates (the parsed dossier
 # log, joins, aggregations) spill to the warehouse's temp directory, so a run's peak memory stays about this plus
-# the Python side (~0.3 GB). 900 MB keeps a 10M-dossier run under 1.2 GB and completes 100M (docs/benchmarks.md,
-# "Issue 17"); unlimited costs ~10% less CPU at 3× the RSS.
+# the Python side: ~0.26 GB at the ingest, ~0.45 GB once the rank uncertainty's libraries are loaded (the marts copy
+# the QĐ 766 trace at the limit): 1.39 GB at 10M dossiers; 600 MB gives 1.07 GB for ~17% more time ("Issue 29: peak
+# memory"). 900 MB completes 100M ("Issue 17"); unlimited costs ~10% less CPU at 3× the RSS.
 MEMORY_LIMIT = os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "900MB")
 BYTE_UNITS = {
     "bytes": 1,

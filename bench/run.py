@@ -5,7 +5,8 @@
     python bench/run.py --dossiers 100000000 --repeat 1 --data-root /work/benchdata
 
 Generation streams (the sample generator writes at most CHUNK_ROWS dossiers at a time, monthly files). Each
-contender runs in its own process tree under /usr/bin/time -v (wall time, peak RSS); medians over --repeat runs.
+contender runs in its own process tree under /usr/bin/time -v (wall time, peak RSS; each process's peak is sampled
+from /proc beside it: the run's own and its GX worker's); medians over --repeat runs.
 The baselines do what a capable analyst would: read one year's monthly dossier files and compute the per-agency
 dossier indicators (accepted, online, on time, paid online, digitised). The pipeline does everything (ingest with
 contracts and quarantine, indicators, scores, rankings, data quality, marts publish); its per-step durations are
@@ -25,6 +26,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -175,9 +177,55 @@ def typed_schema(files: str) -> str:
     )
 
 
+def _process_label(argv: list[bytes]) -> str:
+    """A process by what it runs: `egov`, `gx_worker` (python -m expectations.gx_worker), else its program's name."""
+    args = [a.decode(errors="replace") for a in argv if a]
+    if "-m" in args[:-1]:
+        return args[args.index("-m") + 1].rsplit(".", 1)[-1]
+    if "-c" in args[:2]:
+        return "python -c"  # a baseline's script
+    program = Path(args[0]).name if args else "?"
+    return Path(args[1]).name if program.startswith("python") and len(args) > 1 else program
+
+
+def _sample_tree(root: int, peaks: dict[str, int], stop: threading.Event) -> None:
+    """Every 0.2 s until `stop`, the RSS of each process under `root` (/proc): the peak per process label, so that a
+    run's peak says which process holds it (the run's own, or its GX worker). GNU time gives only the largest."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    while not stop.is_set():
+        pending = [root]
+        while pending:
+            pid = pending.pop()
+            try:
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    pending += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+                rss_mb = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page // 2**20
+                label = _process_label(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"))
+            except (OSError, ValueError, IndexError):
+                continue  # ended meanwhile
+            peaks[label] = max(peaks.get(label, 0), rss_mb)
+        stop.wait(0.2)
+
+
 def timed(command: list[str], env: dict[str, str]) -> dict:
-    """Wall seconds and peak RSS (MB) of one process tree, from GNU time; the run id if it is a pipeline run."""
-    done = subprocess.run(["/usr/bin/time", "-v", *command], env=env, capture_output=True, text=True, cwd=ROOT)
+    """Wall seconds and peak RSS (MB) of one process tree, from GNU time, and the peak of each of its processes
+    (sampled, `peak_rss_by_process_mb`: those of 50 MB or more); the run id if it is a pipeline run."""
+    child = subprocess.Popen(
+        ["/usr/bin/time", "-v", *command],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    peaks: dict[str, int] = {}
+    stop = threading.Event()
+    sampler = threading.Thread(target=_sample_tree, args=(child.pid, peaks, stop), daemon=True)
+    sampler.start()
+    stdout, stderr = child.communicate()
+    stop.set()
+    sampler.join()
+    done = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", done.stderr)
@@ -189,6 +237,7 @@ def timed(command: list[str], env: dict[str, str]) -> dict:
         "wall_s": round(hours * 3600 + minutes * 60 + seconds, 2),
         "peak_rss_mb": round(int(rss.group(1)) / 1024),
         "cpu_s": round(user + system, 2),
+        "peak_rss_by_process_mb": dict(sorted(((k, v) for k, v in peaks.items() if v >= 50), key=lambda kv: -kv[1])),
     }
     run_id = re.search(r"Dagster run ([0-9a-f-]{36})", done.stdout)
     if run_id:
@@ -309,7 +358,7 @@ def incremental(data: Path, dossiers: int, fmt: str, repeat: int, env: dict[str,
         runs.append(result)
         print(
             f"incremental: one new day ({per_day:,} dossiers) {i + 1}: {result['wall_s']} s, "
-            f"{result['peak_rss_mb']} MB",
+            f"{result['peak_rss_mb']} MB (by process: {result['peak_rss_by_process_mb']})",
             flush=True,
         )
         path.unlink()
@@ -404,7 +453,11 @@ def main() -> None:
             if "run_id" in run:
                 run["steps"] = steps_of(run["run_id"], run_env)
             runs.append(run)
-            print(f"{contender} run {i + 1}: {run['wall_s']} s, {run['peak_rss_mb']} MB", flush=True)
+            print(
+                f"{contender} run {i + 1}: {run['wall_s']} s, {run['peak_rss_mb']} MB "
+                f"(by process: {run['peak_rss_by_process_mb']})",
+                flush=True,
+            )
         results[contender] = {
             "wall_s": statistics.median(r["wall_s"] for r in runs),
             "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),

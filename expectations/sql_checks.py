@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from expectations import SQL_DIR
-from expectations.suites import RATING_TABLE, SUITE_SOURCE, suite_specs, value_list
+from expectations.suites import RATING_TABLE, RATINGS, SUITE_SOURCE, suite_specs, value_list
 from pipelines.core.file_facts import DOSSIER_SOURCE, DOSSIER_TABLE, SCAN_FILES, refresh_file_facts, rows_to_count
 from pipelines.core.registry.sources import REGISTRY_TABLE, SourceContract, load_sources, registry_source
 from pipelines.core.registry.thresholds import load_thresholds
@@ -142,7 +142,6 @@ FROM {contract.table}"""
 
 
 DOSSIERS = SOURCES[DOSSIER_SOURCE]
-RATINGS = next(c for c in SOURCES.values() if c.table == RATING_TABLE)
 RATING_RULES_VIEW = "egov_rating_rules"
 
 

@@ -348,6 +348,7 @@ STAGING_RULES: dict[str, Callable[[Registry], list[Spec]]] = {
 # every other source's table has a suite of its own.
 SQL_VALIDATED = tuple(c.table for c in load_sources().values() if c.large)
 RATING_TABLE = "stg_ratings"  # the QĐ 766 ratings' (config/sources.yaml `ratings`)
+RATINGS = next(c for c in load_sources().values() if c.table == RATING_TABLE)  # their contract
 
 
 def staging_suite(source: str) -> Callable[[Registry], list[Spec]]:
@@ -546,8 +547,7 @@ def rating_month(registry: Registry) -> list[Spec]:
 
 def _rating_levels() -> tuple[int | str, ...]:
     """The levels (MucDo) of the ratings' contract: sql/rating_month.sql counts each (a test keeps them equal)."""
-    ratings = next(c for c in load_sources().values() if c.table == RATING_TABLE)
-    return staged_values(next(col for col in ratings.columns if col.name == "MucDo"))
+    return staged_values(next(col for col in RATINGS.columns if col.name == "MucDo"))
 
 
 SUITES: dict[str, Callable[[Registry], list[Spec]]] = {

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from expectations.sql_checks import CHECKS, CheckResult, build_data_quality, run_sql_checks
-from expectations.suites import AGGREGATE_SUITES, STAGING_SUITES
+from expectations.suites import AGGREGATE_SUITES, RATINGS, STAGING_SUITES
 from pipelines.core import settings
 from pipelines.core.registry import load_registry
 from pipelines.core.registry.sources import load_sources, registry_source
@@ -23,7 +23,7 @@ DOSSIER_ERRORS = [
 DOSSIER_WARNINGS = ["dossier_unknown_procedure", "dossier_missing_months"]
 # The row checks of the other large sources (config/sources.yaml `large`), blocking like the dossier log's: a
 # step after the source's load, with its quarantine check (below).
-LOG_CHECKS = {"ratings": ["rating_duplicate_key", "rating_codes_out_of_range"]}
+LOG_CHECKS = {RATINGS.name: ["rating_duplicate_key", "rating_codes_out_of_range"]}
 # The tables the run validates with GX: the staging ones and the large sources' monthly aggregates, then the marts'
 # (see the staging checks for when each is final).
 GX_STAGING_TABLES = [*STAGING_SUITES, *AGGREGATE_SUITES.values()]

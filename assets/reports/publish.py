@@ -21,7 +21,7 @@ from assets.reports.html import write_html_report, write_report_index, write_unr
 from assets.reports.scorecard_766 import costly_records
 from assets.reports.workbook import write_ranking_workbook
 from pipelines.core import settings
-from pipelines.core.warehouse import MEMORY_LIMIT
+from pipelines.core.warehouse import set_memory_limit
 
 REPORTS_DIR = "reports"
 # Tables whose years the marts "know" (a year can have indicators and agencies before anyone is ranked).
@@ -57,7 +57,7 @@ def write_reports(
         return written
     docs = data_docs_page(data_dir or settings.data_dir())
     with open_marts(marts_file) as con:
-        con.execute("SET memory_limit = ?", [MEMORY_LIMIT])  # the warehouse's, not DuckDB's default of 80 % of RAM
+        set_memory_limit(con)  # the warehouse's budget, not DuckDB's default of 80 % of RAM
         ranked, known = ranked_years(con), _known_years(con)
         if not ranked:
             progress(f"reports: the marts {marts_file} hold no ranking of any year")

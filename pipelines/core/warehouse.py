@@ -25,11 +25,15 @@ WAREHOUSE_SQL = Path(__file__).with_suffix(".sql")
 
 
 # DuckDB's memory limit for the warehouse (its default is 80% of RAM): past it, big intermediates (the parsed dossier
-# log, joins, aggregations) spill to the warehouse's temp directory, so a run's peak memory stays about this plus
-# the Python side: ~0.26 GB at the ingest, ~0.45 GB once the rank uncertainty's libraries are loaded (the marts copy
-# the QĐ 766 trace at the limit): 1.39 GB at 10M dossiers; 600 MB gives 1.07 GB for ~17% more time ("Issue 29: peak
-# memory"). 900 MB completes 100M ("Issue 17"); unlimited costs ~10% less CPU at 3× the RSS.
+# log, joins, aggregations) spill to the warehouse's temp directory. 900 MB completes 100M ("Issue 17"); unlimited
+# costs ~10% less CPU at 3× the RSS.
 MEMORY_LIMIT = os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "900MB")
+# The process's memory budget: each connection's limit is what the budget leaves beside what the process already
+# holds (the Python side grows through a run: ~0.26 GB at the ingest, ~0.45 GB once the rank uncertainty's libraries
+# are loaded), within [MIN_MEMORY_LIMIT, MEMORY_LIMIT]. A fixed 900 MB put the run at 1.39 GB at 10M dossiers, 600 MB
+# everywhere at 1.07 GB for ~17% more time (docs/benchmarks.md "Issue 29: peak memory").
+MEMORY_BUDGET = os.environ.get("EGOV_MEMORY_BUDGET", "1100MB")
+MIN_MEMORY_LIMIT = 300 * 10**6
 BYTE_UNITS = {
     "bytes": 1,
     "KiB": 2**10,
@@ -41,6 +45,42 @@ BYTE_UNITS = {
     "GB": 10**9,
     "TB": 10**12,
 }
+
+
+def byte_size(text: str, name: str) -> int:
+    """'1100MB', '1.1 GB', '900MiB' (DuckDB's units) in bytes; `name` (the variable) is named in the error."""
+    found = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*", text)
+    units = {unit.lower(): factor for unit, factor in BYTE_UNITS.items()} | {"b": 1}
+    if not found or found[2].lower() not in units:
+        raise ValueError(f"{name}={text!r} is not a size: write it like 1100MB, 1.5GB or 900MiB")
+    return int(float(found[1]) * units[found[2].lower()])
+
+
+def process_rss_bytes() -> int | None:
+    """What this process holds in memory now (Linux's /proc; None elsewhere, where the budget is not applied)."""
+    try:
+        resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return resident_pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def budgeted_memory_limit(cap: int, budget: int, held: int | None) -> int:
+    """The limit a new connection gets: the budget minus what the process holds, at most `cap`, at least
+    MIN_MEMORY_LIMIT (below it DuckDB spills more than it saves; the budget is a target, not a guarantee)."""
+    if held is None:
+        return cap
+    return max(min(cap, budget - held), min(MIN_MEMORY_LIMIT, cap))
+
+
+def set_memory_limit(con: duckdb.DuckDBPyConnection) -> int:
+    """Give the connection its share of the budget (see MEMORY_BUDGET); returns the limit in bytes."""
+    con.execute("SET memory_limit = ?", [MEMORY_LIMIT])  # DuckDB reads the cap: any unit it accepts
+    cap = int(memory_limit_bytes(con))
+    limit = budgeted_memory_limit(cap, byte_size(MEMORY_BUDGET, "EGOV_MEMORY_BUDGET"), process_rss_bytes())
+    if limit < cap:
+        con.execute("SET memory_limit = ?", [f"{limit // 2**20}MiB"])
+    return limit
 
 
 def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
@@ -82,9 +122,10 @@ def _schema() -> tuple[str, str]:
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Set the memory limit and put the core's tables in place: the DDL runs when the file's recorded digest differs
-    from this code's (a new file, a new column in a contract), and records it last, once everything is in place."""
-    con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
+    """Set the memory limit (the connection's share of the budget) and put the core's tables in place: the DDL runs
+    when the file's recorded digest differs from this code's (a new file, a new column in a contract), and records it
+    last, once everything is in place."""
+    set_memory_limit(con)
     ddl, digest = _schema()
     try:
         applied = con.execute(f"SELECT digest FROM {SCHEMA_DIGEST_TABLE}").fetchall()

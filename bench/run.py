@@ -343,7 +343,6 @@ def parquet_copy(data: Path, env: dict[str, str]) -> Path:
 
 def incremental(data: Path, dossiers: int, fmt: str, repeat: int, env: dict[str, str], egov: str) -> dict:
     """One new day of dossiers on top of the full run's history: `egov run --year` again, timed."""
-    sys.path.insert(0, str(ROOT))
     from pipelines.sample.synthetic import write_dossier_day
 
     per_day = round(dossiers / 366)
@@ -406,6 +405,8 @@ def main() -> None:
         help="skip pandas when its estimated memory exceeds this (default: 80%% of RAM)",
     )
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from pipelines.core.warehouse import MEMORY_BUDGET, MEMORY_LIMIT
 
     args.format = "csv"  # the baselines read CSV; the pipeline reads Parquet as well (tests cover it)
     data = (args.data_root or args.out) / f"data-{args.dossiers}"
@@ -475,7 +476,8 @@ def main() -> None:
         "results": results,
         "skipped": skipped,
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "memory_limit": os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "900MB (default)"),
+        "memory_limit": MEMORY_LIMIT,  # the warehouse's, from the harness's environment (the runs inherit it)
+        "memory_budget": MEMORY_BUDGET,
     }
     if args.incremental:
         report["incremental"] = incremental(data, args.dossiers, args.format, args.repeat, env, egov)

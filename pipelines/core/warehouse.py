@@ -29,9 +29,9 @@ WAREHOUSE_SQL = Path(__file__).with_suffix(".sql")
 # costs ~10% less CPU at 3× the RSS.
 MEMORY_LIMIT = os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "900MB")
 # The process's memory budget: each connection's limit is what the budget leaves beside what the process already
-# holds (the Python side grows through a run: ~0.26 GB at the ingest, ~0.45 GB once the rank uncertainty's libraries
-# are loaded), within [MIN_MEMORY_LIMIT, MEMORY_LIMIT]. A fixed 900 MB put the run at 1.39 GB at 10M dossiers, 600 MB
-# everywhere at 1.07 GB for ~17% more time (docs/benchmarks.md "Issue 29: peak memory").
+# holds, within [MIN_MEMORY_LIMIT, MEMORY_LIMIT]. The Python side grows through a run (the rank uncertainty's
+# libraries stay loaded), so one fixed limit either overshoots at the end or starves the ingest (docs/benchmarks.md
+# "Issue 29: a memory budget").
 MEMORY_BUDGET = os.environ.get("EGOV_MEMORY_BUDGET", "1100MB")
 MIN_MEMORY_LIMIT = 300 * 10**6
 BYTE_UNITS = {
@@ -84,7 +84,7 @@ def set_memory_limit(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
-    """The connection's DuckDB memory limit in bytes ('858.3 MiB' as DuckDB reports it): the budget the steps that
+    """The connection's DuckDB memory limit in bytes ('858.3 MiB' as DuckDB reports it): what the steps that
     hold large arrays outside DuckDB (the load's scratch choice, the uncertainty runs) size themselves by."""
     number, unit = scalar(con, "SELECT current_setting('memory_limit')").split()
     return float(number) * BYTE_UNITS[unit]

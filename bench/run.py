@@ -6,7 +6,8 @@
 
 Generation streams (the sample generator writes at most CHUNK_ROWS dossiers at a time, monthly files). Each
 contender runs in its own process tree under /usr/bin/time -v (wall time, peak RSS; each process's peak is sampled
-from /proc beside it: the run's own and its GX worker's); medians over --repeat runs.
+from /proc beside it: the run's own and its GX worker's, and the run's own in each step); medians over --repeat
+runs.
 The baselines do what a capable analyst would: read one year's monthly dossier files and compute the per-agency
 dossier indicators (accepted, online, on time, paid online, digitised). The pipeline does everything (ingest with
 contracts and quarantine, indicators, scores, rankings, data quality, marts publish); its per-step durations are
@@ -27,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -188,11 +190,13 @@ def _process_label(argv: list[bytes]) -> str:
     return Path(args[1]).name if program.startswith("python") and len(args) > 1 else program
 
 
-def _sample_tree(root: int, peaks: dict[str, int], stop: threading.Event) -> None:
+def _sample_tree(root: int, peaks: dict[str, int], timeline: list[tuple[float, int]], stop: threading.Event) -> None:
     """Every 0.2 s until `stop`, the RSS of each process under `root` (/proc): the peak per process label, so that a
-    run's peak says which process holds it (the run's own, or its GX worker). GNU time gives only the largest."""
+    run's peak says which process holds it (the run's own, or its GX worker; GNU time gives only the largest), and
+    the `egov` process's (time, MB) in `timeline`, which `peak_by_step` lays over the run's steps."""
     page = os.sysconf("SC_PAGE_SIZE")
     while not stop.is_set():
+        now = time.time()
         pending = [root]
         while pending:
             pid = pending.pop()
@@ -204,6 +208,8 @@ def _sample_tree(root: int, peaks: dict[str, int], stop: threading.Event) -> Non
             except (OSError, ValueError, IndexError):
                 continue  # ended meanwhile
             peaks[label] = max(peaks.get(label, 0), rss_mb)
+            if label == "egov":
+                timeline.append((now, rss_mb))
         stop.wait(0.2)
 
 
@@ -219,8 +225,9 @@ def timed(command: list[str], env: dict[str, str]) -> dict:
         cwd=ROOT,
     )
     peaks: dict[str, int] = {}
+    timeline: list[tuple[float, int]] = []
     stop = threading.Event()
-    sampler = threading.Thread(target=_sample_tree, args=(child.pid, peaks, stop), daemon=True)
+    sampler = threading.Thread(target=_sample_tree, args=(child.pid, peaks, timeline, stop), daemon=True)
     sampler.start()
     stdout, stderr = child.communicate()
     stop.set()
@@ -242,7 +249,31 @@ def timed(command: list[str], env: dict[str, str]) -> dict:
     run_id = re.search(r"Dagster run ([0-9a-f-]{36})", done.stdout)
     if run_id:
         out["run_id"] = run_id.group(1)
+        out["peak_rss_by_step_mb"] = peak_by_step(timeline, run_id.group(1), env)
     return out
+
+
+def top_steps(run: dict, shown: int = 3) -> str:
+    """The steps where the run's own process peaked, for the progress line."""
+    return ", ".join(f"{step} {mb} MB" for step, mb in list(run.get("peak_rss_by_step_mb", {}).items())[:shown])
+
+
+def peak_by_step(timeline: list[tuple[float, int]], run_id: str, env: dict[str, str]) -> dict[str, int]:
+    """The run's own process's highest sampled RSS within each step's span (in-process steps), highest first: which
+    step holds a run's peak."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / "steps.py"), run_id, "--spans"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    peaks = {
+        step: max((mb for t, mb in timeline if start <= t <= end), default=0)
+        for step, (start, end) in json.loads(done.stdout).items()
+    }
+    return dict(sorted(peaks.items(), key=lambda kv: -kv[1]))
 
 
 def steps_of(run_id: str, env: dict[str, str]) -> dict[str, float]:
@@ -357,7 +388,8 @@ def incremental(data: Path, dossiers: int, fmt: str, repeat: int, env: dict[str,
         runs.append(result)
         print(
             f"incremental: one new day ({per_day:,} dossiers) {i + 1}: {result['wall_s']} s, "
-            f"{result['peak_rss_mb']} MB (by process: {result['peak_rss_by_process_mb']})",
+            f"{result['peak_rss_mb']} MB (by process: {result['peak_rss_by_process_mb']}; "
+            f"by step: {top_steps(result)})",
             flush=True,
         )
         path.unlink()
@@ -456,7 +488,7 @@ def main() -> None:
             runs.append(run)
             print(
                 f"{contender} run {i + 1}: {run['wall_s']} s, {run['peak_rss_mb']} MB "
-                f"(by process: {run['peak_rss_by_process_mb']})",
+                f"(by process: {run['peak_rss_by_process_mb']}; by step: {top_steps(run)})",
                 flush=True,
             )
         results[contender] = {

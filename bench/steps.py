@@ -1,6 +1,7 @@
 """Per-step durations of a recorded Dagster run, read from the instance's event log (DAGSTER_HOME).
 
-DAGSTER_HOME=<home> python bench/steps.py <run_id>      # prints JSON {step: seconds, ...}
+DAGSTER_HOME=<home> python bench/steps.py <run_id>            # prints JSON {step: seconds, ...}
+DAGSTER_HOME=<home> python bench/steps.py <run_id> --spans    # {step: [start, end], ...} (Unix times)
 """
 
 from __future__ import annotations
@@ -9,6 +10,20 @@ import json
 import sys
 
 import dagster as dg
+
+
+def step_spans(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:
+    """Each step's (start, end) as Unix times: STEP_START → STEP_SUCCESS/FAILURE."""
+    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+    started: dict[str, float] = {}
+    spans: dict[str, tuple[float, float]] = {}
+    for record in instance.all_logs(run_id, of_type=kinds):
+        event = record.dagster_event
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            started[event.step_key] = record.timestamp
+        elif event.step_key in started:
+            spans[event.step_key] = (started[event.step_key], record.timestamp)
+    return spans
 
 
 def step_durations(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
@@ -44,4 +59,7 @@ def step_durations(instance: dg.DagsterInstance, run_id: str) -> dict[str, float
 
 if __name__ == "__main__":
     with dg.DagsterInstance.get() as instance:
-        print(json.dumps(step_durations(instance, sys.argv[1]), indent=1))
+        if sys.argv[2:] == ["--spans"]:
+            print(json.dumps(step_spans(instance, sys.argv[1]), indent=1))
+        else:
+            print(json.dumps(step_durations(instance, sys.argv[1]), indent=1))

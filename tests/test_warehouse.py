@@ -40,7 +40,10 @@ def open_with(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="the budget reads /proc (Linux)")
+LINUX_PROC = pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="the budget reads /proc (Linux)")
+
+
+@LINUX_PROC
 def test_a_connection_gets_what_the_budget_leaves_beside_what_the_process_holds(tmp_path: Path):
     done = open_with(tmp_path, EGOV_MEMORY_BUDGET="800MB", EGOV_DUCKDB_MEMORY_LIMIT="900MB")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -51,6 +54,7 @@ def test_a_connection_gets_what_the_budget_leaves_beside_what_the_process_holds(
     assert 800 * MB - got["held"] - 120 * MB < got["limit"] <= 800 * MB - got["held"] + MIB
 
 
+@LINUX_PROC
 @pytest.mark.parametrize(
     ("budget", "expected"),
     [

@@ -134,36 +134,57 @@ def test_a_rating_file_is_read_again_when_its_dossier_arrives(con, data_dir):
 
 def test_new_dossiers_read_a_rating_file_again_only_when_a_key_it_names_came_or_went(con, data_dir):
     """A night's new dossiers do not reload the year's rating files (issue 29): only a file with a quarantined row
-    (its key may have come) or a staged row whose dossier went is read again."""
+    whose dossier came or went, or with a staged row whose dossier went, is read again; a file whose unknown
+    dossiers are still unknown is kept."""
     dossiers, ratings = data_dir / "raw" / "dossiers" / "2024", data_dir / "raw" / "ratings" / "2024"
     write_csv(dossiers / "hs1.csv", DOSSIER_HEADER, [dossier("HS1"), dossier("HS2")])
     write_csv(ratings / "dg1.csv", RATINGS_HEADER, [["HS1", "20240110090000", 1, 1]])
     write_csv(ratings / "dg2.csv", RATINGS_HEADER, [["HS3", "20240110090000", 2, 1]])
+    write_csv(ratings / "dg3.csv", RATINGS_HEADER, [["HS2", "20240110090000", 5, 1]])  # a known dossier, no such level
     load(con, data_dir, "dossiers")
     first = load(con, data_dir, "ratings")
-    assert (first.rows_loaded, first.rows_quarantined, first.skipped_unchanged) == (1, 1, 0)
+    assert (first.rows_loaded, first.rows_quarantined, first.skipped_unchanged) == (1, 2, 0)
 
     def staged() -> list[str]:
         return [k for (k,) in con.execute("SELECT MaHoSo FROM stg_ratings ORDER BY ALL").fetchall()]
 
+    def reasons() -> list[tuple[str, str, str]]:
+        return [(f, rule, reason) for f, _, rule, reason in quarantined(con, "ratings")]
+
     write_csv(dossiers / "hs2.csv", DOSSIER_HEADER, [dossier("HS4")])  # a dossier no rating names
     load(con, data_dir, "dossiers")
-    night = load(con, data_dir, "ratings")
-    assert night.skipped_unchanged == 1  # dg1 kept as loaded; dg2 read again (its unknown key might have come)
-    assert staged() == ["HS1"] and [r[2] for r in quarantined(con, "ratings")] == ["unknown_key"]
+    assert load(con, data_dir, "ratings").skipped_unchanged == 3  # dg2's HS3 is still unknown, dg3's HS2 known
+    assert staged() == ["HS1"] and [r[1] for r in reasons()] == ["unknown_key", "not_allowed"]
 
     write_csv(dossiers / "hs3.csv", DOSSIER_HEADER, [dossier("HS3")])  # dg2's dossier arrives
     load(con, data_dir, "dossiers")
-    assert load(con, data_dir, "ratings").skipped_unchanged == 1
-    assert staged() == ["HS1", "HS3"] and quarantined(con, "ratings") == []
+    assert load(con, data_dir, "ratings").skipped_unchanged == 2  # dg2 read again
+    assert staged() == ["HS1", "HS3"] and [r[:2] for r in reasons()] == [("ratings/2024/dg3.csv", "not_allowed")]
 
-    (dossiers / "hs1.csv").unlink()  # HS1 and HS2 go: dg1's rating names a dossier no longer in the log
+    (dossiers / "hs1.csv").unlink()  # HS1 and HS2 go: dg1's staged rating and dg3's quarantined one name neither
     load(con, data_dir, "dossiers")
-    assert load(con, data_dir, "ratings").skipped_unchanged == 1  # dg1 read again, dg2 kept
+    assert load(con, data_dir, "ratings").skipped_unchanged == 1  # dg1 and dg3 read again, dg2 kept
     assert staged() == ["HS3"]
-    assert [(f, r) for f, _, r, _ in quarantined(con, "ratings")] == [("ratings/2024/dg1.csv", "unknown_key")]
+    (dg1, dg1_rule, _), (dg3, dg3_rule, dg3_reason) = reasons()
+    assert (dg1, dg1_rule, dg3, dg3_rule) == (
+        "ratings/2024/dg1.csv",
+        "unknown_key",
+        "ratings/2024/dg3.csv",
+        "not_allowed",
+    )
+    assert "unknown MaHoSo HS2" in dg3_reason  # the reason now names the dossier that went
 
-    assert load(con, data_dir, "ratings").skipped_unchanged == 2  # the keys as at the last load: nothing read
+    assert load(con, data_dir, "ratings").skipped_unchanged == 3  # the keys as at the last load: nothing read
+
+    # A warehouse from before the quarantined rows' keys were recorded: a file with a quarantined row is read again
+    # whenever the keys move, and its keys are recorded then.
+    con.execute("DELETE FROM quarantined_keys")
+    write_csv(dossiers / "hs4.csv", DOSSIER_HEADER, [dossier("HS5")])
+    load(con, data_dir, "dossiers")
+    assert load(con, data_dir, "ratings").skipped_unchanged == 1  # dg1 and dg3 read again
+    write_csv(dossiers / "hs5.csv", DOSSIER_HEADER, [dossier("HS6")])
+    load(con, data_dir, "dossiers")
+    assert load(con, data_dir, "ratings").skipped_unchanged == 3
 
 
 def test_feedback_drops_its_text_and_the_petitioner_and_checks_its_dates(con, data_dir):

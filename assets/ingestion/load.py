@@ -88,6 +88,9 @@ FILE_ERRORS = (
 # ingested_files.context_hash of a file to read again whatever its fingerprint: a file of another year holding
 # superseded versions, one of which may be the record again after the file that superseded it changed or went.
 REREAD = "reread"
+# Quarantine rules of rows never read as columns (a rejected file, an unreadable record): no key can change them.
+FILE_REJECTED, UNREADABLE_RECORD = "file_rejected", "unreadable_record"
+KEYLESS_RULES = (FILE_REJECTED, UNREADABLE_RECORD)
 # Files parsed at once. Each parse holds its own buffers under the warehouse's memory limit (900 MB by default), so
 # a many-core server does not start one per core; 2 is what the benchmarks measured (docs/benchmarks.md).
 MAX_PARSE_WORKERS = 4
@@ -365,9 +368,10 @@ def _files_whose_keys_moved(
     con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None, state: str, kept: list[str]
 ) -> set[str]:
     """Of the loaded files `kept` (not read again otherwise), those whose result the keys' change since their load
-    can alter: a file with a quarantined row (a key that came or went changes its reason, or lets it load) and a
-    file with a staged row whose key went. Nothing when the keys are as at the year's last load, so a night's new
-    dossiers do not reload the year's ratings."""
+    can alter: a file with a quarantined row whose key came or went (its reason changes, or it loads), or with a
+    quarantined row whose key was not recorded (`quarantined_keys`: a warehouse from before it), and a file with a
+    staged row whose key went. Nothing when the keys are as at the year's last load, so a night's new dossiers do
+    not reload the year's ratings, nor a file whose unknown keys are still unknown."""
     year_filter = "year IS NULL" if year is None else f"year = {year}"
     stg_year_filter = "TRUE" if year is None else f"year = {year}"
     stored = con.execute(f"SELECT state FROM key_states WHERE source = ? AND {year_filter}", [contract.name]).fetchall()
@@ -376,14 +380,28 @@ def _files_whose_keys_moved(
     files = {
         f
         for (f,) in con.execute(
-            f"SELECT DISTINCT file FROM quarantine WHERE source = ? AND {year_filter} "
-            "AND file IN (SELECT unnest(?::VARCHAR[]))",
-            [contract.name, kept],
+            f"SELECT DISTINCT file FROM quarantine AS r WHERE source = ? AND {year_filter} "
+            f"AND rule NOT IN ({', '.join(lit(r) for r in KEYLESS_RULES)}) AND NOT EXISTS (SELECT 1 FROM "
+            "quarantined_keys AS k WHERE k.source = r.source AND k.year IS NOT DISTINCT FROM r.year "
+            "AND k.file = r.file AND k.line = r.line)",
+            [contract.name],
         ).fetchall()
     }
     for col in contract.columns:
         if col.key_of:
             table, key, _ = key_target(load_sources(), col)
+            named = f"SELECT * FROM quarantined_keys WHERE source = ? AND {year_filter} AND key_column = ?"
+            files |= {
+                f
+                for (f,) in con.execute(
+                    f"""WITH named AS ({named} AND key_value IS NOT NULL),
+                    present AS (SELECT CAST({q(key)} AS VARCHAR) AS key_value FROM {table}
+                                WHERE CAST({q(key)} AS VARCHAR) IN (SELECT key_value FROM named))
+                    SELECT DISTINCT file FROM named
+                    WHERE known IS DISTINCT FROM (key_value IN (SELECT key_value FROM present))""",
+                    [contract.name, col.name],
+                ).fetchall()
+            }
             files |= {
                 f
                 for (f,) in con.execute(
@@ -392,6 +410,29 @@ def _files_whose_keys_moved(
                 ).fetchall()
             }
     return files & set(kept)
+
+
+def _record_quarantined_keys(con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None) -> None:
+    """Each parsed row quarantined here (its reason, or a duplicate), with the key it names in each `key_of` column
+    and whether the key table holds it now, as its check saw it (read by `_files_whose_keys_moved`)."""
+    for col in contract.columns:
+        if col.key_of:
+            table, key, _ = key_target(load_sources(), col)
+            c = q(col.name)
+            con.execute(f"""
+INSERT INTO quarantined_keys
+WITH quarantined AS (
+    SELECT p.__file_id, p.__line, CAST(p.{c} AS VARCHAR) AS key_value
+    FROM {PARSED} AS p LEFT JOIN egov_dups AS d USING (__file_id, __line)
+    WHERE p.__reason IS NOT NULL OR d.__file_id IS NOT NULL
+),
+present AS (
+    SELECT CAST({q(key)} AS VARCHAR) AS key_value FROM {table}
+    WHERE CAST({q(key)} AS VARCHAR) IN (SELECT key_value FROM quarantined)
+)
+SELECT {lit(contract.name)}, {year if year is not None else "NULL"}, f.file, p.__line, {lit(col.name)},
+       p.key_value, CASE WHEN p.key_value IS NOT NULL THEN p.key_value IN (SELECT key_value FROM present) END
+FROM quarantined AS p JOIN egov_files AS f ON f.file_id = p.__file_id""")
 
 
 def _record_key_state(con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None, state: str) -> None:
@@ -518,7 +559,8 @@ def _ingest_year(
             # A full refresh may give a duplicate to another file: every file's facts are counted again.
             if full_refresh:
                 con.execute(f"DELETE FROM {contract.table} WHERE {stg_year_filter}")
-                con.execute(f"DELETE FROM quarantine WHERE source = ? AND {year_filter}", [contract.name])
+                for table in ("quarantine", "quarantined_keys"):
+                    con.execute(f"DELETE FROM {table} WHERE source = ? AND {year_filter}", [contract.name])
                 con.execute(f"DELETE FROM ingested_files WHERE source = ? AND {year_filter}", [contract.name])
                 con.execute(f"DELETE FROM file_facts_built WHERE source = ? AND {year_filter}", [contract.name])
             elif stale:
@@ -527,7 +569,7 @@ def _ingest_year(
                     f"DELETE FROM {contract.table} WHERE {stg_year_filter} "
                     f"AND source_file IN (SELECT file FROM egov_stale)"
                 )
-                for table in ("quarantine", "ingested_files"):
+                for table in ("quarantine", "quarantined_keys", "ingested_files"):
                     con.execute(
                         f"DELETE FROM {table} WHERE source = ? AND {year_filter} "
                         f"AND file IN (SELECT file FROM egov_stale)",
@@ -707,15 +749,18 @@ def _load_files(
             fmt = None if entry.refused else file_format(entry.path)
             per_file[p.file_id] = FileReport(entry.name, fmt, None, "rejected", p.rejected)
             con.execute(
-                "INSERT INTO quarantine VALUES (?, ?, ?, 0, ?, NULL, 'file_rejected', NULL)",
-                [contract.name, year, entry.name, p.rejected],
+                "INSERT INTO quarantine VALUES (?, ?, ?, 0, ?, NULL, ?, NULL)",
+                [contract.name, year, entry.name, p.rejected, FILE_REJECTED],
             )
             continue
         created = True
         if p.rejects:
             con.executemany(
-                "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL, 'unreadable_record', ?)",
-                [[contract.name, year, entry.name, line, reason, raw] for line, reason, raw in p.rejects],
+                "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                [
+                    [contract.name, year, entry.name, line, reason, UNREADABLE_RECORD, raw]
+                    for line, reason, raw in p.rejects
+                ],
             )
         opened = p.opened
         per_file[p.file_id] = FileReport(
@@ -729,6 +774,7 @@ def _load_files(
         )
     if created:
         report.other_years |= _dedupe_and_insert(con, contract, year)
+        _record_quarantined_keys(con, contract, year)
         counts = con.execute(
             "SELECT __file_id, count(*), count(*) FILTER (WHERE __reason IS NOT NULL OR d.__file_id IS NOT NULL), "
             f"count(o.__file_id) FROM {PARSED} p LEFT JOIN egov_dups d USING (__file_id, __line) "

@@ -60,6 +60,20 @@ CREATE TABLE IF NOT EXISTS key_states (
     state  VARCHAR NOT NULL
 );
 
+-- The key each quarantined row names in a `key_of` column, and whether the key table held it when the row's file was
+-- loaded (NULL when the row names none): when the keys moved, a file is read again only if one of its quarantined
+-- rows' keys came or went (its reason would change, or it would load). Written with the quarantine rows parsed from
+-- the file; a quarantined row without one here (an older warehouse) reads its file again whenever the keys move.
+CREATE TABLE IF NOT EXISTS quarantined_keys (
+    source     VARCHAR NOT NULL,
+    year       INTEGER,
+    file       VARCHAR NOT NULL,
+    line       BIGINT NOT NULL,
+    key_column VARCHAR NOT NULL,
+    key_value  VARCHAR,
+    known      BOOLEAN
+);
+
 -- Which raw files each per-file facts table (pipelines/core/file_facts.py) holds the counts of, and under which
 -- scope. The loader deletes a file's rows here when it replaces the file's staged rows (all of a partition on a
 -- full refresh), in the same transaction: a facts table then counts the file again from its new rows.

@@ -176,12 +176,18 @@ def test_new_dossiers_read_a_rating_file_again_only_when_a_key_it_names_came_or_
 
     assert load(con, data_dir, "ratings").skipped_unchanged == 3  # the keys as at the last load: nothing read
 
+    # A dossier file rewritten without a rated dossier (not removed): its rating is read again and quarantined.
+    write_csv(dossiers / "hs3.csv", DOSSIER_HEADER, [dossier("HS7")])
+    load(con, data_dir, "dossiers")
+    assert load(con, data_dir, "ratings").skipped_unchanged == 2  # dg2 read again
+    assert staged() == [] and [r[:2] for r in reasons()][1] == ("ratings/2024/dg2.csv", "unknown_key")
+
     # A warehouse from before the quarantined rows' keys were recorded: a file with a quarantined row is read again
     # whenever the keys move, and its keys are recorded then.
     con.execute("DELETE FROM quarantined_keys")
     write_csv(dossiers / "hs4.csv", DOSSIER_HEADER, [dossier("HS5")])
     load(con, data_dir, "dossiers")
-    assert load(con, data_dir, "ratings").skipped_unchanged == 1  # dg1 and dg3 read again
+    assert load(con, data_dir, "ratings").skipped_unchanged == 0  # dg1, dg2 and dg3 read again
     write_csv(dossiers / "hs5.csv", DOSSIER_HEADER, [dossier("HS6")])
     load(con, data_dir, "dossiers")
     assert load(con, data_dir, "ratings").skipped_unchanged == 3

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Callable, Collection
@@ -352,16 +353,29 @@ def context_hash(con: duckdb.DuckDBPyConnection, contract: SourceContract, range
 
 
 def key_state(con: duckdb.DuckDBPyConnection, contract: SourceContract) -> str | None:
-    """The fingerprint of the keys `contract`'s `key_of` columns must name (count and hash sum of the key tables),
-    or None when it has none."""
-    parts = []
+    """The fingerprint of the keys `contract`'s `key_of` columns must name, or None when it has none: per column,
+    the key table's rows per source file (count and hash sum of the keys), as JSON. Per file, so that a later load
+    tells keys that only came (new files) from keys that may have gone (a file changed or went)."""
+    state = {}
     for col in contract.columns:
         if col.key_of:
             table, key, _ = key_target(load_sources(), col)
-            parts.append(
-                con.execute(f"SELECT coalesce(sum(hash({q(key)})), 0) || '-' || count(*) FROM {table}").fetchone()[0]
-            )
-    return "|".join(parts) or None
+            state[col.name] = con.execute(
+                f"SELECT coalesce(source_file, ''), count(*), sum(hash({q(key)}))::VARCHAR FROM {table} "
+                "GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
+    return json.dumps(state, separators=(",", ":")) if state else None
+
+
+def _keys_may_have_gone(before: str, now: str, column: str) -> bool:
+    """Whether a key of `column` may have gone between two key states: a file's keys changed or the file went
+    (True too when the earlier state is of another form: a warehouse from before per-file states)."""
+    try:
+        earlier = {f: (n, h) for f, n, h in json.loads(before)[column]}
+    except (ValueError, KeyError, TypeError):
+        return True
+    current = {f: (n, h) for f, n, h in json.loads(now)[column]}
+    return any(current.get(f) != counted for f, counted in earlier.items())
 
 
 def _files_whose_keys_moved(
@@ -369,9 +383,10 @@ def _files_whose_keys_moved(
 ) -> set[str]:
     """Of the loaded files `kept` (not read again otherwise), those whose result the keys' change since their load
     can alter: a file with a quarantined row whose key came or went (its reason changes, or it loads), or with a
-    quarantined row whose key was not recorded (`quarantined_keys`: a warehouse from before it), and a file with a
-    staged row whose key went. Nothing when the keys are as at the year's last load, so a night's new dossiers do
-    not reload the year's ratings, nor a file whose unknown keys are still unknown."""
+    quarantined row whose key was not recorded (`quarantined_keys`: a warehouse from before it), and, when a key
+    may have gone (`_keys_may_have_gone`), a file with a staged row whose key went. Nothing when the keys are as at
+    the year's last load, so a night's new dossiers do not reload the year's ratings, nor a file whose unknown keys
+    are still unknown."""
     year_filter = "year IS NULL" if year is None else f"year = {year}"
     stg_year_filter = "TRUE" if year is None else f"year = {year}"
     stored = con.execute(f"SELECT state FROM key_states WHERE source = ? AND {year_filter}", [contract.name]).fetchall()
@@ -402,13 +417,14 @@ def _files_whose_keys_moved(
                     [contract.name, col.name],
                 ).fetchall()
             }
-            files |= {
-                f
-                for (f,) in con.execute(
-                    f"SELECT DISTINCT source_file FROM {contract.table} WHERE {stg_year_filter} "
-                    f"AND {q(col.name)} IS NOT NULL AND {q(col.name)} NOT IN (SELECT {q(key)} FROM {table})"
-                ).fetchall()
-            }
+            if len(stored) != 1 or _keys_may_have_gone(stored[0][0], state, col.name):
+                files |= {
+                    f
+                    for (f,) in con.execute(
+                        f"SELECT DISTINCT source_file FROM {contract.table} WHERE {stg_year_filter} "
+                        f"AND {q(col.name)} IS NOT NULL AND {q(col.name)} NOT IN (SELECT {q(key)} FROM {table})"
+                    ).fetchall()
+                }
     return files & set(kept)
 
 

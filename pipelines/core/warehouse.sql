@@ -51,9 +51,10 @@ CREATE TABLE IF NOT EXISTS ingested_files (
 ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS rows_superseded BIGINT DEFAULT 0;
 
 -- The keys a source's `key_of` columns were last checked against (a rating names a dossier of the log), per source
--- and year: `state` is the key tables' fingerprint at that load. Adding dossiers does not reload a year's rating
--- files; when the fingerprint moved, the loader reads again only the files a key that came or went can change
--- (assets/ingestion/load.py `_files_whose_keys_moved`).
+-- and year: `state` is the key tables' fingerprint at that load, per source file of the key table (load.py
+-- `key_state`). Adding dossiers does not reload a year's rating files; when the fingerprint moved, the loader reads
+-- again only the files a key that came or went can change, and looks for staged rows whose key went only when a file
+-- of the key table changed or went (assets/ingestion/load.py `_files_whose_keys_moved`).
 CREATE TABLE IF NOT EXISTS key_states (
     source VARCHAR NOT NULL,
     year   INTEGER,

@@ -343,6 +343,60 @@ def test_inputs_added_then_removed_rescore_like_a_run_that_never_had_them(data_d
     assert tables(data_dir) == without
 
 
+def rescored(data_dir: Path) -> dict:
+    """Run the scorecard's assets; what scorecard_766 rescored in 2024 (periods and months)."""
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [*STAGING, scorecard_766_facts, scorecard_766],
+            partition_key="2024",
+            instance=instance,
+            resources=build_resources(data_dir),
+        )
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "scorecard_766"]
+    return event.materialization.metadata["by_year"].value["2024"]
+
+
+@pytest.mark.slow
+def test_nights_with_ratings_rescore_the_months_they_move_and_equal_a_rebuild(
+    data_dir: Path, registry: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """With ratings, a night rescores only the months its dossier files move (reception, finish and rating months,
+    issue 29), and after every night the scorecard and its trace equal a rebuild from the same raw files."""
+    import shutil
+
+    write_log(data_dir)
+    run(data_dir)
+    dossiers = data_dir / "raw" / "dossiers" / "2024"
+
+    def rebuilt(night: int) -> dict[str, list[tuple]]:
+        fresh = tmp_path / f"rebuilt{night}"
+        shutil.copytree(data_dir / "raw", fresh / "raw")
+        monkeypatch.setenv("EGOV_DATA_DIR", str(fresh))
+        try:
+            run(fresh)
+        finally:
+            monkeypatch.setenv("EGOV_DATA_DIR", str(data_dir))
+        return tables(fresh)
+
+    # 1: one more SO-YT dossier, received and finished in May before the log's last record: May, Q2, the year
+    write_csv(dossiers / "hs_0515.csv", HEADER, [row("N1", "SO-YT", "20240515090000", "20240515100000")])
+    assert rescored(data_dir) == {"periods": 3, "months": 1}
+    assert tables(data_dir) == rebuilt(1)
+
+    # 2: the first file again with S1 handled by SO-YT (its ratings of 11/3 and 5/4 move with it) and S5 not
+    # finished: its months March (S1, S5 received and finished; S1 rated) and May (L1), and April (S1 rated)
+    log = [row("S1", "SO-YT", "20240304080000", "20240304090000", fee=50000)] + LOG[1:4]
+    log += [row("S5", "SO-TP", "20240307080000", "20240307090000", status=4)] + LOG[5:]
+    write_csv(dossiers / "hs.csv", HEADER, log)
+    assert rescored(data_dir) == {"periods": 6, "months": 3}  # 3 months, Q1, Q2, the year
+    assert tables(data_dir) == rebuilt(2)
+
+    # 3: the new file removed: May again
+    (dossiers / "hs_0515.csv").unlink()
+    assert rescored(data_dir) == {"periods": 3, "months": 1}
+    assert tables(data_dir) == rebuilt(3)
+
+
 @pytest.mark.slow
 def test_synced_judges_each_month_quarter_and_the_year_at_its_own_instant(data_dir: Path, registry: Path):
     """The sync item counts each dossier once per month bucket of its sync instant (scorecard_766.sql), the trace's

@@ -185,14 +185,13 @@ def facts_scope(con: duckdb.DuckDBPyConnection, year: int) -> str:
 
 def inputs_scope(con: duckdb.DuckDBPyConnection) -> str:
     """What the transparency and satisfaction items read besides the facts: the ratings and feedback files (any
-    year: a rating or a due date may fall in another year than its file's) and, once there are ratings, the dossier
-    files too (a dossier finished, or rated, in another month than its reception month, which alone the facts mark
-    dirty): a province with ratings rescores its whole year when its log changes. Empty without them, so a province
-    without these inputs is rescored as before."""
+    year: a rating or a due date may fall in another year than its file's). A change of the dossier files marks the
+    months it moves through the facts (reception) and scorecard_766_elsewhere (finished, rated), so it is not part
+    of the scope. Empty without ratings and feedback, so a province without these inputs is rescored as before."""
     ratings, feedback = _ingested(con, "ratings", None), _ingested(con, "feedback", None)
     if not ratings and not feedback:
         return ""
-    return _fingerprint(ratings, feedback, _ingested(con, DOSSIER_SOURCE, None) if ratings else None)
+    return _fingerprint(ratings, feedback)
 
 
 def _state(con: duckdb.DuckDBPyConnection, year: int) -> tuple[str | None, datetime | None]:

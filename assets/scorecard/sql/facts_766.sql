@@ -64,9 +64,10 @@ FROM d
 GROUP BY ALL;
 
 -- The months of the same files' dossiers in other periods than their reception month's (scorecard_766_elsewhere):
--- finished (9, 10) in a month of their year or a later one (rated_766), rated in a later year (satisfied_766; a
--- change of the dossier files rescores every month of a year with ratings already, build.inputs_scope: only the
--- later years need marking and naming, and the year's ratings are not joined to its log again here).
+-- finished (9, 10) in a month of their year or a later one (rated_766), rated in one (satisfied_766 and the trace
+-- count a rating for its dossier's agency). So a change of the dossier files marks exactly the months whose
+-- finished or rated dossiers it changes, and a night rescores those months, not the whole year (build.inputs_scope
+-- leaves the dossier files out). Only the ratings of the files' own dossiers are read.
 INSERT INTO scorecard_766_elsewhere BY NAME
 WITH d AS (
     SELECT d.year, coalesce(d.source_file, '') AS source_file, d.MaHoSo, d.DonViXuLy, d.TrangThaiHoSo,
@@ -81,8 +82,8 @@ counted AS (
     UNION ALL
     SELECT d.year, d.source_file, year(r.NgayDanhGia), month(r.NgayDanhGia), hash('rated', d.MaHoSo, d.DonViXuLy)
     FROM d JOIN (SELECT DISTINCT MaHoSo, NgayDanhGia FROM stg_ratings
-                 WHERE year(NgayDanhGia) > (SELECT min(year) FROM egov_scan_files)) AS r ON r.MaHoSo = d.MaHoSo
-    WHERE year(r.NgayDanhGia) > d.year
+                 WHERE MaHoSo IN (SELECT MaHoSo FROM d)) AS r ON r.MaHoSo = d.MaHoSo
+    WHERE year(r.NgayDanhGia) >= d.year
 )
 SELECT year, source_file, other_year, month, count(*) AS dossiers, sum(h)::HUGEINT AS digest
 FROM counted

@@ -397,6 +397,66 @@ def test_nights_with_ratings_rescore_the_months_they_move_and_equal_a_rebuild(
     assert tables(data_dir) == rebuilt(3)
 
 
+def marts_rows(marts: Path) -> dict[str, list[tuple]]:
+    """Every table and view of a marts file, rows sorted."""
+    con = duckdb.connect(str(marts / "egov.duckdb"), read_only=True)
+    try:
+        names = [n for (n,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
+        return {n: con.execute(f'SELECT * FROM "{n}" ORDER BY ALL').fetchall() for n in names}
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_the_marts_write_again_only_the_trace_months_rescored_and_equal_a_whole_build(
+    data_dir: Path, registry: Path, tmp_path: Path
+):
+    """A province's publish starts from its published marts and writes again only the trace's months rescored since
+    (issue 29); the result equals the marts built whole from the same warehouse, and a published file an analyst
+    changed is never started from."""
+    from assets.marts.publish import publish_marts
+    from pipelines.core.warehouse import connect
+
+    marts, warehouse = data_dir / "marts", data_dir / "warehouse" / "egov.duckdb"
+
+    def publish() -> list[str]:
+        said: list[str] = []
+        con = connect(warehouse)
+        try:
+            publish_marts(con, marts, keep_unchanged_trace=True, log=said.append)
+            publish_marts(con, tmp_path / "whole")  # the reference: every table built from the warehouse
+        finally:
+            con.close()
+        return said
+
+    from pipelines.cli.runs import run_pipeline
+
+    write_log(data_dir)
+    assert run_pipeline([2024], data_dir=data_dir)  # every table of the marts, published (the trace whole)
+    assert publish() == ["the 766 trace kept from the published file but 0 period(s) written again: none"]
+    assert marts_rows(marts) == marts_rows(tmp_path / "whole")
+
+    # a night: one more SO-YT dossier of May (rescored: May, Q2 and the year; the trace is monthly)
+    write_csv(
+        data_dir / "raw" / "dossiers" / "2024" / "hs_0515.csv",
+        HEADER,
+        [row("N1", "SO-YT", "20240515090000", "")],  # never synced: a record of May's trace
+    )
+    run(data_dir)
+    said = publish()
+    assert said == ["the 766 trace kept from the published file but 3 period(s) written again: 2024, 2024-05, 2024-Q2"]
+    published = marts_rows(marts)
+    assert ("2024-05", "SO-YT", "N1") in {row[:3] for row in published["scorecard_766_lost"]}
+    assert published == marts_rows(tmp_path / "whole")
+
+    # an analyst's read-write session deletes March's trace from the published file: built whole again
+    con = duckdb.connect(str(marts / "egov.duckdb"))
+    con.execute("DELETE FROM scorecard_766_lost WHERE period = '2024-03'")
+    con.close()
+    assert publish() == ["the 766 trace built whole"]
+    assert marts_rows(marts) == marts_rows(tmp_path / "whole")
+
+
 @pytest.mark.slow
 def test_synced_judges_each_month_quarter_and_the_year_at_its_own_instant(data_dir: Path, registry: Path):
     """The sync item counts each dossier once per month bucket of its sync instant (scorecard_766.sql), the trace's

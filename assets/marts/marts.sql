@@ -86,8 +86,10 @@ ORDER BY year, criterion_order, item_order;
 CREATE TABLE m.scorecard_766_reasons AS
 SELECT reason_code, indicator_code, bit, days, label FROM scorecard_766_reasons ORDER BY bit;
 
-CREATE TABLE m.scorecard_766_lost AS
-SELECT period, agency_code, record_code, reasons, days_late, sync_days_late FROM scorecard_766_lost;
+-- Its rows are written by trace.sql after this file (only the periods rescored since, when the publish starts from
+-- the published file, which then holds the table already).
+CREATE TABLE IF NOT EXISTS m.scorecard_766_lost AS
+SELECT period, agency_code, record_code, reasons, days_late, sync_days_late FROM scorecard_766_lost WHERE FALSE;
 
 CREATE VIEW m.scorecard_766_dossiers AS
 SELECT period, agency_code, indicator_code, record_code, reason_code,

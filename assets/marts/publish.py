@@ -13,6 +13,7 @@ People's own SQL (`egov sql`) goes through `open_marts_for_queries`, which can w
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -26,11 +27,27 @@ import duckdb
 
 from assets.marts.dictionary import describe_marts
 from assets.scorecard.build import ensure_schema as ensure_scorecard_tables
+from pipelines.core.file_facts import DOSSIER_SOURCE
 from pipelines.core.settings import PROJECT_ROOT
-from pipelines.core.sql import sql_identifier
+from pipelines.core.sql import sql_identifier, sql_literal
 from pipelines.core.warehouse import lock_holder
 
 MARTS_SQL = PROJECT_ROOT / "assets" / "marts" / "marts.sql"
+TRACE_SQL = PROJECT_ROOT / "assets" / "marts" / "trace.sql"
+TRACE_TABLE = "scorecard_766_lost"  # the marts' largest table: its unchanged periods are kept from the published file
+# The SQL that wrote the kept trace rows: a change of any of these builds the trace whole.
+TRACE_SOURCES = (
+    MARTS_SQL,
+    TRACE_SQL,
+    *(
+        PROJECT_ROOT / "assets" / "scorecard" / "sql" / f"{name}.sql"
+        for name in ("trace_view", "dossier_reasons", "facts_766", "scorecard_766", "scorecard_766_dossiers")
+    ),
+)
+# The sources the trace reads besides the dossier log (whose changes reach it through rescored months): a change of
+# their loaded files builds the trace whole.
+TRACE_INPUTS = ("services", "ratings", "feedback")
+
 MARTS_FILE = "egov.duckdb"
 EXPORTED_TABLES = ("rankings", "criterion_scores", "indicators", "quarantine")
 BUILDING_GLOB = f".{MARTS_FILE}.*.building*"
@@ -54,6 +71,18 @@ CREATE TABLE IF NOT EXISTS published_counts (
     n BIGINT NOT NULL,
     published_at TIMESTAMP NOT NULL,
     PRIMARY KEY (table_name, year)
+)"""
+
+
+# The file a provincial publish wrote (recorded in the warehouse with the trace's SQL fingerprint): the next publish
+# starts from a copy of it only while it is still that file, so an analyst's read-write session that changed it
+# (its size, modification time or inode) makes the next publish build the marts whole.
+PUBLISHED_FILE_DDL = """
+CREATE TABLE IF NOT EXISTS published_file (
+    size BIGINT NOT NULL,
+    mtime_ns BIGINT NOT NULL,
+    inode BIGINT NOT NULL,
+    trace_key VARCHAR NOT NULL
 )"""
 
 
@@ -149,6 +178,8 @@ def publish_marts(
     extra_sql: list[Statement] | Callable[[duckdb.DuckDBPyConnection], list[Statement]] | None = None,
     *,
     max_drop_share: float | None = None,
+    keep_unchanged_trace: bool = False,
+    log: Callable[[str], None] = lambda _msg: None,
 ) -> dict:
     """Build the marts from the warehouse connection `con` and publish them; returns table row counts.
 
@@ -158,6 +189,10 @@ def publish_marts(
 
     `max_drop_share` (None: no guard) stops the publish when a year would lose more than that share of its
     ranked units or indicator values compared with the published marts.
+
+    `keep_unchanged_trace` (a province's own marts): start from a copy of the published file when it is the one the
+    last publish wrote and the scoring is up to date, and replace only the QĐ 766 trace periods rescored since
+    (`scorecard_766_unpublished`); every other table is built again.
     """
     ensure_scorecard_tables(con)  # the marts copy them even before a first scoring
     marts_dir.mkdir(parents=True, exist_ok=True)
@@ -165,9 +200,23 @@ def publish_marts(
     final = marts_dir / MARTS_FILE
     tmp = marts_dir / f".{MARTS_FILE}.{os.getpid()}.building"
     exports: dict[str, Path] = {}
+    unpublished = con.execute("SELECT DISTINCT year, period FROM scorecard_766_unpublished").fetchall()
+    periods = _trace_periods_to_replace(con, final, tmp, unpublished) if keep_unchanged_trace else None
+    if keep_unchanged_trace:
+        log(
+            "the 766 trace built whole"
+            if periods is None
+            else f"the 766 trace kept from the published file but {len(periods)} period(s) written again: "
+            + (", ".join(periods) or "none")
+        )
     con.execute("ATTACH ? AS m", [str(tmp)])  # bound: the data directory's path may hold any character (`O'X`)
     try:
+        if periods is not None:  # the published file's copy: everything but the trace is built again
+            _drop_all_but(con, "m", TRACE_TABLE)
         con.execute(MARTS_SQL.read_text(encoding="utf-8"))
+        if periods != []:
+            where = "TRUE" if periods is None else "period IN (" + ", ".join(sql_literal(p) for p in periods) + ")"
+            con.execute(TRACE_SQL.read_text(encoding="utf-8").replace("{periods}", where))
         describe_marts(con, "m")  # the data dictionary (assets/marts/dictionary/) as the tables' comments
         for statement in (extra_sql(con) if callable(extra_sql) else extra_sql) or []:
             sql, params = statement if isinstance(statement, tuple) else (statement, None)
@@ -197,7 +246,84 @@ def publish_marts(
     for name, path in exports.items():
         os.replace(path, marts_dir / "parquet" / f"{name}.parquet")
     _record_published(con, new_counts)
+    if keep_unchanged_trace:
+        _record_published_file(con, final, unpublished)
     return counts
+
+
+def _file_identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _trace_key(con: duckdb.DuckDBPyConnection) -> str:
+    """The fingerprint of what the kept trace rows were written with besides the rescored months: DuckDB's version,
+    the trace's SQL, and the loaded files of the other sources it reads and of the agency registry."""
+    files = con.execute(
+        "SELECT source, year, file, file_size, file_mtime_ns, rows_loaded, context_hash FROM ingested_files "
+        "WHERE (list_contains(?, source) OR year IS NULL) AND status = 'loaded' ORDER BY ALL",
+        [list(TRACE_INPUTS)],
+    ).fetchall()
+    parts = [duckdb.__version__, *(p.read_text(encoding="utf-8") for p in TRACE_SOURCES), repr(files)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def _trace_periods_to_replace(
+    con: duckdb.DuckDBPyConnection, final: Path, tmp: Path, unpublished: list[tuple[int, str]]
+) -> list[str] | None:
+    """Copy the published file to `tmp` and return the trace periods to replace in it, or None (nothing copied) when
+    the marts must be built whole: no file recorded, the file changed since (or while it was copied), a WAL beside
+    it (an analyst's read-write session), another trace key (`_trace_key`), or dossiers not scored yet (months
+    waiting, or loaded files without their 766 facts)."""
+    con.execute(PUBLISHED_FILE_DDL)
+    recorded = con.execute("SELECT size, mtime_ns, inode, trace_key FROM published_file").fetchall()
+    identity = _file_identity(final)
+    if (
+        len(recorded) != 1
+        or identity is None
+        or tuple(recorded[0][:3]) != identity
+        or recorded[0][3] != _trace_key(con)
+        or wal_path(final).exists()
+        or con.execute(
+            "SELECT (SELECT count(*) FROM scorecard_766_dirty) + (SELECT count(*) FROM ingested_files AS i "
+            "WHERE i.source = ? AND i.status = 'loaded' AND NOT EXISTS (SELECT 1 FROM file_facts_built AS b "
+            "WHERE b.facts = 'scorecard_766_facts' AND b.source = i.source AND b.year = i.year "
+            "AND b.source_file = i.file))",
+            [DOSSIER_SOURCE],
+        ).fetchone()[0]
+    ):
+        return None
+    shutil.copyfile(final, tmp)
+    if _file_identity(final) != identity or wal_path(final).exists():
+        tmp.unlink(missing_ok=True)
+        return None
+    return sorted({period for _, period in unpublished})
+
+
+def _drop_all_but(con: duckdb.DuckDBPyConnection, database: str, kept: str) -> None:
+    """Drop every view and table of an attached database but `kept`."""
+    for name, kind in con.execute(
+        "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE database_name = ? AND NOT internal "
+        "UNION ALL SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE database_name = ? AND table_name <> ?",
+        [database, database, kept],
+    ).fetchall():
+        con.execute(f"DROP {kind} {sql_identifier(database)}.{sql_identifier(name)}")
+
+
+def _record_published_file(con: duckdb.DuckDBPyConnection, final: Path, unpublished: list[tuple[int, str]]) -> None:
+    """The published file's identity and trace SQL, and the periods it now carries no longer waiting (one
+    transaction: a crash before it leaves the old identity, so the next publish builds whole)."""
+    identity = _file_identity(final)
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM published_file")
+    if identity is not None:
+        con.execute("INSERT INTO published_file VALUES (?, ?, ?, ?)", [*identity, _trace_key(con)])
+    if unpublished:
+        con.executemany("DELETE FROM scorecard_766_unpublished WHERE year = ? AND period = ?", unpublished)
+    con.execute("COMMIT")
 
 
 def published_counts(con: duckdb.DuckDBPyConnection, marts_file: Path) -> dict[tuple[str, int], int]:

@@ -394,10 +394,17 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
             QUALIFY row_number() OVER (PARTITION BY year, agency_code ORDER BY agency_group) = 1""",
             [year],
         )
+        valid = [key for key, *_ in period_keys(year, months, rubric.period)]
+        # the periods whose scores and trace change, for the marts (publish.py replaces only these trace rows)
+        con.execute(
+            "INSERT INTO scorecard_766_unpublished SELECT DISTINCT year, period FROM scorecard_766_totals "
+            "WHERE year = ? AND (? OR period IN (SELECT period FROM sc_periods) "
+            "OR period NOT IN (SELECT unnest(?::VARCHAR[]))) UNION SELECT year, period FROM sc_periods",
+            [year, old_scope != score_scope, valid],
+        )
         if old_scope != score_scope:  # a new rubric: no period of the old one may stay
             for table in SCORED_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
-        valid = [key for key, *_ in period_keys(year, months, rubric.period)]
         for table in SCORED_TABLES:  # the periods rescored,
             # and any no longer scored
             con.execute(

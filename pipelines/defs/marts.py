@@ -42,7 +42,9 @@ def marts(context: dg.AssetExecutionContext, config: MartsConfig, warehouse: War
     started = time.monotonic()
     guard = None if config.allow_shrink else float(load_thresholds()["max_published_drop_share"])
     with warehouse.connect() as con:
-        counts = publish_marts(con, warehouse.marts_dir, max_drop_share=guard)
+        counts = publish_marts(
+            con, warehouse.marts_dir, max_drop_share=guard, keep_unchanged_trace=True, log=context.log.info
+        )
     path = warehouse.marts_dir / MARTS_FILE
     context.log.info(f"published {path} ({path.stat().st_size / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s")
     return dg.MaterializeResult(

@@ -70,6 +70,14 @@ CREATE TABLE IF NOT EXISTS scorecard_766_dirty (
     month INTEGER NOT NULL
 );
 
+-- Periods rescored (or removed) since the marts were last published: written with the scores, emptied by the publish
+-- that carries them (assets/marts/publish.py). The marts replace only these periods' trace rows when they start from
+-- the published file.
+CREATE TABLE IF NOT EXISTS scorecard_766_unpublished (
+    year   INTEGER NOT NULL,
+    period VARCHAR NOT NULL
+);
+
 -- The rubric's items as scored (one row per year scored and item): labels and points for the marts and reports.
 CREATE TABLE IF NOT EXISTS scorecard_766_items (
     year           INTEGER NOT NULL,

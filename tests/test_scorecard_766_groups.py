@@ -432,6 +432,10 @@ def test_the_marts_write_again_only_the_trace_months_rescored_and_equal_a_whole_
     from pipelines.cli.runs import run_pipeline
 
     write_log(data_dir)
+    # a dossier finished in January 2025: a month of a year never scored stays marked, and has no trace
+    late = row("N0", "SO-TP", "20241230090000", "20241230100000")
+    late[HEADER.index("NgayKetThucXuLy")] = "20250103090000"
+    write_csv(data_dir / "raw" / "dossiers" / "2024" / "hs_1230.csv", HEADER, [late])
     assert run_pipeline([2024], data_dir=data_dir)  # every table of the marts, published (the trace whole)
     assert publish() == ["the 766 trace kept from the published file but 0 period(s) written again: none"]
     assert marts_rows(marts) == marts_rows(tmp_path / "whole")

@@ -276,8 +276,8 @@ def _trace_periods_to_replace(
 ) -> list[str] | None:
     """Copy the published file to `tmp` and return the trace periods to replace in it, or None (nothing copied) when
     the marts must be built whole: no file recorded, the file changed since (or while it was copied), a WAL beside
-    it (an analyst's read-write session), another trace key (`_trace_key`), or dossiers not scored yet (months
-    waiting, or loaded files without their 766 facts)."""
+    it (an analyst's read-write session), another trace key (`_trace_key`), or dossiers of a scored year not scored
+    yet (months waiting, or loaded files without their 766 facts; a year never scored has no trace)."""
     con.execute(PUBLISHED_FILE_DDL)
     recorded = con.execute("SELECT size, mtime_ns, inode, trace_key FROM published_file").fetchall()
     identity = _file_identity(final)
@@ -288,8 +288,10 @@ def _trace_periods_to_replace(
         or recorded[0][3] != _trace_key(con)
         or wal_path(final).exists()
         or con.execute(
-            "SELECT (SELECT count(*) FROM scorecard_766_dirty) + (SELECT count(*) FROM ingested_files AS i "
-            "WHERE i.source = ? AND i.status = 'loaded' AND NOT EXISTS (SELECT 1 FROM file_facts_built AS b "
+            "WITH scored AS (SELECT year FROM scorecard_766_state) "
+            "SELECT (SELECT count(*) FROM scorecard_766_dirty WHERE year IN (SELECT year FROM scored)) "
+            "+ (SELECT count(*) FROM ingested_files AS i WHERE i.source = ? AND i.status = 'loaded' "
+            "AND i.year IN (SELECT year FROM scored) AND NOT EXISTS (SELECT 1 FROM file_facts_built AS b "
             "WHERE b.facts = 'scorecard_766_facts' AND b.source = i.source AND b.year = i.year "
             "AND b.source_file = i.file))",
             [DOSSIER_SOURCE],

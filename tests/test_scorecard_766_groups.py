@@ -124,7 +124,8 @@ def write_log(data_dir: Path, *, inputs: bool = True) -> None:
         write_csv(raw / "dossiers" / "2024" / "hs.csv", HEADER[:-1], [r[:-1] for r in LOG])
 
 
-def run(data_dir: Path, year: str = "2024") -> None:
+def run(data_dir: Path, year: str = "2024") -> dict | None:
+    """Run the ingestion and scorecard assets for `year`; what scorecard_766 rescored (periods and months)."""
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             [*STAGING, scorecard_766_facts, scorecard_766],
@@ -133,6 +134,8 @@ def run(data_dir: Path, year: str = "2024") -> None:
             resources=build_resources(data_dir),
         )
     assert result.success
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "scorecard_766"]
+    return event.materialization.metadata["by_year"].value.get(year)
 
 
 @pytest.fixture
@@ -343,19 +346,6 @@ def test_inputs_added_then_removed_rescore_like_a_run_that_never_had_them(data_d
     assert tables(data_dir) == without
 
 
-def rescored(data_dir: Path) -> dict:
-    """Run the scorecard's assets; what scorecard_766 rescored in 2024 (periods and months)."""
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = dg.materialize(
-            [*STAGING, scorecard_766_facts, scorecard_766],
-            partition_key="2024",
-            instance=instance,
-            resources=build_resources(data_dir),
-        )
-    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "scorecard_766"]
-    return event.materialization.metadata["by_year"].value["2024"]
-
-
 @pytest.mark.slow
 def test_nights_with_ratings_rescore_the_months_they_move_and_equal_a_rebuild(
     data_dir: Path, registry: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -380,7 +370,7 @@ def test_nights_with_ratings_rescore_the_months_they_move_and_equal_a_rebuild(
 
     # 1: one more SO-YT dossier, received and finished in May before the log's last record: May, Q2, the year
     write_csv(dossiers / "hs_0515.csv", HEADER, [row("N1", "SO-YT", "20240515090000", "20240515100000")])
-    assert rescored(data_dir) == {"periods": 3, "months": 1}
+    assert run(data_dir) == {"periods": 3, "months": 1}
     assert tables(data_dir) == rebuilt(1)
 
     # 2: the first file again with S1 handled by SO-YT (its ratings of 11/3 and 5/4 move with it) and S5 not
@@ -388,12 +378,12 @@ def test_nights_with_ratings_rescore_the_months_they_move_and_equal_a_rebuild(
     log = [row("S1", "SO-YT", "20240304080000", "20240304090000", fee=50000)] + LOG[1:4]
     log += [row("S5", "SO-TP", "20240307080000", "20240307090000", status=4)] + LOG[5:]
     write_csv(dossiers / "hs.csv", HEADER, log)
-    assert rescored(data_dir) == {"periods": 6, "months": 3}  # 3 months, Q1, Q2, the year
+    assert run(data_dir) == {"periods": 6, "months": 3}  # 3 months, Q1, Q2, the year
     assert tables(data_dir) == rebuilt(2)
 
     # 3: the new file removed: May again
     (dossiers / "hs_0515.csv").unlink()
-    assert rescored(data_dir) == {"periods": 3, "months": 1}
+    assert run(data_dir) == {"periods": 3, "months": 1}
     assert tables(data_dir) == rebuilt(3)
 
 

@@ -31,9 +31,8 @@ MEMORY_LIMIT = os.environ.get("EGOV_DUCKDB_MEMORY_LIMIT", "900MB")
 # The process's memory budget: each connection's limit is what the budget leaves beside what the process already
 # holds, within [MIN_MEMORY_LIMIT, MEMORY_LIMIT]. The Python side grows through a run (the rank uncertainty's
 # libraries stay loaded), so one fixed limit either overshoots at the end or starves the ingest (docs/benchmarks.md
-# "Issue 29: a memory budget"). DuckDB holds some memory outside its limit (40-130 MB at 100M dossiers), so the
-# default leaves room for it under 1.1 GB at 10M and 1.2 GB at 100M.
-MEMORY_BUDGET = os.environ.get("EGOV_MEMORY_BUDGET", "1000MB")
+# "Issue 29: a memory budget").
+MEMORY_BUDGET = os.environ.get("EGOV_MEMORY_BUDGET", "1100MB")
 MIN_MEMORY_LIMIT = 300 * 10**6
 BYTE_UNITS = {
     "bytes": 1,

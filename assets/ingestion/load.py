@@ -410,8 +410,7 @@ def _files_whose_keys_moved(
                 f
                 for (f,) in con.execute(
                     f"""WITH named AS ({named} AND key_value IS NOT NULL),
-                    present AS (SELECT CAST({q(key)} AS VARCHAR) AS key_value FROM {table}
-                                WHERE CAST({q(key)} AS VARCHAR) IN (SELECT key_value FROM named))
+                    present AS ({_present_keys(table, key, "named")})
                     SELECT DISTINCT file FROM named
                     WHERE known IS DISTINCT FROM (key_value IN (SELECT key_value FROM present))""",
                     [contract.name, col.name],
@@ -428,6 +427,15 @@ def _files_whose_keys_moved(
     return files & set(kept)
 
 
+def _present_keys(table: str, key: str, among: str) -> str:
+    """The keys of relation `among` (its `key_value` column, text) that the key table holds: only those are looked
+    up, not the whole table hashed."""
+    return (
+        f"SELECT CAST({q(key)} AS VARCHAR) AS key_value FROM {table} "
+        f"WHERE CAST({q(key)} AS VARCHAR) IN (SELECT key_value FROM {among})"
+    )
+
+
 def _record_quarantined_keys(con: duckdb.DuckDBPyConnection, contract: SourceContract, year: int | None) -> None:
     """Each parsed row quarantined here (its reason, or a duplicate), with the key it names in each `key_of` column
     and whether the key table holds it now, as its check saw it (read by `_files_whose_keys_moved`)."""
@@ -442,10 +450,7 @@ WITH quarantined AS (
     FROM {PARSED} AS p LEFT JOIN egov_dups AS d USING (__file_id, __line)
     WHERE p.__reason IS NOT NULL OR d.__file_id IS NOT NULL
 ),
-present AS (
-    SELECT CAST({q(key)} AS VARCHAR) AS key_value FROM {table}
-    WHERE CAST({q(key)} AS VARCHAR) IN (SELECT key_value FROM quarantined)
-)
+present AS ({_present_keys(table, key, "quarantined")})
 SELECT {lit(contract.name)}, {year if year is not None else "NULL"}, f.file, p.__line, {lit(col.name)},
        p.key_value, CASE WHEN p.key_value IS NOT NULL THEN p.key_value IN (SELECT key_value FROM present) END
 FROM quarantined AS p JOIN egov_files AS f ON f.file_id = p.__file_id""")

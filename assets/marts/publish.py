@@ -27,6 +27,7 @@ import duckdb
 
 from assets.marts.dictionary import describe_marts
 from assets.scorecard.build import ensure_schema as ensure_scorecard_tables
+from assets.scorecard.build import facts_scope, inputs_scope
 from pipelines.core.file_facts import DOSSIER_SOURCE
 from pipelines.core.settings import PROJECT_ROOT
 from pipelines.core.sql import sql_identifier, sql_literal
@@ -35,19 +36,16 @@ from pipelines.core.warehouse import lock_holder
 MARTS_SQL = PROJECT_ROOT / "assets" / "marts" / "marts.sql"
 TRACE_SQL = PROJECT_ROOT / "assets" / "marts" / "trace.sql"
 TRACE_TABLE = "scorecard_766_lost"  # the marts' largest table: its unchanged periods are kept from the published file
-# The SQL that wrote the kept trace rows: a change of any of these builds the trace whole.
+# The SQL that wrote the kept trace rows: a change of any of these builds the trace whole (the facts' SQL is part of
+# the scorecard's facts_scope, in the trace key).
 TRACE_SOURCES = (
     MARTS_SQL,
     TRACE_SQL,
     *(
         PROJECT_ROOT / "assets" / "scorecard" / "sql" / f"{name}.sql"
-        for name in ("trace_view", "dossier_reasons", "facts_766", "scorecard_766", "scorecard_766_dossiers")
+        for name in ("trace_view", "dossier_reasons", "scorecard_766", "scorecard_766_dossiers")
     ),
 )
-# The sources the trace reads besides the dossier log (whose changes reach it through rescored months): a change of
-# their loaded files builds the trace whole.
-TRACE_INPUTS = ("services", "ratings", "feedback")
-
 MARTS_FILE = "egov.duckdb"
 EXPORTED_TABLES = ("rankings", "criterion_scores", "indicators", "quarantine")
 BUILDING_GLOB = f".{MARTS_FILE}.*.building*"
@@ -261,13 +259,15 @@ def _file_identity(path: Path) -> tuple[int, int, int] | None:
 
 def _trace_key(con: duckdb.DuckDBPyConnection) -> str:
     """The fingerprint of what the kept trace rows were written with besides the rescored months: DuckDB's version,
-    the trace's SQL, and the loaded files of the other sources it reads and of the agency registry."""
-    files = con.execute(
-        "SELECT source, year, file, file_size, file_mtime_ns, rows_loaded, context_hash FROM ingested_files "
-        "WHERE (list_contains(?, source) OR year IS NULL) AND status = 'loaded' ORDER BY ALL",
-        [list(TRACE_INPUTS)],
-    ).fetchall()
-    parts = [duckdb.__version__, *(p.read_text(encoding="utf-8") for p in TRACE_SOURCES), repr(files)]
+    the trace's SQL, and the scorecard's scopes of its other inputs (ratings and feedback; per scored year the
+    catalogue, the registry and the facts' SQL: assets/scorecard/build.py)."""
+    years = [y for (y,) in con.execute("SELECT year FROM scorecard_766_state ORDER BY year").fetchall()]
+    parts = [
+        duckdb.__version__,
+        *(p.read_text(encoding="utf-8") for p in TRACE_SOURCES),
+        inputs_scope(con),
+        *(facts_scope(con, year) for year in years),
+    ]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 

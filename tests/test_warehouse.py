@@ -72,3 +72,44 @@ def test_a_budget_that_is_not_a_size_is_named_with_an_example(tmp_path: Path):
     done = open_with(tmp_path, EGOV_MEMORY_BUDGET="lots")
     assert done.returncode != 0
     assert "EGOV_MEMORY_BUDGET='lots' is not a size: write it like 1100MB" in done.stderr
+
+
+def test_work_that_runs_out_of_memory_runs_again_on_one_thread_with_nothing_of_the_failed_attempt_left(tmp_path: Path):
+    import duckdb
+
+    from pipelines.core.warehouse import transaction, with_one_thread_if_out_of_memory
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("SET threads = 2; CREATE TABLE done (attempt INTEGER)")
+    attempts: list[int] = []
+
+    def work() -> int:  # on two threads it needs more than the limit (a real out-of-memory error), on one it fits
+        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        attempts.append(threads)
+        con.execute("SET memory_limit = '20MB'")
+        try:
+            with transaction(con):
+                con.execute("INSERT INTO done VALUES (?)", [len(attempts)])
+                if threads > 1:  # one group of 10M values: a list aggregate cannot spill
+                    con.execute("SELECT list(i) FROM range(10000000) AS t(i)").fetchall()
+        finally:
+            con.execute("RESET memory_limit")
+        return threads
+
+    said: list[str] = []
+    assert with_one_thread_if_out_of_memory(con, work, said.append) == 1
+    assert attempts == [2, 1]
+    assert con.execute("SELECT attempt FROM done").fetchall() == [(2,)]  # the failed attempt's row rolled back
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 2  # the connection's threads back
+    assert len(said) == 1 and "ran out of memory with 2 threads" in said[0] and "EGOV_MEMORY_BUDGET" in said[0]
+
+    def always_too_big() -> None:
+        con.execute("SET memory_limit = '20MB'")
+        try:
+            con.execute("SELECT list(i) FROM range(10000000) AS t(i)").fetchall()
+        finally:
+            con.execute("RESET memory_limit")
+
+    with pytest.raises(duckdb.OutOfMemoryException):  # one thread is not enough either: the error is the caller's
+        with_one_thread_if_out_of_memory(con, always_too_big, said.append)
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 2

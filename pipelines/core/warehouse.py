@@ -8,17 +8,19 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
 from pipelines.core.registry.methodology import AgencyGroup, standard_agency_groups
 from pipelines.core.registry.sources import load_sources
 from pipelines.core.staging import staging_schema
+
+T = TypeVar("T")
 
 # The core's own tables (agency groups, quarantine, ingested files, ...) and the agency_years view over stg_agencies.
 WAREHOUSE_SQL = Path(__file__).with_suffix(".sql")
@@ -158,6 +160,29 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def with_one_thread_if_out_of_memory(
+    con: duckdb.DuckDBPyConnection, work: Callable[[], T], log: Callable[[str], None]
+) -> T:
+    """Run `work` (one transaction: nothing of it stays when it fails), and once more on one thread if DuckDB ran out
+    of memory: a join or window near the limit needs memory per thread, so one thread fits where two did not (the QĐ
+    766 scoring at 100M dossiers: twice as slow, not a failed night; docs/operators.md "Memory")."""
+    try:
+        return work()
+    except duckdb.OutOfMemoryException as error:
+        threads = scalar(con, "SELECT current_setting('threads')")
+        if threads <= 1:
+            raise
+        log(
+            f"DuckDB ran out of memory with {threads} threads ({str(error).splitlines()[0]}); trying again on one "
+            "thread, which needs less memory and takes longer. Raise EGOV_MEMORY_BUDGET if this happens every night."
+        )
+        con.execute("SET threads = 1")
+        try:
+            return work()
+        finally:
+            con.execute(f"SET threads = {int(threads)}")
 
 
 def insert_rows(

@@ -6,6 +6,7 @@ import dagster as dg
 from assets.scorecard.build import ensure_schema, refresh_facts, score_dirty
 from pipelines.core.registry import load_registry
 from pipelines.core.registry.sources import REGISTRY_TABLE
+from pipelines.core.warehouse import with_one_thread_if_out_of_memory
 from pipelines.defs.ingestion import OTHER_YEARS
 from pipelines.defs.partitions import partition_years, single_run, yearly_partitions
 from pipelines.defs.resources import Warehouse
@@ -69,7 +70,9 @@ def scorecard_766(context: dg.AssetExecutionContext, warehouse: Warehouse):
     with warehouse.connect() as con:
         ensure_schema(con)
         for year in partition_years(context):
-            counts[str(year)] = score_dirty(con, year, registry)
+            counts[str(year)] = with_one_thread_if_out_of_memory(
+                con, lambda year=year: score_dirty(con, year, registry), context.log.warning
+            )
     context.log.info(f"766 scorecard: {counts}")
     for year, c in counts.items():
         if c.get("months_waiting") and c.get("periods_kept"):  # scores of an earlier night, now behind the facts

@@ -39,15 +39,26 @@ FROM sc_periods;
 -- agency and, when it finished (9, 10), its finish instant (`finished_at`), and the instant of the dossier's next
 -- rating (`next_at`: a rating is the dossier's latest of a period that holds it when the next one is after the
 -- period's end, or none). A rating of a later year, by its date, is after every period of the scored year, like none.
-CREATE OR REPLACE TEMP TABLE sc_rated AS
-SELECT *, lead(NgayDanhGia) OVER (PARTITION BY year, dossier ORDER BY NgayDanhGia) AS next_at
-FROM (
-    SELECT y.year, r.MaHoSo, r.NgayDanhGia, r.MucDo, d.DonViXuLy AS agency_code, d.rowid AS dossier,
-           CASE WHEN d.TrangThaiHoSo IN (9, 10) THEN d.NgayKetThucXuLy END AS finished_at
-    FROM (SELECT DISTINCT year FROM sc_periods) AS y
-    JOIN stg_ratings AS r ON r.year <= y.year
-    JOIN stg_dossiers AS d ON d.MaHoSo = r.MaHoSo AND d.year <= y.year
-) AS rated;
+CREATE OR REPLACE TEMP TABLE sc_ratings AS
+SELECT y.year, r.MaHoSo, r.NgayDanhGia, r.MucDo, d.DonViXuLy AS agency_code, d.rowid AS dossier, r.rowid AS rating,
+       CASE WHEN d.TrangThaiHoSo IN (9, 10) THEN d.NgayKetThucXuLy END AS finished_at
+FROM (SELECT DISTINCT year FROM sc_periods) AS y
+JOIN stg_ratings AS r ON r.year <= y.year
+JOIN stg_dossiers AS d ON d.MaHoSo = r.MaHoSo AND d.year <= y.year;
+
+-- A dossier rated once has no next rating: the window orders only the ratings of the dossiers rated more than once
+-- (a few percent), not every rating with its columns (at 100M dossiers that window needed ~200 MiB more than DuckDB
+-- had under the default memory budget: docs/benchmarks.md "Issue 29: the 766 scoring in less memory").
+CREATE OR REPLACE TEMP TABLE sc_rerated AS
+SELECT year, dossier, rating, lead(NgayDanhGia) OVER (PARTITION BY year, dossier ORDER BY NgayDanhGia) AS next_at
+FROM sc_ratings
+SEMI JOIN (SELECT year, dossier FROM sc_ratings GROUP BY year, dossier HAVING count(*) > 1) AS rerated
+       USING (year, dossier)
+QUALIFY next_at IS NOT NULL;
+
+CREATE OR REPLACE TEMP VIEW sc_rated AS
+SELECT r.* EXCLUDE (rating), n.next_at
+FROM sc_ratings AS r LEFT JOIN sc_rerated AS n USING (year, dossier, rating);
 
 CREATE OR REPLACE TEMP TABLE sc_extra AS
 WITH period_months AS (  -- each period once per month it spans: a dossier joins its 3 periods by (year, month)

@@ -61,4 +61,6 @@ FROM lost AS l
 JOIN scorecard_766_masks AS v ON v.year = l.year AND v.period = l.period AND v.agency_code = l.agency_code
 WHERE l.reasons & v.reasons <> 0;
 
-DROP TABLE sc_rated;
+DROP VIEW sc_rated;
+DROP TABLE sc_rerated;
+DROP TABLE sc_ratings;

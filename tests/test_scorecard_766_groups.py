@@ -387,6 +387,60 @@ def test_nights_with_ratings_rescore_the_months_they_move_and_equal_a_rebuild(
     assert tables(data_dir) == rebuilt(3)
 
 
+@pytest.mark.slow
+def test_nights_with_rating_and_feedback_files_rescore_the_months_they_count_in_and_equal_a_rebuild(
+    data_dir: Path, registry: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A rating or feedback file that comes marks the months its rows count in (a rating's date, its dossier's
+    finish; a feedback's due date), one that changes or goes as well (a rating file: every month of the year, its
+    dossiers may have finished elsewhere since), instead of rescoring the year; after every night the scorecard and
+    its trace equal a rebuild from the same raw files (issue 29)."""
+    import shutil
+
+    write_log(data_dir)
+    run(data_dir)
+    raw = data_dir / "raw"
+
+    def rebuilt(night: int) -> dict[str, list[tuple]]:
+        fresh = tmp_path / f"rebuilt{night}"
+        shutil.copytree(raw, fresh / "raw")
+        monkeypatch.setenv("EGOV_DATA_DIR", str(fresh))
+        try:
+            run(fresh)
+        finally:
+            monkeypatch.setenv("EGOV_DATA_DIR", str(data_dir))
+        return tables(fresh)
+
+    rating_header = ["MaHoSo", "NgayDanhGia", "MucDo", "KenhDanhGia"]
+    # 1: S2 (finished 9 March) rated again on 2 May, unsatisfied: May (its date) and March (its finish), Q1, Q2, the
+    # year; its rating of 15 March stops being its latest in the year (not in March or Q1)
+    write_csv(raw / "ratings" / "2024" / "dg_0502.csv", rating_header, [["S2", "20240502090000", 4, 1]])
+    assert run(data_dir) == {"periods": 5, "months": 2}
+    assert tables(data_dir) == rebuilt(1)
+
+    # 2: a feedback due in June, after the log's last month (May): rescored with May, so Q2 and the year count it
+    write_csv(
+        raw / "feedback" / "2024" / "pakn_06.csv",
+        ["MaPhanAnh", "DonViXuLy", "NgayTiepNhan", "HanXuLy", "NgayXuLy", "TrangThai"],
+        [["F8", "SO-YT", "20240520080000", "20240610170000", "", 1]],
+    )
+    assert run(data_dir) == {"periods": 3, "months": 1}
+    assert tables(data_dir) == rebuilt(2)
+
+    # 3: the first rating file rewritten without S3's rating of 13 March: a changed rating file rescores the year
+    write_csv(raw / "ratings" / "2024" / "dg.csv", rating_header, [r for r in RATINGS if r[0] != "S3"])
+    assert run(data_dir) == {"periods": 8, "months": 5}  # 5 months, Q1, Q2, the year
+    assert tables(data_dir) == rebuilt(3)
+
+    # 4: the feedback file removed: its month again (June, rescored as May)
+    (raw / "feedback" / "2024" / "pakn_06.csv").unlink()
+    assert run(data_dir) == {"periods": 3, "months": 1}
+    assert tables(data_dir) == rebuilt(4)
+
+    # 5: nothing new: nothing rescored
+    assert run(data_dir) == {"periods": 0, "months": 0}
+
+
 def marts_rows(marts: Path) -> dict[str, list[tuple]]:
     """Every table and view of a marts file, rows sorted."""
     con = duckdb.connect(str(marts / "egov.duckdb"), read_only=True)
@@ -441,6 +495,21 @@ def test_the_marts_write_again_only_the_trace_months_rescored_and_equal_a_whole_
     assert said == ["the 766 trace kept from the published file but 3 period(s) written again: 2024, 2024-05, 2024-Q2"]
     published = marts_rows(marts)
     assert ("2024-05", "SO-YT", "N1") in {row[:3] for row in published["scorecard_766_lost"]}
+    assert published == marts_rows(tmp_path / "whole")
+
+    # a night with a rating file: S3 (finished 10 March) rated unsatisfied on 2 May, so May's trace names it
+    write_csv(
+        data_dir / "raw" / "ratings" / "2024" / "dg_0502.csv",
+        ["MaHoSo", "NgayDanhGia", "MucDo", "KenhDanhGia"],
+        [["S3", "20240502090000", 4, 1]],
+    )
+    run(data_dir)
+    assert publish() == [
+        "the 766 trace kept from the published file but 5 period(s) written again: "
+        "2024, 2024-03, 2024-05, 2024-Q1, 2024-Q2"
+    ]
+    published = marts_rows(marts)
+    assert ("2024-05", "SO-TP", "S3") in {row[:3] for row in published["scorecard_766_lost"]}
     assert published == marts_rows(tmp_path / "whole")
 
     # an analyst's read-write session deletes March's trace from the published file: built whole again

@@ -26,8 +26,8 @@ from pathlib import Path
 import duckdb
 
 from assets.marts.dictionary import describe_marts
+from assets.scorecard.build import COUNTED_PER_FILE, facts_scope
 from assets.scorecard.build import ensure_schema as ensure_scorecard_tables
-from assets.scorecard.build import facts_scope, inputs_scope
 from pipelines.core.file_facts import DOSSIER_SOURCE
 from pipelines.core.settings import PROJECT_ROOT
 from pipelines.core.sql import sql_identifier, sql_literal
@@ -259,13 +259,12 @@ def _file_identity(path: Path) -> tuple[int, int, int] | None:
 
 def _trace_key(con: duckdb.DuckDBPyConnection) -> str:
     """The fingerprint of what the kept trace rows were written with besides the rescored months: DuckDB's version,
-    the trace's SQL, and the scorecard's scopes of its other inputs (ratings and feedback; per scored year the
-    catalogue, the registry and the facts' SQL: assets/scorecard/build.py)."""
+    the trace's SQL, and per scored year the scorecard's facts scope (the catalogue, the registry and the facts' SQL:
+    assets/scorecard/build.py). A rating or feedback file marks the months it changes, like a dossier file."""
     years = [y for (y,) in con.execute("SELECT year FROM scorecard_766_state ORDER BY year").fetchall()]
     parts = [
         duckdb.__version__,
         *(p.read_text(encoding="utf-8") for p in TRACE_SOURCES),
-        inputs_scope(con),
         *(facts_scope(con, year) for year in years),
     ]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
@@ -277,9 +276,12 @@ def _trace_periods_to_replace(
     """Copy the published file to `tmp` and return the trace periods to replace in it, or None (nothing copied) when
     the marts must be built whole: no file recorded, the file changed since (or while it was copied), a WAL beside
     it (an analyst's read-write session), another trace key (`_trace_key`), or dossiers of a scored year not scored
-    yet (months waiting, or loaded files without their 766 facts; a year never scored has no trace)."""
+    yet (months waiting, or loaded files not counted for the 766 months; a year never scored has no trace)."""
     con.execute(PUBLISHED_FILE_DDL)
     recorded = con.execute("SELECT size, mtime_ns, inode, trace_key FROM published_file").fetchall()
+    # the per-file counts the scorecard marks its months with: the dossier files' of the scored years, the rating and
+    # feedback files' of every year (a rating may count in a later year than its file's)
+    per_file = [(source, facts, source == DOSSIER_SOURCE) for source, facts in COUNTED_PER_FILE.items()]
     identity = _file_identity(final)
     if (
         len(recorded) != 1
@@ -288,13 +290,14 @@ def _trace_periods_to_replace(
         or recorded[0][3] != _trace_key(con)
         or wal_path(final).exists()
         or con.execute(
-            "WITH scored AS (SELECT year FROM scorecard_766_state) "
+            "WITH scored AS (SELECT year FROM scorecard_766_state), "
+            f"per_file(source, facts, scored_only) AS (VALUES {', '.join(['(?, ?, ?)'] * len(per_file))}) "
             "SELECT (SELECT count(*) FROM scorecard_766_dirty WHERE year IN (SELECT year FROM scored)) "
-            "+ (SELECT count(*) FROM ingested_files AS i WHERE i.source = ? AND i.status = 'loaded' "
-            "AND i.year IN (SELECT year FROM scored) AND NOT EXISTS (SELECT 1 FROM file_facts_built AS b "
-            "WHERE b.facts = 'scorecard_766_facts' AND b.source = i.source AND b.year = i.year "
-            "AND b.source_file = i.file))",
-            [DOSSIER_SOURCE],
+            "+ (SELECT count(*) FROM ingested_files AS i JOIN per_file AS p ON p.source = i.source "
+            "WHERE i.status = 'loaded' AND (i.year IN (SELECT year FROM scored) OR NOT p.scored_only) "
+            "AND NOT EXISTS (SELECT 1 FROM file_facts_built AS b WHERE b.facts = p.facts AND b.source = i.source "
+            "AND b.year = i.year AND b.source_file = i.file))",
+            [value for row in per_file for value in row],
         ).fetchone()[0]
     ):
         return None

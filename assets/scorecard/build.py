@@ -39,6 +39,7 @@ SCORECARD = "766"  # the folder config/rubrics/periodic/766/
 # Per dossier file, the months its dossiers count in besides their reception month (schema.sql): a load of one year
 # can change the periods of a later one (rated_766, satisfied_766 read the dossiers of every year up to theirs).
 ELSEWHERE = "scorecard_766_elsewhere"
+FACTS = "scorecard_766_facts"  # the dossier log's counts per file (facts_766.sql)
 PROVINCE = "PROVINCE"
 # What the scoring writes per period (replaced together): the scores, totals, the trace's judged rows and masks.
 SCORED_TABLES = ("scorecard_766", "scorecard_766_totals", "scorecard_766_lost_scored", "scorecard_766_masks")
@@ -183,15 +184,66 @@ def facts_scope(con: duckdb.DuckDBPyConnection, year: int) -> str:
     )
 
 
-def inputs_scope(con: duckdb.DuckDBPyConnection) -> str:
-    """What the transparency and satisfaction items read besides the facts: the ratings and feedback files (any
-    year: a rating or a due date may fall in another year than its file's). A change of the dossier files marks the
-    months it moves through the facts (reception) and scorecard_766_elsewhere (finished, rated), so it is not part
-    of the scope. Empty without ratings and feedback, so a province without these inputs is rescored as before."""
-    ratings, feedback = _ingested(con, "ratings", None), _ingested(con, "feedback", None)
-    if not ratings and not feedback:
-        return ""
-    return _fingerprint(ratings, feedback)
+# The inputs the transparency and satisfaction items read besides the facts, counted per file by the months they
+# count in (schema.sql): their source (config/sources.yaml), their table of months, and whether a file that changes or
+# goes marks only its recorded months (feedback: its due dates are its own) or every month of the scored years from
+# its year on (ratings: the months their dossiers finished in follow the dossier log, which may have moved since).
+INPUT_MONTHS = {"ratings": ("scorecard_766_rating_months", False), "feedback": ("scorecard_766_feedback_months", True)}
+# Every per-file count that marks the months to rescore, by source: a loaded file without it is not scored yet.
+COUNTED_PER_FILE = {DOSSIER_SOURCE: FACTS, **{source: table for source, (table, _) in INPUT_MONTHS.items()}}
+
+
+def refresh_inputs(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, dict[str, int]], list[int]]:
+    """Bring the months of every rating and feedback file in line with the loaded files, marking as dirty the months
+    of the files that came, and of those that changed or went (INPUT_MONTHS); returns the files counted per source
+    and year, and the years scored before with months marked (a rating of a later year than its file)."""
+    sources = load_sources()
+    counts: dict[str, dict[str, int]] = {}
+    scored = {y for (y,) in con.execute("SELECT year FROM scorecard_766_state").fetchall()}
+    marked: set[int] = set()  # of the scored years (a year never scored is scored whole when it runs)
+
+    def mark(table: str, where: str, year: int) -> None:
+        rows = con.execute(
+            f"SELECT DISTINCT other_year, month FROM {table} WHERE {where} AND month IS NOT NULL "
+            "EXCEPT SELECT year, month FROM scorecard_766_dirty",
+            [year],
+        ).fetchall()
+        insert_rows(con, "scorecard_766_dirty", ("year", "month"), rows)
+        marked.update(y for y, _ in rows if y in scored)
+
+    def mark_scored_years(year: int) -> None:  # every month of the years scored, from the file's year on
+        rows = con.execute(
+            "SELECT year, unnest(range(1, 13)) AS month FROM scorecard_766_state WHERE year >= ? "
+            "EXCEPT SELECT year, month FROM scorecard_766_dirty",
+            [year],
+        ).fetchall()
+        insert_rows(con, "scorecard_766_dirty", ("year", "month"), rows)
+        marked.update(y for y, _ in rows)
+
+    for source, (table, recorded_on_stale) in INPUT_MONTHS.items():
+        sql = _sql(table.removeprefix("scorecard_766_"))
+        years = [
+            y
+            for (y,) in con.execute(
+                f"SELECT year FROM ingested_files WHERE source = ? UNION SELECT year FROM {table} ORDER BY 1",
+                [source],
+            ).fetchall()
+        ]
+        for year in years:
+            result = refresh_file_facts(
+                con,
+                year,
+                facts=table,
+                source=source,
+                staged=sources[source].table,
+                insert_sql=sql,
+                scope=_fingerprint(sql),
+                on_change=lambda where, table=table, year=year: mark(table, where, year),
+                on_stale=None if recorded_on_stale else lambda where, year=year: mark_scored_years(year),
+            )
+            if result["files_counted"] or result["files_removed"] or result["whole_year"]:
+                counts.setdefault(source, {})[str(year)] = result["files_counted"] + result["files_removed"]
+    return counts, sorted(marked)
 
 
 def _state(con: duckdb.DuckDBPyConnection, year: int) -> tuple[str | None, datetime | None]:
@@ -253,7 +305,7 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, year: int) -> tuple[dict[str, 
     counts = refresh_file_facts(
         con,
         year,
-        facts="scorecard_766_facts",
+        facts=FACTS,
         source=DOSSIER_SOURCE,
         staged=DOSSIER_TABLE,
         insert_sql=_sql("facts_766"),
@@ -337,7 +389,6 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
         _sql("scorecard_766"),
         _sql("scorecard_766_dossiers"),
         [(code, item, bit, days) for code, item, bit, days, _ in reason_rows()],  # the stored bits' meaning
-        inputs_scope(con),
     )
     old_scope, old_latest = _state(con, year)
     latest = con.execute("SELECT max(NgayTiepNhan) FROM stg_dossiers").fetchone()[0]
@@ -362,7 +413,9 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
         if latest != old_latest:  # the reference instant of the periods ending after it moved with it
             moved = min(latest, old_latest) if latest and old_latest else None
             dirty |= {m for m in months if moved is None or _period_end(year, m) > moved}
-    dirty &= set(months)
+    # a month after the log's last one (a rating or a due date later than every dossier) is rescored as the last
+    # month: the year holds it, and so does the last month's quarter when it is its quarter
+    dirty = {min(m, months[-1]) for m in dirty} if months else set()
     periods = period_keys(year, sorted(dirty), rubric.period)
     rows = [
         (

@@ -52,6 +52,7 @@ def refresh_file_facts(
     insert_sql: str,
     scope: str,
     on_change: Callable[[str], None] | None = None,
+    on_stale: Callable[[str], None] | None = None,
     companions: tuple[str, ...] = (),
     before_commit: Callable[[], None] | None = None,
 ) -> dict[str, int]:
@@ -61,21 +62,26 @@ def refresh_file_facts(
     without a file (staged by hand) under ''; it may fill `companions` too, tables of other per-file rows (year,
     source_file) of the same files, removed with the facts.
     `on_change(where)` runs (with `year` as its one parameter) before facts matching `where` are removed and after
-    new ones matching it are inserted: the scorecard marks the months they touch. `before_commit()` runs last in
-    the transaction (the scorecard compares its companion table with what it held before).
+    new ones matching it are inserted: the scorecard marks the months they touch. `on_stale(where)`, when given, runs
+    instead of it before removing (facts whose meaning may have moved since they were counted). `before_commit()`
+    runs last in the transaction (the scorecard compares its companion table with what it held before).
     """
 
     def changed(where: str) -> None:
         if on_change is not None:
             on_change(where)
 
+    def removing(where: str) -> None:
+        (on_stale or changed)(where)
+
     with transaction(con):
         built = "(SELECT source_file FROM file_facts_built WHERE facts = ? AND source = ? AND year = ? AND scope = ?)"
         key = [facts, source, year, scope]
         con.execute(f"CREATE OR REPLACE TEMP TABLE egov_kept_files AS {built}", key)
         stale_where = "year = ? AND source_file NOT IN (SELECT source_file FROM egov_kept_files)"
-        changed(stale_where)
         removed = scalar(con, f"SELECT count(DISTINCT source_file) FROM {facts} WHERE {stale_where}", [year])
+        if removed:
+            removing(stale_where)
         for table in (facts, *companions):
             con.execute(f"DELETE FROM {table} WHERE {stale_where}", [year])
         con.execute("DELETE FROM file_facts_built WHERE facts = ? AND source = ? AND year = ? AND scope <> ?", key)
@@ -96,7 +102,7 @@ def refresh_file_facts(
         rows = scalar(con, f"SELECT count(*) FROM {staged} WHERE year = ?", [year])
         whole_year = counted != rows
         if whole_year:
-            changed("year = ?")
+            removing("year = ?")
             for table in (facts, *companions):
                 con.execute(f"DELETE FROM {table} WHERE year = ?", [year])
             everything = [

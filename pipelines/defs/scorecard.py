@@ -3,7 +3,7 @@ month, quarter and year of the partition."""
 
 import dagster as dg
 
-from assets.scorecard.build import ensure_schema, refresh_facts, score_dirty
+from assets.scorecard.build import ensure_schema, refresh_facts, refresh_inputs, score_dirty
 from pipelines.core.registry import load_registry
 from pipelines.core.registry.sources import REGISTRY_TABLE
 from pipelines.core.warehouse import with_one_thread_if_out_of_memory
@@ -67,9 +67,19 @@ def scorecard_766_facts(context: dg.AssetExecutionContext, warehouse: Warehouse)
 def scorecard_766(context: dg.AssetExecutionContext, warehouse: Warehouse):
     registry = load_registry(warehouse.base)
     counts: dict[str, dict[str, int]] = {}
+    years = partition_years(context)
     with warehouse.connect() as con:
         ensure_schema(con)
-        for year in partition_years(context):
+        inputs, marked = refresh_inputs(con)  # the months the rating and feedback files that came, changed or went
+        if inputs:
+            context.log.info(f"766 ratings and feedback: files counted or removed {inputs}")
+        outside = sorted(set(marked) - set(years))
+        if outside:
+            context.log.warning(
+                f"766: ratings or feedback of this load count in {', '.join(map(str, outside))}: those years' 766 "
+                "months are scored again when they run"
+            )
+        for year in years:
             counts[str(year)] = with_one_thread_if_out_of_memory(
                 con, lambda year=year: score_dirty(con, year, registry), context.log.warning
             )

@@ -66,8 +66,8 @@ GROUP BY ALL;
 -- The months of the same files' dossiers in other periods than their reception month's (scorecard_766_elsewhere):
 -- finished (9, 10) in a month of their year or a later one (rated_766), rated in one (satisfied_766 and the trace
 -- count a rating for its dossier's agency). So a change of the dossier files marks exactly the months whose
--- finished or rated dossiers it changes, and a night rescores those months, not the whole year (build.inputs_scope
--- leaves the dossier files out). Only the ratings of the files' own dossiers are read.
+-- finished or rated dossiers it changes, and a night rescores those months, not the whole year (the rating files
+-- mark theirs: scorecard_766_rating_months). Only the ratings of the files' own dossiers are read.
 INSERT INTO scorecard_766_elsewhere BY NAME
 WITH d AS (
     SELECT d.year, coalesce(d.source_file, '') AS source_file, d.MaHoSo, d.DonViXuLy, d.TrangThaiHoSo,

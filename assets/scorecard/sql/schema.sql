@@ -49,6 +49,27 @@ CREATE TABLE IF NOT EXISTS scorecard_766_elsewhere (
     digest      HUGEINT NOT NULL   -- sum of hash(kind, MaHoSo, DonViXuLy) of the dossiers counted there
 );
 
+-- Per rating and feedback file, the months (of any year) its rows count in: satisfied_766 counts a rating in the
+-- month of its date (NgayDanhGia), feedback_on_time_766 a feedback in the month it is due (HanXuLy); `received` counts
+-- each row once, by that month. A rating file also lists, with `received` 0, the months its rated dossiers finished
+-- in (rated_766), of the years scored when the file was counted. A file that comes marks these months for rescoring,
+-- a feedback file that changes or goes marks its recorded months, a rating file that changes or goes every month of
+-- the scored years from its own (its dossiers may have finished elsewhere since): build.refresh_inputs.
+CREATE TABLE IF NOT EXISTS scorecard_766_rating_months (
+    year        INTEGER NOT NULL,  -- the file's year (its staging partition)
+    source_file VARCHAR NOT NULL,
+    other_year  INTEGER,           -- the period's year
+    month       INTEGER,
+    received    BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scorecard_766_feedback_months (
+    year        INTEGER NOT NULL,
+    source_file VARCHAR NOT NULL,
+    other_year  INTEGER,
+    month       INTEGER,
+    received    BIGINT NOT NULL
+);
+
 -- Which dossier files the facts hold: file_facts_built (pipelines/core/file_facts.py); the table that did it
 -- before is dropped.
 DROP TABLE IF EXISTS scorecard_766_sources;

@@ -329,6 +329,19 @@ def tables(data_dir: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
+def rebuilt_from_the_same_files(data_dir: Path, fresh: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple]]:
+    """The scorecard tables of a first run on a copy of `data_dir`'s raw files in a fresh data directory."""
+    import shutil
+
+    shutil.copytree(data_dir / "raw", fresh / "raw")
+    monkeypatch.setenv("EGOV_DATA_DIR", str(fresh))
+    try:
+        run(fresh)
+    finally:
+        monkeypatch.setenv("EGOV_DATA_DIR", str(data_dir))
+    return tables(fresh)
+
+
 @pytest.mark.slow
 def test_inputs_added_then_removed_rescore_like_a_run_that_never_had_them(data_dir: Path, registry: Path):
     import shutil
@@ -352,21 +365,13 @@ def test_nights_with_ratings_rescore_the_months_they_move_and_equal_a_rebuild(
 ):
     """With ratings, a night rescores only the months its dossier files move (reception, finish and rating months,
     issue 29), and after every night the scorecard and its trace equal a rebuild from the same raw files."""
-    import shutil
 
     write_log(data_dir)
     run(data_dir)
     dossiers = data_dir / "raw" / "dossiers" / "2024"
 
     def rebuilt(night: int) -> dict[str, list[tuple]]:
-        fresh = tmp_path / f"rebuilt{night}"
-        shutil.copytree(data_dir / "raw", fresh / "raw")
-        monkeypatch.setenv("EGOV_DATA_DIR", str(fresh))
-        try:
-            run(fresh)
-        finally:
-            monkeypatch.setenv("EGOV_DATA_DIR", str(data_dir))
-        return tables(fresh)
+        return rebuilt_from_the_same_files(data_dir, tmp_path / f"rebuilt{night}", monkeypatch)
 
     # 1: one more SO-YT dossier, received and finished in May before the log's last record: May, Q2, the year
     write_csv(dossiers / "hs_0515.csv", HEADER, [row("N1", "SO-YT", "20240515090000", "20240515100000")])
@@ -395,21 +400,13 @@ def test_nights_with_rating_and_feedback_files_rescore_the_months_they_count_in_
     finish; a feedback's due date), one that changes or goes as well (a rating file: every month of the year, its
     dossiers may have finished elsewhere since), instead of rescoring the year; after every night the scorecard and
     its trace equal a rebuild from the same raw files (issue 29)."""
-    import shutil
 
     write_log(data_dir)
     run(data_dir)
     raw = data_dir / "raw"
 
     def rebuilt(night: int) -> dict[str, list[tuple]]:
-        fresh = tmp_path / f"rebuilt{night}"
-        shutil.copytree(raw, fresh / "raw")
-        monkeypatch.setenv("EGOV_DATA_DIR", str(fresh))
-        try:
-            run(fresh)
-        finally:
-            monkeypatch.setenv("EGOV_DATA_DIR", str(data_dir))
-        return tables(fresh)
+        return rebuilt_from_the_same_files(data_dir, tmp_path / f"rebuilt{night}", monkeypatch)
 
     rating_header = ["MaHoSo", "NgayDanhGia", "MucDo", "KenhDanhGia"]
     # 1: S2 (finished 9 March) rated again on 2 May, unsatisfied: May (its date) and March (its finish), Q1, Q2, the

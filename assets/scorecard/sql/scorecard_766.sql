@@ -47,8 +47,9 @@ JOIN stg_ratings AS r ON r.year <= y.year
 JOIN stg_dossiers AS d ON d.MaHoSo = r.MaHoSo AND d.year <= y.year;
 
 -- A dossier rated once has no next rating: the window orders only the ratings of the dossiers rated more than once
--- (a few percent), not every rating with its columns (at 100M dossiers that window needed ~200 MiB more than DuckDB
--- had under the default memory budget: docs/benchmarks.md "Issue 29: the 766 scoring in less memory").
+-- (a few percent), not every rating with its columns (at 100M dossiers the window over all 41.8M ratings ran out of
+-- memory at 400 MiB and took 45-60 s at 681 MiB; this one 6 s: docs/benchmarks.md "Issue 29: the 766 scoring in
+-- less memory").
 CREATE OR REPLACE TEMP TABLE sc_rerated AS
 SELECT year, dossier, rating, lead(NgayDanhGia) OVER (PARTITION BY year, dossier ORDER BY NgayDanhGia) AS next_at
 FROM sc_ratings

@@ -438,6 +438,60 @@ def test_nights_with_rating_and_feedback_files_rescore_the_months_they_count_in_
     assert run(data_dir) == {"periods": 0, "months": 0}
 
 
+@pytest.mark.slow
+def test_a_rating_or_feedback_of_another_year_marks_only_the_years_it_counts_in_and_names_them(
+    data_dir: Path, registry: Path
+):
+    """A rating counts in its own year's periods (and later ones), a feedback in those of its due date: a 2025 rating
+    of a dossier finished in 2024 marks nothing of 2024, a 2024 feedback due in January 2025 marks that month and
+    names 2025 for `egov run` (other_years_changed), as a dossier file does (issue 29)."""
+    from pipelines.defs.ingestion import OTHER_YEARS
+
+    def other_years(year: str) -> list[int]:
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = dg.materialize(
+                [*STAGING, scorecard_766_facts, scorecard_766],
+                partition_key=year,
+                instance=instance,
+                resources=build_resources(data_dir),
+            )
+        assert result.success
+        [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "scorecard_766"]
+        return event.materialization.metadata[OTHER_YEARS].value
+
+    def dirty() -> set[tuple[int, int]]:
+        con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)
+        try:
+            return set(con.execute("SELECT year, month FROM scorecard_766_dirty").fetchall())
+        finally:
+            con.close()
+
+    write_log(data_dir)
+    raw = data_dir / "raw"
+    write_csv(raw / "dossiers" / "2025" / "hs.csv", HEADER, [row("T1", "SO-TP", "20250106080000", "20250106090000")])
+    run(data_dir)
+    run(data_dir, "2025")
+    assert dirty() == set()
+
+    # S1, a dossier of 2024 finished in March 2024, rated again in January 2025: 2025's January only
+    write_csv(
+        raw / "ratings" / "2025" / "dg.csv",
+        ["MaHoSo", "NgayDanhGia", "MucDo", "KenhDanhGia"],
+        [["S1", "20250110090000", 4, 1]],
+    )
+    assert other_years("2025") == []
+    assert dirty() == set()  # scored: nothing of 2024 marked
+
+    # a 2024 feedback due in January 2025: 2025's January marked, and 2025 named for the run to follow
+    write_csv(
+        raw / "feedback" / "2024" / "pakn_late.csv",
+        ["MaPhanAnh", "DonViXuLy", "NgayTiepNhan", "HanXuLy", "NgayXuLy", "TrangThai"],
+        [["F9", "SO-TP", "20241220080000", "20250105170000", "", 1]],
+    )
+    assert other_years("2024") == [2025]
+    assert dirty() == {(2025, 1)}
+
+
 def marts_rows(marts: Path) -> dict[str, list[tuple]]:
     """Every table and view of a marts file, rows sorted."""
     con = duckdb.connect(str(marts / "egov.duckdb"), read_only=True)

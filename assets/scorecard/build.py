@@ -196,7 +196,8 @@ COUNTED_PER_FILE = {DOSSIER_SOURCE: FACTS, **{source: table for source, (table, 
 def refresh_inputs(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, dict[str, int]], list[int]]:
     """Bring the months of every rating and feedback file in line with the loaded files, marking as dirty the months
     of the files that came, and of those that changed or went (INPUT_MONTHS); returns the files counted per source
-    and year, and the years scored before with months marked (a rating of a later year than its file)."""
+    and year, and the years scored before with months marked other than the file's (a feedback due in a later
+    year, a rated dossier finished in one)."""
     sources = load_sources()
     counts: dict[str, dict[str, int]] = {}
     scored = {y for (y,) in con.execute("SELECT year FROM scorecard_766_state").fetchall()}

@@ -77,7 +77,7 @@ def scorecard_766(context: dg.AssetExecutionContext, warehouse: Warehouse):
         if outside:
             context.log.warning(
                 f"766: ratings or feedback of this load count in {', '.join(map(str, outside))}: those years' 766 "
-                "months are scored again when they run"
+                "months are scored again when they run (`egov run` does it after this run)"
             )
         for year in years:
             counts[str(year)] = with_one_thread_if_out_of_memory(
@@ -92,4 +92,7 @@ def scorecard_766(context: dg.AssetExecutionContext, warehouse: Warehouse):
                 f"{c['periods_kept']} period(s) scored earlier are kept as they were until it is back"
             )
     for key in ("scorecard_766", "scorecard_766_totals"):
-        yield dg.MaterializeResult(asset_key=key, metadata={"by_year": dg.MetadataValue.json(counts)})
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={"by_year": dg.MetadataValue.json(counts), OTHER_YEARS: dg.MetadataValue.json(outside)},
+        )

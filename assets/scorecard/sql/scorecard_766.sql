@@ -51,10 +51,11 @@ JOIN stg_dossiers AS d ON d.MaHoSo = r.MaHoSo AND d.year <= y.year;
 -- memory at 400 MiB and took 45-60 s at 681 MiB; this one 6 s: docs/benchmarks.md "Issue 29: the 766 scoring in
 -- less memory").
 CREATE OR REPLACE TEMP TABLE sc_rerated AS
-SELECT year, dossier, rating, lead(NgayDanhGia) OVER (PARTITION BY year, dossier ORDER BY NgayDanhGia) AS next_at
-FROM sc_ratings
-SEMI JOIN (SELECT year, dossier FROM sc_ratings GROUP BY year, dossier HAVING count(*) > 1) AS rerated
-       USING (year, dossier)
+SELECT r.year, r.dossier, r.rating,
+       lead(r.NgayDanhGia) OVER (PARTITION BY r.year, r.dossier ORDER BY r.NgayDanhGia) AS next_at
+FROM sc_ratings AS r
+SEMI JOIN (SELECT a.year, a.dossier FROM sc_ratings AS a GROUP BY a.year, a.dossier HAVING count(*) > 1) AS rerated
+       ON rerated.year = r.year AND rerated.dossier = r.dossier
 QUALIFY next_at IS NOT NULL;
 
 CREATE OR REPLACE TEMP VIEW sc_rated AS

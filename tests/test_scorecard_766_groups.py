@@ -124,8 +124,8 @@ def write_log(data_dir: Path, *, inputs: bool = True) -> None:
         write_csv(raw / "dossiers" / "2024" / "hs.csv", HEADER[:-1], [r[:-1] for r in LOG])
 
 
-def run(data_dir: Path, year: str = "2024") -> dict | None:
-    """Run the ingestion and scorecard assets for `year`; what scorecard_766 rescored (periods and months)."""
+def scorecard_metadata(data_dir: Path, year: str) -> dict:
+    """Run the ingestion and scorecard assets for `year`; the metadata of scorecard_766's materialization."""
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             [*STAGING, scorecard_766_facts, scorecard_766],
@@ -135,7 +135,12 @@ def run(data_dir: Path, year: str = "2024") -> dict | None:
         )
     assert result.success
     [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "scorecard_766"]
-    return event.materialization.metadata["by_year"].value.get(year)
+    return event.materialization.metadata
+
+
+def run(data_dir: Path, year: str = "2024") -> dict | None:
+    """Run the ingestion and scorecard assets for `year`; what scorecard_766 rescored (periods and months)."""
+    return scorecard_metadata(data_dir, year)["by_year"].value.get(year)
 
 
 @pytest.fixture
@@ -448,16 +453,7 @@ def test_a_rating_or_feedback_of_another_year_marks_only_the_years_it_counts_in_
     from pipelines.defs.ingestion import OTHER_YEARS
 
     def other_years(year: str) -> list[int]:
-        with dg.DagsterInstance.ephemeral() as instance:
-            result = dg.materialize(
-                [*STAGING, scorecard_766_facts, scorecard_766],
-                partition_key=year,
-                instance=instance,
-                resources=build_resources(data_dir),
-            )
-        assert result.success
-        [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "scorecard_766"]
-        return event.materialization.metadata[OTHER_YEARS].value
+        return scorecard_metadata(data_dir, year)[OTHER_YEARS].value
 
     def dirty() -> set[tuple[int, int]]:
         con = duckdb.connect(str(data_dir / "warehouse" / "egov.duckdb"), read_only=True)

@@ -203,23 +203,19 @@ def refresh_inputs(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, dict[str, 
     scored = {y for (y,) in con.execute("SELECT year FROM scorecard_766_state").fetchall()}
     marked: set[int] = set()  # of the scored years (a year never scored is scored whole when it runs)
 
-    def mark(table: str, where: str, year: int) -> None:
-        rows = con.execute(
-            f"SELECT DISTINCT other_year, month FROM {table} WHERE {where} AND month IS NOT NULL "
-            "EXCEPT SELECT year, month FROM scorecard_766_dirty",
+    def mark(months_sql: str, year: int) -> None:  # the (year, month) rows of `months_sql` not marked yet
+        inserted = con.execute(
+            f"INSERT INTO scorecard_766_dirty {months_sql} EXCEPT SELECT year, month FROM scorecard_766_dirty "
+            "RETURNING year",
             [year],
         ).fetchall()
-        insert_rows(con, "scorecard_766_dirty", ("year", "month"), rows)
-        marked.update(y for y, _ in rows if y in scored)
+        marked.update(y for (y,) in inserted if y in scored)
+
+    def mark_recorded(table: str, where: str, year: int) -> None:  # the months the files' rows count in
+        mark(f"SELECT DISTINCT other_year, month FROM {table} WHERE {where} AND month IS NOT NULL", year)
 
     def mark_scored_years(year: int) -> None:  # every month of the years scored, from the file's year on
-        rows = con.execute(
-            "SELECT year, unnest(range(1, 13)) AS month FROM scorecard_766_state WHERE year >= ? "
-            "EXCEPT SELECT year, month FROM scorecard_766_dirty",
-            [year],
-        ).fetchall()
-        insert_rows(con, "scorecard_766_dirty", ("year", "month"), rows)
-        marked.update(y for y, _ in rows)
+        mark("SELECT year, unnest(range(1, 13)) FROM scorecard_766_state WHERE year >= ?", year)
 
     for source, (table, recorded_on_stale) in INPUT_MONTHS.items():
         sql = _sql(table.removeprefix("scorecard_766_"))
@@ -239,7 +235,7 @@ def refresh_inputs(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, dict[str, 
                 staged=sources[source].table,
                 insert_sql=sql,
                 scope=_fingerprint(sql),
-                on_change=lambda where, table=table, year=year: mark(table, where, year),
+                on_change=lambda where, table=table, year=year: mark_recorded(table, where, year),
                 on_stale=None if recorded_on_stale else lambda where, year=year: mark_scored_years(year),
             )
             if result["files_counted"] or result["files_removed"] or result["whole_year"]:
@@ -414,8 +410,8 @@ def score_dirty(con: duckdb.DuckDBPyConnection, year: int, registry: Registry) -
         if latest != old_latest:  # the reference instant of the periods ending after it moved with it
             moved = min(latest, old_latest) if latest and old_latest else None
             dirty |= {m for m in months if moved is None or _period_end(year, m) > moved}
-    # a month after the log's last one (a rating or a due date later than every dossier) is rescored as the last
-    # month: the year holds it, and so does the last month's quarter when it is its quarter
+    # a month after the year's last reception month (a rating, a due date or a finish after it) is rescored as that
+    # last month: the year holds it, and so does the last month's quarter when it is its quarter
     dirty = {min(m, months[-1]) for m in dirty} if months else set()
     periods = period_keys(year, sorted(dirty), rubric.period)
     rows = [

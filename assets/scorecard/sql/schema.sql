@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS scorecard_766_elsewhere (
 -- Per rating and feedback file, the months (of any year) its rows count in: satisfied_766 counts a rating in the
 -- month of its date (NgayDanhGia), feedback_on_time_766 a feedback in the month it is due (HanXuLy); `received` counts
 -- each row once, by that month. A rating file also lists, with `received` 0, the months its rated dossiers finished
--- in (rated_766), of the years scored when the file was counted. A file that comes marks these months for rescoring,
+-- in (rated_766), of its own year or a later one scored when the file was counted. A file that comes marks these months for rescoring,
 -- a feedback file that changes or goes marks its recorded months, a rating file that changes or goes every month of
 -- the scored years from its own (its dossiers may have finished elsewhere since): build.refresh_inputs.
 CREATE TABLE IF NOT EXISTS scorecard_766_rating_months (

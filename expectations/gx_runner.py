@@ -423,10 +423,13 @@ def validate_tables(
     if todo or not data_docs_index(site_dir).exists():
         from expectations import gx_worker
 
-        frames = load(todo)
+        # Tables the staging checks handed the worker already (`validate_ahead`), for this very content and label.
+        ahead = gx_worker.validated_ahead(site_dir, {name: keys[name] for name in todo})
+        frames = load([name for name in todo if name not in ahead])
         # In the worker started by the staging checks when it runs (GX already imported there), else here.
-        results = gx_worker.validate(frames, site_dir, run_name, keep_runs)
+        results = gx_worker.validate(frames, site_dir, run_name, keep_runs, take_ahead=ahead)
         if results is None:
+            frames |= load(sorted(ahead)) if ahead else {}
             results = validate_in_process(frames, site_dir, run_name=run_name, keep_runs=keep_runs, registry=registry)
         for name in todo:
             if name in results:
@@ -444,6 +447,28 @@ def validate_tables(
     return out
 
 
+def validate_ahead(
+    con: duckdb.DuckDBPyConnection,
+    years: list[int],
+    fingerprints: dict[str, str],
+    site_dir: Path,
+    *,
+    run_name: str | None,
+    registry: Registry,
+    aggregate: str | None = None,
+) -> list[str]:
+    """Hand the GX worker the tables of `fingerprints` (final already, and changed) to validate while the run goes
+    on; `validate_tables` then takes their results instead of validating them again. Only when the worker was
+    prepared for `site_dir` (`gx_worker.start`); returns the tables handed."""
+    from expectations import gx_worker
+
+    if not fingerprints or not gx_worker.prepared_for(site_dir):
+        return []
+    frames = load_frames(con, years, list(fingerprints), aggregate=aggregate)
+    keys = {name: _validation_key(name, fingerprints[name], run_name, registry) for name in frames}
+    return list(frames) if gx_worker.submit(frames, keys, site_dir, run_name) else []
+
+
 def validate_in_process(
     frames: dict[str, pd.DataFrame],
     site_dir: Path,
@@ -452,15 +477,26 @@ def validate_in_process(
     keep_runs: int | None = None,
     registry: Registry | None = None,
 ) -> dict[str, dict[str, Any]]:
+    registry = registry or load_registry()
+    ctx = gx_context(site_dir, registry)
+    results, pages = validate_checkpoints(ctx, frames, run_name=run_name, registry=registry)
+    publish_data_docs(ctx, site_dir, pages, keep_runs=keep_runs)
+    save_project_template(ctx, registry)
+    return results
+
+
+def validate_checkpoints(
+    ctx: Any, frames: dict[str, pd.DataFrame], *, run_name: str | None, registry: Registry
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[Any]]]:
+    """Each frame through its table's checkpoint: the summaries, and per table the pages to (re)build (its new
+    validation result and its suite) for `publish_data_docs`."""
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    registry = registry or load_registry()
-    ctx = gx_context(site_dir, registry)
     _no_batch_hash()
     results: dict[str, dict[str, Any]] = {}
-    rendered: list[Any] = []  # the pages to (re)build: the new validation results and their suites
+    pages: dict[str, list[Any]] = {}
     for name, frame in frames.items():
         start = time.perf_counter()
         checkpoint = prepared_checkpoint(ctx, name, gx, registry)
@@ -469,18 +505,31 @@ def validate_in_process(
             run_id=RunIdentifier(run_name=run_name or name, run_time=datetime.now(UTC)),
         )
         [(identifier, validation)] = outcome.run_results.items()
-        rendered += [identifier, ExpectationSuiteIdentifier(name=name)]
+        pages[name] = [identifier, ExpectationSuiteIdentifier(name=name)]
         specs = {s.name: s for s in suite_specs(name, registry)}
         results[name] = _summarise(validation, specs, len(frame), time.perf_counter() - start)
+    return results, pages
+
+
+def publish_data_docs(ctx: Any, site_dir: Path, pages: dict[str, list[Any]], *, keep_runs: int | None = None) -> None:
+    """Prune the validation results of the tables of `pages` to the newest `keep_runs`, then build their pages
+    (`validate_checkpoints`) and the index, which drops the pages of pruned results. A full build re-renders every
+    kept result of every suite (up to data_docs_keep_runs × 10 pages): only when the site has no index yet."""
     keep = load_thresholds()["data_docs_keep_runs"] if keep_runs is None else keep_runs
-    _prune_results(ctx, max(int(keep), 1), list(frames))
-    # Incremental build: only the new pages, then the index (which drops the pages of pruned results). A full
-    # build re-renders every kept result of every suite (up to data_docs_keep_runs × 10 pages): only when the
-    # site has no index yet.
+    _prune_results(ctx, max(int(keep), 1), list(pages))
+    rendered = [page for table_pages in pages.values() for page in table_pages]
     full = not data_docs_index(site_dir).exists() or not rendered
     ctx.build_data_docs(site_names=[SITE_NAME], resource_identifiers=None if full else rendered)
-    save_project_template(ctx, registry)
-    return results
+
+
+def forget_results(ctx: Any, rendered: list[Any]) -> None:
+    """Remove the stored validation results among `rendered` that were never published (a run that validated ahead,
+    then ended before data_quality): the prune would count them, the index would never show them."""
+    from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
+
+    for identifier in rendered:
+        if isinstance(identifier, ValidationResultIdentifier):
+            ctx.validation_results_store.remove_key(identifier)
 
 
 def _no_batch_hash() -> None:

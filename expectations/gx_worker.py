@@ -4,9 +4,12 @@ for the process's next runs.
 Importing GX and opening its project and checkpoints takes seconds of one core, all at the very end of a run
 (`data_quality`). The staging checks know, right after ingestion, whether a staged table changed; they `start()`
 this worker, which gets GX ready while indicators, scores and reports use the other core, then waits.
-`data_quality` hands it the frames to validate (pickled to a private temporary directory) and reads back the same
-summaries `validate_in_process` returns; the blocking `critical_expectations_pass` check is built from them, so GX
-still gates the publish. A process, not a thread: GX would compete for the GIL (measurements: docs/benchmarks.md).
+The staging checks also hand it the staged tables that changed, which are final by then (`submit`): it validates
+them while the run computes its scores, and keeps their pages for the run's Data Docs. `data_quality` hands it the
+rest (pickled to a private temporary directory), and reads back the same summaries `validate_in_process` returns,
+those of the tables validated ahead included; the worker then builds the Data Docs of both at once. The blocking
+`critical_expectations_pass` check is built from them, so GX still gates the publish. A process, not a thread: GX
+would compete for the GIL (measurements: docs/benchmarks.md).
 The worker then waits for the next run of the same process: a national run validates each province in turn
 (`start()` asks it to prepare the next province's project), so GX is imported once per process, not once per
 province. When no worker runs (another executor, a test, a worker that failed, `EGOV_GX_WORKER=0`), `validate()`
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 _worker: subprocess.Popen | None = None
 _workdir: tempfile.TemporaryDirectory | None = None
 _site: Path | None = None  # the Data Docs site the worker was last asked to prepare
+_ahead: list[dict[str, Any]] = []  # validations handed ahead (`submit`) whose answers are not read yet, oldest first
 
 
 def start(site_dir: Path, data_dir: Path) -> None:
@@ -61,6 +65,11 @@ def running() -> bool:
     return _worker is not None and _worker.poll() is None
 
 
+def prepared_for(site_dir: Path) -> bool:
+    """Whether a running worker was last asked to prepare `site_dir`."""
+    return running() and _workdir is not None and _site == Path(site_dir).resolve()
+
+
 def _send(request: dict[str, Any]) -> bool:
     """Write one request line to the worker; False (and the worker stopped) when it is gone."""
     try:
@@ -72,28 +81,80 @@ def _send(request: dict[str, Any]) -> bool:
     return True
 
 
+def submit(frames: dict[str, pd.DataFrame], keys: dict[str, str], site_dir: Path, run_name: str | None) -> bool:
+    """Hand the worker `frames` to validate now, without waiting: `validate` reads their summaries, and the worker
+    publishes their pages with the Data Docs of that call. `keys`: each table's validation key (content, suite,
+    label), so that `validated_ahead` answers only for the same content. False when no worker was prepared for
+    `site_dir`."""
+    if not frames or not prepared_for(site_dir):
+        return False
+    out = Path(_workdir.name) / f"ahead-{len(_ahead)}.json"
+    paths = _pickled(frames, f"ahead-{len(_ahead)}-")
+    if not _send({"frames": paths, "run_name": run_name, "out": str(out), "ahead": True}):
+        return False
+    _ahead.append({"site": _site, "keys": {name: keys[name] for name in frames}, "out": out, "paths": paths})
+    return True
+
+
+def validated_ahead(site_dir: Path, keys: dict[str, str]) -> set[str]:
+    """The tables among `keys` handed to the worker ahead for `site_dir` with the same validation key."""
+    site = Path(site_dir).resolve()
+    handed = [ahead["keys"] for ahead in _ahead if ahead["site"] == site]
+    return {name for names in handed for name, key in names.items() if keys.get(name) == key}
+
+
 def validate(
-    frames: dict[str, pd.DataFrame], site_dir: Path, run_name: str | None, keep_runs: int | None = None
+    frames: dict[str, pd.DataFrame],
+    site_dir: Path,
+    run_name: str | None,
+    keep_runs: int | None = None,
+    take_ahead: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
-    """The worker's `validate_in_process(frames, site_dir, run_name=..., keep_runs=...)`, or None when there is no
+    """The worker's `validate_in_process(frames, site_dir, run_name=..., keep_runs=...)`, with the summaries of the
+    tables handed ahead `take_ahead` (`validated_ahead`), whose pages it publishes too; or None when there is no
     worker, it was last prepared for another Data Docs site, or it failed (it is then stopped)."""
-    if not running() or _workdir is None or _site != Path(site_dir).resolve():
+    if not prepared_for(site_dir):
         return None
-    work = Path(_workdir.name)
+    ahead: dict[str, Any] = {}
+    while _ahead:  # each request is answered in order: the ones handed ahead first
+        request = _ahead.pop(0)
+        answer = _answer(request["out"], request["paths"])
+        if answer is None:
+            return None
+        if request["site"] == _site:  # else a run that ended before its data_quality: the worker dropped it
+            ahead |= {name: result for name, result in answer.items() if name in take_ahead}
+    out = Path(_workdir.name) / "result.json"
+    paths = _pickled(frames, "")
+    request = {
+        "frames": paths,
+        "run_name": run_name,
+        "keep_runs": keep_runs,
+        "out": str(out),
+        "take_ahead": sorted(take_ahead),
+    }
+    answer = _answer(out, paths) if _send(request) else None
+    return None if answer is None else {**ahead, **answer}
+
+
+def _pickled(frames: dict[str, pd.DataFrame], prefix: str) -> dict[str, str]:
     paths = {}
     for i, (name, frame) in enumerate(frames.items()):
-        paths[name] = str(work / f"{i}.pkl")
+        paths[name] = str(Path(_workdir.name) / f"{prefix}{i}.pkl")
         frame.to_pickle(paths[name])
-    out = work / "result.json"
-    out.unlink(missing_ok=True)
-    request = {"frames": paths, "run_name": run_name, "keep_runs": keep_runs, "out": str(out)}
-    answer = _worker.stdout.readline() if _send(request) else ""
+    return paths
+
+
+def _answer(out: Path, paths: dict[str, str]) -> dict[str, Any] | None:
+    """The worker's answer to the oldest request not yet read; None (and the worker stopped) when it failed."""
+    line = _worker.stdout.readline()
     for path in paths.values():
         Path(path).unlink(missing_ok=True)
-    if answer.strip() != "done" or not out.exists():
+    if line.strip() != "done" or not Path(out).exists():
         stop()
         return None
-    return json.loads(out.read_text())
+    answer = json.loads(Path(out).read_text())
+    Path(out).unlink()
+    return answer
 
 
 def stop() -> None:
@@ -107,6 +168,7 @@ def stop() -> None:
             if pipe is not None:
                 pipe.close()
     _worker, _site = None, None
+    _ahead.clear()
     if _workdir is not None:
         _workdir.cleanup()
         _workdir = None
@@ -115,17 +177,28 @@ def stop() -> None:
 def main() -> int:
     import great_expectations as gx
 
-    from expectations.gx_runner import gx_context, prepared_checkpoint, save_project_template, validate_in_process
+    from expectations.gx_runner import (
+        forget_results,
+        gx_context,
+        prepared_checkpoint,
+        publish_data_docs,
+        save_project_template,
+        validate_checkpoints,
+    )
     from expectations.suites import MART_SUITES, STAGING_SUITES
     from pipelines.core.registry import load_registry
 
     answers = os.fdopen(os.dup(1), "w")  # the answers' channel; whatever GX prints goes to /dev/null
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
-    site_dir, registry = None, None
+    site_dir, registry, ctx = None, None, None
+    ahead: dict[str, list[Any]] = {}  # pages of the tables validated ahead, published with the run's validation
     for line in sys.stdin:
         request = json.loads(line)
         if "prepare" in request:
+            # validated ahead for a run that ended before its data_quality: never published
+            forget_results(ctx, [page for pages in ahead.values() for page in pages])
+            ahead = {}
             # The slow part of a first validation, done while the run computes: the import (once), the project,
             # the checkpoints.
             site_dir, registry = Path(request["prepare"]), load_registry(Path(request["data_dir"]))
@@ -138,9 +211,17 @@ def main() -> int:
         for name, path in request["frames"].items():
             with open(path, "rb") as fh:
                 frames[name] = pickle.load(fh)  # written by our own run, in our own temporary directory
-        results = validate_in_process(
-            frames, site_dir, run_name=request["run_name"], keep_runs=request["keep_runs"], registry=registry
-        )
+        results, pages = validate_checkpoints(ctx, frames, run_name=request["run_name"], registry=registry)
+        if request.get("ahead"):
+            ahead |= pages
+        else:
+            # the tables validated ahead whose results the run took (the others' content changed since: dropped)
+            taken = {name: ahead.pop(name) for name in request["take_ahead"] if name in ahead}
+            forget_results(ctx, [page for pages in ahead.values() for page in pages])
+            ahead = {}
+            pages |= taken
+            publish_data_docs(ctx, site_dir, pages, keep_runs=request["keep_runs"])
+            save_project_template(ctx, registry)
         Path(request["out"]).write_text(json.dumps(results))
         answers.write("done\n")
         answers.flush()

@@ -179,6 +179,77 @@ def test_gx_worker_gives_the_in_process_summaries_and_serves_one_site_after_anot
     assert (first / "index.html").exists() and (second / "index.html").exists()  # the worker built the Data Docs
 
 
+def _stored_results(site: Path) -> dict[str, int]:
+    """Validation results in the GX project of a Data Docs site, per suite."""
+    found = (site.parent / "gx" / "uncommitted" / "validations").glob("*/*/*/*.json")
+    counts: dict[str, int] = {}
+    for path in found:
+        counts[path.parts[-4]] = counts.get(path.parts[-4], 0) + 1
+    return counts
+
+
+def test_tables_handed_to_the_worker_ahead_give_the_in_process_results_and_leave_nothing_unpublished(
+    province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's checks hand the GX worker each table as soon as it is final (the staged tables, then the indicators,
+    the rankings, the ratings' aggregate), and data_quality takes those results instead of validating again. They
+    equal validation in this process. A table whose content changed after it was handed is validated again and its
+    early result dropped; tables handed by a run that ended before its data_quality (the worker prepared for the
+    next site) leave no result behind; a worker that dies after taking tables ahead is replaced by validation here."""
+    import duckdb
+
+    monkeypatch.setenv("EGOV_GX_WORKER", "1")
+
+    from expectations import gx_worker
+    from expectations.gx_runner import (
+        data_docs_index,
+        table_fingerprints,
+        validate_ahead,
+        validate_in_process,
+        validate_tables,
+    )
+    from pipelines.core.registry import load_registry
+    from tests.conftest import YEARS
+
+    label, registry = f"{YEARS[0]}-{YEARS[-1]}", load_registry(province)
+    names = ["stg_services", "indicators", "rankings"]
+    abandoned, site, replaced = (tmp_path / name / "data_docs" for name in ("abandoned", "site", "replaced"))
+    with duckdb.connect(str(settings.warehouse_path(province)), read_only=True) as con:
+        fingerprints = table_fingerprints(con, YEARS, names)
+        early = {name: fingerprints[name] for name in ("stg_services", "indicators")}
+
+        def load(tables: list[str]) -> dict:
+            from expectations.gx_runner import load_frames
+
+            return load_frames(con, YEARS, tables)
+
+        try:
+            gx_worker.start(abandoned, province)
+            assert validate_ahead(con, YEARS, early, abandoned, run_name=label, registry=registry) == list(early)
+            gx_worker.start(site, province)  # the abandoned run ended before its data_quality
+            assert validate_ahead(con, YEARS, early, site, run_name=label, registry=registry) == list(early)
+            # the indicators changed after they were handed: their fingerprint differs
+            in_worker = validate_tables(load, {**fingerprints, "indicators": "changed"}, site, run_name=label)
+            gx_worker.start(replaced, province)
+            assert validate_ahead(con, YEARS, early, replaced, run_name=label, registry=registry) == list(early)
+            gx_worker._worker.kill()
+            gx_worker._worker.wait()
+            in_process_after_death = validate_tables(load, fingerprints, replaced, run_name=label)
+        finally:
+            gx_worker.stop()
+        here = validate_in_process(load(names), tmp_path / "here" / "data_docs", run_name=label, registry=registry)
+    expected = _without_timings({name: {**r, "reused": False} for name, r in here.items()})
+    assert _without_timings(in_worker) == expected
+    assert _without_timings(in_process_after_death) == expected
+    assert _stored_results(site) == dict.fromkeys(names, 1)  # the early indicators' result dropped
+    assert _stored_results(abandoned) == {}
+    assert _stored_results(replaced) == dict.fromkeys(names, 1)
+    for docs in (site, replaced):
+        index = data_docs_index(docs).read_text()
+        assert all(len(list((docs / "validations" / name).rglob("*.html"))) == 1 for name in names)
+        assert all(f"validations/{name}/" in index for name in names)
+
+
 def test_every_stored_gx_result_is_keyed_by_the_content_it_validated(province: Path) -> None:
     """A rating names a dossier, so stg_ratings is loaded after the staging checks: the GX fingerprint of its monthly
     aggregate (`rating_month`) is taken by data_quality from what it validates, not by the staging checks before its

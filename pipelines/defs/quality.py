@@ -162,6 +162,9 @@ def _linked_checks(source: str, table: str) -> dg.AssetChecksDefinition:
             results = run_sql_checks(
                 con, years, names=[*QUARANTINE_CHECKS, *rows], registry=load_registry(warehouse.base)
             )
+            if not any(r.failed for r in results):  # the linked table and its aggregate are final now
+                linked = [t for t in (table, AGGREGATE_SUITES.get(table)) if t in GX_TABLES]
+                _validate_ahead(context, con, warehouse, linked)
         _run_results.setdefault((context.run.run_id, tuple(years)), {}).update({r.name: r for r in results})
         by_name = {r.name: r for r in results}
         yield _check_result(
@@ -223,15 +226,44 @@ def _prepare_gx(context: dg.AssetCheckExecutionContext, con, warehouse: Warehous
     linked = {*LINKED_TABLES.values(), *(AGGREGATE_SUITES.get(t) for t in LINKED_TABLES.values())}
     final = [t for t in GX_STAGING_TABLES if t not in linked]
     fingerprints = table_fingerprints(con, years, final, aggregate=AGGREGATE_TABLE, temporary=False)
-    changed = tables_to_validate(
-        data_docs_dir(warehouse), fingerprints, run_name=_label(years), registry=load_registry(warehouse.base)
-    )
+    site, registry = data_docs_dir(warehouse), load_registry(warehouse.base)
+    changed = tables_to_validate(site, fingerprints, run_name=_label(years), registry=registry)
     _run_frames[(context.run.run_id, tuple(years))] = fingerprints
     context.log.info(f"GX: staged tables changed since their last validation: {', '.join(changed) or 'none'}")
     if changed:  # data_quality will validate: import GX in a worker process meanwhile (expectations/gx_worker.py)
         from expectations import gx_worker
 
-        gx_worker.start(data_docs_dir(warehouse), warehouse.base)
+        gx_worker.start(site, warehouse.base)
+        _validate_ahead(context, con, warehouse, {t: fingerprints[t] for t in changed}, aggregate=AGGREGATE_TABLE)
+
+
+def _validate_ahead(
+    context: dg.AssetCheckExecutionContext,
+    con,
+    warehouse: Warehouse,
+    tables: list[str] | dict[str, str],
+    *,
+    aggregate: str | None = None,
+) -> None:
+    """Hand the GX worker the changed ones among `tables` (final from this step on; with their fingerprints when
+    known), so that it validates them while the run goes on and data_quality takes their results. Nothing when no
+    worker was prepared for this run (`gx_worker.start` in the staging checks)."""
+    from expectations import gx_worker
+    from expectations.gx_runner import table_fingerprints, tables_to_validate, validate_ahead
+
+    site = data_docs_dir(warehouse)
+    if not gx_worker.prepared_for(site):
+        return
+    years, registry = run_years(context), load_registry(warehouse.base)
+    if not isinstance(tables, dict):
+        fingerprints = table_fingerprints(con, years, tables)
+        tables = {
+            t: fingerprints[t]
+            for t in tables_to_validate(site, fingerprints, run_name=_label(years), registry=registry)
+        }
+    ahead = validate_ahead(con, years, tables, site, run_name=_label(years), registry=registry, aggregate=aggregate)
+    if ahead:
+        context.log.info(f"GX: validating {', '.join(ahead)} in its worker while the run goes on")
 
 
 def _label(years: list[int]) -> str:
@@ -292,6 +324,8 @@ def ratios_within_0_1(context: dg.AssetCheckExecutionContext, warehouse: Warehou
         results = _run_checks(
             context.run.run_id, con, run_years(context), ["indicator_ratio_out_of_range"], warehouse=warehouse
         )
+        if not any(r.failed for r in results):
+            _validate_ahead(context, con, warehouse, ["indicators"])
     return _check_result(results, dg.AssetCheckSeverity.ERROR, log=context.log.error)
 
 
@@ -306,6 +340,8 @@ def ranks_follow_totals(context: dg.AssetCheckExecutionContext, warehouse: Wareh
         results = _run_checks(
             context.run.run_id, con, run_years(context), ["rankings_rank_sequence"], warehouse=warehouse
         )
+        if not any(r.failed for r in results):
+            _validate_ahead(context, con, warehouse, ["criterion_scores", "rankings"])
     return _check_result(results, dg.AssetCheckSeverity.ERROR, log=context.log.error)
 
 

@@ -39,8 +39,9 @@ def data_docs_dir(warehouse: Warehouse) -> Path:
 # A step that finds nothing here (another process, a re-executed step) simply runs the checks itself. Only steps
 # that run after every table their checks read is final (staging_checks and later) may fill it.
 _run_results: dict[tuple[str, tuple[int, ...]], dict[str, CheckResult]] = {}
-# Likewise the GX fingerprints of the staged tables taken by the staging checks (with the dossier aggregate left
-# in AGGREGATE_TABLE), so data_quality does not read the dossier log again for it.
+# Likewise the GX fingerprints the checks took of the tables final by then (the staging checks: the staged tables,
+# with the dossier aggregate left in AGGREGATE_TABLE; the later checks: the tables they hand the GX worker), so
+# data_quality does not read the dossier log or the ratings again for them.
 _run_frames: dict[tuple[str, tuple[int, ...]], dict[str, str]] = {}
 
 
@@ -228,7 +229,7 @@ def _prepare_gx(context: dg.AssetCheckExecutionContext, con, warehouse: Warehous
     fingerprints = table_fingerprints(con, years, final, aggregate=AGGREGATE_TABLE, temporary=False)
     site, registry = data_docs_dir(warehouse), load_registry(warehouse.base)
     changed = tables_to_validate(site, fingerprints, run_name=_label(years), registry=registry)
-    _run_frames[(context.run.run_id, tuple(years))] = fingerprints
+    _run_frames.setdefault((context.run.run_id, tuple(years)), {}).update(fingerprints)
     context.log.info(f"GX: staged tables changed since their last validation: {', '.join(changed) or 'none'}")
     if changed:  # data_quality will validate: import GX in a worker process meanwhile (expectations/gx_worker.py)
         from expectations import gx_worker
@@ -257,6 +258,7 @@ def _validate_ahead(
     years, registry = run_years(context), load_registry(warehouse.base)
     if not isinstance(tables, dict):
         fingerprints = table_fingerprints(con, years, tables)
+        _run_frames.setdefault((context.run.run_id, tuple(years)), {}).update(fingerprints)
         tables = {
             t: fingerprints[t]
             for t in tables_to_validate(site, fingerprints, run_name=_label(years), registry=registry)
@@ -381,7 +383,7 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
     years = partition_years(context)
     site = data_docs_dir(warehouse)
     key = (context.run.run_id, tuple(years))
-    staged = _run_frames.pop(key, {})  # from the staging checks of this run, when they ran in this process
+    staged = _run_frames.pop(key, {})  # from the checks of this run, when they ran in this process
 
     with warehouse.connect() as con:
         # the check steps' results, the rest run here

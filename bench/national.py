@@ -40,9 +40,9 @@ NATIONAL_STEPS = ("national_rankings", "national_marts", "national_reports")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def tree_sample(root: int) -> tuple[float, dict[tuple[int, int], float]]:
-    """Resident memory (MB) of `root` and all its descendants, and the CPU seconds each of them used so far (keyed
-    by pid and start time), from /proc."""
+def tree_sample(root: int) -> tuple[float, dict[tuple[int, int], float], dict[int, float]]:
+    """Resident memory (MB) of `root` and all its descendants, the CPU seconds each of them used so far (keyed
+    by pid and start time), and each one's resident memory (MB), from /proc."""
     children: dict[int, list[int]] = {}
     stats: dict[int, list[str]] = {}
     for entry in Path("/proc").iterdir():
@@ -53,14 +53,27 @@ def tree_sample(root: int) -> tuple[float, dict[tuple[int, int], float]]:
                 continue
             stats[int(entry.name)] = fields
             children.setdefault(int(fields[1]), []).append(int(entry.name))
-    rss_kb, cpu, todo = 0, {}, list(children.get(root, []))
+    rss_kb, cpu, by_pid, todo = 0, {}, {}, list(children.get(root, []))
     while todo:
         pid = todo.pop()
         fields = stats[pid]  # from the state on: ppid 1, utime 11, stime 12, starttime 19, rss 21 (pages)
         rss_kb += int(fields[21]) * PAGE_KB
+        by_pid[pid] = int(fields[21]) * PAGE_KB / 1024
         cpu[(pid, int(fields[19]))] = (int(fields[11]) + int(fields[12])) / TICKS
         todo += children.get(pid, [])
-    return rss_kb / 1024, cpu
+    return rss_kb / 1024, cpu, by_pid
+
+
+def _role(pid: int) -> str:
+    """What a process of the tree is: the GX worker, a Celery worker, Redis, or the run (egov) itself."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "ended"
+    for marker, role in (("expectations.gx_worker", "gx_worker"), ("redis", "redis"), ("worker", "celery_worker")):
+        if marker in command:
+            return role
+    return "run"
 
 
 class TreeMonitor:
@@ -70,14 +83,23 @@ class TreeMonitor:
 
     def __init__(self) -> None:
         self.peak_mb = 0.0
+        self.at_peak_mb: dict[str, float] = {}  # by role (`_role`), at the instant of the tree's peak
+        self.peak_by_role_mb: dict[str, float] = {}  # each role's own peak (one process of it at a time)
+        self._roles: dict[int, str] = {}
         self.cpu: dict[tuple[int, int], float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(0.2):
-            rss, cpu = tree_sample(os.getpid())
-            self.peak_mb = max(self.peak_mb, rss)
+            rss, cpu, by_pid = tree_sample(os.getpid())
+            roles: dict[str, float] = {}
+            for pid, mb in by_pid.items():
+                role = self._roles.setdefault(pid, _role(pid))
+                roles[role] = roles.get(role, 0.0) + mb
+                self.peak_by_role_mb[role] = max(self.peak_by_role_mb.get(role, 0.0), mb)
+            if rss > self.peak_mb:
+                self.peak_mb, self.at_peak_mb = rss, roles
             self.cpu.update(cpu)
 
     @property
@@ -105,9 +127,10 @@ def free_port() -> int:
 
 
 def clean(data: Path) -> None:
-    """Back to raw files only: no warehouse, marts or Dagster history, for the nation and every province."""
+    """Back to raw files only: no warehouse, marts, quality results (GX would reuse them) or Dagster history, for the
+    nation and every province."""
     for folder in [data, *sorted((data / "provinces").iterdir())]:
-        for name in ("warehouse", "marts", "dagster_home"):
+        for name in ("warehouse", "marts", "quality", "dagster_home"):
             shutil.rmtree(folder / name, ignore_errors=True)
 
 
@@ -196,6 +219,8 @@ def run_executor(data: Path, year: int, executor: str, workers: int, log: Path) 
         "cpu_s": round(monitor.cpu_s, 1),
         "cpu_s_reaped_children": round(children_cpu_s() - cpu_before, 1),
         "peak_rss_mb": round(monitor.peak_mb),
+        "peak_rss_at_peak_by_role_mb": {role: round(mb) for role, mb in monitor.at_peak_mb.items()},
+        "peak_rss_by_role_mb": {role: round(mb) for role, mb in monitor.peak_by_role_mb.items()},
         "run_id": run_id,
         "steps": steps,
         "marts": marts_digest(data / "marts" / "egov.duckdb"),
@@ -285,7 +310,11 @@ def main() -> None:
     for executor in args.executors.split(","):
         print(f"== {executor}", flush=True)
         result = run_executor(data, args.year, executor, args.workers, args.data_root / f"{executor}.log")
-        print(f"   wall {result['wall_s']} s, CPU {result['cpu_s']} s, peak RSS {result['peak_rss_mb']} MB", flush=True)
+        print(
+            f"   wall {result['wall_s']} s, CPU {result['cpu_s']} s, peak RSS {result['peak_rss_mb']} MB "
+            f"(then: {result['peak_rss_at_peak_by_role_mb']}; each role's own peak: {result['peak_rss_by_role_mb']})",
+            flush=True,
+        )
         results.append(result)
         report = summarise(args.scale, args.year, dossiers, results)
         out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")  # after each executor

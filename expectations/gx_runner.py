@@ -208,13 +208,35 @@ def _batch_definition(ctx: Any, name: str) -> Any:
         return asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION_NAME)
 
 
-def _prune_results(ctx: Any, keep: int, suites: list[str]) -> None:
-    """Keep the `keep` newest validation results of each of `suites`; the docs index then drops the older pages."""
+UNPUBLISHED = "egov_unpublished_results.json"  # results validated ahead, not yet published (`gx_worker`)
+
+
+def mark_unpublished(ctx: Any, pages: dict[str, list[Any]]) -> None:
+    """Record the validation results among `pages` as not published yet (validated ahead by the GX worker): until a
+    publish takes them, `_prune_results` removes them, so that a run that never published them (it ended before
+    its data_quality, its worker was killed) leaves nothing that takes a published result's place."""
+    path = Path(ctx.root_directory) / UNPUBLISHED
+    known = _read_json(path).get("results", [])
+    known += [list(page.to_tuple()) for table in pages.values() for page in table if hasattr(page, "run_id")]
+    path.write_text(json.dumps({"results": known}))
+
+
+def _prune_results(ctx: Any, keep: int, pages: list[Any], suites: list[str]) -> None:
+    """Keep the `keep` newest validation results of each of `suites`; the docs index then drops the older pages.
+    Results validated ahead and never published (`mark_unpublished`) are removed first, except those about to be
+    published (`pages`)."""
     store = ctx.validation_results_store
+    path = Path(ctx.root_directory) / UNPUBLISHED
+    unpublished = {tuple(key) for key in _read_json(path).get("results", [])}
+    publishing = {page.to_tuple() for page in pages if hasattr(page, "run_id")}
     by_suite: dict[str, list[Any]] = {}
     for key in store.list_keys():
-        if key.expectation_suite_identifier.name in suites:
+        if key.to_tuple() in unpublished - publishing:
+            store.remove_key(key)
+        elif key.expectation_suite_identifier.name in suites:
             by_suite.setdefault(key.expectation_suite_identifier.name, []).append(key)
+    if unpublished:
+        path.unlink()
     for keys in by_suite.values():
         keys.sort(key=lambda k: k.run_id.run_time)
         for old in keys[: max(len(keys) - keep, 0)]:
@@ -516,8 +538,8 @@ def publish_data_docs(ctx: Any, site_dir: Path, pages: dict[str, list[Any]], *, 
     (`validate_checkpoints`) and the index, which drops the pages of pruned results. A full build re-renders every
     kept result of every suite (up to data_docs_keep_runs × 10 pages): only when the site has no index yet."""
     keep = load_thresholds()["data_docs_keep_runs"] if keep_runs is None else keep_runs
-    _prune_results(ctx, max(int(keep), 1), list(pages))
     rendered = [page for table_pages in pages.values() for page in table_pages]
+    _prune_results(ctx, max(int(keep), 1), rendered, list(pages))
     full = not data_docs_index(site_dir).exists() or not rendered
     ctx.build_data_docs(site_names=[SITE_NAME], resource_identifiers=None if full else rendered)
 

@@ -47,7 +47,7 @@ def start(site_dir: Path, data_dir: Path) -> None:
     if os.environ.get("EGOV_GX_WORKER") == "0":
         return
     if not running():
-        stop()
+        _kill()
         _workdir = tempfile.TemporaryDirectory(prefix="egov-gx-")
         _worker = subprocess.Popen(
             [sys.executable, "-m", "expectations.gx_worker"],
@@ -76,7 +76,7 @@ def _send(request: dict[str, Any]) -> bool:
         _worker.stdin.write(json.dumps(request) + "\n")
         _worker.stdin.flush()
     except (AttributeError, BrokenPipeError, OSError):
-        stop()
+        _kill()
         return False
     return True
 
@@ -150,22 +150,42 @@ def _answer(out: Path, paths: dict[str, str]) -> dict[str, Any] | None:
     for path in paths.values():
         Path(path).unlink(missing_ok=True)
     if line.strip() != "done" or not Path(out).exists():
-        stop()
+        _kill()
         return None
     answer = json.loads(Path(out).read_text())
     Path(out).unlink()
     return answer
 
 
+STOP_TIMEOUT = 120  # seconds a stopping worker may take to finish its last Data Docs before it is killed
+
+
 def stop() -> None:
-    """End the worker and remove its files (at the latest when the process exits)."""
+    """End the worker once it has built the Data Docs of its last validation (killed after STOP_TIMEOUT s), then
+    remove its files; at the latest when the process exits. Killed at once when tables handed ahead were never
+    taken (a run that ended before its data_quality, or whose data_quality runs in another process): their
+    validation would be for nothing, and the results it stored are removed at the site's next publish."""
+    if _ahead:
+        _kill()
+    elif running():
+        try:
+            _worker.stdin.write(json.dumps({"end": True}) + "\n")
+            _worker.stdin.close()
+            _worker.wait(timeout=STOP_TIMEOUT)
+        except (BrokenPipeError, OSError, subprocess.TimeoutExpired):
+            pass
+    _kill()
+
+
+def _kill() -> None:
+    """End the worker now (it failed, or it did not stop) and remove its files."""
     global _worker, _workdir, _site
     if _worker is not None and _worker.poll() is None:
         _worker.kill()
         _worker.wait()
     if _worker is not None:
         for pipe in (_worker.stdin, _worker.stdout):
-            if pipe is not None:
+            if pipe is not None and not pipe.closed:
                 pipe.close()
     _worker, _site = None, None
     _ahead.clear()
@@ -180,6 +200,7 @@ def main() -> int:
     from expectations.gx_runner import (
         forget_results,
         gx_context,
+        mark_unpublished,
         prepared_checkpoint,
         publish_data_docs,
         save_project_template,
@@ -195,10 +216,12 @@ def main() -> int:
     ahead: dict[str, list[Any]] = {}  # pages of the tables validated ahead, published with the run's validation
     for line in sys.stdin:
         request = json.loads(line)
-        if "prepare" in request:
+        if "prepare" in request or "end" in request:
             # validated ahead for a run that ended before its data_quality: never published
             forget_results(ctx, [page for pages in ahead.values() for page in pages])
             ahead = {}
+            if "end" in request:
+                break
             # The slow part of a first validation, done while the run computes: the import (once), the project,
             # the checkpoints.
             site_dir, registry = Path(request["prepare"]), load_registry(Path(request["data_dir"]))
@@ -213,18 +236,21 @@ def main() -> int:
                 frames[name] = pickle.load(fh)  # written by our own run, in our own temporary directory
         results, pages = validate_checkpoints(ctx, frames, run_name=request["run_name"], registry=registry)
         if request.get("ahead"):
-            ahead |= pages
-        else:
-            # the tables validated ahead whose results the run took (the others' content changed since: dropped)
-            taken = {name: ahead.pop(name) for name in request["take_ahead"] if name in ahead}
-            forget_results(ctx, [page for pages in ahead.values() for page in pages])
-            ahead = {}
-            pages |= taken
-            publish_data_docs(ctx, site_dir, pages, keep_runs=request["keep_runs"])
-            save_project_template(ctx, registry)
+            mark_unpublished(ctx, pages)
         Path(request["out"]).write_text(json.dumps(results))
         answers.write("done\n")
         answers.flush()
+        if request.get("ahead"):
+            ahead |= pages
+            continue
+        # The run goes on with the summaries; the Data Docs are built meanwhile, before the next request is read
+        # (`stop` waits for them). The tables validated ahead whose results the run took are published with it (the
+        # others' content changed since: dropped).
+        taken = {name: ahead.pop(name) for name in request["take_ahead"] if name in ahead}
+        forget_results(ctx, [page for pages in ahead.values() for page in pages])
+        ahead = {}
+        publish_data_docs(ctx, site_dir, pages | taken, keep_runs=request["keep_runs"])
+        save_project_template(ctx, registry)
     return 0
 
 

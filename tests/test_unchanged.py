@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,9 @@ def test_gx_worker_gives_the_in_process_summaries_and_serves_one_site_after_anot
         assert gx_worker._worker.pid == pid  # the same process: GX is not imported again
         assert gx_worker.validate(frames, first, "2023-2025") is None  # now prepared for the second site
         in_second = gx_worker.validate(frames, second, "2023-2025")
+        gx_worker.stop()  # once it has built the Data Docs, which it does after answering
+        assert (second / "index.html").exists()
+        gx_worker.start(second, province)
         gx_worker._worker.kill()
         gx_worker._worker.wait()
         assert gx_worker.validate(frames, second, "2023-2025") is None  # a dead worker is noticed
@@ -195,7 +199,9 @@ def test_tables_handed_to_the_worker_ahead_give_the_in_process_results_and_leave
     the rankings, the ratings' aggregate), and data_quality takes those results instead of validating again. They
     equal validation in this process. A table whose content changed after it was handed is validated again and its
     early result dropped; tables handed by a run that ended before its data_quality (the worker prepared for the
-    next site) leave no result behind; a worker that dies after taking tables ahead is replaced by validation here."""
+    next site) leave no result behind; a worker that dies after taking tables ahead is replaced by validation here,
+    and the results it stored are removed when the site is published.
+    The worker answers before it builds the Data Docs, and `stop` waits for them."""
     import duckdb
 
     monkeypatch.setenv("EGOV_GX_WORKER", "1")
@@ -230,8 +236,14 @@ def test_tables_handed_to_the_worker_ahead_give_the_in_process_results_and_leave
             assert validate_ahead(con, YEARS, early, site, run_name=label, registry=registry) == list(early)
             # the indicators changed after they were handed: their fingerprint differs
             in_worker = validate_tables(load, {**fingerprints, "indicators": "changed"}, site, run_name=label)
+            gx_worker.stop()  # once it has built the Data Docs, which it does after answering
             gx_worker.start(replaced, province)
             assert validate_ahead(con, YEARS, early, replaced, run_name=label, registry=registry) == list(early)
+            for _ in range(600):  # until the worker stored the results of what it was handed, then it dies
+                if set(_stored_results(replaced)) == set(early):
+                    break
+                time.sleep(0.2)
+            assert set(_stored_results(replaced)) == set(early)
             gx_worker._worker.kill()
             gx_worker._worker.wait()
             in_process_after_death = validate_tables(load, fingerprints, replaced, run_name=label)
@@ -243,7 +255,7 @@ def test_tables_handed_to_the_worker_ahead_give_the_in_process_results_and_leave
     assert _without_timings(in_process_after_death) == expected
     assert _stored_results(site) == dict.fromkeys(names, 1)  # the early indicators' result dropped
     assert _stored_results(abandoned) == {}
-    assert _stored_results(replaced) == dict.fromkeys(names, 1)
+    assert _stored_results(replaced) == dict.fromkeys(names, 1)  # the dead worker's results removed at the publish
     for docs in (site, replaced):
         index = data_docs_index(docs).read_text()
         assert all(len(list((docs / "validations" / name).rglob("*.html"))) == 1 for name in names)

@@ -17,6 +17,7 @@ only imported when a table must be validated.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import html
 import json
@@ -67,7 +68,8 @@ def data_docs_index(site_dir: Path) -> Path:
 
 
 def gx_context(site_dir: Path, registry: Registry | None = None) -> Any:
-    """The file context rooted at `site_dir.parent`, its Data Docs site pointed at `site_dir`; one per process.
+    """The file context rooted at `site_dir.parent`, its Data Docs site pointed at `site_dir`; one per process, the last
+    site's.
 
     GX would write the docs to gx/uncommitted/data_docs/local_site/; the default site is replaced by one whose
     store backend is `site_dir` (absolute, rewritten on each open, so a moved data directory keeps working).
@@ -77,6 +79,11 @@ def gx_context(site_dir: Path, registry: Registry | None = None) -> Any:
     site_dir = Path(site_dir).resolve()
     key = str(site_dir)
     if key not in _contexts:
+        # One context at a time: a national run validates province after province in one process (the GX worker),
+        # and each context holds its suites, checkpoints and stores (the worker grew to 1.2 GB over 63 provinces).
+        _contexts.clear()
+        _loaded_checkpoints.clear()
+        gc.collect()
         _seed_project(site_dir, registry or load_registry())
         _contexts[key] = _open_context(site_dir)
     return _contexts[key]

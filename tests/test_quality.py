@@ -1254,6 +1254,24 @@ def test_a_new_data_directory_starts_from_the_prepared_gx_project_of_the_same_su
     assert str(tmp_path / "a") not in (tmp_path / "b" / "gx" / "great_expectations.yml").read_text()
 
 
+def test_one_process_validating_site_after_site_holds_the_last_sites_gx_context_only(
+    clean_frames: dict[str, Any], tmp_path: Path
+) -> None:
+    """A national run's GX worker validates province after province: it grew to 1.2 GB over 63 provinces while it
+    kept every province's GX context (suites, checkpoints, stores). It now keeps the last site's only, and a site
+    validated again is simply opened again, with the same results."""
+    from expectations import gx_runner
+
+    frames = {name: clean_frames[name] for name in ("rankings", "stg_services")}
+    first = gx_runner.validate_frames(frames, tmp_path / "a" / "data_docs", run_name=str(YEAR))
+    gx_runner.validate_frames(frames, tmp_path / "b" / "data_docs", run_name=str(YEAR))
+    assert list(gx_runner._contexts) == [str((tmp_path / "b" / "data_docs").resolve())]
+    assert {ctx for ctx, _ in gx_runner._loaded_checkpoints} == {id(next(iter(gx_runner._contexts.values())))}
+    again = gx_runner.validate_frames(frames, tmp_path / "a" / "data_docs", run_name=f"{YEAR}-again")
+    assert {n: r["failed"] for n, r in again.items()} == {n: r["failed"] for n, r in first.items()}
+    assert list(gx_runner._contexts) == [str((tmp_path / "a" / "data_docs").resolve())]
+
+
 def test_a_directory_with_fewer_tables_keeps_a_template_of_its_own_suites_and_a_fuller_one_extends_it(
     clean_frames: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

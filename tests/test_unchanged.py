@@ -137,52 +137,6 @@ def _without_timings(results: dict) -> dict:
     return {name: {k: v for k, v in r.items() if k != "seconds"} for name, r in results.items()}
 
 
-def test_gx_worker_gives_the_in_process_summaries_and_serves_one_site_after_another(
-    province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Validation in the worker process (started ahead, as a run does) equals validation in this process. The worker
-    stays for the process's next runs: a national run validates province after province, so the worker is asked
-    to prepare the next site and validates it (GX imported once). Without a worker, for a site it was not last
-    prepared for, or once it died, `validate` returns None and the caller validates itself."""
-    import duckdb
-
-    monkeypatch.setenv("EGOV_GX_WORKER", "1")  # the deployments' default (tests/conftest.py turns it off)
-
-    from expectations import gx_worker
-    from expectations.gx_runner import load_frames, validate_in_process
-    from pipelines.core.registry import load_registry
-    from tests.conftest import YEARS
-
-    with duckdb.connect(str(settings.warehouse_path(province)), read_only=True) as con:
-        frames = load_frames(con, YEARS, ["rankings", "indicators", "stg_services"])
-    first, second = tmp_path / "first" / "data_docs", tmp_path / "second" / "data_docs"
-    assert gx_worker.validate(frames, first, None) is None  # no worker
-    try:
-        gx_worker.start(first, province)
-        pid = gx_worker._worker.pid
-        assert gx_worker.validate(frames, tmp_path / "elsewhere", None) is None  # started for another site
-        in_first = gx_worker.validate(frames, first, "2023-2025")
-        gx_worker.start(second, province)
-        assert gx_worker._worker.pid == pid  # the same process: GX is not imported again
-        assert gx_worker.validate(frames, first, "2023-2025") is None  # now prepared for the second site
-        in_second = gx_worker.validate(frames, second, "2023-2025")
-        gx_worker.stop()  # once it has built the Data Docs, which it does after answering
-        assert (second / "index.html").exists()
-        gx_worker.start(second, province)
-        gx_worker._worker.kill()
-        gx_worker._worker.wait()
-        assert gx_worker.validate(frames, second, "2023-2025") is None  # a dead worker is noticed
-    finally:
-        gx_worker.stop()
-    assert not gx_worker.running()
-    here = validate_in_process(
-        frames, tmp_path / "here" / "data_docs", run_name="2023-2025", registry=load_registry(province)
-    )
-    assert in_first is not None and _without_timings(in_first) == _without_timings(here)
-    assert in_second is not None and _without_timings(in_second) == _without_timings(here)
-    assert (first / "index.html").exists() and (second / "index.html").exists()  # the worker built the Data Docs
-
-
 def _stored_results(site: Path) -> dict[str, int]:
     """Validation results in the GX project of a Data Docs site, per suite."""
     found = (site.parent / "gx" / "uncommitted" / "validations").glob("*/*/*/*.json")
@@ -192,23 +146,28 @@ def _stored_results(site: Path) -> dict[str, int]:
     return counts
 
 
-def test_tables_handed_to_the_worker_ahead_give_the_in_process_results_and_leave_nothing_unpublished(
+def test_the_gx_worker_serves_site_after_site_takes_tables_ahead_and_equals_validation_here(
     province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The run's checks hand the GX worker each table as soon as it is final (the staged tables, then the indicators,
-    the rankings, the ratings' aggregate), and data_quality takes those results instead of validating again. They
-    equal validation in this process. A table whose content changed after it was handed is validated again and its
-    early result dropped; tables handed by a run that ended before its data_quality (the worker prepared for the
-    next site) leave no result behind; a worker that dies after taking tables ahead is replaced by validation here,
-    and the results it stored are removed when the site is published.
-    The worker answers before it builds the Data Docs, and `stop` waits for them."""
+    """The GX worker (expectations/gx_worker.py) against validation in this process, in one worker's life and the
+    next's (each start imports GX, so the scenarios share them):
+    - it stays for the process's next runs: a national run validates province after province, so the worker is
+      asked to prepare the next site and validates it (GX imported once); without a worker, or for a site it was
+      not last prepared for, `validate` returns None and the caller validates itself;
+    - the run's checks hand it each table as soon as it is final, and data_quality takes those results instead of
+      validating again; a table whose content changed after it was handed is validated again and its early result
+      dropped; tables handed by a run that ended before its data_quality leave no result behind;
+    - a worker that dies after taking tables ahead is replaced by validation here, and the results it stored are
+      removed when the site is published;
+    - it answers before it builds the Data Docs, and `stop` waits for them."""
     import duckdb
 
-    monkeypatch.setenv("EGOV_GX_WORKER", "1")
+    monkeypatch.setenv("EGOV_GX_WORKER", "1")  # the deployments' default (tests/conftest.py turns it off)
 
     from expectations import gx_worker
     from expectations.gx_runner import (
         data_docs_index,
+        load_frames,
         table_fingerprints,
         validate_ahead,
         validate_in_process,
@@ -219,24 +178,33 @@ def test_tables_handed_to_the_worker_ahead_give_the_in_process_results_and_leave
 
     label, registry = f"{YEARS[0]}-{YEARS[-1]}", load_registry(province)
     names = ["stg_services", "indicators", "rankings"]
-    abandoned, site, replaced = (tmp_path / name / "data_docs" for name in ("abandoned", "site", "replaced"))
+    first, abandoned, site, replaced = (
+        tmp_path / name / "data_docs" for name in ("first", "abandoned", "site", "replaced")
+    )
     with duckdb.connect(str(settings.warehouse_path(province)), read_only=True) as con:
+        frames = load_frames(con, YEARS, names)
         fingerprints = table_fingerprints(con, YEARS, names)
         early = {name: fingerprints[name] for name in ("stg_services", "indicators")}
 
         def load(tables: list[str]) -> dict:
-            from expectations.gx_runner import load_frames
+            return {name: frames[name] for name in tables}
 
-            return load_frames(con, YEARS, tables)
-
+        assert gx_worker.validate(frames, first, None) is None  # no worker
         try:
+            gx_worker.start(first, province)
+            pid = gx_worker._worker.pid
+            assert gx_worker.validate(frames, tmp_path / "elsewhere", None) is None  # started for another site
+            in_first = gx_worker.validate(frames, first, label)
             gx_worker.start(abandoned, province)
             assert validate_ahead(con, YEARS, early, abandoned, run_name=label, registry=registry) == list(early)
             gx_worker.start(site, province)  # the abandoned run ended before its data_quality
+            assert gx_worker._worker.pid == pid  # the same process: GX is not imported again
+            assert gx_worker.validate(frames, first, label) is None  # now prepared for another site
             assert validate_ahead(con, YEARS, early, site, run_name=label, registry=registry) == list(early)
             # the indicators changed after they were handed: their fingerprint differs
             in_worker = validate_tables(load, {**fingerprints, "indicators": "changed"}, site, run_name=label)
             gx_worker.stop()  # once it has built the Data Docs, which it does after answering
+            assert (first / "index.html").exists() and (site / "index.html").exists()
             gx_worker.start(replaced, province)
             assert validate_ahead(con, YEARS, early, replaced, run_name=label, registry=registry) == list(early)
             for _ in range(600):  # until the worker stored the results of what it was handed, then it dies
@@ -247,9 +215,11 @@ def test_tables_handed_to_the_worker_ahead_give_the_in_process_results_and_leave
             gx_worker._worker.kill()
             gx_worker._worker.wait()
             in_process_after_death = validate_tables(load, fingerprints, replaced, run_name=label)
+            assert not gx_worker.running()  # the dead worker was noticed
         finally:
             gx_worker.stop()
         here = validate_in_process(load(names), tmp_path / "here" / "data_docs", run_name=label, registry=registry)
+    assert in_first is not None and _without_timings(in_first) == _without_timings(here)
     expected = _without_timings({name: {**r, "reused": False} for name, r in here.items()})
     assert _without_timings(in_worker) == expected
     assert _without_timings(in_process_after_death) == expected

@@ -45,6 +45,11 @@ _run_results: dict[tuple[str, tuple[int, ...]], dict[str, CheckResult]] = {}
 _run_frames: dict[tuple[str, tuple[int, ...]], dict[str, str]] = {}
 
 
+def _remember_fingerprints(context: dg.AssetCheckExecutionContext, years: list[int], fingerprints: dict) -> None:
+    """Leave the GX fingerprints a check took for this run's data_quality (`_run_frames`)."""
+    _run_frames.setdefault((context.run.run_id, tuple(years)), {}).update(fingerprints)
+
+
 def _run_checks(
     run_id: str, con, years: list[int], names: list[str] | None = None, *, warehouse: Warehouse
 ) -> list[CheckResult]:
@@ -229,7 +234,7 @@ def _prepare_gx(context: dg.AssetCheckExecutionContext, con, warehouse: Warehous
     fingerprints = table_fingerprints(con, years, final, aggregate=AGGREGATE_TABLE, temporary=False)
     site, registry = data_docs_dir(warehouse), load_registry(warehouse.base)
     changed = tables_to_validate(site, fingerprints, run_name=_label(years), registry=registry)
-    _run_frames.setdefault((context.run.run_id, tuple(years)), {}).update(fingerprints)
+    _remember_fingerprints(context, years, fingerprints)
     context.log.info(f"GX: staged tables changed since their last validation: {', '.join(changed) or 'none'}")
     if changed:  # data_quality will validate: import GX in a worker process meanwhile (expectations/gx_worker.py)
         from expectations import gx_worker
@@ -258,7 +263,7 @@ def _validate_ahead(
     years, registry = run_years(context), load_registry(warehouse.base)
     if not isinstance(tables, dict):
         fingerprints = table_fingerprints(con, years, tables)
-        _run_frames.setdefault((context.run.run_id, tuple(years)), {}).update(fingerprints)
+        _remember_fingerprints(context, years, fingerprints)
         tables = {
             t: fingerprints[t]
             for t in tables_to_validate(site, fingerprints, run_name=_label(years), registry=registry)

@@ -45,7 +45,7 @@ from pipelines.core.queries import has_table, json_safe
 from pipelines.core.registry import Registry, load_registry
 from pipelines.core.registry.thresholds import load_thresholds
 from pipelines.core.settings import cache_dir
-from pipelines.core.sql import sql_identifier
+from pipelines.core.sql import sql_identifier, sql_literal
 
 if TYPE_CHECKING:
     import duckdb
@@ -433,14 +433,17 @@ def validate_tables(
     fingerprints: dict[str, str],
     site_dir: Path,
     *,
+    export: Callable[[list[str], Path], dict[str, str]] | None = None,
     run_name: str | None = None,
     keep_runs: int | None = None,
     registry: Registry | None = None,
 ) -> dict[str, dict[str, Any]]:
     """`validate_frames` for tables known by their content fingerprints (`table_fingerprints`): only the tables
-    whose fingerprint, suite or label changed since their stored result are loaded (`load(names)`) and
-    validated; the others return their stored summary with "reused": True, and their pages stay in the Data
-    Docs. GX is not even imported when nothing changed and the Data Docs exist."""
+    whose fingerprint, suite or label changed since their stored result are validated; the others return their
+    stored summary with "reused": True, and their pages stay in the Data Docs. GX is not even imported when nothing
+    changed and the Data Docs exist. The tables go to the GX worker as the files `export(names, directory)` writes
+    (`export_frames`); without `export` (frames already held here) or a worker, they are validated here, as the
+    frames `load(names)` returns."""
     registry = registry or load_registry()
     for name in fingerprints:
         suite_specs(name, registry)  # fail fast on an unknown table
@@ -454,11 +457,15 @@ def validate_tables(
 
         # Tables the staging checks handed the worker already (`validate_ahead`), for this very content and label.
         ahead = gx_worker.validated_ahead(site_dir, {name: keys[name] for name in todo})
-        frames = load([name for name in todo if name not in ahead])
+        rest = [name for name in todo if name not in ahead]
         # In the worker started by the staging checks when it runs (GX already imported there), else here.
-        results = gx_worker.validate(frames, site_dir, run_name, keep_runs, take_ahead=ahead)
+        results = None
+        if export is not None:
+            results = gx_worker.validate(
+                lambda directory: export(rest, directory), site_dir, run_name, keep_runs, take_ahead=ahead
+            )
         if results is None:
-            frames |= load(sorted(ahead)) if ahead else {}
+            frames = load(todo)  # the tables handed ahead too: the worker that took them is gone
             results = validate_in_process(frames, site_dir, run_name=run_name, keep_runs=keep_runs, registry=registry)
         for name in todo:
             if name in results:
@@ -491,11 +498,14 @@ def validate_ahead(
     prepared for `site_dir` (`gx_worker.start`); returns the tables handed."""
     from expectations import gx_worker
 
-    if not fingerprints or not gx_worker.prepared_for(site_dir):
-        return []
-    frames = load_frames(con, years, list(fingerprints), aggregate=aggregate)
-    keys = {name: _validation_key(name, fingerprints[name], run_name, registry) for name in frames}
-    return list(frames) if gx_worker.submit(frames, keys, site_dir, run_name) else []
+    keys = {name: _validation_key(name, fp, run_name, registry) for name, fp in fingerprints.items()}
+    handed = gx_worker.submit(
+        lambda directory: export_frames(con, years, list(fingerprints), directory, aggregate=aggregate),
+        keys,
+        site_dir,
+        run_name,
+    )
+    return list(handed)
 
 
 def validate_in_process(
@@ -667,6 +677,36 @@ def load_frames(
         if found is not None:
             frames[name] = _wide_integers(con.execute(*found).df())
     return frames
+
+
+def export_frames(
+    con: duckdb.DuckDBPyConnection,
+    years: list[int],
+    tables: list[str],
+    directory: Path,
+    *,
+    aggregate: str | None = None,
+) -> dict[str, str]:
+    """What `load_frames` would read, written by DuckDB as one Parquet file per table into `directory` (the GX
+    worker's), for `read_frames` in the worker: the run's process hands the worker its tables without holding them
+    as frames, nor importing pandas (~100 MB of its resident memory, under the memory budget)."""
+    paths: dict[str, str] = {}
+    for i, name in enumerate(tables):
+        found = _frame_query(con, name, [int(y) for y in years], aggregate)
+        if found is None:
+            continue
+        query, params = found
+        paths[name] = str(Path(directory) / f"{i}.parquet")
+        con.execute(f"COPY ({query}) TO {sql_literal(paths[name])} (FORMAT parquet)", params)
+    return paths
+
+
+def read_frames(paths: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """The frames of the Parquet files `export_frames` wrote: the same as `load_frames` read (tested)."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        return {name: _wide_integers(con.execute("FROM read_parquet(?)", [path]).df()) for name, path in paths.items()}
 
 
 def _wide_integers(frame: pd.DataFrame) -> pd.DataFrame:

@@ -6,14 +6,16 @@ Importing GX and opening its project and checkpoints takes seconds of one core, 
 this worker, which gets GX ready while indicators, scores and reports use the other core, then waits.
 The staging checks also hand it the staged tables that changed, which are final by then (`submit`): it validates
 them while the run computes its scores, and keeps their pages for the run's Data Docs. `data_quality` hands it the
-rest (pickled to a private temporary directory), and reads back the same summaries `validate_in_process` returns,
-those of the tables validated ahead included; the worker then builds the Data Docs of both at once. The blocking
-`critical_expectations_pass` check is built from them, so GX still gates the publish. A process, not a thread: GX
-would compete for the GIL (measurements: docs/benchmarks.md).
+rest, and reads back the same summaries `validate_in_process` returns, those of the tables validated ahead
+included; the worker then builds the Data Docs of both at once. The blocking `critical_expectations_pass` check is
+built from them, so GX still gates the publish. A process, not a thread: GX would compete for the GIL
+(measurements: docs/benchmarks.md).
 The worker then waits for the next run of the same process: a national run validates each province in turn
 (`start()` asks it to prepare the next province's project), so GX is imported once per process, not once per
-province. When no worker runs (another executor, a test, a worker that failed, `EGOV_GX_WORKER=0`), `validate()`
-returns None and the caller validates in its own process.
+province. Tables reach it as Parquet files that DuckDB writes into the worker's private temporary directory
+(`gx_runner.export_frames`): the run's process never holds them as pandas frames, nor imports pandas. When no
+worker runs (another executor, a test, a worker that failed, `EGOV_GX_WORKER=0`), `validate()` returns None and the
+caller validates in its own process.
 
     python -m expectations.gx_worker   # reads requests (JSON lines) on stdin, answers each validation on stdout
 """
@@ -23,15 +25,16 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import pandas as pd
+Export = Callable[[Path], dict[str, str]]
+"""Writes the tables to validate into the directory given (one Parquet file each) and returns {table: path}."""
 
 _worker: subprocess.Popen | None = None
 _workdir: tempfile.TemporaryDirectory | None = None
@@ -81,19 +84,24 @@ def _send(request: dict[str, Any]) -> bool:
     return True
 
 
-def submit(frames: dict[str, pd.DataFrame], keys: dict[str, str], site_dir: Path, run_name: str | None) -> bool:
-    """Hand the worker `frames` to validate now, without waiting: `validate` reads their summaries, and the worker
-    publishes their pages with the Data Docs of that call. `keys`: each table's validation key (content, suite,
-    label), so that `validated_ahead` answers only for the same content. False when no worker was prepared for
-    `site_dir`."""
-    if not frames or not prepared_for(site_dir):
-        return False
+def submit(export: Export, keys: dict[str, str], site_dir: Path, run_name: str | None) -> list[str]:
+    """Hand the worker the tables `export` writes, to validate now, without waiting: `validate` reads their summaries,
+    and the worker publishes their pages with the Data Docs of that call. `keys`: each table's validation key
+    (content, suite, label), so that `validated_ahead` answers only for the same content. Returns the tables handed:
+    none when no worker was prepared for `site_dir` (then nothing is exported)."""
+    if not keys or not prepared_for(site_dir):
+        return []
     out = Path(_workdir.name) / f"ahead-{len(_ahead)}.json"
-    paths = _pickled(frames, f"ahead-{len(_ahead)}-")
-    if not _send({"frames": paths, "run_name": run_name, "out": str(out), "ahead": True}):
-        return False
-    _ahead.append({"site": _site, "keys": {name: keys[name] for name in frames}, "out": out, "paths": paths})
-    return True
+    paths = export(_request_dir())
+    if not paths or not _send({"frames": paths, "run_name": run_name, "out": str(out), "ahead": True}):
+        return []
+    _ahead.append({"site": _site, "keys": {name: keys[name] for name in paths}, "out": out, "paths": paths})
+    return list(paths)
+
+
+def _request_dir() -> Path:
+    """A new directory in the worker's temporary directory for one request's files."""
+    return Path(tempfile.mkdtemp(dir=_workdir.name))
 
 
 def validated_ahead(site_dir: Path, keys: dict[str, str]) -> set[str]:
@@ -104,15 +112,16 @@ def validated_ahead(site_dir: Path, keys: dict[str, str]) -> set[str]:
 
 
 def validate(
-    frames: dict[str, pd.DataFrame],
+    export: Export,
     site_dir: Path,
     run_name: str | None,
     keep_runs: int | None = None,
     take_ahead: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
-    """The worker's `validate_in_process(frames, site_dir, run_name=..., keep_runs=...)`, with the summaries of the
-    tables handed ahead `take_ahead` (`validated_ahead`), whose pages it publishes too; or None when there is no
-    worker, it was last prepared for another Data Docs site, or it failed (it is then stopped)."""
+    """The worker's `validate_in_process(frames, site_dir, run_name=..., keep_runs=...)` of the tables `export`
+    writes, with the summaries of the tables handed ahead `take_ahead` (`validated_ahead`), whose pages it publishes
+    too; or None (nothing exported) when there is no worker, it was last prepared for another Data Docs site, or it
+    failed (it is then stopped)."""
     if not prepared_for(site_dir):
         return None
     ahead: dict[str, Any] = {}
@@ -124,7 +133,7 @@ def validate(
         if request["site"] == _site:  # else a run that ended before its data_quality: the worker dropped it
             ahead |= {name: result for name, result in answer.items() if name in take_ahead}
     out = Path(_workdir.name) / "result.json"
-    paths = _pickled(frames, "")
+    paths = export(_request_dir())
     request = {
         "frames": paths,
         "run_name": run_name,
@@ -136,19 +145,11 @@ def validate(
     return None if answer is None else {**ahead, **answer}
 
 
-def _pickled(frames: dict[str, pd.DataFrame], prefix: str) -> dict[str, str]:
-    paths = {}
-    for i, (name, frame) in enumerate(frames.items()):
-        paths[name] = str(Path(_workdir.name) / f"{prefix}{i}.pkl")
-        frame.to_pickle(paths[name])
-    return paths
-
-
 def _answer(out: Path, paths: dict[str, str]) -> dict[str, Any] | None:
     """The worker's answer to the oldest request not yet read; None (and the worker stopped) when it failed."""
     line = _worker.stdout.readline()
-    for path in paths.values():
-        Path(path).unlink(missing_ok=True)
+    for folder in {Path(path).parent for path in paths.values()}:
+        shutil.rmtree(folder, ignore_errors=True)
     if line.strip() != "done" or not Path(out).exists():
         _kill()
         return None
@@ -203,6 +204,7 @@ def main() -> int:
         mark_unpublished,
         prepared_checkpoint,
         publish_data_docs,
+        read_frames,
         save_project_template,
         validate_checkpoints,
     )
@@ -230,10 +232,7 @@ def main() -> int:
                 prepared_checkpoint(ctx, name, gx, registry)
             save_project_template(ctx, registry)
             continue
-        frames = {}
-        for name, path in request["frames"].items():
-            with open(path, "rb") as fh:
-                frames[name] = pickle.load(fh)  # written by our own run, in our own temporary directory
+        frames = read_frames(request["frames"])  # written by our own run, in our own temporary directory
         results, pages = validate_checkpoints(ctx, frames, run_name=request["run_name"], registry=registry)
         if request.get("ahead"):
             mark_unpublished(ctx, pages)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -167,6 +168,7 @@ def test_the_gx_worker_serves_site_after_site_takes_tables_ahead_and_equals_vali
     from expectations import gx_worker
     from expectations.gx_runner import (
         data_docs_index,
+        export_frames,
         load_frames,
         table_fingerprints,
         validate_ahead,
@@ -189,20 +191,28 @@ def test_the_gx_worker_serves_site_after_site_takes_tables_ahead_and_equals_vali
         def load(tables: list[str]) -> dict:
             return {name: frames[name] for name in tables}
 
-        assert gx_worker.validate(frames, first, None) is None  # no worker
+        def export(tables: list[str], directory: Path) -> dict[str, str]:  # as data_quality hands them over
+            return export_frames(con, YEARS, tables, directory)
+
+        def exported(directory: Path) -> dict[str, str]:
+            return export(names, directory)
+
+        assert gx_worker.validate(exported, first, None) is None  # no worker
         try:
             gx_worker.start(first, province)
             pid = gx_worker._worker.pid
-            assert gx_worker.validate(frames, tmp_path / "elsewhere", None) is None  # started for another site
-            in_first = gx_worker.validate(frames, first, label)
+            assert gx_worker.validate(exported, tmp_path / "elsewhere", None) is None  # started for another site
+            in_first = gx_worker.validate(exported, first, label)
             gx_worker.start(abandoned, province)
             assert validate_ahead(con, YEARS, early, abandoned, run_name=label, registry=registry) == list(early)
             gx_worker.start(site, province)  # the abandoned run ended before its data_quality
             assert gx_worker._worker.pid == pid  # the same process: GX is not imported again
-            assert gx_worker.validate(frames, first, label) is None  # now prepared for another site
+            assert gx_worker.validate(exported, first, label) is None  # now prepared for another site
             assert validate_ahead(con, YEARS, early, site, run_name=label, registry=registry) == list(early)
             # the indicators changed after they were handed: their fingerprint differs
-            in_worker = validate_tables(load, {**fingerprints, "indicators": "changed"}, site, run_name=label)
+            in_worker = validate_tables(
+                load, {**fingerprints, "indicators": "changed"}, site, export=export, run_name=label
+            )
             gx_worker.stop()  # once it has built the Data Docs, which it does after answering
             assert (first / "index.html").exists() and (site / "index.html").exists()
             gx_worker.start(replaced, province)
@@ -214,7 +224,7 @@ def test_the_gx_worker_serves_site_after_site_takes_tables_ahead_and_equals_vali
             assert set(_stored_results(replaced)) == set(early)
             gx_worker._worker.kill()
             gx_worker._worker.wait()
-            in_process_after_death = validate_tables(load, fingerprints, replaced, run_name=label)
+            in_process_after_death = validate_tables(load, fingerprints, replaced, export=export, run_name=label)
             assert not gx_worker.running()  # the dead worker was noticed
         finally:
             gx_worker.stop()
@@ -230,6 +240,54 @@ def test_the_gx_worker_serves_site_after_site_takes_tables_ahead_and_equals_vali
         index = data_docs_index(docs).read_text()
         assert all(len(list((docs / "validations" / name).rglob("*.html"))) == 1 for name in names)
         assert all(f"validations/{name}/" in index for name in names)
+
+
+def test_the_files_handed_to_the_gx_worker_hold_the_frames_validation_here_reads(
+    province: Path, tmp_path: Path
+) -> None:
+    """The GX worker validates the Parquet files DuckDB writes (`export_frames`, read back by `read_frames`); they
+    give, table by table, the very frames `load_frames` reads for validation in the run's process: same columns,
+    dtypes and values, for every GX table of the sample province (the dossier log's aggregate and the ratings'
+    among them)."""
+    import duckdb
+    import pandas as pd
+
+    from expectations.gx_runner import export_frames, load_frames, read_frames
+    from pipelines.defs.quality import GX_TABLES
+    from tests.conftest import YEARS
+
+    warehouse = tmp_path / "egov.duckdb"  # a copy: the dossier aggregate brings its per-file counts up to date
+    shutil.copyfile(settings.warehouse_path(province), warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        here = load_frames(con, YEARS, GX_TABLES)
+        handed = read_frames(export_frames(con, YEARS, GX_TABLES, tmp_path))
+    assert {"dossier_agency_month", "rating_month", "rankings"} <= set(here)
+    assert list(handed) == list(here)
+    for name, frame in here.items():
+        assert len(frame) > 0, name
+        pd.testing.assert_frame_equal(handed[name], frame, check_exact=True, obj=name)
+
+
+@pytest.mark.slow
+def test_a_run_whose_gx_validates_in_its_worker_never_imports_pandas(tmp_path: Path) -> None:
+    """The run's process hands the GX worker files, not frames: it never imports pandas (~100 MB of its resident
+    memory, which the memory budget would otherwise have to leave to it), and the worker validated every table."""
+    from test_national import PROVINCES, write_province
+
+    base = tmp_path / "data"
+    write_province(base, PROVINCES["AAA"][1])
+    env = {
+        "EGOV_DATA_DIR": str(base),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "EGOV_GX_WORKER": "1",
+    }
+    code = "from pipelines.cli import main\nprint('EXIT=%d' % main(['run', '--year', '2024']))"
+    loaded, out = _imports_after(code, env)
+    assert "EXIT=0" in out, out
+    assert "pandas" not in loaded and "great_expectations" not in loaded
+    site = settings.data_docs_index(base).parent
+    for name in ("stg_agencies", "stg_services", "dossier_agency_month", "indicators", "criterion_scores", "rankings"):
+        assert list((site / "validations" / name).rglob("*.html")), f"no validation page of {name}"
 
 
 def test_every_stored_gx_result_is_keyed_by_the_content_it_validated(province: Path) -> None:

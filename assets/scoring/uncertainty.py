@@ -356,9 +356,9 @@ def shares(con: duckdb.DuckDBPyConnection, configs: list[tuple[str, str, str]], 
     del frame
     matrix = np.zeros((len(configs), len(units)))  # every unit has a row of every item (score.sql)
     for batch in con.sql(_sql("uncertainty_shares")).to_arrow_reader(1 << 16):
-        matrix[batch.column("config_id").to_numpy(), batch.column("unit").to_numpy()] = batch.column("share").to_numpy(
-            zero_copy_only=False
-        )
+        # through Polars: pyarrow's own to_numpy imports pandas (~100 MB of the run's memory) for its checks
+        shares = pl.from_arrow(batch)
+        matrix[shares["config_id"].to_numpy(), shares["unit"].to_numpy()] = shares["share"].to_numpy()
     con.execute("DELETE FROM ua_configs")
     return matrix
 

@@ -380,6 +380,7 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
     from expectations.gx_runner import (
         DOSSIER_AGENCY_MONTH_TEMP,
         data_docs_index,
+        export_frames,
         load_frames,
         table_fingerprints,
         validate_tables,
@@ -401,6 +402,7 @@ def data_quality(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
             lambda names: load_frames(con, years, names, aggregate=aggregate),
             fingerprints,
             site,
+            export=lambda names, directory: export_frames(con, years, names, directory, aggregate=aggregate),
             run_name=_label(years),
             registry=load_registry(warehouse.base),
         )

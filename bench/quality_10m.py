@@ -12,9 +12,9 @@ order:
 - staging_checks: `table_fingerprints` of the staged GX tables (dossier aggregate into its table), then the SQL
   checks it runs (quarantine, dossier log consistency and completeness);
 - data_quality: the other SQL checks, the fingerprints of the mart tables, `load_frames` of every GX table, the
-  frames pickled and read back (what the GX worker's hand-over costs), `validate_in_process` of every frame
-  (GX in this process, a fresh copy of DATA/quality per invocation so that every table is validated), and
-  `build_data_quality`.
+  tables written as Parquet and read back (what the GX worker's hand-over costs: `export_frames`, `read_frames`),
+  `validate_in_process` of every frame (GX in this process, a fresh copy of DATA/quality per invocation so that
+  every table is validated), and `build_data_quality`.
 
 CPU = `time.process_time()` (every thread of the process, DuckDB's included). The outcomes (check results,
 fingerprints, GX summaries without their seconds, the `data_quality` rows) go to --out, so two versions of the
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import shutil
 import sys
 import tempfile
@@ -55,7 +54,7 @@ def main() -> int:
     os.environ["EGOV_DATA_DIR"] = str(data)
 
     from expectations import sql_checks
-    from expectations.gx_runner import load_frames, table_fingerprints, validate_in_process
+    from expectations.gx_runner import export_frames, load_frames, read_frames, table_fingerprints, validate_in_process
     from expectations.sql_checks import build_data_quality, run_sql_checks
     from pipelines.core.registry import load_registry
     from pipelines.core.warehouse import connect
@@ -105,11 +104,8 @@ def main() -> int:
         for name in quality.GX_TABLES:
             with timed(f"  load_frames {name}"):
                 frames.update(load_frames(con, YEARS, [name], aggregate=quality.AGGREGATE_TABLE))
-        with timed("  frames pickled and read back (worker hand-over)"), tempfile.TemporaryDirectory() as tmp:
-            for name, frame in frames.items():
-                frame.to_pickle(Path(tmp) / f"{name}.pkl")
-                with open(Path(tmp) / f"{name}.pkl", "rb") as fh:
-                    pickle.load(fh)
+        with timed("  Parquet files written and read back (worker hand-over)"), tempfile.TemporaryDirectory() as tmp:
+            read_frames(export_frames(con, YEARS, list(frames), Path(tmp), aggregate=quality.AGGREGATE_TABLE))
         gx_results = {}
         if not args.no_gx:
             with tempfile.TemporaryDirectory(prefix="h29q-gx-") as tmp:

@@ -494,18 +494,17 @@ def validate_ahead(
     aggregate: str | None = None,
 ) -> list[str]:
     """Hand the GX worker the tables of `fingerprints` (final already, and changed) to validate while the run goes
-    on; `validate_tables` then takes their results instead of validating them again. Only when the worker was
-    prepared for `site_dir` (`gx_worker.start`); returns the tables handed."""
+    on (as Parquet files, `export_frames`); `validate_tables` then takes their results instead of validating them
+    again. Only when the worker was prepared for `site_dir` (`gx_worker.start`); returns the tables handed."""
     from expectations import gx_worker
 
     keys = {name: _validation_key(name, fp, run_name, registry) for name, fp in fingerprints.items()}
-    handed = gx_worker.submit(
+    return gx_worker.submit(
         lambda directory: export_frames(con, years, list(fingerprints), directory, aggregate=aggregate),
         keys,
         site_dir,
         run_name,
     )
-    return list(handed)
 
 
 def validate_in_process(

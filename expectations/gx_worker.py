@@ -92,10 +92,12 @@ def submit(export: Export, keys: dict[str, str], site_dir: Path, run_name: str |
     if not keys or not prepared_for(site_dir):
         return []
     out = Path(_workdir.name) / f"ahead-{len(_ahead)}.json"
-    paths = export(_request_dir())
+    folder = _request_dir()
+    paths = export(folder)
     if not paths or not _send({"frames": paths, "run_name": run_name, "out": str(out), "ahead": True}):
+        shutil.rmtree(folder, ignore_errors=True)
         return []
-    _ahead.append({"site": _site, "keys": {name: keys[name] for name in paths}, "out": out, "paths": paths})
+    _ahead.append({"site": _site, "keys": {name: keys[name] for name in paths}, "out": out, "folder": folder})
     return list(paths)
 
 
@@ -127,29 +129,28 @@ def validate(
     ahead: dict[str, Any] = {}
     while _ahead:  # each request is answered in order: the ones handed ahead first
         request = _ahead.pop(0)
-        answer = _answer(request["out"], request["paths"])
+        answer = _answer(request["out"], request["folder"])
         if answer is None:
             return None
         if request["site"] == _site:  # else a run that ended before its data_quality: the worker dropped it
             ahead |= {name: result for name, result in answer.items() if name in take_ahead}
     out = Path(_workdir.name) / "result.json"
-    paths = export(_request_dir())
+    folder = _request_dir()
     request = {
-        "frames": paths,
+        "frames": export(folder),
         "run_name": run_name,
         "keep_runs": keep_runs,
         "out": str(out),
         "take_ahead": sorted(take_ahead),
     }
-    answer = _answer(out, paths) if _send(request) else None
+    answer = _answer(out, folder) if _send(request) else None
     return None if answer is None else {**ahead, **answer}
 
 
-def _answer(out: Path, paths: dict[str, str]) -> dict[str, Any] | None:
+def _answer(out: Path, folder: Path) -> dict[str, Any] | None:
     """The worker's answer to the oldest request not yet read; None (and the worker stopped) when it failed."""
     line = _worker.stdout.readline()
-    for folder in {Path(path).parent for path in paths.values()}:
-        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)  # the request's files, read by now
     if line.strip() != "done" or not Path(out).exists():
         _kill()
         return None

@@ -9,7 +9,10 @@ For each N the script prints the run's wall and this process's CPU, the province
 Dagster event log, bench/steps.py) and the national steps'; the cost per province is the slope between two Ns
 (wall and CPU), which includes what the national steps pay per province. The CPU of ended child processes (GX
 workers, expectations/gx_worker.py) is reported beside the process's own; GX runs in its worker as in a
-deployment unless EGOV_GX_WORKER=0 (GX in this process, as in the tests). Not part of the tests.
+deployment unless EGOV_GX_WORKER=0 (GX in this process, as in the tests). `--province-events memory` records the
+province runs' events in an in-memory Dagster instance instead of the national run's (SQLite in DAGSTER_HOME): what
+the event log costs per province (a measurement only: a deployment keeps every province's run). Not part of the
+tests.
 """
 
 from __future__ import annotations
@@ -86,11 +89,35 @@ def run(root: Path, n: int) -> dict:
     }
 
 
+def record_province_runs_in_memory() -> None:
+    """The province runs of this process recorded in an in-memory instance (their tags name the province)."""
+    import dagster as dg
+
+    from pipelines.defs.provinces import PROVINCE_TAG
+
+    execute = dg.JobDefinition.execute_in_process
+
+    def in_memory(self, *args, **kwargs):
+        if PROVINCE_TAG in (kwargs.get("tags") or {}):
+            kwargs["instance"] = dg.DagsterInstance.ephemeral()
+        return execute(self, *args, **kwargs)
+
+    dg.JobDefinition.execute_in_process = in_memory
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=None, help="where the data directories go (default: a temp dir)")
     parser.add_argument("--provinces", default="2,8", help="the sizes to run, comma-separated (default 2,8)")
+    parser.add_argument(
+        "--province-events",
+        choices=["instance", "memory"],
+        default="instance",
+        help="where the province runs' events go: the national run's instance (default), or memory",
+    )
     args = parser.parse_args()
+    if args.province_events == "memory":
+        record_province_runs_in_memory()
     root = args.root or Path(tempfile.mkdtemp(prefix="egov-per-province-"))
     results = [run(root, int(n)) for n in args.provinces.split(",")]
     for result in results:

@@ -550,3 +550,28 @@ def test_egov_ui_starts_from_a_clean_shell_and_stops_on_the_first_ctrl_c(data_di
     finally:
         if ui.poll() is None:
             os.killpg(ui.pid, signal.SIGKILL)
+
+
+def test_the_egov_command_ends_with_its_status_its_output_flushed_and_its_exit_handlers_run():
+    """`egov` ends its process at once after `main` (pipelines/cli `command`): what the command printed without a
+    newline, and what an exit handler prints, still come out, with the command's exit code."""
+    script = textwrap.dedent(
+        """
+        import atexit
+        import pipelines.cli as cli
+
+        atexit.register(lambda: print(" / the exit handler ran"))
+        cli.main = lambda: (print("the command's output", end=""), 3)[1]
+        cli.command()
+        print("never printed: the process ended in command()")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert done.stdout == "the command's output / the exit handler ran\n"
+
+
+def test_the_egov_console_script_is_the_command_that_ends_at_once():
+    """The installed `egov` runs `command` (pyproject.toml), not `main` alone."""
+    text = Path(EGOV).read_text(encoding="utf-8")
+    assert "from pipelines.cli import command" in text

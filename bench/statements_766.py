@@ -1,11 +1,13 @@
 """The QĐ 766 SQL timed statement by statement (wall and CPU of this process), on a warehouse the harness built.
 
-PYTHONPATH=<tree> python bench/statements_766.py <data-dir> [facts] [copy]   # e.g. a copy of a harness data dir
+PYTHONPATH=<tree> python bench/statements_766.py <data-dir> [facts] [night] [copy]   # e.g. a copy of a harness data dir
 
 `facts`: count every dossier file's facts again first (`refresh_facts`, as a first run does); then every month is
-rescored (`score_dirty`), each statement of the scoring SQL timed; `copy`: then the marts' copy of the compact trace
-alone (marts.sql's statement, into a scratch file). Prints `bench/trace_766.py`'s checksum of the trace and the
-scores' to compare two versions. Rewrites the warehouse's 766 tables: use a copy. Runs on any version of the code.
+rescored (`score_dirty`), each statement of the scoring SQL timed; `night`: only what a night with one new day
+rescores instead (the scoring's latest instant moved back a day: the last month, its quarter and the year); `copy`:
+then the marts' copy of the compact trace alone (marts.sql's statement, into a scratch file). Prints
+`bench/trace_766.py`'s checksum of the trace and the scores' to compare two versions. Rewrites the warehouse's 766
+tables: use a copy. Runs on any version of the code.
 """
 
 from __future__ import annotations
@@ -60,7 +62,10 @@ def main() -> None:
         wall, used = time.perf_counter(), cpu()
         print(build.refresh_facts(Timed(con), YEAR))
         print(f"refresh_facts: wall {time.perf_counter() - wall:.2f} s, CPU {cpu() - used:.2f} s", flush=True)
-    con.execute("DELETE FROM scorecard_766_state WHERE year = ?", [YEAR])
+    if "night" in sys.argv[2:]:
+        con.execute("UPDATE scorecard_766_state SET latest = latest - INTERVAL 1 DAY WHERE year = ?", [YEAR])
+    else:
+        con.execute("DELETE FROM scorecard_766_state WHERE year = ?", [YEAR])
     wall, used = time.perf_counter(), cpu()
     print(build.score_dirty(Timed(con), YEAR, load_registry(base)))
     print(

@@ -552,23 +552,59 @@ def test_egov_ui_starts_from_a_clean_shell_and_stops_on_the_first_ctrl_c(data_di
             os.killpg(ui.pid, signal.SIGKILL)
 
 
+def run_command(script: str, **popen: object) -> subprocess.CompletedProcess:
+    """`script` in a new interpreter with block-buffered output, as `egov` has when its output is a file or a pipe
+    (PYTHONUNBUFFERED, which this environment may set, would hide a missing flush)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], text=True, cwd=PROJECT_ROOT, env=env, timeout=120, **popen
+    )
+
+
 def test_the_egov_command_ends_with_its_status_its_output_flushed_and_its_exit_handlers_run():
     """`egov` ends its process at once after `main` (pipelines/cli `command`): what the command printed without a
-    newline, and what an exit handler prints, still come out, with the command's exit code."""
-    script = textwrap.dedent(
+    newline on either stream, what another thread still had to do and what an exit handler prints all come out,
+    with the command's exit code."""
+    done = run_command(
         """
-        import atexit
+        import atexit, sys, threading, time
         import pipelines.cli as cli
 
         atexit.register(lambda: print(" / the exit handler ran"))
-        cli.main = lambda: (print("the command's output", end=""), 3)[1]
+
+        def command():
+            threading.Thread(target=lambda: (time.sleep(0.5), print(" / the thread finished", end=""))).start()
+            print("the command's output", end="")
+            print("its message", end="", file=sys.stderr)
+            return 3
+
+        cli.main = command
         cli.command()
         print("never printed: the process ended in command()")
-        """
+        """,
+        capture_output=True,
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
     assert done.returncode == 3, done.stderr[-2000:]
-    assert done.stdout == "the command's output / the exit handler ran\n"
+    assert done.stdout == "the command's output / the thread finished / the exit handler ran\n"
+    assert done.stderr == "its message"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_output_that_cannot_be_written_makes_the_egov_command_fail_and_say_so():
+    """A full disk under `egov sql ... > out.csv`: the command's last output is lost, so it must not exit 0."""
+    with open("/dev/full", "w") as full:
+        done = run_command(
+            """
+            import pipelines.cli as cli
+
+            cli.main = lambda: (print("rows the disk has no room for"), 0)[1]
+            cli.command()
+            """,
+            stdout=full,
+            stderr=subprocess.PIPE,
+        )
+    assert done.returncode != 0
+    assert "egov: the output could not be written" in done.stderr
 
 
 def test_the_egov_console_script_is_the_command_that_ends_at_once():

@@ -14,6 +14,7 @@ import atexit
 import contextlib
 import os
 import sys
+import threading
 
 from pipelines.cli.console import EXIT_FAILED, EXIT_OK, _say
 from pipelines.cli.processes import cmd_ui, cmd_worker
@@ -193,19 +194,33 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+# The status Python's own exit gives when the output cannot be flushed.
+FLUSH_FAILED = 120
+
+
 def command() -> None:
     """The `egov` command: `main`, then the process ends without the interpreter's teardown of the modules it
     loaded (Dagster, DuckDB, Polars: ~1 s after every command, measured in docs/benchmarks.md). By then every file is
-    written and closed and the GX worker stopped; the exit handlers still run (logging, temporary directories), the
-    output is flushed, and an uncaught exception still ends the process as usual, with its traceback."""
+    written and closed and the GX worker stopped. What an exit does otherwise still happens, in its order: other
+    threads are waited for, the exit handlers run (logging, temporary directories), the output is flushed (a failed
+    flush is an error, as Python's own exit makes it); an uncaught exception ends the process as usual."""
     status = main()
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)  # CPython's; elsewhere the usual exit
     if run_exit_handlers is None:
         sys.exit(status)
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
     run_exit_handlers()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # `egov report | head` (a broken pipe), a closed stream
+        try:
             stream.flush()
+        except (BrokenPipeError, ValueError):  # `egov report | head`; a stream already closed
+            pass
+        except OSError as error:  # a full disk under `egov sql ... > out.csv`: the output is incomplete
+            with contextlib.suppress(OSError, ValueError):
+                os.write(2, f"egov: the output could not be written: {error}\n".encode())
+            status = status or FLUSH_FAILED
     os._exit(status)
 
 
